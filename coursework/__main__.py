@@ -1,0 +1,5 @@
+import sys
+
+from coursework.cli import main
+
+sys.exit(main())

@@ -1,0 +1,49 @@
+"""Architecture of every run of a question: layer table and trainable parameter count."""
+
+from __future__ import annotations
+
+import keras
+
+from coursework import data
+from coursework.spec import Spec
+from coursework.train import build_model, trainable_params
+
+
+def layer_table(model: keras.Model) -> list[dict]:
+    """One row per layer: name, type, output shape, trainable parameters."""
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
+        rows.append({"name": layer.name, "type": type(layer).__name__,
+                     "output": "x".join(str(d) for d in shape),
+                     "params": int(sum(int(v.numpy().size) for v in layer.trainable_weights))})
+    return rows
+
+
+def architectures(spec: Spec, profile: str) -> list[dict]:
+    """Per run: name, dataset info, layer rows and trainable parameter count."""
+    out = []
+    for run in spec.resolve(profile):
+        info = data.info(run.config["dataset"])
+        model = build_model(run.config, info)
+        out.append({"run": run.name, "dataset": info, "layers": layer_table(model),
+                    "params": trainable_params(model)})
+        keras.backend.clear_session()
+    return out
+
+
+def describe(spec: Spec, profile: str) -> str:
+    """Text for ``python -m coursework describe``."""
+    lines = [f"{spec.question}: {spec.title} (profile {profile})"]
+    for arch in architectures(spec, profile):
+        info = arch["dataset"]
+        lines.append(f"\n{arch['run']}  (input {'x'.join(map(str, info.input_shape))}, "
+                     f"{info.num_classes} classes)")
+        lines.append(f"  {'layer':18s} {'type':20s} {'output':>12s} {'params':>10s}")
+        for row in arch["layers"]:
+            lines.append(f"  {row['name']:18s} {row['type']:20s} {row['output']:>12s} "
+                         f"{row['params']:>10,}")
+        lines.append(f"  trainable parameters: {arch['params']:,}")
+    return "\n".join(lines)

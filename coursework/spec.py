@@ -1,0 +1,299 @@
+"""Experiment specs: one TOML file per research question, validated before anything trains.
+
+A spec (``experiments/<question>.toml``) holds::
+
+    question = "conv"                      # id: results/<profile>/<question>/
+    title = "..."
+    research_question = "..."
+    hypothesis = "..."
+    builder = "conv:build"                 # function build(input_shape, num_classes, **model)
+                                           # in models/conv.py
+    [defaults]                             # training config, see CONFIG_KEYS
+    [profiles.quick] / [profiles.full]     # override defaults
+    [[runs]]                               # name = "...", then any config key, plus
+                                           # description, published, and [runs.profiles.<p>]
+
+A run's config is resolved as defaults < profile < run < the run's own profile table; the
+``model`` tables (builder keyword arguments) are merged key by key.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXPERIMENTS_DIR = Path("experiments")
+
+# Training config: key -> (type(s), meaning). Every key may appear in defaults, a profile, a run
+# or a run's profile table.
+CONFIG_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "dataset": (str, "mnist, mnist-5k or npz:PATH"),
+    "builder": (str, "module:function in models/"),
+    "model": (dict, "keyword arguments for the builder"),
+    "optimizer": (str, "sgd, momentum, adam or rmsprop"),
+    "learning_rate": ((int, float), "step size (Nielsen's eta)"),
+    "momentum": ((int, float), "momentum coefficient for optimizer 'momentum'"),
+    "batch_size": (int, "mini-batch size"),
+    "epochs": (int, "maximum number of epochs"),
+    "loss": (str, "crossentropy (softmax + log-likelihood) or mse"),
+    "seeds": (list, "list of integer seeds, one run each"),
+    "early_stopping": (int, "patience in epochs on validation accuracy; 0 = off"),
+    "l2_lambda": ((int, float), "Nielsen's L2 lambda (see models.common.keras_penalty)"),
+    "l1_lambda": ((int, float), "L1 lambda, same convention as l2_lambda"),
+    "augment": (str, "none, expand, affine or elastic"),
+}
+CHOICES = {
+    "optimizer": ("sgd", "momentum", "adam", "rmsprop"),
+    "loss": ("crossentropy", "mse"),
+    "augment": ("none", "expand", "affine", "elastic"),
+}
+REQUIRED_CONFIG = ("dataset", "builder", "optimizer", "learning_rate", "batch_size", "epochs",
+                   "seeds")
+BASE_CONFIG: dict[str, Any] = {
+    "loss": "crossentropy", "momentum": 0.0, "early_stopping": 0, "l2_lambda": 0.0,
+    "l1_lambda": 0.0, "augment": "none", "model": {},
+}
+TOP_KEYS = {"question", "title", "research_question", "hypothesis", "builder", "defaults",
+            "profiles", "runs"}
+RUN_META = {"name": str, "description": str, "published": (int, float), "profiles": dict}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+class SpecError(Exception):
+    """A spec is invalid; the message names the file, the run and the key."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a question under one profile: everything needed to train it."""
+
+    question: str
+    name: str
+    profile: str
+    config: dict[str, Any]
+    description: str = ""
+    published: float | None = None
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.config["seeds"])
+
+
+@dataclass
+class Spec:
+    path: Path
+    question: str
+    title: str
+    research_question: str
+    hypothesis: str
+    defaults: dict[str, Any]
+    profiles: dict[str, dict[str, Any]]
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def resolve(self, profile: str) -> list[Run]:
+        """The runs of this question under ``profile``, with fully merged configs."""
+        if profile not in self.profiles:
+            raise SpecError(
+                f"{self.path}: no profile {profile!r} (it has: {', '.join(self.profiles)})"
+            )
+        out = []
+        for raw in self.runs:
+            cfg = _merge(BASE_CONFIG, self.defaults, self.profiles[profile],
+                         {k: v for k, v in raw.items() if k in CONFIG_KEYS},
+                         raw.get("profiles", {}).get(profile, {}))
+            out.append(Run(self.question, raw["name"], profile, cfg,
+                           raw.get("description", ""), raw.get("published")))
+        return out
+
+    def baseline(self) -> str:
+        """The question's baseline run: the first in the spec."""
+        return self.runs[0]["name"]
+
+
+def spec_path(question_or_path: str) -> Path:
+    """``conv`` -> ``experiments/conv.toml``; a path to a .toml file is taken as it is."""
+    if question_or_path.endswith(".toml"):
+        return Path(question_or_path)
+    return EXPERIMENTS_DIR / f"{question_or_path}.toml"
+
+
+def all_questions() -> list[str]:
+    """Question ids of every spec in ``experiments/``, in file-name order."""
+    return [p.stem for p in sorted(EXPERIMENTS_DIR.glob("*.toml"))]
+
+
+def load(question_or_path: str) -> Spec:
+    """Read and completely validate a spec; raise SpecError listing every problem."""
+    path = spec_path(question_or_path)
+    if not path.exists():
+        known = ", ".join(all_questions()) or "none"
+        raise SpecError(f"{path}: no such spec (questions in {EXPERIMENTS_DIR}/: {known})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from exc
+    errors = _validate(data)
+    if errors:
+        raise SpecError("\n".join(f"{path}: {e}" for e in errors))
+    defaults = dict(data.get("defaults", {}))
+    if "builder" in data:
+        defaults.setdefault("builder", data["builder"])
+    spec = Spec(path, data["question"], data["title"], data["research_question"],
+                data["hypothesis"], defaults, data["profiles"], data["runs"])
+    errors = []
+    for profile in spec.profiles:
+        for run in spec.resolve(profile):
+            errors += [f"run {run.name!r}, profile {profile!r}: {e}" for e in _check_run(run)]
+    if errors:
+        raise SpecError("\n".join(f"{path}: {e}" for e in errors))
+    return spec
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _type_name(t) -> str:
+    return " or ".join(x.__name__ for x in t) if isinstance(t, tuple) else t.__name__
+
+
+def _is(value, t) -> bool:
+    if isinstance(value, bool) and t is not bool and bool not in (t if isinstance(t, tuple) else (t,)):
+        return False  # TOML true is not an int
+    return isinstance(value, t)
+
+
+def _check_config(table: Any, where: str) -> list[str]:
+    if not isinstance(table, dict):
+        return [f"{where}: must be a table, got {type(table).__name__}"]
+    errors = []
+    for key, value in table.items():
+        if key not in CONFIG_KEYS:
+            errors.append(f"{where}: unknown key {key!r} (known: {', '.join(CONFIG_KEYS)})")
+            continue
+        t = CONFIG_KEYS[key][0]
+        if not _is(value, t):
+            errors.append(f"{where}: key {key!r} must be {_type_name(t)}, got "
+                          f"{type(value).__name__} {value!r}")
+        elif key in CHOICES and value not in CHOICES[key]:
+            errors.append(f"{where}: key {key!r} must be one of {', '.join(CHOICES[key])}, "
+                          f"got {value!r}")
+        elif key == "seeds" and (not value or not all(_is(s, int) and s >= 0 for s in value)):
+            errors.append(f"{where}: key 'seeds' must be a non-empty list of integers >= 0")
+        elif key in ("batch_size", "epochs") and value < 1:
+            errors.append(f"{where}: key {key!r} must be at least 1, got {value}")
+        elif key in ("learning_rate",) and value <= 0:
+            errors.append(f"{where}: key {key!r} must be positive, got {value}")
+        elif key in ("l2_lambda", "l1_lambda", "momentum", "early_stopping") and value < 0:
+            errors.append(f"{where}: key {key!r} must be >= 0, got {value}")
+    return errors
+
+
+def _validate(data: dict) -> list[str]:
+    errors = []
+    for key in data:
+        if key not in TOP_KEYS:
+            errors.append(f"unknown top-level key {key!r} (known: {', '.join(sorted(TOP_KEYS))})")
+    for key in ("question", "title", "research_question", "hypothesis"):
+        if not isinstance(data.get(key), str) or not data.get(key, "").strip():
+            errors.append(f"key {key!r} is required and must be a non-empty string")
+    if isinstance(data.get("question"), str) and not NAME_RE.match(data["question"]):
+        errors.append(f"key 'question' must be letters, digits, '_', '-', got {data['question']!r}")
+    if "builder" in data and not isinstance(data["builder"], str):
+        errors.append("key 'builder' must be a string 'module:function'")
+    errors += _check_config(data.get("defaults", {}), "[defaults]")
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict) or not profiles:
+        errors.append("[profiles] is required, with at least [profiles.quick] and [profiles.full]")
+        profiles = {}
+    else:
+        for p in ("quick", "full"):
+            if p not in profiles:
+                errors.append(f"profile {p!r} is missing: add a [profiles.{p}] table")
+        for p, table in profiles.items():
+            if not NAME_RE.match(p):
+                errors.append(f"profile {p!r}: bad profile name")
+            errors += _check_config(table, f"profile {p!r}")
+    runs = data.get("runs")
+    if not isinstance(runs, list) or not runs:
+        errors.append("[[runs]] is required: at least one run")
+        return errors
+    seen = set()
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict):
+            errors.append(f"run #{i + 1}: must be a table")
+            continue
+        name = run.get("name")
+        label = f"run {name!r}" if isinstance(name, str) else f"run #{i + 1}"
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            errors.append(f"{label}: key 'name' is required (letters, digits, '_', '-', '.', '+'"
+                          f"; no spaces)")
+        elif name in seen:
+            errors.append(f"{label}: duplicate run name")
+        seen.add(name)
+        cfg = {k: v for k, v in run.items() if k not in RUN_META}
+        errors += _check_config(cfg, label)
+        for key, t in RUN_META.items():
+            if key in run and not _is(run[key], t):
+                errors.append(f"{label}: key {key!r} must be {_type_name(t)}")
+        for p, table in run.get("profiles", {}).items() if isinstance(run.get("profiles"),
+                                                                        dict) else []:
+            if p not in profiles:
+                errors.append(f"{label}: profile {p!r} is not defined in [profiles]")
+            errors += _check_config(table, f"{label}, profile {p!r}")
+    return errors
+
+
+def _check_run(run: Run) -> list[str]:
+    cfg = run.config
+    errors = [f"key {k!r} is not set (put it in [defaults])" for k in REQUIRED_CONFIG
+              if k not in cfg]
+    if "builder" in cfg:
+        try:
+            fn = resolve_builder(cfg["builder"])
+        except SpecError as exc:
+            return errors + [f"key 'builder': {exc}"]
+        kwargs = dict(cfg["model"])
+        if cfg.get("l2_lambda"):
+            kwargs["l2"] = 0.0
+        if cfg.get("l1_lambda"):
+            kwargs["l1"] = 0.0
+        params = inspect.signature(fn).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            for k in kwargs:
+                if k not in params or k in ("input_shape", "num_classes"):
+                    where = f"model.{k}" if k in cfg["model"] else f"{k}_lambda"
+                    errors.append(f"key {where!r}: builder {cfg['builder']} takes no argument "
+                                  f"{k!r} (it takes: {', '.join(list(params)[2:])})")
+    return errors
+
+
+def resolve_builder(ref: str):
+    """``"conv:build"`` -> the function ``models.conv.build``."""
+    module, _, func = ref.partition(":")
+    if not module or not func:
+        raise SpecError(f"builder {ref!r} must look like 'module:function' (a module in models/)")
+    try:
+        mod = importlib.import_module(f"models.{module}")
+    except ModuleNotFoundError as exc:
+        raise SpecError(f"builder {ref!r}: no module models/{module}.py ({exc})") from exc
+    fn = getattr(mod, func, None)
+    if not callable(fn):
+        raise SpecError(f"builder {ref!r}: models/{module}.py has no function {func!r}")
+    return fn
+
+
+def _merge(*tables: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for t in tables:
+        for k, v in t.items():
+            if k == "model":
+                out["model"] = {**out.get("model", {}), **copy.deepcopy(v)}
+            else:
+                out[k] = copy.deepcopy(v)
+    return out

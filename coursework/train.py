@@ -1,0 +1,363 @@
+"""The runner: train every run and seed of a question and write its results.
+
+For each run and seed: seed everything, build and compile the model, train with Keras
+callbacks (per-epoch history, best-validation checkpoint, early stopping when asked,
+TerminateOnNaN, BackupAndRestore for resume), then restore the best-validation weights and
+evaluate on test: Nielsen's protocol, test accuracy at the epoch of best validation accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from coursework import __version__, augment, data, results
+from coursework.env import environment
+from coursework.results import HISTORY_COLUMNS, SCHEMA_VERSION
+from coursework.spec import Run, Spec, resolve_builder
+from models.common import keras_penalty
+
+EVAL_BATCH = 1000
+tf.get_logger().setLevel("ERROR")  # retracing notices between runs are expected
+
+
+# --------------------------------------------------------------------------- input pipeline
+
+
+def steps_per_execution(batch_size: int) -> int:
+    """Run several small batches per call into the graph: Keras' per-step overhead dominates
+    at Nielsen's mini-batch of 10."""
+    return max(1, min(32, 512 // batch_size))
+
+
+def train_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int,
+                  epoch: tf.Variable, num_classes: int, one_hot: bool = False,
+                  augment_name: str = "none", affine: list | None = None) -> tf.data.Dataset:
+    """Shuffled mini-batches of the training split, in a new order every epoch.
+
+    The order is a stateless function of (seed, epoch): a resumed run sees the same batches
+    as an uninterrupted one. Images are cast and scaled in the graph; augmentation happens
+    here, on training data only.
+    """
+    xs, ys = tf.constant(x), tf.constant(y)
+    n = len(y)
+
+    def epoch_order(_):
+        seed_pair = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
+        return tf.data.Dataset.from_tensor_slices(
+            tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed_pair))
+
+    def load_batch(step, idx):
+        images = data.scale(tf.gather(xs, idx))
+        labels = tf.gather(ys, idx)
+        if augment_name == "elastic":
+            seed_pair = tf.stack([tf.constant(seed, tf.int64) * 1_000_003 + epoch.read_value(),
+                                  step])
+            images = augment.elastic(images, seed_pair)
+        elif augment_name == "affine":
+            for layer in affine or []:
+                images = layer(images, training=True)
+        return images, (tf.one_hot(labels, num_classes) if one_hot else labels)
+
+    ds = tf.data.Dataset.from_tensors(0).flat_map(epoch_order).batch(batch_size)
+    ds = ds.enumerate().map(load_batch)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
+    return ds.prefetch(2).with_options(_options())
+
+
+def eval_dataset(x: np.ndarray, y: np.ndarray, num_classes: int, one_hot: bool = False,
+                 batch_size: int = EVAL_BATCH) -> tf.data.Dataset:
+    """Validation or test data in large batches, never augmented."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    ds = ds.map(lambda a, b: (data.scale(a), tf.one_hot(b, num_classes) if one_hot else b))
+    return ds.prefetch(1).with_options(_options())
+
+
+def _options() -> tf.data.Options:
+    opts = tf.data.Options()
+    opts.deterministic = True
+    opts.threading.private_threadpool_size = 2
+    return opts
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Writes ``history.csv`` (one row per epoch, atomically) and keeps a resumed run exact.
+
+    At the first epoch of a (possibly resumed) fit it drops rows of epochs that will be
+    trained again, sets the data-order epoch, reseeds the random layers per epoch, and hands
+    the best-so-far validation accuracy to the checkpoint and early-stopping callbacks.
+    """
+
+    def __init__(self, path: Path, seed: int, epoch_var: tf.Variable, checkpoint, early_stopping,
+                 seed_generators: list):
+        super().__init__()
+        self.path, self.seed, self.epoch_var = Path(path), seed, epoch_var
+        self.checkpoint, self.early_stopping = checkpoint, early_stopping
+        self.seed_generators = seed_generators
+        self.rows: list[dict] | None = None
+        self.start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.rows is None:  # first epoch of this fit: fresh start or resume
+            old = results.read_csv(self.path) if self.path.exists() else []
+            if len(old) < epoch:
+                raise RuntimeError(f"{self.path} has {len(old)} rows but the backup is at "
+                                   f"epoch {epoch}; delete the run folder and start again")
+            self.rows = [{k: r[k] for k in HISTORY_COLUMNS} for r in old[:epoch]]
+            self._restore_best()
+        self.epoch_var.assign(epoch)
+        for i, sg in enumerate(self.seed_generators):
+            sg.state.assign(np.array([self.seed * 7919 + i, epoch], dtype=sg.state.dtype))
+        self.start = time.perf_counter()
+
+    def _restore_best(self):
+        if not self.rows:
+            return
+        val = [float(r["val_accuracy"]) for r in self.rows]
+        best = int(np.argmax(val))
+        self.checkpoint.best = val[best]
+        if self.early_stopping is not None:
+            self.early_stopping.best = val[best]
+            self.early_stopping.best_epoch = best
+            self.early_stopping.wait = len(val) - 1 - best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        lr = self.model.optimizer.learning_rate
+        row = {"epoch": epoch + 1, "learning_rate": float(keras.ops.convert_to_numpy(lr)),
+               "epoch_seconds": round(time.perf_counter() - self.start, 3)}
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            row[key] = float(logs[key]) if key in logs else None
+        self.rows.append(row)
+        results.write_csv(self.path, HISTORY_COLUMNS, self.rows)
+
+
+class Divergence(keras.callbacks.TerminateOnNaN):
+    """TerminateOnNaN that remembers that it stopped the run."""
+
+    diverged = False
+
+    def on_batch_end(self, batch, logs=None):
+        super().on_batch_end(batch, logs)
+        if self.model.stop_training:
+            self.diverged = True
+
+
+def random_seed_generators(model: keras.Model, extra: list) -> list:
+    """Every seed generator in the model (dropout, random layers) and in ``extra`` layers."""
+    found = []
+    for layer in list(model._flatten_layers()) + list(extra):
+        sg = getattr(layer, "seed_generator", None)
+        if sg is not None and sg not in found:
+            found.append(sg)
+        for sub in getattr(layer, "_flatten_layers", lambda: [])():
+            sg = getattr(sub, "seed_generator", None)
+            if sg is not None and sg not in found:
+                found.append(sg)
+    return found
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def make_optimizer(cfg: dict) -> keras.optimizers.Optimizer:
+    lr = float(cfg["learning_rate"])
+    name = cfg["optimizer"]
+    if name == "sgd":
+        return keras.optimizers.SGD(lr)
+    if name == "momentum":
+        return keras.optimizers.SGD(lr, momentum=float(cfg["momentum"]))
+    if name == "adam":
+        return keras.optimizers.Adam(lr)
+    return keras.optimizers.RMSprop(lr)
+
+
+def builder_kwargs(cfg: dict, num_train: int) -> dict:
+    """The builder's keyword arguments: the spec's ``model`` table plus Keras penalties."""
+    kwargs = dict(cfg["model"])
+    batches = max(1, num_train // cfg["batch_size"])  # network3's num_training_batches
+    if cfg.get("l2_lambda"):
+        kwargs["l2"] = keras_penalty(cfg["l2_lambda"], batches, "l2")
+    if cfg.get("l1_lambda"):
+        kwargs["l1"] = keras_penalty(cfg["l1_lambda"], batches, "l1")
+    return kwargs
+
+
+def build_model(cfg: dict, info: data.DatasetInfo) -> keras.Model:
+    train_size = info.sizes["train"] * (5 if cfg.get("augment") == "expand" else 1)
+    return resolve_builder(cfg["builder"])(info.input_shape, info.num_classes,
+                                           **builder_kwargs(cfg, train_size))
+
+
+def trainable_params(model: keras.Model) -> int:
+    return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+
+
+def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2) -> dict:
+    """Train one run with one seed into ``out``; return the ``run.json`` record."""
+    cfg = run.config
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    x_train, y_train = ds.x_train, ds.y_train
+    if cfg["augment"] == "expand":
+        x_train, y_train = augment.expand(x_train, y_train)
+    model = build_model(cfg, ds.info)
+    one_hot = cfg["loss"] == "mse"
+    if one_hot:
+        loss, metric = keras.losses.MeanSquaredError(), keras.metrics.CategoricalAccuracy
+    else:
+        loss, metric = (keras.losses.SparseCategoricalCrossentropy(),
+                        keras.metrics.SparseCategoricalAccuracy)
+    model.compile(optimizer=make_optimizer(cfg), loss=loss, metrics=[metric(name="accuracy")],
+                  steps_per_execution=steps_per_execution(cfg["batch_size"]))
+
+    epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
+    affine = augment.affine_layers(seed) if cfg["augment"] == "affine" else []
+    train = train_dataset(x_train, y_train, batch_size=cfg["batch_size"], seed=seed,
+                          epoch=epoch_var, num_classes=ds.num_classes, one_hot=one_hot,
+                          augment_name=cfg["augment"], affine=affine)
+    val = eval_dataset(ds.x_val, ds.y_val, ds.num_classes, one_hot)
+
+    best_path = out / "best.weights.h5"
+    checkpoint = keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max",
+                                                 save_best_only=True, save_weights_only=True)
+    early = (keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                           patience=cfg["early_stopping"])
+             if cfg["early_stopping"] else None)
+    divergence = Divergence()
+    log = EpochLog(out / "history.csv", seed, epoch_var, checkpoint, early,
+                   random_seed_generators(model, affine))
+    callbacks = [log, divergence, checkpoint, *([early] if early else []),
+                 keras.callbacks.BackupAndRestore(out / "backup", double_checkpoint=True)]
+    # order matters: the history row is written before the backup, so a kill in between
+    # re-trains that epoch and EpochLog drops the stale row.
+
+    t0 = time.perf_counter()
+    model.fit(train, validation_data=val, epochs=cfg["epochs"], callbacks=callbacks,
+              verbose=verbose)
+    train_seconds = time.perf_counter() - t0
+
+    history = results.read_csv(out / "history.csv")
+    val_acc = [float(r["val_accuracy"]) for r in history]
+    finite = [v for v in val_acc if math.isfinite(v)]
+    metrics: dict = {"epochs_run": len(history), "train_seconds": round(train_seconds, 3)}
+    if finite and best_path.exists():
+        best = int(np.nanargmax(val_acc))
+        model.load_weights(best_path)
+        test = eval_dataset(ds.x_test, ds.y_test, ds.num_classes, one_hot)
+        test_loss, test_acc = model.evaluate(test, verbose=0)
+        probs = model.predict(test, verbose=0)
+        save_predictions(out / "predictions.npz", ds.y_test, probs)
+        model.save(out / "model.keras")
+        metrics.update(best_epoch=best + 1, best_val_accuracy=val_acc[best],
+                       test_accuracy=float(test_acc), test_loss=float(test_loss))
+    status = "diverged" if divergence.diverged or not finite else "complete"
+    return record(run, seed, status, model, ds, metrics)
+
+
+def save_predictions(path: Path, y_true: np.ndarray, probs: np.ndarray) -> None:
+    """``predictions.npz``: ``y_true`` (N,) test labels and ``probs`` (N, classes) float16
+    softmax outputs of the best-validation weights, for plots and ensembles."""
+    import io
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, y_true=y_true.astype(np.int64), probs=probs.astype(np.float16))
+    results.write_bytes(path, buf.getvalue())
+
+
+def record(run: Run, seed: int, status: str, model: keras.Model | None, ds: data.Dataset | None,
+           metrics: dict, error: str | None = None) -> dict:
+    rec = {
+        "schema_version": SCHEMA_VERSION,
+        "coursework_version": __version__,
+        "question": run.question,
+        "run": run.name,
+        "seed": seed,
+        "profile": run.profile,
+        "status": status,
+        "config": run.config,
+        "metrics": metrics,
+        "params": trainable_params(model) if model is not None else None,
+        "dataset": ds.describe() if ds is not None else {"name": run.config.get("dataset")},
+        "determinism": {"op_determinism": True},
+        "environment": environment(),
+    }
+    if run.published is not None:
+        rec["published_accuracy"] = run.published
+    if error:
+        rec["error"] = error
+    return rec
+
+
+# --------------------------------------------------------------------------- a question
+
+
+def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
+                 seeds: list[int] | None = None, force: bool = False) -> int:
+    """Train the selected runs and seeds of ``spec``; return the number that failed."""
+    runs = spec.resolve(profile)
+    if only:
+        unknown = sorted(set(only) - {r.name for r in runs})
+        if unknown:
+            raise SystemExit(f"{spec.path}: no run named {', '.join(unknown)} "
+                             f"(runs: {', '.join(r.name for r in runs)})")
+        runs = [r for r in runs if r.name in only]
+    jobs = [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
+    verbose = 1 if sys.stdout.isatty() else 2
+    cache: dict[str, data.Dataset] = {}
+    failed = 0
+    for i, (run, seed) in enumerate(jobs, start=1):
+        out = results.run_dir(results_dir, profile, spec.question, run.name, seed)
+        done = out / "run.json"
+        if done.exists() and not force:
+            try:
+                if results.read_json(done).get("status") == "complete":
+                    print(f"[{i}/{len(jobs)}] {spec.question}/{run.name} seed {seed}: "
+                          "complete, skipped (--force to re-run)", flush=True)
+                    continue
+            except results.ResultsError:
+                pass
+        if force and out.exists():
+            shutil.rmtree(out)
+        elif done.exists():  # an earlier failed/diverged attempt: start clean
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+        cfg = run.config
+        print(f"[{i}/{len(jobs)}] {spec.question}/{run.name} seed {seed}: profile {profile}, "
+              f"dataset {cfg['dataset']}, {cfg['epochs']} epochs, batch {cfg['batch_size']}, "
+              f"{cfg['optimizer']} lr {cfg['learning_rate']}", flush=True)
+        ds = None
+        try:
+            if cfg["dataset"] not in cache:
+                cache[cfg["dataset"]] = data.load(cfg["dataset"])
+            ds = cache[cfg["dataset"]]
+            rec = train_one(run, seed, ds, out, verbose)
+        except (KeyboardInterrupt, results.ResultsError):
+            raise
+        except Exception as exc:
+            traceback.print_exc()
+            rec = record(run, seed, "failed", None, ds, {},
+                         error=f"{type(exc).__name__}: {exc}")
+            failed += 1
+        results.write_json(done, rec)
+        m = rec["metrics"]
+        if rec["status"] == "complete":
+            print(f"    -> best val {m['best_val_accuracy']:.4f} at epoch {m['best_epoch']}, "
+                  f"test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s", flush=True)
+        else:
+            print(f"    -> {rec['status'].upper()}" + (f": {rec['error']}" if "error" in rec
+                                                      else ""), flush=True)
+        results.write_summary(results_dir, profile)
+    results.write_summary(results_dir, profile)
+    return failed

@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny real-MNIST datasets, so tests run the real pipeline in seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coursework import data
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def save_npz(path: Path, arrays: dict) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist5k() -> data.Dataset:
+    return data.load("mnist-5k")
+
+
+@pytest.fixture(scope="session")
+def tiny_npz(tmp_path_factory, mnist5k) -> Path:
+    """600 / 200 / 200 real MNIST images (28x28x1, 10 classes) as an npz: dataset npz:PATH."""
+    d = mnist5k
+    arrays = {"x_train": d.x_train[:600], "y_train": d.y_train[:600],
+              "x_val": d.x_val[:200], "y_val": d.y_val[:200],
+              "x_test": d.x_test[:200], "y_test": d.y_test[:200]}
+    return save_npz(tmp_path_factory.mktemp("data") / "tiny.npz", arrays)
+
+
+@pytest.fixture(scope="session")
+def rgb_npz(tmp_path_factory) -> Path:
+    """64x64x3 images, 2 classes (bright vs dark squares), like USU's bee / no-bee data."""
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        y = rng.integers(0, 2, n)
+        x = rng.integers(0, 80, (n, 64, 64, 3)).astype(np.uint8)
+        x[y == 1, 16:48, 16:48, :] += 150
+        return x, y
+
+    arrays = {}
+    for name, n in (("train", 160), ("val", 40), ("test", 40)):
+        arrays[f"x_{name}"], arrays[f"y_{name}"] = split(n)
+    return save_npz(tmp_path_factory.mktemp("data") / "rgb.npz", arrays)

@@ -1,0 +1,42 @@
+"""Helpers for tests: write toy spec files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+
+def write_spec(folder: Path, body: str, name: str = "toy") -> Path:
+    """Write experiments-style TOML to ``folder/<name>.toml`` and return its path."""
+    path = folder / f"{name}.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def toy_spec(folder: Path, dataset: str, runs: str | None = None, epochs: int = 2,
+             name: str = "toy", extra_defaults: str = "") -> Path:
+    """A one-question spec on ``dataset``; ``runs`` is TOML for the [[runs]] tables."""
+    runs = runs or """
+        [[runs]]
+        name = "fc"
+        model = { conv_maps = [], hidden = [32] }
+    """
+    return write_spec(folder, textwrap.dedent(f"""
+        question = "{name}"
+        title = "Toy"
+        research_question = "Does the pipeline work?"
+        hypothesis = "Yes."
+        builder = "conv:build"
+
+        [defaults]
+        dataset = "{dataset}"
+        optimizer = "sgd"
+        learning_rate = 0.1
+        batch_size = 32
+        epochs = {epochs}
+        seeds = [0]
+        {extra_defaults}
+
+        [profiles.quick]
+        [profiles.full]
+    """) + textwrap.dedent(runs), name)
