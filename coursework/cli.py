@@ -11,7 +11,8 @@ def _seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--seeds wants integers like 0,1,2, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"--seeds wants integers like 0,1,2, got {text!r}") from None
     if not seeds or min(seeds) < 0:
         raise argparse.ArgumentTypeError("--seeds wants non-negative integers like 0,1,2")
     return seeds

@@ -225,12 +225,14 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str) -> D
         if x.ndim == 3:
             x = x[..., None]
         if x.ndim != 4:
-            raise DataError(f"{source}: x_{split} must be (N, H, W) or (N, H, W, C), got {x.shape}")
+            raise DataError(
+                f"{source}: x_{split} must be (N, H, W) or (N, H, W, C), got {x.shape}")
         if y.ndim == 2 and y.shape[1] > 1:  # one-hot labels
             y = y.argmax(axis=1)
         y = y.reshape(-1)
         if len(y) != len(x):
-            raise DataError(f"{source}: x_{split} has {len(x)} images but y_{split} {len(y)} labels")
+            raise DataError(
+                f"{source}: x_{split} has {len(x)} images but y_{split} {len(y)} labels")
         if len(x) == 0:
             raise DataError(f"{source}: the {split} split is empty")
         if not np.issubdtype(y.dtype, np.integer):

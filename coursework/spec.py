@@ -23,10 +23,11 @@ import copy
 import importlib
 import inspect
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 EXPERIMENTS_DIR = Path("experiments")
 
@@ -163,7 +164,8 @@ def _type_name(t) -> str:
 
 
 def _is(value, t) -> bool:
-    if isinstance(value, bool) and t is not bool and bool not in (t if isinstance(t, tuple) else (t,)):
+    types = t if isinstance(t, tuple) else (t,)
+    if isinstance(value, bool) and bool not in types:
         return False  # TOML true is not an int
     return isinstance(value, t)
 

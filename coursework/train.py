@@ -144,14 +144,32 @@ class EpochLog(keras.callbacks.Callback):
 
 
 class Divergence(keras.callbacks.TerminateOnNaN):
-    """TerminateOnNaN that remembers that it stopped the run."""
+    """TerminateOnNaN that remembers that it stopped the run, and that also stops a run whose
+    training loss ends an epoch above ``limit`` (3x the loss of guessing uniformly: training
+    has blown up even if the numbers are still finite)."""
 
-    diverged = False
+    def __init__(self, limit: float):
+        super().__init__()
+        self.limit = limit
+        self.diverged = False
 
     def on_batch_end(self, batch, logs=None):
         super().on_batch_end(batch, logs)
         if self.model.stop_training:
             self.diverged = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not (math.isfinite(loss) and loss <= self.limit):
+            self.diverged = True
+            self.model.stop_training = True
+
+
+def chance_loss(loss: str, num_classes: int) -> float:
+    """The loss of predicting 1/C for every class: where an untrained network starts."""
+    if loss == "mse":
+        return (1 - 1 / num_classes) / num_classes
+    return math.log(num_classes)
 
 
 def random_seed_generators(model: keras.Model, extra: list) -> list:
@@ -235,7 +253,7 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2
     early = (keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                            patience=cfg["early_stopping"])
              if cfg["early_stopping"] else None)
-    divergence = Divergence()
+    divergence = Divergence(3 * chance_loss(cfg["loss"], ds.num_classes))
     log = EpochLog(out / "history.csv", seed, epoch_var, checkpoint, early,
                    random_seed_generators(model, affine))
     callbacks = [log, divergence, checkpoint, *([early] if early else []),
@@ -245,7 +263,7 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2
 
     t0 = time.perf_counter()
     model.fit(train, validation_data=val, epochs=cfg["epochs"], callbacks=callbacks,
-              verbose=verbose)
+              verbose=verbose, shuffle=False)  # the dataset shuffles itself
     train_seconds = time.perf_counter() - t0
 
     history = results.read_csv(out / "history.csv")

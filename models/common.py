@@ -41,7 +41,8 @@ def regularizer(l1: float = 0.0, l2: float = 0.0) -> keras.regularizers.Regulari
 
 def initializer_for(activation: str) -> str:
     """Glorot for saturating units (sigmoid, tanh, softmax), He for the ReLU family."""
-    return "glorot_uniform" if activation in ("sigmoid", "tanh", "softmax", "linear") else "he_normal"
+    saturating = ("sigmoid", "tanh", "softmax", "linear")
+    return "glorot_uniform" if activation in saturating else "he_normal"
 
 
 def activation_layer(name: str) -> layers.Layer:

@@ -1,0 +1,173 @@
+"""The runner end to end on tiny real data: outputs, determinism, resume, divergence."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from coursework import cli, results
+from tests.helpers import toy_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> int:
+    return cli.main([str(a) for a in args])
+
+
+def metric_columns(path: Path) -> list[str]:
+    """history.csv without epoch_seconds (wall-clock time, the one column that may differ)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        rows.append(",".join(line.split(",")[:-1]))
+    return rows
+
+
+def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=3)
+    assert run_cli("--results", tmp_path / "r", "run", spec, "--seeds", "0,1") == 0
+    out = tmp_path / "r" / "quick" / "toy" / "fc" / "seed-1"
+    lines = (out / "history.csv").read_text().splitlines()
+    assert lines[0] == ",".join(results.HISTORY_COLUMNS)
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["status"] == "complete" and rec["seed"] == 1 and rec["profile"] == "quick"
+    assert set(rec["metrics"]) >= {"best_epoch", "best_val_accuracy", "test_accuracy",
+                                   "test_loss", "train_seconds"}
+    assert rec["params"] == 784 * 32 + 32 + 32 * 10 + 10
+    assert rec["dataset"]["sizes"] == {"train": 600, "val": 200, "test": 200}
+    assert {"python", "tensorflow", "keras", "numpy", "platform", "cpu"} <= set(
+        rec["environment"])
+    assert rec["config"]["epochs"] == 3
+    summary = results.read_csv(tmp_path / "r" / "quick" / "summary.csv")
+    assert [(r["run"], r["seed"], r["status"]) for r in summary] == [
+        ("fc", "0", "complete"), ("fc", "1", "complete")]
+    assert float(summary[1]["test_accuracy"]) == rec["metrics"]["test_accuracy"]
+    # best epoch is the epoch of best validation accuracy (Nielsen's protocol)
+    val = [float(line.split(",")[4]) for line in lines[1:]]
+    assert rec["metrics"]["best_epoch"] == val.index(max(val)) + 1
+    # a complete run is skipped; --force re-runs it
+    before = (out / "run.json").stat().st_mtime_ns
+    assert run_cli("--results", tmp_path / "r", "run", spec, "--seeds", "1") == 0
+    assert (out / "run.json").stat().st_mtime_ns == before
+    assert run_cli("--results", tmp_path / "r", "run", spec, "--seeds", "1", "--force") == 0
+    assert (out / "run.json").stat().st_mtime_ns != before
+
+
+def test_same_seed_gives_identical_history(tmp_path, tiny_npz):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=2, runs="""
+        [[runs]]
+        name = "net"
+        model = { conv_maps = [4], hidden = [16], activation = "relu", dropout = 0.3 }
+    """)
+    for r in ("a", "b"):
+        assert run_cli("--results", tmp_path / r, "run", spec) == 0
+    ha, hb = (tmp_path / r / "quick/toy/net/seed-0/history.csv" for r in ("a", "b"))
+    assert metric_columns(ha) == metric_columns(hb)
+    assert len(metric_columns(ha)) == 3
+
+
+def test_builder_trains_on_64x64x3_two_classes(tmp_path, rgb_npz):
+    spec = toy_spec(tmp_path, f"npz:{rgb_npz}", epochs=1, runs="""
+        [[runs]]
+        name = "conv"
+        model = { conv_maps = [4, 8], hidden = [16], activation = "relu" }
+    """)
+    assert run_cli("--results", tmp_path / "r", "run", spec) == 0
+    rec = json.loads((tmp_path / "r/quick/toy/conv/seed-0/run.json").read_text())
+    assert rec["status"] == "complete"
+    assert rec["dataset"]["input_shape"] == [64, 64, 3] and rec["dataset"]["num_classes"] == 2
+
+
+def test_diverging_run_is_recorded_and_the_next_completes(tmp_path, tiny_npz):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=2, runs="""
+        [[runs]]
+        name = "explodes"
+        learning_rate = 1e6
+        model = { conv_maps = [], hidden = [32], activation = "relu" }
+        [[runs]]
+        name = "fine"
+        model = { conv_maps = [], hidden = [32] }
+    """)
+    assert run_cli("--results", tmp_path / "r", "run", spec) == 0  # diverged is a result
+    summary = {r["run"]: r for r in results.read_csv(tmp_path / "r/quick/summary.csv")}
+    assert summary["explodes"]["status"] == "diverged"
+    assert summary["fine"]["status"] == "complete"
+
+
+def test_failed_run_is_recorded_others_go_on_and_exit_is_nonzero(tmp_path, tiny_npz):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, runs="""
+        [[runs]]
+        name = "bad"
+        model = { conv_maps = [4], kernel_size = 60 }
+        [[runs]]
+        name = "good"
+        model = { conv_maps = [], hidden = [8] }
+    """)
+    assert run_cli("--results", tmp_path / "r", "run", spec) == 1
+    bad = json.loads((tmp_path / "r/quick/toy/bad/seed-0/run.json").read_text())
+    assert bad["status"] == "failed" and "error" in bad
+    summary = {r["run"]: r["status"] for r in results.read_csv(tmp_path / "r/quick/summary.csv")}
+    assert summary == {"bad": "failed", "good": "complete"}
+
+
+def test_bad_spec_stops_before_training(tmp_path, tiny_npz, capsys):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs="""
+        [[runs]]
+        name = "a"
+        learning_rat = 0.1
+    """)
+    assert run_cli("--results", tmp_path / "r", "run", spec) == 2
+    assert "learning_rat" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, mnist5k):
+    spec = toy_spec(tmp_path, "mnist-5k", epochs=4, runs="""
+        [[runs]]
+        name = "net"
+        model = { conv_maps = [8], hidden = [32], activation = "relu", dropout = 0.2 }
+    """)
+    killed = tmp_path / "killed"
+    history = killed / "quick/toy/net/seed-0/history.csv"
+    cmd = [sys.executable, "-m", "coursework", "--results", str(killed), "run", str(spec)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if history.exists() and len(history.read_text().splitlines()) >= 3:  # header + 2 epochs
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    rows_at_kill = len(history.read_text().splitlines()) - 1
+    assert 2 <= rows_at_kill < 4
+    assert not (history.parent / "run.json").exists()
+
+    assert run_cli("--results", killed, "run", spec) == 0  # resume
+    assert run_cli("--results", tmp_path / "clean", "run", spec) == 0  # uninterrupted
+    resumed = metric_columns(history)
+    clean = metric_columns(tmp_path / "clean/quick/toy/net/seed-0/history.csv")
+    assert [r.split(",")[0] for r in resumed[1:]] == ["1", "2", "3", "4"]
+    assert resumed == clean
+    a = json.loads((history.parent / "run.json").read_text())["metrics"]
+    b = json.loads((tmp_path / "clean/quick/toy/net/seed-0/run.json").read_text())["metrics"]
+    assert a["test_accuracy"] == b["test_accuracy"] and a["best_epoch"] == b["best_epoch"]
+    assert not (history.parent / "backup").exists()
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_describe_conv(profile, capsys):
+    assert run_cli("describe", "conv", "--profile", profile) == 0
+    out = capsys.readouterr().out
+    for params in ("79,510", "289,630", "85,670"):
+        assert params in out
