@@ -11,7 +11,7 @@ CW          := $(PY) -m coursework --results $(RESULTS)
 QUESTIONS   := $(basename $(notdir $(wildcard experiments/*.toml)))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup quick all test lint clean clean-results $(QUESTIONS)
+.PHONY: help setup setup-tex quick all plots report test lint clean clean-results $(QUESTIONS)
 
 help: ## list the targets
 	@echo "Usage: make TARGET [PROFILE=full|quick]"
@@ -28,12 +28,28 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 setup: $(STAMP) ## create .venv and install the project (every target does this first)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v latexmk >/dev/null; \
+	  then $(MAKE) setup-tex; fi
 
-quick: $(STAMP) ## run every question, quick profile (offline, CPU, minutes)
+setup-tex: ## install TeX Live for the PDF report (Debian/Ubuntu, as root)
+	apt-get update && apt-get install -y --no-install-recommends texlive-latex-recommended \
+	  texlive-latex-extra texlive-fonts-recommended latexmk lmodern poppler-utils
+
+quick: $(STAMP) ## every question, quick profile (offline, CPU, minutes), then plots and PDF
 	$(CW) run $(QUESTIONS) --profile quick
+	$(CW) plots --profile quick
+	$(CW) report --profile quick
 
-all: $(STAMP) ## run every question, full profile (full MNIST; hours on a CPU)
+all: $(STAMP) ## every question, full profile (full MNIST; hours on a CPU), plots and PDF
 	$(CW) run $(QUESTIONS) --profile full
+	$(CW) plots --profile full
+	$(CW) report --profile full
+
+plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
+	$(CW) plots --profile $(PROFILE)
+
+report: $(STAMP) ## LaTeX report from results/$(PROFILE) -> results/$(PROFILE)/report/report.pdf
+	$(CW) report --profile $(PROFILE)
 
 $(QUESTIONS): $(STAMP)
 	$(CW) run $@ --profile $(PROFILE)

@@ -39,6 +39,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("question", nargs="+")
     d.add_argument("--profile", default="full")
 
+    for name, text in (("plots", "figures from the results files"),
+                       ("report", "render the LaTeX report and compile the PDF")):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("--profile", default="full")
+
     sub.add_parser("questions", help="list the questions in experiments/")
     return p
 
@@ -46,6 +51,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from coursework import data, results, spec
+    from coursework.report import ReportError
 
     try:
         if args.command == "questions":
@@ -64,13 +70,24 @@ def main(argv: list[str] | None = None) -> int:
             if failed:
                 print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
             return 1 if failed else 0
+        if args.command == "plots":
+            from coursework.plots import all_figures
+
+            paths = all_figures(args.results, args.profile)
+            print(f"{len(paths)} figure files in {args.results / args.profile / 'figures'}")
+            return 0
+        if args.command == "report":
+            from coursework.report import build
+
+            print(f"report: {build(args.results, args.profile)}")
+            return 0
         if args.command == "describe":
             from coursework.describe import describe
 
             for q in args.question:
                 print(describe(spec.load(q), args.profile))
             return 0
-    except (spec.SpecError, data.DataError, results.ResultsError) as exc:
+    except (spec.SpecError, data.DataError, results.ResultsError, ReportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

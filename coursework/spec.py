@@ -31,6 +31,9 @@ import tomllib
 
 EXPERIMENTS_DIR = Path("experiments")
 
+# Run-only keys: name, description, published (accuracy in %, e.g. Nielsen's), profiles (per-profile
+# overrides), only_in (list of profiles the run belongs to; default: all).
+
 # Training config: key -> (type(s), meaning). Every key may appear in defaults, a profile, a run
 # or a run's profile table.
 CONFIG_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -62,7 +65,8 @@ BASE_CONFIG: dict[str, Any] = {
 }
 TOP_KEYS = {"question", "title", "research_question", "hypothesis", "builder", "defaults",
             "profiles", "runs"}
-RUN_META = {"name": str, "description": str, "published": (int, float), "profiles": dict}
+RUN_META = {"name": str, "description": str, "published": (int, float), "profiles": dict,
+            "only_in": list}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -80,6 +84,7 @@ class Run:
     config: dict[str, Any]
     description: str = ""
     published: float | None = None
+    spec_file: str = ""
 
     @property
     def seeds(self) -> list[int]:
@@ -105,11 +110,13 @@ class Spec:
             )
         out = []
         for raw in self.runs:
+            if "only_in" in raw and profile not in raw["only_in"]:
+                continue
             cfg = _merge(BASE_CONFIG, self.defaults, self.profiles[profile],
                          {k: v for k, v in raw.items() if k in CONFIG_KEYS},
                          raw.get("profiles", {}).get(profile, {}))
             out.append(Run(self.question, raw["name"], profile, cfg,
-                           raw.get("description", ""), raw.get("published")))
+                           raw.get("description", ""), raw.get("published"), str(self.path)))
         return out
 
     def baseline(self) -> str:
@@ -122,6 +129,18 @@ def spec_path(question_or_path: str) -> Path:
     if question_or_path.endswith(".toml"):
         return Path(question_or_path)
     return EXPERIMENTS_DIR / f"{question_or_path}.toml"
+
+
+def load_for_results(question: str, spec_file: str = "") -> Spec | None:
+    """The spec behind results: ``experiments/<question>.toml``, else the file the runs
+    recorded; None if neither can be read."""
+    for candidate in (question, spec_file):
+        if candidate:
+            try:
+                return load(candidate)
+            except SpecError:
+                continue
+    return None
 
 
 def all_questions() -> list[str]:
@@ -243,6 +262,9 @@ def _validate(data: dict) -> list[str]:
         for key, t in RUN_META.items():
             if key in run and not _is(run[key], t):
                 errors.append(f"{label}: key {key!r} must be {_type_name(t)}")
+        for p in run.get("only_in", []) if isinstance(run.get("only_in"), list) else []:
+            if p not in profiles:
+                errors.append(f"{label}: key 'only_in' names profile {p!r}, not in [profiles]")
         for p, table in run.get("profiles", {}).items() if isinstance(run.get("profiles"),
                                                                         dict) else []:
             if p not in profiles:

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from coursework import __version__, augment, data, results
+from coursework import __version__, augment, data, ensemble, results
 from coursework.env import environment
 from coursework.results import HISTORY_COLUMNS, SCHEMA_VERSION
 from coursework.spec import Run, Spec, resolve_builder
@@ -276,7 +276,7 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2
         test = eval_dataset(ds.x_test, ds.y_test, ds.num_classes, one_hot)
         test_loss, test_acc = model.evaluate(test, verbose=0)
         probs = model.predict(test, verbose=0)
-        save_predictions(out / "predictions.npz", ds.y_test, probs)
+        save_predictions(out / "predictions.npz", model, ds.x_test, ds.y_test, probs)
         model.save(out / "model.keras")
         metrics.update(best_epoch=best + 1, best_val_accuracy=val_acc[best],
                        test_accuracy=float(test_acc), test_loss=float(test_loss))
@@ -284,13 +284,26 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2
     return record(run, seed, status, model, ds, metrics)
 
 
-def save_predictions(path: Path, y_true: np.ndarray, probs: np.ndarray) -> None:
-    """``predictions.npz``: ``y_true`` (N,) test labels and ``probs`` (N, classes) float16
-    softmax outputs of the best-validation weights, for plots and ensembles."""
+def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray,
+                     probs: np.ndarray, max_images: int = 36) -> None:
+    """``predictions.npz``, what the plots and ensembles need beyond ``history.csv``:
+
+    - ``y_true`` (N,) test labels; ``probs`` (N, classes) float16 softmax outputs of the
+      best-validation weights;
+    - ``mis_index`` (M,) indices of the first ``max_images`` misclassified test images and
+      ``mis_images`` (M, H, W, C) float16 those images, scaled to [0, 1];
+    - ``filters`` (k, k, channels, maps) first convolution layer's kernels, if there is one.
+    """
     import io
 
+    wrong = np.flatnonzero(probs.argmax(-1) != y_test)[:max_images]
+    arrays = {"y_true": y_test.astype(np.int64), "probs": probs.astype(np.float16),
+              "mis_index": wrong, "mis_images": data.scale(x_test[wrong]).astype(np.float16)}
+    convs = [la for la in model._flatten_layers() if isinstance(la, keras.layers.Conv2D)]
+    if convs:
+        arrays["filters"] = keras.ops.convert_to_numpy(convs[0].kernel).astype(np.float32)
     buf = io.BytesIO()
-    np.savez_compressed(buf, y_true=y_true.astype(np.int64), probs=probs.astype(np.float16))
+    np.savez_compressed(buf, **arrays)
     results.write_bytes(path, buf.getvalue())
 
 
@@ -304,6 +317,7 @@ def record(run: Run, seed: int, status: str, model: keras.Model | None, ds: data
         "seed": seed,
         "profile": run.profile,
         "status": status,
+        "spec_file": run.spec_file,
         "config": run.config,
         "metrics": metrics,
         "params": trainable_params(model) if model is not None else None,
@@ -378,4 +392,5 @@ def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | 
                                                       else ""), flush=True)
         results.write_summary(results_dir, profile)
     results.write_summary(results_dir, profile)
+    ensemble.write_ensembles(results_dir, profile)
     return failed

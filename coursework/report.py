@@ -1,0 +1,288 @@
+"""The LaTeX report, rendered from the results files alone and compiled with latexmk.
+
+``report_templates/main.tex.j2`` and ``question.tex.j2`` are Jinja2 templates with LaTeX-safe
+delimiters (``\\VAR{...}``, ``\\BLOCK{...}``); every string from a spec or a results file goes
+through the ``tex`` filter. The student's prose lives in
+``report_templates/prose/<question>/{motivation,discussion}.tex``: created once with a guide,
+never overwritten. Output: ``results/<profile>/report/report.pdf``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from coursework import results, spec
+from coursework.plots import load_question, test_accuracies
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "report_templates"
+PROSE = TEMPLATES / "prose"
+TEX_INSTALL = ("sudo apt-get install texlive-latex-recommended texlive-latex-extra "
+               "texlive-fonts-recommended latexmk lmodern   (or: sudo make setup-tex)")
+
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+        "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+_TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX))
+
+
+class ReportError(Exception):
+    """The report could not be built; the message says why and where."""
+
+
+def tex(value) -> str:
+    """Escape any value for LaTeX text: ``a&b_%`` -> ``a\\&b\\_\\%``."""
+    return _TEX_RE.sub(lambda m: _TEX[m.group()], str(value))
+
+
+def macro_key(text: str) -> str:
+    """A safe key for ``\\result{key}{field}``: letters, digits, '-', '.', '/' only."""
+    return re.sub(r"[^A-Za-z0-9./-]", "", text)
+
+
+def environment_jinja() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), block_start_string=r"\BLOCK{",
+        block_end_string="}", variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}", line_comment_prefix="%%",
+        trim_blocks=True, lstrip_blocks=True, autoescape=False, undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True)
+    env.filters["tex"] = tex
+    return env
+
+
+PROSE_GUIDE = {
+    "motivation": """%% Motivation for "{title}" -- written by you; `make report` never overwrites it.
+%% Say why this question matters, what you expect and why, and why each run was chosen:
+%% what does each run isolate? Cite the figures and numbers with macros from numbers.tex, e.g.
+%% \\result{{{q}/{run}}}{{test}} (mean test accuracy, %) or \\result{{{q}/{run}}}{{testsd}}.
+\\textit{{(Motivation not written yet: edit report\\_templates/prose/{q_tex}/motivation.tex.)}}
+""",
+    "discussion": """%% Discussion and conclusions for "{title}" -- written by you; never overwritten.
+%% What do the results show? Is each difference larger than the spread over seeds? Does the
+%% evidence support the hypothesis? What would you try next? Numbers: \\result{{{q}/{run}}}{{test}}.
+\\textit{{(Discussion not written yet: edit report\\_templates/prose/{q_tex}/discussion.tex.)}}
+""",
+}
+
+
+def ensure_prose(prose_root: Path, question: str, title: str, first_run: str) -> Path:
+    """Create the prose files of a question if missing; return their folder."""
+    folder = Path(prose_root) / question
+    folder.mkdir(parents=True, exist_ok=True)
+    for part, guide in PROSE_GUIDE.items():
+        path = folder / f"{part}.tex"
+        if not path.exists():
+            path.write_text(guide.format(title=title, q=macro_key(question),
+                                         run=macro_key(first_run), q_tex=tex(question)))
+    return folder
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def pct(x: float, digits: int = 2) -> str:
+    return f"{100 * x:.{digits}f}"
+
+
+def mean_sd(values: np.ndarray) -> str:
+    if len(values) > 1:
+        return f"{100 * values.mean():.2f} $\\pm$ {100 * values.std(ddof=1):.2f}"
+    return f"{100 * values.mean():.2f}"
+
+
+def run_other(cfg: dict) -> str:
+    bits = []
+    if cfg.get("l2_lambda"):
+        bits.append(f"L2 lambda {cfg['l2_lambda']}")
+    if cfg.get("l1_lambda"):
+        bits.append(f"L1 lambda {cfg['l1_lambda']}")
+    if cfg.get("early_stopping"):
+        bits.append(f"early stop {cfg['early_stopping']}")
+    if cfg.get("augment", "none") != "none":
+        bits.append(f"augment {cfg['augment']}")
+    if cfg["model"].get("dropout"):
+        bits.append(f"dropout {cfg['model']['dropout']}")
+    if cfg["optimizer"] == "momentum":
+        bits.append(f"momentum {cfg['momentum']}")
+    return ", ".join(bits) or "-"
+
+
+def question_context(results_dir: Path, profile: str, qid: str, report_dir: Path,
+                     macros: list[str], ensembles: list[dict], prose_root: Path) -> dict | None:
+    from coursework.describe import architectures
+
+    runs = load_question(results_dir, profile, qid)
+    if not runs:
+        return None
+    s = spec.load_for_results(qid, next(iter(runs.values()))[0]["record"].get("spec_file", ""))
+    if s is None:
+        return None
+    summary = results.summary_rows(results_dir, profile)
+    not_complete = sorted({f"{r['run']} seed {r['seed']} ({r['status']})" for r in summary
+                           if r["question"] == qid and r["status"] != "complete"})
+    first = next(iter(runs.values()))[0]["record"]
+    arch = {a["run"]: a for a in architectures(s, profile)}
+    run_rows, result_rows = [], []
+    for name, seeds in runs.items():
+        rec = seeds[0]["record"]
+        cfg = rec["config"]
+        layers = ", ".join(f"{la['type']} {la['output']} ({la['params']:,})"
+                           for la in arch[name]["layers"] if la["params"] or la["type"] in (
+                               "MaxPooling2D", "AveragePooling2D", "L2Pooling2D", "Dropout"))
+        run_rows.append({"name": name, "optimizer": cfg["optimizer"],
+                         "learning_rate": cfg["learning_rate"], "batch_size": cfg["batch_size"],
+                         "epochs": cfg["epochs"], "params": rec["params"],
+                         "other": run_other(cfg), "layers": layers,
+                         "seeds": ", ".join(str(x["seed"]) for x in seeds)})
+        test = test_accuracies(seeds)
+        val = np.array([x["record"]["metrics"]["best_val_accuracy"] for x in seeds])
+        ep = np.array([x["record"]["metrics"]["best_epoch"] for x in seeds])
+        secs = np.array([x["record"]["metrics"]["train_seconds"] for x in seeds])
+        pub = rec.get("published_accuracy")
+        result_rows.append({"name": name, "val": mean_sd(val), "test": mean_sd(test),
+                            "epoch": f"{ep.mean():.1f}", "seconds": f"{secs.mean():.1f}",
+                            "published": f"{pub:.2f}" if pub is not None else "-",
+                            "per_seed": ", ".join(pct(t) for t in test)})
+        key = f"{macro_key(qid)}/{macro_key(name)}"
+        for field, value in (("test", pct(test.mean())), ("testsd", pct(test.std(ddof=1))
+                             if len(test) > 1 else "0.00"), ("val", pct(val.mean())),
+                             ("epoch", f"{ep.mean():.1f}"), ("params", f"{rec['params']:,}"),
+                             ("seeds", str(len(seeds)))):
+            macros.append(f"\\cwset{{{key}}}{{{field}}}{{{field_value(value)}}}")
+    ens = [{"run": e["run"], "members": e["members"], "vote": pct(float(e["vote_accuracy"])),
+            "mean_prob": pct(float(e["mean_prob_accuracy"])),
+            "mean_member": pct(float(e["mean_member_accuracy"]))}
+           for e in ensembles if e["question"] == qid]
+    for e in ens:
+        key = f"{macro_key(qid)}/{macro_key(e['run'])}"
+        macros.append(f"\\cwset{{{key}}}{{vote}}{{{e['vote']}}}")
+        macros.append(f"\\cwset{{{key}}}{{meanprob}}{{{e['mean_prob']}}}")
+    figures = []
+    fig_dir = Path(results_dir) / profile / "figures"
+    captions = {
+        "curves": ("Learning curves: training (dashed) and validation (solid) loss and accuracy "
+                   "per epoch, mean over seeds, band = min-max.", 1.0),
+        "comparison": ("Test accuracy at the epoch of best validation accuracy, per run.", 0.75),
+        "published": ("Our test accuracy (mean over seeds) beside the published figure.", 0.75),
+        "confusion": ("Confusion matrix of the best run on the test set.", 0.55),
+        "errors": ("Misclassified test images of the best run (true→predicted).", 0.9),
+        "filters": ("Learned first-layer filters of the best convolutional run.", 0.7),
+    }
+    for kind, (caption, width) in captions.items():
+        path = fig_dir / f"{qid}-{kind}.pdf"
+        if path.exists():
+            figures.append({"path": os.path.relpath(path, report_dir).replace(os.sep, "/"),
+                            "caption": caption, "width": width})
+    prose = ensure_prose(prose_root, qid, s.title, next(iter(runs)))
+    return {"id": qid, "title": s.title, "research_question": s.research_question,
+            "hypothesis": s.hypothesis, "dataset": first["dataset"], "runs": run_rows,
+            "results": result_rows, "has_published": any(r["published"] != "-"
+                                                          for r in result_rows),
+            "ensembles": ens, "figures": figures, "not_complete": ", ".join(not_complete),
+            "prose_dir": os.path.relpath(prose.resolve(), report_dir.resolve()).replace(
+                os.sep, "/")}
+
+
+def field_value(value: str) -> str:
+    return value.replace(",", "{,}")
+
+
+# --------------------------------------------------------------------------- render, compile
+
+
+def render(results_dir: Path, profile: str, prose_root: Path = PROSE) -> Path:
+    """Write the report's .tex files; return the folder."""
+    base = Path(results_dir) / profile
+    if not (base / "summary.csv").exists():
+        raise ReportError(f"{base / 'summary.csv'} does not exist: run experiments first "
+                          f"(make quick, or make QUESTION PROFILE={profile})")
+    report_dir = base / "report"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    env = environment_jinja()
+    ens_path = base / "ensembles.csv"
+    ensembles = results.read_csv(ens_path) if ens_path.exists() else []
+    macros: list[str] = []
+    questions = []
+    order = spec.all_questions()
+    present = sorted({p.parent.parent.parent.name for p in base.glob("*/*/seed-*/run.json")},
+                     key=lambda q: (order.index(q) if q in order else len(order), q))
+    for qid in present:
+        ctx = question_context(results_dir, profile, qid, report_dir, macros, ensembles,
+                               prose_root)
+        if ctx is None:
+            continue
+        questions.append(ctx)
+        results.write_text(report_dir / f"{qid}.tex",
+                           env.get_template("question.tex.j2").render(q=ctx))
+    if not questions:
+        raise ReportError(f"no complete runs under {base}: nothing to report")
+    numbers = ["% Generated from summary.csv and ensembles.csv: one value per run and field.",
+               "% In your prose: \\result{question/run}{field}, fields: test, testsd, val,",
+               "% epoch, params, seeds (and vote, meanprob for ensembles).",
+               "\\makeatletter",
+               "\\newcommand{\\cwset}[3]{\\expandafter\\def\\csname cw@#1@#2\\endcsname{#3}}",
+               "\\newcommand{\\result}[2]{\\ifcsname cw@#1@#2\\endcsname"
+               "\\csname cw@#1@#2\\endcsname\\else\\textbf{??}\\fi}",
+               "\\makeatother", *macros]
+    results.write_text(report_dir / "numbers.tex", "\n".join(numbers) + "\n")
+    env_rec = next(iter(base.glob("*/*/seed-*/run.json")))
+    e = results.read_json(env_rec)["environment"]
+    gpus = ", ".join(g.get("name") or g.get("device", "") for g in e.get("gpus", [])) or "none"
+    environment = [("Python", e["python"]), ("TensorFlow", e["tensorflow"]),
+                   ("Keras", e["keras"]), ("NumPy", e["numpy"]), ("Platform", e["platform"]),
+                   ("CPU", f"{e['cpu']} ({e.get('cpu_count')} cores)"), ("GPU", gpus)]
+    ver = base / "verification.csv"
+    verification = ""
+    if ver.exists():
+        rows = results.read_csv(ver)
+        bad = [r for r in rows if r.get("verdict") != "ok"]
+        verification = (f"make verify checked {len(rows)} item(s): "
+                        + ("all matched." if not bad else f"{len(bad)} did not match."))
+    main = env.get_template("main.tex.j2").render(
+        title=os.environ.get("COURSEWORK_TITLE", "Deep learning coursework report"),
+        author=os.environ.get("COURSEWORK_AUTHOR", os.environ.get("USER", "")),
+        profile=profile, generated=dt.date.today().isoformat(), questions=questions,
+        environment=environment, verification=verification)
+    results.write_text(report_dir / "report.tex", main)
+    return report_dir
+
+
+def compile_pdf(report_dir: Path) -> Path | None:
+    """latexmk with shell escape off; None (and a message) if TeX is not installed."""
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        print(f"LaTeX is not installed, so only the .tex files were written to {report_dir}/.\n"
+              f"  Install TeX Live: {TEX_INSTALL}")
+        return None
+    cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+           "-file-line-error", "report.tex"]
+    proc = subprocess.run(cmd, cwd=report_dir, capture_output=True, text=True, timeout=600)
+    pdf = report_dir / "report.pdf"
+    if proc.returncode != 0 or not pdf.exists():
+        raise ReportError(f"LaTeX failed on {report_dir / 'report.tex'}:\n"
+                          + latex_error(report_dir / "report.log", proc.stdout))
+    return pdf
+
+
+def latex_error(log: Path, fallback: str) -> str:
+    """The lines of a LaTeX log that say what went wrong and where, not the whole log."""
+    text = log.read_text(errors="replace") if log.exists() else fallback
+    lines = text.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith("!") or re.match(r"^[^:\s]+\.tex:\d+:", line):
+            out.extend(lines[i:i + 4])
+    return "\n".join(out[:24]) or "\n".join(lines[-20:])
+
+
+def build(results_dir: Path, profile: str, prose_root: Path = PROSE) -> Path:
+    report_dir = render(results_dir, profile, prose_root)
+    pdf = compile_pdf(report_dir)
+    return pdf or report_dir / "report.tex"

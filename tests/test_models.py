@@ -1,0 +1,69 @@
+"""Model builders: published parameter counts, any input shape and class count."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from coursework import cli, data, spec
+from coursework.describe import architectures
+from coursework.train import build_model
+from models.common import L2Pooling2D, keras_penalty
+
+
+def test_nielsen_parameter_counts(capsys):
+    params = {a["run"]: a["params"] for a in architectures(spec.load("nielsen"), "full")}
+    assert params["fc100"] == 79_510
+    assert params["conv1"] == 289_630  # one conv-pool, 20 maps: the Edinburgh lecture's figure
+    assert params["conv2"] == 85_670
+    assert params["dropout-fc1000"] == 1_672_570
+    assert cli.main(["describe", "nielsen"]) == 0
+    out = capsys.readouterr().out
+    for text in ("79,510", "289,630", "85,670", "1,672,570"):
+        assert text in out
+
+
+def all_runs():
+    for q in spec.all_questions():
+        for run in spec.load(q).resolve("full"):
+            yield pytest.param(run, id=f"{q}/{run.name}")
+
+
+@pytest.mark.parametrize("run", list(all_runs()))
+def test_every_builder_trains_a_step_on_64x64x3_two_classes(run):
+    info = data.DatasetInfo("rgb", (64, 64, 3), 2, {"train": 100, "val": 10, "test": 10})
+    keras.utils.set_random_seed(0)
+    model = build_model(run.config, info)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).random((4, 64, 64, 3), dtype=np.float32)
+    loss = model.train_on_batch(x, np.array([0, 1, 0, 1]))
+    assert np.isfinite(loss)
+    assert model.output_shape == (None, 2)
+    keras.backend.clear_session()
+
+
+def test_l2_pooling_is_root_of_sum_of_squares():
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    out = L2Pooling2D(2)(x).numpy()[0, :, :, 0]
+    expected = [[np.sqrt(0 + 1 + 16 + 25), np.sqrt(4 + 9 + 36 + 49)],
+                [np.sqrt(64 + 81 + 144 + 169), np.sqrt(100 + 121 + 196 + 225)]]
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
+
+
+def test_keras_penalty_matches_network3():
+    # network3: cost + 0.5 * lambda * sum(w^2) / num_training_batches; 50,000 / 10 = 5,000
+    assert keras_penalty(0.1, 5000) == pytest.approx(1e-5)
+    assert keras_penalty(0.1, 5000, "l1") == pytest.approx(2e-5)
+    w = np.ones((3, 3), np.float32)
+    reg = keras.regularizers.L2(keras_penalty(0.1, 5000))
+    assert float(reg(w)) == pytest.approx(0.5 * 0.1 * 9 / 5000)
+
+
+def test_conv_pool_applies_activation_after_pooling():
+    from models.conv import build
+
+    model = build((28, 28, 1), 10, conv_maps=[20], activation="relu")
+    kinds = [type(layer).__name__ for layer in model.layers[1:4]]
+    assert kinds == ["Conv2D", "MaxPooling2D", "Activation"]
+    assert model.layers[1].padding == "valid"
