@@ -25,8 +25,9 @@ import numpy as np  # noqa: E402
 from coursework import results, spec  # noqa: E402
 
 # Okabe & Ito's colour-blind-safe palette
-COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000"]
+# (yellow left out: it vanishes on white)
+COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
+           "#999999"]
 
 
 def style() -> None:
@@ -172,7 +173,7 @@ def errors(pred: dict, name: str):
         return None
     cols = min(12, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8, rows * 1.0), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8, rows * 1.15), squeeze=False)
     y, p = pred["y_true"], pred["probs"].argmax(-1)
     for ax in axes.ravel():
         ax.axis("off")
@@ -216,8 +217,9 @@ def published(runs: dict[str, list[dict]], title: str):
     lo = min(min(pub), min(ours))
     ax.set_ylim(max(0, lo - 2), 100)
     ax.set_xticks(x, names, rotation=30, ha="right")
-    ax.set(ylabel="test accuracy (%)", title=title)
-    ax.legend(frameon=False, loc="lower right")
+    ax.set(ylabel="test accuracy (%)")
+    fig.suptitle(title, y=1.08, fontsize=10)
+    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2)
     fig.tight_layout()
     return fig
 

@@ -67,7 +67,9 @@ TOP_KEYS = {"question", "title", "research_question", "hypothesis", "builder", "
             "profiles", "runs"}
 RUN_META = {"name": str, "description": str, "published": (int, float), "profiles": dict,
             "only_in": list}
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # question and profile names
+RUN_NAME_RE = re.compile(r"^[^/\x00-\x1f\s.][^/\x00-\x1f]*(?<=\S)$")  # a folder name: no '/'
+
 
 
 class SpecError(Exception):
@@ -251,9 +253,9 @@ def _validate(data: dict) -> list[str]:
             continue
         name = run.get("name")
         label = f"run {name!r}" if isinstance(name, str) else f"run #{i + 1}"
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            errors.append(f"{label}: key 'name' is required (letters, digits, '_', '-', '.', '+'"
-                          f"; no spaces)")
+        if not isinstance(name, str) or not RUN_NAME_RE.match(name) or len(name) > 100:
+            errors.append(f"{label}: key 'name' is required: up to 100 characters, no '/', "
+                          "not starting with '.' or a space")
         elif name in seen:
             errors.append(f"{label}: duplicate run name")
         seen.add(name)

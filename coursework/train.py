@@ -248,7 +248,9 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2
     val = eval_dataset(ds.x_val, ds.y_val, ds.num_classes, one_hot)
 
     best_path = out / "best.weights.h5"
-    checkpoint = keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max",
+    # ModelCheckpoint fills {placeholders} in its path: double any braces from the run name
+    braced = str(best_path).replace("{", "{{").replace("}", "}}")
+    checkpoint = keras.callbacks.ModelCheckpoint(braced, monitor="val_accuracy", mode="max",
                                                  save_best_only=True, save_weights_only=True)
     early = (keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                            patience=cfg["early_stopping"])
