@@ -59,15 +59,16 @@ def environment_jinja() -> jinja2.Environment:
 
 
 PROSE_GUIDE = {
-    "motivation": """%% Motivation for "{title}" -- written by you; `make report` never overwrites it.
+    "motivation": """%% Motivation for "{title}" -- written by you; never overwritten.
 %% Say why this question matters, what you expect and why, and why each run was chosen:
 %% what does each run isolate? Cite the figures and numbers with macros from numbers.tex, e.g.
 %% \\result{{{q}/{run}}}{{test}} (mean test accuracy, %) or \\result{{{q}/{run}}}{{testsd}}.
 \\textit{{(Motivation not written yet: edit report\\_templates/prose/{q_tex}/motivation.tex.)}}
 """,
-    "discussion": """%% Discussion and conclusions for "{title}" -- written by you; never overwritten.
+    "discussion": """%% Discussion and conclusions for "{title}" -- yours; never overwritten.
 %% What do the results show? Is each difference larger than the spread over seeds? Does the
-%% evidence support the hypothesis? What would you try next? Numbers: \\result{{{q}/{run}}}{{test}}.
+%% evidence support the hypothesis? What would you try next?
+%% Numbers: \\result{{{q}/{run}}}{{test}}.
 \\textit{{(Discussion not written yet: edit report\\_templates/prose/{q_tex}/discussion.tex.)}}
 """,
 }
