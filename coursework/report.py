@@ -100,7 +100,7 @@ def mean_sd(values: np.ndarray) -> str:
 
 
 def run_other(cfg: dict) -> str:
-    bits = []
+    bits = [cfg["model"]["activation"]] if cfg["model"].get("activation") else []
     if cfg.get("l2_lambda"):
         bits.append(f"L2 lambda {cfg['l2_lambda']}")
     if cfg.get("l1_lambda"):
