@@ -175,12 +175,9 @@ def chance_loss(loss: str, num_classes: int) -> float:
 def random_seed_generators(model: keras.Model, extra: list) -> list:
     """Every seed generator in the model (dropout, random layers) and in ``extra`` layers."""
     found = []
-    for layer in list(model._flatten_layers()) + list(extra):
-        sg = getattr(layer, "seed_generator", None)
-        if sg is not None and sg not in found:
-            found.append(sg)
-        for sub in getattr(layer, "_flatten_layers", lambda: [])():
-            sg = getattr(sub, "seed_generator", None)
+    for top in [model, *extra]:
+        for layer in top._flatten_layers():  # includes ``top`` itself
+            sg = getattr(layer, "seed_generator", None)
             if sg is not None and sg not in found:
                 found.append(sg)
     return found
@@ -362,9 +359,7 @@ def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | 
                     continue
             except results.ResultsError:
                 pass
-        if force and out.exists():
-            shutil.rmtree(out)
-        elif done.exists():  # an earlier failed/diverged attempt: start clean
+        if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
             shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
         cfg = run.config
