@@ -11,7 +11,8 @@ CW          := $(PY) -m coursework --results $(RESULTS)
 QUESTIONS   := $(basename $(notdir $(wildcard experiments/*.toml)))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex quick all plots report test lint clean clean-results $(QUESTIONS)
+.PHONY: help setup setup-tex quick all plots report verify bench test lint clean clean-results \
+	$(QUESTIONS)
 
 help: ## list the targets
 	@echo "Usage: make TARGET [PROFILE=full|quick]"
@@ -50,6 +51,13 @@ plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
 
 report: $(STAMP) ## LaTeX report from results/$(PROFILE) -> results/$(PROFILE)/report/report.pdf
 	$(CW) report --profile $(PROFILE)
+
+verify: $(STAMP) ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]
+	$(CW) verify --profile $(PROFILE) $(if $(QUESTION),--question $(QUESTION)) \
+	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(filter 0,$(RERUN)),--no-rerun)
+
+bench: $(STAMP) ## training speed: project path vs plain model.fit -> results/bench.json
+	$(CW) bench
 
 $(QUESTIONS): $(STAMP)
 	$(CW) run $@ --profile $(PROFILE)

@@ -18,6 +18,12 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"wants a positive integer, got {text!r}")
+    return int(text)
+
+
 def _names(text: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
@@ -43,6 +49,24 @@ def parser() -> argparse.ArgumentParser:
                        ("report", "render the LaTeX report and compile the PDF")):
         c = sub.add_parser(name, help=text)
         c.add_argument("--profile", default="full")
+
+    v = sub.add_parser("verify", help="check the results' integrity and re-train runs to "
+                       "compare (writes verification.csv; exit 1 on any mismatch)")
+    v.add_argument("--profile", default="full")
+    v.add_argument("--question", help="only this question")
+    v.add_argument("--sample", type=_positive, help="re-train a seeded sample of N runs "
+                   "(default: all)")
+    v.add_argument("--tolerance", type=float, default=0.005,
+                   help="accuracy tolerance where byte identity cannot be expected "
+                   "(default: 0.005)")
+    v.add_argument("--no-rerun", action="store_true", help="integrity checks only")
+
+    b = sub.add_parser("bench", help="images/s of the project's training path against a "
+                       "plain model.fit (writes <results>/bench.json)")
+    b.add_argument("--batch-sizes", type=_seeds, default=[10, 64, 256],
+                   help="comma-separated batch sizes (default: 10,64,256)")
+    b.add_argument("--epochs", type=_positive, default=5,
+                   help="epochs per path and batch size; the first is warm-up (default: 5)")
 
     sub.add_parser("questions", help="list the questions in experiments/")
     return p
@@ -75,11 +99,41 @@ def main(argv: list[str] | None = None) -> int:
 
             paths = all_figures(args.results, args.profile)
             print(f"{len(paths)} figure files in {args.results / args.profile / 'figures'}")
+            _write_manifest(args.results, args.profile)
             return 0
         if args.command == "report":
             from coursework.report import build
 
-            print(f"report: {build(args.results, args.profile)}")
+            out = build(args.results, args.profile)
+            _write_manifest(args.results, args.profile)
+            print(f"report: {out}")
+            return 0
+        if args.command == "bench":
+            from coursework.bench import bench, table
+
+            if args.epochs < 2 or 0 in args.batch_sizes:
+                print("error: bench wants --epochs of at least 2 (the first is warm-up) and "
+                      "positive batch sizes", file=sys.stderr)
+                return 2
+            out = bench(args.results, args.batch_sizes, args.epochs)
+            print(table(out))
+            print(f"written: {args.results / 'bench.json'}")
+            return 0
+        if args.command == "verify":
+            from coursework.verify import table, verify
+
+            rows = verify(args.results, args.profile, args.question, args.sample,
+                          args.tolerance, not args.no_rerun)
+            print(table(rows))
+            bad = [r for r in rows if not r.ok]
+            where = args.results / args.profile / "verification.csv"
+            if bad:
+                files = sorted({r.file for r in bad})
+                print(f"\nverify: {len(bad)} of {len(rows)} checks FAILED, in: "
+                      f"{', '.join(files[:10])}{' ...' if len(files) > 10 else ''}\n"
+                      f"details: {where}", file=sys.stderr)
+                return 1
+            print(f"\nverify: all {len(rows)} checks passed; details: {where}")
             return 0
         if args.command == "describe":
             from coursework.describe import describe
@@ -91,3 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _write_manifest(results_dir: Path, profile: str) -> None:
+    from coursework import manifest, results
+
+    with results.locked(results_dir, profile):
+        manifest.write(results_dir, profile)

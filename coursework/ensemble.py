@@ -47,15 +47,19 @@ def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> di
             "best_member_accuracy": float(member_acc.max())}
 
 
-def write_ensembles(results_dir: Path, profile: str) -> Path:
-    """Scan complete runs under ``results/<profile>`` and write ``ensembles.csv``."""
+def ensemble_rows(results_dir: Path, profile: str) -> list[dict]:
+    """One row per run with two or more complete seeds under ``results/<profile>``."""
     groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
     for rec_path in sorted((Path(results_dir) / profile).glob("*/*/seed-*/run.json")):
         rec = results.read_json(rec_path)
         pred = rec_path.parent / "predictions.npz"
         if rec["status"] == "complete" and pred.exists():
             groups.setdefault((rec["question"], rec["run"]), []).append((rec["seed"], pred))
-    rows = [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items()) if len(m) >= 2]
+    return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items())
+            if len(m) >= 2]
+
+
+def write_ensembles(results_dir: Path, profile: str) -> Path:
     path = Path(results_dir) / profile / "ensembles.csv"
-    results.write_csv(path, COLUMNS, rows)
+    results.write_csv(path, COLUMNS, ensemble_rows(results_dir, profile))
     return path

@@ -46,6 +46,31 @@ def nvidia_driver() -> dict:
             "cuda": build.get("cuda_version", ""), "cudnn": build.get("cudnn_version", "")}
 
 
+def nvidia_smi_gpus() -> list[dict]:
+    """GPU names and driver from ``nvidia-smi`` (no TensorFlow import), [] where none."""
+    try:
+        text = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
+                               "--format=csv,noheader"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout
+        header = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=10,
+                                check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    cuda = header.split("CUDA Version:", 1)[1].split()[0] if "CUDA Version:" in header else ""
+    out = []
+    for line in text.strip().splitlines():
+        name, _, driver = line.rpartition(",")
+        out.append({"name": name.strip(), "driver": driver.strip(), "cuda": cuda})
+    return out
+
+
+@cache
+def hardware() -> dict:
+    """CPU model and count, GPUs with driver and CUDA: the manifest's hardware record."""
+    return {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "machine": platform.machine(),
+            "platform": platform.platform(), "gpus": nvidia_smi_gpus()}
+
+
 @cache
 def environment() -> dict:
     """Versions and hardware, as recorded in every run.json and the manifest."""

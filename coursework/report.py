@@ -116,8 +116,58 @@ def run_other(cfg: dict) -> str:
     return ", ".join(bits) or "-"
 
 
+def p_text(p: str) -> str:
+    if p == "":
+        return "-"
+    return "$<$0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
+def stats_context(rows: list[dict]) -> tuple[list[dict], str]:
+    """Rows of the statistics table and a plain sentence on what is within noise."""
+    out, within, beyond, single = [], [], [], []
+    baseline = rows[0]["baseline"] if rows else ""
+    for r in rows:
+        n = int(r["n"])
+        ci = (f"[{pct(float(r['ci95_low']))}, {pct(float(r['ci95_high']))}]"
+              if r["ci95_low"] != "" else "-")
+        diff = f"{100 * float(r['diff']):+.2f}" if r["diff"] != "" else "-"
+        if r["run"] == baseline:
+            verdict = "baseline"
+        elif r["within_noise"] == "yes":
+            verdict, _ = "within noise", within.append(r["run"])
+        elif r["within_noise"] == "no":
+            verdict, _ = "beyond noise", beyond.append(r["run"])
+        else:
+            verdict, _ = "too few seeds", single.append(r["run"])
+        out.append({"name": r["run"], "n": n, "mean": pct(float(r["mean"])),
+                    "sd": pct(float(r["sd"])) if r["sd"] != "" else "-", "ci": ci,
+                    "diff": diff, "p": p_text(r["p_value"]), "verdict": verdict})
+    parts = []
+    if within:
+        parts.append(f"Within noise: the difference from the baseline {baseline} is no larger "
+                     f"than the spread over seeds (Welch p >= 0.05), so these results do not "
+                     f"show a difference: {', '.join(within)}.")
+    if beyond:
+        parts.append(f"Beyond noise: the difference from the baseline {baseline} is larger "
+                     f"than the spread over seeds (Welch p < 0.05): {', '.join(beyond)}.")
+    if single:
+        parts.append(f"Not testable (fewer than two seeds on a side): {', '.join(single)}.")
+    return out, " ".join(parts)
+
+
+def read_stats(results_dir: Path, profile: str) -> list[dict]:
+    from coursework import stats
+
+    path = Path(results_dir) / profile / "stats.csv"
+    if path.exists():
+        return results.read_csv(path)
+    return [{k: results.fmt(v) for k, v in r.items()}
+            for r in stats.stats_rows(results_dir, profile)]
+
+
 def question_context(results_dir: Path, profile: str, qid: str, report_dir: Path,
-                     macros: list[str], ensembles: list[dict], prose_root: Path) -> dict | None:
+                     macros: list[str], ensembles: list[dict], prose_root: Path,
+                     stats_rows: list[dict], write_prose: bool = True) -> dict | None:
     from coursework.describe import architectures
 
     runs = load_question(results_dir, profile, qid)
@@ -158,6 +208,11 @@ def question_context(results_dir: Path, profile: str, qid: str, report_dir: Path
                              ("epoch", f"{ep.mean():.1f}"), ("params", f"{rec['params']:,}"),
                              ("seeds", str(len(seeds)))):
             macros.append(f"\\cwset{{{key}}}{{{field}}}{{{field_value(value)}}}")
+    q_stats, noise = stats_context([r for r in stats_rows if r["question"] == qid])
+    for r in q_stats:
+        key = f"{macro_key(qid)}/{macro_key(r['name'])}"
+        macros.append(f"\\cwset{{{key}}}{{ci}}{{{field_value(r['ci'])}}}")
+        macros.append(f"\\cwset{{{key}}}{{p}}{{{field_value(r['p'])}}}")
     ens = [{"run": e["run"], "members": e["members"], "vote": pct(float(e["vote_accuracy"])),
             "mean_prob": pct(float(e["mean_prob_accuracy"])),
             "mean_member": pct(float(e["mean_member_accuracy"]))}
@@ -182,12 +237,14 @@ def question_context(results_dir: Path, profile: str, qid: str, report_dir: Path
         if path.exists():
             figures.append({"path": os.path.relpath(path, report_dir).replace(os.sep, "/"),
                             "caption": caption, "width": width})
-    prose = ensure_prose(prose_root, qid, s.title, next(iter(runs)))
+    prose = (ensure_prose(prose_root, qid, s.title, next(iter(runs))) if write_prose
+             else Path(prose_root) / qid)
     return {"id": qid, "title": s.title, "research_question": s.research_question,
             "hypothesis": s.hypothesis, "dataset": first["dataset"], "runs": run_rows,
             "results": result_rows, "has_published": any(r["published"] != "-"
                                                           for r in result_rows),
-            "ensembles": ens, "figures": figures, "not_complete": ", ".join(not_complete),
+            "stats": q_stats, "noise": noise, "ensembles": ens, "figures": figures,
+            "not_complete": ", ".join(not_complete),
             "prose_dir": os.path.relpath(prose.resolve(), report_dir.resolve()).replace(
                 os.sep, "/")}
 
@@ -199,17 +256,18 @@ def field_value(value: str) -> str:
 # --------------------------------------------------------------------------- render, compile
 
 
-def render(results_dir: Path, profile: str, prose_root: Path = PROSE) -> Path:
-    """Write the report's .tex files; return the folder."""
+def contexts(results_dir: Path, profile: str, prose_root: Path = PROSE,
+             write_prose: bool = True) -> tuple[list[dict], list[str]]:
+    """Every question's template context and the lines of ``numbers.tex``: all the numbers
+    the report shows, from the results files (``verify`` recomputes them to compare)."""
     base = Path(results_dir) / profile
     if not (base / "summary.csv").exists():
         raise ReportError(f"{base / 'summary.csv'} does not exist: run experiments first "
                           f"(make quick, or make QUESTION PROFILE={profile})")
     report_dir = base / "report"
-    report_dir.mkdir(parents=True, exist_ok=True)
-    env = environment_jinja()
     ens_path = base / "ensembles.csv"
     ensembles = results.read_csv(ens_path) if ens_path.exists() else []
+    stats_rows = read_stats(results_dir, profile)
     macros: list[str] = []
     questions = []
     order = spec.all_questions()
@@ -217,36 +275,42 @@ def render(results_dir: Path, profile: str, prose_root: Path = PROSE) -> Path:
                      key=lambda q: (order.index(q) if q in order else len(order), q))
     for qid in present:
         ctx = question_context(results_dir, profile, qid, report_dir, macros, ensembles,
-                               prose_root)
-        if ctx is None:
-            continue
-        questions.append(ctx)
-        results.write_text(report_dir / f"{qid}.tex",
-                           env.get_template("question.tex.j2").render(q=ctx))
+                               prose_root, stats_rows, write_prose)
+        if ctx is not None:
+            questions.append(ctx)
     if not questions:
         raise ReportError(f"no complete runs under {base}: nothing to report")
-    numbers = ["% Generated from summary.csv and ensembles.csv: one value per run and field.",
-               "% In your prose: \\result{question/run}{field}, fields: test, testsd, val,",
-               "% epoch, params, seeds (and vote, meanprob for ensembles).",
+    numbers = ["% Generated from summary.csv, stats.csv and ensembles.csv: one value per run",
+               "% and field. In your prose: \\result{question/run}{field}, fields: test, testsd,",
+               "% val, epoch, params, seeds, ci, p (and vote, meanprob for ensembles).",
                "\\makeatletter",
                "\\newcommand{\\cwset}[3]{\\expandafter\\def\\csname cw@#1@#2\\endcsname{#3}}",
                "\\newcommand{\\result}[2]{\\ifcsname cw@#1@#2\\endcsname"
                "\\csname cw@#1@#2\\endcsname\\else\\textbf{??}\\fi}",
                "\\makeatother", *macros]
+    return questions, numbers
+
+
+def render_question(ctx: dict) -> str:
+    return environment_jinja().get_template("question.tex.j2").render(q=ctx)
+
+
+def render(results_dir: Path, profile: str, prose_root: Path = PROSE) -> Path:
+    """Write the report's .tex files; return the folder."""
+    base = Path(results_dir) / profile
+    questions, numbers = contexts(results_dir, profile, prose_root)
+    report_dir = base / "report"
+    for ctx in questions:
+        results.write_text(report_dir / f"{ctx['id']}.tex", render_question(ctx))
     results.write_text(report_dir / "numbers.tex", "\n".join(numbers) + "\n")
+    env = environment_jinja()
     env_rec = next(iter(base.glob("*/*/seed-*/run.json")))
     e = results.read_json(env_rec)["environment"]
     gpus = ", ".join(g.get("name") or g.get("device", "") for g in e.get("gpus", [])) or "none"
     environment = [("Python", e["python"]), ("TensorFlow", e["tensorflow"]),
                    ("Keras", e["keras"]), ("NumPy", e["numpy"]), ("Platform", e["platform"]),
                    ("CPU", f"{e['cpu']} ({e.get('cpu_count')} cores)"), ("GPU", gpus)]
-    ver = base / "verification.csv"
-    verification = ""
-    if ver.exists():
-        rows = results.read_csv(ver)
-        bad = [r for r in rows if r.get("verdict") != "ok"]
-        verification = (f"make verify checked {len(rows)} item(s): "
-                        + ("all matched." if not bad else f"{len(bad)} did not match."))
+    verification = verification_context(base / "verification.csv")
     main = env.get_template("main.tex.j2").render(
         title=os.environ.get("COURSEWORK_TITLE", "Deep learning coursework report"),
         author=os.environ.get("COURSEWORK_AUTHOR", os.environ.get("USER", "")),
@@ -254,6 +318,26 @@ def render(results_dir: Path, profile: str, prose_root: Path = PROSE) -> Path:
         environment=environment, verification=verification)
     results.write_text(report_dir / "report.tex", main)
     return report_dir
+
+
+def verification_context(path: Path) -> dict | None:
+    """The reproducibility appendix, from ``verification.csv`` when ``make verify`` ran."""
+    if not path.exists():
+        return None
+    rows = results.read_csv(path)
+    bad = [r for r in rows if r.get("verdict") != "ok"]
+    counts: dict[str, dict] = {}
+    for r in rows:
+        kind = "re-run" if r["check"].startswith("re-run") else r["check"].split(":")[0]
+        c = counts.setdefault(kind, {"check": kind, "items": 0, "ok": 0})
+        c["items"] += 1
+        c["ok"] += r.get("verdict") == "ok"
+    reruns = [r for r in rows if r["check"].startswith("re-run")]
+    sentence = (f"make verify checked {len(rows)} item(s) of these results"
+                + (f" and re-trained {len({(r['run'], r['seed']) for r in reruns})} run(s)"
+                   if reruns else "")
+                + (": all matched." if not bad else f": {len(bad)} did not match."))
+    return {"sentence": sentence, "counts": list(counts.values()), "reruns": reruns}
 
 
 def compile_pdf(report_dir: Path) -> Path | None:

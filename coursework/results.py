@@ -9,11 +9,13 @@ Layout under the results folder (``results/`` by default)::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,39 @@ def write_bytes(path: Path, data: bytes) -> None:
             raise
     except OSError as exc:
         raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def ensure_writable(folder: Path) -> None:
+    """Fail early, with one clear message, if ``folder`` cannot be created or written."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ResultsError(f"results folder {folder} is not writable: "
+                           f"{exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def locked(results: Path, profile: str) -> Iterator[None]:
+    """Hold ``results/<profile>/.lock`` while rewriting the files shared by all questions
+    (summary, stats, ensembles, manifest), so that two questions run at once
+    (``make -j2 a b``) never write them from stale views."""
+    folder = Path(results) / profile
+    ensure_writable(folder)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; run questions one at a time there
+        yield
+        return
+    with open(folder / ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -9,6 +9,7 @@ evaluate on test: Nielsen's protocol, test accuracy at the epoch of best validat
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import sys
 import time
@@ -143,6 +144,24 @@ class EpochLog(keras.callbacks.Callback):
         results.write_csv(self.path, HISTORY_COLUMNS, self.rows)
 
 
+class BestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the best validation accuracy so far in ``path``, written to a
+    temporary file and renamed: a kill mid-write never leaves a broken checkpoint."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+        self.best = -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        val = (logs or {}).get("val_accuracy")
+        if val is not None and math.isfinite(val) and val > self.best:
+            self.best = float(val)
+            tmp = self.path.with_name(".best.tmp.weights.h5")
+            self.model.save_weights(tmp)
+            os.replace(tmp, self.path)
+
+
 class Divergence(keras.callbacks.TerminateOnNaN):
     """TerminateOnNaN that remembers that it stopped the run, and that also stops a run whose
     training loss ends an epoch above ``limit`` (3x the loss of guessing uniformly: training
@@ -245,10 +264,7 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2
     val = eval_dataset(ds.x_val, ds.y_val, ds.num_classes, one_hot)
 
     best_path = out / "best.weights.h5"
-    # ModelCheckpoint fills {placeholders} in its path: double any braces from the run name
-    braced = str(best_path).replace("{", "{{").replace("}", "}}")
-    checkpoint = keras.callbacks.ModelCheckpoint(braced, monitor="val_accuracy", mode="max",
-                                                 save_best_only=True, save_weights_only=True)
+    checkpoint = BestWeights(best_path)
     early = (keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                            patience=cfg["early_stopping"])
              if cfg["early_stopping"] else None)
@@ -276,7 +292,8 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2
         test_loss, test_acc = model.evaluate(test, verbose=0)
         probs = model.predict(test, verbose=0)
         save_predictions(out / "predictions.npz", model, ds.x_test, ds.y_test, probs)
-        model.save(out / "model.keras")
+        model.save(out / ".model.tmp.keras")
+        os.replace(out / ".model.tmp.keras", out / "model.keras")
         metrics.update(best_epoch=best + 1, best_val_accuracy=val_acc[best],
                        test_accuracy=float(test_acc), test_loss=float(test_loss))
     status = "diverged" if divergence.diverged or not finite else "complete"
@@ -346,6 +363,7 @@ def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | 
         runs = [r for r in runs if r.name in only]
     jobs = [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
     verbose = 1 if sys.stdout.isatty() else 2
+    results.ensure_writable(Path(results_dir) / profile)
     cache: dict[str, data.Dataset] = {}
     failed = 0
     for i, (run, seed) in enumerate(jobs, start=1):
@@ -359,9 +377,12 @@ def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | 
                     continue
             except results.ResultsError:
                 pass
-        if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
+                shutil.rmtree(out)
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise results.ResultsError(f"cannot write {out}: {exc.strerror or exc}") from exc
         cfg = run.config
         print(f"[{i}/{len(jobs)}] {spec.question}/{run.name} seed {seed}: profile {profile}, "
               f"dataset {cfg['dataset']}, {cfg['epochs']} epochs, batch {cfg['batch_size']}, "
@@ -387,7 +408,18 @@ def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | 
         else:
             print(f"    -> {rec['status'].upper()}" + (f": {rec['error']}" if "error" in rec
                                                       else ""), flush=True)
-        results.write_summary(results_dir, profile)
-    results.write_summary(results_dir, profile)
-    ensemble.write_ensembles(results_dir, profile)
+        with results.locked(results_dir, profile):
+            results.write_summary(results_dir, profile)
+    write_aggregates(results_dir, profile)
     return failed
+
+
+def write_aggregates(results_dir: Path, profile: str) -> None:
+    """summary.csv, stats.csv, ensembles.csv and MANIFEST.json, from all runs on disk."""
+    from coursework import manifest, stats
+
+    with results.locked(results_dir, profile):
+        results.write_summary(results_dir, profile)
+        stats.write_stats(results_dir, profile)
+        ensemble.write_ensembles(results_dir, profile)
+        manifest.write(results_dir, profile)

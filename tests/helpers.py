@@ -14,7 +14,7 @@ def write_spec(folder: Path, body: str, name: str = "toy") -> Path:
 
 
 def toy_spec(folder: Path, dataset: str, runs: str | None = None, epochs: int = 2,
-             name: str = "toy", extra_defaults: str = "") -> Path:
+             name: str = "toy", extra_defaults: str = "", seeds: str = "[0]") -> Path:
     """A one-question spec on ``dataset``; ``runs`` is TOML for the [[runs]] tables."""
     runs = runs or """
         [[runs]]
@@ -34,7 +34,7 @@ def toy_spec(folder: Path, dataset: str, runs: str | None = None, epochs: int = 
         learning_rate = 0.1
         batch_size = 32
         epochs = {epochs}
-        seeds = [0]
+        seeds = {seeds}
         {extra_defaults}
 
         [profiles.quick]

@@ -1,0 +1,125 @@
+"""``results/<profile>/MANIFEST.json``: what is in a results folder and how it was made.
+
+Rewritten (atomically, under the results lock) after every ``run``, ``plots`` and ``report``:
+sha256 and size of every file under ``results/<profile>/``, the git commit and whether the
+code was modified, package versions, hardware, dataset fingerprints and the command line.
+``make verify`` checks the files against it.
+
+Left out: the manifest itself, ``verification.csv`` (the output of ``verify``, rewritten by
+every marker's run), hidden files (locks, temporary files) and ``backup/`` folders of runs
+still in progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from coursework import __version__, env, results
+from coursework.results import SCHEMA_VERSION
+
+NAME = "MANIFEST.json"
+NOT_LISTED = {NAME, "verification.csv"}
+PACKAGES = ["tensorflow", "keras", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "mlxtend"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def listed(base: Path) -> list[Path]:
+    """The files under ``base`` that the manifest lists, sorted."""
+    out = []
+    for path in sorted(base.rglob("*")):
+        rel = path.relative_to(base)
+        if (path.is_file() and rel.as_posix() not in NOT_LISTED
+                and not any(part.startswith(".") or part == "backup" for part in rel.parts)):
+            out.append(path)
+    return out
+
+
+def file_table(base: Path) -> dict[str, dict]:
+    return {p.relative_to(base).as_posix(): {"sha256": sha256(p), "size": p.stat().st_size}
+            for p in listed(base)}
+
+
+def git_state(results_dir: Path) -> dict:
+    """Commit of the project's code and whether it differs from it (results/ not counted)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=30, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        exclude = []
+        try:
+            exclude = [f":(exclude){Path(results_dir).resolve().relative_to(ROOT).as_posix()}"]
+        except ValueError:  # results outside the project
+            pass
+        dirty = bool(git("status", "--porcelain", "--", ".", *exclude))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def packages() -> dict[str, str | None]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def datasets(base: Path) -> dict[str, dict]:
+    """Name -> fingerprint, shape and sizes of every dataset the runs recorded."""
+    out: dict[str, dict] = {}
+    for path in sorted(base.glob("*/*/seed-*/run.json")):
+        ds = results.read_json(path).get("dataset") or {}
+        if ds.get("fingerprint"):
+            out.setdefault(ds["name"], {k: ds.get(k) for k in
+                                        ("fingerprint", "input_shape", "num_classes", "sizes")})
+    return out
+
+
+def build(results_dir: Path, profile: str, command: list[str] | None = None) -> dict:
+    base = Path(results_dir) / profile
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "coursework_version": __version__,
+        "profile": profile,
+        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": list(command if command is not None else sys.argv),
+        "git": git_state(results_dir),
+        "python": sys.version.split()[0],
+        "packages": packages(),
+        "hardware": env.hardware(),
+        "datasets": datasets(base),
+        "files": file_table(base),
+    }
+
+
+def write(results_dir: Path, profile: str, command: list[str] | None = None) -> Path:
+    """Rewrite the manifest; the caller holds ``results.locked``."""
+    path = Path(results_dir) / profile / NAME
+    results.write_json(path, build(results_dir, profile, command))
+    return path
+
+
+def read(results_dir: Path, profile: str) -> dict:
+    path = Path(results_dir) / profile / NAME
+    if not path.exists():
+        raise results.ResultsError(
+            f"{path} does not exist: these results were not written by this project's "
+            f"run/plots/report commands (or the file was deleted)")
+    return results.read_json(path)

@@ -1,0 +1,95 @@
+"""Statistics over seeds: how much of a difference between two runs is noise.
+
+Per run: mean, sample standard deviation and 95% confidence interval (Student t) of the test
+accuracy over its seeds; per run against the question's baseline (its first run in the spec):
+Welch's t-test, which does not assume equal variances. Written to
+``results/<profile>/stats.csv``, computed from the complete runs' ``run.json`` files alone.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy import stats as sps
+
+from coursework import results
+
+COLUMNS = ["question", "run", "n", "mean", "sd", "ci95_low", "ci95_high", "baseline",
+           "diff", "p_value", "within_noise"]
+ALPHA = 0.05
+
+
+def summarise(values) -> dict:
+    """n, mean, sample sd and the 95% Student-t interval of the mean (None where n < 2)."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    mean = float(x.mean()) if n else None
+    if n < 2:
+        return {"n": n, "mean": mean, "sd": None, "ci95_low": None, "ci95_high": None}
+    sd = float(x.std(ddof=1))
+    half = float(sps.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return {"n": n, "mean": mean, "sd": sd, "ci95_low": mean - half, "ci95_high": mean + half}
+
+
+def welch_p(a, b) -> float | None:
+    """Two-sided p-value of Welch's t-test that ``a`` and ``b`` have the same mean.
+
+    t = (mean_a - mean_b) / sqrt(va/na + vb/nb), degrees of freedom by Welch-Satterthwaite.
+    None with fewer than 2 values on a side, or when both sides have no spread at all
+    (then 1.0 if the means are equal, 0.0 if they differ).
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        return None
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    diff = a.mean() - b.mean()
+    if va + vb == 0:
+        return 1.0 if diff == 0 else 0.0
+    t = diff / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return float(2 * sps.t.sf(abs(t), df))
+
+
+def noise_verdict(p: float | None) -> str:
+    if p is None:
+        return ""
+    return "yes" if p >= ALPHA else "no"
+
+
+def question_rows(question: str, accuracies: dict[str, list[float]]) -> list[dict]:
+    """``accuracies``: run -> test accuracies over seeds, baseline first (spec order)."""
+    if not accuracies:
+        return []
+    baseline = next(iter(accuracies))
+    rows = []
+    for run, acc in accuracies.items():
+        row = {"question": question, "run": run, **summarise(acc), "baseline": baseline}
+        if run == baseline:
+            row.update(diff=None, p_value=None, within_noise="")
+        else:
+            p = welch_p(acc, accuracies[baseline])
+            row.update(diff=float(np.mean(acc) - np.mean(accuracies[baseline])), p_value=p,
+                       within_noise=noise_verdict(p))
+        rows.append(row)
+    return rows
+
+
+def stats_rows(results_dir: Path, profile: str) -> list[dict]:
+    """Rows of ``stats.csv`` for every question with complete runs."""
+    from coursework.plots import load_question, test_accuracies
+
+    base = Path(results_dir) / profile
+    questions = sorted({p.parent.parent.parent.name for p in base.glob("*/*/seed-*/run.json")})
+    rows = []
+    for q in questions:
+        runs = load_question(results_dir, profile, q)
+        rows += question_rows(q, {r: list(test_accuracies(s)) for r, s in runs.items()})
+    return rows
+
+
+def write_stats(results_dir: Path, profile: str) -> Path:
+    path = Path(results_dir) / profile / "stats.csv"
+    results.write_csv(path, COLUMNS, stats_rows(results_dir, profile))
+    return path

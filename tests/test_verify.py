@@ -1,0 +1,277 @@
+"""Manifest, `verify`, statistics over seeds, and robustness of the results folder."""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from coursework import cli, manifest, report, results, stats, verify
+from tests.helpers import toy_spec
+
+RUNS = """
+    [[runs]]
+    name = "fc"
+    model = { conv_maps = [], hidden = [16] }
+    [[runs]]
+    name = "conv"
+    model = { conv_maps = [4], hidden = [16], activation = "relu" }
+"""
+
+
+@pytest.fixture(scope="module")
+def submitted(tmp_path_factory, tiny_npz) -> Path:
+    """A results folder as a student submits it: 2 runs x 3 seeds, summary, stats,
+    ensembles, report .tex files and the manifest."""
+    tmp = tmp_path_factory.mktemp("verify")
+    spec = toy_spec(tmp, f"npz:{tiny_npz}", RUNS, seeds="[0, 1, 2]")
+    res = tmp / "results"
+    assert cli.main(["--results", str(res), "run", str(spec)]) == 0
+    report.render(res, "quick", prose_root=tmp / "prose")
+    with results.locked(res, "quick"):
+        manifest.write(res, "quick")
+    return res
+
+
+@pytest.fixture
+def copy(submitted, tmp_path) -> Path:
+    """A fresh copy of the submitted results to tamper with."""
+    dest = tmp_path / "results"
+    shutil.copytree(submitted, dest)
+    return dest
+
+
+def failures(res: Path, **kw) -> list[verify.Row]:
+    rows = verify.verify(res, "quick", do_rerun=kw.pop("rerun", False), **kw)
+    return [r for r in rows if not r.ok]
+
+
+def bump_digit(path: Path, after: str) -> None:
+    """Change the first digit that follows ``after`` in ``path``."""
+    text = path.read_text()
+    i = text.index(after) + len(after)
+    while not text[i].isdigit():
+        i += 1
+    text = text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1:]
+    path.write_text(text)
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
+    man = json.loads((submitted / "quick" / "MANIFEST.json").read_text())
+    assert man["schema_version"] == results.SCHEMA_VERSION
+    files = man["files"]
+    for rel in ("summary.csv", "stats.csv", "ensembles.csv", "report/numbers.tex",
+                "toy/fc/seed-0/history.csv", "toy/conv/seed-2/run.json"):
+        assert rel in files
+    path = submitted / "quick" / "toy/fc/seed-0/history.csv"
+    assert files["toy/fc/seed-0/history.csv"] == {"sha256": manifest.sha256(path),
+                                                   "size": path.stat().st_size}
+    assert "MANIFEST.json" not in files and not any(k.startswith(".") for k in files)
+    assert set(man["git"]) == {"commit", "dirty"}
+    assert man["packages"]["tensorflow"] and man["hardware"]["cpu_count"] >= 1
+    assert "gpus" in man["hardware"]
+    assert len(man["datasets"]) == 1
+    assert next(iter(man["datasets"].values()))["fingerprint"]
+    assert man["command"]
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
+    rows = verify.verify(copy, "quick", sample=2)
+    assert all(r.ok for r in rows), [r for r in rows if not r.ok]
+    reruns = [r for r in rows if r.check.startswith("re-run history")]
+    assert len(reruns) == 2 and all("byte-identical" in r.check for r in reruns)
+    written = results.read_csv(copy / "quick" / "verification.csv")
+    assert len(written) == len(rows) and written[0].keys() >= {"run", "seed", "check",
+                                                                "expected", "got", "verdict"}
+
+
+def test_edited_history_digit_fails_naming_the_file(copy):
+    bump_digit(copy / "quick/toy/fc/seed-1/history.csv", "\n2,")
+    bad = failures(copy)
+    assert bad and {r.file for r in bad} == {"toy/fc/seed-1/history.csv"}
+
+
+def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(copy):
+    path = copy / "quick/toy/conv/seed-0/history.csv"
+    bump_digit(path, "\n1,")  # epoch 1's loss: no summary field depends on it
+    with results.locked(copy, "quick"):
+        manifest.write(copy, "quick")
+    assert failures(copy) == []  # the files agree with each other...
+    bad = failures(copy, question="toy", rerun=True)
+    assert [(r.run, r.seed, r.file) for r in bad] == [("toy/conv", "0",
+                                                       "toy/conv/seed-0/history.csv")]
+    assert "byte-identical" in bad[0].check and "epoch 1 loss" in bad[0].got
+
+
+def test_edited_summary_cell_fails_naming_the_file(copy):
+    path = copy / "quick/summary.csv"
+    rows = results.read_csv(path)
+    cell = rows[3]["test_accuracy"]
+    i = next(i for i in range(3, len(cell)) if cell[i].isdigit())
+    rows[3]["test_accuracy"] = cell[:i] + str((int(cell[i]) + 1) % 10) + cell[i + 1:]
+    results.write_csv(path, results.SUMMARY_COLUMNS, rows)
+    bad = failures(copy)
+    assert {r.file for r in bad} == {"summary.csv"}
+    assert any(r.check == "summary.csv test_accuracy" for r in bad)
+
+
+def test_edited_number_in_numbers_tex_fails_naming_the_file(copy):
+    bump_digit(copy / "quick/report/numbers.tex", "\\cwset{toy/conv}{test}{")
+    bad = failures(copy)
+    assert {r.file for r in bad} == {"report/numbers.tex"}
+    assert any(r.check == "numbers.tex test" and r.run == "toy/conv" for r in bad)
+
+
+def test_edited_report_table_names_file_run_and_column(copy):
+    path = copy / "quick/report/toy.tex"
+    text = path.read_text()
+    line = next(x for x in text.splitlines() if x.startswith(r"\texttt{fc} & 3 &"))
+    path.write_text(text.replace(line, line.replace(" & 3 & ", " & 5 & ", 1)))
+    bad = [r for r in failures(copy) if r.check != "file sha256"]
+    assert [(r.file, r.run, r.check) for r in bad] == [("report/toy.tex", "toy/fc",
+                                                        "report table: Seeds")]
+
+
+def test_deleted_run_folder_names_the_missing_run(copy):
+    shutil.rmtree(copy / "quick/toy/conv/seed-1")
+    bad = failures(copy)
+    missing = [r for r in bad if r.check == "missing run"]
+    assert missing and all((r.run, r.seed) == ("toy/conv", "1") for r in missing)
+
+
+def test_cli_exit_status_and_message(copy, capsys):
+    assert cli.main(["--results", str(copy), "verify", "--profile", "quick", "--no-rerun"]) == 0
+    bump_digit(copy / "quick/stats.csv", "toy,conv,3,")
+    assert cli.main(["--results", str(copy), "verify", "--profile", "quick", "--no-rerun"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED" in err and "stats.csv" in err
+
+
+def test_missing_manifest_is_reported(copy):
+    (copy / "quick/MANIFEST.json").unlink()
+    bad = failures(copy)
+    assert [r.verdict for r in bad] == ["MISSING"] and "MANIFEST.json" in bad[0].got
+
+
+def test_manifest_from_another_schema_version_is_refused_naming_it(copy):
+    path = copy / "quick/MANIFEST.json"
+    man = json.loads(path.read_text())
+    man.update(schema_version=99, coursework_version="9.0.0")
+    path.write_text(json.dumps(man))
+    bad = failures(copy)
+    assert "schema version 99" in bad[0].got and "9.0.0" in bad[0].got
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def test_summarise_matches_hand_values_and_scipy():
+    s = stats.summarise([1.0, 2.0, 3.0])
+    assert s["n"] == 3 and s["mean"] == 2.0 and s["sd"] == 1.0
+    half = 4.302652729911275 / math.sqrt(3)  # t(0.975, df=2) from tables
+    assert s["ci95_low"] == pytest.approx(2 - half) and s["ci95_high"] == pytest.approx(2 + half)
+    x = np.array([0.91, 0.935, 0.92, 0.928, 0.917])
+    lo, hi = sps.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sps.sem(x))
+    s = stats.summarise(x)
+    assert (s["ci95_low"], s["ci95_high"]) == pytest.approx((lo, hi))
+    assert stats.summarise([0.9])["sd"] is None
+
+
+def test_welch_p_matches_scipy_and_hand_computation():
+    a, b = [1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0]
+    # by hand: va = 1/3, vb = (5/3)/4; t = -3.5/sqrt(0.75); Welch-Satterthwaite df = 4.959
+    t = -3.5 / math.sqrt(0.75)
+    df = 0.75**2 / ((1 / 3) ** 2 / 2 + (5 / 12) ** 2 / 3)
+    assert df == pytest.approx(4.959, abs=1e-3)
+    assert stats.welch_p(a, b) == pytest.approx(2 * sps.t.sf(abs(t), df))
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        x, y = rng.normal(0.9, 0.01, 4), rng.normal(0.905, 0.02, 3)
+        assert stats.welch_p(x, y) == pytest.approx(
+            sps.ttest_ind(x, y, equal_var=False).pvalue)
+    assert stats.welch_p([0.9], [0.8, 0.85]) is None
+    assert stats.welch_p([0.9, 0.9], [0.9, 0.9]) == 1.0
+
+
+def test_stats_csv_and_report_say_what_is_within_noise(submitted):
+    rows = results.read_csv(submitted / "quick/stats.csv")
+    assert [(r["run"], r["baseline"]) for r in rows] == [("fc", "fc"), ("conv", "fc")]
+    summary = [r for r in results.read_csv(submitted / "quick/summary.csv") if r["run"] == "conv"]
+    acc = [float(r["test_accuracy"]) for r in summary]
+    fc = [float(r["test_accuracy"]) for r in results.read_csv(submitted / "quick/summary.csv")
+          if r["run"] == "fc"]
+    conv = rows[1]
+    assert float(conv["mean"]) == pytest.approx(np.mean(acc))
+    assert float(conv["p_value"]) == pytest.approx(sps.ttest_ind(acc, fc,
+                                                                 equal_var=False).pvalue)
+    assert conv["within_noise"] == ("yes" if float(conv["p_value"]) >= 0.05 else "no")
+    tex = (submitted / "quick/report/toy.tex").read_text()
+    assert "95\\% CI" in tex and ("Within noise" in tex or "Beyond noise" in tex)
+
+
+def test_report_sentence_for_a_difference_within_noise():
+    rows = stats.question_rows("q", {"base": [0.90, 0.92, 0.91], "same": [0.905, 0.915, 0.92],
+                                     "better": [0.97, 0.971, 0.972]})
+    table, sentence = report.stats_context([{k: results.fmt(v) for k, v in r.items()}
+                                            for r in rows])
+    assert [r["verdict"] for r in table] == ["baseline", "within noise", "beyond noise"]
+    assert "Within noise" in sentence and "same" in sentence.split("Beyond")[0]
+    assert "better" in sentence.split("Beyond")[1]
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def test_unwritable_results_folder_is_one_clear_error(tmp_path, tiny_npz, capsys):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1)
+    blocker = tmp_path / "results"
+    blocker.write_text("a file where the results folder should be")
+    assert cli.main(["--results", str(blocker), "run", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "not writable" in err and str(blocker) in err and "Traceback" not in err
+
+
+def test_full_disk_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "summary.csv"
+    results.write_text(path, "complete, old\n")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(results.ResultsError, match=r"summary\.csv.*No space left"):
+        results.write_text(path, "new and half written")
+    assert path.read_text() == "complete, old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
+
+
+def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
+    """What `make -j2 a b` does: two processes, one results folder."""
+    specs = [toy_spec(tmp_path, f"npz:{tiny_npz}", name=q, epochs=1, seeds="[0, 1]")
+             for q in ("qa", "qb")]
+    res = tmp_path / "results"
+    cmd = [sys.executable, "-m", "coursework", "--results", str(res), "run"]
+    procs = [subprocess.Popen([*cmd, str(s)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1]) for s in specs]
+    for p in procs:
+        assert p.wait(timeout=600) == 0, p.stderr.read()
+    summary = results.read_csv(res / "quick/summary.csv")
+    assert sorted((r["question"], r["seed"]) for r in summary) == [
+        ("qa", "0"), ("qa", "1"), ("qb", "0"), ("qb", "1")]
+    assert [r for r in verify.integrity(res, "quick") if not r.ok] == []
