@@ -8,6 +8,11 @@ STAMP       := $(VENV)/.installed
 PROFILE     ?= full
 RESULTS     ?= results
 CW          := $(PY) -m coursework --results $(RESULTS)
+# GPU options for training: DETERMINISTIC=1|0 (default: on without a GPU, off with one),
+# MIXED_PRECISION=1
+RUN_FLAGS   := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
+               $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
+               $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision)
 QUESTIONS   := $(basename $(notdir $(wildcard experiments/*.toml)))
 
 .DEFAULT_GOAL := help
@@ -37,12 +42,12 @@ setup-tex: ## install TeX Live for the PDF report (Debian/Ubuntu, as root)
 	  texlive-latex-extra texlive-fonts-recommended latexmk lmodern poppler-utils
 
 quick: $(STAMP) ## every question, quick profile (offline, CPU, minutes), then plots and PDF
-	$(CW) run $(QUESTIONS) --profile quick
+	$(CW) run $(QUESTIONS) --profile quick $(RUN_FLAGS)
 	$(CW) plots --profile quick
 	$(CW) report --profile quick
 
 all: $(STAMP) ## every question, full profile (full MNIST; hours on a CPU), plots and PDF
-	$(CW) run $(QUESTIONS) --profile full
+	$(CW) run $(QUESTIONS) --profile full $(RUN_FLAGS)
 	$(CW) plots --profile full
 	$(CW) report --profile full
 
@@ -60,7 +65,7 @@ bench: $(STAMP) ## training speed: project path vs plain model.fit -> results/be
 	$(CW) bench
 
 $(QUESTIONS): $(STAMP)
-	$(CW) run $@ --profile $(PROFILE)
+	$(CW) run $@ --profile $(PROFILE) $(RUN_FLAGS)
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest -q

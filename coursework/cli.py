@@ -40,6 +40,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--only", type=_names, help="comma-separated run names")
     r.add_argument("--seeds", type=_seeds, help="comma-separated seeds, e.g. 0,1")
     r.add_argument("--force", action="store_true", help="re-run complete runs")
+    r.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+                   help="op determinism: byte-identical re-runs (default: on without a GPU, "
+                   "off with one, where it can cost several times)")
+    r.add_argument("--mixed-precision", action="store_true",
+                   help="float16 compute, float32 weights (GPU)")
 
     d = sub.add_parser("describe", help="layer table and parameter count of every run")
     d.add_argument("question", nargs="+")
@@ -67,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated batch sizes (default: 10,64,256)")
     b.add_argument("--epochs", type=_positive, default=5,
                    help="epochs per path and batch size; the first is warm-up (default: 5)")
+    b.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+                   help="op determinism (default: as for run)")
 
     sub.add_parser("questions", help="list the questions in experiments/")
     return p
@@ -84,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{q:16s} {s.title}")
             return 0
         if args.command == "run":
-            from coursework.train import run_question
+            from coursework.train import configure, run_question
 
             specs = [spec.load(q) for q in args.question]  # validate all before training
+            settings = configure(args.deterministic, args.mixed_precision)
+            print(f"op determinism {'on' if settings['deterministic'] else 'off'}, mixed "
+                  f"precision {'on' if settings['mixed_precision'] else 'off'}", flush=True)
             failed = 0
             for s in specs:
                 failed += run_question(s, args.profile, args.results, args.only, args.seeds,
@@ -110,17 +120,25 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "bench":
             from coursework.bench import bench, table
+            from coursework.train import configure
 
             if args.epochs < 2 or 0 in args.batch_sizes:
                 print("error: bench wants --epochs of at least 2 (the first is warm-up) and "
                       "positive batch sizes", file=sys.stderr)
                 return 2
+            settings = configure(args.deterministic)
+            print(f"op determinism {'on' if settings['deterministic'] else 'off'} "
+                  "(the project's default here; it applies to both paths)", flush=True)
             out = bench(args.results, args.batch_sizes, args.epochs)
             print(table(out))
             print(f"written: {args.results / 'bench.json'}")
             return 0
         if args.command == "verify":
+            from coursework.train import configure
             from coursework.verify import table, verify
+
+            if not args.no_rerun:
+                configure(deterministic=True)  # byte identity needs it, on a GPU too
 
             rows = verify(args.results, args.profile, args.question, args.sample,
                           args.tolerance, not args.no_rerun)

@@ -27,7 +27,38 @@ from coursework.spec import Run, Spec, resolve_builder
 from models.common import keras_penalty
 
 EVAL_BATCH = 1000
+DATA_THREADS = max(2, (os.cpu_count() or 2) // 4)  # input pipeline threads: 2 on a laptop
 tf.get_logger().setLevel("ERROR")  # retracing notices between runs are expected
+
+
+# --------------------------------------------------------------------------- settings
+
+SETTINGS: dict = {"deterministic": None, "mixed_precision": False}
+
+
+def configure(deterministic: bool | None = None, mixed_precision: bool = False) -> dict:
+    """Process-wide training settings, chosen once before the first model is built.
+
+    ``deterministic``: TensorFlow op determinism, which makes a run repeat byte for byte (and
+    ``make verify`` expect that). None (the default) turns it on where there is no GPU, where
+    it costs nothing measurable, and off on a GPU, where it can cost several times (it also
+    turns XLA off). ``mixed_precision``: float16 compute with float32 weights (GPU only).
+    TensorFlow cannot turn op determinism off again once it is on in a process.
+    """
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    det = (not has_gpu) if deterministic is None else bool(deterministic)
+    if det:
+        tf.config.experimental.enable_op_determinism()
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    SETTINGS.update(deterministic=det, mixed_precision=bool(mixed_precision))
+    return dict(SETTINGS)
+
+
+def op_determinism_enabled() -> bool:
+    from tensorflow.python.framework import config as tf_config
+
+    return bool(tf_config.is_op_determinism_enabled())
 
 
 # --------------------------------------------------------------------------- input pipeline
@@ -83,9 +114,14 @@ def eval_dataset(x: np.ndarray, y: np.ndarray, num_classes: int, one_hot: bool =
 
 
 def _options() -> tf.data.Options:
+    """Deterministic order; a small private thread pool; tf.data's autotuner off. On a 2-core
+    machine the autotuner's background work competes with the compute threads: with it, whole
+    epochs ran at ~60% speed at random (``make bench`` measures this)."""
     opts = tf.data.Options()
     opts.deterministic = True
-    opts.threading.private_threadpool_size = 2
+    opts.autotune.enabled = False
+    opts.threading.private_threadpool_size = DATA_THREADS
+    opts.threading.max_intra_op_parallelism = 1
     return opts
 
 
@@ -241,8 +277,9 @@ def trainable_params(model: keras.Model) -> int:
 def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2) -> dict:
     """Train one run with one seed into ``out``; return the ``run.json`` record."""
     cfg = run.config
+    if SETTINGS["deterministic"] is None:
+        configure()
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
     x_train, y_train = ds.x_train, ds.y_train
     if cfg["augment"] == "expand":
         x_train, y_train = augment.expand(x_train, y_train)
@@ -297,7 +334,10 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2
         metrics.update(best_epoch=best + 1, best_val_accuracy=val_acc[best],
                        test_accuracy=float(test_acc), test_loss=float(test_loss))
     status = "diverged" if divergence.diverged or not finite else "complete"
-    return record(run, seed, status, model, ds, metrics)
+    settings = {"op_determinism": op_determinism_enabled(),
+                "mixed_precision": SETTINGS["mixed_precision"],
+                "jit_compile": bool(model.jit_compile)}
+    return record(run, seed, status, model, ds, metrics, settings=settings)
 
 
 def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray,
@@ -324,7 +364,7 @@ def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test:
 
 
 def record(run: Run, seed: int, status: str, model: keras.Model | None, ds: data.Dataset | None,
-           metrics: dict, error: str | None = None) -> dict:
+           metrics: dict, error: str | None = None, settings: dict | None = None) -> dict:
     rec = {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
@@ -338,7 +378,7 @@ def record(run: Run, seed: int, status: str, model: keras.Model | None, ds: data
         "metrics": metrics,
         "params": trainable_params(model) if model is not None else None,
         "dataset": ds.describe() if ds is not None else {"name": run.config.get("dataset")},
-        "determinism": {"op_determinism": True},
+        "determinism": settings or {"op_determinism": op_determinism_enabled()},
         "environment": environment(),
     }
     if run.published is not None:

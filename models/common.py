@@ -96,8 +96,9 @@ def dense_head(x, hidden: Sequence[int], num_classes: int, activation: str, drop
         x = activation_layer(activation)(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
+    # float32 even under mixed precision: a float16 softmax rounds small probabilities to 0
     return layers.Dense(num_classes, activation="softmax", kernel_regularizer=reg,
-                        name="softmax")(x)
+                        dtype="float32", name="softmax")(x)
 
 
 def mlp(input_shape, num_classes, hidden: Sequence[int], activation: str = "sigmoid",
