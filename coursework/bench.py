@@ -103,11 +103,14 @@ def plain_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[flo
     return [len(y) / s for s in timer.seconds]
 
 
-def bench(results_dir: Path, batch_sizes: list[int], epochs: int) -> dict:
-    """Run both paths at every batch size; write and return ``results/bench.json``."""
+def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
+          images: tuple[np.ndarray, np.ndarray, str] | None = None) -> dict:
+    """Run both paths at every batch size; write and return ``results/bench.json``.
+
+    ``images``: (uint8 images, labels, description) instead of :func:`bench_images`."""
     if epochs < 2:
         raise ValueError("--epochs must be at least 2: the first epoch is warm-up")
-    x, y, source = bench_images()
+    x, y, source = images or bench_images()
     out = {"schema_version": SCHEMA_VERSION, "coursework_version": __version__,
            "device": device_name(), "images": len(y), "data": source, "epochs": epochs,
            "statistic": "median images/s over epochs 2..N", "results": []}

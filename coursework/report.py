@@ -329,8 +329,8 @@ def verification_context(path: Path) -> dict | None:
     counts: dict[str, dict] = {}
     for r in rows:
         kind = "re-run" if r["check"].startswith("re-run") else r["check"].split(":")[0]
-        c = counts.setdefault(kind, {"check": kind, "items": 0, "ok": 0})
-        c["items"] += 1
+        c = counts.setdefault(kind, {"check": kind, "count": 0, "ok": 0})
+        c["count"] += 1
         c["ok"] += r.get("verdict") == "ok"
     reruns = [r for r in rows if r["check"].startswith("re-run")]
     sentence = (f"make verify checked {len(rows)} item(s) of these results"

@@ -416,6 +416,8 @@ def table(rows: list[Row]) -> str:
     widths = [max(len(x) for x in col) for col in zip(head, *cells, strict=False)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    if not cells:
+        lines = ["no failures (and no re-runs asked for)"]
     counts: dict[str, list[int]] = {}
     for r in rows:
         kind = r.check.split(":")[0] if not r.check.startswith("re-run") else "re-run"

@@ -87,6 +87,13 @@ def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
     assert man["command"]
 
 
+def test_run_json_records_the_training_settings(submitted):
+    rec = results.read_json(submitted / "quick/toy/fc/seed-0/run.json")
+    assert rec["determinism"]["op_determinism"] is True  # the default without a GPU
+    assert rec["determinism"]["mixed_precision"] is False
+    assert rec["determinism"]["jit_compile"] is False  # Keras' "auto": no XLA on CPU
+
+
 # --------------------------------------------------------------------------- verify
 
 
@@ -98,6 +105,17 @@ def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
     written = results.read_csv(copy / "quick" / "verification.csv")
     assert len(written) == len(rows) and written[0].keys() >= {"run", "seed", "check",
                                                                 "expected", "got", "verdict"}
+
+
+def test_report_gets_a_reproducibility_appendix(copy, tmp_path):
+    rows = verify.verify(copy, "quick", sample=1)
+    report.render(copy, "quick", prose_root=tmp_path / "prose")
+    tex = (copy / "quick/report/report.tex").read_text()
+    files = sum(r.check == "file sha256" for r in rows)
+    assert f"file sha256 & {files} & {files} \\\\" in tex
+    assert (f"checked {len(rows)} item(s) of these results and re-trained 1 run(s): "
+            "all matched") in tex
+    assert "re-run history: byte-identical" in tex
 
 
 def test_edited_history_digit_fails_naming_the_file(copy):
@@ -175,6 +193,16 @@ def test_manifest_from_another_schema_version_is_refused_naming_it(copy):
     path.write_text(json.dumps(man))
     bad = failures(copy)
     assert "schema version 99" in bad[0].got and "9.0.0" in bad[0].got
+
+
+def test_run_json_from_another_version_is_refused_naming_file_and_version(copy, capsys):
+    path = copy / "quick/toy/fc/seed-0/run.json"
+    rec = json.loads(path.read_text())
+    rec.update(schema_version=0, coursework_version="0.0.1")
+    path.write_text(json.dumps(rec))
+    assert cli.main(["--results", str(copy), "verify", "--profile", "quick", "--no-rerun"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "schema version 0" in err and "0.0.1" in err
 
 
 # --------------------------------------------------------------------------- statistics
