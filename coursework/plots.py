@@ -40,16 +40,25 @@ def style() -> None:
 
 
 def save(fig, folder: Path, name: str) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``name.pdf`` and ``name.png`` atomically (temporary file, then rename)."""
     paths = []
-    for ext in ("pdf", "png"):
-        path = folder / f"{name}.{ext}"
-        tmp = folder / f".{name}.tmp.{ext}"
-        fig.savefig(tmp, bbox_inches="tight", metadata={"CreationDate": None}
-                    if ext == "pdf" else None)
-        tmp.replace(path)
-        paths.append(path)
-    plt.close(fig)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for ext in ("pdf", "png"):
+            path = folder / f"{name}.{ext}"
+            tmp = folder / f".{name}.tmp.{ext}"
+            try:
+                fig.savefig(tmp, bbox_inches="tight", metadata={"CreationDate": None}
+                            if ext == "pdf" else None)
+                tmp.replace(path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            paths.append(path)
+    except OSError as exc:
+        raise results.ResultsError(f"cannot write {folder / name}: {exc.strerror or exc}") \
+            from exc
+    finally:
+        plt.close(fig)
     return paths
 
 

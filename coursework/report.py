@@ -347,12 +347,14 @@ def compile_pdf(report_dir: Path) -> Path | None:
               f"  Install TeX Live: {TEX_INSTALL}")
         return None
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-           "-file-line-error", "report.tex"]
+           "-file-line-error", "-outdir=build", "report.tex"]
     proc = subprocess.run(cmd, cwd=report_dir, capture_output=True, text=True, timeout=600)
-    pdf = report_dir / "report.pdf"
-    if proc.returncode != 0 or not pdf.exists():
+    built = report_dir / "build" / "report.pdf"
+    if proc.returncode != 0 or not built.exists():
         raise ReportError(f"LaTeX failed on {report_dir / 'report.tex'}:\n"
-                          + latex_error(report_dir / "report.log", proc.stdout))
+                          + latex_error(report_dir / "build" / "report.log", proc.stdout))
+    pdf = report_dir / "report.pdf"  # copied whole: never a half-written PDF in its place
+    results.write_bytes(pdf, built.read_bytes())
     return pdf
 
 

@@ -8,6 +8,7 @@ evaluate on test: Nielsen's protocol, test accuracy at the epoch of best validat
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import shutil
@@ -27,6 +28,7 @@ from coursework.spec import Run, Spec, resolve_builder
 from models.common import keras_penalty
 
 EVAL_BATCH = 1000
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 DATA_THREADS = max(2, (os.cpu_count() or 2) // 4)  # input pipeline threads: 2 on a laptop
 tf.get_logger().setLevel("ERROR")  # retracing notices between runs are expected
 
@@ -435,6 +437,12 @@ def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | 
             rec = train_one(run, seed, ds, out, verbose)
         except (KeyboardInterrupt, results.ResultsError):
             raise
+        except OSError as exc:
+            if exc.errno in STORAGE_ERRORS:  # a full disk fails every run after it: stop now
+                raise results.ResultsError(f"cannot write {out}: {exc.strerror}") from exc
+            traceback.print_exc()
+            rec = record(run, seed, "failed", None, ds, {}, error=f"{type(exc).__name__}: {exc}")
+            failed += 1
         except Exception as exc:
             traceback.print_exc()
             rec = record(run, seed, "failed", None, ds, {},

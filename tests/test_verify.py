@@ -288,6 +288,22 @@ def test_full_disk_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypa
     assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
 
 
+def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monkeypatch,
+                                                       capsys):
+    from coursework import train
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(train, "train_one", full)
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
+    assert cli.main(["--results", str(tmp_path / "results"), "run", str(spec)]) == 2
+    captured = capsys.readouterr()
+    assert "No space left on device" in captured.err and "seed-0" in captured.err
+    assert "[2/2]" not in captured.out  # stopped at the first run
+    assert not list((tmp_path / "results").rglob("run.json"))
+
+
 def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
     """What `make -j2 a b` does: two processes, one results folder."""
     specs = [toy_spec(tmp_path, f"npz:{tiny_npz}", name=q, epochs=1, seeds="[0, 1]")
