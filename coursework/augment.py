@@ -49,6 +49,17 @@ def gaussian_kernel(sigma: float) -> tf.Tensor:
     return k / tf.reduce_sum(k)
 
 
+def smoothing_matrix(size, sigma: float) -> tf.Tensor:
+    """(size, size) ``S`` with ``(f @ S)[i] = sum_j f[j] k[j - i]``: 1-D Gaussian smoothing
+    of a length-``size`` signal, zero outside it (what a 'SAME' convolution does)."""
+    k = gaussian_kernel(sigma)
+    r = (tf.shape(k)[0] - 1) // 2
+    idx = tf.range(size)
+    offset = idx[:, None] - idx[None, :]  # j - i
+    inside = tf.abs(offset) <= r
+    return tf.where(inside, tf.gather(k, tf.clip_by_value(offset + r, 0, 2 * r)), 0.0)
+
+
 def elastic(images: tf.Tensor, seed: tf.Tensor, alpha: float = 34.0, sigma: float = 4.0
             ) -> tf.Tensor:
     """Elastically distort a float batch (B, H, W, C); ``seed`` is a stateless seed of shape (2,).
@@ -59,13 +70,10 @@ def elastic(images: tf.Tensor, seed: tf.Tensor, alpha: float = 34.0, sigma: floa
     shape = tf.shape(images)
     b, h, w = shape[0], shape[1], shape[2]
     field = tf.random.stateless_uniform(tf.stack([b, h, w, 2]), seed, minval=-1.0, maxval=1.0)
-    k = gaussian_kernel(sigma)
-    n = tf.shape(k)[0]
-    # separable Gaussian smoothing of both displacement channels, zero padding ("constant")
-    fields = tf.reshape(tf.transpose(field, [0, 3, 1, 2]), tf.stack([b * 2, h, w, 1]))
-    fields = tf.nn.conv2d(fields, tf.reshape(k, tf.stack([n, 1, 1, 1])), 1, "SAME")
-    fields = tf.nn.conv2d(fields, tf.reshape(k, tf.stack([1, n, 1, 1])), 1, "SAME")
-    fields = tf.transpose(tf.reshape(fields, tf.stack([b, 2, h, w])), [0, 2, 3, 1]) * alpha
+    # separable Gaussian smoothing of both displacement channels, zero outside the image, as
+    # two small matrix products (a 1-channel conv2d is ~10x slower on CPU)
+    field = tf.einsum("bhwc,hi->biwc", field, smoothing_matrix(h, sigma))
+    fields = tf.einsum("bhwc,wi->bhic", field, smoothing_matrix(w, sigma)) * alpha
     gy, gx = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32),
                          indexing="ij")
     return bilinear(images, gy[None] + fields[..., 0], gx[None] + fields[..., 1])

@@ -84,3 +84,15 @@ def test_vote_breaks_ties_by_probability():
     assert vote(probs).tolist() == [0, 2]
     tie = np.array([[[0.9, 0.1]], [[0.4, 0.6]]])  # one vote each: higher total prob wins
     assert vote(tie).tolist() == [0]
+
+
+def test_matrix_smoothing_equals_a_same_padded_gaussian_convolution():
+    rng = np.random.default_rng(0)
+    field = tf.constant(rng.uniform(-1, 1, (3, 28, 20, 1)), tf.float32)
+    k = augment.gaussian_kernel(4.0)
+    n = int(k.shape[0])
+    ref = tf.nn.conv2d(field, tf.reshape(k, [n, 1, 1, 1]), 1, "SAME")
+    ref = tf.nn.conv2d(ref, tf.reshape(k, [1, n, 1, 1]), 1, "SAME")
+    got = tf.einsum("bhwc,hi->biwc", field, augment.smoothing_matrix(28, 4.0))
+    got = tf.einsum("bhwc,wi->bhic", got, augment.smoothing_matrix(20, 4.0))
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-5)
