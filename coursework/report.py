@@ -324,11 +324,13 @@ def verification_context(path: Path) -> dict | None:
     """The reproducibility appendix, from ``verification.csv`` when ``make verify`` ran."""
     if not path.exists():
         return None
+    from coursework.verify import check_kind
+
     rows = results.read_csv(path)
     bad = [r for r in rows if r.get("verdict") != "ok"]
     counts: dict[str, dict] = {}
     for r in rows:
-        kind = "re-run" if r["check"].startswith("re-run") else r["check"].split(":")[0]
+        kind = check_kind(r["check"])
         c = counts.setdefault(kind, {"check": kind, "count": 0, "ok": 0})
         c["count"] += 1
         c["ok"] += r.get("verdict") == "ok"

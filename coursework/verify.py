@@ -407,6 +407,11 @@ def rerun(results_dir: Path, profile: str, jobs: list[Path], tolerance: float) -
 # --------------------------------------------------------------------------- report
 
 
+def check_kind(check: str) -> str:
+    """The group a check is counted in: ``re-run`` or the check's name before any ':'."""
+    return "re-run" if check.startswith("re-run") else check.split(":")[0]
+
+
 def table(rows: list[Row]) -> str:
     """The rows worth reading: every failure and every re-run, plus a count of the rest."""
     shown = [r for r in rows if not r.ok or r.check.startswith("re-run")]
@@ -420,8 +425,7 @@ def table(rows: list[Row]) -> str:
         lines = ["no failures (and no re-runs asked for)"]
     counts: dict[str, list[int]] = {}
     for r in rows:
-        kind = r.check.split(":")[0] if not r.check.startswith("re-run") else "re-run"
-        c = counts.setdefault(kind, [0, 0])
+        c = counts.setdefault(check_kind(r.check), [0, 0])
         c[0] += 1
         c[1] += r.ok
     lines.append("")
