@@ -81,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from coursework import data, results, spec
+    from coursework import data, manifest, results, spec
     from coursework.report import ReportError
 
     try:
@@ -109,13 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
             paths = all_figures(args.results, args.profile)
             print(f"{len(paths)} figure files in {args.results / args.profile / 'figures'}")
-            _write_manifest(args.results, args.profile)
+            manifest.update(args.results, args.profile)
             return 0
         if args.command == "report":
             from coursework.report import build
 
             out = build(args.results, args.profile)
-            _write_manifest(args.results, args.profile)
+            manifest.update(args.results, args.profile)
             print(f"report: {out}")
             return 0
         if args.command == "bench":
@@ -164,9 +164,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     return 0
 
-
-def _write_manifest(results_dir: Path, profile: str) -> None:
-    from coursework import manifest, results
-
-    with results.locked(results_dir, profile):
-        manifest.write(results_dir, profile)

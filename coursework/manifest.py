@@ -116,6 +116,12 @@ def write(results_dir: Path, profile: str, command: list[str] | None = None) -> 
     return path
 
 
+def update(results_dir: Path, profile: str) -> Path:
+    """Rewrite the manifest under the results lock (after ``plots`` and ``report``)."""
+    with results.locked(results_dir, profile):
+        return write(results_dir, profile)
+
+
 def read(results_dir: Path, profile: str) -> dict:
     path = Path(results_dir) / profile / NAME
     if not path.exists():

@@ -437,13 +437,10 @@ def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | 
             rec = train_one(run, seed, ds, out, verbose)
         except (KeyboardInterrupt, results.ResultsError):
             raise
-        except OSError as exc:
-            if exc.errno in STORAGE_ERRORS:  # a full disk fails every run after it: stop now
-                raise results.ResultsError(f"cannot write {out}: {exc.strerror}") from exc
-            traceback.print_exc()
-            rec = record(run, seed, "failed", None, ds, {}, error=f"{type(exc).__name__}: {exc}")
-            failed += 1
         except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
+                # a full disk or a read-only folder fails every run after it: stop now
+                raise results.ResultsError(f"cannot write {out}: {exc.strerror}") from exc
             traceback.print_exc()
             rec = record(run, seed, "failed", None, ds, {},
                          error=f"{type(exc).__name__}: {exc}")

@@ -28,6 +28,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from coursework import ensemble, manifest, results, spec, stats
 from coursework.results import HISTORY_COLUMNS, SUMMARY_COLUMNS
 
@@ -148,7 +150,7 @@ def check_histories(base: Path, in_scope) -> list[Row]:
         hist = results.read_csv(hist_path)
         val = [float(r["val_accuracy"]) if r["val_accuracy"] else float("nan") for r in hist]
         m = rec["metrics"]
-        best = max(range(len(val)), key=lambda i: (val[i] == val[i], val[i], -i)) if val else -1
+        best = int(np.nanargmax(val)) if val else -1  # as the runner picks it
         checks = [("epochs_run", m.get("epochs_run"), len(hist)),
                   ("best_epoch", m.get("best_epoch"), best + 1),
                   ("best_val_accuracy", m.get("best_val_accuracy"), val[best] if val else None)]
