@@ -2,18 +2,24 @@
 
 - ``expand``: Nielsen's expand_mnist: every image plus its four 1-pixel shifts (up, down, left,
   right; the vacated row or column is zero). Fixed, 5x the data, computed once in numpy.
-- ``affine``: random rotation, translation and zoom with Keras preprocessing layers, drawn
-  afresh for every batch.
-- ``elastic``: Simard et al. (2003): a random displacement field per image, smoothed by a
-  Gaussian (sigma ~4 pixels for 28x28) and scaled by alpha (~34 pixels), applied with bilinear
-  interpolation. Drawn afresh every epoch from a stateless seed (seed, epoch, batch), so a
-  resumed run sees exactly the same images as an uninterrupted one.
+- ``affine``: random rotation, translation and zoom (Keras' preprocessing layers).
+- ``elastic``: Simard et al. (2003): a random displacement field per image, uniform in
+  [-1, 1], smoothed by a Gaussian (sigma 4 pixels for 28x28) and scaled by alpha (34 pixels),
+  applied with bilinear interpolation (:class:`ElasticDistortion`).
+
+``affine`` and ``elastic`` are Keras layers placed in front of the network while it trains
+(:func:`layers`) and inactive otherwise, so they run inside the compiled training step on any
+backend. Their random seeds are reset from (seed, epoch) at the start of every epoch, so a
+resumed run sees exactly the same images as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
+
+AUGMENTATIONS = ("none", "expand", "affine", "elastic")
 
 
 def expand(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,12 +35,18 @@ def expand(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(shifts, axis=1).reshape(-1, *x.shape[1:]), np.repeat(y, 5)
 
 
-def affine_layers(seed: int, rotation_deg: float = 10.0, shift: float = 0.1,
-                  zoom: float = 0.1) -> list:
-    """Keras preprocessing layers for random rotation (degrees), translation and zoom (fractions
-    of the image size); each has its own seed generator, reseeded every epoch by the runner."""
-    import keras
+def layers(name: str, seed: int) -> list[keras.layers.Layer]:
+    """The augmentation layers for ``name`` (``affine`` or ``elastic``; none for the others)."""
+    if name == "affine":
+        return affine_layers(seed)
+    if name == "elastic":
+        return [ElasticDistortion(seed=seed)]
+    return []
 
+
+def affine_layers(seed: int, rotation_deg: float = 10.0, shift: float = 0.1,
+                  zoom: float = 0.1) -> list[keras.layers.Layer]:
+    """Random rotation (degrees), translation and zoom (fractions of the image size)."""
     return [
         keras.layers.RandomRotation(rotation_deg / 360.0, fill_mode="constant", seed=seed),
         keras.layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed + 1),
@@ -42,59 +54,74 @@ def affine_layers(seed: int, rotation_deg: float = 10.0, shift: float = 0.1,
     ]
 
 
-def gaussian_kernel(sigma: float) -> tf.Tensor:
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """A normalised 1-D Gaussian of radius ``3 sigma`` (at least 1)."""
     radius = max(1, int(round(3 * sigma)))
-    t = tf.range(-radius, radius + 1, dtype=tf.float32)
-    k = tf.exp(-0.5 * (t / sigma) ** 2)
-    return k / tf.reduce_sum(k)
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (t / sigma) ** 2)
+    return (k / k.sum()).astype(np.float32)
 
 
-def smoothing_matrix(size, sigma: float) -> tf.Tensor:
+def smoothing_matrix(size: int, sigma: float) -> np.ndarray:
     """(size, size) ``S`` with ``(f @ S)[i] = sum_j f[j] k[j - i]``: 1-D Gaussian smoothing
     of a length-``size`` signal, zero outside it (what a 'SAME' convolution does)."""
     k = gaussian_kernel(sigma)
-    r = (tf.shape(k)[0] - 1) // 2
-    idx = tf.range(size)
-    offset = idx[:, None] - idx[None, :]  # j - i
-    inside = tf.abs(offset) <= r
-    return tf.where(inside, tf.gather(k, tf.clip_by_value(offset + r, 0, 2 * r)), 0.0)
+    r = (len(k) - 1) // 2
+    offset = np.arange(size)[:, None] - np.arange(size)[None, :]  # j - i
+    return np.where(np.abs(offset) <= r, k[np.clip(offset + r, 0, 2 * r)], 0).astype(np.float32)
 
 
-def elastic(images: tf.Tensor, seed: tf.Tensor, alpha: float = 34.0, sigma: float = 4.0
-            ) -> tf.Tensor:
-    """Elastically distort a float batch (B, H, W, C); ``seed`` is a stateless seed of shape (2,).
+@keras.saving.register_keras_serializable(package="coursework")
+class ElasticDistortion(keras.layers.Layer):
+    """Simard et al.'s elastic distortion of a float batch (B, H, W, C), in training only.
 
     Output has the same shape; values stay within the input range (bilinear interpolation,
-    zero outside the image).
+    zero outside the image). The Gaussian smoothing is separable and done as two small matrix
+    products (a 1-channel convolution is several times slower on a CPU).
     """
-    shape = tf.shape(images)
-    b, h, w = shape[0], shape[1], shape[2]
-    field = tf.random.stateless_uniform(tf.stack([b, h, w, 2]), seed, minval=-1.0, maxval=1.0)
-    # separable Gaussian smoothing of both displacement channels, zero outside the image, as
-    # two small matrix products (a 1-channel conv2d is ~10x slower on CPU)
-    field = tf.einsum("bhwc,hi->biwc", field, smoothing_matrix(h, sigma))
-    fields = tf.einsum("bhwc,wi->bhic", field, smoothing_matrix(w, sigma)) * alpha
-    gy, gx = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32),
-                         indexing="ij")
-    return bilinear(images, gy[None] + fields[..., 0], gx[None] + fields[..., 1])
+
+    def __init__(self, alpha: float = 34.0, sigma: float = 4.0, seed: int | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.alpha, self.sigma, self.seed = alpha, sigma, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        if not training:
+            return images
+        h, w = images.shape[1], images.shape[2]
+        field = keras.random.uniform((ops.shape(images)[0], h, w, 2), -1.0, 1.0,
+                                     seed=self.seed_generator)
+        field = ops.einsum("bhwc,hi->biwc", field, smoothing_matrix(h, self.sigma))
+        field = ops.einsum("bhwc,wi->bhic", field, smoothing_matrix(w, self.sigma)) * self.alpha
+        gy, gx = ops.meshgrid(ops.arange(h, dtype="float32"), ops.arange(w, dtype="float32"),
+                              indexing="ij")
+        return bilinear(images, gy[None] + field[..., 0], gx[None] + field[..., 1])
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma,
+                "seed": self.seed}
 
 
-def bilinear(images: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor) -> tf.Tensor:
+def bilinear(images, ys, xs):
     """Sample ``images`` (B, H, W, C) at float coordinates ``ys, xs`` (B, H, W); zero outside."""
-    shape = tf.shape(images)
-    h, w = shape[1], shape[2]
-    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])  # a zero border for outside
-    ys = tf.clip_by_value(ys + 1.0, 0.0, tf.cast(h + 1, tf.float32))
-    xs = tf.clip_by_value(xs + 1.0, 0.0, tf.cast(w + 1, tf.float32))
-    y0, x0 = tf.floor(ys), tf.floor(xs)
-    wy, wx = (ys - y0)[..., None], (xs - x0)[..., None]
-    y0 = tf.cast(y0, tf.int32)
-    x0 = tf.cast(x0, tf.int32)
-    y1 = tf.minimum(y0 + 1, h + 1)
-    x1 = tf.minimum(x0 + 1, w + 1)
+    b, c = ops.shape(images)[0], images.shape[3]
+    h, w = images.shape[1], images.shape[2]
+    padded = ops.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])  # a zero border for outside
+    flat = ops.reshape(padded, (-1, c))
+    ys = ops.clip(ys + 1.0, 0.0, float(h + 1))
+    xs = ops.clip(xs + 1.0, 0.0, float(w + 1))
+    y0, x0 = ops.floor(ys), ops.floor(xs)
+    wy, wx = ops.expand_dims(ys - y0, -1), ops.expand_dims(xs - x0, -1)
+    y0, x0 = ops.cast(y0, "int32"), ops.cast(x0, "int32")
+    y1, x1 = ops.minimum(y0 + 1, h + 1), ops.minimum(x0 + 1, w + 1)
+    base = ops.reshape(ops.arange(b, dtype="int32") * ((h + 2) * (w + 2)), (-1, 1, 1))
 
     def at(yi, xi):
-        return tf.gather_nd(padded, tf.stack([yi, xi], axis=-1), batch_dims=1)
+        return ops.take(flat, base + yi * (w + 2) + xi, axis=0)
 
     top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
     bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx

@@ -1,32 +1,34 @@
-"""``make bench``: the project's training path against a plain ``model.fit`` on numpy arrays.
+"""``make bench``: the project's training path against a plain ``model.fit``, per backend.
 
-Both train Nielsen's two-conv-pool ReLU network (20 and 40 maps of 5x5, 2x2 max-pool, FC-100,
-softmax; plain SGD, eta 0.03) on the same images in one process, at each batch size:
+Every path trains Nielsen's two-conv-pool ReLU network (20 and 40 maps of 5x5, 2x2 max-pool,
+FC-100, softmax; plain SGD, eta 0.03) on the same images, at each batch size:
 
-- *project*: :func:`coursework.train.train_dataset` (uint8 images in memory, cast and scaled
-  in the graph, seeded shuffle, batches, small prefetch, private thread pool) and
-  ``steps_per_execution`` from :func:`coursework.train.steps_per_execution`;
+- *project*: the engine's own epoch program (:mod:`coursework.loop`): the images on the
+  device, a whole epoch as one compiled program;
 - *plain*: ``model.fit(x, y, batch_size=B, shuffle=True)`` on float32 arrays, what a student
-  would write first.
+  would write first;
+- *PyTorch eager* (when PyTorch is installed): the same network in plain PyTorch, the data on
+  the device, one Python step per batch.
 
-The first epoch (tracing, warm-up) is left out; the figure is the median over the remaining
-epochs of images per second (the machine is noisy). Writes ``results/bench.json``.
+Each backend is measured in a fresh worker process, on the GPU when there is one. The first
+epoch (compilation, warm-up) is left out; the figure is the median over the remaining epochs
+of images per second. Writes ``results/bench.json``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from coursework import __version__, data, results
+from coursework import __version__, backend, data, env, results, workers
 from coursework.results import SCHEMA_VERSION
 
 SHARED_VALID = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-valid.npz"
+LEARNING_RATE = 0.03
 
 
 def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
@@ -42,97 +44,170 @@ def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def device_name() -> str:
-    from coursework.env import environment
-
-    env = environment()
-    if env["gpus"]:
-        return ", ".join(g.get("name") or g["device"] for g in env["gpus"])
-    return f"CPU: {env['cpu']} ({env['cpu_count']} cores)"
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Wall time of every epoch of a ``fit``."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds: list[float] = []
-        self.start = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.start)
+    """The device this process's backend trains on."""
+    gpus = backend.accelerators()
+    if gpus:
+        return ", ".join(g["name"] for g in gpus)
+    hw = env.hardware()
+    return f"CPU: {hw['cpu']} ({hw['cpu_count']} cores)"
 
 
-def nielsen_net(seed: int) -> keras.Model:
+# --------------------------------------------------------------------------- Keras paths
+
+
+def nielsen_net(seed: int):
+    import keras
+
+    from coursework import train
     from models.conv import build
 
     keras.utils.set_random_seed(seed)
-    return build((28, 28, 1), 10, conv_maps=[20, 40], kernel_size=5, pool="max", hidden=[100],
-                 activation="relu")
-
-
-def compiled(model: keras.Model, steps: int = 1) -> keras.Model:
-    model.compile(optimizer=keras.optimizers.SGD(0.03),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                  steps_per_execution=steps)
+    model = build((28, 28, 1), 10, conv_maps=[20, 40], kernel_size=5, pool="max", hidden=[100],
+                  activation="relu")
+    train.compile_model(model, {"loss": "crossentropy", "optimizer": "sgd",
+                                "learning_rate": LEARNING_RATE})
     return model
 
 
 def project_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[float]:
     """Images per second per epoch through the project's own training path."""
-    from coursework.train import steps_per_execution, train_dataset
+    from coursework import loop
 
-    model = compiled(nielsen_net(0), steps_per_execution(batch))
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-    ds = train_dataset(x, y, batch_size=batch, seed=0, epoch=epoch, num_classes=10)
-    timer = EpochTimer()
-    model.fit(ds, epochs=epochs, callbacks=[timer], verbose=0, shuffle=False)
-    return [len(y) / s for s in timer.seconds]
+    model = nielsen_net(0)
+    program = loop.epoch_program(model, x, y, batch_size=batch, num_classes=10, one_hot=False,
+                                 deterministic=backend.settings()["deterministic"],
+                                 on_gpu=bool(backend.accelerators()))
+    out = []
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        program(loop.epoch_order(0, epoch, len(y)))  # returns host floats: the work is done
+        out.append(len(y) / (time.perf_counter() - t0))
+    return out
 
 
 def plain_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[float]:
     """Images per second per epoch through ``model.fit`` on numpy arrays."""
-    model = compiled(nielsen_net(0))
-    xf = x.astype("float32") / 255.0
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+
     timer = EpochTimer()
-    model.fit(xf, y, batch_size=batch, epochs=epochs, shuffle=True, callbacks=[timer],
-              verbose=0)
+    nielsen_net(0).fit(data.scale(x), y, batch_size=batch, epochs=epochs, shuffle=True,
+                       callbacks=[timer], verbose=0)
     return [len(y) / s for s in timer.seconds]
 
 
-def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
-          images: tuple[np.ndarray, np.ndarray, str] | None = None) -> dict:
-    """Run both paths at every batch size; write and return ``results/bench.json``.
-
-    ``images``: (uint8 images, labels, description) instead of :func:`bench_images`."""
-    x, y, source = images or bench_images()
-    out = {"schema_version": SCHEMA_VERSION, "coursework_version": __version__,
-           "device": device_name(), "images": len(y), "data": source, "epochs": epochs,
-           "statistic": "median images/s over epochs 2..N", "results": []}
+def measure_backend(x: np.ndarray, y: np.ndarray, batch_sizes: list[int],
+                    epochs: int) -> list[dict]:
+    """Project and plain paths at every batch size, on this process's backend."""
+    rows = []
     for batch in batch_sizes:
-        print(f"batch {batch}: project path ...", flush=True)
+        label = f"{backend.chosen()}, batch {batch}"
+        print(f"{label}: project path ...", flush=True)
         proj = project_ips(x, y, batch, epochs)[1:]
-        print(f"batch {batch}: plain fit ...", flush=True)
+        print(f"{label}: plain fit ...", flush=True)
         plain = plain_ips(x, y, batch, epochs)[1:]
         p, q = statistics.median(proj), statistics.median(plain)
-        row = {"batch_size": batch, "project_ips": round(p, 1), "plain_ips": round(q, 1),
-               "ratio": round(p / q, 3), "project_epochs_ips": [round(v, 1) for v in proj],
-               "plain_epochs_ips": [round(v, 1) for v in plain]}
-        out["results"].append(row)
-        print(f"batch {batch}: project {p:,.0f} img/s, plain {q:,.0f} img/s, "
-              f"ratio {p / q:.2f}", flush=True)
+        rows.append({"backend": backend.chosen(), "version": backend.version(),
+                     "device": device_name(), "batch_size": batch, "project_ips": round(p, 1),
+                     "plain_ips": round(q, 1), "ratio": round(p / q, 3),
+                     "project_epochs_ips": [round(v, 1) for v in proj],
+                     "plain_epochs_ips": [round(v, 1) for v in plain]})
+        print(f"{label}: project {p:,.0f} img/s, plain {q:,.0f} img/s, ratio {p / q:.2f}",
+              flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- PyTorch eager
+
+
+def torch_eager(x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: int) -> list[dict]:
+    """The same network and SGD in plain PyTorch, eager, data on the device."""
+    import torch
+    from torch import nn
+
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    xs = torch.as_tensor(data.scale(x)).permute(0, 3, 1, 2).contiguous().to(dev)
+    ys = torch.as_tensor(y).to(dev)
+    rows = []
+    for batch in batch_sizes:
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.ReLU(), nn.Conv2d(20, 40, 5),
+                            nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(640, 100),
+                            nn.ReLU(), nn.Linear(100, 10)).to(dev)
+        opt = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
+        loss_fn = nn.CrossEntropyLoss()
+        ips = []
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            order = torch.randperm(len(ys), device=dev)
+            for i in range(0, len(ys), batch):
+                idx = order[i:i + batch]
+                opt.zero_grad(set_to_none=True)
+                loss_fn(net(xs[idx]), ys[idx]).backward()
+                opt.step()
+            if dev == "cuda":
+                torch.cuda.synchronize()
+            ips.append(len(ys) / (time.perf_counter() - t0))
+        med = statistics.median(ips[1:])
+        rows.append({"batch_size": batch, "ips": round(med, 1), "version": torch.__version__,
+                     "device": torch.cuda.get_device_name(0) if dev == "cuda" else "CPU",
+                     "epochs_ips": [round(v, 1) for v in ips[1:]]})
+        print(f"PyTorch eager, batch {batch}: {med:,.0f} img/s", flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
+          backends: list[str] | None = None, with_torch: bool | None = None,
+          deterministic: bool | None = None,
+          images: tuple[np.ndarray, np.ndarray, str] | None = None) -> dict:
+    """Measure every backend in ``backends`` (default: every installed one), and PyTorch
+    eager when ``with_torch`` (default: when PyTorch is installed); write and return
+    ``results/bench.json``. ``images``: (uint8 images, labels, description) instead of
+    :func:`bench_images`."""
+    x, y, source = images or bench_images()
+    backends = backends or backend.installed()
+    for name in backends:
+        backend.check_installed(name)
+    if with_torch is None:
+        with_torch = importlib.util.find_spec("torch") is not None
+    settings = {"deterministic": deterministic, "mixed_precision": False}
+    out = {"schema_version": SCHEMA_VERSION, "coursework_version": __version__,
+           "images": len(y), "data": source, "epochs": epochs,
+           "statistic": "median images/s over epochs 2..N", "results": [], "torch_eager": []}
+    for name in backends:
+        with workers.pool(1, backend=name, settings=settings) as pool:
+            out["results"] += pool.submit(measure_backend, x, y, batch_sizes, epochs).result()
+    if with_torch:
+        with workers.pool(1, backend="torch") as pool:
+            out["torch_eager"] = pool.submit(torch_eager, x, y, batch_sizes, epochs).result()
     results.write_json(Path(results_dir) / "bench.json", out)
     return out
 
 
 def table(out: dict) -> str:
-    lines = [f"device: {out['device']}; data: {out['data']}, {out['images']:,} images; "
-             f"{out['statistic']}",
-             f"{'batch':>6} {'project img/s':>14} {'plain img/s':>12} {'ratio':>6}"]
+    lines = [f"data: {out['data']}, {out['images']:,} images; {out['statistic']}",
+             f"{'backend':11} {'device':28} {'batch':>5} {'project img/s':>14} "
+             f"{'plain img/s':>12} {'ratio':>6}"]
     for r in out["results"]:
-        lines.append(f"{r['batch_size']:>6} {r['project_ips']:>14,.0f} {r['plain_ips']:>12,.0f} "
-                     f"{r['ratio']:>6.2f}")
+        lines.append(f"{r['backend']:11} {r['device'][:28]:28} {r['batch_size']:>5} "
+                     f"{r['project_ips']:>14,.0f} {r['plain_ips']:>12,.0f} {r['ratio']:>6.2f}")
+    for t in out["torch_eager"]:
+        ours = [r for r in out["results"] if r["batch_size"] == t["batch_size"]]
+        vs = ", ".join(f"{r['backend']} project {r['project_ips'] / t['ips']:.2f}x"
+                       for r in ours)
+        lines.append(f"PyTorch eager ({t['device']}), batch {t['batch_size']}: "
+                     f"{t['ips']:,.0f} img/s" + (f"; {vs}" if vs else ""))
     return "\n".join(lines)

@@ -44,7 +44,10 @@ def parser() -> argparse.ArgumentParser:
                    help="op determinism: byte-identical re-runs (default: on without a GPU, "
                    "off with one, where it can cost several times)")
     r.add_argument("--mixed-precision", action="store_true",
-                   help="float16 compute, float32 weights (GPU)")
+                   help="16-bit compute, float32 weights (GPU)")
+    r.add_argument("--jobs", type=_positive, default=1,
+                   help="train N run/seed pairs at once in worker processes (several on one "
+                   "GPU, or one per GPU); the results are the same (default: 1)")
 
     d = sub.add_parser("describe", help="layer table and parameter count of every run")
     d.add_argument("question", nargs="+")
@@ -67,13 +70,17 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--no-rerun", action="store_true", help="integrity checks only")
 
     b = sub.add_parser("bench", help="images/s of the project's training path against a "
-                       "plain model.fit (writes <results>/bench.json)")
+                       "plain model.fit, per backend (writes <results>/bench.json)")
     b.add_argument("--batch-sizes", type=_seeds, default=[10, 64, 256],
                    help="comma-separated batch sizes (default: 10,64,256)")
     b.add_argument("--epochs", type=_positive, default=5,
                    help="epochs per path and batch size; the first is warm-up (default: 5)")
+    b.add_argument("--backends", type=_names, default=None,
+                   help="comma-separated Keras backends (default: every one installed)")
+    b.add_argument("--no-torch", action="store_true",
+                   help="leave out the plain PyTorch reference")
     b.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
-                   help="op determinism (default: as for run)")
+                   help="determinism (default: as for run)")
 
     sub.add_parser("questions", help="list the questions in experiments/")
     return p
@@ -81,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from coursework import data, manifest, results, spec
+    from coursework import backend, data, manifest, results, spec
     from coursework.report import ReportError
 
     try:
@@ -91,16 +98,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{q:16s} {s.title}")
             return 0
         if args.command == "run":
-            from coursework.train import configure, run_question
-
             specs = [spec.load(q) for q in args.question]  # validate all before training
-            settings = configure(args.deterministic, args.mixed_precision)
-            print(f"op determinism {'on' if settings['deterministic'] else 'off'}, mixed "
-                  f"precision {'on' if settings['mixed_precision'] else 'off'}", flush=True)
+            backend.check_installed()
+            from coursework.train import run_question
+
+            settings = backend.configure(args.deterministic, args.mixed_precision)
+            print(f"backend {backend.chosen()} {backend.version()}, determinism "
+                  f"{'on' if settings['deterministic'] else 'off'}, mixed precision "
+                  f"{'on (' + settings['policy'] + ')' if settings['mixed_precision'] else 'off'}"
+                  + (f", {args.jobs} jobs at once" if args.jobs > 1 else ""), flush=True)
             failed = 0
             for s in specs:
                 failed += run_question(s, args.profile, args.results, args.only, args.seeds,
-                                       args.force)
+                                       args.force, args.jobs)
             if failed:
                 print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
             return 1 if failed else 0
@@ -120,25 +130,21 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "bench":
             from coursework.bench import bench, table
-            from coursework.train import configure
 
             if args.epochs < 2 or 0 in args.batch_sizes:
                 print("error: bench wants --epochs of at least 2 (the first is warm-up) and "
                       "positive batch sizes", file=sys.stderr)
                 return 2
-            settings = configure(args.deterministic)
-            print(f"op determinism {'on' if settings['deterministic'] else 'off'} "
-                  "(the project's default here; it applies to both paths)", flush=True)
-            out = bench(args.results, args.batch_sizes, args.epochs)
+            out = bench(args.results, args.batch_sizes, args.epochs, args.backends,
+                        False if args.no_torch else None, args.deterministic)
             print(table(out))
             print(f"written: {args.results / 'bench.json'}")
             return 0
         if args.command == "verify":
-            from coursework.train import configure
             from coursework.verify import table, verify
 
             if not args.no_rerun:
-                configure(deterministic=True)  # byte identity needs it, on a GPU too
+                backend.configure(deterministic=True)  # byte identity needs it, on a GPU too
 
             rows = verify(args.results, args.profile, args.question, args.sample,
                           args.tolerance, not args.no_rerun)
@@ -159,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             for q in args.question:
                 print(describe(spec.load(q), args.profile))
             return 0
-    except (spec.SpecError, data.DataError, results.ResultsError, ReportError) as exc:
+    except (spec.SpecError, data.DataError, results.ResultsError, ReportError,
+            backend.BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -91,19 +91,17 @@ class Dataset:
         }
 
 
-def scale(x):
+PIXEL_MAX = 255.0  # uint8 pixels are divided by this
+
+
+def scale(x: np.ndarray) -> np.ndarray:
     """Pixels to float32 in [0, 1]: uint8 is divided by 255, floats are taken as scaled.
 
-    The one place pixels are scaled; works on numpy arrays and on TensorFlow tensors (the
-    training pipeline calls it inside the graph).
+    The one rule for pixels; :func:`coursework.loop.pixels` applies it inside the compiled
+    training step.
     """
-    if isinstance(x, np.ndarray):
-        x32 = x.astype(np.float32)
-    else:
-        import tensorflow as tf
-
-        x32 = tf.cast(x, tf.float32)
-    return x32 / 255.0 if x.dtype.name == "uint8" else x32
+    x32 = np.asarray(x).astype(np.float32)
+    return x32 / PIXEL_MAX if x.dtype == np.uint8 else x32
 
 
 # --------------------------------------------------------------------------- loading

@@ -1,4 +1,4 @@
-"""The environment a run happened in: versions, platform, CPU and GPU."""
+"""The environment a run happened in: versions, backend, platform, CPU and GPU."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import platform
 import subprocess
 import sys
 from functools import cache
+from importlib import metadata
 from pathlib import Path
+
+from coursework import backend
 
 
 def cpu_model() -> str:
@@ -20,34 +23,10 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def gpus() -> list[dict]:
-    """Visible GPUs as TensorFlow sees them, with name and compute capability when known."""
-    import tensorflow as tf
-
-    out = []
-    for dev in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(dev)
-        out.append({"device": dev.name, "name": details.get("device_name", ""),
-                    "compute_capability": list(details.get("compute_capability", ()) or ())})
-    return out
-
-
-def nvidia_driver() -> dict:
-    """Driver and CUDA versions from nvidia-smi, or {} where there is none."""
-    try:
-        text = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    import tensorflow as tf
-
-    build = tf.sysconfig.get_build_info()
-    return {"driver": text.strip().splitlines()[0] if text.strip() else "",
-            "cuda": build.get("cuda_version", ""), "cudnn": build.get("cudnn_version", "")}
-
-
+@cache
 def nvidia_smi_gpus() -> list[dict]:
-    """GPU names and driver from ``nvidia-smi`` (no TensorFlow import), [] where none."""
+    """GPU names, driver and CUDA version from ``nvidia-smi`` (no framework import), [] where
+    there is none."""
     try:
         text = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
                                "--format=csv,noheader"], capture_output=True, text=True,
@@ -71,23 +50,30 @@ def hardware() -> dict:
             "platform": platform.platform(), "gpus": nvidia_smi_gpus()}
 
 
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 @cache
 def environment() -> dict:
-    """Versions and hardware, as recorded in every run.json and the manifest."""
-    import keras
-    import numpy
-    import tensorflow as tf
-
+    """Versions and hardware, as recorded in every run.json: the Keras backend and its
+    version, and the GPUs that backend trains on (with driver and CUDA from nvidia-smi)."""
+    name = backend.chosen()
+    gpus = backend.accelerators()
     return {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": numpy.__version__,
+        "backend": name,
+        "backend_version": backend.version(name),
+        "keras": _version("keras"),
+        "numpy": _version("numpy"),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "gpus": gpus(),
-        **({"nvidia": nvidia_driver()} if gpus() else {}),
+        "gpus": gpus,
+        **({"nvidia": nvidia_smi_gpus()} if gpus else {}),
         "executable": sys.executable,
     }

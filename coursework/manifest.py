@@ -24,7 +24,8 @@ from coursework.results import SCHEMA_VERSION
 
 NAME = "MANIFEST.json"
 NOT_LISTED = {NAME, "verification.csv"}
-PACKAGES = ["tensorflow", "keras", "numpy", "scipy", "pandas", "matplotlib", "jinja2", "mlxtend"]
+PACKAGES = ["keras", "tensorflow", "jax", "jaxlib", "torch", "numpy", "scipy", "pandas",
+            "matplotlib", "jinja2", "mlxtend"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

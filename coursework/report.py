@@ -307,7 +307,8 @@ def render(results_dir: Path, profile: str, prose_root: Path = PROSE) -> Path:
     env_rec = next(iter(base.glob("*/*/seed-*/run.json")))
     e = results.read_json(env_rec)["environment"]
     gpus = ", ".join(g.get("name") or g.get("device", "") for g in e.get("gpus", [])) or "none"
-    environment = [("Python", e["python"]), ("TensorFlow", e["tensorflow"]),
+    environment = [("Python", e["python"]),
+                   ("Backend", f"{e['backend']} {e['backend_version']}"),
                    ("Keras", e["keras"]), ("NumPy", e["numpy"]), ("Platform", e["platform"]),
                    ("CPU", f"{e['cpu']} ({e.get('cpu_count')} cores)"), ("GPU", gpus)]
     verification = verification_context(base / "verification.csv")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: run.json records the Keras backend (environment.backend)
 SUMMARY_COLUMNS = ["question", "run", "seed", "status", "best_epoch", "best_val_accuracy",
                    "test_accuracy", "params", "train_seconds"]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",

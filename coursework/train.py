@@ -1,27 +1,30 @@
 """The runner: train every run and seed of a question and write its results.
 
-For each run and seed: seed everything, build and compile the model, train with Keras
-callbacks (per-epoch history, best-validation checkpoint, early stopping when asked,
-TerminateOnNaN, BackupAndRestore for resume), then restore the best-validation weights and
-evaluate on test: Nielsen's protocol, test accuracy at the epoch of best validation accuracy.
+For each run and seed: seed everything, build and compile the model, then epoch by epoch:
+train (one compiled program, see :mod:`coursework.loop`), evaluate on validation, append the
+row to ``history.csv``, keep the best-validation weights and checkpoint the whole training
+state, so that a killed run resumes exactly where it stopped. Early stopping and divergence
+end a run early. Finally the best weights are restored and evaluated on test: Nielsen's
+protocol, test accuracy at the epoch of best validation accuracy.
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import math
 import os
 import shutil
-import sys
 import time
 import traceback
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from coursework import __version__, augment, data, ensemble, results
+from coursework import __version__, augment, backend, data, ensemble, loop, results, workers
 from coursework.env import environment
 from coursework.results import HISTORY_COLUMNS, SCHEMA_VERSION
 from coursework.spec import Run, Spec, resolve_builder
@@ -29,218 +32,9 @@ from models.common import keras_penalty
 
 EVAL_BATCH = 1000
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
-DATA_THREADS = max(2, (os.cpu_count() or 2) // 4)  # input pipeline threads: 2 on a laptop
-tf.get_logger().setLevel("ERROR")  # retracing notices between runs are expected
 
 
-# --------------------------------------------------------------------------- settings
-
-SETTINGS: dict = {"deterministic": None, "mixed_precision": False}
-
-
-def configure(deterministic: bool | None = None, mixed_precision: bool = False) -> dict:
-    """Process-wide training settings, chosen once before the first model is built.
-
-    ``deterministic``: TensorFlow op determinism, which makes a run repeat byte for byte (and
-    ``make verify`` expect that). None (the default) turns it on where there is no GPU, where
-    it costs nothing measurable, and off on a GPU, where it can cost several times (it also
-    turns XLA off). ``mixed_precision``: float16 compute with float32 weights (GPU only).
-    TensorFlow cannot turn op determinism off again once it is on in a process.
-    """
-    has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    det = (not has_gpu) if deterministic is None else bool(deterministic)
-    if det:
-        tf.config.experimental.enable_op_determinism()
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    SETTINGS.update(deterministic=det, mixed_precision=bool(mixed_precision))
-    return dict(SETTINGS)
-
-
-def op_determinism_enabled() -> bool:
-    from tensorflow.python.framework import config as tf_config
-
-    return bool(tf_config.is_op_determinism_enabled())
-
-
-# --------------------------------------------------------------------------- input pipeline
-
-
-def steps_per_execution(batch_size: int) -> int:
-    """Run several small batches per call into the graph: Keras' per-step overhead dominates
-    at Nielsen's mini-batch of 10."""
-    return max(1, min(32, 512 // batch_size))
-
-
-def train_dataset(x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int,
-                  epoch: tf.Variable, num_classes: int, one_hot: bool = False,
-                  augment_name: str = "none", affine: list | None = None) -> tf.data.Dataset:
-    """Shuffled mini-batches of the training split, in a new order every epoch.
-
-    The order is a stateless function of (seed, epoch): a resumed run sees the same batches
-    as an uninterrupted one. Images are cast and scaled in the graph; augmentation happens
-    here, on training data only.
-    """
-    xs, ys = tf.constant(x), tf.constant(y)
-    n = len(y)
-
-    def epoch_order(_):
-        seed_pair = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
-        return tf.data.Dataset.from_tensor_slices(
-            tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed_pair))
-
-    def load_batch(step, idx):
-        images = data.scale(tf.gather(xs, idx))
-        labels = tf.gather(ys, idx)
-        if augment_name == "elastic":
-            seed_pair = tf.stack([tf.constant(seed, tf.int64) * 1_000_003 + epoch.read_value(),
-                                  step])
-            images = augment.elastic(images, seed_pair)
-        elif augment_name == "affine":
-            for layer in affine or []:
-                images = layer(images, training=True)
-        return images, (tf.one_hot(labels, num_classes) if one_hot else labels)
-
-    ds = tf.data.Dataset.from_tensors(0).flat_map(epoch_order).batch(batch_size)
-    ds = ds.enumerate().map(load_batch)
-    ds = ds.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
-    return ds.prefetch(2).with_options(_options())
-
-
-def eval_dataset(x: np.ndarray, y: np.ndarray, num_classes: int, one_hot: bool = False,
-                 batch_size: int = EVAL_BATCH) -> tf.data.Dataset:
-    """Validation or test data in large batches, never augmented."""
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    ds = ds.map(lambda a, b: (data.scale(a), tf.one_hot(b, num_classes) if one_hot else b))
-    return ds.prefetch(1).with_options(_options())
-
-
-def _options() -> tf.data.Options:
-    """Deterministic order; a small private thread pool; tf.data's autotuner off. On a 2-core
-    machine the autotuner's background work competes with the compute threads: with it, whole
-    epochs ran at ~60% speed at random (``make bench`` measures this)."""
-    opts = tf.data.Options()
-    opts.deterministic = True
-    opts.autotune.enabled = False
-    opts.threading.private_threadpool_size = DATA_THREADS
-    opts.threading.max_intra_op_parallelism = 1
-    return opts
-
-
-# --------------------------------------------------------------------------- callbacks
-
-
-class EpochLog(keras.callbacks.Callback):
-    """Writes ``history.csv`` (one row per epoch, atomically) and keeps a resumed run exact.
-
-    At the first epoch of a (possibly resumed) fit it drops rows of epochs that will be
-    trained again, sets the data-order epoch, reseeds the random layers per epoch, and hands
-    the best-so-far validation accuracy to the checkpoint and early-stopping callbacks.
-    """
-
-    def __init__(self, path: Path, seed: int, epoch_var: tf.Variable, checkpoint, early_stopping,
-                 seed_generators: list):
-        super().__init__()
-        self.path, self.seed, self.epoch_var = Path(path), seed, epoch_var
-        self.checkpoint, self.early_stopping = checkpoint, early_stopping
-        self.seed_generators = seed_generators
-        self.rows: list[dict] | None = None
-        self.start = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if self.rows is None:  # first epoch of this fit: fresh start or resume
-            old = results.read_csv(self.path) if self.path.exists() else []
-            if len(old) < epoch:
-                raise RuntimeError(f"{self.path} has {len(old)} rows but the backup is at "
-                                   f"epoch {epoch}; delete the run folder and start again")
-            self.rows = [{k: r[k] for k in HISTORY_COLUMNS} for r in old[:epoch]]
-            self._restore_best()
-        self.epoch_var.assign(epoch)
-        for i, sg in enumerate(self.seed_generators):
-            sg.state.assign(np.array([self.seed * 7919 + i, epoch], dtype=sg.state.dtype))
-        self.start = time.perf_counter()
-
-    def _restore_best(self):
-        if not self.rows:
-            return
-        val = [float(r["val_accuracy"]) for r in self.rows]
-        best = int(np.argmax(val))
-        self.checkpoint.best = val[best]
-        if self.early_stopping is not None:
-            self.early_stopping.best = val[best]
-            self.early_stopping.best_epoch = best
-            self.early_stopping.wait = len(val) - 1 - best
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        lr = self.model.optimizer.learning_rate
-        row = {"epoch": epoch + 1, "learning_rate": float(keras.ops.convert_to_numpy(lr)),
-               "epoch_seconds": round(time.perf_counter() - self.start, 3)}
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            row[key] = float(logs[key]) if key in logs else None
-        self.rows.append(row)
-        results.write_csv(self.path, HISTORY_COLUMNS, self.rows)
-
-
-class BestWeights(keras.callbacks.Callback):
-    """Keeps the weights of the best validation accuracy so far in ``path``, written to a
-    temporary file and renamed: a kill mid-write never leaves a broken checkpoint."""
-
-    def __init__(self, path: Path):
-        super().__init__()
-        self.path = Path(path)
-        self.best = -math.inf
-
-    def on_epoch_end(self, epoch, logs=None):
-        val = (logs or {}).get("val_accuracy")
-        if val is not None and math.isfinite(val) and val > self.best:
-            self.best = float(val)
-            tmp = self.path.with_name(".best.tmp.weights.h5")
-            self.model.save_weights(tmp)
-            os.replace(tmp, self.path)
-
-
-class Divergence(keras.callbacks.TerminateOnNaN):
-    """TerminateOnNaN that remembers that it stopped the run, and that also stops a run whose
-    training loss ends an epoch above ``limit`` (3x the loss of guessing uniformly: training
-    has blown up even if the numbers are still finite)."""
-
-    def __init__(self, limit: float):
-        super().__init__()
-        self.limit = limit
-        self.diverged = False
-
-    def on_batch_end(self, batch, logs=None):
-        super().on_batch_end(batch, logs)
-        if self.model.stop_training:
-            self.diverged = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not (math.isfinite(loss) and loss <= self.limit):
-            self.diverged = True
-            self.model.stop_training = True
-
-
-def chance_loss(loss: str, num_classes: int) -> float:
-    """The loss of predicting 1/C for every class: where an untrained network starts."""
-    if loss == "mse":
-        return (1 - 1 / num_classes) / num_classes
-    return math.log(num_classes)
-
-
-def random_seed_generators(model: keras.Model, extra: list) -> list:
-    """Every seed generator in the model (dropout, random layers) and in ``extra`` layers."""
-    found = []
-    for top in [model, *extra]:
-        for layer in top._flatten_layers():  # includes ``top`` itself
-            sg = getattr(layer, "seed_generator", None)
-            if sg is not None and sg not in found:
-                found.append(sg)
-    return found
-
-
-# --------------------------------------------------------------------------- one run
+# --------------------------------------------------------------------------- the model
 
 
 def make_optimizer(cfg: dict) -> keras.optimizers.Optimizer:
@@ -276,70 +70,216 @@ def trainable_params(model: keras.Model) -> int:
     return int(sum(np.prod(v.shape) for v in model.trainable_weights))
 
 
-def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, verbose: int = 2) -> dict:
-    """Train one run with one seed into ``out``; return the ``run.json`` record."""
+def with_augmentation(model: keras.Model, name: str, seed: int) -> keras.Model:
+    """``model`` behind the augmentation layers of ``name`` (active in training only), or
+    ``model`` itself when there are none. The two share their weights."""
+    layers = augment.layers(name, seed)
+    if not layers:
+        return model
+    inputs = keras.Input(shape=model.input_shape[1:])
+    x = inputs
+    for layer in layers:
+        x = layer(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_{name}")
+
+
+def compile_model(net: keras.Model, cfg: dict) -> None:
+    if cfg["loss"] == "mse":
+        loss, metric = keras.losses.MeanSquaredError(), keras.metrics.CategoricalAccuracy
+    else:
+        loss, metric = (keras.losses.SparseCategoricalCrossentropy(),
+                        keras.metrics.SparseCategoricalAccuracy)
+    net.compile(optimizer=make_optimizer(cfg), loss=loss, metrics=[metric(name="accuracy")])
+
+
+def reseed(model: keras.Model, seed: int, epoch: int) -> None:
+    """Set every random-seed state in the model (dropout, augmentation) from (seed, epoch):
+    each epoch's random draws depend on nothing else, so a resumed run repeats them."""
+    states = [v for v in model.non_trainable_variables if v.name == "seed_generator_state"]
+    for i, v in enumerate(states):
+        v.assign(np.array([seed * 7919 + i, epoch], dtype=v.dtype))
+
+
+def chance_loss(loss: str, num_classes: int) -> float:
+    """The loss of predicting 1/C for every class: where an untrained network starts."""
+    if loss == "mse":
+        return (1 - 1 / num_classes) / num_classes
+    return math.log(num_classes)
+
+
+# --------------------------------------------------------------------------- run state on disk
+
+
+class Checkpoint:
+    """The whole training state after an epoch (weights, batch-norm statistics, random-seed
+    states, optimizer slots and step count) in ``backup/state.npz``, written atomically."""
+
+    def __init__(self, path: Path, net: keras.Model):
+        self.path = Path(path)
+        self.variables = [*net.trainable_variables, *net.non_trainable_variables,
+                          *net.optimizer.variables]
+
+    def save(self, epoch: int) -> None:
+        arrays = {f"v{i}": keras.ops.convert_to_numpy(v.value)
+                  for i, v in enumerate(self.variables)}
+        buf = io.BytesIO()
+        np.savez(buf, epoch=np.int64(epoch), **arrays)
+        results.write_bytes(self.path, buf.getvalue())
+
+    def restore(self) -> int:
+        """Load the saved state into the variables; return its epoch (0: nothing saved)."""
+        if not self.path.exists():
+            return 0
+        with np.load(self.path, allow_pickle=False) as f:
+            arrays = [f[f"v{i}"] for i in range(len(self.variables)) if f"v{i}" in f.files]
+            if (len(arrays) != len(self.variables) or len(f.files) != len(arrays) + 1
+                    or any(a.shape != tuple(v.shape)
+                           for a, v in zip(arrays, self.variables, strict=True))):
+                print(f"    note: {self.path} does not fit this model (was the spec or code "
+                      "changed?); starting the run again", flush=True)
+                return 0
+            epoch = int(f["epoch"])
+        for v, a in zip(self.variables, arrays, strict=True):
+            v.assign(a)
+        return epoch
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+class History:
+    """``history.csv``: one row per finished epoch, rewritten atomically after each."""
+
+    def __init__(self, path: Path, keep: int):
+        self.path = Path(path)
+        old = results.read_csv(self.path) if self.path.exists() and keep else []
+        if len(old) < keep:
+            raise results.ResultsError(
+                f"{self.path} has {len(old)} rows but the checkpoint is at epoch {keep}; "
+                "delete the run folder and run again")
+        self.rows = [{k: r[k] for k in HISTORY_COLUMNS} for r in old[:keep]]
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        results.write_csv(self.path, HISTORY_COLUMNS, self.rows)
+
+    def val_accuracy(self) -> list[float]:
+        return [float(r["val_accuracy"]) if r["val_accuracy"] not in ("", None) else math.nan
+                for r in self.rows]
+
+    def best_epoch(self) -> int | None:
+        """0-based index of the best validation accuracy (the first, on ties), None if no
+        epoch has a finite one: the only place the best epoch is chosen."""
+        val = self.val_accuracy()
+        return int(np.nanargmax(val)) if any(math.isfinite(v) for v in val) else None
+
+    def should_stop(self, patience: int) -> bool:
+        """Early stopping: ``patience`` epochs without a better validation accuracy."""
+        best = self.best_epoch()
+        return bool(patience) and best is not None and len(self.rows) - 1 - best >= patience
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "") -> dict:
+    """Train one run with one seed into ``out`` (resuming from its checkpoint if there is
+    one); return the ``run.json`` record. ``label`` prefixes the progress lines."""
     cfg = run.config
-    if SETTINGS["deterministic"] is None:
-        configure()
+    settings = backend.settings()
     keras.utils.set_random_seed(seed)
     x_train, y_train = ds.x_train, ds.y_train
     if cfg["augment"] == "expand":
         x_train, y_train = augment.expand(x_train, y_train)
     model = build_model(cfg, ds.info)
+    net = with_augmentation(model, cfg["augment"], seed)
+    compile_model(net, cfg)
     one_hot = cfg["loss"] == "mse"
-    if one_hot:
-        loss, metric = keras.losses.MeanSquaredError(), keras.metrics.CategoricalAccuracy
-    else:
-        loss, metric = (keras.losses.SparseCategoricalCrossentropy(),
-                        keras.metrics.SparseCategoricalAccuracy)
-    model.compile(optimizer=make_optimizer(cfg), loss=loss, metrics=[metric(name="accuracy")],
-                  steps_per_execution=steps_per_execution(cfg["batch_size"]))
+    program = loop.epoch_program(
+        net, x_train, y_train, batch_size=cfg["batch_size"], num_classes=ds.num_classes,
+        one_hot=one_hot, deterministic=settings["deterministic"],
+        on_gpu=bool(backend.accelerators()))
+    x_val, y_val = data.scale(ds.x_val), labels(ds.y_val, ds.num_classes, one_hot)
 
-    epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
-    affine = augment.affine_layers(seed) if cfg["augment"] == "affine" else []
-    train = train_dataset(x_train, y_train, batch_size=cfg["batch_size"], seed=seed,
-                          epoch=epoch_var, num_classes=ds.num_classes, one_hot=one_hot,
-                          augment_name=cfg["augment"], affine=affine)
-    val = eval_dataset(ds.x_val, ds.y_val, ds.num_classes, one_hot)
-
+    checkpoint = Checkpoint(out / "backup" / "state.npz", net)
+    start = checkpoint.restore()
+    history = History(out / "history.csv", keep=start)
     best_path = out / "best.weights.h5"
-    checkpoint = BestWeights(best_path)
-    early = (keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                           patience=cfg["early_stopping"])
-             if cfg["early_stopping"] else None)
-    divergence = Divergence(3 * chance_loss(cfg["loss"], ds.num_classes))
-    log = EpochLog(out / "history.csv", seed, epoch_var, checkpoint, early,
-                   random_seed_generators(model, affine))
-    callbacks = [log, divergence, checkpoint, *([early] if early else []),
-                 keras.callbacks.BackupAndRestore(out / "backup", double_checkpoint=True)]
-    # order matters: the history row is written before the backup, so a kill in between
-    # re-trains that epoch and EpochLog drops the stale row.
+    limit = 3 * chance_loss(cfg["loss"], ds.num_classes)
+    diverged = False
+    if start:
+        print(f"{label}    resuming after epoch {start}", flush=True)
+    for epoch in range(start, cfg["epochs"]):
+        reseed(net, seed, epoch)
+        t0 = time.perf_counter()
+        logs = program(loop.epoch_order(seed, epoch, len(y_train)))
+        val = net.evaluate(x_val, y_val, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+        seconds = time.perf_counter() - t0
+        lr = float(keras.ops.convert_to_numpy(net.optimizer.learning_rate))
+        history.append({"epoch": epoch + 1, "loss": logs["loss"], "accuracy": logs["accuracy"],
+                        "val_loss": float(val["loss"]), "val_accuracy": float(val["accuracy"]),
+                        "learning_rate": lr, "epoch_seconds": round(seconds, 3)})
+        if history.best_epoch() == epoch:
+            save_atomically(model.save_weights, best_path)
+        checkpoint.save(epoch + 1)
+        print(f"{label}    epoch {epoch + 1}/{cfg['epochs']}: loss {logs['loss']:.4f}, "
+              f"accuracy {100 * logs['accuracy']:.2f}%, val_accuracy "
+              f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
+              f"{len(y_train) / seconds:,.0f} img/s)", flush=True)
+        if not (math.isfinite(logs["loss"]) and logs["loss"] <= limit):
+            diverged = True  # training blew up: no later epoch can mend it
+            break
+        if history.should_stop(cfg["early_stopping"]):
+            break
 
-    t0 = time.perf_counter()
-    model.fit(train, validation_data=val, epochs=cfg["epochs"], callbacks=callbacks,
-              verbose=verbose, shuffle=False)  # the dataset shuffles itself
-    train_seconds = time.perf_counter() - t0
-
-    history = results.read_csv(out / "history.csv")
-    val_acc = [float(r["val_accuracy"]) for r in history]
-    finite = [v for v in val_acc if math.isfinite(v)]
-    metrics: dict = {"epochs_run": len(history), "train_seconds": round(train_seconds, 3)}
-    if finite and best_path.exists():
-        best = int(np.nanargmax(val_acc))
+    best = history.best_epoch()
+    metrics: dict = {"epochs_run": len(history.rows),
+                     "train_seconds": round(sum(float(r["epoch_seconds"])
+                                                for r in history.rows), 3)}
+    if best is not None and best_path.exists():
         model.load_weights(best_path)
-        test = eval_dataset(ds.x_test, ds.y_test, ds.num_classes, one_hot)
-        test_loss, test_acc = model.evaluate(test, verbose=0)
-        probs = model.predict(test, verbose=0)
+        x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
+        test = net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0,
+                            return_dict=True)
+        probs = model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
         save_predictions(out / "predictions.npz", model, ds.x_test, ds.y_test, probs)
-        model.save(out / ".model.tmp.keras")
-        os.replace(out / ".model.tmp.keras", out / "model.keras")
-        metrics.update(best_epoch=best + 1, best_val_accuracy=val_acc[best],
-                       test_accuracy=float(test_acc), test_loss=float(test_loss))
-    status = "diverged" if divergence.diverged or not finite else "complete"
-    settings = {"op_determinism": op_determinism_enabled(),
-                "mixed_precision": SETTINGS["mixed_precision"],
-                "jit_compile": bool(model.jit_compile)}
-    return record(run, seed, status, model, ds, metrics, settings=settings)
+        save_atomically(model.save, out / "model.keras")
+        metrics.update(best_epoch=best + 1, best_val_accuracy=history.val_accuracy()[best],
+                       test_accuracy=float(test["accuracy"]), test_loss=float(test["loss"]))
+    checkpoint.remove()
+    status = "diverged" if diverged or best is None else "complete"
+    determinism = {"op_determinism": settings["deterministic"] and program.deterministic,
+                   "mixed_precision": settings["mixed_precision"], "policy": settings["policy"],
+                   "jit_compile": program.jit_compile}
+    if getattr(program, "fallback", ""):
+        determinism["fallback"] = program.fallback
+    return record(run, seed, status, trainable_params(model), ds, metrics, determinism)
+
+
+def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[y] if one_hot else y
+
+
+def save_atomically(save, path: Path) -> None:
+    """``save(tmp)`` (a Keras save method) then rename: a kill mid-write never leaves half a
+    file. The temporary name keeps the suffix Keras wants (``.keras``, ``.weights.h5``)."""
+    suffix = "".join(path.suffixes)
+    tmp = path.with_name(f".{path.name[:-len(suffix)]}.tmp{suffix}")
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def all_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Every layer of ``model``, nested models' layers included, in order."""
+    out = []
+    for layer in model.layers:
+        out.append(layer)
+        if isinstance(layer, keras.Model):
+            out += all_layers(layer)
+    return out
 
 
 def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray,
@@ -352,12 +292,10 @@ def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test:
       ``mis_images`` (M, H, W, C) float16 those images, scaled to [0, 1];
     - ``filters`` (k, k, channels, maps) first convolution layer's kernels, if there is one.
     """
-    import io
-
     wrong = np.flatnonzero(probs.argmax(-1) != y_test)[:max_images]
     arrays = {"y_true": y_test.astype(np.int64), "probs": probs.astype(np.float16),
               "mis_index": wrong, "mis_images": data.scale(x_test[wrong]).astype(np.float16)}
-    convs = [la for la in model._flatten_layers() if isinstance(la, keras.layers.Conv2D)]
+    convs = [la for la in all_layers(model) if isinstance(la, keras.layers.Conv2D)]
     if convs:
         arrays["filters"] = keras.ops.convert_to_numpy(convs[0].kernel).astype(np.float32)
     buf = io.BytesIO()
@@ -365,8 +303,8 @@ def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test:
     results.write_bytes(path, buf.getvalue())
 
 
-def record(run: Run, seed: int, status: str, model: keras.Model | None, ds: data.Dataset | None,
-           metrics: dict, error: str | None = None, settings: dict | None = None) -> dict:
+def record(run: Run, seed: int, status: str, params: int | None, ds: data.Dataset | None,
+           metrics: dict, determinism: dict | None = None, error: str | None = None) -> dict:
     rec = {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
@@ -378,9 +316,9 @@ def record(run: Run, seed: int, status: str, model: keras.Model | None, ds: data
         "spec_file": run.spec_file,
         "config": run.config,
         "metrics": metrics,
-        "params": trainable_params(model) if model is not None else None,
+        "params": params,
         "dataset": ds.describe() if ds is not None else {"name": run.config.get("dataset")},
-        "determinism": settings or {"op_determinism": op_determinism_enabled()},
+        "determinism": determinism or {"op_determinism": backend.settings()["deterministic"]},
         "environment": environment(),
     }
     if run.published is not None:
@@ -393,68 +331,131 @@ def record(run: Run, seed: int, status: str, model: keras.Model | None, ds: data
 # --------------------------------------------------------------------------- a question
 
 
-def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
-                 seeds: list[int] | None = None, force: bool = False) -> int:
-    """Train the selected runs and seeds of ``spec``; return the number that failed."""
+@dataclass(frozen=True)
+class Job:
+    """One run and seed to train, and where its results go."""
+
+    run: Run
+    seed: int
+    results_dir: Path
+    number: int = 1
+    total: int = 1
+
+    @property
+    def out(self) -> Path:
+        return results.run_dir(self.results_dir, self.run.profile, self.run.question,
+                               self.run.name, self.seed)
+
+    @property
+    def name(self) -> str:
+        return f"{self.run.question}/{self.run.name} seed {self.seed}"
+
+
+_DATASETS: dict[str, data.Dataset] = {}
+
+
+def dataset(name: str) -> data.Dataset:
+    """A dataset, loaded once per process."""
+    if name not in _DATASETS:
+        _DATASETS[name] = data.load(name)
+    return _DATASETS[name]
+
+
+def run_job(job: Job, force: bool = False, label: str = "") -> dict | None:
+    """Train one job unless it is complete (then None); write its ``run.json`` and the
+    summary. A failed run is recorded as ``failed``; storage errors stop everything."""
+    out, done = job.out, job.out / "run.json"
+    head = f"[{job.number}/{job.total}] {job.name}"
+    if done.exists() and not force:
+        try:
+            if results.read_json(done).get("status") == "complete":
+                print(f"{head}: complete, skipped (--force to re-run)", flush=True)
+                return None
+        except results.ResultsError:
+            pass
+    try:
+        if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise results.ResultsError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    cfg = job.run.config
+    print(f"{head}: profile {job.run.profile}, dataset {cfg['dataset']}, {cfg['epochs']} epochs, "
+          f"batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['learning_rate']}, "
+          f"backend {backend.chosen()}", flush=True)
+    ds = None
+    try:
+        ds = dataset(cfg["dataset"])
+        rec = train_one(job.run, job.seed, ds, out, label)
+    except (KeyboardInterrupt, results.ResultsError):
+        raise
+    except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
+            # a full disk or a read-only folder fails every run after it: stop now
+            raise results.ResultsError(f"cannot write {out}: {exc.strerror}") from exc
+        traceback.print_exc()
+        rec = record(job.run, job.seed, "failed", None, ds, {},
+                     error=f"{type(exc).__name__}: {exc}")
+    results.write_json(done, rec)
+    m = rec["metrics"]
+    if rec["status"] == "complete":
+        print(f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
+              f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
+              flush=True)
+    else:
+        print(f"{label}    -> {job.name}: {rec['status'].upper()}"
+              + (f": {rec['error']}" if "error" in rec else ""), flush=True)
+    with results.locked(job.results_dir, job.run.profile):
+        results.write_summary(job.results_dir, job.run.profile)
+    return rec
+
+
+def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
+         seeds: list[int] | None = None) -> list[Job]:
+    """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
+    seeds (or ``seeds``)."""
     runs = spec.resolve(profile)
     if only:
+        from coursework.spec import SpecError
+
         unknown = sorted(set(only) - {r.name for r in runs})
         if unknown:
-            raise SystemExit(f"{spec.path}: no run named {', '.join(unknown)} "
-                             f"(runs: {', '.join(r.name for r in runs)})")
+            raise SpecError(f"{spec.path}: no run named {', '.join(unknown)} "
+                            f"(runs: {', '.join(r.name for r in runs)})")
         runs = [r for r in runs if r.name in only]
-    jobs = [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
-    verbose = 1 if sys.stdout.isatty() else 2
-    results.ensure_writable(Path(results_dir) / profile)
-    cache: dict[str, data.Dataset] = {}
+    pairs = [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
+    return [Job(r, s, Path(results_dir), i, len(pairs)) for i, (r, s) in enumerate(pairs, 1)]
+
+
+def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
+    """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one);
+    return the number that failed. The results are the same either way."""
+    if not jobs:
+        return 0
+    results.ensure_writable(jobs[0].results_dir / jobs[0].run.profile)
+    if parallel <= 1:
+        recs = [run_job(job, force) for job in jobs]
+        return sum(1 for r in recs if r and r["status"] == "failed")
     failed = 0
-    for i, (run, seed) in enumerate(jobs, start=1):
-        out = results.run_dir(results_dir, profile, spec.question, run.name, seed)
-        done = out / "run.json"
-        if done.exists() and not force:
-            try:
-                if results.read_json(done).get("status") == "complete":
-                    print(f"[{i}/{len(jobs)}] {spec.question}/{run.name} seed {seed}: "
-                          "complete, skipped (--force to re-run)", flush=True)
-                    continue
-            except results.ResultsError:
-                pass
+    with workers.pool(min(parallel, len(jobs)), settings=backend.settings()) as pool:
+        pending = {pool.submit(run_job, job, force, f"[{job.name}]") for job in jobs}
         try:
-            if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
-                shutil.rmtree(out)
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise results.ResultsError(f"cannot write {out}: {exc.strerror or exc}") from exc
-        cfg = run.config
-        print(f"[{i}/{len(jobs)}] {spec.question}/{run.name} seed {seed}: profile {profile}, "
-              f"dataset {cfg['dataset']}, {cfg['epochs']} epochs, batch {cfg['batch_size']}, "
-              f"{cfg['optimizer']} lr {cfg['learning_rate']}", flush=True)
-        ds = None
-        try:
-            if cfg["dataset"] not in cache:
-                cache[cfg["dataset"]] = data.load(cfg["dataset"])
-            ds = cache[cfg["dataset"]]
-            rec = train_one(run, seed, ds, out, verbose)
-        except (KeyboardInterrupt, results.ResultsError):
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    rec = future.result()
+                    failed += bool(rec and rec["status"] == "failed")
+        except BaseException:
+            for future in pending:
+                future.cancel()
             raise
-        except Exception as exc:
-            if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
-                # a full disk or a read-only folder fails every run after it: stop now
-                raise results.ResultsError(f"cannot write {out}: {exc.strerror}") from exc
-            traceback.print_exc()
-            rec = record(run, seed, "failed", None, ds, {},
-                         error=f"{type(exc).__name__}: {exc}")
-            failed += 1
-        results.write_json(done, rec)
-        m = rec["metrics"]
-        if rec["status"] == "complete":
-            print(f"    -> best val {m['best_val_accuracy']:.4f} at epoch {m['best_epoch']}, "
-                  f"test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s", flush=True)
-        else:
-            print(f"    -> {rec['status'].upper()}" + (f": {rec['error']}" if "error" in rec
-                                                      else ""), flush=True)
-        with results.locked(results_dir, profile):
-            results.write_summary(results_dir, profile)
+    return failed
+
+
+def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
+                 seeds: list[int] | None = None, force: bool = False, parallel: int = 1) -> int:
+    """Train the selected runs and seeds of ``spec``; return the number that failed."""
+    failed = run_jobs(plan(spec, profile, results_dir, only, seeds), force, parallel)
     write_aggregates(results_dir, profile)
     return failed
 

@@ -22,6 +22,7 @@ Every check is a row (run, seed, check, file, expected, got, verdict) of
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import tempfile
@@ -30,12 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from coursework import ensemble, manifest, results, spec, stats
+from coursework import backend, ensemble, manifest, results, spec, stats, workers
 from coursework.results import HISTORY_COLUMNS, SUMMARY_COLUMNS
 
 COLUMNS = ["run", "seed", "check", "file", "expected", "got", "verdict"]
 TIMING = {"epoch_seconds"}  # wall-clock columns: never reproducible
-ENV_KEYS = ("python", "tensorflow", "keras", "numpy", "cpu", "gpus")
+ENV_KEYS = ("python", "backend", "backend_version", "keras", "numpy", "cpu", "gpus")
 
 
 @dataclass
@@ -312,12 +313,13 @@ def metric_text(path: Path) -> str:
     return "\n".join(",".join(r.get(c, "") for c in keep) for r in rows)
 
 
-def same_environment(rec: dict) -> bool:
-    from coursework.env import environment
-
-    here = environment()
-    return (all(rec.get("environment", {}).get(k) == here.get(k) for k in ENV_KEYS)
-            and bool(rec.get("determinism", {}).get("op_determinism")))
+def same_environment(rec: dict, new: dict) -> bool:
+    """Whether the re-run ``new`` happened where ``rec`` did (versions, backend, hardware),
+    with determinism on both times: then its history must repeat byte for byte."""
+    return (all(rec.get("environment", {}).get(k) == new["environment"].get(k)
+                for k in ENV_KEYS)
+            and bool(rec.get("determinism", {}).get("op_determinism"))
+            and bool(new["determinism"].get("op_determinism")))
 
 
 def first_difference(a: Path, b: Path) -> str:
@@ -346,63 +348,83 @@ def rerun_jobs(results_dir: Path, profile: str, question: str | None,
     return paths
 
 
-def rerun(results_dir: Path, profile: str, jobs: list[Path], tolerance: float) -> list[Row]:
-    from coursework import data
-    from coursework.train import train_one
+def retrain(rec: dict, folder: Path) -> dict:
+    """Re-train the run and seed of ``rec`` (a ``run.json``) into ``folder``; return the new
+    record, or ``{"error": ...}`` if the dataset is not the one the run used."""
+    from coursework.train import dataset, train_one
 
+    cfg = rec["config"]
+    ds = dataset(cfg["dataset"])
+    want = rec.get("dataset", {}).get("fingerprint")
+    if want != ds.fingerprint():
+        return {"error": f"dataset {cfg['dataset']}: fingerprint {_short(want, 16)} "
+                         f"recorded, {_short(ds.fingerprint(), 16)} here"}
+    run = spec.Run(rec["question"], rec["run"], rec["profile"], cfg,
+                   spec_file=rec.get("spec_file", ""), published=rec.get("published_accuracy"))
+    return train_one(run, rec["seed"], ds, Path(folder), label="  ")
+
+
+def rerun(results_dir: Path, profile: str, jobs: list[Path], tolerance: float) -> list[Row]:
+    """Re-train every job with the backend its ``run.json`` recorded (in a worker process when
+    that is not this process's) and compare with the submitted history."""
     base = Path(results_dir) / profile
     rows: list[Row] = []
-    cache: dict[str, data.Dataset] = {}
-    for i, path in enumerate(jobs, start=1):
-        rec = results.read_json(path)
-        run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
-        hist = path.parent / "history.csv"
-        cfg = rec["config"]
-        print(f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} "
-              f"({cfg['epochs']} epochs)", flush=True)
-        name = cfg["dataset"]
-        if name not in cache:
-            cache[name] = data.load(name)
-        ds = cache[name]
-        want_fp = rec.get("dataset", {}).get("fingerprint")
-        if want_fp != ds.fingerprint():
-            rows.append(Row(run_id, seed, "re-run dataset", f"{name}", _short(want_fp, 16),
-                            _short(ds.fingerprint(), 16), "MISMATCH"))
-            continue
-        run = spec.Run(rec["question"], rec["run"], rec["profile"], cfg,
-                       spec_file=rec.get("spec_file", ""),
-                       published=rec.get("published_accuracy"))
-        exact = same_environment(rec)
-        rel = hist.relative_to(base).as_posix()
-        with tempfile.TemporaryDirectory(prefix="coursework-verify-") as tmp:
-            new = train_one(run, rec["seed"], ds, Path(tmp), verbose=0)
-            new_hist = Path(tmp) / "history.csv"
-            identical = metric_text(hist) == metric_text(new_hist)
-            if exact or identical:
-                check = "re-run history: byte-identical" + (
-                    " (same hardware and versions)" if exact else "")
-                rows.append(Row(run_id, seed, check, rel, "identical",
-                                "identical" if identical else first_difference(hist, new_hist),
-                                "ok" if identical else "MISMATCH"))
-                pairs = [("test_accuracy", rec["metrics"].get("test_accuracy"),
-                          new["metrics"].get("test_accuracy"))]
-                for key, a, b in pairs:
-                    rows.append(Row(run_id, seed, f"re-run {key}", f"{rel[:-11]}run.json",
-                                    results.fmt(a), results.fmt(b),
-                                    "ok" if a == b else "MISMATCH"))
-            else:
-                check = f"re-run within {tolerance} (other hardware or versions)"
-                want, got = final_and_best(hist), final_and_best(new_hist)
-                want["test_accuracy"] = rec["metrics"].get("test_accuracy")
-                got["test_accuracy"] = new["metrics"].get("test_accuracy")
-                for key in want:
-                    a, b = want[key], got[key]
-                    good = a is not None and b is not None and abs(a - b) <= tolerance
-                    rows.append(Row(run_id, seed, f"{check}: {key}", rel, f"{a:.4f}",
-                                    f"{b:.4f}" if b is not None else "none",
-                                    "ok" if good else "MISMATCH"))
-        mine = [r for r in rows if r.run == run_id and r.seed == seed]
-        print(f"    -> {'ok' if all(r.ok for r in mine) else 'MISMATCH'}", flush=True)
+    with contextlib.ExitStack() as stack:
+        pools: dict[str, object] = {}
+        for i, path in enumerate(jobs, start=1):
+            rec = results.read_json(path)
+            run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
+            rel = (path.parent / "history.csv").relative_to(base).as_posix()
+            name = rec.get("environment", {}).get("backend", "tensorflow")
+            print(f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} "
+                  f"({rec['config']['epochs']} epochs, backend {name})", flush=True)
+            with tempfile.TemporaryDirectory(prefix="coursework-verify-") as tmp:
+                try:
+                    if name == backend.chosen():
+                        new = retrain(rec, Path(tmp))
+                    else:
+                        if name not in pools:
+                            backend.check_installed(name)
+                            pools[name] = stack.enter_context(workers.pool(
+                                1, backend=name, settings={"deterministic": True,
+                                                           "mixed_precision": False}))
+                        new = pools[name].submit(retrain, rec, Path(tmp)).result()
+                except backend.BackendError as exc:
+                    new = {"error": str(exc).splitlines()[0] + f" (make setup BACKEND={name})"}
+                mine = compare(rec, new, path.parent / "history.csv", Path(tmp) / "history.csv",
+                               run_id, seed, rel, name, tolerance)
+            rows += mine
+            print(f"    -> {'ok' if all(r.ok for r in mine) else 'MISMATCH'}", flush=True)
+    return rows
+
+
+def compare(rec: dict, new: dict, hist: Path, new_hist: Path, run_id: str, seed: str,
+            rel: str, name: str, tolerance: float) -> list[Row]:
+    """Rows comparing a re-run (record ``new``, history ``new_hist``) with the submitted one."""
+    if "error" in new:
+        return [Row(run_id, seed, f"re-run ({name})", rel, "a re-run", _short(new["error"], 60),
+                    "NOT RUN")]
+    exact = same_environment(rec, new)
+    if exact or metric_text(hist) == metric_text(new_hist):
+        identical = metric_text(hist) == metric_text(new_hist)
+        check = f"re-run history: byte-identical ({name}" + (
+            ", same hardware and versions)" if exact else ")")
+        a, b = rec["metrics"].get("test_accuracy"), new["metrics"].get("test_accuracy")
+        return [Row(run_id, seed, check, rel, "identical",
+                    "identical" if identical else first_difference(hist, new_hist),
+                    "ok" if identical else "MISMATCH"),
+                Row(run_id, seed, f"re-run test_accuracy ({name})", f"{rel[:-11]}run.json",
+                    results.fmt(a), results.fmt(b), "ok" if a == b else "MISMATCH")]
+    check = f"re-run within {tolerance} ({name}, other hardware or versions)"
+    want, got = final_and_best(hist), final_and_best(new_hist)
+    want["test_accuracy"] = rec["metrics"].get("test_accuracy")
+    got["test_accuracy"] = new["metrics"].get("test_accuracy")
+    rows = []
+    for key in want:
+        a, b = want[key], got[key]
+        good = a is not None and b is not None and abs(a - b) <= tolerance
+        rows.append(Row(run_id, seed, f"{check}: {key}", rel, f"{a:.4f}",
+                        f"{b:.4f}" if b is not None else "none", "ok" if good else "MISMATCH"))
     return rows
 
 

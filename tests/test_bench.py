@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 
-from coursework import bench, results
+from coursework import backend, bench, results
 
 
 def test_bench_writes_both_paths_per_batch_size(tmp_path, mnist5k):
     images = (mnist5k.x_train[:640], mnist5k.y_train[:640], "mnist-5k subset")
-    out = bench.bench(tmp_path, [64, 128], epochs=3, images=images)
+    out = bench.bench(tmp_path, [64, 128], epochs=3, backends=[backend.chosen()],
+                      with_torch=False, images=images)
     written = json.loads((tmp_path / "bench.json").read_text())
     assert written == out and written["schema_version"] == results.SCHEMA_VERSION
-    assert written["device"] and written["images"] == 640
-    assert [r["batch_size"] for r in written["results"]] == [64, 128]
+    assert written["images"] == 640
+    assert [(r["backend"], r["batch_size"]) for r in written["results"]] == [
+        (backend.chosen(), 64), (backend.chosen(), 128)]
     for r in written["results"]:
+        assert r["device"] and r["version"]
         assert r["project_ips"] > 0 and r["plain_ips"] > 0
         assert abs(r["ratio"] - r["project_ips"] / r["plain_ips"]) < 0.01
         assert len(r["project_epochs_ips"]) == 2  # the warm-up epoch is left out

@@ -43,7 +43,7 @@ def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
                                    "test_loss", "train_seconds"}
     assert rec["params"] == 784 * 32 + 32 + 32 * 10 + 10
     assert rec["dataset"]["sizes"] == {"train": 600, "val": 200, "test": 200}
-    assert {"python", "tensorflow", "keras", "numpy", "platform", "cpu"} <= set(
+    assert {"python", "backend", "backend_version", "keras", "numpy", "platform", "cpu"} <= set(
         rec["environment"])
     assert rec["config"]["epochs"] == 3
     summary = results.read_csv(tmp_path / "r" / "quick" / "summary.csv")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from coursework import cli, manifest, report, results, stats, verify
+from coursework import backend, cli, manifest, report, results, stats, verify
 from tests.helpers import toy_spec
 
 RUNS = """
@@ -80,7 +80,7 @@ def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
                                                    "size": path.stat().st_size}
     assert "MANIFEST.json" not in files and not any(k.startswith(".") for k in files)
     assert set(man["git"]) == {"commit", "dirty"}
-    assert man["packages"]["tensorflow"] and man["hardware"]["cpu_count"] >= 1
+    assert man["packages"][backend.chosen()] and man["hardware"]["cpu_count"] >= 1
     assert "gpus" in man["hardware"]
     assert len(man["datasets"]) == 1
     assert next(iter(man["datasets"].values()))["fingerprint"]
@@ -91,7 +91,8 @@ def test_run_json_records_the_training_settings(submitted):
     rec = results.read_json(submitted / "quick/toy/fc/seed-0/run.json")
     assert rec["determinism"]["op_determinism"] is True  # the default without a GPU
     assert rec["determinism"]["mixed_precision"] is False
-    assert rec["determinism"]["jit_compile"] is False  # Keras' "auto": no XLA on CPU
+    # XLA: always on JAX; on TensorFlow only on a GPU (it was slower on CPU)
+    assert rec["determinism"]["jit_compile"] is (backend.chosen() == "jax")
 
 
 # --------------------------------------------------------------------------- verify
