@@ -1,18 +1,24 @@
 # The front door. `make help` lists every target.
 # PROFILE picks the experiment profile: full (the published settings) or quick (offline, minutes).
+# BACKEND picks the Keras backend: tensorflow (default), jax or torch; it is installed on first
+# use. JOBS=N trains N runs at once.
 
 PYTHON_BOOT ?= python3
 VENV        := .venv
 PY          := $(VENV)/bin/python
-STAMP       := $(VENV)/.installed
+BACKEND     ?= $(or $(KERAS_BACKEND),tensorflow)
+export KERAS_BACKEND := $(BACKEND)
+STAMP       := $(VENV)/.installed-$(BACKEND)
 PROFILE     ?= full
 RESULTS     ?= results
+JOBS        ?= 1
 CW          := $(PY) -m coursework --results $(RESULTS)
 # GPU options for training: DETERMINISTIC=1|0 (default: on without a GPU, off with one),
 # MIXED_PRECISION=1
 RUN_FLAGS   := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
                $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
-               $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision)
+               $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision) \
+               $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
 QUESTIONS   := $(basename $(notdir $(wildcard experiments/*.toml)))
 
 .DEFAULT_GOAL := help
@@ -20,7 +26,7 @@ QUESTIONS   := $(basename $(notdir $(wildcard experiments/*.toml)))
 	$(QUESTIONS)
 
 help: ## list the targets
-	@echo "Usage: make TARGET [PROFILE=full|quick]"
+	@echo "Usage: make TARGET [PROFILE=full|quick] [BACKEND=tensorflow|jax|torch] [JOBS=N]"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
@@ -28,12 +34,12 @@ help: ## list the targets
 	@for q in $(QUESTIONS); do printf "  %-15s run experiments/%s.toml\n" $$q $$q; done
 
 $(STAMP): pyproject.toml
-	$(PYTHON_BOOT) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(BACKEND),dev]'
 	@touch $@
 
-setup: $(STAMP) ## create .venv and install the project (every target does this first)
+setup: $(STAMP) ## create .venv and install the project with BACKEND (every target does this)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v latexmk >/dev/null; \
 	  then $(MAKE) setup-tex; fi
 
@@ -61,8 +67,8 @@ verify: $(STAMP) ## check results/$(PROFILE) and re-train to compare [QUESTION= 
 	$(CW) verify --profile $(PROFILE) $(if $(QUESTION),--question $(QUESTION)) \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(filter 0,$(RERUN)),--no-rerun)
 
-bench: $(STAMP) ## training speed: project path vs plain model.fit -> results/bench.json
-	$(CW) bench
+bench: $(STAMP) ## training speed per installed backend vs plain fit -> results/bench.json
+	$(CW) bench $(if $(BACKENDS),--backends $(BACKENDS))
 
 $(QUESTIONS): $(STAMP)
 	$(CW) run $@ --profile $(PROFILE) $(RUN_FLAGS)

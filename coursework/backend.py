@@ -34,9 +34,16 @@ def chosen() -> str:
     return name or "tensorflow"
 
 
+def _found(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken or blocked install
+        return False
+
+
 def installed() -> list[str]:
     """The backends whose framework is installed (found without importing it)."""
-    return [b for b in BACKENDS if importlib.util.find_spec(b) is not None]
+    return [b for b in BACKENDS if _found(b)]
 
 
 def version(name: str | None = None) -> str | None:
@@ -53,7 +60,7 @@ def check_installed(name: str | None = None) -> str:
     if name not in BACKENDS:
         raise BackendError(f"KERAS_BACKEND={name!r} is not supported here: use one of "
                            f"{', '.join(BACKENDS)}")
-    if importlib.util.find_spec(name) is None:
+    if not _found(name):
         raise BackendError(
             f"the Keras backend {name!r} is not installed in this environment "
             f"(installed: {', '.join(installed()) or 'none'}).\n"

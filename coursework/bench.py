@@ -10,9 +10,9 @@ FC-100, softmax; plain SGD, eta 0.03) on the same images, at each batch size:
 - *PyTorch eager* (when PyTorch is installed): the same network in plain PyTorch, the data on
   the device, one Python step per batch.
 
-Each backend is measured in a fresh worker process, on the GPU when there is one. The first
-epoch (compilation, warm-up) is left out; the figure is the median over the remaining epochs
-of images per second. Writes ``results/bench.json``.
+Each path, backend and batch size is measured in a fresh worker process, on the GPU when there
+is one. The first epoch (compilation, warm-up) is left out; the figure is the median over the
+remaining epochs of images per second. Writes ``results/bench.json``.
 """
 
 from __future__ import annotations
@@ -106,24 +106,34 @@ def plain_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[flo
     return [len(y) / s for s in timer.seconds]
 
 
-def measure_backend(x: np.ndarray, y: np.ndarray, batch_sizes: list[int],
-                    epochs: int) -> list[dict]:
-    """Project and plain paths at every batch size, on this process's backend."""
+def measure(path: str, x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> dict:
+    """Images/s per epoch of ``path`` (``project`` or ``plain``) on this process's backend."""
+    ips = (project_ips if path == "project" else plain_ips)(x, y, batch, epochs)
+    return {"ips": ips, "backend": backend.chosen(), "version": backend.version(),
+            "device": device_name()}
+
+
+def measure_backend(name: str, x: np.ndarray, y: np.ndarray, batch_sizes: list[int],
+                    epochs: int, settings: dict) -> list[dict]:
+    """Project and plain paths at every batch size on backend ``name``, each measurement in
+    a fresh worker process (a path's leftover threads never slow the next one)."""
     rows = []
     for batch in batch_sizes:
-        label = f"{backend.chosen()}, batch {batch}"
-        print(f"{label}: project path ...", flush=True)
-        proj = project_ips(x, y, batch, epochs)[1:]
-        print(f"{label}: plain fit ...", flush=True)
-        plain = plain_ips(x, y, batch, epochs)[1:]
+        got = {}
+        for path in ("project", "plain"):
+            print(f"{name}, batch {batch}: {path} ...", flush=True)
+            with workers.pool(1, backend=name, settings=settings) as pool:
+                got[path] = pool.submit(measure, path, x, y, batch, epochs).result()
+        proj, plain = got["project"]["ips"][1:], got["plain"]["ips"][1:]
         p, q = statistics.median(proj), statistics.median(plain)
-        rows.append({"backend": backend.chosen(), "version": backend.version(),
-                     "device": device_name(), "batch_size": batch, "project_ips": round(p, 1),
-                     "plain_ips": round(q, 1), "ratio": round(p / q, 3),
+        rows.append({"backend": name, "version": got["project"]["version"],
+                     "device": got["project"]["device"], "batch_size": batch,
+                     "project_ips": round(p, 1), "plain_ips": round(q, 1),
+                     "ratio": round(p / q, 3),
                      "project_epochs_ips": [round(v, 1) for v in proj],
                      "plain_epochs_ips": [round(v, 1) for v in plain]})
-        print(f"{label}: project {p:,.0f} img/s, plain {q:,.0f} img/s, ratio {p / q:.2f}",
-              flush=True)
+        print(f"{name}, batch {batch}: project {p:,.0f} img/s, plain {q:,.0f} img/s, "
+              f"ratio {p / q:.2f}", flush=True)
     return rows
 
 
@@ -171,13 +181,14 @@ def torch_eager(x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: in
 
 def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
           backends: list[str] | None = None, with_torch: bool | None = None,
-          deterministic: bool | None = None,
+          deterministic: bool | None = None, limit: int | None = None,
           images: tuple[np.ndarray, np.ndarray, str] | None = None) -> dict:
     """Measure every backend in ``backends`` (default: every installed one), and PyTorch
     eager when ``with_torch`` (default: when PyTorch is installed); write and return
-    ``results/bench.json``. ``images``: (uint8 images, labels, description) instead of
-    :func:`bench_images`."""
+    ``results/bench.json``. ``limit``: the first N images only. ``images``: (uint8 images,
+    labels, description) instead of :func:`bench_images`."""
     x, y, source = images or bench_images()
+    x, y = x[:limit], y[:limit]
     backends = backends or backend.installed()
     for name in backends:
         backend.check_installed(name)
@@ -188,8 +199,7 @@ def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
            "images": len(y), "data": source, "epochs": epochs,
            "statistic": "median images/s over epochs 2..N", "results": [], "torch_eager": []}
     for name in backends:
-        with workers.pool(1, backend=name, settings=settings) as pool:
-            out["results"] += pool.submit(measure_backend, x, y, batch_sizes, epochs).result()
+        out["results"] += measure_backend(name, x, y, batch_sizes, epochs, settings)
     if with_torch:
         with workers.pool(1, backend="torch") as pool:
             out["torch_eager"] = pool.submit(torch_eager, x, y, batch_sizes, epochs).result()

@@ -75,6 +75,8 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated batch sizes (default: 10,64,256)")
     b.add_argument("--epochs", type=_positive, default=5,
                    help="epochs per path and batch size; the first is warm-up (default: 5)")
+    b.add_argument("--images", type=_positive, default=None,
+                   help="use only the first N images (default: all 10,000)")
     b.add_argument("--backends", type=_names, default=None,
                    help="comma-separated Keras backends (default: every one installed)")
     b.add_argument("--no-torch", action="store_true",
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                       "positive batch sizes", file=sys.stderr)
                 return 2
             out = bench(args.results, args.batch_sizes, args.epochs, args.backends,
-                        False if args.no_torch else None, args.deterministic)
+                        False if args.no_torch else None, args.deterministic, args.images)
             print(table(out))
             print(f"written: {args.results / 'bench.json'}")
             return 0

@@ -91,7 +91,9 @@ class Dataset:
         }
 
 
-PIXEL_MAX = 255.0  # uint8 pixels are divided by this
+# uint8 pixel value v -> v * float32(1 / 255): a multiplication, which every backend's compiled
+# step computes exactly as numpy does (a division may be compiled into one, with other roundings)
+PIXEL_SCALE = np.float32(1 / 255)
 
 
 def scale(x: np.ndarray) -> np.ndarray:
@@ -100,8 +102,8 @@ def scale(x: np.ndarray) -> np.ndarray:
     The one rule for pixels; :func:`coursework.loop.pixels` applies it inside the compiled
     training step.
     """
-    x32 = np.asarray(x).astype(np.float32)
-    return x32 / PIXEL_MAX if x.dtype == np.uint8 else x32
+    x = np.asarray(x)
+    return x.astype(np.float32) * PIXEL_SCALE if x.dtype == np.uint8 else x.astype(np.float32)
 
 
 # --------------------------------------------------------------------------- loading
