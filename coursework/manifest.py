@@ -82,19 +82,27 @@ def packages() -> dict[str, str | None]:
     return out
 
 
-def datasets(base: Path) -> dict[str, dict]:
-    """Name -> fingerprint, shape and sizes of every dataset the runs recorded."""
-    out: dict[str, dict] = {}
+def recorded(base: Path) -> tuple[dict[str, dict], list[dict]]:
+    """What the runs recorded: dataset name -> fingerprint, shape and sizes; and every Keras
+    backend (name, version) that trained them, with how many runs each."""
+    sets: dict[str, dict] = {}
+    backends: dict[tuple, int] = {}
     for path in sorted(base.glob("*/*/seed-*/run.json")):
-        ds = results.read_json(path).get("dataset") or {}
+        rec = results.read_json(path)
+        ds = rec.get("dataset") or {}
         if ds.get("fingerprint"):
-            out.setdefault(ds["name"], {k: ds.get(k) for k in
-                                        ("fingerprint", "input_shape", "num_classes", "sizes")})
-    return out
+            sets.setdefault(ds["name"], {k: ds.get(k) for k in
+                                         ("fingerprint", "input_shape", "num_classes", "sizes")})
+        e = rec.get("environment", {})
+        key = (e.get("backend"), e.get("backend_version"))
+        backends[key] = backends.get(key, 0) + 1
+    return sets, [{"name": n, "version": v, "runs": c} for (n, v), c in sorted(
+        backends.items(), key=lambda kv: str(kv[0]))]
 
 
 def build(results_dir: Path, profile: str, command: list[str] | None = None) -> dict:
     base = Path(results_dir) / profile
+    sets, backends = recorded(base)
     return {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
@@ -105,7 +113,8 @@ def build(results_dir: Path, profile: str, command: list[str] | None = None) -> 
         "python": sys.version.split()[0],
         "packages": packages(),
         "hardware": env.hardware(),
-        "datasets": datasets(base),
+        "backends": backends,
+        "datasets": sets,
         "files": file_table(base),
     }
 

@@ -5,8 +5,9 @@ measures every installed backend).
 A worker is a fresh Python process (``spawn``) whose environment is set before it imports
 Keras: the backend, the GPU it may use (with several GPUs, worker ``k`` gets GPU
 ``k mod count``), GPU memory taken as needed rather than all at once (several workers share one
-GPU), and on a CPU an equal share of the cores. It then applies the same training settings as
-the parent (determinism, mixed precision).
+GPU). On a CPU a worker keeps every core, as a run in the parent would: TensorFlow splits its
+sums by the number of threads, so fewer threads would change the last digits of the results.
+It then applies the same training settings as the parent (determinism, mixed precision).
 """
 
 from __future__ import annotations
@@ -29,24 +30,18 @@ def pool(workers: int, backend: str | None = None,
                                initargs=(slots, workers, backend, settings))
 
 
-def worker_env(slot: int, workers: int, backend: str | None, gpus: int,
-               cores: int) -> dict[str, str]:
+def worker_env(slot: int, workers: int, backend: str | None, gpus: int) -> dict[str, str]:
     """Environment variables for worker ``slot`` of ``workers``."""
     out = {"KERAS_BACKEND": backend} if backend else {}
     if gpus > 1:
         out["CUDA_VISIBLE_DEVICES"] = str(slot % gpus)
     if gpus and workers > gpus:  # several workers on one GPU: take memory as needed
         out.update(XLA_PYTHON_CLIENT_PREALLOCATE="false", TF_FORCE_GPU_ALLOW_GROWTH="true")
-    if not gpus and workers > 1:
-        threads = str(max(1, cores // workers))
-        out.update(OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
-                   TF_NUM_INTEROP_THREADS="1", MKL_NUM_THREADS=threads)
     return out
 
 
 def _start(slots, workers: int, backend: str | None, settings: dict | None) -> None:
-    os.environ.update(worker_env(slots.get(), workers, backend, len(env.nvidia_smi_gpus()),
-                                 os.cpu_count() or 1))
+    os.environ.update(worker_env(slots.get(), workers, backend, len(env.nvidia_smi_gpus())))
     if settings is not None:
         from coursework import backend as keras_backend
 

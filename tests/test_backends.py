@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coursework import backend, cli, results
+from coursework import backend, cli, results, verify
 from tests.helpers import toy_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +97,22 @@ def test_jobs_give_the_same_results_as_one_at_a_time(tmp_path, tiny_npz):
             assert ma["test_accuracy"] == mb["test_accuracy"]
     rows = results.read_csv(tmp_path / "two/quick/summary.csv")
     assert len(rows) == 4 and {r["status"] for r in rows} == {"complete"}
+
+
+OTHER = next((b for b in backend.installed() if b not in (backend.chosen(), "torch")), None)
+
+
+@pytest.mark.skipif(OTHER is None, reason="needs a second backend (tensorflow or jax)")
+def test_verify_retrains_with_the_backend_the_runs_recorded(tmp_path, tiny_npz):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=RUNS)
+    env = {**os.environ, "KERAS_BACKEND": OTHER, "PYTHONPATH": str(ROOT)}
+    proc = cli_in(env, "--results", tmp_path / "r", "run", spec)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = verify.verify(tmp_path / "r", "quick", sample=1)
+    reruns = [r for r in rows if r.check.startswith("re-run")]
+    assert reruns and all(r.ok for r in rows)
+    assert reruns[0].check == (f"re-run history: byte-identical ({OTHER}, same hardware and "
+                               "versions)")
 
 
 def test_missing_backend_is_one_clear_error(tmp_path, tiny_npz, monkeypatch, capsys):

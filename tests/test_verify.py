@@ -84,6 +84,8 @@ def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
     assert "gpus" in man["hardware"]
     assert len(man["datasets"]) == 1
     assert next(iter(man["datasets"].values()))["fingerprint"]
+    assert [b["name"] for b in man["backends"]] == [backend.chosen()]
+    assert man["backends"][0]["version"] == backend.version()
     assert man["command"]
 
 
