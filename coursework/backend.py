@@ -13,13 +13,11 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from coursework.errors import BackendError
+
 BACKENDS = ("tensorflow", "jax", "torch")
 EXTRAS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # pip install -e '.[X]'
 SETTINGS: dict = {"deterministic": None, "mixed_precision": False, "policy": "float32"}
-
-
-class BackendError(Exception):
-    """The chosen backend is unknown or not installed; the message says how to install it."""
 
 
 def chosen() -> str:

@@ -1,10 +1,19 @@
-"""Command line: ``python -m coursework COMMAND ...`` (``--help`` on any command)."""
+"""Command line: ``python -m coursework COMMAND ...`` (``--help`` on any command).
+
+Every command takes ``--profile`` (default: quick) and the top-level ``--results DIR``. A user
+error (bad spec, dataset, results folder, backend, report input) prints one ``error: ...``
+line and exits 2; a failed run or a failed ``verify`` exits 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+from coursework.errors import CourseworkError
+
+DEFAULT_PROFILE = "quick"
 
 
 def _seeds(text: str) -> list[int]:
@@ -34,33 +43,34 @@ def parser() -> argparse.ArgumentParser:
                    help="results folder (default: results)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="train the runs of a question and log them")
+    def command(name: str, text: str, profile: bool = True) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=text, description=text)
+        if profile:
+            c.add_argument("--profile", default=DEFAULT_PROFILE,
+                           help=f"quick or full (default: {DEFAULT_PROFILE})")
+        return c
+
+    r = command("run", "train the runs of a question and log them")
     r.add_argument("question", nargs="+", help="question id (experiments/<id>.toml) or a .toml")
-    r.add_argument("--profile", default="quick", help="quick or full (default: quick)")
     r.add_argument("--only", type=_names, help="comma-separated run names")
     r.add_argument("--seeds", type=_seeds, help="comma-separated seeds, e.g. 0,1")
     r.add_argument("--force", action="store_true", help="re-run complete runs")
     r.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
-                   help="op determinism: byte-identical re-runs (default: on without a GPU, "
-                   "off with one, where it can cost several times)")
+                   help="byte-identical re-runs (default: on without a GPU, off with one, "
+                   "where it can cost several times)")
     r.add_argument("--mixed-precision", action="store_true",
                    help="16-bit compute, float32 weights (GPU)")
     r.add_argument("--jobs", type=_positive, default=1,
                    help="train N run/seed pairs at once in worker processes (several on one "
                    "GPU, or one per GPU); the results are the same (default: 1)")
 
-    d = sub.add_parser("describe", help="layer table and parameter count of every run")
+    d = command("describe", "layer table and parameter count of every run")
     d.add_argument("question", nargs="+")
-    d.add_argument("--profile", default="full")
+    command("plots", "figures from the results files")
+    command("report", "render the LaTeX report and compile the PDF")
 
-    for name, text in (("plots", "figures from the results files"),
-                       ("report", "render the LaTeX report and compile the PDF")):
-        c = sub.add_parser(name, help=text)
-        c.add_argument("--profile", default="full")
-
-    v = sub.add_parser("verify", help="check the results' integrity and re-train runs to "
-                       "compare (writes verification.csv; exit 1 on any mismatch)")
-    v.add_argument("--profile", default="full")
+    v = command("verify", "check the results' integrity and re-train runs to compare "
+                "(writes verification.csv; exit 1 on any mismatch)")
     v.add_argument("--question", help="only this question")
     v.add_argument("--sample", type=_positive, help="re-train a seeded sample of N runs "
                    "(default: all)")
@@ -69,8 +79,8 @@ def parser() -> argparse.ArgumentParser:
                    "(default: 0.005)")
     v.add_argument("--no-rerun", action="store_true", help="integrity checks only")
 
-    b = sub.add_parser("bench", help="images/s of the project's training path against a "
-                       "plain model.fit, per backend (writes <results>/bench.json)")
+    b = command("bench", "images/s of the project's training path against a plain "
+                "model.fit, per backend (writes <results>/bench.json)", profile=False)
     b.add_argument("--batch-sizes", type=_seeds, default=[10, 64, 256],
                    help="comma-separated batch sizes (default: 10,64,256)")
     b.add_argument("--epochs", type=_positive, default=5,
@@ -84,92 +94,113 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                    help="determinism (default: as for run)")
 
-    sub.add_parser("questions", help="list the questions in experiments/")
+    command("questions", "list the questions in experiments/", profile=False)
     return p
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_questions(args) -> int:
+    from coursework import spec
+
+    for q in spec.all_questions():
+        print(f"{q:16s} {spec.load(q, builders=False).title}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from coursework import backend, spec
+
+    specs = [spec.load(q) for q in args.question]  # validate all before training
+    backend.check_installed()
+    from coursework.train import run_question
+
+    settings = backend.configure(args.deterministic, args.mixed_precision)
+    print(f"backend {backend.chosen()} {backend.version()}, determinism "
+          f"{'on' if settings['deterministic'] else 'off'}, mixed precision "
+          f"{'on (' + settings['policy'] + ')' if settings['mixed_precision'] else 'off'}"
+          + (f", {args.jobs} jobs at once" if args.jobs > 1 else ""), flush=True)
+    failed = sum(run_question(s, args.profile, args.results, args.only, args.seeds, args.force,
+                              args.jobs) for s in specs)
+    if failed:
+        print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_plots(args) -> int:
+    from coursework import manifest
+    from coursework.plots import all_figures
+    from coursework.results import figures_dir
+
+    paths = all_figures(args.results, args.profile)
+    print(f"{len(paths)} figure files in {figures_dir(args.results, args.profile)}")
+    manifest.update(args.results, args.profile)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from coursework import manifest, report
+
+    out = report.build(args.results, args.profile)
+    manifest.update(args.results, args.profile)
+    print(f"report: {out}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from coursework import backend, checks, results, verify
+
+    if not args.no_rerun:
+        backend.configure(deterministic=True)  # byte identity needs it, on a GPU too
+    rows = verify.verify(args.results, args.profile, args.question, args.sample,
+                         args.tolerance, not args.no_rerun)
+    print(checks.table(rows))
+    bad = [r for r in rows if not r.ok]
+    where = results.profile_dir(args.results, args.profile) / "verification.csv"
+    if bad:
+        files = sorted({r.file for r in bad})
+        print(f"\nverify: {len(bad)} of {len(rows)} checks FAILED, in: "
+              f"{', '.join(files[:10])}{' ...' if len(files) > 10 else ''}\n"
+              f"details: {where}", file=sys.stderr)
+        return 1
+    print(f"\nverify: all {len(rows)} checks passed; details: {where}")
+    return 0
+
+
+def cmd_describe(args) -> int:
+    from coursework import backend, spec
+    from coursework.describe import describe
+
+    specs = [spec.load(q) for q in args.question]
+    backend.check_installed()
+    for s in specs:
+        print(describe(s, args.profile))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from coursework.bench import bench, table
+
+    if args.epochs < 2 or 0 in args.batch_sizes:
+        raise CourseworkError("bench wants --epochs of at least 2 (the first is warm-up) and "
+                           "positive batch sizes")
+    out = bench(args.results, args.batch_sizes, args.epochs, args.backends,
+                False if args.no_torch else None, args.deterministic, args.images)
+    print(table(out))
+    print(f"written: {args.results / 'bench.json'}")
+    return 0
+
+
+COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plots": cmd_plots,
+            "report": cmd_report, "verify": cmd_verify, "describe": cmd_describe,
+            "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from coursework import backend, data, manifest, results, spec
-    from coursework.report import ReportError
-
     try:
-        if args.command == "questions":
-            for q in spec.all_questions():
-                s = spec.load(q)
-                print(f"{q:16s} {s.title}")
-            return 0
-        if args.command == "run":
-            specs = [spec.load(q) for q in args.question]  # validate all before training
-            backend.check_installed()
-            from coursework.train import run_question
-
-            settings = backend.configure(args.deterministic, args.mixed_precision)
-            print(f"backend {backend.chosen()} {backend.version()}, determinism "
-                  f"{'on' if settings['deterministic'] else 'off'}, mixed precision "
-                  f"{'on (' + settings['policy'] + ')' if settings['mixed_precision'] else 'off'}"
-                  + (f", {args.jobs} jobs at once" if args.jobs > 1 else ""), flush=True)
-            failed = 0
-            for s in specs:
-                failed += run_question(s, args.profile, args.results, args.only, args.seeds,
-                                       args.force, args.jobs)
-            if failed:
-                print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
-            return 1 if failed else 0
-        if args.command == "plots":
-            from coursework.plots import all_figures
-
-            paths = all_figures(args.results, args.profile)
-            print(f"{len(paths)} figure files in {args.results / args.profile / 'figures'}")
-            manifest.update(args.results, args.profile)
-            return 0
-        if args.command == "report":
-            from coursework.report import build
-
-            out = build(args.results, args.profile)
-            manifest.update(args.results, args.profile)
-            print(f"report: {out}")
-            return 0
-        if args.command == "bench":
-            from coursework.bench import bench, table
-
-            if args.epochs < 2 or 0 in args.batch_sizes:
-                print("error: bench wants --epochs of at least 2 (the first is warm-up) and "
-                      "positive batch sizes", file=sys.stderr)
-                return 2
-            out = bench(args.results, args.batch_sizes, args.epochs, args.backends,
-                        False if args.no_torch else None, args.deterministic, args.images)
-            print(table(out))
-            print(f"written: {args.results / 'bench.json'}")
-            return 0
-        if args.command == "verify":
-            from coursework.verify import table, verify
-
-            if not args.no_rerun:
-                backend.configure(deterministic=True)  # byte identity needs it, on a GPU too
-
-            rows = verify(args.results, args.profile, args.question, args.sample,
-                          args.tolerance, not args.no_rerun)
-            print(table(rows))
-            bad = [r for r in rows if not r.ok]
-            where = args.results / args.profile / "verification.csv"
-            if bad:
-                files = sorted({r.file for r in bad})
-                print(f"\nverify: {len(bad)} of {len(rows)} checks FAILED, in: "
-                      f"{', '.join(files[:10])}{' ...' if len(files) > 10 else ''}\n"
-                      f"details: {where}", file=sys.stderr)
-                return 1
-            print(f"\nverify: all {len(rows)} checks passed; details: {where}")
-            return 0
-        if args.command == "describe":
-            from coursework.describe import describe
-
-            for q in args.question:
-                print(describe(spec.load(q), args.profile))
-            return 0
-    except (spec.SpecError, data.DataError, results.ResultsError, ReportError,
-            backend.BackendError) as exc:
+        return COMMANDS[args.command](args)
+    except CourseworkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
-

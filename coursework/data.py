@@ -27,13 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from coursework.errors import DataError
+
 SPLITS = ("train", "val", "test")
 ARRAY_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 MNIST_5K_SEED = 20100  # fixed: the mnist-5k split must never change between machines
-
-
-class DataError(Exception):
-    """A dataset cannot be found or read; the message says which file and what to do."""
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,12 @@
-"""Architecture of every run of a question: layer table and trainable parameter count."""
+"""Architecture of every run of a question, from its spec: layer table and parameter count."""
 
 from __future__ import annotations
 
 import keras
 
 from coursework import data
+from coursework.network import build_model, layer_table, trainable_params
 from coursework.spec import Spec
-from coursework.train import build_model, trainable_params
-
-
-def layer_table(model: keras.Model) -> list[dict]:
-    """One row per layer: name, type, output shape, trainable parameters."""
-    rows = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
-        rows.append({"name": layer.name, "type": type(layer).__name__,
-                     "output": "x".join(str(d) for d in shape),
-                     "params": int(sum(int(v.numpy().size) for v in layer.trainable_weights))})
-    return rows
 
 
 def architectures(spec: Spec, profile: str) -> list[dict]:

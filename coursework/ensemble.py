@@ -50,7 +50,7 @@ def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> di
 def ensemble_rows(results_dir: Path, profile: str) -> list[dict]:
     """One row per run with two or more complete seeds under ``results/<profile>``."""
     groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
-    for rec_path in sorted((Path(results_dir) / profile).glob("*/*/seed-*/run.json")):
+    for rec_path in results.record_paths(results_dir, profile):
         rec = results.read_json(rec_path)
         pred = rec_path.parent / "predictions.npz"
         if rec["status"] == "complete" and pred.exists():
@@ -60,6 +60,6 @@ def ensemble_rows(results_dir: Path, profile: str) -> list[dict]:
 
 
 def write_ensembles(results_dir: Path, profile: str) -> Path:
-    path = Path(results_dir) / profile / "ensembles.csv"
+    path = results.profile_dir(results_dir, profile) / "ensembles.csv"
     results.write_csv(path, COLUMNS, ensemble_rows(results_dir, profile))
     return path

@@ -6,8 +6,8 @@ code was modified, package versions, hardware, dataset fingerprints and the comm
 ``make verify`` checks the files against it.
 
 Left out: the manifest itself, ``verification.csv`` (the output of ``verify``, rewritten by
-every marker's run), hidden files (locks, temporary files) and ``backup/`` folders of runs
-still in progress.
+every marker's run), and what :func:`coursework.results.files` leaves out (hidden files,
+``backup/`` folders of runs in progress, LaTeX's ``report/build/``).
 """
 
 from __future__ import annotations
@@ -37,20 +37,16 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def listed(base: Path) -> list[Path]:
-    """The files under ``base`` that the manifest lists, sorted."""
-    out = []
-    for path in sorted(base.rglob("*")):
-        rel = path.relative_to(base)
-        if (path.is_file() and rel.as_posix() not in NOT_LISTED
-                and not any(part.startswith(".") or part == "backup" for part in rel.parts)):
-            out.append(path)
-    return out
+def listed(results_dir: Path, profile: str) -> dict[str, Path]:
+    """The files the manifest lists: relative name -> path."""
+    out = {results.relative(p, results_dir, profile): p for p in results.files(results_dir,
+                                                                            profile)}
+    return {rel: p for rel, p in out.items() if rel not in NOT_LISTED}
 
 
-def file_table(base: Path) -> dict[str, dict]:
-    return {p.relative_to(base).as_posix(): {"sha256": sha256(p), "size": p.stat().st_size}
-            for p in listed(base)}
+def file_table(results_dir: Path, profile: str) -> dict[str, dict]:
+    return {rel: {"sha256": sha256(p), "size": p.stat().st_size}
+            for rel, p in listed(results_dir, profile).items()}
 
 
 def git_state(results_dir: Path) -> dict:
@@ -82,12 +78,12 @@ def packages() -> dict[str, str | None]:
     return out
 
 
-def recorded(base: Path) -> tuple[dict[str, dict], list[dict]]:
+def recorded(results_dir: Path, profile: str) -> tuple[dict[str, dict], list[dict]]:
     """What the runs recorded: dataset name -> fingerprint, shape and sizes; and every Keras
     backend (name, version) that trained them, with how many runs each."""
     sets: dict[str, dict] = {}
     backends: dict[tuple, int] = {}
-    for path in sorted(base.glob("*/*/seed-*/run.json")):
+    for path in results.record_paths(results_dir, profile):
         rec = results.read_json(path)
         ds = rec.get("dataset") or {}
         if ds.get("fingerprint"):
@@ -101,8 +97,7 @@ def recorded(base: Path) -> tuple[dict[str, dict], list[dict]]:
 
 
 def build(results_dir: Path, profile: str, command: list[str] | None = None) -> dict:
-    base = Path(results_dir) / profile
-    sets, backends = recorded(base)
+    sets, backends = recorded(results_dir, profile)
     return {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
@@ -115,7 +110,7 @@ def build(results_dir: Path, profile: str, command: list[str] | None = None) -> 
         "hardware": env.hardware(),
         "backends": backends,
         "datasets": sets,
-        "files": file_table(base),
+        "files": file_table(results_dir, profile),
     }
 
 

@@ -23,6 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from coursework import results, spec  # noqa: E402
+from coursework.errors import ResultsError  # noqa: E402
+from coursework.results import SeedResult  # noqa: E402
 
 # Okabe & Ito's colour-blind-safe palette
 # (yellow left out: it vanishes on white)
@@ -55,7 +57,7 @@ def save(fig, folder: Path, name: str) -> list[Path]:
                 tmp.unlink(missing_ok=True)
             paths.append(path)
     except OSError as exc:
-        raise results.ResultsError(f"cannot write {folder / name}: {exc.strerror or exc}") \
+        raise ResultsError(f"cannot write {folder / name}: {exc.strerror or exc}") \
             from exc
     finally:
         plt.close(fig)
@@ -65,47 +67,24 @@ def save(fig, folder: Path, name: str) -> list[Path]:
 # --------------------------------------------------------------------------- data access
 
 
-def load_question(results_dir: Path, profile: str, question: str) -> dict[str, list[dict]]:
-    """Run name -> list of complete seeds, each ``{"seed", "record", "history", "dir"}``,
-    in spec order when the spec exists."""
-    base = Path(results_dir) / profile / question
-    runs: dict[str, list[dict]] = {}
-    for path in sorted(base.glob("*/seed-*/run.json")):
-        rec = results.read_json(path)
-        if rec["status"] != "complete":
-            continue
-        hist = results.read_csv(path.parent / "history.csv")
-        runs.setdefault(rec["run"], []).append(
-            {"seed": rec["seed"], "record": rec, "history": hist, "dir": path.parent})
-    first = next(iter(runs.values()), [{}])[0].get("record", {})
-    s = spec.load_for_results(question, first.get("spec_file", ""))
-    order = [r.name for r in s.resolve(profile)] if s and profile in s.profiles else []
-    ranked = [r for r in order if r in runs] + sorted(r for r in runs if r not in order)
-    return {r: sorted(runs[r], key=lambda s: s["seed"]) for r in ranked}
-
-
-def column(seeds: list[dict], key: str) -> np.ndarray:
+def column(seeds: list[SeedResult], key: str) -> np.ndarray:
     """(seeds, epochs) array of one history column; shorter runs are padded with NaN."""
-    n = max(len(s["history"]) for s in seeds)
+    n = max(len(s.history) for s in seeds)
     out = np.full((len(seeds), n), np.nan)
     for i, s in enumerate(seeds):
-        vals = [float(r[key]) if r[key] != "" else np.nan for r in s["history"]]
+        vals = results.column(s.history, key)
         out[i, :len(vals)] = vals
     return out
 
 
-def test_accuracies(seeds: list[dict]) -> np.ndarray:
-    return np.array([s["record"]["metrics"]["test_accuracy"] for s in seeds])
-
-
-def best_run(runs: dict[str, list[dict]]) -> str:
-    return max(runs, key=lambda r: test_accuracies(runs[r]).mean())
+def best_run(runs: dict[str, list[SeedResult]]) -> str:
+    return max(runs, key=lambda r: results.test_accuracies(runs[r]).mean())
 
 
 # --------------------------------------------------------------------------- figures
 
 
-def curves(runs: dict[str, list[dict]], title: str):
+def curves(runs: dict[str, list[SeedResult]], title: str):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for colour, (name, seeds) in zip(COLOURS * 3, runs.items(), strict=False):
         for ax, (train_key, val_key) in zip(axes, (("loss", "val_loss"),
@@ -136,11 +115,11 @@ def curves(runs: dict[str, list[dict]], title: str):
     return fig
 
 
-def comparison(runs: dict[str, list[dict]], title: str):
-    names = sorted(runs, key=lambda r: test_accuracies(runs[r]).mean())
+def comparison(runs: dict[str, list[SeedResult]], title: str):
+    names = sorted(runs, key=lambda r: results.test_accuracies(runs[r]).mean())
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(names) + 1.2))
     for i, name in enumerate(names):
-        acc = test_accuracies(runs[name]) * 100
+        acc = results.test_accuracies(runs[name]) * 100
         mean = acc.mean()
         ax.errorbar(mean, i, xerr=[[mean - acc.min()], [acc.max() - mean]], fmt="o",
                     color=COLOURS[0], capsize=3)
@@ -213,12 +192,12 @@ def filters(kernels: np.ndarray, name: str):
     return fig
 
 
-def published(runs: dict[str, list[dict]], title: str):
-    names = [r for r in runs if runs[r][0]["record"].get("published_accuracy") is not None]
+def published(runs: dict[str, list[SeedResult]], title: str):
+    names = [r for r in runs if runs[r][0].record.get("published_accuracy") is not None]
     if not names:
         return None
-    ours = [test_accuracies(runs[r]).mean() * 100 for r in names]
-    pub = [runs[r][0]["record"]["published_accuracy"] for r in names]
+    ours = [results.test_accuracies(runs[r]).mean() * 100 for r in names]
+    pub = [runs[r][0].record["published_accuracy"] for r in names]
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(names) + 1), 3.4))
     ax.bar(x - 0.2, pub, 0.4, label="published (Nielsen)", color=COLOURS[1])
@@ -243,27 +222,28 @@ def load_predictions(seed_dir: Path) -> dict | None:
 
 def question_figures(results_dir: Path, profile: str, question: str) -> list[Path]:
     """Every figure of one question; returns the files written."""
-    runs = load_question(results_dir, profile, question)
+    s = spec.recorded(results_dir, profile, question)
+    runs = results.load_question(results_dir, profile, question,
+                                 spec.run_order(results_dir, profile, question))
     if not runs:
         return []
-    folder = Path(results_dir) / profile / "figures"
-    s = spec.load_for_results(question, runs[next(iter(runs))][0]["record"].get("spec_file", ""))
+    folder = results.figures_dir(results_dir, profile)
     title = s.title if s else question
     out = save(curves(runs, title), folder, f"{question}-curves")
     out += save(comparison(runs, title), folder, f"{question}-comparison")
     best = best_run(runs)
     seeds = runs[best]
-    top = max(seeds, key=lambda s: s["record"]["metrics"]["test_accuracy"])
-    pred = load_predictions(top["dir"])
+    top = max(seeds, key=lambda s: s.metrics["test_accuracy"])
+    pred = load_predictions(top.dir)
     if pred is not None:
         out += save(confusion(pred, best), folder, f"{question}-confusion")
         fig = errors(pred, best)
         if fig is not None:
             out += save(fig, folder, f"{question}-errors")
-    conv = [r for r in sorted(runs, key=lambda r: -test_accuracies(runs[r]).mean())
-            if (p := load_predictions(runs[r][0]["dir"])) is not None and "filters" in p]
+    conv = [r for r in sorted(runs, key=lambda r: -results.test_accuracies(runs[r]).mean())
+            if (p := load_predictions(runs[r][0].dir)) is not None and "filters" in p]
     if conv:
-        pred = load_predictions(runs[conv[0]][0]["dir"])
+        pred = load_predictions(runs[conv[0]][0].dir)
         out += save(filters(pred["filters"], conv[0]), folder, f"{question}-filters")
     fig = published(runs, f"{title}: ours beside the published accuracy")
     if fig is not None:
@@ -274,8 +254,6 @@ def question_figures(results_dir: Path, profile: str, question: str) -> list[Pat
 def all_figures(results_dir: Path, profile: str) -> list[Path]:
     style()
     out = []
-    base = Path(results_dir) / profile
-    for q in sorted(p.name for p in base.iterdir() if p.is_dir() and p.name not in (
-            "figures", "report")):
+    for q in results.questions(results_dir, profile):
         out += question_figures(results_dir, profile, q)
     return out

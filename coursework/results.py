@@ -1,10 +1,15 @@
-"""Where results live and how they are written: atomically, never half a file.
+"""Where results live, how they are found and read, and how they are written: atomically,
+never half a file. The only module that knows the layout of a results folder::
 
-Layout under the results folder (``results/`` by default)::
-
-    <profile>/<question>/<run>/seed-<k>/history.csv   per-epoch metrics
-    <profile>/<question>/<run>/seed-<k>/run.json      config, status, metrics, data, environment
-    <profile>/summary.csv                             one row per question, run and seed
+    <results>/<profile>/<question>/spec.toml                 the spec the runs were trained from
+    <results>/<profile>/<question>/<run>/seed-<k>/history.csv  per-epoch metrics
+    <results>/<profile>/<question>/<run>/seed-<k>/run.json     config, status, metrics, data,
+                                                               architecture, environment
+    <results>/<profile>/<question>/<run>/seed-<k>/best.weights.h5, model.keras, predictions.npz
+    <results>/<profile>/summary.csv, stats.csv, ensembles.csv  one row per run (and seed)
+    <results>/<profile>/MANIFEST.json, verification.csv        provenance and checks
+    <results>/<profile>/figures/, report/                      plots and the LaTeX report
+    <results>/bench.json                                       ``make bench``
 """
 
 from __future__ import annotations
@@ -13,11 +18,17 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from coursework.errors import ResultsError
 
 SCHEMA_VERSION = 2  # 2: run.json records the Keras backend (environment.backend)
 SUMMARY_COLUMNS = ["question", "run", "seed", "status", "best_epoch", "best_val_accuracy",
@@ -26,12 +37,125 @@ HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lea
                    "epoch_seconds"]
 
 
-class ResultsError(Exception):
-    """A results file cannot be written or read; the message names the file."""
+RECORD, HISTORY, SPEC = "run.json", "history.csv", "spec.toml"
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def profile_dir(results: Path, profile: str) -> Path:
+    return Path(results) / profile
+
+
+def question_dir(results: Path, profile: str, question: str) -> Path:
+    return profile_dir(results, profile) / question
 
 
 def run_dir(results: Path, profile: str, question: str, run: str, seed: int) -> Path:
-    return Path(results) / profile / question / run / f"seed-{seed}"
+    return question_dir(results, profile, question) / run / f"seed-{seed}"
+
+
+def spec_copy(results: Path, profile: str, question: str) -> Path:
+    """Where the spec a question's runs were trained from is recorded."""
+    return question_dir(results, profile, question) / SPEC
+
+
+def figures_dir(results: Path, profile: str) -> Path:
+    return profile_dir(results, profile) / "figures"
+
+
+def report_dir(results: Path, profile: str) -> Path:
+    return profile_dir(results, profile) / "report"
+
+
+def relative(path: Path, results: Path, profile: str) -> str:
+    """``path`` relative to ``<results>/<profile>``, with '/' (as manifests and checks name
+    files)."""
+    return Path(path).relative_to(profile_dir(results, profile)).as_posix()
+
+
+def run_of(rel: str) -> tuple[str, str]:
+    """``q/run/seed-3/history.csv`` -> (``q/run``, ``3``); other files -> (``-``, ``-``)."""
+    parts = rel.split("/")
+    if len(parts) >= 4 and parts[2].startswith("seed-"):
+        return f"{parts[0]}/{parts[1]}", parts[2][5:]
+    return "-", "-"
+
+
+# --------------------------------------------------------------------------- finding runs
+
+
+def record_paths(results: Path, profile: str, question: str | None = None) -> list[Path]:
+    """Every ``run.json`` under ``<results>/<profile>`` (of one question), sorted."""
+    base = profile_dir(results, profile)
+    pattern = f"{question or '*'}/*/seed-*/{RECORD}"
+    return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def files(results: Path, profile: str) -> list[Path]:
+    """Every file of ``<results>/<profile>`` that belongs to the results, sorted: not hidden
+    files (locks, temporary files), a killed run's ``backup/`` or LaTeX's ``report/build/``."""
+    base = profile_dir(results, profile)
+    out = []
+    for path in sorted(base.rglob("*")) if base.is_dir() else []:
+        parts = path.relative_to(base).parts
+        if (path.is_file() and not any(p.startswith(".") or p == "backup" for p in parts)
+                and parts[:2] != ("report", "build")):
+            out.append(path)
+    return out
+
+
+def questions(results: Path, profile: str) -> list[str]:
+    """The questions with at least one run record, sorted."""
+    return sorted({p.parent.parent.parent.name for p in record_paths(results, profile)})
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """One finished seed of a run: its ``run.json`` record, ``history.csv`` rows, folder."""
+
+    seed: int
+    record: dict
+    history: list[dict]
+    dir: Path
+
+    @property
+    def metrics(self) -> dict:
+        return self.record["metrics"]
+
+
+def load_question(results: Path, profile: str, question: str,
+                  order: list[str] | None = None) -> dict[str, list[SeedResult]]:
+    """Run name -> its complete seeds (by seed), runs in ``order`` (the spec's) first."""
+    runs: dict[str, list[SeedResult]] = {}
+    for path in record_paths(results, profile, question):
+        rec = read_json(path)
+        if rec["status"] == "complete":
+            runs.setdefault(rec["run"], []).append(
+                SeedResult(rec["seed"], rec, read_csv(path.parent / HISTORY), path.parent))
+    order = [r for r in (order or []) if r in runs]
+    ranked = order + sorted(r for r in runs if r not in order)
+    return {r: sorted(runs[r], key=lambda s: s.seed) for r in ranked}
+
+
+def test_accuracies(seeds: list[SeedResult]) -> np.ndarray:
+    return np.array([s.metrics["test_accuracy"] for s in seeds])
+
+
+# --------------------------------------------------------------------------- history
+
+
+def column(rows: list[dict], key: str) -> list[float]:
+    """One column of ``history.csv`` rows as floats (NaN where empty)."""
+    return [float(r[key]) if r.get(key) not in ("", None) else math.nan for r in rows]
+
+
+def best_epoch(val_accuracy: list[float]) -> int | None:
+    """0-based index of the best validation accuracy (the first, on ties), None if no epoch
+    has a finite one: Nielsen's protocol takes the test accuracy there."""
+    if not any(math.isfinite(v) for v in val_accuracy):
+        return None
+    return int(np.nanargmax(val_accuracy))
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -145,7 +269,7 @@ def _jsonable(obj: Any):
 def summary_rows(results: Path, profile: str) -> list[dict]:
     """One row per run.json under ``results/<profile>/``, sorted by question, run, seed."""
     rows = []
-    for path in sorted((Path(results) / profile).glob("*/*/seed-*/run.json")):
+    for path in record_paths(results, profile):
         rec = read_json(path)
         m = rec.get("metrics", {})
         rows.append({"question": rec["question"], "run": rec["run"], "seed": rec["seed"],
@@ -158,6 +282,6 @@ def summary_rows(results: Path, profile: str) -> list[dict]:
 
 
 def write_summary(results: Path, profile: str) -> Path:
-    path = Path(results) / profile / "summary.csv"
+    path = profile_dir(results, profile) / "summary.csv"
     write_csv(path, SUMMARY_COLUMNS, summary_rows(results, profile))
     return path

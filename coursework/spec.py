@@ -29,7 +29,10 @@ from typing import Any
 
 import tomllib
 
-EXPERIMENTS_DIR = Path("experiments")
+from coursework import results
+from coursework.errors import SpecError
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
 
 # Run-only keys: name, description, published (accuracy in %, e.g. Nielsen's), profiles (per-profile
 # overrides), only_in (list of profiles the run belongs to; default: all).
@@ -70,10 +73,6 @@ RUN_META = {"name": str, "description": str, "published": (int, float), "profile
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # question and profile names
 RUN_NAME_RE = re.compile(r"^[^/\x00-\x1f\s.][^/\x00-\x1f]*(?<=\S)$")  # a folder name: no '/'
 
-
-
-class SpecError(Exception):
-    """A spec is invalid; the message names the file, the run and the key."""
 
 
 @dataclass(frozen=True)
@@ -127,22 +126,34 @@ class Spec:
 
 
 def spec_path(question_or_path: str) -> Path:
-    """``conv`` -> ``experiments/conv.toml``; a path to a .toml file is taken as it is."""
-    if question_or_path.endswith(".toml"):
-        return Path(question_or_path)
-    return EXPERIMENTS_DIR / f"{question_or_path}.toml"
+    """``conv`` -> ``experiments/conv.toml`` (in the project, wherever you run from); a path
+    to a .toml file is taken as it is, relative to the current folder."""
+    given = Path(question_or_path)
+    if question_or_path.endswith(".toml") or len(given.parts) > 1:
+        return given
+    known = EXPERIMENTS_DIR / f"{question_or_path}.toml"
+    return given if given.is_dir() and not known.exists() else known
 
 
-def load_for_results(question: str, spec_file: str = "") -> Spec | None:
-    """The spec behind results: ``experiments/<question>.toml``, else the file the runs
-    recorded; None if neither can be read."""
-    for candidate in (question, spec_file):
-        if candidate:
-            try:
-                return load(candidate)
-            except SpecError:
-                continue
-    return None
+def recorded(results_dir: Path, profile: str, question: str) -> Spec | None:
+    """The spec a question's runs were trained from (recorded beside them), None if absent.
+    Read without importing the model builders: plots, report and verify need no Keras."""
+    path = results.spec_copy(results_dir, profile, question)
+    try:
+        return load(str(path), builders=False) if path.exists() else None
+    except SpecError:
+        return None
+
+
+def run_order(results_dir: Path, profile: str, question: str) -> list[str]:
+    """The run names of a question in spec order (the baseline first), from its recorded spec."""
+    s = recorded(results_dir, profile, question)
+    return [r.name for r in s.resolve(profile)] if s and profile in s.profiles else []
+
+
+def penalties(cfg: dict[str, Any]) -> dict[str, float]:
+    """Nielsen's lambdas that become the builder's ``l1`` / ``l2`` keyword arguments."""
+    return {k: float(cfg[f"{k}_lambda"]) for k in ("l1", "l2") if cfg.get(f"{k}_lambda")}
 
 
 def all_questions() -> list[str]:
@@ -150,14 +161,18 @@ def all_questions() -> list[str]:
     return [p.stem for p in sorted(EXPERIMENTS_DIR.glob("*.toml"))]
 
 
-def load(question_or_path: str) -> Spec:
-    """Read and completely validate a spec; raise SpecError listing every problem."""
+def load(question_or_path: str, builders: bool = True) -> Spec:
+    """Read and completely validate a spec; raise SpecError listing every problem.
+    ``builders``: also check each run's builder and its arguments (imports ``models/``)."""
     path = spec_path(question_or_path)
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder; give a question id (e.g. conv) or a .toml file")
     if not path.exists():
         known = ", ".join(all_questions()) or "none"
         raise SpecError(f"{path}: no such spec (questions in {EXPERIMENTS_DIR}/: {known})")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark (some Windows editors write one) is not an error
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from exc
     errors = _validate(data)
@@ -171,7 +186,8 @@ def load(question_or_path: str) -> Spec:
     errors = []
     for profile in spec.profiles:
         for run in spec.resolve(profile):
-            errors += [f"run {run.name!r}, profile {profile!r}: {e}" for e in _check_run(run)]
+            errors += [f"run {run.name!r}, profile {profile!r}: {e}"
+                       for e in _check_run(run, builders)]
     if errors:
         raise SpecError("\n".join(f"{path}: {e}" for e in errors))
     return spec
@@ -275,20 +291,16 @@ def _validate(data: dict) -> list[str]:
     return errors
 
 
-def _check_run(run: Run) -> list[str]:
+def _check_run(run: Run, builders: bool = True) -> list[str]:
     cfg = run.config
     errors = [f"key {k!r} is not set (put it in [defaults])" for k in REQUIRED_CONFIG
               if k not in cfg]
-    if "builder" in cfg:
+    if "builder" in cfg and builders:
         try:
             fn = resolve_builder(cfg["builder"])
         except SpecError as exc:
             return errors + [f"key 'builder': {exc}"]
-        kwargs = dict(cfg["model"])
-        if cfg.get("l2_lambda"):
-            kwargs["l2"] = 0.0
-        if cfg.get("l1_lambda"):
-            kwargs["l1"] = 0.0
+        kwargs = {**cfg["model"], **penalties(cfg)}
         params = inspect.signature(fn).parameters
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             for k in kwargs:

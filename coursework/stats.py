@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
-from coursework import results
+from coursework import results, spec
 
 COLUMNS = ["question", "run", "n", "mean", "sd", "ci95_low", "ci95_high", "baseline",
            "diff", "p_value", "within_noise"]
@@ -77,19 +77,17 @@ def question_rows(question: str, accuracies: dict[str, list[float]]) -> list[dic
 
 
 def stats_rows(results_dir: Path, profile: str) -> list[dict]:
-    """Rows of ``stats.csv`` for every question with complete runs."""
-    from coursework.plots import load_question, test_accuracies
-
-    base = Path(results_dir) / profile
-    questions = sorted({p.parent.parent.parent.name for p in base.glob("*/*/seed-*/run.json")})
+    """Rows of ``stats.csv`` for every question with complete runs (baseline: the first run
+    of the recorded spec)."""
     rows = []
-    for q in questions:
-        runs = load_question(results_dir, profile, q)
-        rows += question_rows(q, {r: list(test_accuracies(s)) for r, s in runs.items()})
+    for q in results.questions(results_dir, profile):
+        runs = results.load_question(results_dir, profile, q,
+                                     spec.run_order(results_dir, profile, q))
+        rows += question_rows(q, {r: list(results.test_accuracies(s)) for r, s in runs.items()})
     return rows
 
 
 def write_stats(results_dir: Path, profile: str) -> Path:
-    path = Path(results_dir) / profile / "stats.csv"
+    path = results.profile_dir(results_dir, profile) / "stats.csv"
     results.write_csv(path, COLUMNS, stats_rows(results_dir, profile))
     return path

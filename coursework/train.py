@@ -24,72 +24,36 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from coursework import __version__, augment, backend, data, ensemble, loop, results, workers
+from coursework import (
+    __version__,
+    augment,
+    backend,
+    data,
+    ensemble,
+    loop,
+    manifest,
+    results,
+    stats,
+    workers,
+)
 from coursework.env import environment
+from coursework.errors import ResultsError, SpecError
+from coursework.network import (
+    all_layers,
+    build_model,
+    compile_model,
+    layer_table,
+    trainable_params,
+    with_augmentation,
+)
 from coursework.results import HISTORY_COLUMNS, SCHEMA_VERSION
-from coursework.spec import Run, Spec, resolve_builder
-from models.common import keras_penalty
+from coursework.spec import Run, Spec
 
 EVAL_BATCH = 1000
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
 
-# --------------------------------------------------------------------------- the model
-
-
-def make_optimizer(cfg: dict) -> keras.optimizers.Optimizer:
-    lr = float(cfg["learning_rate"])
-    name = cfg["optimizer"]
-    if name == "sgd":
-        return keras.optimizers.SGD(lr)
-    if name == "momentum":
-        return keras.optimizers.SGD(lr, momentum=float(cfg["momentum"]))
-    if name == "adam":
-        return keras.optimizers.Adam(lr)
-    return keras.optimizers.RMSprop(lr)
-
-
-def builder_kwargs(cfg: dict, num_train: int) -> dict:
-    """The builder's keyword arguments: the spec's ``model`` table plus Keras penalties."""
-    kwargs = dict(cfg["model"])
-    batches = max(1, num_train // cfg["batch_size"])  # network3's num_training_batches
-    if cfg.get("l2_lambda"):
-        kwargs["l2"] = keras_penalty(cfg["l2_lambda"], batches, "l2")
-    if cfg.get("l1_lambda"):
-        kwargs["l1"] = keras_penalty(cfg["l1_lambda"], batches, "l1")
-    return kwargs
-
-
-def build_model(cfg: dict, info: data.DatasetInfo) -> keras.Model:
-    train_size = info.sizes["train"] * (5 if cfg.get("augment") == "expand" else 1)
-    return resolve_builder(cfg["builder"])(info.input_shape, info.num_classes,
-                                           **builder_kwargs(cfg, train_size))
-
-
-def trainable_params(model: keras.Model) -> int:
-    return int(sum(np.prod(v.shape) for v in model.trainable_weights))
-
-
-def with_augmentation(model: keras.Model, name: str, seed: int) -> keras.Model:
-    """``model`` behind the augmentation layers of ``name`` (active in training only), or
-    ``model`` itself when there are none. The two share their weights."""
-    layers = augment.layers(name, seed)
-    if not layers:
-        return model
-    inputs = keras.Input(shape=model.input_shape[1:])
-    x = inputs
-    for layer in layers:
-        x = layer(x)
-    return keras.Model(inputs, model(x), name=f"{model.name}_{name}")
-
-
-def compile_model(net: keras.Model, cfg: dict) -> None:
-    if cfg["loss"] == "mse":
-        loss, metric = keras.losses.MeanSquaredError(), keras.metrics.CategoricalAccuracy
-    else:
-        loss, metric = (keras.losses.SparseCategoricalCrossentropy(),
-                        keras.metrics.SparseCategoricalAccuracy)
-    net.compile(optimizer=make_optimizer(cfg), loss=loss, metrics=[metric(name="accuracy")])
+# --------------------------------------------------------------------------- helpers
 
 
 def reseed(model: keras.Model, seed: int, epoch: int) -> None:
@@ -154,7 +118,7 @@ class History:
         self.path = Path(path)
         old = results.read_csv(self.path) if self.path.exists() and keep else []
         if len(old) < keep:
-            raise results.ResultsError(
+            raise ResultsError(
                 f"{self.path} has {len(old)} rows but the checkpoint is at epoch {keep}; "
                 "delete the run folder and run again")
         self.rows = [{k: r[k] for k in HISTORY_COLUMNS} for r in old[:keep]]
@@ -164,14 +128,10 @@ class History:
         results.write_csv(self.path, HISTORY_COLUMNS, self.rows)
 
     def val_accuracy(self) -> list[float]:
-        return [float(r["val_accuracy"]) if r["val_accuracy"] not in ("", None) else math.nan
-                for r in self.rows]
+        return results.column(self.rows, "val_accuracy")
 
     def best_epoch(self) -> int | None:
-        """0-based index of the best validation accuracy (the first, on ties), None if no
-        epoch has a finite one: the only place the best epoch is chosen."""
-        val = self.val_accuracy()
-        return int(np.nanargmax(val)) if any(math.isfinite(v) for v in val) else None
+        return results.best_epoch(self.val_accuracy())
 
     def should_stop(self, patience: int) -> bool:
         """Early stopping: ``patience`` epochs without a better validation accuracy."""
@@ -253,7 +213,7 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "")
                    "jit_compile": program.jit_compile}
     if getattr(program, "fallback", ""):
         determinism["fallback"] = program.fallback
-    return record(run, seed, status, trainable_params(model), ds, metrics, determinism)
+    return record(run, seed, status, ds, metrics, determinism, model=model)
 
 
 def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
@@ -270,16 +230,6 @@ def save_atomically(save, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def all_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Every layer of ``model``, nested models' layers included, in order."""
-    out = []
-    for layer in model.layers:
-        out.append(layer)
-        if isinstance(layer, keras.Model):
-            out += all_layers(layer)
-    return out
 
 
 def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray,
@@ -303,8 +253,11 @@ def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test:
     results.write_bytes(path, buf.getvalue())
 
 
-def record(run: Run, seed: int, status: str, params: int | None, ds: data.Dataset | None,
-           metrics: dict, determinism: dict | None = None, error: str | None = None) -> dict:
+def record(run: Run, seed: int, status: str, ds: data.Dataset | None, metrics: dict,
+           determinism: dict | None = None, error: str | None = None,
+           model: keras.Model | None = None) -> dict:
+    """The ``run.json`` record: everything plots, report and verify need, so that they never
+    build a model or read the spec again."""
     rec = {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
@@ -316,7 +269,8 @@ def record(run: Run, seed: int, status: str, params: int | None, ds: data.Datase
         "spec_file": run.spec_file,
         "config": run.config,
         "metrics": metrics,
-        "params": params,
+        "params": trainable_params(model) if model is not None else None,
+        "architecture": layer_table(model) if model is not None else [],
         "dataset": ds.describe() if ds is not None else {"name": run.config.get("dataset")},
         "determinism": determinism or {"op_determinism": backend.settings()["deterministic"]},
         "environment": environment(),
@@ -371,14 +325,14 @@ def run_job(job: Job, force: bool = False, label: str = "") -> dict | None:
             if results.read_json(done).get("status") == "complete":
                 print(f"{head}: complete, skipped (--force to re-run)", flush=True)
                 return None
-        except results.ResultsError:
+        except ResultsError:
             pass
     try:
         if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
             shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise results.ResultsError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise ResultsError(f"cannot write {out}: {exc.strerror or exc}") from exc
     cfg = job.run.config
     print(f"{head}: profile {job.run.profile}, dataset {cfg['dataset']}, {cfg['epochs']} epochs, "
           f"batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['learning_rate']}, "
@@ -387,15 +341,14 @@ def run_job(job: Job, force: bool = False, label: str = "") -> dict | None:
     try:
         ds = dataset(cfg["dataset"])
         rec = train_one(job.run, job.seed, ds, out, label)
-    except (KeyboardInterrupt, results.ResultsError):
+    except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
         if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
             # a full disk or a read-only folder fails every run after it: stop now
-            raise results.ResultsError(f"cannot write {out}: {exc.strerror}") from exc
+            raise ResultsError(f"cannot write {out}: {exc.strerror}") from exc
         traceback.print_exc()
-        rec = record(job.run, job.seed, "failed", None, ds, {},
-                     error=f"{type(exc).__name__}: {exc}")
+        rec = record(job.run, job.seed, "failed", ds, {}, error=f"{type(exc).__name__}: {exc}")
     results.write_json(done, rec)
     m = rec["metrics"]
     if rec["status"] == "complete":
@@ -416,8 +369,6 @@ def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = N
     seeds (or ``seeds``)."""
     runs = spec.resolve(profile)
     if only:
-        from coursework.spec import SpecError
-
         unknown = sorted(set(only) - {r.name for r in runs})
         if unknown:
             raise SpecError(f"{spec.path}: no run named {', '.join(unknown)} "
@@ -432,7 +383,6 @@ def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
     return the number that failed. The results are the same either way."""
     if not jobs:
         return 0
-    results.ensure_writable(jobs[0].results_dir / jobs[0].run.profile)
     if parallel <= 1:
         recs = [run_job(job, force) for job in jobs]
         return sum(1 for r in recs if r and r["status"] == "failed")
@@ -454,16 +404,19 @@ def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
 
 def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
                  seeds: list[int] | None = None, force: bool = False, parallel: int = 1) -> int:
-    """Train the selected runs and seeds of ``spec``; return the number that failed."""
-    failed = run_jobs(plan(spec, profile, results_dir, only, seeds), force, parallel)
+    """Train the selected runs and seeds of ``spec``; return the number that failed. The spec
+    is recorded beside the runs, so that everything after training reads it from there."""
+    jobs = plan(spec, profile, results_dir, only, seeds)
+    results.ensure_writable(results.profile_dir(results_dir, profile))
+    results.write_bytes(results.spec_copy(results_dir, profile, spec.question),
+                        Path(spec.path).read_bytes())
+    failed = run_jobs(jobs, force, parallel)
     write_aggregates(results_dir, profile)
     return failed
 
 
 def write_aggregates(results_dir: Path, profile: str) -> None:
     """summary.csv, stats.csv, ensembles.csv and MANIFEST.json, from all runs on disk."""
-    from coursework import manifest, stats
-
     with results.locked(results_dir, profile):
         results.write_summary(results_dir, profile)
         stats.write_stats(results_dir, profile)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from coursework import backend, cli, manifest, report, results, stats, verify
+from coursework import backend, cli, manifest, report, results, stats, tables, verify
 from tests.helpers import toy_spec
 
 RUNS = """
@@ -258,8 +258,8 @@ def test_stats_csv_and_report_say_what_is_within_noise(submitted):
 def test_report_sentence_for_a_difference_within_noise():
     rows = stats.question_rows("q", {"base": [0.90, 0.92, 0.91], "same": [0.905, 0.915, 0.92],
                                      "better": [0.97, 0.971, 0.972]})
-    table, sentence = report.stats_context([{k: results.fmt(v) for k, v in r.items()}
-                                            for r in rows])
+    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()}
+                                         for r in rows])
     assert [r["verdict"] for r in table] == ["baseline", "within noise", "beyond noise"]
     assert "Within noise" in sentence and "same" in sentence.split("Beyond")[0]
     assert "better" in sentence.split("Beyond")[1]

@@ -1,0 +1,61 @@
+"""One check of ``make verify``: a row of ``verification.csv``, and the table a marker reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COLUMNS = ["run", "seed", "check", "kind", "file", "expected", "got", "verdict"]
+
+
+@dataclass
+class Row:
+    """``run`` is ``question/run`` (or ``-``), ``file`` relative to ``<results>/<profile>``;
+    ``verdict`` is ``ok`` or what went wrong (``EDITED``, ``MISMATCH``, ``MISSING``, ...)."""
+
+    run: str
+    seed: str
+    check: str
+    file: str
+    expected: str = ""
+    got: str = ""
+    verdict: str = "ok"
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "ok"
+
+    @property
+    def kind(self) -> str:
+        """The group a check is counted in: ``re-run`` or the check's name before any ':'."""
+        return "re-run" if self.check.startswith("re-run") else self.check.split(":")[0]
+
+    def csv(self) -> dict:
+        return {"run": self.run, "seed": self.seed, "check": self.check, "kind": self.kind,
+                "file": self.file, "expected": self.expected, "got": self.got,
+                "verdict": self.verdict}
+
+
+def short(value: object, width: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def table(rows: list[Row]) -> str:
+    """The rows worth reading: every failure and every re-run, plus a count of the rest."""
+    shown = [r for r in rows if not r.ok or r.kind == "re-run"]
+    head = ["run", "seed", "check", "expected", "got", "verdict"]
+    cells = [[short(r.run, 32), r.seed, short(r.check, 64), short(r.expected, 20),
+              short(r.got, 20), r.verdict] for r in shown]
+    widths = [max(len(x) for x in col) for col in zip(head, *cells, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    if not cells:
+        lines = ["no failures (and no re-runs asked for)"]
+    counts: dict[str, list[int]] = {}
+    for r in rows:
+        c = counts.setdefault(r.kind, [0, 0])
+        c[0] += 1
+        c[1] += r.ok
+    lines.append("")
+    lines += [f"  {kind:36s} {ok}/{n} ok" for kind, (n, ok) in counts.items()]
+    return "\n".join(lines)
