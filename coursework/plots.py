@@ -253,6 +253,9 @@ def question_figures(results_dir: Path, profile: str, question: str) -> list[Pat
 
 def all_figures(results_dir: Path, profile: str) -> list[Path]:
     style()
+    if not results.questions(results_dir, profile):
+        raise ResultsError(f"no runs under {results.profile_dir(results_dir, profile)}: run "
+                           f"experiments first (make quick, or make QUESTION PROFILE={profile})")
     out = []
     for q in results.questions(results_dir, profile):
         out += question_figures(results_dir, profile, q)

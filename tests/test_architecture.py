@@ -1,0 +1,123 @@
+"""The plan of the house: imports flow one way, one module knows the results layout, and
+everything after training works without Keras."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coursework import cli
+from tests.helpers import toy_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "coursework"
+
+NO_KERAS = """
+import sys
+
+class NoKeras:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("keras", "tensorflow", "jax", "torch"):
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by the test)")
+
+sys.meta_path.insert(0, NoKeras())
+"""
+
+
+def project_imports() -> dict[str, set[str]]:
+    """Module -> the coursework modules it imports, at the top or inside functions."""
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                if parts[0] == "coursework":
+                    found |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[1] for a in node.names
+                          if a.name.startswith("coursework.")}
+        graph[path.stem] = (found & modules) - {path.stem}
+    return graph
+
+
+def test_no_import_cycles():
+    graph = project_imports()
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for dep in sorted(graph[module]):
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join(path[path.index(dep):] + [dep]))
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
+
+
+def test_the_layers_named_in_the_readme_are_kept():
+    """Each module imports only modules of its own layer or below (README, "Layout"; the
+    top layer first)."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- layers -->")[1].split("<!-- /layers -->")[0]
+    layers = [re.findall(r"`(\w+)`", line) for line in block.strip().splitlines()
+              if line.startswith("- ")]
+    level = {m: i for i, names in enumerate(layers) for m in names}
+    graph = project_imports()
+    assert set(graph) - {"__init__", "__main__"} == set(level), "README layers out of date"
+    upward = [f"{m} imports {d}" for m, deps in graph.items() for d in deps
+              if m in level and level[d] < level[m]]
+    assert upward == []
+
+
+def test_only_the_results_module_globs_the_results_folder():
+    offenders = [p.name for p in PACKAGE.glob("*.py") if p.name not in ("results.py", "spec.py")
+                 and re.search(r"\.r?glob\(|\.iterdir\(", p.read_text())]
+    assert offenders == []
+    spec_globs = re.findall(r"(\w+)\.glob\(", (PACKAGE / "spec.py").read_text())
+    assert spec_globs == ["EXPERIMENTS_DIR"]
+
+
+def test_no_private_framework_apis():
+    for path in PACKAGE.glob("*.py"):
+        text = path.read_text()
+        assert "_flatten_layers" not in text and "tensorflow.python" not in text, path.name
+    assert not (ROOT / "report_templates" / "prose" / "toy").exists()
+
+
+def test_report_and_verify_run_without_keras(tmp_path, tiny_npz):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
+    res = tmp_path / "r"
+    assert cli.main(["--results", str(res), "run", str(spec)]) == 0
+    (tmp_path / "block").mkdir()
+    (tmp_path / "block" / "sitecustomize.py").write_text(NO_KERAS)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "block"), str(ROOT)])}
+    check = subprocess.run([sys.executable, "-c", "import keras"], env=env, capture_output=True,
+                           text=True)
+    assert "No module named 'keras'" in check.stderr
+    for args in (["report"], ["verify", "--no-rerun"], ["plots"]):
+        proc = subprocess.run([sys.executable, "-m", "coursework", "--results", str(res), *args],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"{args}: {proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
+    assert (res / "quick/report/toy.tex").exists()
+
+
+@pytest.mark.parametrize("args", [["run", "conv", "--only", "nope"], ["verify"],
+                                  ["report"], ["plots"], ["describe", "nope"]])
+def test_user_errors_are_one_line_and_exit_2(tmp_path, args, capsys):
+    assert cli.main(["--results", str(tmp_path / "empty"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
