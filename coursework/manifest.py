@@ -96,7 +96,7 @@ def recorded(results_dir: Path, profile: str) -> tuple[dict[str, dict], list[dic
         backends.items(), key=lambda kv: str(kv[0]))]
 
 
-def build(results_dir: Path, profile: str, command: list[str] | None = None) -> dict:
+def contents(results_dir: Path, profile: str, command: list[str] | None = None) -> dict:
     sets, backends = recorded(results_dir, profile)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -117,7 +117,7 @@ def build(results_dir: Path, profile: str, command: list[str] | None = None) -> 
 def write(results_dir: Path, profile: str, command: list[str] | None = None) -> Path:
     """Rewrite the manifest; the caller holds ``results.locked``."""
     path = Path(results_dir) / profile / NAME
-    results.write_json(path, build(results_dir, profile, command))
+    results.write_json(path, contents(results_dir, profile, command))
     return path
 
 

@@ -82,34 +82,47 @@ def retrain(rec: dict, folder: Path) -> dict:
     return train_one(run, rec["seed"], ds, Path(folder), label="  ")
 
 
+class Trainers:
+    """Re-training in this process, or in one worker process per other backend."""
+
+    def __init__(self, stack: contextlib.ExitStack):
+        self.stack, self.pools = stack, {}
+
+    def retrain(self, rec: dict, folder: Path) -> dict:
+        name = recorded_backend(rec)
+        try:
+            if name == backend.chosen():
+                return retrain(rec, folder)
+            if name not in self.pools:
+                backend.check_installed(name)
+                self.pools[name] = self.stack.enter_context(workers.pool(
+                    1, backend=name, settings={"deterministic": True, "mixed_precision": False}))
+            return self.pools[name].submit(retrain, rec, folder).result()
+        except BackendError as exc:
+            return {"error": str(exc).splitlines()[0] + f" (make setup BACKEND={name})"}
+
+
+def recorded_backend(rec: dict) -> str:
+    return rec.get("environment", {}).get("backend", "tensorflow")
+
+
 def rerun(results_dir: Path, profile: str, jobs: list[Path], tolerance: float) -> list[Row]:
-    """Re-train every job with the backend its ``run.json`` recorded (in a worker process when
-    that is not this process's) and compare with the submitted history."""
+    """Re-train every job with the backend its ``run.json`` recorded and compare it with the
+    submitted history."""
     rows: list[Row] = []
     with contextlib.ExitStack() as stack:
-        pools: dict[str, object] = {}
+        trainers = Trainers(stack)
         for i, path in enumerate(jobs, start=1):
             rec = results.read_json(path)
             run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
             rel = results.relative(path.parent / results.HISTORY, results_dir, profile)
-            name = rec.get("environment", {}).get("backend", "tensorflow")
-            print(f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} "
-                  f"({rec['config']['epochs']} epochs, backend {name})", flush=True)
+            print(f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
+                  f" epochs, backend {recorded_backend(rec)})", flush=True)
             with tempfile.TemporaryDirectory(prefix="coursework-verify-") as tmp:
-                try:
-                    if name == backend.chosen():
-                        new = retrain(rec, Path(tmp))
-                    else:
-                        if name not in pools:
-                            backend.check_installed(name)
-                            pools[name] = stack.enter_context(workers.pool(
-                                1, backend=name, settings={"deterministic": True,
-                                                           "mixed_precision": False}))
-                        new = pools[name].submit(retrain, rec, Path(tmp)).result()
-                except BackendError as exc:
-                    new = {"error": str(exc).splitlines()[0] + f" (make setup BACKEND={name})"}
-                mine = compare(rec, new, path.parent / "history.csv", Path(tmp) / "history.csv",
-                               run_id, seed, rel, name, tolerance)
+                new = trainers.retrain(rec, Path(tmp))
+                mine = compare(rec, new, path.parent / results.HISTORY,
+                               Path(tmp) / results.HISTORY, run_id, seed, rel,
+                               recorded_backend(rec), tolerance)
             rows += mine
             print(f"    -> {'ok' if all(r.ok for r in mine) else 'MISMATCH'}", flush=True)
     return rows

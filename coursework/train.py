@@ -50,6 +50,7 @@ from coursework.results import HISTORY_COLUMNS, SCHEMA_VERSION
 from coursework.spec import Run, Spec
 
 EVAL_BATCH = 1000
+BEST = "best.weights.h5"
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
 
@@ -107,9 +108,6 @@ class Checkpoint:
             v.assign(a)
         return epoch
 
-    def remove(self) -> None:
-        shutil.rmtree(self.path.parent, ignore_errors=True)
-
 
 class History:
     """``history.csv``: one row per finished epoch, rewritten atomically after each."""
@@ -142,11 +140,21 @@ class History:
 # --------------------------------------------------------------------------- one run
 
 
-def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "") -> dict:
-    """Train one run with one seed into ``out`` (resuming from its checkpoint if there is
-    one); return the ``run.json`` record. ``label`` prefixes the progress lines."""
-    cfg = run.config
-    settings = backend.settings()
+@dataclass
+class Session:
+    """What training one run needs: the model, the network it trains (the model behind its
+    augmentation layers), the compiled epoch program and the validation split."""
+
+    model: keras.Model
+    net: keras.Model
+    program: loop.EpochProgram
+    num_train: int
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def prepare(cfg: dict, seed: int, ds: data.Dataset) -> Session:
+    """Seed everything, build and compile the model and its epoch program."""
     keras.utils.set_random_seed(seed)
     x_train, y_train = ds.x_train, ds.y_train
     if cfg["augment"] == "expand":
@@ -157,63 +165,83 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "")
     one_hot = cfg["loss"] == "mse"
     program = loop.epoch_program(
         net, x_train, y_train, batch_size=cfg["batch_size"], num_classes=ds.num_classes,
-        one_hot=one_hot, deterministic=settings["deterministic"],
+        one_hot=one_hot, deterministic=backend.settings()["deterministic"],
         on_gpu=bool(backend.accelerators()))
-    x_val, y_val = data.scale(ds.x_val), labels(ds.y_val, ds.num_classes, one_hot)
+    return Session(model, net, program, len(y_train), data.scale(ds.x_val),
+                   labels(ds.y_val, ds.num_classes, one_hot))
 
-    checkpoint = Checkpoint(out / "backup" / "state.npz", net)
+
+def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
+        label: str = "") -> tuple[History, bool]:
+    """The epochs, from the last checkpoint on; return the history and whether the run
+    diverged. After every epoch: a history row, the best weights, the checkpoint."""
+    checkpoint = Checkpoint(out / "backup" / "state.npz", s.net)
     start = checkpoint.restore()
-    history = History(out / "history.csv", keep=start)
-    best_path = out / "best.weights.h5"
-    limit = 3 * chance_loss(cfg["loss"], ds.num_classes)
-    diverged = False
+    history = History(out / results.HISTORY, keep=start)
+    limit = 3 * chance_loss(cfg["loss"], num_classes)
     if start:
         print(f"{label}    resuming after epoch {start}", flush=True)
     for epoch in range(start, cfg["epochs"]):
-        reseed(net, seed, epoch)
+        reseed(s.net, seed, epoch)
         t0 = time.perf_counter()
-        logs = program(loop.epoch_order(seed, epoch, len(y_train)))
-        val = net.evaluate(x_val, y_val, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+        logs = s.program(loop.epoch_order(seed, epoch, s.num_train))
+        val = s.net.evaluate(s.x_val, s.y_val, batch_size=EVAL_BATCH, verbose=0,
+                             return_dict=True)
         seconds = time.perf_counter() - t0
-        lr = float(keras.ops.convert_to_numpy(net.optimizer.learning_rate))
+        lr = float(keras.ops.convert_to_numpy(s.net.optimizer.learning_rate))
         history.append({"epoch": epoch + 1, "loss": logs["loss"], "accuracy": logs["accuracy"],
                         "val_loss": float(val["loss"]), "val_accuracy": float(val["accuracy"]),
                         "learning_rate": lr, "epoch_seconds": round(seconds, 3)})
         if history.best_epoch() == epoch:
-            save_atomically(model.save_weights, best_path)
+            save_atomically(s.model.save_weights, out / BEST)
         checkpoint.save(epoch + 1)
         print(f"{label}    epoch {epoch + 1}/{cfg['epochs']}: loss {logs['loss']:.4f}, "
               f"accuracy {100 * logs['accuracy']:.2f}%, val_accuracy "
               f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
-              f"{len(y_train) / seconds:,.0f} img/s)", flush=True)
+              f"{s.num_train / seconds:,.0f} img/s)", flush=True)
         if not (math.isfinite(logs["loss"]) and logs["loss"] <= limit):
-            diverged = True  # training blew up: no later epoch can mend it
-            break
+            return history, True  # training blew up: no later epoch can mend it
         if history.should_stop(cfg["early_stopping"]):
             break
+    return history, False
 
-    best = history.best_epoch()
+
+def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: bool) -> dict:
+    """Restore the best-validation weights, evaluate on test, save the predictions and the
+    model; return the metrics of ``run.json``."""
     metrics: dict = {"epochs_run": len(history.rows),
                      "train_seconds": round(sum(float(r["epoch_seconds"])
                                                 for r in history.rows), 3)}
-    if best is not None and best_path.exists():
-        model.load_weights(best_path)
-        x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
-        test = net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0,
-                            return_dict=True)
-        probs = model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
-        save_predictions(out / "predictions.npz", model, ds.x_test, ds.y_test, probs)
-        save_atomically(model.save, out / "model.keras")
-        metrics.update(best_epoch=best + 1, best_val_accuracy=history.val_accuracy()[best],
-                       test_accuracy=float(test["accuracy"]), test_loss=float(test["loss"]))
-    checkpoint.remove()
-    status = "diverged" if diverged or best is None else "complete"
-    determinism = {"op_determinism": settings["deterministic"] and program.deterministic,
+    best = history.best_epoch()
+    if best is None or not (out / BEST).exists():
+        return metrics
+    s.model.load_weights(out / BEST)
+    x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
+    scores = s.net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+    probs = s.model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
+    save_predictions(out / "predictions.npz", s.model, ds.x_test, ds.y_test, probs)
+    save_atomically(s.model.save, out / "model.keras")
+    return {**metrics, "best_epoch": best + 1,
+            "best_val_accuracy": history.val_accuracy()[best],
+            "test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["loss"])}
+
+
+def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "") -> dict:
+    """Train one run with one seed into ``out`` (resuming from its checkpoint if there is
+    one); return the ``run.json`` record. ``label`` prefixes the progress lines."""
+    cfg = run.config
+    s = prepare(cfg, seed, ds)
+    history, diverged = fit(s, cfg, seed, ds.num_classes, out, label)
+    metrics = test(s, ds, history, out, one_hot=cfg["loss"] == "mse")
+    shutil.rmtree(out / "backup", ignore_errors=True)  # the run is over: nothing to resume
+    settings = backend.settings()
+    determinism = {"op_determinism": settings["deterministic"] and s.program.deterministic,
                    "mixed_precision": settings["mixed_precision"], "policy": settings["policy"],
-                   "jit_compile": program.jit_compile}
-    if getattr(program, "fallback", ""):
-        determinism["fallback"] = program.fallback
-    return record(run, seed, status, ds, metrics, determinism, model=model)
+                   "jit_compile": s.program.jit_compile}
+    if getattr(s.program, "fallback", ""):
+        determinism["fallback"] = s.program.fallback
+    status = "diverged" if diverged or "test_accuracy" not in metrics else "complete"
+    return record(run, seed, status, ds, metrics, determinism, model=s.model)
 
 
 def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
