@@ -19,11 +19,16 @@ RUN_FLAGS   := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
                $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
                $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision) \
                $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
-QUESTIONS   := $(basename $(notdir $(wildcard experiments/*.toml)))
+ALL_QUESTIONS := $(basename $(notdir $(wildcard experiments/*.toml)))
+# QUESTIONS="conv regularisation" limits quick/all to those and sets the report's questions
+# (default: report.toml's list)
+QUESTIONS   ?=
+CHOSEN      := $(or $(QUESTIONS),$(ALL_QUESTIONS))
+REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex quick all plots report verify bench test lint clean clean-results \
-	$(QUESTIONS)
+.PHONY: help setup setup-tex tex quick all plots report submission verify bench test lint clean \
+	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets
 	@echo "Usage: make TARGET [PROFILE=full|quick] [BACKEND=tensorflow|jax|torch] [JOBS=N]"
@@ -31,7 +36,7 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "  Research questions (PROFILE=$(PROFILE) by default):"
-	@for q in $(QUESTIONS); do printf "  %-15s run experiments/%s.toml\n" $$q $$q; done
+	@for q in $(ALL_QUESTIONS); do printf "  %-15s run experiments/%s.toml\n" $$q $$q; done
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -40,28 +45,39 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 setup: $(STAMP) ## create .venv and install the project with BACKEND (every target does this)
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v latexmk >/dev/null; \
-	  then $(MAKE) setup-tex; fi
+	@$(MAKE) --no-print-directory tex
 
 setup-tex: ## install TeX Live for the PDF report (Debian/Ubuntu, as root)
 	apt-get update && apt-get install -y --no-install-recommends texlive-latex-recommended \
 	  texlive-latex-extra texlive-fonts-recommended latexmk lmodern poppler-utils
 
-quick: $(STAMP) ## every question, quick profile (offline, CPU, minutes), then plots and PDF
-	$(CW) run $(QUESTIONS) --profile quick $(RUN_FLAGS)
+tex: # TeX Live for the PDF: installed if missing where we can (root with apt), else a note
+	@command -v latexmk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing TeX Live for the PDF report (a few minutes, once) ..."; \
+	    $(MAKE) --no-print-directory setup-tex >/dev/null || echo "note: TeX Live could not be installed"; \
+	  fi; }
+
+quick: $(STAMP) ## every question (or QUESTIONS=...), quick profile (offline, CPU), plots, PDF
+	$(CW) run $(CHOSEN) --profile quick $(RUN_FLAGS)
 	$(CW) plots --profile quick
-	$(CW) report --profile quick
+	@$(MAKE) --no-print-directory tex
+	$(CW) report --profile quick $(REPORT_FLAGS)
 
 all: $(STAMP) ## every question, full profile (full MNIST; hours on a CPU), plots and PDF
-	$(CW) run $(QUESTIONS) --profile full $(RUN_FLAGS)
+	$(CW) run $(CHOSEN) --profile full $(RUN_FLAGS)
 	$(CW) plots --profile full
-	$(CW) report --profile full
+	@$(MAKE) --no-print-directory tex
+	$(CW) report --profile full $(REPORT_FLAGS)
 
 plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
 	$(CW) plots --profile $(PROFILE)
 
-report: $(STAMP) ## LaTeX report from results/$(PROFILE) -> results/$(PROFILE)/report/report.pdf
-	$(CW) report --profile $(PROFILE)
+report: $(STAMP) tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/
+	$(CW) report --profile $(PROFILE) $(REPORT_FLAGS)
+
+submission: $(STAMP) ## PDF + code + per-run CSVs (no weights) -> submission/ and submission.zip
+	$(CW) submission --profile $(PROFILE)
 
 verify: $(STAMP) ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]
 	$(CW) verify --profile $(PROFILE) $(if $(QUESTION),--question $(QUESTION)) \
@@ -70,7 +86,7 @@ verify: $(STAMP) ## check results/$(PROFILE) and re-train to compare [QUESTION= 
 bench: $(STAMP) ## training speed per installed backend vs plain fit -> results/bench.json
 	$(CW) bench $(if $(BACKENDS),--backends $(BACKENDS))
 
-$(QUESTIONS): $(STAMP)
+$(ALL_QUESTIONS): $(STAMP)
 	$(CW) run $@ --profile $(PROFILE) $(RUN_FLAGS)
 
 test: $(STAMP) ## run the test suite

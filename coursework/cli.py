@@ -34,7 +34,7 @@ def _positive(text: str) -> int:
 
 
 def _names(text: str) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()]
+    return [s for s in text.replace(",", " ").split() if s]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -67,7 +67,16 @@ def parser() -> argparse.ArgumentParser:
     d = command("describe", "layer table and parameter count of every run")
     d.add_argument("question", nargs="+")
     command("plots", "figures from the results files")
-    command("report", "render the LaTeX report and compile the PDF")
+    rp = command("report", "render the LaTeX report (settings: report.toml) and compile the PDF")
+    rp.add_argument("--questions", type=_names, default=None,
+                    help="the questions of the paper, in order (default: report.toml's list, "
+                    "else every question with results); commas or spaces between them")
+    rp.add_argument("--settings", type=Path, default=None,
+                    help="report settings file (default: report.toml in the project)")
+    su = command("submission", "gather what you hand in: the PDF, the code and the per-run "
+                 "CSVs (no weights) into submission/ and submission.zip")
+    su.add_argument("--out", type=Path, default=None,
+                    help="folder to write (default: submission/ in the project)")
 
     v = command("verify", "check the results' integrity and re-train runs to compare "
                 "(writes verification.csv; exit 1 on any mismatch)")
@@ -142,9 +151,18 @@ def cmd_plots(args) -> int:
 def cmd_report(args) -> int:
     from coursework import manifest, report
 
-    out = report.build(args.results, args.profile)
+    settings = report.read_settings(args.settings or report.SETTINGS, args.questions)
+    out = report.build(args.results, args.profile, settings=settings)
     manifest.update(args.results, args.profile)
     print(f"report: {out}")
+    return 0
+
+
+def cmd_submission(args) -> int:
+    from coursework import submission
+
+    archive = submission.gather(args.results, args.profile, args.out)
+    print(f"submission: {archive.with_suffix('')}/ and {archive} (see LISTING.txt inside)")
     return 0
 
 
@@ -194,7 +212,7 @@ def cmd_bench(args) -> int:
 
 COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plots": cmd_plots,
             "report": cmd_report, "verify": cmd_verify, "describe": cmd_describe,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "submission": cmd_submission}
 
 
 def main(argv: list[str] | None = None) -> int:

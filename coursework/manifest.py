@@ -102,7 +102,7 @@ def contents(results_dir: Path, profile: str, command: list[str] | None = None) 
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
         "profile": profile,
-        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": list(command if command is not None else sys.argv),
         "git": git_state(results_dir),
         "python": sys.version.split()[0],

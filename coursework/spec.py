@@ -23,11 +23,10 @@ import copy
 import importlib
 import inspect
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from coursework import results
 from coursework.errors import SpecError

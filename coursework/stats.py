@@ -4,6 +4,11 @@ Per run: mean, sample standard deviation and 95% confidence interval (Student t)
 accuracy over its seeds; per run against the question's baseline (its first run in the spec):
 Welch's t-test, which does not assume equal variances. Written to
 ``results/<profile>/stats.csv``, computed from the complete runs' ``run.json`` files alone.
+
+Honest by construction: an interval of accuracies stays within [0, 1]; with fewer than
+``MIN_SEEDS`` seeds a run gets no interval and no test (two or three values say almost nothing
+about the spread: a t interval from 2 seeds is 12.7 standard errors wide); a test where neither
+run varies over seeds is not made. The ``note`` column says why a number is missing.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from scipy import stats as sps
 from coursework import results, spec
 
 COLUMNS = ["question", "run", "n", "mean", "sd", "ci95_low", "ci95_high", "baseline",
-           "diff", "p_value", "within_noise"]
+           "diff", "p_value", "within_noise", "note"]
 ALPHA = 0.05
+MIN_SEEDS = 3  # fewer: no interval, no test
 
 
-def summarise(values) -> dict:
-    """n, mean, sample sd and the 95% Student-t interval of the mean (None where n < 2)."""
+def summarise(values, bounds: tuple[float, float] | None = None) -> dict:
+    """n, mean, sample sd and the 95% Student-t interval of the mean (None where n < 2),
+    the interval clipped to ``bounds`` (accuracies: (0, 1))."""
     x = np.asarray(values, dtype=float)
     n = len(x)
     mean = float(x.mean()) if n else None
@@ -30,7 +37,10 @@ def summarise(values) -> dict:
         return {"n": n, "mean": mean, "sd": None, "ci95_low": None, "ci95_high": None}
     sd = float(x.std(ddof=1))
     half = float(sps.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return {"n": n, "mean": mean, "sd": sd, "ci95_low": mean - half, "ci95_high": mean + half}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(bounds[0], low), min(bounds[1], high)
+    return {"n": n, "mean": mean, "sd": sd, "ci95_low": low, "ci95_high": high}
 
 
 def welch_p(a, b) -> float | None:
@@ -63,17 +73,35 @@ def question_rows(question: str, accuracies: dict[str, list[float]]) -> list[dic
     if not accuracies:
         return []
     baseline = next(iter(accuracies))
+    base = accuracies[baseline]
     rows = []
     for run, acc in accuracies.items():
-        row = {"question": question, "run": run, **summarise(acc), "baseline": baseline}
-        if run == baseline:
-            row.update(diff=None, p_value=None, within_noise="")
-        else:
-            p = welch_p(acc, accuracies[baseline])
-            row.update(diff=float(np.mean(acc) - np.mean(accuracies[baseline])), p_value=p,
-                       within_noise=noise_verdict(p))
+        row = {"question": question, "run": run, **summarise(acc, (0.0, 1.0)),
+               "baseline": baseline, "diff": None, "p_value": None, "within_noise": "",
+               "note": ""}
+        if len(acc) < MIN_SEEDS:
+            row.update(ci95_low=None, ci95_high=None,
+                       note=f"{len(acc)} seed(s): an interval and a test need {MIN_SEEDS}")
+        if run != baseline:
+            row["diff"] = float(np.mean(acc) - np.mean(base))
+            p, note = comparison(run, acc, baseline, base)
+            row.update(p_value=p, within_noise=noise_verdict(p), note=row["note"] or note)
         rows.append(row)
     return rows
+
+
+def comparison(run: str, acc: list[float], baseline: str, base: list[float]
+               ) -> tuple[float | None, str]:
+    """Welch's p-value of ``run`` against the baseline, or None, with a note on why."""
+    if min(len(acc), len(base)) < MIN_SEEDS:
+        return None, f"no test: it needs {MIN_SEEDS} seeds in both runs"
+    spread = [name for name, v in ((run, acc), (baseline, base)) if min(v) == max(v)]
+    if len(spread) == 2:
+        return None, ("no test: every seed of both runs gave the same accuracy, so there is "
+                      "no spread to compare the difference with")
+    note = (f"no spread in {spread[0]} (all seeds equal): the test rests on the other run's "
+            "spread alone" if spread else "")
+    return welch_p(acc, base), note
 
 
 def stats_rows(results_dir: Path, profile: str) -> list[dict]:

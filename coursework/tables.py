@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coursework import results, spec, stats
+from coursework import ensemble, results, spec, stats
 
 POOLS_AND_DROPOUT = ("MaxPooling2D", "AveragePooling2D", "L2Pooling2D", "Dropout")
 
@@ -72,36 +72,47 @@ def table(caption: str, columns: list[str], align: str, rows: list[tuple[str, li
 # --------------------------------------------------------------------------- statistics
 
 
+def verdict(r: dict, baseline: str) -> str:
+    """A ``stats.csv`` row's verdict against the baseline, in words."""
+    if r["run"] == baseline:
+        return "baseline"
+    if r["within_noise"]:
+        return "within noise" if r["within_noise"] == "yes" else "beyond noise"
+    return "no test: too few seeds" if "seed" in r.get("note", "") else "no test"
+
+
 def stats_table(rows: list[dict]) -> tuple[list[dict], str]:
     """Rows of the statistics table (``stats.csv`` rows of one question, as text) and a plain
     sentence on which differences from the baseline are within noise."""
-    out, within, beyond, single = [], [], [], []
+    out = []
     baseline = rows[0]["baseline"] if rows else ""
+    groups: dict[str, list[str]] = {}
     for r in rows:
         ci = (f"[{pct(float(r['ci95_low']))}, {pct(float(r['ci95_high']))}]"
               if r["ci95_low"] != "" else "-")
-        diff = f"{100 * float(r['diff']):+.2f}" if r["diff"] != "" else "-"
-        if r["run"] == baseline:
-            verdict = "baseline"
-        elif r["within_noise"] == "yes":
-            verdict, _ = "within noise", within.append(r["run"])
-        elif r["within_noise"] == "no":
-            verdict, _ = "beyond noise", beyond.append(r["run"])
-        else:
-            verdict, _ = "too few seeds", single.append(r["run"])
+        v = verdict(r, baseline)
+        groups.setdefault(v, []).append(r["run"])
         out.append({"name": r["run"], "n": str(int(r["n"])), "mean": pct(float(r["mean"])),
                     "sd": pct(float(r["sd"])) if r["sd"] != "" else "-", "ci": ci,
-                    "diff": diff, "p": p_text(r["p_value"]), "verdict": verdict})
+                    "diff": f"{100 * float(r['diff']):+.2f}" if r["diff"] != "" else "-",
+                    "p": p_text(r["p_value"]), "verdict": v, "note": r.get("note", "")})
     parts = []
-    if within:
+    if groups.get("within noise"):
         parts.append(f"Within noise: the difference from the baseline {baseline} is no larger "
                      f"than the spread over seeds (Welch p >= 0.05), so these results do not "
-                     f"show a difference: {', '.join(within)}.")
-    if beyond:
+                     f"show a difference: {', '.join(groups['within noise'])}.")
+    if groups.get("beyond noise"):
         parts.append(f"Beyond noise: the difference from the baseline {baseline} is larger "
-                     f"than the spread over seeds (Welch p < 0.05): {', '.join(beyond)}.")
-    if single:
-        parts.append(f"Not testable (fewer than two seeds on a side): {', '.join(single)}.")
+                     f"than the spread over seeds (Welch p < 0.05): "
+                     f"{', '.join(groups['beyond noise'])}.")
+    if groups.get("no test: too few seeds"):
+        parts.append("Not tested: a confidence interval and a test need at least "
+                     f"{stats.MIN_SEEDS} seeds per run (with 2 the 95% interval is 12.7 "
+                     "standard errors wide); run more seeds (the full profile has them): "
+                     f"{', '.join(groups['no test: too few seeds'])}.")
+    if groups.get("no test"):
+        parts.append("Not tested (see the note in the appendix): "
+                     f"{', '.join(groups['no test'])}.")
     return out, " ".join(parts)
 
 
@@ -110,14 +121,23 @@ def read_aggregate(results_dir: Path, profile: str, name: str) -> list[dict]:
     path = results.profile_dir(results_dir, profile) / name
     if path.exists():
         return results.read_csv(path)
-    from coursework import ensemble
-
     rows = (stats.stats_rows(results_dir, profile) if name == "stats.csv"
             else ensemble.ensemble_rows(results_dir, profile))
     return [{k: results.fmt(v) for k, v in r.items()} for r in rows]
 
 
 # --------------------------------------------------------------------------- one question
+
+COMMON = (("optimizer", "{}"), ("learning_rate", "η {}"), ("batch_size", "mini-batch {}"),
+          ("epochs", "{} epochs"))
+
+
+def common_settings(configs: list[dict]) -> tuple[str, list[list[str]]]:
+    """What every run shares (a phrase for the methods) and, per run, what it sets apart."""
+    shared = [(k, f) for k, f in COMMON if len({str(c[k]) for c in configs}) == 1]
+    phrase = ", ".join(f.format(configs[0][k]) for k, f in shared)
+    own = [[f.format(c[k]) for k, f in COMMON if (k, f) not in shared] for c in configs]
+    return phrase, own
 
 
 def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
@@ -129,63 +149,80 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
                                  spec.run_order(results_dir, profile, qid))
     if not runs or s is None:
         return None
-    first = next(iter(runs.values()))[0].record
-    ds = first["dataset"]
-    not_complete = sorted({f"{r['run']} seed {r['seed']} ({r['status']})"
-                           for r in results.summary_rows(results_dir, profile)
-                           if r["question"] == qid and r["status"] != "complete"})
-    settings, archs, outcomes, macros = [], [], [], []
-    has_published = any(seeds[0].record.get("published_accuracy") is not None
-                        for seeds in runs.values())
-    for name, seeds in runs.items():
-        rec, cfg = seeds[0].record, seeds[0].record["config"]
-        settings.append((name, [cfg["optimizer"], cfg["learning_rate"], cfg["batch_size"],
-                                cfg["epochs"], f"{rec['params']:,}", run_other(cfg),
-                                ", ".join(str(x.seed) for x in seeds)]))
-        archs.append((name, [layers_text(rec["architecture"])]))
+    described = {r.name: r.description for r in s.resolve(profile)} if (
+        profile in s.profiles) else {}
+    recs = {name: seeds[0].record for name, seeds in runs.items()}
+    phrase, own = common_settings([rec["config"] for rec in recs.values()])
+    has_published = any(rec.get("published_accuracy") is not None for rec in recs.values())
+    q_stats, noise = stats_table([r for r in stats_rows if r["question"] == qid])
+    by_run = {r["name"]: r for r in q_stats}
+    rows: dict[str, list] = {k: [] for k in ("settings", "main", "config", "results",
+                                             "architectures")}
+    macros = []
+    for (name, seeds), differs in zip(runs.items(), own, strict=True):
+        rec, cfg = recs[name], recs[name]["config"]
         test = results.test_accuracies(seeds)
         val = np.array([x.metrics["best_val_accuracy"] for x in seeds])
         ep = np.array([x.metrics["best_epoch"] for x in seeds])
         secs = np.array([x.metrics["train_seconds"] for x in seeds])
         pub = rec.get("published_accuracy")
-        outcomes.append((name, [mean_sd(val), mean_sd(test), f"{ep.mean():.1f}",
-                                *([f"{pub:.2f}" if pub is not None else "-"]
-                                  if has_published else []),
-                                f"{secs.mean():.1f}", ", ".join(pct(t) for t in test)]))
+        what = "; ".join(x for x in [described.get(name) or run_other(cfg), *differs] if x)
+        st = by_run.get(name, {})
+        rows["settings"].append((name, [what, f"{rec['params']:,}"]))
+        rows["main"].append((name, [mean_sd(test), st.get("ci", "-"), st.get("diff", "-"),
+                                    st.get("verdict", "-")]))
+        rows["config"].append((name, [cfg["optimizer"], cfg["learning_rate"], cfg["batch_size"],
+                                      cfg["epochs"], f"{rec['params']:,}", run_other(cfg),
+                                      ", ".join(str(x.seed) for x in seeds)]))
+        rows["results"].append((name, [mean_sd(val), mean_sd(test), f"{ep.mean():.1f}",
+                                       *([f"{pub:.2f}" if pub is not None else "-"]
+                                         if has_published else []),
+                                       f"{secs.mean():.1f}", ", ".join(pct(t) for t in test)]))
+        rows["architectures"].append((name, [layers_text(rec["architecture"])]))
         key = f"{macro_key(qid)}/{macro_key(name)}"
         macros += [[key, "test", pct(test.mean())],
                    [key, "testsd", pct(test.std(ddof=1)) if len(test) > 1 else "0.00"],
                    [key, "val", pct(val.mean())], [key, "epoch", f"{ep.mean():.1f}"],
-                   [key, "params", f"{rec['params']:,}"], [key, "seeds", str(len(seeds))]]
-    q_stats, noise = stats_table([r for r in stats_rows if r["question"] == qid])
-    for r in q_stats:
-        key = f"{macro_key(qid)}/{macro_key(r['name'])}"
-        macros += [[key, "ci", r["ci"]], [key, "p", r["p"]]]
-    ens = [e for e in ensemble_rows if e["question"] == qid]
+                   [key, "params", f"{rec['params']:,}"], [key, "seeds", str(len(seeds))],
+                   [key, "ci", st.get("ci", "-")], [key, "p", st.get("p", "-")]]
+    ens = sorted((e for e in ensemble_rows if e["question"] == qid),
+                 key=lambda e: list(runs).index(e["run"]) if e["run"] in runs else len(runs))
     for e in ens:
         key = f"{macro_key(qid)}/{macro_key(e['run'])}"
         macros += [[key, "vote", pct(float(e["vote_accuracy"]))],
                    [key, "meanprob", pct(float(e["mean_prob_accuracy"]))]]
-    title = s.title
+    title, base = s.title, (q_stats[0]["name"] if q_stats else "")
+    first = next(iter(recs.values()))
+    ds = first["dataset"]
+    not_complete = sorted({f"{r['run']} seed {r['seed']} ({r['status']})"
+                           for r in results.summary_rows(results_dir, profile)
+                           if r["question"] == qid and r["status"] != "complete"})
     tables = {
-        "settings": table(f"{title}: the runs and their settings.",
-                          ["Run", "Optimizer", "η", "Batch", "Epochs", "Parameters", "Other",
-                           "Seeds"], "llrrrrll", settings),
-        "architectures": table(f"{title}: architectures (trainable parameters).",
-                               ["Run", "Layers"], "lp{0.62\\linewidth}", archs),
+        "settings": table(f"{title}: the runs" + (f" (all: {phrase})." if phrase else "."),
+                          ["Run", "Setup", "Parameters"], "lXr", rows["settings"]),
+        "main": table(f"{title}: test accuracy in % at the epoch of best validation accuracy, "
+                      "mean ± standard deviation over seeds, 95% confidence interval of the "
+                      f"mean, difference from the baseline {base} in percentage points, and "
+                      "Welch's test against it.", ["Run", "Test", "95% CI", "Δ", "Verdict"],
+                      "lrrrl", rows["main"]),
+        "config": table(f"{title}: every setting of every run.",
+                        ["Run", "Optimizer", "η", "Batch", "Epochs", "Parameters", "Other",
+                         "Seeds"], "llrrrrll", rows["config"]),
         "results": table(
             f"{title}: accuracy in %, mean ± standard deviation over seeds"
             + (", beside the published figure." if has_published else "."),
             ["Run", "Best validation", "Test", "Best epoch",
              *(["Published"] if has_published else []), "Time (s)", "Test per seed"],
-            "lrrr" + ("r" if has_published else "") + "rl", outcomes),
+            "lrrr" + ("r" if has_published else "") + "rl", rows["results"]),
         "stats": table(
-            f"{title}: test accuracy in %, mean over seeds with its 95% confidence interval "
-            f"(Student t), and the difference from the baseline {q_stats[0]['name']} with the "
-            "p-value of Welch's t-test." if q_stats else "",
-            ["Run", "Seeds", "Mean", "SD", "95% CI", "Δ (pp)", "p", "Verdict"], "lrrrlrrl",
-            [(r["name"], [r[k] for k in ("n", "mean", "sd", "ci", "diff", "p", "verdict")])
-             for r in q_stats]),
+            f"{title}: test accuracy in % over seeds, its 95% confidence interval (Student t), "
+            f"and the difference from the baseline {base} with the p-value of Welch's t-test.",
+            ["Run", "Seeds", "Mean", "SD", "95% CI", "Δ (pp)", "p", "Verdict", "Note"],
+            "lrrrlrrlp{0.22\\linewidth}",
+            [(r["name"], [r[k] for k in ("n", "mean", "sd", "ci", "diff", "p", "verdict",
+                                         "note")]) for r in q_stats]),
+        "architectures": table(f"{title}: architectures (trainable parameters).",
+                               ["Run", "Layers"], "lp{0.75\\linewidth}", rows["architectures"]),
         "ensembles": table(
             f"{title}: ensembles over seeds (test accuracy in %).",
             ["Run", "Members", "Majority vote", "Mean probability", "Mean member"], "lrrrr",
@@ -193,12 +230,12 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
                          pct(float(e["mean_prob_accuracy"])),
                          pct(float(e["mean_member_accuracy"]))]) for e in ens]),
     }
-    shape = "×".join(str(d) for d in ds["input_shape"])
     sizes = " / ".join(f"{ds['sizes'][k]:,}" for k in ("train", "val", "test"))
     return {"id": qid, "title": title, "research_question": s.research_question,
             "hypothesis": s.hypothesis,
-            "facts": {"dataset": ds["name"], "shape": shape,
-                      "classes": str(ds["num_classes"]), "sizes": sizes,
+            "facts": {"dataset": ds["name"], "shape": "×".join(map(str, ds["input_shape"])),
+                      "classes": str(ds["num_classes"]), "sizes": sizes, "common": phrase,
+                      "seeds": str(max(len(x) for x in runs.values())), "baseline": base,
                       "noise": noise, "not_complete": ", ".join(not_complete)},
             "tables": tables, "macros": macros}
 

@@ -235,13 +235,13 @@ def tokenised(q: dict) -> tuple[dict, dict[str, tuple[str, str]]]:
     return out, where
 
 
-def check_tex(path: Path, rel: str, q: dict, paths: dict) -> list[Row]:
+def check_tex(path: Path, rel: str, template: str, q: dict, paths: dict) -> list[Row]:
     """Every number in a question's ``.tex`` against ``numbers.json``: the file is split where
     the numbers go (rendering the template with tokens in their place shows where), and each
     piece is compared with the same piece of a rendering from the recorded numbers."""
-    want = report.render_question(q, paths).splitlines()
+    want = report.render_part(template, q, paths).splitlines()
     shape, where = tokenised(q)
-    tokens = report.render_question(shape, paths).splitlines()
+    tokens = report.render_part(template, shape, paths).splitlines()
     have = path.read_text().splitlines()
     if len(have) != len(want):
         return [Row(q["id"], "-", "report lines", rel, f"{len(want)} lines", f"{len(have)} lines",
@@ -295,17 +295,18 @@ def check_report(results_dir: Path, profile: str, in_scope: InScope) -> list[Row
     rows = check_numbers(recorded, fresh, in_scope)
     rows += check_numbers_tex(rdir / "numbers.tex", recorded, in_scope)
     for q in recorded:
-        path = rdir / f"{q['id']}.tex"
-        rel = results.relative(path, results_dir, profile)
         if not in_scope(f"{q['id']}/"):
             continue
-        if not path.exists():
-            rows.append(Row(q["id"], "-", "report section", rel, "present", "missing",
-                            "MISSING"))
-            continue
         paths = report.question_paths(results_dir, profile, q, None, write=False)
-        rows += check_tex(path, rel, q, paths) or [
-            Row(q["id"], "-", "report tables = numbers.json", rel)]
+        for template, name in report.PARTS.items():
+            path = rdir / name.format(q["id"])
+            rel = results.relative(path, results_dir, profile)
+            if not path.exists():
+                rows.append(Row(q["id"], "-", "report section", rel, "present", "missing",
+                                "MISSING"))
+                continue
+            rows += check_tex(path, rel, template, q, paths) or [
+                Row(q["id"], "-", "report tables = numbers.json", rel)]
     return rows
 
 

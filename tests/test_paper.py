@@ -1,0 +1,200 @@
+"""The paper a student hands in: chosen questions within the page limit, the rest in an
+appendix, a course's own class, honest statistics, the Overleaf bundle and the submission."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coursework import backend, cli, report, results, stats, tables
+from coursework.plots import COLUMN, SMALLEST, all_figures
+from tests.helpers import toy_spec
+
+needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
+                               is None, reason="TeX Live / poppler not installed")
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ["regularisation", "conv", "augmentation"]
+
+
+def appendix_page(aux: Path) -> int:
+    """The page the appendix starts on, from LaTeX's own label in the .aux file."""
+    m = re.search(r"\\newlabel\{appendix\}\{\{[^}]*\}\{(\d+)\}", aux.read_text())
+    assert m, "no appendix label in the .aux file"
+    return int(m.group(1))
+
+
+def pdf_pages(pdf: Path) -> int:
+    out = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    return int(re.search(r"Pages:\s+(\d+)", out).group(1))
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory, tiny_npz):
+    """Two toy questions with three seeds, figures drawn."""
+    tmp = tmp_path_factory.mktemp("paper")
+    res = tmp / "results"
+    for name in ("toya", "toyb"):
+        spec = toy_spec(tmp, f"npz:{tiny_npz}", name=name, epochs=2, seeds="[0, 1, 2]", runs="""
+            [[runs]]
+            name = "fc"
+            model = { conv_maps = [], hidden = [16] }
+            [[runs]]
+            name = "conv"
+            model = { conv_maps = [4], hidden = [16], activation = "relu" }
+        """)
+        assert cli.main(["--results", str(res), "run", str(spec)]) == 0
+    all_figures(res, "quick")
+    return res, tmp
+
+
+@needs_tex
+@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="trains three real questions: "
+                    "run once, in the TensorFlow pass")
+def test_three_questions_fit_six_pages_and_the_appendix_holds_the_rest(tmp_path):
+    res = tmp_path / "results"
+    assert cli.main(["--results", str(res), "run", *PAPER, "--seeds", "0"]) == 0
+    assert cli.main(["--results", str(res), "plots"]) == 0
+    assert cli.main(["--results", str(res), "report", "--questions", " ".join(PAPER)]) == 0
+    rdir = res / "quick/report"
+    start = appendix_page(rdir / "build/report.aux")
+    assert start - 1 <= 6  # the body: every page before the appendix
+    assert pdf_pages(rdir / "report.pdf") > start  # the appendix holds the rest
+    body = subprocess.run(["pdftotext", "-l", str(start - 1), str(rdir / "report.pdf"), "-"],
+                          capture_output=True, text=True).stdout
+    assert [t for t in ("Regularisation", "Convolutional layers", "Data augmentation")
+            if t not in body] == []
+    assert "Activation" not in body and "Depth" not in body  # only the chosen questions
+
+
+@needs_tex
+def test_a_course_class_given_by_path_is_used(toy, tmp_path):
+    res, _ = toy
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "mycourse.cls").write_text(r"""
+\NeedsTeXFormat{LaTeX2e}
+\ProvidesClass{mycourse}[2026/01/01 a course's own class]
+\LoadClass[10pt]{article}
+\RequirePackage[a4paper,margin=2cm]{geometry}
+\AtBeginDocument{\noindent MYCOURSE CLASS IN USE\par}
+""")
+    settings = tmp_path / "report.toml"
+    settings.write_text('title = "With a course class"\nclass = "course/mycourse.cls"\n')
+    assert cli.main(["--results", str(res), "report", "--settings", str(settings)]) == 0
+    rdir = res / "quick/report"
+    assert "\\documentclass{mycourse}" in (rdir / "report.tex").read_text()
+    text = subprocess.run(["pdftotext", str(rdir / "report.pdf"), "-"], capture_output=True,
+                          text=True).stdout
+    assert "MYCOURSE CLASS IN USE" in text and "With a course class" in text
+    assert "mycourse.cls" in zipfile.ZipFile(rdir / report.OVERLEAF).namelist()
+    # one column here: the figures are drawn for a column and printed at 0.6 of the text
+    assert "\\cwfigwidth" in (rdir / "toya.tex").read_text()
+
+
+@needs_tex
+def test_overleaf_zip_compiles_with_plain_pdflatex_anywhere(toy, tmp_path):
+    res, tmp = toy
+    report.render(res, "quick", prose_root=tmp / "prose")
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(res / "quick/report" / report.OVERLEAF) as z:
+        names = z.namelist()
+        z.extractall(folder)
+    assert "report.tex" in names and any(n.startswith("figures/") for n in names)
+    assert not [n for n in names if n.startswith("/") or ".." in n]
+    for _ in range(2):  # twice: references
+        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
+                               "report.tex"], cwd=folder, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:]
+    assert (folder / "report.pdf").stat().st_size > 10_000
+
+
+@needs_tex
+def test_over_the_page_limit_says_by_how_much_and_where(toy, tmp_path, capsys):
+    res, tmp = toy
+    settings = tmp_path / "report.toml"
+    settings.write_text("page_limit = 1\n")
+    assert cli.main(["--results", str(res), "report", "--settings", str(settings)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"the paper is \d+ pages before the appendix, \d+ over the limit of 1", out)
+    assert "longest sections: toy" in out
+    assert (res / "quick/report/report.pdf").exists()  # the PDF is still written
+
+
+def test_without_tex_the_tex_and_the_overleaf_zip_are_written(toy, monkeypatch, capsys):
+    res, tmp = toy
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    out = report.build(res, "quick", prose_root=tmp / "prose")
+    assert out.name == "report.tex" and out.exists()
+    assert (res / "quick/report" / report.OVERLEAF).exists()
+    printed = capsys.readouterr().out
+    assert "LaTeX is not installed" in printed and "apt-get install" in printed
+
+
+def test_bad_report_settings_name_the_file_and_field(toy, tmp_path, capsys):
+    res, _ = toy
+    settings = tmp_path / "report.toml"
+    for text, field in (('style = "poster"\n', "style"), ("page_limit = \"six\"\n", "page_limit"),
+                        ('questions = ["nope"]\n', "questions"), ("colour = 1\n", "colour"),
+                        ('class = "missing.cls"\n', "class")):
+        settings.write_text(text)
+        assert cli.main(["--results", str(res), "report", "--settings", str(settings)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and str(settings) in err and field in err, err
+
+
+def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
+    res, tmp = toy
+    rdir = res / "quick/report"
+    rdir.mkdir(parents=True, exist_ok=True)
+    (rdir / "report.pdf").write_bytes(b"%PDF-1.5 stand-in")
+    assert list((res / "quick/toya/fc/seed-0").glob("*.keras"))  # there are weights to leave
+    out = tmp_path / "submission"
+    assert cli.main(["--results", str(res), "submission", "--out", str(out)]) == 0
+    names = zipfile.ZipFile(tmp_path / "submission.zip").namelist()
+    assert "submission/report.pdf" in names and "submission/LISTING.txt" in names
+    assert "submission/code/coursework/train.py" in names
+    assert "submission/results/quick/toya/fc/seed-2/history.csv" in names
+    assert "submission/results/quick/stats.csv" in names
+    assert not [n for n in names if n.endswith((".h5", ".keras", ".npz"))]
+    assert (out / "LISTING.txt").read_text().count("\n") == len(names)  # a header, no self
+
+
+def test_intervals_stay_within_0_100_and_few_seeds_get_no_test():
+    wide = stats.summarise([0.999, 0.5, 0.999], (0.0, 1.0))
+    assert 0.0 <= wide["ci95_low"] and wide["ci95_high"] <= 1.0
+    rows = stats.question_rows("q", {"base": [0.90, 0.91], "other": [0.95, 0.96]})
+    assert all(r["ci95_low"] is None and r["p_value"] is None for r in rows)
+    assert "need 3" in rows[1]["note"]
+    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()}
+                                          for r in rows])
+    assert table[1]["ci"] == "-" and table[1]["p"] == "-"
+    assert "need at least 3 seeds" in sentence
+
+
+def test_zero_spread_is_handled_and_explained():
+    both = stats.question_rows("q", {"base": [0.9, 0.9, 0.9], "same": [0.95, 0.95, 0.95]})
+    assert both[1]["p_value"] is None and "no spread" in both[1]["note"]
+    one = stats.question_rows("q", {"base": [0.9, 0.9, 0.9], "var": [0.93, 0.95, 0.94]})
+    assert one[1]["p_value"] is not None and "no spread in base" in one[1]["note"]
+
+
+def test_body_figures_are_drawn_at_column_width_with_legible_text(toy):
+    res, _ = toy
+    import matplotlib.pyplot as plt
+
+    for kind in ("comparison", "val", "published"):
+        path = res / "quick/figures" / f"toya-{kind}.pdf"
+        if not path.exists():
+            continue
+        box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", path.read_bytes())
+        assert float(box.group(1)) == pytest.approx(COLUMN * 72, abs=1), kind
+    sizes = [plt.rcParams[k] for k in ("font.size", "axes.labelsize", "legend.fontsize",
+                                       "xtick.labelsize", "ytick.labelsize")]
+    assert min(float(s) for s in sizes) >= SMALLEST >= 7
+    assert np.isclose(COLUMN, 3.25)
