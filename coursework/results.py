@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +43,22 @@ RECORD, HISTORY, SPEC = "run.json", "history.csv", "spec.toml"
 
 
 # --------------------------------------------------------------------------- paths
+
+
+def folder_key(profile: str, dataset: str | None = None) -> str:
+    """The results folder of a profile, or of a profile run on another dataset
+    (``--dataset``): ``quick@bees-1a2b3c`` (the data's name and a hash of its full name), so
+    that results on different data never mix."""
+    if not dataset:
+        return profile
+    stem = Path(dataset.split(":", 1)[-1]).stem or dataset
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "", stem)[:40] or "data"
+    return f"{profile}@{slug}-{hashlib.sha256(dataset.encode()).hexdigest()[:6]}"
+
+
+def spec_profile(key: str) -> str:
+    """The spec profile of a results folder key (``quick@bees-1a2b3c`` -> ``quick``)."""
+    return key.split("@", 1)[0]
 
 
 def profile_dir(results: Path, profile: str) -> Path:
@@ -158,6 +176,10 @@ def best_epoch(val_accuracy: list[float]) -> int | None:
     return int(np.nanargmax(val_accuracy))
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then rename."""
     path = Path(path)
@@ -169,6 +191,7 @@ def write_bytes(path: Path, data: bytes) -> None:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file, not mkstemp's 0600
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

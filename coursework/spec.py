@@ -39,7 +39,9 @@ EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
 # Training config: key -> (type(s), meaning). Every key may appear in defaults, a profile, a run
 # or a run's profile table.
 CONFIG_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "dataset": (str, "mnist, mnist-5k or npz:PATH"),
+    "dataset": (str, "mnist, mnist-5k, npz:PATH or folder:PATH"),
+    "image_size": (list, "[height, width] images of a folder: dataset are resized to"),
+    "color": (str, "grayscale or rgb: how images of a folder: dataset are read"),
     "builder": (str, "module:function in models/"),
     "model": (dict, "keyword arguments for the builder"),
     "optimizer": (str, "sgd, momentum, adam or rmsprop"),
@@ -58,6 +60,7 @@ CHOICES = {
     "optimizer": ("sgd", "momentum", "adam", "rmsprop"),
     "loss": ("crossentropy", "mse"),
     "augment": ("none", "expand", "affine", "elastic"),
+    "color": ("grayscale", "rgb"),
 }
 REQUIRED_CONFIG = ("dataset", "builder", "optimizer", "learning_rate", "batch_size", "epochs",
                    "seeds")
@@ -103,7 +106,9 @@ class Spec:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     def resolve(self, profile: str) -> list[Run]:
-        """The runs of this question under ``profile``, with fully merged configs."""
+        """The runs of this question under ``profile`` (or a results folder key such as
+        ``quick@bees-1a2b3c``), with fully merged configs."""
+        profile = results.spec_profile(profile)
         if profile not in self.profiles:
             raise SpecError(
                 f"{self.path}: no profile {profile!r} (it has: {', '.join(self.profiles)})"
@@ -147,7 +152,8 @@ def recorded(results_dir: Path, profile: str, question: str) -> Spec | None:
 def run_order(results_dir: Path, profile: str, question: str) -> list[str]:
     """The run names of a question in spec order (the baseline first), from its recorded spec."""
     s = recorded(results_dir, profile, question)
-    return [r.name for r in s.resolve(profile)] if s and profile in s.profiles else []
+    ok = s is not None and results.spec_profile(profile) in s.profiles
+    return [r.name for r in s.resolve(profile)] if ok else []
 
 
 def penalties(cfg: dict[str, Any]) -> dict[str, float]:
@@ -223,6 +229,10 @@ def _check_config(table: Any, where: str) -> list[str]:
                           f"got {value!r}")
         elif key == "seeds" and (not value or not all(_is(s, int) and s >= 0 for s in value)):
             errors.append(f"{where}: key 'seeds' must be a non-empty list of integers >= 0")
+        elif key == "image_size" and (len(value) != 2 or not all(_is(v, int) and v > 0
+                                                                  for v in value)):
+            errors.append(f"{where}: key 'image_size' must be [height, width] in pixels, got "
+                          f"{value!r}")
         elif key in ("batch_size", "epochs") and value < 1:
             errors.append(f"{where}: key {key!r} must be at least 1, got {value}")
         elif key in ("learning_rate",) and value <= 0:

@@ -150,7 +150,7 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
     if not runs or s is None:
         return None
     described = {r.name: r.description for r in s.resolve(profile)} if (
-        profile in s.profiles) else {}
+        results.spec_profile(profile) in s.profiles) else {}
     recs = {name: seeds[0].record for name, seeds in runs.items()}
     phrase, own = common_settings([rec["config"] for rec in recs.values()])
     has_published = any(rec.get("published_accuracy") is not None for rec in recs.values())

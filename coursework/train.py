@@ -18,7 +18,7 @@ import shutil
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -37,7 +37,7 @@ from coursework import (
     workers,
 )
 from coursework.env import environment
-from coursework.errors import ResultsError, SpecError
+from coursework.errors import DataError, ResultsError, SpecError
 from coursework.network import (
     all_layers,
     build_model,
@@ -50,6 +50,11 @@ from coursework.results import HISTORY_COLUMNS, SCHEMA_VERSION
 from coursework.spec import Run, Spec
 
 EVAL_BATCH = 1000
+# A run has diverged when its training loss is not finite, or above this many times the loss
+# of guessing: cross-entropy itself stops at -log(1e-7) = 16.1, so only exploding weights (their
+# penalty) get there. Runs that start high and learn (2.34 and 3.98 against ln 2 = 0.69,
+# measured on photos) go on.
+EXPLODED = 100
 BEST = "best.weights.h5"
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
@@ -178,7 +183,7 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
     checkpoint = Checkpoint(out / "backup" / "state.npz", s.net)
     start = checkpoint.restore()
     history = History(out / results.HISTORY, keep=start)
-    limit = 3 * chance_loss(cfg["loss"], num_classes)
+    limit = EXPLODED * chance_loss(cfg["loss"], num_classes)
     if start:
         print(f"{label}    resuming after epoch {start}", flush=True)
     for epoch in range(start, cfg["epochs"]):
@@ -219,7 +224,7 @@ def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: boo
     x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
     scores = s.net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
     probs = s.model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
-    save_predictions(out / "predictions.npz", s.model, ds.x_test, ds.y_test, probs)
+    save_predictions(out / "predictions.npz", s.model, ds.x_test, ds.y_test, probs, ds.names)
     save_atomically(s.model.save, out / "model.keras")
     return {**metrics, "best_epoch": best + 1,
             "best_val_accuracy": history.val_accuracy()[best],
@@ -261,18 +266,20 @@ def save_atomically(save, path: Path) -> None:
 
 
 def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray,
-                     probs: np.ndarray, max_images: int = 36) -> None:
+                     probs: np.ndarray, class_names: list[str], max_images: int = 36) -> None:
     """``predictions.npz``, what the plots and ensembles need beyond ``history.csv``:
 
     - ``y_true`` (N,) test labels; ``probs`` (N, classes) float16 softmax outputs of the
       best-validation weights;
     - ``mis_index`` (M,) indices of the first ``max_images`` misclassified test images and
       ``mis_images`` (M, H, W, C) float16 those images, scaled to [0, 1];
-    - ``filters`` (k, k, channels, maps) first convolution layer's kernels, if there is one.
+    - ``filters`` (k, k, channels, maps) first convolution layer's kernels, if there is one;
+    - ``class_names`` (classes,) the names of the classes.
     """
     wrong = np.flatnonzero(probs.argmax(-1) != y_test)[:max_images]
     arrays = {"y_true": y_test.astype(np.int64), "probs": probs.astype(np.float16),
-              "mis_index": wrong, "mis_images": data.scale(x_test[wrong]).astype(np.float16)}
+              "mis_index": wrong, "mis_images": data.scale(x_test[wrong]).astype(np.float16),
+              "class_names": np.array(class_names)}
     convs = [la for la in all_layers(model) if isinstance(la, keras.layers.Conv2D)]
     if convs:
         arrays["filters"] = keras.ops.convert_to_numpy(convs[0].kernel).astype(np.float32)
@@ -315,32 +322,61 @@ def record(run: Run, seed: int, status: str, ds: data.Dataset | None, metrics: d
 
 @dataclass(frozen=True)
 class Job:
-    """One run and seed to train, and where its results go."""
+    """One run and seed to train, and where its results go: ``folder`` is the results folder
+    of its profile (``quick``, or ``quick@bees-1a2b3c`` on another dataset)."""
 
     run: Run
     seed: int
     results_dir: Path
+    folder: str
     number: int = 1
     total: int = 1
 
     @property
     def out(self) -> Path:
-        return results.run_dir(self.results_dir, self.run.profile, self.run.question,
-                               self.run.name, self.seed)
+        return results.run_dir(self.results_dir, self.folder, self.run.question, self.run.name,
+                               self.seed)
 
     @property
     def name(self) -> str:
         return f"{self.run.question}/{self.run.name} seed {self.seed}"
 
 
-_DATASETS: dict[str, data.Dataset] = {}
+_DATASETS: dict[tuple, data.Dataset] = {}
 
 
-def dataset(name: str) -> data.Dataset:
-    """A dataset, loaded once per process."""
-    if name not in _DATASETS:
-        _DATASETS[name] = data.load(name)
-    return _DATASETS[name]
+def dataset(cfg: dict) -> data.Dataset:
+    """The dataset of a run's config, loaded once per process."""
+    key = (cfg["dataset"], tuple(cfg.get("image_size") or ()), cfg.get("color"))
+    if key not in _DATASETS:
+        _DATASETS[key] = data.load(cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
+    return _DATASETS[key]
+
+
+def check_data(jobs: list[Job]) -> None:
+    """Load every dataset the jobs need, once, and build each distinct network on it: a bad
+    dataset, or images too small for a network, is one DataError before anything trains."""
+    built = set()
+    for job in jobs:
+        cfg = job.run.config
+        ds = dataset(cfg)
+        key = (cfg["builder"], repr(sorted(cfg["model"].items())), ds.input_shape)
+        if key in built:
+            continue
+        built.add(key)
+        try:
+            build_model(cfg, ds.info)
+        except ValueError as exc:
+            if "negative" not in str(exc):
+                continue  # another problem of the run: it fails, and is recorded, when it runs
+            shape = "x".join(map(str, ds.input_shape))
+            raise DataError(f"{cfg['dataset']}: its {shape} images do not fit run "
+                            f"{job.run.name!r} of {job.run.spec_file} (builder "
+                            f"{cfg['builder']}): {str(exc).splitlines()[0][:200]}; use larger "
+                            "images (image_size) or a network with fewer or smaller "
+                            "convolutions") from exc
+        finally:
+            keras.backend.clear_session()
 
 
 def run_job(job: Job, force: bool = False, label: str = "") -> dict | None:
@@ -367,7 +403,7 @@ def run_job(job: Job, force: bool = False, label: str = "") -> dict | None:
           f"backend {backend.chosen()}", flush=True)
     ds = None
     try:
-        ds = dataset(cfg["dataset"])
+        ds = dataset(cfg)
         rec = train_one(job.run, job.seed, ds, out, label)
     except (KeyboardInterrupt, ResultsError):
         raise
@@ -386,16 +422,18 @@ def run_job(job: Job, force: bool = False, label: str = "") -> dict | None:
     else:
         print(f"{label}    -> {job.name}: {rec['status'].upper()}"
               + (f": {rec['error']}" if "error" in rec else ""), flush=True)
-    with results.locked(job.results_dir, job.run.profile):
-        results.write_summary(job.results_dir, job.run.profile)
+    with results.locked(job.results_dir, job.folder):
+        results.write_summary(job.results_dir, job.folder)
     return rec
 
 
 def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
-         seeds: list[int] | None = None) -> list[Job]:
+         seeds: list[int] | None = None, on: str | None = None) -> list[Job]:
     """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
-    seeds (or ``seeds``)."""
+    seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
     runs = spec.resolve(profile)
+    if on:
+        runs = [replace(r, config={**r.config, "dataset": on}) for r in runs]
     if only:
         unknown = sorted(set(only) - {r.name for r in runs})
         if unknown:
@@ -403,7 +441,9 @@ def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = N
                             f"(runs: {', '.join(r.name for r in runs)})")
         runs = [r for r in runs if r.name in only]
     pairs = [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
-    return [Job(r, s, Path(results_dir), i, len(pairs)) for i, (r, s) in enumerate(pairs, 1)]
+    folder = results.folder_key(profile, on)
+    return [Job(r, s, Path(results_dir), folder, i, len(pairs))
+            for i, (r, s) in enumerate(pairs, 1)]
 
 
 def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
@@ -430,16 +470,17 @@ def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
     return failed
 
 
-def run_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
-                 seeds: list[int] | None = None, force: bool = False, parallel: int = 1) -> int:
-    """Train the selected runs and seeds of ``spec``; return the number that failed. The spec
+def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
+    """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
     is recorded beside the runs, so that everything after training reads it from there."""
-    jobs = plan(spec, profile, results_dir, only, seeds)
-    results.ensure_writable(results.profile_dir(results_dir, profile))
-    results.write_bytes(results.spec_copy(results_dir, profile, spec.question),
+    if not jobs:
+        return 0
+    results_dir, folder = jobs[0].results_dir, jobs[0].folder
+    results.ensure_writable(results.profile_dir(results_dir, folder))
+    results.write_bytes(results.spec_copy(results_dir, folder, spec.question),
                         Path(spec.path).read_bytes())
     failed = run_jobs(jobs, force, parallel)
-    write_aggregates(results_dir, profile)
+    write_aggregates(results_dir, folder)
     return failed
 
 

@@ -130,7 +130,7 @@ def check_expected_runs(results_dir: Path, profile: str, in_scope: InScope) -> l
     rows = []
     for q in results.questions(results_dir, profile):
         s = spec.recorded(results_dir, profile, q)
-        if not in_scope(f"{q}/") or s is None or profile not in s.profiles:
+        if not in_scope(f"{q}/") or s is None or results.spec_profile(profile) not in s.profiles:
             continue
         for run in s.resolve(profile):
             for seed in run.seeds:

@@ -106,7 +106,7 @@ def test_failed_run_is_recorded_others_go_on_and_exit_is_nonzero(tmp_path, tiny_
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, runs="""
         [[runs]]
         name = "bad"
-        model = { conv_maps = [4], kernel_size = 60 }
+        model = { conv_maps = [4], activation = "no-such-activation" }
         [[runs]]
         name = "good"
         model = { conv_maps = [], hidden = [8] }
