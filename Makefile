@@ -8,7 +8,11 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 BACKEND     ?= $(or $(KERAS_BACKEND),tensorflow)
 export KERAS_BACKEND := $(BACKEND)
-STAMP       := $(VENV)/.installed-$(BACKEND)
+# EXTRA picks the install (a lock file in locks/): the backend's own, or gpu / jax-cuda for a
+# CUDA build (`make setup BACKEND=jax EXTRA=jax-cuda`)
+EXTRA       ?= $(BACKEND)
+LOCK        := locks/$(EXTRA).txt
+STAMP       := $(VENV)/.installed-$(EXTRA)
 PROFILE     ?= full
 RESULTS     ?= results
 JOBS        ?= 1
@@ -19,30 +23,49 @@ RUN_FLAGS   := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
                $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
                $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision) \
                $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
+LOCKED      := tensorflow jax torch gpu jax-cuda
 ALL_QUESTIONS := $(basename $(notdir $(wildcard experiments/*.toml)))
 # QUESTIONS="conv regularisation" limits quick/all to those and sets the report's questions
 # (default: report.toml's list)
 QUESTIONS   ?=
 CHOSEN      := $(or $(QUESTIONS),$(ALL_QUESTIONS))
+# DATASET=folder:PATH (or npz:PATH, mnist-5k, ...) runs the questions on other data, into
+# results/<profile>@<data>
+DATASET     ?=
+DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex tex quick all plots report submission verify bench test lint clean \
+.PHONY: help setup setup-tex tex lock slurm collect quick all plots report submission verify bench test lint clean \
 	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets
-	@echo "Usage: make TARGET [PROFILE=full|quick] [BACKEND=tensorflow|jax|torch] [JOBS=N]"
+	@echo "Usage: make TARGET [PROFILE=full|quick] [BACKEND=tensorflow|jax|torch] [JOBS=N] [DATASET=...]"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "  Research questions (PROFILE=$(PROFILE) by default):"
 	@for q in $(ALL_QUESTIONS); do printf "  %-15s run experiments/%s.toml\n" $$q $$q; done
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(wildcard $(LOCK))
+	@test -f $(LOCK) || { echo "error: no lock file $(LOCK): EXTRA is one of $(LOCKED)"; exit 2; }
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[$(BACKEND),dev]'
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
+
+lock: ## refresh locks/*.txt: the newest versions pyproject.toml allows, for Python 3.11+
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv
+	$(PY) -m uv pip compile pyproject.toml --extra tensorflow --extra dev --universal \
+	  --python-version 3.11 --no-header --quiet -o locks/tensorflow.txt
+	# the others share TensorFlow's versions where they can (one .venv may hold several)
+	for extra in $(filter-out tensorflow,$(LOCKED)); do \
+	  $(PY) -m uv pip compile pyproject.toml --extra $$extra --extra dev --universal \
+	    --python-version 3.11 --no-header --quiet -c locks/tensorflow.txt \
+	    -o locks/$$extra.txt || exit 1; done
+	@echo "locks/ refreshed: run the tests (make test, make test BACKEND=jax) before committing"
 
 setup: $(STAMP) ## create .venv and install the project with BACKEND (every target does this)
 	@$(MAKE) --no-print-directory tex
@@ -59,35 +82,46 @@ tex: # TeX Live for the PDF: installed if missing where we can (root with apt), 
 	  fi; }
 
 quick: $(STAMP) ## every question (or QUESTIONS=...), quick profile (offline, CPU), plots, PDF
-	$(CW) run $(CHOSEN) --profile quick $(RUN_FLAGS)
-	$(CW) plots --profile quick
+	$(CW) run $(CHOSEN) --profile quick $(DATA_FLAGS) $(RUN_FLAGS)
+	$(CW) plots --profile quick $(DATA_FLAGS)
 	@$(MAKE) --no-print-directory tex
-	$(CW) report --profile quick $(REPORT_FLAGS)
+	$(CW) report --profile quick $(DATA_FLAGS) $(REPORT_FLAGS)
 
 all: $(STAMP) ## every question, full profile (full MNIST; hours on a CPU), plots and PDF
-	$(CW) run $(CHOSEN) --profile full $(RUN_FLAGS)
-	$(CW) plots --profile full
+	$(CW) run $(CHOSEN) --profile full $(DATA_FLAGS) $(RUN_FLAGS)
+	$(CW) plots --profile full $(DATA_FLAGS)
 	@$(MAKE) --no-print-directory tex
-	$(CW) report --profile full $(REPORT_FLAGS)
+	$(CW) report --profile full $(DATA_FLAGS) $(REPORT_FLAGS)
 
 plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
-	$(CW) plots --profile $(PROFILE)
+	$(CW) plots --profile $(PROFILE) $(DATA_FLAGS)
 
 report: $(STAMP) tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/
-	$(CW) report --profile $(PROFILE) $(REPORT_FLAGS)
+	$(CW) report --profile $(PROFILE) $(DATA_FLAGS) $(REPORT_FLAGS)
 
 submission: $(STAMP) ## PDF + code + per-run CSVs (no weights) -> submission/ and submission.zip
-	$(CW) submission --profile $(PROFILE)
+	$(CW) submission --profile $(PROFILE) $(DATA_FLAGS)
 
 verify: $(STAMP) ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]
-	$(CW) verify --profile $(PROFILE) $(if $(QUESTION),--question $(QUESTION)) \
+	$(CW) verify --profile $(PROFILE) $(DATA_FLAGS) $(if $(QUESTION),--question $(QUESTION)) \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(filter 0,$(RERUN)),--no-rerun)
 
 bench: $(STAMP) ## training speed per installed backend vs plain fit -> results/bench.json
 	$(CW) bench $(if $(BACKENDS),--backends $(BACKENDS))
 
 $(ALL_QUESTIONS): $(STAMP)
-	$(CW) run $@ --profile $(PROFILE) $(RUN_FLAGS)
+	$(CW) run $@ --profile $(PROFILE) $(DATA_FLAGS) $(RUN_FLAGS)
+
+slurm: $(STAMP) ## sbatch array script, a task per run and seed [QUESTION= PARTITION= GPUS= TIME= MEM= CPUS= SETUP=]
+	@test -n "$(QUESTION)" || { echo "usage: make slurm QUESTION=conv [PROFILE=full]" \
+	  "[PARTITION=gpu GPUS=1 TIME=04:00:00 MEM=16G CPUS=4 SETUP='module load cuda']"; exit 2; }
+	$(CW) slurm $(QUESTION) --profile $(PROFILE) $(DATA_FLAGS) \
+	  $(if $(PARTITION),--partition "$(PARTITION)") $(if $(GPUS),--gpus $(GPUS)) \
+	  $(if $(TIME),--time $(TIME)) $(if $(MEM),--mem $(MEM)) $(if $(CPUS),--cpus $(CPUS)) \
+	  $(if $(SETUP),--setup "$(SETUP)") $(filter-out --jobs %,$(RUN_FLAGS))
+
+collect: $(STAMP) ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
+	$(CW) collect --profile $(PROFILE) $(DATA_FLAGS)
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest -q

@@ -10,7 +10,8 @@ COLUMNS = ["run", "seed", "check", "kind", "file", "expected", "got", "verdict"]
 @dataclass
 class Row:
     """``run`` is ``question/run`` (or ``-``), ``file`` relative to ``<results>/<profile>``;
-    ``verdict`` is ``ok`` or what went wrong (``EDITED``, ``MISMATCH``, ``MISSING``, ...)."""
+    ``verdict`` is ``ok``, ``note`` (worth reading, not a failure: other package versions than
+    the lock's) or what went wrong (``EDITED``, ``MISMATCH``, ``MISSING``, ...)."""
 
     run: str
     seed: str
@@ -22,7 +23,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.verdict == "ok"
+        return self.verdict in ("ok", "note")
 
     @property
     def kind(self) -> str:
@@ -42,7 +43,7 @@ def short(value: object, width: int = 40) -> str:
 
 def table(rows: list[Row]) -> str:
     """The rows worth reading: every failure and every re-run, plus a count of the rest."""
-    shown = [r for r in rows if not r.ok or r.kind == "re-run"]
+    shown = [r for r in rows if not r.ok or r.kind == "re-run" or r.verdict == "note"]
     head = ["run", "seed", "check", "expected", "got", "verdict"]
     cells = [[short(r.run, 32), r.seed, short(r.check, 64), short(r.expected, 20),
               short(r.got, 20), r.verdict] for r in shown]

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from coursework.errors import CourseworkError
+from coursework.errors import CourseworkError, SpecError
 
 DEFAULT_PROFILE = "quick"
 
@@ -67,6 +67,27 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=_positive, default=1,
                    help="train N run/seed pairs at once in worker processes (several on one "
                    "GPU, or one per GPU); the results are the same (default: 1)")
+    r.add_argument("--task", type=int, default=None, metavar="K",
+                   help="train only the K-th run and seed (0-based, as a Slurm array task; "
+                   "see the slurm command) and write nothing shared: `collect` does that")
+
+    sl = command("slurm", "write an sbatch array script for a question: one task per run "
+                 "and seed")
+    sl.add_argument("question", help="question id (experiments/<id>.toml) or a .toml")
+    sl.add_argument("--partition", default="", help="Slurm partition (default: the cluster's)")
+    sl.add_argument("--gpus", type=int, default=1, help="GPUs per task (default: 1; 0: CPU)")
+    sl.add_argument("--time", default="04:00:00", help="time limit per task (default: 04:00:00)")
+    sl.add_argument("--mem", default="16G", help="memory per task (default: 16G)")
+    sl.add_argument("--cpus", type=int, default=4, help="CPU cores per task (default: 4)")
+    sl.add_argument("--setup", default="", help="shell lines to run first in each task, e.g. "
+                    "'module load cuda'")
+    sl.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+                    help="passed on to run")
+    sl.add_argument("--mixed-precision", action="store_true", help="passed on to run")
+    sl.add_argument("--out", type=Path, default=None,
+                    help="script to write (default: slurm/<question>-<profile>.sbatch)")
+    command("collect", "rebuild summary, statistics, ensembles and manifest from the run "
+            "folders (after Slurm array tasks)")
 
     d = command("describe", "layer table and parameter count of every run")
     d.add_argument("question", nargs="+")
@@ -107,6 +128,18 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                    help="determinism (default: as for run)")
 
+    pr = command("predict", "predict the class of images with a trained run's model",
+                 profile=False)
+    pr.add_argument("run_folder", type=Path, help="e.g. results/quick/conv/conv2/seed-0")
+    pr.add_argument("files", type=Path, nargs="+", help="image files, or one .npz (x, y)")
+    pr.add_argument("--out", type=Path, help="also write the predictions as CSV")
+    ev = command("evaluate", "accuracy and confusion matrix of a trained run's model on a "
+                 "dataset split", profile=False)
+    ev.add_argument("run_folder", type=Path, help="e.g. results/quick/conv/conv2/seed-0")
+    ev.add_argument("--dataset", help="default: the dataset the run was trained on")
+    ev.add_argument("--split", choices=("train", "val", "test"), default="test")
+    ev.add_argument("--out", type=Path, help="confusion matrix figure (.pdf; a .png beside)")
+
     command("questions", "list the questions in experiments/", profile=False)
     return p
 
@@ -136,13 +169,54 @@ def cmd_run(args) -> int:
           + (f", {args.jobs} jobs at once" if args.jobs > 1 else ""), flush=True)
     plans = [(s, train.plan(s, args.profile, args.results, args.only, args.seeds,
                             args.dataset)) for s in specs]
+    if args.task is not None:
+        if len(plans) != 1:
+            raise SpecError("--task: give exactly one question")
+        s, jobs = plans[0]
+        if not 0 <= args.task < len(jobs):
+            raise SpecError(f"--task {args.task}: {s.path} has tasks 0 to {len(jobs) - 1} in "
+                            f"profile {args.profile} (one per run and seed)")
+        plans = [(s, [jobs[args.task]])]
     train.check_data([job for _, jobs in plans for job in jobs])  # before anything trains
     if args.dataset:
         print(f"results of dataset {args.dataset}: {args.results / args.folder}", flush=True)
-    failed = sum(train.run_question(s, jobs, args.force, args.jobs) for s, jobs in plans)
+    failed = sum(train.run_question(s, jobs, args.force, args.jobs,
+                                    shared=args.task is None) for s, jobs in plans)
     if failed:
         print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_slurm(args) -> int:
+    from coursework import slurm, spec
+
+    s = spec.load(args.question)
+    flags = ([] if args.deterministic is None else
+             ["--deterministic" if args.deterministic else "--no-deterministic"])
+    flags += ["--mixed-precision"] if args.mixed_precision else []
+    res = slurm.Resources(args.partition, args.gpus, args.time, args.mem, args.cpus, args.setup)
+    path = slurm.write(s, args.profile, args.results, res, args.dataset, flags, args.out)
+    n = len(s.tasks(args.profile, on=args.dataset))
+    print(f"wrote {path}: {n} array tasks ({s.question}, profile {args.profile})\n"
+          f"submit:    sbatch {path}\n"
+          f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.folder}/\n"
+          f"afterwards: {slurm.collect_command(args.profile, args.dataset)}  (summary, "
+          "statistics, ensembles, manifest)")
+    return 0
+
+
+def cmd_collect(args) -> int:
+    from coursework import results
+    from coursework.train import write_aggregates
+
+    write_aggregates(args.results, args.folder)
+    rows = results.read_csv(results.profile_dir(args.results, args.folder) / "summary.csv")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    print(f"collected {len(rows)} runs in {results.profile_dir(args.results, args.folder)}: "
+          + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    return 0
 
 
 def cmd_plots(args) -> int:
@@ -182,6 +256,10 @@ def cmd_verify(args) -> int:
     rows = verify.verify(args.results, args.folder, args.question, args.sample,
                          args.tolerance, not args.no_rerun)
     print(checks.table(rows))
+    for r in rows:
+        if r.verdict == "note":
+            print(f"note: {r.check}: {r.file}: {r.got}; a re-run may then differ in the last "
+                  f"digits (`make setup` installs the locked versions)")
     bad = [r for r in rows if not r.ok]
     where = results.profile_dir(args.results, args.folder) / "verification.csv"
     if bad:
@@ -218,9 +296,30 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from coursework import backend
+
+    backend.check_installed()
+    from coursework import predict
+
+    predict.predict(args.run_folder, args.files, args.out)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from coursework import backend
+
+    backend.check_installed()
+    from coursework import predict
+
+    predict.evaluate(args.run_folder, args.dataset, args.split, args.out)
+    return 0
+
+
 COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plots": cmd_plots,
             "report": cmd_report, "verify": cmd_verify, "describe": cmd_describe,
-            "bench": cmd_bench, "submission": cmd_submission}
+            "bench": cmd_bench, "submission": cmd_submission, "predict": cmd_predict,
+            "evaluate": cmd_evaluate, "slurm": cmd_slurm, "collect": cmd_collect}
 
 
 def main(argv: list[str] | None = None) -> int:

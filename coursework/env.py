@@ -10,7 +10,14 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
 from coursework import backend
+
+LOCKS = Path(__file__).resolve().parents[1] / "locks"
+# The lock files a backend may have been installed from: its own, then its CUDA build's
+LOCK_FILES = {"tensorflow": ["tensorflow", "gpu"], "jax": ["jax", "jax-cuda"], "torch": ["torch"]}
 
 
 def cpu_model() -> str:
@@ -55,6 +62,70 @@ def _version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
+
+
+def locked(path: Path) -> dict[str, str]:
+    """The exact pins of a lock file (``locks/*.txt``) that apply on this machine: name ->
+    version."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        pin = next((s.version for s in req.specifier if s.operator == "=="), None)
+        if pin:
+            pins[req.name.lower()] = pin
+    return pins
+
+
+def differences(pins: dict[str, str]) -> dict[str, dict]:
+    """The pinned packages whose installed version is another (local labels such as +cpu
+    aside): name -> {"locked", "installed"}, "installed" None where it is missing."""
+    out = {}
+    for name, want in pins.items():
+        got = _version(name)
+        try:
+            same = got is not None and Version(got).public == Version(want).public
+        except InvalidVersion:
+            same = got == want
+        if not same:
+            out[name] = {"locked": want, "installed": got}
+    return out
+
+
+@cache
+def lock_state() -> dict:
+    """Whether the installed packages are the ones ``locks/`` pins for this backend (the
+    Makefile installs from there): the lock file that fits best, ``matches``, and every
+    package that differs. ``file`` is None where the project has no lock (an installed wheel)."""
+    name = backend.chosen()
+    best: dict = {"file": None, "matches": None, "differences": {}}
+    for stem in LOCK_FILES.get(name, []):
+        path = LOCKS / f"{stem}.txt"
+        if not path.exists():
+            continue
+        diff = differences(locked(path))
+        if best["file"] is None or len(diff) < len(best["differences"]):
+            best = {"file": f"locks/{stem}.txt", "matches": not diff, "differences": diff}
+    return best
+
+
+def lock_summary(state: dict) -> str:
+    """One line: "locks/jax.txt: matches", or the packages that differ."""
+    if not state.get("file"):
+        return "no lock file"
+    if state.get("matches"):
+        return f"{state['file']}: matches"
+    diff = state.get("differences") or {}
+    items = [f"{n} {d['installed'] or 'missing'} (lock {d['locked']})"
+             for n, d in sorted(diff.items())]
+    return f"{state['file']}: {len(items)} differ: " + ", ".join(items)
 
 
 @cache

@@ -2,7 +2,8 @@
 
 Rewritten (atomically, under the results lock) after every ``run``, ``plots`` and ``report``:
 sha256 and size of every file under ``results/<profile>/``, the git commit and whether the
-code was modified, package versions, hardware, dataset fingerprints and the command line.
+code was modified, package versions and whether they are the ones ``locks/`` pins, hardware,
+dataset fingerprints and the command line.
 ``make verify`` checks the files against it.
 
 Left out: the manifest itself, ``verification.csv`` (the output of ``verify``, rewritten by
@@ -107,6 +108,7 @@ def contents(results_dir: Path, profile: str, command: list[str] | None = None) 
         "git": git_state(results_dir),
         "python": sys.version.split()[0],
         "packages": packages(),
+        "lock": env.lock_state(),
         "hardware": env.hardware(),
         "backends": backends,
         "datasets": sets,

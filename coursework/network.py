@@ -40,6 +40,18 @@ def build_model(cfg: dict, info: data.DatasetInfo) -> keras.Model:
                                            **builder_kwargs(cfg, train_size))
 
 
+def adapt(model: keras.Model, x_train: np.ndarray) -> list[str]:
+    """Fit every layer of ``model`` that has an ``adapt`` method (Keras' ``Normalization``, the
+    whitening of ``models/preprocessing.py``) to the training images, as the network sees them
+    (float32 in [0, 1]); validation and test images are never used. Returns their names."""
+    fitted = [layer for layer in all_layers(model) if callable(getattr(layer, "adapt", None))]
+    if fitted:
+        x = data.scale(x_train)
+        for layer in fitted:
+            layer.adapt(x)
+    return [layer.name for layer in fitted]
+
+
 def with_augmentation(model: keras.Model, name: str, seed: int) -> keras.Model:
     """``model`` behind the augmentation layers of ``name`` (active in training only), or
     ``model`` itself when there are none. The two share their weights."""

@@ -10,6 +10,7 @@ never half a file. The only module that knows the layout of a results folder::
     <results>/<profile>/MANIFEST.json, verification.csv        provenance and checks
     <results>/<profile>/figures/, report/                      plots and the LaTeX report
     <results>/bench.json                                       ``make bench``
+    <results>/slurm-logs/<profile>/                            Slurm array tasks' output
 """
 
 from __future__ import annotations
@@ -108,6 +109,12 @@ def record_paths(results: Path, profile: str, question: str | None = None) -> li
     base = profile_dir(results, profile)
     pattern = f"{question or '*'}/*/seed-*/{RECORD}"
     return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def slurm_logs(results: Path, folder: str) -> Path:
+    """``<results>/slurm-logs/<folder>/``: the output of a question's Slurm array tasks (not
+    part of the results: outside ``<results>/<folder>/``)."""
+    return Path(results) / "slurm-logs" / folder
 
 
 def files(results: Path, profile: str) -> list[Path]:

@@ -24,7 +24,7 @@ import importlib
 import inspect
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,22 @@ class Spec:
             out.append(Run(self.question, raw["name"], profile, cfg,
                            raw.get("description", ""), raw.get("published"), str(self.path)))
         return out
+
+    def tasks(self, profile: str, only: list[str] | None = None,
+              seeds: list[int] | None = None, on: str | None = None) -> list[tuple[Run, int]]:
+        """Every (run, seed) to train, in a fixed order (runs as in the spec, then seeds): the
+        ``only`` runs if given, the ``seeds`` if given, all on dataset ``on`` if given. A
+        Slurm array task's index is a position in this list."""
+        runs = self.resolve(profile)
+        if on:
+            runs = [replace(r, config={**r.config, "dataset": on}) for r in runs]
+        if only:
+            unknown = sorted(set(only) - {r.name for r in runs})
+            if unknown:
+                raise SpecError(f"{self.path}: no run named {', '.join(unknown)} "
+                                f"(runs: {', '.join(r.name for r in runs)})")
+            runs = [r for r in runs if r.name in only]
+        return [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
 
     def baseline(self) -> str:
         """The question's baseline run: the first in the spec."""

@@ -132,6 +132,14 @@ COMMON = (("optimizer", "{}"), ("learning_rate", "η {}"), ("batch_size", "mini-
           ("epochs", "{} epochs"))
 
 
+def class_list(ds: dict) -> str:
+    """The class names when they say more than the labels (``bee, no-bee``), else ''."""
+    names = ds.get("class_names") or []
+    if not names or names == [str(i) for i in range(len(names))]:
+        return ""
+    return ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+
+
 def common_settings(configs: list[dict]) -> tuple[str, list[list[str]]]:
     """What every run shares (a phrase for the methods) and, per run, what it sets apart."""
     shared = [(k, f) for k, f in COMMON if len({str(c[k]) for c in configs}) == 1]
@@ -235,6 +243,7 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
             "hypothesis": s.hypothesis,
             "facts": {"dataset": ds["name"], "shape": "×".join(map(str, ds["input_shape"])),
                       "classes": str(ds["num_classes"]), "sizes": sizes, "common": phrase,
+                      "class_names": class_list(ds),
                       "seeds": str(max(len(x) for x in runs.values())), "baseline": base,
                       "noise": noise, "not_complete": ", ".join(not_complete)},
             "tables": tables, "macros": macros}

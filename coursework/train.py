@@ -18,7 +18,7 @@ import shutil
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -37,8 +37,9 @@ from coursework import (
     workers,
 )
 from coursework.env import environment
-from coursework.errors import DataError, ResultsError, SpecError
+from coursework.errors import DataError, ResultsError
 from coursework.network import (
+    adapt,
     all_layers,
     build_model,
     compile_model,
@@ -50,11 +51,12 @@ from coursework.results import HISTORY_COLUMNS, SCHEMA_VERSION
 from coursework.spec import Run, Spec
 
 EVAL_BATCH = 1000
-# A run has diverged when its training loss is not finite, or above this many times the loss
-# of guessing: cross-entropy itself stops at -log(1e-7) = 16.1, so only exploding weights (their
-# penalty) get there. Runs that start high and learn (2.34 and 3.98 against ln 2 = 0.69,
-# measured on photos) go on.
-EXPLODED = 100
+# When a run has diverged (History.diverged), in multiples of the loss of guessing (ln C for C
+# classes): its training loss is not finite or above EXPLODED (weights that blow up take their
+# penalty there), or training and validation loss were both above LOST two epochs running (a
+# dead network: 7-16 against ln 2 = 0.69). A run that starts high and learns goes on: 2.34 and
+# 3.98 in the first epoch with a validation loss at chance, measured on photos.
+EXPLODED, LOST = 100, 3
 BEST = "best.weights.h5"
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
@@ -136,6 +138,15 @@ class History:
     def best_epoch(self) -> int | None:
         return results.best_epoch(self.val_accuracy())
 
+    def diverged(self, chance: float) -> bool:
+        """Whether training has blown up, judged from the last two rows (see EXPLODED)."""
+        loss = float(self.rows[-1]["loss"])
+        if not math.isfinite(loss) or loss > EXPLODED * chance:
+            return True
+        lost = [float(r["loss"]) > LOST * chance and float(r["val_loss"]) > LOST * chance
+                for r in self.rows[-2:]]
+        return len(lost) == 2 and all(lost)
+
     def should_stop(self, patience: int) -> bool:
         """Early stopping: ``patience`` epochs without a better validation accuracy."""
         best = self.best_epoch()
@@ -165,6 +176,7 @@ def prepare(cfg: dict, seed: int, ds: data.Dataset) -> Session:
     if cfg["augment"] == "expand":
         x_train, y_train = augment.expand(x_train, y_train)
     model = build_model(cfg, ds.info)
+    adapt(model, ds.x_train)  # input preprocessing: fitted on the training split only
     net = with_augmentation(model, cfg["augment"], seed)
     compile_model(net, cfg)
     one_hot = cfg["loss"] == "mse"
@@ -183,7 +195,7 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
     checkpoint = Checkpoint(out / "backup" / "state.npz", s.net)
     start = checkpoint.restore()
     history = History(out / results.HISTORY, keep=start)
-    limit = EXPLODED * chance_loss(cfg["loss"], num_classes)
+    chance = chance_loss(cfg["loss"], num_classes)
     if start:
         print(f"{label}    resuming after epoch {start}", flush=True)
     for epoch in range(start, cfg["epochs"]):
@@ -204,7 +216,7 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
               f"accuracy {100 * logs['accuracy']:.2f}%, val_accuracy "
               f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
               f"{s.num_train / seconds:,.0f} img/s)", flush=True)
-        if not (math.isfinite(logs["loss"]) and logs["loss"] <= limit):
+        if history.diverged(chance):
             return history, True  # training blew up: no later epoch can mend it
         if history.should_stop(cfg["early_stopping"]):
             break
@@ -367,21 +379,25 @@ def check_data(jobs: list[Job]) -> None:
         try:
             build_model(cfg, ds.info)
         except ValueError as exc:
-            if "negative" not in str(exc):
+            first = str(exc).splitlines()[0][:200]
+            if "negative" in first:  # convolutions and pooling left nothing
+                first += ("; use larger images (image_size) or a network with fewer or "
+                          "smaller convolutions")
+            elif "image_size" not in first:  # a builder's own advice about the image size
                 continue  # another problem of the run: it fails, and is recorded, when it runs
             shape = "x".join(map(str, ds.input_shape))
             raise DataError(f"{cfg['dataset']}: its {shape} images do not fit run "
                             f"{job.run.name!r} of {job.run.spec_file} (builder "
-                            f"{cfg['builder']}): {str(exc).splitlines()[0][:200]}; use larger "
-                            "images (image_size) or a network with fewer or smaller "
-                            "convolutions") from exc
+                            f"{cfg['builder']}): {first}") from exc
         finally:
             keras.backend.clear_session()
 
 
-def run_job(job: Job, force: bool = False, label: str = "") -> dict | None:
-    """Train one job unless it is complete (then None); write its ``run.json`` and the
-    summary. A failed run is recorded as ``failed``; storage errors stop everything."""
+def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
+            ) -> dict | None:
+    """Train one job unless it is complete (then None); write its ``run.json`` and (if
+    ``shared``) the summary. A failed run is recorded as ``failed``; storage errors stop
+    everything."""
     out, done = job.out, job.out / "run.json"
     head = f"[{job.number}/{job.total}] {job.name}"
     if done.exists() and not force:
@@ -422,8 +438,9 @@ def run_job(job: Job, force: bool = False, label: str = "") -> dict | None:
     else:
         print(f"{label}    -> {job.name}: {rec['status'].upper()}"
               + (f": {rec['error']}" if "error" in rec else ""), flush=True)
-    with results.locked(job.results_dir, job.folder):
-        results.write_summary(job.results_dir, job.folder)
+    if shared:
+        with results.locked(job.results_dir, job.folder):
+            results.write_summary(job.results_dir, job.folder)
     return rec
 
 
@@ -431,32 +448,25 @@ def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = N
          seeds: list[int] | None = None, on: str | None = None) -> list[Job]:
     """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
     seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
-    runs = spec.resolve(profile)
-    if on:
-        runs = [replace(r, config={**r.config, "dataset": on}) for r in runs]
-    if only:
-        unknown = sorted(set(only) - {r.name for r in runs})
-        if unknown:
-            raise SpecError(f"{spec.path}: no run named {', '.join(unknown)} "
-                            f"(runs: {', '.join(r.name for r in runs)})")
-        runs = [r for r in runs if r.name in only]
-    pairs = [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
+    pairs = spec.tasks(profile, only, seeds, on)
     folder = results.folder_key(profile, on)
     return [Job(r, s, Path(results_dir), folder, i, len(pairs))
             for i, (r, s) in enumerate(pairs, 1)]
 
 
-def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
+def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bool = True
+             ) -> int:
     """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one);
     return the number that failed. The results are the same either way."""
     if not jobs:
         return 0
     if parallel <= 1:
-        recs = [run_job(job, force) for job in jobs]
+        recs = [run_job(job, force, shared=shared) for job in jobs]
         return sum(1 for r in recs if r and r["status"] == "failed")
     failed = 0
     with workers.pool(min(parallel, len(jobs)), settings=backend.settings()) as pool:
-        pending = {pool.submit(run_job, job, force, f"[{job.name}]") for job in jobs}
+        pending = {pool.submit(run_job, job, force, f"[{job.name}]", shared)
+                   for job in jobs}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -470,17 +480,21 @@ def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
     return failed
 
 
-def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int = 1) -> int:
+def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int = 1,
+                 shared: bool = True) -> int:
     """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
-    is recorded beside the runs, so that everything after training reads it from there."""
+    is recorded beside the runs, so that everything after training reads it from there.
+    ``shared=False`` (a Slurm array task) leaves the files shared by all runs (summary,
+    statistics, manifest) to ``collect``."""
     if not jobs:
         return 0
     results_dir, folder = jobs[0].results_dir, jobs[0].folder
     results.ensure_writable(results.profile_dir(results_dir, folder))
     results.write_bytes(results.spec_copy(results_dir, folder, spec.question),
                         Path(spec.path).read_bytes())
-    failed = run_jobs(jobs, force, parallel)
-    write_aggregates(results_dir, folder)
+    failed = run_jobs(jobs, force, parallel, shared)
+    if shared:
+        write_aggregates(results_dir, folder)
     return failed
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from coursework import ensemble, manifest, report, rerun, results, spec, stats, tables
+from coursework import ensemble, env, manifest, report, rerun, results, spec, stats, tables
 from coursework.checks import COLUMNS, Row, short
 from coursework.errors import ResultsError
 from coursework.results import SUMMARY_COLUMNS
@@ -331,11 +331,28 @@ def integrity(results_dir: Path, profile: str, question: str | None = None) -> l
             *check_report(results_dir, profile, in_scope)]
 
 
+def check_lock(results_dir: Path, profile: str) -> list[Row]:
+    """Whether the results were made, and are checked here, with the versions ``locks/`` pins:
+    a ``note`` where not (a re-run on other versions may differ in the last digits)."""
+    try:
+        made = manifest.read(results_dir, profile).get("lock") or {}
+    except ResultsError:
+        made = {}
+    here = env.lock_state()
+    rows = []
+    for check, state in (("lock: results made with", made), ("lock: installed here", here)):
+        if state.get("file"):
+            rows.append(Row("-", "-", check, state["file"], "matches",
+                            env.lock_summary(state).split(": ", 1)[1],
+                            "ok" if state.get("matches") else "note"))
+    return rows
+
+
 def verify(results_dir: Path, profile: str, question: str | None = None,
            sample: int | None = None, tolerance: float = 0.005, do_rerun: bool = True
            ) -> list[Row]:
     """All checks; writes ``verification.csv`` and returns its rows."""
-    rows = integrity(results_dir, profile, question)
+    rows = integrity(results_dir, profile, question) + check_lock(results_dir, profile)
     if do_rerun:
         rows += rerun.rerun(results_dir, profile,
                             rerun.rerun_jobs(results_dir, profile, question, sample), tolerance)

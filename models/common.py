@@ -107,3 +107,27 @@ def mlp(input_shape, num_classes, hidden: Sequence[int], activation: str = "sigm
     inputs = keras.Input(shape=tuple(input_shape))
     outputs = dense_head(inputs, hidden, num_classes, activation, dropout, regularizer(l1, l2))
     return keras.Model(inputs, outputs, name=name)
+
+
+def dense_unit(x, width: int, activation: str, batchnorm: bool, reg, name: str,
+               activate: bool = True, zero: bool = False):
+    """Dense, then batch normalisation (if asked; the Dense then has no bias, BN's beta is
+    one), then the activation (unless ``activate`` is False: a residual branch's last unit).
+    ``zero``: the unit's output starts at zero (its kernel, or with BN its scale gamma)."""
+    x = layers.Dense(width, use_bias=not batchnorm, kernel_initializer="zeros" if zero and not
+                     batchnorm else initializer_for(activation), kernel_regularizer=reg,
+                     name=name)(x)
+    if batchnorm:
+        x = layers.BatchNormalization(gamma_initializer="zeros" if zero else "ones",
+                                      name=f"{name}_bn")(x)
+    return activation_layer(activation)(x) if activate else x
+
+
+def conv_unit(x, maps: int, activation: str, batchnorm: bool, reg, name: str):
+    """A 3x3 convolution ('same' padding), batch normalisation if asked, the activation."""
+    x = layers.Conv2D(maps, 3, padding="same", use_bias=not batchnorm,
+                      kernel_initializer=initializer_for(activation), kernel_regularizer=reg,
+                      name=name)(x)
+    if batchnorm:
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return activation_layer(activation)(x)

@@ -322,3 +322,36 @@ def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
     assert sorted((r["question"], r["seed"]) for r in summary) == [
         ("qa", "0"), ("qa", "1"), ("qb", "0"), ("qb", "1")]
     assert [r for r in verify.integrity(res, "quick") if not r.ok] == []
+
+
+def test_lock_pins_apply_markers_and_compare_public_versions(tmp_path, monkeypatch):
+    from coursework import env
+    lock = tmp_path / "lock.txt"
+    lock.write_text("numpy==1.0 ; sys_platform == 'no-such-os'\n"
+                    "    # via keras\n"
+                    "jinja2==0.1\n"
+                    "no-such-package-here==1.0\n"
+                    f"pandas=={__import__('pandas').__version__}+cpu\n")
+    pins = env.locked(lock)
+    assert "numpy" not in pins and pins["jinja2"] == "0.1"
+    diff = env.differences(pins)
+    assert set(diff) == {"jinja2", "no-such-package-here"}  # pandas: +cpu is a local label
+    assert diff["no-such-package-here"]["installed"] is None
+    line = env.lock_summary({"file": "locks/x.txt", "matches": False, "differences": diff})
+    assert line.startswith("locks/x.txt: 2 differ:") and "no-such-package-here missing" in line
+
+
+def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeypatch, capsys):
+    from coursework import env
+    made = manifest.read(copy, "quick")["lock"]
+    assert made["file"] in {f"locks/{s}.txt" for s in env.LOCK_FILES[backend.chosen()]}
+    assert isinstance(made["matches"], bool)
+    other = {"file": "locks/x.txt", "matches": False,
+             "differences": {"keras": {"locked": "9.9", "installed": "3.0"}}}
+    monkeypatch.setattr(env, "lock_state", lambda: other)
+    rows = verify.verify(copy, "quick", do_rerun=False)
+    notes = [r for r in rows if r.check == "lock: installed here"]
+    assert [r.verdict for r in notes] == ["note"] and notes[0].ok
+    assert "keras 3.0 (lock 9.9)" in notes[0].got
+    assert cli.main(["--results", str(copy), "verify", "--profile", "quick", "--no-rerun"]) == 0
+    assert "keras 3.0 (lock 9.9)" in capsys.readouterr().out

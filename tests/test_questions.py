@@ -1,0 +1,215 @@
+"""The preprocessing, batch-norm and skip-connection questions, and Slurm array jobs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import keras
+import numpy as np
+import pytest
+
+from coursework import cli, data, network, results
+from coursework.network import trainable_params
+from models import batchnorm, preprocessing, skip
+from tests.conftest import save_npz
+from tests.helpers import toy_spec, write_spec
+
+
+def correlated(n: int, shape=(4, 4, 1), seed: int = 0) -> np.ndarray:
+    """Images in [0, 1] whose pixels are strongly correlated, with unequal variances."""
+    rng = np.random.default_rng(seed)
+    d = int(np.prod(shape))
+    mix = rng.normal(size=(d, d)) * np.linspace(0.2, 2.0, d)
+    x = rng.normal(size=(n, d)) @ mix
+    x = (x - x.min()) / (x.max() - x.min())
+    return x.reshape(n, *shape).astype(np.float32)
+
+
+def covariance(out: np.ndarray) -> np.ndarray:
+    flat = out.reshape(len(out), -1).astype(np.float64)
+    return np.cov(flat, rowvar=False)
+
+
+@pytest.mark.parametrize("mode, components", [("zca", None), ("pca", None), ("pca", 5)])
+def test_whitening_gives_uncorrelated_unit_variance_inputs(mode, components):
+    x = correlated(4000)
+    layer = preprocessing.Whitening(mode, components, epsilon=1e-8)
+    layer.adapt(x)
+    out = keras.ops.convert_to_numpy(layer(x))
+    k = components or 16
+    assert out.shape == ((4000, k) if mode == "pca" else x.shape)
+    np.testing.assert_allclose(covariance(out), np.eye(k), atol=2e-3)
+    if mode == "zca":  # the symmetric whitening matrix: the closest to the identity
+        m = keras.ops.convert_to_numpy(layer.matrix)
+        np.testing.assert_allclose(m, m.T, atol=1e-3)
+
+
+def test_standardisation_is_per_pixel_and_floors_a_constant_pixel():
+    x = correlated(2000)
+    x[:, 0, 0, 0] = 0.0  # a border pixel that never varies in training
+    layer = preprocessing.Standardisation()
+    layer.adapt(x)
+    out = keras.ops.convert_to_numpy(layer(x))
+    np.testing.assert_allclose(out.mean(axis=0)[1:, 1:], 0, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=0)[1:, 1:], 1, atol=1e-3)
+    stray = np.zeros((1, 4, 4, 1), np.float32)
+    stray[0, 0, 0, 0] = 1.0  # a test image with ink where training had none
+    assert abs(float(keras.ops.convert_to_numpy(layer(stray))[0, 0, 0, 0])) <= 10.0
+
+
+def test_whitening_refuses_images_too_large_naming_image_size():
+    with pytest.raises(ValueError, match="image_size"):
+        preprocessing.build((64, 64, 3), 2, preprocessing="zca")
+
+
+@pytest.fixture(scope="module")
+def shifted_npz(tmp_path_factory) -> tuple:
+    """Training images dark, validation and test images bright: statistics fitted on anything
+    but the training split would show it."""
+    rng = np.random.default_rng(1)
+
+    def split(n, low, high):
+        return (rng.integers(low, high, (n, 6, 6, 1)).astype(np.uint8),
+                rng.integers(0, 2, n))
+
+    arrays = {}
+    for name, n, low, high in (("train", 200, 0, 60), ("val", 50, 180, 255),
+                               ("test", 50, 180, 255)):
+        arrays[f"x_{name}"], arrays[f"y_{name}"] = split(n, low, high)
+    path = save_npz(tmp_path_factory.mktemp("shifted") / "shifted.npz", arrays)
+    return path, arrays
+
+
+def test_preprocessing_is_fitted_on_the_training_split_only(tmp_path, shifted_npz):
+    path, arrays = shifted_npz
+    spec = write_spec(tmp_path, f"""
+        question = "pre"
+        title = "Preprocessing"
+        research_question = "?"
+        hypothesis = "."
+        builder = "preprocessing:build"
+        [defaults]
+        dataset = "npz:{path}"
+        optimizer = "sgd"
+        learning_rate = 0.01
+        batch_size = 20
+        epochs = 1
+        seeds = [0]
+        model = {{ hidden = [8] }}
+        [profiles.quick]
+        [profiles.full]
+        [[runs]]
+        name = "standardise"
+        model = {{ preprocessing = "standardise" }}
+        [[runs]]
+        name = "zca"
+        model = {{ preprocessing = "zca" }}
+    """, name="pre")
+    res = tmp_path / "r"
+    assert cli.main(["--results", str(res), "run", str(spec)]) == 0
+    train = data.scale(arrays["x_train"])
+    everything = data.scale(np.concatenate([arrays[f"x_{s}"] for s in ("train", "val", "test")]))
+    for run, layer_name in (("standardise", "standardise"), ("zca", "zca")):
+        folder = results.run_dir(res, "quick", "pre", run, 0)
+        model = keras.saving.load_model(folder / "model.keras", compile=False)
+        layer = model.get_layer(layer_name)
+        mean = keras.ops.convert_to_numpy(
+            layer.mean if layer_name == "zca" else layer.adapt_mean).reshape(-1)
+        np.testing.assert_allclose(mean, train.reshape(len(train), -1).mean(axis=0), atol=1e-5)
+        assert abs(mean.mean() - everything.mean()) > 0.2  # not the statistics of all splits
+    assert network.adapt(preprocessing.build((6, 6, 1), 2, "raw"), arrays["x_train"]) == []
+
+
+@pytest.mark.parametrize("depth", [10, 20, 30])
+def test_plain_and_residual_networks_have_the_same_weights(depth):
+    plain = skip.build((28, 28, 1), 10, depth=depth)
+    res = skip.build((28, 28, 1), 10, depth=depth, residual=True)
+    assert trainable_params(plain) == trainable_params(res)
+    assert sum(isinstance(layer, keras.layers.Add) for layer in res.layers) == depth // 2
+    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
+    assert sum(isinstance(layer, keras.layers.Dense) for layer in plain.layers) == depth + 2
+    with pytest.raises(ValueError, match="even"):
+        skip.build((28, 28, 1), 10, depth=depth + 1, residual=True)
+
+
+@pytest.mark.parametrize("kind", ["fc", "conv"])
+def test_batchnorm_follows_every_hidden_layer_and_only_when_asked(kind):
+    with_bn = batchnorm.build((28, 28, 1), 10, kind=kind, depth=4, batchnorm=True)
+    without = batchnorm.build((28, 28, 1), 10, kind=kind, depth=4)
+    bns = [layer for layer in with_bn.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 4
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in without.layers)
+
+
+# --------------------------------------------------------------------------- Slurm
+
+RUNS = """
+    [[runs]]
+    name = "fc"
+    model = { conv_maps = [], hidden = [16] }
+    [[runs]]
+    name = "conv"
+    model = { conv_maps = [4], hidden = [16], activation = "relu" }
+"""
+
+
+def summary_without_times(path) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "train_seconds"}
+            for row in results.read_csv(path)]
+
+
+def test_slurm_array_tasks_give_the_same_results_as_run(tmp_path, tiny_npz, capsys):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", RUNS, seeds="[0, 1]")
+    script = tmp_path / "toy.sbatch"
+    assert cli.main(["--results", str(tmp_path / "cluster"), "slurm", str(spec), "--profile",
+                     "quick", "--gpus", "0", "--time", "00:10:00", "--partition", "short",
+                     "--setup", "echo setting up", "--out", str(script)]) == 0
+    out = capsys.readouterr().out
+    assert f"sbatch {script}" in out and "make collect PROFILE=quick" in out
+    text = script.read_text()
+    assert "#SBATCH --array=0-3" in text and "#SBATCH --partition=short" in text
+    assert "--gres" not in text  # --gpus 0: a CPU job
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    # sbatch reads #SBATCH lines only before the first command
+    first_command = next(i for i, line in enumerate(text.splitlines())
+                         if line and not line.startswith("#"))
+    assert all(not line.startswith("#SBATCH") for line in text.splitlines()[first_command:])
+
+    env = {k: v for k, v in os.environ.items() if k != "SLURM_ARRAY_TASK_ID"}
+    for task in range(4):
+        done = subprocess.run(["bash", str(script)], env={**env, "SLURM_ARRAY_TASK_ID": str(task)},
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "setting up" in done.stdout
+    cluster = tmp_path / "cluster"
+    assert not (cluster / "quick/summary.csv").exists()  # tasks write nothing shared
+    again = subprocess.run(["bash", str(script)], env={**env, "SLURM_ARRAY_TASK_ID": "2"},
+                           capture_output=True, text=True)
+    assert "complete, skipped" in again.stdout  # a requeued task that had finished
+    assert cli.main(["--results", str(cluster), "collect", "--profile", "quick"]) == 0
+    assert "4 complete" in capsys.readouterr().out
+
+    local = tmp_path / "local"
+    assert cli.main(["--results", str(local), "run", str(spec)]) == 0
+    assert (summary_without_times(cluster / "quick/summary.csv")
+            == summary_without_times(local / "quick/summary.csv"))
+    for name in ("stats.csv", "ensembles.csv"):
+        assert (cluster / "quick" / name).read_text() == (local / "quick" / name).read_text()
+    assert cli.main(["--results", str(cluster), "verify", "--profile", "quick",
+                     "--no-rerun"]) == 0
+
+
+def test_slurm_task_out_of_range_and_missing_task_id(tmp_path, tiny_npz, capsys):
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", RUNS)
+    assert cli.main(["--results", str(tmp_path / "r"), "run", str(spec), "--task", "2"]) == 2
+    assert "tasks 0 to 1" in capsys.readouterr().err
+    script = tmp_path / "toy.sbatch"
+    assert cli.main(["--results", str(tmp_path / "r"), "slurm", str(spec), "--out",
+                     str(script)]) == 0
+    assert "#SBATCH --gres=gpu:1" in script.read_text()
+    env = {k: v for k, v in os.environ.items() if k != "SLURM_ARRAY_TASK_ID"}
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "submit with sbatch" in done.stderr
+    assert not (tmp_path / "r/quick").exists()
+
