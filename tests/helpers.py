@@ -13,8 +13,20 @@ def write_spec(folder: Path, body: str, name: str = "toy") -> Path:
     return path
 
 
+# Two runs of conv:build: a small fully connected one and a small convolutional one
+FC_AND_CONV = """
+    [[runs]]
+    name = "fc"
+    model = { conv_maps = [], hidden = [16] }
+    [[runs]]
+    name = "conv"
+    model = { conv_maps = [4], hidden = [16], activation = "relu" }
+"""
+
+
 def toy_spec(folder: Path, dataset: str, runs: str | None = None, epochs: int = 2,
-             name: str = "toy", extra_defaults: str = "", seeds: str = "[0]") -> Path:
+             name: str = "toy", extra_defaults: str = "", seeds: str = "[0]",
+             builder: str = "conv:build") -> Path:
     """A one-question spec on ``dataset``; ``runs`` is TOML for the [[runs]] tables."""
     runs = runs or """
         [[runs]]
@@ -26,7 +38,7 @@ def toy_spec(folder: Path, dataset: str, runs: str | None = None, epochs: int = 
         title = "Toy"
         research_question = "Does the pipeline work?"
         hypothesis = "Yes."
-        builder = "conv:build"
+        builder = "{builder}"
 
         [defaults]
         dataset = "{dataset}"

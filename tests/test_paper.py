@@ -14,7 +14,7 @@ import pytest
 
 from coursework import backend, cli, report, results, stats, tables
 from coursework.plots import COLUMN, SMALLEST, all_figures
-from tests.helpers import toy_spec
+from tests.helpers import FC_AND_CONV, toy_spec
 
 needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
                                is None, reason="TeX Live / poppler not installed")
@@ -40,14 +40,8 @@ def toy(tmp_path_factory, tiny_npz):
     tmp = tmp_path_factory.mktemp("paper")
     res = tmp / "results"
     for name in ("toya", "toyb"):
-        spec = toy_spec(tmp, f"npz:{tiny_npz}", name=name, epochs=2, seeds="[0, 1, 2]", runs="""
-            [[runs]]
-            name = "fc"
-            model = { conv_maps = [], hidden = [16] }
-            [[runs]]
-            name = "conv"
-            model = { conv_maps = [4], hidden = [16], activation = "relu" }
-        """)
+        spec = toy_spec(tmp, f"npz:{tiny_npz}", name=name, epochs=2, seeds="[0, 1, 2]",
+                        runs=FC_AND_CONV)
         assert cli.main(["--results", str(res), "run", str(spec)]) == 0
     all_figures(res, "quick")
     return res, tmp

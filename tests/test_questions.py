@@ -13,7 +13,7 @@ from coursework import cli, data, network, results
 from coursework.network import trainable_params
 from models import batchnorm, preprocessing, skip
 from tests.conftest import save_npz
-from tests.helpers import toy_spec, write_spec
+from tests.helpers import FC_AND_CONV, toy_spec
 
 
 def correlated(n: int, shape=(4, 4, 1), seed: int = 0) -> np.ndarray:
@@ -85,29 +85,15 @@ def shifted_npz(tmp_path_factory) -> tuple:
 
 def test_preprocessing_is_fitted_on_the_training_split_only(tmp_path, shifted_npz):
     path, arrays = shifted_npz
-    spec = write_spec(tmp_path, f"""
-        question = "pre"
-        title = "Preprocessing"
-        research_question = "?"
-        hypothesis = "."
-        builder = "preprocessing:build"
-        [defaults]
-        dataset = "npz:{path}"
-        optimizer = "sgd"
-        learning_rate = 0.01
-        batch_size = 20
-        epochs = 1
-        seeds = [0]
-        model = {{ hidden = [8] }}
-        [profiles.quick]
-        [profiles.full]
+    spec = toy_spec(tmp_path, f"npz:{path}", epochs=1, name="pre",
+                    builder="preprocessing:build", runs="""
         [[runs]]
         name = "standardise"
-        model = {{ preprocessing = "standardise" }}
+        model = { preprocessing = "standardise", hidden = [8] }
         [[runs]]
         name = "zca"
-        model = {{ preprocessing = "zca" }}
-    """, name="pre")
+        model = { preprocessing = "zca", hidden = [8] }
+    """)
     res = tmp_path / "r"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
     train = data.scale(arrays["x_train"])
@@ -146,14 +132,6 @@ def test_batchnorm_follows_every_hidden_layer_and_only_when_asked(kind):
 
 # --------------------------------------------------------------------------- Slurm
 
-RUNS = """
-    [[runs]]
-    name = "fc"
-    model = { conv_maps = [], hidden = [16] }
-    [[runs]]
-    name = "conv"
-    model = { conv_maps = [4], hidden = [16], activation = "relu" }
-"""
 
 
 def summary_without_times(path) -> list[dict]:
@@ -162,7 +140,7 @@ def summary_without_times(path) -> list[dict]:
 
 
 def test_slurm_array_tasks_give_the_same_results_as_run(tmp_path, tiny_npz, capsys):
-    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", RUNS, seeds="[0, 1]")
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", FC_AND_CONV, seeds="[0, 1]")
     script = tmp_path / "toy.sbatch"
     assert cli.main(["--results", str(tmp_path / "cluster"), "slurm", str(spec), "--profile",
                      "quick", "--gpus", "0", "--time", "00:10:00", "--partition", "short",
@@ -203,7 +181,7 @@ def test_slurm_array_tasks_give_the_same_results_as_run(tmp_path, tiny_npz, caps
 
 
 def test_slurm_task_out_of_range_and_missing_task_id(tmp_path, tiny_npz, capsys):
-    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", RUNS)
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", FC_AND_CONV)
     assert cli.main(["--results", str(tmp_path / "r"), "run", str(spec), "--task", "2"]) == 2
     assert "tasks 0 to 1" in capsys.readouterr().err
     script = tmp_path / "toy.sbatch"

@@ -16,16 +16,7 @@ import pytest
 from scipy import stats as sps
 
 from coursework import backend, cli, manifest, report, results, stats, tables, verify
-from tests.helpers import toy_spec
-
-RUNS = """
-    [[runs]]
-    name = "fc"
-    model = { conv_maps = [], hidden = [16] }
-    [[runs]]
-    name = "conv"
-    model = { conv_maps = [4], hidden = [16], activation = "relu" }
-"""
+from tests.helpers import FC_AND_CONV, toy_spec
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +24,7 @@ def submitted(tmp_path_factory, tiny_npz) -> Path:
     """A results folder as a student submits it: 2 runs x 3 seeds, summary, stats,
     ensembles, report .tex files and the manifest."""
     tmp = tmp_path_factory.mktemp("verify")
-    spec = toy_spec(tmp, f"npz:{tiny_npz}", RUNS, seeds="[0, 1, 2]")
+    spec = toy_spec(tmp, f"npz:{tiny_npz}", FC_AND_CONV, seeds="[0, 1, 2]")
     res = tmp / "results"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
     report.render(res, "quick", prose_root=tmp / "prose")
