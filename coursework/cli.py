@@ -195,8 +195,7 @@ def cmd_slurm(args) -> int:
              ["--deterministic" if args.deterministic else "--no-deterministic"])
     flags += ["--mixed-precision"] if args.mixed_precision else []
     res = slurm.Resources(args.partition, args.gpus, args.time, args.mem, args.cpus, args.setup)
-    path = slurm.write(s, args.profile, args.results, res, args.dataset, flags, args.out)
-    n = len(s.tasks(args.profile, on=args.dataset))
+    path, n = slurm.write(s, args.profile, args.results, res, args.dataset, flags, args.out)
     print(f"wrote {path}: {n} array tasks ({s.question}, profile {args.profile})\n"
           f"submit:    sbatch {path}\n"
           f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.folder}/\n"
@@ -210,7 +209,7 @@ def cmd_collect(args) -> int:
     from coursework.train import write_aggregates
 
     write_aggregates(args.results, args.folder)
-    rows = results.read_csv(results.profile_dir(args.results, args.folder) / "summary.csv")
+    rows = results.summary_rows(args.results, args.folder)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1

@@ -116,16 +116,13 @@ def lock_state() -> dict:
     return best
 
 
-def lock_summary(state: dict) -> str:
-    """One line: "locks/jax.txt: matches", or the packages that differ."""
-    if not state.get("file"):
-        return "no lock file"
+def lock_differences(state: dict) -> str:
+    """"matches", or the packages that differ: "1 differ: h5py 3.14.0 (lock 3.16.0)"."""
     if state.get("matches"):
-        return f"{state['file']}: matches"
-    diff = state.get("differences") or {}
+        return "matches"
     items = [f"{n} {d['installed'] or 'missing'} (lock {d['locked']})"
-             for n, d in sorted(diff.items())]
-    return f"{state['file']}: {len(items)} differ: " + ", ".join(items)
+             for n, d in sorted((state.get("differences") or {}).items())]
+    return f"{len(items)} differ: " + ", ".join(items)
 
 
 @cache

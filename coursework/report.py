@@ -30,6 +30,7 @@ from pathlib import Path
 import jinja2
 
 from coursework import results, spec, tables
+from coursework.checks import PASSING
 from coursework.errors import ReportError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -364,13 +365,12 @@ def verification_context(path: Path, questions: list[str]) -> dict | None:
     if not path.exists():
         return None
     rows = results.read_csv(path)
-    passed = ("ok", "note")  # a note (other package versions than the lock's) is no failure
-    bad = [r for r in rows if r.get("verdict") not in passed]
+    bad = [r for r in rows if r.get("verdict") not in PASSING]
     counts: dict[str, dict] = {}
     for r in rows:
         c = counts.setdefault(r["kind"], {"check": r["kind"], "count": 0, "ok": 0})
         c["count"] += 1
-        c["ok"] += r.get("verdict") in passed
+        c["ok"] += r.get("verdict") in PASSING
     reruns = [r for r in rows if r["kind"] == "re-run"]
     sentence = (f"make verify checked {len(rows)} item(s) of these results"
                 + (f" and re-trained {len({(r['run'], r['seed']) for r in reruns})} run(s)"

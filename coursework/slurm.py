@@ -44,8 +44,9 @@ def collect_command(profile: str, dataset: str | None) -> str:
 
 
 def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
-           dataset: str | None = None, run_flags: list[str] | None = None) -> str:
-    """The sbatch script for every (run, seed) of ``spec`` under ``profile``."""
+           dataset: str | None = None, run_flags: list[str] | None = None) -> tuple[str, int]:
+    """The sbatch script for every (run, seed) of ``spec`` under ``profile``, and its number
+    of tasks."""
     tasks = spec.tasks(profile, on=dataset)
     if not tasks:
         raise SpecError(f"{spec.path}: no runs in profile {profile!r}")
@@ -82,17 +83,18 @@ def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
         'echo "task $task on $(hostname), $(date -Is)"',
         f"exec {shlex.join(command)} \"$task\"",
     ]
-    return "\n".join(line for line in lines if line) + "\n"
+    return "\n".join(line for line in lines if line) + "\n", len(tasks)
 
 
 def write(spec: Spec, profile: str, results_dir: Path, res: Resources,
           dataset: str | None = None, run_flags: list[str] | None = None,
-          out: Path | None = None) -> Path:
+          out: Path | None = None) -> tuple[Path, int]:
     """Write the script (``slurm/<question>-<folder>.sbatch`` unless ``out``); return its
-    path."""
+    path and its number of tasks."""
     folder = results.folder_key(profile, dataset)
     path = Path(out) if out else FOLDER / f"{spec.question}-{folder}.sbatch"
-    results.write_text(path, script(spec, profile, results_dir, res, dataset, run_flags))
+    text, n = script(spec, profile, results_dir, res, dataset, run_flags)
+    results.write_text(path, text)
     os.chmod(path, 0o755)
     results.slurm_logs(results_dir, folder).mkdir(parents=True, exist_ok=True)  # before sbatch
-    return path
+    return path, n

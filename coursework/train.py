@@ -49,6 +49,7 @@ from coursework.network import (
 )
 from coursework.results import HISTORY_COLUMNS, SCHEMA_VERSION
 from coursework.spec import Run, Spec
+from models.common import ImageSizeError
 
 EVAL_BATCH = 1000
 # When a run has diverged (History.diverged), in multiples of the loss of guessing (ln C for C
@@ -380,10 +381,10 @@ def check_data(jobs: list[Job]) -> None:
             build_model(cfg, ds.info)
         except ValueError as exc:
             first = str(exc).splitlines()[0][:200]
-            if "negative" in first:  # convolutions and pooling left nothing
+            if "negative" in first:  # Keras: convolutions and pooling left nothing
                 first += ("; use larger images (image_size) or a network with fewer or "
                           "smaller convolutions")
-            elif "image_size" not in first:  # a builder's own advice about the image size
+            elif not isinstance(exc, ImageSizeError):  # a builder's own word on the size
                 continue  # another problem of the run: it fails, and is recorded, when it runs
             shape = "x".join(map(str, ds.input_shape))
             raise DataError(f"{cfg['dataset']}: its {shape} images do not fit run "

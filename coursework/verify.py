@@ -343,7 +343,7 @@ def check_lock(results_dir: Path, profile: str) -> list[Row]:
     for check, state in (("lock: results made with", made), ("lock: installed here", here)):
         if state.get("file"):
             rows.append(Row("-", "-", check, state["file"], "matches",
-                            env.lock_summary(state).split(": ", 1)[1],
+                            env.lock_differences(state),
                             "ok" if state.get("matches") else "note"))
     return rows
 

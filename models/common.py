@@ -14,6 +14,11 @@ import keras
 from keras import layers, ops
 
 
+class ImageSizeError(ValueError):
+    """The images are of a size this network cannot take; the message says what to set
+    (``image_size``). Training reports it as a data error before any run starts."""
+
+
 def keras_penalty(lam: float, num_training_batches: int, kind: str = "l2") -> float:
     """Convert Nielsen's regularisation lambda into Keras' per-batch penalty coefficient.
 

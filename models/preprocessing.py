@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from models.common import dense_head, regularizer
+from models.common import ImageSizeError, dense_head, regularizer
 
 METHODS = ("raw", "standardise", "pca", "zca")
 MAX_WHITENED = 4096  # values per image: the whitening matrix is that squared (64 MiB)
@@ -73,7 +73,7 @@ class Whitening(layers.Layer):
     def build(self, input_shape) -> None:
         self.size = int(np.prod(input_shape[1:]))
         if self.size > MAX_WHITENED:
-            raise ValueError(f"whitening needs images of at most {MAX_WHITENED} values, these "
+            raise ImageSizeError(f"whitening needs images of at most {MAX_WHITENED} values, these "
                              f"have {self.size} ({'x'.join(map(str, input_shape[1:]))}): set a "
                              "smaller image_size in the spec")
         self.out = (self.components or self.size) if self.mode == "pca" else self.size

@@ -328,8 +328,8 @@ def test_lock_pins_apply_markers_and_compare_public_versions(tmp_path, monkeypat
     diff = env.differences(pins)
     assert set(diff) == {"jinja2", "no-such-package-here"}  # pandas: +cpu is a local label
     assert diff["no-such-package-here"]["installed"] is None
-    line = env.lock_summary({"file": "locks/x.txt", "matches": False, "differences": diff})
-    assert line.startswith("locks/x.txt: 2 differ:") and "no-such-package-here missing" in line
+    line = env.lock_differences({"file": "locks/x.txt", "matches": False, "differences": diff})
+    assert line.startswith("2 differ:") and "no-such-package-here missing" in line
 
 
 def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeypatch, capsys):
