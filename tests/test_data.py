@@ -110,3 +110,25 @@ def test_shared_validation_split_matches_scale():
     with np.load(SHARED / "mnist-valid.npz", allow_pickle=False) as f:
         pixels = np.rint(f["inputs"].astype(np.float32) * 256)
     assert pixels.max() <= 255 and pixels.min() >= 0
+
+
+@pytest.mark.skipif(not (SHARED / "mnist.npz").exists(), reason="../shared absent")
+def test_full_mnist_is_nielsens_split(monkeypatch):
+    """The real file: 50,000 / 10,000 / 10,000, validation = training images 50,000-59,999
+    (the same images as mnist-valid.npz), test = the official test set, the label counts."""
+    monkeypatch.setenv("COURSEWORK_DATA_DIR", str(SHARED))
+    ds = data.load("mnist")
+    assert ds.sizes == {"train": 50000, "val": 10000, "test": 10000}
+    assert ds.x_train.shape == (50000, 28, 28, 1) and ds.x_train.dtype == np.uint8
+    assert ds.num_classes == 10
+    for name, x, y in (("valid", ds.x_val, ds.y_val), ("test", ds.x_test, ds.y_test)):
+        with np.load(SHARED / f"mnist-{name}.npz", allow_pickle=False) as f:
+            pixels = np.rint(f["inputs"].astype(np.float32) * 256).astype(np.uint8)
+            np.testing.assert_array_equal(x.reshape(-1, 784), pixels)
+            np.testing.assert_array_equal(y, f["targets"])
+    # the label counts of shared/data/README.md: all 60,000 training images, and test
+    train = np.bincount(np.concatenate([ds.y_train, ds.y_val]), minlength=10)
+    assert train.tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(ds.y_test, minlength=10).tolist() == [980, 1135, 1032, 1010, 982, 892,
+                                                             958, 1028, 974, 1009]
+    assert data.info("mnist").sizes == ds.sizes
