@@ -19,10 +19,10 @@ JOBS        ?= 1
 CW          := $(PY) -m coursework --results $(RESULTS)
 # GPU options for training: DETERMINISTIC=1|0 (default: on without a GPU, off with one),
 # MIXED_PRECISION=1
-RUN_FLAGS   := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
+TRAIN_FLAGS := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
                $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
-               $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision) \
-               $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
+               $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision)
+RUN_FLAGS   := $(TRAIN_FLAGS) $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
 LOCKED      := tensorflow jax torch gpu jax-cuda
 ALL_QUESTIONS := $(basename $(notdir $(wildcard experiments/*.toml)))
 # QUESTIONS="conv regularisation" limits quick/all to those and sets the report's questions
@@ -36,7 +36,7 @@ DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex tex lock slurm collect quick all plots report submission verify bench test lint clean \
+.PHONY: help setup setup-tex tex lock slurm collect quick all plan plots report submission verify bench test lint clean \
 	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets
@@ -93,6 +93,9 @@ all: $(STAMP) ## every question, full profile (full MNIST; hours on a CPU), plot
 	@$(MAKE) --no-print-directory tex
 	$(CW) report --profile full $(DATA_FLAGS) $(REPORT_FLAGS)
 
+plan: $(STAMP) ## runs, images and estimated time of PROFILE [QUESTION=q or QUESTIONS=...]; what is complete
+	$(CW) plan $(or $(QUESTION),$(CHOSEN)) --profile $(PROFILE) $(DATA_FLAGS) $(TRAIN_FLAGS)
+
 plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
 	$(CW) plots --profile $(PROFILE) $(DATA_FLAGS)
 
@@ -118,7 +121,7 @@ slurm: $(STAMP) ## sbatch array script, a task per run and seed [QUESTION= PARTI
 	$(CW) slurm $(QUESTION) --profile $(PROFILE) $(DATA_FLAGS) \
 	  $(if $(PARTITION),--partition "$(PARTITION)") $(if $(GPUS),--gpus $(GPUS)) \
 	  $(if $(TIME),--time $(TIME)) $(if $(MEM),--mem $(MEM)) $(if $(CPUS),--cpus $(CPUS)) \
-	  $(if $(SETUP),--setup "$(SETUP)") $(filter-out --jobs %,$(RUN_FLAGS))
+	  $(if $(SETUP),--setup "$(SETUP)") $(TRAIN_FLAGS)
 
 collect: $(STAMP) ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
 	$(CW) collect --profile $(PROFILE) $(DATA_FLAGS)

@@ -71,6 +71,16 @@ def parser() -> argparse.ArgumentParser:
                    help="train only the K-th run and seed (0-based, as a Slurm array task; "
                    "see the slurm command) and write nothing shared: `collect` does that")
 
+    pl = command("plan", "what the questions will train (runs, seeds, epochs, images) and how "
+                 "long it will take on this machine, from a short calibration of each network "
+                 "(cached); which runs are complete")
+    pl.add_argument("question", nargs="*", help="question ids or .toml files (default: all)")
+    pl.add_argument("--only", type=_names, help="comma-separated run names")
+    pl.add_argument("--seeds", type=_seeds, help="comma-separated seeds, e.g. 0,1")
+    pl.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
+                    help="as for run (the speed depends on it)")
+    pl.add_argument("--mixed-precision", action="store_true", help="as for run")
+
     sl = command("slurm", "write an sbatch array script for a question: one task per run "
                  "and seed")
     sl.add_argument("question", help="question id (experiments/<id>.toml) or a .toml")
@@ -178,13 +188,49 @@ def cmd_run(args) -> int:
                             f"profile {args.profile} (one per run and seed)")
         plans = [(s, [jobs[args.task]])]
     train.check_data([job for _, jobs in plans for job in jobs])  # before anything trains
-    if args.dataset:
-        print(f"results of dataset {args.dataset}: {args.results / args.folder}", flush=True)
+    plans = _with_plan(plans, args)
     failed = sum(train.run_question(s, jobs, args.force, args.jobs,
                                     shared=args.task is None) for s, jobs in plans)
     if failed:
         print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _with_plan(plans: list, args) -> list:
+    """Print the one-line plan; return the jobs with the estimated time after each (for the
+    progress lines; not with --jobs, where runs overlap)."""
+    from coursework import planning, results
+    from coursework.calibrate import Calibrations
+
+    jobs = [job for _, js in plans for job in js]
+    images = sum(item.images for item in planning.items(jobs))
+    calibrate = args.task is None and images >= planning.CALIBRATE_FROM
+    plan = planning.items(jobs, Calibrations(args.results), calibrate)
+    print(planning.line(plan, str(results.profile_dir(args.results, args.folder)), args.force),
+          flush=True)
+    if args.jobs > 1:
+        return plans
+    timed = iter(planning.with_times_after(jobs, plan, args.force))
+    return [(s, [next(timed) for _ in js]) for s, js in plans]
+
+
+def cmd_plan(args) -> int:
+    from coursework import backend, spec
+
+    specs = [spec.load(q) for q in args.question or spec.all_questions()]
+    backend.check_installed()
+    from coursework import planning, results, train
+    from coursework.calibrate import Calibrations
+
+    backend.configure(args.deterministic, args.mixed_precision)
+    jobs = [job for s in specs
+            for job in train.plan(s, args.profile, args.results, args.only, args.seeds,
+                                  args.dataset)]
+    cache = Calibrations(args.results)
+    plan = planning.items(jobs, cache, calibrate=True)
+    print(planning.table(plan, args.profile, str(results.profile_dir(args.results, args.folder)),
+                         str(cache.path)))
+    return 0
 
 
 def cmd_slurm(args) -> int:
@@ -315,7 +361,7 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plots": cmd_plots,
+COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plan": cmd_plan, "plots": cmd_plots,
             "report": cmd_report, "verify": cmd_verify, "describe": cmd_describe,
             "bench": cmd_bench, "submission": cmd_submission, "predict": cmd_predict,
             "evaluate": cmd_evaluate, "slurm": cmd_slurm, "collect": cmd_collect}
@@ -332,3 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     except CourseworkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.command != "run":
+            raise
+        print("\ninterrupted: every finished epoch is kept. Run the same command again to "
+              "resume: complete runs are skipped, and the interrupted one goes on after its "
+              "last finished epoch.", file=sys.stderr)
+        return 130

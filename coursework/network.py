@@ -34,10 +34,15 @@ def builder_kwargs(cfg: dict, num_train: int) -> dict:
                                for kind, lam in penalties(cfg).items()}}
 
 
+def epoch_images(cfg: dict, info: data.DatasetInfo) -> int:
+    """Training images in one epoch: the training split, 5x when expanded (Nielsen's 1-pixel
+    shifts, :func:`coursework.augment.expand`)."""
+    return info.sizes["train"] * (5 if cfg.get("augment") == "expand" else 1)
+
+
 def build_model(cfg: dict, info: data.DatasetInfo) -> keras.Model:
-    train_size = info.sizes["train"] * (5 if cfg.get("augment") == "expand" else 1)
     return resolve_builder(cfg["builder"])(info.input_shape, info.num_classes,
-                                           **builder_kwargs(cfg, train_size))
+                                           **builder_kwargs(cfg, epoch_images(cfg, info)))
 
 
 def adapt(model: keras.Model, x_train: np.ndarray) -> list[str]:

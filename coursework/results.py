@@ -10,6 +10,7 @@ never half a file. The only module that knows the layout of a results folder::
     <results>/<profile>/MANIFEST.json, verification.csv        provenance and checks
     <results>/<profile>/figures/, report/                      plots and the LaTeX report
     <results>/bench.json                                       ``make bench``
+    <results>/calibration.json                                 ``make plan``: measured speeds
     <results>/slurm-logs/<profile>/                            Slurm array tasks' output
 """
 
@@ -109,6 +110,22 @@ def record_paths(results: Path, profile: str, question: str | None = None) -> li
     base = profile_dir(results, profile)
     pattern = f"{question or '*'}/*/seed-*/{RECORD}"
     return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def calibration_file(results: Path) -> Path:
+    """``<results>/calibration.json``: each network's measured speed, per machine and backend
+    (``make plan``; outside every profile folder, so in no manifest)."""
+    return Path(results) / "calibration.json"
+
+
+def is_complete(run_folder: Path) -> bool:
+    """Whether a run folder holds a finished run (its ``run.json`` says ``complete``); an
+    unreadable record is not one."""
+    path = Path(run_folder) / RECORD
+    try:
+        return path.exists() and read_json(path).get("status") == "complete"
+    except ResultsError:
+        return False
 
 
 def slurm_logs(results: Path, folder: str) -> Path:

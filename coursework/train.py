@@ -73,6 +73,16 @@ def reseed(model: keras.Model, seed: int, epoch: int) -> None:
         v.assign(np.array([seed * 7919 + i, epoch], dtype=v.dtype))
 
 
+def duration(seconds: float) -> str:
+    """``4 s``, ``3m 05s``, ``2h 10m``: a time as a person reads it."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
 def chance_loss(loss: str, num_classes: int) -> float:
     """The loss of predicting 1/C for every class: where an untrained network starts."""
     if loss == "mse":
@@ -190,15 +200,18 @@ def prepare(cfg: dict, seed: int, ds: data.Dataset) -> Session:
 
 
 def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
-        label: str = "") -> tuple[History, bool]:
+        label: str = "", after: float | None = None) -> tuple[History, bool]:
     """The epochs, from the last checkpoint on; return the history and whether the run
-    diverged. After every epoch: a history row, the best weights, the checkpoint."""
+    diverged. After every epoch: a history row, the best weights, the checkpoint, and a
+    progress line with the time left for this run and, if ``after`` (the estimated seconds of
+    the runs after this one) is known, for the whole command."""
     checkpoint = Checkpoint(out / "backup" / "state.npz", s.net)
     start = checkpoint.restore()
     history = History(out / results.HISTORY, keep=start)
     chance = chance_loss(cfg["loss"], num_classes)
     if start:
         print(f"{label}    resuming after epoch {start}", flush=True)
+    times: list[float] = []  # seconds of the epochs trained by this process
     for epoch in range(start, cfg["epochs"]):
         reseed(s.net, seed, epoch)
         t0 = time.perf_counter()
@@ -213,10 +226,15 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
         if history.best_epoch() == epoch:
             save_atomically(s.model.save_weights, out / BEST)
         checkpoint.save(epoch + 1)
+        times.append(time.perf_counter() - t0)
+        steady = times[1:] or times  # the first epoch also compiles
+        left = sum(steady) / len(steady) * (cfg["epochs"] - epoch - 1)
+        eta = f"; left {duration(left)}" + (f", all {duration(left + after)}"
+                                            if after is not None else "")
         print(f"{label}    epoch {epoch + 1}/{cfg['epochs']}: loss {logs['loss']:.4f}, "
               f"accuracy {100 * logs['accuracy']:.2f}%, val_accuracy "
               f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
-              f"{s.num_train / seconds:,.0f} img/s)", flush=True)
+              f"{s.num_train / seconds:,.0f} img/s{eta})", flush=True)
         if history.diverged(chance):
             return history, True  # training blew up: no later epoch can mend it
         if history.should_stop(cfg["early_stopping"]):
@@ -244,12 +262,14 @@ def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: boo
             "test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["loss"])}
 
 
-def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "") -> dict:
+def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "",
+              after: float | None = None) -> dict:
     """Train one run with one seed into ``out`` (resuming from its checkpoint if there is
-    one); return the ``run.json`` record. ``label`` prefixes the progress lines."""
+    one); return the ``run.json`` record. ``label`` prefixes the progress lines; ``after``:
+    see :func:`fit`."""
     cfg = run.config
     s = prepare(cfg, seed, ds)
-    history, diverged = fit(s, cfg, seed, ds.num_classes, out, label)
+    history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after)
     metrics = test(s, ds, history, out, one_hot=cfg["loss"] == "mse")
     shutil.rmtree(out / "backup", ignore_errors=True)  # the run is over: nothing to resume
     settings = backend.settings()
@@ -336,7 +356,9 @@ def record(run: Run, seed: int, status: str, ds: data.Dataset | None, metrics: d
 @dataclass(frozen=True)
 class Job:
     """One run and seed to train, and where its results go: ``folder`` is the results folder
-    of its profile (``quick``, or ``quick@bees-1a2b3c`` on another dataset)."""
+    of its profile (``quick``, or ``quick@bees-1a2b3c`` on another dataset). ``after``: the
+    estimated seconds of the jobs after it in the command, where known (see ``make plan``),
+    for the progress lines."""
 
     run: Run
     seed: int
@@ -344,6 +366,7 @@ class Job:
     folder: str
     number: int = 1
     total: int = 1
+    after: float | None = None
 
     @property
     def out(self) -> Path:
@@ -401,13 +424,9 @@ def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
     everything."""
     out, done = job.out, job.out / "run.json"
     head = f"[{job.number}/{job.total}] {job.name}"
-    if done.exists() and not force:
-        try:
-            if results.read_json(done).get("status") == "complete":
-                print(f"{head}: complete, skipped (--force to re-run)", flush=True)
-                return None
-        except ResultsError:
-            pass
+    if not force and results.is_complete(out):
+        print(f"{head}: complete, skipped (--force to re-run)", flush=True)
+        return None
     try:
         if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
             shutil.rmtree(out)
@@ -421,7 +440,7 @@ def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
     ds = None
     try:
         ds = dataset(cfg)
-        rec = train_one(job.run, job.seed, ds, out, label)
+        rec = train_one(job.run, job.seed, ds, out, label, job.after)
     except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
