@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
+import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -18,6 +21,11 @@ from coursework.errors import BackendError
 BACKENDS = ("tensorflow", "jax", "torch")
 EXTRAS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # pip install -e '.[X]'
 SETTINGS: dict = {"deterministic": None, "mixed_precision": False, "policy": "float32"}
+# What TensorFlow's C++ side prints while it loads, before its log level applies, and what
+# nobody can act on: "oneDNN custom operations are on", "Could not find cuda drivers", the
+# absl preamble, "Unable to register cuDNN factory" on CUDA builds
+IMPORT_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|[IW]0000 "
+                          r"|E0000 .*(Unable to register|cuda|cuDNN|cuFFT|cuBLAS))")
 
 
 def chosen() -> str:
@@ -64,7 +72,30 @@ def check_installed(name: str | None = None) -> str:
             f"(installed: {', '.join(installed()) or 'none'}).\n"
             f"  Install it: make setup BACKEND={name}   (or: pip install -e '.[{EXTRAS[name]}]'),"
             f"\n  or choose another: KERAS_BACKEND=<{'|'.join(installed() or BACKENDS)}>")
+    if name == chosen():
+        import_keras()
     return name
+
+
+def import_keras() -> None:
+    """Import Keras (and so the backend's framework) with its load-time noise (IMPORT_NOISE)
+    filtered out of standard error; whatever else it prints is passed on."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ info and warnings after loading
+    if "keras" in sys.modules or not _found(chosen()):
+        return  # a missing backend: check_installed says how to install it
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines():
+                if not IMPORT_NOISE.match(line):
+                    print(line, file=sys.stderr)
 
 
 def accelerators() -> list[dict]:

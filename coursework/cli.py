@@ -367,8 +367,16 @@ COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plan": cmd_plan, "plots
             "evaluate": cmd_evaluate, "slurm": cmd_slurm, "collect": cmd_collect}
 
 
+# the commands that build models; the others work without Keras
+KERAS_COMMANDS = {"run", "plan", "slurm", "describe", "bench", "predict", "evaluate"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command in KERAS_COMMANDS or (args.command == "verify" and not args.no_rerun):
+        from coursework import backend
+
+        backend.import_keras()  # first, without the framework's load-time noise
     if hasattr(args, "profile"):
         from coursework.results import folder_key
 

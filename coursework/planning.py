@@ -99,7 +99,8 @@ def line(plan: list[Item], where: str, force: bool = False) -> str:
     done = f" ({t['complete']} complete, skipped)" if t["complete"] and not force else ""
     time = (f", about {duration(t['seconds_left'])} here" if t["seconds_left"] is not None
             else "; `make plan` estimates the time")
-    return (f"plan: {t['jobs']} runs and seeds{done}, {millions(t['images_left'])} training "
+    runs = "1 run" if t["jobs"] == 1 else f"{t['jobs']} runs and seeds"
+    return (f"plan: {runs}{done}, {millions(t['images_left'])} training "
             f"images to go{time}; results in {where}")
 
 

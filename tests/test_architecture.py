@@ -125,3 +125,17 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, args, capsys):
     assert cli.main(["--results", str(tmp_path / "empty"), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_commands_print_no_framework_noise(tmp_path, tiny_npz):
+    """TensorFlow's load-time lines (absl preamble, oneDNN, CUDA drivers) are not shown; the
+    command's own output is."""
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-m", "coursework", "--results", str(tmp_path / "r"),
+                           "run", str(spec)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "epoch 1/1" in proc.stdout
+    for noise in ("absl", "oneDNN", "cuda drivers", "I0000"):
+        assert noise not in proc.stdout + proc.stderr
