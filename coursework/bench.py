@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from coursework import __version__, backend, data, env, results, workers
+from coursework.project import ROOT
 from coursework.results import SCHEMA_VERSION
 
-SHARED_VALID = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-valid.npz"
+SHARED_VALID = ROOT.parent / "shared" / "data" / "mnist-valid.npz"
 LEARNING_RATE = 0.03
 
 

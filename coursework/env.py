@@ -14,8 +14,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from coursework import backend
+from coursework.project import LOCKS
 
-LOCKS = Path(__file__).resolve().parents[1] / "locks"
 # The lock files a backend may have been installed from: its own, then its CUDA build's
 LOCK_FILES = {"tensorflow": ["tensorflow", "gpu"], "jax": ["jax", "jax-cuda"], "torch": ["torch"]}
 

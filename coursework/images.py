@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from coursework.errors import DataError
+from coursework import results
+from coursework.errors import DataError, ResultsError
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 SPLITS = ("train", "val", "test")
@@ -138,13 +138,10 @@ def load_folder(root: Path, image_size: list[int] | None = None, color: str | No
         pairs = [(f, names.index(c)) for c, fs in sorted(parts[s].items()) for f in fs]
         arrays[f"x_{s}"] = np.stack([decode(f, size, color)[0] for f, _ in pairs])
         arrays[f"y_{s}"] = np.array([label for _, label in pairs], dtype=np.int64)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
     try:
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        tmp = cached.with_suffix(".tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(cached)
-    except (OSError, zipfile.BadZipFile):
+        results.write_bytes(cached, buf.getvalue())
+    except ResultsError:
         pass  # no cache: decode again next time
     return arrays, names

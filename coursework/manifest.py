@@ -21,13 +21,13 @@ from importlib import metadata
 from pathlib import Path
 
 from coursework import __version__, env, results
+from coursework.project import ROOT
 from coursework.results import SCHEMA_VERSION
 
 NAME = "MANIFEST.json"
 NOT_LISTED = {NAME, "verification.csv"}
 PACKAGES = ["keras", "tensorflow", "jax", "jaxlib", "torch", "numpy", "scipy", "pandas",
             "matplotlib", "jinja2", "mlxtend"]
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def sha256(path: Path) -> str:

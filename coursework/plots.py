@@ -58,12 +58,9 @@ def save(fig, folder: Path, name: str) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         for ext in ("pdf", "png"):
             path = folder / f"{name}.{ext}"
-            tmp = folder / f".{name}.tmp.{ext}"
-            try:
-                fig.savefig(tmp, metadata={"CreationDate": None} if ext == "pdf" else None)
-                tmp.replace(path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            with results.atomic(path) as tmp:
+                fig.savefig(tmp, format=ext,
+                            metadata={"CreationDate": None} if ext == "pdf" else None)
             paths.append(path)
     except OSError as exc:
         raise ResultsError(f"cannot write {folder / name}: {exc.strerror or exc}") \

@@ -32,9 +32,9 @@ import jinja2
 from coursework import results, spec, tables
 from coursework.checks import PASSING
 from coursework.errors import ReportError
+from coursework.project import REPORT_TEMPLATES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = ROOT / "report_templates"
+TEMPLATES = REPORT_TEMPLATES
 PROSE = TEMPLATES / "prose"
 SETTINGS = ROOT / "report.toml"
 STYLE_FILES = ("cw.sty", "cwpaper.sty")

@@ -204,24 +204,42 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then rename."""
+@contextlib.contextmanager
+def atomic(path: Path) -> Iterator[Path]:
+    """The one way results are written: yields a temporary path beside ``path`` (its suffixes
+    kept, as Keras wants ``.keras`` or ``.weights.h5``) for the caller to write; then the file
+    is synced, given an ordinary file's mode and renamed to ``path``, so a kill mid-write never
+    leaves half a file. On an error the temporary file is removed; the caller's own errors
+    pass through, a storage error of these steps is a ResultsError naming ``path``."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.",
+                                    suffix=f".tmp{''.join(path.suffixes)}", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    tmp = Path(name)
+    try:
+        yield tmp
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
+            with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file, not mkstemp's 0600
             os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic`)."""
+    with atomic(path) as tmp:
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:
+            raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def ensure_writable(folder: Path) -> None:

@@ -30,8 +30,9 @@ from typing import Any
 
 from coursework import results
 from coursework.errors import SpecError
+from coursework.project import EXPERIMENTS
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
+EXPERIMENTS_DIR = EXPERIMENTS
 
 # Run-only keys: name, description, published (accuracy in %, e.g. Nielsen's), profiles (per-profile
 # overrides), only_in (list of profiles the run belongs to; default: all).

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from coursework import results
 from coursework.errors import ReportError
+from coursework.project import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NEVER = (".h5", ".keras", ".npz", ".npy", ".pyc")
 CODE = ("coursework", "models", "experiments", "report_templates", "tests", ".ci", "Makefile",
         "README.md", "pyproject.toml", "report.toml")

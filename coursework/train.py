@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import io
 import math
-import os
 import shutil
 import time
 import traceback
@@ -287,15 +286,9 @@ def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
 
 
 def save_atomically(save, path: Path) -> None:
-    """``save(tmp)`` (a Keras save method) then rename: a kill mid-write never leaves half a
-    file. The temporary name keeps the suffix Keras wants (``.keras``, ``.weights.h5``)."""
-    suffix = "".join(path.suffixes)
-    tmp = path.with_name(f".{path.name[:-len(suffix)]}.tmp{suffix}")
-    try:
+    """``save(tmp)`` (a Keras save method) then rename (:func:`coursework.results.atomic`)."""
+    with results.atomic(path) as tmp:
         save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray,
