@@ -204,7 +204,7 @@ def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
     if with_torch:
         with workers.pool(1, backend="torch") as pool:
             out["torch_eager"] = pool.submit(torch_eager, x, y, batch_sizes, epochs).result()
-    results.write_json(Path(results_dir) / "bench.json", out)
+    results.write_json(results.bench_file(results_dir), out)
     return out
 
 

@@ -306,7 +306,7 @@ def cmd_verify(args) -> int:
             print(f"note: {r.check}: {r.file}: {r.got}; a re-run may then differ in the last "
                   f"digits (`make setup` installs the locked versions)")
     bad = [r for r in rows if not r.ok]
-    where = results.profile_dir(args.results, args.folder) / "verification.csv"
+    where = results.aggregate(args.results, args.folder, results.VERIFICATION)
     if bad:
         files = sorted({r.file for r in bad})
         print(f"\nverify: {len(bad)} of {len(rows)} checks FAILED, in: "
@@ -329,6 +329,7 @@ def cmd_describe(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    from coursework import results
     from coursework.bench import bench, table
 
     if args.epochs < 2 or 0 in args.batch_sizes:
@@ -337,7 +338,7 @@ def cmd_bench(args) -> int:
     out = bench(args.results, args.batch_sizes, args.epochs, args.backends,
                 False if args.no_torch else None, args.deterministic, args.images)
     print(table(out))
-    print(f"written: {args.results / 'bench.json'}")
+    print(f"written: {results.bench_file(args.results)}")
     return 0
 
 

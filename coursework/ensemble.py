@@ -52,7 +52,7 @@ def ensemble_rows(results_dir: Path, profile: str) -> list[dict]:
     groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
     for rec_path in results.record_paths(results_dir, profile):
         rec = results.read_json(rec_path)
-        pred = rec_path.parent / "predictions.npz"
+        pred = rec_path.parent / results.PREDICTIONS
         if rec["status"] == "complete" and pred.exists():
             groups.setdefault((rec["question"], rec["run"]), []).append((rec["seed"], pred))
     return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items())
@@ -60,6 +60,6 @@ def ensemble_rows(results_dir: Path, profile: str) -> list[dict]:
 
 
 def write_ensembles(results_dir: Path, profile: str) -> Path:
-    path = results.profile_dir(results_dir, profile) / "ensembles.csv"
+    path = results.aggregate(results_dir, profile, results.ENSEMBLES)
     results.write_csv(path, COLUMNS, ensemble_rows(results_dir, profile))
     return path

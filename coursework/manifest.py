@@ -24,8 +24,8 @@ from coursework import __version__, env, results
 from coursework.project import ROOT
 from coursework.results import SCHEMA_VERSION
 
-NAME = "MANIFEST.json"
-NOT_LISTED = {NAME, "verification.csv"}
+NAME = results.MANIFEST
+NOT_LISTED = {NAME, results.VERIFICATION}
 PACKAGES = ["keras", "tensorflow", "jax", "jaxlib", "torch", "numpy", "scipy", "pandas",
             "matplotlib", "jinja2", "mlxtend"]
 
@@ -118,7 +118,7 @@ def contents(results_dir: Path, profile: str, command: list[str] | None = None) 
 
 def write(results_dir: Path, profile: str, command: list[str] | None = None) -> Path:
     """Rewrite the manifest; the caller holds ``results.locked``."""
-    path = Path(results_dir) / profile / NAME
+    path = results.aggregate(results_dir, profile, NAME)
     results.write_json(path, contents(results_dir, profile, command))
     return path
 
@@ -130,7 +130,7 @@ def update(results_dir: Path, profile: str) -> Path:
 
 
 def read(results_dir: Path, profile: str) -> dict:
-    path = Path(results_dir) / profile / NAME
+    path = results.aggregate(results_dir, profile, NAME)
     if not path.exists():
         raise results.ResultsError(
             f"{path} does not exist: these results were not written by this project's "

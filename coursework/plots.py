@@ -242,7 +242,7 @@ def published(runs: dict[str, list[SeedResult]]):
 
 
 def load_predictions(seed_dir: Path) -> dict | None:
-    path = seed_dir / "predictions.npz"
+    path = seed_dir / results.PREDICTIONS
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as f:

@@ -31,7 +31,7 @@ BATCH = 1000
 def load_run(folder: Path) -> tuple[keras.Model, dict]:
     """The trained model of a run folder and its ``run.json`` record."""
     folder = Path(folder)
-    record_path, model_path = folder / results.RECORD, folder / "model.keras"
+    record_path, model_path = folder / results.RECORD, folder / results.MODEL
     if not record_path.exists() or not model_path.exists():
         raise ResultsError(f"{folder}: not a finished run (it needs {results.RECORD} and "
                            "model.keras; give a folder like results/quick/conv/conv2/seed-0)")

@@ -323,7 +323,7 @@ def report_texts(results_dir: Path, profile: str, questions: list[dict],
         bibliography_style=Path(settings.bibliography_style).stem,
         environment=tables.environment(results_dir, profile),
         verification=verification_context(
-            results.profile_dir(results_dir, profile) / "verification.csv",
+            results.aggregate(results_dir, profile, results.VERIFICATION),
             [q["id"] for q in questions]))
     return texts, files
 
@@ -332,8 +332,8 @@ def render(results_dir: Path, profile: str, prose_root: Path | None = None,
            settings: Settings | None = None) -> Path:
     """Write the report's ``.tex`` files, ``numbers.json`` and ``report-overleaf.zip`` (the
     same report as one folder that compiles with plain pdflatex); return the report folder."""
-    if not (results.profile_dir(results_dir, profile) / "summary.csv").exists():
-        raise ReportError(f"{results.profile_dir(results_dir, profile) / 'summary.csv'} does "
+    if not results.aggregate(results_dir, profile, results.SUMMARY).exists():
+        raise ReportError(f"{results.aggregate(results_dir, profile, results.SUMMARY)} does "
                           f"not exist: run experiments first (make quick, or make QUESTION "
                           f"PROFILE={profile})")
     settings = settings or read_settings()

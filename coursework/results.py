@@ -41,7 +41,13 @@ HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lea
                    "epoch_seconds"]
 
 
+# The file names of a results folder (see the module docstring); no other module spells them
 RECORD, HISTORY, SPEC = "run.json", "history.csv", "spec.toml"
+PREDICTIONS, MODEL, BEST_WEIGHTS = "predictions.npz", "model.keras", "best.weights.h5"
+BACKUP = "backup"  # a run in progress: its training state after the last finished epoch
+SUMMARY, STATS, ENSEMBLES = "summary.csv", "stats.csv", "ensembles.csv"
+MANIFEST, VERIFICATION = "MANIFEST.json", "verification.csv"
+BENCH, CALIBRATION = "bench.json", "calibration.json"
 
 
 # --------------------------------------------------------------------------- paths
@@ -115,7 +121,21 @@ def record_paths(results: Path, profile: str, question: str | None = None) -> li
 def calibration_file(results: Path) -> Path:
     """``<results>/calibration.json``: each network's measured speed, per machine and backend
     (``make plan``; outside every profile folder, so in no manifest)."""
-    return Path(results) / "calibration.json"
+    return Path(results) / CALIBRATION
+
+
+def bench_file(results: Path) -> Path:
+    return Path(results) / BENCH
+
+
+def aggregate(results: Path, profile: str, name: str) -> Path:
+    """A file of the whole profile folder: SUMMARY, STATS, ENSEMBLES, MANIFEST, VERIFICATION."""
+    return profile_dir(results, profile) / name
+
+
+def checkpoint_file(run_folder: Path) -> Path:
+    """The training state of a run in progress (removed when the run ends)."""
+    return Path(run_folder) / BACKUP / "state.npz"
 
 
 def is_complete(run_folder: Path) -> bool:
@@ -141,7 +161,7 @@ def files(results: Path, profile: str) -> list[Path]:
     out = []
     for path in sorted(base.rglob("*")) if base.is_dir() else []:
         parts = path.relative_to(base).parts
-        if (path.is_file() and not any(p.startswith(".") or p == "backup" for p in parts)
+        if (path.is_file() and not any(p.startswith(".") or p == BACKUP for p in parts)
                 and parts[:2] != ("report", "build")):
             out.append(path)
     return out
@@ -347,6 +367,6 @@ def summary_rows(results: Path, profile: str) -> list[dict]:
 
 
 def write_summary(results: Path, profile: str) -> Path:
-    path = profile_dir(results, profile) / "summary.csv"
+    path = aggregate(results, profile, SUMMARY)
     write_csv(path, SUMMARY_COLUMNS, summary_rows(results, profile))
     return path

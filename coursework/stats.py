@@ -116,6 +116,6 @@ def stats_rows(results_dir: Path, profile: str) -> list[dict]:
 
 
 def write_stats(results_dir: Path, profile: str) -> Path:
-    path = results.profile_dir(results_dir, profile) / "stats.csv"
+    path = results.aggregate(results_dir, profile, results.STATS)
     results.write_csv(path, COLUMNS, stats_rows(results_dir, profile))
     return path

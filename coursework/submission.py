@@ -54,7 +54,7 @@ def contents(results_dir: Path, profile: str, root: Path = ROOT) -> dict[str, Pa
     for path in code_files(root):
         if results_abs not in path.resolve().parents:
             out[f"code/{path.relative_to(root).as_posix()}"] = path
-    for name in ("summary.csv", "stats.csv", "ensembles.csv"):
+    for name in (results.SUMMARY, results.STATS, results.ENSEMBLES):
         if (base / name).exists():
             out[f"results/{profile}/{name}"] = base / name
     for rec in results.record_paths(results_dir, profile):

@@ -121,7 +121,7 @@ def read_aggregate(results_dir: Path, profile: str, name: str) -> list[dict]:
     path = results.profile_dir(results_dir, profile) / name
     if path.exists():
         return results.read_csv(path)
-    rows = (stats.stats_rows(results_dir, profile) if name == "stats.csv"
+    rows = (stats.stats_rows(results_dir, profile) if name == results.STATS
             else ensemble.ensemble_rows(results_dir, profile))
     return [{k: results.fmt(v) for k, v in r.items()} for r in rows]
 
@@ -252,8 +252,8 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
 def numbers(results_dir: Path, profile: str, order: list[str] | None = None) -> list[dict]:
     """:func:`question` for every question with results, in ``order`` (default: the project's
     questions first, in file-name order)."""
-    stats_rows = read_aggregate(results_dir, profile, "stats.csv")
-    ensemble_rows = read_aggregate(results_dir, profile, "ensembles.csv")
+    stats_rows = read_aggregate(results_dir, profile, results.STATS)
+    ensemble_rows = read_aggregate(results_dir, profile, results.ENSEMBLES)
     order = order if order is not None else spec.all_questions()
     present = sorted(results.questions(results_dir, profile),
                      key=lambda q: (order.index(q) if q in order else len(order), q))

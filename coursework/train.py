@@ -57,7 +57,6 @@ EVAL_BATCH = 1000
 # dead network: 7-16 against ln 2 = 0.69). A run that starts high and learns goes on: 2.34 and
 # 3.98 in the first epoch with a validation loss at chance, measured on photos.
 EXPLODED, LOST = 100, 3
-BEST = "best.weights.h5"
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
 
@@ -204,7 +203,7 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
     diverged. After every epoch: a history row, the best weights, the checkpoint, and a
     progress line with the time left for this run and, if ``after`` (the estimated seconds of
     the runs after this one) is known, for the whole command."""
-    checkpoint = Checkpoint(out / "backup" / "state.npz", s.net)
+    checkpoint = Checkpoint(results.checkpoint_file(out), s.net)
     start = checkpoint.restore()
     history = History(out / results.HISTORY, keep=start)
     chance = chance_loss(cfg["loss"], num_classes)
@@ -223,7 +222,7 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
                         "val_loss": float(val["loss"]), "val_accuracy": float(val["accuracy"]),
                         "learning_rate": lr, "epoch_seconds": round(seconds, 3)})
         if history.best_epoch() == epoch:
-            save_atomically(s.model.save_weights, out / BEST)
+            save_atomically(s.model.save_weights, out / results.BEST_WEIGHTS)
         checkpoint.save(epoch + 1)
         times.append(time.perf_counter() - t0)
         steady = times[1:] or times  # the first epoch also compiles
@@ -248,14 +247,14 @@ def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: boo
                      "train_seconds": round(sum(float(r["epoch_seconds"])
                                                 for r in history.rows), 3)}
     best = history.best_epoch()
-    if best is None or not (out / BEST).exists():
+    if best is None or not (out / results.BEST_WEIGHTS).exists():
         return metrics
-    s.model.load_weights(out / BEST)
+    s.model.load_weights(out / results.BEST_WEIGHTS)
     x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
     scores = s.net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
     probs = s.model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
-    save_predictions(out / "predictions.npz", s.model, ds.x_test, ds.y_test, probs, ds.names)
-    save_atomically(s.model.save, out / "model.keras")
+    save_predictions(out / results.PREDICTIONS, s.model, ds.x_test, ds.y_test, probs, ds.names)
+    save_atomically(s.model.save, out / results.MODEL)
     return {**metrics, "best_epoch": best + 1,
             "best_val_accuracy": history.val_accuracy()[best],
             "test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["loss"])}
@@ -270,7 +269,8 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "",
     s = prepare(cfg, seed, ds)
     history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after)
     metrics = test(s, ds, history, out, one_hot=cfg["loss"] == "mse")
-    shutil.rmtree(out / "backup", ignore_errors=True)  # the run is over: nothing to resume
+    # the run is over: nothing to resume
+    shutil.rmtree(results.checkpoint_file(out).parent, ignore_errors=True)
     settings = backend.settings()
     determinism = {"op_determinism": settings["deterministic"] and s.program.deterministic,
                    "mixed_precision": settings["mixed_precision"], "policy": settings["policy"],
@@ -415,7 +415,7 @@ def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
     """Train one job unless it is complete (then None); write its ``run.json`` and (if
     ``shared``) the summary. A failed run is recorded as ``failed``; storage errors stop
     everything."""
-    out, done = job.out, job.out / "run.json"
+    out, done = job.out, job.out / results.RECORD
     head = f"[{job.number}/{job.total}] {job.name}"
     if not force and results.is_complete(out):
         print(f"{head}: complete, skipped (--force to re-run)", flush=True)

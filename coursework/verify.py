@@ -64,9 +64,9 @@ def check_files(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]
 
 def check_summary(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]:
     """``summary.csv`` against the ``run.json`` files, row by row and field by field."""
-    path = results.profile_dir(results_dir, profile) / "summary.csv"
+    path = results.aggregate(results_dir, profile, results.SUMMARY)
     if not path.exists():
-        return [Row("-", "-", "summary", "summary.csv", "present", "missing", "MISSING")]
+        return [Row("-", "-", "summary", results.SUMMARY, "present", "missing", "MISSING")]
     got = {(r["question"], r["run"], r["seed"]): r for r in results.read_csv(path)}
     want = {(r["question"], r["run"], str(r["seed"])): r
             for r in results.summary_rows(results_dir, profile)}
@@ -80,16 +80,17 @@ def check_summary(results_dir: Path, profile: str, in_scope: InScope) -> list[Ro
                             "run.json (summary.csv has a row)", "missing", "MISSING"))
             continue
         if key not in got:
-            rows.append(Row(f"{q}/{run}", seed, "summary row", "summary.csv", "a row",
+            rows.append(Row(f"{q}/{run}", seed, "summary row", results.SUMMARY, "a row",
                             "missing", "MISSING"))
             continue
         bad = [(c, results.fmt(want[key][c]), got[key].get(c)) for c in SUMMARY_COLUMNS
                if results.fmt(want[key][c]) != got[key].get(c)]
         for col, expected, value in bad:
-            rows.append(Row(f"{q}/{run}", seed, f"summary.csv {col}", "summary.csv",
+            rows.append(Row(f"{q}/{run}", seed, f"{results.SUMMARY} {col}", results.SUMMARY,
                             expected, str(value), "MISMATCH"))
         if not bad:
-            rows.append(Row(f"{q}/{run}", seed, "summary.csv = run.json", "summary.csv"))
+            rows.append(Row(f"{q}/{run}", seed, f"{results.SUMMARY} = {results.RECORD}",
+                            results.SUMMARY))
     return rows
 
 
@@ -169,11 +170,12 @@ def compare_csv(name: str, path: Path, columns: list[str], want: list[dict],
 
 
 def check_aggregates(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]:
-    base = results.profile_dir(results_dir, profile)
-    return (compare_csv("stats.csv", base / "stats.csv", stats.COLUMNS,
-                        stats.stats_rows(results_dir, profile), in_scope)
-            + compare_csv("ensembles.csv", base / "ensembles.csv", ensemble.COLUMNS,
-                          ensemble.ensemble_rows(results_dir, profile), in_scope))
+    return (compare_csv(results.STATS, results.aggregate(results_dir, profile, results.STATS),
+                        stats.COLUMNS, stats.stats_rows(results_dir, profile), in_scope)
+            + compare_csv(results.ENSEMBLES,
+                          results.aggregate(results_dir, profile, results.ENSEMBLES),
+                          ensemble.COLUMNS, ensemble.ensemble_rows(results_dir, profile),
+                          in_scope))
 
 
 # --------------------------------------------------------------------------- report numbers
@@ -356,6 +358,6 @@ def verify(results_dir: Path, profile: str, question: str | None = None,
     if do_rerun:
         rows += rerun.rerun(results_dir, profile,
                             rerun.rerun_jobs(results_dir, profile, question, sample), tolerance)
-    results.write_csv(results.profile_dir(results_dir, profile) / "verification.csv", COLUMNS,
+    results.write_csv(results.aggregate(results_dir, profile, results.VERIFICATION), COLUMNS,
                       [r.csv() for r in rows])
     return rows

@@ -95,6 +95,20 @@ def test_only_the_results_module_globs_the_results_folder():
             assert [f"{a}.{b}" for a, b in found] == others.get(path.name, []), path.name
 
 
+def test_only_the_results_module_names_the_results_files():
+    """The file names of a results folder are spelled in results.py alone."""
+    from coursework import results
+
+    names = [results.RECORD, results.HISTORY, results.SPEC, results.PREDICTIONS, results.MODEL,
+             results.BEST_WEIGHTS, results.SUMMARY, results.STATS, results.ENSEMBLES,
+             results.MANIFEST, results.VERIFICATION, results.BENCH, results.CALIBRATION]
+    assert len(set(names)) == len(names)
+    for path in PACKAGE.glob("*.py"):
+        if path.name != "results.py":
+            text = path.read_text()
+            assert [n for n in names if f'"{n}"' in text or f"'{n}'" in text] == [], path.name
+
+
 def test_no_private_framework_apis():
     for path in PACKAGE.glob("*.py"):
         text = path.read_text()
