@@ -36,7 +36,7 @@ DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex tex lock slurm collect quick all plan plots report submission verify bench test lint clean \
+.PHONY: help setup setup-tex tex lock slurm collect quick all plan plots report submission verify bench test test-fast lint clean \
 	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets
@@ -126,8 +126,11 @@ slurm: $(STAMP) ## sbatch array script, a task per run and seed [QUESTION= PARTI
 collect: $(STAMP) ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
 	$(CW) collect --profile $(PROFILE) $(DATA_FLAGS)
 
-test: $(STAMP) ## run the test suite
+test: $(STAMP) ## run the whole test suite (as CI does)
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP) ## the quick loop while you work: the tests not marked slow (under a minute)
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check coursework models tests

@@ -116,6 +116,7 @@ def test_no_private_framework_apis():
     assert not (ROOT / "report_templates" / "prose" / "toy").exists()
 
 
+@pytest.mark.slow
 def test_report_and_verify_run_without_keras(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"
@@ -141,6 +142,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, args, capsys):
     assert err.startswith("error: ") and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_commands_print_no_framework_noise(tmp_path, tiny_npz):
     """TensorFlow's load-time lines (absl preamble, oneDNN, CUDA drivers) are not shown; the
     command's own output is."""

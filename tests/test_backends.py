@@ -84,6 +84,7 @@ def test_torch_backend_trains_a_conv_question_run(tmp_path):
     assert rec["metrics"]["test_accuracy"] > 0.9
 
 
+@pytest.mark.slow
 def test_jobs_give_the_same_results_as_one_at_a_time(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=RUNS, seeds="[0, 1]")
     assert cli.main(["--results", str(tmp_path / "one"), "run", str(spec)]) == 0

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from coursework import backend, bench, results
 
 
+@pytest.mark.slow
 def test_bench_writes_both_paths_per_batch_size(tmp_path, mnist5k):
     images = (mnist5k.x_train[:640], mnist5k.y_train[:640], "mnist-5k subset")
     out = bench.bench(tmp_path, [64, 128], epochs=3, backends=[backend.chosen()],

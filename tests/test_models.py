@@ -14,6 +14,7 @@ from coursework.train import build_model
 from models.common import L2Pooling2D, keras_penalty
 
 
+@pytest.mark.slow
 def test_nielsen_parameter_counts(capsys):
     params = {a["run"]: a["params"] for a in architectures(spec.load("nielsen"), "full")}
     assert params["fc100"] == 79_510
@@ -32,6 +33,7 @@ def all_runs():
             yield pytest.param(run, id=f"{q}/{run.name}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", list(all_runs()))
 def test_every_builder_trains_a_step_on_64x64x3_two_classes(run):
     info = data.DatasetInfo("rgb", (64, 64, 3), 2, {"train": 100, "val": 10, "test": 10})

@@ -16,6 +16,8 @@ from coursework import backend, cli, report, results, stats, tables
 from coursework.plots import COLUMN, SMALLEST, all_figures
 from tests.helpers import FC_AND_CONV, toy_spec
 
+pytestmark = pytest.mark.slow  # builds LaTeX papers from trained results
+
 needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
                                is None, reason="TeX Live / poppler not installed")
 ROOT = Path(__file__).resolve().parents[1]

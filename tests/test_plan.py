@@ -63,6 +63,7 @@ def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path,
                      info) is None
 
 
+@pytest.mark.slow
 def test_plan_command_lists_runs_images_times_and_complete_runs(tmp_path, tiny_npz, capsys):
     spec_file = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=FC_AND_CONV, epochs=2,
                          seeds="[0, 1]")
@@ -87,6 +88,7 @@ def test_plan_command_lists_runs_images_times_and_complete_runs(tmp_path, tiny_n
     assert all(", all " in line for line in epochs)
 
 
+@pytest.mark.slow
 def test_calibrating_first_changes_no_result(tmp_path, tiny_npz, monkeypatch):
     """`run` may calibrate networks in its own process before training: the runs are then the
     same, digit for digit, as without."""

@@ -139,6 +139,7 @@ def summary_without_times(path) -> list[dict]:
             for row in results.read_csv(path)]
 
 
+@pytest.mark.slow
 def test_slurm_array_tasks_give_the_same_results_as_run(tmp_path, tiny_npz, capsys):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", FC_AND_CONV, seeds="[0, 1]")
     script = tmp_path / "toy.sbatch"

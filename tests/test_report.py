@@ -55,6 +55,7 @@ def toy_results(tmp_path_factory, tiny_npz):
     return res, tmp
 
 
+@pytest.mark.slow
 def test_figures_are_written(toy_results):
     res, _ = toy_results
     paths = all_figures(res, "quick")
@@ -69,6 +70,7 @@ def test_escape_filter():
                                      r"\textbackslash{}")
 
 
+@pytest.mark.slow
 @needs_tex
 def test_pdf_has_questions_and_every_test_accuracy_escaped_safely(toy_results):
     res, tmp = toy_results

@@ -129,6 +129,7 @@ def test_bad_spec_stops_before_training(tmp_path, tiny_npz, capsys):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, mnist5k):
     spec = toy_spec(tmp_path, "mnist-5k", epochs=4, runs="""
         [[runs]]
@@ -165,6 +166,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, mnist5k):
     assert not (history.parent / "backup").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", ["quick", "full"])
 def test_describe_conv(profile, capsys):
     assert run_cli("describe", "conv", "--profile", profile) == 0

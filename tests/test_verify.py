@@ -59,6 +59,7 @@ def bump_digit(path: Path, after: str) -> None:
 # --------------------------------------------------------------------------- manifest
 
 
+@pytest.mark.slow
 def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
     man = json.loads((submitted / "quick" / "MANIFEST.json").read_text())
     assert man["schema_version"] == results.SCHEMA_VERSION
@@ -118,6 +119,7 @@ def test_edited_history_digit_fails_naming_the_file(copy):
     assert bad and {r.file for r in bad} == {"toy/fc/seed-1/history.csv"}
 
 
+@pytest.mark.slow
 def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(copy):
     path = copy / "quick/toy/conv/seed-0/history.csv"
     bump_digit(path, "\n1,")  # epoch 1's loss: no summary field depends on it
@@ -298,6 +300,7 @@ def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monk
     assert not list((tmp_path / "results").rglob("run.json"))
 
 
+@pytest.mark.slow
 def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
     """What `make -j2 a b` does: two processes, one results folder."""
     specs = [toy_spec(tmp_path, f"npz:{tiny_npz}", name=q, epochs=1, seeds="[0, 1]")
