@@ -1,7 +1,8 @@
 """Data augmentation: the network stays fixed, the training data changes (spec key ``augment``).
 
-The augmentation itself lives in ``coursework/augment.py`` and the training input pipeline, so
-that it touches training data only; this builder is the fixed network it is applied to.
+The augmentation itself lives in ``coursework/engine/augment.py`` and the training input
+pipeline, so that it touches training data only; this builder is the fixed network it is
+applied to.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coursework import cli
+from coursework.commands import cli
 from tests.helpers import toy_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,22 +30,39 @@ sys.meta_path.insert(0, NoKeras())
 """
 
 
+def modules() -> dict[str, Path]:
+    """``records.results`` -> its file: every module of the package, by dotted name."""
+    return {".".join(p.relative_to(PACKAGE).with_suffix("").parts): p
+            for p in PACKAGE.rglob("*.py")}
+
+
 def project_imports() -> dict[str, set[str]]:
-    """Module -> the coursework modules it imports, at the top or inside functions."""
-    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    """Module -> the coursework modules it imports, at the top or inside functions (a package
+    imported as a whole counts as its ``__init__``)."""
+    known = modules()
     graph: dict[str, set[str]] = {}
-    for path in PACKAGE.glob("*.py"):
+    for name, path in known.items():
         found = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
                 parts = node.module.split(".")
-                if parts[0] == "coursework":
-                    found |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+                if parts[0] != "coursework":
+                    continue
+                base = ".".join(parts[1:])
+                for a in node.names:
+                    sub = f"{base}.{a.name}" if base else a.name
+                    found.add(sub if sub in known else (f"{base}.__init__" if base else
+                                                        "__init__"))
             elif isinstance(node, ast.Import):
-                found |= {a.name.split(".")[1] for a in node.names
+                found |= {a.name.split(".", 1)[1] for a in node.names
                           if a.name.startswith("coursework.")}
-        graph[path.stem] = (found & modules) - {path.stem}
+        graph[name] = {m for m in found if m in known} - {name}
     return graph
+
+
+def package(module: str) -> str:
+    """``records.results`` -> ``records``; a top-level module is its own package."""
+    return module.split(".")[0]
 
 
 def test_no_import_cycles():
@@ -68,28 +85,32 @@ def test_no_import_cycles():
     assert cycles == []
 
 
-def test_the_layers_named_in_the_readme_are_kept():
-    """Each module imports only modules of its own layer or below (README, "Layout"; the
-    top layer first)."""
+def test_each_package_imports_only_the_packages_below_it():
+    """The layers are the sub-packages of ``coursework/``, listed in the README ("Layout", the
+    top layer first): a module imports modules of its own package or of a package below."""
     text = (ROOT / "README.md").read_text()
     block = text.split("<!-- layers -->")[1].split("<!-- /layers -->")[0]
-    layers = [re.findall(r"`(\w+)`", line) for line in block.strip().splitlines()
+    layers = [re.findall(r"`(\w+)/?`", line)[0] for line in block.strip().splitlines()
               if line.startswith("- ")]
-    level = {m: i for i, names in enumerate(layers) for m in names}
+    level = {name: len(layers) - i for i, name in enumerate(layers)}  # records lowest: 1
+    folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert folders == set(level), "README layers out of date"
     graph = project_imports()
-    assert set(graph) - {"__init__", "__main__"} == set(level), "README layers out of date"
+    top = {"__init__", "__main__"}  # the package itself: the version, and `python -m`
+    assert {m for m in graph if "." not in m} == top
     upward = [f"{m} imports {d}" for m, deps in graph.items() for d in deps
-              if m in level and level[d] < level[m]]
+              if m not in top and d not in top and level[package(d)] > level[package(m)]]
     assert upward == []
+    assert graph["__init__"] == set()
 
 
 def test_only_the_results_module_globs_the_results_folder():
     """Any other module lists only folders that are not results: the specs, the student's
     prose, the project's code, folders of images."""
-    others = {"spec.py": ["EXPERIMENTS_DIR.glob"], "report.py": ["prose.glob"],
+    others = {"spec.py": ["EXPERIMENTS_DIR.glob"], "render.py": ["prose.glob"],
               "submission.py": ["(root / name).rglob"],
               "images.py": ["folder.iterdir", "c.rglob"]}
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):
         if path.name != "results.py":
             found = re.findall(r"([\w.]+|\([^()]*\))\.(r?glob|iterdir)\(", path.read_text())
             assert [f"{a}.{b}" for a, b in found] == others.get(path.name, []), path.name
@@ -97,27 +118,27 @@ def test_only_the_results_module_globs_the_results_folder():
 
 def test_only_the_results_module_names_the_results_files():
     """The file names of a results folder are spelled in results.py alone."""
-    from coursework import results
+    from coursework.records import results
 
     names = [results.RECORD, results.HISTORY, results.SPEC, results.PREDICTIONS, results.MODEL,
              results.BEST_WEIGHTS, results.SUMMARY, results.STATS, results.ENSEMBLES,
              results.MANIFEST, results.VERIFICATION, results.BENCH, results.CALIBRATION]
     assert len(set(names)) == len(names)
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):
         if path.name != "results.py":
             text = path.read_text()
             assert [n for n in names if f'"{n}"' in text or f"'{n}'" in text] == [], path.name
 
 
 def test_no_private_framework_apis():
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):
         text = path.read_text()
         assert "_flatten_layers" not in text and "tensorflow.python" not in text, path.name
     assert not (ROOT / "report_templates" / "prose" / "toy").exists()
 
 
 @pytest.mark.slow
-def test_report_and_verify_run_without_keras(tmp_path, tiny_npz):
+def test_collect_report_plots_and_verify_run_without_keras(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
@@ -127,7 +148,7 @@ def test_report_and_verify_run_without_keras(tmp_path, tiny_npz):
     check = subprocess.run([sys.executable, "-c", "import keras"], env=env, capture_output=True,
                            text=True)
     assert "No module named 'keras'" in check.stderr
-    for args in (["report"], ["verify", "--no-rerun"], ["plots"]):
+    for args in (["collect"], ["report"], ["verify", "--no-rerun"], ["plots"]):
         proc = subprocess.run([sys.executable, "-m", "coursework", "--results", str(res), *args],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"{args}: {proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"

@@ -6,8 +6,9 @@ import keras
 import numpy as np
 from scipy.ndimage import convolve1d
 
-from coursework import augment, data, loop, train
-from coursework.ensemble import vote
+from coursework.analysis.ensemble import vote
+from coursework.engine import augment, loop, network, run
+from coursework.records import data
 
 
 def test_expansion_is_five_times_with_pixels_shifted_right():
@@ -44,10 +45,10 @@ def test_training_data_is_augmented_per_epoch_and_eval_data_never(mnist5k):
     x = data.scale(mnist5k.x_train[:64])
     plain = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.Identity()])
     for name in ("elastic", "affine"):
-        net = train.with_augmentation(plain, name, seed=0)
+        net = network.with_augmentation(plain, name, seed=0)
 
         def batch(epoch, training=True, net=net):
-            train.reseed(net, 0, epoch)
+            run.reseed(net, 0, epoch)
             return keras.ops.convert_to_numpy(net(x, training=training))
 
         xa, xb, xa_again = batch(0), batch(1), batch(0)

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from coursework import backend, cli, results, verify
+from coursework.commands import cli
+from coursework.records import results
+from coursework.runtime import backend
+from coursework.verify import integrity as verify
 from tests.helpers import toy_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from coursework import backend, bench, results
+from coursework.commands import bench
+from coursework.records import results
+from coursework.runtime import backend
 
 
 @pytest.mark.slow

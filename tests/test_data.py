@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coursework import data
+from coursework.records import data
 from tests.conftest import SHARED, save_npz
 
 
@@ -22,7 +22,7 @@ def test_mnist_5k_split_is_stratified_and_fixed(mnist5k):
 def test_scale_is_the_same_on_the_host_and_in_the_compiled_step(mnist5k):
     import keras
 
-    from coursework import loop
+    from coursework.engine import loop
 
     x = mnist5k.x_train[:5]
     a = data.scale(x)

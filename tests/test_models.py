@@ -8,9 +8,10 @@ import keras
 import numpy as np
 import pytest
 
-from coursework import cli, data, spec
-from coursework.describe import architectures
-from coursework.train import build_model
+from coursework.commands import cli
+from coursework.commands.describe import architectures
+from coursework.engine.network import build_model
+from coursework.records import data, spec
 from models.common import L2Pooling2D, keras_penalty
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coursework import backend, cli, results
+from coursework.commands import cli
+from coursework.records import results
+from coursework.runtime import backend
 from tests.conftest import save_npz
 from tests.helpers import toy_spec
 
@@ -134,7 +136,7 @@ def test_a_folder_of_pngs_trains_and_its_class_names_go_everywhere(trained, tmp_
     assert rec["dataset"]["sizes"] == {"train": 22, "val": 4, "test": 4}  # 15 a class: 11/2/2
     with np.load(folder / "predictions.npz") as f:
         assert f["class_names"].tolist() == ["bee", "no-bee"]
-    from coursework import report
+    from coursework.report import render as report
 
     report.render(res, "quick", prose_root=tmp_path / "prose")
     assert "(bee, no-bee)" in (res / "quick/report/toy.tex").read_text()
@@ -144,7 +146,7 @@ def test_a_folder_of_pngs_trains_and_its_class_names_go_everywhere(trained, tmp_
 
 def test_predict_reproduces_the_test_accuracy_of_the_run(trained, tmp_path, capsys):
     res, folder = trained
-    from coursework import data
+    from coursework.records import data
 
     ds = data.load(json.loads((folder / "run.json").read_text())["config"]["dataset"], [16, 16])
     test = save_npz(tmp_path / "test.npz", {"x": ds.x_test, "y": ds.y_test})

@@ -12,8 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coursework import backend, cli, report, results, stats, tables
-from coursework.plots import COLUMN, SMALLEST, all_figures
+from coursework.analysis import stats, tables
+from coursework.commands import cli
+from coursework.records import results
+from coursework.report import render as report
+from coursework.report.plots import COLUMN, SMALLEST, all_figures
+from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, toy_spec
 
 pytestmark = pytest.mark.slow  # builds LaTeX papers from trained results
@@ -154,7 +158,7 @@ def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
     assert cli.main(["--results", str(res), "submission", "--out", str(out)]) == 0
     names = zipfile.ZipFile(tmp_path / "submission.zip").namelist()
     assert "submission/report.pdf" in names and "submission/LISTING.txt" in names
-    assert "submission/code/coursework/train.py" in names
+    assert "submission/code/coursework/engine/run.py" in names
     assert "submission/results/quick/toya/fc/seed-2/history.csv" in names
     assert "submission/results/quick/stats.csv" in names
     assert not [n for n in names if n.endswith((".h5", ".keras", ".npz"))]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from coursework import augment, calibrate, cli, data, planning, spec, train
+from coursework.commands import cli, planning
+from coursework.engine import augment, calibrate, jobs
+from coursework.records import data, spec
 from tests.helpers import FC_AND_CONV, toy_spec
 from tests.test_train import metric_columns, run_cli
 
 
-def jobs_of(question: str, profile: str, tmp_path) -> list[train.Job]:
-    return train.plan(spec.load(question), profile, tmp_path)
+def jobs_of(question: str, profile: str, tmp_path) -> list[jobs.Job]:
+    return jobs.plan(spec.load(question), profile, tmp_path)
 
 
 def test_full_profile_image_counts_match_the_specs(tmp_path):
@@ -111,7 +113,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path, tiny_npz, monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train, "run_question", interrupted)
+    monkeypatch.setattr(jobs, "run_question", interrupted)
     assert cli.main(["--results", str(tmp_path / "r"), "run", str(spec_file)]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "same command again to resume" in err

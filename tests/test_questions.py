@@ -9,8 +9,10 @@ import keras
 import numpy as np
 import pytest
 
-from coursework import cli, data, network, results
-from coursework.network import trainable_params
+from coursework.commands import cli
+from coursework.engine import network
+from coursework.engine.network import trainable_params
+from coursework.records import data, results
 from models import batchnorm, preprocessing, skip
 from tests.conftest import save_npz
 from tests.helpers import FC_AND_CONV, toy_spec

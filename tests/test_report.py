@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from coursework import cli, report, results
-from coursework.plots import all_figures
+from coursework.commands import cli
+from coursework.records import results
+from coursework.report import latex
+from coursework.report import render as report
+from coursework.report.plots import all_figures
 from tests.helpers import write_spec
 
 needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
@@ -66,7 +69,7 @@ def test_figures_are_written(toy_results):
 
 
 def test_escape_filter():
-    assert report.tex(NASTY_RUN) == (r"a\&b\_\%\$\#\{\}\textasciitilde{}\textasciicircum{}"
+    assert latex.tex(NASTY_RUN) == (r"a\&b\_\%\$\#\{\}\textasciitilde{}\textasciicircum{}"
                                      r"\textbackslash{}")
 
 

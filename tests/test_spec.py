@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coursework import spec
+from coursework.records import spec
 from tests.helpers import toy_spec, write_spec
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from coursework import cli, results
+from coursework.commands import cli
+from coursework.records import results
 from tests.helpers import toy_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from coursework import backend, cli, manifest, report, results, stats, tables, verify
+from coursework.analysis import manifest, stats, tables
+from coursework.commands import cli
+from coursework.records import results
+from coursework.report import render as report
+from coursework.runtime import backend
+from coursework.verify import integrity as verify
 from tests.helpers import FC_AND_CONV, toy_spec
 
 
@@ -286,12 +291,12 @@ def test_full_disk_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypa
 
 def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monkeypatch,
                                                        capsys):
-    from coursework import train
+    from coursework.engine import jobs
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(train, "train_one", full)
+    monkeypatch.setattr(jobs, "train_one", full)
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
     assert cli.main(["--results", str(tmp_path / "results"), "run", str(spec)]) == 2
     captured = capsys.readouterr()
@@ -319,7 +324,7 @@ def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
 
 
 def test_lock_pins_apply_markers_and_compare_public_versions(tmp_path, monkeypatch):
-    from coursework import env
+    from coursework.runtime import env
     lock = tmp_path / "lock.txt"
     lock.write_text("numpy==1.0 ; sys_platform == 'no-such-os'\n"
                     "    # via keras\n"
@@ -336,7 +341,7 @@ def test_lock_pins_apply_markers_and_compare_public_versions(tmp_path, monkeypat
 
 
 def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeypatch, capsys):
-    from coursework import env
+    from coursework.runtime import env
     made = manifest.read(copy, "quick")["lock"]
     assert made["file"] in {f"locks/{s}.txt" for s in env.LOCK_FILES[backend.chosen()]}
     assert isinstance(made["matches"], bool)

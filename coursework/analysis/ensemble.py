@@ -1,0 +1,65 @@
+"""Ensembles over seeds: a majority vote and an average of probabilities (Nielsen ch. 6).
+
+Every run with two or more complete seeds is an ensemble of its seeds; the figures go to
+``results/<profile>/ensembles.csv``, computed from the saved test predictions alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from coursework.records import results
+
+COLUMNS = ["question", "run", "members", "seeds", "vote_accuracy", "mean_prob_accuracy",
+           "mean_member_accuracy", "best_member_accuracy"]
+
+
+def vote(probs: np.ndarray) -> np.ndarray:
+    """Majority vote of members' predicted classes; ties go to the larger summed probability.
+
+    ``probs``: (members, N, classes) -> (N,) predicted classes.
+    """
+    members, n, classes = probs.shape
+    votes = np.zeros((n, classes))
+    np.add.at(votes, (np.arange(n)[None, :].repeat(members, 0), probs.argmax(-1)), 1.0)
+    tie_break = probs.sum(0) / (members + 1.0)  # < 1: only decides between equal vote counts
+    return (votes + tie_break).argmax(-1)
+
+
+def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> dict:
+    probs, y_true = [], None
+    for _, path in members:
+        with np.load(path, allow_pickle=False) as f:
+            probs.append(f["probs"].astype(np.float32))
+            if y_true is None:
+                y_true = f["y_true"]
+            elif not np.array_equal(y_true, f["y_true"]):
+                raise results.ResultsError(f"{path}: test labels differ between seeds")
+    p = np.stack(probs)
+    member_acc = (p.argmax(-1) == y_true[None]).mean(1)
+    return {"question": question, "run": run, "members": len(members),
+            "seeds": " ".join(str(s) for s, _ in members),
+            "vote_accuracy": float((vote(p) == y_true).mean()),
+            "mean_prob_accuracy": float((p.mean(0).argmax(-1) == y_true).mean()),
+            "mean_member_accuracy": float(member_acc.mean()),
+            "best_member_accuracy": float(member_acc.max())}
+
+
+def ensemble_rows(results_dir: Path, profile: str) -> list[dict]:
+    """One row per run with two or more complete seeds under ``results/<profile>``."""
+    groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
+    for rec_path in results.record_paths(results_dir, profile):
+        rec = results.read_json(rec_path)
+        pred = rec_path.parent / results.PREDICTIONS
+        if rec["status"] == "complete" and pred.exists():
+            groups.setdefault((rec["question"], rec["run"]), []).append((rec["seed"], pred))
+    return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items())
+            if len(m) >= 2]
+
+
+def write_ensembles(results_dir: Path, profile: str) -> Path:
+    path = results.aggregate(results_dir, profile, results.ENSEMBLES)
+    results.write_csv(path, COLUMNS, ensemble_rows(results_dir, profile))
+    return path

@@ -1,0 +1,140 @@
+"""``results/<profile>/MANIFEST.json``: what is in a results folder and how it was made.
+
+Rewritten (atomically, under the results lock) after every ``run``, ``plots`` and ``report``:
+sha256 and size of every file under ``results/<profile>/``, the git commit and whether the
+code was modified, package versions and whether they are the ones ``locks/`` pins, hardware,
+dataset fingerprints and the command line.
+``make verify`` checks the files against it.
+
+Left out: the manifest itself, ``verification.csv`` (the output of ``verify``, rewritten by
+every marker's run), and what :func:`coursework.records.results.files` leaves out (hidden files,
+``backup/`` folders of runs in progress, LaTeX's ``report/build/``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from coursework import __version__
+from coursework.records import results
+from coursework.records.project import ROOT
+from coursework.records.results import SCHEMA_VERSION
+from coursework.runtime import env
+
+NAME = results.MANIFEST
+NOT_LISTED = {NAME, results.VERIFICATION}
+PACKAGES = ["keras", "tensorflow", "jax", "jaxlib", "torch", "numpy", "scipy", "pandas",
+            "matplotlib", "jinja2", "mlxtend"]
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def listed(results_dir: Path, profile: str) -> dict[str, Path]:
+    """The files the manifest lists: relative name -> path."""
+    out = {results.relative(p, results_dir, profile): p for p in results.files(results_dir,
+                                                                            profile)}
+    return {rel: p for rel, p in out.items() if rel not in NOT_LISTED}
+
+
+def file_table(results_dir: Path, profile: str) -> dict[str, dict]:
+    return {rel: {"sha256": sha256(p), "size": p.stat().st_size}
+            for rel, p in listed(results_dir, profile).items()}
+
+
+def git_state(results_dir: Path) -> dict:
+    """Commit of the project's code and whether it differs from it (results/ not counted)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=30, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        exclude = []
+        try:
+            exclude = [f":(exclude){Path(results_dir).resolve().relative_to(ROOT).as_posix()}"]
+        except ValueError:  # results outside the project
+            pass
+        dirty = bool(git("status", "--porcelain", "--", ".", *exclude))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def packages() -> dict[str, str | None]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def recorded(results_dir: Path, profile: str) -> tuple[dict[str, dict], list[dict]]:
+    """What the runs recorded: dataset name -> fingerprint, shape and sizes; and every Keras
+    backend (name, version) that trained them, with how many runs each."""
+    sets: dict[str, dict] = {}
+    backends: dict[tuple, int] = {}
+    for path in results.record_paths(results_dir, profile):
+        rec = results.read_json(path)
+        ds = rec.get("dataset") or {}
+        if ds.get("fingerprint"):
+            sets.setdefault(ds["name"], {k: ds.get(k) for k in
+                                         ("fingerprint", "input_shape", "num_classes", "sizes")})
+        e = rec.get("environment", {})
+        key = (e.get("backend"), e.get("backend_version"))
+        backends[key] = backends.get(key, 0) + 1
+    return sets, [{"name": n, "version": v, "runs": c} for (n, v), c in sorted(
+        backends.items(), key=lambda kv: str(kv[0]))]
+
+
+def contents(results_dir: Path, profile: str, command: list[str] | None = None) -> dict:
+    sets, backends = recorded(results_dir, profile)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "coursework_version": __version__,
+        "profile": profile,
+        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": list(command if command is not None else sys.argv),
+        "git": git_state(results_dir),
+        "python": sys.version.split()[0],
+        "packages": packages(),
+        "lock": env.lock_state(),
+        "hardware": env.hardware(),
+        "backends": backends,
+        "datasets": sets,
+        "files": file_table(results_dir, profile),
+    }
+
+
+def write(results_dir: Path, profile: str, command: list[str] | None = None) -> Path:
+    """Rewrite the manifest; the caller holds ``results.locked``."""
+    path = results.aggregate(results_dir, profile, NAME)
+    results.write_json(path, contents(results_dir, profile, command))
+    return path
+
+
+def update(results_dir: Path, profile: str) -> Path:
+    """Rewrite the manifest under the results lock (after ``plots`` and ``report``)."""
+    with results.locked(results_dir, profile):
+        return write(results_dir, profile)
+
+
+def read(results_dir: Path, profile: str) -> dict:
+    path = results.aggregate(results_dir, profile, NAME)
+    if not path.exists():
+        raise results.ResultsError(
+            f"{path} does not exist: these results were not written by this project's "
+            f"run/plots/report commands (or the file was deleted)")
+    return results.read_json(path)

@@ -1,0 +1,146 @@
+"""``make plan``: what a command will train and how long it will take, before it starts.
+
+Per run and seed: epochs x training images per epoch (the expanded set counted 5x) and an
+estimated time on this machine and backend, from the measured calibration of its network
+(:mod:`coursework.engine.calibrate`); runs already complete are counted and marked. ``run`` prints
+the same plan in one line and passes the estimates on for the time left in its progress lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from coursework.engine.calibrate import Calibrations
+from coursework.engine.jobs import Job
+from coursework.engine.network import epoch_images
+from coursework.engine.run import duration
+from coursework.records import data, results
+from coursework.runtime import backend, env
+
+# `run` calibrates networks it has no speed for only when it trains this many images or
+# more (a few seconds each, against at least minutes of training); below, it uses the cache
+CALIBRATE_FROM = 10_000_000
+
+
+@dataclass(frozen=True)
+class Item:
+    """One job of the plan."""
+
+    job: Job
+    epoch_images: int  # training images per epoch
+    complete: bool
+    seconds: float | None  # estimated, None where its network was not calibrated
+
+    @property
+    def images(self) -> int:
+        """Training images over all its epochs (an upper bound with early stopping)."""
+        return self.job.run.config["epochs"] * self.epoch_images
+
+
+def items(jobs: list[Job], calibrations: Calibrations | None = None,
+          calibrate: bool = False) -> list[Item]:
+    """The plan of ``jobs``; with ``calibrations``, estimated times (``calibrate``: measure the
+    networks the cache lacks, saying so)."""
+    infos: dict[tuple, data.DatasetInfo] = {}
+    out = []
+    for job in jobs:
+        cfg = job.run.config
+        where = (cfg["dataset"], tuple(cfg.get("image_size") or ()), cfg.get("color"))
+        if where not in infos:
+            infos[where] = data.info(cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
+        info = infos[where]
+        speed = None
+        if calibrations is not None:
+            speed = calibrations.get(cfg, info)
+            if speed is None and calibrate:
+                print(f"calibrating {job.run.question}/{job.run.name} (batch "
+                      f"{cfg['batch_size']}) on {machine_name()} ...", flush=True)
+                speed = calibrations.ensure(cfg, info)
+        n = epoch_images(cfg, info)
+        out.append(Item(job, n, results.is_complete(job.out),
+                        speed.seconds(cfg["epochs"], n, info.sizes) if speed else None))
+    return out
+
+
+def with_times_after(jobs: list[Job], plan: list[Item], force: bool = False) -> list[Job]:
+    """``jobs`` with ``after`` set: the estimated seconds of the jobs that still train after
+    each (complete ones are skipped unless ``force``), None where one is not known."""
+    left = [0.0 if item.complete and not force else item.seconds for item in plan]
+    out = []
+    for i, job in enumerate(jobs):
+        later = left[i + 1:]
+        out.append(replace(job, after=None if None in later else sum(later)))  # type: ignore
+    return out
+
+
+def machine_name() -> str:
+    hw = env.hardware()
+    where = (", ".join(g["name"] for g in hw["gpus"]) if hw["gpus"]
+             else f"{hw['cpu']} ({hw['cpu_count']} cores)")
+    return f"{backend.chosen()} {backend.version()} on {where}"
+
+
+def millions(n: int) -> str:
+    return f"{n / 1e6:,.1f} M" if n >= 100_000 else f"{n:,}"
+
+
+def totals(plan: list[Item], force: bool = False) -> dict:
+    """Images and estimated seconds of the whole plan and of what is left to train."""
+    left = [i for i in plan if force or not i.complete]
+    known = all(i.seconds is not None for i in plan)
+    known_left = all(i.seconds is not None for i in left)
+    return {"jobs": len(plan), "complete": sum(i.complete for i in plan),
+            "images": sum(i.images for i in plan), "images_left": sum(i.images for i in left),
+            "seconds": sum(i.seconds or 0 for i in plan) if known else None,
+            "seconds_left": sum(i.seconds or 0 for i in left) if known_left else None}
+
+
+def line(plan: list[Item], where: str, force: bool = False) -> str:
+    """The one-line plan ``run`` prints before it starts."""
+    t = totals(plan, force)
+    done = f" ({t['complete']} complete, skipped)" if t["complete"] and not force else ""
+    time = (f", about {duration(t['seconds_left'])} here" if t["seconds_left"] is not None
+            else "; `make plan` estimates the time")
+    runs = "1 run" if t["jobs"] == 1 else f"{t['jobs']} runs and seeds"
+    return (f"plan: {runs}{done}, {millions(t['images_left'])} training "
+            f"images to go{time}; results in {where}")
+
+
+def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
+    """``make plan``: per question and run, then per question and for the whole command."""
+    lines = [f"Plan of profile {profile} on {machine_name()}; results in {where}", "",
+             f"{'question':14s} {'run':22s} {'seeds':>5s} {'epochs':>6s} {'images/epoch':>12s} "
+             f"{'images':>10s} {'time':>9s}  complete"]
+    groups: dict[tuple[str, str], list[Item]] = {}
+    for item in plan:
+        groups.setdefault((item.job.run.question, item.job.run.name), []).append(item)
+    by_question: dict[str, list[Item]] = {}
+    for (question, run), group in groups.items():
+        cfg = group[0].job.run.config
+        t = totals(group)
+        epochs = f"{'<=' if cfg['early_stopping'] else ''}{cfg['epochs']}"
+        lines.append(f"{question:14s} {run:22s} {len(group):5d} {epochs:>6s} "
+                     f"{group[0].epoch_images:12,d} {millions(t['images']):>10s} "
+                     f"{_time(t['seconds']):>9s}  {t['complete']}/{len(group)}")
+        by_question.setdefault(question, []).extend(group)
+    lines.append("")
+    for question, group in by_question.items():
+        t = totals(group)
+        lines.append(f"{question:14s} {'(question)':22s} {len(group):5d} {'':6s} {'':12s} "
+                     f"{millions(t['images']):>10s} {_time(t['seconds']):>9s}  "
+                     f"{t['complete']}/{len(group)}")
+    t = totals(plan)
+    left = t["jobs"] - t["complete"]
+    lines += ["", f"all: {t['jobs']} runs and seeds, {millions(t['images'])} training images, "
+              f"about {_time(t['seconds'])} one at a time; left to train: {left} "
+              f"({millions(t['images_left'])} images, about {_time(t['seconds_left'])})."]
+    if any(i.job.run.config["early_stopping"] for i in plan):
+        lines.append("'<=': early stopping may end a run sooner; its images and time are at "
+                     "most those shown.")
+    lines.append(f"Times are estimates from a short calibration of each network on this "
+                 f"machine ({cache}); other work on the machine slows it down.")
+    return "\n".join(lines)
+
+
+def _time(seconds: float | None) -> str:
+    return "?" if seconds is None else duration(seconds)

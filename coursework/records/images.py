@@ -1,0 +1,147 @@
+"""A folder of image files as a dataset (``folder:PATH``): one subfolder per class.
+
+Two layouts::
+
+    PATH/train/<class>/*.png, PATH/val/<class>/..., PATH/test/<class>/...   (your own split)
+    PATH/<class>/*.png                                                      (split for you)
+
+Class names are the subfolder names, in sorted order (label 0 is the first). Without
+``train/ val/ test/`` each class is split 80 / 10 / 10 % (at least one image each), stratified,
+with a fixed seed: the same files always give the same split. Images are decoded with Pillow,
+converted to grayscale or RGB and resized (bilinear) to one size: ``image_size`` and ``color``
+in the spec, by default those of the first image. The decoded ``uint8`` arrays are cached in
+``$COURSEWORK_CACHE`` (default ``~/.cache/coursework``) under a hash of every file's name and
+bytes and of the size and color, so a changed file is decoded again and nothing else is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from coursework.records import results
+from coursework.records.errors import DataError, ResultsError
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+SPLITS = ("train", "val", "test")
+FRACTIONS = (0.8, 0.1, 0.1)
+SPLIT_SEED = 20251123  # fixed: the same files must always give the same split
+COLORS = ("grayscale", "rgb")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("COURSEWORK_CACHE", Path.home() / ".cache" / "coursework"))
+
+
+def class_files(folder: Path) -> dict[str, list[Path]]:
+    """Class name -> its image files (sorted), for the class subfolders of ``folder``."""
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    out = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in SUFFIXES)
+           for c in classes}
+    empty = [c for c, files in out.items() if not files]
+    if len(out) < 2:
+        raise DataError(f"{folder}: needs one subfolder per class (at least 2) holding image "
+                        f"files ({', '.join(sorted(SUFFIXES))}); found {len(out)}")
+    if empty:
+        raise DataError(f"{folder}: class folder(s) {', '.join(empty)} hold no image files")
+    return out
+
+
+def layout(root: Path) -> dict[str, dict[str, list[Path]]]:
+    """Split -> class -> files: the folder's own split, or one set (under ``"all"``)."""
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder of images")
+    present = [s for s in SPLITS if (root / s).is_dir()]
+    if present and len(present) < 3:
+        missing = sorted(set(SPLITS) - set(present))
+        raise DataError(f"{root}: has {', '.join(present)}/ but not {', '.join(missing)}/: give "
+                        "all three splits, or none (then the images are split 80/10/10)")
+    if present:
+        return {s: class_files(root / s) for s in SPLITS}
+    return {"all": class_files(root)}
+
+
+def decode(path: Path, size: tuple[int, int] | None, color: str | None
+           ) -> tuple[np.ndarray, tuple[int, int], str]:
+    """One image as uint8 (H, W, C), and the size and color used (the image's own if None)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if color is None:
+                color = "grayscale" if im.mode in ("1", "L", "LA", "I", "I;16", "F") else "rgb"
+            im = im.convert("L" if color == "grayscale" else "RGB")
+            if size is None:
+                size = (im.height, im.width)
+            if (im.height, im.width) != tuple(size):
+                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            a = np.asarray(im, dtype=np.uint8)
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+    return (a[..., None] if a.ndim == 2 else a), size, color
+
+
+def fingerprint(files: list[Path], root: Path, size, color) -> str:
+    h = hashlib.sha256(f"{size}:{color};".encode())
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode() + b"\0")
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def split(files: dict[str, list[Path]]) -> dict[str, dict[str, list[Path]]]:
+    """Each class 80/10/10 (at least one image in each split), stratified, fixed seed."""
+    rng = np.random.default_rng(SPLIT_SEED)
+    out: dict[str, dict[str, list[Path]]] = {s: {} for s in SPLITS}
+    for c, paths in files.items():
+        if len(paths) < 3:
+            raise DataError(f"{paths[0].parent}: class {c!r} has {len(paths)} image(s); a "
+                            "train / validation / test split needs at least 3")
+        order = [paths[i] for i in rng.permutation(len(paths))]
+        n_val = max(1, round(FRACTIONS[1] * len(paths)))
+        n_test = max(1, round(FRACTIONS[2] * len(paths)))
+        n_train = len(paths) - n_val - n_test
+        out["train"][c], out["val"][c] = order[:n_train], order[n_train:n_train + n_val]
+        out["test"][c] = order[n_train + n_val:]
+    return out
+
+
+def load_folder(root: Path, image_size: list[int] | None = None, color: str | None = None
+                ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The six arrays (``x_train`` ... ``y_test``) of a folder of images, and the class names.
+    Decoded once, then read from the cache."""
+    root = Path(root).expanduser()
+    parts = layout(root)
+    if "all" in parts:
+        parts = split(parts["all"])
+    names = sorted(parts["train"])
+    for s in ("val", "test"):
+        extra = sorted(set(parts[s]) - set(names))
+        if extra:
+            raise DataError(f"{root / s}: class folder(s) {', '.join(extra)} are not in "
+                            f"{root / 'train'} (classes there: {', '.join(names)})")
+    everything = sorted(f for p in parts.values() for fs in p.values() for f in fs)
+    size = tuple(image_size) if image_size else None
+    if size is None or color is None:  # the first image decides
+        _, size, color = decode(everything[0], size, color)
+    key = fingerprint(everything, root, size, color)
+    cached = cache_dir() / f"folder-{key[:32]}.npz"
+    if cached.exists():
+        with np.load(cached, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}, names
+    arrays = {}
+    for s in SPLITS:
+        pairs = [(f, names.index(c)) for c, fs in sorted(parts[s].items()) for f in fs]
+        arrays[f"x_{s}"] = np.stack([decode(f, size, color)[0] for f, _ in pairs])
+        arrays[f"y_{s}"] = np.array([label for _, label in pairs], dtype=np.int64)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    try:
+        results.write_bytes(cached, buf.getvalue())
+    except ResultsError:
+        pass  # no cache: decode again next time
+    return arrays, names

@@ -1,0 +1,372 @@
+"""Where results live, how they are found and read, and how they are written: atomically,
+never half a file. The only module that knows the layout of a results folder::
+
+    <results>/<profile>/<question>/spec.toml                 the spec the runs were trained from
+    <results>/<profile>/<question>/<run>/seed-<k>/history.csv  per-epoch metrics
+    <results>/<profile>/<question>/<run>/seed-<k>/run.json     config, status, metrics, data,
+                                                               architecture, environment
+    <results>/<profile>/<question>/<run>/seed-<k>/best.weights.h5, model.keras, predictions.npz
+    <results>/<profile>/summary.csv, stats.csv, ensembles.csv  one row per run (and seed)
+    <results>/<profile>/MANIFEST.json, verification.csv        provenance and checks
+    <results>/<profile>/figures/, report/                      plots and the LaTeX report
+    <results>/bench.json                                       ``make bench``
+    <results>/calibration.json                                 ``make plan``: measured speeds
+    <results>/slurm-logs/<profile>/                            Slurm array tasks' output
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coursework.records.errors import ResultsError
+
+SCHEMA_VERSION = 2  # 2: run.json records the Keras backend (environment.backend)
+SUMMARY_COLUMNS = ["question", "run", "seed", "status", "best_epoch", "best_val_accuracy",
+                   "test_accuracy", "params", "train_seconds"]
+HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
+                   "epoch_seconds"]
+
+
+# The file names of a results folder (see the module docstring); no other module spells them
+RECORD, HISTORY, SPEC = "run.json", "history.csv", "spec.toml"
+PREDICTIONS, MODEL, BEST_WEIGHTS = "predictions.npz", "model.keras", "best.weights.h5"
+BACKUP = "backup"  # a run in progress: its training state after the last finished epoch
+SUMMARY, STATS, ENSEMBLES = "summary.csv", "stats.csv", "ensembles.csv"
+MANIFEST, VERIFICATION = "MANIFEST.json", "verification.csv"
+BENCH, CALIBRATION = "bench.json", "calibration.json"
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def folder_key(profile: str, dataset: str | None = None) -> str:
+    """The results folder of a profile, or of a profile run on another dataset
+    (``--dataset``): ``quick@bees-1a2b3c`` (the data's name and a hash of its full name), so
+    that results on different data never mix."""
+    if not dataset:
+        return profile
+    stem = Path(dataset.split(":", 1)[-1]).stem or dataset
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "", stem)[:40] or "data"
+    return f"{profile}@{slug}-{hashlib.sha256(dataset.encode()).hexdigest()[:6]}"
+
+
+def spec_profile(key: str) -> str:
+    """The spec profile of a results folder key (``quick@bees-1a2b3c`` -> ``quick``)."""
+    return key.split("@", 1)[0]
+
+
+def profile_dir(results: Path, profile: str) -> Path:
+    return Path(results) / profile
+
+
+def question_dir(results: Path, profile: str, question: str) -> Path:
+    return profile_dir(results, profile) / question
+
+
+def run_dir(results: Path, profile: str, question: str, run: str, seed: int) -> Path:
+    return question_dir(results, profile, question) / run / f"seed-{seed}"
+
+
+def spec_copy(results: Path, profile: str, question: str) -> Path:
+    """Where the spec a question's runs were trained from is recorded."""
+    return question_dir(results, profile, question) / SPEC
+
+
+def figures_dir(results: Path, profile: str) -> Path:
+    return profile_dir(results, profile) / "figures"
+
+
+def report_dir(results: Path, profile: str) -> Path:
+    return profile_dir(results, profile) / "report"
+
+
+def relative(path: Path, results: Path, profile: str) -> str:
+    """``path`` relative to ``<results>/<profile>``, with '/' (as manifests and checks name
+    files)."""
+    return Path(path).relative_to(profile_dir(results, profile)).as_posix()
+
+
+def run_of(rel: str) -> tuple[str, str]:
+    """``q/run/seed-3/history.csv`` -> (``q/run``, ``3``); other files -> (``-``, ``-``)."""
+    parts = rel.split("/")
+    if len(parts) >= 4 and parts[2].startswith("seed-"):
+        return f"{parts[0]}/{parts[1]}", parts[2][5:]
+    return "-", "-"
+
+
+# --------------------------------------------------------------------------- finding runs
+
+
+def record_paths(results: Path, profile: str, question: str | None = None) -> list[Path]:
+    """Every ``run.json`` under ``<results>/<profile>`` (of one question), sorted."""
+    base = profile_dir(results, profile)
+    pattern = f"{question or '*'}/*/seed-*/{RECORD}"
+    return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def calibration_file(results: Path) -> Path:
+    """``<results>/calibration.json``: each network's measured speed, per machine and backend
+    (``make plan``; outside every profile folder, so in no manifest)."""
+    return Path(results) / CALIBRATION
+
+
+def bench_file(results: Path) -> Path:
+    return Path(results) / BENCH
+
+
+def aggregate(results: Path, profile: str, name: str) -> Path:
+    """A file of the whole profile folder: SUMMARY, STATS, ENSEMBLES, MANIFEST, VERIFICATION."""
+    return profile_dir(results, profile) / name
+
+
+def checkpoint_file(run_folder: Path) -> Path:
+    """The training state of a run in progress (removed when the run ends)."""
+    return Path(run_folder) / BACKUP / "state.npz"
+
+
+def is_complete(run_folder: Path) -> bool:
+    """Whether a run folder holds a finished run (its ``run.json`` says ``complete``); an
+    unreadable record is not one."""
+    path = Path(run_folder) / RECORD
+    try:
+        return path.exists() and read_json(path).get("status") == "complete"
+    except ResultsError:
+        return False
+
+
+def slurm_logs(results: Path, folder: str) -> Path:
+    """``<results>/slurm-logs/<folder>/``: the output of a question's Slurm array tasks (not
+    part of the results: outside ``<results>/<folder>/``)."""
+    return Path(results) / "slurm-logs" / folder
+
+
+def files(results: Path, profile: str) -> list[Path]:
+    """Every file of ``<results>/<profile>`` that belongs to the results, sorted: not hidden
+    files (locks, temporary files), a killed run's ``backup/`` or LaTeX's ``report/build/``."""
+    base = profile_dir(results, profile)
+    out = []
+    for path in sorted(base.rglob("*")) if base.is_dir() else []:
+        parts = path.relative_to(base).parts
+        if (path.is_file() and not any(p.startswith(".") or p == BACKUP for p in parts)
+                and parts[:2] != ("report", "build")):
+            out.append(path)
+    return out
+
+
+def questions(results: Path, profile: str) -> list[str]:
+    """The questions with at least one run record, sorted."""
+    return sorted({p.parent.parent.parent.name for p in record_paths(results, profile)})
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """One finished seed of a run: its ``run.json`` record, ``history.csv`` rows, folder."""
+
+    seed: int
+    record: dict
+    history: list[dict]
+    dir: Path
+
+    @property
+    def metrics(self) -> dict:
+        return self.record["metrics"]
+
+
+def load_question(results: Path, profile: str, question: str,
+                  order: list[str] | None = None) -> dict[str, list[SeedResult]]:
+    """Run name -> its complete seeds (by seed), runs in ``order`` (the spec's) first."""
+    runs: dict[str, list[SeedResult]] = {}
+    for path in record_paths(results, profile, question):
+        rec = read_json(path)
+        if rec["status"] == "complete":
+            runs.setdefault(rec["run"], []).append(
+                SeedResult(rec["seed"], rec, read_csv(path.parent / HISTORY), path.parent))
+    order = [r for r in (order or []) if r in runs]
+    ranked = order + sorted(r for r in runs if r not in order)
+    return {r: sorted(runs[r], key=lambda s: s.seed) for r in ranked}
+
+
+def test_accuracies(seeds: list[SeedResult]) -> np.ndarray:
+    return np.array([s.metrics["test_accuracy"] for s in seeds])
+
+
+# --------------------------------------------------------------------------- history
+
+
+def column(rows: list[dict], key: str) -> list[float]:
+    """One column of ``history.csv`` rows as floats (NaN where empty)."""
+    return [float(r[key]) if r.get(key) not in ("", None) else math.nan for r in rows]
+
+
+def best_epoch(val_accuracy: list[float]) -> int | None:
+    """0-based index of the best validation accuracy (the first, on ties), None if no epoch
+    has a finite one: Nielsen's protocol takes the test accuracy there."""
+    if not any(math.isfinite(v) for v in val_accuracy):
+        return None
+    return int(np.nanargmax(val_accuracy))
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic(path: Path) -> Iterator[Path]:
+    """The one way results are written: yields a temporary path beside ``path`` (its suffixes
+    kept, as Keras wants ``.keras`` or ``.weights.h5``) for the caller to write; then the file
+    is synced, given an ordinary file's mode and renamed to ``path``, so a kill mid-write never
+    leaves half a file. On an error the temporary file is removed; the caller's own errors
+    pass through, a storage error of these steps is a ResultsError naming ``path``."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.",
+                                    suffix=f".tmp{''.join(path.suffixes)}", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    tmp = Path(name)
+    try:
+        yield tmp
+        try:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file, not mkstemp's 0600
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic`)."""
+    with atomic(path) as tmp:
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:
+            raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def ensure_writable(folder: Path) -> None:
+    """Fail early, with one clear message, if ``folder`` cannot be created or written."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ResultsError(f"results folder {folder} is not writable: "
+                           f"{exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def locked(results: Path, profile: str) -> Iterator[None]:
+    """Hold ``results/<profile>/.lock`` while rewriting the files shared by all questions
+    (summary, stats, ensembles, manifest), so that two questions run at once
+    (``make -j2 a b``) never write them from stale views."""
+    folder = Path(results) / profile
+    ensure_writable(folder)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; run questions one at a time there
+        yield
+        return
+    with open(folder / ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_jsonable) + "\n")
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: fmt(row.get(k)) for k in columns})
+    write_text(path, buf.getvalue())
+
+
+def read_json(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from exc
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise ResultsError(
+            f"{path} was written with results schema version {version}, this project reads "
+            f"version {SCHEMA_VERSION} (written by coursework {data.get('coursework_version', '?')}"
+            "); re-run with --force or use the matching version of the project"
+        )
+    return data
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def fmt(value: Any) -> str:
+    """One text form for every number written: shortest round-trip repr, '' for missing."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _jsonable(obj: Any):
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def summary_rows(results: Path, profile: str) -> list[dict]:
+    """One row per run.json under ``results/<profile>/``, sorted by question, run, seed."""
+    rows = []
+    for path in record_paths(results, profile):
+        rec = read_json(path)
+        m = rec.get("metrics", {})
+        rows.append({"question": rec["question"], "run": rec["run"], "seed": rec["seed"],
+                     "status": rec["status"], "best_epoch": m.get("best_epoch"),
+                     "best_val_accuracy": m.get("best_val_accuracy"),
+                     "test_accuracy": m.get("test_accuracy"), "params": rec.get("params"),
+                     "train_seconds": m.get("train_seconds")})
+    rows.sort(key=lambda r: (r["question"], r["run"], int(r["seed"])))
+    return rows
+
+
+def write_summary(results: Path, profile: str) -> Path:
+    path = aggregate(results, profile, SUMMARY)
+    write_csv(path, SUMMARY_COLUMNS, summary_rows(results, profile))
+    return path

@@ -1,0 +1,363 @@
+"""Experiment specs: one TOML file per research question, validated before anything trains.
+
+A spec (``experiments/<question>.toml``) holds::
+
+    question = "conv"                      # id: results/<profile>/<question>/
+    title = "..."
+    research_question = "..."
+    hypothesis = "..."
+    builder = "conv:build"                 # function build(input_shape, num_classes, **model)
+                                           # in models/conv.py
+    [defaults]                             # training config, see CONFIG_KEYS
+    [profiles.quick] / [profiles.full]     # override defaults
+    [[runs]]                               # name = "...", then any config key, plus
+                                           # description, published, and [runs.profiles.<p>]
+
+A run's config is resolved as defaults < profile < run < the run's own profile table; the
+``model`` tables (builder keyword arguments) are merged key by key.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from coursework.records import results
+from coursework.records.errors import SpecError
+from coursework.records.project import EXPERIMENTS
+
+EXPERIMENTS_DIR = EXPERIMENTS
+
+# Run-only keys: name, description, published (accuracy in %, e.g. Nielsen's), profiles (per-profile
+# overrides), only_in (list of profiles the run belongs to; default: all).
+
+# Training config: key -> (type(s), meaning). Every key may appear in defaults, a profile, a run
+# or a run's profile table.
+CONFIG_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "dataset": (str, "mnist, mnist-5k, npz:PATH or folder:PATH"),
+    "image_size": (list, "[height, width] images of a folder: dataset are resized to"),
+    "color": (str, "grayscale or rgb: how images of a folder: dataset are read"),
+    "builder": (str, "module:function in models/"),
+    "model": (dict, "keyword arguments for the builder"),
+    "optimizer": (str, "sgd, momentum, adam or rmsprop"),
+    "learning_rate": ((int, float), "step size (Nielsen's eta)"),
+    "momentum": ((int, float), "momentum coefficient for optimizer 'momentum'"),
+    "batch_size": (int, "mini-batch size"),
+    "epochs": (int, "maximum number of epochs"),
+    "loss": (str, "crossentropy (softmax + log-likelihood) or mse"),
+    "seeds": (list, "list of integer seeds, one run each"),
+    "early_stopping": (int, "patience in epochs on validation accuracy; 0 = off"),
+    "l2_lambda": ((int, float), "Nielsen's L2 lambda (see models.common.keras_penalty)"),
+    "l1_lambda": ((int, float), "L1 lambda, same convention as l2_lambda"),
+    "augment": (str, "none, expand, affine or elastic"),
+}
+CHOICES = {
+    "optimizer": ("sgd", "momentum", "adam", "rmsprop"),
+    "loss": ("crossentropy", "mse"),
+    "augment": ("none", "expand", "affine", "elastic"),
+    "color": ("grayscale", "rgb"),
+}
+REQUIRED_CONFIG = ("dataset", "builder", "optimizer", "learning_rate", "batch_size", "epochs",
+                   "seeds")
+BASE_CONFIG: dict[str, Any] = {
+    "loss": "crossentropy", "momentum": 0.0, "early_stopping": 0, "l2_lambda": 0.0,
+    "l1_lambda": 0.0, "augment": "none", "model": {},
+}
+TOP_KEYS = {"question", "title", "research_question", "hypothesis", "builder", "defaults",
+            "profiles", "runs"}
+RUN_META = {"name": str, "description": str, "published": (int, float), "profiles": dict,
+            "only_in": list}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # question and profile names
+RUN_NAME_RE = re.compile(r"^[^/\x00-\x1f\s.][^/\x00-\x1f]*(?<=\S)$")  # a folder name: no '/'
+
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a question under one profile: everything needed to train it."""
+
+    question: str
+    name: str
+    profile: str
+    config: dict[str, Any]
+    description: str = ""
+    published: float | None = None
+    spec_file: str = ""
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.config["seeds"])
+
+
+@dataclass
+class Spec:
+    path: Path
+    question: str
+    title: str
+    research_question: str
+    hypothesis: str
+    defaults: dict[str, Any]
+    profiles: dict[str, dict[str, Any]]
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def resolve(self, profile: str) -> list[Run]:
+        """The runs of this question under ``profile`` (or a results folder key such as
+        ``quick@bees-1a2b3c``), with fully merged configs."""
+        profile = results.spec_profile(profile)
+        if profile not in self.profiles:
+            raise SpecError(
+                f"{self.path}: no profile {profile!r} (it has: {', '.join(self.profiles)})"
+            )
+        out = []
+        for raw in self.runs:
+            if "only_in" in raw and profile not in raw["only_in"]:
+                continue
+            cfg = _merge(BASE_CONFIG, self.defaults, self.profiles[profile],
+                         {k: v for k, v in raw.items() if k in CONFIG_KEYS},
+                         raw.get("profiles", {}).get(profile, {}))
+            out.append(Run(self.question, raw["name"], profile, cfg,
+                           raw.get("description", ""), raw.get("published"), str(self.path)))
+        return out
+
+    def tasks(self, profile: str, only: list[str] | None = None,
+              seeds: list[int] | None = None, on: str | None = None) -> list[tuple[Run, int]]:
+        """Every (run, seed) to train, in a fixed order (runs as in the spec, then seeds): the
+        ``only`` runs if given, the ``seeds`` if given, all on dataset ``on`` if given. A
+        Slurm array task's index is a position in this list."""
+        runs = self.resolve(profile)
+        if on:
+            runs = [replace(r, config={**r.config, "dataset": on}) for r in runs]
+        if only:
+            unknown = sorted(set(only) - {r.name for r in runs})
+            if unknown:
+                raise SpecError(f"{self.path}: no run named {', '.join(unknown)} "
+                                f"(runs: {', '.join(r.name for r in runs)})")
+            runs = [r for r in runs if r.name in only]
+        return [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
+
+    def baseline(self) -> str:
+        """The question's baseline run: the first in the spec."""
+        return self.runs[0]["name"]
+
+
+def spec_path(question_or_path: str) -> Path:
+    """``conv`` -> ``experiments/conv.toml`` (in the project, wherever you run from); a path
+    to a .toml file is taken as it is, relative to the current folder."""
+    given = Path(question_or_path)
+    if question_or_path.endswith(".toml") or len(given.parts) > 1:
+        return given
+    known = EXPERIMENTS_DIR / f"{question_or_path}.toml"
+    return given if given.is_dir() and not known.exists() else known
+
+
+def recorded(results_dir: Path, profile: str, question: str) -> Spec | None:
+    """The spec a question's runs were trained from (recorded beside them), None if absent.
+    Read without importing the model builders: plots, report and verify need no Keras."""
+    path = results.spec_copy(results_dir, profile, question)
+    try:
+        return load(str(path), builders=False) if path.exists() else None
+    except SpecError:
+        return None
+
+
+def run_order(results_dir: Path, profile: str, question: str) -> list[str]:
+    """The run names of a question in spec order (the baseline first), from its recorded spec."""
+    s = recorded(results_dir, profile, question)
+    ok = s is not None and results.spec_profile(profile) in s.profiles
+    return [r.name for r in s.resolve(profile)] if ok else []
+
+
+def penalties(cfg: dict[str, Any]) -> dict[str, float]:
+    """Nielsen's lambdas that become the builder's ``l1`` / ``l2`` keyword arguments."""
+    return {k: float(cfg[f"{k}_lambda"]) for k in ("l1", "l2") if cfg.get(f"{k}_lambda")}
+
+
+def all_questions() -> list[str]:
+    """Question ids of every spec in ``experiments/``, in file-name order."""
+    return [p.stem for p in sorted(EXPERIMENTS_DIR.glob("*.toml"))]
+
+
+def load(question_or_path: str, builders: bool = True) -> Spec:
+    """Read and completely validate a spec; raise SpecError listing every problem.
+    ``builders``: also check each run's builder and its arguments (imports ``models/``)."""
+    path = spec_path(question_or_path)
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder; give a question id (e.g. conv) or a .toml file")
+    if not path.exists():
+        known = ", ".join(all_questions()) or "none"
+        raise SpecError(f"{path}: no such spec (questions in {EXPERIMENTS_DIR}/: {known})")
+    try:
+        # utf-8-sig: a byte-order mark (some Windows editors write one) is not an error
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from exc
+    errors = _validate(data)
+    if errors:
+        raise SpecError("\n".join(f"{path}: {e}" for e in errors))
+    defaults = dict(data.get("defaults", {}))
+    if "builder" in data:
+        defaults.setdefault("builder", data["builder"])
+    spec = Spec(path, data["question"], data["title"], data["research_question"],
+                data["hypothesis"], defaults, data["profiles"], data["runs"])
+    errors = []
+    for profile in spec.profiles:
+        for run in spec.resolve(profile):
+            errors += [f"run {run.name!r}, profile {profile!r}: {e}"
+                       for e in _check_run(run, builders)]
+    if errors:
+        raise SpecError("\n".join(f"{path}: {e}" for e in errors))
+    return spec
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _type_name(t) -> str:
+    return " or ".join(x.__name__ for x in t) if isinstance(t, tuple) else t.__name__
+
+
+def _is(value, t) -> bool:
+    types = t if isinstance(t, tuple) else (t,)
+    if isinstance(value, bool) and bool not in types:
+        return False  # TOML true is not an int
+    return isinstance(value, t)
+
+
+def _check_config(table: Any, where: str) -> list[str]:
+    if not isinstance(table, dict):
+        return [f"{where}: must be a table, got {type(table).__name__}"]
+    errors = []
+    for key, value in table.items():
+        if key not in CONFIG_KEYS:
+            errors.append(f"{where}: unknown key {key!r} (known: {', '.join(CONFIG_KEYS)})")
+            continue
+        t = CONFIG_KEYS[key][0]
+        if not _is(value, t):
+            errors.append(f"{where}: key {key!r} must be {_type_name(t)}, got "
+                          f"{type(value).__name__} {value!r}")
+        elif key in CHOICES and value not in CHOICES[key]:
+            errors.append(f"{where}: key {key!r} must be one of {', '.join(CHOICES[key])}, "
+                          f"got {value!r}")
+        elif key == "seeds" and (not value or not all(_is(s, int) and s >= 0 for s in value)):
+            errors.append(f"{where}: key 'seeds' must be a non-empty list of integers >= 0")
+        elif key == "image_size" and (len(value) != 2 or not all(_is(v, int) and v > 0
+                                                                  for v in value)):
+            errors.append(f"{where}: key 'image_size' must be [height, width] in pixels, got "
+                          f"{value!r}")
+        elif key in ("batch_size", "epochs") and value < 1:
+            errors.append(f"{where}: key {key!r} must be at least 1, got {value}")
+        elif key in ("learning_rate",) and value <= 0:
+            errors.append(f"{where}: key {key!r} must be positive, got {value}")
+        elif key in ("l2_lambda", "l1_lambda", "momentum", "early_stopping") and value < 0:
+            errors.append(f"{where}: key {key!r} must be >= 0, got {value}")
+    return errors
+
+
+def _validate(data: dict) -> list[str]:
+    errors = []
+    for key in data:
+        if key not in TOP_KEYS:
+            errors.append(f"unknown top-level key {key!r} (known: {', '.join(sorted(TOP_KEYS))})")
+    for key in ("question", "title", "research_question", "hypothesis"):
+        if not isinstance(data.get(key), str) or not data.get(key, "").strip():
+            errors.append(f"key {key!r} is required and must be a non-empty string")
+    if isinstance(data.get("question"), str) and not NAME_RE.match(data["question"]):
+        errors.append(f"key 'question' must be letters, digits, '_', '-', got {data['question']!r}")
+    if "builder" in data and not isinstance(data["builder"], str):
+        errors.append("key 'builder' must be a string 'module:function'")
+    errors += _check_config(data.get("defaults", {}), "[defaults]")
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict) or not profiles:
+        errors.append("[profiles] is required, with at least [profiles.quick] and [profiles.full]")
+        profiles = {}
+    else:
+        for p in ("quick", "full"):
+            if p not in profiles:
+                errors.append(f"profile {p!r} is missing: add a [profiles.{p}] table")
+        for p, table in profiles.items():
+            if not NAME_RE.match(p):
+                errors.append(f"profile {p!r}: bad profile name")
+            errors += _check_config(table, f"profile {p!r}")
+    runs = data.get("runs")
+    if not isinstance(runs, list) or not runs:
+        errors.append("[[runs]] is required: at least one run")
+        return errors
+    seen = set()
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict):
+            errors.append(f"run #{i + 1}: must be a table")
+            continue
+        name = run.get("name")
+        label = f"run {name!r}" if isinstance(name, str) else f"run #{i + 1}"
+        if not isinstance(name, str) or not RUN_NAME_RE.match(name) or len(name) > 100:
+            errors.append(f"{label}: key 'name' is required: up to 100 characters, no '/', "
+                          "not starting with '.' or a space")
+        elif name in seen:
+            errors.append(f"{label}: duplicate run name")
+        seen.add(name)
+        cfg = {k: v for k, v in run.items() if k not in RUN_META}
+        errors += _check_config(cfg, label)
+        for key, t in RUN_META.items():
+            if key in run and not _is(run[key], t):
+                errors.append(f"{label}: key {key!r} must be {_type_name(t)}")
+        for p in run.get("only_in", []) if isinstance(run.get("only_in"), list) else []:
+            if p not in profiles:
+                errors.append(f"{label}: key 'only_in' names profile {p!r}, not in [profiles]")
+        for p, table in run.get("profiles", {}).items() if isinstance(run.get("profiles"),
+                                                                        dict) else []:
+            if p not in profiles:
+                errors.append(f"{label}: profile {p!r} is not defined in [profiles]")
+            errors += _check_config(table, f"{label}, profile {p!r}")
+    return errors
+
+
+def _check_run(run: Run, builders: bool = True) -> list[str]:
+    cfg = run.config
+    errors = [f"key {k!r} is not set (put it in [defaults])" for k in REQUIRED_CONFIG
+              if k not in cfg]
+    if "builder" in cfg and builders:
+        try:
+            fn = resolve_builder(cfg["builder"])
+        except SpecError as exc:
+            return errors + [f"key 'builder': {exc}"]
+        kwargs = {**cfg["model"], **penalties(cfg)}
+        params = inspect.signature(fn).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            for k in kwargs:
+                if k not in params or k in ("input_shape", "num_classes"):
+                    where = f"model.{k}" if k in cfg["model"] else f"{k}_lambda"
+                    errors.append(f"key {where!r}: builder {cfg['builder']} takes no argument "
+                                  f"{k!r} (it takes: {', '.join(list(params)[2:])})")
+    return errors
+
+
+def resolve_builder(ref: str):
+    """``"conv:build"`` -> the function ``models.conv.build``."""
+    module, _, func = ref.partition(":")
+    if not module or not func:
+        raise SpecError(f"builder {ref!r} must look like 'module:function' (a module in models/)")
+    try:
+        mod = importlib.import_module(f"models.{module}")
+    except ModuleNotFoundError as exc:
+        raise SpecError(f"builder {ref!r}: no module models/{module}.py ({exc})") from exc
+    fn = getattr(mod, func, None)
+    if not callable(fn):
+        raise SpecError(f"builder {ref!r}: models/{module}.py has no function {func!r}")
+    return fn
+
+
+def _merge(*tables: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for t in tables:
+        for k, v in t.items():
+            if k == "model":
+                out["model"] = {**out.get("model", {}), **copy.deepcopy(v)}
+            else:
+                out[k] = copy.deepcopy(v)
+    return out

@@ -1,0 +1,290 @@
+"""Figures from the results files alone, as PDF (vector, for LaTeX) and PNG (to look at).
+
+Every figure is drawn at the size it is printed in the two-column paper: one column is
+``COLUMN`` inches wide, a page ``WIDE``, and no text is smaller than 7 pt, so included at
+``\\cwfigwidth`` (see ``report_templates/cw.sty``) nothing is scaled down. One style:
+Okabe & Ito's colour-blind-safe colours, no top and right spines, light grid.
+
+Per question, under ``results/<profile>/figures/``:
+
+- ``<q>-comparison``: test accuracy at the best-validation epoch per run (mean, seeds, min-max);
+- ``<q>-val``: validation accuracy per epoch, mean over seeds with a min-max band;
+- ``<q>-curves``: training (dashed) and validation (solid) loss and accuracy per epoch;
+- ``<q>-confusion`` and ``<q>-errors``: confusion matrix and misclassified test images of the
+  question's best run (its best seed);
+- ``<q>-filters``: first-layer convolution filters of the best convolutional run;
+- ``<q>-published``: our accuracy beside the published one (Nielsen's ladder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from coursework.records import results, spec  # noqa: E402
+from coursework.records.errors import ResultsError  # noqa: E402
+from coursework.records.results import SeedResult  # noqa: E402
+
+COLUMN, WIDE = 3.25, 6.75  # inches: one column and the text width of the paper style
+SMALLEST = 7  # points
+# Okabe & Ito's colour-blind-safe palette (yellow left out: it vanishes on white); with more
+# runs than colours the line style changes too
+COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
+           "#999999"]
+DASHES = ["-", "--", ":", "-."]
+
+
+def style() -> None:
+    plt.rcParams.update({
+        "figure.dpi": 110, "savefig.dpi": 200, "font.size": 8, "axes.titlesize": 8,
+        "axes.labelsize": 8, "legend.fontsize": SMALLEST, "xtick.labelsize": SMALLEST,
+        "ytick.labelsize": SMALLEST, "axes.spines.top": False, "axes.spines.right": False,
+        "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.5, "lines.linewidth": 1.2,
+        "axes.linewidth": 0.6, "axes.prop_cycle": matplotlib.cycler(color=COLOURS),
+        "pdf.fonttype": 42, "legend.frameon": False, "figure.constrained_layout.use": True,
+    })
+
+
+def save(fig, folder: Path, name: str) -> list[Path]:
+    """Write ``name.pdf`` and ``name.png`` atomically (temporary file, then rename), at the
+    figure's own size (no cropping: it is the printed size)."""
+    paths = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for ext in ("pdf", "png"):
+            path = folder / f"{name}.{ext}"
+            with results.atomic(path) as tmp:
+                fig.savefig(tmp, format=ext,
+                            metadata={"CreationDate": None} if ext == "pdf" else None)
+            paths.append(path)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {folder / name}: {exc.strerror or exc}") \
+            from exc
+    finally:
+        plt.close(fig)
+    return paths
+
+
+# --------------------------------------------------------------------------- data access
+
+
+def column(seeds: list[SeedResult], key: str) -> np.ndarray:
+    """(seeds, epochs) array of one history column; shorter runs are padded with NaN."""
+    n = max(len(s.history) for s in seeds)
+    out = np.full((len(seeds), n), np.nan)
+    for i, s in enumerate(seeds):
+        vals = results.column(s.history, key)
+        out[i, :len(vals)] = vals
+    return out
+
+
+def best_run(runs: dict[str, list[SeedResult]]) -> str:
+    return max(runs, key=lambda r: results.test_accuracies(runs[r]).mean())
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def line_style(i: int) -> dict:
+    return {"color": COLOURS[i % len(COLOURS)], "ls": DASHES[(i // len(COLOURS)) % len(DASHES)]}
+
+
+def band(ax, values: np.ndarray, i: int, label: str | None, ls: str | None = None) -> None:
+    """Mean over seeds (rows) per epoch, and the min-max band when there are several."""
+    epochs = np.arange(1, values.shape[1] + 1)
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(values, 0)
+    st = line_style(i)
+    ax.plot(epochs, mean, color=st["color"], ls=ls or st["ls"], label=label)
+    if len(values) > 1:
+        ax.fill_between(epochs, np.nanmin(values, 0), np.nanmax(values, 0), color=st["color"],
+                        alpha=0.15, lw=0)
+
+
+def legend_below(fig, ax, n: int) -> None:
+    ncol = 2 if n > 3 else n
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=ncol, handlelength=1.8,
+              columnspacing=1.0)
+
+
+def validation(runs: dict[str, list[SeedResult]]):
+    """Validation accuracy per epoch, one line per run: the body's learning curves."""
+    rows = (len(runs) + 1) // 2
+    fig, ax = plt.subplots(figsize=(COLUMN, 1.9 + 0.16 * rows))
+    for i, (name, seeds) in enumerate(runs.items()):
+        band(ax, column(seeds, "val_accuracy") * 100, i, name)
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    legend_below(fig, ax, len(runs))
+    return fig
+
+
+def curves(runs: dict[str, list[SeedResult]]):
+    """Training (dashed) and validation (solid) loss and accuracy, across the page."""
+    fig, axes = plt.subplots(1, 2, figsize=(WIDE, 2.6))
+    for i, (name, seeds) in enumerate(runs.items()):
+        for ax, keys in zip(axes, (("loss", "val_loss"), ("accuracy", "val_accuracy")),
+                            strict=True):
+            for key, ls in zip(keys, ("--", "-"), strict=True):
+                values = column(seeds, key) * (100 if "accuracy" in key else 1)
+                band(ax, values, i, name if key == keys[1] else None, ls)
+    axes[0].set(xlabel="epoch", ylabel="loss")
+    axes[1].set(xlabel="epoch", ylabel="accuracy (%)")
+    for ax in axes:
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    handles, labels = axes[1].get_legend_handles_labels()
+    handles += [plt.Line2D([], [], color="grey", ls="-"),
+                plt.Line2D([], [], color="grey", ls="--")]
+    labels += ["validation", "training"]
+    fig.legend(handles, labels, loc="outside right center")
+    return fig
+
+
+def comparison(runs: dict[str, list[SeedResult]]):
+    """Test accuracy per run: mean (circle), seeds (dots), min-max (bar), best at the top."""
+    names = sorted(runs, key=lambda r: results.test_accuracies(runs[r]).mean())
+    fig, ax = plt.subplots(figsize=(COLUMN, 0.24 * len(names) + 0.75))
+    for i, name in enumerate(names):
+        acc = results.test_accuracies(runs[name]) * 100
+        mean = acc.mean()
+        ax.errorbar(mean, i, xerr=[[mean - acc.min()], [acc.max() - mean]], fmt="o", ms=4,
+                    color=COLOURS[0], capsize=2.5, lw=1)
+        ax.scatter(acc, [i] * len(acc), s=8, color=COLOURS[1], zorder=3, lw=0)
+        ax.annotate(f"{mean:.2f}", (acc.max(), i), xytext=(5, 0), textcoords="offset points",
+                    va="center", fontsize=SMALLEST)
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel="test accuracy (%)")
+    ax.margins(x=0.18, y=0.5 / max(1, len(names)))
+    return fig
+
+
+def class_names(pred: dict, k: int) -> list[str]:
+    return [str(c) for c in pred.get("class_names", range(k))]
+
+
+def confusion(pred: dict, name: str):
+    y, p = pred["y_true"], pred["probs"].argmax(-1)
+    k = pred["probs"].shape[1]
+    m = np.zeros((k, k), int)
+    np.add.at(m, (y, p), 1)
+    side = min(COLUMN, 0.28 * k + 1.1)
+    fig, ax = plt.subplots(figsize=(side + 0.5, side))
+    im = ax.imshow(m, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            if m[i, j]:
+                ax.text(j, i, m[i, j], ha="center", va="center", fontsize=SMALLEST,
+                        color="white" if m[i, j] > m.max() / 2 else "black")
+    names = class_names(pred, k)
+    ax.set_xticks(range(k), names, rotation=90 if max(map(len, names)) > 2 else 0)
+    ax.set_yticks(range(k), names)
+    ax.set(xlabel="predicted class", ylabel="true class", title=f"{name}, {len(y):,} images")
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="images")
+    return fig
+
+
+def errors(pred: dict, name: str):
+    images, idx = pred["mis_images"], pred["mis_index"]
+    n = len(idx)
+    if n == 0:
+        return None
+    cols = min(12, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDE, rows * 0.72 + 0.1), squeeze=False)
+    y, p = pred["y_true"], pred["probs"].argmax(-1)
+    names = class_names(pred, pred["probs"].shape[1])
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i, img in zip(axes.ravel(), idx, images, strict=False):
+        img = img.astype(np.float32)
+        ax.imshow(img[..., 0] if img.shape[-1] == 1 else img,
+                  cmap="gray_r" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
+        ax.set_title(f"{names[y[i]]}→{names[p[i]]}", fontsize=SMALLEST, pad=2)
+    return fig
+
+
+def filters(kernels: np.ndarray, name: str):
+    k = kernels[:, :, 0, :]  # first input channel: (k, k, maps)
+    maps = k.shape[-1]
+    cols = min(10, maps)
+    rows = int(np.ceil(maps / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(COLUMN, rows * COLUMN / cols + 0.15),
+                             squeeze=False)
+    lim = np.abs(k).max()
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i in range(maps):
+        axes.ravel()[i].imshow(k[..., i], cmap="RdBu_r", vmin=-lim, vmax=lim)
+    return fig
+
+
+def published(runs: dict[str, list[SeedResult]]):
+    names = [r for r in runs if runs[r][0].record.get("published_accuracy") is not None]
+    if not names:
+        return None
+    ours = [results.test_accuracies(runs[r]).mean() * 100 for r in names]
+    pub = [runs[r][0].record["published_accuracy"] for r in names]
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(COLUMN, 2.5))
+    ax.bar(x - 0.2, pub, 0.4, label="published", color=COLOURS[1])
+    ax.bar(x + 0.2, ours, 0.4, label="ours (mean over seeds)", color=COLOURS[0])
+    ax.set_ylim(max(0, min(min(pub), min(ours)) - 2), 100)
+    ax.set_xticks(x, names, rotation=35, ha="right")
+    ax.set(ylabel="test accuracy (%)")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2)
+    return fig
+
+
+def load_predictions(seed_dir: Path) -> dict | None:
+    path = seed_dir / results.PREDICTIONS
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def question_figures(results_dir: Path, profile: str, question: str) -> list[Path]:
+    """Every figure of one question; returns the files written."""
+    runs = results.load_question(results_dir, profile, question,
+                                 spec.run_order(results_dir, profile, question))
+    if not runs:
+        return []
+    folder = results.figures_dir(results_dir, profile)
+    out = save(curves(runs), folder, f"{question}-curves")
+    out += save(validation(runs), folder, f"{question}-val")
+    out += save(comparison(runs), folder, f"{question}-comparison")
+    best = best_run(runs)
+    seeds = runs[best]
+    top = max(seeds, key=lambda s: s.metrics["test_accuracy"])
+    pred = load_predictions(top.dir)
+    if pred is not None:
+        out += save(confusion(pred, best), folder, f"{question}-confusion")
+        fig = errors(pred, best)
+        if fig is not None:
+            out += save(fig, folder, f"{question}-errors")
+    conv = [r for r in sorted(runs, key=lambda r: -results.test_accuracies(runs[r]).mean())
+            if (p := load_predictions(runs[r][0].dir)) is not None and "filters" in p]
+    if conv:
+        pred = load_predictions(runs[conv[0]][0].dir)
+        out += save(filters(pred["filters"], conv[0]), folder, f"{question}-filters")
+    fig = published(runs)
+    if fig is not None:
+        out += save(fig, folder, f"{question}-published")
+    return out
+
+
+def all_figures(results_dir: Path, profile: str) -> list[Path]:
+    style()
+    if not results.questions(results_dir, profile):
+        raise ResultsError(f"no runs under {results.profile_dir(results_dir, profile)}: run "
+                           f"experiments first (make quick, or make QUESTION PROFILE={profile})")
+    out = []
+    for q in results.questions(results_dir, profile):
+        out += question_figures(results_dir, profile, q)
+    return out

@@ -1,0 +1,272 @@
+"""The LaTeX sources of the report: a paper within the page limit, the rest in an appendix.
+
+:mod:`coursework.analysis.tables` computes every number shown; this module writes them into
+the Jinja2 templates of ``report_templates/`` (LaTeX-safe delimiters ``\\VAR{...}``,
+``\\BLOCK{...}``; every string from a spec or a results file goes through the ``tex`` filter),
+saves them as ``report/numbers.json`` for ``make verify``, and the same report as one folder
+that compiles anywhere (``report-overleaf.zip``). :func:`build` then compiles the PDF and
+checks the page budget (:mod:`.latex`).
+
+Per question the body has the research question and hypothesis, the student's motivation
+(:mod:`.prose`), compact methods, the main results table, one or two figures and the
+student's discussion; the appendix has everything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import jinja2
+
+from coursework.analysis import tables
+from coursework.analysis.checks import PASSING
+from coursework.records import results
+from coursework.records.errors import ReportError
+from coursework.records.project import REPORT_TEMPLATES
+from coursework.report.latex import check_budget, compile_pdf, page_budget, tex
+from coursework.report.prose import ABSTRACT_GUIDE, PROSE, prose_folder, write_once
+from coursework.report.settings import Settings, read_settings
+
+TEMPLATES = REPORT_TEMPLATES
+STYLE_FILES = ("cw.sty", "cwpaper.sty")
+NUMBERS = "numbers.json"
+OVERLEAF = "report-overleaf.zip"
+
+# kind -> (caption, wide, where): "body" figures carry the comparison, the rest go to the
+# appendix; "published" replaces "comparison" in the body where a question has one
+FIGURES = {
+    "published": ("Our test accuracy (mean over seeds) beside the published figure.", False,
+                  "body"),
+    "comparison": ("Test accuracy at the epoch of best validation accuracy: mean over seeds "
+                   "(circle), each seed (dots), min-max (bar).", False, "body"),
+    "val": ("Validation accuracy per epoch, mean over seeds (band: min-max).", False, "body"),
+    "curves": ("Learning curves: training (dashed) and validation (solid) loss and accuracy "
+               "per epoch, mean over seeds, band = min-max.", True, "appendix"),
+    "confusion": ("Confusion matrix of the best run on the test set.", False, "appendix"),
+    "errors": ("Misclassified test images of the best run (true→predicted).", True, "appendix"),
+    "filters": ("Learned first-layer filters of the best convolutional run.", False,
+                "appendix"),
+}
+
+
+def environment_jinja() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), block_start_string=r"\BLOCK{",
+        block_end_string="}", variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}", line_comment_prefix="%%",
+        trim_blocks=True, lstrip_blocks=True, autoescape=False, undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True)
+    env.filters["tex"] = tex
+    return env
+
+
+# --------------------------------------------------------------------------- report.toml
+
+
+def relative(path: Path, report_dir: Path) -> str:
+    return os.path.relpath(Path(path).resolve(), report_dir.resolve()).replace(os.sep, "/")
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def figures(results_dir: Path, profile: str, qid: str, report_dir: Path) -> dict[str, list]:
+    """The question's figures that exist, for the body and for the appendix."""
+    folder = results.figures_dir(results_dir, profile)
+    have = {k for k in FIGURES if (folder / f"{qid}-{k}.pdf").exists()}
+    out: dict[str, list] = {"body": [], "appendix": []}
+    for kind, (caption, wide, where) in FIGURES.items():
+        if kind not in have:
+            continue
+        if kind == "comparison" and "published" in have:
+            where = "appendix"
+        out[where].append({"path": relative(folder / f"{qid}-{kind}.pdf", report_dir),
+                           "caption": caption, "wide": wide, "label": f"fig:{qid}-{kind}"})
+    return out
+
+
+def question_paths(results_dir: Path, profile: str, q: dict, prose_root: Path | None,
+                   write: bool = True) -> dict:
+    """Where a question's prose and figures are, relative to the report folder."""
+    report_dir = results.report_dir(results_dir, profile)
+    prose = (prose_folder(prose_root, q, report_dir) if write
+             else (Path(prose_root) if prose_root else PROSE) / q["id"])
+    figs = figures(results_dir, profile, q["id"], report_dir)
+    return {"prose_dir": relative(prose, report_dir), "body_figures": figs["body"],
+            "appendix_figures": figs["appendix"]}
+
+
+PARTS = {"question.tex.j2": "{}.tex", "appendix.tex.j2": "{}-appendix.tex"}
+
+
+def render_part(template: str, q: dict, paths: dict) -> str:
+    """One of a question's files (:data:`PARTS`): ``q`` from
+    :func:`coursework.analysis.tables.question`, ``paths`` from :func:`question_paths`."""
+    return environment_jinja().get_template(template).render(q=q, paths=paths)
+
+
+def numbers_tex(questions: list[dict]) -> str:
+    """``numbers.tex``: one ``\\cwset{question/run}{field}{value}`` line per macro."""
+    head = ["% Generated from summary.csv, stats.csv and ensembles.csv: one value per run",
+            "% and field. In your prose: \\result{question/run}{field}, fields: test, testsd,",
+            "% val, epoch, params, seeds, ci, p (and vote, meanprob for ensembles).",
+            "\\makeatletter",
+            "\\newcommand{\\cwset}[3]{\\expandafter\\def\\csname cw@#1@#2\\endcsname{#3}}",
+            "\\newcommand{\\result}[2]{\\ifcsname cw@#1@#2\\endcsname"
+            "\\csname cw@#1@#2\\endcsname\\else\\textbf{??}\\fi}",
+            "\\makeatother"]
+    return "\n".join(head + [macro_line(*m) for q in questions for m in q["macros"]]) + "\n"
+
+
+def macro_line(key: str, field: str, value: str) -> str:
+    return f"\\cwset{{{key}}}{{{field}}}{{{tex(value).replace(',', '{,}')}}}"
+
+
+def chosen_questions(results_dir: Path, profile: str, settings: Settings) -> list[dict]:
+    """The questions of the report, in the order ``report.toml`` (or ``QUESTIONS``) gives."""
+    available = tables.numbers(results_dir, profile)
+    if not available:
+        raise ReportError(f"no complete runs under {results.profile_dir(results_dir, profile)}"
+                          ": nothing to report")
+    if not settings.questions:
+        return available
+    by_id = {q["id"]: q for q in available}
+    missing = [q for q in settings.questions if q not in by_id]
+    if missing:
+        raise ReportError(f"{settings.source}: questions: no complete runs of "
+                          f"{', '.join(missing)} under {results.profile_dir(results_dir, profile)}"
+                          f" (questions with results: {', '.join(by_id)})")
+    return [by_id[q] for q in settings.questions]
+
+
+def document(settings: Settings) -> tuple[dict, dict[str, Path]]:
+    """Which document class (the built-in style, or the course's class or style file), and the
+    files the report needs beside it: name -> source."""
+    files = {name: TEMPLATES / name for name in STYLE_FILES}
+    for path in (settings.document_class, settings.style_file, settings.bibliography):
+        if path is not None:
+            files[path.name] = path
+    if settings.bibliography_style.endswith(".bst"):
+        files[Path(settings.bibliography_style).name] = Path(settings.bibliography_style)
+    if settings.document_class is not None:
+        return {"kind": "class", "name": settings.document_class.stem}, files
+    if settings.style_file is not None:
+        return {"kind": "style", "name": settings.style_file.stem}, files
+    return {"kind": settings.style, "name": settings.style}, files
+
+
+def report_texts(results_dir: Path, profile: str, questions: list[dict],
+                 settings: Settings, prose_root: Path | None, bundle: bool = False
+                 ) -> tuple[dict[str, str], dict[str, Path]]:
+    """The report's LaTeX files (name -> text) and the files they use (name -> source).
+
+    ``bundle``: for a self-contained folder (the Overleaf zip): prose under ``prose/``,
+    figures under ``figures/``; else paths relative to the report folder, files in place."""
+    report_dir = results.report_dir(results_dir, profile)
+    doc, files = document(settings)
+    texts: dict[str, str] = {}
+    for q in questions:
+        paths = question_paths(results_dir, profile, q, prose_root)
+        if bundle:
+            prose = (report_dir / paths["prose_dir"]).resolve()
+            files.update({f"prose/{q['id']}/{p.name}": p for p in sorted(prose.glob("*.tex"))})
+            paths["prose_dir"] = f"prose/{q['id']}"
+            for f in paths["body_figures"] + paths["appendix_figures"]:
+                name = f"figures/{Path(f['path']).name}"
+                files[name] = (report_dir / f["path"]).resolve()
+                f["path"] = name
+        for template, name in PARTS.items():
+            texts[name.format(q["id"])] = render_part(template, q, paths)
+    texts["numbers.tex"] = numbers_tex(questions)
+    abstract = (Path(prose_root) if prose_root is not None else PROSE) / "abstract.tex"
+    write_once(abstract, ABSTRACT_GUIDE)
+    if bundle:
+        files["prose/abstract.tex"] = abstract
+    bib = settings.bibliography
+    texts["report.tex"] = environment_jinja().get_template("main.tex.j2").render(
+        doc=doc, title=settings.title, author=settings.author, profile=profile,
+        generated=dt.date.today().isoformat(), questions=questions,
+        abstract="prose/abstract.tex" if bundle else relative(abstract, report_dir),
+        bibliography=bib.stem if bib else "",
+        bibliography_style=Path(settings.bibliography_style).stem,
+        environment=tables.environment(results_dir, profile),
+        verification=verification_context(
+            results.aggregate(results_dir, profile, results.VERIFICATION),
+            [q["id"] for q in questions]))
+    return texts, files
+
+
+def render(results_dir: Path, profile: str, prose_root: Path | None = None,
+           settings: Settings | None = None) -> Path:
+    """Write the report's ``.tex`` files, ``numbers.json`` and ``report-overleaf.zip`` (the
+    same report as one folder that compiles with plain pdflatex); return the report folder."""
+    if not results.aggregate(results_dir, profile, results.SUMMARY).exists():
+        raise ReportError(f"{results.aggregate(results_dir, profile, results.SUMMARY)} does "
+                          f"not exist: run experiments first (make quick, or make QUESTION "
+                          f"PROFILE={profile})")
+    settings = settings or read_settings()
+    questions = chosen_questions(results_dir, profile, settings)
+    report_dir = results.report_dir(results_dir, profile)
+    texts, files = report_texts(results_dir, profile, questions, settings, prose_root)
+    for name, text in texts.items():
+        results.write_text(report_dir / name, text)
+    for name, source in files.items():
+        results.write_bytes(report_dir / name, source.read_bytes())
+    results.write_json(report_dir / NUMBERS, {"schema_version": results.SCHEMA_VERSION,
+                                              "questions": questions})
+    texts, files = report_texts(results_dir, profile, questions, settings, prose_root,
+                                bundle=True)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in texts.items():
+            z.writestr(name, text)
+        for name, source in files.items():
+            z.write(source, name)
+    results.write_bytes(report_dir / OVERLEAF, buf.getvalue())
+    return report_dir
+
+
+def verification_context(path: Path, questions: list[str]) -> dict | None:
+    """The reproducibility appendix, from ``verification.csv`` when ``make verify`` ran: the
+    counts of every kind of check, and the re-runs of the report's questions, one row per run
+    and check with its seeds."""
+    if not path.exists():
+        return None
+    rows = results.read_csv(path)
+    bad = [r for r in rows if r.get("verdict") not in PASSING]
+    counts: dict[str, dict] = {}
+    for r in rows:
+        c = counts.setdefault(r["kind"], {"check": r["kind"], "count": 0, "ok": 0})
+        c["count"] += 1
+        c["ok"] += r.get("verdict") in PASSING
+    reruns = [r for r in rows if r["kind"] == "re-run"]
+    sentence = (f"make verify checked {len(rows)} item(s) of these results"
+                + (f" and re-trained {len({(r['run'], r['seed']) for r in reruns})} run(s)"
+                   if reruns else "")
+                + (": all matched." if not bad else f": {len(bad)} did not match.")
+                + "".join(f" Note, {r['check']}: {r['file']}, {r['got']}." for r in rows
+                          if r.get("verdict") == "note"))
+    grouped: dict[tuple, list[str]] = {}
+    for r in reruns:
+        if r["run"].split("/")[0] in questions:
+            grouped.setdefault((r["run"], r["check"], r["verdict"]), []).append(r["seed"])
+    table = [{"run": run, "check": check, "verdict": verdict, "seeds": ", ".join(seeds)}
+             for (run, check, verdict), seeds in grouped.items()]
+    return {"sentence": sentence, "counts": list(counts.values()), "reruns": table}
+
+
+def build(results_dir: Path, profile: str, prose_root: Path | None = None,
+          settings: Settings | None = None) -> Path:
+    """Render, compile; say whether the body fits the page limit."""
+    settings = settings or read_settings()
+    report_dir = render(results_dir, profile, prose_root, settings)
+    pdf = compile_pdf(report_dir)
+    if pdf is None:
+        return report_dir / "report.tex"
+    ids = [q["id"] for q in results.read_json(report_dir / NUMBERS)["questions"]]
+    print(check_budget(page_budget(report_dir / "build" / "report.aux", ids), settings))
+    return pdf

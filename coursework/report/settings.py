@@ -1,0 +1,78 @@
+"""``report.toml``: the report's settings (title, author, questions, page limit, style, or a
+course's own class or style file), read and checked: a bad field is one ReportError naming the
+file and the field."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coursework.records.errors import ReportError
+from coursework.records.project import ROOT
+
+SETTINGS_FILE = ROOT / "report.toml"
+
+
+@dataclass
+class Settings:
+    """``report.toml``: see the file for what each setting does."""
+
+    title: str = "Deep learning coursework"
+    author: str = ""
+    questions: list[str] = field(default_factory=list)
+    page_limit: int = 6
+    style: str = "paper"
+    document_class: Path | None = None
+    style_file: Path | None = None
+    bibliography: Path | None = None
+    bibliography_style: str = "plain"
+    source: Path = SETTINGS_FILE
+
+
+def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None) -> Settings:
+    """Read and check ``report.toml`` (defaults where it is absent); ``questions`` overrides
+    its list. A bad field is a ReportError naming the file and the field."""
+    path = Path(path)
+    raw: dict = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ReportError(f"{path}: not valid TOML: {exc}") from exc
+    types = {"title": str, "author": str, "questions": list, "page_limit": int, "style": str,
+             "class": str, "style_file": str, "bibliography": str, "bibliography_style": str}
+    for key, value in raw.items():
+        if key not in types:
+            raise ReportError(f"{path}: unknown field {key!r} (known: {', '.join(types)})")
+        if not isinstance(value, types[key]) or isinstance(value, bool):
+            raise ReportError(f"{path}: field {key!r} must be a {types[key].__name__}, got "
+                              f"{value!r}")
+    s = Settings(source=path, **{k: raw[k] for k in ("title", "author", "questions",
+                                                     "page_limit", "style") if k in raw})
+    if s.style not in ("paper", "article"):
+        raise ReportError(f"{path}: field 'style' must be \"paper\" or \"article\", got "
+                          f"{s.style!r}")
+    if s.page_limit < 1 or not all(isinstance(q, str) for q in s.questions):
+        raise ReportError(f"{path}: field 'page_limit' must be at least 1 and 'questions' a "
+                          "list of question ids")
+
+    def existing(key: str, suffixes: tuple[str, ...]) -> Path | None:
+        if key not in raw:
+            return None
+        file = (path.parent / raw[key]).resolve()
+        if file.suffix not in suffixes or not file.is_file():
+            raise ReportError(f"{path}: field {key!r}: {file} is not a {' or '.join(suffixes)}"
+                              " file")
+        return file
+
+    s.document_class = existing("class", (".cls",))
+    s.style_file = existing("style_file", (".sty",))
+    s.bibliography = existing("bibliography", (".bib",))
+    if raw.get("bibliography_style", "").endswith(".bst"):
+        s.bibliography_style = str(existing("bibliography_style", (".bst",)))
+    elif "bibliography_style" in raw:
+        s.bibliography_style = raw["bibliography_style"]
+    if questions:
+        s.questions = questions
+    return s

@@ -1,0 +1,160 @@
+"""``make verify``'s re-run: re-train runs from their ``run.json`` and compare histories.
+
+Each chosen run is re-trained from its recorded config and seed into a temporary folder, with
+the Keras backend it recorded (in a worker process when that is not this process's), and its
+``history.csv`` is compared with the submitted one. On the same hardware and package versions,
+with determinism on both times, it must be byte-identical (the ``epoch_seconds`` column,
+wall-clock time, aside); elsewhere the final and best validation accuracy and the test accuracy
+must agree within the tolerance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import tempfile
+from pathlib import Path
+
+from coursework.analysis.checks import Row, short
+from coursework.records import results, spec
+from coursework.records.errors import BackendError
+from coursework.records.results import HISTORY_COLUMNS
+from coursework.runtime import backend, workers
+
+TIMING = {"epoch_seconds"}  # wall-clock columns: never reproducible
+ENV_KEYS = ("python", "backend", "backend_version", "keras", "numpy", "cpu", "gpus")
+
+
+
+
+def metric_text(path: Path) -> str:
+    """``history.csv`` without its wall-clock columns: what must repeat byte for byte."""
+    rows = results.read_csv(path)
+    keep = [c for c in HISTORY_COLUMNS if c not in TIMING]
+    return "\n".join(",".join(r.get(c, "") for c in keep) for r in rows)
+
+
+def same_environment(rec: dict, new: dict) -> bool:
+    """Whether the re-run ``new`` happened where ``rec`` did (versions, backend, hardware),
+    with determinism on both times: then its history must repeat byte for byte."""
+    return (all(rec.get("environment", {}).get(k) == new["environment"].get(k)
+                for k in ENV_KEYS)
+            and bool(rec.get("determinism", {}).get("op_determinism"))
+            and bool(new["determinism"].get("op_determinism")))
+
+
+def first_difference(a: Path, b: Path) -> str:
+    ra, rb = results.read_csv(a), results.read_csv(b)
+    for i, (x, y) in enumerate(zip(ra, rb, strict=False)):
+        for c in HISTORY_COLUMNS:
+            if c not in TIMING and x.get(c) != y.get(c):
+                return f"epoch {i + 1} {c}: {y.get(c)}"
+    return f"{len(rb)} epochs, submitted {len(ra)}"
+
+
+def final_and_best(path: Path) -> dict[str, float]:
+    val = results.column(results.read_csv(path), "val_accuracy")
+    return {"final val_accuracy": val[-1], "best val_accuracy": max(val)}
+
+
+def rerun_jobs(results_dir: Path, profile: str, question: str | None,
+               sample: int | None) -> list[Path]:
+    """``run.json`` paths of the complete runs to re-train: all, or a seeded sample."""
+    paths = [p for p in results.record_paths(results_dir, profile, question)
+             if results.read_json(p)["status"] == "complete"]
+    if sample is not None and sample < len(paths):
+        paths = sorted(random.Random(0).sample(paths, sample))
+    return paths
+
+
+def retrain(rec: dict, folder: Path) -> dict:
+    """Re-train the run and seed of ``rec`` (a ``run.json``) into ``folder``; return the new
+    record, or ``{"error": ...}`` if the dataset is not the one the run used."""
+    from coursework.engine.jobs import dataset
+    from coursework.engine.run import train_one
+
+    cfg = rec["config"]
+    ds = dataset(cfg)
+    want = rec.get("dataset", {}).get("fingerprint")
+    if want != ds.fingerprint():
+        return {"error": f"dataset {cfg['dataset']}: fingerprint {short(want, 16)} "
+                         f"recorded, {short(ds.fingerprint(), 16)} here"}
+    run = spec.Run(rec["question"], rec["run"], rec["profile"], cfg,
+                   spec_file=rec.get("spec_file", ""), published=rec.get("published_accuracy"))
+    return train_one(run, rec["seed"], ds, Path(folder), label="  ")
+
+
+class Trainers:
+    """Re-training in this process, or in one worker process per other backend."""
+
+    def __init__(self, stack: contextlib.ExitStack):
+        self.stack, self.pools = stack, {}
+
+    def retrain(self, rec: dict, folder: Path) -> dict:
+        name = recorded_backend(rec)
+        try:
+            if name == backend.chosen():
+                return retrain(rec, folder)
+            if name not in self.pools:
+                backend.check_installed(name)
+                self.pools[name] = self.stack.enter_context(workers.pool(
+                    1, backend=name, settings={"deterministic": True, "mixed_precision": False}))
+            return self.pools[name].submit(retrain, rec, folder).result()
+        except BackendError as exc:
+            return {"error": str(exc).splitlines()[0] + f" (make setup BACKEND={name})"}
+
+
+def recorded_backend(rec: dict) -> str:
+    return rec.get("environment", {}).get("backend", "tensorflow")
+
+
+def rerun(results_dir: Path, profile: str, jobs: list[Path], tolerance: float) -> list[Row]:
+    """Re-train every job with the backend its ``run.json`` recorded and compare it with the
+    submitted history."""
+    rows: list[Row] = []
+    with contextlib.ExitStack() as stack:
+        trainers = Trainers(stack)
+        for i, path in enumerate(jobs, start=1):
+            rec = results.read_json(path)
+            run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
+            rel = results.relative(path.parent / results.HISTORY, results_dir, profile)
+            print(f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
+                  f" epochs, backend {recorded_backend(rec)})", flush=True)
+            with tempfile.TemporaryDirectory(prefix="coursework-verify-") as tmp:
+                new = trainers.retrain(rec, Path(tmp))
+                mine = compare(rec, new, path.parent / results.HISTORY,
+                               Path(tmp) / results.HISTORY, run_id, seed, rel,
+                               recorded_backend(rec), tolerance)
+            rows += mine
+            print(f"    -> {'ok' if all(r.ok for r in mine) else 'MISMATCH'}", flush=True)
+    return rows
+
+
+def compare(rec: dict, new: dict, hist: Path, new_hist: Path, run_id: str, seed: str,
+            rel: str, name: str, tolerance: float) -> list[Row]:
+    """Rows comparing a re-run (record ``new``, history ``new_hist``) with the submitted one."""
+    if "error" in new:
+        return [Row(run_id, seed, f"re-run ({name})", rel, "a re-run", short(new["error"], 60),
+                    "NOT RUN")]
+    exact = same_environment(rec, new)
+    if exact or metric_text(hist) == metric_text(new_hist):
+        identical = metric_text(hist) == metric_text(new_hist)
+        check = f"re-run history: byte-identical ({name}" + (
+            ", same hardware and versions)" if exact else ")")
+        a, b = rec["metrics"].get("test_accuracy"), new["metrics"].get("test_accuracy")
+        return [Row(run_id, seed, check, rel, "identical",
+                    "identical" if identical else first_difference(hist, new_hist),
+                    "ok" if identical else "MISMATCH"),
+                Row(run_id, seed, f"re-run test_accuracy ({name})", f"{rel[:-11]}run.json",
+                    results.fmt(a), results.fmt(b), "ok" if a == b else "MISMATCH")]
+    check = f"re-run within {tolerance} ({name}, other hardware or versions)"
+    want, got = final_and_best(hist), final_and_best(new_hist)
+    want["test_accuracy"] = rec["metrics"].get("test_accuracy")
+    got["test_accuracy"] = new["metrics"].get("test_accuracy")
+    rows = []
+    for key in want:
+        a, b = want[key], got[key]
+        good = a is not None and b is not None and abs(a - b) <= tolerance
+        rows.append(Row(run_id, seed, f"{check}: {key}", rel, f"{a:.4f}",
+                        f"{b:.4f}" if b is not None else "none", "ok" if good else "MISMATCH"))
+    return rows
