@@ -81,7 +81,7 @@ def packages() -> dict[str, str | None]:
     return out
 
 
-def recorded(results_dir: Path, profile: str) -> tuple[dict[str, dict], list[dict]]:
+def run_provenance(results_dir: Path, profile: str) -> tuple[dict[str, dict], list[dict]]:
     """What the runs recorded: dataset name -> fingerprint, shape and sizes; and every Keras
     backend (name, version) that trained them, with how many runs each."""
     sets: dict[str, dict] = {}
@@ -100,7 +100,7 @@ def recorded(results_dir: Path, profile: str) -> tuple[dict[str, dict], list[dic
 
 
 def contents(results_dir: Path, profile: str, command: list[str] | None = None) -> dict:
-    sets, backends = recorded(results_dir, profile)
+    sets, backends = run_provenance(results_dir, profile)
     return {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,

@@ -5,13 +5,14 @@ each question, with its recorded spec, into plain data: text facts and tables wh
 display strings (accuracies in %). The report renders exactly these strings and saves them as
 ``report/numbers.json``; ``make verify`` recomputes them and compares cell by cell.
 
-A table is ``{"caption", "columns": [labels], "align": "lrr...", "rows": [{"run", "cells"}]}``;
-the first column is the run's name, ``cells`` the rest, one per remaining label.
+The contract between this module and its two readers (the report's templates and ``verify``)
+is :class:`QuestionNumbers`: facts, tables and ``\\result`` macros, every value a string.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,74 @@ from coursework.analysis import ensemble, stats
 from coursework.records import results, spec
 
 POOLS_AND_DROPOUT = ("MaxPooling2D", "AveragePooling2D", "L2Pooling2D", "Dropout")
+
+
+@dataclass
+class TableRow:
+    run: str  # the first column
+    cells: list[str]  # the others, one per remaining column label
+
+
+@dataclass
+class Table:
+    caption: str
+    columns: list[str]  # labels, the run's first
+    align: str  # LaTeX column types, e.g. "lrr"
+    rows: list[TableRow]
+
+
+@dataclass
+class Facts:
+    """The text of a question's methods and results paragraphs."""
+
+    dataset: str
+    shape: str  # "28×28×1"
+    classes: str
+    sizes: str  # "50,000 / 10,000 / 10,000": training / validation / test
+    common: str  # the settings every run shares
+    class_names: str
+    seeds: str
+    baseline: str
+    noise: str  # the sentence on which differences are within the noise
+    not_complete: str
+
+
+@dataclass
+class Macro:
+    """``\\result{key}{field}`` in the student's prose gives ``value``."""
+
+    key: str  # "question/run"
+    field: str  # test, testsd, val, epoch, params, seeds, ci, p, vote, meanprob
+    value: str
+
+
+TABLES = ("settings", "main", "config", "results", "stats", "architectures", "ensembles")
+
+
+@dataclass
+class QuestionNumbers:
+    """Everything the report shows about one question, as display strings."""
+
+    id: str
+    title: str
+    research_question: str
+    hypothesis: str
+    facts: Facts
+    tables: dict[str, Table]  # by name: TABLES
+    macros: list[Macro]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> QuestionNumbers:
+        """Read back what :meth:`to_json` wrote (``report/numbers.json``)."""
+        tables = {name: Table(t["caption"], t["columns"], t["align"],
+                              [TableRow(r["run"], r["cells"]) for r in t["rows"]])
+                  for name, t in d["tables"].items()}
+        return cls(d["id"], d["title"], d["research_question"], d["hypothesis"],
+                   Facts(**{f.name: d["facts"][f.name] for f in fields(Facts)}), tables,
+                   [Macro(**m) for m in d["macros"]])
 
 
 def pct(x: float, digits: int = 2) -> str:
@@ -65,9 +134,9 @@ def p_text(p: str) -> str:
     return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
 
 
-def table(caption: str, columns: list[str], align: str, rows: list[tuple[str, list]]) -> dict:
-    return {"caption": caption, "columns": columns, "align": align,
-            "rows": [{"run": name, "cells": [str(c) for c in cells]} for name, cells in rows]}
+def table(caption: str, columns: list[str], align: str, rows: list[tuple[str, list]]) -> Table:
+    return Table(caption, columns, align,
+                 [TableRow(name, [str(c) for c in cells]) for name, cells in rows])
 
 
 # --------------------------------------------------------------------------- statistics
@@ -150,10 +219,10 @@ def common_settings(configs: list[dict]) -> tuple[str, list[list[str]]]:
 
 
 def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
-             ensemble_rows: list[dict]) -> dict | None:
+             ensemble_rows: list[dict]) -> QuestionNumbers | None:
     """Everything the report shows about one question (None without complete runs or a
     recorded spec): facts, tables, the noise sentence and the ``\\result`` macros."""
-    s = spec.recorded(results_dir, profile, qid)
+    s = spec.trained_spec(results_dir, profile, qid)
     runs = results.load_question(results_dir, profile, qid,
                                  spec.run_order(results_dir, profile, qid))
     if not runs or s is None:
@@ -189,17 +258,18 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
                                        f"{secs.mean():.1f}", ", ".join(pct(t) for t in test)]))
         rows["architectures"].append((name, [layers_text(rec["architecture"])]))
         key = f"{macro_key(qid)}/{macro_key(name)}"
-        macros += [[key, "test", pct(test.mean())],
-                   [key, "testsd", pct(test.std(ddof=1)) if len(test) > 1 else "0.00"],
-                   [key, "val", pct(val.mean())], [key, "epoch", f"{ep.mean():.1f}"],
-                   [key, "params", f"{rec['params']:,}"], [key, "seeds", str(len(seeds))],
-                   [key, "ci", st.get("ci", "-")], [key, "p", st.get("p", "-")]]
+        macros += [Macro(key, "test", pct(test.mean())),
+                   Macro(key, "testsd", pct(test.std(ddof=1)) if len(test) > 1 else "0.00"),
+                   Macro(key, "val", pct(val.mean())), Macro(key, "epoch", f"{ep.mean():.1f}"),
+                   Macro(key, "params", f"{rec['params']:,}"),
+                   Macro(key, "seeds", str(len(seeds))), Macro(key, "ci", st.get("ci", "-")),
+                   Macro(key, "p", st.get("p", "-"))]
     ens = sorted((e for e in ensemble_rows if e["question"] == qid),
                  key=lambda e: list(runs).index(e["run"]) if e["run"] in runs else len(runs))
     for e in ens:
         key = f"{macro_key(qid)}/{macro_key(e['run'])}"
-        macros += [[key, "vote", pct(float(e["vote_accuracy"]))],
-                   [key, "meanprob", pct(float(e["mean_prob_accuracy"]))]]
+        macros += [Macro(key, "vote", pct(float(e["vote_accuracy"]))),
+                   Macro(key, "meanprob", pct(float(e["mean_prob_accuracy"])))]
     title, base = s.title, (q_stats[0]["name"] if q_stats else "")
     first = next(iter(recs.values()))
     ds = first["dataset"]
@@ -240,17 +310,15 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
                          pct(float(e["mean_member_accuracy"]))]) for e in ens]),
     }
     sizes = " / ".join(f"{ds['sizes'][k]:,}" for k in ("train", "val", "test"))
-    return {"id": qid, "title": title, "research_question": s.research_question,
-            "hypothesis": s.hypothesis,
-            "facts": {"dataset": ds["name"], "shape": "×".join(map(str, ds["input_shape"])),
-                      "classes": str(ds["num_classes"]), "sizes": sizes, "common": phrase,
-                      "class_names": class_list(ds),
-                      "seeds": str(max(len(x) for x in runs.values())), "baseline": base,
-                      "noise": noise, "not_complete": ", ".join(not_complete)},
-            "tables": tables, "macros": macros}
+    facts = Facts(dataset=ds["name"], shape="×".join(map(str, ds["input_shape"])),
+                  classes=str(ds["num_classes"]), sizes=sizes, common=phrase,
+                  class_names=class_list(ds), seeds=str(max(len(x) for x in runs.values())),
+                  baseline=base, noise=noise, not_complete=", ".join(not_complete))
+    return QuestionNumbers(qid, title, s.research_question, s.hypothesis, facts, tables, macros)
 
 
-def numbers(results_dir: Path, profile: str, order: list[str] | None = None) -> list[dict]:
+def numbers(results_dir: Path, profile: str, order: list[str] | None = None
+            ) -> list[QuestionNumbers]:
     """:func:`question` for every question with results, in ``order`` (default: the project's
     questions first, in file-name order)."""
     stats_rows = read_aggregate(results_dir, profile, results.STATS)

@@ -156,7 +156,7 @@ def spec_path(question_or_path: str) -> Path:
     return given if given.is_dir() and not known.exists() else known
 
 
-def recorded(results_dir: Path, profile: str, question: str) -> Spec | None:
+def trained_spec(results_dir: Path, profile: str, question: str) -> Spec | None:
     """The spec a question's runs were trained from (recorded beside them), None if absent.
     Read without importing the model builders: plots, report and verify need no Keras."""
     path = results.spec_copy(results_dir, profile, question)
@@ -168,7 +168,7 @@ def recorded(results_dir: Path, profile: str, question: str) -> Spec | None:
 
 def run_order(results_dir: Path, profile: str, question: str) -> list[str]:
     """The run names of a question in spec order (the baseline first), from its recorded spec."""
-    s = recorded(results_dir, profile, question)
+    s = trained_spec(results_dir, profile, question)
     ok = s is not None and results.spec_profile(profile) in s.profiles
     return [r.name for r in s.resolve(profile)] if ok else []
 

@@ -40,19 +40,19 @@ def write_once(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def prose_folder(prose_root: Path | None, q: dict, report_dir: Path) -> Path:
+def prose_folder(prose_root: Path | None, q: tables.QuestionNumbers, report_dir: Path) -> Path:
     """The folder of a question's prose files, each created with a guide if missing.
 
     With the default root (``report_templates/prose``) guides are written only for the
     project's own questions (``experiments/*.toml``); any other question's missing prose is a
     guide inside the report folder, so that no report writes into the source tree."""
-    own = prose_root is not None or q["id"] in spec.all_questions()
-    folder = (Path(prose_root) if prose_root is not None else PROSE) / q["id"]
+    own = prose_root is not None or q.id in spec.all_questions()
+    folder = (Path(prose_root) if prose_root is not None else PROSE) / q.id
     if not own and not folder.exists():
-        folder = report_dir / "prose" / q["id"]
-    first_run = q["tables"]["main"]["rows"][0]["run"]
+        folder = report_dir / "prose" / q.id
+    first_run = q.tables["main"].rows[0].run
     for part, guide in PROSE_GUIDE.items():
         write_once(folder / f"{part}.tex", guide.format(
-            title=q["title"], q=tables.macro_key(q["id"]), run=tables.macro_key(first_run),
-            q_tex=tex(q["id"])))
+            title=q.title, q=tables.macro_key(q.id), run=tables.macro_key(first_run),
+            q_tex=tex(q.id)))
     return folder

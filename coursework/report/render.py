@@ -24,6 +24,7 @@ import jinja2
 
 from coursework.analysis import tables
 from coursework.analysis.checks import PASSING
+from coursework.analysis.tables import QuestionNumbers
 from coursework.records import results
 from coursework.records.errors import ReportError
 from coursework.records.project import REPORT_TEMPLATES
@@ -89,13 +90,13 @@ def figures(results_dir: Path, profile: str, qid: str, report_dir: Path) -> dict
     return out
 
 
-def question_paths(results_dir: Path, profile: str, q: dict, prose_root: Path | None,
+def question_paths(results_dir: Path, profile: str, q: QuestionNumbers, prose_root: Path | None,
                    write: bool = True) -> dict:
     """Where a question's prose and figures are, relative to the report folder."""
     report_dir = results.report_dir(results_dir, profile)
     prose = (prose_folder(prose_root, q, report_dir) if write
-             else (Path(prose_root) if prose_root else PROSE) / q["id"])
-    figs = figures(results_dir, profile, q["id"], report_dir)
+             else (Path(prose_root) if prose_root else PROSE) / q.id)
+    figs = figures(results_dir, profile, q.id, report_dir)
     return {"prose_dir": relative(prose, report_dir), "body_figures": figs["body"],
             "appendix_figures": figs["appendix"]}
 
@@ -103,13 +104,13 @@ def question_paths(results_dir: Path, profile: str, q: dict, prose_root: Path | 
 PARTS = {"question.tex.j2": "{}.tex", "appendix.tex.j2": "{}-appendix.tex"}
 
 
-def render_part(template: str, q: dict, paths: dict) -> str:
+def render_part(template: str, q: QuestionNumbers, paths: dict) -> str:
     """One of a question's files (:data:`PARTS`): ``q`` from
     :func:`coursework.analysis.tables.question`, ``paths`` from :func:`question_paths`."""
     return environment_jinja().get_template(template).render(q=q, paths=paths)
 
 
-def numbers_tex(questions: list[dict]) -> str:
+def numbers_tex(questions: list[QuestionNumbers]) -> str:
     """``numbers.tex``: one ``\\cwset{question/run}{field}{value}`` line per macro."""
     head = ["% Generated from summary.csv, stats.csv and ensembles.csv: one value per run",
             "% and field. In your prose: \\result{question/run}{field}, fields: test, testsd,",
@@ -119,14 +120,16 @@ def numbers_tex(questions: list[dict]) -> str:
             "\\newcommand{\\result}[2]{\\ifcsname cw@#1@#2\\endcsname"
             "\\csname cw@#1@#2\\endcsname\\else\\textbf{??}\\fi}",
             "\\makeatother"]
-    return "\n".join(head + [macro_line(*m) for q in questions for m in q["macros"]]) + "\n"
+    return "\n".join(head + [macro_line(m.key, m.field, m.value) for q in questions
+                             for m in q.macros]) + "\n"
 
 
 def macro_line(key: str, field: str, value: str) -> str:
     return f"\\cwset{{{key}}}{{{field}}}{{{tex(value).replace(',', '{,}')}}}"
 
 
-def chosen_questions(results_dir: Path, profile: str, settings: Settings) -> list[dict]:
+def chosen_questions(results_dir: Path, profile: str, settings: Settings
+                     ) -> list[QuestionNumbers]:
     """The questions of the report, in the order ``report.toml`` (or ``QUESTIONS``) gives."""
     available = tables.numbers(results_dir, profile)
     if not available:
@@ -134,7 +137,7 @@ def chosen_questions(results_dir: Path, profile: str, settings: Settings) -> lis
                           ": nothing to report")
     if not settings.questions:
         return available
-    by_id = {q["id"]: q for q in available}
+    by_id = {q.id: q for q in available}
     missing = [q for q in settings.questions if q not in by_id]
     if missing:
         raise ReportError(f"{settings.source}: questions: no complete runs of "
@@ -159,7 +162,7 @@ def document(settings: Settings) -> tuple[dict, dict[str, Path]]:
     return {"kind": settings.style, "name": settings.style}, files
 
 
-def report_texts(results_dir: Path, profile: str, questions: list[dict],
+def report_texts(results_dir: Path, profile: str, questions: list[QuestionNumbers],
                  settings: Settings, prose_root: Path | None, bundle: bool = False
                  ) -> tuple[dict[str, str], dict[str, Path]]:
     """The report's LaTeX files (name -> text) and the files they use (name -> source).
@@ -173,14 +176,14 @@ def report_texts(results_dir: Path, profile: str, questions: list[dict],
         paths = question_paths(results_dir, profile, q, prose_root)
         if bundle:
             prose = (report_dir / paths["prose_dir"]).resolve()
-            files.update({f"prose/{q['id']}/{p.name}": p for p in sorted(prose.glob("*.tex"))})
-            paths["prose_dir"] = f"prose/{q['id']}"
+            files.update({f"prose/{q.id}/{p.name}": p for p in sorted(prose.glob("*.tex"))})
+            paths["prose_dir"] = f"prose/{q.id}"
             for f in paths["body_figures"] + paths["appendix_figures"]:
                 name = f"figures/{Path(f['path']).name}"
                 files[name] = (report_dir / f["path"]).resolve()
                 f["path"] = name
         for template, name in PARTS.items():
-            texts[name.format(q["id"])] = render_part(template, q, paths)
+            texts[name.format(q.id)] = render_part(template, q, paths)
     texts["numbers.tex"] = numbers_tex(questions)
     abstract = (Path(prose_root) if prose_root is not None else PROSE) / "abstract.tex"
     write_once(abstract, ABSTRACT_GUIDE)
@@ -188,7 +191,9 @@ def report_texts(results_dir: Path, profile: str, questions: list[dict],
         files["prose/abstract.tex"] = abstract
     bib = settings.bibliography
     texts["report.tex"] = environment_jinja().get_template("main.tex.j2").render(
-        doc=doc, title=settings.title, author=settings.author, profile=profile,
+        doc=doc, title=settings.title, author=settings.author,
+        profile=results.spec_profile(profile), folder=profile,
+        datasets=", ".join(dict.fromkeys(f"dataset {q.facts.dataset}" for q in questions)),
         generated=dt.date.today().isoformat(), questions=questions,
         abstract="prose/abstract.tex" if bundle else relative(abstract, report_dir),
         bibliography=bib.stem if bib else "",
@@ -196,7 +201,7 @@ def report_texts(results_dir: Path, profile: str, questions: list[dict],
         environment=tables.environment(results_dir, profile),
         verification=verification_context(
             results.aggregate(results_dir, profile, results.VERIFICATION),
-            [q["id"] for q in questions]))
+            [q.id for q in questions]))
     return texts, files
 
 
@@ -217,7 +222,7 @@ def render(results_dir: Path, profile: str, prose_root: Path | None = None,
     for name, source in files.items():
         results.write_bytes(report_dir / name, source.read_bytes())
     results.write_json(report_dir / NUMBERS, {"schema_version": results.SCHEMA_VERSION,
-                                              "questions": questions})
+                                              "questions": [q.to_json() for q in questions]})
     texts, files = report_texts(results_dir, profile, questions, settings, prose_root,
                                 bundle=True)
     buf = io.BytesIO()
