@@ -10,10 +10,10 @@ from coursework.analysis import ensemble, manifest, stats
 from coursework.records import results
 
 
-def write_aggregates(results_dir: Path, profile: str) -> None:
+def write_aggregates(results_dir: Path, results_set: str) -> None:
     """summary.csv, stats.csv, ensembles.csv and MANIFEST.json, from all runs on disk."""
-    with results.locked(results_dir, profile):
-        results.write_summary(results_dir, profile)
-        stats.write_stats(results_dir, profile)
-        ensemble.write_ensembles(results_dir, profile)
-        manifest.write(results_dir, profile)
+    with results.locked(results_dir, results_set):
+        results.write_summary(results_dir, results_set)
+        stats.write_stats(results_dir, results_set)
+        ensemble.write_ensembles(results_dir, results_set)
+        manifest.write(results_dir, results_set)

@@ -47,10 +47,10 @@ def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> di
             "best_member_accuracy": float(member_acc.max())}
 
 
-def ensemble_rows(results_dir: Path, profile: str) -> list[dict]:
+def ensemble_rows(results_dir: Path, results_set: str) -> list[dict]:
     """One row per run with two or more complete seeds under ``results/<profile>``."""
     groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
-    for rec_path in results.record_paths(results_dir, profile):
+    for rec_path in results.record_paths(results_dir, results_set):
         rec = results.read_json(rec_path)
         pred = rec_path.parent / results.PREDICTIONS
         if rec["status"] == "complete" and pred.exists():
@@ -59,7 +59,7 @@ def ensemble_rows(results_dir: Path, profile: str) -> list[dict]:
             if len(m) >= 2]
 
 
-def write_ensembles(results_dir: Path, profile: str) -> Path:
-    path = results.aggregate(results_dir, profile, results.ENSEMBLES)
-    results.write_csv(path, COLUMNS, ensemble_rows(results_dir, profile))
+def write_ensembles(results_dir: Path, results_set: str) -> Path:
+    path = results.aggregate(results_dir, results_set, results.ENSEMBLES)
+    results.write_csv(path, COLUMNS, ensemble_rows(results_dir, results_set))
     return path

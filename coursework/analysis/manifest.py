@@ -40,16 +40,16 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def listed(results_dir: Path, profile: str) -> dict[str, Path]:
+def listed(results_dir: Path, results_set: str) -> dict[str, Path]:
     """The files the manifest lists: relative name -> path."""
-    out = {results.relative(p, results_dir, profile): p for p in results.files(results_dir,
-                                                                            profile)}
+    out = {results.relative(p, results_dir, results_set): p for p in results.files(results_dir,
+                                                                            results_set)}
     return {rel: p for rel, p in out.items() if rel not in NOT_LISTED}
 
 
-def file_table(results_dir: Path, profile: str) -> dict[str, dict]:
+def file_table(results_dir: Path, results_set: str) -> dict[str, dict]:
     return {rel: {"sha256": sha256(p), "size": p.stat().st_size}
-            for rel, p in listed(results_dir, profile).items()}
+            for rel, p in listed(results_dir, results_set).items()}
 
 
 def git_state(results_dir: Path) -> dict:
@@ -81,12 +81,12 @@ def packages() -> dict[str, str | None]:
     return out
 
 
-def run_provenance(results_dir: Path, profile: str) -> tuple[dict[str, dict], list[dict]]:
+def run_provenance(results_dir: Path, results_set: str) -> tuple[dict[str, dict], list[dict]]:
     """What the runs recorded: dataset name -> fingerprint, shape and sizes; and every Keras
     backend (name, version) that trained them, with how many runs each."""
     sets: dict[str, dict] = {}
     backends: dict[tuple, int] = {}
-    for path in results.record_paths(results_dir, profile):
+    for path in results.record_paths(results_dir, results_set):
         rec = results.read_json(path)
         ds = rec.get("dataset") or {}
         if ds.get("fingerprint"):
@@ -99,12 +99,13 @@ def run_provenance(results_dir: Path, profile: str) -> tuple[dict[str, dict], li
         backends.items(), key=lambda kv: str(kv[0]))]
 
 
-def contents(results_dir: Path, profile: str, command: list[str] | None = None) -> dict:
-    sets, backends = run_provenance(results_dir, profile)
+def contents(results_dir: Path, results_set: str, command: list[str] | None = None) -> dict:
+    sets, backends = run_provenance(results_dir, results_set)
     return {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
-        "profile": profile,
+        "profile": results.profile_of(results_set),
+        "results_set": results_set,
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": list(command if command is not None else sys.argv),
         "git": git_state(results_dir),
@@ -114,25 +115,25 @@ def contents(results_dir: Path, profile: str, command: list[str] | None = None) 
         "hardware": env.hardware(),
         "backends": backends,
         "datasets": sets,
-        "files": file_table(results_dir, profile),
+        "files": file_table(results_dir, results_set),
     }
 
 
-def write(results_dir: Path, profile: str, command: list[str] | None = None) -> Path:
+def write(results_dir: Path, results_set: str, command: list[str] | None = None) -> Path:
     """Rewrite the manifest; the caller holds ``results.locked``."""
-    path = results.aggregate(results_dir, profile, NAME)
-    results.write_json(path, contents(results_dir, profile, command))
+    path = results.aggregate(results_dir, results_set, NAME)
+    results.write_json(path, contents(results_dir, results_set, command))
     return path
 
 
-def update(results_dir: Path, profile: str) -> Path:
+def update(results_dir: Path, results_set: str) -> Path:
     """Rewrite the manifest under the results lock (after ``plots`` and ``report``)."""
-    with results.locked(results_dir, profile):
-        return write(results_dir, profile)
+    with results.locked(results_dir, results_set):
+        return write(results_dir, results_set)
 
 
-def read(results_dir: Path, profile: str) -> dict:
-    path = results.aggregate(results_dir, profile, NAME)
+def read(results_dir: Path, results_set: str) -> dict:
+    path = results.aggregate(results_dir, results_set, NAME)
     if not path.exists():
         raise results.ResultsError(
             f"{path} does not exist: these results were not written by this project's "

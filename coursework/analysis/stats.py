@@ -104,18 +104,18 @@ def comparison(run: str, acc: list[float], baseline: str, base: list[float]
     return welch_p(acc, base), note
 
 
-def stats_rows(results_dir: Path, profile: str) -> list[dict]:
+def stats_rows(results_dir: Path, results_set: str) -> list[dict]:
     """Rows of ``stats.csv`` for every question with complete runs (baseline: the first run
     of the recorded spec)."""
     rows = []
-    for q in results.questions(results_dir, profile):
-        runs = results.load_question(results_dir, profile, q,
-                                     spec.run_order(results_dir, profile, q))
+    for q in results.questions(results_dir, results_set):
+        runs = results.load_question(results_dir, results_set, q,
+                                     spec.run_order(results_dir, results_set, q))
         rows += question_rows(q, {r: list(results.test_accuracies(s)) for r, s in runs.items()})
     return rows
 
 
-def write_stats(results_dir: Path, profile: str) -> Path:
-    path = results.aggregate(results_dir, profile, results.STATS)
-    results.write_csv(path, COLUMNS, stats_rows(results_dir, profile))
+def write_stats(results_dir: Path, results_set: str) -> Path:
+    path = results.aggregate(results_dir, results_set, results.STATS)
+    results.write_csv(path, COLUMNS, stats_rows(results_dir, results_set))
     return path

@@ -186,13 +186,13 @@ def stats_table(rows: list[dict]) -> tuple[list[dict], str]:
     return out, " ".join(parts)
 
 
-def read_aggregate(results_dir: Path, profile: str, name: str) -> list[dict]:
+def read_aggregate(results_dir: Path, results_set: str, name: str) -> list[dict]:
     """``stats.csv`` or ``ensembles.csv`` rows as text (recomputed if the file is missing)."""
-    path = results.profile_dir(results_dir, profile) / name
+    path = results.set_dir(results_dir, results_set) / name
     if path.exists():
         return results.read_csv(path)
-    rows = (stats.stats_rows(results_dir, profile) if name == results.STATS
-            else ensemble.ensemble_rows(results_dir, profile))
+    rows = (stats.stats_rows(results_dir, results_set) if name == results.STATS
+            else ensemble.ensemble_rows(results_dir, results_set))
     return [{k: results.fmt(v) for k, v in r.items()} for r in rows]
 
 
@@ -218,17 +218,17 @@ def common_settings(configs: list[dict]) -> tuple[str, list[list[str]]]:
     return phrase, own
 
 
-def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
+def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dict],
              ensemble_rows: list[dict]) -> QuestionNumbers | None:
     """Everything the report shows about one question (None without complete runs or a
     recorded spec): facts, tables, the noise sentence and the ``\\result`` macros."""
-    s = spec.trained_spec(results_dir, profile, qid)
-    runs = results.load_question(results_dir, profile, qid,
-                                 spec.run_order(results_dir, profile, qid))
+    s = spec.trained_spec(results_dir, results_set, qid)
+    runs = results.load_question(results_dir, results_set, qid,
+                                 spec.run_order(results_dir, results_set, qid))
     if not runs or s is None:
         return None
-    described = {r.name: r.description for r in s.resolve(profile)} if (
-        results.spec_profile(profile) in s.profiles) else {}
+    described = {r.name: r.description for r in s.resolve(results_set)} if (
+        results.profile_of(results_set) in s.profiles) else {}
     recs = {name: seeds[0].record for name, seeds in runs.items()}
     phrase, own = common_settings([rec["config"] for rec in recs.values()])
     has_published = any(rec.get("published_accuracy") is not None for rec in recs.values())
@@ -274,7 +274,7 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
     first = next(iter(recs.values()))
     ds = first["dataset"]
     not_complete = sorted({f"{r['run']} seed {r['seed']} ({r['status']})"
-                           for r in results.summary_rows(results_dir, profile)
+                           for r in results.summary_rows(results_dir, results_set)
                            if r["question"] == qid and r["status"] != "complete"})
     tables = {
         "settings": table(f"{title}: the runs" + (f" (all: {phrase})." if phrase else "."),
@@ -317,22 +317,22 @@ def question(results_dir: Path, profile: str, qid: str, stats_rows: list[dict],
     return QuestionNumbers(qid, title, s.research_question, s.hypothesis, facts, tables, macros)
 
 
-def numbers(results_dir: Path, profile: str, order: list[str] | None = None
+def numbers(results_dir: Path, results_set: str, order: list[str] | None = None
             ) -> list[QuestionNumbers]:
     """:func:`question` for every question with results, in ``order`` (default: the project's
     questions first, in file-name order)."""
-    stats_rows = read_aggregate(results_dir, profile, results.STATS)
-    ensemble_rows = read_aggregate(results_dir, profile, results.ENSEMBLES)
+    stats_rows = read_aggregate(results_dir, results_set, results.STATS)
+    ensemble_rows = read_aggregate(results_dir, results_set, results.ENSEMBLES)
     order = order if order is not None else spec.all_questions()
-    present = sorted(results.questions(results_dir, profile),
+    present = sorted(results.questions(results_dir, results_set),
                      key=lambda q: (order.index(q) if q in order else len(order), q))
-    out = [question(results_dir, profile, q, stats_rows, ensemble_rows) for q in present]
+    out = [question(results_dir, results_set, q, stats_rows, ensemble_rows) for q in present]
     return [q for q in out if q is not None]
 
 
-def environment(results_dir: Path, profile: str) -> list[list[str]]:
+def environment(results_dir: Path, results_set: str) -> list[list[str]]:
     """The environment of the runs (from the first run record): [label, value] rows."""
-    paths = results.record_paths(results_dir, profile)
+    paths = results.record_paths(results_dir, results_set)
     if not paths:
         return []
     e = results.read_json(paths[0])["environment"]

@@ -208,7 +208,7 @@ def _with_plan(plans: list, args) -> list:
     images = sum(item.images for item in planning.items(jobs))
     calibrate = args.task is None and images >= planning.CALIBRATE_FROM
     plan = planning.items(jobs, Calibrations(args.results), calibrate)
-    print(planning.line(plan, str(results.profile_dir(args.results, args.folder)), args.force),
+    print(planning.line(plan, str(results.set_dir(args.results, args.results_set)), args.force),
           flush=True)
     if args.jobs > 1:
         return plans
@@ -233,7 +233,7 @@ def cmd_plan(args) -> int:
                                   args.dataset)]
     cache = Calibrations(args.results)
     plan = planning.items(jobs, cache, calibrate=True)
-    print(planning.table(plan, args.profile, str(results.profile_dir(args.results, args.folder)),
+    print(planning.table(plan, args.profile, str(results.set_dir(args.results, args.results_set)),
                          str(cache.path)))
     return 0
 
@@ -250,7 +250,7 @@ def cmd_slurm(args) -> int:
     path, n = slurm.write(s, args.profile, args.results, res, args.dataset, flags, args.out)
     print(f"wrote {path}: {n} array tasks ({s.question}, profile {args.profile})\n"
           f"submit:    sbatch {path}\n"
-          f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.folder}/\n"
+          f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.results_set}/\n"
           f"afterwards: {slurm.collect_command(args.profile, args.dataset)}  (summary, "
           "statistics, ensembles, manifest)")
     return 0
@@ -260,12 +260,12 @@ def cmd_collect(args) -> int:
     from coursework.analysis.aggregates import write_aggregates
     from coursework.records import results
 
-    write_aggregates(args.results, args.folder)
-    rows = results.summary_rows(args.results, args.folder)
+    write_aggregates(args.results, args.results_set)
+    rows = results.summary_rows(args.results, args.results_set)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
-    print(f"collected {len(rows)} runs in {results.profile_dir(args.results, args.folder)}: "
+    print(f"collected {len(rows)} runs in {results.set_dir(args.results, args.results_set)}: "
           + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     return 0
 
@@ -275,9 +275,9 @@ def cmd_plots(args) -> int:
     from coursework.records.results import figures_dir
     from coursework.report.plots import all_figures
 
-    paths = all_figures(args.results, args.folder)
-    print(f"{len(paths)} figure files in {figures_dir(args.results, args.folder)}")
-    manifest.update(args.results, args.folder)
+    paths = all_figures(args.results, args.results_set)
+    print(f"{len(paths)} figure files in {figures_dir(args.results, args.results_set)}")
+    manifest.update(args.results, args.results_set)
     return 0
 
 
@@ -287,8 +287,8 @@ def cmd_report(args) -> int:
     from coursework.report.settings import SETTINGS_FILE, read_settings
 
     settings = read_settings(args.settings or SETTINGS_FILE, args.questions)
-    out = build(args.results, args.folder, settings=settings)
-    manifest.update(args.results, args.folder)
+    out = build(args.results, args.results_set, settings=settings)
+    manifest.update(args.results, args.results_set)
     print(f"report: {out}")
     return 0
 
@@ -296,7 +296,7 @@ def cmd_report(args) -> int:
 def cmd_submission(args) -> int:
     from coursework.report import submission
 
-    archive = submission.gather(args.results, args.folder, args.out)
+    archive = submission.gather(args.results, args.results_set, args.out)
     print(f"submission: {archive.with_suffix('')}/ and {archive} (see LISTING.txt inside)")
     return 0
 
@@ -309,7 +309,7 @@ def cmd_verify(args) -> int:
 
     if not args.no_rerun:
         backend.configure(deterministic=True)  # byte identity needs it, on a GPU too
-    rows = verify.verify(args.results, args.folder, args.question, args.sample,
+    rows = verify.verify(args.results, args.results_set, args.question, args.sample,
                          args.tolerance, not args.no_rerun)
     print(checks.table(rows))
     for r in rows:
@@ -317,7 +317,7 @@ def cmd_verify(args) -> int:
             print(f"note: {r.check}: {r.file}: {r.got}; a re-run may then differ in the last "
                   f"digits (`make setup` installs the locked versions)")
     bad = [r for r in rows if not r.ok]
-    where = results.aggregate(args.results, args.folder, results.VERIFICATION)
+    where = results.aggregate(args.results, args.results_set, results.VERIFICATION)
     if bad:
         files = sorted({r.file for r in bad})
         print(f"\nverify: {len(bad)} of {len(rows)} checks FAILED, in: "
@@ -391,9 +391,9 @@ def main(argv: list[str] | None = None) -> int:
 
         backend.import_keras()  # first, without the framework's load-time noise
     if hasattr(args, "profile"):
-        from coursework.records.results import folder_key
+        from coursework.records.results import set_name
 
-        args.folder = folder_key(args.profile, args.dataset)
+        args.results_set = set_name(args.profile, args.dataset)
     try:
         return COMMANDS[args.command](args)
     except CourseworkError as exc:

@@ -25,7 +25,7 @@ from coursework.records.errors import SpecError
 from coursework.records.spec import Spec
 from coursework.runtime import backend
 
-FOLDER = Path("slurm")
+SCRIPTS = Path("slurm")
 
 
 @dataclass
@@ -51,9 +51,9 @@ def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
     tasks = spec.tasks(profile, on=dataset)
     if not tasks:
         raise SpecError(f"{spec.path}: no runs in profile {profile!r}")
-    folder = results.folder_key(profile, dataset)
-    name = f"{spec.question}-{folder}".replace("@", "-")
-    logs = results.slurm_logs(Path(results_dir).resolve(), folder)
+    results_set = results.set_name(profile, dataset)
+    name = f"{spec.question}-{results_set}".replace("@", "-")
+    logs = results.slurm_logs(Path(results_dir).resolve(), results_set)
     on = ["--dataset", dataset] if dataset else []
     command = [sys.executable, "-m", "coursework", "--results", str(Path(results_dir).resolve()),
                "run", str(Path(spec.path).resolve()), "--profile", profile, *on,
@@ -90,12 +90,12 @@ def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
 def write(spec: Spec, profile: str, results_dir: Path, res: Resources,
           dataset: str | None = None, run_flags: list[str] | None = None,
           out: Path | None = None) -> tuple[Path, int]:
-    """Write the script (``slurm/<question>-<folder>.sbatch`` unless ``out``); return its
+    """Write the script (``slurm/<question>-<results set>.sbatch`` unless ``out``); return its
     path and its number of tasks."""
-    folder = results.folder_key(profile, dataset)
-    path = Path(out) if out else FOLDER / f"{spec.question}-{folder}.sbatch"
+    results_set = results.set_name(profile, dataset)
+    path = Path(out) if out else SCRIPTS / f"{spec.question}-{results_set}.sbatch"
     text, n = script(spec, profile, results_dir, res, dataset, run_flags)
     results.write_text(path, text)
     os.chmod(path, 0o755)
-    results.slurm_logs(results_dir, folder).mkdir(parents=True, exist_ok=True)  # before sbatch
+    results.slurm_logs(results_dir, results_set).mkdir(parents=True, exist_ok=True)  # before sbatch
     return path, n

@@ -31,22 +31,22 @@ STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
 @dataclass(frozen=True)
 class Job:
-    """One run and seed to train, and where its results go: ``folder`` is the results folder
-    of its profile (``quick``, or ``quick@bees-1a2b3c`` on another dataset). ``after``: the
+    """One run and seed to train, and where its results go: ``results_set`` is the folder of
+    its profile's results (``quick``, or ``quick@bees-1a2b3c`` on another dataset). ``after``: the
     estimated seconds of the jobs after it in the command, where known (see ``make plan``),
     for the progress lines."""
 
     run: Run
     seed: int
     results_dir: Path
-    folder: str
+    results_set: str
     number: int = 1
     total: int = 1
     after: float | None = None
 
     @property
     def out(self) -> Path:
-        return results.run_dir(self.results_dir, self.folder, self.run.question, self.run.name,
+        return results.run_dir(self.results_dir, self.results_set, self.run.question, self.run.name,
                                self.seed)
 
     @property
@@ -135,8 +135,8 @@ def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
         print(f"{label}    -> {job.name}: {rec['status'].upper()}"
               + (f": {rec['error']}" if "error" in rec else ""), flush=True)
     if shared:
-        with results.locked(job.results_dir, job.folder):
-            results.write_summary(job.results_dir, job.folder)
+        with results.locked(job.results_dir, job.results_set):
+            results.write_summary(job.results_dir, job.results_set)
     return rec
 
 
@@ -145,8 +145,8 @@ def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = N
     """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
     seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
     pairs = spec.tasks(profile, only, seeds, on)
-    folder = results.folder_key(profile, on)
-    return [Job(r, s, Path(results_dir), folder, i, len(pairs))
+    results_set = results.set_name(profile, on)
+    return [Job(r, s, Path(results_dir), results_set, i, len(pairs))
             for i, (r, s) in enumerate(pairs, 1)]
 
 
@@ -184,11 +184,11 @@ def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int
     statistics, manifest) to ``collect``."""
     if not jobs:
         return 0
-    results_dir, folder = jobs[0].results_dir, jobs[0].folder
-    results.ensure_writable(results.profile_dir(results_dir, folder))
-    results.write_bytes(results.spec_copy(results_dir, folder, spec.question),
+    results_dir, results_set = jobs[0].results_dir, jobs[0].results_set
+    results.ensure_writable(results.set_dir(results_dir, results_set))
+    results.write_bytes(results.spec_copy(results_dir, results_set, spec.question),
                         Path(spec.path).read_bytes())
     failed = run_jobs(jobs, force, parallel, shared)
     if shared:
-        write_aggregates(results_dir, folder)
+        write_aggregates(results_dir, results_set)
     return failed

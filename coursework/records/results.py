@@ -1,17 +1,20 @@
 """Where results live, how they are found and read, and how they are written: atomically,
-never half a file. The only module that knows the layout of a results folder::
+never half a file. The only module that knows the layout of a results folder.
 
-    <results>/<profile>/<question>/spec.toml                 the spec the runs were trained from
-    <results>/<profile>/<question>/<run>/seed-<k>/history.csv  per-epoch metrics
-    <results>/<profile>/<question>/<run>/seed-<k>/run.json     config, status, metrics, data,
-                                                               architecture, environment
-    <results>/<profile>/<question>/<run>/seed-<k>/best.weights.h5, model.keras, predictions.npz
-    <results>/<profile>/summary.csv, stats.csv, ensembles.csv  one row per run (and seed)
-    <results>/<profile>/MANIFEST.json, verification.csv        provenance and checks
-    <results>/<profile>/figures/, report/                      plots and the LaTeX report
-    <results>/bench.json                                       ``make bench``
-    <results>/calibration.json                                 ``make plan``: measured speeds
-    <results>/slurm-logs/<profile>/                            Slurm array tasks' output
+A *results set* is the folder of one spec profile's results: ``quick``, ``full``, or
+``quick@bees-1a2b3c`` for a profile run on another dataset (:func:`set_name`)::
+
+    <results>/<set>/<question>/spec.toml                      the spec the runs were trained from
+    <results>/<set>/<question>/<run>/seed-<k>/history.csv     per-epoch metrics
+    <results>/<set>/<question>/<run>/seed-<k>/run.json        config, status, metrics, data,
+                                                              architecture, environment
+    <results>/<set>/<question>/<run>/seed-<k>/best.weights.h5, model.keras, predictions.npz
+    <results>/<set>/summary.csv, stats.csv, ensembles.csv     one row per run (and seed)
+    <results>/<set>/MANIFEST.json, verification.csv           provenance and checks
+    <results>/<set>/figures/, report/                         plots and the LaTeX report
+    <results>/bench.json                                      ``make bench``
+    <results>/calibration.json                                ``make plan``: measured speeds
+    <results>/slurm-logs/<set>/                               Slurm array tasks' output
 """
 
 from __future__ import annotations
@@ -53,10 +56,10 @@ BENCH, CALIBRATION = "bench.json", "calibration.json"
 # --------------------------------------------------------------------------- paths
 
 
-def folder_key(profile: str, dataset: str | None = None) -> str:
-    """The results folder of a profile, or of a profile run on another dataset
-    (``--dataset``): ``quick@bees-1a2b3c`` (the data's name and a hash of its full name), so
-    that results on different data never mix."""
+def set_name(profile: str, dataset: str | None = None) -> str:
+    """The results set of a spec profile: its folder under ``results/``, ``quick``, or for a
+    profile run on another dataset (``--dataset``) ``quick@bees-1a2b3c`` (the data's name and a
+    hash of its full name), so that results on different data never mix."""
     if not dataset:
         return profile
     stem = Path(dataset.split(":", 1)[-1]).stem or dataset
@@ -64,40 +67,40 @@ def folder_key(profile: str, dataset: str | None = None) -> str:
     return f"{profile}@{slug}-{hashlib.sha256(dataset.encode()).hexdigest()[:6]}"
 
 
-def spec_profile(key: str) -> str:
-    """The spec profile of a results folder key (``quick@bees-1a2b3c`` -> ``quick``)."""
-    return key.split("@", 1)[0]
+def profile_of(results_set: str) -> str:
+    """The spec profile of a results set (``quick@bees-1a2b3c`` -> ``quick``)."""
+    return results_set.split("@", 1)[0]
 
 
-def profile_dir(results: Path, profile: str) -> Path:
-    return Path(results) / profile
+def set_dir(results: Path, results_set: str) -> Path:
+    return Path(results) / results_set
 
 
-def question_dir(results: Path, profile: str, question: str) -> Path:
-    return profile_dir(results, profile) / question
+def question_dir(results: Path, results_set: str, question: str) -> Path:
+    return set_dir(results, results_set) / question
 
 
-def run_dir(results: Path, profile: str, question: str, run: str, seed: int) -> Path:
-    return question_dir(results, profile, question) / run / f"seed-{seed}"
+def run_dir(results: Path, results_set: str, question: str, run: str, seed: int) -> Path:
+    return question_dir(results, results_set, question) / run / f"seed-{seed}"
 
 
-def spec_copy(results: Path, profile: str, question: str) -> Path:
+def spec_copy(results: Path, results_set: str, question: str) -> Path:
     """Where the spec a question's runs were trained from is recorded."""
-    return question_dir(results, profile, question) / SPEC
+    return question_dir(results, results_set, question) / SPEC
 
 
-def figures_dir(results: Path, profile: str) -> Path:
-    return profile_dir(results, profile) / "figures"
+def figures_dir(results: Path, results_set: str) -> Path:
+    return set_dir(results, results_set) / "figures"
 
 
-def report_dir(results: Path, profile: str) -> Path:
-    return profile_dir(results, profile) / "report"
+def report_dir(results: Path, results_set: str) -> Path:
+    return set_dir(results, results_set) / "report"
 
 
-def relative(path: Path, results: Path, profile: str) -> str:
-    """``path`` relative to ``<results>/<profile>``, with '/' (as manifests and checks name
+def relative(path: Path, results: Path, results_set: str) -> str:
+    """``path`` relative to ``<results>/<set>``, with '/' (as manifests and checks name
     files)."""
-    return Path(path).relative_to(profile_dir(results, profile)).as_posix()
+    return Path(path).relative_to(set_dir(results, results_set)).as_posix()
 
 
 def run_of(rel: str) -> tuple[str, str]:
@@ -111,9 +114,9 @@ def run_of(rel: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- finding runs
 
 
-def record_paths(results: Path, profile: str, question: str | None = None) -> list[Path]:
-    """Every ``run.json`` under ``<results>/<profile>`` (of one question), sorted."""
-    base = profile_dir(results, profile)
+def record_paths(results: Path, results_set: str, question: str | None = None) -> list[Path]:
+    """Every ``run.json`` under ``<results>/<set>`` (of one question), sorted."""
+    base = set_dir(results, results_set)
     pattern = f"{question or '*'}/*/seed-*/{RECORD}"
     return sorted(base.glob(pattern)) if base.is_dir() else []
 
@@ -128,9 +131,9 @@ def bench_file(results: Path) -> Path:
     return Path(results) / BENCH
 
 
-def aggregate(results: Path, profile: str, name: str) -> Path:
+def aggregate(results: Path, results_set: str, name: str) -> Path:
     """A file of the whole profile folder: SUMMARY, STATS, ENSEMBLES, MANIFEST, VERIFICATION."""
-    return profile_dir(results, profile) / name
+    return set_dir(results, results_set) / name
 
 
 def checkpoint_file(run_folder: Path) -> Path:
@@ -148,16 +151,16 @@ def is_complete(run_folder: Path) -> bool:
         return False
 
 
-def slurm_logs(results: Path, folder: str) -> Path:
-    """``<results>/slurm-logs/<folder>/``: the output of a question's Slurm array tasks (not
-    part of the results: outside ``<results>/<folder>/``)."""
-    return Path(results) / "slurm-logs" / folder
+def slurm_logs(results: Path, results_set: str) -> Path:
+    """``<results>/slurm-logs/<set>/``: the output of a question's Slurm array tasks (not
+    part of the results: outside ``<results>/<set>/``)."""
+    return Path(results) / "slurm-logs" / results_set
 
 
-def files(results: Path, profile: str) -> list[Path]:
-    """Every file of ``<results>/<profile>`` that belongs to the results, sorted: not hidden
+def files(results: Path, results_set: str) -> list[Path]:
+    """Every file of ``<results>/<set>`` that belongs to the results, sorted: not hidden
     files (locks, temporary files), a killed run's ``backup/`` or LaTeX's ``report/build/``."""
-    base = profile_dir(results, profile)
+    base = set_dir(results, results_set)
     out = []
     for path in sorted(base.rglob("*")) if base.is_dir() else []:
         parts = path.relative_to(base).parts
@@ -167,9 +170,9 @@ def files(results: Path, profile: str) -> list[Path]:
     return out
 
 
-def questions(results: Path, profile: str) -> list[str]:
+def questions(results: Path, results_set: str) -> list[str]:
     """The questions with at least one run record, sorted."""
-    return sorted({p.parent.parent.parent.name for p in record_paths(results, profile)})
+    return sorted({p.parent.parent.parent.name for p in record_paths(results, results_set)})
 
 
 @dataclass(frozen=True)
@@ -186,11 +189,11 @@ class SeedResult:
         return self.record["metrics"]
 
 
-def load_question(results: Path, profile: str, question: str,
+def load_question(results: Path, results_set: str, question: str,
                   order: list[str] | None = None) -> dict[str, list[SeedResult]]:
     """Run name -> its complete seeds (by seed), runs in ``order`` (the spec's) first."""
     runs: dict[str, list[SeedResult]] = {}
-    for path in record_paths(results, profile, question):
+    for path in record_paths(results, results_set, question):
         rec = read_json(path)
         if rec["status"] == "complete":
             runs.setdefault(rec["run"], []).append(
@@ -276,11 +279,11 @@ def ensure_writable(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def locked(results: Path, profile: str) -> Iterator[None]:
+def locked(results: Path, results_set: str) -> Iterator[None]:
     """Hold ``results/<profile>/.lock`` while rewriting the files shared by all questions
     (summary, stats, ensembles, manifest), so that two questions run at once
     (``make -j2 a b``) never write them from stale views."""
-    folder = Path(results) / profile
+    folder = Path(results) / results_set
     ensure_writable(folder)
     try:
         import fcntl
@@ -351,10 +354,10 @@ def _jsonable(obj: Any):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def summary_rows(results: Path, profile: str) -> list[dict]:
+def summary_rows(results: Path, results_set: str) -> list[dict]:
     """One row per run.json under ``results/<profile>/``, sorted by question, run, seed."""
     rows = []
-    for path in record_paths(results, profile):
+    for path in record_paths(results, results_set):
         rec = read_json(path)
         m = rec.get("metrics", {})
         rows.append({"question": rec["question"], "run": rec["run"], "seed": rec["seed"],
@@ -366,7 +369,7 @@ def summary_rows(results: Path, profile: str) -> list[dict]:
     return rows
 
 
-def write_summary(results: Path, profile: str) -> Path:
-    path = aggregate(results, profile, SUMMARY)
-    write_csv(path, SUMMARY_COLUMNS, summary_rows(results, profile))
+def write_summary(results: Path, results_set: str) -> Path:
+    path = aggregate(results, results_set, SUMMARY)
+    write_csv(path, SUMMARY_COLUMNS, summary_rows(results, results_set))
     return path

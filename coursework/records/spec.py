@@ -107,9 +107,9 @@ class Spec:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     def resolve(self, profile: str) -> list[Run]:
-        """The runs of this question under ``profile`` (or a results folder key such as
+        """The runs of this question under ``profile`` (or a results set such as
         ``quick@bees-1a2b3c``), with fully merged configs."""
-        profile = results.spec_profile(profile)
+        profile = results.profile_of(profile)
         if profile not in self.profiles:
             raise SpecError(
                 f"{self.path}: no profile {profile!r} (it has: {', '.join(self.profiles)})"
@@ -156,21 +156,21 @@ def spec_path(question_or_path: str) -> Path:
     return given if given.is_dir() and not known.exists() else known
 
 
-def trained_spec(results_dir: Path, profile: str, question: str) -> Spec | None:
+def trained_spec(results_dir: Path, results_set: str, question: str) -> Spec | None:
     """The spec a question's runs were trained from (recorded beside them), None if absent.
     Read without importing the model builders: plots, report and verify need no Keras."""
-    path = results.spec_copy(results_dir, profile, question)
+    path = results.spec_copy(results_dir, results_set, question)
     try:
         return load(str(path), builders=False) if path.exists() else None
     except SpecError:
         return None
 
 
-def run_order(results_dir: Path, profile: str, question: str) -> list[str]:
+def run_order(results_dir: Path, results_set: str, question: str) -> list[str]:
     """The run names of a question in spec order (the baseline first), from its recorded spec."""
-    s = trained_spec(results_dir, profile, question)
-    ok = s is not None and results.spec_profile(profile) in s.profiles
-    return [r.name for r in s.resolve(profile)] if ok else []
+    s = trained_spec(results_dir, results_set, question)
+    ok = s is not None and results.profile_of(results_set) in s.profiles
+    return [r.name for r in s.resolve(results_set)] if ok else []
 
 
 def penalties(cfg: dict[str, Any]) -> dict[str, float]:

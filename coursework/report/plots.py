@@ -249,13 +249,13 @@ def load_predictions(seed_dir: Path) -> dict | None:
         return {k: f[k] for k in f.files}
 
 
-def question_figures(results_dir: Path, profile: str, question: str) -> list[Path]:
+def question_figures(results_dir: Path, results_set: str, question: str) -> list[Path]:
     """Every figure of one question; returns the files written."""
-    runs = results.load_question(results_dir, profile, question,
-                                 spec.run_order(results_dir, profile, question))
+    runs = results.load_question(results_dir, results_set, question,
+                                 spec.run_order(results_dir, results_set, question))
     if not runs:
         return []
-    folder = results.figures_dir(results_dir, profile)
+    folder = results.figures_dir(results_dir, results_set)
     out = save(curves(runs), folder, f"{question}-curves")
     out += save(validation(runs), folder, f"{question}-val")
     out += save(comparison(runs), folder, f"{question}-comparison")
@@ -279,12 +279,13 @@ def question_figures(results_dir: Path, profile: str, question: str) -> list[Pat
     return out
 
 
-def all_figures(results_dir: Path, profile: str) -> list[Path]:
+def all_figures(results_dir: Path, results_set: str) -> list[Path]:
     style()
-    if not results.questions(results_dir, profile):
-        raise ResultsError(f"no runs under {results.profile_dir(results_dir, profile)}: run "
-                           f"experiments first (make quick, or make QUESTION PROFILE={profile})")
+    if not results.questions(results_dir, results_set):
+        raise ResultsError(f"no runs under {results.set_dir(results_dir, results_set)}: run "
+                           "experiments first (make quick, or make QUESTION "
+                           f"PROFILE={results.profile_of(results_set)})")
     out = []
-    for q in results.questions(results_dir, profile):
-        out += question_figures(results_dir, profile, q)
+    for q in results.questions(results_dir, results_set):
+        out += question_figures(results_dir, results_set, q)
     return out

@@ -75,9 +75,9 @@ def relative(path: Path, report_dir: Path) -> str:
 # --------------------------------------------------------------------------- rendering
 
 
-def figures(results_dir: Path, profile: str, qid: str, report_dir: Path) -> dict[str, list]:
+def figures(results_dir: Path, results_set: str, qid: str, report_dir: Path) -> dict[str, list]:
     """The question's figures that exist, for the body and for the appendix."""
-    folder = results.figures_dir(results_dir, profile)
+    folder = results.figures_dir(results_dir, results_set)
     have = {k for k in FIGURES if (folder / f"{qid}-{k}.pdf").exists()}
     out: dict[str, list] = {"body": [], "appendix": []}
     for kind, (caption, wide, where) in FIGURES.items():
@@ -90,13 +90,13 @@ def figures(results_dir: Path, profile: str, qid: str, report_dir: Path) -> dict
     return out
 
 
-def question_paths(results_dir: Path, profile: str, q: QuestionNumbers, prose_root: Path | None,
+def question_paths(results_dir: Path, results_set: str, q: QuestionNumbers, prose_root: Path | None,
                    write: bool = True) -> dict:
     """Where a question's prose and figures are, relative to the report folder."""
-    report_dir = results.report_dir(results_dir, profile)
+    report_dir = results.report_dir(results_dir, results_set)
     prose = (prose_folder(prose_root, q, report_dir) if write
              else (Path(prose_root) if prose_root else PROSE) / q.id)
-    figs = figures(results_dir, profile, q.id, report_dir)
+    figs = figures(results_dir, results_set, q.id, report_dir)
     return {"prose_dir": relative(prose, report_dir), "body_figures": figs["body"],
             "appendix_figures": figs["appendix"]}
 
@@ -128,12 +128,12 @@ def macro_line(key: str, field: str, value: str) -> str:
     return f"\\cwset{{{key}}}{{{field}}}{{{tex(value).replace(',', '{,}')}}}"
 
 
-def chosen_questions(results_dir: Path, profile: str, settings: Settings
+def chosen_questions(results_dir: Path, results_set: str, settings: Settings
                      ) -> list[QuestionNumbers]:
     """The questions of the report, in the order ``report.toml`` (or ``QUESTIONS``) gives."""
-    available = tables.numbers(results_dir, profile)
+    available = tables.numbers(results_dir, results_set)
     if not available:
-        raise ReportError(f"no complete runs under {results.profile_dir(results_dir, profile)}"
+        raise ReportError(f"no complete runs under {results.set_dir(results_dir, results_set)}"
                           ": nothing to report")
     if not settings.questions:
         return available
@@ -141,7 +141,7 @@ def chosen_questions(results_dir: Path, profile: str, settings: Settings
     missing = [q for q in settings.questions if q not in by_id]
     if missing:
         raise ReportError(f"{settings.source}: questions: no complete runs of "
-                          f"{', '.join(missing)} under {results.profile_dir(results_dir, profile)}"
+                          f"{', '.join(missing)} under {results.set_dir(results_dir, results_set)}"
                           f" (questions with results: {', '.join(by_id)})")
     return [by_id[q] for q in settings.questions]
 
@@ -162,18 +162,18 @@ def document(settings: Settings) -> tuple[dict, dict[str, Path]]:
     return {"kind": settings.style, "name": settings.style}, files
 
 
-def report_texts(results_dir: Path, profile: str, questions: list[QuestionNumbers],
+def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNumbers],
                  settings: Settings, prose_root: Path | None, bundle: bool = False
                  ) -> tuple[dict[str, str], dict[str, Path]]:
     """The report's LaTeX files (name -> text) and the files they use (name -> source).
 
     ``bundle``: for a self-contained folder (the Overleaf zip): prose under ``prose/``,
     figures under ``figures/``; else paths relative to the report folder, files in place."""
-    report_dir = results.report_dir(results_dir, profile)
+    report_dir = results.report_dir(results_dir, results_set)
     doc, files = document(settings)
     texts: dict[str, str] = {}
     for q in questions:
-        paths = question_paths(results_dir, profile, q, prose_root)
+        paths = question_paths(results_dir, results_set, q, prose_root)
         if bundle:
             prose = (report_dir / paths["prose_dir"]).resolve()
             files.update({f"prose/{q.id}/{p.name}": p for p in sorted(prose.glob("*.tex"))})
@@ -192,38 +192,38 @@ def report_texts(results_dir: Path, profile: str, questions: list[QuestionNumber
     bib = settings.bibliography
     texts["report.tex"] = environment_jinja().get_template("main.tex.j2").render(
         doc=doc, title=settings.title, author=settings.author,
-        profile=results.spec_profile(profile), folder=profile,
+        profile=results.profile_of(results_set), folder=results_set,
         datasets=", ".join(dict.fromkeys(f"dataset {q.facts.dataset}" for q in questions)),
         generated=dt.date.today().isoformat(), questions=questions,
         abstract="prose/abstract.tex" if bundle else relative(abstract, report_dir),
         bibliography=bib.stem if bib else "",
         bibliography_style=Path(settings.bibliography_style).stem,
-        environment=tables.environment(results_dir, profile),
+        environment=tables.environment(results_dir, results_set),
         verification=verification_context(
-            results.aggregate(results_dir, profile, results.VERIFICATION),
+            results.aggregate(results_dir, results_set, results.VERIFICATION),
             [q.id for q in questions]))
     return texts, files
 
 
-def render(results_dir: Path, profile: str, prose_root: Path | None = None,
+def render(results_dir: Path, results_set: str, prose_root: Path | None = None,
            settings: Settings | None = None) -> Path:
     """Write the report's ``.tex`` files, ``numbers.json`` and ``report-overleaf.zip`` (the
     same report as one folder that compiles with plain pdflatex); return the report folder."""
-    if not results.aggregate(results_dir, profile, results.SUMMARY).exists():
-        raise ReportError(f"{results.aggregate(results_dir, profile, results.SUMMARY)} does "
+    if not results.aggregate(results_dir, results_set, results.SUMMARY).exists():
+        raise ReportError(f"{results.aggregate(results_dir, results_set, results.SUMMARY)} does "
                           f"not exist: run experiments first (make quick, or make QUESTION "
-                          f"PROFILE={profile})")
+                          f"PROFILE={results.profile_of(results_set)})")
     settings = settings or read_settings()
-    questions = chosen_questions(results_dir, profile, settings)
-    report_dir = results.report_dir(results_dir, profile)
-    texts, files = report_texts(results_dir, profile, questions, settings, prose_root)
+    questions = chosen_questions(results_dir, results_set, settings)
+    report_dir = results.report_dir(results_dir, results_set)
+    texts, files = report_texts(results_dir, results_set, questions, settings, prose_root)
     for name, text in texts.items():
         results.write_text(report_dir / name, text)
     for name, source in files.items():
         results.write_bytes(report_dir / name, source.read_bytes())
     results.write_json(report_dir / NUMBERS, {"schema_version": results.SCHEMA_VERSION,
                                               "questions": [q.to_json() for q in questions]})
-    texts, files = report_texts(results_dir, profile, questions, settings, prose_root,
+    texts, files = report_texts(results_dir, results_set, questions, settings, prose_root,
                                 bundle=True)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -264,11 +264,11 @@ def verification_context(path: Path, questions: list[str]) -> dict | None:
     return {"sentence": sentence, "counts": list(counts.values()), "reruns": table}
 
 
-def build(results_dir: Path, profile: str, prose_root: Path | None = None,
+def build(results_dir: Path, results_set: str, prose_root: Path | None = None,
           settings: Settings | None = None) -> Path:
     """Render, compile; say whether the body fits the page limit."""
     settings = settings or read_settings()
-    report_dir = render(results_dir, profile, prose_root, settings)
+    report_dir = render(results_dir, results_set, prose_root, settings)
     pdf = compile_pdf(report_dir)
     if pdf is None:
         return report_dir / "report.tex"

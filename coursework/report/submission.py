@@ -39,14 +39,14 @@ def code_files(root: Path = ROOT) -> list[Path]:
     return sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts)
 
 
-def contents(results_dir: Path, profile: str, root: Path = ROOT) -> dict[str, Path]:
+def contents(results_dir: Path, results_set: str, root: Path = ROOT) -> dict[str, Path]:
     """Name in the submission -> the file on disk."""
-    base = results.profile_dir(results_dir, profile)
-    rdir = results.report_dir(results_dir, profile)
+    base = results.set_dir(results_dir, results_set)
+    rdir = results.report_dir(results_dir, results_set)
     pdf = rdir / "report.pdf"
     if not pdf.exists():
         raise ReportError(f"{pdf} does not exist: build the report first (make report "
-                          f"PROFILE={profile})")
+                          f"PROFILE={results.profile_of(results_set)})")
     out = {"report.pdf": pdf}
     if (rdir / "report-overleaf.zip").exists():
         out["report-sources.zip"] = rdir / "report-overleaf.zip"
@@ -56,20 +56,20 @@ def contents(results_dir: Path, profile: str, root: Path = ROOT) -> dict[str, Pa
             out[f"code/{path.relative_to(root).as_posix()}"] = path
     for name in (results.SUMMARY, results.STATS, results.ENSEMBLES):
         if (base / name).exists():
-            out[f"results/{profile}/{name}"] = base / name
-    for rec in results.record_paths(results_dir, profile):
+            out[f"results/{results_set}/{name}"] = base / name
+    for rec in results.record_paths(results_dir, results_set):
         hist = rec.parent / results.HISTORY
         if hist.exists():
-            out[f"results/{profile}/{results.relative(hist, results_dir, profile)}"] = hist
+            out[f"results/{results_set}/{results.relative(hist, results_dir, results_set)}"] = hist
     return {name: path for name, path in out.items() if not name.endswith(NEVER)}
 
 
-def gather(results_dir: Path, profile: str, folder: Path | None = None,
+def gather(results_dir: Path, results_set: str, folder: Path | None = None,
            root: Path = ROOT) -> Path:
     """Write ``folder`` (default: ``submission/`` in the project) and ``<folder>.zip``; return
     the zip's path."""
     folder = Path(folder) if folder is not None else root / "submission"
-    files = contents(results_dir, profile, root)
+    files = contents(results_dir, results_set, root)
     if (folder / "LISTING.txt").exists():  # made by an earlier `make submission`: start clean
         shutil.rmtree(folder)
     listing = [f"{'size':>10}  sha256{' ' * 60}path"]

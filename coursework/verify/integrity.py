@@ -37,15 +37,15 @@ InScope = Callable[[str], bool]
 # --------------------------------------------------------------------------- files and records
 
 
-def check_files(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]:
+def check_files(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
     """Files against the manifest: same hash, none missing, none unlisted."""
     try:
-        man = manifest.read(results_dir, profile)
+        man = manifest.read(results_dir, results_set)
     except ResultsError as exc:
         return [Row("-", "-", "manifest", manifest.NAME, "readable", str(exc), "MISSING")]
-    base = results.profile_dir(results_dir, profile)
+    base = results.set_dir(results_dir, results_set)
     listed = {rel: meta for rel, meta in man.get("files", {}).items() if in_scope(rel)}
-    present = {rel for rel in manifest.listed(results_dir, profile) if in_scope(rel)}
+    present = {rel for rel in manifest.listed(results_dir, results_set) if in_scope(rel)}
     rows, missing_runs = [], set()
     for rel, meta in sorted(listed.items()):
         run, seed = results.run_of(rel)
@@ -55,7 +55,7 @@ def check_files(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]
                 if (run, seed) not in missing_runs:
                     missing_runs.add((run, seed))
                     rows.append(Row(run, seed, "missing run", results.relative(
-                        path.parent, results_dir, profile), "run folder", "missing", "MISSING"))
+                        path.parent, results_dir, results_set), "run folder", "missing", "MISSING"))
                 continue
             rows.append(Row(run, seed, "file", rel, meta["sha256"][:12], "missing", "MISSING"))
             continue
@@ -68,14 +68,14 @@ def check_files(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]
     return rows
 
 
-def check_summary(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]:
+def check_summary(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
     """``summary.csv`` against the ``run.json`` files, row by row and field by field."""
-    path = results.aggregate(results_dir, profile, results.SUMMARY)
+    path = results.aggregate(results_dir, results_set, results.SUMMARY)
     if not path.exists():
         return [Row("-", "-", "summary", results.SUMMARY, "present", "missing", "MISSING")]
     got = {(r["question"], r["run"], r["seed"]): r for r in results.read_csv(path)}
     want = {(r["question"], r["run"], str(r["seed"])): r
-            for r in results.summary_rows(results_dir, profile)}
+            for r in results.summary_rows(results_dir, results_set)}
     rows = []
     for key in sorted(set(got) | set(want)):
         q, run, seed = key
@@ -100,17 +100,17 @@ def check_summary(results_dir: Path, profile: str, in_scope: InScope) -> list[Ro
     return rows
 
 
-def check_histories(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]:
+def check_histories(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
     """Each complete ``run.json`` against its ``history.csv``."""
     rows = []
-    for path in results.record_paths(results_dir, profile):
-        rel = results.relative(path, results_dir, profile)
+    for path in results.record_paths(results_dir, results_set):
+        rel = results.relative(path, results_dir, results_set)
         run, seed = results.run_of(rel)
         if not in_scope(rel):
             continue
         rec = results.read_json(path)
         hist_path = path.parent / results.HISTORY
-        file = results.relative(hist_path, results_dir, profile)
+        file = results.relative(hist_path, results_dir, results_set)
         if not hist_path.exists():
             rows.append(Row(run, seed, "history", file, "present", "missing", "MISSING"))
             continue
@@ -132,19 +132,19 @@ def check_histories(results_dir: Path, profile: str, in_scope: InScope) -> list[
     return rows
 
 
-def check_expected_runs(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]:
+def check_expected_runs(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
     """Every run and seed that the question's recorded spec asks for has a ``run.json``."""
     rows = []
-    for q in results.questions(results_dir, profile):
-        s = spec.trained_spec(results_dir, profile, q)
-        if not in_scope(f"{q}/") or s is None or results.spec_profile(profile) not in s.profiles:
+    for q in results.questions(results_dir, results_set):
+        s = spec.trained_spec(results_dir, results_set, q)
+        if not in_scope(f"{q}/") or s is None or results.profile_of(results_set) not in s.profiles:
             continue
-        for run in s.resolve(profile):
+        for run in s.resolve(results_set):
             for seed in run.seeds:
-                out = results.run_dir(results_dir, profile, q, run.name, seed)
+                out = results.run_dir(results_dir, results_set, q, run.name, seed)
                 if not (out / results.RECORD).exists():
                     rows.append(Row(f"{q}/{run.name}", str(seed), "missing run",
-                                    results.relative(out, results_dir, profile),
+                                    results.relative(out, results_dir, results_set),
                                     f"in {results.SPEC} of {q}", "no run.json", "MISSING"))
     return rows
 
@@ -175,12 +175,12 @@ def compare_csv(name: str, path: Path, columns: list[str], want: list[dict],
     return rows
 
 
-def check_aggregates(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]:
-    return (compare_csv(results.STATS, results.aggregate(results_dir, profile, results.STATS),
-                        stats.COLUMNS, stats.stats_rows(results_dir, profile), in_scope)
+def check_aggregates(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+    return (compare_csv(results.STATS, results.aggregate(results_dir, results_set, results.STATS),
+                        stats.COLUMNS, stats.stats_rows(results_dir, results_set), in_scope)
             + compare_csv(results.ENSEMBLES,
-                          results.aggregate(results_dir, profile, results.ENSEMBLES),
-                          ensemble.COLUMNS, ensemble.ensemble_rows(results_dir, profile),
+                          results.aggregate(results_dir, results_set, results.ENSEMBLES),
+                          ensemble.COLUMNS, ensemble.ensemble_rows(results_dir, results_set),
                           in_scope))
 
 
@@ -293,24 +293,24 @@ def check_numbers_tex(path: Path, written: list[QuestionNumbers], in_scope: InSc
                         f"{len(macros)} macros", f"{len(macros)} macros")]
 
 
-def check_report(results_dir: Path, profile: str, in_scope: InScope) -> list[Row]:
+def check_report(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
     """The report's numbers: recomputed, and as written in ``numbers.tex`` and each
     ``<question>.tex`` (nothing to check if no report was built)."""
-    rdir = results.report_dir(results_dir, profile)
+    rdir = results.report_dir(results_dir, results_set)
     if not (rdir / report.NUMBERS).exists():
         return []
     written = [QuestionNumbers.from_json(q)
                 for q in results.read_json(rdir / report.NUMBERS)["questions"]]
-    fresh = tables.numbers(results_dir, profile, order=[q.id for q in written])
+    fresh = tables.numbers(results_dir, results_set, order=[q.id for q in written])
     rows = check_numbers(written, fresh, in_scope)
     rows += check_numbers_tex(rdir / "numbers.tex", written, in_scope)
     for q in written:
         if not in_scope(f"{q.id}/"):
             continue
-        paths = report.question_paths(results_dir, profile, q, None, write=False)
+        paths = report.question_paths(results_dir, results_set, q, None, write=False)
         for template, name in report.PARTS.items():
             path = rdir / name.format(q.id)
-            rel = results.relative(path, results_dir, profile)
+            rel = results.relative(path, results_dir, results_set)
             if not path.exists():
                 rows.append(Row(q.id, "-", "report section", rel, "present", "missing",
                                 "MISSING"))
@@ -323,9 +323,9 @@ def check_report(results_dir: Path, profile: str, in_scope: InScope) -> list[Row
 # --------------------------------------------------------------------------- all checks
 
 
-def integrity(results_dir: Path, profile: str, question: str | None = None) -> list[Row]:
-    if not results.profile_dir(results_dir, profile).is_dir():
-        raise ResultsError(f"{results.profile_dir(results_dir, profile)} does not exist: "
+def integrity(results_dir: Path, results_set: str, question: str | None = None) -> list[Row]:
+    if not results.set_dir(results_dir, results_set).is_dir():
+        raise ResultsError(f"{results.set_dir(results_dir, results_set)} does not exist: "
                            f"nothing to verify (run make quick, or make verify PROFILE=...)")
 
     def in_scope(rel: str) -> bool:
@@ -333,19 +333,19 @@ def integrity(results_dir: Path, profile: str, question: str | None = None) -> l
         ``q/``."""
         return question is None or "/" not in rel or rel.split("/")[0] == question
 
-    return [*check_files(results_dir, profile, in_scope),
-            *check_summary(results_dir, profile, in_scope),
-            *check_histories(results_dir, profile, in_scope),
-            *check_expected_runs(results_dir, profile, in_scope),
-            *check_aggregates(results_dir, profile, in_scope),
-            *check_report(results_dir, profile, in_scope)]
+    return [*check_files(results_dir, results_set, in_scope),
+            *check_summary(results_dir, results_set, in_scope),
+            *check_histories(results_dir, results_set, in_scope),
+            *check_expected_runs(results_dir, results_set, in_scope),
+            *check_aggregates(results_dir, results_set, in_scope),
+            *check_report(results_dir, results_set, in_scope)]
 
 
-def check_lock(results_dir: Path, profile: str) -> list[Row]:
+def check_lock(results_dir: Path, results_set: str) -> list[Row]:
     """Whether the results were made, and are checked here, with the versions ``locks/`` pins:
     a ``note`` where not (a re-run on other versions may differ in the last digits)."""
     try:
-        made = manifest.read(results_dir, profile).get("lock") or {}
+        made = manifest.read(results_dir, results_set).get("lock") or {}
     except ResultsError:
         made = {}
     here = env.lock_state()
@@ -358,14 +358,14 @@ def check_lock(results_dir: Path, profile: str) -> list[Row]:
     return rows
 
 
-def verify(results_dir: Path, profile: str, question: str | None = None,
+def verify(results_dir: Path, results_set: str, question: str | None = None,
            sample: int | None = None, tolerance: float = 0.005, do_rerun: bool = True
            ) -> list[Row]:
     """All checks; writes ``verification.csv`` and returns its rows."""
-    rows = integrity(results_dir, profile, question) + check_lock(results_dir, profile)
+    rows = integrity(results_dir, results_set, question) + check_lock(results_dir, results_set)
     if do_rerun:
-        rows += rerun.rerun(results_dir, profile,
-                            rerun.rerun_jobs(results_dir, profile, question, sample), tolerance)
-    results.write_csv(results.aggregate(results_dir, profile, results.VERIFICATION), COLUMNS,
+        rows += rerun.rerun(results_dir, results_set,
+                            rerun.rerun_jobs(results_dir, results_set, question, sample), tolerance)
+    results.write_csv(results.aggregate(results_dir, results_set, results.VERIFICATION), COLUMNS,
                       [r.csv() for r in rows])
     return rows

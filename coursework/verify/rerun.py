@@ -57,10 +57,10 @@ def final_and_best(path: Path) -> dict[str, float]:
     return {"final val_accuracy": val[-1], "best val_accuracy": max(val)}
 
 
-def rerun_jobs(results_dir: Path, profile: str, question: str | None,
+def rerun_jobs(results_dir: Path, results_set: str, question: str | None,
                sample: int | None) -> list[Path]:
     """``run.json`` paths of the complete runs to re-train: all, or a seeded sample."""
-    paths = [p for p in results.record_paths(results_dir, profile, question)
+    paths = [p for p in results.record_paths(results_dir, results_set, question)
              if results.read_json(p)["status"] == "complete"]
     if sample is not None and sample < len(paths):
         paths = sorted(random.Random(0).sample(paths, sample))
@@ -108,7 +108,7 @@ def recorded_backend(rec: dict) -> str:
     return rec.get("environment", {}).get("backend", "tensorflow")
 
 
-def rerun(results_dir: Path, profile: str, jobs: list[Path], tolerance: float) -> list[Row]:
+def rerun(results_dir: Path, results_set: str, jobs: list[Path], tolerance: float) -> list[Row]:
     """Re-train every job with the backend its ``run.json`` recorded and compare it with the
     submitted history."""
     rows: list[Row] = []
@@ -117,7 +117,7 @@ def rerun(results_dir: Path, profile: str, jobs: list[Path], tolerance: float) -
         for i, path in enumerate(jobs, start=1):
             rec = results.read_json(path)
             run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
-            rel = results.relative(path.parent / results.HISTORY, results_dir, profile)
+            rel = results.relative(path.parent / results.HISTORY, results_dir, results_set)
             print(f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
                   f" epochs, backend {recorded_backend(rec)})", flush=True)
             with tempfile.TemporaryDirectory(prefix="coursework-verify-") as tmp:
