@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from models.common import conv_unit, dense_unit, regularizer
+from models.common import conv_unit, dense_unit, regularizer, softmax_head
 
 
 def build(input_shape, num_classes, kind: str = "fc", depth: int = 3, width: int = 100,
@@ -38,6 +38,5 @@ def build(input_shape, num_classes, kind: str = "fc", depth: int = 3, width: int
             if i in (first, depth):
                 x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
         x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(num_classes, activation="softmax", kernel_regularizer=reg,
-                           dtype="float32", name="softmax")(x)
+    outputs = softmax_head(x, num_classes, reg)
     return keras.Model(inputs, outputs, name=f"{kind}{depth}{'_bn' if batchnorm else ''}")

@@ -101,7 +101,12 @@ def dense_head(x, hidden: Sequence[int], num_classes: int, activation: str, drop
         x = activation_layer(activation)(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
-    # float32 even under mixed precision: a float16 softmax rounds small probabilities to 0
+    return softmax_head(x, num_classes, reg)
+
+
+def softmax_head(x, num_classes: int, reg):
+    """The output layer of every network: dense softmax over ``num_classes``, in float32 even
+    under mixed precision (a float16 softmax rounds small probabilities to 0)."""
     return layers.Dense(num_classes, activation="softmax", kernel_regularizer=reg,
                         dtype="float32", name="softmax")(x)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from models.common import activation_layer, dense_unit, regularizer
+from models.common import activation_layer, dense_unit, regularizer, softmax_head
 
 
 def build(input_shape, num_classes, depth: int = 10, width: int = 64, residual: bool = False,
@@ -41,6 +41,5 @@ def build(input_shape, num_classes, depth: int = 10, width: int = 64, residual: 
     else:
         for i in range(1, depth + 1):
             h = dense_unit(h, width, activation, batchnorm, reg, f"fc{i}")
-    outputs = layers.Dense(num_classes, activation="softmax", kernel_regularizer=reg,
-                           dtype="float32", name="softmax")(h)
+    outputs = softmax_head(h, num_classes, reg)
     return keras.Model(inputs, outputs, name=f"{'res' if residual else 'plain'}{depth}")

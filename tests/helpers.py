@@ -1,9 +1,16 @@
-"""Helpers for tests: write toy spec files."""
+"""Helpers for tests: toy spec files, and the mark of tests that need TeX."""
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
+
+import pytest
+
+# a test that compiles the PDF (TeX Live) and reads it back (poppler's pdftotext)
+needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
+                               is None, reason="TeX Live / poppler not installed")
 
 
 def write_spec(folder: Path, body: str, name: str = "toy") -> Path:

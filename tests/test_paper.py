@@ -18,12 +18,10 @@ from coursework.records import results
 from coursework.report import render as report
 from coursework.report.plots import COLUMN, SMALLEST, all_figures
 from coursework.runtime import backend
-from tests.helpers import FC_AND_CONV, toy_spec
+from tests.helpers import FC_AND_CONV, needs_tex, toy_spec
 
 pytestmark = pytest.mark.slow  # builds LaTeX papers from trained results
 
-needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
-                               is None, reason="TeX Live / poppler not installed")
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ["regularisation", "conv", "augmentation"]
 

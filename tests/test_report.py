@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,10 +13,7 @@ from coursework.records import results
 from coursework.report import latex
 from coursework.report import render as report
 from coursework.report.plots import all_figures
-from tests.helpers import write_spec
-
-needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
-                               is None, reason="TeX Live / poppler not installed")
+from tests.helpers import needs_tex, write_spec
 
 NASTY_RUN = "a&b_%$#{}~^\\"
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 COLUMNS = ["run", "seed", "check", "kind", "file", "expected", "got", "verdict"]
+# which runs a check looks at: InScope("question/run") is True for those in scope
+InScope = Callable[[str], bool]
 PASSING = ("ok", "note")  # a note (other package versions than the lock's) is no failure
 
 

@@ -19,8 +19,6 @@ import keras
 import numpy as np
 from keras import ops
 
-AUGMENTATIONS = ("none", "expand", "affine", "elastic")
-
 
 def expand(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each image followed by its shifts up, down, left, right: (N, H, W, C) -> (5N, H, W, C)."""

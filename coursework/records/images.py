@@ -30,7 +30,6 @@ SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 SPLITS = ("train", "val", "test")
 FRACTIONS = (0.8, 0.1, 0.1)
 SPLIT_SEED = 20251123  # fixed: the same files must always give the same split
-COLORS = ("grayscale", "rgb")
 
 
 def cache_dir() -> Path:
