@@ -59,3 +59,18 @@ def toy_spec(folder: Path, dataset: str, runs: str | None = None, epochs: int = 
         [profiles.quick]
         [profiles.full]
     """) + textwrap.dedent(runs), name)
+
+
+def run_cli(*args) -> int:
+    """The command line, in this process: ``run_cli("--results", path, "run", spec)``."""
+    from coursework.commands import cli
+
+    return cli.main([str(a) for a in args])
+
+
+def metric_columns(path: Path) -> list[str]:
+    """history.csv without epoch_seconds (wall-clock time, the one column that may differ)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        rows.append(",".join(line.split(",")[:-1]))
+    return rows

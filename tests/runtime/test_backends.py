@@ -18,7 +18,7 @@ from coursework.runtime import backend
 from coursework.verify import integrity as verify
 from tests.helpers import toy_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 NO_TENSORFLOW = """
 import sys

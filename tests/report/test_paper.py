@@ -22,7 +22,7 @@ from tests.helpers import FC_AND_CONV, needs_tex, toy_spec
 
 pytestmark = pytest.mark.slow  # builds LaTeX papers from trained results
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAPER = ["regularisation", "conv", "augmentation"]
 
 

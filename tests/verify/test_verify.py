@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from coursework.analysis import manifest, stats, tables
+from coursework.analysis import manifest
 from coursework.commands import cli
 from coursework.records import results
 from coursework.report import render as report
@@ -209,32 +208,8 @@ def test_run_json_from_another_version_is_refused_naming_file_and_version(copy, 
 # --------------------------------------------------------------------------- statistics
 
 
-def test_summarise_matches_hand_values_and_scipy():
-    s = stats.summarise([1.0, 2.0, 3.0])
-    assert s["n"] == 3 and s["mean"] == 2.0 and s["sd"] == 1.0
-    half = 4.302652729911275 / math.sqrt(3)  # t(0.975, df=2) from tables
-    assert s["ci95_low"] == pytest.approx(2 - half) and s["ci95_high"] == pytest.approx(2 + half)
-    x = np.array([0.91, 0.935, 0.92, 0.928, 0.917])
-    lo, hi = sps.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sps.sem(x))
-    s = stats.summarise(x)
-    assert (s["ci95_low"], s["ci95_high"]) == pytest.approx((lo, hi))
-    assert stats.summarise([0.9])["sd"] is None
 
 
-def test_welch_p_matches_scipy_and_hand_computation():
-    a, b = [1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0]
-    # by hand: va = 1/3, vb = (5/3)/4; t = -3.5/sqrt(0.75); Welch-Satterthwaite df = 4.959
-    t = -3.5 / math.sqrt(0.75)
-    df = 0.75**2 / ((1 / 3) ** 2 / 2 + (5 / 12) ** 2 / 3)
-    assert df == pytest.approx(4.959, abs=1e-3)
-    assert stats.welch_p(a, b) == pytest.approx(2 * sps.t.sf(abs(t), df))
-    rng = np.random.default_rng(1)
-    for _ in range(5):
-        x, y = rng.normal(0.9, 0.01, 4), rng.normal(0.905, 0.02, 3)
-        assert stats.welch_p(x, y) == pytest.approx(
-            sps.ttest_ind(x, y, equal_var=False).pvalue)
-    assert stats.welch_p([0.9], [0.8, 0.85]) is None
-    assert stats.welch_p([0.9, 0.9], [0.9, 0.9]) == 1.0
 
 
 def test_stats_csv_and_report_say_what_is_within_noise(submitted):
@@ -253,40 +228,13 @@ def test_stats_csv_and_report_say_what_is_within_noise(submitted):
     assert "95\\% CI" in tex and ("Within noise" in tex or "Beyond noise" in tex)
 
 
-def test_report_sentence_for_a_difference_within_noise():
-    rows = stats.question_rows("q", {"base": [0.90, 0.92, 0.91], "same": [0.905, 0.915, 0.92],
-                                     "better": [0.97, 0.971, 0.972]})
-    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()}
-                                         for r in rows])
-    assert [r["verdict"] for r in table] == ["baseline", "within noise", "beyond noise"]
-    assert "Within noise" in sentence and "same" in sentence.split("Beyond")[0]
-    assert "better" in sentence.split("Beyond")[1]
 
 
 # --------------------------------------------------------------------------- robustness
 
 
-def test_unwritable_results_folder_is_one_clear_error(tmp_path, tiny_npz, capsys):
-    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1)
-    blocker = tmp_path / "results"
-    blocker.write_text("a file where the results folder should be")
-    assert cli.main(["--results", str(blocker), "run", str(spec)]) == 2
-    err = capsys.readouterr().err
-    assert "not writable" in err and str(blocker) in err and "Traceback" not in err
 
 
-def test_full_disk_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch):
-    path = tmp_path / "summary.csv"
-    results.write_text(path, "complete, old\n")
-
-    def full(fd):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(os, "fsync", full)
-    with pytest.raises(results.ResultsError, match=r"summary\.csv.*No space left"):
-        results.write_text(path, "new and half written")
-    assert path.read_text() == "complete, old\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]
 
 
 def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monkeypatch,
@@ -314,7 +262,7 @@ def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
     cmd = [sys.executable, "-m", "coursework", "--results", str(res), "run"]
     procs = [subprocess.Popen([*cmd, str(s)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[1]) for s in specs]
+                              cwd=Path(__file__).resolve().parents[2]) for s in specs]
     for p in procs:
         assert p.wait(timeout=600) == 0, p.stderr.read()
     summary = results.read_csv(res / "quick/summary.csv")
@@ -323,21 +271,6 @@ def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
     assert [r for r in verify.integrity(res, "quick") if not r.ok] == []
 
 
-def test_lock_pins_apply_markers_and_compare_public_versions(tmp_path, monkeypatch):
-    from coursework.runtime import env
-    lock = tmp_path / "lock.txt"
-    lock.write_text("numpy==1.0 ; sys_platform == 'no-such-os'\n"
-                    "    # via keras\n"
-                    "jinja2==0.1\n"
-                    "no-such-package-here==1.0\n"
-                    f"pandas=={__import__('pandas').__version__}+cpu\n")
-    pins = env.locked(lock)
-    assert "numpy" not in pins and pins["jinja2"] == "0.1"
-    diff = env.differences(pins)
-    assert set(diff) == {"jinja2", "no-such-package-here"}  # pandas: +cpu is a local label
-    assert diff["no-such-package-here"]["installed"] is None
-    line = env.lock_differences({"file": "locks/x.txt", "matches": False, "differences": diff})
-    assert line.startswith("2 differ:") and "no-such-package-here missing" in line
 
 
 def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeypatch, capsys):

@@ -8,8 +8,7 @@ import pytest
 from coursework.commands import cli, planning
 from coursework.engine import augment, calibrate, jobs
 from coursework.records import data, spec
-from tests.helpers import FC_AND_CONV, toy_spec
-from tests.test_train import metric_columns, run_cli
+from tests.helpers import FC_AND_CONV, metric_columns, run_cli, toy_spec
 
 
 def jobs_of(question: str, profile: str, tmp_path) -> list[jobs.Job]:

@@ -6,7 +6,6 @@ import keras
 import numpy as np
 from scipy.ndimage import convolve1d
 
-from coursework.analysis.ensemble import vote
 from coursework.engine import augment, loop, network, run
 from coursework.records import data
 
@@ -66,15 +65,6 @@ def test_unaugmented_epochs_shuffle_deterministically():
     assert sorted(a.tolist()) == list(range(50))
 
 
-def test_vote_breaks_ties_by_probability():
-    probs = np.array([
-        [[0.9, 0.1, 0.0], [0.6, 0.4, 0.0]],
-        [[0.2, 0.8, 0.0], [0.0, 0.3, 0.7]],
-        [[0.6, 0.4, 0.0], [0.0, 0.45, 0.55]],
-    ])  # 3 members, 2 examples
-    assert vote(probs).tolist() == [0, 2]
-    tie = np.array([[[0.9, 0.1]], [[0.4, 0.6]]])  # one vote each: higher total prob wins
-    assert vote(tie).tolist() == [0]
 
 
 def test_matrix_smoothing_equals_a_same_padded_gaussian_convolution():

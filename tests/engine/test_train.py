@@ -12,23 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from coursework.commands import cli
 from coursework.records import results
-from tests.helpers import toy_spec
+from tests.helpers import metric_columns, run_cli, toy_spec
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str) -> int:
-    return cli.main([str(a) for a in args])
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def metric_columns(path: Path) -> list[str]:
-    """history.csv without epoch_seconds (wall-clock time, the one column that may differ)."""
-    rows = []
-    for line in path.read_text().splitlines():
-        rows.append(",".join(line.split(",")[:-1]))
-    return rows
+
+
 
 
 def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
