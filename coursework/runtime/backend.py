@@ -78,8 +78,9 @@ def check_installed(name: str | None = None) -> str:
 
 
 def import_keras() -> None:
-    """Import Keras (and so the backend's framework) with its load-time noise (IMPORT_NOISE)
-    filtered out of standard error; whatever else it prints is passed on."""
+    """Import Keras (and so the backend's framework, and TensorFlow wherever it is installed)
+    with their load-time noise (IMPORT_NOISE) filtered out of standard error; whatever else they
+    print is passed on."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ info and warnings after loading
     if "keras" in sys.modules or not _found(chosen()):
         return  # a missing backend: check_installed says how to install it
@@ -89,6 +90,9 @@ def import_keras() -> None:
         os.dup2(caught.fileno(), 2)
         try:
             import keras  # noqa: F401
+
+            if _found("tensorflow"):  # keras.utils.set_random_seed imports it on any backend
+                import tensorflow  # noqa: F401
         finally:
             os.dup2(saved, 2)
             os.close(saved)
