@@ -95,11 +95,19 @@ def check_data(jobs: list[Job]) -> None:
 
 def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
             ) -> dict | None:
-    """Train one job unless it is complete (then None); write its ``run.json`` and (if
-    ``shared``) the summary. A failed run is recorded as ``failed``; storage errors stop
-    everything."""
-    out, done = job.out, job.out / results.RECORD
+    """Train one job unless it is complete, or another process is training it now (then
+    None); write its ``run.json`` and (if ``shared``) the summary. A failed run is recorded as
+    ``failed``; storage errors stop everything."""
     head = f"[{job.number}/{job.total}] {job.name}"
+    with results.run_claim(job.out) as mine:
+        if not mine:
+            print(f"{head}: another process is training it now, skipped", flush=True)
+            return None
+        return _run_claimed(job, head, force, label, shared)
+
+
+def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool) -> dict | None:
+    out, done = job.out, job.out / results.RECORD
     if not force and results.is_complete(out):
         print(f"{head}: complete, skipped (--force to re-run)", flush=True)
         return None

@@ -298,6 +298,31 @@ def locked(results: Path, results_set: str) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def run_claim(run_folder: Path) -> Iterator[bool]:
+    """Claim a run folder for this process while it trains it: True if claimed, False if
+    another process (a second ``run`` of the same question, a Slurm task) is training it now.
+    An advisory lock on a hidden file beside the folder, released when the process ends, also
+    when it is killed."""
+    run_folder = Path(run_folder)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks
+        yield True
+        return
+    ensure_writable(run_folder.parent)
+    with open(run_folder.parent / f".{run_folder.name}.lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 

@@ -165,3 +165,19 @@ def test_describe_conv(profile, capsys):
     out = capsys.readouterr().out
     for params in ("79,510", "289,630", "85,670"):
         assert params in out
+
+
+def test_a_run_another_process_is_training_is_left_alone(tmp_path, tiny_npz, capsys):
+    """Two `run` commands over the same runs (or a Slurm task beside one) never train the same
+    run folder at once: the second skips the run the first holds."""
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
+    res = tmp_path / "r"
+    held = results.run_dir(res, "quick", "toy", "fc", 0)
+    with results.run_claim(held) as mine:  # as another process would hold it
+        assert mine
+        assert run_cli("--results", res, "run", spec) == 0
+    out = capsys.readouterr().out
+    assert "toy/fc seed 0: another process is training it now, skipped" in out
+    assert not (held / "run.json").exists() and results.is_complete(held.parent / "seed-1")
+    assert run_cli("--results", res, "run", spec) == 0  # released: now it trains
+    assert results.is_complete(held)
