@@ -8,7 +8,7 @@ from dataclasses import dataclass
 COLUMNS = ["run", "seed", "check", "kind", "file", "expected", "got", "verdict"]
 # which runs a check looks at: InScope("question/run") is True for those in scope
 InScope = Callable[[str], bool]
-PASSING = ("ok", "note")  # a note (other package versions than the lock's) is no failure
+PASSING = ("ok", "note")  # a note (other versions than the lock's, runs not trained) passes
 
 
 @dataclass

@@ -314,8 +314,9 @@ def cmd_verify(args) -> int:
     print(checks.table(rows))
     for r in rows:
         if r.verdict == "note":
-            print(f"note: {r.check}: {r.file}: {r.got}; a re-run may then differ in the last "
-                  f"digits (`make setup` installs the locked versions)")
+            print(f"note: {r.check}: {r.file}: {r.got}" + (
+                "; a re-run may then differ in the last digits (`make setup` installs the "
+                "locked versions)" if r.check.startswith("lock") else ""))
     bad = [r for r in rows if not r.ok]
     where = results.aggregate(args.results, args.results_set, results.VERIFICATION)
     if bad:

@@ -127,19 +127,23 @@ def check_histories(results_dir: Path, results_set: str, in_scope: InScope) -> l
 
 
 def check_expected_runs(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
-    """Every run and seed that the question's recorded spec asks for has a ``run.json``."""
+    """The runs and seeds that the question's trained spec asks for and that have no
+    ``run.json``: a note per run (results may hold some of a question's runs: ``run --only``).
+    A run folder deleted after the manifest listed it is a failure of :func:`check_files`."""
     rows = []
     for q in results.questions(results_dir, results_set):
         s = spec.trained_spec(results_dir, results_set, q)
         if not in_scope(f"{q}/") or s is None or results.profile_of(results_set) not in s.profiles:
             continue
         for run in s.resolve(results_set):
-            for seed in run.seeds:
-                out = results.run_dir(results_dir, results_set, q, run.name, seed)
-                if not (out / results.RECORD).exists():
-                    rows.append(Row(f"{q}/{run.name}", str(seed), "missing run",
-                                    results.relative(out, results_dir, results_set),
-                                    f"in {results.SPEC} of {q}", "no run.json", "MISSING"))
+            seeds = [str(seed) for seed in run.seeds if not (results.run_dir(
+                results_dir, results_set, q, run.name, seed) / results.RECORD).exists()]
+            if seeds:
+                folder = results.question_dir(results_dir, results_set, q) / run.name
+                rows.append(Row(f"{q}/{run.name}", ", ".join(seeds), "not trained",
+                                results.relative(folder, results_dir, results_set),
+                                f"in {results.SPEC} of {q}",
+                                f"no run.json for seed {', '.join(seeds)}", "note"))
     return rows
 
 

@@ -287,3 +287,18 @@ def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeyp
     assert "keras 3.0 (lock 9.9)" in notes[0].got
     assert cli.main(["--results", str(copy), "verify", "--profile", "quick", "--no-rerun"]) == 0
     assert "keras 3.0 (lock 9.9)" in capsys.readouterr().out
+
+
+def test_runs_never_trained_are_a_note_not_a_failure(tmp_path, tiny_npz, capsys):
+    """Results may hold some of a question's runs (`run --only`): verify passes and says which
+    runs of the spec are not there; a run deleted after the manifest listed it still fails."""
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=FC_AND_CONV, epochs=1, seeds="[0, 1]")
+    res = tmp_path / "r"
+    assert cli.main(["--results", str(res), "run", str(spec), "--only", "fc"]) == 0
+    capsys.readouterr()
+    assert cli.main(["--results", str(res), "verify", "--no-rerun"]) == 0
+    out = capsys.readouterr().out
+    assert "note: not trained: toy/conv: no run.json for seed 0, 1" in out
+    shutil.rmtree(res / "quick/toy/fc/seed-1")
+    bad = [r for r in verify.verify(res, "quick", do_rerun=False) if not r.ok]
+    assert {(r.check, r.run, r.seed) for r in bad} >= {("missing run", "toy/fc", "1")}
