@@ -106,6 +106,7 @@ def test_jobs_give_the_same_results_as_one_at_a_time(tmp_path, tiny_npz):
 OTHER = next((b for b in backend.installed() if b not in (backend.chosen(), "torch")), None)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(OTHER is None, reason="needs a second backend (tensorflow or jax)")
 def test_verify_retrains_with_the_backend_the_runs_recorded(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=RUNS)
