@@ -205,9 +205,10 @@ def _with_plan(plans: list, args) -> list:
     from coursework.records import results
 
     jobs = [job for _, js in plans for job in js]
-    images = sum(item.images for item in planning.items(jobs))
-    calibrate = args.task is None and images >= planning.CALIBRATE_FROM
-    plan = planning.items(jobs, Calibrations(args.results), calibrate)
+    plan = planning.items(jobs)
+    calibrate = (args.task is None
+                 and sum(item.images for item in plan) >= planning.CALIBRATE_FROM)
+    plan = planning.timed(plan, Calibrations(args.results), calibrate)
     print(planning.line(plan, str(results.set_dir(args.results, args.results_set)), args.force),
           flush=True)
     if args.jobs > 1:
@@ -232,7 +233,7 @@ def cmd_plan(args) -> int:
             for job in plan(s, args.profile, args.results, args.only, args.seeds,
                                   args.dataset)]
     cache = Calibrations(args.results)
-    plan = planning.items(jobs, cache, calibrate=True)
+    plan = planning.timed(planning.items(jobs), cache, calibrate=True)
     print(planning.table(plan, args.profile, str(results.set_dir(args.results, args.results_set)),
                          str(cache.path)))
     return 0

@@ -9,13 +9,15 @@ the same plan in one line and passes the estimates on for the time left in its p
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cache
 
+from coursework.commands import bench
 from coursework.engine.calibrate import Calibrations
 from coursework.engine.jobs import Job
 from coursework.engine.network import epoch_images
 from coursework.engine.run import duration
 from coursework.records import data, results
-from coursework.runtime import backend, env
+from coursework.runtime import backend
 
 # `run` calibrates networks it has no speed for only when it trains this many images or
 # more (a few seconds each, against at least minutes of training); below, it uses the cache
@@ -37,29 +39,38 @@ class Item:
         return self.job.run.config["epochs"] * self.epoch_images
 
 
-def items(jobs: list[Job], calibrations: Calibrations | None = None,
-          calibrate: bool = False) -> list[Item]:
-    """The plan of ``jobs``; with ``calibrations``, estimated times (``calibrate``: measure the
-    networks the cache lacks, saying so)."""
-    infos: dict[tuple, data.DatasetInfo] = {}
+def items(jobs: list[Job]) -> list[Item]:
+    """The plan of ``jobs``: images per epoch and whether each is complete (no times yet: see
+    :func:`timed`)."""
+    return [Item(job, epoch_images(job.run.config, info(job)), results.is_complete(job.out),
+                 None) for job in jobs]
+
+
+def timed(plan: list[Item], calibrations: Calibrations, calibrate: bool = False) -> list[Item]:
+    """``plan`` with the estimated time of each job from the speeds in ``calibrations``
+    (``calibrate``: measure the networks it lacks, saying so; else those stay unknown)."""
     out = []
-    for job in jobs:
-        cfg = job.run.config
-        where = (cfg["dataset"], tuple(cfg.get("image_size") or ()), cfg.get("color"))
-        if where not in infos:
-            infos[where] = data.info(cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
-        info = infos[where]
-        speed = None
-        if calibrations is not None:
-            speed = calibrations.get(cfg, info)
-            if speed is None and calibrate:
-                print(f"calibrating {job.run.question}/{job.run.name} (batch "
-                      f"{cfg['batch_size']}) on {machine_name()} ...", flush=True)
-                speed = calibrations.ensure(cfg, info)
-        n = epoch_images(cfg, info)
-        out.append(Item(job, n, results.is_complete(job.out),
-                        speed.seconds(cfg["epochs"], n, info.sizes) if speed else None))
+    for item in plan:
+        cfg, ds = item.job.run.config, info(item.job)
+        speed = calibrations.get(cfg, ds)
+        if speed is None and calibrate:
+            print(f"calibrating {item.job.run.question}/{item.job.run.name} (batch "
+                  f"{cfg['batch_size']}) on {machine_name()} ...", flush=True)
+            speed = calibrations.ensure(cfg, ds)
+        out.append(replace(item, seconds=speed.seconds(cfg["epochs"], item.epoch_images,
+                                                       ds.sizes) if speed else None))
     return out
+
+
+@cache
+def _info(dataset: str, image_size: tuple, color: str | None) -> data.DatasetInfo:
+    return data.info(dataset, list(image_size) or None, color)
+
+
+def info(job: Job) -> data.DatasetInfo:
+    """Shape, classes and split sizes of a job's dataset (read once per dataset)."""
+    cfg = job.run.config
+    return _info(cfg["dataset"], tuple(cfg.get("image_size") or ()), cfg.get("color"))
 
 
 def with_times_after(jobs: list[Job], plan: list[Item], force: bool = False) -> list[Job]:
@@ -74,10 +85,7 @@ def with_times_after(jobs: list[Job], plan: list[Item], force: bool = False) -> 
 
 
 def machine_name() -> str:
-    hw = env.hardware()
-    where = (", ".join(g["name"] for g in hw["gpus"]) if hw["gpus"]
-             else f"{hw['cpu']} ({hw['cpu_count']} cores)")
-    return f"{backend.chosen()} {backend.version()} on {where}"
+    return f"{backend.chosen()} {backend.version()} on {bench.device_name()}"
 
 
 def millions(n: int) -> str:
