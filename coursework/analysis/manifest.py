@@ -3,7 +3,8 @@
 Rewritten (atomically, under the results lock) after every ``run``, ``plots`` and ``report``:
 sha256 and size of every file under ``results/<profile>/``, the git commit and whether the
 code was modified, package versions and whether they are the ones ``locks/`` pins, hardware,
-dataset fingerprints and the command line.
+dataset fingerprints, the command line and the digest of the training code
+(:func:`coursework.records.project.code_digest`).
 ``make verify`` checks the files against it.
 
 Left out: the manifest itself, ``verification.csv`` (the output of ``verify``, rewritten by
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from coursework import __version__
 from coursework.records import results
-from coursework.records.project import ROOT
+from coursework.records.project import ROOT, project_digest
 from coursework.records.results import SCHEMA_VERSION
 from coursework.runtime import env
 
@@ -109,6 +110,7 @@ def contents(results_dir: Path, results_set: str, command: list[str] | None = No
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": list(command if command is not None else sys.argv),
         "git": git_state(results_dir),
+        "code_sha256": project_digest(),
         "python": sys.version.split()[0],
         "packages": packages(),
         "lock": env.lock_state(),

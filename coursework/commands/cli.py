@@ -122,6 +122,9 @@ def parser() -> argparse.ArgumentParser:
                    help="accuracy tolerance where byte identity cannot be expected "
                    "(default: 0.005)")
     v.add_argument("--no-rerun", action="store_true", help="integrity checks only")
+    v.add_argument("--set", dest="set_name", default=None, metavar="FOLDER",
+                   help="the results set by its folder name under --results (quick, "
+                   "quick@bees-1a2b3c), instead of --profile and --dataset")
 
     b = command("bench", "images/s of the project's training path against a plain "
                 "model.fit, per backend (writes <results>/bench.json)", profile=False)
@@ -395,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(args, "profile"):
         from coursework.records.results import set_name
 
-        args.results_set = set_name(args.profile, args.dataset)
+        args.results_set = getattr(args, "set_name", None) or set_name(args.profile,
+                                                                       args.dataset)
     try:
         return COMMANDS[args.command](args)
     except CourseworkError as exc:

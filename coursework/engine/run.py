@@ -33,6 +33,7 @@ from coursework.engine.network import (
 )
 from coursework.records import data, results
 from coursework.records.errors import ResultsError
+from coursework.records.project import project_digest
 from coursework.records.results import HISTORY_COLUMNS, SCHEMA_VERSION
 from coursework.records.spec import Run
 from coursework.runtime import backend
@@ -323,6 +324,7 @@ def record(run: Run, seed: int, status: str, ds: data.Dataset | None, metrics: d
         "dataset": ds.describe() if ds is not None else {"name": run.config.get("dataset")},
         "determinism": determinism or {"op_determinism": backend.settings()["deterministic"]},
         "environment": environment(),
+        "code_sha256": project_digest(),  # the training code that made it (a marker compares)
     }
     if run.published is not None:
         rec["published_accuracy"] = run.published

@@ -1,28 +1,94 @@
-"""LaTeX: escaping text for it, compiling the report with latexmk (shell escape off), the lines
-of a failed log that matter, and the page budget read back from the ``.aux`` file."""
+"""LaTeX: escaping text for it (Unicode included, so that it builds under any style),
+compiling the report with latexmk (shell escape off), the lines of a failed log that matter,
+and the page budget read back from the ``.aux`` file."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coursework.records import results
 from coursework.records.errors import ReportError
-from coursework.report.settings import Settings
+
+if TYPE_CHECKING:
+    from coursework.report.settings import Settings
 
 TEX_INSTALL = ("sudo apt-get install texlive-latex-recommended texlive-latex-extra "
                "texlive-fonts-recommended latexmk lmodern   (or: sudo make setup-tex)")
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
         "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
-_TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX))
+_TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX) + r"|[^\x00-\x7f]")
+
+# Unicode as commands that pdflatex knows under any class or style (no font encoding, no
+# inputenc declarations assumed): Greek as math, accents composed, common symbols
+_GREEK = ("alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi o pi rho "
+          "varsigma sigma tau upsilon varphi chi psi omega").split()
+_CAPITAL = dict(zip("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ", "A B Gamma Delta E Z H Theta I K Lambda M N Xi O "
+                    "Pi P Sigma T Upsilon Phi X Psi Omega".split(), strict=True))
+_SYMBOLS = {
+    **{chr(0x3B1 + i): "o" if n == "o" else f"\\ensuremath{{\\{n}}}"
+       for i, n in enumerate(_GREEK)},
+    **{c: f"\\ensuremath{{\\{n}}}" if len(n) > 1 else n for c, n in _CAPITAL.items()},
+    "ϑ": r"\ensuremath{\vartheta}", "ϕ": r"\ensuremath{\phi}", "ϵ": r"\ensuremath{\epsilon}",
+    "µ": r"\ensuremath{\mu}", "ß": r"\ss{}", "æ": r"\ae{}", "Æ": r"\AE{}", "œ": r"\oe{}",
+    "Œ": r"\OE{}", "ø": r"\o{}", "Ø": r"\O{}", "ł": r"\l{}", "Ł": r"\L{}", "å": r"\aa{}",
+    "Å": r"\AA{}", "\u00a0": "~", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``",
+    "”": "''", "…": r"\ldots{}", "°": r"\ensuremath{^\circ}", "±": r"\ensuremath{\pm}",
+    "×": r"\ensuremath{\times}", "÷": r"\ensuremath{\div}", "·": r"\ensuremath{\cdot}",
+    "→": r"\ensuremath{\rightarrow}", "←": r"\ensuremath{\leftarrow}",
+    "≤": r"\ensuremath{\leq}", "≥": r"\ensuremath{\geq}", "≠": r"\ensuremath{\neq}",
+    "≈": r"\ensuremath{\approx}", "∞": r"\ensuremath{\infty}", "√": r"\ensuremath{\surd}",
+    "£": r"\pounds{}", "§": r"\S{}", "¶": r"\P{}", "©": r"\copyright{}", "€": "EUR",
+}
+_ACCENTS = {"\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=",
+            "\u0306": "u", "\u0307": ".", "\u0308": '"', "\u030a": "r", "\u030b": "H",
+            "\u030c": "v", "\u0327": "c", "\u0328": "k"}
+
+
+class UnsupportedCharacter(ValueError):
+    """A character that pdflatex cannot typeset under every style."""
+
+    def __init__(self, char: str):
+        self.char = char
+        name = unicodedata.name(char, "unnamed")
+        super().__init__(f"character {char!r} (U+{ord(char):04X} {name}) cannot be typeset by "
+                         "pdflatex under every style: write it another way (Greek letters, "
+                         "accented Latin letters and common symbols work)")
+
+
+def unicode_tex(char: str) -> str:
+    """One non-ASCII character as LaTeX that any style compiles: ``é`` -> ``\\'{e}``,
+    ``α`` -> ``\\ensuremath{\\alpha}``; UnsupportedCharacter for the rest."""
+    if char in _SYMBOLS:
+        return _SYMBOLS[char]
+    base, *marks = unicodedata.normalize("NFD", char)
+    if not marks or not base.isascii() or not base.isalpha() or any(m not in _ACCENTS
+                                                                     for m in marks):
+        raise UnsupportedCharacter(char)
+    out = {"i": r"\i{}", "j": r"\j{}"}.get(base, base)
+    for mark in marks:
+        out = f"\\{_ACCENTS[mark]}{{{out}}}"
+    return out
 
 
 def tex(value) -> str:
-    """Escape any value for LaTeX text: ``a&b_%`` -> ``a\\&b\\_\\%``."""
-    return _TEX_RE.sub(lambda m: _TEX[m.group()], str(value))
+    """Escape any value for LaTeX text: ``a&b_%`` -> ``a\\&b\\_\\%``, ``α`` ->
+    ``\\ensuremath{\\alpha}``; a character no style can typeset is a ReportError naming it."""
+    def one(m: re.Match) -> str:
+        c = m.group()
+        if c in _TEX:
+            return _TEX[c]
+        try:
+            return unicode_tex(c)
+        except UnsupportedCharacter as exc:
+            raise ReportError(f"{exc}, in {str(value)[:60]!r}") from None
+
+    return _TEX_RE.sub(one, str(value))
 
 
 def compile_pdf(report_dir: Path) -> Path | None:

@@ -150,6 +150,7 @@ def document(settings: Settings) -> tuple[dict, dict[str, Path]]:
     """Which document class (the built-in style, or the course's class or style file), and the
     files the report needs beside it: name -> source."""
     files = {name: TEMPLATES / name for name in STYLE_FILES}
+    files.update(settings.companions)
     for path in (settings.document_class, settings.style_file, settings.bibliography):
         if path is not None:
             files[path.name] = path

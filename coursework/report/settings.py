@@ -4,12 +4,14 @@ file and the field."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursework.records.errors import ReportError
 from coursework.records.project import ROOT
+from coursework.report.latex import tex
 
 SETTINGS_FILE = ROOT / "report.toml"
 
@@ -28,6 +30,8 @@ class Settings:
     bibliography: Path | None = None
     bibliography_style: str = "plain"
     source: Path = SETTINGS_FILE
+    # the files a course's class or style file loads from its own folder: name -> source
+    companions: dict[str, Path] = field(default_factory=dict)
 
 
 def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None) -> Settings:
@@ -50,6 +54,11 @@ def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None
                               f"{value!r}")
     s = Settings(source=path, **{k: raw[k] for k in ("title", "author", "questions",
                                                      "page_limit", "style") if k in raw})
+    for key in ("title", "author"):
+        try:
+            tex(getattr(s, key))
+        except ReportError as exc:
+            raise ReportError(f"{path}: field {key!r}: {str(exc).split(', in ')[0]}") from None
     if s.style not in ("paper", "article"):
         raise ReportError(f"{path}: field 'style' must be \"paper\" or \"article\", got "
                           f"{s.style!r}")
@@ -69,6 +78,9 @@ def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None
     s.document_class = existing("class", (".cls",))
     s.style_file = existing("style_file", (".sty",))
     s.bibliography = existing("bibliography", (".bib",))
+    for main in (s.document_class, s.style_file):
+        if main is not None:
+            s.companions.update(companions(main))
     if raw.get("bibliography_style", "").endswith(".bst"):
         s.bibliography_style = str(existing("bibliography_style", (".bst",)))
     elif "bibliography_style" in raw:
@@ -76,3 +88,35 @@ def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None
     if questions:
         s.questions = questions
     return s
+
+
+# what a class or style file loads by name, and the suffixes such a name may leave out
+_LOADS = re.compile(r"\\(?:RequirePackage|usepackage|LoadClass|LoadClassWithOptions|input|include"
+                    r"|InputIfFileExists|IfFileExists|includegraphics|bibliographystyle)\*?\s*"
+                    r"(?:\[[^\]]*\]\s*)?\{([^{}]*)\}")
+_SUFFIXES = ("", ".sty", ".cls", ".clo", ".cfg", ".def", ".tex", ".bst", ".pdf", ".png", ".jpg",
+             ".eps")
+_TEX_SOURCES = (".sty", ".cls", ".clo", ".cfg", ".def", ".tex")
+
+
+def companions(main: Path) -> dict[str, Path]:
+    """The files beside a course's ``.cls`` or ``.sty`` (in its folder or below) that it loads,
+    and that those load in turn: name relative to the folder -> file. A course style is a
+    folder: these are copied into the report and the Overleaf zip with it."""
+    folder = main.parent.resolve()
+    found: dict[str, Path] = {}
+    todo = [main.resolve()]
+    while todo:
+        text = re.sub(r"(?<!\\)%.*", "", todo.pop().read_text(errors="replace"))
+        for names in _LOADS.findall(text):
+            for name in (n.strip() for n in names.split(",") if n.strip()):
+                for suffix in _SUFFIXES:
+                    file = (folder / f"{name}{suffix}").resolve()
+                    if file.is_file() and folder in file.parents and file != main.resolve():
+                        rel = file.relative_to(folder).as_posix()
+                        if rel not in found:
+                            found[rel] = file
+                            if file.suffix in _TEX_SOURCES:
+                                todo.append(file)
+                        break
+    return found

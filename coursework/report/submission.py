@@ -1,47 +1,64 @@
 """``make submission``: what a student hands in, in one folder and one zip.
 
-The PDF report and its LaTeX sources (``report-overleaf.zip``), the code (every file git
-tracks or would track: ignored files such as ``.venv/`` and ``results/`` stay out) and the
-per-run CSVs (``summary.csv``, ``stats.csv``, ``ensembles.csv`` and each run's
-``history.csv``). Never weights, datasets or caches: no ``.h5``, ``.keras`` or ``.npz`` file
-goes in. ``LISTING.txt`` lists every file with its size and sha256.
+- ``report.pdf`` and its LaTeX sources (``report-sources.zip``, the Overleaf folder);
+- ``code/``: every file git tracks or would track (ignored files such as ``.venv/`` stay
+  out), the lock files included;
+- ``results/<set>/``: the results folder without weights: each run's ``run.json``,
+  ``history.csv`` and test predictions, the recorded specs, the CSVs, ``MANIFEST.json``, the
+  figures and the report's sources and numbers (``report/numbers.json``), so that a marker
+  can check it all (``make mark``) without the student's machine;
+- ``SUBMISSION.json``: which results set, the git commit and its history (a marker finds the
+  template's commit the work started from in it), the digest of the training code;
+- ``LISTING.txt``: size and sha256 of every file.
+
+Never weights, datasets or caches: no ``.h5``, ``.keras``, dataset ``.npz`` or ``.pyc`` file.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
+import json
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
+from coursework import __version__
 from coursework.records import results
 from coursework.records.errors import ReportError
-from coursework.records.project import ROOT
+from coursework.records.project import ROOT, code_digest, code_files
 
-NEVER = (".h5", ".keras", ".npz", ".npy", ".pyc")
-CODE = ("coursework", "models", "experiments", "report_templates", "tests", ".ci", "Makefile",
-        "README.md", "pyproject.toml", "report.toml")
+NEVER = (".h5", ".keras", ".npz", ".npy", ".pyc")  # in the code
+WEIGHTS = (".h5", ".keras")  # in the results: the rest of a results folder goes in
+LISTING, DESCRIPTION = "LISTING.txt", "SUBMISSION.json"
+HISTORY_LENGTH = 5000  # commits of the git history recorded
 
 
-def code_files(root: Path = ROOT) -> list[Path]:
-    """The project's files as git sees them (tracked, or new and not ignored); without git,
-    the project's own folders."""
+def git(root: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                             cwd=root, capture_output=True, text=True, timeout=60,
-                             check=True).stdout.splitlines()
-        paths = [root / p for p in out]
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=60, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        paths = [p for name in CODE for p in ([root / name] if (root / name).is_file()
-                                              else sorted((root / name).rglob("*")))]
-    return sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts)
+        return None
+
+
+def description(results_set: str, code: dict[str, Path], root: Path = ROOT) -> dict:
+    """``SUBMISSION.json``: what the submission holds and which code made it."""
+    commits = git(root, "rev-list", f"--max-count={HISTORY_LENGTH}", "HEAD")
+    status = git(root, "status", "--porcelain")
+    return {"schema_version": results.SCHEMA_VERSION, "coursework_version": __version__,
+            "results_set": results_set, "profile": results.profile_of(results_set),
+            "made": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "git": {"commit": commits.split()[0] if commits else None,
+                    "dirty": None if status is None else bool(status),
+                    "history": commits.split() if commits else []},
+            "code_sha256": code_digest(code)}
 
 
 def contents(results_dir: Path, results_set: str, root: Path = ROOT) -> dict[str, Path]:
     """Name in the submission -> the file on disk."""
-    base = results.set_dir(results_dir, results_set)
     rdir = results.report_dir(results_dir, results_set)
     pdf = rdir / "report.pdf"
     if not pdf.exists():
@@ -52,16 +69,15 @@ def contents(results_dir: Path, results_set: str, root: Path = ROOT) -> dict[str
         out["report-sources.zip"] = rdir / "report-overleaf.zip"
     results_abs = Path(results_dir).resolve()
     for path in code_files(root):
-        if results_abs not in path.resolve().parents:
-            out[f"code/{path.relative_to(root).as_posix()}"] = path
-    for name in (results.SUMMARY, results.STATS, results.ENSEMBLES):
-        if (base / name).exists():
-            out[f"results/{results_set}/{name}"] = base / name
-    for rec in results.record_paths(results_dir, results_set):
-        hist = rec.parent / results.HISTORY
-        if hist.exists():
-            out[f"results/{results_set}/{results.relative(hist, results_dir, results_set)}"] = hist
-    return {name: path for name, path in out.items() if not name.endswith(NEVER)}
+        name = path.relative_to(root).as_posix()
+        if results_abs not in path.resolve().parents and not name.endswith(NEVER):
+            out[f"code/{name}"] = path
+    manifest = results.aggregate(results_dir, results_set, results.MANIFEST)
+    for path in [*results.files(results_dir, results_set), manifest]:
+        if path.exists() and not path.name.endswith(WEIGHTS):
+            rel = results.relative(path, results_dir, results_set)
+            out[f"results/{results_set}/{rel}"] = path
+    return out
 
 
 def gather(results_dir: Path, results_set: str, folder: Path | None = None,
@@ -69,20 +85,33 @@ def gather(results_dir: Path, results_set: str, folder: Path | None = None,
     """Write ``folder`` (default: ``submission/`` in the project) and ``<folder>.zip``; return
     the zip's path."""
     folder = Path(folder) if folder is not None else root / "submission"
-    files = contents(results_dir, results_set, root)
-    if (folder / "LISTING.txt").exists():  # made by an earlier `make submission`: start clean
+    paths = contents(results_dir, results_set, root)
+    files = {name: path.read_bytes() for name, path in paths.items()}
+    code = {name[5:]: path for name, path in paths.items() if name.startswith("code/")}
+    files[DESCRIPTION] = (json.dumps(description(results_set, code, root), indent=2)
+                          + "\n").encode()
+    if (folder / LISTING).exists():  # made by an earlier `make submission`: start clean
         shutil.rmtree(folder)
     listing = [f"{'size':>10}  sha256{' ' * 60}path"]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, path in sorted(files.items()):
-            data = path.read_bytes()
+        for name, data in sorted(files.items()):
             results.write_bytes(folder / name, data)
             z.writestr(f"{folder.name}/{name}", data)
             listing.append(f"{len(data):>10}  {hashlib.sha256(data).hexdigest()}  {name}")
         text = "\n".join(listing) + "\n"
-        results.write_text(folder / "LISTING.txt", text)
-        z.writestr(f"{folder.name}/LISTING.txt", text)
+        results.write_text(folder / LISTING, text)
+        z.writestr(f"{folder.name}/{LISTING}", text)
     archive = folder.with_suffix(".zip")
     results.write_bytes(archive, buf.getvalue())
     return archive
+
+
+def read_listing(text: str) -> dict[str, tuple[int, str]]:
+    """``LISTING.txt`` -> name -> (size, sha256); a malformed line is skipped."""
+    out = {}
+    for line in text.splitlines()[1:]:
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0].isdigit() and len(parts[1]) == 64:
+            out[parts[2]] = (int(parts[0]), parts[1])
+    return out

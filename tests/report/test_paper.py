@@ -3,6 +3,7 @@ appendix, a course's own class, honest statistics, the Overleaf bundle and the s
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -95,6 +96,47 @@ def test_a_course_class_given_by_path_is_used(toy, tmp_path):
 
 
 @needs_tex
+def test_a_course_style_folder_and_a_unicode_title_build_here_and_on_overleaf(toy, tmp_path):
+    """A course style is a folder: its .sty loads a sibling .sty (a course's own algorithm.sty,
+    which TeX Live also has: the course's copy must win); Greek letters and accents in
+    report.toml build under it, in the report and in the Overleaf zip alone."""
+    res, _ = toy
+    course = tmp_path / "course"
+    (course / "logos").mkdir(parents=True)
+    (course / "mlpcw.sty").write_text(r"""\NeedsTeXFormat{LaTeX2e}
+\ProvidesPackage{mlpcw}[2026/01/01 a course style]
+\RequirePackage{algorithm,graphicx} % algorithm.sty: shipped beside this file
+\input{mlpcw-defs}
+% \RequirePackage{not-loaded}: a comment
+""")
+    (course / "algorithm.sty").write_text(r"""\ProvidesPackage{algorithm}[2026/01/01 course copy]
+\AtEndDocument{\par COURSE ALGORITHM STY IN USE}
+""")
+    (course / "mlpcw-defs.tex").write_text(r"\AtBeginDocument{\noindent COURSE DEFS\par}" "\n")
+    (course / "not-loaded.sty").write_text("this is never copied\n")
+    settings = tmp_path / "report.toml"
+    settings.write_text('title = "Dropout: α, β and Ω, a naïve café"\n'
+                        'author = "Zoë Ørsted – Łódź"\nstyle_file = "course/mlpcw.sty"\n')
+    assert cli.main(["--results", str(res), "report", "--settings", str(settings)]) == 0
+    rdir = res / "quick/report"
+    text = subprocess.run(["pdftotext", str(rdir / "report.pdf"), "-"], capture_output=True,
+                          text=True).stdout
+    assert "COURSE ALGORITHM STY IN USE" in text and "COURSE DEFS" in text
+    assert "Dropout" in text and "Orsted" in text.replace("Ø", "O")
+    names = zipfile.ZipFile(rdir / report.OVERLEAF).namelist()
+    assert {"mlpcw.sty", "algorithm.sty", "mlpcw-defs.tex"} <= set(names)
+    assert "not-loaded.sty" not in names
+    overleaf = tmp_path / "overleaf"
+    zipfile.ZipFile(rdir / report.OVERLEAF).extractall(overleaf)
+    proc = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                           "-no-shell-escape", "report.tex"], cwd=overleaf, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "COURSE ALGORITHM STY IN USE" in subprocess.run(
+        ["pdftotext", str(overleaf / "report.pdf"), "-"], capture_output=True, text=True).stdout
+
+
+@needs_tex
 def test_overleaf_zip_compiles_with_plain_pdflatex_anywhere(toy, tmp_path):
     res, tmp = toy
     report.render(res, "quick", prose_root=tmp / "prose")
@@ -159,8 +201,16 @@ def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
     assert "submission/code/coursework/engine/run.py" in names
     assert "submission/results/quick/toya/fc/seed-2/history.csv" in names
     assert "submission/results/quick/stats.csv" in names
-    assert not [n for n in names if n.endswith((".h5", ".keras", ".npz"))]
+    assert not [n for n in names if n.endswith((".h5", ".keras"))]
+    # a results folder without weights: the records, predictions, specs, manifest, report
+    for name in ("toya/fc/seed-0/run.json", "toya/fc/seed-0/predictions.npz", "toya/spec.toml",
+                 "MANIFEST.json", "report/report.pdf"):
+        assert f"submission/results/quick/{name}" in names, name
+    assert not [n for n in names if n.endswith(".npz") and "/results/" not in n]
     assert (out / "LISTING.txt").read_text().count("\n") == len(names)  # a header, no self
+    about = json.loads((out / "SUBMISSION.json").read_text())
+    assert about["results_set"] == "quick" and len(about["code_sha256"]) == 64
+    assert about["git"]["history"][0] == about["git"]["commit"]
 
 
 def test_intervals_stay_within_0_100_and_few_seeds_get_no_test():

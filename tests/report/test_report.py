@@ -10,9 +10,11 @@ import pytest
 
 from coursework.commands import cli
 from coursework.records import results
+from coursework.records.errors import ReportError
 from coursework.report import latex
 from coursework.report import render as report
 from coursework.report.plots import all_figures
+from coursework.report.settings import read_settings
 from tests.helpers import needs_tex, write_spec
 
 NASTY_RUN = "a&b_%$#{}~^\\"
@@ -68,6 +70,19 @@ def test_escape_filter():
     assert latex.tex(NASTY_RUN) == (r"a\&b\_\%\$\#\{\}\textasciitilde{}\textasciicircum{}"
                                      r"\textbackslash{}")
 
+
+
+def test_unicode_becomes_latex_any_style_compiles_or_one_error_names_field_and_character(
+        tmp_path):
+    assert latex.tex("α-β, café, naïve, Ω") == (r"\ensuremath{\alpha}-\ensuremath{\beta}, caf\'{e}"
+                                                r", na\"{\i{}}ve, \ensuremath{\Omega}")
+    assert latex.tex("Łódź – ≤ 5 µm") == r"\L{}\'{o}d\'{z} -- \ensuremath{\leq} 5 \ensuremath{\mu}m"
+    path = tmp_path / "report.toml"
+    path.write_text('title = "Ok"\nauthor = "Name ツ"\n')
+    with pytest.raises(ReportError) as err:
+        read_settings(path)
+    msg = str(err.value)
+    assert str(path) in msg and "'author'" in msg and "U+30C4" in msg and "ツ" in msg
 
 @pytest.mark.slow
 @needs_tex
