@@ -36,7 +36,7 @@ DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex tex lock slurm collect quick all plan plots report submission verify bench test test-fast lint clean \
+.PHONY: help setup setup-tex tex lock slurm collect quick all plan plots report submission verify mark bench test test-fast lint clean \
 	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets
@@ -108,6 +108,15 @@ submission: $(STAMP) ## PDF + code + per-run CSVs (no weights) -> submission/ an
 verify: $(STAMP) ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]
 	$(CW) verify --profile $(PROFILE) $(DATA_FLAGS) $(if $(QUESTION),--question $(QUESTION)) \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(filter 0,$(RERUN)),--no-rerun)
+
+# a marker's side: SUBMISSION=a zip or a folder of zips; MARKING=folder for sheets and table
+MARKING     ?= marking
+mark: $(STAMP) tex ## check handed-in zips: SUBMISSION=zip|folder [SAMPLE=2 (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1]
+	@test -n "$(SUBMISSION)" || { echo "usage: make mark SUBMISSION=submission.zip (or a folder" \
+	  "of zips) [SAMPLE=2] [PAGE_LIMIT=6] [MARKING=marking] [AGAIN=1]"; exit 2; }
+	$(PY) -m coursework mark "$(SUBMISSION)" --marking "$(MARKING)" \
+	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(PAGE_LIMIT),--page-limit $(PAGE_LIMIT)) \
+	  $(if $(filter 1,$(AGAIN)),--again)
 
 bench: $(STAMP) ## training speed per installed backend vs plain fit -> results/bench.json
 	$(CW) bench $(if $(BACKENDS),--backends $(BACKENDS))

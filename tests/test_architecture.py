@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,8 +109,10 @@ def test_only_the_results_module_globs_the_results_folder():
     """Any other module lists only folders that are not results: the specs, the student's
     prose, the project's code, folders of images."""
     others = {"spec.py": ["EXPERIMENTS_DIR.glob"], "render.py": ["prose.glob"],
-              "submission.py": ["(root / name).rglob"],
-              "images.py": ["folder.iterdir", "c.rglob"]}
+              "project.py": ["(root / name).rglob"],
+              "images.py": ["folder.iterdir", "c.rglob"],
+              # a marker's folder of zips, and an unpacked submission (not a results folder)
+              "mark.py": ["path.glob", "files.iterdir", "root.rglob", "code.rglob"]}
     for path in PACKAGE.rglob("*.py"):
         if path.name != "results.py":
             found = re.findall(r"([\w.]+|\([^()]*\))\.(r?glob|iterdir)\(", path.read_text())
@@ -148,7 +151,12 @@ def test_collect_report_plots_and_verify_run_without_keras(tmp_path, tiny_npz):
     check = subprocess.run([sys.executable, "-c", "import keras"], env=env, capture_output=True,
                            text=True)
     assert "No module named 'keras'" in check.stderr
-    for args in (["collect"], ["report"], ["verify", "--no-rerun"], ["plots"]):
+    steps = [["collect"], ["report"], ["verify", "--no-rerun"], ["plots"]]
+    if shutil.which("latexmk"):  # a submission needs the PDF; marking it needs no Keras
+        steps += [["report"], ["submission", "--out", str(tmp_path / "sub")],
+                  ["mark", str(tmp_path / "sub.zip"), "--sample", "0", "--marking",
+                   str(tmp_path / "marking")]]
+    for args in steps:
         proc = subprocess.run([sys.executable, "-m", "coursework", "--results", str(res), *args],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"{args}: {proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
@@ -156,7 +164,8 @@ def test_collect_report_plots_and_verify_run_without_keras(tmp_path, tiny_npz):
 
 
 @pytest.mark.parametrize("args", [["run", "conv", "--only", "nope"], ["verify"],
-                                  ["report"], ["plots"], ["describe", "nope"]])
+                                  ["report"], ["plots"], ["describe", "nope"],
+                                  ["mark", "no-such-submission.zip"]])
 def test_user_errors_are_one_line_and_exit_2(tmp_path, args, capsys):
     assert cli.main(["--results", str(tmp_path / "empty"), *args]) == 2
     err = capsys.readouterr().err

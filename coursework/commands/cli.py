@@ -126,6 +126,35 @@ def parser() -> argparse.ArgumentParser:
                    help="the results set by its folder name under --results (quick, "
                    "quick@bees-1a2b3c), instead of --profile and --dataset")
 
+    rt = command("retrain", "re-train one run from its run.json (config, seed, dataset, with "
+                 "determinism on) into a folder: how `mark` re-runs a submission's runs with the "
+                 "submission's own code", profile=False)
+    rt.add_argument("record", type=Path, help="a run.json")
+    rt.add_argument("--out", type=Path, required=True,
+                    help="folder for the new run.json and history.csv")
+
+    mk = command("mark", "a marker's check of handed-in submissions (a zip, or a folder of "
+                 "zips): unpack safely, check every file and number, compile the report, show "
+                 "what the student changed, re-train a sample of runs; a sheet per submission "
+                 "and marks.csv", profile=False)
+    mk.add_argument("submission", type=Path, help="a submission zip, or a folder of them")
+    mk.add_argument("--marking", type=Path, default=Path("marking"),
+                    help="folder for everything marking writes (default: marking)")
+    mk.add_argument("--sample", type=int, default=2,
+                    help="runs to re-train per submission, a seeded sample (default: 2; 0: "
+                    "integrity only)")
+    mk.add_argument("--tolerance", type=float, default=0.005,
+                    help="accuracy tolerance where byte identity cannot be expected "
+                    "(default: 0.005)")
+    mk.add_argument("--page-limit", type=_positive, default=None,
+                    help="the course's limit on the body's pages (default: report.toml's)")
+    mk.add_argument("--again", action="store_true",
+                    help="mark again what is already marked (default: skip it)")
+    mk.add_argument("--max-mb", type=_positive, default=1024,
+                    help="largest unpacked size of a submission, MB (default: 1024)")
+    mk.add_argument("--max-files", type=_positive, default=20000,
+                    help="most files in a submission (default: 20000)")
+
     b = command("bench", "images/s of the project's training path against a plain "
                 "model.fit, per backend (writes <results>/bench.json)", profile=False)
     b.add_argument("--batch-sizes", type=_seeds, default=[10, 64, 256],
@@ -333,6 +362,38 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def cmd_retrain(args) -> int:
+    from coursework.records import results
+    from coursework.runtime import backend
+    from coursework.verify.rerun import retrain
+
+    backend.check_installed()
+    backend.configure(deterministic=True)  # as make verify: byte identity needs it
+    rec = results.read_json(args.record)
+    new = retrain(rec, args.out)
+    if "error" in new:
+        raise CourseworkError(f"{args.record}: {new['error']}")
+    results.write_json(args.out / results.RECORD, new)
+    print(f"re-trained {rec['question']}/{rec['run']} seed {rec['seed']} into {args.out}")
+    return 0
+
+
+def cmd_mark(args) -> int:
+    from coursework.report.settings import read_settings
+    from coursework.verify import mark
+
+    if args.sample < 0:
+        raise CourseworkError("--sample wants 0 or more runs")
+    options = mark.Options(sample=args.sample, tolerance=args.tolerance,
+                           page_limit=args.page_limit or read_settings().page_limit,
+                           max_bytes=args.max_mb << 20, max_files=args.max_files)
+    sheets = mark.mark(args.submission, args.marking, options, again=args.again)
+    bad = [s for s in sheets if s.verdict != "pass"]
+    print(f"\nmarked {len(sheets)} submission(s): {len(sheets) - len(bad)} pass, {len(bad)} "
+          f"with failures; table: {mark.table_path(args.marking)} (and .csv)")
+    return 1 if bad else 0
+
+
 def cmd_describe(args) -> int:
     from coursework.commands.describe import describe
     from coursework.records import spec
@@ -382,11 +443,12 @@ def cmd_evaluate(args) -> int:
 COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plan": cmd_plan, "plots": cmd_plots,
             "report": cmd_report, "verify": cmd_verify, "describe": cmd_describe,
             "bench": cmd_bench, "submission": cmd_submission, "predict": cmd_predict,
-            "evaluate": cmd_evaluate, "slurm": cmd_slurm, "collect": cmd_collect}
+            "evaluate": cmd_evaluate, "slurm": cmd_slurm, "collect": cmd_collect,
+            "retrain": cmd_retrain, "mark": cmd_mark}
 
 
 # the commands that build models; the others work without Keras
-KERAS_COMMANDS = {"run", "plan", "slurm", "describe", "bench", "predict", "evaluate"}
+KERAS_COMMANDS = {"run", "plan", "slurm", "describe", "bench", "predict", "evaluate", "retrain"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,3 +27,8 @@ class ReportError(CourseworkError):
 
 class BackendError(CourseworkError):
     """The chosen Keras backend is unknown or not installed; the message says how to fix it."""
+
+
+class SubmissionError(CourseworkError):
+    """A handed-in archive cannot be unpacked safely; the message names the archive and the
+    entry."""

@@ -170,6 +170,12 @@ def files(results: Path, results_set: str) -> list[Path]:
     return out
 
 
+def sets(results: Path) -> list[str]:
+    """The results sets under ``<results>``: its folders, sorted (``full``, ``quick``, ...)."""
+    base = Path(results)
+    return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+
 def questions(results: Path, results_set: str) -> list[str]:
     """The questions with at least one run record, sorted."""
     return sorted({p.parent.parent.parent.name for p in record_paths(results, results_set)})

@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from coursework.analysis import tables
 from coursework.analysis.checks import PASSING
@@ -54,9 +55,12 @@ FIGURES = {
 }
 
 
-def environment_jinja() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)), block_start_string=r"\BLOCK{",
+def environment_jinja(templates: Path | None = None) -> jinja2.Environment:
+    """The report's templates (``templates``: another folder of them, such as a handed-in
+    one: rendered in Jinja's sandbox, as untrusted input)."""
+    kind = jinja2.Environment if templates is None else SandboxedEnvironment
+    env = kind(
+        loader=jinja2.FileSystemLoader(str(templates or TEMPLATES)), block_start_string=r"\BLOCK{",
         block_end_string="}", variable_start_string=r"\VAR{", variable_end_string="}",
         comment_start_string=r"\#{", comment_end_string="}", line_comment_prefix="%%",
         trim_blocks=True, lstrip_blocks=True, autoescape=False, undefined=jinja2.StrictUndefined,
@@ -104,10 +108,12 @@ def question_paths(results_dir: Path, results_set: str, q: QuestionNumbers, pros
 PARTS = {"question.tex.j2": "{}.tex", "appendix.tex.j2": "{}-appendix.tex"}
 
 
-def render_part(template: str, q: QuestionNumbers, paths: dict) -> str:
+def render_part(template: str, q: QuestionNumbers, paths: dict,
+                templates: Path | None = None) -> str:
     """One of a question's files (:data:`PARTS`): ``q`` from
-    :func:`coursework.analysis.tables.question`, ``paths`` from :func:`question_paths`."""
-    return environment_jinja().get_template(template).render(q=q, paths=paths)
+    :func:`coursework.analysis.tables.question`, ``paths`` from :func:`question_paths`;
+    ``templates``: see :func:`environment_jinja`."""
+    return environment_jinja(templates).get_template(template).render(q=q, paths=paths)
 
 
 def numbers_tex(questions: list[QuestionNumbers]) -> str:
@@ -223,6 +229,7 @@ def render(results_dir: Path, results_set: str, prose_root: Path | None = None,
     for name, source in files.items():
         results.write_bytes(report_dir / name, source.read_bytes())
     results.write_json(report_dir / NUMBERS, {"schema_version": results.SCHEMA_VERSION,
+                                              "title": settings.title, "author": settings.author,
                                               "questions": [q.to_json() for q in questions]})
     texts, files = report_texts(results_dir, results_set, questions, settings, prose_root,
                                 bundle=True)

@@ -5,6 +5,7 @@ Integrity (seconds), from the results folder and its recorded specs alone (no Ke
 - every file matches its sha256 in ``MANIFEST.json``, and no file is missing or unlisted;
 - every row of ``summary.csv`` matches its ``run.json``, and every ``run.json`` matches its
   ``history.csv`` (epochs, best epoch, best validation accuracy);
+- every ``run.json``'s config is the one its question's recorded spec gives the run;
 - every run the recorded spec asks for is there;
 - ``stats.csv`` and ``ensembles.csv`` match a recomputation from the runs;
 - every number of the report (``report/numbers.json``) matches a recomputation, and every
@@ -17,6 +18,7 @@ Re-run (minutes): :mod:`coursework.verify.rerun`. Every check is a row of
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from coursework.analysis import ensemble, manifest, stats
@@ -31,8 +33,11 @@ from coursework.verify.numbers import check_report
 # --------------------------------------------------------------------------- files and records
 
 
-def check_files(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
-    """Files against the manifest: same hash, none missing, none unlisted."""
+def check_files(results_dir: Path, results_set: str, in_scope: InScope,
+                left_out: tuple[str, ...] = ()) -> list[Row]:
+    """Files against the manifest: same hash, none missing, none unlisted. Files whose names
+    end with ``left_out`` may be missing (a submission leaves the weights out): one row
+    counts them."""
     try:
         man = manifest.read(results_dir, results_set)
     except ResultsError as exc:
@@ -40,10 +45,13 @@ def check_files(results_dir: Path, results_set: str, in_scope: InScope) -> list[
     base = results.set_dir(results_dir, results_set)
     listed = {rel: meta for rel, meta in man.get("files", {}).items() if in_scope(rel)}
     present = {rel for rel in manifest.listed(results_dir, results_set) if in_scope(rel)}
-    rows, missing_runs = [], set()
+    rows, missing_runs, absent = [], set(), 0
     for rel, meta in sorted(listed.items()):
         run, seed = results.run_of(rel)
         path = base / rel
+        if not path.exists() and left_out and rel.endswith(left_out) and path.parent.exists():
+            absent += 1
+            continue
         if not path.exists():
             if run != "-" and not path.parent.exists():
                 if (run, seed) not in missing_runs:
@@ -59,6 +67,37 @@ def check_files(results_dir: Path, results_set: str, in_scope: InScope) -> list[
     for rel in sorted(present - set(listed)):
         run, seed = results.run_of(rel)
         rows.append(Row(run, seed, "file listed", rel, "in manifest", "not listed", "UNLISTED"))
+    if absent:
+        rows.append(Row("-", "-", "files left out", " ".join(f"*{s}" for s in left_out),
+                        "not handed in (weights)", f"{absent} files"))
+    return rows
+
+
+def check_configs(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+    """Each ``run.json``'s config against the config the question's recorded spec gives that
+    run (the dataset aside where the set was trained on another one, ``--dataset``)."""
+    rows: list[Row] = []
+    configs: dict[str, dict | None] = {}
+    for path in results.record_paths(results_dir, results_set):
+        rel = results.relative(path, results_dir, results_set)
+        if not in_scope(rel):
+            continue
+        rec = results.read_json(path)
+        q, run, seed = rec["question"], f"{rec['question']}/{rec['run']}", str(rec["seed"])
+        if q not in configs:
+            s = spec.trained_spec(results_dir, results_set, q)
+            configs[q] = ({r.name: r.config for r in s.resolve(results_set)} if s is not None
+                          and results.profile_of(results_set) in s.profiles else None)
+        want = (configs[q] or {}).get(rec["run"])
+        if want is None:
+            continue
+        got = rec.get("config", {})
+        keys = sorted((set(want) | set(got)) - ({"dataset"} if "@" in results_set else set()))
+        text = {k: (json.dumps(want.get(k), sort_keys=True), json.dumps(got.get(k), sort_keys=True))
+                for k in keys}
+        bad = [k for k in keys if text[k][0] != text[k][1]]
+        rows += [Row(run, seed, f"run.json config: {k}", rel, text[k][0], text[k][1], "MISMATCH")
+                 for k in bad] or [Row(run, seed, f"run.json config = {results.SPEC}", rel)]
     return rows
 
 
@@ -185,7 +224,10 @@ def check_aggregates(results_dir: Path, results_set: str, in_scope: InScope) -> 
 # --------------------------------------------------------------------------- all checks
 
 
-def integrity(results_dir: Path, results_set: str, question: str | None = None) -> list[Row]:
+def integrity(results_dir: Path, results_set: str, question: str | None = None,
+              left_out: tuple[str, ...] = (), templates: Path | None = None) -> list[Row]:
+    """Every check that reads files only; ``left_out``: see :func:`check_files`;
+    ``templates``: the report templates the report was made from (default: this project's)."""
     if not results.set_dir(results_dir, results_set).is_dir():
         raise ResultsError(f"{results.set_dir(results_dir, results_set)} does not exist: "
                            f"nothing to verify (run make quick, or make verify PROFILE=...)")
@@ -195,12 +237,13 @@ def integrity(results_dir: Path, results_set: str, question: str | None = None) 
         ``q/``."""
         return question is None or "/" not in rel or rel.split("/")[0] == question
 
-    return [*check_files(results_dir, results_set, in_scope),
+    return [*check_files(results_dir, results_set, in_scope, left_out),
             *check_summary(results_dir, results_set, in_scope),
             *check_histories(results_dir, results_set, in_scope),
+            *check_configs(results_dir, results_set, in_scope),
             *check_expected_runs(results_dir, results_set, in_scope),
             *check_aggregates(results_dir, results_set, in_scope),
-            *check_report(results_dir, results_set, in_scope)]
+            *check_report(results_dir, results_set, in_scope, templates)]
 
 
 def check_lock(results_dir: Path, results_set: str) -> list[Row]:

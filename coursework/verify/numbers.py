@@ -72,13 +72,15 @@ def tokenised(q: QuestionNumbers) -> tuple[QuestionNumbers, dict[str, tuple[str,
     return replace(q, facts=facts, tables=tables_), where
 
 
-def check_tex(path: Path, rel: str, template: str, q: QuestionNumbers, paths: dict) -> list[Row]:
+def check_tex(path: Path, rel: str, template: str, q: QuestionNumbers, paths: dict,
+              templates: Path | None = None) -> list[Row]:
     """Every number in a question's ``.tex`` against ``numbers.json``: the file is split where
     the numbers go (rendering the template with tokens in their place shows where), and each
-    piece is compared with the same piece of a rendering from the recorded numbers."""
-    want = report.render_part(template, q, paths).splitlines()
+    piece is compared with the same piece of a rendering from the recorded numbers.
+    ``templates``: the report templates the file was made from (default: this project's)."""
+    want = report.render_part(template, q, paths, templates).splitlines()
     shape, where = tokenised(q)
-    tokens = report.render_part(template, shape, paths).splitlines()
+    tokens = report.render_part(template, shape, paths, templates).splitlines()
     have = path.read_text().splitlines()
     if len(have) != len(want):
         return [Row(q.id, "-", "report lines", rel, f"{len(want)} lines", f"{len(have)} lines",
@@ -122,28 +124,47 @@ def check_numbers_tex(path: Path, written: list[QuestionNumbers], in_scope: InSc
                         f"{len(macros)} macros", f"{len(macros)} macros")]
 
 
-def check_report(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
-    """The report's numbers: recomputed, and as written in ``numbers.tex`` and each
-    ``<question>.tex`` (nothing to check if no report was built)."""
-    rdir = results.report_dir(results_dir, results_set)
-    if not (rdir / report.NUMBERS).exists():
-        return []
-    written = [QuestionNumbers.from_json(q)
-                for q in results.read_json(rdir / report.NUMBERS)["questions"]]
-    fresh = tables.numbers(results_dir, results_set, order=[q.id for q in written])
-    rows = check_numbers(written, fresh, in_scope)
-    rows += check_numbers_tex(rdir / "numbers.tex", written, in_scope)
+def written_numbers(results_dir: Path, results_set: str) -> list[QuestionNumbers] | None:
+    """``report/numbers.json``: the numbers the report was built from (None: no report)."""
+    path = results.report_dir(results_dir, results_set) / report.NUMBERS
+    if not path.exists():
+        return None
+    return [QuestionNumbers.from_json(q) for q in results.read_json(path)["questions"]]
+
+
+def check_sources(folder: Path, label: str, written: list[QuestionNumbers], paths: dict,
+                  in_scope: InScope, templates: Path | None = None) -> list[Row]:
+    """The numbers written in a folder of the report's sources (``numbers.tex`` and each
+    question's ``.tex``) against ``numbers.json``; ``label``: the folder as rows name it;
+    ``paths``: question id -> :func:`coursework.report.render.question_paths`."""
+    rows = check_numbers_tex(folder / "numbers.tex", written, in_scope)
+    for row in rows:
+        row.file = f"{label}/numbers.tex"
     for q in written:
         if not in_scope(f"{q.id}/"):
             continue
-        paths = report.question_paths(results_dir, results_set, q, None, write=False)
         for template, name in report.PARTS.items():
-            path = rdir / name.format(q.id)
-            rel = results.relative(path, results_dir, results_set)
+            path, rel = folder / name.format(q.id), f"{label}/{name.format(q.id)}"
             if not path.exists():
                 rows.append(Row(q.id, "-", "report section", rel, "present", "missing",
                                 "MISSING"))
                 continue
-            rows += check_tex(path, rel, template, q, paths) or [
+            rows += check_tex(path, rel, template, q, paths[q.id], templates) or [
                 Row(q.id, "-", "report tables = numbers.json", rel)]
     return rows
+
+
+def check_report(results_dir: Path, results_set: str, in_scope: InScope,
+                 templates: Path | None = None) -> list[Row]:
+    """The report's numbers: recomputed, and as written in ``numbers.tex`` and each
+    ``<question>.tex`` (nothing to check if no report was built)."""
+    written = written_numbers(results_dir, results_set)
+    if written is None:
+        return []
+    fresh = tables.numbers(results_dir, results_set, order=[q.id for q in written])
+    paths = {q.id: report.question_paths(results_dir, results_set, q, None, write=False)
+             for q in written}
+    rdir = results.report_dir(results_dir, results_set)
+    return (check_numbers(written, fresh, in_scope)
+            + check_sources(rdir, results.relative(rdir, results_dir, results_set), written,
+                            paths, in_scope, templates))

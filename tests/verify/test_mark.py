@@ -1,0 +1,207 @@
+"""`make mark`: a marker checks handed-in zips, one or a folder of them. Each tampered or
+unsafe submission gets one named failure on its sheet, and the others are still marked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from coursework.records import results
+from coursework.runtime import backend
+from coursework.verify import mark
+from tests.helpers import FC_AND_CONV, needs_tex, run_cli, toy_spec
+from tests.verify.test_archive import bomb, make_zip
+
+pytestmark = [pytest.mark.slow, needs_tex, pytest.mark.skipif(
+    backend.chosen() != "tensorflow", reason="trains, builds and marks a submission: once, in "
+    "the TensorFlow pass (a re-run uses the backend the run recorded)")]
+
+HISTORY = "submission/results/quick/toy/fc/seed-0/history.csv"
+TEX = "submission/results/quick/report/toy.tex"
+RECORDS = ["submission/results/quick/toy/fc/seed-0/run.json",
+           "submission/results/quick/toy/conv/seed-0/run.json"]
+
+
+@pytest.fixture(scope="module")
+def handed_in(tmp_path_factory, tiny_npz) -> Path:
+    """A student's submission.zip: two toy runs, the report built, `make submission`."""
+    tmp = tmp_path_factory.mktemp("student")
+    spec = toy_spec(tmp, f"npz:{tiny_npz}", FC_AND_CONV)
+    res = tmp / "results"
+    settings = tmp / "report.toml"
+    settings.write_text('title = "Toy study"\nauthor = "Ada Lovelace (s0000001)"\n')
+    assert run_cli("--results", res, "run", spec) == 0
+    assert run_cli("--results", res, "report", "--settings", settings) == 0
+    assert run_cli("--results", res, "submission", "--out", tmp / "submission") == 0
+    return tmp / "submission.zip"
+
+
+def edited(src: Path, dest: Path, edits: dict, cover_tracks: bool = False) -> Path:
+    """A copy of the zip ``src`` with ``edits`` (entry -> function of its text); with
+    ``cover_tracks``, LISTING.txt and MANIFEST.json are made to agree with the edits, so that
+    only the deeper checks can find them."""
+    with zipfile.ZipFile(src) as z:
+        entries = {i.filename: z.read(i) for i in z.infolist()}
+    for name, fn in edits.items():
+        entries[name] = fn(entries[name].decode()).encode()
+    if cover_tracks:
+        man = json.loads(entries["submission/results/quick/MANIFEST.json"])
+        listing = entries["submission/LISTING.txt"].decode()
+        for name in edits:
+            data = entries[name]
+            rel = name.removeprefix("submission/results/quick/")
+            man["files"][rel] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            entries["submission/results/quick/MANIFEST.json"] = json.dumps(man, indent=2).encode()
+        for name in [*edits, "submission/results/quick/MANIFEST.json"]:
+            data = entries[name]
+            short = name.removeprefix("submission/")
+            listing = re.sub(rf"^ *\d+  [0-9a-f]{{64}}  {re.escape(short)}$",
+                             f"{len(data):>10}  {hashlib.sha256(data).hexdigest()}  {short}",
+                             listing, flags=re.M)
+        entries["submission/LISTING.txt"] = listing.encode()
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return dest
+
+
+def bump_val_accuracy(text: str) -> str:
+    """Change the last digit of the first epoch's val_accuracy in a history.csv."""
+    lines = text.split("\n")
+    column = lines[0].split(",").index("val_accuracy")
+    cells = lines[1].split(",")
+    cells[column] = cells[column][:-1] + str((int(cells[column][-1]) + 1) % 10)
+    lines[1] = ",".join(cells)
+    return "\n".join(lines)
+
+
+def edit_test_accuracy(tex: str) -> str:
+    """Change the first test accuracy of the report's main table (``98.50`` -> ``99.50``)."""
+    m = re.search(r"^\\texttt\{fc\} & (\d)", tex, flags=re.M)
+    assert m, tex
+    return tex[:m.start(1)] + str((int(m[1]) + 1) % 10) + tex[m.end(1):]
+
+
+def change_learning_rate(text: str) -> str:
+    rec = json.loads(text)
+    rec["config"]["learning_rate"] = 0.5
+    return json.dumps(rec, indent=2) + "\n"
+
+
+@pytest.fixture(scope="module")
+def marked(handed_in, tmp_path_factory) -> tuple[Path, dict[str, mark.Sheet]]:
+    """A folder of eight handed-in zips (one clean), marked with one re-run each."""
+    tmp = tmp_path_factory.mktemp("marker")
+    inbox = tmp / "inbox"
+    inbox.mkdir()
+    shutil.copy(handed_in, inbox / "clean.zip")
+    # the history's val_accuracy column edited (its hashes left as they were)
+    edited(handed_in, inbox / "digit.zip", {HISTORY: bump_val_accuracy})
+    edited(handed_in, inbox / "tex.zip", {TEX: edit_test_accuracy}, cover_tracks=True)
+    edited(handed_in, inbox / "rate.zip", {r: change_learning_rate for r in RECORDS},
+           cover_tracks=True)
+    make_zip(inbox / "dotdot.zip", {"submission/LISTING.txt": b"", "../../evil.txt": b"x"})
+    make_zip(inbox / "symlink.zip", {"submission/LISTING.txt": b"", "submission/l": b"/etc"},
+             {"submission/l": 0o120777})
+    bomb(inbox / "bomb.zip", (1 << 30) + (1 << 24))
+    (inbox / "notzip.zip").write_bytes(b"%PDF-1.5 a PDF renamed to .zip")
+    sheets = mark.mark(inbox, tmp / "marking", mark.Options(sample=1))
+    return tmp, {s.name.removesuffix(".zip"): s for s in sheets}
+
+
+def first_failure(sheet: mark.Sheet) -> str:
+    return sheet.mark_row()["first_failure"]
+
+
+def test_a_clean_submission_passes_every_check_and_two_reruns_are_byte_identical(
+        handed_in, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(handed_in, inbox / "s0000001.zip")
+    before = set(tmp_path.iterdir())
+    [sheet] = mark.mark(inbox / "s0000001.zip", tmp_path / "marking", mark.Options(sample=2))
+    assert sheet.verdict == "pass", [mark.describe(r) for r in sheet.failures]
+    reruns = [r for r in sheet.rows if r.check.startswith("re-run history")]
+    assert len(reruns) == 2 and all("byte-identical" in r.check and r.ok for r in reruns)
+    kinds = {r.kind for r in sheet.rows}
+    assert {"listing sha256", "file sha256", "run.json config = spec.toml",
+            "report tables = numbers.json", "report pages (body)", "re-run"} <= kinds
+    f = sheet.facts
+    assert f["author"] == "Ada Lovelace (s0000001)" and f["questions"] == "toy"
+    assert f["reruns_agreeing"] == "2/2" and f["runs_by_handed_in_code"] == "2/2"
+    assert f["pages"] == "1" and "template" in f["code_changed"]
+    folder = tmp_path / "marking" / "s0000001"
+    text = (folder / "sheet.md").read_text()
+    assert "verdict: **pass**" in text and "re-run history: byte-identical" in text
+    rows = results.read_csv(folder / "sheet.csv")
+    assert len(rows) == len(sheet.rows) and rows[0]["submission"] == "s0000001.zip"
+    [row] = results.read_csv(tmp_path / "marking" / "marks.csv")
+    assert row["verdict"] == "pass" and row["reruns_agreeing"] == "2/2"
+    assert set(tmp_path.iterdir()) == before | {tmp_path / "marking"}  # nothing else written
+    # a second mark skips what is already marked
+    stamp = (folder / "sheet.json").stat().st_mtime_ns
+    [again] = mark.mark(inbox, tmp_path / "marking", mark.Options(sample=2))
+    assert again.verdict == "pass" and (folder / "sheet.json").stat().st_mtime_ns == stamp
+
+
+def test_an_edited_history_digit_is_named(marked):
+    _, sheets = marked
+    assert sheets["digit"].verdict == "FAIL"
+    assert "toy/fc/seed-0/history.csv" in first_failure(sheets["digit"])
+    assert sheets["digit"].mark_row()["first_failure"].endswith("[EDITED]")
+
+
+def test_a_number_edited_in_the_reports_tex_is_named_even_with_the_hashes_redone(marked):
+    _, sheets = marked
+    bad = sheets["tex"].failures
+    assert bad and all("report" in r.file and "toy.tex" in r.file for r in bad), bad
+    assert "report table: Test" in first_failure(sheets["tex"])
+
+
+def test_a_changed_learning_rate_disagrees_with_the_spec_and_with_its_rerun(marked):
+    _, sheets = marked
+    checks = {r.check for r in sheets["rate"].failures}
+    assert "run.json config: learning_rate" in checks
+    assert any(c.startswith("re-run") for c in checks), checks
+    assert sheets["rate"].facts["reruns_agreeing"] == "0/1"
+
+
+@pytest.mark.parametrize(("name", "why"), [("dotdot", "outside"), ("symlink", "symbolic link"),
+                                           ("bomb", "zip bomb"), ("notzip", "not a zip")])
+def test_unsafe_archives_are_refused_with_one_error_and_nothing_written(marked, name, why):
+    tmp, sheets = marked
+    sheet = sheets[name]
+    assert sheet.verdict == "BAD ARCHIVE" and len(sheet.rows) == 1
+    assert why in first_failure(sheet) and f"{name}.zip" in first_failure(sheet)
+    assert not (tmp / "marking" / name / "files").exists()
+    assert not list(tmp.rglob("evil.txt"))
+
+
+def test_the_others_are_still_marked_and_the_table_has_a_row_each(marked):
+    tmp, sheets = marked
+    assert sheets["clean"].verdict == "pass", [mark.describe(r) for r in sheets["clean"].failures]
+    rows = {r["submission"]: r for r in results.read_csv(tmp / "marking" / "marks.csv")}
+    assert len(rows) == 8
+    assert rows["clean.zip"]["verdict"] == "pass" and rows["clean.zip"]["failed"] == "0"
+    assert {rows[f"{n}.zip"]["verdict"] for n in ("digit", "tex", "rate")} == {"FAIL"}
+    assert "| bomb.zip |" in (tmp / "marking" / "marks.md").read_text()
+
+
+def test_three_submissions_give_three_rows_and_the_right_verdicts(marked, tmp_path):
+    tmp, _ = marked
+    inbox = tmp_path / "three"
+    inbox.mkdir()
+    for name in ("clean", "digit", "tex"):
+        shutil.copy(tmp / "inbox" / f"{name}.zip", inbox / f"{name}.zip")
+    mark.mark(inbox, tmp_path / "marking", mark.Options(sample=0))
+    rows = results.read_csv(tmp_path / "marking" / "marks.csv")
+    assert [(r["submission"], r["verdict"]) for r in rows] == [
+        ("clean.zip", "pass"), ("digit.zip", "FAIL"), ("tex.zip", "FAIL")]
+    assert "history.csv" in rows[1]["first_failure"] and "toy.tex" in rows[2]["first_failure"]
+    assert rows[0]["reruns_agreeing"] == "not asked" and rows[0]["questions"] == "toy"
