@@ -442,8 +442,8 @@ def already_marked(folder: Path, sha: str, options: Options) -> Sheet | None:
 
 def mark(path: Path, marking: Path, options: Options, again: bool = False) -> list[Sheet]:
     """Mark every submission of ``path``; write the sheets and the table; return the sheets."""
-    zips = submissions(path)
-    marking = Path(marking)
+    zips = [z.resolve() for z in submissions(path)]
+    marking = Path(marking).resolve()  # the re-runs work in the submission's code folder
     results.ensure_writable(marking)
     sheets: dict[Path, Sheet] = {}
     todo: list[Path] = []  # unpacked now, to check
