@@ -36,7 +36,7 @@ DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex tex lock slurm collect quick all plan plots report submission verify mark bench test test-fast lint clean \
+.PHONY: help setup setup-tex tex lock slurm collect quick all plan tune plots report submission verify mark bench test test-fast lint clean \
 	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets
@@ -96,6 +96,10 @@ all: $(STAMP) ## every question, full profile (full MNIST; hours on a CPU), plot
 plan: $(STAMP) ## runs, images and estimated time of PROFILE [QUESTION=q or QUESTIONS=...]; what is complete
 	$(CW) plan $(or $(QUESTION),$(CHOSEN)) --profile $(PROFILE) $(DATA_FLAGS) $(TRAIN_FLAGS)
 
+tune: $(STAMP) ## only the Optuna studies of QUESTION's tuned runs, on the validation split [JOBS=N]
+	@test -n "$(QUESTION)" || { echo "usage: make tune QUESTION=regularisation [PROFILE=quick] [JOBS=2]"; exit 2; }
+	$(CW) run $(QUESTION) --tune --profile $(PROFILE) $(DATA_FLAGS) $(RUN_FLAGS)
+
 plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
 	$(CW) plots --profile $(PROFILE) $(DATA_FLAGS)
 
@@ -124,13 +128,13 @@ bench: $(STAMP) ## training speed per installed backend vs plain fit -> results/
 $(ALL_QUESTIONS): $(STAMP)
 	$(CW) run $@ --profile $(PROFILE) $(DATA_FLAGS) $(RUN_FLAGS)
 
-slurm: $(STAMP) ## sbatch array script, a task per run and seed [QUESTION= PARTITION= GPUS= TIME= MEM= CPUS= SETUP=]
+slurm: $(STAMP) ## sbatch array script, a task per run and seed [QUESTION= PARTITION= GPUS= TIME= MEM= CPUS= SETUP= TUNE=1: per trial]
 	@test -n "$(QUESTION)" || { echo "usage: make slurm QUESTION=conv [PROFILE=full]" \
 	  "[PARTITION=gpu GPUS=1 TIME=04:00:00 MEM=16G CPUS=4 SETUP='module load cuda']"; exit 2; }
 	$(CW) slurm $(QUESTION) --profile $(PROFILE) $(DATA_FLAGS) \
 	  $(if $(PARTITION),--partition "$(PARTITION)") $(if $(GPUS),--gpus $(GPUS)) \
 	  $(if $(TIME),--time $(TIME)) $(if $(MEM),--mem $(MEM)) $(if $(CPUS),--cpus $(CPUS)) \
-	  $(if $(SETUP),--setup "$(SETUP)") $(TRAIN_FLAGS)
+	  $(if $(SETUP),--setup "$(SETUP)") $(if $(filter 1,$(TUNE)),--tune) $(TRAIN_FLAGS)
 
 collect: $(STAMP) ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
 	$(CW) collect --profile $(PROFILE) $(DATA_FLAGS)

@@ -51,6 +51,7 @@ class Facts:
     baseline: str
     noise: str  # the sentence on which differences are within the noise
     not_complete: str
+    tuning: str = ""  # how the tuned runs chose their parameters, on the validation split
 
 
 @dataclass
@@ -87,7 +88,8 @@ class QuestionNumbers:
                               [TableRow(r["run"], r["cells"]) for r in t["rows"]])
                   for name, t in d["tables"].items()}
         return cls(d["id"], d["title"], d["research_question"], d["hypothesis"],
-                   Facts(**{f.name: d["facts"][f.name] for f in fields(Facts)}), tables,
+                   Facts(**{f.name: d["facts"][f.name] for f in fields(Facts)
+                            if f.name in d["facts"]}), tables,
                    [Macro(**m) for m in d["macros"]])
 
 
@@ -313,8 +315,29 @@ def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dic
     facts = Facts(dataset=ds["name"], shape="×".join(map(str, ds["input_shape"])),
                   classes=str(ds["num_classes"]), sizes=sizes, common=phrase,
                   class_names=class_list(ds), seeds=str(max(len(x) for x in runs.values())),
-                  baseline=base, noise=noise, not_complete=", ".join(not_complete))
+                  baseline=base, noise=noise, not_complete=", ".join(not_complete),
+                  tuning=tuning_text(recs))
     return QuestionNumbers(qid, title, s.research_question, s.hypothesis, facts, tables, macros)
+
+
+def tuning_text(recs: dict[str, dict]) -> str:
+    """The sentence on the tuned runs: how many trials, what was chosen, and that the choice
+    used the validation split only ('' without tuned runs)."""
+    parts = []
+    for name, rec in recs.items():
+        t = rec.get("tuned") or {}
+        if not t.get("params"):
+            continue
+        chosen = ", ".join(f"{k.removeprefix('model.')} {v:.3g}" if isinstance(v, float)
+                           else f"{k.removeprefix('model.')} {v}"
+                           for k, v in t["params"].items())
+        parts.append(f"{name} ({chosen}: the best of {t['trials']} {t['sampler']} trials of "
+                     f"{t['epochs']} epochs" + (f", {t['pruned']} pruned" if t.get("pruned")
+                                               else "") + ")")
+    if not parts:
+        return ""
+    return ("Tuned on the validation split (an Optuna study per run; no trial saw the test "
+            "data): " + "; ".join(parts) + ".")
 
 
 def numbers(results_dir: Path, results_set: str, order: list[str] | None = None

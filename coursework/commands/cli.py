@@ -69,7 +69,12 @@ def parser() -> argparse.ArgumentParser:
                    "GPU, or one per GPU); the results are the same (default: 1)")
     r.add_argument("--task", type=int, default=None, metavar="K",
                    help="train only the K-th run and seed (0-based, as a Slurm array task; "
-                   "see the slurm command) and write nothing shared: `collect` does that")
+                   "see the slurm command) and write nothing shared: `collect` does that; "
+                   "with --tune, the K-th trial of the question's studies")
+    r.add_argument("--tune", action="store_true",
+                   help="only tune: run the Optuna studies of the tuned runs (their [tune] "
+                   "tables) and choose their parameters on the validation split; without it, "
+                   "`run` tunes what is not tuned yet, then trains the seeds")
 
     pl = command("plan", "what the questions will train (runs, seeds, epochs, images) and how "
                  "long it will take on this machine, from a short calibration of each network "
@@ -96,6 +101,9 @@ def parser() -> argparse.ArgumentParser:
     sl.add_argument("--mixed-precision", action="store_true", help="passed on to run")
     sl.add_argument("--out", type=Path, default=None,
                     help="script to write (default: slurm/<question>-<profile>.sbatch)")
+    sl.add_argument("--tune", action="store_true",
+                    help="a task per trial of the tuned runs' studies (run it, then collect, "
+                    "before the seeds' script)")
     command("collect", "rebuild summary, statistics, ensembles and manifest from the run "
             "folders (after Slurm array tasks)")
 
@@ -203,7 +211,7 @@ def cmd_run(args) -> int:
 
     specs = [spec.load(q) for q in args.question]  # validate all before training
     backend.check_installed()
-    from coursework.engine.jobs import check_data, plan, run_question
+    from coursework.engine.jobs import check_data, plan, run_question, tuned
 
     settings = backend.configure(args.deterministic, args.mixed_precision)
     print(f"backend {backend.chosen()} {backend.version()}, determinism "
@@ -212,7 +220,7 @@ def cmd_run(args) -> int:
           + (f", {args.jobs} jobs at once" if args.jobs > 1 else ""), flush=True)
     plans = [(s, plan(s, args.profile, args.results, args.only, args.seeds,
                             args.dataset)) for s in specs]
-    if args.task is not None:
+    if args.task is not None and not args.tune:
         if len(plans) != 1:
             raise SpecError("--task: give exactly one question")
         s, jobs = plans[0]
@@ -221,6 +229,22 @@ def cmd_run(args) -> int:
                             f"profile {args.profile} (one per run and seed)")
         plans = [(s, [jobs[args.task]])]
     check_data([job for _, jobs in plans for job in jobs])  # before anything trains
+    # tuned runs: their studies first (a Slurm task of the seeds expects them finished)
+    if (args.task is None or args.tune) and any(job.run.tune is not None for _, jobs in plans
+                                                for job in jobs):
+        from coursework.engine.tune import tune_question
+
+        for s in specs:
+            tune_question(s, args.profile, args.results, args.only, args.dataset, args.jobs,
+                          args.task if args.tune else None)
+    if args.tune:
+        if args.task is None:  # the studies' files in the manifest (a task leaves it to collect)
+            from coursework.analysis.aggregates import write_aggregates
+            from coursework.records.results import set_name
+
+            write_aggregates(args.results, set_name(args.profile, args.dataset))
+        return 0
+    plans = [(s, tuned(jobs)) for s, jobs in plans]
     plans = _with_plan(plans, args)
     failed = sum(run_question(s, jobs, args.force, args.jobs,
                                     shared=args.task is None) for s, jobs in plans)
@@ -280,7 +304,8 @@ def cmd_slurm(args) -> int:
              ["--deterministic" if args.deterministic else "--no-deterministic"])
     flags += ["--mixed-precision"] if args.mixed_precision else []
     res = slurm.Resources(args.partition, args.gpus, args.time, args.mem, args.cpus, args.setup)
-    path, n = slurm.write(s, args.profile, args.results, res, args.dataset, flags, args.out)
+    path, n = slurm.write(s, args.profile, args.results, res, args.dataset, flags, args.out,
+                          args.tune)
     print(f"wrote {path}: {n} array tasks ({s.question}, profile {args.profile})\n"
           f"submit:    sbatch {path}\n"
           f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.results_set}/\n"
@@ -291,8 +316,12 @@ def cmd_slurm(args) -> int:
 
 def cmd_collect(args) -> int:
     from coursework.analysis.aggregates import write_aggregates
+    from coursework.engine.tune import finish_all
     from coursework.records import results
 
+    for best in finish_all(args.results, args.results_set):
+        print(f"study {best['question']}/{best['run']}: chose {best['params']} (trial "
+              f"{best['trial'] + 1} of {best['trials']})")
     write_aggregates(args.results, args.results_set)
     rows = results.summary_rows(args.results, args.results_set)
     counts: dict[str, int] = {}

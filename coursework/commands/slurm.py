@@ -45,14 +45,26 @@ def collect_command(profile: str, dataset: str | None) -> str:
 
 
 def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
-           dataset: str | None = None, run_flags: list[str] | None = None) -> tuple[str, int]:
+           dataset: str | None = None, run_flags: list[str] | None = None,
+           tune: bool = False) -> tuple[str, int]:
     """The sbatch script for every (run, seed) of ``spec`` under ``profile``, and its number
-    of tasks."""
-    tasks = spec.tasks(profile, on=dataset)
+    of tasks; ``tune``: a task per trial of the tuned runs' studies instead (they share each
+    study's journal), to run before the seeds."""
+    if tune:
+        tuned = [r for r, seed in spec.tasks(profile, on=dataset)
+                 if r.tune is not None and seed == r.seeds[0]]
+        tasks = [(r, f"trial {i + 1} of {r.tune.size}") for r in tuned
+                 for i in range(r.tune.size)]
+        if not tasks:
+            raise SpecError(f"{spec.path}: no tuned runs (a run's tune table) in profile "
+                            f"{profile!r}")
+        run_flags = [*(run_flags or []), "--tune"]
+    else:
+        tasks = [(r, f"seed {s}") for r, s in spec.tasks(profile, on=dataset)]
     if not tasks:
         raise SpecError(f"{spec.path}: no runs in profile {profile!r}")
     results_set = results.set_name(profile, dataset)
-    name = f"{spec.question}-{results_set}".replace("@", "-")
+    name = f"{spec.question}-{results_set}".replace("@", "-") + ("-tune" if tune else "")
     logs = results.slurm_logs(Path(results_dir).resolve(), results_set)
     on = ["--dataset", dataset] if dataset else []
     command = [sys.executable, "-m", "coursework", "--results", str(Path(results_dir).resolve()),
@@ -61,8 +73,9 @@ def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
     lines = [
         "#!/bin/bash",
         f"# {spec.question} ({spec.title}), profile {profile}: {len(tasks)} tasks, one per "
-        "run and seed:",
-        *(f"#   task {k}: {r.name} seed {s}" for k, (r, s) in enumerate(tasks)),
+        + ("trial of the tuned runs' studies (then collect, then the seeds' script):" if tune
+           else "run and seed:"),
+        *(f"#   task {k}: {r.name} {what}" for k, (r, what) in enumerate(tasks)),
         f"# Submit with sbatch; when every task has ended: {collect_command(profile, dataset)}",
         f"#SBATCH --job-name={name}",
         f"#SBATCH --array=0-{len(tasks) - 1}",
@@ -89,12 +102,13 @@ def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
 
 def write(spec: Spec, profile: str, results_dir: Path, res: Resources,
           dataset: str | None = None, run_flags: list[str] | None = None,
-          out: Path | None = None) -> tuple[Path, int]:
-    """Write the script (``slurm/<question>-<results set>.sbatch`` unless ``out``); return its
-    path and its number of tasks."""
+          out: Path | None = None, tune: bool = False) -> tuple[Path, int]:
+    """Write the script (``slurm/<question>-<results set>[-tune].sbatch`` unless ``out``);
+    return its path and its number of tasks."""
     results_set = results.set_name(profile, dataset)
-    path = Path(out) if out else SCRIPTS / f"{spec.question}-{results_set}.sbatch"
-    text, n = script(spec, profile, results_dir, res, dataset, run_flags)
+    suffix = "-tune" if tune else ""
+    path = Path(out) if out else SCRIPTS / f"{spec.question}-{results_set}{suffix}.sbatch"
+    text, n = script(spec, profile, results_dir, res, dataset, run_flags, tune)
     results.write_text(path, text)
     os.chmod(path, 0o755)
     results.slurm_logs(results_dir, results_set).mkdir(parents=True, exist_ok=True)  # before sbatch

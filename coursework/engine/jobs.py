@@ -13,7 +13,7 @@ import errno
 import shutil
 import traceback
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -22,6 +22,7 @@ from coursework.analysis.aggregates import write_aggregates
 from coursework.engine.network import build_model
 from coursework.engine.run import record, train_one
 from coursework.records import data, results
+from coursework.records import spec as specs
 from coursework.records.errors import DataError, ResultsError
 from coursework.records.spec import Run, Spec
 from coursework.runtime import backend, workers
@@ -125,6 +126,11 @@ def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool) -> 
     try:
         ds = dataset(cfg)
         rec = train_one(job.run, job.seed, ds, out, label, job.after)
+        if job.run.tune is not None:  # how its parameters were chosen
+            best = specs.chosen(job.results_dir, job.results_set, job.run) or {}
+            rec["tuned"] = {k: best.get(k) for k in ("params", "trial", "trials", "pruned",
+                                                      "sampler", "epochs",
+                                                      "best_val_accuracy")}
     except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
@@ -156,6 +162,12 @@ def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = N
     results_set = results.set_name(profile, on)
     return [Job(r, s, Path(results_dir), results_set, i, len(pairs))
             for i, (r, s) in enumerate(pairs, 1)]
+
+
+def tuned(jobs: list[Job]) -> list[Job]:
+    """The jobs with the parameters their runs' studies chose (see :mod:`.tune`); SpecError
+    for a tuned run whose study has not finished."""
+    return [replace(j, run=specs.tuned(j.results_dir, j.results_set, j.run)) for j in jobs]
 
 
 def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bool = True

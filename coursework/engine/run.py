@@ -14,6 +14,7 @@ import io
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,9 @@ class Checkpoint:
         return epoch
 
 
+OnEpoch = Callable[[int, float], bool]  # (0-based epoch, validation accuracy) -> stop now?
+
+
 class History:
     """``history.csv``: one row per finished epoch, rewritten atomically after each."""
 
@@ -124,6 +128,7 @@ class History:
                 f"{self.path} has {len(old)} rows but the checkpoint is at epoch {keep}; "
                 "delete the run folder and run again")
         self.rows = [{k: r[k] for k in HISTORY_COLUMNS} for r in old[:keep]]
+        self.pruned = False  # stopped by a tuning study's pruner
 
     def append(self, row: dict) -> None:
         self.rows.append(row)
@@ -186,11 +191,13 @@ def prepare(cfg: dict, seed: int, ds: data.Dataset) -> Session:
 
 
 def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
-        label: str = "", after: float | None = None) -> tuple[History, bool]:
+        label: str = "", after: float | None = None, on_epoch: OnEpoch | None = None
+        ) -> tuple[History, bool]:
     """The epochs, from the last checkpoint on; return the history and whether the run
     diverged. After every epoch: a history row, the best weights, the checkpoint, and a
     progress line with the time left for this run and, if ``after`` (the estimated seconds of
-    the runs after this one) is known, for the whole command."""
+    the runs after this one) is known, for the whole command. ``on_epoch(epoch, val_accuracy)``
+    returning True stops the run there (a tuning trial that its study prunes)."""
     checkpoint = Checkpoint(results.checkpoint_file(out), s.net)
     start = checkpoint.restore()
     history = History(out / results.HISTORY, keep=start)
@@ -225,18 +232,28 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
             return history, True  # training blew up: no later epoch can mend it
         if history.should_stop(cfg["early_stopping"]):
             break
+        if on_epoch is not None and epoch + 1 < cfg["epochs"] and on_epoch(
+                epoch, float(val["accuracy"])):
+            history.pruned = True
+            print(f"{label}    pruned after epoch {epoch + 1}", flush=True)
+            break
     return history, False
 
 
-def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: bool) -> dict:
+def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: bool,
+         evaluate: bool = True) -> dict:
     """Restore the best-validation weights, evaluate on test, save the predictions and the
-    model; return the metrics of ``run.json``."""
+    model; return the metrics of ``run.json``. ``evaluate=False`` (a tuning trial): the
+    validation metrics only, the test split untouched."""
     metrics: dict = {"epochs_run": len(history.rows),
                      "train_seconds": round(sum(float(r["epoch_seconds"])
                                                 for r in history.rows), 3)}
     best = history.best_epoch()
     if best is None or not (out / results.BEST_WEIGHTS).exists():
         return metrics
+    if not evaluate:
+        return {**metrics, "best_epoch": best + 1,
+                "best_val_accuracy": history.val_accuracy()[best]}
     s.model.load_weights(out / results.BEST_WEIGHTS)
     x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
     scores = s.net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
@@ -249,14 +266,15 @@ def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: boo
 
 
 def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "",
-              after: float | None = None) -> dict:
+              after: float | None = None, on_epoch: OnEpoch | None = None,
+              evaluate: bool = True) -> dict:
     """Train one run with one seed into ``out`` (resuming from its checkpoint if there is
-    one); return the ``run.json`` record. ``label`` prefixes the progress lines; ``after``:
-    see :func:`fit`."""
+    one); return the ``run.json`` record. ``label`` prefixes the progress lines; ``after``,
+    ``on_epoch``: see :func:`fit`; ``evaluate``: see :func:`test`."""
     cfg = run.config
     s = prepare(cfg, seed, ds)
-    history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after)
-    metrics = test(s, ds, history, out, one_hot=cfg["loss"] == "mse")
+    history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after, on_epoch)
+    metrics = test(s, ds, history, out, one_hot=cfg["loss"] == "mse", evaluate=evaluate)
     # the run is over: nothing to resume
     shutil.rmtree(results.checkpoint_file(out).parent, ignore_errors=True)
     settings = backend.settings()
@@ -265,7 +283,8 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "",
                    "jit_compile": s.program.jit_compile}
     if getattr(s.program, "fallback", ""):
         determinism["fallback"] = s.program.fallback
-    status = "diverged" if diverged or "test_accuracy" not in metrics else "complete"
+    status = ("pruned" if history.pruned else "diverged" if diverged or "best_val_accuracy"
+              not in metrics or (evaluate and "test_accuracy" not in metrics) else "complete")
     return record(run, seed, status, ds, metrics, determinism, model=s.model)
 
 

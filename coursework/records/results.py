@@ -9,6 +9,9 @@ A *results set* is the folder of one spec profile's results: ``quick``, ``full``
     <results>/<set>/<question>/<run>/seed-<k>/run.json        config, status, metrics, data,
                                                               architecture, environment
     <results>/<set>/<question>/<run>/seed-<k>/best.weights.h5, model.keras, predictions.npz
+    <results>/<set>/<question>/<run>/tune/study.journal       a tuned run's Optuna study
+    <results>/<set>/<question>/<run>/tune/trial-<n>/          a trial: history.csv, run.json
+    <results>/<set>/<question>/<run>/tune/best.json           the parameters chosen
     <results>/<set>/summary.csv, stats.csv, ensembles.csv     one row per run (and seed)
     <results>/<set>/MANIFEST.json, verification.csv           provenance and checks
     <results>/<set>/figures/, report/                         plots and the LaTeX report
@@ -51,6 +54,7 @@ BACKUP = "backup"  # a run in progress: its training state after the last finish
 SUMMARY, STATS, ENSEMBLES = "summary.csv", "stats.csv", "ensembles.csv"
 MANIFEST, VERIFICATION = "MANIFEST.json", "verification.csv"
 BENCH, CALIBRATION = "bench.json", "calibration.json"
+TUNE, STUDY, BEST = "tune", "study.journal", "best.json"
 
 
 # --------------------------------------------------------------------------- paths
@@ -82,6 +86,15 @@ def question_dir(results: Path, results_set: str, question: str) -> Path:
 
 def run_dir(results: Path, results_set: str, question: str, run: str, seed: int) -> Path:
     return question_dir(results, results_set, question) / run / f"seed-{seed}"
+
+
+def tune_dir(results: Path, results_set: str, question: str, run: str) -> Path:
+    """A tuned run's study: its journal, its trials and the parameters chosen."""
+    return question_dir(results, results_set, question) / run / TUNE
+
+
+def trial_dir(results: Path, results_set: str, question: str, run: str, number: int) -> Path:
+    return tune_dir(results, results_set, question, run) / f"trial-{number:03d}"
 
 
 def spec_copy(results: Path, results_set: str, question: str) -> Path:
@@ -119,6 +132,21 @@ def record_paths(results: Path, results_set: str, question: str | None = None) -
     base = set_dir(results, results_set)
     pattern = f"{question or '*'}/*/seed-*/{RECORD}"
     return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def trial_paths(results: Path, results_set: str, question: str | None = None,
+                run: str | None = None) -> list[Path]:
+    """Every trial's ``run.json`` of the tuned runs (of one question, one run), sorted."""
+    base = set_dir(results, results_set)
+    pattern = f"{question or '*'}/{run or '*'}/{TUNE}/trial-*/{RECORD}"
+    return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+def tuned_questions(results: Path, results_set: str) -> list[str]:
+    """The questions with a tuning study under ``<results>/<set>``, sorted."""
+    base = set_dir(results, results_set)
+    found = base.glob(f"*/*/{TUNE}/{STUDY}") if base.is_dir() else []
+    return sorted({p.relative_to(base).parts[0] for p in found})
 
 
 def calibration_file(results: Path) -> Path:

@@ -12,6 +12,8 @@ A spec (``experiments/<question>.toml``) holds::
     [profiles.quick] / [profiles.full]     # override defaults
     [[runs]]                               # name = "...", then any config key, plus
                                            # description, published, and [runs.profiles.<p>]
+    [tune]                                 # optional: how tuned runs search (see TUNE_KEYS);
+                                           # a run is tuned by its own tune.params table
 
 A run's config is resolved as defaults < profile < run < the run's own profile table; the
 ``model`` tables (builder keyword arguments) are merged key by key.
@@ -70,9 +72,56 @@ BASE_CONFIG: dict[str, Any] = {
     "l1_lambda": 0.0, "augment": "none", "model": {},
 }
 TOP_KEYS = {"question", "title", "research_question", "hypothesis", "builder", "defaults",
-            "profiles", "runs"}
+            "profiles", "runs", "tune"}
 RUN_META = {"name": str, "description": str, "published": (int, float), "profiles": dict,
-            "only_in": list}
+            "only_in": list, "tune": dict}
+
+# Tuning (Optuna): a question's [tune] table holds the settings of all its tuned runs, a run's
+# own `tune` table may change them and names what it searches, in `params`:
+#   learning_rate = { low = 0.01, high = 1.0, log = true }   a range (log: a log scale)
+#   "model.units" = { low = 16, high = 128, int = true }     a builder argument, integers
+#   l2_lambda = [0.01, 0.1, 1.0]                             choices (what `grid` needs)
+TUNE_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "sampler": (str, "grid, random or tpe (default: tpe)"),
+    "trials": ((int, dict), "trials per study: a number, or one per profile "
+                            "{quick = 6, full = 20}"),
+    "epochs": ((int, dict), "epochs per trial (default: the run's), or one per profile"),
+    "prune": (bool, "stop unpromising trials early: Optuna's median pruner on validation "
+                    "accuracy after each epoch (default: true; never with grid)"),
+    "seed": (int, "the seed of the sampler and of every trial's training (default: 0)"),
+    "params": (dict, "what to search: config key or model.<builder argument> -> range or list"),
+}
+SAMPLERS = ("grid", "random", "tpe")
+TUNABLE = ("learning_rate", "momentum", "l2_lambda", "l1_lambda", "batch_size",
+           "early_stopping")
+PARAM_KEYS = {"low", "high", "log", "int"}
+
+
+@dataclass(frozen=True)
+class Tune:
+    """How a run is tuned under one profile: the search space and the study's settings."""
+
+    params: dict[str, Any]
+    sampler: str = "tpe"
+    trials: int = 10
+    epochs: int | None = None
+    prune: bool = True
+    seed: int = 0
+
+    @property
+    def pruning(self) -> bool:
+        return self.prune and self.sampler != "grid"
+
+    @property
+    def size(self) -> int:
+        """The number of trials: as asked, and for ``grid`` at most the grid's points."""
+        if self.sampler != "grid":
+            return self.trials
+        points = 1
+        for choices in self.params.values():
+            points *= len(choices)
+        return min(self.trials, points)
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # question and profile names
 RUN_NAME_RE = re.compile(r"^[^/\x00-\x1f\s.][^/\x00-\x1f]*(?<=\S)$")  # a folder name: no '/'
 
@@ -89,6 +138,7 @@ class Run:
     description: str = ""
     published: float | None = None
     spec_file: str = ""
+    tune: Tune | None = None
 
     @property
     def seeds(self) -> list[int]:
@@ -105,6 +155,7 @@ class Spec:
     defaults: dict[str, Any]
     profiles: dict[str, dict[str, Any]]
     runs: list[dict[str, Any]] = field(default_factory=list)
+    tune: dict[str, Any] = field(default_factory=dict)
 
     def resolve(self, profile: str) -> list[Run]:
         """The runs of this question under ``profile`` (or a results set such as
@@ -122,8 +173,23 @@ class Spec:
                          {k: v for k, v in raw.items() if k in CONFIG_KEYS},
                          raw.get("profiles", {}).get(profile, {}))
             out.append(Run(self.question, raw["name"], profile, cfg,
-                           raw.get("description", ""), raw.get("published"), str(self.path)))
+                           raw.get("description", ""), raw.get("published"), str(self.path),
+                           self._tune(raw, profile)))
         return out
+
+    def _tune(self, raw: dict, profile: str) -> Tune | None:
+        """The run's tuning under ``profile``: the question's [tune] table, then its own."""
+        table = {**self.tune, **raw.get("tune", {})}
+        if not table.get("params"):
+            return None
+
+        def per_profile(key: str, default):
+            value = table.get(key, default)
+            return value.get(profile, default) if isinstance(value, dict) else value
+
+        return Tune(dict(table["params"]), table.get("sampler", "tpe"),
+                    per_profile("trials", 10), per_profile("epochs", None),
+                    table.get("prune", True), table.get("seed", 0))
 
     def tasks(self, profile: str, only: list[str] | None = None,
               seeds: list[int] | None = None, on: str | None = None) -> list[tuple[Run, int]]:
@@ -204,7 +270,8 @@ def load(question_or_path: str, builders: bool = True) -> Spec:
     if "builder" in data:
         defaults.setdefault("builder", data["builder"])
     spec = Spec(path, data["question"], data["title"], data["research_question"],
-                data["hypothesis"], defaults, data["profiles"], data["runs"])
+                data["hypothesis"], defaults, data["profiles"], data["runs"],
+                data.get("tune", {}))
     errors = []
     for profile in spec.profiles:
         for run in spec.resolve(profile):
@@ -284,6 +351,8 @@ def _validate(data: dict) -> list[str]:
             if not NAME_RE.match(p):
                 errors.append(f"profile {p!r}: bad profile name")
             errors += _check_config(table, f"profile {p!r}")
+    if "tune" in data:
+        errors += _check_tune(data["tune"], "[tune]", profiles)
     runs = data.get("runs")
     if not isinstance(runs, list) or not runs:
         errors.append("[[runs]] is required: at least one run")
@@ -306,6 +375,10 @@ def _validate(data: dict) -> list[str]:
         for key, t in RUN_META.items():
             if key in run and not _is(run[key], t):
                 errors.append(f"{label}: key {key!r} must be {_type_name(t)}")
+        if isinstance(run.get("tune"), dict):
+            merged = {**(data["tune"] if isinstance(data.get("tune"), dict) else {}),
+                      **run["tune"]}
+            errors += _check_tune(run["tune"], f"{label}, tune", profiles, merged)
         for p in run.get("only_in", []) if isinstance(run.get("only_in"), list) else []:
             if p not in profiles:
                 errors.append(f"{label}: key 'only_in' names profile {p!r}, not in [profiles]")
@@ -315,6 +388,96 @@ def _validate(data: dict) -> list[str]:
                 errors.append(f"{label}: profile {p!r} is not defined in [profiles]")
             errors += _check_config(table, f"{label}, profile {p!r}")
     return errors
+
+
+def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = None
+                ) -> list[str]:
+    """A [tune] table (``merged``: with the question's, as the run will use it)."""
+    if not isinstance(table, dict):
+        return [f"{where}: must be a table"]
+    errors = []
+    for key, value in table.items():
+        if key not in TUNE_KEYS:
+            errors.append(f"{where}: unknown key {key!r} (known: {', '.join(TUNE_KEYS)})")
+        elif not _is(value, TUNE_KEYS[key][0]):
+            errors.append(f"{where}: key {key!r} must be {_type_name(TUNE_KEYS[key][0])}, got "
+                          f"{value!r}")
+    if table.get("sampler", "tpe") not in SAMPLERS:
+        errors.append(f"{where}: key 'sampler' must be one of {', '.join(SAMPLERS)}, got "
+                      f"{table['sampler']!r}")
+    for key in ("trials", "epochs"):
+        value = table.get(key)
+        values = value if isinstance(value, dict) else {"-": value} if value is not None else {}
+        for p, v in values.items():
+            if p != "-" and p not in profiles:
+                errors.append(f"{where}: key {key!r} names profile {p!r}, not in [profiles]")
+            if not _is(v, int) or v < 1:
+                errors.append(f"{where}: key {key!r} must be a positive integer, got {v!r}")
+    if "seed" in table and _is(table["seed"], int) and table["seed"] < 0:
+        errors.append(f"{where}: key 'seed' must be >= 0")
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        return errors
+    grid = (merged or table).get("sampler") == "grid"
+    for name, space in params.items():
+        at = f"{where}: params.{name}"
+        if name not in TUNABLE and not (name.startswith("model.") and len(name) > 6):
+            errors.append(f"{at}: cannot be tuned (tunable: {', '.join(TUNABLE)}, or "
+                          "model.<builder argument>)")
+        if isinstance(space, list):
+            if not space or not all(_is(v, (int, float, str, bool)) for v in space):
+                errors.append(f"{at}: a list of choices must hold numbers or strings, and at "
+                              "least one")
+            continue
+        if grid:
+            errors.append(f"{at}: the grid sampler needs a list of values, got a range")
+            continue
+        if not isinstance(space, dict) or not {"low", "high"} <= set(space) or set(
+                space) - PARAM_KEYS:
+            errors.append(f"{at}: must be a list of choices or a range {{ low = ..., high = ..."
+                          ", log = true|false, int = true|false }}")
+            continue
+        low, high = space["low"], space["high"]
+        if not (_is(low, (int, float)) and _is(high, (int, float))):
+            errors.append(f"{at}: low and high must be numbers")
+        elif low >= high:
+            errors.append(f"{at}: the range [{low}, {high}] is empty (low must be below high)")
+        elif space.get("log") and low <= 0:
+            errors.append(f"{at}: a log range must be above zero, got [{low}, {high}]")
+        elif space.get("int") and not (_is(low, int) and _is(high, int)):
+            errors.append(f"{at}: an int range needs integer low and high")
+    return errors
+
+
+def apply_params(cfg: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` with tuned values: ``learning_rate`` sets the key, ``model.units`` the
+    builder argument ``units``."""
+    out = copy.deepcopy(cfg)
+    for name, value in params.items():
+        if name.startswith("model."):
+            out["model"] = {**out.get("model", {}), name[6:]: value}
+        else:
+            out[name] = value
+    return out
+
+
+def chosen(results_dir: Path, results_set: str, run: Run) -> dict | None:
+    """A tuned run's ``best.json`` (the parameters its study chose), None if not tuned yet."""
+    path = results.tune_dir(results_dir, results_set, run.question, run.name) / results.BEST
+    return results.read_json(path) if path.exists() else None
+
+
+def tuned(results_dir: Path, results_set: str, run: Run) -> Run:
+    """``run`` with the parameters its study chose (an untuned run as it is); SpecError if the
+    run is tuned and its study has not finished."""
+    if run.tune is None:
+        return run
+    best = chosen(results_dir, results_set, run)
+    if best is None:
+        raise SpecError(f"{run.spec_file}: run {run.name!r} is tuned and its study has not "
+                        f"finished: make tune QUESTION={run.question} (or run it without "
+                        "--task; after Slurm tasks: collect)")
+    return replace(run, config=apply_params(run.config, best["params"]))
 
 
 def _check_run(run: Run, builders: bool = True) -> list[str]:
@@ -327,11 +490,14 @@ def _check_run(run: Run, builders: bool = True) -> list[str]:
         except SpecError as exc:
             return errors + [f"key 'builder': {exc}"]
         kwargs = {**cfg["model"], **penalties(cfg)}
+        if run.tune is not None:
+            kwargs.update({k[6:]: None for k in run.tune.params if k.startswith("model.")})
         params = inspect.signature(fn).parameters
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             for k in kwargs:
                 if k not in params or k in ("input_shape", "num_classes"):
-                    where = f"model.{k}" if k in cfg["model"] else f"{k}_lambda"
+                    tuned_arg = run.tune is not None and f"model.{k}" in run.tune.params
+                    where = (f"model.{k}" if k in cfg["model"] or tuned_arg else f"{k}_lambda")
                     errors.append(f"key {where!r}: builder {cfg['builder']} takes no argument "
                                   f"{k!r} (it takes: {', '.join(list(params)[2:])})")
     return errors

@@ -241,6 +241,55 @@ def published(runs: dict[str, list[SeedResult]]):
     return fig
 
 
+def tuning(results_dir: Path, results_set: str, question: str):
+    """Per tuned run (a row): validation accuracy of each trial against each searched
+    parameter (log axes where the search was on a log scale; pruned trials as crosses, the
+    chosen one as a star), and the study's history with the best so far."""
+    trials: dict[str, list[dict]] = {}
+    for path in results.trial_paths(results_dir, results_set, question):
+        rec = results.read_json(path)
+        trials.setdefault(rec["run"], []).append(rec)
+    s = spec.trained_spec(results_dir, results_set, question)
+    if not trials or s is None:
+        return None
+    spaces = {r.name: r.tune.params for r in s.resolve(results_set) if r.tune is not None}
+    rows = [(name, recs, spaces.get(name, {})) for name, recs in trials.items()]
+    cols = max(len(space) for _, _, space in rows) + 1
+    fig, axes = plt.subplots(len(rows), cols, figsize=(WIDE, 1.9 * len(rows)), squeeze=False)
+    for (name, recs, space), line in zip(rows, axes, strict=True):
+        recs = sorted(recs, key=lambda r: r["trial"]["number"])
+        best = results.tune_dir(results_dir, results_set, question, name) / results.BEST
+        chosen = results.read_json(best).get("trial") if best.exists() else None
+        val = [100 * (r["metrics"].get("best_val_accuracy") or np.nan) for r in recs]
+        for ax, (param, how) in zip(line, space.items(), strict=False):
+            for rec, v in zip(recs, val, strict=True):
+                x = rec["trial"]["params"].get(param)
+                mark = ("*" if rec["trial"]["number"] == chosen else
+                        "x" if rec["status"] == "pruned" else "o")
+                ax.plot([x], [v], mark, color=COLOURS[1 if mark == "x" else 0],
+                        ms=9 if mark == "*" else 4)
+            if isinstance(how, dict) and how.get("log"):
+                ax.set_xscale("log")
+            ax.set(xlabel=param, ylabel=f"{name}\nval. acc. (%)" if ax is line[0] else "")
+        ax = line[-1]
+        numbers = [r["trial"]["number"] + 1 for r in recs]
+        pruned = [r["status"] == "pruned" for r in recs]
+        for flag, mark, colour, what in ((False, "o", 0, "trial"), (True, "x", 1, "pruned")):
+            xs = [n for n, p in zip(numbers, pruned, strict=True) if p == flag]
+            ys = [v for v, p in zip(val, pruned, strict=True) if p == flag]
+            if xs:
+                ax.plot(xs, ys, mark, color=COLOURS[colour], ms=4, label=what)
+        ax.plot(numbers, np.fmax.accumulate(np.nan_to_num(val, nan=0.0)), "-",
+                color=COLOURS[2], label="best so far")
+        ax.set(xlabel="trial", ylabel="")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        for extra in line[len(space):-1]:
+            extra.axis("off")
+    axes[0, -1].legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def load_predictions(seed_dir: Path) -> dict | None:
     path = seed_dir / results.PREDICTIONS
     if not path.exists():
@@ -276,6 +325,9 @@ def question_figures(results_dir: Path, results_set: str, question: str) -> list
     fig = published(runs)
     if fig is not None:
         out += save(fig, folder, f"{question}-published")
+    fig = tuning(results_dir, results_set, question)
+    if fig is not None:
+        out += save(fig, folder, f"{question}-tuning")
     return out
 
 

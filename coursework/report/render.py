@@ -52,6 +52,9 @@ FIGURES = {
     "errors": ("Misclassified test images of the best run (true→predicted).", True, "appendix"),
     "filters": ("Learned first-layer filters of the best convolutional run.", False,
                 "appendix"),
+    "tuning": ("Tuning on the validation split: each trial's best validation accuracy against "
+               "the searched values (crosses: pruned; star: chosen) and over the trials.", True,
+               "appendix"),
 }
 
 

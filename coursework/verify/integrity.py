@@ -24,7 +24,7 @@ from pathlib import Path
 from coursework.analysis import ensemble, manifest, stats
 from coursework.analysis.checks import COLUMNS, InScope, Row
 from coursework.records import results, spec
-from coursework.records.errors import ResultsError
+from coursework.records.errors import ResultsError, SpecError
 from coursework.records.results import SUMMARY_COLUMNS
 from coursework.runtime import env
 from coursework.verify import rerun
@@ -86,7 +86,8 @@ def check_configs(results_dir: Path, results_set: str, in_scope: InScope) -> lis
         q, run, seed = rec["question"], f"{rec['question']}/{rec['run']}", str(rec["seed"])
         if q not in configs:
             s = spec.trained_spec(results_dir, results_set, q)
-            configs[q] = ({r.name: r.config for r in s.resolve(results_set)} if s is not None
+            configs[q] = ({r.name: _tuned(results_dir, results_set, r).config
+                           for r in s.resolve(results_set)} if s is not None
                           and results.profile_of(results_set) in s.profiles else None)
         want = (configs[q] or {}).get(rec["run"])
         if want is None:
@@ -136,18 +137,21 @@ def check_summary(results_dir: Path, results_set: str, in_scope: InScope) -> lis
 def check_histories(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
     """Each complete ``run.json`` against its ``history.csv``."""
     rows = []
-    for path in results.record_paths(results_dir, results_set):
+    for path in [*results.record_paths(results_dir, results_set),
+                 *results.trial_paths(results_dir, results_set)]:
         rel = results.relative(path, results_dir, results_set)
         run, seed = results.run_of(rel)
         if not in_scope(rel):
             continue
         rec = results.read_json(path)
+        if "trial" in rec:
+            run, seed = f"{rec['question']}/{rec['run']}", f"trial {rec['trial']['number']}"
         hist_path = path.parent / results.HISTORY
         file = results.relative(hist_path, results_dir, results_set)
         if not hist_path.exists():
             rows.append(Row(run, seed, "history", file, "present", "missing", "MISSING"))
             continue
-        if rec["status"] != "complete":
+        if rec["status"] not in ("complete", "pruned"):
             continue
         val = results.column(results.read_csv(hist_path), "val_accuracy")
         m = rec["metrics"]
@@ -184,6 +188,14 @@ def check_expected_runs(results_dir: Path, results_set: str, in_scope: InScope) 
                                 f"in {results.SPEC} of {q}",
                                 f"no run.json for seed {', '.join(seeds)}", "note"))
     return rows
+
+
+def _tuned(results_dir: Path, results_set: str, run: spec.Run) -> spec.Run:
+    """A tuned run with the parameters its study chose (as it was trained)."""
+    try:
+        return spec.tuned(results_dir, results_set, run)
+    except SpecError:
+        return run
 
 
 def compare_csv(name: str, path: Path, columns: list[str], want: list[dict],

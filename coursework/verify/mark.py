@@ -276,8 +276,10 @@ def rerun_rows(root: Path, results_set: str, work: Path, options: Options) -> li
     for i, path in enumerate(jobs, start=1):
         rec = results.read_json(path)
         run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
+        if "trial" in rec:
+            seed = f"trial {rec['trial']['number']}"
         name = rerun.recorded_backend(rec)
-        out = work / "rerun" / f"{rec['question']}-{rec['run']}-seed-{seed}"
+        out = work / "rerun" / f"{rec['question']}-{rec['run']}-{seed.replace(' ', '-')}"
         shutil.rmtree(out, ignore_errors=True)
         tmp.mkdir(parents=True, exist_ok=True)
         print(f"    [{i}/{len(jobs)}] re-training {run_id} seed {seed} "

@@ -60,8 +60,9 @@ def final_and_best(path: Path) -> dict[str, float]:
 def rerun_jobs(results_dir: Path, results_set: str, question: str | None,
                sample: int | None) -> list[Path]:
     """``run.json`` paths of the complete runs to re-train: all, or a seeded sample."""
-    paths = [p for p in results.record_paths(results_dir, results_set, question)
-             if results.read_json(p)["status"] == "complete"]
+    paths = [p for p in [*results.record_paths(results_dir, results_set, question),
+                         *results.trial_paths(results_dir, results_set, question)]
+             if results.read_json(p)["status"] in ("complete", "pruned")]
     if sample is not None and sample < len(paths):
         paths = sorted(random.Random(0).sample(paths, sample))
     return paths
@@ -74,6 +75,9 @@ def retrain(rec: dict, folder: Path) -> dict:
     from coursework.engine.run import train_one
 
     cfg = rec["config"]
+    trial = "trial" in rec  # a tuning trial: its epochs (a pruned one stopped early), no test
+    if trial:
+        cfg = {**cfg, "epochs": rec["metrics"].get("epochs_run", cfg["epochs"])}
     ds = dataset(cfg)
     want = rec.get("dataset", {}).get("fingerprint")
     if want != ds.fingerprint():
@@ -81,7 +85,7 @@ def retrain(rec: dict, folder: Path) -> dict:
                          f"recorded, {short(ds.fingerprint(), 16)} here"}
     run = spec.Run(rec["question"], rec["run"], rec["profile"], cfg,
                    spec_file=rec.get("spec_file", ""), published=rec.get("published_accuracy"))
-    return train_one(run, rec["seed"], ds, Path(folder), label="  ")
+    return train_one(run, rec["seed"], ds, Path(folder), label="  ", evaluate=not trial)
 
 
 class Trainers:
@@ -117,6 +121,8 @@ def rerun(results_dir: Path, results_set: str, jobs: list[Path], tolerance: floa
         for i, path in enumerate(jobs, start=1):
             rec = results.read_json(path)
             run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
+            if "trial" in rec:
+                seed = f"trial {rec['trial']['number']}"
             rel = results.relative(path.parent / results.HISTORY, results_dir, results_set)
             print(f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
                   f" epochs, backend {recorded_backend(rec)})", flush=True)
