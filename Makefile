@@ -15,7 +15,10 @@ LOCK        := locks/$(EXTRA).txt
 STAMP       := $(VENV)/.installed-$(EXTRA)
 PROFILE     ?= full
 RESULTS     ?= results
-JOBS        ?= 1
+# JOBS: runs at once; `make quick` trains 2 at once where there are 2 cores or more (its runs
+# are small, so two share a CPU well), the other targets 1
+JOBS        ?=
+QUICK_JOBS  := $(or $(JOBS),$(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -ge 2 ] && echo 2 || echo 1))
 CW          := $(PY) -m coursework --results $(RESULTS)
 # GPU options for training: DETERMINISTIC=1|0 (default: on without a GPU, off with one),
 # MIXED_PRECISION=1
@@ -23,6 +26,7 @@ TRAIN_FLAGS := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
                $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
                $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision)
 RUN_FLAGS   := $(TRAIN_FLAGS) $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
+QUICK_FLAGS := $(TRAIN_FLAGS) $(if $(filter-out 1,$(QUICK_JOBS)),--jobs $(QUICK_JOBS))
 LOCKED      := tensorflow jax torch gpu jax-cuda
 ALL_QUESTIONS := $(basename $(notdir $(wildcard experiments/*.toml)))
 # QUESTIONS="conv regularisation" limits quick/all to those and sets the report's questions
@@ -82,7 +86,7 @@ tex: # TeX Live for the PDF: installed if missing where we can (root with apt), 
 	  fi; }
 
 quick: $(STAMP) ## every question (or QUESTIONS=...), quick profile (offline, CPU), plots, PDF
-	$(CW) run $(CHOSEN) --profile quick $(DATA_FLAGS) $(RUN_FLAGS)
+	$(CW) run $(CHOSEN) --profile quick $(DATA_FLAGS) $(QUICK_FLAGS)
 	$(CW) plots --profile quick $(DATA_FLAGS)
 	@$(MAKE) --no-print-directory tex
 	$(CW) report --profile quick $(DATA_FLAGS) $(REPORT_FLAGS)

@@ -8,6 +8,7 @@ line and exits 2; a failed run or a failed ``verify`` exits 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -212,6 +213,7 @@ def cmd_run(args) -> int:
     specs = [spec.load(q) for q in args.question]  # validate all before training
     backend.check_installed()
     from coursework.engine.jobs import check_data, plan, run_question, tuned
+    from coursework.runtime import workers
 
     settings = backend.configure(args.deterministic, args.mixed_precision)
     print(f"backend {backend.chosen()} {backend.version()}, determinism "
@@ -229,25 +231,27 @@ def cmd_run(args) -> int:
                             f"profile {args.profile} (one per run and seed)")
         plans = [(s, [jobs[args.task]])]
     check_data([job for _, jobs in plans for job in jobs])  # before anything trains
-    # tuned runs: their studies first (a Slurm task of the seeds expects them finished)
-    if (args.task is None or args.tune) and any(job.run.tune is not None for _, jobs in plans
-                                                for job in jobs):
-        from coursework.engine.tune import tune_question
+    with contextlib.ExitStack() as stack:  # with --jobs: one pool of workers for everything
+        pool = (stack.enter_context(workers.pool(args.jobs, settings=settings))
+                if args.jobs > 1 else None)
+        # tuned runs: their studies first (a Slurm task of the seeds expects them finished)
+        if (args.task is None or args.tune) and any(job.run.tune is not None
+                                                    for _, jobs in plans for job in jobs):
+            from coursework.engine.tune import tune_question
 
-        for s in specs:
-            tune_question(s, args.profile, args.results, args.only, args.dataset, args.jobs,
-                          args.task if args.tune else None)
-    if args.tune:
-        if args.task is None:  # the studies' files in the manifest (a task leaves it to collect)
-            from coursework.analysis.aggregates import write_aggregates
-            from coursework.records.results import set_name
+            for s in specs:
+                tune_question(s, args.profile, args.results, args.only, args.dataset,
+                              args.jobs, args.task if args.tune else None, pool)
+        if args.tune:
+            if args.task is None:  # the studies in the manifest (a task leaves it to collect)
+                from coursework.analysis.aggregates import write_aggregates
 
-            write_aggregates(args.results, set_name(args.profile, args.dataset))
-        return 0
-    plans = [(s, tuned(jobs)) for s, jobs in plans]
-    plans = _with_plan(plans, args)
-    failed = sum(run_question(s, jobs, args.force, args.jobs,
-                                    shared=args.task is None) for s, jobs in plans)
+                write_aggregates(args.results, args.results_set)
+            return 0
+        plans = [(s, tuned(jobs)) for s, jobs in plans]
+        plans = _with_plan(plans, args)
+        failed = sum(run_question(s, jobs, args.force, args.jobs, shared=args.task is None,
+                                  pool=pool) for s, jobs in plans)
     if failed:
         print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
     return 1 if failed else 0
@@ -265,8 +269,9 @@ def _with_plan(plans: list, args) -> list:
     calibrate = (args.task is None
                  and sum(item.images for item in plan) >= planning.CALIBRATE_FROM)
     plan = planning.timed(plan, Calibrations(args.results), calibrate)
-    print(planning.line(plan, str(results.set_dir(args.results, args.results_set)), args.force),
-          flush=True)
+    studies = planning.timed(planning.studies(jobs), Calibrations(args.results), calibrate)
+    print(planning.line(plan + studies, str(results.set_dir(args.results, args.results_set)),
+                        args.force), flush=True)
     if args.jobs > 1:
         return plans
     timed = iter(planning.with_times_after(jobs, plan, args.force))
@@ -289,7 +294,7 @@ def cmd_plan(args) -> int:
             for job in plan(s, args.profile, args.results, args.only, args.seeds,
                                   args.dataset)]
     cache = Calibrations(args.results)
-    plan = planning.timed(planning.items(jobs), cache, calibrate=True)
+    plan = planning.timed(planning.items(jobs) + planning.studies(jobs), cache, calibrate=True)
     print(planning.table(plan, args.profile, str(results.set_dir(args.results, args.results_set)),
                          str(cache.path)))
     return 0

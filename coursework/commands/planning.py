@@ -17,6 +17,7 @@ from coursework.engine.jobs import Job
 from coursework.engine.network import epoch_images
 from coursework.engine.run import duration
 from coursework.records import data, results
+from coursework.records import spec as specs
 from coursework.runtime import backend
 
 # `run` calibrates networks it has no speed for only when it trains this many images or
@@ -44,6 +45,23 @@ def items(jobs: list[Job]) -> list[Item]:
     :func:`timed`)."""
     return [Item(job, epoch_images(job.run.config, info(job)), results.is_complete(job.out),
                  None) for job in jobs]
+
+
+def studies(jobs: list[Job]) -> list[Item]:
+    """The Optuna studies of the jobs' tuned runs, one item each (``<run>:study``): its trials
+    times the epochs of a trial; complete once the study has chosen."""
+    out = []
+    for job in jobs:
+        run, tune = job.run, job.run.tune
+        if tune is None or job.seed != run.seeds[0]:
+            continue
+        cfg = {**run.config, "epochs": tune.size * (tune.epochs or run.config["epochs"]),
+               "early_stopping": 0}
+        study = replace(job, run=replace(run, name=f"{run.name}:study", config=cfg, tune=None),
+                        seed=tune.seed)
+        done = specs.chosen(job.results_dir, job.results_set, run) is not None
+        out.append(Item(study, epoch_images(cfg, info(job)), done, None))
+    return out
 
 
 def timed(plan: list[Item], calibrations: Calibrations, calibrate: bool = False) -> list[Item]:
@@ -142,6 +160,9 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
     lines += ["", f"all: {t['jobs']} runs and seeds, {millions(t['images'])} training images, "
               f"about {_time(t['seconds'])} one at a time; left to train: {left} "
               f"({millions(t['images_left'])} images, about {_time(t['seconds_left'])})."]
+    if any(i.job.run.name.endswith(":study") for i in plan):
+        lines.append("':study': a tuned run's Optuna study on the validation split, all its "
+                     "trials (pruning may end some sooner).")
     if any(i.job.run.config["early_stopping"] for i in plan):
         lines.append("'<=': early stopping may end a run sooner; its images and time are at "
                      "most those shown.")

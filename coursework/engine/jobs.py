@@ -9,10 +9,11 @@ everything with one message. After the jobs, the files shared by all runs are re
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
 import traceback
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -170,17 +171,19 @@ def tuned(jobs: list[Job]) -> list[Job]:
     return [replace(j, run=specs.tuned(j.results_dir, j.results_set, j.run)) for j in jobs]
 
 
-def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bool = True
-             ) -> int:
-    """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one);
-    return the number that failed. The results are the same either way."""
+def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bool = True,
+             pool: Executor | None = None) -> int:
+    """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one; a
+    ``pool`` of them may be given, to share between questions); return the number that
+    failed. The results are the same either way."""
     if not jobs:
         return 0
     if parallel <= 1:
         recs = [run_job(job, force, shared=shared) for job in jobs]
         return sum(1 for r in recs if r and r["status"] == "failed")
     failed = 0
-    with workers.pool(min(parallel, len(jobs)), settings=backend.settings()) as pool:
+    with (contextlib.nullcontext(pool) if pool is not None else
+          workers.pool(min(parallel, len(jobs)), settings=backend.settings())) as pool:
         pending = {pool.submit(run_job, job, force, f"[{job.name}]", shared)
                    for job in jobs}
         try:
@@ -197,7 +200,7 @@ def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bo
 
 
 def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int = 1,
-                 shared: bool = True) -> int:
+                 shared: bool = True, pool: Executor | None = None) -> int:
     """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
     is recorded beside the runs, so that everything after training reads it from there.
     ``shared=False`` (a Slurm array task) leaves the files shared by all runs (summary,
@@ -208,7 +211,7 @@ def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int
     results.ensure_writable(results.set_dir(results_dir, results_set))
     results.write_bytes(results.spec_copy(results_dir, results_set, spec.question),
                         Path(spec.path).read_bytes())
-    failed = run_jobs(jobs, force, parallel, shared)
+    failed = run_jobs(jobs, force, parallel, shared, pool)
     if shared:
         write_aggregates(results_dir, results_set)
     return failed

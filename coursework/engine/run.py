@@ -82,16 +82,20 @@ def chance_loss(loss: str, num_classes: int) -> float:
 
 class Checkpoint:
     """The whole training state after an epoch (weights, batch-norm statistics, random-seed
-    states, optimizer slots and step count) in ``backup/state.npz``, written atomically."""
+    states, optimizer slots and step count) in ``backup/state.npz``, written atomically, with
+    the model's weights of the best epoch so far (``best.weights.h5`` is written from them once,
+    when the run ends: Keras' own format costs more than an epoch of a small network)."""
 
     def __init__(self, path: Path, net: keras.Model):
         self.path = Path(path)
         self.variables = [*net.trainable_variables, *net.non_trainable_variables,
                           *net.optimizer.variables]
+        self.best: list[np.ndarray] | None = None
 
     def save(self, epoch: int) -> None:
         arrays = {f"v{i}": keras.ops.convert_to_numpy(v.value)
                   for i, v in enumerate(self.variables)}
+        arrays.update({f"b{i}": a for i, a in enumerate(self.best or [])})
         buf = io.BytesIO()
         np.savez(buf, epoch=np.int64(epoch), **arrays)
         results.write_bytes(self.path, buf.getvalue())
@@ -102,7 +106,10 @@ class Checkpoint:
             return 0
         with np.load(self.path, allow_pickle=False) as f:
             arrays = [f[f"v{i}"] for i in range(len(self.variables)) if f"v{i}" in f.files]
-            if (len(arrays) != len(self.variables) or len(f.files) != len(arrays) + 1
+            best = [f[n] for n in sorted((n for n in f.files if n.startswith("b")),
+                                         key=lambda n: int(n[1:]))]
+            if (len(arrays) != len(self.variables)
+                    or len(f.files) != len(arrays) + len(best) + 1
                     or any(a.shape != tuple(v.shape)
                            for a, v in zip(arrays, self.variables, strict=True))):
                 print(f"    note: {self.path} does not fit this model (was the spec or code "
@@ -111,6 +118,7 @@ class Checkpoint:
             epoch = int(f["epoch"])
         for v, a in zip(self.variables, arrays, strict=True):
             v.assign(a)
+        self.best = best or None
         return epoch
 
 
@@ -217,7 +225,7 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
                         "val_loss": float(val["loss"]), "val_accuracy": float(val["accuracy"]),
                         "learning_rate": lr, "epoch_seconds": round(seconds, 3)})
         if history.best_epoch() == epoch:
-            save_atomically(s.model.save_weights, out / results.BEST_WEIGHTS)
+            checkpoint.best = [np.array(w) for w in s.model.get_weights()]
         checkpoint.save(epoch + 1)
         times.append(time.perf_counter() - t0)
         steady = times[1:] or times  # the first epoch also compiles
@@ -229,6 +237,7 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
               f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
               f"{s.num_train / seconds:,.0f} img/s{eta})", flush=True)
         if history.diverged(chance):
+            save_best(s.model, checkpoint.best, out)
             return history, True  # training blew up: no later epoch can mend it
         if history.should_stop(cfg["early_stopping"]):
             break
@@ -237,7 +246,18 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
             history.pruned = True
             print(f"{label}    pruned after epoch {epoch + 1}", flush=True)
             break
+    save_best(s.model, checkpoint.best, out)
     return history, False
+
+
+def save_best(model: keras.Model, best: list[np.ndarray] | None, out: Path) -> None:
+    """``best.weights.h5``: the model's weights of the best epoch (the model keeps its own)."""
+    if best is None:
+        return
+    current = model.get_weights()
+    model.set_weights(best)
+    save_atomically(model.save_weights, out / results.BEST_WEIGHTS)
+    model.set_weights(current)
 
 
 def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: bool,

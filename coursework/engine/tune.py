@@ -268,8 +268,8 @@ def tuned_runs(spec: Spec, profile: str, only: list[str] | None = None,
 
 
 def tune_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
-                  on: str | None = None, parallel: int = 1, task: int | None = None
-                  ) -> list[dict | None]:
+                  on: str | None = None, parallel: int = 1, task: int | None = None,
+                  pool=None) -> list[dict | None]:
     """Run the studies of the question's tuned runs: all their trials (``parallel`` processes
     share each study), or with ``task`` (a Slurm array task) the one trial numbered so, counted
     over the studies in spec order. Return each study's ``best.json`` (None: not finished)."""
@@ -290,25 +290,33 @@ def tune_question(spec: Spec, profile: str, results_dir: Path, only: list[str] |
         raise SpecError(f"{spec.path}: --tune --task: the studies have "
                         f"{sum(r.tune.size for r in runs)} trials (tasks 0 to "
                         f"{sum(r.tune.size for r in runs) - 1})")
-    out = []
     for run in runs:
         print(f"tuning {run.question}/{run.name}: {run.tune.size} trials ({run.tune.sampler}"
               f", {run.tune.epochs or run.config['epochs']} epochs each"
               f"{', pruning' if run.tune.pruning else ''}), on the validation split",
               flush=True)
-        if parallel <= 1:
-            best = run_study(run, results_dir, results_set)
-        else:
-            with workers.pool(parallel, settings=backend.settings()) as pool:
-                futures = [pool.submit(run_study, run, results_dir, results_set, None,
-                                       f"[worker {i + 1}]") for i in range(parallel)]
-                for f in futures:
+    if parallel <= 1:
+        for run in runs:
+            run_study(run, results_dir, results_set)
+    else:
+        with (contextlib.nullcontext(pool) if pool is not None else
+              workers.pool(parallel, settings=backend.settings())) as pool:
+            if len(runs) >= parallel:  # a study per process: each as if run alone
+                for f in [pool.submit(run_study, run, results_dir, results_set, None,
+                                      f"[{run.name}]") for run in runs]:
                     f.result()
-            best = finish(run, results_dir, results_set)
+            else:  # fewer studies than processes: the processes share each study
+                for run in runs:
+                    for f in [pool.submit(run_study, run, results_dir, results_set, None,
+                                          f"[{run.name} {i + 1}]") for i in range(parallel)]:
+                        f.result()
+    out = []
+    for run in runs:
+        best = finish(run, results_dir, results_set)
         if best:
-            print(f"  -> chose {best['params']} (trial {best['trial'] + 1}, validation "
-                  f"accuracy {best['best_val_accuracy']:.4f}; {best['pruned']} pruned)",
-                  flush=True)
+            print(f"{run.question}/{run.name}: chose {best['params']} (trial "
+                  f"{best['trial'] + 1} of {best['trials']}, validation accuracy "
+                  f"{best['best_val_accuracy']:.4f}; {best['pruned']} pruned)", flush=True)
         out.append(best)
     return out
 
