@@ -143,8 +143,8 @@ slurm: $(STAMP) ## sbatch array script, a task per run and seed [QUESTION= PARTI
 collect: $(STAMP) ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
 	$(CW) collect --profile $(PROFILE) $(DATA_FLAGS)
 
-test: $(STAMP) ## run the whole test suite (as CI does)
-	$(PY) -m pytest -q
+test: $(STAMP) ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for some]
+	$(PY) -m pytest -q $(TESTS)
 
 test-fast: $(STAMP) ## the quick loop while you work: the tests not marked slow (under a minute)
 	$(PY) -m pytest -q -m "not slow"

@@ -255,7 +255,8 @@ def tuning(results_dir: Path, results_set: str, question: str):
     spaces = {r.name: r.tune.params for r in s.resolve(results_set) if r.tune is not None}
     rows = [(name, recs, spaces.get(name, {})) for name, recs in trials.items()]
     cols = max(len(space) for _, _, space in rows) + 1
-    fig, axes = plt.subplots(len(rows), cols, figsize=(WIDE, 1.9 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(WIDE, 1.9 * len(rows)), squeeze=False,
+                             layout="constrained")
     for (name, recs, space), line in zip(rows, axes, strict=True):
         recs = sorted(recs, key=lambda r: r["trial"]["number"])
         best = results.tune_dir(results_dir, results_set, question, name) / results.BEST
@@ -286,7 +287,6 @@ def tuning(results_dir: Path, results_set: str, question: str):
         for extra in line[len(space):-1]:
             extra.axis("off")
     axes[0, -1].legend(loc="lower right")
-    fig.tight_layout()
     return fig
 
 

@@ -18,14 +18,22 @@ def jobs_of(question: str, profile: str, tmp_path) -> list[jobs.Job]:
 def test_full_profile_image_counts_match_the_specs(tmp_path):
     """Counted by hand from the specs: Nielsen's ladder 4 rungs x 3 seeds x 60 epochs x 50,000
     + 2 expanded rungs x 3 x 60 x 250,000 + dropout 3 x 40 x 250,000 = 156 M; the ensemble
-    5 seeds x 40 epochs x 250,000 = 50 M; every question of the full profile 443 M."""
+    5 seeds x 40 epochs x 250,000 = 50 M; every question of the full profile 462.5 M. The
+    tuned runs' studies: regularisation 3 x 20 trials x 10 epochs x 50,000 = 30 M, batchnorm
+    2 x 16 x 8 x 50,000 = 12.8 M."""
     per_question = {q: planning.totals(planning.items(jobs_of(q, "full", tmp_path)))
                     for q in spec.all_questions()}
     assert per_question["nielsen"]["images"] == 156_000_000
     assert per_question["nielsen"]["jobs"] == 21
     assert per_question["ensemble"]["images"] == 50_000_000
-    assert round(sum(t["images"] for t in per_question.values()) / 1e6) == 443
+    assert sum(t["images"] for t in per_question.values()) == 462_500_000
     assert all(t["seconds"] is None and t["complete"] == 0 for t in per_question.values())
+    studies = {q: planning.studies(jobs_of(q, "full", tmp_path)) for q in spec.all_questions()}
+    assert sum(i.images for i in studies["regularisation"]) == 30_000_000
+    assert sum(i.images for i in studies["batchnorm"]) == 12_800_000
+    assert [i.job.run.name for i in studies["batchnorm"]] == ["fc8-tuned:study",
+                                                              "fc8-bn-tuned:study"]
+    assert not any(i.complete for items in studies.values() for i in items)
 
 
 @pytest.mark.parametrize("question", spec.all_questions())
