@@ -40,7 +40,7 @@ DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex tex lock slurm collect quick all plan tune plots report submission verify mark bench test test-fast lint clean \
+.PHONY: help setup setup-tex tex lock slurm collect quick all plan tune notebook plots report submission verify mark bench test test-fast lint clean \
 	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets
@@ -103,6 +103,10 @@ plan: $(STAMP) ## runs, images and estimated time of PROFILE [QUESTION=q or QUES
 tune: $(STAMP) ## only the Optuna studies of QUESTION's tuned runs, on the validation split [JOBS=N]
 	@test -n "$(QUESTION)" || { echo "usage: make tune QUESTION=regularisation [PROFILE=quick] [JOBS=2]"; exit 2; }
 	$(CW) run $(QUESTION) --tune --profile $(PROFILE) $(DATA_FLAGS) $(RUN_FLAGS)
+
+notebook: $(STAMP) ## JupyterLab on notebooks/coursework.ipynb, the lab book (installs JupyterLab once)
+	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet "jupyterlab>=4" "ipywidgets>=8" -c $(LOCK)
+	$(PY) -m jupyter lab notebooks/coursework.ipynb
 
 plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
 	$(CW) plots --profile $(PROFILE) $(DATA_FLAGS)

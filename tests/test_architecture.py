@@ -153,7 +153,7 @@ def test_collect_report_plots_and_verify_run_without_keras(tmp_path, tiny_npz):
     assert "No module named 'keras'" in check.stderr
     steps = [["collect"], ["report"], ["verify", "--no-rerun"], ["plots"]]
     if shutil.which("latexmk"):  # a submission needs the PDF; marking it needs no Keras
-        steps += [["report"], ["submission", "--out", str(tmp_path / "sub")],
+        steps += [["report"], ["submission", "--out", str(tmp_path / "sub"), "--no-notebook"],
                   ["mark", str(tmp_path / "sub.zip"), "--sample", "0", "--marking",
                    str(tmp_path / "marking")]]
     for args in steps:

@@ -121,6 +121,9 @@ def parser() -> argparse.ArgumentParser:
                  "CSVs (no weights) into submission/ and submission.zip")
     su.add_argument("--out", type=Path, default=None,
                     help="folder to write (default: submission/ in the project)")
+    su.add_argument("--no-notebook", action="store_true",
+                    help="do not run the lab book to hand it in with outputs (it is among "
+                    "the code as it is)")
 
     v = command("verify", "check the results' integrity and re-train runs to compare "
                 "(writes verification.csv; exit 1 on any mismatch)")
@@ -363,7 +366,8 @@ def cmd_report(args) -> int:
 def cmd_submission(args) -> int:
     from coursework.report import submission
 
-    archive = submission.gather(args.results, args.results_set, args.out)
+    archive = submission.gather(args.results, args.results_set, args.out,
+                                notebook=not args.no_notebook)
     print(f"submission: {archive.with_suffix('')}/ and {archive} (see LISTING.txt inside)")
     return 0
 

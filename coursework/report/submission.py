@@ -7,6 +7,8 @@
   ``history.csv`` and test predictions, the recorded specs, the CSVs, ``MANIFEST.json``, the
   figures and the report's sources and numbers (``report/numbers.json``), so that a marker
   can check it all (``make mark``) without the student's machine;
+- ``notebook.ipynb``: the lab book (``notebooks/coursework.ipynb``) with its outputs: as you
+  saved it if it has them, else run top to bottom here (nbclient; complete runs are skipped);
 - ``SUBMISSION.json``: which results set, the git commit and its history (a marker finds the
   template's commit the work started from in it), the digest of the training code;
 - ``LISTING.txt``: size and sha256 of every file.
@@ -33,6 +35,7 @@ from coursework.records.project import ROOT, code_digest, code_files
 NEVER = (".h5", ".keras", ".npz", ".npy", ".pyc")  # in the code
 WEIGHTS = (".h5", ".keras")  # in the results: the rest of a results folder goes in
 LISTING, DESCRIPTION = "LISTING.txt", "SUBMISSION.json"
+NOTEBOOK = Path("notebooks") / "coursework.ipynb"
 HISTORY_LENGTH = 5000  # commits of the git history recorded
 
 
@@ -81,12 +84,16 @@ def contents(results_dir: Path, results_set: str, root: Path = ROOT) -> dict[str
 
 
 def gather(results_dir: Path, results_set: str, folder: Path | None = None,
-           root: Path = ROOT) -> Path:
+           root: Path = ROOT, notebook: bool = True) -> Path:
     """Write ``folder`` (default: ``submission/`` in the project) and ``<folder>.zip``; return
-    the zip's path."""
+    the zip's path. ``notebook=False``: the lab book only as it is among the code."""
     folder = Path(folder) if folder is not None else root / "submission"
-    paths = contents(results_dir, results_set, root)
+    contents(results_dir, results_set, root)  # the report must exist before anything runs
+    book = executed_notebook(root / NOTEBOOK, results_dir, results_set) if notebook else None
+    paths = contents(results_dir, results_set, root)  # after the notebook: what it changed
     files = {name: path.read_bytes() for name, path in paths.items()}
+    if book is not None:
+        files["notebook.ipynb"] = book
     code = {name[5:]: path for name, path in paths.items() if name.startswith("code/")}
     files[DESCRIPTION] = (json.dumps(description(results_set, code, root), indent=2)
                           + "\n").encode()
@@ -105,6 +112,37 @@ def gather(results_dir: Path, results_set: str, folder: Path | None = None,
     archive = folder.with_suffix(".zip")
     results.write_bytes(archive, buf.getvalue())
     return archive
+
+
+def executed_notebook(path: Path, results_dir: Path, results_set: str) -> bytes | None:
+    """The lab book with its outputs: as saved if it has any, else executed now on these
+    results (its parameters' question, complete runs skipped); None without a notebook. Where
+    it cannot be run (no nbclient, or a cell fails), the saved one, with a note."""
+    if not path.exists():
+        return None
+    data = path.read_bytes()
+    nb = json.loads(data)
+    if any(c.get("outputs") for c in nb.get("cells", []) if c.get("cell_type") == "code"):
+        return data
+    try:
+        import nbclient
+        import nbformat
+    except ImportError:
+        print(f"note: {path} has no outputs and nbclient is not installed: handed in as it is")
+        return data
+    book = nbformat.reads(data.decode(), as_version=4)
+    for cell in book.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source += (f"\nPROFILE = {results.profile_of(results_set)!r}"
+                            f"\nRESULTS = {str(Path(results_dir).resolve())!r}")
+    print(f"running {path} to hand it in with its outputs ...", flush=True)
+    try:
+        nbclient.NotebookClient(book, timeout=3600, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}}).execute()
+    except Exception as exc:  # a cell failed: what it printed is in the notebook
+        print(f"note: {path}: a cell failed ({type(exc).__name__}); handed in with the "
+              "outputs up to it")
+    return nbformat.writes(book).encode()
 
 
 def read_listing(text: str) -> dict[str, tuple[int, str]]:

@@ -195,7 +195,8 @@ def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
     (rdir / "report.pdf").write_bytes(b"%PDF-1.5 stand-in")
     assert list((res / "quick/toya/fc/seed-0").glob("*.keras"))  # there are weights to leave
     out = tmp_path / "submission"
-    assert cli.main(["--results", str(res), "submission", "--out", str(out)]) == 0
+    assert cli.main(["--results", str(res), "submission", "--out", str(out),
+                     "--no-notebook"]) == 0
     names = zipfile.ZipFile(tmp_path / "submission.zip").namelist()
     assert "submission/report.pdf" in names and "submission/LISTING.txt" in names
     assert "submission/code/coursework/engine/run.py" in names

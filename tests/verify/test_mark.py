@@ -38,7 +38,8 @@ def handed_in(tmp_path_factory, tiny_npz) -> Path:
     settings.write_text('title = "Toy study"\nauthor = "Ada Lovelace (s0000001)"\n')
     assert run_cli("--results", res, "run", spec) == 0
     assert run_cli("--results", res, "report", "--settings", settings) == 0
-    assert run_cli("--results", res, "submission", "--out", tmp / "submission") == 0
+    assert run_cli("--results", res, "submission", "--out", tmp / "submission",
+                   "--no-notebook") == 0
     return tmp / "submission.zip"
 
 
