@@ -189,6 +189,7 @@ class Live:
                 ax.plot(range(1, done + 1), val, marker="o", ms=3, color=f"C{i % 10}",
                         label=f"{name} s{seed}")
         ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title=self.question)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         if any(ax.get_lines()):
             ax.legend(fontsize=7, ncol=2, loc="lower right")
         body = "\n".join(text + ([self.status] if self.status else []))
