@@ -110,7 +110,7 @@ def test_only_the_results_module_globs_the_results_folder():
     prose, the project's code, folders of images."""
     others = {"spec.py": ["EXPERIMENTS_DIR.glob"], "render.py": ["prose.glob"],
               "project.py": ["(root / name).rglob"],
-              "images.py": ["folder.iterdir", "c.rglob"],
+              "images.py": ["folder.iterdir", "c.rglob"], "formats.py": ["path.iterdir"],
               # a marker's folder of zips, and an unpacked submission (not a results folder)
               "mark.py": ["path.glob", "files.iterdir", "root.rglob", "code.rglob"]}
     for path in PACKAGE.rglob("*.py"):

