@@ -114,7 +114,7 @@ plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
 report: $(STAMP) tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/
 	$(CW) report --profile $(PROFILE) $(DATA_FLAGS) $(REPORT_FLAGS)
 
-submission: $(STAMP) ## PDF + code + per-run CSVs (no weights) -> submission/ and submission.zip
+submission: $(STAMP) ## PDF, its sources, code, results without weights, lab book -> submission/ and submission.zip
 	$(CW) submission --profile $(PROFILE) $(DATA_FLAGS)
 
 verify: $(STAMP) ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]
