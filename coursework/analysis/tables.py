@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from coursework.analysis import ensemble, stats
-from coursework.records import results, spec
+from coursework.records import data, results, spec
 
 POOLS_AND_DROPOUT = ("MaxPooling2D", "AveragePooling2D", "L2Pooling2D", "Dropout")
 
@@ -52,6 +52,7 @@ class Facts:
     noise: str  # the sentence on which differences are within the noise
     not_complete: str
     tuning: str = ""  # how the tuned runs chose their parameters, on the validation split
+    citation: str = ""  # the work to cite for a dataset known by name
 
 
 @dataclass
@@ -316,7 +317,7 @@ def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dic
                   classes=str(ds["num_classes"]), sizes=sizes, common=phrase,
                   class_names=class_list(ds), seeds=str(max(len(x) for x in runs.values())),
                   baseline=base, noise=noise, not_complete=", ".join(not_complete),
-                  tuning=tuning_text(recs))
+                  tuning=tuning_text(recs), citation=data.CITATIONS.get(ds["name"], ""))
     return QuestionNumbers(qid, title, s.research_question, s.hypothesis, facts, tables, macros)
 
 

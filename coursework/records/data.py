@@ -344,6 +344,10 @@ class Named:
     system: tuple[str, ...] = ()  # folders a system package installs
 
 
+# the work to cite for a dataset known by name (the report's methods name it)
+CITATIONS = {"mnist": "LeCun et al. 1998", "mnist-5k": "LeCun et al. 1998",
+             "fashion-mnist": "Xiao et al. 2017", "cifar10": "Krizhevsky 2009",
+             "cifar100": "Krizhevsky 2009"}
 VAL_SEED = 20262  # fixed: the validation splits of the named datasets never change
 FASHION_SHA256 = {  # the content of each file, unpacked (Debian and Keras gzip it differently)
     "train-images-idx3-ubyte.gz":
