@@ -22,7 +22,6 @@ import datetime as dt
 import itertools
 import shutil
 import traceback
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -119,21 +118,10 @@ def counted(study: optuna.Study, folder: Path) -> int:
     return n
 
 
-@contextlib.contextmanager
-def study_lock(folder: Path) -> Iterator[None]:
+def study_lock(folder: Path):
     """Held while a process asks for a trial and claims its folder, or looks for trials whose
     process died, so that no two processes take the same trial."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(folder / ".study.lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return results.file_lock(folder / ".study.lock")
 
 
 def fail_stale(study: optuna.Study, folder: Path) -> int:

@@ -444,7 +444,7 @@ def _read_named(name: str, d: Named, path: Path) -> tuple[dict, dict, list[str] 
 def _cifar100_names(path: Path) -> list[str] | None:
     """CIFAR-100's fine class names, from its ``meta`` file where it is there."""
     try:
-        files = formats._cifar_files(path)
+        files = formats.cifar_files(path)
     except DataError:
         return None
     if "meta" not in files:

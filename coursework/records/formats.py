@@ -94,7 +94,7 @@ def read_cifar(path: Path, fine: bool = True) -> tuple[dict[str, np.ndarray], di
     CIFAR-100 (``cifar-100-python``: ``train``, ``test``; ``fine`` labels, else the 20 coarse
     ones), a folder or its ``.tar.gz``; return ``x_train``, ``y_train``, ``x_test``,
     ``y_test`` (images (N, 32, 32, 3) uint8) and the sha256 of every file read."""
-    files = _cifar_files(path)
+    files = cifar_files(path)
     hundred = "train" in files
     names = (["train"], ["test"]) if hundred else (
         [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"])
@@ -119,7 +119,7 @@ def read_cifar(path: Path, fine: bool = True) -> tuple[dict[str, np.ndarray], di
     return out, hashes
 
 
-def _cifar_files(path: Path) -> dict[str, bytes]:
+def cifar_files(path: Path) -> dict[str, bytes]:
     """The members of a CIFAR folder or archive, by file name."""
     if path.is_dir():
         return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}

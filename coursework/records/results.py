@@ -319,12 +319,21 @@ def locked(results: Path, results_set: str) -> Iterator[None]:
     (``make -j2 a b``) never write them from stale views."""
     folder = Path(results) / results_set
     ensure_writable(folder)
+    with file_lock(folder / ".lock"):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (a hidden file, created if missing) until
+    the block ends; released when the process ends, also when it is killed. Windows has no
+    advisory locks: there, nothing is held (run one process at a time)."""
     try:
         import fcntl
-    except ImportError:  # Windows: no advisory locks; run questions one at a time there
+    except ImportError:
         yield
         return
-    with open(folder / ".lock", "a") as f:
+    with open(path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield

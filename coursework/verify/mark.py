@@ -23,7 +23,6 @@ per submission.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -34,6 +33,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from coursework.analysis import manifest
 from coursework.analysis.checks import COLUMNS, Row, short
 from coursework.records import results
 from coursework.records.errors import CourseworkError, ReportError, SubmissionError
@@ -134,14 +134,6 @@ def table_path(marking: Path) -> Path:
     return Path(marking) / f"{MARKS}.md"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def submission_root(files: Path) -> Path | None:
     """The folder of the unpacked zip that holds ``LISTING.txt`` (``submission/``, or the top)."""
     if (files / LISTING).is_file():
@@ -163,7 +155,7 @@ def check_listing(root: Path) -> list[Row]:
         if name not in present:
             rows.append(Row("-", "-", "listing: file", name, digest[:12], "missing", "MISSING"))
             continue
-        got = sha256_file(root / name)
+        got = manifest.sha256(root / name)
         ok = got == digest and (root / name).stat().st_size == size
         rows.append(Row("-", "-", "listing sha256", name, digest[:12], got[:12],
                         "ok" if ok else "EDITED"))
@@ -452,7 +444,7 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
     reused: set[Path] = set()  # marked before, with the same zip and options
     print(f"checking {len(zips)} archive(s) before anything runs ...", flush=True)
     for z in zips:  # every archive is checked and unpacked before anything runs
-        folder, sha = folder_for(marking, z), sha256_file(z)
+        folder, sha = folder_for(marking, z), manifest.sha256(z)
         done = None if again else already_marked(folder, sha, options)
         if done is not None:
             sheets[z] = done
