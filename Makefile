@@ -1,16 +1,25 @@
-# The front door. `make help` lists every target.
-# PROFILE picks the experiment profile: full (the published settings) or quick (offline, minutes).
+# The front door. `make help` lists every target and variable with its value.
+# PROFILE picks the experiment profile: full (the published settings) or quick (minutes on a CPU).
 # BACKEND picks the Keras backend: tensorflow (default), jax or torch; it is installed on first
-# use. JOBS=N trains N runs at once.
+# use and remembered (below). JOBS=N trains N runs at once.
 
 PYTHON_BOOT ?= python3
 VENV        := .venv
 PY          := $(VENV)/bin/python
-BACKEND     ?= $(or $(KERAS_BACKEND),tensorflow)
+# The environment remembers the backend, and each backend's install, that the last command
+# used (.venv/coursework.mk): after `make quick BACKEND=jax`, `make report` uses JAX too.
+# EXTRA picks the install (a lock file in locks/): the backend's own, or a CUDA build: gpu
+# (TensorFlow) or jax-cuda (`make setup EXTRA=jax-cuda` also sets BACKEND=jax).
+-include $(VENV)/coursework.mk
+EXTRA_BACKEND_gpu      := tensorflow
+EXTRA_BACKEND_jax-cuda := jax
+ifeq ($(origin BACKEND),undefined)
+  BACKEND := $(or $(if $(EXTRA),$(or $(EXTRA_BACKEND_$(EXTRA)),$(EXTRA))),$(KERAS_BACKEND),$(SAVED_BACKEND),tensorflow)
+endif
+ifeq ($(origin EXTRA),undefined)
+  EXTRA := $(or $(SAVED_EXTRA_$(BACKEND)),$(BACKEND))
+endif
 export KERAS_BACKEND := $(BACKEND)
-# EXTRA picks the install (a lock file in locks/): the backend's own, or gpu / jax-cuda for a
-# CUDA build (`make setup BACKEND=jax EXTRA=jax-cuda`)
-EXTRA       ?= $(BACKEND)
 LOCK        := locks/$(EXTRA).txt
 STAMP       := $(VENV)/.installed-$(EXTRA)
 PROFILE     ?= full
@@ -29,10 +38,11 @@ RUN_FLAGS   := $(TRAIN_FLAGS) $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
 QUICK_FLAGS := $(TRAIN_FLAGS) $(if $(filter-out 1,$(QUICK_JOBS)),--jobs $(QUICK_JOBS))
 LOCKED      := tensorflow jax torch gpu jax-cuda
 ALL_QUESTIONS := $(basename $(notdir $(wildcard experiments/*.toml)))
-# QUESTIONS="conv regularisation" limits quick/all to those and sets the report's questions
-# (default: report.toml's list)
+# QUESTIONS="conv regularisation skip": the questions quick, all and plan run and the report
+# holds; by default report.toml's `questions`, and where that is empty every question
 QUESTIONS   ?=
-CHOSEN      := $(or $(QUESTIONS),$(ALL_QUESTIONS))
+TOML_QUESTIONS := $(shell $(PYTHON_BOOT) -c 'import tomllib; print(" ".join(tomllib.load(open("report.toml", "rb")).get("questions", [])))' 2>/dev/null)
+CHOSEN      := $(or $(QUESTIONS),$(TOML_QUESTIONS),$(ALL_QUESTIONS))
 # DATASET=folder:PATH (or npz:PATH, mnist-5k, ...) runs the questions on other data, into
 # results/<profile>@<data>
 DATASET     ?=
@@ -40,16 +50,46 @@ DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-tex tex lock slurm collect quick all plan tune notebook plots report submission verify mark bench test test-fast lint clean \
+.PHONY: env help setup setup-tex tex lock slurm collect quick all data plan tune notebook plots report submission verify mark bench test test-fast lint clean \
 	clean-results $(ALL_QUESTIONS)
 
-help: ## list the targets
-	@echo "Usage: make TARGET [PROFILE=full|quick] [BACKEND=tensorflow|jax|torch] [JOBS=N] [DATASET=...]"
+help: ## list the targets and the variables
+	@echo "Usage: make TARGET [VARIABLE=value ...]"
 	@echo
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -v p="$(PROFILE)" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {gsub(/\$$\(PROFILE\)/, p, $$2); printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  Research questions (PROFILE=$(PROFILE) by default):"
-	@for q in $(ALL_QUESTIONS); do printf "  %-15s run experiments/%s.toml\n" $$q $$q; done
+	@echo "Research questions (make QUESTION runs experiments/QUESTION.toml in PROFILE=$(PROFILE)):"
+	@echo "  $(ALL_QUESTIONS)"
+	@echo
+	@echo "Variables, with their value now (set one on any command: make quick QUESTIONS=\"conv skip\"):"
+	@printf '  %-30s %s\n' \
+	  "PROFILE=$(PROFILE)" "full (the published settings, hours) or quick (minutes on a CPU)" \
+	  "QUESTIONS=$(QUESTIONS)" "questions of quick, all, plan and report (now: $(CHOSEN))" \
+	  "QUESTION=$(QUESTION)" "the question of plan, tune, verify and slurm" \
+	  "BACKEND=$(BACKEND)" "tensorflow, jax or torch; remembered by .venv for the next command" \
+	  "EXTRA=$(EXTRA)" "the install: the backend, or gpu / jax-cuda (CUDA); remembered" \
+	  "JOBS=$(JOBS)" "runs trained at once (default 1; make quick: $(QUICK_JOBS) here)" \
+	  "DATASET=$(DATASET)" "other data: fashion-mnist, cifar10, npz:PATH, folder:PATH, ..." \
+	  "DETERMINISTIC=$(DETERMINISTIC)" "1 or 0: byte-identical re-runs (default on without a GPU)" \
+	  "MIXED_PRECISION=$(MIXED_PRECISION)" "1: compute in 16 bits on a GPU" \
+	  "RESULTS=$(RESULTS)" "the results folder" \
+	  "SAMPLE=$(SAMPLE)" "verify: runs to re-train (default all); mark: per submission (2)" \
+	  "RERUN=$(RERUN)" "verify: 0 checks integrity only" \
+	  "SUBMISSION=$(SUBMISSION)" "mark: a zip or a folder of zips" \
+	  "MARKING=$(MARKING)" "mark: the folder for sheets and the table" \
+	  "PAGE_LIMIT=$(PAGE_LIMIT)" "mark: body pages allowed (default report.toml's)" \
+	  "AGAIN=$(AGAIN)" "mark: 1 marks a marked zip again" \
+	  "PARTITION=$(PARTITION)" "slurm: the partition (default: the cluster's)" \
+	  "GPUS=$(GPUS)" "slurm: GPUs per task (default 1; 0 for a CPU job)" \
+	  "TIME=$(TIME)" "slurm: time per task (default 04:00:00)" \
+	  "MEM=$(MEM)" "slurm: memory per task (default 16G)" \
+	  "CPUS=$(CPUS)" "slurm: cores per task (default 4)" \
+	  "SETUP=$(SETUP)" "slurm: shell lines each task runs first (module load cuda)" \
+	  "TUNE=$(TUNE)" "slurm: 1 writes the tuning studies' script, a task per trial" \
+	  "BACKENDS=$(BACKENDS)" "bench: the backends to measure (default every installed one)" \
+	  "TESTS=$(TESTS)" "test: the test files or folders (default all)" \
+	  "FORCE=$(FORCE)" "clean-results: 1 to delete results/" \
+	  "PYTHON_BOOT=$(PYTHON_BOOT)" "the Python (3.11 or newer) that creates .venv"
 
 $(STAMP): pyproject.toml $(wildcard $(LOCK))
 	@test -f $(LOCK) || { echo "error: no lock file $(LOCK): EXTRA is one of $(LOCKED)"; exit 2; }
@@ -58,6 +98,13 @@ $(STAMP): pyproject.toml $(wildcard $(LOCK))
 	$(PY) -m pip install --quiet -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
+
+# every target that trains, plots or reports depends on this: the environment, then remember
+# the backend and its install for the next command
+env: $(STAMP)
+	@{ echo "SAVED_BACKEND := $(BACKEND)"; grep -v -e '^SAVED_BACKEND ' -e '^SAVED_EXTRA_$(BACKEND) ' \
+	  $(VENV)/coursework.mk 2>/dev/null; echo "SAVED_EXTRA_$(BACKEND) := $(EXTRA)"; } \
+	  > $(VENV)/coursework.mk.tmp && mv $(VENV)/coursework.mk.tmp $(VENV)/coursework.mk
 
 lock: ## refresh locks/*.txt: the newest versions pyproject.toml allows, for Python 3.11+
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -71,7 +118,7 @@ lock: ## refresh locks/*.txt: the newest versions pyproject.toml allows, for Pyt
 	    -o locks/$$extra.txt || exit 1; done
 	@echo "locks/ refreshed: run the tests (make test, make test BACKEND=jax) before committing"
 
-setup: $(STAMP) ## create .venv and install the project with BACKEND (every target does this)
+setup: env ## create .venv and install the project with BACKEND (every target does this)
 	@$(MAKE) --no-print-directory tex
 
 setup-tex: ## install TeX Live for the PDF report (Debian/Ubuntu, as root)
@@ -85,58 +132,61 @@ tex: # TeX Live for the PDF: installed if missing where we can (root with apt), 
 	    $(MAKE) --no-print-directory setup-tex >/dev/null || echo "note: TeX Live could not be installed"; \
 	  fi; }
 
-quick: $(STAMP) ## every question (or QUESTIONS=...), quick profile (offline, CPU), plots, PDF
+quick: env ## the chosen questions (QUESTIONS, else report.toml's, else all), quick profile, plots, PDF
 	$(CW) run $(CHOSEN) --profile quick $(DATA_FLAGS) $(QUICK_FLAGS)
 	$(CW) plots --profile quick $(DATA_FLAGS)
 	@$(MAKE) --no-print-directory tex
 	$(CW) report --profile quick $(DATA_FLAGS) $(REPORT_FLAGS)
 
-all: $(STAMP) ## every question, full profile (full MNIST; hours on a CPU), plots and PDF
+all: env ## the chosen questions, full profile (full MNIST; hours on a CPU), plots and PDF
 	$(CW) run $(CHOSEN) --profile full $(DATA_FLAGS) $(RUN_FLAGS)
 	$(CW) plots --profile full $(DATA_FLAGS)
 	@$(MAKE) --no-print-directory tex
 	$(CW) report --profile full $(DATA_FLAGS) $(REPORT_FLAGS)
 
-plan: $(STAMP) ## runs, images and estimated time of PROFILE [QUESTION=q or QUESTIONS=...]; what is complete
+data: env ## fetch and check the datasets of the chosen questions in PROFILE (where there is a network)
+	$(CW) data $(CHOSEN) --profile $(PROFILE) $(DATA_FLAGS)
+
+plan: env ## runs, images and estimated time of the chosen questions (or QUESTION=q); what is done
 	$(CW) plan $(or $(QUESTION),$(CHOSEN)) --profile $(PROFILE) $(DATA_FLAGS) $(TRAIN_FLAGS)
 
-tune: $(STAMP) ## only the Optuna studies of QUESTION's tuned runs, on the validation split [JOBS=N]
+tune: env ## only the Optuna studies of QUESTION's tuned runs, on the validation split [JOBS=N]
 	@test -n "$(QUESTION)" || { echo "usage: make tune QUESTION=regularisation [PROFILE=quick] [JOBS=2]"; exit 2; }
 	$(CW) run $(QUESTION) --tune --profile $(PROFILE) $(DATA_FLAGS) $(RUN_FLAGS)
 
-notebook: $(STAMP) ## JupyterLab on notebooks/coursework.ipynb, the lab book (installs JupyterLab once)
+notebook: env ## JupyterLab on notebooks/coursework.ipynb, the lab book (installs JupyterLab once)
 	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet "jupyterlab>=4" "ipywidgets>=8" -c $(LOCK)
 	$(PY) -m jupyter lab notebooks/coursework.ipynb
 
-plots: $(STAMP) ## figures from results/$(PROFILE) (PDF and PNG)
+plots: env ## figures from results/$(PROFILE) (PDF and PNG)
 	$(CW) plots --profile $(PROFILE) $(DATA_FLAGS)
 
-report: $(STAMP) tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/
+report: env tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/
 	$(CW) report --profile $(PROFILE) $(DATA_FLAGS) $(REPORT_FLAGS)
 
-submission: $(STAMP) ## PDF, its sources, code, results without weights, lab book -> submission/ and submission.zip
+submission: env ## PDF, its sources, code, results without weights, lab book -> submission/ and submission.zip
 	$(CW) submission --profile $(PROFILE) $(DATA_FLAGS)
 
-verify: $(STAMP) ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]
+verify: env ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]
 	$(CW) verify --profile $(PROFILE) $(DATA_FLAGS) $(if $(QUESTION),--question $(QUESTION)) \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(filter 0,$(RERUN)),--no-rerun)
 
 # a marker's side: SUBMISSION=a zip or a folder of zips; MARKING=folder for sheets and table
 MARKING     ?= marking
-mark: $(STAMP) tex ## check handed-in zips: SUBMISSION=zip|folder [SAMPLE=2 (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1]
+mark: env tex ## check handed-in zips: SUBMISSION=zip|folder [SAMPLE=2 (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1]
 	@test -n "$(SUBMISSION)" || { echo "usage: make mark SUBMISSION=submission.zip (or a folder" \
 	  "of zips) [SAMPLE=2] [PAGE_LIMIT=6] [MARKING=marking] [AGAIN=1]"; exit 2; }
 	$(PY) -m coursework mark "$(SUBMISSION)" --marking "$(MARKING)" \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(PAGE_LIMIT),--page-limit $(PAGE_LIMIT)) \
 	  $(if $(filter 1,$(AGAIN)),--again)
 
-bench: $(STAMP) ## training speed per installed backend vs plain fit -> results/bench.json
+bench: env ## training speed per installed backend vs plain fit -> results/bench.json
 	$(CW) bench $(if $(BACKENDS),--backends $(BACKENDS))
 
-$(ALL_QUESTIONS): $(STAMP)
+$(ALL_QUESTIONS): env
 	$(CW) run $@ --profile $(PROFILE) $(DATA_FLAGS) $(RUN_FLAGS)
 
-slurm: $(STAMP) ## sbatch array script, a task per run and seed [QUESTION= PARTITION= GPUS= TIME= MEM= CPUS= SETUP= TUNE=1: per trial]
+slurm: env ## sbatch array script, a task per run and seed [QUESTION= PARTITION= GPUS= TIME= MEM= CPUS= SETUP= TUNE=1: per trial]
 	@test -n "$(QUESTION)" || { echo "usage: make slurm QUESTION=conv [PROFILE=full]" \
 	  "[PARTITION=gpu GPUS=1 TIME=04:00:00 MEM=16G CPUS=4 SETUP='module load cuda']"; exit 2; }
 	$(CW) slurm $(QUESTION) --profile $(PROFILE) $(DATA_FLAGS) \
@@ -144,16 +194,16 @@ slurm: $(STAMP) ## sbatch array script, a task per run and seed [QUESTION= PARTI
 	  $(if $(TIME),--time $(TIME)) $(if $(MEM),--mem $(MEM)) $(if $(CPUS),--cpus $(CPUS)) \
 	  $(if $(SETUP),--setup "$(SETUP)") $(if $(filter 1,$(TUNE)),--tune) $(TRAIN_FLAGS)
 
-collect: $(STAMP) ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
+collect: env ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
 	$(CW) collect --profile $(PROFILE) $(DATA_FLAGS)
 
-test: $(STAMP) ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for some]
+test: env ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for some]
 	$(PY) -m pytest -q $(TESTS)
 
-test-fast: $(STAMP) ## the quick loop while you work: the tests not marked slow (under a minute)
+test-fast: env ## the quick loop while you work: the tests not marked slow (under a minute)
 	$(PY) -m pytest -q -m "not slow"
 
-lint: $(STAMP) ## ruff
+lint: env ## ruff
 	$(PY) -m ruff check coursework models tests
 
 clean: ## remove caches and build files (never results/)

@@ -87,15 +87,20 @@ def test_no_import_cycles():
 
 
 def test_each_package_imports_only_the_packages_below_it():
-    """The layers are the sub-packages of ``coursework/``, listed in the README ("Layout", the
-    top layer first): a module imports modules of its own package or of a package below."""
-    text = (ROOT / "README.md").read_text()
+    """The layers are the sub-packages of ``coursework/``, listed in docs/architecture.md (the
+    top layer first, each with its modules): a module imports modules of its own package or
+    of a package below."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
     block = text.split("<!-- layers -->")[1].split("<!-- /layers -->")[0]
-    layers = [re.findall(r"`(\w+)/?`", line)[0] for line in block.strip().splitlines()
-              if line.startswith("- ")]
+    lines = [line for line in block.strip().splitlines() if line.startswith("- ")]
+    layers = [re.findall(r"`(\w+)/?`", line)[0] for line in lines]
     level = {name: len(layers) - i for i, name in enumerate(layers)}  # records lowest: 1
     folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
-    assert folders == set(level), "README layers out of date"
+    assert folders == set(level), "docs/architecture.md: layers out of date"
+    unnamed = [f"{layer}/{p.name}" for layer, line in zip(layers, lines, strict=True)
+               for p in (PACKAGE / layer).glob("*.py")
+               if p.name != "__init__.py" and f"`{p.name}`" not in line]
+    assert unnamed == [], "docs/architecture.md: modules not named in their layer's line"
     graph = project_imports()
     top = {"__init__", "__main__"}  # the package itself: the version, and `python -m`
     assert {m for m in graph if "." not in m} == top

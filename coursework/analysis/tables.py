@@ -52,7 +52,8 @@ class Facts:
     noise: str  # the sentence on which differences are within the noise
     not_complete: str
     tuning: str = ""  # how the tuned runs chose their parameters, on the validation split
-    citation: str = ""  # the work to cite for a dataset known by name
+    citation: str = ""  # the work to cite for a dataset known by name: "LeCun et al. 1998"
+    cite: str = ""  # its BibTeX key: "lecun1998"
 
 
 @dataclass
@@ -313,11 +314,12 @@ def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dic
                          pct(float(e["mean_member_accuracy"]))]) for e in ens]),
     }
     sizes = " / ".join(f"{ds['sizes'][k]:,}" for k in ("train", "val", "test"))
+    cite, citation = data.CITATIONS.get(ds["name"], ("", ""))
     facts = Facts(dataset=ds["name"], shape="×".join(map(str, ds["input_shape"])),
                   classes=str(ds["num_classes"]), sizes=sizes, common=phrase,
                   class_names=class_list(ds), seeds=str(max(len(x) for x in runs.values())),
                   baseline=base, noise=noise, not_complete=", ".join(not_complete),
-                  tuning=tuning_text(recs), citation=data.CITATIONS.get(ds["name"], ""))
+                  tuning=tuning_text(recs), cite=cite, citation=citation)
     return QuestionNumbers(qid, title, s.research_question, s.hypothesis, facts, tables, macros)
 
 

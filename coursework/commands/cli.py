@@ -51,8 +51,8 @@ def parser() -> argparse.ArgumentParser:
                            help=f"quick or full (default: {DEFAULT_PROFILE})")
             c.add_argument("--dataset", default=None,
                            help="every run on this dataset instead of the spec's (mnist, "
-                           "mnist-5k, npz:PATH, folder:PATH); results in their own folder, "
-                           "results/<profile>@<data>")
+                           "mnist-5k, fashion-mnist, cifar10, cifar100, pickles:PATH, npz:PATH, "
+                           "folder:PATH); results in their own folder, results/<profile>@<data>")
         return c
 
     r = command("run", "train the runs of a question and log them")
@@ -76,6 +76,11 @@ def parser() -> argparse.ArgumentParser:
                    help="only tune: run the Optuna studies of the tuned runs (their [tune] "
                    "tables) and choose their parameters on the validation split; without it, "
                    "`run` tunes what is not tuned yet, then trains the seeds")
+
+    d = command("data", "fetch and check the datasets the questions' runs need (downloaded "
+                "into Keras' cache where missing: run it where there is a network, such as a "
+                "cluster's login node); print their sizes and fingerprints")
+    d.add_argument("question", nargs="*", help="question ids or .toml files (default: all)")
 
     pl = command("plan", "what the questions will train (runs, seeds, epochs, images) and how "
                  "long it will take on this machine, from a short calibration of each network "
@@ -209,6 +214,27 @@ def cmd_questions(args) -> int:
     return 0
 
 
+def cmd_data(args) -> int:
+    from coursework.records import data, spec
+
+    specs = [spec.load(q, builders=False) for q in args.question or spec.all_questions()]
+    needed: dict[tuple, list[str]] = {}
+    for s in specs:
+        for run, _ in s.tasks(args.profile, on=args.dataset):
+            c = run.config
+            key = (c["dataset"], tuple(c.get("image_size") or ()), c.get("color"))
+            needed.setdefault(key, [])
+            if s.question not in needed[key]:
+                needed[key].append(s.question)
+    for (name, size, color), questions in needed.items():
+        ds = data.load(name, list(size) or None, color)
+        sizes = " / ".join(f"{ds.sizes[k]:,}" for k in ("train", "val", "test"))
+        print(f"{name}: {'x'.join(map(str, ds.input_shape))} images, {ds.num_classes} classes, "
+              f"{sizes} (training / validation / test), sha256 {ds.fingerprint()[:16]}; "
+              f"used by {', '.join(questions)}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from coursework.records import spec
     from coursework.runtime import backend
@@ -219,7 +245,8 @@ def cmd_run(args) -> int:
     from coursework.runtime import workers
 
     settings = backend.configure(args.deterministic, args.mixed_precision)
-    print(f"backend {backend.chosen()} {backend.version()}, determinism "
+    gpus = ", ".join(g["name"] for g in backend.accelerators()) or "no GPU: the CPU"
+    print(f"backend {backend.chosen()} {backend.version()} on {gpus}, determinism "
           f"{'on' if settings['deterministic'] else 'off'}, mixed precision "
           f"{'on (' + settings['policy'] + ')' if settings['mixed_precision'] else 'off'}"
           + (f", {args.jobs} jobs at once" if args.jobs > 1 else ""), flush=True)
@@ -478,15 +505,16 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"questions": cmd_questions, "run": cmd_run, "plan": cmd_plan, "plots": cmd_plots,
-            "report": cmd_report, "verify": cmd_verify, "describe": cmd_describe,
-            "bench": cmd_bench, "submission": cmd_submission, "predict": cmd_predict,
-            "evaluate": cmd_evaluate, "slurm": cmd_slurm, "collect": cmd_collect,
-            "retrain": cmd_retrain, "mark": cmd_mark}
+COMMANDS = {"questions": cmd_questions, "data": cmd_data, "run": cmd_run, "plan": cmd_plan,
+            "plots": cmd_plots, "report": cmd_report, "verify": cmd_verify,
+            "describe": cmd_describe, "bench": cmd_bench, "submission": cmd_submission,
+            "predict": cmd_predict, "evaluate": cmd_evaluate, "slurm": cmd_slurm,
+            "collect": cmd_collect, "retrain": cmd_retrain, "mark": cmd_mark}
 
 
 # the commands that build models; the others work without Keras
-KERAS_COMMANDS = {"run", "plan", "slurm", "describe", "bench", "predict", "evaluate", "retrain"}
+KERAS_COMMANDS = {"data", "run", "plan", "slurm", "describe", "bench", "predict", "evaluate",
+                  "retrain"}
 
 
 def main(argv: list[str] | None = None) -> int:

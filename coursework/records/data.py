@@ -344,10 +344,13 @@ class Named:
     system: tuple[str, ...] = ()  # folders a system package installs
 
 
-# the work to cite for a dataset known by name (the report's methods name it)
-CITATIONS = {"mnist": "LeCun et al. 1998", "mnist-5k": "LeCun et al. 1998",
-             "fashion-mnist": "Xiao et al. 2017", "cifar10": "Krizhevsky 2009",
-             "cifar100": "Krizhevsky 2009"}
+# the work to cite for a dataset known by name (the report's methods cite it): its key in
+# report_templates/references.bib, and its authors and year where no bibliography has the key
+CITATIONS = {"mnist": ("lecun1998", "LeCun et al. 1998"),
+             "mnist-5k": ("lecun1998", "LeCun et al. 1998"),
+             "fashion-mnist": ("xiao2017", "Xiao et al. 2017"),
+             "cifar10": ("krizhevsky2009", "Krizhevsky 2009"),
+             "cifar100": ("krizhevsky2009", "Krizhevsky 2009")}
 VAL_SEED = 20262  # fixed: the validation splits of the named datasets never change
 FASHION_SHA256 = {  # the content of each file, unpacked (Debian and Keras gzip it differently)
     "train-images-idx3-ubyte.gz":

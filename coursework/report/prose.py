@@ -1,6 +1,7 @@
-"""The student's prose: per question ``motivation.tex`` and ``discussion.tex``, and the
-``abstract.tex``, under ``report_templates/prose/``; each created once with a guide to what to
-write, and never overwritten."""
+"""The student's prose: per question ``motivation.tex`` and ``discussion.tex`` (and, if the
+student writes them, ``research_question.tex`` and ``hypothesis.tex``, which replace the
+spec's), and the ``abstract.tex``, under ``report_templates/prose/``; each created once with a
+guide to what to write, and never overwritten."""
 
 from __future__ import annotations
 
@@ -18,17 +19,21 @@ PROSE_GUIDE = {
 %% Say why this question matters, what you expect and why, and why each run was chosen:
 %% what does each run isolate? Cite the figures and numbers with macros from numbers.tex, e.g.
 %% \\result{{{q}/{run}}}{{test}} (mean test accuracy, %) or \\result{{{q}/{run}}}{{testsd}}.
+%% Cite papers with \\cite{{key}}, keys from report_templates/references.bib: \\cite{{nielsen2015}}.
+%% The research question and hypothesis come from experiments/{q}.toml; to put them in your own
+%% words, write them in research_question.tex and hypothesis.tex in this folder.
 \\textit{{(Motivation not written yet: edit report\\_templates/prose/{q_tex}/motivation.tex.)}}
 """,
     "discussion": """%% Discussion and conclusions for "{title}" -- yours; never overwritten.
 %% What do the results show? Is each difference larger than the spread over seeds? Does the
 %% evidence support the hypothesis? What would you try next?
-%% Numbers: \\result{{{q}/{run}}}{{test}}.
+%% Numbers: \\result{{{q}/{run}}}{{test}}; papers: \\cite{{nielsen2015}} (references.bib).
 \\textit{{(Discussion not written yet: edit report\\_templates/prose/{q_tex}/discussion.tex.)}}
 """,
 }
 ABSTRACT_GUIDE = """%% Your abstract -- never overwritten. In a few sentences: the questions, how
 %% you answered them, and what you found (with numbers: \\result{question/run}{test}).
+%% Cite papers with \\cite{key}, keys from report_templates/references.bib: \\cite{nielsen2015}.
 \\textit{(Abstract not written yet: edit report\\_templates/prose/abstract.tex.)}
 """
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -172,6 +173,24 @@ def document(settings: Settings) -> tuple[dict, dict[str, Path]]:
     return {"kind": settings.style, "name": settings.style}, files
 
 
+_BIB_KEY = re.compile(r"^\s*@(?!comment|preamble|string)\w+\s*[{(]\s*([^,\s]+)\s*,",
+                      re.IGNORECASE | re.MULTILINE)
+_CITE = re.compile(r"\\[A-Za-z]*cite[A-Za-z]*\*?\s*[\[{]")
+
+
+def bib_keys(path: Path) -> set[str]:
+    """The entry keys of a BibTeX file."""
+    return set(_BIB_KEY.findall(path.read_text(encoding="utf-8", errors="replace")))
+
+
+def cites(path: Path) -> bool:
+    """Whether a LaTeX file cites anything outside its comments."""
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return bool(_CITE.search(re.sub(r"(?<!\\)%.*", "", text)))
+
+
 def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNumbers],
                  settings: Settings, prose_root: Path | None, bundle: bool = False
                  ) -> tuple[dict[str, str], dict[str, Path]]:
@@ -182,11 +201,14 @@ def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNu
     report_dir = results.report_dir(results_dir, results_set)
     doc, files = document(settings)
     texts: dict[str, str] = {}
+    written: list[Path] = []  # the student's prose files
     for q in questions:
         paths = question_paths(results_dir, results_set, q, prose_root)
+        prose = (report_dir / paths["prose_dir"]).resolve()
+        own = sorted(prose.glob("*.tex"))
+        written += own
         if bundle:
-            prose = (report_dir / paths["prose_dir"]).resolve()
-            files.update({f"prose/{q.id}/{p.name}": p for p in sorted(prose.glob("*.tex"))})
+            files.update({f"prose/{q.id}/{p.name}": p for p in own})
             paths["prose_dir"] = f"prose/{q.id}"
             for f in paths["body_figures"] + paths["appendix_figures"]:
                 name = f"figures/{Path(f['path']).name}"
@@ -200,13 +222,17 @@ def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNu
     if bundle:
         files["prose/abstract.tex"] = abstract
     bib = settings.bibliography
+    known = bib_keys(bib) if bib else set()
+    cited = sorted({q.facts.cite for q in questions} & known)
+    if not cited and not any(cites(p) for p in [abstract, *written]):
+        bib = None  # nothing cites: no empty "References" section
     texts["report.tex"] = environment_jinja().get_template("main.tex.j2").render(
         doc=doc, title=settings.title, author=settings.author,
         profile=results.profile_of(results_set), folder=results_set,
         datasets=", ".join(dict.fromkeys(f"dataset {q.facts.dataset}" for q in questions)),
         generated=dt.date.today().isoformat(), questions=questions,
         abstract="prose/abstract.tex" if bundle else relative(abstract, report_dir),
-        bibliography=bib.stem if bib else "",
+        bibliography=bib.stem if bib else "", cited=cited,
         bibliography_style=Path(settings.bibliography_style).stem,
         environment=tables.environment(results_dir, results_set),
         verification=verification_context(

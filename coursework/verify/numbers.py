@@ -50,7 +50,7 @@ def check_numbers(written: list[QuestionNumbers], fresh: list[QuestionNumbers],
 
 
 TOKEN = "@@{}@@"
-PATH_LINES = ("\\input{", "\\includegraphics")
+PATH_LINES = ("\\input{", "\\includegraphics", "\\cwown{")
 
 
 def tokenised(q: QuestionNumbers) -> tuple[QuestionNumbers, dict[str, tuple[str, str]]]:

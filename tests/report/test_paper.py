@@ -137,6 +137,44 @@ def test_a_course_style_folder_and_a_unicode_title_build_here_and_on_overleaf(to
 
 
 @needs_tex
+def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_the_spec(
+        toy, tmp_path):
+    """report.toml's default references.bib: \\cite{nielsen2015} in a prose file builds, in
+    the report and in the Overleaf zip; research_question.tex replaces the spec's words. With
+    nothing cited there is no empty reference list."""
+    res, _ = toy
+    prose = tmp_path / "prose"
+    (prose / "toya").mkdir(parents=True)
+    (prose / "toya" / "motivation.tex").write_text(
+        "% \\cite{in-a-comment} is no citation\nAs in \\cite{nielsen2015}, conv nets win.\n")
+    (prose / "toya" / "research_question.tex").write_text("MY OWN QUESTION, in my words?\n")
+    settings = tmp_path / "report.toml"
+    settings.write_text(f'bibliography = "{ROOT / "report_templates/references.bib"}"\n')
+    from coursework.report.settings import read_settings
+
+    pdf = report.build(res, "quick", prose_root=prose, settings=read_settings(settings))
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                   text=True).stdout.split())
+    assert "Neural Networks and Deep Learning" in text and "References" in text
+    assert "[1]" in text and "[?]" not in text
+    assert "MY OWN QUESTION, in my words?" in text
+    assert text.count("Does the pipeline work?") == 1  # toyb's, from its spec; not toya's
+    folder = tmp_path / "overleaf"
+    zipfile.ZipFile(pdf.parent / report.OVERLEAF).extractall(folder)
+    proc = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                           "-no-shell-escape", "report.tex"], cwd=folder, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    again = " ".join(subprocess.run(["pdftotext", str(folder / "report.pdf"), "-"],
+                                    capture_output=True, text=True).stdout.split())
+    assert "Neural Networks and Deep Learning" in again and "MY OWN QUESTION" in again
+    # nothing cited: no bibliography at all (an empty one prints a bare "References")
+    (prose / "toya" / "motivation.tex").write_text("No citation here.\n")
+    pdf = report.build(res, "quick", prose_root=prose, settings=read_settings(settings))
+    assert "\\bibliography{" not in (pdf.parent / "report.tex").read_text()
+
+
+@needs_tex
 def test_overleaf_zip_compiles_with_plain_pdflatex_anywhere(toy, tmp_path):
     res, tmp = toy
     report.render(res, "quick", prose_root=tmp / "prose")
