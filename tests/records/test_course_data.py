@@ -142,6 +142,25 @@ def test_a_named_dataset_offline_says_where_to_put_it(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="builds every network: once, in "
+                    "the TensorFlow pass")
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_every_question_takes_cifar_images_and_describe_counts_their_parameters(
+        tmp_path, monkeypatch, capsys, profile):
+    """`make quick DATASET=cifar100`: every run of every question builds on 32x32x3 images in
+    100 classes, and `describe` shows each one's parameter counts."""
+    from coursework.records import spec
+
+    cifar_folder(tmp_path, hundred=True)
+    monkeypatch.setenv("COURSEWORK_DATA_DIR", str(tmp_path))
+    questions = spec.all_questions()
+    assert run_cli("describe", *questions, "--profile", profile, "--dataset", "cifar100") == 0
+    out = capsys.readouterr().out
+    runs = sum(len(spec.load(q).resolve(profile)) for q in questions)
+    assert out.count("(input 32x32x3, 100 classes)") == runs
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
 @pytest.mark.skipif(backend.chosen() != "tensorflow", reason="trains on 50,000 images: once, "
                     "in the TensorFlow pass")
