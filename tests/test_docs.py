@@ -200,3 +200,24 @@ def test_the_coursework_path_runs_as_written(tmp_path):
     assert proc.returncode == 0 and "mnist-5k" in proc.stdout, proc.stderr[-2000:]
     proc = make("verify", "SAMPLE=1", "PROFILE=quick", *here)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_the_worked_example_of_a_new_question_trains_as_written(tmp_path, monkeypatch, capsys):
+    """docs/experiments.md's builder and experiment file, copied out of the page, train (one
+    seed, in the quick profile) and `describe` shows the new question's networks."""
+    import models
+    from coursework.commands import cli
+
+    text = (ROOT / "docs" / "experiments.md").read_text()
+    files = dict(re.findall(r"<!-- file: (\S+) -->\n```\w+\n(.*?)```", text, re.DOTALL))
+    assert set(files) == {"models/width.py", "experiments/width.toml"}
+    (tmp_path / "width.py").write_text(files["models/width.py"])
+    spec = tmp_path / "width.toml"
+    spec.write_text(files["experiments/width.toml"])
+    monkeypatch.setattr(models, "__path__", [*models.__path__, str(tmp_path)])
+    assert cli.main(["describe", str(spec)]) == 0
+    assert capsys.readouterr().out.count("(input 28x28x1, 10 classes)") == 3
+    res = tmp_path / "results"
+    assert cli.main(["--results", str(res), "run", str(spec), "--seeds", "0"]) == 0
+    assert len(list((res / "quick" / "width").glob("*/seed-0/run.json"))) == 3
