@@ -38,11 +38,13 @@ RUN_FLAGS   := $(TRAIN_FLAGS) $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
 QUICK_FLAGS := $(TRAIN_FLAGS) $(if $(filter-out 1,$(QUICK_JOBS)),--jobs $(QUICK_JOBS))
 LOCKED      := tensorflow jax torch gpu jax-cuda
 ALL_QUESTIONS := $(basename $(notdir $(wildcard experiments/*.toml)))
-# QUESTIONS="conv regularisation skip": the questions quick, all and plan run and the report
-# holds; by default report.toml's `questions`, and where that is empty every question
+# QUESTIONS="conv regularisation skip": the questions quick, all, plan and data run and the
+# report holds; by default report.toml's `questions`, and where that is empty every question.
+# report.toml is read (and checked: a mistake stops make) by the environment, when a target runs.
 QUESTIONS   ?=
-TOML_QUESTIONS := $(shell $(PYTHON_BOOT) -c 'import tomllib; print(" ".join(tomllib.load(open("report.toml", "rb")).get("questions", [])))' 2>/dev/null)
-CHOSEN      := $(or $(QUESTIONS),$(TOML_QUESTIONS),$(ALL_QUESTIONS))
+TOML_QUESTIONS = $(call checked,$(shell $(PY) -m coursework questions --chosen --settings report.toml || echo FAILED))
+checked     = $(if $(filter FAILED,$(1)),$(error report.toml: see the error above),$(1))
+CHOSEN      = $(or $(QUESTIONS),$(TOML_QUESTIONS),$(ALL_QUESTIONS))
 # DATASET=folder:PATH (or npz:PATH, mnist-5k, ...) runs the questions on other data, into
 # results/<profile>@<data>
 DATASET     ?=
@@ -60,11 +62,12 @@ help: ## list the targets and the variables
 	@echo
 	@echo "Research questions (make QUESTION runs experiments/QUESTION.toml in PROFILE=$(PROFILE)):"
 	@echo "  $(ALL_QUESTIONS)"
+	@echo "  chosen: $(if $(wildcard $(PY)),$(CHOSEN),$(or $(QUESTIONS),report.toml's (after make setup)))"
 	@echo
 	@echo "Variables, with their value now (set one on any command: make quick QUESTIONS=\"conv skip\"):"
 	@printf '  %-30s %s\n' \
 	  "PROFILE=$(PROFILE)" "full (the published settings, hours) or quick (minutes on a CPU)" \
-	  "QUESTIONS=$(QUESTIONS)" "questions of quick, all, plan and report (now: $(CHOSEN))" \
+	  "QUESTIONS=$(QUESTIONS)" "questions of quick, all, plan, data and report (default: report.toml's)" \
 	  "QUESTION=$(QUESTION)" "the question of plan, tune, verify and slurm" \
 	  "BACKEND=$(BACKEND)" "tensorflow, jax or torch; remembered by .venv for the next command" \
 	  "EXTRA=$(EXTRA)" "the install: the backend, or gpu / jax-cuda (CUDA); remembered" \

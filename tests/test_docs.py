@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,7 @@ def test_every_make_command_shown_names_a_target_and_variables_make_knows(path):
 def test_make_help_shows_every_variable_the_makefile_reads():
     text = (ROOT / "Makefile").read_text()
     used = set(re.findall(r"\$\(([A-Z][A-Z_]*)\)", text))
-    internal = set(re.findall(r"^([A-Z][A-Z_]*)\s*:=", text, re.MULTILINE))
+    internal = set(re.findall(r"^([A-Z][A-Z_]*)\s*:?=", text, re.MULTILINE))
     internal |= {"MAKE", "MAKEFILE_LIST", "KERAS_BACKEND"} | {
         v for v in used if v.startswith("SAVED_") or v.startswith("EXTRA_BACKEND_")}
     shown = set(re.findall(r"^  ([A-Z_]+)=", make("help").stdout, re.MULTILINE))
@@ -131,13 +132,18 @@ def test_make_help_shows_every_variable_the_makefile_reads():
 
 def fake_checkout(tmp_path: Path) -> Path:
     """The Makefile with an environment whose installs are all up to date, so that make
-    only decides, and installs nothing."""
+    only decides, and installs nothing; its Python is this one."""
     for name in ("Makefile", "report.toml", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "locks", tmp_path / "locks")
+    (tmp_path / "report_templates").mkdir()
+    shutil.copy(ROOT / "report_templates/references.bib", tmp_path / "report_templates")
     (tmp_path / "experiments").mkdir()
     (tmp_path / "experiments" / "conv.toml").write_text("")
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
     for extra in ("tensorflow", "jax", "torch", "gpu", "jax-cuda"):
         (tmp_path / ".venv" / f".installed-{extra}").touch()
     return tmp_path
@@ -221,3 +227,13 @@ def test_the_worked_example_of_a_new_question_trains_as_written(tmp_path, monkey
     res = tmp_path / "results"
     assert cli.main(["--results", str(res), "run", str(spec), "--seeds", "0"]) == 0
     assert len(list((res / "quick" / "width").glob("*/seed-0/run.json"))) == 3
+
+
+def test_a_mistake_in_report_toml_stops_make_before_anything_trains(tmp_path):
+    repo = fake_checkout(tmp_path)
+    toml = (repo / "report.toml").read_text().replace("questions = []",
+                                                      'questions = ["conv", "convv"]')
+    (repo / "report.toml").write_text(toml)
+    proc = make("-n", "quick", cwd=repo, env={"KERAS_BACKEND": ""})
+    assert proc.returncode != 0 and " run " not in proc.stdout
+    assert "report.toml: questions: no question convv" in proc.stderr

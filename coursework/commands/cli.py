@@ -199,7 +199,12 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", choices=("train", "val", "test"), default="test")
     ev.add_argument("--out", type=Path, help="confusion matrix figure (.pdf; a .png beside)")
 
-    command("questions", "list the questions in experiments/", profile=False)
+    qs = command("questions", "list the questions in experiments/", profile=False)
+    qs.add_argument("--chosen", action="store_true",
+                    help="only the ids of the chosen ones, report.toml's `questions`, checked "
+                    "(nothing where the list is empty: every question); what make runs")
+    qs.add_argument("--settings", type=Path, default=None,
+                    help="the report settings file (default: report.toml)")
     return p
 
 
@@ -209,29 +214,37 @@ def parser() -> argparse.ArgumentParser:
 def cmd_questions(args) -> int:
     from coursework.records import spec
 
+    if args.chosen:
+        from coursework.report.settings import SETTINGS_FILE, read_settings
+
+        chosen = read_settings(args.settings or SETTINGS_FILE).questions
+        unknown = [q for q in chosen if q not in spec.all_questions()]
+        if unknown:
+            raise CourseworkError(f"{args.settings or SETTINGS_FILE}: questions: no question "
+                                  f"{', '.join(unknown)} in experiments/ (there are: "
+                                  f"{', '.join(spec.all_questions())})")
+        print(" ".join(chosen))
+        return 0
     for q in spec.all_questions():
         print(f"{q:16s} {spec.load(q, builders=False).title}")
     return 0
 
 
 def cmd_data(args) -> int:
-    from coursework.records import data, spec
+    from coursework.engine.jobs import dataset, plan
+    from coursework.records import spec
 
     specs = [spec.load(q, builders=False) for q in args.question or spec.all_questions()]
-    needed: dict[tuple, list[str]] = {}
+    users: dict[int, tuple] = {}  # one loaded dataset -> (it, the questions that use it)
     for s in specs:
-        for run, _ in s.tasks(args.profile, on=args.dataset):
-            c = run.config
-            key = (c["dataset"], tuple(c.get("image_size") or ()), c.get("color"))
-            needed.setdefault(key, [])
-            if s.question not in needed[key]:
-                needed[key].append(s.question)
-    for (name, size, color), questions in needed.items():
-        ds = data.load(name, list(size) or None, color)
+        for job in plan(s, args.profile, args.results, on=args.dataset):
+            ds = dataset(job.run.config)  # loaded once per name, size and colour
+            users.setdefault(id(ds), (ds, []))[1].append(s.question)
+    for ds, questions in users.values():
         sizes = " / ".join(f"{ds.sizes[k]:,}" for k in ("train", "val", "test"))
-        print(f"{name}: {'x'.join(map(str, ds.input_shape))} images, {ds.num_classes} classes, "
-              f"{sizes} (training / validation / test), sha256 {ds.fingerprint()[:16]}; "
-              f"used by {', '.join(questions)}")
+        print(f"{ds.name}: {'x'.join(map(str, ds.input_shape))} images, {ds.num_classes} "
+              f"classes, {sizes} (training / validation / test), sha256 "
+              f"{ds.fingerprint()[:16]}; used by {', '.join(dict.fromkeys(questions))}")
     return 0
 
 
