@@ -203,7 +203,7 @@ collect: env ## after Slurm array tasks: summary, statistics, ensembles, manifes
 test: env ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for some]
 	$(PY) -m pytest -q $(TESTS)
 
-test-fast: env ## the quick loop while you work: the tests not marked slow (a few minutes)
+test-fast: env ## the quick loop while you work: the tests not marked slow (about a minute)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: env ## ruff
