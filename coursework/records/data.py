@@ -19,6 +19,12 @@ Names understood by :func:`load` (and by specs and the CLI):
   set. Looked for in ``$COURSEWORK_DATA_DIR``, then the Keras cache (``~/.keras/datasets``),
   then (Fashion-MNIST) Debian's ``dataset-fashion-mnist``, then downloaded by Keras; the
   content of every file is checked against its known sha256 where it is known (the IDX files).
+- ``fashion-mnist-5k``, ``cifar10-5k``, ``cifar100-5k``: the quick profile's budget of a named
+  dataset (the quick profile runs ``--dataset NAME`` on this form, see :func:`quick_form`): the
+  size of ``mnist-5k``, 4,000 / 500 / 500, taken stratified by a fixed seed from the named
+  dataset's own training, validation and test splits (10 classes: 400 / 50 / 50 of each; 100
+  classes: 40 / 5 / 5 of each, so every class is in every split). ``mnist``'s form is
+  ``mnist-5k`` itself.
 - ``pickles:PATH``: USU CS5600's six pickle files in a folder (see
   :mod:`coursework.records.formats`, which reads them without running anything they hold).
 - ``npz:PATH``: your own arrays ``x_train, y_train, x_val, y_val, x_test, y_test`` in one
@@ -48,6 +54,9 @@ from coursework.records.errors import DataError
 SPLITS = ("train", "val", "test")
 ARRAY_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 MNIST_5K_SEED = 20100  # fixed: the mnist-5k split must never change between machines
+SUBSET_SUFFIX = "-5k"  # fashion-mnist-5k: a named dataset cut to mnist-5k's size
+SUBSET_SIZES = {"train": 4000, "val": 500, "test": 500}  # mnist-5k's: what quick means
+SUBSET_SEED = 20105  # fixed: the subsets never change between machines either
 
 
 @dataclass(frozen=True)
@@ -133,14 +142,17 @@ def scale(x: np.ndarray) -> np.ndarray:
 
 
 def load(name: str, image_size: list[int] | None = None, color: str | None = None) -> Dataset:
-    """Load a dataset by name (``mnist``, ``mnist-5k``, ``npz:PATH`` or ``folder:PATH``;
-    ``image_size`` [height, width] and ``color`` apply to folders of images)."""
+    """Load a dataset by name (``mnist``, ``mnist-5k``, ``fashion-mnist``, ``cifar10-5k``, ...,
+    ``npz:PATH`` or ``folder:PATH``, see the module docstring; ``image_size`` [height, width]
+    and ``color`` apply to folders of images)."""
     if name == "mnist":
         return _load_mnist()
     if name == "mnist-5k":
         return _load_mnist_5k()
     if name in NAMED:
         return _load_named(name)
+    if (parent := _subset_of(name)) is not None:
+        return _load_subset(name, parent)
     if name.startswith("pickles:"):
         arrays, hashes = formats.read_pickles(Path(name[8:]).expanduser())
         return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=name[8:],
@@ -153,7 +165,9 @@ def load(name: str, image_size: list[int] | None = None, color: str | None = Non
         return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path),
                         class_names=names)
     raise DataError(f"unknown dataset {name!r}: use mnist, mnist-5k, "
-                    f"{', '.join(NAMED)}, pickles:PATH, npz:PATH or folder:PATH")
+                    f"{', '.join(NAMED)} (or their quick subsets "
+                    f"{', '.join(n + SUBSET_SUFFIX for n in NAMED)}), pickles:PATH, npz:PATH or "
+                    "folder:PATH")
 
 
 def info(name: str, image_size: list[int] | None = None, color: str | None = None
@@ -167,7 +181,46 @@ def info(name: str, image_size: list[int] | None = None, color: str | None = Non
         d = NAMED[name]
         return DatasetInfo(name, d.shape, len(d.classes) or 100,
                            {"train": d.train - d.val, "val": d.val, "test": d.test})
+    if (parent := _subset_of(name)) is not None:
+        d = NAMED[parent]
+        classes = len(d.classes) or 100
+        return DatasetInfo(name, d.shape, classes,
+                           {s: n // classes * classes for s, n in SUBSET_SIZES.items()})
     return load(name, image_size, color).info
+
+
+def quick_form(name: str) -> str:
+    """The dataset the quick profile trains on when ``--dataset name`` is asked for: a named
+    dataset's fixed subset of mnist-5k's size (``fashion-mnist`` -> ``fashion-mnist-5k``,
+    ``mnist`` -> ``mnist-5k``), so that quick means minutes on any of them; other data (your
+    own ``npz:``, ``folder:``, ``pickles:``, or a subset already) as it is."""
+    if name == "mnist":
+        return "mnist-5k"
+    return name + SUBSET_SUFFIX if name in NAMED else name
+
+
+def _subset_of(name: str) -> str | None:
+    """The named dataset ``name`` is the quick subset of (``cifar10-5k`` -> ``cifar10``)."""
+    parent = name.removesuffix(SUBSET_SUFFIX)
+    return parent if parent != name and parent in NAMED else None
+
+
+def _load_subset(name: str, parent: str) -> Dataset:
+    """A fixed stratified subset of the named dataset ``parent``, each split from its own split
+    (the test images stay test images), the same number of each class: mnist-5k's sizes."""
+    full = _load_named(parent)
+    rng = np.random.default_rng(SUBSET_SEED)
+    arrays = []
+    for split in SPLITS:
+        x, y = getattr(full, f"x_{split}"), getattr(full, f"y_{split}")
+        per_class = max(1, SUBSET_SIZES[split] // full.num_classes)
+        idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per_class]
+                              for c in range(full.num_classes)])
+        idx = rng.permutation(idx)
+        arrays += [x[idx], y[idx]]
+    return _checked(name, *arrays, source=f"{name} (of {parent})",
+                    class_names=list(full.class_names) if full.class_names else None,
+                    files=full.files)
 
 
 def mnist_candidates() -> list[Path]:
@@ -351,6 +404,8 @@ CITATIONS = {"mnist": ("lecun1998", "LeCun et al. 1998"),
              "fashion-mnist": ("xiao2017", "Xiao et al. 2017"),
              "cifar10": ("krizhevsky2009", "Krizhevsky 2009"),
              "cifar100": ("krizhevsky2009", "Krizhevsky 2009")}
+CITATIONS.update({name + SUBSET_SUFFIX: CITATIONS[name] for name in ("fashion-mnist", "cifar10",
+                                                                      "cifar100")})
 VAL_SEED = 20262  # fixed: the validation splits of the named datasets never change
 FASHION_SHA256 = {  # the content of each file, unpacked (Debian and Keras gzip it differently)
     "train-images-idx3-ubyte.gz":

@@ -22,6 +22,7 @@ A run's config is resolved as defaults < profile < run < the run's own profile t
 from __future__ import annotations
 
 import copy
+import difflib
 import importlib
 import inspect
 import re
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from coursework.records import data as datasets
 from coursework.records import results
 from coursework.records.errors import SpecError
 from coursework.records.project import EXPERIMENTS
@@ -42,7 +44,8 @@ EXPERIMENTS_DIR = EXPERIMENTS
 # Training config: key -> (type(s), meaning). Every key may appear in defaults, a profile, a run
 # or a run's profile table.
 CONFIG_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "dataset": (str, "mnist, mnist-5k, npz:PATH or folder:PATH"),
+    "dataset": (str, "mnist, mnist-5k, fashion-mnist, cifar10, cifar100 (NAME-5k: a subset of "
+                     "mnist-5k's size), pickles:PATH, npz:PATH or folder:PATH"),
     "image_size": (list, "[height, width] images of a folder: dataset are resized to"),
     "color": (str, "grayscale or rgb: how images of a folder: dataset are read"),
     "builder": (str, "module:function in models/"),
@@ -195,9 +198,16 @@ class Spec:
               seeds: list[int] | None = None, on: str | None = None) -> list[tuple[Run, int]]:
         """Every (run, seed) to train, in a fixed order (runs as in the spec, then seeds): the
         ``only`` runs if given, the ``seeds`` if given, all on dataset ``on`` if given. A
-        Slurm array task's index is a position in this list."""
+        Slurm array task's index is a position in this list.
+
+        The quick profile takes a named ``on`` in its quick form (``fashion-mnist`` ->
+        ``fashion-mnist-5k``, :func:`coursework.records.data.quick_form`): mnist-5k's budget,
+        so that quick means minutes on any dataset; the results set is still named after
+        ``on`` as given (:func:`coursework.records.results.set_name`)."""
         runs = self.resolve(profile)
         if on:
+            if results.profile_of(profile) == "quick":
+                on = datasets.quick_form(on)
             runs = [replace(r, config={**r.config, "dataset": on}) for r in runs]
         if only:
             unknown = sorted(set(only) - {r.name for r in runs})
@@ -272,17 +282,48 @@ def load(question_or_path: str, builders: bool = True) -> Spec:
     spec = Spec(path, data["question"], data["title"], data["research_question"],
                 data["hypothesis"], defaults, data["profiles"], data["runs"],
                 data.get("tune", {}))
-    errors = []
+    found: dict[str, dict[str, list[str]]] = {}  # error -> run -> the profiles it is in
     for profile in spec.profiles:
         for run in spec.resolve(profile):
-            errors += [f"run {run.name!r}, profile {profile!r}: {e}"
-                       for e in _check_run(run, builders)]
-    if errors:
-        raise SpecError("\n".join(f"{path}: {e}" for e in errors))
+            for e in _check_run(run, builders):
+                found.setdefault(e, {}).setdefault(run.name, []).append(profile)
+    if found:
+        runs = {r["name"] for r in spec.runs}
+        raise SpecError("\n".join(f"{path}: {where}: {e}" for e, by_run in found.items()
+                                  for where in _places(by_run, runs)))
     return spec
 
 
+def _places(by_run: dict[str, list[str]], runs: set[str]) -> list[str]:
+    """Where one error of the merged runs is: ``run 'a', profiles 'quick', 'full'``, once for
+    the runs that share their profiles (``every run`` where all do; a mistake in [defaults]
+    is in every run and profile, and is one line, not one per run and profile)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for run, profiles in by_run.items():
+        groups.setdefault(tuple(profiles), []).append(run)
+    out = []
+    for profiles, names in groups.items():
+        who = ("every run" if len(names) > 1 and set(names) == runs else
+               f"run{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}")
+        out.append(f"{who}, profile{'s' if len(profiles) > 1 else ''} "
+                   f"{', '.join(map(repr, profiles))}")
+    return out
+
+
 # --------------------------------------------------------------------------- validation
+
+
+def _hint(word: str, options) -> str:
+    """`` (did you mean 'x'?)`` for the option closest to a misspelled ``word``, else ``""``."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown(what: str, key: str, known) -> str:
+    """``unknown key 'x'`` with the nearest known key, or the known keys where none is near:
+    a typo is fixed from the message alone."""
+    known = list(known)
+    return f"unknown {what} {key!r}" + (_hint(key, known) or f" (known: {', '.join(known)})")
 
 
 def _type_name(t) -> str:
@@ -296,13 +337,14 @@ def _is(value, t) -> bool:
     return isinstance(value, t)
 
 
-def _check_config(table: Any, where: str) -> list[str]:
+def _check_config(table: Any, where: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """A table of config keys (``extra``: the other keys allowed there, such as a run's)."""
     if not isinstance(table, dict):
         return [f"{where}: must be a table, got {type(table).__name__}"]
     errors = []
     for key, value in table.items():
         if key not in CONFIG_KEYS:
-            errors.append(f"{where}: unknown key {key!r} (known: {', '.join(CONFIG_KEYS)})")
+            errors.append(f"{where}: {_unknown('key', key, [*CONFIG_KEYS, *extra])}")
             continue
         t = CONFIG_KEYS[key][0]
         if not _is(value, t):
@@ -310,7 +352,7 @@ def _check_config(table: Any, where: str) -> list[str]:
                           f"{type(value).__name__} {value!r}")
         elif key in CHOICES and value not in CHOICES[key]:
             errors.append(f"{where}: key {key!r} must be one of {', '.join(CHOICES[key])}, "
-                          f"got {value!r}")
+                          f"got {value!r}{_hint(value, CHOICES[key])}")
         elif key == "seeds" and (not value or not all(_is(s, int) and s >= 0 for s in value)):
             errors.append(f"{where}: key 'seeds' must be a non-empty list of integers >= 0")
         elif key == "image_size" and (len(value) != 2 or not all(_is(v, int) and v > 0
@@ -329,8 +371,10 @@ def _check_config(table: Any, where: str) -> list[str]:
 def _validate(data: dict) -> list[str]:
     errors = []
     for key in data:
-        if key not in TOP_KEYS:
-            errors.append(f"unknown top-level key {key!r} (known: {', '.join(sorted(TOP_KEYS))})")
+        if key in CONFIG_KEYS and key != "builder":
+            errors.append(f"top-level key {key!r} is a training setting: put it in [defaults]")
+        elif key not in TOP_KEYS:
+            errors.append(_unknown("top-level key", key, sorted(TOP_KEYS)))
     for key in ("question", "title", "research_question", "hypothesis"):
         if not isinstance(data.get(key), str) or not data.get(key, "").strip():
             errors.append(f"key {key!r} is required and must be a non-empty string")
@@ -371,7 +415,7 @@ def _validate(data: dict) -> list[str]:
             errors.append(f"{label}: duplicate run name")
         seen.add(name)
         cfg = {k: v for k, v in run.items() if k not in RUN_META}
-        errors += _check_config(cfg, label)
+        errors += _check_config(cfg, label, tuple(RUN_META))
         for key, t in RUN_META.items():
             if key in run and not _is(run[key], t):
                 errors.append(f"{label}: key {key!r} must be {_type_name(t)}")
@@ -381,11 +425,13 @@ def _validate(data: dict) -> list[str]:
             errors += _check_tune(run["tune"], f"{label}, tune", profiles, merged)
         for p in run.get("only_in", []) if isinstance(run.get("only_in"), list) else []:
             if p not in profiles:
-                errors.append(f"{label}: key 'only_in' names profile {p!r}, not in [profiles]")
+                errors.append(f"{label}: key 'only_in' names profile {p!r}, not in [profiles]"
+                              f"{_hint(p, profiles)}")
         for p, table in run.get("profiles", {}).items() if isinstance(run.get("profiles"),
                                                                         dict) else []:
             if p not in profiles:
-                errors.append(f"{label}: profile {p!r} is not defined in [profiles]")
+                errors.append(f"{label}: profile {p!r} is not defined in [profiles]"
+                              f"{_hint(p, profiles)}")
             errors += _check_config(table, f"{label}, profile {p!r}")
     return errors
 
@@ -398,19 +444,20 @@ def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = No
     errors = []
     for key, value in table.items():
         if key not in TUNE_KEYS:
-            errors.append(f"{where}: unknown key {key!r} (known: {', '.join(TUNE_KEYS)})")
+            errors.append(f"{where}: {_unknown('key', key, TUNE_KEYS)}")
         elif not _is(value, TUNE_KEYS[key][0]):
             errors.append(f"{where}: key {key!r} must be {_type_name(TUNE_KEYS[key][0])}, got "
                           f"{value!r}")
     if table.get("sampler", "tpe") not in SAMPLERS:
         errors.append(f"{where}: key 'sampler' must be one of {', '.join(SAMPLERS)}, got "
-                      f"{table['sampler']!r}")
+                      f"{table['sampler']!r}{_hint(table['sampler'], SAMPLERS)}")
     for key in ("trials", "epochs"):
         value = table.get(key)
         values = value if isinstance(value, dict) else {"-": value} if value is not None else {}
         for p, v in values.items():
             if p != "-" and p not in profiles:
-                errors.append(f"{where}: key {key!r} names profile {p!r}, not in [profiles]")
+                errors.append(f"{where}: key {key!r} names profile {p!r}, not in [profiles]"
+                              f"{_hint(p, profiles)}")
             if not _is(v, int) or v < 1:
                 errors.append(f"{where}: key {key!r} must be a positive integer, got {v!r}")
     if "seed" in table and _is(table["seed"], int) and table["seed"] < 0:
@@ -422,8 +469,8 @@ def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = No
     for name, space in params.items():
         at = f"{where}: params.{name}"
         if name not in TUNABLE and not (name.startswith("model.") and len(name) > 6):
-            errors.append(f"{at}: cannot be tuned (tunable: {', '.join(TUNABLE)}, or "
-                          "model.<builder argument>)")
+            errors.append(f"{at}: cannot be tuned{_hint(name, TUNABLE)} (tunable: "
+                          f"{', '.join(TUNABLE)}, or model.<builder argument>)")
         if isinstance(space, list):
             if not space or not all(_is(v, (int, float, str, bool)) for v in space):
                 errors.append(f"{at}: a list of choices must hold numbers or strings, and at "
@@ -432,8 +479,11 @@ def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = No
         if grid:
             errors.append(f"{at}: the grid sampler needs a list of values, got a range")
             continue
-        if not isinstance(space, dict) or not {"low", "high"} <= set(space) or set(
-                space) - PARAM_KEYS:
+        if isinstance(space, dict) and set(space) - PARAM_KEYS:
+            errors += [f"{at}: {_unknown('key', k, sorted(PARAM_KEYS))}"
+                       for k in space if k not in PARAM_KEYS]
+            continue
+        if not isinstance(space, dict) or not {"low", "high"} <= set(space):
             errors.append(f"{at}: must be a list of choices or a range {{ low = ..., high = ..."
                           ", log = true|false, int = true|false }}")
             continue
@@ -498,8 +548,10 @@ def _check_run(run: Run, builders: bool = True) -> list[str]:
                 if k not in params or k in ("input_shape", "num_classes"):
                     tuned_arg = run.tune is not None and f"model.{k}" in run.tune.params
                     where = (f"model.{k}" if k in cfg["model"] or tuned_arg else f"{k}_lambda")
+                    takes = list(params)[2:]
                     errors.append(f"key {where!r}: builder {cfg['builder']} takes no argument "
-                                  f"{k!r} (it takes: {', '.join(list(params)[2:])})")
+                                  f"{k!r}" + (_hint(k, takes) or
+                                              f" (it takes: {', '.join(takes)})"))
     return errors
 
 

@@ -19,8 +19,10 @@ from tests.helpers import FC_AND_CONV, run_cli, toy_spec
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
 
-def cifar_folder(base: Path, hundred: bool = False, per_batch: int = 40) -> Path:
-    """A tiny CIFAR in Keras' layout: Python-2-style pickled dicts with bytes keys."""
+def cifar_folder(base: Path, hundred: bool = False, per_batch: int = 40,
+                 tests: int | None = None) -> Path:
+    """A tiny CIFAR in Keras' layout: Python-2-style pickled dicts with bytes keys (``tests``:
+    the number of test images, if not ``per_batch``)."""
     rng = np.random.default_rng(0)
     folder = base / ("cifar-100-python" if hundred else "cifar-10-batches-py")
     folder.mkdir(parents=True)
@@ -29,7 +31,7 @@ def cifar_folder(base: Path, hundred: bool = False, per_batch: int = 40) -> Path
         "test_batch"]
     for name in names:
         n = per_batch * (25 if hundred and name == "train" else 1)  # CIFAR-100: 10 a class
-        n = max(n, classes * 2)
+        n = max(tests if tests and name.startswith("test") else n, classes * 2)
         labels = [i % classes for i in range(n)]
         batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
                  b"batch_label": name.encode(), b"filenames": [b"x.png"] * n}
@@ -61,6 +63,58 @@ def test_cifar_in_keras_layout_loads_with_a_fixed_stratified_validation_split(
     assert set(ds.describe()["files"]) >= ({"train", "test"} if hundred else {"test_batch"})
     if hundred:
         assert ds.names[:2] == ["class0", "class1"]
+
+
+def assert_quick_subset(sub: data.Dataset, full: data.Dataset) -> None:
+    """``sub`` is mnist-5k's budget of ``full``: 4,000 / 500 / 500, the same number of each
+    class in each split, every image from the same split of ``full``."""
+    classes = full.num_classes
+    assert sub.sizes == {"train": 4000, "val": 500, "test": 500}
+    assert sub.num_classes == classes and sub.names == full.names
+    assert sub.info == data.info(sub.name)  # info knows it without loading
+    for split in data.SPLITS:
+        y = getattr(sub, f"y_{split}")
+        assert np.bincount(y, minlength=classes).tolist() == [len(y) // classes] * classes
+        rows = {r.tobytes() for r in getattr(full, f"x_{split}")}
+        assert all(r.tobytes() in rows for r in getattr(sub, f"x_{split}")), split
+    again = data.load(sub.name)
+    assert again.fingerprint() == sub.fingerprint()  # fixed: the same subset on every load
+    assert sub.describe()["files"] == full.describe()["files"]
+    assert data.CITATIONS[sub.name] == data.CITATIONS[full.name]
+
+
+@pytest.mark.parametrize("hundred", [False, True])
+def test_a_named_datasets_quick_subset_is_mnist_5k_sized_stratified_and_fixed(
+        tmp_path, monkeypatch, hundred):
+    # enough images for 400 / 50 / 50 of each of 10 classes, 40 / 5 / 5 of each of 100
+    cifar_folder(tmp_path, hundred, per_batch=200 if hundred else 1000, tests=1000)
+    monkeypatch.setenv("COURSEWORK_DATA_DIR", str(tmp_path))
+    name = "cifar100" if hundred else "cifar10"
+    sub = data.load(f"{name}-5k")
+    assert sub.name == f"{name}-5k"
+    assert_quick_subset(sub, data.load(name))
+
+
+def test_quick_runs_named_data_on_its_subset_into_the_set_named_as_asked(tmp_path):
+    from coursework.engine.jobs import plan
+    from coursework.records import spec
+
+    conv = spec.load("conv", builders=False)
+    for profile, want in (("quick", "fashion-mnist-5k"), ("full", "fashion-mnist")):
+        jobs = plan(conv, profile, tmp_path, on="fashion-mnist")
+        assert {j.run.config["dataset"] for j in jobs} == {want}
+        assert {j.results_set for j in jobs} == {results.set_name(profile, "fashion-mnist")}
+    own = plan(conv, "quick", tmp_path, on="npz:own.npz")
+    assert {j.run.config["dataset"] for j in own} == {"npz:own.npz"}  # own data: all of it
+
+
+@pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+def test_debians_fashion_mnist_has_a_fixed_stratified_quick_subset(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEWORK_DATA_DIR", str(tmp_path))  # no other copy: Debian's
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    sub = data.load("fashion-mnist-5k")
+    assert sub.describe()["files"] == data.FASHION_SHA256 and sub.names[0] == "T-shirt/top"
+    assert_quick_subset(sub, data.load("fashion-mnist"))
 
 
 def usu_folder(base: Path, shape=(64, 64, 3)) -> Path:
@@ -162,7 +216,7 @@ def test_every_question_takes_cifar_images_and_describe_counts_their_parameters(
 
 @pytest.mark.slow
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
-@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="trains on 50,000 images: once, "
+@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="trains on Fashion-MNIST: once, "
                     "in the TensorFlow pass")
 def test_conv_trains_on_debians_fashion_mnist_and_records_its_sha256(tmp_path):
     ds = data.load("fashion-mnist")
@@ -176,4 +230,7 @@ def test_conv_trains_on_debians_fashion_mnist_and_records_its_sha256(tmp_path):
                   if "/conv1/" in p.as_posix()]
     rec = json.loads(rec_path.read_text())
     assert rec["dataset"]["files"] == data.FASHION_SHA256
+    # quick: mnist-5k's budget of Fashion-MNIST, and the run says so
+    assert rec["dataset"]["name"] == rec["config"]["dataset"] == "fashion-mnist-5k"
+    assert rec["dataset"]["sizes"] == {"train": 4000, "val": 500, "test": 500}
     assert rec["metrics"]["test_accuracy"] > 0.6  # 4 epochs of a convolutional network

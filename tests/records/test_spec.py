@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coursework.records import spec
-from tests.helpers import toy_spec, write_spec
+from tests.helpers import FC_AND_CONV, toy_spec, write_spec
 
 
 def error_for(tmp_path, body_runs=None, **kw) -> str:
@@ -151,3 +151,83 @@ def test_choices_checked(tmp_path):
         optimizer = "adamw"
     """)
     assert "'optimizer'" in msg and "adamw" in msg
+
+
+def lines_with(msg: str, word: str) -> list[str]:
+    return [line for line in msg.splitlines() if word in line]
+
+
+def test_a_misspelled_key_is_one_error_line_naming_the_nearest_known_key(tmp_path):
+    path = write_spec(tmp_path, """
+        question = "toy"
+        title = "t"
+        research_question = "q"
+        hypothesis = "h"
+        builder = "conv:build"
+        [defualts]
+        [defaults]
+        dataset = "mnist-5k"
+        optimizer = "sgd"
+        learning_rate = 0.1
+        batch_size = 8
+        epochs = 1
+        seeds = [0]
+        [profiles.quick]
+        learnig_rate = 0.1
+        [profiles.full]
+        zzz = 1
+        [tune]
+        trails = 4
+        [[runs]]
+        name = "a"
+        descripton = "the baseline"
+        optimizer = "momentun"
+        tune.params = { learnig_rate = [0.1, 0.2] }
+    """)
+    with pytest.raises(spec.SpecError) as exc:
+        spec.load(str(path))
+    msg = str(exc.value)
+    for wrong, right in (("'defualts'", "'defaults'"), ("'learnig_rate' (", "'learning_rate'"),
+                         ("'trails'", "'trials'"), ("'descripton'", "'description'"),
+                         ("'momentun'", "'momentum'"), ("params.learnig_rate", "'learning_rate'")):
+        [line] = lines_with(msg, wrong)
+        assert line.startswith(f"{path}: ") and f"(did you mean {right}?)" in line, line
+    [line] = lines_with(msg, "'zzz'")  # nothing close: the known keys, as before
+    assert "profile 'full'" in line and "known: dataset, " in line and "did you mean" not in line
+
+
+def test_a_bad_builder_argument_in_defaults_is_one_error_not_one_per_profile_or_run(tmp_path):
+    msg = error_for(tmp_path, FC_AND_CONV, extra_defaults='model = { activaton = "relu" }')
+    [line] = lines_with(msg, "activaton")
+    assert "every run" in line and "profiles 'quick', 'full'" in line, line
+    assert "(did you mean 'activation'?)" in line
+    # one run's own argument: named with that run, still once for both profiles
+    msg = error_for(tmp_path, """
+        [[runs]]
+        name = "a"
+        model = { colour = "red" }
+        [[runs]]
+        name = "b"
+        [[runs]]
+        name = "c"
+        model = { colour = "red" }
+        profiles.full = { model = { pool = "max" } }
+    """)
+    [line] = lines_with(msg, "colour")
+    assert "runs 'a', 'c', profiles 'quick', 'full'" in line and "(it takes: conv_maps" in line
+
+
+def test_quick_takes_a_named_dataset_at_mnist_5k_size_and_full_takes_all_of_it(tmp_path):
+    s = spec.load(str(toy_spec(tmp_path, "mnist-5k")))
+
+    def datasets(profile: str, on: str | None) -> set[str]:
+        return {run.config["dataset"] for run, _ in s.tasks(profile, on=on)}
+
+    assert datasets("quick", "fashion-mnist") == {"fashion-mnist-5k"}
+    assert datasets("quick", "cifar100") == {"cifar100-5k"}
+    assert datasets("quick", "mnist") == {"mnist-5k"}
+    assert datasets("full", "fashion-mnist") == {"fashion-mnist"}
+    assert datasets("full", "mnist") == {"mnist"}
+    for own in ("npz:/data/emnist.npz", "folder:bees", "pickles:usu", "cifar10-5k"):
+        assert datasets("quick", own) == {own}  # own data, or a subset asked for, as given
+    assert datasets("quick", None) == {"mnist-5k"}  # the spec's own
