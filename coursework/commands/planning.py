@@ -2,8 +2,9 @@
 
 Per run and seed: epochs x training images per epoch (the expanded set counted 5x) and an
 estimated time on this machine and backend, from the measured calibration of its network
-(:mod:`coursework.engine.calibrate`); runs already complete are counted and marked. ``run`` prints
-the same plan in one line and passes the estimates on for the time left in its progress lines.
+(:mod:`coursework.engine.calibrate`, corrected by the runs that finished since); runs already
+complete are counted and marked. ``run`` prints the same plan in one line and passes the
+estimates on for the time left in its progress lines.
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
         lines.append("'<=': early stopping may end a run sooner; its images and time are at "
                      "most those shown.")
     lines.append(f"Times are estimates from a short calibration of each network on this "
-                 f"machine ({cache}); other work on the machine slows it down.")
+                 f"machine ({cache}), the fastest of a few passes; a finished run whose "
+                 f"epochs took 30% more or less corrects its network's. Other work on the "
+                 f"machine slows training down.")
     return "\n".join(lines)
 
 

@@ -1,13 +1,16 @@
-"""``make plan``: image counts from the specs, calibrated estimates, the plan and time left in
-``run``'s output, and what a Ctrl-C says."""
+"""``make plan``: image counts from the specs, calibrated estimates (and their correction by
+finished runs), the plan and time left in ``run``'s output, and what a Ctrl-C says."""
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 
 from coursework.commands import cli, planning
 from coursework.engine import augment, calibrate, jobs
-from coursework.records import data, spec
+from coursework.records import data, results, spec
+from coursework.records.results import HISTORY_COLUMNS
 from tests.helpers import FC_AND_CONV, metric_columns, run_cli, toy_spec
 
 
@@ -54,10 +57,14 @@ def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path,
     cache = calibrate.Calibrations(tmp_path)
     speed = cache.ensure(run.config, info)
     assert speed.train_ips > 0 and speed.eval_ips > 0 and speed.setup_seconds >= 0
+    assert speed.eval_call_seconds >= 0
     est = speed.seconds(run.config["epochs"], 4000, info.sizes)
-    assert est == pytest.approx(speed.setup_seconds + 3 * (4000 / speed.train_ips
+    call = speed.eval_call_seconds
+    assert est == pytest.approx(speed.setup_seconds + 3 * (4000 / speed.train_ips + call
                                                            + 500 / speed.eval_ips)
-                                + 1000 / speed.eval_ips)
+                                + 2 * (call + 500 / speed.eval_ips))
+    assert results.read_json(cache.path)["entries"][calibrate.key(run.config, info)]["load"] \
+        is not None  # how busy the machine was, recorded
 
     def refuse(*args):
         raise AssertionError("measured again")
@@ -70,6 +77,135 @@ def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path,
     assert again.get({**run.config, "batch_size": 64}, info) is None
     assert again.get({**run.config, "model": {**run.config["model"], "conv_maps": [40]}},
                      info) is None
+
+
+def test_the_fastest_of_a_few_timed_passes_is_kept():
+    """At least two passes, a third while within the budget; a busy machine only slows one."""
+    calls: list[int] = []
+    assert calibrate.fastest(lambda: calls.append(1)) >= 0 and len(calls) == 3
+    calls.clear()
+    calibrate.fastest(lambda: calls.append(1), budget=0.0)
+    assert len(calls) == 2
+
+
+REAL = calibrate.Speed(train_ips=40_000.0, eval_ips=100_000.0, setup_seconds=0.5,
+                       eval_call_seconds=0.05)
+
+
+def regularisation(name: str) -> tuple[dict, data.DatasetInfo]:
+    run = {r.name: r for r in spec.load("regularisation").resolve("quick")}[name]
+    return run.config, data.info(run.config["dataset"])
+
+
+def cached(tmp_path, monkeypatch, speeds: dict[str, calibrate.Speed]) -> None:
+    """Calibrate regularisation's quick runs as if ``measure`` had read ``speeds``."""
+    monkeypatch.setattr(calibrate, "measure", lambda cfg, info: speeds.get(cfg["name"], REAL))
+    cache = calibrate.Calibrations(tmp_path)
+    for name in speeds:
+        cfg, info = regularisation(name)
+        cache.ensure({**cfg, "name": name}, info)
+
+
+def history(speed: calibrate.Speed, cfg: dict, info: data.DatasetInfo) -> list[dict]:
+    """The rows of a run whose epochs took what ``speed`` predicts (the first also compiles)."""
+    epoch = speed.epoch_seconds(4000, info.sizes)
+    return [{"epoch": e + 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.5, "val_accuracy": 0.8,
+             "learning_rate": cfg["learning_rate"], "epoch_seconds": epoch + (2.0 if e == 0 else 0)}
+            for e in range(cfg["epochs"])]
+
+
+def test_a_run_replaces_a_busy_calibration_and_keeps_a_close_one(tmp_path, monkeypatch):
+    """l1 calibrated 5x too slow (a busy machine), none within 30%: after a run of each at the
+    real speed, l1's speed is the run's own, and says so; none's is kept as it was."""
+    close = REAL.scaled(1.2)
+    cached(tmp_path, monkeypatch, {"l1": REAL.scaled(0.2), "none": close})
+    (l1, info), (none, _) = regularisation("l1"), regularisation("none")
+    rows = history(REAL, l1, info)
+
+    found = calibrate.observe(tmp_path, l1, info, rows)
+    assert found.replaced and found.miss == pytest.approx(4.0)
+    assert found.measured == pytest.approx(REAL.epoch_seconds(4000, info.sizes))
+    entry = results.read_json(results.calibration_file(tmp_path))["entries"][
+        calibrate.key(l1, info)]
+    speed = calibrate.Speed(**entry["speed"])
+    assert speed.epoch_seconds(4000, info.sizes) == pytest.approx(found.measured, rel=1e-3)
+    assert speed.seconds(8, 4000, info.sizes) == pytest.approx(
+        REAL.seconds(8, 4000, info.sizes), rel=0.01)
+    assert entry["observed"]["previous"] == vars(REAL.scaled(0.2))
+    assert entry["observed"]["at"] and entry["observed"]["epochs"] == len(rows) - 1
+    assert calibrate.Calibrations(tmp_path).get(l1, info) == speed  # what plan reads now
+    again = calibrate.observe(tmp_path, l1, info, rows)  # now right: nothing to change
+    assert not again.replaced and again.miss < 1e-3
+
+    path = results.calibration_file(tmp_path)
+    before = path.read_text()
+    kept = calibrate.observe(tmp_path, none, info, history(REAL, none, info))
+    assert not kept.replaced and 0.1 < kept.miss < calibrate.MISS
+    assert path.read_text() == before  # nothing written
+    assert calibrate.Calibrations(tmp_path).get(none, info) == close
+
+
+def test_a_run_shared_with_other_work_for_a_while_still_reads_the_machines_speed(
+        tmp_path, monkeypatch):
+    """Two of its seven later epochs three times slow (another process came and went): the
+    run's fast epochs, not their median, set the speed."""
+    cached(tmp_path, monkeypatch, {"l1": REAL.scaled(0.2)})
+    cfg, info = regularisation("l1")
+    rows = history(REAL, cfg, info)
+    for row in rows[2:4]:
+        row["epoch_seconds"] *= 3
+    found = calibrate.observe(tmp_path, cfg, info, rows)
+    assert found.replaced
+    assert found.measured == pytest.approx(REAL.epoch_seconds(4000, info.sizes))
+    assert calibrate.fast_epoch([4.0]) == 4.0
+
+
+def test_what_a_run_cannot_tell_changes_nothing(tmp_path, monkeypatch):
+    """No cached speed, one epoch only (it compiles), or runs sharing the machine: None."""
+    cached(tmp_path, monkeypatch, {"l1": REAL.scaled(0.2)})
+    (l1, info), (l2, _) = regularisation("l1"), regularisation("l2")
+    rows = history(REAL, l1, info)
+    assert calibrate.observe(tmp_path, l2, info, rows) is None
+    assert calibrate.observe(tmp_path, l1, info, rows[:1]) is None
+    assert calibrate.observe(tmp_path, l1, info, rows, concurrent=2) is None
+    assert calibrate.observe(tmp_path / "missing", l1, info, tmp_path / "no-run") is None
+    assert calibrate.Calibrations(tmp_path).get(l1, info) == REAL.scaled(0.2)
+
+
+def test_observe_reads_a_run_folder_and_keeps_other_processes_entries(tmp_path, monkeypatch):
+    """From a run folder's history.csv (as written: text); four observers at once, each with
+    the cache as it was before the others wrote, and a late calibration: every entry kept."""
+    names = ["none", "l1", "l2", "dropout"]
+    cached(tmp_path, monkeypatch, {n: REAL.scaled(0.2) for n in names})
+    stale = [calibrate.Calibrations(tmp_path) for _ in names]
+    folders = []
+    for name in names:
+        cfg, info = regularisation(name)
+        folder = tmp_path / "runs" / name
+        results.write_csv(folder / results.HISTORY, HISTORY_COLUMNS, history(REAL, cfg, info))
+        folders.append(folder)
+    found: dict[str, calibrate.Observation] = {}
+
+    def observe(i: int, name: str) -> None:
+        cfg, info = regularisation(name)
+        rows = results.read_csv(folders[i] / results.HISTORY)
+        found[name] = stale[i].observe(cfg, info, rows)
+
+    threads = [threading.Thread(target=observe, args=(i, n)) for i, n in enumerate(names)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(found[n].replaced for n in names)
+    stale[0].ensure({**regularisation("l1")[0], "name": "late", "batch_size": 64},
+                    regularisation("l1")[1])  # written by a cache read before the observers
+    fresh = calibrate.Calibrations(tmp_path)
+    assert len(fresh.entries) == 5
+    for name in names:
+        cfg, info = regularisation(name)
+        assert "observed" in fresh.entries[calibrate.key(cfg, info)]
+    cfg, info = regularisation("none")
+    assert calibrate.observe(tmp_path, cfg, info, folders[0]).replaced is False
 
 
 @pytest.mark.slow
