@@ -31,7 +31,19 @@ from coursework.records import results
 from coursework.records.errors import ReportError
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.report.latex import check_budget, compile_pdf, page_budget, tex
-from coursework.report.prose import ABSTRACT_GUIDE, PROSE, prose_folder, write_once
+from coursework.report.prose import (
+    ABSTRACT_GUIDE,
+    PROSE,
+    abstract_file,
+    check_results,
+    paper_paths,
+    prose_dir,
+    prose_folder,
+    read_texts,
+    unwritten,
+    unwritten_lines,
+    write_once,
+)
 from coursework.report.settings import Settings, read_settings
 
 TEMPLATES = REPORT_TEMPLATES
@@ -217,7 +229,7 @@ def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNu
         for template, name in PARTS.items():
             texts[name.format(q.id)] = render_part(template, q, paths)
     texts["numbers.tex"] = numbers_tex(questions)
-    abstract = (Path(prose_root) if prose_root is not None else PROSE) / "abstract.tex"
+    abstract = abstract_file(prose_root)
     write_once(abstract, ABSTRACT_GUIDE)
     if bundle:
         files["prose/abstract.tex"] = abstract
@@ -241,10 +253,20 @@ def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNu
     return texts, files
 
 
+def prose_paths(results_dir: Path, results_set: str, ids: list[str],
+                prose_root: Path | None = None) -> dict[str, Path]:
+    """The student's files of the paper's prose, written or not: label -> file
+    (:func:`coursework.report.prose.paper_paths`)."""
+    report_dir = results.report_dir(results_dir, results_set)
+    return paper_paths(abstract_file(prose_root), {q: prose_dir(prose_root, q, report_dir)
+                                                   for q in ids})
+
+
 def render(results_dir: Path, results_set: str, prose_root: Path | None = None,
            settings: Settings | None = None) -> Path:
     """Write the report's ``.tex`` files, ``numbers.json`` and ``report-overleaf.zip`` (the
-    same report as one folder that compiles with plain pdflatex); return the report folder."""
+    same report as one folder that compiles with plain pdflatex); return the report folder.
+    A ``\\result`` in the prose that ``numbers.tex`` does not define stops it first."""
     if not results.aggregate(results_dir, results_set, results.SUMMARY).exists():
         raise ReportError(f"{results.aggregate(results_dir, results_set, results.SUMMARY)} does "
                           f"not exist: run experiments first (make quick, or make QUESTION "
@@ -253,6 +275,8 @@ def render(results_dir: Path, results_set: str, prose_root: Path | None = None,
     questions = chosen_questions(results_dir, results_set, settings)
     report_dir = results.report_dir(results_dir, results_set)
     texts, files = report_texts(results_dir, results_set, questions, settings, prose_root)
+    check_results(prose_paths(results_dir, results_set, [q.id for q in questions],
+                              prose_root), questions)
     for name, text in texts.items():
         results.write_text(report_dir / name, text)
     for name, source in files.items():
@@ -303,12 +327,17 @@ def verification_context(path: Path, questions: list[str]) -> dict | None:
 
 def build(results_dir: Path, results_set: str, prose_root: Path | None = None,
           settings: Settings | None = None) -> Path:
-    """Render, compile; say whether the body fits the page limit."""
+    """Render, compile; say whether the body fits the page limit, and what is unwritten."""
     settings = settings or read_settings()
     report_dir = render(results_dir, results_set, prose_root, settings)
-    pdf = compile_pdf(report_dir)
-    if pdf is None:
-        return report_dir / "report.tex"
     ids = [q["id"] for q in results.read_json(report_dir / NUMBERS)["questions"]]
-    print(check_budget(page_budget(report_dir / "build" / "report.aux", ids), settings))
-    return pdf
+    pdf = compile_pdf(report_dir)
+    if pdf is not None:
+        print(check_budget(page_budget(report_dir / "build" / "report.aux", ids), settings))
+    paths = prose_paths(results_dir, results_set, ids, prose_root)
+    for line in unwritten_lines(
+            unwritten(settings.author, read_texts(paths), ids), paths, settings.author,
+            settings.source,
+            "unwritten (the paper builds without them; write them before you hand in):"):
+        print(line)
+    return report_dir / "report.tex" if pdf is None else pdf

@@ -4,6 +4,7 @@ file and the field."""
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +15,14 @@ from coursework.records.project import ROOT
 from coursework.report.latex import tex
 
 SETTINGS_FILE = ROOT / "report.toml"
+PLACEHOLDER_AUTHOR = "Your name (your student number)"  # report.toml as shipped
+
+
+def author_unwritten(author: str) -> bool:
+    """Whether the author is still report.toml's placeholder, or none: the paper builds, and
+    ``make report``, ``make submission`` and ``make mark`` list it as unwritten."""
+    name = " ".join(author.split()).casefold()
+    return not name or name == PLACEHOLDER_AUTHOR.casefold()
 
 
 @dataclass
@@ -48,7 +57,10 @@ def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None
              "class": str, "style_file": str, "bibliography": str, "bibliography_style": str}
     for key, value in raw.items():
         if key not in types:
-            raise ReportError(f"{path}: unknown field {key!r} (known: {', '.join(types)})")
+            near = difflib.get_close_matches(key, list(types), n=1, cutoff=0.6)
+            raise ReportError(f"{path}: unknown field {key!r} ("
+                              + (f"did you mean `{near[0]}`? " if near else "")
+                              + f"known: {', '.join(types)})")
         if not isinstance(value, types[key]) or isinstance(value, bool):
             raise ReportError(f"{path}: field {key!r} must be a {types[key].__name__}, got "
                               f"{value!r}")

@@ -13,6 +13,9 @@
   template's commit the work started from in it), the digest of the training code;
 - ``LISTING.txt``: size and sha256 of every file.
 
+It then lists what the handed-in report leaves unwritten (the placeholder author, the guides'
+"not written yet"), as its Overleaf sources have it: a note, since the student decides.
+
 Never weights, datasets or caches: no ``.h5``, ``.keras``, dataset ``.npz`` or ``.pyc`` file.
 """
 
@@ -31,6 +34,9 @@ from coursework import __version__
 from coursework.records import results
 from coursework.records.errors import ReportError
 from coursework.records.project import ROOT, code_digest, code_files
+from coursework.report import prose
+from coursework.report.render import NUMBERS, OVERLEAF, prose_paths
+from coursework.report.settings import SETTINGS_FILE
 
 NEVER = (".h5", ".keras", ".npz", ".npy", ".pyc")  # in the code
 WEIGHTS = (".h5", ".keras")  # in the results: the rest of a results folder goes in
@@ -111,7 +117,34 @@ def gather(results_dir: Path, results_set: str, folder: Path | None = None,
         z.writestr(f"{folder.name}/{LISTING}", text)
     archive = folder.with_suffix(".zip")
     results.write_bytes(archive, buf.getvalue())
+    for line in unwritten_lines(results_dir, results_set):
+        print(line)
     return archive
+
+
+def unwritten_lines(results_dir: Path, results_set: str) -> list[str]:
+    """What the report handed in leaves unwritten, one line each naming the file to edit
+    ([] if nothing): its author as ``numbers.json`` records it, its prose as its Overleaf
+    sources hold it (the files on disk where there are none), so that prose written after
+    the report was built is still listed: it is not in the PDF."""
+    rdir = results.report_dir(results_dir, results_set)
+    try:
+        numbers = json.loads((rdir / NUMBERS).read_text(encoding="utf-8"))
+        author, ids = str(numbers.get("author", "")), [q["id"] for q in numbers["questions"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # no report built here: contents() has said so
+    paths = prose_paths(results_dir, results_set, ids)
+    try:
+        with zipfile.ZipFile(rdir / OVERLEAF) as z:
+            names = set(z.namelist())
+            texts = {label: z.read(f"prose/{label}.tex").decode("utf-8", "replace")
+                     for label in paths if f"prose/{label}.tex" in names}
+    except (OSError, zipfile.BadZipFile):
+        texts = prose.read_texts(paths)
+    return prose.unwritten_lines(
+        prose.unwritten(author, texts, ids), paths, author, SETTINGS_FILE,
+        "unwritten in the report handed in (it is a note: write them, `make report`, then "
+        "`make submission` again):")
 
 
 def executed_notebook(path: Path, results_dir: Path, results_set: str) -> bytes | None:

@@ -12,7 +12,9 @@ Everything is written under the marking folder, one folder per submission
 3. what the student changed against the template's commit (:mod:`.changes`), and whether the
    runs were made by the code handed in (the training code's digest in each ``run.json``);
 4. the report's sources compiled here (shell escape off): the pages of the body against the
-   course's limit, and the questions chosen;
+   course's limit, and the questions chosen; in their prose, every ``\\result`` a macro of
+   ``numbers.tex`` (one that is not prints ``??``: a failure), and what is left unwritten
+   (the placeholder author, the guides' "not written yet": a note);
 5. re-runs: a seeded sample of runs re-trained by the handed-in code from the handed-in
    ``run.json`` (``python -m coursework retrain``, a process of its own, its temporary files
    in the marking folder), compared with the handed-in history as ``make verify`` compares.
@@ -38,7 +40,7 @@ from coursework.analysis.checks import COLUMNS, Row, short
 from coursework.records import results
 from coursework.records.errors import CourseworkError, ReportError, SubmissionError
 from coursework.records.project import code_digest
-from coursework.report import latex
+from coursework.report import latex, prose
 from coursework.report import render as report
 from coursework.report.submission import DESCRIPTION, LISTING, WEIGHTS, read_listing
 from coursework.verify import archive, rerun
@@ -47,8 +49,8 @@ from coursework.verify.integrity import check_lock, integrity
 from coursework.verify.numbers import check_sources, written_numbers
 
 SHEET, MARKS = "sheet", "marks"
-MARK_COLUMNS = ["submission", "author", "questions", "pages", "page_limit", "checks", "passed",
-                "failed", "first_failure", "reruns_agreeing", "code_changed",
+MARK_COLUMNS = ["submission", "author", "unwritten", "questions", "pages", "page_limit",
+                "checks", "passed", "failed", "first_failure", "reruns_agreeing", "code_changed",
                 "runs_by_handed_in_code", "verdict"]
 
 
@@ -85,7 +87,7 @@ class Sheet:
     def mark_row(self) -> dict:
         first = self.failures[0] if self.failures else None
         return {"submission": self.name, **{k: self.facts.get(k, "") for k in (
-                    "author", "questions", "pages", "page_limit", "reruns_agreeing",
+                    "author", "unwritten", "questions", "pages", "page_limit", "reruns_agreeing",
                     "code_changed", "runs_by_handed_in_code")},
                 "checks": len(self.rows), "passed": len(self.rows) - len(self.failures),
                 "failed": len(self.failures), "verdict": self.verdict,
@@ -235,6 +237,7 @@ def check_report_sources(results_dir: Path, results_set: str, work: Path,
              for q in written}
     rows = check_sources(sources, f"report/{report.OVERLEAF}", written, paths,
                          lambda rel: True, templates)
+    rows += check_prose(sources, f"report/{report.OVERLEAF}", written, sheet)
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
         sheet.facts["pages"] = "?"
         return rows + [Row("-", "-", "report compiles", f"report/{report.OVERLEAF}",
@@ -253,6 +256,24 @@ def check_report_sources(results_dir: Path, results_set: str, work: Path,
                        f"<= {limit}", str(pages) + (f" (over by {pages - limit})" if pages
                                                     and over else ""),
                        "note" if over else "ok")]
+
+
+def check_prose(sources: Path, label: str, written: list, sheet: Sheet) -> list[Row]:
+    """The prose of the handed-in sources (``label``: as rows name them): every ``\\result``
+    against the macros of ``numbers.json`` (one it lacks printed ``??``: UNRESOLVED), and what
+    is unwritten (the author as ``numbers.json`` has it): a note, and a fact of the sheet."""
+    ids = [q.id for q in written]
+    paths = prose.paper_paths(sources / "prose" / "abstract.tex",
+                              {q: sources / "prose" / q for q in ids})
+    texts = prose.read_texts(paths)
+    rows = [Row("-", "-", "report \\result", f"{label}/prose/{name}.tex:{line}",
+                "a macro of numbers.tex", short(why, 120), "UNRESOLVED")
+            for name, line, why in prose.unresolved(texts, written)]
+    missing = prose.unwritten(sheet.facts.get("author", ""), texts, ids)
+    sheet.facts["unwritten"] = ", ".join(missing) or "none"
+    return rows + [Row("-", "-", "prose written", f"{label}/prose", "written",
+                       f"unwritten: {sheet.facts['unwritten']}" if missing else "written",
+                       "note" if missing else "ok")]
 
 
 def rerun_rows(root: Path, results_set: str, work: Path, options: Options) -> list[Row]:
@@ -384,6 +405,9 @@ def sheet_markdown(sheet: Sheet) -> str:
     lines = [f"# Marking sheet: {sheet.name}", "",
              f"- verdict: **{sheet.verdict}**",
              f"- author: {f.get('author', '?')}; title: {f.get('title', '?')}",
+             f"- unwritten: {f.get('unwritten', '?')}" + (
+                 " (a note, not a failure: the paper built without them)"
+                 if f.get("unwritten", "none") not in ("none", "?") else ""),
              f"- questions: {f.get('questions', '?')}",
              f"- body pages: {f.get('pages', '?')} (limit {sheet.options['page_limit']})",
              f"- checks: {row['passed']} of {row['checks']} passed"

@@ -18,6 +18,7 @@ from coursework.commands import cli
 from coursework.records import results
 from coursework.report import render as report
 from coursework.report.plots import COLUMN, SMALLEST, all_figures
+from coursework.report.settings import PLACEHOLDER_AUTHOR, read_settings
 from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, needs_tex, toy_spec
 
@@ -150,8 +151,6 @@ def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_
     (prose / "toya" / "research_question.tex").write_text("MY OWN QUESTION, in my words?\n")
     settings = tmp_path / "report.toml"
     settings.write_text(f'bibliography = "{ROOT / "report_templates/references.bib"}"\n')
-    from coursework.report.settings import read_settings
-
     pdf = report.build(res, "quick", prose_root=prose, settings=read_settings(settings))
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
                                    text=True).stdout.split())
@@ -250,6 +249,32 @@ def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
     about = json.loads((out / "SUBMISSION.json").read_text())
     assert about["results_set"] == "quick" and len(about["code_sha256"]) == 64
     assert about["git"]["history"][0] == about["git"]["commit"]
+
+
+def test_submission_lists_what_is_unwritten_in_the_report_it_hands_in(toy, tmp_path, capsys):
+    """A placeholder author and the guides' "not written yet" go in (a note, not a refusal),
+    and `make submission` lists them, one line each naming the file to edit: as the handed-in
+    report has them (its Overleaf sources), not as the files are now."""
+    res, _ = toy
+    root = tmp_path / "prose"
+    (root / "toya").mkdir(parents=True)
+    (root / "toya" / "motivation.tex").write_text("Written before the report was built.\n")
+    settings = tmp_path / "report.toml"
+    settings.write_text(f'author = "{PLACEHOLDER_AUTHOR}"\n')
+    report.render(res, "quick", root, read_settings(settings))
+    (root / "toya" / "discussion.tex").write_text("Written after it: not handed in.\n")
+    (res / "quick/report/report.pdf").write_bytes(b"%PDF-1.5 stand-in")
+    capsys.readouterr()
+    assert cli.main(["--results", str(res), "submission", "--out", str(tmp_path / "submission"),
+                     "--no-notebook"]) == 0
+    out = capsys.readouterr().out
+    listed = {line.split(":")[0].strip(): line for line in out.splitlines()
+              if line.startswith("  ")}
+    assert set(listed) == {"author", "abstract", "toya/discussion", "toyb/motivation",
+                           "toyb/discussion"}, out
+    assert "report.toml" in listed["author"] and PLACEHOLDER_AUTHOR in listed["author"]
+    assert listed["toyb/discussion"].endswith("toyb/discussion.tex")
+    assert (tmp_path / "submission.zip").exists()
 
 
 def test_intervals_stay_within_0_100_and_few_seeds_get_no_test():

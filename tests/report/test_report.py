@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from coursework.analysis import tables
 from coursework.commands import cli
 from coursework.records import results
 from coursework.records.errors import ReportError
-from coursework.report import latex
+from coursework.report import latex, prose
 from coursework.report import render as report
 from coursework.report.plots import all_figures
-from coursework.report.settings import read_settings
-from tests.helpers import needs_tex, write_spec
+from coursework.report.settings import PLACEHOLDER_AUTHOR, SETTINGS_FILE, read_settings
+from tests.helpers import needs_tex, run_cli, write_spec
 
 NASTY_RUN = "a&b_%$#{}~^\\"
 
@@ -84,6 +86,7 @@ def test_unicode_becomes_latex_any_style_compiles_or_one_error_names_field_and_c
     msg = str(err.value)
     assert str(path) in msg and "'author'" in msg and "U+30C4" in msg and "ツ" in msg
 
+
 @pytest.mark.slow
 @needs_tex
 def test_pdf_has_questions_and_every_test_accuracy_escaped_safely(toy_results):
@@ -128,3 +131,91 @@ def test_latex_error_shows_the_offending_line(toy_results):
         report.build(res, "quick", prose)
     msg = str(exc.value)
     assert "Undefined control sequence" in msg and len(msg.splitlines()) < 30
+
+
+def test_a_result_of_no_run_stops_the_report_with_file_line_and_nearest_name(
+        toy_results, tmp_path, capsys):
+    """`make report` on a prose file with \\result{toy/fcc}{test} (no such run): one error
+    naming the file, the line and the nearest run, before anything is compiled; the guide's
+    examples in comments, and \\% (no comment), are read as LaTeX reads them."""
+    res = tmp_path / "results"
+    shutil.copytree(toy_results[0], res, ignore=shutil.ignore_patterns("report"))
+    folder = res / "quick" / "report" / "prose" / "toy"  # the CLI's place for toy's prose
+    folder.mkdir(parents=True)
+    (folder / "discussion.tex").write_text(
+        "% in a comment \\result{toy/gone}{test} is no macro\n"
+        "The fc run reached \\result{toy/fc}{test}\\% % and \\result{toy/nope}{x} is a comment\n"
+        "while the other \\result{toy/fcc}{test} did not.\n")
+    settings = tmp_path / "report.toml"
+    settings.write_text('title = "T"\nauthor = "Ada Lovelace (s0000001)"\n')
+    assert run_cli("--results", res, "report", "--settings", settings) == 2
+    err = capsys.readouterr().err
+    assert err.count("error: ") == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"{folder / 'discussion.tex'}:3: \\result{{toy/fcc}}{{test}}: no run 'fcc' in toy " \
+           "(did you mean toy/fc? runs: toy/fc, toy/ab)" in err, err
+    assert not (res / "quick" / "report" / "report.tex").exists()  # stopped before writing
+
+
+def test_result_names_are_exactly_the_macros_of_numbers_tex(toy_results):
+    """What \\result accepts is what numbers.tex defines (keys made by macro_key: the run
+    'a&b_%$#{}~^\\\\' is toy/ab); each wrong question, run, field or shape is named with the
+    nearest valid name, several at once."""
+    res, _ = toy_results
+    questions = tables.numbers(res, "quick")
+    defined = re.findall(r"\\cwset\{([^}]*)\}\{([^}]*)\}", report.numbers_tex(questions))
+    assert ("toy/ab", "test") in defined and len(defined) >= 16
+    every = "\n".join(f"\\result{{{key}}}{{{field}}}" for key, field in defined)
+    assert prose.unresolved({"a.tex": every}, questions) == []
+    good = "\\result{toy/fc}{test} \\result {toy/ab}\n{testsd} \\result{toy/fc}{seeds}"
+    assert prose.unresolved({"a.tex": good}, questions) == []
+    bad = ("\\result{toy/fc}{tset}\n\\result{tyo/fc}{test}\n\\result{fc}{test}\n"
+           "\\result{toy/fc}\n\\result{toy/fc}{Test}\n\\result{toy/fc/seed-0}{test}\n")
+    problems = prose.unresolved({"a.tex": bad}, questions)
+    assert [line for _, line, _ in problems] == [1, 2, 3, 4, 5, 6]
+    said = [msg for _, _, msg in problems]
+    assert "no field 'tset' for toy/fc (did you mean test? fields: test, testsd" in said[0]
+    assert "no question 'tyo' in this report (did you mean toy/fc? questions: toy;" in said[1]
+    assert "did you mean toy/fc?" in said[2]
+    assert "\\result wants two arguments" in said[3]
+    assert "no field 'Test' for toy/fc (did you mean test?" in said[4]  # exactly, as LaTeX
+    assert "no run 'fc/seed-0' in toy (did you mean toy/fc?" in said[5]
+
+
+def test_a_misspelled_report_toml_key_gets_the_nearest_known_one(tmp_path):
+    path = tmp_path / "report.toml"
+    path.write_text("page_limt = 5\n")
+    with pytest.raises(ReportError) as err:
+        read_settings(path)
+    assert str(path) in str(err.value) and "did you mean `page_limit`?" in str(err.value)
+    path.write_text("authr = 'A'\n")
+    with pytest.raises(ReportError, match="did you mean `author`"):
+        read_settings(path)
+
+
+def test_the_shipped_report_toml_author_is_the_placeholder_the_checks_know():
+    assert read_settings(SETTINGS_FILE).author == PLACEHOLDER_AUTHOR
+
+
+@needs_tex
+def test_unwritten_prose_and_a_placeholder_author_still_build_and_are_listed(
+        toy_results, tmp_path, capsys):
+    """The paper builds with the guides' "not written yet" in it (students write last), and
+    `make report` lists each unwritten part, one line naming its file."""
+    res, _ = toy_results
+    root = tmp_path / "prose"
+    (root / "toy").mkdir(parents=True)
+    (root / "toy" / "discussion.tex").write_text("% my notes\nWritten: fc wins.\n")
+    settings = tmp_path / "report.toml"
+    settings.write_text(f'author = "{PLACEHOLDER_AUTHOR}"\n')
+    pdf = report.build(res, "quick", root, read_settings(settings))
+    assert pdf.name == "report.pdf"
+    out = capsys.readouterr().out
+    lines = out[out.index("unwritten"):].splitlines()
+    assert f"  author: {settings} (still \"{PLACEHOLDER_AUTHOR}\")" in lines, out
+    assert f"  abstract: {root / 'abstract.tex'}" in lines
+    assert f"  toy/motivation: {root / 'toy' / 'motivation.tex'}" in lines
+    assert "toy/discussion" not in out
+    texts = {"abstract": (root / "abstract.tex").read_text(), "toy/discussion": "",
+             "toy/motivation": "% only a comment\n"}
+    assert prose.unwritten("Ada", texts, ["toy"]) == ["abstract", "toy/motivation",
+                                                      "toy/discussion"]

@@ -4,6 +4,7 @@ unsafe submission gets one named failure on its sheet, and the others are still 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from coursework.records import results
+from coursework.report.settings import PLACEHOLDER_AUTHOR
 from coursework.runtime import backend
 from coursework.verify import mark
 from tests.helpers import FC_AND_CONV, needs_tex, run_cli, toy_spec
@@ -24,6 +26,7 @@ pytestmark = [pytest.mark.slow, needs_tex, pytest.mark.skipif(
 
 HISTORY = "submission/results/quick/toy/fc/seed-0/history.csv"
 TEX = "submission/results/quick/report/toy.tex"
+OVERLEAF = "submission/results/quick/report/report-overleaf.zip"
 RECORDS = ["submission/results/quick/toy/fc/seed-0/run.json",
            "submission/results/quick/toy/conv/seed-0/run.json"]
 
@@ -44,13 +47,15 @@ def handed_in(tmp_path_factory, tiny_npz) -> Path:
 
 
 def edited(src: Path, dest: Path, edits: dict, cover_tracks: bool = False) -> Path:
-    """A copy of the zip ``src`` with ``edits`` (entry -> function of its text); with
+    """A copy of the zip ``src`` with ``edits`` (entry -> function of its text, of its bytes
+    for a nested ``.zip``); with
     ``cover_tracks``, LISTING.txt and MANIFEST.json are made to agree with the edits, so that
     only the deeper checks can find them."""
     with zipfile.ZipFile(src) as z:
         entries = {i.filename: z.read(i) for i in z.infolist()}
     for name, fn in edits.items():
-        entries[name] = fn(entries[name].decode()).encode()
+        data = entries[name]
+        entries[name] = fn(data) if name.endswith(".zip") else fn(data.decode()).encode()
     if cover_tracks:
         man = json.loads(entries["submission/results/quick/MANIFEST.json"])
         listing = entries["submission/LISTING.txt"].decode()
@@ -209,3 +214,53 @@ def test_three_submissions_give_three_rows_and_the_right_verdicts(marked, tmp_pa
         ("clean.zip", "pass"), ("digit.zip", "FAIL"), ("tex.zip", "FAIL")]
     assert "history.csv" in rows[1]["first_failure"] and "toy.tex" in rows[2]["first_failure"]
     assert rows[0]["reruns_agreeing"] == "not asked" and rows[0]["questions"] == "toy"
+
+
+def prose_edited(entry: str, text: str):
+    """An edit of a nested zip (the report's Overleaf sources): ``entry`` becomes ``text``."""
+    def edit(data: bytes) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
+            for info in old.infolist():
+                new.writestr(info.filename, text if info.filename == entry
+                             else old.read(info))
+        return out.getvalue()
+
+    return edit
+
+
+def test_an_unresolved_result_in_the_handed_in_prose_is_a_named_failure(handed_in, tmp_path):
+    """A \\result of no run prints ?? in the paper: a failure naming the file, the line and
+    the nearest name, even with every hash redone."""
+    bad = edited(handed_in, tmp_path / "unresolved.zip", {OVERLEAF: prose_edited(
+        "prose/toy/discussion.tex", "% \\result{toy/x}{test}\nfc got \\result{toy/fcc}{test}.\n")},
+        cover_tracks=True)
+    [sheet] = mark.mark(bad, tmp_path / "marking", mark.Options(sample=0))
+    assert sheet.verdict == "FAIL" and len(sheet.failures) == 1, sheet.failures
+    first = first_failure(sheet)
+    assert "report \\result" in first and "prose/toy/discussion.tex:2" in first, first
+    assert "no run 'fcc' in toy (did you mean toy/fc?" in first
+
+
+def test_a_placeholder_author_is_listed_by_submission_and_shown_by_the_sheet(
+        handed_in, tmp_path, capsys):
+    """Unwritten parts (the placeholder author, the guides' "not written yet") build and hand
+    in, listed by `make submission`; the sheet and the table show them, a note, no failure."""
+    res = tmp_path / "results"
+    shutil.copytree(handed_in.parent / "results", res)
+    settings = tmp_path / "report.toml"
+    settings.write_text(f'title = "Toy study"\nauthor = "{PLACEHOLDER_AUTHOR}"\n')
+    assert run_cli("--results", res, "report", "--settings", settings) == 0
+    assert "  author: " in capsys.readouterr().out
+    assert run_cli("--results", res, "submission", "--out", tmp_path / "submission",
+                   "--no-notebook") == 0
+    out = capsys.readouterr().out
+    assert f'  author: report.toml (still "{PLACEHOLDER_AUTHOR}")' in out.splitlines(), out
+    [sheet] = mark.mark(tmp_path / "submission.zip", tmp_path / "marking", mark.Options(sample=0))
+    assert sheet.verdict == "pass", [mark.describe(r) for r in sheet.failures]
+    unwritten = sheet.facts["unwritten"]
+    assert unwritten.startswith("author, ") and unwritten.endswith("toy/motivation, "
+                                                                   "toy/discussion")
+    assert f"- unwritten: {unwritten}" in (tmp_path / "marking/submission/sheet.md").read_text()
+    [row] = results.read_csv(tmp_path / "marking" / "marks.csv")
+    assert row["unwritten"] == unwritten and row["verdict"] == "pass"
