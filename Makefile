@@ -34,8 +34,10 @@ CW          := $(PY) -m coursework --results $(RESULTS)
 TRAIN_FLAGS := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
                $(if $(filter 0,$(DETERMINISTIC)),--no-deterministic) \
                $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision)
-RUN_FLAGS   := $(TRAIN_FLAGS) $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
-QUICK_FLAGS := $(TRAIN_FLAGS) $(if $(filter-out 1,$(QUICK_JOBS)),--jobs $(QUICK_JOBS))
+# FORCE=1: train complete runs again (a stale run, whose settings changed, is trained anyway)
+FORCE_FLAG  := $(if $(filter 1,$(FORCE)),--force)
+RUN_FLAGS   := $(TRAIN_FLAGS) $(FORCE_FLAG) $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
+QUICK_FLAGS := $(TRAIN_FLAGS) $(FORCE_FLAG) $(if $(filter-out 1,$(QUICK_JOBS)),--jobs $(QUICK_JOBS))
 LOCKED      := tensorflow jax torch gpu jax-cuda
 ALL_QUESTIONS := $(basename $(notdir $(wildcard experiments/*.toml)))
 # QUESTIONS="conv regularisation skip": the questions quick, all, plan and data run and the
@@ -52,7 +54,7 @@ DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: env help setup setup-tex tex lock slurm collect quick all data plan tune notebook plots report submission verify mark bench test test-fast lint clean \
+.PHONY: env help setup setup-tex tex lock slurm collect quick all data plan status tune notebook plots report submission verify mark bench test test-fast lint clean \
 	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets and the variables
@@ -68,7 +70,7 @@ help: ## list the targets and the variables
 	@printf '  %-30s %s\n' \
 	  "PROFILE=$(PROFILE)" "full (the published settings, hours) or quick (minutes on a CPU)" \
 	  "QUESTIONS=$(QUESTIONS)" "questions of quick, all, plan, data and report (default: report.toml's)" \
-	  "QUESTION=$(QUESTION)" "the question of plan, tune, verify and slurm" \
+	  "QUESTION=$(QUESTION)" "the question of plan, status, tune, verify and slurm" \
 	  "BACKEND=$(BACKEND)" "tensorflow, jax or torch; remembered by .venv for the next command" \
 	  "EXTRA=$(EXTRA)" "the install: the backend, or gpu / jax-cuda (CUDA); remembered" \
 	  "JOBS=$(JOBS)" "runs trained at once (default 1; make quick: $(QUICK_JOBS) here)" \
@@ -91,7 +93,7 @@ help: ## list the targets and the variables
 	  "TUNE=$(TUNE)" "slurm: 1 writes the tuning studies' script, a task per trial" \
 	  "BACKENDS=$(BACKENDS)" "bench: the backends to measure (default every installed one)" \
 	  "TESTS=$(TESTS)" "test: the test files or folders (default all)" \
-	  "FORCE=$(FORCE)" "clean-results: 1 to delete results/" \
+	  "FORCE=$(FORCE)" "1: train complete runs again (make conv FORCE=1); clean-results: delete results/" \
 	  "PYTHON_BOOT=$(PYTHON_BOOT)" "the Python (3.11 or newer) that creates .venv"
 
 $(STAMP): pyproject.toml $(wildcard $(LOCK))
@@ -152,6 +154,9 @@ data: env ## fetch and check the datasets of the chosen questions in PROFILE (wh
 
 plan: env ## runs, images and estimated time of the chosen questions (or QUESTION=q); what is done
 	$(CW) plan $(or $(QUESTION),$(CHOSEN)) --profile $(PROFILE) $(DATA_FLAGS) $(TRAIN_FLAGS)
+
+status: env ## per run and seed of the chosen questions (or QUESTION=q): complete, stale (what changed), missing, ...
+	$(CW) status $(or $(QUESTION),$(CHOSEN)) --profile $(PROFILE) $(DATA_FLAGS)
 
 tune: env ## only the Optuna studies of QUESTION's tuned runs, on the validation split [JOBS=N]
 	@test -n "$(QUESTION)" || { echo "usage: make tune QUESTION=regularisation [PROFILE=quick] [JOBS=2]"; exit 2; }

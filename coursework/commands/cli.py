@@ -59,7 +59,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("question", nargs="+", help="question id (experiments/<id>.toml) or a .toml")
     r.add_argument("--only", type=_names, help="comma-separated run names")
     r.add_argument("--seeds", type=_seeds, help="comma-separated seeds, e.g. 0,1")
-    r.add_argument("--force", action="store_true", help="re-run complete runs")
+    r.add_argument("--force", action="store_true",
+                   help="train complete runs again (make QUESTION FORCE=1); a stale run, one "
+                   "whose settings differ from its experiment file's, is trained again anyway")
     r.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                    help="byte-identical re-runs (default: on without a GPU, off with one, "
                    "where it can cost several times)")
@@ -91,6 +93,11 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None,
                     help="as for run (the speed depends on it)")
     pl.add_argument("--mixed-precision", action="store_true", help="as for run")
+
+    st = command("status", "where every run and seed stands against its experiment file now: "
+                 "complete, stale (with the settings that differ), missing, stopped, being "
+                 "trained, failed; and what the next run command does")
+    st.add_argument("question", nargs="*", help="question ids or .toml files (default: all)")
 
     sl = command("slurm", "write an sbatch array script for a question: one task per run "
                  "and seed")
@@ -292,12 +299,36 @@ def cmd_run(args) -> int:
                 write_aggregates(args.results, args.results_set)
             return 0
         plans = [(s, tuned(jobs)) for s, jobs in plans]
+        _backend_note([job for _, jobs in plans for job in jobs], args.force)
         plans = _with_plan(plans, args)
         failed = sum(run_question(s, jobs, args.force, args.jobs, shared=args.task is None,
                                   pool=pool) for s, jobs in plans)
     if failed:
         print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _backend_note(jobs: list, force: bool) -> None:
+    """Say so where complete runs were trained with another backend (they are kept)."""
+    from coursework.commands.status import backend_note
+    from coursework.engine.jobs import state
+    from coursework.runtime import backend
+
+    note = backend_note([(job, state(job)) for job in jobs], backend.chosen(), force)
+    if note:
+        print(f"note: {note}", flush=True)
+
+
+def cmd_status(args) -> int:
+    from coursework.records import spec
+    from coursework.runtime import backend
+
+    specs = [spec.load(q) for q in args.question or spec.all_questions()]
+    backend.check_installed()
+    from coursework.commands import status
+
+    print(status.report(specs, args.profile, args.results, args.dataset, backend.chosen()))
+    return 0
 
 
 def _with_plan(plans: list, args) -> list:
@@ -519,6 +550,7 @@ def cmd_evaluate(args) -> int:
 
 
 COMMANDS = {"questions": cmd_questions, "data": cmd_data, "run": cmd_run, "plan": cmd_plan,
+            "status": cmd_status,
             "plots": cmd_plots, "report": cmd_report, "verify": cmd_verify,
             "describe": cmd_describe, "bench": cmd_bench, "submission": cmd_submission,
             "predict": cmd_predict, "evaluate": cmd_evaluate, "slurm": cmd_slurm,
@@ -526,8 +558,8 @@ COMMANDS = {"questions": cmd_questions, "data": cmd_data, "run": cmd_run, "plan"
 
 
 # the commands that build models; the others work without Keras
-KERAS_COMMANDS = {"data", "run", "plan", "slurm", "describe", "bench", "predict", "evaluate",
-                  "retrain"}
+KERAS_COMMANDS = {"data", "run", "plan", "status", "slurm", "describe", "bench", "predict",
+                  "evaluate", "retrain"}
 
 
 def main(argv: list[str] | None = None) -> int:

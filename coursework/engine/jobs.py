@@ -1,9 +1,12 @@
 """Many runs: the (run, seed) jobs of a question, checked, trained one by one or in worker
 processes, and recorded.
 
-A complete run is skipped; a killed one resumes from its checkpoint (:mod:`.run`); a failed
-one is recorded as ``failed`` and the others go on; a full disk or a read-only folder stops
-everything with one message. After the jobs, the files shared by all runs are rewritten
+A complete run is skipped; a *stale* one (complete, but its key is not the one its
+experiment file gives now: :mod:`.keys`) is trained again beside it, and replaces it only
+when it completes, so a kill loses nothing; a killed one resumes from its checkpoint
+(:mod:`.run`) if its settings are unchanged; a failed one is recorded as ``failed`` and the
+others go on; a full disk or a read-only folder stops everything with one message. After
+the jobs, the files shared by all runs are rewritten
 (:func:`coursework.analysis.aggregates.write_aggregates`).
 """
 
@@ -20,6 +23,7 @@ from pathlib import Path
 import keras
 
 from coursework.analysis.aggregates import write_aggregates
+from coursework.engine import keys
 from coursework.engine.network import build_model
 from coursework.engine.run import record, train_one
 from coursework.records import data, results
@@ -67,6 +71,60 @@ def dataset(cfg: dict) -> data.Dataset:
     return _DATASETS[key]
 
 
+_FINGERPRINTS: dict[int, str] = {}
+
+
+def fingerprint(ds: data.Dataset) -> str:
+    """The content digest of a loaded dataset, computed once per process."""
+    if id(ds) not in _FINGERPRINTS:
+        _FINGERPRINTS[id(ds)] = ds.fingerprint()
+    return _FINGERPRINTS[id(ds)]
+
+
+def job_key(job: Job) -> keys.RunKey:
+    """The key of a job as its experiment file gives it now."""
+    return keys.run_key(job.run, job.seed, fingerprint(dataset(job.run.config)))
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a job stands. ``kind``: ``complete``, ``stale`` (complete, with other settings
+    than the experiment file's now: ``changes``), ``missing``, ``stopped`` (killed; it
+    resumes), ``training`` (by another process now), ``failed`` or ``diverged``.
+    ``backend``: the Keras backend a complete run was trained with."""
+
+    kind: str
+    changes: tuple[str, ...] = ()
+    backend: str | None = None
+    code_changed: bool = False
+
+
+def state(job: Job, claimed: bool = False) -> State:
+    """The :class:`State` of ``job``; ``claimed``: this process holds its claim (else a
+    claim held by another process is ``training``)."""
+    from coursework.records.project import project_digest
+
+    out = job.out
+    if not claimed:
+        with results.run_claim(out) as free:
+            if not free:
+                return State("training")
+    if not (out / results.RECORD).exists():
+        if (results.staging_dir(out) / results.RECORD).exists():
+            return State("stopped")  # a replacement completed, not yet swapped in
+        return State("stopped" if results.checkpoint_file(out).exists() else "missing")
+    try:
+        rec = results.read_json(out / results.RECORD)
+    except ResultsError:
+        return State("missing")
+    if rec.get("status") != "complete":
+        return State(rec.get("status", "failed"))
+    changes = keys.differences(rec, job_key(job), job.run, job.seed)
+    backend_name = rec.get("environment", {}).get("backend")
+    code = rec.get("code_sha256") not in (None, project_digest())
+    return State("stale" if changes else "complete", tuple(changes), backend_name, code)
+
+
 def check_data(jobs: list[Job]) -> None:
     """Load every dataset the jobs need, once, and build each distinct network on it: a bad
     dataset, or images too small for a network, is one DataError before anything trains."""
@@ -109,16 +167,48 @@ def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
 
 
 def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool) -> dict | None:
-    out, done = job.out, job.out / results.RECORD
-    if not force and results.is_complete(out):
-        print(f"{head}: complete, skipped (--force to re-run)", flush=True)
+    out = job.out
+    results.recover_run(out)
+    now = state(job, claimed=True)
+    if now.kind == "complete" and not force:
+        print(f"{head}: complete, skipped (FORCE=1 / --force trains it again)", flush=True)
         return None
+    key = job_key(job)
+    # a complete run trained again is trained beside it and replaces it when it completes
+    target = results.staging_dir(out) if now.kind in ("complete", "stale") else out
+    if now.kind == "stale":
+        print(f"{head}: stale ({'; '.join(now.changes)}): training it again; the old run "
+              "stays until the new one completes", flush=True)
     try:
-        if out.exists() and (force or done.exists()):  # start clean; else resume a killed run
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
+        saved = results.checkpoint_key_file(target)
+        if target.exists() and ((target / results.RECORD).exists() or force or (
+                saved.exists() and saved.read_text().strip() != key.digest)):
+            if saved.exists() and not (target / results.RECORD).exists() and not force:
+                print(f"{head}: its settings changed since it was stopped: starting it "
+                      "again", flush=True)
+            shutil.rmtree(target)  # start clean; else resume a killed run
+        target.mkdir(parents=True, exist_ok=True)
+        results.write_text(saved, key.digest + "\n")
     except OSError as exc:
-        raise ResultsError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise ResultsError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    rec = _train(job, target, head, label)
+    rec["key"] = key.to_json()
+    results.write_json(target / results.RECORD, rec)
+    if target != out:
+        if rec["status"] == "complete":
+            results.replace_run(out)
+        else:  # the old run stays: it is what there is
+            print(f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
+                  f"one stays (the new one is in {target})", flush=True)
+    _report(job, rec, label)
+    if shared:
+        with results.locked(job.results_dir, job.results_set):
+            results.write_summary(job.results_dir, job.results_set)
+    return rec
+
+
+def _train(job: Job, out: Path, head: str, label: str) -> dict:
+    """Train the job into ``out``; return its record (``failed`` on an error of the run)."""
     cfg = job.run.config
     print(f"{head}: profile {job.run.profile}, dataset {cfg['dataset']}, {cfg['epochs']} epochs, "
           f"batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['learning_rate']}, "
@@ -140,7 +230,10 @@ def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool) -> 
             raise ResultsError(f"cannot write {out}: {exc.strerror}") from exc
         traceback.print_exc()
         rec = record(job.run, job.seed, "failed", ds, {}, error=f"{type(exc).__name__}: {exc}")
-    results.write_json(done, rec)
+    return rec
+
+
+def _report(job: Job, rec: dict, label: str) -> None:
     m = rec["metrics"]
     if rec["status"] == "complete":
         print(f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
@@ -149,10 +242,6 @@ def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool) -> 
     else:
         print(f"{label}    -> {job.name}: {rec['status'].upper()}"
               + (f": {rec['error']}" if "error" in rec else ""), flush=True)
-    if shared:
-        with results.locked(job.results_dir, job.results_set):
-            results.write_summary(job.results_dir, job.results_set)
-    return rec
 
 
 def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,

@@ -30,6 +30,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
+from coursework.engine import keys
 from coursework.records import results
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.spec import Run, Spec, Tune, apply_params
@@ -138,6 +139,52 @@ def fail_stale(study: optuna.Study, folder: Path) -> int:
     return stale
 
 
+def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str]:
+    """(``kind``, ``why``) of a tuned run's study: ``missing``, ``stale`` (made with other
+    settings than the experiment file's now, ``why`` says which), ``tuning`` (trials to go)
+    or ``complete`` (it has chosen)."""
+    from coursework.engine.jobs import dataset, fingerprint
+
+    folder = study_dir(results_dir, results_set, run)
+    if not (folder / results.STUDY).exists():
+        return "missing", ""
+    want = keys.study_key(run, fingerprint(dataset(run.config)))
+    path = results.study_key_file(results_dir, results_set, run.question, run.name)
+    if path.exists():
+        if path.read_text().strip() != want:
+            return "stale", "its [tune] table or the run's settings changed"
+    else:  # made before studies had keys: its recorded search is what can be compared
+        best = folder / results.BEST
+        old = results.read_json(best) if best.exists() else None
+        now = {"space": run.tune.params, "sampler": run.tune.sampler, "seed": run.tune.seed,
+               "epochs": run.tune.epochs or run.config["epochs"]}
+        if old is not None and any(old.get(k) != v for k, v in now.items()):
+            return "stale", "its [tune] table changed"
+    return ("complete" if (folder / results.BEST).exists() else "tuning"), ""
+
+
+def retire_if_stale(run: Run, results_dir: Path, results_set: str) -> None:
+    """Before a study runs: a stale study is moved aside (kept, hidden, until the new one has
+    chosen), and the study's key written, so that a new study starts with today's settings."""
+    from coursework.engine.jobs import dataset, fingerprint
+
+    folder = study_dir(results_dir, results_set, run)
+    results.ensure_writable(folder.parent)
+    with results.file_lock(folder.parent / f".{results.TUNE}.lock"):
+        kind, why = study_state(run, results_dir, results_set)
+        if kind == "stale":
+            old = results.retired_study_dir(results_dir, results_set, run.question, run.name)
+            shutil.rmtree(old, ignore_errors=True)
+            folder.rename(old)
+            print(f"{run.question}/{run.name}: its study is stale ({why}): a new study "
+                  f"starts; the old one is kept in {old} until the new one has chosen",
+                  flush=True)
+        results.ensure_writable(folder)
+        results.write_text(results.study_key_file(results_dir, results_set, run.question,
+                                                  run.name),
+                           keys.study_key(run, fingerprint(dataset(run.config))) + "\n")
+
+
 def run_study(run: Run, results_dir: Path, results_set: str, most: int | None = None,
               label: str = "") -> dict | None:
     """Run trials of ``run``'s study until it has its trials (or this process has run
@@ -242,6 +289,8 @@ def finish(run: Run, results_dir: Path, results_set: str) -> dict | None:
                timespec="seconds")}
     path = folder / results.BEST
     old = results.read_json(path) if path.exists() else None
+    shutil.rmtree(results.retired_study_dir(results_dir, results_set, run.question, run.name),
+                  ignore_errors=True)  # the stale study this one replaces
     if old is None or old.get("params") != out["params"] or old.get("trial") != out["trial"]:
         results.write_json(path, out)
         return out
@@ -270,6 +319,8 @@ def tune_question(spec: Spec, profile: str, results_dir: Path, only: list[str] |
     results.ensure_writable(results.set_dir(results_dir, results_set))
     results.write_bytes(results.spec_copy(results_dir, results_set, spec.question),
                         Path(spec.path).read_bytes())
+    for run in runs:
+        retire_if_stale(run, results_dir, results_set)
     if task is not None:
         for run in runs:
             if task < run.tune.size:

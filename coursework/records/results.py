@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,6 +92,17 @@ def run_dir(results: Path, results_set: str, question: str, run: str, seed: int)
 def tune_dir(results: Path, results_set: str, question: str, run: str) -> Path:
     """A tuned run's study: its journal, its trials and the parameters chosen."""
     return question_dir(results, results_set, question) / run / TUNE
+
+
+def study_key_file(results: Path, results_set: str, question: str, run: str) -> Path:
+    """The key of the settings a study searches with (:func:`coursework.engine.keys
+    .study_key`): a study made with other settings is stale."""
+    return tune_dir(results, results_set, question, run) / "key"
+
+
+def retired_study_dir(results: Path, results_set: str, question: str, run: str) -> Path:
+    """Where a stale study is kept (hidden) until the new one has chosen."""
+    return question_dir(results, results_set, question) / run / f".{TUNE}.stale"
 
 
 def trial_dir(results: Path, results_set: str, question: str, run: str, number: int) -> Path:
@@ -167,6 +179,56 @@ def aggregate(results: Path, results_set: str, name: str) -> Path:
 def checkpoint_file(run_folder: Path) -> Path:
     """The training state of a run in progress (removed when the run ends)."""
     return Path(run_folder) / BACKUP / "state.npz"
+
+
+def checkpoint_key_file(run_folder: Path) -> Path:
+    """The key (:mod:`coursework.engine.keys`) of the run whose training state is saved: a
+    state saved for other settings is not resumed."""
+    return Path(run_folder) / BACKUP / "key"
+
+
+def staging_dir(run_folder: Path) -> Path:
+    """Where a complete run that is trained again (stale, or forced) is trained, hidden
+    beside it (``.seed-0.next``): the old run stays in place until the new one completes."""
+    run_folder = Path(run_folder)
+    return run_folder.parent / f".{run_folder.name}.next"
+
+
+def _retired_dir(run_folder: Path) -> Path:
+    run_folder = Path(run_folder)
+    return run_folder.parent / f".{run_folder.name}.old"
+
+
+def replace_run(run_folder: Path) -> None:
+    """Put the completed run in :func:`staging_dir` in the place of the old one: the old is
+    renamed aside, the new renamed in, then the old deleted. A kill between the steps is
+    mended by :func:`recover_run`."""
+    run_folder = Path(run_folder)
+    staged, old = staging_dir(run_folder), _retired_dir(run_folder)
+    try:
+        if old.exists():
+            shutil.rmtree(old)
+        if run_folder.exists():
+            os.replace(run_folder, old)
+        os.replace(staged, run_folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise ResultsError(f"cannot replace {run_folder}: {exc.strerror or exc}") from exc
+
+
+def recover_run(run_folder: Path) -> None:
+    """Finish a :func:`replace_run` that a kill interrupted: the completed new run goes in,
+    or else the old one goes back."""
+    run_folder = Path(run_folder)
+    staged, old = staging_dir(run_folder), _retired_dir(run_folder)
+    if run_folder.exists() or not (staged.exists() or old.exists()):
+        if run_folder.exists() and old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    if (staged / RECORD).exists():
+        replace_run(run_folder)
+    elif old.exists():
+        os.replace(old, run_folder)
 
 
 def is_complete(run_folder: Path) -> bool:

@@ -1,0 +1,97 @@
+"""``make status``: where every run and seed of the questions stands against their experiment
+files now (DVC's ``status`` is the model): complete, stale (with the settings that differ),
+missing, stopped (it resumes), being trained by another process, failed or diverged; and each
+tuned run's study."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from coursework.engine import jobs as jobs_
+from coursework.engine.jobs import Job, State
+from coursework.engine.tune import study_state
+from coursework.records import results
+from coursework.records import spec as specs
+from coursework.records.errors import SpecError
+from coursework.records.spec import Spec
+
+# what each state means for the next `make QUESTION`
+NEXT = {"complete": "kept", "stale": "trained again", "missing": "trained",
+        "stopped": "resumes", "training": "left to the process training it",
+        "failed": "trained again", "diverged": "trained again"}
+
+
+def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
+    """Each job with its state; a tuned run's seeds with the parameters its study chose (a
+    study that has not chosen, or is stale, makes its seeds wait for it)."""
+    out = []
+    for job in jobs:
+        run = job.run
+        if run.tune is not None:
+            kind, why = study_state(run, job.results_dir, job.results_set)
+            if kind != "complete":
+                reason = {"stale": f"its study is stale ({why})",
+                          "missing": "its study has not started",
+                          "tuning": "its study has trials to go"}[kind]
+                has = (job.out / results.RECORD).exists()
+                out.append((job, State("stale" if has else "missing", (reason,))))
+                continue
+            try:
+                job = replace(job, run=specs.tuned(job.results_dir, job.results_set, run))
+            except SpecError:
+                out.append((job, State("missing", ("its study has not chosen",))))
+                continue
+        out.append((job, jobs_.state(job)))
+    return out
+
+
+def backend_note(states: list[tuple[Job, State]], chosen: str, force: bool = False) -> str:
+    """``12 runs trained with tensorflow, kept; FORCE=1 re-trains them with jax`` where
+    complete runs were trained with another backend than ``chosen`` ('' where none was)."""
+    other = Counter(s.backend for _, s in states
+                    if s.kind == "complete" and s.backend and s.backend != chosen)
+    if not other:
+        return ""
+    made = ", ".join(f"{n} run{'s' * (n > 1)} trained with {b}" for b, n in other.items())
+    if force:
+        return f"{made}: trained again with {chosen} (FORCE)"
+    return (f"{made}, kept (backends agree within verify's tolerance); FORCE=1 re-trains "
+            f"them with {chosen}")
+
+
+def report(specs_: list[Spec], profile: str, results_dir: Path, on: str | None,
+           chosen_backend: str) -> str:
+    """The status table of the questions' runs and seeds, and what the next run does."""
+    lines, total = [], Counter()
+    for s in specs_:
+        jobs = jobs_.plan(s, profile, results_dir, on=on)
+        states = job_states(jobs)
+        counts = Counter(st.kind for _, st in states)
+        total.update(counts)
+        where = results.question_dir(results_dir, jobs[0].results_set, s.question)
+        lines.append(f"{s.question} ({profile}, {where}): "
+                     + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+        width = max(len(job.run.name) for job, _ in states)
+        for job, st in states:
+            text = st.kind + (f": {'; '.join(st.changes)}" if st.changes else "")
+            if st.kind == "complete" and st.backend and st.backend != chosen_backend:
+                text += f" (trained with {st.backend})"
+            lines.append(f"  {job.run.name:{width}s}  seed {job.seed:<3d} {text}")
+        for run in {job.run.name: job.run for job in jobs if job.run.tune is not None}.values():
+            kind, why = study_state(run, results_dir, jobs[0].results_set)
+            lines.append(f"  {run.name:{width}s}  study    {kind}" + (f": {why}" if why else ""))
+        note = backend_note(states, chosen_backend)
+        if note:
+            lines.append(f"  note: {note}")
+        if any(st.code_changed for _, st in states if st.kind == "complete"):
+            lines.append("  note: some complete runs were trained by other engine code "
+                         "(coursework/); they are kept: make verify re-trains a sample to "
+                         "compare")
+    todo = {k: n for k, n in total.items() if k != "complete"}
+    lines.append("")
+    lines.append("next run: " + (", ".join(f"{n} {k} ({NEXT[k]})" for k, n in
+                                           sorted(todo.items())) if todo else
+                                 "nothing to train: every run is complete"))
+    return "\n".join(lines)
