@@ -413,13 +413,20 @@ def cmd_collect(args) -> int:
 
 def cmd_plots(args) -> int:
     from coursework.analysis import manifest
+
+    _figures(args)
+    manifest.update(args.results, args.results_set)
+    return 0
+
+
+def _figures(args) -> None:
+    """Redraw the figures that are out of date, and say how many."""
     from coursework.records.results import figures_dir
     from coursework.report.plots import all_figures
 
-    paths = all_figures(args.results, args.results_set)
-    print(f"{len(paths)} figure files in {figures_dir(args.results, args.results_set)}")
-    manifest.update(args.results, args.results_set)
-    return 0
+    done = all_figures(args.results, args.results_set)
+    print(f"figures: {len(done.drawn)} drawn, {len(done.kept)} up to date "
+          f"({len(done.paths)} files in {figures_dir(args.results, args.results_set)})")
 
 
 def cmd_report(args) -> int:
@@ -428,6 +435,7 @@ def cmd_report(args) -> int:
     from coursework.report.settings import SETTINGS_FILE, read_settings
 
     settings = read_settings(args.settings or SETTINGS_FILE, args.questions)
+    _figures(args)  # the paper never shows a figure drawn from other results
     out = build(args.results, args.results_set, settings=settings)
     manifest.update(args.results, args.results_set)
     print(f"report: {out}")

@@ -15,6 +15,7 @@ A *results set* is the folder of one spec profile's results: ``quick``, ``full``
     <results>/<set>/summary.csv, stats.csv, ensembles.csv     one row per run (and seed)
     <results>/<set>/MANIFEST.json, verification.csv           provenance and checks
     <results>/<set>/figures/, report/                         plots and the LaTeX report
+    <results>/<set>/figures/provenance.json                   what each figure was drawn from
     <results>/bench.json                                      ``make bench``
     <results>/calibration.json                                ``make plan``: measured speeds
     <results>/slurm-logs/<set>/                               Slurm array tasks' output
@@ -56,6 +57,7 @@ SUMMARY, STATS, ENSEMBLES = "summary.csv", "stats.csv", "ensembles.csv"
 MANIFEST, VERIFICATION = "MANIFEST.json", "verification.csv"
 BENCH, CALIBRATION = "bench.json", "calibration.json"
 TUNE, STUDY, BEST = "tune", "study.journal", "best.json"
+PROVENANCE = "provenance.json"  # in figures/: what each figure was drawn from
 
 
 # --------------------------------------------------------------------------- paths
@@ -116,6 +118,19 @@ def spec_copy(results: Path, results_set: str, question: str) -> Path:
 
 def figures_dir(results: Path, results_set: str) -> Path:
     return set_dir(results, results_set) / "figures"
+
+
+def provenance_file(results: Path, results_set: str) -> Path:
+    """``figures/provenance.json``: per figure, the digest of the results it was drawn from
+    and the sha256 of its files."""
+    return figures_dir(results, results_set) / PROVENANCE
+
+
+def figure_files(results: Path, results_set: str) -> list[Path]:
+    """The figure files (``.pdf``, ``.png``) in ``figures/``, sorted."""
+    folder = figures_dir(results, results_set)
+    return sorted(p for p in folder.iterdir() if p.suffix in (".pdf", ".png")) \
+        if folder.is_dir() else []
 
 
 def report_dir(results: Path, results_set: str) -> Path:

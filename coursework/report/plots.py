@@ -18,7 +18,13 @@ Per question, under ``results/<profile>/figures/``:
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -26,6 +32,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from coursework.analysis.tables import pct  # noqa: E402
 from coursework.records import results, spec  # noqa: E402
 from coursework.records.errors import ResultsError  # noqa: E402
 from coursework.records.results import SeedResult  # noqa: E402
@@ -155,8 +162,9 @@ def comparison(runs: dict[str, list[SeedResult]]):
         ax.errorbar(mean, i, xerr=[[mean - acc.min()], [acc.max() - mean]], fmt="o", ms=4,
                     color=COLOURS[0], capsize=2.5, lw=1)
         ax.scatter(acc, [i] * len(acc), s=8, color=COLOURS[1], zorder=3, lw=0)
-        ax.annotate(f"{mean:.2f}", (acc.max(), i), xytext=(5, 0), textcoords="offset points",
-                    va="center", fontsize=SMALLEST)
+        # the same digits as the tables': the same number, never a rounding apart
+        ax.annotate(pct(results.test_accuracies(runs[name]).mean()), (acc.max(), i),
+                    xytext=(5, 0), textcoords="offset points", va="center", fontsize=SMALLEST)
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel="test accuracy (%)")
     ax.margins(x=0.18, y=0.5 / max(1, len(names)))
@@ -298,46 +306,184 @@ def load_predictions(seed_dir: Path) -> dict | None:
         return {k: f[k] for k in f.files}
 
 
-def question_figures(results_dir: Path, results_set: str, question: str) -> list[Path]:
-    """Every figure of one question; returns the files written."""
+@dataclass(frozen=True)
+class Figure:
+    """One figure to draw: its name (the files ``name.pdf`` and ``name.png``), the results
+    files it is drawn from, what it chose from them (``choice``: the run and seed it shows,
+    where it shows one), and how to draw it (a figure, or None where there is nothing to
+    show)."""
+
+    name: str
+    inputs: tuple[Path, ...]
+    draw: Callable[[], Any]
+    choice: str = ""
+
+    def digest(self, base: Path) -> str:
+        """The digest of what the figure is drawn from: its input files (names relative to
+        the results set, and contents), its choice, and the code that draws it."""
+        h = hashlib.sha256(f"{code_digest()}\n{self.choice}\n".encode())
+        for path in sorted(self.inputs):
+            h.update(f"{path.relative_to(base).as_posix()}\0{sha256(path)}\n".encode())
+        return h.hexdigest()
+
+
+@cache
+def code_digest() -> str:
+    """The source of this module: figures drawn by other code are drawn again."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def seed_files(seeds: list[SeedResult], *names: str) -> list[Path]:
+    return [s.dir / n for s in seeds for n in (results.RECORD, *names)]
+
+
+def question_figures(results_dir: Path, results_set: str, question: str) -> list[Figure]:
+    """The figures of one question, each with the files it is drawn from (nothing drawn)."""
     runs = results.load_question(results_dir, results_set, question,
                                  spec.run_order(results_dir, results_set, question))
     if not runs:
         return []
-    folder = results.figures_dir(results_dir, results_set)
-    out = save(curves(runs), folder, f"{question}-curves")
-    out += save(validation(runs), folder, f"{question}-val")
-    out += save(comparison(runs), folder, f"{question}-comparison")
+    every = [s for seeds in runs.values() for s in seeds]
+    order = "runs " + ", ".join(runs)  # the spec's order: a figure's order of runs
+    histories = tuple(seed_files(every, results.HISTORY))
+    records = tuple(seed_files(every))
+    out = [Figure(f"{question}-curves", histories, lambda: curves(runs), order),
+           Figure(f"{question}-val", histories, lambda: validation(runs), order),
+           Figure(f"{question}-comparison", records, lambda: comparison(runs), order)]
+    # a figure of one run and seed is drawn from its files alone, and from which it is
     best = best_run(runs)
-    seeds = runs[best]
-    top = max(seeds, key=lambda s: s.metrics["test_accuracy"])
-    pred = load_predictions(top.dir)
-    if pred is not None:
-        out += save(confusion(pred, best), folder, f"{question}-confusion")
-        fig = errors(pred, best)
-        if fig is not None:
-            out += save(fig, folder, f"{question}-errors")
+    top = max(runs[best], key=lambda s: s.metrics["test_accuracy"])
+    if (top.dir / results.PREDICTIONS).exists():
+        shown = tuple(seed_files([top], results.PREDICTIONS))
+        choice = f"{best} seed {top.seed}"
+        out.append(Figure(f"{question}-confusion", shown,
+                          lambda: confusion(load_predictions(top.dir), best), choice))
+        out.append(Figure(f"{question}-errors", shown,
+                          lambda: errors(load_predictions(top.dir), best), choice))
     conv = [r for r in sorted(runs, key=lambda r: -results.test_accuracies(runs[r]).mean())
-            if (p := load_predictions(runs[r][0].dir)) is not None and "filters" in p]
+            if "filters" in (load_predictions(runs[r][0].dir) or {})]
     if conv:
-        pred = load_predictions(runs[conv[0]][0].dir)
-        out += save(filters(pred["filters"], conv[0]), folder, f"{question}-filters")
-    fig = published(runs)
-    if fig is not None:
-        out += save(fig, folder, f"{question}-published")
-    fig = tuning(results_dir, results_set, question)
-    if fig is not None:
-        out += save(fig, folder, f"{question}-tuning")
+        first = runs[conv[0]][0]
+        out.append(Figure(f"{question}-filters", tuple(seed_files([first], results.PREDICTIONS)),
+                          lambda: filters(load_predictions(first.dir)["filters"], conv[0]),
+                          f"{conv[0]} seed {first.seed}"))
+    published_runs = [r for r in runs if runs[r][0].record.get("published_accuracy") is not None]
+    out.append(Figure(f"{question}-published",
+                      tuple(seed_files([s for r in published_runs for s in runs[r]])),
+                      lambda: published(runs), "runs " + ", ".join(published_runs)))
+    trials = results.trial_paths(results_dir, results_set, question)
+    if trials:
+        s = spec.trained_spec(results_dir, results_set, question)
+        spaces = ({r.name: r.tune.params for r in s.resolve(results_set) if r.tune is not None}
+                  if s is not None else {})
+        chosen = [results.tune_dir(results_dir, results_set, question, r) / results.BEST
+                  for r in spaces]
+        out.append(Figure(f"{question}-tuning",
+                          tuple(trials + [p for p in chosen if p.exists()]),
+                          lambda: tuning(results_dir, results_set, question),
+                          json.dumps(spaces, sort_keys=True)))
     return out
 
 
-def all_figures(results_dir: Path, results_set: str) -> list[Path]:
+def read_provenance(results_dir: Path, results_set: str) -> dict[str, dict]:
+    """``figures/provenance.json``: per figure, the digest of what it was drawn from and the
+    sha256 of its files ({} where there is none)."""
+    path = results.provenance_file(results_dir, results_set)
+    try:
+        return results.read_json(path)["figures"] if path.exists() else {}
+    except (ResultsError, KeyError, TypeError):
+        return {}
+
+
+def up_to_date(fig: Figure, entry: dict | None, folder: Path, base: Path) -> bool:
+    """Whether the figure's files are those drawn from its inputs as they are now."""
+    if not entry or entry.get("inputs") != fig.digest(base):
+        return False
+    return all((folder / name).exists() and sha256(folder / name) == digest
+               for name, digest in entry.get("files", {}).items())
+
+
+def all_figures(results_dir: Path, results_set: str, force: bool = False) -> FigureUpdate:
+    """Draw every figure that is out of date (its inputs changed, its files were edited or
+    are missing; every one with ``force``) and nothing else, and record in
+    ``figures/provenance.json`` what each was drawn from."""
     style()
-    if not results.questions(results_dir, results_set):
+    questions = results.questions(results_dir, results_set)
+    if not questions:
         raise ResultsError(f"no runs under {results.set_dir(results_dir, results_set)}: run "
                            "experiments first (make quick, or make QUESTION "
                            f"PROFILE={results.profile_of(results_set)})")
-    out = []
-    for q in results.questions(results_dir, results_set):
-        out += question_figures(results_dir, results_set, q)
+    folder = results.figures_dir(results_dir, results_set)
+    base = results.set_dir(results_dir, results_set)
+    old = read_provenance(results_dir, results_set)
+    new: dict[str, dict] = {}
+    drawn, kept = [], []
+    for q in questions:
+        for fig in question_figures(results_dir, results_set, q):
+            entry = old.get(fig.name)
+            if not force and up_to_date(fig, entry, folder, base):
+                new[fig.name] = entry
+                kept += [fig.name] if entry.get("files") else []
+                continue
+            made = fig.draw()
+            files = save(made, folder, fig.name) if made is not None else []
+            for ext in ("pdf", "png"):  # nothing to show: no file of an earlier drawing stays
+                if made is None:
+                    (folder / f"{fig.name}.{ext}").unlink(missing_ok=True)
+            new[fig.name] = {"inputs": fig.digest(base), "choice": fig.choice,
+                             "files": {p.name: sha256(p) for p in files}}
+            drawn += [fig.name] if files else []
+    for name, entry in old.items():  # figures no longer drawn: their files go
+        if name not in new:
+            for file in entry.get("files", {}):
+                (folder / file).unlink(missing_ok=True)
+    results.write_json(results.provenance_file(results_dir, results_set),
+                       {"schema_version": results.SCHEMA_VERSION, "figures": new})
+    paths = [folder / f for entry in new.values() for f in entry["files"]]
+    return FigureUpdate(paths, drawn, kept)
+
+
+@dataclass(frozen=True)
+class FigureUpdate:
+    """What :func:`all_figures` did: every figure file, and the figures drawn and kept."""
+
+    paths: list[Path]
+    drawn: list[str]
+    kept: list[str]
+
+
+def stale_figures(results_dir: Path, results_set: str) -> list[tuple[str, str]]:
+    """(figure file, what is wrong) for every figure whose files are not those drawn from the
+    results as they are: what ``verify`` and ``mark`` fail. Reads, draws nothing."""
+    folder = results.figures_dir(results_dir, results_set)
+    present = results.figure_files(results_dir, results_set)
+    base = results.set_dir(results_dir, results_set)
+    recorded = read_provenance(results_dir, results_set)
+    out: list[tuple[str, str]] = []
+    if not recorded:
+        return [(f"figures/{p.name}", f"no figures/{results.PROVENANCE}: run make plots")
+                for p in present][:1]
+    planned = {fig.name: fig for q in results.questions(results_dir, results_set)
+               for fig in question_figures(results_dir, results_set, q)}
+    for name, entry in sorted(recorded.items()):
+        fig = planned.get(name)
+        for file, digest in sorted(entry.get("files", {}).items()):
+            rel = f"figures/{file}"
+            if fig is None:
+                out.append((rel, "drawn from runs that are no longer in the results"))
+            elif entry.get("inputs") != fig.digest(base):
+                out.append((rel, "drawn from other results than these (make plots redraws "
+                                 "it)"))
+            elif not (folder / file).exists():
+                out.append((rel, "missing"))
+            elif sha256(folder / file) != digest:
+                out.append((rel, "not the file that was drawn (an older or edited one)"))
+    listed = {f for entry in recorded.values() for f in entry.get("files", {})}
+    for path in present:
+        if path.name not in listed:
+            out.append((f"figures/{path.name}", "not drawn by make plots"))
     return out

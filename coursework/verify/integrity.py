@@ -8,6 +8,8 @@ Integrity (seconds), from the results folder and its recorded specs alone (no Ke
 - every ``run.json``'s config is the one its question's recorded spec gives the run;
 - every run the recorded spec asks for is there;
 - ``stats.csv`` and ``ensembles.csv`` match a recomputation from the runs;
+- every figure is the one drawn from these results (``figures/provenance.json``: the digest of
+  the files it was drawn from, and its own sha256);
 - every number of the report (``report/numbers.json``) matches a recomputation, and every
   number in ``report/numbers.tex`` and ``report/<question>.tex`` is the one recorded there
   (:mod:`coursework.verify.numbers`).
@@ -233,6 +235,19 @@ def check_aggregates(results_dir: Path, results_set: str, in_scope: InScope) -> 
                           in_scope))
 
 
+def check_figures(results_dir: Path, results_set: str, question: str | None) -> list[Row]:
+    """Every figure is the file drawn from these results (``figures/provenance.json``): an
+    older figure put back, an edited one, or one drawn from other results fails, by name."""
+    from coursework.report.plots import stale_figures
+
+    rows = [Row("-", "-", "figure: drawn from these results", rel, "as recorded", why,
+                "STALE") for rel, why in stale_figures(results_dir, results_set)
+            if question is None or rel.split("/")[-1].startswith(f"{question}-")]
+    if not rows and results.figure_files(results_dir, results_set):
+        rows.append(Row("-", "-", "figure: drawn from these results", "figures/"))
+    return rows
+
+
 # --------------------------------------------------------------------------- all checks
 
 
@@ -255,6 +270,7 @@ def integrity(results_dir: Path, results_set: str, question: str | None = None,
             *check_configs(results_dir, results_set, in_scope),
             *check_expected_runs(results_dir, results_set, in_scope),
             *check_aggregates(results_dir, results_set, in_scope),
+            *check_figures(results_dir, results_set, question),
             *check_report(results_dir, results_set, in_scope, templates)]
 
 

@@ -61,7 +61,7 @@ def toy_results(tmp_path_factory, tiny_npz):
 @pytest.mark.slow
 def test_figures_are_written(toy_results):
     res, _ = toy_results
-    paths = all_figures(res, "quick")
+    paths = all_figures(res, "quick").paths
     names = {p.name for p in paths}
     for kind in ("curves", "comparison", "confusion", "errors", "filters"):
         assert f"toy-{kind}.pdf" in names and f"toy-{kind}.png" in names
