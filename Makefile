@@ -22,6 +22,9 @@ endif
 export KERAS_BACKEND := $(BACKEND)
 LOCK        := locks/$(EXTRA).txt
 STAMP       := $(VENV)/.installed-$(EXTRA)
+# report, verify, submission and plots read the results a student has where PROFILE is not
+# given: full where it has runs, else quick (the engine says which it used)
+READ_PROFILE := $(if $(filter undefined,$(origin PROFILE)),auto,$(PROFILE))
 PROFILE     ?= full
 RESULTS     ?= results
 # JOBS: runs at once; `make quick` trains 2 at once where there are 2 cores or more (its runs
@@ -166,17 +169,17 @@ notebook: env ## JupyterLab on notebooks/coursework.ipynb, the lab book (install
 	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet "jupyterlab>=4" "ipywidgets>=8" -c $(LOCK)
 	$(PY) -m jupyter lab notebooks/coursework.ipynb
 
-plots: env ## figures from results/$(PROFILE) (PDF and PNG)
-	$(CW) plots --profile $(PROFILE) $(DATA_FLAGS)
+plots: env ## figures out of date in results/$(PROFILE) (PDF and PNG; without PROFILE: the results you have)
+	$(CW) plots --profile $(READ_PROFILE) $(DATA_FLAGS)
 
-report: env tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/
-	$(CW) report --profile $(PROFILE) $(DATA_FLAGS) $(REPORT_FLAGS)
+report: env tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/ (without PROFILE: full if it has runs, else quick)
+	$(CW) report --profile $(READ_PROFILE) $(DATA_FLAGS) $(REPORT_FLAGS)
 
 submission: env ## PDF, its sources, code, results without weights, lab book -> submission/ and submission.zip
-	$(CW) submission --profile $(PROFILE) $(DATA_FLAGS)
+	$(CW) submission --profile $(READ_PROFILE) $(DATA_FLAGS)
 
 verify: env ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]
-	$(CW) verify --profile $(PROFILE) $(DATA_FLAGS) $(if $(QUESTION),--question $(QUESTION)) \
+	$(CW) verify --profile $(READ_PROFILE) $(DATA_FLAGS) $(if $(QUESTION),--question $(QUESTION)) \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(filter 0,$(RERUN)),--no-rerun)
 
 # a marker's side: SUBMISSION=a zip or a folder of zips; MARKING=folder for sheets and table

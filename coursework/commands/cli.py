@@ -15,6 +15,15 @@ from pathlib import Path
 from coursework.records.errors import CourseworkError, SpecError
 
 DEFAULT_PROFILE = "quick"
+# --profile auto (what make passes where PROFILE is not given, for the commands that read
+# results): full where it has runs, else quick (records.results.profile_had)
+AUTO = "auto"
+
+
+def set_name_of(profile: str, dataset: str | None) -> str:
+    from coursework.records.results import set_name
+
+    return set_name(profile, dataset)
 
 
 def _seeds(text: str) -> list[int]:
@@ -576,6 +585,14 @@ def main(argv: list[str] | None = None) -> int:
         from coursework.runtime import backend
 
         backend.import_keras()  # first, without the framework's load-time noise
+    if getattr(args, "profile", None) == AUTO:
+        from coursework.records.results import profile_had
+
+        args.profile = profile_had(args.results, args.dataset)
+        print(f"profile {args.profile}: the results in "
+              f"{args.results / set_name_of(args.profile, args.dataset)}"
+              + (" (no full-profile runs yet; PROFILE=full once there are)"
+                 if args.profile == "quick" else ""), flush=True)
     if hasattr(args, "profile"):
         from coursework.records.results import set_name
 

@@ -74,6 +74,16 @@ def set_name(profile: str, dataset: str | None = None) -> str:
     return f"{profile}@{slug}-{hashlib.sha256(dataset.encode()).hexdigest()[:6]}"
 
 
+def profile_had(results: Path, dataset: str | None = None) -> str:
+    """The profile of the results a student has, for the commands that read results (``report``,
+    ``verify``, ``submission``, ``plots``) when none is given: ``full`` where it has runs, else
+    ``quick`` where that has, else ``full``."""
+    for profile in ("full", "quick"):
+        if record_paths(results, set_name(profile, dataset)):
+            return profile
+    return "full"
+
+
 def profile_of(results_set: str) -> str:
     """The spec profile of a results set (``quick@bees-1a2b3c`` -> ``quick``)."""
     return results_set.split("@", 1)[0]
@@ -232,18 +242,17 @@ def replace_run(run_folder: Path) -> None:
 
 
 def recover_run(run_folder: Path) -> None:
-    """Finish a :func:`replace_run` that a kill interrupted: the completed new run goes in,
-    or else the old one goes back."""
+    """Finish a :func:`replace_run` that a kill interrupted: a completed new run goes in,
+    or else the old one goes back (a new one still training stays, to resume)."""
     run_folder = Path(run_folder)
     staged, old = staging_dir(run_folder), _retired_dir(run_folder)
-    if run_folder.exists() or not (staged.exists() or old.exists()):
-        if run_folder.exists() and old.exists():
-            shutil.rmtree(old, ignore_errors=True)
-        return
-    if (staged / RECORD).exists():
+    if is_complete(staged):
         replace_run(run_folder)
     elif old.exists():
-        os.replace(old, run_folder)
+        if run_folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, run_folder)
 
 
 def is_complete(run_folder: Path) -> bool:

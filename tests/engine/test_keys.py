@@ -1,0 +1,107 @@
+"""A run is what its settings say: keys, staleness, and replacing a run without losing it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from coursework.engine import jobs, keys
+from coursework.records import results
+from coursework.records import spec as specs
+from tests.helpers import FC_AND_CONV, run_cli, toy_spec
+
+
+def toy_run(tmp_path, **config):
+    s = specs.load(str(toy_spec(tmp_path, "mnist-5k", FC_AND_CONV)))
+    run = s.resolve("quick")[0]
+    return replace(run, config={**run.config, **config})
+
+
+def test_the_key_follows_settings_seed_and_data_but_not_the_list_of_seeds(tmp_path):
+    run = toy_run(tmp_path)
+    key = keys.run_key(run, 0, "data-a")
+    assert keys.run_key(replace(run, config={**run.config, "seeds": [0, 1, 2]}), 0,
+                        "data-a") == key
+    assert keys.run_key(run, 1, "data-a").digest != key.digest
+    assert keys.run_key(run, 0, "data-b").digest != key.digest
+    other = toy_run(tmp_path, learning_rate=0.05)
+    assert keys.run_key(other, 0, "data-a").digest != key.digest
+    assert "models/conv.py" in key.builder_files and "models/common.py" in key.builder_files
+
+
+def test_differences_say_what_changed_in_a_persons_words(tmp_path):
+    run = toy_run(tmp_path)
+    key = keys.run_key(run, 0, "data-a")
+    record = {"config": run.config, "seed": 0, "key": key.to_json()}
+    assert keys.differences(record, key, run, 0) == []
+    new = toy_run(tmp_path, learning_rate=0.05,
+                  model={**run.config["model"], "hidden": [30]})
+    changes = keys.differences(record, keys.run_key(new, 0, "data-a"), new, 0)
+    assert changes == ["learning_rate 0.1 -> 0.05", "model.hidden [16] -> [30]"]
+    edited = replace(key, builder_files={**key.builder_files, "models/conv.py": "0" * 64},
+                     digest="x")
+    assert keys.differences(record, edited, run, 0) == ["models/conv.py changed"]
+    assert keys.differences(record, keys.run_key(run, 0, "data-b"), run, 0) == [
+        "the dataset's content changed"]
+
+
+def write(folder, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    results.write_json(folder / results.RECORD, {"schema_version": results.SCHEMA_VERSION,
+                                                 "status": "complete", "x": text})
+
+
+def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
+    out = tmp_path / "q" / "r" / "seed-0"
+    new = results.staging_dir(out)
+    for stage in ("before", "old aside", "new in"):
+        for d, text in ((out, "old"), (new, "new")):
+            d.mkdir(parents=True, exist_ok=True)
+            write(d, text)
+        old = out.parent / f".{out.name}.old"
+        if stage in ("old aside", "new in"):
+            out.rename(old)
+        if stage == "new in":
+            new.rename(out)
+        results.recover_run(out)  # what the next run command does first
+        assert results.read_json(out / results.RECORD)["x"] == "new"
+        assert not new.exists() and not old.exists()
+        for d in (out, new, old):
+            if d.exists():
+                for f in d.iterdir():
+                    f.unlink()
+                d.rmdir()
+    # a replacement killed while training: the old run goes back, the new resumes later
+    out.mkdir(parents=True)
+    write(out, "old")
+    new.mkdir()
+    results.recover_run(out)
+    assert results.read_json(out / results.RECORD)["x"] == "old" and new.exists()
+
+
+def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(tmp_path,
+                                                                               capsys):
+    path = toy_spec(tmp_path, "mnist-5k", FC_AND_CONV, epochs=1, seeds="[0, 1]")
+    res = tmp_path / "r"
+    assert run_cli("--results", res, "run", path) == 0
+    history = (results.run_dir(res, "quick", "toy", "conv", 0) / results.HISTORY).read_bytes()
+    text = path.read_text().replace('name = "fc"\n',
+                                    'name = "fc"\nprofiles.quick = { learning_rate = 0.05 }\n')
+    path.write_text(text)
+    capsys.readouterr()
+    assert run_cli("--results", res, "status", path) == 0
+    out = capsys.readouterr().out
+    stale = [line.split()[0:3] for line in out.splitlines() if "stale:" in line]
+    assert stale == [["fc", "seed", "0"], ["fc", "seed", "1"]], out
+    assert "learning_rate 0.1 -> 0.05" in out and "2 complete, 2 stale" in out
+    assert run_cli("--results", res, "run", path) == 0
+    out = capsys.readouterr().out
+    assert out.count(": stale (learning_rate 0.1 -> 0.05)") == 2
+    assert out.count(": complete, skipped (FORCE=1") == 2
+    for seed in (0, 1):
+        rec = results.read_json(results.run_dir(res, "quick", "toy", "fc", seed) / results.RECORD)
+        assert rec["config"]["learning_rate"] == 0.05 and rec["key"]["digest"]
+    assert (results.run_dir(res, "quick", "toy", "conv", 0) / results.HISTORY
+            ).read_bytes() == history  # untouched
+    assert not results.staging_dir(results.run_dir(res, "quick", "toy", "fc", 0)).exists()
+    job = jobs.plan(specs.load(str(path)), "quick", res)[0]
+    assert jobs.state(job).kind == "complete"
