@@ -7,7 +7,7 @@ epoch program of :mod:`coursework.engine.loop`) on random images of the dataset'
 within ``BUDGET`` seconds), and the same for evaluation, on one batch and on ``EVAL_IMAGES``.
 The fastest pass is kept: other work on the machine only ever slows a pass down, so the fastest
 is the one nearest the machine's own speed (one pass taken while two other processes kept both
-cores busy read 2-5 times slow). What is kept (``<results>/calibration.json``, keyed by machine,
+cores busy read 1.7-4 times slow). What is kept (``<results>/calibration.json``, keyed by machine,
 backend and network):
 
 - ``train_ips``: training images per second once compiled;
@@ -23,8 +23,8 @@ A run of E epochs on N training images (5N when expanded) is then estimated at
 learning rate or the seed, so none of them is in the key.
 
 A machine busy for the whole calibration still reads slow, so a finished run corrects the cache
-(:func:`observe`): where its typical fast epoch (the lower quartile of ``history.csv``'s
-``epoch_seconds``, the first, which compiles, left out: the run's own best-of, as other work
+(:func:`observe`): where its epochs (``history.csv``'s ``epoch_seconds``: the first one's
+extra, compiling, and the others at their lower quartile, the run's own best-of, as other work
 came and went during it) missed the cached speed's prediction by more than ``MISS``, the speed
 is replaced by the one the run measured, and the entry says so (``observed``). Every write
 re-reads the file under a lock beside it (``.calibration.lock``), so that several processes
@@ -41,7 +41,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -57,7 +57,7 @@ from coursework.runtime import backend, env
 
 STEPS = 200  # mini-batches per timed pass ("a few hundred steps")
 MAX_IMAGES = 20_000  # per timed pass, for large batches
-EVAL_IMAGES = 5_000
+EVAL_IMAGES = 10_000  # and one batch (EVAL_BATCH): two sizes, for the cost of a call
 REPEATS = 3  # timed passes at most, the fastest kept (at least 2, the third within BUDGET)
 BUDGET = 1.0  # seconds of timed passes after which no further pass starts
 MISS = 0.30  # a finished run whose epochs the cached speed missed by more replaces it
@@ -192,12 +192,14 @@ def fast_epoch(seconds: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class Observation:
-    """What :func:`observe` found: seconds per epoch (after the first) as the cached speed
-    predicted them and as the run measured them (:func:`fast_epoch`), and whether it replaced
-    it."""
+    """What :func:`observe` found: the seconds of a run's epochs as the cached speed predicted
+    them (setup and its epochs) and as the run measured them (the first epoch's extra, which
+    compiles, and its epochs at :func:`fast_epoch`), and whether it replaced the speed."""
 
     predicted: float
     measured: float
+    epoch: float  # the run's fast epoch
+    setup: float  # the run's first epoch less its fast epoch
     replaced: bool
 
     @property
@@ -260,19 +262,25 @@ class Calibrations:
                 concurrent: int = 1) -> Observation | None:
         """Compare a finished run's epochs with its network's cached speed; where they missed
         by more than ``MISS``, replace the speed by the run's (training and evaluation scaled
-        alike, so that it predicts the run's :func:`fast_epoch`) and record that in the
-        entry's ``observed``. None (nothing learnt) without a cached speed, with fewer than two
-        epochs, or when ``concurrent`` runs shared the machine (each is slower than alone,
-        and the plan's times are one at a time)."""
+        alike, so that it predicts the run's :func:`fast_epoch`; the setup, the first epoch's
+        extra) and record that in the entry's ``observed``. None (nothing learnt) without a
+        cached speed, with fewer than two epochs, or when ``concurrent`` runs shared the
+        machine (each is slower than alone, and the plan's times are one at a time)."""
         seconds = steady_epoch_seconds(history)
         cached = self.get(cfg, info)
         if concurrent > 1 or not seconds or cached is None:
             return None
-        measured = fast_epoch(seconds)
-        if measured <= 0:
+        epoch = fast_epoch(seconds)
+        if epoch <= 0:
             return None
+        setup = max(0.0, float(history[0]["epoch_seconds"]) - epoch)
         n, sizes, k = epoch_images(cfg, info), info.sizes, key(cfg, info)
-        found = Observation(cached.epoch_seconds(n, sizes), measured, False)
+
+        def check(speed: Speed, replaced: bool = False) -> Observation:
+            predicted = speed.setup_seconds + len(history) * speed.epoch_seconds(n, sizes)
+            return Observation(predicted, setup + len(history) * epoch, epoch, setup, replaced)
+
+        found = check(cached)
         if found.miss <= MISS:
             return found
         with self._locked() as entries:
@@ -280,14 +288,18 @@ class Calibrations:
             if entry is None:  # removed meanwhile: nothing to correct
                 return None
             old = Speed(**entry["speed"])
-            found = Observation(old.epoch_seconds(n, sizes), measured, False)
+            found = check(old)
             if found.miss > MISS:  # another process may have corrected it meanwhile
-                entry["speed"] = vars(old.scaled(found.predicted / measured))
-                entry["observed"] = {"at": _now(), "epochs": len(seconds),
-                                     "epoch_images": n, "epoch_seconds": round(measured, 3),
-                                     "predicted_epoch_seconds": round(found.predicted, 3),
+                factor = old.epoch_seconds(n, sizes) / epoch
+                new = replace(old.scaled(factor), setup_seconds=round(setup, 3))
+                entry["speed"] = vars(new)
+                entry["observed"] = {"at": _now(), "epochs": len(history), "epoch_images": n,
+                                     "epoch_seconds": round(epoch, 3),
+                                     "setup_seconds": round(setup, 3),
+                                     "predicted_seconds": round(found.predicted, 3),
+                                     "measured_seconds": round(found.measured, 3),
                                      "previous": vars(old)}
-                found = Observation(found.predicted, measured, True)
+                found = Observation(found.predicted, found.measured, epoch, setup, True)
         return found
 
 
