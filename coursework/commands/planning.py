@@ -14,10 +14,10 @@ from functools import cache
 
 from coursework.commands import bench
 from coursework.engine.calibrate import Calibrations
-from coursework.engine.jobs import Job
+from coursework.engine.jobs import Job, state
 from coursework.engine.network import epoch_images
 from coursework.engine.run import duration
-from coursework.records import data, results
+from coursework.records import data
 from coursework.records import spec as specs
 from coursework.runtime import backend
 
@@ -44,8 +44,19 @@ class Item:
 def items(jobs: list[Job]) -> list[Item]:
     """The plan of ``jobs``: images per epoch and whether each is complete (no times yet: see
     :func:`timed`)."""
-    return [Item(job, epoch_images(job.run.config, info(job)), results.is_complete(job.out),
+    return [Item(job, epoch_images(job.run.config, info(job)), _complete(job),
                  None) for job in jobs]
+
+
+def _complete(job: Job) -> bool:
+    """Complete with the settings of its experiment file now (a stale run is trained
+    again); a tuned run's seeds whose study has not chosen are not."""
+    if job.run.tune is not None and specs.chosen(job.results_dir, job.results_set,
+                                                 job.run) is None:
+        return False
+    if job.run.tune is not None:
+        job = replace(job, run=specs.tuned(job.results_dir, job.results_set, job.run))
+    return state(job).kind == "complete"
 
 
 def studies(jobs: list[Job]) -> list[Item]:

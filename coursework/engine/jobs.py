@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 
 from coursework.analysis.aggregates import write_aggregates
-from coursework.engine import keys
+from coursework.engine import calibrate, keys
 from coursework.engine.network import build_model
 from coursework.engine.run import record, train_one
 from coursework.records import data, results
@@ -153,8 +153,8 @@ def check_data(jobs: list[Job]) -> None:
             keras.backend.clear_session()
 
 
-def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
-            ) -> dict | None:
+def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True,
+            concurrent: int = 1) -> dict | None:
     """Train one job unless it is complete, or another process is training it now (then
     None); write its ``run.json`` and (if ``shared``) the summary. A failed run is recorded as
     ``failed``; storage errors stop everything."""
@@ -163,10 +163,11 @@ def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True
         if not mine:
             print(f"{head}: another process is training it now, skipped", flush=True)
             return None
-        return _run_claimed(job, head, force, label, shared)
+        return _run_claimed(job, head, force, label, shared, concurrent)
 
 
-def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool) -> dict | None:
+def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool,
+                 concurrent: int = 1) -> dict | None:
     out = job.out
     results.recover_run(out)
     now = state(job, claimed=True)
@@ -194,6 +195,9 @@ def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool) -> 
     rec = _train(job, target, head, label)
     rec["key"] = key.to_json()
     results.write_json(target / results.RECORD, rec)
+    if rec["status"] in ("complete", "diverged"):  # a plan that missed learns from the run
+        calibrate.observe(job.results_dir, job.run.config, dataset(job.run.config).info,
+                          target, concurrent=concurrent)
     if target != out:
         if rec["status"] == "complete":
             results.replace_run(out)
@@ -273,7 +277,7 @@ def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bo
     failed = 0
     with (contextlib.nullcontext(pool) if pool is not None else
           workers.pool(min(parallel, len(jobs)), settings=backend.settings())) as pool:
-        pending = {pool.submit(run_job, job, force, f"[{job.name}]", shared)
+        pending = {pool.submit(run_job, job, force, f"[{job.name}]", shared, parallel)
                    for job in jobs}
         try:
             while pending:
