@@ -105,3 +105,15 @@ def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(t
     assert not results.staging_dir(results.run_dir(res, "quick", "toy", "fc", 0)).exists()
     job = jobs.plan(specs.load(str(path)), "quick", res)[0]
     assert jobs.state(job).kind == "complete"
+
+
+def test_runs_of_another_backend_are_kept_and_the_command_says_so():
+    from coursework.commands.status import backend_note
+    from coursework.engine.jobs import State
+
+    states = [(None, State("complete", backend="tensorflow")) for _ in range(12)]
+    states.append((None, State("stale", backend="tensorflow")))
+    assert backend_note(states, "jax") == (
+        "12 runs trained with tensorflow, kept (backends agree within verify's tolerance); "
+        "FORCE=1 re-trains them with jax")
+    assert backend_note(states, "tensorflow") == ""
