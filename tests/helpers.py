@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -11,6 +12,18 @@ import pytest
 # a test that compiles the PDF (TeX Live) and reads it back (poppler's pdftotext)
 needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
                                is None, reason="TeX Live / poppler not installed")
+
+
+def installed_venv(folder: Path, code: Path | None = None) -> None:
+    """``folder/.venv`` as make sees an environment whose installs are all up to date: its
+    Python is this one (reading the project's code at ``code``, where given)."""
+    (folder / ".venv" / "bin").mkdir(parents=True)
+    python = folder / ".venv" / "bin" / "python"
+    path = f'PYTHONPATH="{code}" ' if code is not None else ""
+    python.write_text(f'#!/bin/sh\n{path}exec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    for extra in ("tensorflow", "jax", "torch", "gpu", "jax-cuda"):
+        (folder / ".venv" / f".installed-{extra}").touch()
 
 
 def write_spec(folder: Path, body: str, name: str = "toy") -> Path:

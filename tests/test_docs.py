@@ -8,13 +8,12 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from coursework.runtime import backend
-from tests.helpers import needs_tex
+from tests.helpers import installed_venv, needs_tex
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -140,12 +139,7 @@ def fake_checkout(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "report_templates/references.bib", tmp_path / "report_templates")
     (tmp_path / "experiments").mkdir()
     (tmp_path / "experiments" / "conv.toml").write_text("")
-    (tmp_path / ".venv" / "bin").mkdir(parents=True)
-    python = tmp_path / ".venv" / "bin" / "python"
-    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    python.chmod(0o755)
-    for extra in ("tensorflow", "jax", "torch", "gpu", "jax-cuda"):
-        (tmp_path / ".venv" / f".installed-{extra}").touch()
+    installed_venv(tmp_path)
     return tmp_path
 
 

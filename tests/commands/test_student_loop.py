@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 
 from coursework.records.project import ROOT, code_files
 from coursework.runtime import backend
-from tests.helpers import needs_tex
+from tests.helpers import installed_venv, needs_tex
 
 
 def fresh_tree(folder: Path) -> Path:
@@ -29,12 +28,7 @@ def fresh_tree(folder: Path) -> Path:
             continue
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, folder / rel)
-    (folder / ".venv" / "bin").mkdir(parents=True)
-    python = folder / ".venv" / "bin" / "python"
-    python.write_text(f'#!/bin/sh\nPYTHONPATH="{folder}" exec "{sys.executable}" "$@"\n')
-    python.chmod(0o755)
-    for extra in ("tensorflow", "jax", "torch", "gpu", "jax-cuda"):
-        (folder / ".venv" / f".installed-{extra}").touch()
+    installed_venv(folder, code=folder)
     for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=s", "-c", "user.email=s@x",
                                                   "commit", "-q", "-m", "template"]):
         subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
