@@ -160,3 +160,26 @@ def test_the_tuned_runs_of_the_project_are_valid():
         for profile in ("quick", "full"):
             runs = tune.tuned_runs(s, profile)
             assert runs and all(r.tune.size >= 4 for r in runs), (q, profile)
+
+
+def test_a_changed_tune_table_makes_the_study_stale_and_a_new_one_chooses(tmp_path, tiny_npz,
+                                                                          capsys):
+    s = toy_spec(tmp_path, f"npz:{tiny_npz}", GRID, epochs=1)
+    res = tmp_path / "r"
+    assert run_cli("--results", res, "run", s, "--only", "tuned") == 0
+    first = results.read_json(results.tune_dir(res, "quick", "toy", "tuned") / results.BEST)
+    s.write_text(s.read_text().replace("[0.01, 0.3, 3.0]", "[0.05, 0.5]"))
+    capsys.readouterr()
+    assert run_cli("--results", res, "status", s) == 0
+    out = capsys.readouterr().out
+    assert "study    stale: its [tune] table or the run's settings changed" in out, out
+    assert "tuned  seed 0   stale: its study is stale" in out, out
+    assert run_cli("--results", res, "run", s, "--only", "tuned") == 0
+    out = capsys.readouterr().out
+    assert "its study is stale" in out
+    best = results.read_json(results.tune_dir(res, "quick", "toy", "tuned") / results.BEST)
+    assert best["params"]["learning_rate"] in (0.05, 0.5) and first["params"] != best["params"]
+    assert sorted(r["trial"]["params"]["learning_rate"] for r in trials(res)) == [0.05, 0.5]
+    assert not results.retired_study_dir(res, "quick", "toy", "tuned").exists()
+    seed = results.read_json(results.run_dir(res, "quick", "toy", "tuned", 0) / results.RECORD)
+    assert seed["config"]["learning_rate"] == best["params"]["learning_rate"]
