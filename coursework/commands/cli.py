@@ -20,12 +20,6 @@ DEFAULT_PROFILE = "quick"
 AUTO = "auto"
 
 
-def set_name_of(profile: str, dataset: str | None) -> str:
-    from coursework.records.results import set_name
-
-    return set_name(profile, dataset)
-
-
 def _seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.split(",") if s.strip()]
@@ -585,19 +579,19 @@ def main(argv: list[str] | None = None) -> int:
         from coursework.runtime import backend
 
         backend.import_keras()  # first, without the framework's load-time noise
-    if getattr(args, "profile", None) == AUTO:
-        from coursework.records.results import profile_had
-
-        args.profile = profile_had(args.results, args.dataset)
-        print(f"profile {args.profile}: the results in "
-              f"{args.results / set_name_of(args.profile, args.dataset)}"
-              + (" (no full-profile runs yet; PROFILE=full once there are)"
-                 if args.profile == "quick" else ""), flush=True)
     if hasattr(args, "profile"):
-        from coursework.records.results import set_name
+        from coursework.records.results import profile_had, set_dir, set_name
 
+        auto = args.profile == AUTO
+        if auto:
+            args.profile = profile_had(args.results, args.dataset)
         args.results_set = getattr(args, "set_name", None) or set_name(args.profile,
                                                                        args.dataset)
+        if auto:
+            print(f"profile {args.profile}: the results in "
+                  f"{set_dir(args.results, args.results_set)}"
+                  + (" (no full-profile runs yet; PROFILE=full once there are)"
+                     if args.profile == "quick" else ""), flush=True)
     try:
         return COMMANDS[args.command](args)
     except CourseworkError as exc:
