@@ -33,9 +33,10 @@ Names understood by :func:`load` (and by specs and the CLI):
 - ``folder:PATH``: a folder of image files, one subfolder per class (see
   :mod:`coursework.records.images`); the spec's ``image_size`` and ``color`` say how to read them.
 
-Every dataset is checked as it loads: shapes, dtypes, labels (every label of validation and
-test must occur in training), pixel ranges (floats must be in [0, 1]); a problem is one
-:class:`DataError` naming the file and the array.
+Every dataset is checked as it loads: shapes, dtypes, labels (integers, whole floats or
+one-hot rows, exactly one 1 each; ``0 .. C - 1`` with every class in training and ``C`` at most
+:data:`MAX_CLASSES`; every label of validation and test must occur in training), pixel ranges
+(floats must be in [0, 1]); a problem is one :class:`DataError` naming the file and the array.
 """
 
 from __future__ import annotations
@@ -156,7 +157,8 @@ def load(name: str, image_size: list[int] | None = None, color: str | None = Non
     if name.startswith("pickles:"):
         arrays, hashes = formats.read_pickles(Path(name[8:]).expanduser())
         return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=name[8:],
-                        files=tuple(hashes.items()))
+                        files=tuple(hashes.items()),
+                        fields={k: f"{k} ({f})" for k, f in formats.USU_FILES.items()})
     if name.startswith("npz:"):
         return _load_npz(Path(name[4:]).expanduser(), name)
     if name.startswith("folder:"):
@@ -316,43 +318,91 @@ def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
 
 
+# the most classes a dataset may have: labels are 0 .. num_classes - 1, and num_classes is the
+# largest label + 1, so one stray label (10**9) would build an output layer of a billion units
+MAX_CLASSES = 1000
+LABEL_RULE = (f"labels must be integers 0..C-1 with every class in training, for at most "
+              f"{MAX_CLASSES} classes")
+KINDS = {"U": "strings", "S": "byte strings", "O": "Python objects", "c": "complex numbers",
+         "M": "dates", "m": "time spans", "V": "records"}
+
+
+def _row(a: np.ndarray) -> str:
+    """One label row for a message: ``[0.6, 0.4]`` (the first 10 values)."""
+    values = ", ".join(f"{v:g}" for v in a[:10].astype(np.float64))
+    return f"[{values}{', ...' if len(a) > 10 else ''}]"
+
+
+def _labels(y: np.ndarray, field: str, source: str) -> np.ndarray:
+    """Labels as int64 ``(N,)`` in 0 .. MAX_CLASSES - 1, from integers, whole floats or one-hot
+    rows; anything else is one :class:`DataError` saying what was found."""
+    if y.dtype.kind not in "biuf":
+        first = y.reshape(-1)[0] if y.size else None
+        first = first.item() if isinstance(first, np.generic) else first
+        example = f", e.g. {repr(first)[:40]}" if y.size else ""
+        raise DataError(f"{source}: {field} holds {KINDS.get(y.dtype.kind, y.dtype)} (dtype "
+                        f"{y.dtype}{example}), but {LABEL_RULE}: number the classes 0, 1, 2, "
+                        "... and give their names as class_names")
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows: exactly one 1, the rest 0
+        ok = np.all((y == 0) | (y == 1), axis=1) & (y.sum(axis=1) == 1)
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raise DataError(f"{source}: {field} is read as one-hot rows ({y.shape[0]} x "
+                            f"{y.shape[1]}), but row {i} is {_row(y[i])}, not exactly one 1 and "
+                            "the rest 0 (soft or multi-label targets cannot be trained here): "
+                            "give one-hot rows or integer labels 0..C-1")
+        y = y.argmax(axis=1)
+    y = y.reshape(-1)
+    if y.dtype.kind == "f" and len(y):
+        with np.errstate(invalid="ignore"):  # inf and nan are not whole
+            whole = np.equal(np.mod(y, 1), 0)
+        if not whole.all():
+            i = int(np.flatnonzero(~whole)[0])
+            raise DataError(f"{source}: {field} has label {y[i]:g} (at index {i}), not a whole "
+                            f"number, but {LABEL_RULE}")
+    if len(y) and y.min() < 0:
+        bad = ", ".join(f"{v:g}" for v in np.unique(y[y < 0])[:5])
+        raise DataError(f"{source}: {field} has negative label(s) {bad}: {LABEL_RULE}")
+    if len(y) and y.max() >= MAX_CLASSES:
+        top = int(y.max())
+        raise DataError(f"{source}: {field} has label {top}, which would make {top + 1} "
+                        f"classes, but {LABEL_RULE}")
+    return y.astype(np.int64)
+
+
 def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
              class_names: list[str] | None = None,
-             files: tuple[tuple[str, str], ...] = ()) -> Dataset:
-    """Validate shapes, dtypes and labels; images become (N, H, W, C)."""
+             files: tuple[tuple[str, str], ...] = (),
+             fields: dict[str, str] | None = None) -> Dataset:
+    """Validate shapes, dtypes and labels; images become (N, H, W, C). ``fields`` names an
+    array in the messages where its key is not enough (``y_train (train_Y.pck)``)."""
+    fields = fields or {}
     xs, ys = [], []
     for split, x, y in (("train", x_tr, y_tr), ("val", x_va, y_va), ("test", x_te, y_te)):
+        fx, fy = fields.get(f"x_{split}", f"x_{split}"), fields.get(f"y_{split}", f"y_{split}")
         x, y = np.asarray(x), np.asarray(y)
         if x.ndim == 3:
             x = x[..., None]
         if x.ndim != 4:
             raise DataError(
-                f"{source}: x_{split} must be (N, H, W) or (N, H, W, C), got {x.shape}")
-        if y.ndim == 2 and y.shape[1] > 1:  # one-hot labels
-            y = y.argmax(axis=1)
-        y = y.reshape(-1)
+                f"{source}: {fx} must be (N, H, W) or (N, H, W, C), got {x.shape}")
+        y = _labels(y, fy, source)
         if len(y) != len(x):
             raise DataError(
-                f"{source}: x_{split} has {len(x)} images but y_{split} {len(y)} labels")
+                f"{source}: {fx} has {len(x)} images but {fy} {len(y)} labels")
         if len(x) == 0:
             raise DataError(f"{source}: the {split} split is empty")
-        if not np.issubdtype(y.dtype, np.integer):
-            if not np.all(np.equal(np.mod(y, 1), 0)):
-                raise DataError(f"{source}: y_{split} must hold integer class labels")
-        y = y.astype(np.int64)
-        if y.min() < 0:
-            raise DataError(f"{source}: y_{split} has negative labels")
         if x.dtype != np.uint8:
             if not np.issubdtype(x.dtype, np.number):
-                raise DataError(f"{source}: x_{split} has non-numeric dtype {x.dtype}")
+                raise DataError(f"{source}: {fx} has non-numeric dtype {x.dtype}")
             x = x.astype(np.float32)
             if not np.all(np.isfinite(x)):
-                raise DataError(f"{source}: x_{split} has NaN or infinite values")
+                raise DataError(f"{source}: {fx} has NaN or infinite values")
             lo, hi = float(x.min()), float(x.max())
             if lo < 0 or hi > 1:
                 fix = ("divide by 255 or store uint8" if hi <= 255 and lo >= 0
                        else "scale them to [0, 1]")
-                raise DataError(f"{source}: x_{split} holds floats from {lo:g} to {hi:g}, but "
+                raise DataError(f"{source}: {fx} holds floats from {lo:g} to {hi:g}, but "
                                 f"float pixels must be in [0, 1]: {fix}")
         xs.append(x)
         ys.append(y)
@@ -371,6 +421,13 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
     num_classes = int(ys[0].max()) + 1
     if len(seen) < 2:
         raise DataError(f"{source}: need at least 2 classes, found labels {sorted(seen)}")
+    if gaps := sorted(set(range(num_classes)) - seen):
+        shown = ", ".join(map(str, gaps[:10])) + (", ..." if len(gaps) > 10 else "")
+        labels = sorted(seen)
+        there = ", ".join(map(str, labels[:10])) + (", ..." if len(labels) > 10 else "")
+        raise DataError(f"{source}: {fields.get('y_train', 'y_train')}'s labels are not 0..C-1: "
+                        f"label(s) {shown} never occur (labels there: {there}); {LABEL_RULE}: "
+                        "number the classes 0, 1, 2, ... (labels counted from 1: subtract 1)")
     if class_names is not None and len(class_names) < num_classes:
         raise DataError(f"{source}: class_names has {len(class_names)} names for "
                         f"{num_classes} classes")

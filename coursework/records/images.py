@@ -12,6 +12,9 @@ converted to grayscale or RGB and resized (bilinear) to one size: ``image_size``
 in the spec, by default those of the first image. The decoded ``uint8`` arrays are cached in
 ``$COURSEWORK_CACHE`` (default ``~/.cache/coursework``) under a hash of every file's name and
 bytes and of the size and color, so a changed file is decoded again and nothing else is.
+16-bit grayscale (PNG, TIFF, PGM) is scaled to 0..255, not clipped; an image of more pixels
+than Pillow's ``Image.MAX_IMAGE_PIXELS`` (its guard against decompression bombs) is refused,
+naming the file.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +35,7 @@ SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 SPLITS = ("train", "val", "test")
 FRACTIONS = (0.8, 0.1, 0.1)
 SPLIT_SEED = 20251123  # fixed: the same files must always give the same split
+DECODE_VERSION = 2  # part of the cache key: raised whenever decode's arrays change (2: 16-bit)
 
 
 def cache_dir() -> Path:
@@ -64,28 +70,65 @@ def layout(root: Path) -> dict[str, dict[str, list[Path]]]:
     return {"all": class_files(root)}
 
 
+def _sixteen_bit(mode: str) -> bool:
+    """Pillow's modes of 16-bit grayscale: ``I;16`` (PNG, TIFF), ``I;16B`` ..., and ``I``
+    (32-bit integers, as a 16-bit PGM opens, scaled by Pillow to 0..65535)."""
+    return mode == "I" or mode.startswith("I;16")
+
+
+def _eight_bit(im, path: Path):
+    """A 16-bit grayscale image scaled to 8 bits (v / 257: 65535 -> 255, as 8-bit values
+    stored in 16 bits come back exactly); Pillow's own conversion clips at 255 instead."""
+    from PIL import Image
+
+    a = np.asarray(im).astype(np.float64)
+    lo, hi = float(a.min()), float(a.max())
+    if lo < 0 or hi > 65535:
+        raise DataError(f"{path}: {im.mode} pixels from {lo:g} to {hi:g}, but integer pixels "
+                        "wider than 8 bits must be 16-bit, 0..65535: save it as an 8- or "
+                        "16-bit image")
+    return Image.fromarray(np.rint(a / 257).astype(np.uint8))
+
+
+def _too_large(path: Path, exc: Exception, limit: int | None) -> str:
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = f"{int(found.group(1))} pixels" if found else str(exc)
+    return (f"{path}: an image of {pixels}, more than Pillow's limit of {limit} pixels for one "
+            "image (PIL.Image.MAX_IMAGE_PIXELS, its guard against decompression bombs): make "
+            "it smaller (it is resized to image_size anyway)")
+
+
 def decode(path: Path, size: tuple[int, int] | None, color: str | None
            ) -> tuple[np.ndarray, tuple[int, int], str]:
-    """One image as uint8 (H, W, C), and the size and color used (the image's own if None)."""
+    """One image as uint8 (H, W, C), and the size and color used (the image's own if None).
+    16-bit grayscale is scaled to 8 bits; an image above Pillow's ``MAX_IMAGE_PIXELS`` (where
+    Pillow only warns, and at twice it, where it raises) is one :class:`DataError`."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            if color is None:
-                color = "grayscale" if im.mode in ("1", "L", "LA", "I", "I;16", "F") else "rgb"
-            im = im.convert("L" if color == "grayscale" else "RGB")
-            if size is None:
-                size = (im.height, im.width)
-            if (im.height, im.width) != tuple(size):
-                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            a = np.asarray(im, dtype=np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if color is None:
+                    gray = im.mode in ("1", "L", "LA", "F") or _sixteen_bit(im.mode)
+                    color = "grayscale" if gray else "rgb"
+                if _sixteen_bit(im.mode):
+                    im = _eight_bit(im, path)
+                im = im.convert("L" if color == "grayscale" else "RGB")
+                if size is None:
+                    size = (im.height, im.width)
+                if (im.height, im.width) != tuple(size):
+                    im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+                a = np.asarray(im, dtype=np.uint8)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DataError(_too_large(path, exc, Image.MAX_IMAGE_PIXELS)) from exc
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
     return (a[..., None] if a.ndim == 2 else a), size, color
 
 
 def fingerprint(files: list[Path], root: Path, size, color) -> str:
-    h = hashlib.sha256(f"{size}:{color};".encode())
+    h = hashlib.sha256(f"decode-{DECODE_VERSION}:{size}:{color};".encode())
     for f in files:
         h.update(f.relative_to(root).as_posix().encode() + b"\0")
         h.update(f.read_bytes())
