@@ -87,6 +87,7 @@ help: ## list the targets and the variables
 	  "MARKING=$(MARKING)" "mark: the folder for sheets and the table" \
 	  "PAGE_LIMIT=$(PAGE_LIMIT)" "mark: body pages allowed (default report.toml's)" \
 	  "AGAIN=$(AGAIN)" "mark: 1 marks a marked zip again" \
+	  "UNSAFE=$(UNSAFE)" "mark: 1 runs a submission's code without bwrap" \
 	  "PARTITION=$(PARTITION)" "slurm: the partition (default: the cluster's)" \
 	  "GPUS=$(GPUS)" "slurm: GPUs per task (default 1; 0 for a CPU job)" \
 	  "TIME=$(TIME)" "slurm: time per task (default 04:00:00)" \
@@ -184,12 +185,12 @@ verify: env ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPL
 
 # a marker's side: SUBMISSION=a zip or a folder of zips; MARKING=folder for sheets and table
 MARKING     ?= marking
-mark: env tex ## check handed-in zips: SUBMISSION=zip|folder [SAMPLE=2 (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1]
+mark: env tex ## check handed-in zips in a bwrap sandbox: SUBMISSION=zip|folder [SAMPLE=2 (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1 UNSAFE=1]
 	@test -n "$(SUBMISSION)" || { echo "usage: make mark SUBMISSION=submission.zip (or a folder" \
-	  "of zips) [SAMPLE=2] [PAGE_LIMIT=6] [MARKING=marking] [AGAIN=1]"; exit 2; }
+	  "of zips) [SAMPLE=2] [PAGE_LIMIT=6] [MARKING=marking] [AGAIN=1] [UNSAFE=1]"; exit 2; }
 	$(PY) -m coursework mark "$(SUBMISSION)" --marking "$(MARKING)" \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(PAGE_LIMIT),--page-limit $(PAGE_LIMIT)) \
-	  $(if $(filter 1,$(AGAIN)),--again)
+	  $(if $(filter 1,$(AGAIN)),--again) $(if $(filter 1,$(UNSAFE)),--unsafe)
 
 bench: env ## training speed per installed backend vs plain fit -> results/bench.json
 	$(CW) bench $(if $(BACKENDS),--backends $(BACKENDS))

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 # a test that compiles the PDF (TeX Live) and reads it back (poppler's pdftotext)
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not "
+                                 "installed (.ci/run installs it): marking runs nothing without it")
 needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
                                is None, reason="TeX Live / poppler not installed")
 

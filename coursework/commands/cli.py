@@ -168,8 +168,8 @@ def parser() -> argparse.ArgumentParser:
     mk.add_argument("--marking", type=Path, default=Path("marking"),
                     help="folder for everything marking writes (default: marking)")
     mk.add_argument("--sample", type=int, default=2,
-                    help="runs to re-train per submission, a seeded sample (default: 2; 0: "
-                    "integrity only)")
+                    help="runs to re-train per submission, drawn from a secret seed (default: "
+                    "2; 0: integrity only)")
     mk.add_argument("--tolerance", type=float, default=0.005,
                     help="accuracy tolerance where byte identity cannot be expected "
                     "(default: 0.005)")
@@ -181,6 +181,9 @@ def parser() -> argparse.ArgumentParser:
                     help="largest unpacked size of a submission, MB (default: 1024)")
     mk.add_argument("--max-files", type=_positive, default=20000,
                     help="most files in a submission (default: 20000)")
+    mk.add_argument("--unsafe", action="store_true",
+                    help="where bubblewrap cannot sandbox, run a submission's code (re-runs, "
+                    "LaTeX) without one (default: refuse; the sheet records which)")
 
     b = command("bench", "images/s of the project's training path against a plain "
                 "model.fit, per backend (writes <results>/bench.json)", profile=False)
@@ -499,19 +502,24 @@ def cmd_retrain(args) -> int:
 
 
 def cmd_mark(args) -> int:
+    """0 when every submission was marked, whatever the verdicts (the last line counts
+    them); an error only when marking itself could not run."""
     from coursework.report.settings import read_settings
-    from coursework.verify import mark
+    from coursework.verify import mark, sheets
 
     if args.sample < 0:
         raise CourseworkError("--sample wants 0 or more runs")
     options = mark.Options(sample=args.sample, tolerance=args.tolerance,
                            page_limit=args.page_limit or read_settings().page_limit,
-                           max_bytes=args.max_mb << 20, max_files=args.max_files)
-    sheets = mark.mark(args.submission, args.marking, options, again=args.again)
-    bad = [s for s in sheets if s.verdict != "pass"]
-    print(f"\nmarked {len(sheets)} submission(s): {len(sheets) - len(bad)} pass, {len(bad)} "
-          f"with failures; table: {mark.table_path(args.marking)} (and .csv)")
-    return 1 if bad else 0
+                           max_bytes=args.max_mb << 20, max_files=args.max_files,
+                           unsafe=args.unsafe)
+    marked = mark.mark(args.submission, args.marking, options, again=args.again)
+    table = sheets.all_sheets(args.marking)
+    if len(table) > len(marked):
+        print(f"\nthe table holds {len(table)} submissions: these {len(marked)} and "
+              f"{len(table) - len(marked)} marked before")
+    print(sheets.summary(marked, args.marking))
+    return 0
 
 
 def cmd_describe(args) -> int:

@@ -1,13 +1,15 @@
 """LaTeX: escaping text for it (Unicode included, so that it builds under any style),
-compiling the report with latexmk (shell escape off), the lines of a failed log that matter,
-and the page budget read back from the ``.aux`` file."""
+compiling the report with latexmk (no rc file, no shell escape, paranoid file access), the
+lines of a failed log that matter, and the page budget read back from the ``.aux`` file."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,20 +93,44 @@ def tex(value) -> str:
     return _TEX_RE.sub(one, str(value))
 
 
-def compile_pdf(report_dir: Path) -> Path | None:
-    """latexmk with shell escape off; None (and a message) if TeX is not installed."""
+# A submission's TeX may read and write only in the folder it compiles (and below): no
+# absolute path, no "..", no hidden file (kpathsea's "paranoid"); a file TeX finds on its own
+# search path (classes, packages, fonts) is still read. A student's own report reads their
+# prose where it lives (../ of the report folder), so it compiles without this.
+PARANOID = {"openin_any": "p", "openout_any": "p"}
+LATEXMK = ["latexmk", "-norc", "-pdf", "-pdflatex=pdflatex %O %S", "-interaction=nonstopmode",
+           "-halt-on-error", "-no-shell-escape", "-file-line-error", "-outdir=build",
+           "report.tex"]
+Wrap = Callable[[list[str], dict[str, str]], tuple[list[str], dict[str, str]]]
+
+
+def compile_pdf(report_dir: Path, wrap: Wrap | None = None) -> Path | None:
+    """latexmk on ``report_dir/report.tex``; None (and a message) if TeX is not installed.
+
+    No rc file is read (``-norc``: a ``latexmkrc`` beside the report is Perl that latexmk
+    would run), the project's settings are given on the command line, and shell escape is
+    off. ``wrap`` (command, environment -> the same, sandboxed) runs it in a sandbox, with
+    TeX's file access :data:`PARANOID`: how ``make mark`` compiles a submission's sources.
+    """
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
         print(f"LaTeX is not installed, so only the .tex files were written to {report_dir}/ "
               f"(and report-overleaf.zip, which compiles on Overleaf).\n"
               f"  Install TeX Live: {TEX_INSTALL}")
         return None
-    cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-           "-file-line-error", "-outdir=build", "report.tex"]
-    proc = subprocess.run(cmd, cwd=report_dir, capture_output=True, text=True, timeout=600)
+    cmd, env = LATEXMK, dict(os.environ)
+    if wrap is not None:
+        cmd, env = wrap(cmd, {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+                              **PARANOID})
+    try:
+        proc = subprocess.run(cmd, cwd=report_dir, env=env, capture_output=True, text=True,
+                              timeout=600)
+    except subprocess.TimeoutExpired:
+        raise ReportError(f"LaTeX on {report_dir / 'report.tex'} ran past 10 minutes") from None
     built = report_dir / "build" / "report.pdf"
     if proc.returncode != 0 or not built.exists():
         raise ReportError(f"LaTeX failed on {report_dir / 'report.tex'}:\n"
-                          + latex_error(report_dir / "build" / "report.log", proc.stdout))
+                          + latex_error(report_dir / "build" / "report.log",
+                                        proc.stdout + proc.stderr))
     pdf = report_dir / "report.pdf"  # copied whole: never a half-written PDF in its place
     results.write_bytes(pdf, built.read_bytes())
     return pdf

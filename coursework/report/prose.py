@@ -181,6 +181,19 @@ def _listed(names: list[str], most: int = 12) -> str:
                                       else "")
 
 
+def cited(texts: dict[str, str]) -> set[str]:
+    """The runs (``question/run``) whose numbers the prose ``texts`` quote with ``\\result``,
+    outside comments."""
+    out = set()
+    for text in texts.values():
+        body = uncommented(text)
+        for m in _RESULT.finditer(body):
+            args = _ARGS.match(body, m.end())
+            if args is not None:
+                out.add(args.group(1).strip())
+    return out
+
+
 def unresolved(texts: dict[str, str], questions: list[tables.QuestionNumbers]
                ) -> list[tuple[str, int, str]]:
     """Every ``\\result`` of ``texts`` (name -> LaTeX) that ``numbers.tex`` of ``questions``

@@ -2,10 +2,10 @@
 
 Every entry is checked before anything is written: no absolute path, no ``..``, no
 backslash or drive letter, no symlink, device file, FIFO or socket, no encrypted or
-duplicated entry, at most ``max_files`` files and ``max_bytes`` bytes unpacked (the sizes the
-zip declares, and the bytes really inflated, counted while writing: a zip bomb is stopped at
-the limit). A bad archive is one SubmissionError naming it and the entry; nothing of it is
-left behind.
+duplicated entry, no name over 255 bytes, no path that is both a file and a folder, at most
+``max_files`` files and ``max_bytes`` bytes unpacked (the sizes the zip declares, and the
+bytes really inflated, counted while writing: a zip bomb is stopped at the limit). A bad
+archive is one SubmissionError naming it and the entry; nothing of it is left behind.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from coursework.records.errors import SubmissionError
 MAX_BYTES = 1 << 30  # 1 GiB unpacked: a submission without weights is a few MB
 MAX_FILES = 20_000
 CHUNK = 1 << 20
+NAME_BYTES = 255  # a file or folder name, as file systems allow
 
 
 def entry_problem(info: zipfile.ZipInfo) -> str | None:
@@ -30,6 +31,8 @@ def entry_problem(info: zipfile.ZipInfo) -> str | None:
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts:
         return "a path outside the archive's folder"
+    if any(len(part.encode("utf-8", "surrogateescape")) > NAME_BYTES for part in path.parts):
+        return f"a name over {NAME_BYTES} bytes"
     if info.flag_bits & 0x1:
         return "an encrypted entry"
     mode = info.external_attr >> 16
@@ -66,6 +69,10 @@ def unpack(archive: Path, dest: Path, max_bytes: int = MAX_BYTES,
             if key in seen:
                 raise SubmissionError(f"{archive.name}: entry {info.filename!r} appears twice")
             seen.add(key)
+        folders = {str(parent) for key in seen for parent in PurePosixPath(key).parents}
+        clash = sorted({str(PurePosixPath(i.filename)) for i in files} & folders)
+        if clash:
+            raise SubmissionError(f"{archive.name}: entry {clash[0]!r} is a file and a folder")
         declared = sum(i.file_size for i in files)
         if declared > max_bytes:
             raise SubmissionError(f"{archive.name}: unpacks to {declared:,} bytes, over the limit"

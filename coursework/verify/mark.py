@@ -1,57 +1,66 @@
 """``make mark``: a marker's check of handed-in submissions, one zip or a folder of them.
 
-Everything is written under the marking folder, one folder per submission
-(``<marking>/<name>/``), and a submission already marked (same zip, same options) is skipped:
+A submission is untrusted input, and the marker's machine is not the student's. Everything
+is written under the marking folder, one folder per submission (:mod:`.sheets` names it
+safely), and a submission already marked (same zip, same options) is skipped:
 
 1. every archive is unpacked safely (:mod:`.archive`) into ``files/`` before anything of any
-   submission runs; a bad archive is its sheet's one failure, the others are still marked;
-2. integrity, with this checkout's code: every file against ``LISTING.txt`` and
-   ``MANIFEST.json``, the records, CSVs, configs, statistics and report numbers as ``make
-   verify`` checks them (:mod:`.integrity`; the weights are never handed in), and the numbers
-   of the report's sources (the Overleaf folder) against ``numbers.json``;
+   submission runs;
+2. integrity, with this checkout's code and nothing of the submission's: every file against
+   ``LISTING.txt`` and ``MANIFEST.json``, the records, CSVs, configs, statistics and report
+   numbers as ``make verify`` checks them (:mod:`.integrity`; the weights are never handed
+   in), and the numbers of the report's sources (the Overleaf folder) against
+   ``numbers.json``; a ``.json`` over :data:`MAX_JSON_BYTES` is not read;
 3. what the student changed against the template's commit (:mod:`.changes`), and whether the
    runs were made by the code handed in (the training code's digest in each ``run.json``);
-4. the report's sources compiled here (shell escape off): the pages of the body against the
-   course's limit, and the questions chosen; in their prose, every ``\\result`` a macro of
-   ``numbers.tex`` (one that is not prints ``??``: a failure), and what is left unwritten
-   (the placeholder author, the guides' "not written yet": a note);
-5. re-runs: a seeded sample of runs re-trained by the handed-in code from the handed-in
-   ``run.json`` (``python -m coursework retrain``, a process of its own, its temporary files
-   in the marking folder), compared with the handed-in history as ``make verify`` compares.
+4. the report's sources compiled here in the :mod:`.sandbox` (no rc file, no shell escape,
+   TeX reading and writing only in their folder): the pages of the body against the course's
+   limit, and the questions chosen; in their prose, every ``\\result`` a macro of
+   ``numbers.tex`` (one that is not prints ``??``: a failure), and what is left unwritten;
+5. re-runs, in the sandbox: a sample of runs drawn from a secret seed (the OS's randomness,
+   kept on the sheet; the runs of the paper's body weigh more, and runs re-trained at an
+   earlier marking of the same zip come last), re-trained by the handed-in code from the
+   handed-in ``run.json`` (``python -m coursework retrain``) and compared with the handed-in
+   history as ``make verify`` compares.
 
-Then ``sheet.md`` and ``sheet.csv`` per submission, and ``marks.md`` / ``marks.csv`` with a row
-per submission.
+Whatever goes wrong with one submission (an exception of any kind while unpacking, reading or
+checking it) is its verdict, ``BROKEN``, with the cause on its sheet; the batch goes on.
+Then ``sheet.{md,csv,json}`` per submission, and ``marks.md`` / ``marks.csv`` rebuilt from
+every sheet of the marking folder.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tomllib
-from dataclasses import asdict, dataclass, field
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from coursework.analysis import manifest
-from coursework.analysis.checks import COLUMNS, Row, short
+from coursework.analysis.checks import Row, short
 from coursework.records import results
 from coursework.records.errors import CourseworkError, ReportError, SubmissionError
 from coursework.records.project import code_digest
 from coursework.report import latex, prose
 from coursework.report import render as report
 from coursework.report.submission import DESCRIPTION, LISTING, WEIGHTS, read_listing
-from coursework.verify import archive, rerun
+from coursework.verify import archive, rerun, sheets
 from coursework.verify.changes import Changes, changes
 from coursework.verify.integrity import check_lock, integrity
 from coursework.verify.numbers import check_sources, written_numbers
+from coursework.verify.sandbox import Sandbox, choose
+from coursework.verify.sheets import Sheet, describe
 
-SHEET, MARKS = "sheet", "marks"
-MARK_COLUMNS = ["submission", "author", "unwritten", "questions", "pages", "page_limit",
-                "checks", "passed", "failed", "first_failure", "reruns_agreeing", "code_changed",
-                "runs_by_handed_in_code", "verdict"]
+MAX_JSON_BYTES = 16 << 20  # a run.json is a few kB; numbers.json, MANIFEST.json below 1 MB
+MAX_CSV_BYTES = 64 << 20  # a history.csv is an epoch a line
+RERUN_TIMEOUT = 3600, 20  # seconds: at least the first, else the second times the recorded
 
 
 @dataclass(frozen=True)
@@ -61,54 +70,7 @@ class Options:
     page_limit: int = 6
     max_bytes: int = archive.MAX_BYTES
     max_files: int = archive.MAX_FILES
-
-
-@dataclass
-class Sheet:
-    """The marking of one submission: every check as a row, and the facts of its summary."""
-
-    name: str
-    sha256: str
-    options: dict
-    rows: list[Row] = field(default_factory=list)
-    facts: dict[str, str] = field(default_factory=dict)
-    changed_files: list[list] = field(default_factory=list)  # [name, +lines, -lines, how]
-
-    @property
-    def failures(self) -> list[Row]:
-        return [r for r in self.rows if not r.ok]
-
-    @property
-    def verdict(self) -> str:
-        if any(r.verdict == "BAD ARCHIVE" for r in self.rows):
-            return "BAD ARCHIVE"
-        return "FAIL" if self.failures else "pass"
-
-    def mark_row(self) -> dict:
-        first = self.failures[0] if self.failures else None
-        return {"submission": self.name, **{k: self.facts.get(k, "") for k in (
-                    "author", "unwritten", "questions", "pages", "page_limit", "reruns_agreeing",
-                    "code_changed", "runs_by_handed_in_code")},
-                "checks": len(self.rows), "passed": len(self.rows) - len(self.failures),
-                "failed": len(self.failures), "verdict": self.verdict,
-                "first_failure": "" if first is None else describe(first)}
-
-    def to_json(self) -> dict:
-        return {**asdict(self), "rows": [r.csv() for r in self.rows]}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Sheet:
-        rows = [Row(**{k: r[k] for k in ("run", "seed", "check", "file", "expected", "got",
-                                          "verdict")}) for r in data["rows"]]
-        return cls(data["name"], data["sha256"], data["options"], rows, data["facts"],
-                   data["changed_files"])
-
-
-def describe(row: Row) -> str:
-    """A failure in a line: what, where, expected and got."""
-    where = row.file if row.run in ("-", "") else f"{row.run}: {row.file}" if row.seed in (
-        "-", "") else f"{row.run} seed {row.seed}: {row.file}"
-    return f"{row.check} ({where}): expected {row.expected}, got {row.got} [{row.verdict}]"
+    unsafe: bool = False  # run a submission's code without a sandbox where bwrap cannot
 
 
 # --------------------------------------------------------------------------- finding them
@@ -125,15 +87,6 @@ def submissions(path: Path) -> list[Path]:
     if not path.is_file():
         raise SubmissionError(f"{path}: no such submission (a .zip, or a folder of them)")
     return [path]
-
-
-def folder_for(marking: Path, zip_path: Path) -> Path:
-    name = re.sub(r"[^A-Za-z0-9_.@+-]", "_", zip_path.stem) or "submission"
-    return Path(marking) / name
-
-
-def table_path(marking: Path) -> Path:
-    return Path(marking) / f"{MARKS}.md"
 
 
 def submission_root(files: Path) -> Path | None:
@@ -218,9 +171,11 @@ def check_code(root: Path, desc: dict, sheet: Sheet) -> list[Row]:
 
 
 def check_report_sources(results_dir: Path, results_set: str, work: Path,
-                         sheet: Sheet, templates: Path | None) -> list[Row]:
-    """The Overleaf folder handed in: its numbers against ``numbers.json``, compiled here,
-    the pages of its body against the course's limit."""
+                         sheet: Sheet, templates: Path | None,
+                         box: Sandbox | str) -> list[Row]:
+    """The Overleaf folder handed in: its numbers against ``numbers.json``, compiled here in
+    the sandbox ``box`` (a string: why nothing may run), the pages of its body against the
+    course's limit."""
     written = written_numbers(results_dir, results_set)
     if written is None:
         return [Row("-", "-", "report", "report/numbers.json", "present", "missing", "MISSING")]
@@ -228,33 +183,41 @@ def check_report_sources(results_dir: Path, results_set: str, work: Path,
     sheet.facts["questions"] = " ".join(ids)
     zipped = results.report_dir(results_dir, results_set) / report.OVERLEAF
     sources = work / "report-sources"
+    label = f"report/{report.OVERLEAF}"
     try:
         archive.unpack(zipped, sources)
     except SubmissionError as exc:
-        return [Row("-", "-", "report sources", f"report/{report.OVERLEAF}", "a safe zip",
-                    short(exc, 80), "MISSING")]
+        return [Row("-", "-", "report sources", label, "a safe zip", short(exc, 80),
+                    "MISSING")]
     paths = {q.id: report.question_paths(results_dir, results_set, q, None, write=False)
              for q in written}
-    rows = check_sources(sources, f"report/{report.OVERLEAF}", written, paths,
-                         lambda rel: True, templates)
-    rows += check_prose(sources, f"report/{report.OVERLEAF}", written, sheet)
+    rows = check_sources(sources, label, written, paths, lambda rel: True, templates)
+    rows += check_prose(sources, label, written, sheet)
+    sheet.facts["pages"] = "?"
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        sheet.facts["pages"] = "?"
-        return rows + [Row("-", "-", "report compiles", f"report/{report.OVERLEAF}",
-                           "compiled here", "LaTeX not installed here", "note")]
+        return rows + [Row("-", "-", "report compiles", label, "compiled here",
+                           "LaTeX not installed here", "note")]
+    if isinstance(box, str):
+        return rows + [Row("-", "-", "report compiles", label, "compiled in a sandbox",
+                           f"not compiled: {short(box, 100)}", "note")]
+    home = work / "tmp" / "home"
+    home.mkdir(parents=True, exist_ok=True)
+
+    def wrap(cmd: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        return box.command(cmd, cwd=sources, writable=work, readable=[],
+                           env={**env, "HOME": str(home), "TMPDIR": str(home)})
+
     try:
-        latex.compile_pdf(sources)
+        latex.compile_pdf(sources, wrap)
     except ReportError as exc:
-        sheet.facts["pages"] = "?"
-        return rows + [Row("-", "-", "report compiles", f"report/{report.OVERLEAF}",
-                           "compiles", short(str(exc).splitlines()[-1], 60), "FAILED")]
+        return rows + [Row("-", "-", "report compiles", label, "compiles",
+                           short(str(exc).splitlines()[-1], 60), "FAILED")]
     pages = latex.page_budget(sources / "build" / "report.aux", ids)["body_pages"]
     limit = int(sheet.options["page_limit"])
     sheet.facts["pages"] = "?" if pages is None else str(pages)
     over = pages is None or pages > limit  # the student's problem, not a failed check
-    return rows + [Row("-", "-", "report pages (body)", f"report/{report.OVERLEAF}",
-                       f"<= {limit}", str(pages) + (f" (over by {pages - limit})" if pages
-                                                    and over else ""),
+    return rows + [Row("-", "-", "report pages (body)", label, f"<= {limit}",
+                       str(pages) + (f" (over by {pages - limit})" if pages and over else ""),
                        "note" if over else "ok")]
 
 
@@ -276,52 +239,105 @@ def check_prose(sources: Path, label: str, written: list, sheet: Sheet) -> list[
                        "note" if missing else "ok")]
 
 
-def rerun_rows(root: Path, results_set: str, work: Path, options: Options) -> list[Row]:
-    """Re-train a seeded sample of runs with the handed-in code, each from its handed-in
-    ``run.json`` and with the backend it recorded; compare here."""
+def weight(root: Path, results_set: str) -> Callable[[Path], float]:
+    """How much a run counts in the marker's sample: 4 if the paper's prose quotes it
+    (``\\result``), 2 if its question is in the paper, 1 otherwise (tuning trials, runs of
+    questions left out)."""
+    results_dir = root / "results"
+    try:
+        written = written_numbers(results_dir, results_set) or []
+    except CourseworkError:
+        written = []
+    ids = {q.id for q in written}
+    texts = prose.read_texts(prose.paper_paths(
+        root / "code" / "report_templates" / "prose" / "abstract.tex",
+        {q: root / "code" / "report_templates" / "prose" / q for q in ids}))
+    quoted = prose.cited(texts)
+
+    def of(path: Path) -> float:
+        rel = results.relative(path, results_dir, results_set).split("/")
+        if len(rel) < 4 or rel[2] == results.TUNE:
+            return 1.0
+        return 4.0 if f"{rel[0]}/{rel[1]}" in quoted else 2.0 if rel[0] in ids else 1.0
+
+    return of
+
+
+def rerun_rows(root: Path, results_set: str, work: Path, options: Options, sheet: Sheet,
+               box: Sandbox | str) -> list[Row]:
+    """Re-train a secret sample of runs with the handed-in code, each from its handed-in
+    ``run.json`` and with the backend it recorded, in the sandbox ``box``; compare here."""
     results_dir, code = root / "results", root / "code"
-    jobs = rerun.rerun_jobs(results_dir, results_set, None, options.sample)
+    if isinstance(box, str):
+        sheet.facts.update(reruns_agreeing="refused: no sandbox", sandbox="none",
+                           rerun_sample="-")
+        return [Row("-", "-", "re-run: refused", "-", "a sandbox", short(box, 120), "note")]
+    candidates = rerun.rerun_jobs(results_dir, results_set, None, None)
+    seed = secrets.randbits(64)
+    done = {results_dir / rel for rel in sheet.reran}
+    jobs = rerun.secret_sample(candidates, options.sample, seed, weight(root, results_set),
+                               done)
+    sheet.facts.update(sandbox=box.kind, rerun_seed=str(seed))
     tmp = work / "tmp"
-    env = {**os.environ, "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1",
-           "TMPDIR": str(tmp), "KERAS_HOME": str(tmp / "keras"),
-           "MPLCONFIGDIR": str(tmp / "matplotlib"), "XDG_CACHE_HOME": str(tmp / "cache")}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp / "home"),
+           "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(tmp),
+           "KERAS_HOME": str(tmp / "keras"), "MPLCONFIGDIR": str(tmp / "matplotlib"),
+           "XDG_CACHE_HOME": str(tmp / "cache"), "COURSEWORK_CACHE": str(tmp / "coursework")}
+    readable = [root]
+    if os.environ.get("COURSEWORK_DATA_DIR"):
+        env["COURSEWORK_DATA_DIR"] = os.environ["COURSEWORK_DATA_DIR"]
+        readable.append(Path(os.environ["COURSEWORK_DATA_DIR"]).expanduser().resolve())
     rows: list[Row] = []
+    sampled = []
     for i, path in enumerate(jobs, start=1):
         rec = results.read_json(path)
-        run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
+        run_id, seed_label = f"{rec['question']}/{rec['run']}", str(rec["seed"])
         if "trial" in rec:
-            seed = f"trial {rec['trial']['number']}"
+            seed_label = f"trial {rec['trial']['number']}"
+        sampled.append(f"{run_id} seed {seed_label}")
+        sheet.reran.append(path.relative_to(results_dir).as_posix())
         name = rerun.recorded_backend(rec)
-        out = work / "rerun" / f"{rec['question']}-{rec['run']}-{seed.replace(' ', '-')}"
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.mkdir(parents=True, exist_ok=True)
-        print(f"    [{i}/{len(jobs)}] re-training {run_id} seed {seed} "
-              f"({rec['config']['epochs']} epochs, backend {name}) with the handed-in code",
-              flush=True)
-        cmd = [sys.executable, "-m", "coursework", "retrain", str(path), "--out", str(out)]
+        out = work / "rerun" / f"{i:03d}"  # work/ is made anew for each marking
+        (tmp / "home").mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"    [{i}/{len(jobs)}] re-training {run_id} seed {seed_label} "
+              f"({rec['config']['epochs']} epochs, backend {name}) with the handed-in code, "
+              f"sandbox: {box.kind}", flush=True)
+        cmd, run_env = box.command(
+            [sys.executable, "-m", "coursework", "retrain", str(path), "--out", str(out)],
+            cwd=code, writable=work, readable=readable, env={**env, "KERAS_BACKEND": name})
+        seconds = float(rec.get("metrics", {}).get("train_seconds") or 0)
+        limit = max(RERUN_TIMEOUT[0], RERUN_TIMEOUT[1] * seconds)
         with open(work / "rerun.log", "a") as log:
             log.write(f"$ KERAS_BACKEND={name} {' '.join(cmd)}\n")
             log.flush()
-            proc = subprocess.run(cmd, cwd=code, env={**env, "KERAS_BACKEND": name},
-                                  stdout=log, stderr=subprocess.STDOUT)
+            try:
+                code_rc = subprocess.run(cmd, cwd=code, env=run_env, stdout=log,
+                                         stderr=subprocess.STDOUT, timeout=limit).returncode
+            except subprocess.TimeoutExpired:
+                code_rc = f"timed out after {limit:.0f} s"
         rel = results.relative(path.parent / results.HISTORY, results_dir, results_set)
         new_rec, new_hist = out / results.RECORD, out / results.HISTORY
-        if proc.returncode != 0 or not new_rec.exists() or not new_hist.exists():
+        if code_rc != 0 or not new_rec.exists() or not new_hist.exists():
             tail = (work / "rerun.log").read_text(errors="replace").strip().splitlines()
-            why = tail[-1] if tail else f"exit {proc.returncode}"
+            why = code_rc if isinstance(code_rc, str) else tail[-1] if tail else f"exit {code_rc}"
             if "invalid choice: 'retrain'" in why:
                 why = "the handed-in code has no retrain command (an older template)"
-            rows.append(Row(run_id, seed, f"re-run ({name})", rel, "a re-run", short(why, 70),
-                            "NOT RUN"))
+            rows.append(Row(run_id, seed_label, f"re-run ({name})", rel, "a re-run",
+                            short(why, 70), "NOT RUN"))
             continue
         try:
             new = results.read_json(new_rec)
         except CourseworkError as exc:
             new = {"error": str(exc)}
-        mine = rerun.compare(rec, new, path.parent / results.HISTORY, new_hist, run_id, seed,
-                             rel, name, options.tolerance)
+        mine = rerun.compare(rec, new, path.parent / results.HISTORY, new_hist, run_id,
+                             seed_label, rel, name, options.tolerance)
         print(f"        -> {'ok' if all(r.ok for r in mine) else 'MISMATCH'}", flush=True)
         rows += mine
+    sheet.facts["rerun_sample"] = "; ".join(sampled) or "none"
+    agree = len({(r.run, r.seed) for r in rows}) - len({(r.run, r.seed) for r in rows
+                                                        if not r.ok})
+    sheet.facts["reruns_agreeing"] = f"{agree}/{len({(r.run, r.seed) for r in rows})}"
     return rows
 
 
@@ -340,21 +356,31 @@ def report_settings(root: Path, results_set: str | None) -> dict:
     return {}
 
 
-def check_unpacked(sheet: Sheet, files: Path, work: Path, options: Options) -> None:
+def too_large(root: Path) -> list[Row]:
+    """Files too large to read: a ``.json`` over :data:`MAX_JSON_BYTES`, a ``.csv`` over
+    :data:`MAX_CSV_BYTES` (the template writes neither)."""
+    rows = []
+    for path in sorted(root.rglob("*")):
+        limit = {".json": MAX_JSON_BYTES, ".csv": MAX_CSV_BYTES}.get(path.suffix)
+        if limit and path.is_file() and path.stat().st_size > limit:
+            rows.append(Row("-", "-", "file size", path.relative_to(root).as_posix(),
+                            f"<= {limit >> 20} MiB", f"{path.stat().st_size:,} bytes",
+                            "BROKEN"))
+    return rows
+
+
+def check_unpacked(sheet: Sheet, files: Path, work: Path, options: Options,
+                   box: Sandbox | str) -> None:
     """Every check of an unpacked submission, into ``sheet``."""
     root = submission_root(files)
     if root is None:
         sheet.rows.append(Row("-", "-", "layout", LISTING, "a folder with LISTING.txt",
                               "not found", "MISSING"))
         return
-    try:
-        _check(sheet, root, work, options)
-    except CourseworkError as exc:  # a record too broken to read: named, the rest still shown
-        sheet.rows.append(Row("-", "-", "submission readable", "-", "readable",
-                              short(exc, 100), "BROKEN"))
-
-
-def _check(sheet: Sheet, root: Path, work: Path, options: Options) -> None:
+    big = too_large(root)
+    if big:
+        sheet.rows += big
+        return
     sheet.rows += check_listing(root)
     desc, rows = read_description(root)
     sheet.rows += rows
@@ -367,135 +393,99 @@ def _check(sheet: Sheet, root: Path, work: Path, options: Options) -> None:
         return
     templates = root / "code" / "report_templates"
     templates = templates if (templates / "question.tex.j2").is_file() else None
-    try:
-        sheet.rows += integrity(results_dir, results_set, left_out=WEIGHTS,
-                                templates=templates)
-        sheet.rows += check_lock(results_dir, results_set)
-        sheet.rows += check_report_sources(results_dir, results_set, work, sheet, templates)
-    except (CourseworkError, KeyError, ValueError, TypeError) as exc:  # too broken to read
-        sheet.rows.append(Row("-", "-", "results readable", f"results/{results_set}",
-                              "readable", short(exc, 80), "BROKEN"))
+    sheet.rows += integrity(results_dir, results_set, left_out=WEIGHTS, templates=templates)
+    sheet.rows += check_lock(results_dir, results_set)
+    sheet.rows += check_report_sources(results_dir, results_set, work, sheet, templates, box)
     sheet.rows += check_code(root, desc, sheet)
     if options.sample > 0:
-        reruns = rerun_rows(root, results_set, work, options)
-        agree = len({(r.run, r.seed) for r in reruns}) - len(
-            {(r.run, r.seed) for r in reruns if not r.ok})
-        sheet.facts["reruns_agreeing"] = f"{agree}/{len({(r.run, r.seed) for r in reruns})}"
-        sheet.rows += reruns
+        sheet.rows += rerun_rows(root, results_set, work, options, sheet, box)
     else:
         sheet.facts["reruns_agreeing"] = "not asked"
 
 
-# --------------------------------------------------------------------------- the sheets
+def cause(exc: BaseException) -> str:
+    """An exception as the cause on a sheet: what, in a line."""
+    if isinstance(exc, RecursionError):
+        return "a file nested too deeply to read (RecursionError)"
+    if isinstance(exc, MemoryError):
+        return "a file too large to read (MemoryError)"
+    text = str(exc).strip().splitlines()
+    return short(f"{type(exc).__name__}: {text[0] if text else ''}", 160)
 
 
-def write_sheet(sheet: Sheet, folder: Path) -> None:
-    results.write_csv(folder / f"{SHEET}.csv", ["submission", *COLUMNS],
-                      [{"submission": sheet.name, **r.csv()} for r in sheet.rows])
-    results.write_text(folder / f"{SHEET}.md", sheet_markdown(sheet))
-    results.write_text(folder / f"{SHEET}.json", json.dumps(sheet.to_json(), indent=1) + "\n")
-
-
-def _md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def sheet_markdown(sheet: Sheet) -> str:
-    f, row = sheet.facts, sheet.mark_row()
-    lines = [f"# Marking sheet: {sheet.name}", "",
-             f"- verdict: **{sheet.verdict}**",
-             f"- author: {f.get('author', '?')}; title: {f.get('title', '?')}",
-             f"- unwritten: {f.get('unwritten', '?')}" + (
-                 " (a note, not a failure: the paper built without them)"
-                 if f.get("unwritten", "none") not in ("none", "?") else ""),
-             f"- questions: {f.get('questions', '?')}",
-             f"- body pages: {f.get('pages', '?')} (limit {sheet.options['page_limit']})",
-             f"- checks: {row['passed']} of {row['checks']} passed"
-             + (f"; first failure: {row['first_failure']}" if sheet.failures else ""),
-             f"- re-runs agreeing: {f.get('reruns_agreeing', '-')}",
-             f"- code changed against the template: {f.get('code_changed', '?')}",
-             f"- runs made by the handed-in code: {f.get('runs_by_handed_in_code', '?')}",
-             f"- zip sha256: `{sheet.sha256}`", ""]
-    shown = [r for r in sheet.rows if not r.ok or r.verdict == "note" or r.kind == "re-run"]
-    if shown:
-        lines += ["## Failures, notes and re-runs", "",
-                  "| run | seed | check | file | expected | got | verdict |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {_md(r.run)} | {_md(r.seed)} | {_md(r.check)} | {_md(r.file)} | "
-                  f"{_md(r.expected)} | {_md(r.got)} | {_md(r.verdict)} |" for r in shown]
-        lines.append("")
-    counts: dict[str, list[int]] = {}
-    for r in sheet.rows:
-        c = counts.setdefault(r.kind, [0, 0])
-        c[0] += 1
-        c[1] += r.ok
-    lines += ["## Checks by kind", "", "| check | passed | of |", "| --- | ---: | ---: |"]
-    lines += [f"| {_md(k)} | {ok} | {n} |" for k, (n, ok) in counts.items()]
-    if sheet.changed_files:
-        lines += ["", "## Files changed against the template", "",
-                  "| file | how | lines added | lines removed |", "| --- | --- | ---: | ---: |"]
-        lines += [f"| {_md(n)} | {how} | {p} | {m} |" for n, p, m, how in sheet.changed_files]
-    return "\n".join(lines) + "\n"
-
-
-def write_marks(marking: Path, sheets: list[Sheet]) -> None:
-    rows = [s.mark_row() for s in sheets]
-    results.write_csv(Path(marking) / f"{MARKS}.csv", MARK_COLUMNS, rows)
-    lines = ["| " + " | ".join(MARK_COLUMNS) + " |", "|" + " --- |" * len(MARK_COLUMNS)]
-    lines += ["| " + " | ".join(_md(r[c]) for c in MARK_COLUMNS) + " |" for r in rows]
-    results.write_text(table_path(marking), "\n".join(lines) + "\n")
+def broken(sheet: Sheet, folder: Path, stage: str, exc: BaseException) -> None:
+    """``exc`` while ``stage`` becomes the sheet's BROKEN row; the traceback, for the
+    marker, in ``marking-error.log`` of the submission's folder."""
+    sheet.rows.append(Row("-", "-", f"marking: {stage}", "-", "no error", cause(exc),
+                          "BROKEN"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "marking-error.log").write_text("".join(traceback.format_exception(exc)))
+    except OSError:
+        pass
 
 
 # --------------------------------------------------------------------------- all of them
 
 
-def already_marked(folder: Path, sha: str, options: Options) -> Sheet | None:
-    path = folder / f"{SHEET}.json"
-    try:
-        sheet = Sheet.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return sheet if sheet.sha256 == sha and sheet.options == asdict(options) else None
+def already_marked(before: Sheet | None, sha: str, options: Options) -> bool:
+    return before is not None and before.sha256 == sha and before.options == asdict(options)
 
 
 def mark(path: Path, marking: Path, options: Options, again: bool = False) -> list[Sheet]:
-    """Mark every submission of ``path``; write the sheets and the table; return the sheets."""
+    """Mark every submission of ``path``; write their sheets and the table of every sheet of
+    ``marking``; return this batch's sheets."""
     zips = [z.resolve() for z in submissions(path)]
     marking = Path(marking).resolve()  # the re-runs work in the submission's code folder
     results.ensure_writable(marking)
-    sheets: dict[Path, Sheet] = {}
+    folders = sheets.assign(marking, [z.name for z in zips])
+    box = choose(options.unsafe) if options.sample > 0 or shutil.which("latexmk") else "-"
+    if isinstance(box, str) and box != "-":
+        print(f"warning: nothing of a submission will run (no re-runs, no LaTeX): {box}",
+              flush=True)
+    out: dict[Path, Sheet] = {}
     todo: list[Path] = []  # unpacked now, to check
     reused: set[Path] = set()  # marked before, with the same zip and options
     print(f"checking {len(zips)} archive(s) before anything runs ...", flush=True)
     for z in zips:  # every archive is checked and unpacked before anything runs
-        folder, sha = folder_for(marking, z), manifest.sha256(z)
-        done = None if again else already_marked(folder, sha, options)
-        if done is not None:
-            sheets[z] = done
-            reused.add(z)
-            continue
-        sheets[z] = sheet = Sheet(z.name, sha, asdict(options),
-                                  facts={"page_limit": str(options.page_limit)})
-        for old in (folder / "work", folder / "files"):
-            shutil.rmtree(old, ignore_errors=True)
+        folder = folders[z.name]
+        before = sheets.read_sheet(folder)
+        sheet = out[z] = Sheet(z.name, "?", asdict(options),
+                               facts={"page_limit": str(options.page_limit)})
         try:
+            sheet.sha256 = manifest.sha256(z)
+            if not again and already_marked(before, sheet.sha256, options):
+                out[z] = before
+                reused.add(z)
+                continue
+            if before is not None and before.sha256 == sheet.sha256:
+                sheet.reran = list(before.reran)
+            for old in (folder / "work", folder / "files"):
+                sheets.clear(marking, old)
             archive.unpack(z, folder / "files", options.max_bytes, options.max_files)
             todo.append(z)
         except SubmissionError as exc:
             sheet.rows.append(Row("-", "-", "archive", z.name, "a safe zip", str(exc),
                                   "BAD ARCHIVE"))
-            write_sheet(sheet, folder)
+        except Exception as exc:  # noqa: BLE001 - any failure is this submission's verdict
+            broken(sheet, folder, "unpacking", exc)
+        if z not in todo:
+            sheets.write_sheet(sheet, folder)
     for i, z in enumerate(zips, start=1):
-        sheet, folder = sheets[z], folder_for(marking, z)
+        sheet, folder = out[z], folders[z.name]
         if z in todo:
             print(f"[{i}/{len(zips)}] {z.name}: checking ...", flush=True)
-            check_unpacked(sheet, folder / "files", folder / "work", options)
-            write_sheet(sheet, folder)
+            try:
+                check_unpacked(sheet, folder / "files", folder / "work", options, box)
+            except Exception as exc:  # noqa: BLE001 - any failure is this submission's verdict
+                broken(sheet, folder, "checking", exc)
+            if options.sample == 0:  # the last re-runs of this zip, kept
+                sheets.keep_reruns(sheet, sheets.read_sheet(folder))
+            sheets.write_sheet(sheet, folder)
         skipped = "already marked (--again to redo): " if z in reused else ""
         first = f"; first failure: {describe(sheet.failures[0])}" if sheet.failures else ""
         print(f"[{i}/{len(zips)}] {z.name}: {skipped}{sheet.verdict}, "
               f"{len(sheet.rows) - len(sheet.failures)}/{len(sheet.rows)} checks passed"
               f"{first}", flush=True)
-    out = [sheets[z] for z in zips]
-    write_marks(marking, out)
-    return out
+    sheets.write_marks(marking)
+    return [out[z] for z in zips]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import random
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from coursework.analysis.checks import Row, short
@@ -23,8 +24,6 @@ from coursework.runtime import backend, workers
 
 TIMING = {"epoch_seconds"}  # wall-clock columns: never reproducible
 ENV_KEYS = ("python", "backend", "backend_version", "keras", "numpy", "cpu", "gpus")
-
-
 
 
 def metric_text(path: Path) -> str:
@@ -59,13 +58,25 @@ def final_and_best(path: Path) -> dict[str, float]:
 
 def rerun_jobs(results_dir: Path, results_set: str, question: str | None,
                sample: int | None) -> list[Path]:
-    """``run.json`` paths of the complete runs to re-train: all, or a seeded sample."""
+    """``run.json`` paths of the complete runs to re-train: all, or a sample seeded with 0
+    (``make verify``'s, the same every time; a marker's is :func:`secret_sample`)."""
     paths = [p for p in [*results.record_paths(results_dir, results_set, question),
                          *results.trial_paths(results_dir, results_set, question)]
              if results.read_json(p)["status"] in ("complete", "pruned")]
     if sample is not None and sample < len(paths):
         paths = sorted(random.Random(0).sample(paths, sample))
     return paths
+
+
+def secret_sample(paths: list[Path], sample: int, seed: int,
+                  weight: Callable[[Path], float], done: set[Path]) -> list[Path]:
+    """A marker's sample: ``sample`` of ``paths`` drawn without replacement by
+    ``random.Random(seed)`` (the seed from the OS's randomness, kept on the marker's sheet),
+    each with probability growing with ``weight`` (the runs of the paper's body weigh
+    more); those not in ``done`` (re-run at an earlier marking of the same zip) first."""
+    rng = random.Random(seed)
+    keyed = [(p in done, -(rng.random() ** (1 / weight(p))), p) for p in paths]
+    return sorted(p for _, _, p in sorted(keyed)[:sample])
 
 
 def retrain(rec: dict, folder: Path) -> dict:

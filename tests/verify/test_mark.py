@@ -17,10 +17,10 @@ from coursework.records import results
 from coursework.report.settings import PLACEHOLDER_AUTHOR
 from coursework.runtime import backend
 from coursework.verify import mark
-from tests.helpers import FC_AND_CONV, needs_tex, run_cli, toy_spec
+from tests.helpers import FC_AND_CONV, needs_bwrap, needs_tex, run_cli, toy_spec
 from tests.verify.test_archive import bomb, make_zip
 
-pytestmark = [pytest.mark.slow, needs_tex, pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, needs_tex, needs_bwrap, pytest.mark.skipif(
     backend.chosen() != "tensorflow", reason="trains, builds and marks a submission: once, in "
     "the TensorFlow pass (a re-run uses the backend the run recorded)")]
 
@@ -29,6 +29,13 @@ TEX = "submission/results/quick/report/toy.tex"
 OVERLEAF = "submission/results/quick/report/report-overleaf.zip"
 RECORDS = ["submission/results/quick/toy/fc/seed-0/run.json",
            "submission/results/quick/toy/conv/seed-0/run.json"]
+
+
+@pytest.fixture(autouse=True)
+def markers_data(tiny_npz, monkeypatch):
+    """The marker's datasets folder holds the runs' npz: a re-run reads only that, in the
+    sandbox."""
+    monkeypatch.setenv("COURSEWORK_DATA_DIR", str(tiny_npz.parent))
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +193,8 @@ def test_a_changed_learning_rate_disagrees_with_the_spec_and_with_its_rerun(mark
 def test_unsafe_archives_are_refused_with_one_error_and_nothing_written(marked, name, why):
     tmp, sheets = marked
     sheet = sheets[name]
-    assert sheet.verdict == "BAD ARCHIVE" and len(sheet.rows) == 1
+    assert sheet.verdict == "BROKEN" and len(sheet.rows) == 1
+    assert sheet.rows[0].verdict == "BAD ARCHIVE"
     assert why in first_failure(sheet) and f"{name}.zip" in first_failure(sheet)
     assert not (tmp / "marking" / name / "files").exists()
     assert not list(tmp.rglob("evil.txt"))

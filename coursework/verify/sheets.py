@@ -1,0 +1,254 @@
+"""The marking folder's records: one folder and sheet per submission, and the table of all.
+
+``<marking>/<folder>/sheet.{md,csv,json}`` per submission, the folder named from the zip's
+name by :func:`folder_name` (never ``.``, ``..``, empty or over :data:`NAME_LIMIT`
+characters; two zips never share one: :func:`assign`); ``<marking>/marks.{md,csv}`` rebuilt
+from every sheet in the marking folder (:func:`write_marks`), so that marking one zip again
+never loses the others' rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from coursework.analysis.checks import COLUMNS, Row
+from coursework.records import results
+
+SHEET, MARKS = "sheet", "marks"
+NAME_LIMIT = 64  # characters of a submission's folder name (file systems allow 255 bytes)
+VERDICTS = ("pass", "FAIL", "BROKEN")
+BROKEN_ROWS = ("BROKEN", "BAD ARCHIVE")  # a row that stopped the marking of its submission
+MARK_COLUMNS = ["submission", "author", "unwritten", "questions", "pages", "page_limit",
+                "checks", "passed", "failed", "first_failure", "reruns_agreeing",
+                "rerun_sample", "sandbox", "code_changed", "runs_by_handed_in_code", "verdict"]
+RERUN_FACTS = ("reruns_agreeing", "rerun_sample", "sandbox")
+
+
+@dataclass
+class Sheet:
+    """The marking of one submission: every check as a row, and the facts of its summary.
+
+    ``reran``: every run (``question/run seed``) re-trained for this zip so far, kept
+    across markings so that marking it again samples others.
+    """
+
+    name: str
+    sha256: str
+    options: dict
+    rows: list[Row] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+    changed_files: list[list] = field(default_factory=list)  # [name, +lines, -lines, how]
+    reran: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Row]:
+        return [r for r in self.rows if not r.ok]
+
+    @property
+    def verdict(self) -> str:
+        """``BROKEN`` (it could not be marked: the cause is on the sheet), ``FAIL`` or
+        ``pass``."""
+        if any(r.verdict in BROKEN_ROWS for r in self.rows):
+            return "BROKEN"
+        return "FAIL" if self.failures else "pass"
+
+    @property
+    def rerun_rows(self) -> list[Row]:
+        return [r for r in self.rows if r.kind == "re-run"]
+
+    def mark_row(self) -> dict:
+        first = self.failures[0] if self.failures else None
+        return {"submission": self.name,
+                **{k: self.facts.get(k, "") for k in MARK_COLUMNS if k in _FACT_COLUMNS},
+                "checks": len(self.rows), "passed": len(self.rows) - len(self.failures),
+                "failed": len(self.failures), "verdict": self.verdict,
+                "first_failure": "" if first is None else describe(first)}
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "rows": [r.csv() for r in self.rows]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Sheet:
+        rows = [Row(**{k: r[k] for k in ("run", "seed", "check", "file", "expected", "got",
+                                          "verdict")}) for r in data["rows"]]
+        return cls(data["name"], data["sha256"], data["options"], rows, data["facts"],
+                   data["changed_files"], list(data.get("reran", [])))
+
+
+_FACT_COLUMNS = ("author", "unwritten", "questions", "pages", "page_limit", "reruns_agreeing",
+                 "rerun_sample", "sandbox", "code_changed", "runs_by_handed_in_code")
+
+
+def describe(row: Row) -> str:
+    """A failure in a line: what, where, expected and got."""
+    where = row.file if row.run in ("-", "") else f"{row.run}: {row.file}" if row.seed in (
+        "-", "") else f"{row.run} seed {row.seed}: {row.file}"
+    return f"{row.check} ({where}): expected {row.expected}, got {row.got} [{row.verdict}]"
+
+
+# --------------------------------------------------------------------------- folder names
+
+
+def folder_name(zip_name: str) -> str:
+    """A safe folder name for the zip named ``zip_name``: its stem where that is made of
+    letters, digits and ``_ . @ + -`` (not first: ``.`` or ``-``) and is at most
+    :data:`NAME_LIMIT` characters; otherwise the stem made so, cut, and ``-`` plus 8 hex
+    digits of the name's sha256 (so that ``s 1.zip`` and ``s?1.zip`` differ)."""
+    stem = zip_name[:-4] if zip_name.lower().endswith(".zip") else zip_name
+    safe = re.sub(r"[^A-Za-z0-9_.@+-]", "_", stem)
+    safe = re.sub(r"^[.-]", "_", safe)
+    if safe == stem and 0 < len(safe) <= NAME_LIMIT:
+        return safe
+    digest = hashlib.sha256(zip_name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{safe[:NAME_LIMIT - 9] or 'submission'}-{digest}"
+
+
+def owner(folder: Path) -> str | None:
+    """The zip name a marked folder belongs to (its sheet's), or None."""
+    try:
+        return json.loads((folder / f"{SHEET}.json").read_text())["name"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def assign(marking: Path, zip_names: list[str]) -> dict[str, Path]:
+    """Zip name -> its folder in ``marking``: :func:`folder_name`, with ``-2``, ``-3``, ...
+    where another zip of this batch (letter case aside) or of an earlier marking has it."""
+    out: dict[str, Path] = {}
+    taken: set[str] = set()
+    for name in zip_names:
+        base = candidate = folder_name(name)
+        n = 1
+        while candidate.casefold() in taken or owner(marking / candidate) not in (None, name):
+            n += 1
+            candidate = f"{base}-{n}"
+        taken.add(candidate.casefold())
+        out[name] = inside(marking, marking / candidate)
+    return out
+
+
+def inside(marking: Path, path: Path) -> Path:
+    """``path``, after checking that it is a folder directly in ``marking`` (nothing outside
+    the marking folder is ever created or deleted)."""
+    path = Path(path)
+    if path.parent.resolve() != Path(marking).resolve() or path.name in ("", ".", ".."):
+        raise ValueError(f"{path}: not a folder of the marking folder {marking}")
+    return path
+
+
+def clear(marking: Path, path: Path) -> None:
+    """Remove ``path`` (a folder in a submission's folder of ``marking``) if it is there."""
+    if Path(path).parent.parent.resolve() != Path(marking).resolve():
+        raise ValueError(f"{path}: not inside a submission's folder of {marking}")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- writing them
+
+
+def write_sheet(sheet: Sheet, folder: Path) -> None:
+    results.write_csv(folder / f"{SHEET}.csv", ["submission", *COLUMNS],
+                      [{"submission": sheet.name, **r.csv()} for r in sheet.rows])
+    results.write_text(folder / f"{SHEET}.md", sheet_markdown(sheet))
+    results.write_text(folder / f"{SHEET}.json", json.dumps(sheet.to_json(), indent=1) + "\n")
+
+
+def read_sheet(folder: Path) -> Sheet | None:
+    try:
+        return Sheet.from_json(json.loads((folder / f"{SHEET}.json").read_text()))
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def _md(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def sheet_markdown(sheet: Sheet) -> str:
+    f, row = sheet.facts, sheet.mark_row()
+    lines = [f"# Marking sheet: {_md(sheet.name)}", "",
+             f"- verdict: **{sheet.verdict}**",
+             f"- author: {_md(f.get('author', '?'))}; title: {_md(f.get('title', '?'))}",
+             f"- unwritten: {f.get('unwritten', '?')}" + (
+                 " (a note, not a failure: the paper built without them)"
+                 if f.get("unwritten", "none") not in ("none", "?") else ""),
+             f"- questions: {f.get('questions', '?')}",
+             f"- body pages: {f.get('pages', '?')} (limit {sheet.options['page_limit']})",
+             f"- checks: {row['passed']} of {row['checks']} passed"
+             + (f"; first failure: {_md(row['first_failure'])}" if sheet.failures else ""),
+             f"- re-runs agreeing: {f.get('reruns_agreeing', '-')}; sample: "
+             f"{f.get('rerun_sample', '-')}; sandbox: {f.get('sandbox', '-')}",
+             f"- code changed against the template: {f.get('code_changed', '?')}",
+             f"- runs made by the handed-in code: {f.get('runs_by_handed_in_code', '?')}",
+             f"- zip sha256: `{sheet.sha256}`", ""]
+    shown = [r for r in sheet.rows if not r.ok or r.verdict == "note" or r.kind == "re-run"]
+    if shown:
+        lines += ["## Failures, notes and re-runs", "",
+                  "| run | seed | check | file | expected | got | verdict |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {_md(r.run)} | {_md(r.seed)} | {_md(r.check)} | {_md(r.file)} | "
+                  f"{_md(r.expected)} | {_md(r.got)} | {_md(r.verdict)} |" for r in shown]
+        lines.append("")
+    counts: dict[str, list[int]] = {}
+    for r in sheet.rows:
+        c = counts.setdefault(r.kind, [0, 0])
+        c[0] += 1
+        c[1] += r.ok
+    lines += ["## Checks by kind", "", "| check | passed | of |", "| --- | ---: | ---: |"]
+    lines += [f"| {_md(k)} | {ok} | {n} |" for k, (n, ok) in counts.items()]
+    if sheet.changed_files:
+        lines += ["", "## Files changed against the template", "",
+                  "| file | how | lines added | lines removed |", "| --- | --- | ---: | ---: |"]
+        lines += [f"| {_md(n)} | {how} | {p} | {m} |" for n, p, m, how in sheet.changed_files]
+    return "\n".join(lines) + "\n"
+
+
+def table_path(marking: Path) -> Path:
+    return Path(marking) / f"{MARKS}.md"
+
+
+def all_sheets(marking: Path) -> list[Sheet]:
+    """Every sheet in the marking folder, by submission name; a folder whose sheet cannot be
+    read (half-written by a killed marking) is a BROKEN row naming it."""
+    out = []
+    for folder in sorted(p for p in Path(marking).iterdir() if p.is_dir()):
+        if not (folder / f"{SHEET}.json").exists():
+            continue
+        sheet = read_sheet(folder)
+        if sheet is None:
+            sheet = Sheet(folder.name, "?", {"page_limit": "?"}, [Row(
+                "-", "-", "sheet", f"{folder.name}/{SHEET}.json", "readable", "unreadable: "
+                "mark it again", "BROKEN")])
+        out.append(sheet)
+    return sorted(out, key=lambda s: s.name)
+
+
+def write_marks(marking: Path) -> list[Sheet]:
+    """``marks.md`` and ``marks.csv`` from every sheet in ``marking``; return those sheets."""
+    sheets = all_sheets(marking)
+    rows = [s.mark_row() for s in sheets]
+    results.write_csv(Path(marking) / f"{MARKS}.csv", MARK_COLUMNS, rows)
+    lines = ["| " + " | ".join(MARK_COLUMNS) + " |", "|" + " --- |" * len(MARK_COLUMNS)]
+    lines += ["| " + " | ".join(_md(r[c]) for c in MARK_COLUMNS) + " |" for r in rows]
+    results.write_text(table_path(marking), "\n".join(lines) + "\n")
+    return sheets
+
+
+def summary(sheets: list[Sheet], marking: Path) -> str:
+    """``marked 14: 11 pass, 2 FAIL, 1 BROKEN (marking/marks.md)``."""
+    counts = {v: sum(s.verdict == v for s in sheets) for v in VERDICTS}
+    return (f"marked {len(sheets)}: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+            + f" ({table_path(marking)})")
+
+
+def keep_reruns(sheet: Sheet, before: Sheet | None) -> None:
+    """A marking without re-runs keeps the last re-run results of the same zip."""
+    if before is None or before.sha256 != sheet.sha256 or not before.rerun_rows:
+        return
+    sheet.rows += before.rerun_rows
+    sheet.facts.update({k: before.facts[k] for k in RERUN_FACTS if k in before.facts})
