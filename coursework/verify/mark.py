@@ -239,19 +239,18 @@ def check_prose(sources: Path, label: str, written: list, sheet: Sheet) -> list[
                        "note" if missing else "ok")]
 
 
-def weight(root: Path, results_set: str) -> Callable[[Path], float]:
-    """How much a run counts in the marker's sample: 4 if the paper's prose quotes it
-    (``\\result``), 2 if its question is in the paper, 1 otherwise (tuning trials, runs of
-    questions left out)."""
+def weight(root: Path, results_set: str, sources: Path) -> Callable[[Path], float]:
+    """How much a run counts in the marker's sample: 4 if the prose of the paper's sources
+    (``sources``: the Overleaf folder, unpacked) quotes it (``\\result``), 2 if its question
+    is in the paper, 1 otherwise (tuning trials, runs of questions left out)."""
     results_dir = root / "results"
     try:
         written = written_numbers(results_dir, results_set) or []
     except CourseworkError:
         written = []
     ids = {q.id for q in written}
-    texts = prose.read_texts(prose.paper_paths(
-        root / "code" / "report_templates" / "prose" / "abstract.tex",
-        {q: root / "code" / "report_templates" / "prose" / q for q in ids}))
+    texts = prose.read_texts(prose.paper_paths(sources / "prose" / "abstract.tex",
+                                               {q: sources / "prose" / q for q in ids}))
     quoted = prose.cited(texts)
 
     def of(path: Path) -> float:
@@ -275,8 +274,8 @@ def rerun_rows(root: Path, results_set: str, work: Path, options: Options, sheet
     candidates = rerun.rerun_jobs(results_dir, results_set, None, None)
     seed = secrets.randbits(64)
     done = {results_dir / rel for rel in sheet.reran}
-    jobs = rerun.secret_sample(candidates, options.sample, seed, weight(root, results_set),
-                               done)
+    jobs = rerun.secret_sample(candidates, options.sample, seed,
+                               weight(root, results_set, work / "report-sources"), done)
     sheet.facts.update(sandbox=box.kind, rerun_seed=str(seed))
     tmp = work / "tmp"
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp / "home"),

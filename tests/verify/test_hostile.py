@@ -289,3 +289,20 @@ def test_the_markers_sample_favours_the_runs_of_the_body(tmp_path):
     share = sum(d == [heavy] for d in drawn) / len(drawn)
     assert 0.4 < share < 0.6, share  # 9 / 18 = 0.5; uniform would be 0.1
     assert len({tuple(d) for d in drawn}) == 10  # every run can be drawn
+
+
+def test_the_runs_the_prose_quotes_weigh_most_in_the_markers_sample(handed_in, tmp_path):
+    from coursework.records import results
+    from coursework.verify import archive
+
+    archive.unpack(handed_in, tmp_path / "files")
+    root = tmp_path / "files" / "submission"
+    sources = tmp_path / "sources"
+    archive.unpack(root / "results" / "quick" / "report" / "report-overleaf.zip", sources)
+    (sources / "prose" / "toy").mkdir(parents=True, exist_ok=True)
+    (sources / "prose" / "toy" / "discussion.tex").write_text(
+        "The conv net reaches \\result{toy/conv}{test}% % not \\result{toy/fc}{test}\n")
+    weigh = mark.weight(root, "quick", sources)
+    got = {(p.parent.parent.name, p.parent.name): weigh(p)
+           for p in results.record_paths(root / "results", "quick")}
+    assert got == {("conv", "seed-0"): 4.0, ("fc", "seed-0"): 2.0, ("fc", "seed-1"): 2.0}
