@@ -306,3 +306,19 @@ def test_the_runs_the_prose_quotes_weigh_most_in_the_markers_sample(handed_in, t
     got = {(p.parent.parent.name, p.parent.name): weigh(p)
            for p in results.record_paths(root / "results", "quick")}
     assert got == {("conv", "seed-0"): 4.0, ("fc", "seed-0"): 2.0, ("fc", "seed-1"): 2.0}
+
+
+def test_without_bwrap_nothing_of_a_submission_runs_unless_unsafe_and_the_sheet_says_which(
+        handed_in, tmp_path, data_dir, monkeypatch):
+    from coursework.verify import sandbox
+
+    monkeypatch.setattr(sandbox, "bwrap_problem", lambda: "bubblewrap (bwrap) is not installed")
+    [sheet] = mark.mark(handed_in, tmp_path / "marking", mark.Options(sample=1))
+    assert sheet.verdict == "pass" and sheet.facts["sandbox"] == "none"
+    assert sheet.facts["reruns_agreeing"] == "refused: no sandbox" and sheet.facts["pages"] == "?"
+    notes = {r.check: r.got for r in sheet.rows if r.verdict == "note"}
+    assert "UNSAFE=1" in notes["re-run: refused"] and "not compiled" in notes["report compiles"]
+    assert len(sheet.rows) > 300  # the integrity pass ran whole
+    [sheet] = mark.mark(handed_in, tmp_path / "marking", mark.Options(sample=1, unsafe=True))
+    assert sheet.facts["sandbox"] == "none (UNSAFE=1)" and sheet.facts["reruns_agreeing"] == "1/1"
+    assert sheet.facts["pages"] == "1"
