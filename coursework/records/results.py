@@ -265,6 +265,25 @@ def is_complete(run_folder: Path) -> bool:
         return False
 
 
+def in_progress(run_folder: Path) -> bool:
+    """Whether ``run_folder`` (a seed's, its :func:`staging_dir`, a tuning trial's) holds a run
+    in progress: training now, or stopped part-way, to be resumed. Its ``backup/`` (the training
+    state) is there from the first epoch until the run ends, whatever its ``run.json`` says (the
+    engine writes that only once the run has ended)."""
+    return (Path(run_folder) / BACKUP).is_dir()
+
+
+def in_progress_dirs(results: Path, results_set: str) -> list[Path]:
+    """The folders of the runs in progress under ``<results>/<set>`` (:func:`in_progress`):
+    seeds', seeds' trained again beside them (``.seed-0.next``), tuning trials'; sorted."""
+    base = set_dir(results, results_set)
+    if not base.is_dir():
+        return []
+    found = [*base.glob(f"*/*/seed-*/{BACKUP}"), *base.glob(f"*/*/.seed-*.next/{BACKUP}"),
+             *base.glob(f"*/*/{TUNE}/trial-*/{BACKUP}")]
+    return sorted(p.parent for p in found if p.is_dir())
+
+
 def slurm_logs(results: Path, results_set: str) -> Path:
     """``<results>/slurm-logs/<set>/``: the output of a question's Slurm array tasks (not
     part of the results: outside ``<results>/<set>/``)."""
@@ -509,9 +528,12 @@ def _jsonable(obj: Any):
 
 
 def summary_rows(results: Path, results_set: str) -> list[dict]:
-    """One row per run.json under ``results/<profile>/``, sorted by question, run, seed."""
+    """One row per run.json under ``results/<profile>/``, sorted by question, run, seed; none
+    for a run in progress (:func:`in_progress`: its run.json, if any, is no result yet)."""
     rows = []
     for path in record_paths(results, results_set):
+        if in_progress(path.parent):
+            continue
         rec = read_json(path)
         m = rec.get("metrics", {})
         rows.append({"question": rec["question"], "run": rec["run"], "seed": rec["seed"],

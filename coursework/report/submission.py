@@ -17,14 +17,18 @@ It then lists what the handed-in report leaves unwritten (the placeholder author
 "not written yet"), as its Overleaf sources have it: a note, since the student decides.
 
 Never weights, datasets or caches: no ``.h5``, ``.keras``, dataset ``.npz`` or ``.pyc`` file.
+
+Never half made: a ``submission.zip`` there is a whole build of the results as they are, or
+nothing is (:func:`gather`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
-import io
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -32,7 +36,7 @@ from pathlib import Path
 
 from coursework import __version__
 from coursework.records import results
-from coursework.records.errors import ReportError
+from coursework.records.errors import ReportError, ResultsError
 from coursework.records.project import ROOT, code_digest, code_files
 from coursework.report import prose
 from coursework.report.render import NUMBERS, OVERLEAF, prose_paths
@@ -92,9 +96,30 @@ def contents(results_dir: Path, results_set: str, root: Path = ROOT) -> dict[str
 def gather(results_dir: Path, results_set: str, folder: Path | None = None,
            root: Path = ROOT, notebook: bool = True) -> Path:
     """Write ``folder`` (default: ``submission/`` in the project) and ``<folder>.zip``; return
-    the zip's path. ``notebook=False``: the lab book only as it is among the code."""
+    the zip's path. ``notebook=False``: the lab book only as it is among the code.
+
+    Never half made, and never an older one left looking current. Once the build begins (the
+    report exists; a build refused before that leaves everything as it was), the older zip
+    and folder are removed first: they are of the results as they were, and if this build
+    fails or is killed (a full disk, Ctrl-C, the machine going down), an older zip left in
+    place would look like the one of the results the student has now, and be handed in. Then
+    everything is built into hidden staging beside them (:func:`staging`), and put in place
+    only when complete: the folder renamed in, then the zip (``os.replace``), so a
+    ``submission.zip`` is there only once the whole build is. A failed build removes what it
+    made and says so, one error; what a killed one left (staging only) the next removes."""
     folder = Path(folder) if folder is not None else root / "submission"
+    archive = folder.with_suffix(".zip")
     contents(results_dir, results_set, root)  # the report must exist before anything runs
+    if folder.exists() and not _a_submission(folder):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # an empty folder is no one's
+        if folder.exists():
+            raise ReportError(f"{folder} exists and is not a submission (no {LISTING}): move "
+                              "it away, or give another folder (--out)")
+    try:
+        _remove(folder, archive)
+    except OSError as exc:
+        raise ResultsError(f"cannot remove the older {archive}: {exc.strerror or exc}") from exc
     book = executed_notebook(root / NOTEBOOK, results_dir, results_set) if notebook else None
     paths = contents(results_dir, results_set, root)  # after the notebook: what it changed
     files = {name: path.read_bytes() for name, path in paths.items()}
@@ -103,23 +128,89 @@ def gather(results_dir: Path, results_set: str, folder: Path | None = None,
     code = {name[5:]: path for name, path in paths.items() if name.startswith("code/")}
     files[DESCRIPTION] = (json.dumps(description(results_set, code, root), indent=2)
                           + "\n").encode()
-    if (folder / LISTING).exists():  # made by an earlier `make submission`: start clean
-        shutil.rmtree(folder)
-    listing = [f"{'size':>10}  sha256{' ' * 60}path"]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in sorted(files.items()):
-            results.write_bytes(folder / name, data)
-            z.writestr(f"{folder.name}/{name}", data)
-            listing.append(f"{len(data):>10}  {hashlib.sha256(data).hexdigest()}  {name}")
-        text = "\n".join(listing) + "\n"
-        results.write_text(folder / LISTING, text)
-        z.writestr(f"{folder.name}/{LISTING}", text)
-    archive = folder.with_suffix(".zip")
-    results.write_bytes(archive, buf.getvalue())
+    staged_folder, staged_zip = staging(folder)
+    try:
+        _write(files, folder.name, staged_folder, staged_zip)
+        _swap(staged_folder, folder)
+        os.replace(staged_zip, archive)
+    except (OSError, ResultsError) as exc:
+        with contextlib.suppress(OSError):
+            _remove(folder, archive)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ResultsError(f"{archive} not made ({why}); nothing of it is left: free some "
+                           "space (or mend the cause) and run `make submission` again") from exc
+    finally:
+        _remove_staging(folder)
     for line in unwritten_lines(results_dir, results_set):
         print(line)
     return archive
+
+
+def staging(folder: Path) -> tuple[Path, Path]:
+    """Where :func:`gather` builds the folder and the zip, hidden beside them:
+    ``.submission.partial/`` and ``.submission.zip.partial``."""
+    folder = Path(folder)
+    return (folder.parent / f".{folder.name}.partial",
+            folder.parent / f".{folder.with_suffix('.zip').name}.partial")
+
+
+def _retired(folder: Path) -> Path:
+    return folder.parent / f".{folder.name}.old"
+
+
+def _a_submission(folder: Path) -> bool:
+    """Whether ``folder`` is one :func:`gather` made (or an older version half made: its
+    ``SUBMISSION.json`` came first): one it may remove."""
+    return (folder / LISTING).exists() or (folder / DESCRIPTION).exists()
+
+
+def _write(files: dict[str, bytes], name: str, folder: Path, archive: Path) -> None:
+    """The files into ``folder`` and, under ``name/``, into the zip ``archive``, with
+    ``LISTING.txt``; the zip synced to disk."""
+    listing = [f"{'size':>10}  sha256{' ' * 60}path"]
+    folder.mkdir(parents=True)
+    with open(archive, "xb") as f:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+            for entry, data in sorted(files.items()):
+                results.write_bytes(folder / entry, data)
+                z.writestr(f"{name}/{entry}", data)
+                listing.append(f"{len(data):>10}  {hashlib.sha256(data).hexdigest()}  {entry}")
+            text = "\n".join(listing) + "\n"
+            results.write_text(folder / LISTING, text)
+            z.writestr(f"{name}/{LISTING}", text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _swap(staged: Path, folder: Path) -> None:
+    """Put the folder ``staged`` in the place of ``folder``: anything there renamed aside,
+    the new one renamed in, then the old removed."""
+    old = _retired(folder)
+    if folder.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(folder, old)
+    os.replace(staged, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(folder: Path, archive: Path) -> None:
+    """Remove a submission: its zip first (what is handed in), then its folder, renamed aside
+    (at once) before it is deleted (file by file), so it is never seen half deleted."""
+    archive.unlink(missing_ok=True)
+    if folder.exists():
+        old = _retired(folder)
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(folder, old)
+        shutil.rmtree(old)
+    _remove_staging(folder)
+
+
+def _remove_staging(folder: Path) -> None:
+    """What a build left that was not put in place: its staging, a folder renamed aside."""
+    staged_folder, staged_zip = staging(folder)
+    for path in (staged_folder, _retired(folder)):
+        shutil.rmtree(path, ignore_errors=True)
+    staged_zip.unlink(missing_ok=True)
 
 
 def unwritten_lines(results_dir: Path, results_set: str) -> list[str]:

@@ -14,6 +14,11 @@ Integrity (seconds), from the results folder and its recorded specs alone (no Ke
   number in ``report/numbers.tex`` and ``report/<question>.tex`` is the one recorded there
   (:mod:`coursework.verify.numbers`).
 
+``make verify`` may run while runs train: a run in progress (its ``backup/``, see
+:func:`coursework.records.results.in_progress`) is a note saying so, with the epochs it has
+trained, instead of failures of its files, which are checked once it has completed; the complete
+runs are checked as ever, and a run in progress is never re-trained.
+
 Re-run (minutes): :mod:`coursework.verify.rerun`. Every check is a row of
 ``results/<set>/verification.csv`` (:mod:`coursework.analysis.checks`).
 """
@@ -115,7 +120,7 @@ def check_summary(results_dir: Path, results_set: str, in_scope: InScope) -> lis
     rows = []
     for key in sorted(set(got) | set(want)):
         q, run, seed = key
-        if not in_scope(f"{q}/"):
+        if not in_scope(f"{q}/{run}/seed-{seed}/{results.RECORD}"):
             continue
         if key not in want:
             rows.append(Row(f"{q}/{run}", seed, "missing run", f"{q}/{run}/seed-{seed}/run.json",
@@ -181,14 +186,55 @@ def check_expected_runs(results_dir: Path, results_set: str, in_scope: InScope) 
         if not in_scope(f"{q}/") or s is None or results.profile_of(results_set) not in s.profiles:
             continue
         for run in s.resolve(results_set):
-            seeds = [str(seed) for seed in run.seeds if not (results.run_dir(
-                results_dir, results_set, q, run.name, seed) / results.RECORD).exists()]
+            records = [results.run_dir(results_dir, results_set, q, run.name, seed)
+                       / results.RECORD for seed in run.seeds]
+            seeds = [str(seed) for seed, path in zip(run.seeds, records, strict=True)
+                     if not path.exists()  # one in progress has its own note
+                     and in_scope(results.relative(path, results_dir, results_set))]
             if seeds:
                 folder = results.question_dir(results_dir, results_set, q) / run.name
                 rows.append(Row(f"{q}/{run.name}", ", ".join(seeds), "not trained",
                                 results.relative(folder, results_dir, results_set),
                                 f"in {results.SPEC} of {q}",
                                 f"no run.json for seed {', '.join(seeds)}", "note"))
+    return rows
+
+
+def check_in_progress(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+    """A note per run in progress (:func:`coursework.records.results.in_progress`: training
+    now, or stopped part-way for ``make`` to resume) with the epochs it has trained: its files
+    are checked once it completes. A complete run trained again beside itself
+    (``.seed-0.next``) stays, and is checked, until the new one has completed."""
+    rows: list[Row] = []
+    totals: dict[str, dict[str, object]] = {}
+    for folder in results.in_progress_dirs(results_dir, results_set):
+        rel = results.relative(folder, results_dir, results_set)
+        q, name, part = rel.split("/")[:3]
+        if not in_scope(f"{q}/"):
+            continue
+        if q not in totals:
+            s = spec.trained_spec(results_dir, results_set, q)
+            totals[q] = ({r.name: r.config.get("epochs") for r in s.resolve(results_set)}
+                         if s is not None and results.profile_of(results_set) in s.profiles
+                         else {})
+        try:
+            done = len(results.read_csv(folder / results.HISTORY))
+        except (OSError, ValueError):
+            done = 0
+        total = totals[q].get(name)
+        epochs = f"{done} of {total} epochs" if total else f"{done} epoch(s)"
+        now = "training now, or stopped part-way: `make` resumes it"
+        if part == results.TUNE:
+            seed = f"trial {folder.name.removeprefix('trial-').lstrip('0') or '0'}"
+            got = f"tuning trial: {done} epoch(s) trained ({now}); checked once it completes"
+        elif part.startswith("."):  # staging_dir: the complete run stays in place
+            seed = part[1:].split(".")[0].removeprefix("seed-")
+            got = (f"a new run of it: {epochs} trained ({now}); the complete run stays, and "
+                   "is checked, until the new one completes")
+        else:
+            seed = part.removeprefix("seed-")
+            got = f"{epochs} trained ({now}); its files are checked once it completes"
+        rows.append(Row(f"{q}/{name}", seed, "run in progress", rel, "complete", got, "note"))
     return rows
 
 
@@ -252,19 +298,28 @@ def check_figures(results_dir: Path, results_set: str, question: str | None) -> 
 
 
 def integrity(results_dir: Path, results_set: str, question: str | None = None,
-              left_out: tuple[str, ...] = (), templates: Path | None = None) -> list[Row]:
+              left_out: tuple[str, ...] = (), templates: Path | None = None,
+              running: bool = False) -> list[Row]:
     """Every check that reads files only; ``left_out``: see :func:`check_files`;
-    ``templates``: the report templates the report was made from (default: this project's)."""
+    ``templates``: the report templates the report was made from (default: this project's).
+    ``running``: the student's own results, where runs may be training now (``make verify``):
+    a run in progress is a note (:func:`check_in_progress`) and no check reads its files. Else
+    (``make mark``: a submission never holds one, its ``backup/`` is not handed in) its files
+    are checked as any."""
     if not results.set_dir(results_dir, results_set).is_dir():
         raise ResultsError(f"{results.set_dir(results_dir, results_set)} does not exist: "
                            f"nothing to verify (run make quick, or make verify PROFILE=...)")
+    training = tuple(f"{results.relative(d, results_dir, results_set)}/"
+                     for d in results.in_progress_dirs(results_dir, results_set)) if running else ()
 
     def in_scope(rel: str) -> bool:
         """``rel``: a path under the profile folder; question-level items are passed as
-        ``q/``."""
-        return question is None or "/" not in rel or rel.split("/")[0] == question
+        ``q/``. Never a file of a run in progress (``running``)."""
+        return ((question is None or "/" not in rel or rel.split("/")[0] == question)
+                and not rel.startswith(training))
 
-    return [*check_files(results_dir, results_set, in_scope, left_out),
+    return [*(check_in_progress(results_dir, results_set, in_scope) if running else []),
+            *check_files(results_dir, results_set, in_scope, left_out),
             *check_summary(results_dir, results_set, in_scope),
             *check_histories(results_dir, results_set, in_scope),
             *check_configs(results_dir, results_set, in_scope),
@@ -294,11 +349,14 @@ def check_lock(results_dir: Path, results_set: str) -> list[Row]:
 def verify(results_dir: Path, results_set: str, question: str | None = None,
            sample: int | None = None, tolerance: float = 0.005, do_rerun: bool = True
            ) -> list[Row]:
-    """All checks; writes ``verification.csv`` and returns its rows."""
-    rows = integrity(results_dir, results_set, question) + check_lock(results_dir, results_set)
+    """All checks of the student's own results (runs may be training now: see
+    :func:`integrity`); writes ``verification.csv`` and returns its rows."""
+    rows = (integrity(results_dir, results_set, question, running=True)
+            + check_lock(results_dir, results_set))
     if do_rerun:
-        rows += rerun.rerun(results_dir, results_set,
-                            rerun.rerun_jobs(results_dir, results_set, question, sample), tolerance)
+        jobs = [p for p in rerun.rerun_jobs(results_dir, results_set, question, sample)
+                if not results.in_progress(p.parent)]  # never one in progress
+        rows += rerun.rerun(results_dir, results_set, jobs, tolerance)
     results.write_csv(results.aggregate(results_dir, results_set, results.VERIFICATION), COLUMNS,
                       [r.csv() for r in rows])
     return rows

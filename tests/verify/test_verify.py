@@ -302,3 +302,64 @@ def test_runs_never_trained_are_a_note_not_a_failure(tmp_path, tiny_npz, capsys)
     shutil.rmtree(res / "quick/toy/fc/seed-1")
     bad = [r for r in verify.verify(res, "quick", do_rerun=False) if not r.ok]
     assert {(r.check, r.run, r.seed) for r in bad} >= {("missing run", "toy/fc", "1")}
+
+
+# --------------------------------------------------------------------------- runs in progress
+
+
+def in_progress(src: Path, dest: Path, record: str = "absent", epochs: int = 1) -> Path:
+    """``dest``: the seed folder ``src`` as the engine leaves a run part-way through training
+    (``engine/run.py``): ``history.csv`` with its first ``epochs`` rows, the training state in
+    ``backup/``, no weights, predictions or ``run.json`` yet. ``record="running"``: a
+    ``run.json`` that says so (the engine writes none until the run ends)."""
+    dest.mkdir(parents=True)
+    lines = (src / results.HISTORY).read_text().splitlines()
+    (dest / results.HISTORY).write_text("\n".join(lines[:1 + epochs]) + "\n")
+    results.checkpoint_key_file(dest).parent.mkdir()
+    results.checkpoint_key_file(dest).write_text("0" * 64 + "\n")
+    np.savez(results.checkpoint_file(dest), epoch=np.int64(epochs))
+    if record == "running":
+        rec = json.loads((src / results.RECORD).read_text())
+        rec.update(status="running", metrics={},
+                   seed=int(dest.name.removeprefix(".").split("-")[1].split(".")[0]))
+        (dest / results.RECORD).write_text(json.dumps(rec))
+    return dest
+
+
+@pytest.mark.parametrize("record", ["absent", "running"])
+def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
+        copy, monkeypatch, capsys, record):
+    """`make verify` while runs train: a new seed part-way (files the manifest does not list,
+    written after it), a complete run trained again beside itself (``.seed-0.next``) and a
+    tuning trial part-way are each one note naming run and seed, none of their files fails,
+    and none is re-trained; an edited complete run still fails."""
+    base = copy / "quick" / "toy"
+    # the manifest is rewritten (make report) while seed 3 trains: it lists its first epoch
+    in_progress(base / "conv/seed-0", base / "conv/seed-3", record)
+    with results.locked(copy, "quick"):
+        manifest.write(copy, "quick")
+    lines = (base / "conv/seed-0" / results.HISTORY).read_text().splitlines()
+    (base / "conv/seed-3" / results.HISTORY).write_text("\n".join(lines[:3]) + "\n")  # epoch 2
+    in_progress(base / "fc/seed-0", results.staging_dir(base / "fc/seed-0"), record)
+    in_progress(base / "fc/seed-1", base / "fc" / results.TUNE / "trial-002")
+    bump_digit(base / "fc/seed-1/history.csv", "\n2,")
+    picked: list[Path] = []
+    monkeypatch.setattr(verify.rerun, "rerun",
+                        lambda res, rs, jobs, tol: picked.extend(jobs) or [])
+    rows = verify.verify(copy, "quick", do_rerun=True)
+    bad = [r for r in rows if not r.ok]
+    assert bad and {(r.run, r.seed, r.file) for r in bad} == {
+        ("toy/fc", "1", "toy/fc/seed-1/history.csv")}, bad
+    notes = [r for r in rows if r.check == "run in progress"]
+    assert sorted((r.run, r.seed, r.file, r.verdict) for r in notes) == [
+        ("toy/conv", "3", "toy/conv/seed-3", "note"),
+        ("toy/fc", "0", "toy/fc/.seed-0.next", "note"),
+        ("toy/fc", "trial 2", "toy/fc/tune/trial-002", "note")]
+    assert "2 of 2 epochs" in notes[0].got
+    assert not any("seed-3" in r.file for r in rows if r not in notes)
+    assert sorted(p.parent.name for p in picked) == ["seed-0", "seed-0", "seed-1", "seed-1",
+                                                     "seed-2", "seed-2"]
+    capsys.readouterr()
+    assert cli.main(["--results", str(copy), "verify", "--profile", "quick", "--no-rerun"]) == 1
+    out = capsys.readouterr().out
+    assert "note: run in progress: toy/conv/seed-3: 2 of 2 epochs" in out, out
