@@ -141,6 +141,12 @@ def gather(results_dir: Path, results_set: str, folder: Path | None = None,
                            "space (or mend the cause) and run `make submission` again") from exc
     finally:
         _remove_staging(folder)
+    running = results.in_progress_dirs(results_dir, results_set)
+    if running:
+        print(f"note: {len(running)} run(s) still in progress (their partial files are handed "
+              f"in without a run.json, e.g. "
+              f"{results.relative(running[0], results_dir, results_set)}): let them finish "
+              "(`make` resumes them), then `make submission` again")
     for line in unwritten_lines(results_dir, results_set):
         print(line)
     return archive

@@ -62,7 +62,8 @@ def rerun_jobs(results_dir: Path, results_set: str, question: str | None,
     (``make verify``'s, the same every time; a marker's is :func:`secret_sample`)."""
     paths = [p for p in [*results.record_paths(results_dir, results_set, question),
                          *results.trial_paths(results_dir, results_set, question)]
-             if results.read_json(p)["status"] in ("complete", "pruned")]
+             if not results.in_progress(p.parent)
+             and results.read_json(p)["status"] in ("complete", "pruned")]
     if sample is not None and sample < len(paths):
         paths = sorted(random.Random(0).sample(paths, sample))
     return paths
