@@ -90,12 +90,13 @@ class Sandbox:
 
 
 @functools.cache
-def bwrap_problem() -> str | None:
-    """Why bwrap cannot sandbox here (not installed, or no namespaces), or None."""
+def bwrap_problem(scratch: str) -> str | None:
+    """Why bwrap cannot sandbox here (not installed, or no namespaces), or None; the probe's
+    folder is made in ``scratch`` (the marking folder: nothing is written elsewhere)."""
     if shutil.which("bwrap") is None:
         return f"bubblewrap (bwrap) is not installed: {INSTALL}"
     try:
-        with tempfile.TemporaryDirectory(prefix="coursework-bwrap-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=".bwrap-probe-", dir=scratch) as tmp:
             cmd, env = Sandbox("bwrap").command(["/bin/true"], cwd=Path(tmp),
                                                 writable=Path(tmp), readable=[], env={})
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
@@ -107,9 +108,10 @@ def bwrap_problem() -> str | None:
     return None
 
 
-def choose(unsafe: bool) -> Sandbox | str:
-    """The sandbox to use, or (a string) why nothing of a submission may run."""
-    problem = bwrap_problem()
+def choose(unsafe: bool, scratch: Path) -> Sandbox | str:
+    """The sandbox to use, or (a string) why nothing of a submission may run; ``scratch``:
+    a folder the probe may write in."""
+    problem = bwrap_problem(str(scratch))
     if problem is None:
         return Sandbox("bwrap")
     if unsafe:

@@ -25,8 +25,9 @@ VERDICTS = ("pass", "FAIL", "BROKEN")
 BROKEN_ROWS = ("BROKEN", "BAD ARCHIVE")  # a row that stopped the marking of its submission
 MARK_COLUMNS = ["submission", "author", "unwritten", "questions", "pages", "page_limit",
                 "checks", "passed", "failed", "first_failure", "reruns_agreeing",
-                "rerun_sample", "sandbox", "code_changed", "runs_by_handed_in_code", "verdict"]
-RERUN_FACTS = ("reruns_agreeing", "rerun_sample", "sandbox")
+                "rerun_sample", "rerun_seed", "sandbox", "code_changed",
+                "runs_by_handed_in_code", "verdict"]
+RERUN_FACTS = ("reruns_agreeing", "rerun_sample", "rerun_seed", "sandbox")
 
 
 @dataclass
@@ -81,7 +82,8 @@ class Sheet:
 
 
 _FACT_COLUMNS = ("author", "unwritten", "questions", "pages", "page_limit", "reruns_agreeing",
-                 "rerun_sample", "sandbox", "code_changed", "runs_by_handed_in_code")
+                 "rerun_sample", "rerun_seed", "sandbox", "code_changed",
+                 "runs_by_handed_in_code")
 
 
 def describe(row: Row) -> str:
@@ -182,7 +184,8 @@ def sheet_markdown(sheet: Sheet) -> str:
              f"- checks: {row['passed']} of {row['checks']} passed"
              + (f"; first failure: {_md(row['first_failure'])}" if sheet.failures else ""),
              f"- re-runs agreeing: {f.get('reruns_agreeing', '-')}; sample: "
-             f"{f.get('rerun_sample', '-')}; sandbox: {f.get('sandbox', '-')}",
+             f"{f.get('rerun_sample', '-')} (secret seed {f.get('rerun_seed', '-')}); "
+             f"sandbox: {f.get('sandbox', '-')}",
              f"- code changed against the template: {f.get('code_changed', '?')}",
              f"- runs made by the handed-in code: {f.get('runs_by_handed_in_code', '?')}",
              f"- zip sha256: `{sheet.sha256}`", ""]

@@ -165,6 +165,7 @@ def test_a_batch_of_hostile_zips_runs_nothing_touches_nothing_outside_and_gets_a
     assert "toy-curves" in rows["s 1.zip"]["first_failure"], rows["s 1.zip"]  # drawn before
     assert "is a file and a folder" in rows["clash.zip"]["first_failure"]
     assert "nested too deeply" in rows["deep.zip"]["first_failure"]
+    assert "the same bytes as ...zip, s?1.zip" in (marking / "s_1" / "sheet.md").read_text()
     folders = sorted(p.name for p in marking.iterdir() if p.is_dir())
     assert len(folders) == 8 and all(not n.startswith(".") for n in folders), folders
     for path in marking.rglob("*"):  # the marker's file is in no output
@@ -275,6 +276,8 @@ def test_three_markings_of_one_zip_rerun_three_runs_and_verify_picks_the_same(
         assert sheet.facts["reruns_agreeing"] == "1/1", sheet.facts
         picked.append(sheet.facts["rerun_sample"])
         assert re.fullmatch(r"\d+", sheet.facts["rerun_seed"])
+        sheet_md = (marking / "submission" / "sheet.md").read_text()
+        assert f"secret seed {sheet.facts['rerun_seed']}" in sheet_md
     assert len(set(picked)) == 3, picked
     root = marking / "submission" / "files" / "submission" / "results"
     verify_picks = [rerun.rerun_jobs(root, "quick", None, 1) for _ in range(3)]
@@ -312,7 +315,7 @@ def test_without_bwrap_nothing_of_a_submission_runs_unless_unsafe_and_the_sheet_
         handed_in, tmp_path, data_dir, monkeypatch):
     from coursework.verify import sandbox
 
-    monkeypatch.setattr(sandbox, "bwrap_problem", lambda: "bubblewrap (bwrap) is not installed")
+    monkeypatch.setattr(sandbox, "bwrap_problem", lambda scratch: "bwrap is not installed")
     [sheet] = mark.mark(handed_in, tmp_path / "marking", mark.Options(sample=1))
     assert sheet.verdict == "pass" and sheet.facts["sandbox"] == "none"
     assert sheet.facts["reruns_agreeing"] == "refused: no sandbox" and sheet.facts["pages"] == "?"
