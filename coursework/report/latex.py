@@ -93,6 +93,28 @@ def tex(value) -> str:
     return _TEX_RE.sub(one, str(value))
 
 
+# A citation in a spec's text (research question, hypothesis, a run's description):
+# ``[@ioffe2015]`` or ``[@nielsen2015, chapter 3]``, a key of references.bib
+SPEC_CITE = re.compile(r"\s*\[@([A-Za-z0-9_:.+-]+)(?:,\s*([^\]]*))?\]")
+
+
+def spec_cites(text: str) -> list[str]:
+    """The keys a spec's text cites (``[@key]``), in order."""
+    return [m.group(1) for m in SPEC_CITE.finditer(str(text))]
+
+
+def tex_cited(value) -> str:
+    """:func:`tex`, with each ``[@key]`` / ``[@key, note]`` of a spec's text as
+    ``\\cwcite[note]{key}{key}``: a ``\\cite`` of the bibliography (the report checks the key
+    is there)."""
+    text, out, pos = str(value), [], 0
+    for m in SPEC_CITE.finditer(text):
+        note = f"[{tex(m.group(2).strip())}]" if m.group(2) else ""
+        out += [tex(text[pos:m.start()]), f"\\cwcite{note}{{{m.group(1)}}}{{{tex(m.group(1))}}}"]
+        pos = m.end()
+    return "".join(out) + tex(text[pos:])
+
+
 # A submission's TeX may read and write only in the folder it compiles (and below): no
 # absolute path, no "..", no hidden file (kpathsea's "paranoid"); a file TeX finds on its own
 # search path (classes, packages, fonts) is still read. A student's own report reads their
@@ -189,3 +211,79 @@ def check_budget(budget: dict, settings: Settings) -> str:
             f" over the limit of {settings.page_limit} ({settings.source.name}); longest "
             "sections: " + ", ".join(f"{q} {n:.1f} pages" for q, n in longest[:3])
             + ". Shorten those (prose, or fewer runs in the body), or choose fewer questions.")
+
+
+# --------------------------------------------------------------------------- layout
+
+OVERFULL_PT = 1.0  # an overfull line this much too wide is visible (TeX's hfuzz is 0.1 pt)
+_MARK = re.compile(r"\\zref@newlabel\{cw-([^}]*)\}\{\\posx\{(-?\d+)\}\\posy\{(-?\d+)\}"
+                   r"\\abspage\{(\d+)\}")
+_OVERFULL = re.compile(r"^Overfull \\hbox \(([\d.]+)pt too wide\) (?:in paragraph|detected) "
+                       r"at lines? (\d+)(?:--(\d+))?", re.M)
+_UNDEFINED = re.compile(r"LaTeX Warning: (Reference|Citation) `([^']+)' on page (\d+) "
+                        r"undefined")
+_OPENED = re.compile(r"\(([^()\s]+\.[A-Za-z]+)|\)")
+
+
+def input_file(log: str, pos: int) -> str:
+    """The ``.tex`` file TeX was reading at ``pos`` of its log (by the parentheses around
+    each file it opened; a message's own parentheses may mislead it: a best guess)."""
+    stack: list[str] = []
+    for m in _OPENED.finditer(log, 0, pos):
+        if m[1]:
+            stack.append(m[1])
+        elif stack:
+            stack.pop()
+    tex_files = [f for f in stack if f.endswith(".tex")]
+    return Path(tex_files[-1]).name if tex_files else "report.tex"
+
+
+def layout(build: Path) -> list[str]:
+    """What a reader sees wrong in the layout of the compiled paper (``build``: latexmk's
+    output folder): a body page that holds only floats, a float after the references,
+    overfull lines (over :data:`OVERFULL_PT`), unresolved references and citations. Read
+    from the ``.aux`` marks (``\\cwmark``, ``\\cwfloatmark`` and the paragraph marks of
+    ``cw.sty``) and the last pass's ``.log``; a sentence each, none when all is well."""
+    aux, log = build / "report.aux", build / "report.log"
+    text = aux.read_text(errors="replace") if aux.exists() else ""
+    marks = {m[0]: (int(m[1]), int(m[2]), int(m[3])) for m in _MARK.findall(text)}
+    lay = re.search(r"\\gdef\s*\\cwlayout\{\{([\d.]+)pt\}\{(\d)\}\{([\d.]+)pt\}\}", text)
+    cols, width = (int(lay[2]), float(lay[3]) * 65536) if lay else (1, 0.0)
+
+    def order(mark: tuple[int, int, int]) -> tuple[int, int, int]:
+        x, y, page = mark
+        return page, int(cols == 2 and x > width / 2), -y
+
+    out = []
+    start = re.search(r"\\newlabel\{appendix\}\{\{[^}]*\}\{(\d+)\}", text)
+    last = int(start[1]) - 1 if start else max((m[2] for m in marks.values()), default=0)
+    text_pages = {m[2] for n, m in marks.items() if n.startswith("text-")}
+    floats = {n.removeprefix("float-"): m for n, m in marks.items() if n.startswith("float-")}
+    lone: dict[int, list[str]] = {}
+    for label, m in floats.items():  # marks of the body's floats only (cw.sty)
+        if text_pages and m[2] not in text_pages and m[2] <= last:
+            lone.setdefault(m[2], []).append(label)
+    out += [f"page {page} holds only floats ({', '.join(sorted(labels))}): shorten or move "
+            "the text around them, or make a figure smaller" for page, labels in sorted(
+                lone.items())]
+    refs = marks.get("references")
+    late = sorted(label for label, m in floats.items() if refs and order(m) > order(refs))
+    if late:
+        out.append(f"{len(late)} float(s) after the references ({', '.join(late)})")
+    logged = log.read_text(errors="replace") if log.exists() else ""
+    wide = []
+    for m in _OVERFULL.finditer(logged):
+        if float(m[1]) > OVERFULL_PT:
+            where = input_file(logged, m.start())
+            lines = m[2] + (f"--{m[3]}" if m[3] else "")
+            wide.append((float(m[1]), f"{where} line{'s' if m[3] else ''} {lines}"))
+    if wide:
+        worst = max(wide)
+        out.append(f"{len(wide)} overfull line(s), the widest {worst[0]:.1f}pt too wide "
+                   f"({worst[1]})")
+    missing: dict[str, list[str]] = {}
+    for kind, key, page in _UNDEFINED.findall(logged):
+        missing.setdefault(kind.lower(), []).append(f"{key} (page {page})")
+    out += [f"unresolved {kind}s: {', '.join(dict.fromkeys(keys))}"
+            for kind, keys in missing.items()]
+    return out

@@ -30,7 +30,15 @@ from coursework.analysis.tables import QuestionNumbers
 from coursework.records import results
 from coursework.records.errors import ReportError
 from coursework.records.project import REPORT_TEMPLATES
-from coursework.report.latex import check_budget, compile_pdf, page_budget, tex
+from coursework.report.latex import (
+    check_budget,
+    compile_pdf,
+    layout,
+    page_budget,
+    spec_cites,
+    tex,
+    tex_cited,
+)
 from coursework.report.prose import (
     ABSTRACT_GUIDE,
     PROSE,
@@ -82,6 +90,7 @@ def environment_jinja(templates: Path | None = None) -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, autoescape=False, undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True)
     env.filters["tex"] = tex
+    env.filters["cited"] = tex_cited
     return env
 
 
@@ -203,6 +212,23 @@ def cites(path: Path) -> bool:
     return bool(_CITE.search(re.sub(r"(?<!\\)%.*", "", text)))
 
 
+def spec_citations(questions: list[QuestionNumbers], known: set[str] | None) -> set[str]:
+    """The keys the questions' spec texts cite (``[@key]``); a key the bibliography
+    (``known``; None: there is none) lacks is a ReportError naming the question."""
+    keys: set[str] = set()
+    for q in questions:
+        texts = [q.research_question, q.hypothesis,
+                 *(cell for t in q.tables.values() for r in t.rows for cell in r.cells)]
+        found = {k for text in texts for k in spec_cites(text)}
+        missing = sorted(found - known) if known is not None else []
+        if missing:
+            raise ReportError(f"experiments/{q.id}.toml cites {', '.join(missing)}, which "
+                              "the bibliography does not have: add it to references.bib (or "
+                              "report.toml's bibliography), or correct the key")
+        keys |= found
+    return keys
+
+
 def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNumbers],
                  settings: Settings, prose_root: Path | None, bundle: bool = False
                  ) -> tuple[dict[str, str], dict[str, Path]]:
@@ -235,7 +261,8 @@ def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNu
         files["prose/abstract.tex"] = abstract
     bib = settings.bibliography
     known = bib_keys(bib) if bib else set()
-    cited = sorted({q.facts.cite for q in questions} & known)
+    from_specs = spec_citations(questions, known if bib else None)
+    cited = sorted(({q.facts.cite for q in questions} & known) | from_specs)
     if not cited and not any(cites(p) for p in [abstract, *written]):
         bib = None  # nothing cites: no empty "References" section
     texts["report.tex"] = environment_jinja().get_template("main.tex.j2").render(
@@ -334,6 +361,8 @@ def build(results_dir: Path, results_set: str, prose_root: Path | None = None,
     pdf = compile_pdf(report_dir)
     if pdf is not None:
         print(check_budget(page_budget(report_dir / "build" / "report.aux", ids), settings))
+        for problem in layout(report_dir / "build"):
+            print(f"report layout: {problem}")
     paths = prose_paths(results_dir, results_set, ids, prose_root)
     for line in unwritten_lines(
             unwritten(settings.author, read_texts(paths), ids), paths, settings.author,

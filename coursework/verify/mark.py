@@ -202,6 +202,7 @@ def check_report_sources(results_dir: Path, results_set: str, work: Path,
                            f"not compiled: {short(box, 100)}", "note")]
     home = work / "tmp" / "home"
     home.mkdir(parents=True, exist_ok=True)
+    sheet.facts.setdefault("sandbox", box.kind)
 
     def wrap(cmd: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         return box.command(cmd, cwd=sources, writable=work, readable=[],
@@ -212,6 +213,8 @@ def check_report_sources(results_dir: Path, results_set: str, work: Path,
     except ReportError as exc:
         return rows + [Row("-", "-", "report compiles", label, "compiles",
                            short(str(exc).splitlines()[-1], 60), "FAILED")]
+    rows += [Row("-", "-", "report layout", label, "none", short(problem, 160), "note")
+             for problem in latex.layout(sources / "build")]
     pages = latex.page_budget(sources / "build" / "report.aux", ids)["body_pages"]
     limit = int(sheet.options["page_limit"])
     sheet.facts["pages"] = "?" if pages is None else str(pages)
@@ -438,7 +441,8 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
     marking = Path(marking).resolve()  # the re-runs work in the submission's code folder
     results.ensure_writable(marking)
     folders = sheets.assign(marking, [z.name for z in zips])
-    box = choose(options.unsafe) if options.sample > 0 or shutil.which("latexmk") else "-"
+    box = (choose(options.unsafe, marking) if options.sample > 0 or shutil.which("latexmk")
+           else "-")
     if isinstance(box, str) and box != "-":
         print(f"warning: nothing of a submission will run (no re-runs, no LaTeX): {box}",
               flush=True)
@@ -470,8 +474,15 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
             broken(sheet, folder, "unpacking", exc)
         if z not in todo:
             sheets.write_sheet(sheet, folder)
+    same: dict[str, list[str]] = {}
+    for z in zips:
+        same.setdefault(out[z].sha256, []).append(z.name)
     for i, z in enumerate(zips, start=1):
         sheet, folder = out[z], folders[z.name]
+        twins = [n for n in same.get(sheet.sha256, []) if n != z.name and sheet.sha256 != "?"]
+        if z in todo and twins:  # the same bytes handed in twice: worth a look
+            sheet.rows.append(Row("-", "-", "zip: identical to another", z.name, "unique",
+                                  f"the same bytes as {', '.join(twins)}", "note"))
         if z in todo:
             print(f"[{i}/{len(zips)}] {z.name}: checking ...", flush=True)
             try:
@@ -481,7 +492,7 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
             if options.sample == 0:  # the last re-runs of this zip, kept
                 sheets.keep_reruns(sheet, sheets.read_sheet(folder))
             sheets.write_sheet(sheet, folder)
-        skipped = "already marked (--again to redo): " if z in reused else ""
+        skipped = "already marked (AGAIN=1 / --again to redo): " if z in reused else ""
         first = f"; first failure: {describe(sheet.failures[0])}" if sheet.failures else ""
         print(f"[{i}/{len(zips)}] {z.name}: {skipped}{sheet.verdict}, "
               f"{len(sheet.rows) - len(sheet.failures)}/{len(sheet.rows)} checks passed"
