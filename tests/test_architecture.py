@@ -31,33 +31,41 @@ sys.meta_path.insert(0, NoKeras())
 """
 
 
-def modules() -> dict[str, Path]:
+def modules(package_dir: Path = PACKAGE) -> dict[str, Path]:
     """``records.results`` -> its file: every module of the package, by dotted name."""
-    return {".".join(p.relative_to(PACKAGE).with_suffix("").parts): p
-            for p in PACKAGE.rglob("*.py")}
+    return {".".join(p.relative_to(package_dir).with_suffix("").parts): p
+            for p in package_dir.rglob("*.py")}
 
 
-def project_imports() -> dict[str, set[str]]:
-    """Module -> the coursework modules it imports, at the top or inside functions (a package
-    imported as a whole counts as its ``__init__``)."""
-    known = modules()
+def project_imports(package_dir: Path = PACKAGE) -> dict[str, set[str]]:
+    """Module -> the coursework modules it imports: at the top, inside functions and under
+    ``TYPE_CHECKING`` alike. ``from coursework.a.b import c`` is an edge to the module
+    ``a.b.c`` if there is one, else to ``a.b`` (a module, or a package's ``__init__``)."""
+    known = modules(package_dir)
+
+    def module_of(dotted: str) -> str | None:
+        for name in (dotted, f"{dotted}.__init__" if dotted else "__init__"):
+            if name in known:
+                return name
+        return None
+
     graph: dict[str, set[str]] = {}
     for name, path in known.items():
-        found = set()
+        found: set[str | None] = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
                 parts = node.module.split(".")
-                if parts[0] != "coursework":
+                if parts[0] != "coursework" or node.level:
                     continue
                 base = ".".join(parts[1:])
                 for a in node.names:
-                    sub = f"{base}.{a.name}" if base else a.name
-                    found.add(sub if sub in known else (f"{base}.__init__" if base else
-                                                        "__init__"))
+                    found.add(module_of(f"{base}.{a.name}" if base else a.name)
+                              or module_of(base))
             elif isinstance(node, ast.Import):
-                found |= {a.name.split(".", 1)[1] for a in node.names
+                found |= {module_of(a.name.split(".", 1)[1]) for a in node.names
                           if a.name.startswith("coursework.")}
-        graph[name] = {m for m in found if m in known} - {name}
+        assert None not in found, f"{name}: an import of a coursework module that is not there"
+        graph[name] = {m for m in found if m is not None} - {name}
     return graph
 
 
@@ -66,16 +74,16 @@ def package(module: str) -> str:
     return module.split(".")[0]
 
 
-def test_no_import_cycles():
-    graph = project_imports()
+def cycles(graph: dict[str, set[str]]) -> list[str]:
+    """Every import circle of any length, once each (by depth-first search)."""
     state: dict[str, int] = {}
-    cycles = []
+    found: list[str] = []
 
     def visit(module: str, path: list[str]) -> None:
         state[module] = 1
         for dep in sorted(graph[module]):
             if state.get(dep) == 1:
-                cycles.append(" -> ".join(path[path.index(dep):] + [dep]))
+                found.append(" -> ".join(path[path.index(dep):] + [dep]))
             elif dep not in state:
                 visit(dep, path + [dep])
         state[module] = 2
@@ -83,31 +91,65 @@ def test_no_import_cycles():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
-    assert cycles == []
+    return found
+
+
+def layers(root: Path = ROOT) -> tuple[list[str], list[str]]:
+    """The layers (top first) and their lines, from docs/architecture.md."""
+    text = (root / "docs" / "architecture.md").read_text()
+    block = text.split("<!-- layers -->")[1].split("<!-- /layers -->")[0]
+    lines = [line for line in block.strip().splitlines() if line.startswith("- ")]
+    return [re.findall(r"`(\w+)/?`", line)[0] for line in lines], lines
+
+
+TOP = {"__init__", "__main__"}  # the package itself: the version, and `python -m`
+
+
+def upward(graph: dict[str, set[str]], order: list[str]) -> list[str]:
+    """Every import of a module of a higher layer (``order``: the layers, top first)."""
+    level = {name: len(order) - i for i, name in enumerate(order)}  # records lowest: 1
+    return sorted(f"{m} imports {d}" for m, deps in graph.items() for d in deps
+                  if m not in TOP and d not in TOP and level[package(d)] > level[package(m)])
+
+
+def test_no_import_cycles():
+    graph = project_imports()
+    assert sum(map(len, graph.values())) > 200  # every edge: a module imported from a package
+    assert cycles(graph) == []
 
 
 def test_each_package_imports_only_the_packages_below_it():
     """The layers are the sub-packages of ``coursework/``, listed in docs/architecture.md (the
     top layer first, each with its modules): a module imports modules of its own package or
     of a package below."""
-    text = (ROOT / "docs" / "architecture.md").read_text()
-    block = text.split("<!-- layers -->")[1].split("<!-- /layers -->")[0]
-    lines = [line for line in block.strip().splitlines() if line.startswith("- ")]
-    layers = [re.findall(r"`(\w+)/?`", line)[0] for line in lines]
-    level = {name: len(layers) - i for i, name in enumerate(layers)}  # records lowest: 1
+    order, lines = layers()
     folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
-    assert folders == set(level), "docs/architecture.md: layers out of date"
-    unnamed = [f"{layer}/{p.name}" for layer, line in zip(layers, lines, strict=True)
+    assert folders == set(order), "docs/architecture.md: layers out of date"
+    unnamed = [f"{layer}/{p.name}" for layer, line in zip(order, lines, strict=True)
                for p in (PACKAGE / layer).glob("*.py")
                if p.name != "__init__.py" and f"`{p.name}`" not in line]
     assert unnamed == [], "docs/architecture.md: modules not named in their layer's line"
     graph = project_imports()
-    top = {"__init__", "__main__"}  # the package itself: the version, and `python -m`
-    assert {m for m in graph if "." not in m} == top
-    upward = [f"{m} imports {d}" for m, deps in graph.items() for d in deps
-              if m not in top and d not in top and level[package(d)] > level[package(m)]]
-    assert upward == []
+    assert {m for m in graph if "." not in m} == TOP
+    assert upward(graph, order) == []
     assert graph["__init__"] == set()
+
+
+def test_a_planted_upward_import_and_a_planted_circle_are_both_found(tmp_path):
+    """The two checks above can fail: in a copy of the package, a records module that
+    imports the command line (inside a function), and two modules that import each other
+    (one of them only for type checking)."""
+    copy = tmp_path / "coursework"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "records" / "planted_a.py").write_text(
+        "from coursework.records.planted_b import B\n\n"
+        "def main():\n    from coursework.commands.cli import main as run\n    return run\n")
+    (copy / "records" / "planted_b.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+        "    from coursework.records import planted_a\n\nB = 1\n")
+    graph = project_imports(copy)
+    assert "records.planted_a -> records.planted_b -> records.planted_a" in cycles(graph)
+    assert upward(graph, layers()[0]) == ["records.planted_a imports commands.cli"]
 
 
 def test_only_the_results_module_globs_the_results_folder():

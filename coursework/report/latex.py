@@ -11,13 +11,9 @@ import subprocess
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from coursework.records import results
 from coursework.records.errors import ReportError
-
-if TYPE_CHECKING:
-    from coursework.report.settings import Settings
 
 TEX_INSTALL = ("sudo apt-get install texlive-latex-recommended texlive-latex-extra "
                "texlive-fonts-recommended latexmk lmodern   (or: sudo make setup-tex)")
@@ -198,17 +194,17 @@ def page_budget(aux: Path, questions: list[str]) -> dict:
     return {"body_pages": body, "sections": sections}
 
 
-def check_budget(budget: dict, settings: Settings) -> str:
+def check_budget(budget: dict, page_limit: int, source: str) -> str:
     """A sentence on the page budget: within it, or over by how much and where."""
     pages = budget["body_pages"]
     if pages is None:
         return "report: could not find the appendix label in the LaTeX output"
-    if pages <= settings.page_limit:
+    if pages <= page_limit:
         return (f"report: the paper is {pages} page(s) before the appendix, within the limit of "
-                f"{settings.page_limit} ({settings.source.name})")
+                f"{page_limit} ({source})")
     longest = sorted(budget["sections"].items(), key=lambda kv: -kv[1])
-    return (f"report: the paper is {pages} pages before the appendix, {pages - settings.page_limit}"
-            f" over the limit of {settings.page_limit} ({settings.source.name}); longest "
+    return (f"report: the paper is {pages} pages before the appendix, {pages - page_limit}"
+            f" over the limit of {page_limit} ({source}); longest "
             "sections: " + ", ".join(f"{q} {n:.1f} pages" for q, n in longest[:3])
             + ". Shorten those (prose, or fewer runs in the body), or choose fewer questions.")
 

@@ -360,7 +360,8 @@ def build(results_dir: Path, results_set: str, prose_root: Path | None = None,
     ids = [q["id"] for q in results.read_json(report_dir / NUMBERS)["questions"]]
     pdf = compile_pdf(report_dir)
     if pdf is not None:
-        print(check_budget(page_budget(report_dir / "build" / "report.aux", ids), settings))
+        print(check_budget(page_budget(report_dir / "build" / "report.aux", ids),
+                           settings.page_limit, settings.source.name))
         for problem in layout(report_dir / "build"):
             print(f"report layout: {problem}")
     paths = prose_paths(results_dir, results_set, ids, prose_root)
