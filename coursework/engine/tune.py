@@ -36,8 +36,6 @@ from coursework.records.errors import ResultsError, SpecError
 from coursework.records.spec import Run, Spec, Tune, apply_params
 from coursework.runtime import backend
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -48,6 +46,7 @@ def study_dir(results_dir: Path, results_set: str, run: Run) -> Path:
 def open_study(results_dir: Path, results_set: str, run: Run, number: int = 0) -> optuna.Study:
     """The run's study, from its journal (created on first use), with the sampler for trial
     ``number`` and the pruner."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial is ours to print
     folder = study_dir(results_dir, results_set, run)
     results.ensure_writable(folder)
     storage = JournalStorage(JournalFileBackend(str(folder / results.STUDY)))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -362,8 +363,13 @@ def best_epoch(val_accuracy: list[float]) -> int | None:
     return int(np.nanargmax(val_accuracy))
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+@functools.cache
+def _umask() -> int:
+    """The process's umask (read once, when a results file is first written: never at
+    import, and os.umask can only be read by setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -387,7 +393,7 @@ def atomic(path: Path) -> Iterator[Path]:
         try:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-            os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file, not mkstemp's 0600
+            os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary file, not mkstemp's 0600
             os.replace(tmp, path)
         except OSError as exc:
             raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
