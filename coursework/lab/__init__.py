@@ -154,6 +154,9 @@ class Live:
         self.results, self.set = results, _set(profile, dataset)
         self.runs = [(r.name, seed, r.config["epochs"])
                      for r, seed in s.tasks(profile, only, seeds, dataset)]
+        # the question's runs and its tuned ones: each run's colour and line as in the report
+        self.names = [r.name for r in s.resolve(profile)]
+        self.tuned = {r.name for r in s.resolve(profile) if r.tune is not None}
         self.question, self.shown, self.last = question, None, 0.0
         self.status = ""
 
@@ -173,25 +176,53 @@ class Live:
         self.last = time.monotonic()
         self._draw()
 
-    def _draw(self) -> None:
+    def figure(self, text: list[str] | None = None):
+        """The validation accuracy per epoch of every run and seed trained (``text``: a
+        progress line per run and seed is appended to it): each run in its colour and line of
+        the report's figures (a line per seed), at most six runs a panel, as there."""
         import matplotlib.pyplot as plt
 
-        text = []
-        fig, ax = plt.subplots(figsize=(6.5, 2.6))
-        for i, (name, seed, epochs) in enumerate(self.runs):
+        from coursework.report import plots
+
+        styles = plots.run_styles(self.names, self.tuned)
+        trained = list(dict.fromkeys(name for name, _, _ in self.runs))
+        groups = plots.panels(trained, self.tuned)
+        ncol = plots.legend_columns(trained, 6.5)
+        below = 0.14 * -(-len(trained) // ncol)  # the legend's height
+        fig, axes = plt.subplots(1, len(groups), figsize=(6.5, 2.4 + below), sharex=True,
+                                 sharey=True, squeeze=False, layout="constrained")
+        panel = {name: ax for ax, g in zip(axes[0], groups, strict=True) for name in g}
+        labelled = {}
+        for name, seed, epochs in self.runs:
             rows = self._rows(name, seed)
             done = len(rows)
             val = [100 * float(r["val_accuracy"]) for r in rows]
             fill = int(BAR * min(done, epochs) / epochs)
-            text.append(f"{name:>18s} seed {seed}  {'█' * fill}{'░' * (BAR - fill)} "
-                        f"{done}/{epochs}" + (f"  val {val[-1]:.2f}%" if val else ""))
+            if text is not None:
+                text.append(f"{name:>18s} seed {seed}  {'█' * fill}{'░' * (BAR - fill)} "
+                            f"{done}/{epochs}" + (f"  val {val[-1]:.2f}%" if val else ""))
             if val:
-                ax.plot(range(1, done + 1), val, marker="o", ms=3, color=f"C{i % 10}",
-                        label=f"{name} s{seed}")
-        ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title=self.question)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        if any(ax.get_lines()):
-            ax.legend(fontsize=7, ncol=2, loc="lower right")
+                st = styles.get(name, {"color": "grey", "ls": "-", "marker": None})
+                (line,) = panel[name].plot(range(1, done + 1), val, ms=3,
+                                           label=f"_{name}" if name in labelled else name,
+                                           **{**st, "marker": st["marker"] or "o"})
+                labelled.setdefault(name, line)
+        for ax in axes[0]:
+            ax.set(xlabel="epoch")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        axes[0, 0].set(ylabel="validation accuracy (%)")
+        fig.suptitle(self.question, fontsize=9)
+        if labelled:
+            names = [n for g in groups for n in g if n in labelled]
+            fig.legend([labelled[n] for n in names], names, fontsize=7, ncol=ncol,
+                       loc="outside lower center")
+        return fig
+
+    def _draw(self) -> None:
+        import matplotlib.pyplot as plt
+
+        text: list[str] = []
+        fig = self.figure(text)
         body = "\n".join(text + ([self.status] if self.status else []))
         try:
             from IPython.display import display

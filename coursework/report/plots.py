@@ -5,11 +5,19 @@ Every figure is drawn at the size it is printed in the two-column paper: one col
 ``\\cwfigwidth`` (see ``report_templates/cw.sty``) nothing is scaled down. One style:
 Okabe & Ito's colour-blind-safe colours, no top and right spines, light grid.
 
+Every run of a question keeps one colour and line (:func:`run_styles`) in all its figures
+(and in the lab book's live view): a tuned run (``<run>-tuned``) is its sibling's colour,
+dashed; past eight runs the colours come round again with other lines and markers, so no two
+runs look alike. No axes holds more than six runs (``MOST``): more go in panels
+(:func:`panels`), sharing their scales and one legend, a tuned run beside its sibling.
+
 Per question, under ``results/<profile>/figures/``:
 
 - ``<q>-comparison``: test accuracy at the best-validation epoch per run (mean, seeds, min-max);
-- ``<q>-val``: validation accuracy per epoch, mean over seeds with a min-max band;
-- ``<q>-curves``: training (dashed) and validation (solid) loss and accuracy per epoch;
+- ``<q>-val``: validation accuracy per epoch, mean over seeds with a min-max band (panels
+  down the column past six runs);
+- ``<q>-curves``: training (thin, light) and validation loss and accuracy per epoch (a row of
+  panels per six runs);
 - ``<q>-confusion`` and ``<q>-errors``: confusion matrix and misclassified test images of the
   question's best run (its best seed);
 - ``<q>-filters``: first-layer convolution filters of the best convolutional run;
@@ -40,10 +48,9 @@ from coursework.records.results import SeedResult  # noqa: E402
 COLUMN, WIDE = 3.25, 6.75  # inches: one column and the text width of the paper style
 SMALLEST = 7  # points
 # Okabe & Ito's colour-blind-safe palette (yellow left out: it vanishes on white); with more
-# runs than colours the line style changes too
+# runs than colours the line style changes too (run_styles)
 COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
            "#999999"]
-DASHES = ["-", "--", ":", "-."]
 
 
 def style() -> None:
@@ -94,74 +101,198 @@ def best_run(runs: dict[str, list[SeedResult]]) -> str:
     return max(runs, key=lambda r: results.test_accuracies(runs[r]).mean())
 
 
+# --------------------------------------------------------------------------- runs' styles
+
+MOST = 6  # runs (legend entries) in one panel at most
+TALLEST = 4.5  # inches: the most a body figure grows to, in panels down the column
+TUNED = "-tuned"  # a tuned run's name: its untuned sibling's, and this
+# per round of the colours (8 runs, then 8 more...): the line of a run, that of its tuned
+# sibling, and a marker from the second round on (rounds after these: dash patterns)
+PAIRS = [("-", "--"), (":", "-.")]
+MARKERS = [None, "o", "s", "^", "D", "v"]
+
+
+def tuned_runs(runs: dict[str, list[SeedResult]]) -> set[str]:
+    """The runs whose records hold the parameters a study chose for them."""
+    return {name for name, seeds in runs.items() if any(s.record.get("tuned") for s in seeds)}
+
+
+def siblings(names: list[str], tuned: set[str]) -> dict[str, str]:
+    """Tuned run -> its untuned sibling: a tuned run named ``<base>-tuned`` whose ``base`` is a
+    run of the question (and no such tuned run itself)."""
+    pairs = {n: n.removesuffix(TUNED) for n in names if n in tuned and n.endswith(TUNED)
+             and n.removesuffix(TUNED) in names}
+    return {n: base for n, base in pairs.items() if base not in pairs}
+
+
+def families(names: list[str], tuned: set[str]) -> list[list[str]]:
+    """The runs in the spec's order, each tuned run moved to just after its sibling."""
+    sib = siblings(names, tuned)
+    return [[n, *(t for t in names if sib.get(t) == n)] for n in names if n not in sib]
+
+
+def _lines(round_: int) -> tuple:
+    if round_ < len(PAIRS):
+        return PAIRS[round_]
+    dash = 2.0 + round_  # longer dashes each round: never a pattern of an earlier one
+    return (0, (dash, 1.5)), (0, (dash, 1.5, 1.0, 1.5))
+
+
+def run_styles(names: list[str], tuned: set[str]) -> dict[str, dict]:
+    """Run -> its ``color``, ``ls`` and ``marker`` (matplotlib keywords) in every figure of
+    its question: a colour per run (Okabe & Ito's, in the spec's order), solid; a tuned run in
+    its sibling's colour, dashed; past eight runs the colours come round again, dotted (tuned:
+    dash-dot) and with markers, so that no two runs share a colour and a line."""
+    out = {}
+    for i, family in enumerate(families(names, tuned)):
+        round_ = i // len(COLOURS)
+        for name, ls in zip(family, _lines(round_), strict=False):
+            out[name] = {"color": COLOURS[i % len(COLOURS)], "ls": ls,
+                         "marker": MARKERS[round_ % len(MARKERS)]}
+    return out
+
+
+def panels(names: list[str], tuned: set[str], most: int = MOST) -> list[list[str]]:
+    """The runs in as few panels of at most ``most`` as they go, as even as the spec's order
+    lets them be, a tuned run in its sibling's panel (just after it)."""
+    fams = families(names, tuned)
+    if len(names) <= most:
+        return [[n for f in fams for n in f]]
+
+    def fill(cap: int) -> list[list[str]]:
+        out: list[list[str]] = [[]]
+        for f in fams:
+            if out[-1] and len(out[-1]) + len(f) > cap:
+                out.append([])
+            out[-1] += f
+        return out
+
+    least = len(fill(most))
+    return next(fill(cap) for cap in range(-(-len(names) // least), most + 1)
+                if len(fill(cap)) <= least)
+
+
+def legend_columns(names: list[str], width: float) -> int:
+    """How many legend columns of these names fit across ``width`` inches, at 7 pt."""
+    entry = (0.55 * max(map(len, names), default=1) + 1.8 + 0.8 + 1.0) * SMALLEST / 72
+    return max(1, min(4, len(names), int((width - 0.15) // entry)))
+
+
+
 # --------------------------------------------------------------------------- figures
 
 
-def line_style(i: int) -> dict:
-    return {"color": COLOURS[i % len(COLOURS)], "ls": DASHES[(i // len(COLOURS)) % len(DASHES)]}
-
-
-def band(ax, values: np.ndarray, i: int, label: str | None, ls: str | None = None) -> None:
-    """Mean over seeds (rows) per epoch, and the min-max band when there are several."""
+def band(ax, values: np.ndarray, st: dict, label: str, training: bool = False) -> None:
+    """Mean over seeds (rows) per epoch in the run's style ``st``, and the min-max band when
+    there are several; ``training``: a thinner, lighter line and no band (unlabelled)."""
     epochs = np.arange(1, values.shape[1] + 1)
     with np.errstate(all="ignore"):
         mean = np.nanmean(values, 0)
-    st = line_style(i)
-    ax.plot(epochs, mean, color=st["color"], ls=ls or st["ls"], label=label)
+    every = max(1, len(epochs) // 8)
+    if training:
+        ax.plot(epochs, mean, lw=0.7, alpha=0.5, ms=2, markevery=every, label=f"_{label}",
+                **st)
+        return
+    ax.plot(epochs, mean, ms=3, markevery=every, label=label, **st)
     if len(values) > 1:
         ax.fill_between(epochs, np.nanmin(values, 0), np.nanmax(values, 0), color=st["color"],
                         alpha=0.15, lw=0)
 
 
-def legend_below(fig, ax, n: int) -> None:
-    ncol = 2 if n > 3 else n
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=ncol, handlelength=1.8,
-              columnspacing=1.0)
+def blank():
+    """An empty legend entry: a gap between the runs of two panels."""
+    return plt.Line2D([], [], ls="none")
+
+
+def run_legend(axes, groups: list[list[str]], ncol: int = 1) -> tuple[list, list[str]]:
+    """The legend's lines and labels: each run's once, panel by panel; a column per panel
+    where there are as many columns as panels, else (in one column) a gap between panels."""
+    lines = {ln.get_label(): ln for ax in axes for ln in ax.get_lines()}
+    rows = max(map(len, groups))
+    handles, labels = [], []
+    for i, group in enumerate(groups):
+        gap = rows - len(group) if ncol == len(groups) else int(ncol == 1 and i > 0)
+        before = gap if ncol == 1 else 0
+        handles += [blank()] * before + [lines[n] for n in group] + [blank()] * (gap - before)
+        labels += [""] * before + group + [""] * (gap - before)
+    return handles, labels
 
 
 def validation(runs: dict[str, list[SeedResult]]):
-    """Validation accuracy per epoch, one line per run: the body's learning curves."""
-    rows = (len(runs) + 1) // 2
-    fig, ax = plt.subplots(figsize=(COLUMN, 1.9 + 0.16 * rows))
-    for i, (name, seeds) in enumerate(runs.items()):
-        band(ax, column(seeds, "val_accuracy") * 100, i, name)
-    ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    legend_below(fig, ax, len(runs))
+    """Validation accuracy per epoch, one line per run (mean over seeds, band min-max): the
+    body's learning curves. Up to six runs in one axes; more in panels of at most six down the
+    column (sharing both axes' limits; the figure grows in height, never in width, to at most
+    ``TALLEST``), in the spec's order, a tuned run beside its sibling; one legend below."""
+    names, tuned = list(runs), tuned_runs(runs)
+    styles, groups = run_styles(names, tuned), panels(names, tuned)
+    ncol = legend_columns(names, COLUMN)
+    if 1 < len(groups) <= ncol:
+        ncol = len(groups)  # a column of the legend per panel, the top panel's left
+    rows = max(map(len, groups)) if ncol == len(groups) else -(-len(names) // ncol)
+    below = 0.14 * rows + 0.1  # the legend's height
+    tall = 1.75 if len(groups) == 1 else min(1.3, (TALLEST - 0.5 - below) / len(groups))
+    fig, axes = plt.subplots(len(groups), 1, figsize=(COLUMN, tall * len(groups) + 0.5 + below),
+                             sharex=True, sharey=True, squeeze=False)
+    axes = axes[:, 0]
+    for ax, group in zip(axes, groups, strict=True):
+        for name in group:
+            band(ax, column(runs[name], "val_accuracy") * 100, styles[name], name)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[-1].set(xlabel="epoch")
+    if len(groups) == 1:
+        axes[0].set(ylabel="validation accuracy (%)")
+    else:
+        fig.supylabel("validation accuracy (%)", fontsize=8)
+    fig.legend(*run_legend(axes, groups, ncol), loc="outside lower center", ncol=ncol,
+               handlelength=1.8, columnspacing=1.0)
     return fig
 
 
 def curves(runs: dict[str, list[SeedResult]]):
-    """Training (dashed) and validation (solid) loss and accuracy, across the page."""
-    fig, axes = plt.subplots(1, 2, figsize=(WIDE, 2.6))
-    for i, (name, seeds) in enumerate(runs.items()):
-        for ax, keys in zip(axes, (("loss", "val_loss"), ("accuracy", "val_accuracy")),
-                            strict=True):
-            for key, ls in zip(keys, ("--", "-"), strict=True):
-                values = column(seeds, key) * (100 if "accuracy" in key else 1)
-                band(ax, values, i, name if key == keys[1] else None, ls)
-    axes[0].set(xlabel="epoch", ylabel="loss")
-    axes[1].set(xlabel="epoch", ylabel="accuracy (%)")
-    for ax in axes:
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    handles, labels = axes[1].get_legend_handles_labels()
-    handles += [plt.Line2D([], [], color="grey", ls="-"),
-                plt.Line2D([], [], color="grey", ls="--")]
-    labels += ["validation", "training"]
-    fig.legend(handles, labels, loc="outside right center")
+    """Training and validation loss and accuracy per epoch, across the page: each run in its
+    own colour and line (:func:`run_styles`), validation as that line (with its min-max band
+    over seeds), training as the same line thinner and lighter, so a run's two curves are told
+    apart without a line style of their own. Up to six runs in one row; more in rows of at
+    most six (the panels of :func:`validation`), sharing each column's limits; one legend."""
+    names, tuned = list(runs), tuned_runs(runs)
+    styles, groups = run_styles(names, tuned), panels(names, tuned)
+    tall = 2.6 if len(groups) == 1 else len(groups) * min(1.7, 5.5 / len(groups)) + 0.45
+    fig, axes = plt.subplots(len(groups), 2, figsize=(WIDE, tall), sharex=True, sharey="col",
+                             squeeze=False)
+    for row, group in zip(axes, groups, strict=True):
+        for name in group:
+            for ax, key in zip(row, ("loss", "accuracy"), strict=True):
+                scale = 100 if key == "accuracy" else 1
+                band(ax, column(runs[name], key) * scale, styles[name], name, training=True)
+                band(ax, column(runs[name], f"val_{key}") * scale, styles[name], name)
+        row[0].set(ylabel="loss")
+        row[1].set(ylabel="accuracy (%)")
+        for ax in row:
+            ax.xaxis.get_major_locator().set_params(integer=True)
+    for ax in axes[-1]:
+        ax.set(xlabel="epoch")
+    handles, labels = run_legend(axes[:, 1], groups)
+    handles += [blank(), plt.Line2D([], [], color="#555555"),
+                plt.Line2D([], [], color="#555555", lw=0.7, alpha=0.5)]
+    fig.legend(handles, labels + ["", "validation", "training"], loc="outside right center")
     return fig
 
 
 def comparison(runs: dict[str, list[SeedResult]]):
-    """Test accuracy per run: mean (circle), seeds (dots), min-max (bar), best at the top."""
+    """Test accuracy per run: mean (circle), seeds (dots), min-max (bar), best at the top;
+    each run in its colour of the curves (a tuned run's circle open)."""
     names = sorted(runs, key=lambda r: results.test_accuracies(runs[r]).mean())
+    tuned = tuned_runs(runs)
+    styles, sib = run_styles(list(runs), tuned), siblings(list(runs), tuned)
     fig, ax = plt.subplots(figsize=(COLUMN, 0.24 * len(names) + 0.75))
     for i, name in enumerate(names):
         acc = results.test_accuracies(runs[name]) * 100
-        mean = acc.mean()
+        mean, colour = acc.mean(), styles[name]["color"]
         ax.errorbar(mean, i, xerr=[[mean - acc.min()], [acc.max() - mean]], fmt="o", ms=4,
-                    color=COLOURS[0], capsize=2.5, lw=1)
-        ax.scatter(acc, [i] * len(acc), s=8, color=COLOURS[1], zorder=3, lw=0)
+                    color=colour, mfc="white" if name in sib else colour, capsize=2.5, lw=1,
+                    label=name)
+        ax.scatter(acc, [i] * len(acc), s=9, color="#333333", zorder=3, lw=0.4,
+                   edgecolors="white")
         # the same digits as the tables': the same number, never a rounding apart
         ax.annotate(pct(results.test_accuracies(runs[name]).mean()), (acc.max(), i),
                     xytext=(5, 0), textcoords="offset points", va="center", fontsize=SMALLEST)
