@@ -10,6 +10,9 @@ dataset fingerprints, the command line and the digest of the training code
 Left out: the manifest itself, ``verification.csv`` (the output of ``verify``, rewritten by
 every marker's run), and what :func:`coursework.records.results.files` leaves out (hidden files,
 ``backup/`` folders of runs in progress, LaTeX's ``report/build/``).
+
+``make submission`` hands in a part of the results (the paper's questions) with a manifest of
+that part (:func:`of_part`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import datetime as dt
 import hashlib
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -141,3 +145,28 @@ def read(results_dir: Path, results_set: str) -> dict:
             f"{path} does not exist: these results were not written by this project's "
             f"run/plots/report commands (or the file was deleted)")
     return results.read_json(path)
+
+
+def of_part(recorded: dict, results_dir: Path, results_set: str,
+            origins: dict[str, tuple[str, str]], in_part: Callable[[str], bool],
+            part: dict) -> dict:
+    """The manifest of a part of a results set, copied to ``<results_dir>/<results_set>``
+    (``make submission``: the paper's questions and what a marker needs to check them):
+    ``recorded``, the manifest of the whole set, with the part's runs' datasets and backends,
+    ``part`` (what it is, as ``handed_in``), and its files as :func:`file_table` finds them in
+    the part, each where the file it is (or was made from: a CSV of the part's rows) was as
+    ``recorded`` lists it; ``origins``: name in the part -> (that file's name in the whole
+    set, its sha256 as read). So an honest part checks whole, and an edit is never blessed:
+    a file whose origin differs from the record is listed as recorded (it shows as edited),
+    one the record lacks is not listed (unlisted, as it was), and one the record lists in
+    the part (``in_part``) that is gone stays listed (missing, as it is)."""
+    was, table = recorded.get("files", {}), file_table(results_dir, results_set)
+    files = {}
+    for rel, entry in table.items():
+        origin, digest = origins.get(rel, (rel, entry["sha256"]))
+        if origin in was:
+            files[rel] = entry if was[origin].get("sha256") == digest else was[origin]
+    files.update({rel: entry for rel, entry in was.items() if rel not in table and in_part(rel)})
+    sets, backends = run_provenance(results_dir, results_set)
+    return {**recorded, "backends": backends, "datasets": sets, "handed_in": part,
+            "files": dict(sorted(files.items()))}

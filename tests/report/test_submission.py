@@ -1,16 +1,21 @@
 """`make submission` that fails or is killed part-way: no half-made submission, no older one
-left looking current; a completed one replaces the old. No training: a tiny project and
-results set stand in (gather reads files only)."""
+left looking current; a completed one replaces the old. What is handed in is what is reported:
+the paper's questions, their rows and a manifest of them, never an edit blessed. No training:
+a tiny project and results set stand in (gather reads files only; tests/report/
+test_handed_in.py trains, and marks what is handed in)."""
 
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from coursework.analysis import manifest
 from coursework.records import results
 from coursework.records.errors import ReportError, ResultsError
 from coursework.report import submission
@@ -22,7 +27,8 @@ SET = "quick"
 @pytest.fixture
 def project(tmp_path) -> tuple[Path, Path]:
     """``(root, results)``: a project of a few files (no git: its own folders are its code)
-    and a results set with a built report and one run."""
+    and a results set with a built report of question ``q`` (two seeds of one run) and
+    question ``other`` trained, not in the paper."""
     root = tmp_path / "project"
     for name, text in (("coursework/a.py", "A = 1\n"), ("models/m.py", "M = 2\n"),
                        ("experiments/q.toml", "question = 'q'\n")):
@@ -32,11 +38,26 @@ def project(tmp_path) -> tuple[Path, Path]:
     rdir = results.report_dir(res, SET)
     rdir.mkdir(parents=True)
     (rdir / "report.pdf").write_bytes(b"%PDF-1.5 first\n")
-    run = results.run_dir(res, SET, "q", "fc", 0)
-    run.mkdir(parents=True)
-    (run / results.HISTORY).write_text("epoch,loss\n1,2.0\n")
-    (run / results.RECORD).write_text("{}\n")
-    (run / results.BEST_WEIGHTS).write_bytes(b"weights: never handed in")
+    results.write_json(rdir / "numbers.json", {"schema_version": results.SCHEMA_VERSION,
+                                               "author": "A", "questions": [{"id": "q"}]})
+    for q, seed in (("q", 0), ("q", 1), ("other", 0)):
+        run = results.run_dir(res, SET, q, "fc", seed)
+        run.mkdir(parents=True)
+        (run / results.HISTORY).write_text(f"epoch,loss\n1,2.{seed}\n")
+        results.write_json(run / results.RECORD, {"schema_version": results.SCHEMA_VERSION})
+        (run / results.BEST_WEIGHTS).write_bytes(b"weights: never handed in")
+    results.write_csv(results.aggregate(res, SET, results.SUMMARY), ["question", "run", "seed"],
+                      [{"question": "q", "run": "fc", "seed": 0},
+                       {"question": "other", "run": "fc", "seed": 0},
+                       {"question": "q", "run": "fc", "seed": 1}])
+    figures = results.figures_dir(res, SET)
+    figures.mkdir()
+    for name in ("q-curves", "other-curves"):
+        (figures / f"{name}.pdf").write_bytes(f"%PDF {name}".encode())
+    results.write_json(results.provenance_file(res, SET), {
+        "schema_version": results.SCHEMA_VERSION,
+        "figures": {"q-curves": {"files": {"q-curves.pdf": "x"}},
+                    "other-curves": {"files": {"other-curves.pdf": "y"}}}})
     return root, res
 
 
@@ -65,10 +86,10 @@ def test_a_completed_build_replaces_the_old_one_whole(project):
     archive = build(project)
     assert archive == root / "submission.zip"
     assert zipped(archive)["submission/report.pdf"] == b"%PDF-1.5 first\n"
-    assert "results/quick/q/fc/seed-0/history.csv" in listing(root / "submission")
-    # then: a new report, and the run deleted
+    assert "results/quick/q/fc/seed-1/history.csv" in listing(root / "submission")
+    # then: a new report, and a seed deleted
     (results.report_dir(res, SET) / "report.pdf").write_bytes(b"%PDF-1.5 second\n")
-    run = results.run_dir(res, SET, "q", "fc", 0)
+    run = results.run_dir(res, SET, "q", "fc", 1)
     for path in run.iterdir():
         path.unlink()
     run.rmdir()
@@ -76,10 +97,10 @@ def test_a_completed_build_replaces_the_old_one_whole(project):
     assert beside(root) == ["submission", "submission.zip"]  # no staging left over
     folder = root / "submission"
     assert (folder / "report.pdf").read_bytes() == b"%PDF-1.5 second\n"
-    assert not (folder / "results/quick/q").exists()  # nothing of the old one
+    assert not (folder / "results/quick/q/fc/seed-1").exists()  # nothing of the old one
     entries = zipped(archive)
     assert entries["submission/report.pdf"] == b"%PDF-1.5 second\n"
-    assert not any("seed-0" in name for name in entries)
+    assert not any("seed-1" in name for name in entries)
     names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     assert names == sorted([*listing(folder), LISTING])
     assert sorted(f"submission/{n}" for n in names) == sorted(entries)
@@ -157,3 +178,80 @@ def test_a_refused_build_leaves_the_old_one_and_a_foreign_folder_is_never_replac
     (mine / "notes.txt").unlink()  # an empty folder is replaced
     assert zipped(submission.gather(res, SET, mine, root=root, notebook=False))[
         "mine/report.pdf"] == b"%PDF-1.5 again\n"
+
+
+def handed_in(archive: Path) -> dict[str, bytes]:
+    """The results files of a submission zip: name under ``results/<set>/`` -> bytes."""
+    top = f"submission/results/{SET}/"
+    return {n.removeprefix(top): data for n, data in zipped(archive).items() if n.startswith(top)}
+
+
+def test_only_the_papers_question_goes_in_with_its_rows_and_a_manifest_of_it(project, capsys):
+    """The paper has ``q``: ``other`` (trained, not in the paper) stays out, its rows, figures
+    and provenance too; the manifest lists exactly what is handed in, from the set's own (how
+    the results were made) and names the part; the student's results are left as they were;
+    one line says what went in and what stayed out."""
+    root, res = project
+    with results.locked(res, SET):
+        manifest.write(res, SET, ["coursework", "report"])
+    before = {p: p.read_bytes() for p in res.rglob("*") if p.is_file()}
+    got = handed_in(build(project))
+    assert sorted(got) == ["MANIFEST.json", "figures/provenance.json", "figures/q-curves.pdf",
+                           "q/fc/seed-0/history.csv", "q/fc/seed-0/run.json",
+                           "q/fc/seed-1/history.csv", "q/fc/seed-1/run.json",
+                           "report/numbers.json", "report/report.pdf", "summary.csv"]
+    assert got["summary.csv"] == b"question,run,seed\nq,fc,0\nq,fc,1\n"
+    assert list(json.loads(got["figures/provenance.json"])["figures"]) == ["q-curves"]
+    man = json.loads(got["MANIFEST.json"])
+    assert man["files"] == {name: {"sha256": hashlib.sha256(data).hexdigest(),
+                                   "size": len(data)}
+                            for name, data in got.items() if name != "MANIFEST.json"}
+    assert man["command"] == ["coursework", "report"]  # how the results were made
+    assert man["handed_in"] == {"questions": ["q"], "left_out": ["other"]}
+    desc = json.loads((root / "submission" / submission.DESCRIPTION).read_text())
+    assert desc["questions"] == ["q"] and desc["left_out"] == ["other"]
+    out = capsys.readouterr().out
+    assert ("results handed in: the paper's question q; left out (not in the paper): other"
+            in out.splitlines()), out
+    assert {p: p.read_bytes() for p in res.rglob("*") if p.is_file()} == before
+
+
+def test_a_file_edited_after_its_manifest_is_never_blessed(project):
+    """A history edited in the student's results after the manifest was written, or the
+    summary (a row of the question left out: the file is no longer as made): the handed-in
+    manifest lists them as the set's manifest recorded them, so the marker sees the edit; a
+    file the manifest never listed is not listed, and one it listed that is gone stays
+    listed (missing)."""
+    root, res = project
+    with results.locked(res, SET):
+        manifest.write(res, SET)
+    recorded = manifest.read(res, SET)["files"]
+    run = results.run_dir(res, SET, "q", "fc", 0)
+    (run / results.HISTORY).write_text("epoch,loss\n1,1.0\n")
+    summary = results.aggregate(res, SET, results.SUMMARY)
+    summary.write_text(summary.read_text().replace("other,fc,0", "other,fc,7"))
+    (run / "notes.txt").write_text("not made by the template")
+    (results.run_dir(res, SET, "q", "fc", 1) / results.HISTORY).unlink()
+    got = handed_in(build(project))
+    files = json.loads(got["MANIFEST.json"])["files"]
+    for name in ("q/fc/seed-0/history.csv", "summary.csv"):
+        assert files[name] == recorded[name]
+        assert files[name]["sha256"] != hashlib.sha256(got[name]).hexdigest(), name
+    assert "q/fc/seed-0/notes.txt" in got and "q/fc/seed-0/notes.txt" not in files
+    assert files["q/fc/seed-1/history.csv"] == recorded["q/fc/seed-1/history.csv"]
+    assert not any(name.startswith("other/") or name.endswith(".h5") for name in files)
+
+
+def test_a_paper_question_without_runs_is_one_error_and_nothing_is_changed(project):
+    root, res = project
+    archive = build(project)
+    before = archive.read_bytes()
+    results.write_json(results.report_dir(res, SET) / "numbers.json", {
+        "schema_version": results.SCHEMA_VERSION, "questions": [{"id": "q"}, {"id": "gone"}]})
+    with pytest.raises(ResultsError, match=r"no runs of 'gone', a question of the paper .*"
+                                           r"train it \(make gone PROFILE=quick\)"):
+        build(project)
+    assert archive.read_bytes() == before
+    (results.report_dir(res, SET) / "numbers.json").unlink()
+    with pytest.raises(ReportError, match="numbers.json does not exist: build the report"):
+        build(project)
