@@ -176,7 +176,7 @@ plots: env ## figures out of date in results/$(PROFILE) (PDF and PNG; without PR
 report: env tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/ (without PROFILE: full if it has runs, else quick)
 	$(CW) report --profile $(READ_PROFILE) $(DATA_FLAGS) $(REPORT_FLAGS)
 
-submission: env ## PDF, its sources, code, results without weights, lab book -> submission/ and submission.zip
+submission: env ## PDF, its sources, code, the paper's results without weights, lab book -> submission/ and submission.zip
 	$(CW) submission --profile $(READ_PROFILE) $(DATA_FLAGS)
 
 verify: env ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPLE= RERUN=0]

@@ -121,6 +121,24 @@ def decimals(n_test: int, sds: list[float]) -> int:
     return min(2, res, by_sd)
 
 
+def dataset_label(name: str) -> str:
+    """A dataset as the paper names it: a named one as it is, one of files by its kind and
+    file or folder name (``npz:/home/me/data/bees.npz`` -> ``npz:bees.npz``): a path would
+    run out of the column."""
+    kind, sep, rest = name.partition(":")
+    return f"{kind}:{Path(rest.rstrip('/')).name}" if sep and "/" in rest else name
+
+
+def run_decimals(runs: dict[str, list[results.SeedResult]]) -> int:
+    """:func:`decimals` for a question's runs (run -> its seeds): what its tables, macros and
+    the comparison figure print."""
+    first = next(iter(runs.values()))[0].record
+    n_test = first.get("dataset", {}).get("sizes", {}).get("test", 10_000)  # a record's
+    return decimals(n_test,
+                    [100 * results.test_accuracies(x).std(ddof=1) for x in runs.values()
+                     if len(x) > 1])
+
+
 def plain(x: object, digits: int = 2) -> str:
     """A setting as a paper writes it: ``0.09111`` -> ``0.091``, ``0.00221`` -> ``2.2e-3``,
     ``60`` -> ``60``; text as it is."""
@@ -348,8 +366,7 @@ def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dic
     first = next(iter(recs.values()))
     ds = first["dataset"]
     n_seeds = min(len(x) for x in runs.values())
-    d = decimals(ds["sizes"]["test"], [100 * results.test_accuracies(x).std(ddof=1)
-                                       for x in runs.values() if len(x) > 1])
+    d = run_decimals(runs)
     q_stats, noise = stats_table([r for r in stats_rows if r["question"] == qid], d)
     by_run = {r["name"]: r for r in q_stats}
     rows: dict[str, list] = {k: [] for k in ("settings", "main", "config", "results",
@@ -442,7 +459,7 @@ def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dic
     }
     sizes = " / ".join(f"{ds['sizes'][k]:,}" for k in ("train", "val", "test"))
     cite, citation = data.CITATIONS.get(ds["name"], ("", ""))
-    facts = Facts(dataset=ds["name"], shape="×".join(map(str, ds["input_shape"])),
+    facts = Facts(dataset=dataset_label(ds["name"]), shape="×".join(map(str, ds["input_shape"])),
                   classes=str(ds["num_classes"]), sizes=sizes, common=phrase,
                   class_names=class_list(ds), seeds=str(max(len(x) for x in runs.values())),
                   baseline=base, noise=noise, not_complete=", ".join(not_complete),

@@ -214,7 +214,7 @@ class Live:
         fig.suptitle(self.question, fontsize=9)
         if labelled:
             names = [n for g in groups for n in g if n in labelled]
-            fig.legend([labelled[n] for n in names], names, fontsize=7, ncol=ncol,
+            fig.legend([labelled[n] for n in names], names, fontsize=plots.SMALLEST, ncol=ncol,
                        loc="outside lower center")
         return fig
 

@@ -1,8 +1,9 @@
 """Figures from the results files alone, as PDF (vector, for LaTeX) and PNG (to look at).
 
 Every figure is drawn at the size it is printed in the two-column paper: one column is
-``COLUMN`` inches wide, a page ``WIDE``, and no text is smaller than 7 pt, so included at
-``\\cwfigwidth`` (see ``report_templates/cw.sty``) nothing is scaled down. One style:
+``COLUMN`` inches wide, a page ``WIDE``, and no text is smaller than 8 pt (the captions'
+size), so included at ``\\cwfigwidth`` (see ``report_templates/cw.sty``) nothing is scaled
+down. One style:
 Okabe & Ito's colour-blind-safe colours, no top and right spines, light grid.
 
 Every run of a question keeps one colour and line (:func:`run_styles`) in all its figures
@@ -40,13 +41,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from coursework.analysis.tables import pct  # noqa: E402
+from coursework.analysis.tables import pct, run_decimals  # noqa: E402
 from coursework.records import results, spec  # noqa: E402
 from coursework.records.errors import ResultsError  # noqa: E402
 from coursework.records.results import SeedResult  # noqa: E402
 
 COLUMN, WIDE = 3.25, 6.75  # inches: one column and the text width of the paper style
-SMALLEST = 7  # points
+SMALLEST = 8  # points: the paper's captions (footnotesize), and no text smaller
 # Okabe & Ito's colour-blind-safe palette (yellow left out: it vanishes on white); with more
 # runs than colours the line style changes too (run_styles)
 COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
@@ -173,7 +174,7 @@ def panels(names: list[str], tuned: set[str], most: int = MOST) -> list[list[str
 
 
 def legend_columns(names: list[str], width: float) -> int:
-    """How many legend columns of these names fit across ``width`` inches, at 7 pt."""
+    """How many legend columns of these names fit across ``width`` inches, at SMALLEST."""
     entry = (0.55 * max(map(len, names), default=1) + 1.8 + 0.8 + 1.0) * SMALLEST / 72
     return max(1, min(4, len(names), int((width - 0.15) // entry)))
 
@@ -285,6 +286,7 @@ def comparison(runs: dict[str, list[SeedResult]]):
     tuned = tuned_runs(runs)
     styles, sib = run_styles(list(runs), tuned), siblings(list(runs), tuned)
     fig, ax = plt.subplots(figsize=(COLUMN, 0.24 * len(names) + 0.75))
+    digits = run_decimals(runs)
     for i, name in enumerate(names):
         acc = results.test_accuracies(runs[name]) * 100
         mean, colour = acc.mean(), styles[name]["color"]
@@ -294,7 +296,7 @@ def comparison(runs: dict[str, list[SeedResult]]):
         ax.scatter(acc, [i] * len(acc), s=9, color="#333333", zorder=3, lw=0.4,
                    edgecolors="white")
         # the same digits as the tables': the same number, never a rounding apart
-        ax.annotate(pct(results.test_accuracies(runs[name]).mean()), (acc.max(), i),
+        ax.annotate(pct(results.test_accuracies(runs[name]).mean(), digits), (acc.max(), i),
                     xytext=(5, 0), textcoords="offset points", va="center", fontsize=SMALLEST)
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel="test accuracy (%)")

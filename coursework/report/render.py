@@ -66,9 +66,11 @@ FIGURES = {
                   "body"),
     "comparison": ("Test accuracy at the epoch of best validation accuracy: mean over seeds "
                    "(circle), each seed (dots), min-max (bar).", False, "body"),
-    "val": ("Validation accuracy per epoch, mean over seeds (band: min-max).", False, "body"),
-    "curves": ("Learning curves: training (dashed) and validation (solid) loss and accuracy "
-               "per epoch, mean over seeds, band = min-max.", True, "appendix"),
+    "val": ("Validation accuracy per epoch, mean over seeds (band: min-max); more than six "
+            "runs in panels that share their axes.", False, "body"),
+    "curves": ("Learning curves: validation (each run's line, band: min-max over seeds) and "
+               "training (the same line, thinner and lighter) loss and accuracy per epoch, "
+               "mean over seeds; more than six runs in rows of panels.", True, "appendix"),
     "confusion": ("Confusion matrix of the best run on the test set.", False, "appendix"),
     "errors": ("Misclassified test images of the best run (true→predicted).", True, "appendix"),
     "filters": ("Learned first-layer filters of the best convolutional run.", False,
