@@ -31,19 +31,21 @@ PROSE_GUIDE = {
 %% Cite papers with \\cite{{key}}, keys from report_templates/references.bib: \\cite{{nielsen2015}}.
 %% The research question and hypothesis come from experiments/{q}.toml; to put them in your own
 %% words, write them in research_question.tex and hypothesis.tex in this folder.
-\\textit{{(Motivation not written yet: edit report\\_templates/prose/{q_tex}/motivation.tex.)}}
+\\textit{{(Motivation not written yet: edit
+\\nolinkurl{{report_templates/prose/{q}/motivation.tex}}.)}}
 """,
     "discussion": """%% Discussion and conclusions for "{title}" -- yours; never overwritten.
 %% What do the results show? Is each difference larger than the spread over seeds? Does the
 %% evidence support the hypothesis? What would you try next?
 %% Numbers: \\result{{{q}/{run}}}{{test}}; papers: \\cite{{nielsen2015}} (references.bib).
-\\textit{{(Discussion not written yet: edit report\\_templates/prose/{q_tex}/discussion.tex.)}}
+\\textit{{(Discussion not written yet: edit
+\\nolinkurl{{report_templates/prose/{q}/discussion.tex}}.)}}
 """,
 }
 ABSTRACT_GUIDE = """%% Your abstract -- never overwritten. In a few sentences: the questions, how
 %% you answered them, and what you found (with numbers: \\result{question/run}{test}).
 %% Cite papers with \\cite{key}, keys from report_templates/references.bib: \\cite{nielsen2015}.
-\\textit{(Abstract not written yet: edit report\\_templates/prose/abstract.tex.)}
+\\textit{(Abstract not written yet: edit \\nolinkurl{report_templates/prose/abstract.tex}.)}
 """
 
 
@@ -51,7 +53,7 @@ ABSTRACT_GUIDE = """%% Your abstract -- never overwritten. In a few sentences: t
 PAPER_PARTS = ("research_question", "hypothesis", "motivation", "discussion")
 WRITTEN_PARTS = ("motivation", "discussion")
 # the guides' placeholder line, as PROSE_GUIDE and ABSTRACT_GUIDE write it
-_NOT_WRITTEN = re.compile(r"\((?:Abstract|Motivation|Discussion) not written yet: edit ")
+_NOT_WRITTEN = re.compile(r"\((?:Abstract|Motivation|Discussion) not written yet: edit\s")
 _COMMENT = re.compile(r"(?<!\\)%.*")
 _RESULT = re.compile(r"\\result(?![A-Za-z@])")
 _ARGS = re.compile(r"\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
