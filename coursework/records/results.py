@@ -268,10 +268,24 @@ def is_complete(run_folder: Path) -> bool:
 
 def in_progress(run_folder: Path) -> bool:
     """Whether ``run_folder`` (a seed's, its :func:`staging_dir`, a tuning trial's) holds a run
-    in progress: training now, or stopped part-way, to be resumed. Its ``backup/`` (the training
-    state) is there from the first epoch until the run ends, whatever its ``run.json`` says (the
-    engine writes that only once the run has ended)."""
-    return (Path(run_folder) / BACKUP).is_dir()
+    in progress: training now, or stopped part-way, to be resumed. Its ``backup/`` (the
+    training state and its key) is there from the start until the run ends; a ``run.json``
+    newer than everything in it is the end of that run (a failed run keeps its backup to
+    resume from), an older one a run's earlier end, before it was started again."""
+    backup = Path(run_folder) / BACKUP
+    if not backup.is_dir():
+        return False
+    record = Path(run_folder) / RECORD
+    if not record.exists():
+        return True
+    try:  # a record of no end ("running"), or one half-written, is no end either
+        if json.loads(record.read_text(encoding="utf-8")).get("status") not in (
+                "complete", "failed", "pruned"):
+            return True
+    except (OSError, ValueError, AttributeError):
+        return True
+    newest = max((p.stat().st_mtime_ns for p in backup.iterdir()), default=0)
+    return newest > record.stat().st_mtime_ns
 
 
 def in_progress_dirs(results: Path, results_set: str) -> list[Path]:

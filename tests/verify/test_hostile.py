@@ -321,7 +321,7 @@ def test_without_bwrap_nothing_of_a_submission_runs_unless_unsafe_and_the_sheet_
     assert sheet.facts["reruns_agreeing"] == "refused: no sandbox" and sheet.facts["pages"] == "?"
     notes = {r.check: r.got for r in sheet.rows if r.verdict == "note"}
     assert "UNSAFE=1" in notes["re-run: refused"] and "not compiled" in notes["report compiles"]
-    assert len(sheet.rows) > 300  # the integrity pass ran whole
+    assert len(sheet.rows) > 200  # the integrity pass ran whole
     [sheet] = mark.mark(handed_in, tmp_path / "marking", mark.Options(sample=1, unsafe=True))
     assert sheet.facts["sandbox"] == "none (UNSAFE=1)" and sheet.facts["reruns_agreeing"] == "1/1"
     assert sheet.facts["pages"] == "1"
