@@ -89,3 +89,16 @@ def metric_columns(path: Path) -> list[str]:
     for line in path.read_text().splitlines():
         rows.append(",".join(line.split(",")[:-1]))
     return rows
+
+
+def handed_in_zip(folder: Path, spec: Path) -> Path:
+    """What a student hands in: ``spec``'s runs trained, the report built (author Ada
+    Lovelace), ``make submission`` without the notebook; the zip's path."""
+    res = folder / "results"
+    settings = folder / "report.toml"
+    settings.write_text('title = "Toy study"\nauthor = "Ada Lovelace (s0000001)"\n')
+    assert run_cli("--results", res, "run", spec) == 0
+    assert run_cli("--results", res, "report", "--settings", settings) == 0
+    assert run_cli("--results", res, "submission", "--out", folder / "submission",
+                   "--no-notebook") == 0
+    return folder / "submission.zip"

@@ -20,7 +20,7 @@ import pytest
 
 from coursework.runtime import backend
 from coursework.verify import mark, rerun
-from tests.helpers import FC_AND_CONV, needs_bwrap, needs_tex, run_cli, toy_spec
+from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
 
 pytestmark = [pytest.mark.slow, needs_tex, needs_bwrap, pytest.mark.skipif(
     backend.chosen() != "tensorflow", reason="trains, builds and marks a submission: once, in "
@@ -42,14 +42,7 @@ def handed_in(tmp_path_factory, tiny_npz) -> Path:
     tmp = tmp_path_factory.mktemp("student")
     runs = FC_AND_CONV.replace('name = "fc"', 'name = "fc"\n    seeds = [0, 1]')
     spec = toy_spec(tmp, f"npz:{tiny_npz}", runs)
-    res = tmp / "results"
-    settings = tmp / "report.toml"
-    settings.write_text('title = "Toy study"\nauthor = "Ada Lovelace (s0000001)"\n')
-    assert run_cli("--results", res, "run", spec) == 0
-    assert run_cli("--results", res, "report", "--settings", settings) == 0
-    assert run_cli("--results", res, "submission", "--out", tmp / "submission",
-                   "--no-notebook") == 0
-    return tmp / "submission.zip"
+    return handed_in_zip(tmp, spec)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from coursework.records import results
 from coursework.report.settings import PLACEHOLDER_AUTHOR
 from coursework.runtime import backend
 from coursework.verify import mark
-from tests.helpers import FC_AND_CONV, needs_bwrap, needs_tex, run_cli, toy_spec
+from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
 from tests.verify.test_archive import bomb, make_zip
 
 pytestmark = [pytest.mark.slow, needs_tex, needs_bwrap, pytest.mark.skipif(
@@ -43,14 +43,7 @@ def handed_in(tmp_path_factory, tiny_npz) -> Path:
     """A student's submission.zip: two toy runs, the report built, `make submission`."""
     tmp = tmp_path_factory.mktemp("student")
     spec = toy_spec(tmp, f"npz:{tiny_npz}", FC_AND_CONV)
-    res = tmp / "results"
-    settings = tmp / "report.toml"
-    settings.write_text('title = "Toy study"\nauthor = "Ada Lovelace (s0000001)"\n')
-    assert run_cli("--results", res, "run", spec) == 0
-    assert run_cli("--results", res, "report", "--settings", settings) == 0
-    assert run_cli("--results", res, "submission", "--out", tmp / "submission",
-                   "--no-notebook") == 0
-    return tmp / "submission.zip"
+    return handed_in_zip(tmp, spec)
 
 
 def edited(src: Path, dest: Path, edits: dict, cover_tracks: bool = False) -> Path:
