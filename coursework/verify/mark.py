@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -388,6 +389,11 @@ def check_unpacked(sheet: Sheet, files: Path, work: Path, options: Options,
     sheet.rows += rows
     results_set = desc.get("results_set")
     results_dir = root / "results"
+    if results_set and not re.fullmatch(r"[A-Za-z0-9_.@+-]+", results_set) or results_set in (
+            ".", ".."):  # a name, never a path out of the submission
+        sheet.rows.append(Row("-", "-", "submission description", DESCRIPTION,
+                              "a results set's name", short(results_set, 60), "BROKEN"))
+        return
     sheet.facts.update(report_settings(root, results_set))
     if not results_set or not results.set_dir(results_dir, results_set).is_dir():
         sheet.rows.append(Row("-", "-", "results", f"results/{results_set or '?'}", "present",

@@ -139,6 +139,8 @@ def test_a_batch_of_hostile_zips_runs_nothing_touches_nothing_outside_and_gets_a
         z.writestr("submission/a/b", "and a folder")
     rebuilt(handed_in, inbox / "deep.zip",
             lambda e: e.update({RECORD: b"[" * 200_000 + b"]" * 200_000}))
+    rebuilt(handed_in, inbox / "escape.zip", lambda e: e.update({  # a results set out of it
+        "submission/SUBMISSION.json": json.dumps({"results_set": "../../../.."}).encode()}))
     before = snapshot(tmp_path, marking)
 
     assert run_cli("mark", inbox, "--marking", marking, "--sample", "0") == 0
@@ -147,20 +149,22 @@ def test_a_batch_of_hostile_zips_runs_nothing_touches_nothing_outside_and_gets_a
     after = snapshot(tmp_path, marking)
     assert after == before, {k for k in set(after) ^ set(before)}
     out = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"marked 8: 4 pass, 2 FAIL, 2 BROKEN \(.*marks\.md\)", out[-1]), out[-3:]
+    assert re.fullmatch(r"marked 9: 4 pass, 2 FAIL, 3 BROKEN \(.*marks\.md\)", out[-1]), out[-3:]
     rows = {r["submission"]: r for r in csv_rows(marking / "marks.csv")}
     assert sorted(rows) == sorted(p.name for p in inbox.iterdir())
     want = {"rc.zip": "pass", "input.zip": "FAIL", "...zip": "pass", "s_1.zip": "pass",
-            "s 1.zip": "FAIL", "s?1.zip": "pass", "clash.zip": "BROKEN", "deep.zip": "BROKEN"}
+            "s 1.zip": "FAIL", "s?1.zip": "pass", "clash.zip": "BROKEN", "deep.zip": "BROKEN",
+            "escape.zip": "BROKEN"}
     assert {k: r["verdict"] for k, r in rows.items()} == want, {
         k: r["first_failure"] for k, r in rows.items()}
     assert "report compiles" in rows["input.zip"]["first_failure"], rows["input.zip"]
     assert "toy-curves" in rows["s 1.zip"]["first_failure"], rows["s 1.zip"]  # drawn before
     assert "is a file and a folder" in rows["clash.zip"]["first_failure"]
     assert "nested too deeply" in rows["deep.zip"]["first_failure"]
+    assert "a results set's name" in rows["escape.zip"]["first_failure"]
     assert "the same bytes as ...zip, s?1.zip" in (marking / "s_1" / "sheet.md").read_text()
     folders = sorted(p.name for p in marking.iterdir() if p.is_dir())
-    assert len(folders) == 8 and all(not n.startswith(".") for n in folders), folders
+    assert len(folders) == 9 and all(not n.startswith(".") for n in folders), folders
     for path in marking.rglob("*"):  # the marker's file is in no output
         if path.is_file() and path.suffix in (".pdf", ".log", ".md", ".csv", ".json"):
             assert SECRET.encode() not in path.read_bytes(), path
