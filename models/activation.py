@@ -13,6 +13,12 @@ import keras
 from models.common import mlp
 
 
-def build(input_shape, num_classes, activation: str = "sigmoid",
-          hidden: Sequence[int] = (100, 100), l1: float = 0.0, l2: float = 0.0) -> keras.Model:
+def build(
+    input_shape,
+    num_classes,
+    activation: str = "sigmoid",
+    hidden: Sequence[int] = (100, 100),
+    l1: float = 0.0,
+    l2: float = 0.0,
+) -> keras.Model:
     return mlp(input_shape, num_classes, hidden, activation, l1=l1, l2=l2, name=activation)

@@ -14,8 +14,21 @@ import keras
 from models.conv import build as convnet
 
 
-def build(input_shape, num_classes, conv_maps: Sequence[int] = (20, 40),
-          hidden: Sequence[int] = (100,), activation: str = "relu",
-          l1: float = 0.0, l2: float = 0.0) -> keras.Model:
-    return convnet(input_shape, num_classes, conv_maps=conv_maps, hidden=hidden,
-                   activation=activation, l1=l1, l2=l2)
+def build(
+    input_shape,
+    num_classes,
+    conv_maps: Sequence[int] = (20, 40),
+    hidden: Sequence[int] = (100,),
+    activation: str = "relu",
+    l1: float = 0.0,
+    l2: float = 0.0,
+) -> keras.Model:
+    return convnet(
+        input_shape,
+        num_classes,
+        conv_maps=conv_maps,
+        hidden=hidden,
+        activation=activation,
+        l1=l1,
+        l2=l2,
+    )

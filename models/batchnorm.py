@@ -15,9 +15,18 @@ from keras import layers
 from models.common import conv_unit, dense_unit, regularizer, softmax_head
 
 
-def build(input_shape, num_classes, kind: str = "fc", depth: int = 3, width: int = 100,
-          maps: int = 16, batchnorm: bool = False, activation: str = "relu",
-          l1: float = 0.0, l2: float = 0.0) -> keras.Model:
+def build(
+    input_shape,
+    num_classes,
+    kind: str = "fc",
+    depth: int = 3,
+    width: int = 100,
+    maps: int = 16,
+    batchnorm: bool = False,
+    activation: str = "relu",
+    l1: float = 0.0,
+    l2: float = 0.0,
+) -> keras.Model:
     """``kind="fc"``: ``depth`` hidden layers of ``width`` units. ``kind="conv"``: ``depth``
     3x3 convolutions in two stages (``maps`` then ``2 * maps`` maps, each stage ending in 2x2
     max-pooling), then global average pooling. Softmax on top."""
@@ -33,8 +42,9 @@ def build(input_shape, num_classes, kind: str = "fc", depth: int = 3, width: int
     else:
         first = (depth + 1) // 2
         for i in range(1, depth + 1):
-            x = conv_unit(x, maps if i <= first else 2 * maps, activation, batchnorm, reg,
-                          f"conv{i}")
+            x = conv_unit(
+                x, maps if i <= first else 2 * maps, activation, batchnorm, reg, f"conv{i}"
+            )
             if i in (first, depth):
                 x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
         x = layers.GlobalAveragePooling2D()(x)

@@ -84,8 +84,14 @@ def conv_pool(x, maps: int, kernel_size: int, pool: str, activation: str, reg, n
     """network3's ConvPoolLayer: convolution (valid), 2x2 pooling, then the activation."""
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
-    x = layers.Conv2D(maps, kernel_size, padding="valid", kernel_initializer=initializer_for(
-        activation), kernel_regularizer=reg, name=f"{name}_conv")(x)
+    x = layers.Conv2D(
+        maps,
+        kernel_size,
+        padding="valid",
+        kernel_initializer=initializer_for(activation),
+        kernel_regularizer=reg,
+        name=f"{name}_conv",
+    )(x)
     x = POOLS[pool](2, name=f"{name}_pool")(x)
     return activation_layer(activation)(x)
 
@@ -96,8 +102,12 @@ def dense_head(x, hidden: Sequence[int], num_classes: int, activation: str, drop
     for i, width in enumerate(hidden, start=1):
         if dropout:
             x = layers.Dropout(dropout)(x)
-        x = layers.Dense(width, kernel_initializer=initializer_for(activation),
-                         kernel_regularizer=reg, name=f"fc{i}")(x)
+        x = layers.Dense(
+            width,
+            kernel_initializer=initializer_for(activation),
+            kernel_regularizer=reg,
+            name=f"fc{i}",
+        )(x)
         x = activation_layer(activation)(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
@@ -107,37 +117,65 @@ def dense_head(x, hidden: Sequence[int], num_classes: int, activation: str, drop
 def softmax_head(x, num_classes: int, reg):
     """The output layer of every network: dense softmax over ``num_classes``, in float32 even
     under mixed precision (a float16 softmax rounds small probabilities to 0)."""
-    return layers.Dense(num_classes, activation="softmax", kernel_regularizer=reg,
-                        dtype="float32", name="softmax")(x)
+    return layers.Dense(
+        num_classes, activation="softmax", kernel_regularizer=reg, dtype="float32", name="softmax"
+    )(x)
 
 
-def mlp(input_shape, num_classes, hidden: Sequence[int], activation: str = "sigmoid",
-        dropout: float = 0.0, l1: float = 0.0, l2: float = 0.0, name: str = "mlp") -> keras.Model:
+def mlp(
+    input_shape,
+    num_classes,
+    hidden: Sequence[int],
+    activation: str = "sigmoid",
+    dropout: float = 0.0,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    name: str = "mlp",
+) -> keras.Model:
     """A fully connected network on the flattened image."""
     inputs = keras.Input(shape=tuple(input_shape))
     outputs = dense_head(inputs, hidden, num_classes, activation, dropout, regularizer(l1, l2))
     return keras.Model(inputs, outputs, name=name)
 
 
-def dense_unit(x, width: int, activation: str, batchnorm: bool, reg, name: str,
-               activate: bool = True, zero: bool = False):
+def dense_unit(
+    x,
+    width: int,
+    activation: str,
+    batchnorm: bool,
+    reg,
+    name: str,
+    activate: bool = True,
+    zero: bool = False,
+):
     """Dense, then batch normalisation (if asked; the Dense then has no bias, BN's beta is
     one), then the activation (unless ``activate`` is False: a residual branch's last unit).
     ``zero``: the unit's output starts at zero (its kernel, or with BN its scale gamma)."""
-    x = layers.Dense(width, use_bias=not batchnorm, kernel_initializer="zeros" if zero and not
-                     batchnorm else initializer_for(activation), kernel_regularizer=reg,
-                     name=name)(x)
+    x = layers.Dense(
+        width,
+        use_bias=not batchnorm,
+        kernel_initializer="zeros" if zero and not batchnorm else initializer_for(activation),
+        kernel_regularizer=reg,
+        name=name,
+    )(x)
     if batchnorm:
-        x = layers.BatchNormalization(gamma_initializer="zeros" if zero else "ones",
-                                      name=f"{name}_bn")(x)
+        x = layers.BatchNormalization(
+            gamma_initializer="zeros" if zero else "ones", name=f"{name}_bn"
+        )(x)
     return activation_layer(activation)(x) if activate else x
 
 
 def conv_unit(x, maps: int, activation: str, batchnorm: bool, reg, name: str):
     """A 3x3 convolution ('same' padding), batch normalisation if asked, the activation."""
-    x = layers.Conv2D(maps, 3, padding="same", use_bias=not batchnorm,
-                      kernel_initializer=initializer_for(activation), kernel_regularizer=reg,
-                      name=name)(x)
+    x = layers.Conv2D(
+        maps,
+        3,
+        padding="same",
+        use_bias=not batchnorm,
+        kernel_initializer=initializer_for(activation),
+        kernel_regularizer=reg,
+        name=name,
+    )(x)
     if batchnorm:
         x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return activation_layer(activation)(x)

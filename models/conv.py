@@ -9,9 +9,18 @@ import keras
 from models.common import conv_pool, dense_head, regularizer
 
 
-def build(input_shape, num_classes, conv_maps: Sequence[int] = (20,), kernel_size: int = 5,
-          pool: str = "max", hidden: Sequence[int] = (100,), activation: str = "sigmoid",
-          dropout: float = 0.0, l1: float = 0.0, l2: float = 0.0) -> keras.Model:
+def build(
+    input_shape,
+    num_classes,
+    conv_maps: Sequence[int] = (20,),
+    kernel_size: int = 5,
+    pool: str = "max",
+    hidden: Sequence[int] = (100,),
+    activation: str = "sigmoid",
+    dropout: float = 0.0,
+    l1: float = 0.0,
+    l2: float = 0.0,
+) -> keras.Model:
     """``len(conv_maps)`` conv-pool layers, then fully connected ``hidden`` layers and softmax.
 
     ``conv_maps=[]`` gives a plain fully connected network (Nielsen's FC-100 baseline).

@@ -9,9 +9,16 @@ import keras
 from models.common import mlp
 
 
-def build(input_shape, num_classes, layers: int = 1, width: int = 100,
-          widths: Sequence[int] | None = None, activation: str = "relu",
-          l1: float = 0.0, l2: float = 0.0) -> keras.Model:
+def build(
+    input_shape,
+    num_classes,
+    layers: int = 1,
+    width: int = 100,
+    widths: Sequence[int] | None = None,
+    activation: str = "relu",
+    l1: float = 0.0,
+    l2: float = 0.0,
+) -> keras.Model:
     """``layers`` hidden layers of ``width`` units, or explicit ``widths`` (e.g. Ciresan's
     2500-2000-1500-1000-500)."""
     hidden = list(widths) if widths else [width] * layers

@@ -45,7 +45,7 @@ class Standardisation(layers.Normalization):
 
     def adapt(self, data) -> None:
         super().adapt(data)
-        self.adapt_variance.assign(ops.maximum(self.adapt_variance, self.min_std ** 2))
+        self.adapt_variance.assign(ops.maximum(self.adapt_variance, self.min_std**2))
         self.finalize_state()
 
     def get_config(self) -> dict:
@@ -61,8 +61,9 @@ class Whitening(layers.Layer):
     matrix kept as non-trainable weights). Output: ``(components,)`` for PCA, the input's
     shape for ZCA."""
 
-    def __init__(self, mode: str = "zca", components: int | None = None,
-                 epsilon: float = 0.01, **kwargs):
+    def __init__(
+        self, mode: str = "zca", components: int | None = None, epsilon: float = 0.01, **kwargs
+    ):
         super().__init__(**kwargs)
         if mode not in ("pca", "zca"):
             raise ValueError(f"whitening mode must be 'pca' or 'zca', got {mode!r}")
@@ -73,14 +74,18 @@ class Whitening(layers.Layer):
     def build(self, input_shape) -> None:
         self.size = int(np.prod(input_shape[1:]))
         if self.size > MAX_WHITENED:
-            raise ImageSizeError(f"whitening needs images of at most {MAX_WHITENED} values, these "
-                             f"have {self.size} ({'x'.join(map(str, input_shape[1:]))}): set a "
-                             "smaller image_size in the spec")
+            raise ImageSizeError(
+                f"whitening needs images of at most {MAX_WHITENED} values, these "
+                f"have {self.size} ({'x'.join(map(str, input_shape[1:]))}): set a "
+                "smaller image_size in the spec"
+            )
         self.out = (self.components or self.size) if self.mode == "pca" else self.size
-        self.mean = self.add_weight(shape=(self.size,), initializer="zeros", trainable=False,
-                                    name="mean")
-        self.matrix = self.add_weight(shape=(self.size, self.out), initializer="identity",
-                                      trainable=False, name="matrix")
+        self.mean = self.add_weight(
+            shape=(self.size,), initializer="zeros", trainable=False, name="mean"
+        )
+        self.matrix = self.add_weight(
+            shape=(self.size, self.out), initializer="identity", trainable=False, name="matrix"
+        )
 
     def adapt(self, data) -> None:
         """Fit the mean and the whitening matrix to ``data`` (N, H, W, C), float in [0, 1]."""
@@ -94,7 +99,7 @@ class Whitening(layers.Layer):
         values, vectors = values[order], vectors[:, order]
         vectors *= np.where(vectors[np.abs(vectors).argmax(axis=0), range(self.size)] < 0, -1, 1)
         pca = vectors / np.sqrt(values.clip(min=0) + self.epsilon)
-        matrix = pca[:, :self.out] if self.mode == "pca" else pca @ vectors.T
+        matrix = pca[:, : self.out] if self.mode == "pca" else pca @ vectors.T
         self.mean.assign(mean.astype("float32"))
         self.matrix.assign(matrix.astype("float32"))
 
@@ -107,8 +112,12 @@ class Whitening(layers.Layer):
         return (input_shape[0], self.out) if self.mode == "pca" else input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "mode": self.mode, "components": self.components,
-                "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "mode": self.mode,
+            "components": self.components,
+            "epsilon": self.epsilon,
+        }
 
 
 def preprocessing_layer(method: str, components: int | None, epsilon: float) -> layers.Layer:
@@ -121,9 +130,17 @@ def preprocessing_layer(method: str, components: int | None, epsilon: float) -> 
     raise ValueError(f"preprocessing must be one of {', '.join(METHODS)}, got {method!r}")
 
 
-def build(input_shape, num_classes, preprocessing: str = "raw", components: int | None = None,
-          epsilon: float = 0.01, hidden: Sequence[int] = (100,), activation: str = "relu",
-          l1: float = 0.0, l2: float = 0.0) -> keras.Model:
+def build(
+    input_shape,
+    num_classes,
+    preprocessing: str = "raw",
+    components: int | None = None,
+    epsilon: float = 0.01,
+    hidden: Sequence[int] = (100,),
+    activation: str = "relu",
+    l1: float = 0.0,
+    l2: float = 0.0,
+) -> keras.Model:
     """``preprocessing`` at the input, then fully connected ``hidden`` layers and softmax."""
     inputs = keras.Input(shape=tuple(input_shape))
     x = preprocessing_layer(preprocessing, components, epsilon)(inputs)

@@ -22,21 +22,39 @@ from keras import layers
 from models.common import activation_layer, dense_unit, regularizer, softmax_head
 
 
-def build(input_shape, num_classes, depth: int = 10, width: int = 64, residual: bool = False,
-          batchnorm: bool = False, zero_init: bool = True, activation: str = "relu",
-          l1: float = 0.0, l2: float = 0.0) -> keras.Model:
+def build(
+    input_shape,
+    num_classes,
+    depth: int = 10,
+    width: int = 64,
+    residual: bool = False,
+    batchnorm: bool = False,
+    zero_init: bool = True,
+    activation: str = "relu",
+    l1: float = 0.0,
+    l2: float = 0.0,
+) -> keras.Model:
     """``depth`` (even, for residual blocks of two) hidden layers of ``width`` units."""
     if residual and depth % 2:
-        raise ValueError(f"a residual network has blocks of two layers: depth must be even, "
-                         f"got {depth}")
+        raise ValueError(
+            f"a residual network has blocks of two layers: depth must be even, got {depth}"
+        )
     reg = regularizer(l1, l2)
     inputs = keras.Input(shape=tuple(input_shape))
     h = dense_unit(layers.Flatten()(inputs), width, activation, batchnorm, reg, "stem")
     if residual:
         for b in range(1, depth // 2 + 1):
             branch = dense_unit(h, width, activation, batchnorm, reg, f"block{b}_a")
-            branch = dense_unit(branch, width, activation, batchnorm, reg, f"block{b}_b",
-                                activate=False, zero=zero_init)
+            branch = dense_unit(
+                branch,
+                width,
+                activation,
+                batchnorm,
+                reg,
+                f"block{b}_b",
+                activate=False,
+                zero=zero_init,
+            )
             h = activation_layer(activation)(layers.Add(name=f"block{b}_add")([h, branch]))
     else:
         for i in range(1, depth + 1):

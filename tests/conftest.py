@@ -26,9 +26,14 @@ def mnist5k() -> data.Dataset:
 def tiny_npz(tmp_path_factory, mnist5k) -> Path:
     """600 / 200 / 200 real MNIST images (28x28x1, 10 classes) as an npz: dataset npz:PATH."""
     d = mnist5k
-    arrays = {"x_train": d.x_train[:600], "y_train": d.y_train[:600],
-              "x_val": d.x_val[:200], "y_val": d.y_val[:200],
-              "x_test": d.x_test[:200], "y_test": d.y_test[:200]}
+    arrays = {
+        "x_train": d.x_train[:600],
+        "y_train": d.y_train[:600],
+        "x_val": d.x_val[:200],
+        "y_val": d.y_val[:200],
+        "x_test": d.x_test[:200],
+        "y_test": d.y_test[:200],
+    }
     return save_npz(tmp_path_factory.mktemp("data") / "tiny.npz", arrays)
 
 

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 # a test that compiles the PDF (TeX Live) and reads it back (poppler's pdftotext)
-needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not "
-                                 "installed (.ci/run installs it): marking runs nothing without it")
-needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext")
-                               is None, reason="TeX Live / poppler not installed")
+needs_bwrap = pytest.mark.skipif(
+    shutil.which("bwrap") is None,
+    reason="bubblewrap not installed (.ci/run installs it): marking runs nothing without it",
+)
+needs_tex = pytest.mark.skipif(
+    shutil.which("latexmk") is None or shutil.which("pdftotext") is None,
+    reason="TeX Live / poppler not installed",
+)
 
 
 def installed_venv(folder: Path, code: Path | None = None) -> None:
@@ -46,16 +50,28 @@ FC_AND_CONV = """
 """
 
 
-def toy_spec(folder: Path, dataset: str, runs: str | None = None, epochs: int = 2,
-             name: str = "toy", extra_defaults: str = "", seeds: str = "[0]",
-             builder: str = "conv:build") -> Path:
+def toy_spec(
+    folder: Path,
+    dataset: str,
+    runs: str | None = None,
+    epochs: int = 2,
+    name: str = "toy",
+    extra_defaults: str = "",
+    seeds: str = "[0]",
+    builder: str = "conv:build",
+) -> Path:
     """A one-question spec on ``dataset``; ``runs`` is TOML for the [[runs]] tables."""
-    runs = runs or """
+    runs = (
+        runs
+        or """
         [[runs]]
         name = "fc"
         model = { conv_maps = [], hidden = [32] }
     """
-    return write_spec(folder, textwrap.dedent(f"""
+    )
+    return write_spec(
+        folder,
+        textwrap.dedent(f"""
         question = "{name}"
         title = "Toy"
         research_question = "Does the pipeline work?"
@@ -73,7 +89,10 @@ def toy_spec(folder: Path, dataset: str, runs: str | None = None, epochs: int = 
 
         [profiles.quick]
         [profiles.full]
-    """) + textwrap.dedent(runs), name)
+    """)
+        + textwrap.dedent(runs),
+        name,
+    )
 
 
 def run_cli(*args) -> int:
@@ -99,6 +118,8 @@ def handed_in_zip(folder: Path, spec: Path) -> Path:
     settings.write_text('title = "Toy study"\nauthor = "Ada Lovelace (s0000001)"\n')
     assert run_cli("--results", res, "run", spec) == 0
     assert run_cli("--results", res, "report", "--settings", settings) == 0
-    assert run_cli("--results", res, "submission", "--out", folder / "submission",
-                   "--no-notebook") == 0
+    assert (
+        run_cli("--results", res, "submission", "--out", folder / "submission", "--no-notebook")
+        == 0
+    )
     return folder / "submission.zip"

@@ -33,8 +33,10 @@ sys.meta_path.insert(0, NoKeras())
 
 def modules(package_dir: Path = PACKAGE) -> dict[str, Path]:
     """``records.results`` -> its file: every module of the package, by dotted name."""
-    return {".".join(p.relative_to(package_dir).with_suffix("").parts): p
-            for p in package_dir.rglob("*.py")}
+    return {
+        ".".join(p.relative_to(package_dir).with_suffix("").parts): p
+        for p in package_dir.rglob("*.py")
+    }
 
 
 def project_imports(package_dir: Path = PACKAGE) -> dict[str, set[str]]:
@@ -59,11 +61,13 @@ def project_imports(package_dir: Path = PACKAGE) -> dict[str, set[str]]:
                     continue
                 base = ".".join(parts[1:])
                 for a in node.names:
-                    found.add(module_of(f"{base}.{a.name}" if base else a.name)
-                              or module_of(base))
+                    found.add(module_of(f"{base}.{a.name}" if base else a.name) or module_of(base))
             elif isinstance(node, ast.Import):
-                found |= {module_of(a.name.split(".", 1)[1]) for a in node.names
-                          if a.name.startswith("coursework.")}
+                found |= {
+                    module_of(a.name.split(".", 1)[1])
+                    for a in node.names
+                    if a.name.startswith("coursework.")
+                }
         assert None not in found, f"{name}: an import of a coursework module that is not there"
         graph[name] = {m for m in found if m is not None} - {name}
     return graph
@@ -83,7 +87,7 @@ def cycles(graph: dict[str, set[str]]) -> list[str]:
         state[module] = 1
         for dep in sorted(graph[module]):
             if state.get(dep) == 1:
-                found.append(" -> ".join(path[path.index(dep):] + [dep]))
+                found.append(" -> ".join(path[path.index(dep) :] + [dep]))
             elif dep not in state:
                 visit(dep, path + [dep])
         state[module] = 2
@@ -108,8 +112,12 @@ TOP = {"__init__", "__main__"}  # the package itself: the version, and `python -
 def upward(graph: dict[str, set[str]], order: list[str]) -> list[str]:
     """Every import of a module of a higher layer (``order``: the layers, top first)."""
     level = {name: len(order) - i for i, name in enumerate(order)}  # records lowest: 1
-    return sorted(f"{m} imports {d}" for m, deps in graph.items() for d in deps
-                  if m not in TOP and d not in TOP and level[package(d)] > level[package(m)])
+    return sorted(
+        f"{m} imports {d}"
+        for m, deps in graph.items()
+        for d in deps
+        if m not in TOP and d not in TOP and level[package(d)] > level[package(m)]
+    )
 
 
 def test_no_import_cycles():
@@ -125,9 +133,12 @@ def test_each_package_imports_only_the_packages_below_it():
     order, lines = layers()
     folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     assert folders == set(order), "docs/architecture.md: layers out of date"
-    unnamed = [f"{layer}/{p.name}" for layer, line in zip(order, lines, strict=True)
-               for p in (PACKAGE / layer).glob("*.py")
-               if p.name != "__init__.py" and f"`{p.name}`" not in line]
+    unnamed = [
+        f"{layer}/{p.name}"
+        for layer, line in zip(order, lines, strict=True)
+        for p in (PACKAGE / layer).glob("*.py")
+        if p.name != "__init__.py" and f"`{p.name}`" not in line
+    ]
     assert unnamed == [], "docs/architecture.md: modules not named in their layer's line"
     graph = project_imports()
     assert {m for m in graph if "." not in m} == TOP
@@ -143,10 +154,12 @@ def test_a_planted_upward_import_and_a_planted_circle_are_both_found(tmp_path):
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     (copy / "records" / "planted_a.py").write_text(
         "from coursework.records.planted_b import B\n\n"
-        "def main():\n    from coursework.commands.cli import main as run\n    return run\n")
+        "def main():\n    from coursework.commands.cli import main as run\n    return run\n"
+    )
     (copy / "records" / "planted_b.py").write_text(
         "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
-        "    from coursework.records import planted_a\n\nB = 1\n")
+        "    from coursework.records import planted_a\n\nB = 1\n"
+    )
     graph = project_imports(copy)
     assert "records.planted_a -> records.planted_b -> records.planted_a" in cycles(graph)
     assert upward(graph, layers()[0]) == ["records.planted_a imports commands.cli"]
@@ -155,12 +168,16 @@ def test_a_planted_upward_import_and_a_planted_circle_are_both_found(tmp_path):
 def test_only_the_results_module_globs_the_results_folder():
     """Any other module lists only folders that are not results: the specs, the student's
     prose, the project's code, folders of images."""
-    others = {"spec.py": ["EXPERIMENTS_DIR.glob"], "render.py": ["prose.glob"],
-              "project.py": ["(root / name).rglob"],
-              "images.py": ["folder.iterdir", "c.rglob"], "formats.py": ["path.iterdir"],
-              # a marker's folder of zips, and an unpacked submission (not a results folder)
-              "mark.py": ["path.glob", "files.iterdir", "root.rglob", "code.rglob", "root.rglob"],
-              "sheets.py": ["(marking).iterdir"]}  # the marking folder's sheets
+    others = {
+        "spec.py": ["EXPERIMENTS_DIR.glob"],
+        "render.py": ["prose.glob"],
+        "project.py": ["(root / name).rglob"],
+        "images.py": ["folder.iterdir", "c.rglob"],
+        "formats.py": ["path.iterdir"],
+        # a marker's folder of zips, and an unpacked submission (not a results folder)
+        "mark.py": ["path.glob", "files.iterdir", "root.rglob", "code.rglob", "root.rglob"],
+        "sheets.py": ["(marking).iterdir"],
+    }  # the marking folder's sheets
     for path in PACKAGE.rglob("*.py"):
         if path.name != "results.py":
             found = re.findall(r"([\w.]+|\([^()]*\))\.(r?glob|iterdir)\(", path.read_text())
@@ -171,9 +188,21 @@ def test_only_the_results_module_names_the_results_files():
     """The file names of a results folder are spelled in results.py alone."""
     from coursework.records import results
 
-    names = [results.RECORD, results.HISTORY, results.SPEC, results.PREDICTIONS, results.MODEL,
-             results.BEST_WEIGHTS, results.SUMMARY, results.STATS, results.ENSEMBLES,
-             results.MANIFEST, results.VERIFICATION, results.BENCH, results.CALIBRATION]
+    names = [
+        results.RECORD,
+        results.HISTORY,
+        results.SPEC,
+        results.PREDICTIONS,
+        results.MODEL,
+        results.BEST_WEIGHTS,
+        results.SUMMARY,
+        results.STATS,
+        results.ENSEMBLES,
+        results.MANIFEST,
+        results.VERIFICATION,
+        results.BENCH,
+        results.CALIBRATION,
+    ]
     assert len(set(names)) == len(names)
     for path in PACKAGE.rglob("*.py"):
         if path.name != "results.py":
@@ -196,24 +225,48 @@ def test_collect_report_plots_and_verify_run_without_keras(tmp_path, tiny_npz):
     (tmp_path / "block").mkdir()
     (tmp_path / "block" / "sitecustomize.py").write_text(NO_KERAS)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "block"), str(ROOT)])}
-    check = subprocess.run([sys.executable, "-c", "import keras"], env=env, capture_output=True,
-                           text=True)
+    check = subprocess.run(
+        [sys.executable, "-c", "import keras"], env=env, capture_output=True, text=True
+    )
     assert "No module named 'keras'" in check.stderr
     steps = [["collect"], ["report"], ["verify", "--no-rerun"], ["plots"]]
     if shutil.which("latexmk"):  # a submission needs the PDF; marking it needs no Keras
-        steps += [["report"], ["submission", "--out", str(tmp_path / "sub"), "--no-notebook"],
-                  ["mark", str(tmp_path / "sub.zip"), "--sample", "0", "--marking",
-                   str(tmp_path / "marking")]]
+        steps += [
+            ["report"],
+            ["submission", "--out", str(tmp_path / "sub"), "--no-notebook"],
+            [
+                "mark",
+                str(tmp_path / "sub.zip"),
+                "--sample",
+                "0",
+                "--marking",
+                str(tmp_path / "marking"),
+            ],
+        ]
     for args in steps:
-        proc = subprocess.run([sys.executable, "-m", "coursework", "--results", str(res), *args],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-m", "coursework", "--results", str(res), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, f"{args}: {proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
     assert (res / "quick/report/toy.tex").exists()
 
 
-@pytest.mark.parametrize("args", [["run", "conv", "--only", "nope"], ["verify"],
-                                  ["report"], ["plots"], ["describe", "nope"],
-                                  ["mark", "no-such-submission.zip"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "conv", "--only", "nope"],
+        ["verify"],
+        ["report"],
+        ["plots"],
+        ["describe", "nope"],
+        ["mark", "no-such-submission.zip"],
+    ],
+)
 def test_user_errors_are_one_line_and_exit_2(tmp_path, args, capsys):
     assert cli.main(["--results", str(tmp_path / "empty"), *args]) == 2
     err = capsys.readouterr().err
@@ -226,9 +279,14 @@ def test_commands_print_no_framework_noise(tmp_path, tiny_npz):
     command's own output is."""
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1)
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    proc = subprocess.run([sys.executable, "-m", "coursework", "--results", str(tmp_path / "r"),
-                           "run", str(spec)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "coursework", "--results", str(tmp_path / "r"), "run", str(spec)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "epoch 1/1" in proc.stdout
     for noise in ("absl", "oneDNN", "cuda drivers", "I0000"):

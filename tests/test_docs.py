@@ -21,8 +21,9 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 USER_DOCS = [README, *DOCS]
 # words from the template's own making, which mean nothing in a student's copy
 EXAMPLE_TARGETS = {"width"}  # docs/experiments.md's worked example adds this question
-INTERNAL = re.compile(r"\.\./shared|/work/|\bCI machine\b|\bsession\b|\blent\b|\bissue \d+",
-                      re.IGNORECASE)
+INTERNAL = re.compile(
+    r"\.\./shared|/work/|\bCI machine\b|\bsession\b|\blent\b|\bissue \d+", re.IGNORECASE
+)
 
 
 def shell_lines(path: Path) -> list[str]:
@@ -51,11 +52,17 @@ def make_targets() -> set[str]:
     return targets | {p.stem for p in (ROOT / "experiments").glob("*.toml")}
 
 
-def make(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: int = 600
-         ) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, text=True,
-                          capture_output=True, env={**os.environ, **(env or {})},
-                          timeout=timeout)
+def make(
+    *args: str, cwd: Path = ROOT, env: dict | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def test_the_readme_is_short_and_starts_with_the_two_commands():
@@ -67,9 +74,11 @@ def test_the_readme_is_short_and_starts_with_the_two_commands():
 
 @pytest.mark.parametrize("path", USER_DOCS, ids=lambda p: p.name)
 def test_user_docs_say_nothing_of_how_the_template_was_made(path):
-    hits = [f"{path.name}:{i}: {line.strip()}"
-            for i, line in enumerate(path.read_text().splitlines(), 1)
-            if INTERNAL.search(line)]
+    hits = [
+        f"{path.name}:{i}: {line.strip()}"
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if INTERNAL.search(line)
+    ]
     assert hits == []
 
 
@@ -89,8 +98,9 @@ def test_every_link_to_a_file_and_heading_resolves(path):
         dest = (path.parent / file).resolve() if file else path
         if not dest.exists():
             broken.append(target)
-        elif anchor and anchor not in {slug(h) for h in re.findall(
-                r"^#+ (.+)$", dest.read_text(), re.MULTILINE)}:
+        elif anchor and anchor not in {
+            slug(h) for h in re.findall(r"^#+ (.+)$", dest.read_text(), re.MULTILINE)
+        }:
             broken.append(target)
     assert broken == []
 
@@ -108,11 +118,13 @@ def test_every_make_command_shown_names_a_target_and_variables_make_knows(path):
     bad = []
     for cmd in make_commands(path):
         words = shlex.split(cmd)[1:]
-        names = [w for w in words if "=" not in w and not w.startswith("-")
-                 and not w.isupper()]  # `make QUESTION`: a placeholder
+        names = [
+            w for w in words if "=" not in w and not w.startswith("-") and not w.isupper()
+        ]  # `make QUESTION`: a placeholder
         variables = [w.split("=")[0] for w in words if re.match(r"^[A-Z_]+=", w)]
-        if ([n for n in names if n not in targets | EXAMPLE_TARGETS]
-                or [v for v in variables if v not in known]):
+        if [n for n in names if n not in targets | EXAMPLE_TARGETS] or [
+            v for v in variables if v not in known
+        ]:
             bad.append(cmd)
     assert bad == []
 
@@ -122,7 +134,8 @@ def test_make_help_shows_every_variable_the_makefile_reads():
     used = set(re.findall(r"\$\(([A-Z][A-Z_]*)\)", text))
     internal = set(re.findall(r"^([A-Z][A-Z_]*)\s*:?=", text, re.MULTILINE))
     internal |= {"MAKE", "MAKEFILE_LIST", "KERAS_BACKEND"} | {
-        v for v in used if v.startswith("SAVED_") or v.startswith("EXTRA_BACKEND_")}
+        v for v in used if v.startswith("SAVED_") or v.startswith("EXTRA_BACKEND_")
+    }
     shown = set(re.findall(r"^  ([A-Z_]+)=", make("help").stdout, re.MULTILINE))
     assert used - internal - shown == set()
     out = make("help", "PROFILE=quick").stdout
@@ -145,8 +158,10 @@ def fake_checkout(tmp_path: Path) -> Path:
 
 def chosen(cwd: Path, *args: str) -> tuple[str, str]:
     out = make("help", *args, cwd=cwd, env={"KERAS_BACKEND": ""}).stdout
-    return (re.search(r"^  BACKEND=(\S*)", out, re.MULTILINE)[1],
-            re.search(r"^  EXTRA=(\S*)", out, re.MULTILINE)[1])
+    return (
+        re.search(r"^  BACKEND=(\S*)", out, re.MULTILINE)[1],
+        re.search(r"^  EXTRA=(\S*)", out, re.MULTILINE)[1],
+    )
 
 
 def test_the_environment_remembers_the_backend_and_each_backends_install(tmp_path):
@@ -169,8 +184,9 @@ def test_report_toml_questions_choose_what_quick_and_plan_run(tmp_path):
         (repo / "experiments" / f"{q}.toml").write_text("")
     out = make("-n", "quick", cwd=repo, env={"KERAS_BACKEND": ""}).stdout
     assert "run conv depth skip --profile quick" in out  # empty list: every question
-    toml = (repo / "report.toml").read_text().replace("questions = []",
-                                                      'questions = ["skip", "conv"]')
+    toml = (
+        (repo / "report.toml").read_text().replace("questions = []", 'questions = ["skip", "conv"]')
+    )
     (repo / "report.toml").write_text(toml)
     out = make("-n", "quick", "plan", cwd=repo, env={"KERAS_BACKEND": ""}).stdout
     assert "run skip conv --profile quick" in out and "plan skip conv --profile full" in out
@@ -180,16 +196,16 @@ def test_report_toml_questions_choose_what_quick_and_plan_run(tmp_path):
 
 @pytest.mark.slow
 @needs_tex
-@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="runs make quick: once, in the "
-                    "TensorFlow pass")
+@pytest.mark.skipif(
+    backend.chosen() != "tensorflow", reason="runs make quick: once, in the TensorFlow pass"
+)
 def test_the_coursework_path_runs_as_written(tmp_path):
     """The README's commands, on one small question and a results folder of the test's own:
     help, quick, plan and verify, as a student types them."""
     shown = make_commands(README)
     for cmd in ("make quick", "make plan", "make verify SAMPLE=3", "make data"):
         assert cmd in " | ".join(shown), cmd
-    here = [f"RESULTS={tmp_path / 'results'}", "QUESTIONS=skip",
-            f"BACKEND={backend.chosen()}"]
+    here = [f"RESULTS={tmp_path / 'results'}", "QUESTIONS=skip", f"BACKEND={backend.chosen()}"]
     assert make("help").returncode == 0
     proc = make("quick", *here)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -225,8 +241,11 @@ def test_the_worked_example_of_a_new_question_trains_as_written(tmp_path, monkey
 
 def test_a_mistake_in_report_toml_stops_make_before_anything_trains(tmp_path):
     repo = fake_checkout(tmp_path)
-    toml = (repo / "report.toml").read_text().replace("questions = []",
-                                                      'questions = ["conv", "convv"]')
+    toml = (
+        (repo / "report.toml")
+        .read_text()
+        .replace("questions = []", 'questions = ["conv", "convv"]')
+    )
     (repo / "report.toml").write_text(toml)
     proc = make("-n", "quick", cwd=repo, env={"KERAS_BACKEND": ""})
     assert proc.returncode != 0 and " run " not in proc.stdout

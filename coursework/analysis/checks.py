@@ -35,9 +35,16 @@ class Row:
         return "re-run" if self.check.startswith("re-run") else self.check.split(":")[0]
 
     def csv(self) -> dict:
-        return {"run": self.run, "seed": self.seed, "check": self.check, "kind": self.kind,
-                "file": self.file, "expected": self.expected, "got": self.got,
-                "verdict": self.verdict}
+        return {
+            "run": self.run,
+            "seed": self.seed,
+            "check": self.check,
+            "kind": self.kind,
+            "file": self.file,
+            "expected": self.expected,
+            "got": self.got,
+            "verdict": self.verdict,
+        }
 
 
 def short(value: object, width: int = 40) -> str:
@@ -49,8 +56,17 @@ def table(rows: list[Row]) -> str:
     """The rows worth reading: every failure and every re-run, plus a count of the rest."""
     shown = [r for r in rows if not r.ok or r.kind == "re-run" or r.verdict == "note"]
     head = ["run", "seed", "check", "expected", "got", "verdict"]
-    cells = [[short(r.run, 32), r.seed, short(r.check, 64), short(r.expected, 20),
-              short(r.got, 20), r.verdict] for r in shown]
+    cells = [
+        [
+            short(r.run, 32),
+            r.seed,
+            short(r.check, 64),
+            short(r.expected, 20),
+            short(r.got, 20),
+            r.verdict,
+        ]
+        for r in shown
+    ]
     widths = [max(len(x) for x in col) for col in zip(head, *cells, strict=False)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]

@@ -12,8 +12,16 @@ import numpy as np
 
 from coursework.records import results
 
-COLUMNS = ["question", "run", "members", "seeds", "vote_accuracy", "mean_prob_accuracy",
-           "mean_member_accuracy", "best_member_accuracy"]
+COLUMNS = [
+    "question",
+    "run",
+    "members",
+    "seeds",
+    "vote_accuracy",
+    "mean_prob_accuracy",
+    "mean_member_accuracy",
+    "best_member_accuracy",
+]
 
 
 def vote(probs: np.ndarray) -> np.ndarray:
@@ -39,12 +47,16 @@ def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> di
                 raise results.ResultsError(f"{path}: test labels differ between seeds")
     p = np.stack(probs)
     member_acc = (p.argmax(-1) == y_true[None]).mean(1)
-    return {"question": question, "run": run, "members": len(members),
-            "seeds": " ".join(str(s) for s, _ in members),
-            "vote_accuracy": float((vote(p) == y_true).mean()),
-            "mean_prob_accuracy": float((p.mean(0).argmax(-1) == y_true).mean()),
-            "mean_member_accuracy": float(member_acc.mean()),
-            "best_member_accuracy": float(member_acc.max())}
+    return {
+        "question": question,
+        "run": run,
+        "members": len(members),
+        "seeds": " ".join(str(s) for s, _ in members),
+        "vote_accuracy": float((vote(p) == y_true).mean()),
+        "mean_prob_accuracy": float((p.mean(0).argmax(-1) == y_true).mean()),
+        "mean_member_accuracy": float(member_acc.mean()),
+        "best_member_accuracy": float(member_acc.max()),
+    }
 
 
 def ensemble_rows(results_dir: Path, results_set: str) -> list[dict]:
@@ -55,8 +67,7 @@ def ensemble_rows(results_dir: Path, results_set: str) -> list[dict]:
         pred = rec_path.parent / results.PREDICTIONS
         if rec["status"] == "complete" and pred.exists():
             groups.setdefault((rec["question"], rec["run"]), []).append((rec["seed"], pred))
-    return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items())
-            if len(m) >= 2]
+    return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items()) if len(m) >= 2]
 
 
 def write_ensembles(results_dir: Path, results_set: str) -> Path:

@@ -33,8 +33,19 @@ from coursework.runtime import env
 
 NAME = results.MANIFEST
 NOT_LISTED = {NAME, results.VERIFICATION}
-PACKAGES = ["keras", "tensorflow", "jax", "jaxlib", "torch", "numpy", "scipy", "pandas",
-            "matplotlib", "jinja2", "mlxtend"]
+PACKAGES = [
+    "keras",
+    "tensorflow",
+    "jax",
+    "jaxlib",
+    "torch",
+    "numpy",
+    "scipy",
+    "pandas",
+    "matplotlib",
+    "jinja2",
+    "mlxtend",
+]
 
 
 def sha256(path: Path) -> str:
@@ -47,21 +58,27 @@ def sha256(path: Path) -> str:
 
 def listed(results_dir: Path, results_set: str) -> dict[str, Path]:
     """The files the manifest lists: relative name -> path."""
-    out = {results.relative(p, results_dir, results_set): p for p in results.files(results_dir,
-                                                                            results_set)}
+    out = {
+        results.relative(p, results_dir, results_set): p
+        for p in results.files(results_dir, results_set)
+    }
     return {rel: p for rel, p in out.items() if rel not in NOT_LISTED}
 
 
 def file_table(results_dir: Path, results_set: str) -> dict[str, dict]:
-    return {rel: {"sha256": sha256(p), "size": p.stat().st_size}
-            for rel, p in listed(results_dir, results_set).items()}
+    return {
+        rel: {"sha256": sha256(p), "size": p.stat().st_size}
+        for rel, p in listed(results_dir, results_set).items()
+    }
 
 
 def git_state(results_dir: Path) -> dict:
     """Commit of the project's code and whether it differs from it (results/ not counted)."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=30, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")
@@ -95,13 +112,17 @@ def run_provenance(results_dir: Path, results_set: str) -> tuple[dict[str, dict]
         rec = results.read_json(path)
         ds = rec.get("dataset") or {}
         if ds.get("fingerprint"):
-            sets.setdefault(ds["name"], {k: ds.get(k) for k in
-                                         ("fingerprint", "input_shape", "num_classes", "sizes")})
+            sets.setdefault(
+                ds["name"],
+                {k: ds.get(k) for k in ("fingerprint", "input_shape", "num_classes", "sizes")},
+            )
         e = rec.get("environment", {})
         key = (e.get("backend"), e.get("backend_version"))
         backends[key] = backends.get(key, 0) + 1
-    return sets, [{"name": n, "version": v, "runs": c} for (n, v), c in sorted(
-        backends.items(), key=lambda kv: str(kv[0]))]
+    return sets, [
+        {"name": n, "version": v, "runs": c}
+        for (n, v), c in sorted(backends.items(), key=lambda kv: str(kv[0]))
+    ]
 
 
 def contents(results_dir: Path, results_set: str, command: list[str] | None = None) -> dict:
@@ -143,13 +164,19 @@ def read(results_dir: Path, results_set: str) -> dict:
     if not path.exists():
         raise results.ResultsError(
             f"{path} does not exist: these results were not written by this project's "
-            f"run/plots/report commands (or the file was deleted)")
+            f"run/plots/report commands (or the file was deleted)"
+        )
     return results.read_json(path)
 
 
-def of_part(recorded: dict, results_dir: Path, results_set: str,
-            origins: dict[str, tuple[str, str]], in_part: Callable[[str], bool],
-            part: dict) -> dict:
+def of_part(
+    recorded: dict,
+    results_dir: Path,
+    results_set: str,
+    origins: dict[str, tuple[str, str]],
+    in_part: Callable[[str], bool],
+    part: dict,
+) -> dict:
     """The manifest of a part of a results set, copied to ``<results_dir>/<results_set>``
     (``make submission``: the paper's questions and what a marker needs to check them):
     ``recorded``, the manifest of the whole set, with the part's runs' datasets and backends,
@@ -168,5 +195,10 @@ def of_part(recorded: dict, results_dir: Path, results_set: str,
             files[rel] = entry if was[origin].get("sha256") == digest else was[origin]
     files.update({rel: entry for rel, entry in was.items() if rel not in table and in_part(rel)})
     sets, backends = run_provenance(results_dir, results_set)
-    return {**recorded, "backends": backends, "datasets": sets, "handed_in": part,
-            "files": dict(sorted(files.items()))}
+    return {
+        **recorded,
+        "backends": backends,
+        "datasets": sets,
+        "handed_in": part,
+        "files": dict(sorted(files.items())),
+    }

@@ -21,8 +21,20 @@ from scipy import stats as sps
 
 from coursework.records import results, spec
 
-COLUMNS = ["question", "run", "n", "mean", "sd", "ci95_low", "ci95_high", "baseline",
-           "diff", "p_value", "within_noise", "note"]
+COLUMNS = [
+    "question",
+    "run",
+    "n",
+    "mean",
+    "sd",
+    "ci95_low",
+    "ci95_high",
+    "baseline",
+    "diff",
+    "p_value",
+    "within_noise",
+    "note",
+]
 ALPHA = 0.05
 MIN_SEEDS = 3  # fewer: no interval, no test
 
@@ -76,12 +88,22 @@ def question_rows(question: str, accuracies: dict[str, list[float]]) -> list[dic
     base = accuracies[baseline]
     rows = []
     for run, acc in accuracies.items():
-        row = {"question": question, "run": run, **summarise(acc, (0.0, 1.0)),
-               "baseline": baseline, "diff": None, "p_value": None, "within_noise": "",
-               "note": ""}
+        row = {
+            "question": question,
+            "run": run,
+            **summarise(acc, (0.0, 1.0)),
+            "baseline": baseline,
+            "diff": None,
+            "p_value": None,
+            "within_noise": "",
+            "note": "",
+        }
         if len(acc) < MIN_SEEDS:
-            row.update(ci95_low=None, ci95_high=None,
-                       note=f"{len(acc)} seed(s): an interval and a test need {MIN_SEEDS}")
+            row.update(
+                ci95_low=None,
+                ci95_high=None,
+                note=f"{len(acc)} seed(s): an interval and a test need {MIN_SEEDS}",
+            )
         if run != baseline:
             row["diff"] = float(np.mean(acc) - np.mean(base))
             p, note = comparison(run, acc, baseline, base)
@@ -90,17 +112,24 @@ def question_rows(question: str, accuracies: dict[str, list[float]]) -> list[dic
     return rows
 
 
-def comparison(run: str, acc: list[float], baseline: str, base: list[float]
-               ) -> tuple[float | None, str]:
+def comparison(
+    run: str, acc: list[float], baseline: str, base: list[float]
+) -> tuple[float | None, str]:
     """Welch's p-value of ``run`` against the baseline, or None, with a note on why."""
     if min(len(acc), len(base)) < MIN_SEEDS:
         return None, f"no test: it needs {MIN_SEEDS} seeds in both runs"
     spread = [name for name, v in ((run, acc), (baseline, base)) if min(v) == max(v)]
     if len(spread) == 2:
-        return None, ("no test: every seed of both runs gave the same accuracy, so there is "
-                      "no spread to compare the difference with")
-    note = (f"no spread in {spread[0]} (all seeds equal): the test rests on the other run's "
-            "spread alone" if spread else "")
+        return None, (
+            "no test: every seed of both runs gave the same accuracy, so there is "
+            "no spread to compare the difference with"
+        )
+    note = (
+        f"no spread in {spread[0]} (all seeds equal): the test rests on the other run's "
+        "spread alone"
+        if spread
+        else ""
+    )
     return welch_p(acc, base), note
 
 
@@ -109,8 +138,9 @@ def stats_rows(results_dir: Path, results_set: str) -> list[dict]:
     of the recorded spec)."""
     rows = []
     for q in results.questions(results_dir, results_set):
-        runs = results.load_question(results_dir, results_set, q,
-                                     spec.run_order(results_dir, results_set, q))
+        runs = results.load_question(
+            results_dir, results_set, q, spec.run_order(results_dir, results_set, q)
+        )
         rows += question_rows(q, {r: list(results.test_accuracies(s)) for r, s in runs.items()})
     return rows
 

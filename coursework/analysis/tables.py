@@ -91,13 +91,24 @@ class QuestionNumbers:
     @classmethod
     def from_json(cls, d: dict) -> QuestionNumbers:
         """Read back what :meth:`to_json` wrote (``report/numbers.json``)."""
-        tables = {name: Table(t["caption"], t["columns"], t["align"],
-                              [TableRow(r["run"], r["cells"]) for r in t["rows"]])
-                  for name, t in d["tables"].items()}
-        return cls(d["id"], d["title"], d["research_question"], d["hypothesis"],
-                   Facts(**{f.name: d["facts"][f.name] for f in fields(Facts)
-                            if f.name in d["facts"]}), tables,
-                   [Macro(**m) for m in d["macros"]])
+        tables = {
+            name: Table(
+                t["caption"],
+                t["columns"],
+                t["align"],
+                [TableRow(r["run"], r["cells"]) for r in t["rows"]],
+            )
+            for name, t in d["tables"].items()
+        }
+        return cls(
+            d["id"],
+            d["title"],
+            d["research_question"],
+            d["hypothesis"],
+            Facts(**{f.name: d["facts"][f.name] for f in fields(Facts) if f.name in d["facts"]}),
+            tables,
+            [Macro(**m) for m in d["macros"]],
+        )
 
 
 def pct(x: float, digits: int = 2) -> str:
@@ -134,9 +145,9 @@ def run_decimals(runs: dict[str, list[results.SeedResult]]) -> int:
     the comparison figure print."""
     first = next(iter(runs.values()))[0].record
     n_test = first.get("dataset", {}).get("sizes", {}).get("test", 10_000)  # a record's
-    return decimals(n_test,
-                    [100 * results.test_accuracies(x).std(ddof=1) for x in runs.values()
-                     if len(x) > 1])
+    return decimals(
+        n_test, [100 * results.test_accuracies(x).std(ddof=1) for x in runs.values() if len(x) > 1]
+    )
 
 
 def plain(x: object, digits: int = 2) -> str:
@@ -168,8 +179,11 @@ def macro_key(text: str) -> str:
 def run_other(cfg: dict) -> str:
     """What else sets a run apart: activation, penalties, early stopping, augmentation."""
     bits = [cfg["model"]["activation"]] if cfg["model"].get("activation") else []
-    for key, label in (("l2_lambda", "L2 λ = {}"), ("l1_lambda", "L1 λ = {}"),
-                       ("early_stopping", "early stopping, patience {}")):
+    for key, label in (
+        ("l2_lambda", "L2 λ = {}"),
+        ("l1_lambda", "L1 λ = {}"),
+        ("early_stopping", "early stopping, patience {}"),
+    ):
         if cfg.get(key):
             bits.append(label.format(plain(cfg[key])))
     if cfg.get("augment", "none") != "none":
@@ -183,8 +197,11 @@ def run_other(cfg: dict) -> str:
 
 def layers_text(architecture: list[dict]) -> str:
     """The layers that have weights, pooling or dropout: ``Conv2D 24x24x20 (520), ...``."""
-    return ", ".join(f"{la['type']} {la['output']} ({la['params']:,})" for la in architecture
-                     if la["params"] or la["type"] in POOLS_AND_DROPOUT)
+    return ", ".join(
+        f"{la['type']} {la['output']} ({la['params']:,})"
+        for la in architecture
+        if la["params"] or la["type"] in POOLS_AND_DROPOUT
+    )
 
 
 def p_text(p: str) -> str:
@@ -194,8 +211,9 @@ def p_text(p: str) -> str:
 
 
 def table(caption: str, columns: list[str], align: str, rows: list[tuple[str, list]]) -> Table:
-    return Table(caption, columns, align,
-                 [TableRow(name, [str(c) for c in cells]) for name, cells in rows])
+    return Table(
+        caption, columns, align, [TableRow(name, [str(c) for c in cells]) for name, cells in rows]
+    )
 
 
 # --------------------------------------------------------------------------- statistics
@@ -218,27 +236,41 @@ def stats_table(rows: list[dict], digits: int = 2) -> tuple[list[dict], str]:
     baseline = rows[0]["baseline"] if rows else ""
     groups: dict[str, list[str]] = {}
     for r in rows:
-        ci = (f"[{pct(float(r['ci95_low']), digits)}, {pct(float(r['ci95_high']), digits)}]"
-              if r["ci95_low"] != "" else "-")
+        ci = (
+            f"[{pct(float(r['ci95_low']), digits)}, {pct(float(r['ci95_high']), digits)}]"
+            if r["ci95_low"] != ""
+            else "-"
+        )
         v = verdict(r, baseline)
         groups.setdefault(v, []).append(r["run"])
-        out.append({"name": r["run"], "n": str(int(r["n"])),
-                    "mean": pct(float(r["mean"]), digits),
-                    "sd": pct(float(r["sd"]), digits) if r["sd"] != "" else "-", "ci": ci,
-                    "diff": f"{100 * float(r['diff']):+.{digits}f}" if r["diff"] != "" else "-",
-                    "p": p_text(r["p_value"]), "verdict": v, "note": r.get("note", "")})
+        out.append(
+            {
+                "name": r["run"],
+                "n": str(int(r["n"])),
+                "mean": pct(float(r["mean"]), digits),
+                "sd": pct(float(r["sd"]), digits) if r["sd"] != "" else "-",
+                "ci": ci,
+                "diff": f"{100 * float(r['diff']):+.{digits}f}" if r["diff"] != "" else "-",
+                "p": p_text(r["p_value"]),
+                "verdict": v,
+                "note": r.get("note", ""),
+            }
+        )
     parts = []
     if groups.get("within noise"):
-        parts.append(f"Within noise: the difference from the baseline {baseline} is no larger "
-                     f"than the spread over seeds (Welch p >= 0.05), so these results do not "
-                     f"show a difference: {', '.join(groups['within noise'])}.")
+        parts.append(
+            f"Within noise: the difference from the baseline {baseline} is no larger "
+            f"than the spread over seeds (Welch p >= 0.05), so these results do not "
+            f"show a difference: {', '.join(groups['within noise'])}."
+        )
     if groups.get("beyond noise"):
-        parts.append(f"Beyond noise: the difference from the baseline {baseline} is larger "
-                     f"than the spread over seeds (Welch p < 0.05): "
-                     f"{', '.join(groups['beyond noise'])}.")
+        parts.append(
+            f"Beyond noise: the difference from the baseline {baseline} is larger "
+            f"than the spread over seeds (Welch p < 0.05): "
+            f"{', '.join(groups['beyond noise'])}."
+        )
     if groups.get("no test"):
-        parts.append("Not tested (see the note in the appendix): "
-                     f"{', '.join(groups['no test'])}.")
+        parts.append(f"Not tested (see the note in the appendix): {', '.join(groups['no test'])}.")
     return out, " ".join(parts)
 
 
@@ -247,21 +279,37 @@ def read_aggregate(results_dir: Path, results_set: str, name: str) -> list[dict]
     path = results.set_dir(results_dir, results_set) / name
     if path.exists():
         return results.read_csv(path)
-    rows = (stats.stats_rows(results_dir, results_set) if name == results.STATS
-            else ensemble.ensemble_rows(results_dir, results_set))
+    rows = (
+        stats.stats_rows(results_dir, results_set)
+        if name == results.STATS
+        else ensemble.ensemble_rows(results_dir, results_set)
+    )
     return [{k: results.fmt(v) for k, v in r.items()} for r in rows]
 
 
 # --------------------------------------------------------------------------- one question
 
-COMMON = (("optimizer", "{}"), ("learning_rate", "η = {}"), ("batch_size", "mini-batch {}"),
-          ("epochs", "{} epochs"))
-SETTING_WORDS = {"dataset": "dataset {}", "epochs": "{} epochs", "batch_size": "mini-batch {}",
-                 "learning_rate": "η = {}", "optimizer": "{}", "l2_lambda": "L2 λ = {}",
-                 "l1_lambda": "L1 λ = {}", "early_stopping": "early-stopping patience {}",
-                 "augment": "augmentation {}", "momentum": "momentum {}",
-                 "model.activation": "{} units", "model.dropout": "dropout {}",
-                 "seeds": "{} seeds"}
+COMMON = (
+    ("optimizer", "{}"),
+    ("learning_rate", "η = {}"),
+    ("batch_size", "mini-batch {}"),
+    ("epochs", "{} epochs"),
+)
+SETTING_WORDS = {
+    "dataset": "dataset {}",
+    "epochs": "{} epochs",
+    "batch_size": "mini-batch {}",
+    "learning_rate": "η = {}",
+    "optimizer": "{}",
+    "l2_lambda": "L2 λ = {}",
+    "l1_lambda": "L1 λ = {}",
+    "early_stopping": "early-stopping patience {}",
+    "augment": "augmentation {}",
+    "momentum": "momentum {}",
+    "model.activation": "{} units",
+    "model.dropout": "dropout {}",
+    "seeds": "{} seeds",
+}
 
 
 def class_list(ds: dict) -> str:
@@ -298,7 +346,7 @@ def builder_defaults(builder: str) -> dict[str, object]:
         return {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == func:
-            args = node.args.args[len(node.args.args) - len(node.args.defaults):]
+            args = node.args.args[len(node.args.args) - len(node.args.defaults) :]
             out = {}
             for a, d in zip(args, node.args.defaults, strict=True):
                 try:
@@ -317,8 +365,7 @@ def value_text(key: str, value: object) -> str:
 
 def setting(key: str, value: object) -> str:
     """A setting in words: ``η = 0.01``, ``relu units``, ``4 epochs``."""
-    return SETTING_WORDS.get(key, key.removeprefix("model.") + " {}").format(
-        value_text(key, value))
+    return SETTING_WORDS.get(key, key.removeprefix("model.") + " {}").format(value_text(key, value))
 
 
 def deviations(s: spec.Spec, profile: str, recs: dict[str, dict]) -> str:
@@ -332,8 +379,9 @@ def deviations(s: spec.Spec, profile: str, recs: dict[str, dict]) -> str:
         if name not in full:
             continue
         mine, theirs = flat(rec["config"]), full[name]
-        defaults = {f"model.{k}": v for k, v in builder_defaults(rec["config"].get(
-            "builder", "")).items()}
+        defaults = {
+            f"model.{k}": v for k, v in builder_defaults(rec["config"].get("builder", "")).items()
+        }
         chosen = set((rec.get("tuned") or {}).get("params") or {})  # the tuning's, said there
         for key in sorted((set(mine) | set(theirs)) - chosen):
             a = mine.get(key, defaults.get(key))
@@ -345,21 +393,29 @@ def deviations(s: spec.Spec, profile: str, recs: dict[str, dict]) -> str:
         return ""
     everyone = [c for c, runs in changes.items() if len(runs) == len(recs)]
     some = [f"{c} for {', '.join(runs)}" for c, runs in changes.items() if c not in everyone]
-    return (f"The {profile} profile departs from the question's full setting: "
-            + "; ".join(everyone + some) + ".")
+    return (
+        f"The {profile} profile departs from the question's full setting: "
+        + "; ".join(everyone + some)
+        + "."
+    )
 
 
-def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dict],
-             ensemble_rows: list[dict]) -> QuestionNumbers | None:
+def question(
+    results_dir: Path, results_set: str, qid: str, stats_rows: list[dict], ensemble_rows: list[dict]
+) -> QuestionNumbers | None:
     """Everything the report shows about one question (None without complete runs or a
     recorded spec): facts, tables, the noise sentence and the ``\\result`` macros."""
     s = spec.trained_spec(results_dir, results_set, qid)
-    runs = results.load_question(results_dir, results_set, qid,
-                                 spec.run_order(results_dir, results_set, qid))
+    runs = results.load_question(
+        results_dir, results_set, qid, spec.run_order(results_dir, results_set, qid)
+    )
     if not runs or s is None:
         return None
-    described = {r.name: r.description for r in s.resolve(results_set)} if (
-        results.profile_of(results_set) in s.profiles) else {}
+    described = (
+        {r.name: r.description for r in s.resolve(results_set)}
+        if (results.profile_of(results_set) in s.profiles)
+        else {}
+    )
     recs = {name: seeds[0].record for name, seeds in runs.items()}
     phrase, own = common_settings([rec["config"] for rec in recs.values()])
     has_published = any(rec.get("published_accuracy") is not None for rec in recs.values())
@@ -369,8 +425,9 @@ def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dic
     d = run_decimals(runs)
     q_stats, noise = stats_table([r for r in stats_rows if r["question"] == qid], d)
     by_run = {r["name"]: r for r in q_stats}
-    rows: dict[str, list] = {k: [] for k in ("settings", "main", "config", "results",
-                                             "architectures")}
+    rows: dict[str, list] = {
+        k: [] for k in ("settings", "main", "config", "results", "architectures")
+    }
     macros = []
     for (name, seeds), differs in zip(runs.items(), own, strict=True):
         rec, cfg = recs[name], recs[name]["config"]
@@ -380,92 +437,180 @@ def question(results_dir: Path, results_set: str, qid: str, stats_rows: list[dic
         secs = np.array([x.metrics["train_seconds"] for x in seeds])
         pub = rec.get("published_accuracy")
         own_words = described.get(name) or run_other(cfg)
-        what = "; ".join(x for x in [own_words, *(x for x in differs
-                                                  if x.split()[-1] not in own_words)] if x)
+        what = "; ".join(
+            x for x in [own_words, *(x for x in differs if x.split()[-1] not in own_words)] if x
+        )
         st = by_run.get(name, {})
         rows["settings"].append((name, [what, params_text(rec["params"])]))
         tested = [st.get("ci", "-"), st.get("diff", "-"), st.get("verdict", "-")]
-        rows["main"].append((name, [mean_sd(test, d),
-                                    *(tested if n_seeds >= stats.MIN_SEEDS else tested[1:2])]))
-        rows["config"].append((name, [cfg["optimizer"], plain(cfg["learning_rate"]),
-                                      cfg["batch_size"], cfg["epochs"], f"{rec['params']:,}",
-                                      run_other(cfg), ", ".join(str(x.seed) for x in seeds)]))
-        rows["results"].append((name, [mean_sd(val, d), mean_sd(test, d), f"{ep.mean():.1f}",
-                                       *([f"{pub:.2f}" if pub is not None else "-"]
-                                         if has_published else []),
-                                       f"{secs.mean():.1f}",
-                                       ", ".join(pct(t, d) for t in test)]))
+        rows["main"].append(
+            (name, [mean_sd(test, d), *(tested if n_seeds >= stats.MIN_SEEDS else tested[1:2])])
+        )
+        rows["config"].append(
+            (
+                name,
+                [
+                    cfg["optimizer"],
+                    plain(cfg["learning_rate"]),
+                    cfg["batch_size"],
+                    cfg["epochs"],
+                    f"{rec['params']:,}",
+                    run_other(cfg),
+                    ", ".join(str(x.seed) for x in seeds),
+                ],
+            )
+        )
+        rows["results"].append(
+            (
+                name,
+                [
+                    mean_sd(val, d),
+                    mean_sd(test, d),
+                    f"{ep.mean():.1f}",
+                    *([f"{pub:.2f}" if pub is not None else "-"] if has_published else []),
+                    f"{secs.mean():.1f}",
+                    ", ".join(pct(t, d) for t in test),
+                ],
+            )
+        )
         rows["architectures"].append((name, [layers_text(rec["architecture"])]))
         key = f"{macro_key(qid)}/{macro_key(name)}"
-        macros += [Macro(key, "test", pct(test.mean(), d)),
-                   Macro(key, "testsd", pct(test.std(ddof=1), d) if len(test) > 1
-                         else f"{0:.{d}f}"),
-                   Macro(key, "val", pct(val.mean(), d)), Macro(key, "epoch", f"{ep.mean():.1f}"),
-                   Macro(key, "params", f"{rec['params']:,}"),
-                   Macro(key, "seeds", str(len(seeds))), Macro(key, "ci", st.get("ci", "-")),
-                   Macro(key, "p", st.get("p", "-"))]
-    ens = sorted((e for e in ensemble_rows if e["question"] == qid),
-                 key=lambda e: list(runs).index(e["run"]) if e["run"] in runs else len(runs))
+        macros += [
+            Macro(key, "test", pct(test.mean(), d)),
+            Macro(key, "testsd", pct(test.std(ddof=1), d) if len(test) > 1 else f"{0:.{d}f}"),
+            Macro(key, "val", pct(val.mean(), d)),
+            Macro(key, "epoch", f"{ep.mean():.1f}"),
+            Macro(key, "params", f"{rec['params']:,}"),
+            Macro(key, "seeds", str(len(seeds))),
+            Macro(key, "ci", st.get("ci", "-")),
+            Macro(key, "p", st.get("p", "-")),
+        ]
+    ens = sorted(
+        (e for e in ensemble_rows if e["question"] == qid),
+        key=lambda e: list(runs).index(e["run"]) if e["run"] in runs else len(runs),
+    )
     for e in ens:
         key = f"{macro_key(qid)}/{macro_key(e['run'])}"
-        macros += [Macro(key, "vote", pct(float(e["vote_accuracy"]), d)),
-                   Macro(key, "meanprob", pct(float(e["mean_prob_accuracy"]), d))]
+        macros += [
+            Macro(key, "vote", pct(float(e["vote_accuracy"]), d)),
+            Macro(key, "meanprob", pct(float(e["mean_prob_accuracy"]), d)),
+        ]
     title, base = s.title, (q_stats[0]["name"] if q_stats else "")
-    stats_note = "" if n_seeds >= stats.MIN_SEEDS else (
-        f"With {n_seeds} seed{'s' if n_seeds > 1 else ''} per run there is no confidence "
-        f"interval or test of the difference: they need at least {stats.MIN_SEEDS} (the full "
-        "profile has them).")
-    main_caption = (
-        f"{title}: test accuracy in % at the epoch of best validation accuracy, "
-        + ("mean ± standard deviation over seeds, 95% confidence interval of the mean, "
-           f"difference from the baseline {base} in percentage points, and Welch's test "
-           "against it." if not stats_note else
-           ("mean ± standard deviation over seeds" if n_seeds > 1 else "one seed")
-           + f", and the difference from the baseline {base} in percentage points. "
-           + stats_note))
-    not_complete = sorted({f"{r['run']} seed {r['seed']} ({r['status']})"
-                           for r in results.summary_rows(results_dir, results_set)
-                           if r["question"] == qid and r["status"] != "complete"})
+    stats_note = (
+        ""
+        if n_seeds >= stats.MIN_SEEDS
+        else (
+            f"With {n_seeds} seed{'s' if n_seeds > 1 else ''} per run there is no confidence "
+            f"interval or test of the difference: they need at least {stats.MIN_SEEDS} (the full "
+            "profile has them)."
+        )
+    )
+    main_caption = f"{title}: test accuracy in % at the epoch of best validation accuracy, " + (
+        "mean ± standard deviation over seeds, 95% confidence interval of the mean, "
+        f"difference from the baseline {base} in percentage points, and Welch's test "
+        "against it."
+        if not stats_note
+        else ("mean ± standard deviation over seeds" if n_seeds > 1 else "one seed")
+        + f", and the difference from the baseline {base} in percentage points. "
+        + stats_note
+    )
+    not_complete = sorted(
+        {
+            f"{r['run']} seed {r['seed']} ({r['status']})"
+            for r in results.summary_rows(results_dir, results_set)
+            if r["question"] == qid and r["status"] != "complete"
+        }
+    )
     tables = {
-        "settings": table(f"{title}: the runs and what sets each apart.",
-                          ["Run", "Setup", "Parameters"], "lXr", rows["settings"]),
-        "main": table(main_caption, ["Run", "Test", "95% CI", "Δ", "Verdict"] if not stats_note
-                      else ["Run", "Test", "Δ"], "lrrrl" if not stats_note else "lrr",
-                      rows["main"]),
-        "config": table(f"{title}: every setting of every run.",
-                        ["Run", "Optimizer", "η", "Batch", "Epochs", "Parameters", "Other",
-                         "Seeds"], "llrrrrll", rows["config"]),
+        "settings": table(
+            f"{title}: the runs and what sets each apart.",
+            ["Run", "Setup", "Parameters"],
+            "lXr",
+            rows["settings"],
+        ),
+        "main": table(
+            main_caption,
+            ["Run", "Test", "95% CI", "Δ", "Verdict"] if not stats_note else ["Run", "Test", "Δ"],
+            "lrrrl" if not stats_note else "lrr",
+            rows["main"],
+        ),
+        "config": table(
+            f"{title}: every setting of every run.",
+            ["Run", "Optimizer", "η", "Batch", "Epochs", "Parameters", "Other", "Seeds"],
+            "llrrrrll",
+            rows["config"],
+        ),
         "results": table(
             f"{title}: accuracy in %, mean ± standard deviation over seeds"
             + (", beside the published figure." if has_published else "."),
-            ["Run", "Best validation", "Test", "Best epoch",
-             *(["Published"] if has_published else []), "Time (s)", "Test per seed"],
-            "lrrr" + ("r" if has_published else "") + "rl", rows["results"]),
+            [
+                "Run",
+                "Best validation",
+                "Test",
+                "Best epoch",
+                *(["Published"] if has_published else []),
+                "Time (s)",
+                "Test per seed",
+            ],
+            "lrrr" + ("r" if has_published else "") + "rl",
+            rows["results"],
+        ),
         "stats": table(
             f"{title}: test accuracy in % over seeds, its 95% confidence interval (Student t), "
             f"and the difference from the baseline {base} with the p-value of Welch's t-test.",
             ["Run", "Seeds", "Mean", "SD", "95% CI", "Δ (pp)", "p", "Verdict", "Note"],
             "lrrrlrrlp{0.22\\linewidth}",
-            [(r["name"], [r[k] for k in ("n", "mean", "sd", "ci", "diff", "p", "verdict",
-                                         "note")]) for r in q_stats]),
-        "architectures": table(f"{title}: architectures (trainable parameters).",
-                               ["Run", "Layers"], "lp{0.75\\linewidth}", rows["architectures"]),
+            [
+                (
+                    r["name"],
+                    [r[k] for k in ("n", "mean", "sd", "ci", "diff", "p", "verdict", "note")],
+                )
+                for r in q_stats
+            ],
+        ),
+        "architectures": table(
+            f"{title}: architectures (trainable parameters).",
+            ["Run", "Layers"],
+            "lp{0.75\\linewidth}",
+            rows["architectures"],
+        ),
         "ensembles": table(
             f"{title}: ensembles over seeds (test accuracy in %).",
-            ["Run", "Members", "Majority vote", "Mean probability", "Mean member"], "lrrrr",
-            [(e["run"], [e["members"], pct(float(e["vote_accuracy"]), d),
-                         pct(float(e["mean_prob_accuracy"]), d),
-                         pct(float(e["mean_member_accuracy"]), d)]) for e in ens]),
+            ["Run", "Members", "Majority vote", "Mean probability", "Mean member"],
+            "lrrrr",
+            [
+                (
+                    e["run"],
+                    [
+                        e["members"],
+                        pct(float(e["vote_accuracy"]), d),
+                        pct(float(e["mean_prob_accuracy"]), d),
+                        pct(float(e["mean_member_accuracy"]), d),
+                    ],
+                )
+                for e in ens
+            ],
+        ),
     }
     sizes = " / ".join(f"{ds['sizes'][k]:,}" for k in ("train", "val", "test"))
     cite, citation = data.CITATIONS.get(ds["name"], ("", ""))
-    facts = Facts(dataset=dataset_label(ds["name"]), shape="×".join(map(str, ds["input_shape"])),
-                  classes=str(ds["num_classes"]), sizes=sizes, common=phrase,
-                  class_names=class_list(ds), seeds=str(max(len(x) for x in runs.values())),
-                  baseline=base, noise=noise, not_complete=", ".join(not_complete),
-                  tuning=tuning_text(recs), cite=cite, citation=citation,
-                  deviations=deviations(s, results.profile_of(results_set), recs),
-                  stats_note=stats_note)
+    facts = Facts(
+        dataset=dataset_label(ds["name"]),
+        shape="×".join(map(str, ds["input_shape"])),
+        classes=str(ds["num_classes"]),
+        sizes=sizes,
+        common=phrase,
+        class_names=class_list(ds),
+        seeds=str(max(len(x) for x in runs.values())),
+        baseline=base,
+        noise=noise,
+        not_complete=", ".join(not_complete),
+        tuning=tuning_text(recs),
+        cite=cite,
+        citation=citation,
+        deviations=deviations(s, results.profile_of(results_set), recs),
+        stats_note=stats_note,
+    )
     return QuestionNumbers(qid, title, s.research_question, s.hypothesis, facts, tables, macros)
 
 
@@ -478,24 +623,30 @@ def tuning_text(recs: dict[str, dict]) -> str:
         if not t.get("params"):
             continue
         chosen = ", ".join(setting(k, v) for k, v in t["params"].items())
-        parts.append(f"{name} ({chosen}: the best of {t['trials']} {t['sampler']} trials of "
-                     f"{t['epochs']} epochs" + (f", {t['pruned']} pruned" if t.get("pruned")
-                                               else "") + ")")
+        parts.append(
+            f"{name} ({chosen}: the best of {t['trials']} {t['sampler']} trials of "
+            f"{t['epochs']} epochs" + (f", {t['pruned']} pruned" if t.get("pruned") else "") + ")"
+        )
     if not parts:
         return ""
-    return ("Tuned on the validation split (an Optuna study per run; no trial saw the test "
-            "data): " + "; ".join(parts) + ".")
+    return (
+        "Tuned on the validation split (an Optuna study per run; no trial saw the test "
+        "data): " + "; ".join(parts) + "."
+    )
 
 
-def numbers(results_dir: Path, results_set: str, order: list[str] | None = None
-            ) -> list[QuestionNumbers]:
+def numbers(
+    results_dir: Path, results_set: str, order: list[str] | None = None
+) -> list[QuestionNumbers]:
     """:func:`question` for every question with results, in ``order`` (default: the project's
     questions first, in file-name order)."""
     stats_rows = read_aggregate(results_dir, results_set, results.STATS)
     ensemble_rows = read_aggregate(results_dir, results_set, results.ENSEMBLES)
     order = order if order is not None else spec.all_questions()
-    present = sorted(results.questions(results_dir, results_set),
-                     key=lambda q: (order.index(q) if q in order else len(order), q))
+    present = sorted(
+        results.questions(results_dir, results_set),
+        key=lambda q: (order.index(q) if q in order else len(order), q),
+    )
     out = [question(results_dir, results_set, q, stats_rows, ensemble_rows) for q in present]
     return [q for q in out if q is not None]
 
@@ -507,6 +658,12 @@ def environment(results_dir: Path, results_set: str) -> list[list[str]]:
         return []
     e = results.read_json(paths[0])["environment"]
     gpus = ", ".join(g.get("name") or g.get("device", "") for g in e.get("gpus", [])) or "none"
-    return [["Python", e["python"]], ["Backend", f"{e['backend']} {e['backend_version']}"],
-            ["Keras", e["keras"]], ["NumPy", e["numpy"]], ["Platform", e["platform"]],
-            ["CPU", f"{e['cpu']} ({e.get('cpu_count')} cores)"], ["GPU", gpus]]
+    return [
+        ["Python", e["python"]],
+        ["Backend", f"{e['backend']} {e['backend_version']}"],
+        ["Keras", e["keras"]],
+        ["NumPy", e["numpy"]],
+        ["Platform", e["platform"]],
+        ["CPU", f"{e['cpu']} ({e.get('cpu_count')} cores)"],
+        ["GPU", gpus],
+    ]

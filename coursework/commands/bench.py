@@ -63,10 +63,18 @@ def nielsen_net(seed: int):
     from models.conv import build
 
     keras.utils.set_random_seed(seed)
-    model = build((28, 28, 1), 10, conv_maps=[20, 40], kernel_size=5, pool="max", hidden=[100],
-                  activation="relu")
-    compile_model(model, {"loss": "crossentropy", "optimizer": "sgd",
-                                "learning_rate": LEARNING_RATE})
+    model = build(
+        (28, 28, 1),
+        10,
+        conv_maps=[20, 40],
+        kernel_size=5,
+        pool="max",
+        hidden=[100],
+        activation="relu",
+    )
+    compile_model(
+        model, {"loss": "crossentropy", "optimizer": "sgd", "learning_rate": LEARNING_RATE}
+    )
     return model
 
 
@@ -75,9 +83,16 @@ def project_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[f
     from coursework.engine import loop
 
     model = nielsen_net(0)
-    program = loop.epoch_program(model, x, y, batch_size=batch, num_classes=10, one_hot=False,
-                                 deterministic=backend.settings()["deterministic"],
-                                 on_gpu=bool(backend.accelerators()))
+    program = loop.epoch_program(
+        model,
+        x,
+        y,
+        batch_size=batch,
+        num_classes=10,
+        one_hot=False,
+        deterministic=backend.settings()["deterministic"],
+        on_gpu=bool(backend.accelerators()),
+    )
     out = []
     for epoch in range(epochs):
         t0 = time.perf_counter()
@@ -102,20 +117,32 @@ def plain_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[flo
             self.seconds.append(time.perf_counter() - self.start)
 
     timer = EpochTimer()
-    nielsen_net(0).fit(data.scale(x), y, batch_size=batch, epochs=epochs, shuffle=True,
-                       callbacks=[timer], verbose=0)
+    nielsen_net(0).fit(
+        data.scale(x),
+        y,
+        batch_size=batch,
+        epochs=epochs,
+        shuffle=True,
+        callbacks=[timer],
+        verbose=0,
+    )
     return [len(y) / s for s in timer.seconds]
 
 
 def measure(path: str, x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> dict:
     """Images/s per epoch of ``path`` (``project`` or ``plain``) on this process's backend."""
     ips = (project_ips if path == "project" else plain_ips)(x, y, batch, epochs)
-    return {"ips": ips, "backend": backend.chosen(), "version": backend.version(),
-            "device": device_name()}
+    return {
+        "ips": ips,
+        "backend": backend.chosen(),
+        "version": backend.version(),
+        "device": device_name(),
+    }
 
 
-def measure_backend(name: str, x: np.ndarray, y: np.ndarray, batch_sizes: list[int],
-                    epochs: int, settings: dict) -> list[dict]:
+def measure_backend(
+    name: str, x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: int, settings: dict
+) -> list[dict]:
     """Project and plain paths at every batch size on backend ``name``, each measurement in
     a fresh worker process (a path's leftover threads never slow the next one)."""
     rows = []
@@ -127,14 +154,24 @@ def measure_backend(name: str, x: np.ndarray, y: np.ndarray, batch_sizes: list[i
                 got[path] = pool.submit(measure, path, x, y, batch, epochs).result()
         proj, plain = got["project"]["ips"][1:], got["plain"]["ips"][1:]
         p, q = statistics.median(proj), statistics.median(plain)
-        rows.append({"backend": name, "version": got["project"]["version"],
-                     "device": got["project"]["device"], "batch_size": batch,
-                     "project_ips": round(p, 1), "plain_ips": round(q, 1),
-                     "ratio": round(p / q, 3),
-                     "project_epochs_ips": [round(v, 1) for v in proj],
-                     "plain_epochs_ips": [round(v, 1) for v in plain]})
-        print(f"{name}, batch {batch}: project {p:,.0f} img/s, plain {q:,.0f} img/s, "
-              f"ratio {p / q:.2f}", flush=True)
+        rows.append(
+            {
+                "backend": name,
+                "version": got["project"]["version"],
+                "device": got["project"]["device"],
+                "batch_size": batch,
+                "project_ips": round(p, 1),
+                "plain_ips": round(q, 1),
+                "ratio": round(p / q, 3),
+                "project_epochs_ips": [round(v, 1) for v in proj],
+                "plain_epochs_ips": [round(v, 1) for v in plain],
+            }
+        )
+        print(
+            f"{name}, batch {batch}: project {p:,.0f} img/s, plain {q:,.0f} img/s, "
+            f"ratio {p / q:.2f}",
+            flush=True,
+        )
     return rows
 
 
@@ -152,9 +189,18 @@ def torch_eager(x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: in
     rows = []
     for batch in batch_sizes:
         torch.manual_seed(0)
-        net = nn.Sequential(nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.ReLU(), nn.Conv2d(20, 40, 5),
-                            nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(640, 100),
-                            nn.ReLU(), nn.Linear(100, 10)).to(dev)
+        net = nn.Sequential(
+            nn.Conv2d(1, 20, 5),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
+            nn.Conv2d(20, 40, 5),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(640, 100),
+            nn.ReLU(),
+            nn.Linear(100, 10),
+        ).to(dev)
         opt = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
         loss_fn = nn.CrossEntropyLoss()
         ips = []
@@ -162,7 +208,7 @@ def torch_eager(x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: in
             t0 = time.perf_counter()
             order = torch.randperm(len(ys), device=dev)
             for i in range(0, len(ys), batch):
-                idx = order[i:i + batch]
+                idx = order[i : i + batch]
                 opt.zero_grad(set_to_none=True)
                 loss_fn(net(xs[idx]), ys[idx]).backward()
                 opt.step()
@@ -170,9 +216,15 @@ def torch_eager(x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: in
                 torch.cuda.synchronize()
             ips.append(len(ys) / (time.perf_counter() - t0))
         med = statistics.median(ips[1:])
-        rows.append({"batch_size": batch, "ips": round(med, 1), "version": torch.__version__,
-                     "device": torch.cuda.get_device_name(0) if dev == "cuda" else "CPU",
-                     "epochs_ips": [round(v, 1) for v in ips[1:]]})
+        rows.append(
+            {
+                "batch_size": batch,
+                "ips": round(med, 1),
+                "version": torch.__version__,
+                "device": torch.cuda.get_device_name(0) if dev == "cuda" else "CPU",
+                "epochs_ips": [round(v, 1) for v in ips[1:]],
+            }
+        )
         print(f"PyTorch eager, batch {batch}: {med:,.0f} img/s", flush=True)
     return rows
 
@@ -180,10 +232,16 @@ def torch_eager(x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: in
 # --------------------------------------------------------------------------- driver
 
 
-def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
-          backends: list[str] | None = None, with_torch: bool | None = None,
-          deterministic: bool | None = None, limit: int | None = None,
-          images: tuple[np.ndarray, np.ndarray, str] | None = None) -> dict:
+def bench(
+    results_dir: Path,
+    batch_sizes: list[int],
+    epochs: int,
+    backends: list[str] | None = None,
+    with_torch: bool | None = None,
+    deterministic: bool | None = None,
+    limit: int | None = None,
+    images: tuple[np.ndarray, np.ndarray, str] | None = None,
+) -> dict:
     """Measure every backend in ``backends`` (default: every installed one), and PyTorch
     eager when ``with_torch`` (default: when PyTorch is installed); write and return
     ``results/bench.json``. ``limit``: the first N images only. ``images``: (uint8 images,
@@ -196,9 +254,16 @@ def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
     if with_torch is None:
         with_torch = importlib.util.find_spec("torch") is not None
     settings = {"deterministic": deterministic, "mixed_precision": False}
-    out = {"schema_version": SCHEMA_VERSION, "coursework_version": __version__,
-           "images": len(y), "data": source, "epochs": epochs,
-           "statistic": "median images/s over epochs 2..N", "results": [], "torch_eager": []}
+    out = {
+        "schema_version": SCHEMA_VERSION,
+        "coursework_version": __version__,
+        "images": len(y),
+        "data": source,
+        "epochs": epochs,
+        "statistic": "median images/s over epochs 2..N",
+        "results": [],
+        "torch_eager": [],
+    }
     for name in backends:
         out["results"] += measure_backend(name, x, y, batch_sizes, epochs, settings)
     if with_torch:
@@ -209,16 +274,21 @@ def bench(results_dir: Path, batch_sizes: list[int], epochs: int,
 
 
 def table(out: dict) -> str:
-    lines = [f"data: {out['data']}, {out['images']:,} images; {out['statistic']}",
-             f"{'backend':11} {'device':28} {'batch':>5} {'project img/s':>14} "
-             f"{'plain img/s':>12} {'ratio':>6}"]
+    lines = [
+        f"data: {out['data']}, {out['images']:,} images; {out['statistic']}",
+        f"{'backend':11} {'device':28} {'batch':>5} {'project img/s':>14} "
+        f"{'plain img/s':>12} {'ratio':>6}",
+    ]
     for r in out["results"]:
-        lines.append(f"{r['backend']:11} {r['device'][:28]:28} {r['batch_size']:>5} "
-                     f"{r['project_ips']:>14,.0f} {r['plain_ips']:>12,.0f} {r['ratio']:>6.2f}")
+        lines.append(
+            f"{r['backend']:11} {r['device'][:28]:28} {r['batch_size']:>5} "
+            f"{r['project_ips']:>14,.0f} {r['plain_ips']:>12,.0f} {r['ratio']:>6.2f}"
+        )
     for t in out["torch_eager"]:
         ours = [r for r in out["results"] if r["batch_size"] == t["batch_size"]]
-        vs = ", ".join(f"{r['backend']} project {r['project_ips'] / t['ips']:.2f}x"
-                       for r in ours)
-        lines.append(f"PyTorch eager ({t['device']}), batch {t['batch_size']}: "
-                     f"{t['ips']:,.0f} img/s" + (f"; {vs}" if vs else ""))
+        vs = ", ".join(f"{r['backend']} project {r['project_ips'] / t['ips']:.2f}x" for r in ours)
+        lines.append(
+            f"PyTorch eager ({t['device']}), batch {t['batch_size']}: "
+            f"{t['ips']:,.0f} img/s" + (f"; {vs}" if vs else "")
+        )
     return "\n".join(lines)

@@ -17,8 +17,14 @@ def architectures(spec: Spec, profile: str, dataset: str | None = None) -> list[
         cfg = run.config
         info = data.info(dataset or cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
         model = build_model(run.config, info)
-        out.append({"run": run.name, "dataset": info, "layers": layer_table(model),
-                    "params": trainable_params(model)})
+        out.append(
+            {
+                "run": run.name,
+                "dataset": info,
+                "layers": layer_table(model),
+                "params": trainable_params(model),
+            }
+        )
         keras.backend.clear_session()
     return out
 
@@ -28,11 +34,14 @@ def describe(spec: Spec, profile: str, dataset: str | None = None) -> str:
     lines = [f"{spec.question}: {spec.title} (profile {profile})"]
     for arch in architectures(spec, profile, dataset):
         info = arch["dataset"]
-        lines.append(f"\n{arch['run']}  (input {'x'.join(map(str, info.input_shape))}, "
-                     f"{info.num_classes} classes)")
+        lines.append(
+            f"\n{arch['run']}  (input {'x'.join(map(str, info.input_shape))}, "
+            f"{info.num_classes} classes)"
+        )
         lines.append(f"  {'layer':18s} {'type':20s} {'output':>12s} {'params':>10s}")
         for row in arch["layers"]:
-            lines.append(f"  {row['name']:18s} {row['type']:20s} {row['output']:>12s} "
-                         f"{row['params']:>10,}")
+            lines.append(
+                f"  {row['name']:18s} {row['type']:20s} {row['output']:>12s} {row['params']:>10,}"
+            )
         lines.append(f"  trainable parameters: {arch['params']:,}")
     return "\n".join(lines)

@@ -44,15 +44,15 @@ class Item:
 def items(jobs: list[Job]) -> list[Item]:
     """The plan of ``jobs``: images per epoch and whether each is complete (no times yet: see
     :func:`timed`)."""
-    return [Item(job, epoch_images(job.run.config, info(job)), _complete(job),
-                 None) for job in jobs]
+    return [
+        Item(job, epoch_images(job.run.config, info(job)), _complete(job), None) for job in jobs
+    ]
 
 
 def _complete(job: Job) -> bool:
     """Complete with the settings of its experiment file now (a stale run is trained
     again); a tuned run's seeds whose study has not chosen are not."""
-    if job.run.tune is not None and specs.chosen(job.results_dir, job.results_set,
-                                                 job.run) is None:
+    if job.run.tune is not None and specs.chosen(job.results_dir, job.results_set, job.run) is None:
         return False
     if job.run.tune is not None:
         job = replace(job, run=specs.tuned(job.results_dir, job.results_set, job.run))
@@ -67,10 +67,14 @@ def studies(jobs: list[Job]) -> list[Item]:
         run, tune = job.run, job.run.tune
         if tune is None or job.seed != run.seeds[0]:
             continue
-        cfg = {**run.config, "epochs": tune.size * (tune.epochs or run.config["epochs"]),
-               "early_stopping": 0}
-        study = replace(job, run=replace(run, name=f"{run.name}:study", config=cfg, tune=None),
-                        seed=tune.seed)
+        cfg = {
+            **run.config,
+            "epochs": tune.size * (tune.epochs or run.config["epochs"]),
+            "early_stopping": 0,
+        }
+        study = replace(
+            job, run=replace(run, name=f"{run.name}:study", config=cfg, tune=None), seed=tune.seed
+        )
         done = specs.chosen(job.results_dir, job.results_set, run) is not None
         out.append(Item(study, epoch_images(cfg, info(job)), done, None))
     return out
@@ -84,11 +88,20 @@ def timed(plan: list[Item], calibrations: Calibrations, calibrate: bool = False)
         cfg, ds = item.job.run.config, info(item.job)
         speed = calibrations.get(cfg, ds)
         if speed is None and calibrate:
-            print(f"calibrating {item.job.run.question}/{item.job.run.name} (batch "
-                  f"{cfg['batch_size']}) on {machine_name()} ...", flush=True)
+            print(
+                f"calibrating {item.job.run.question}/{item.job.run.name} (batch "
+                f"{cfg['batch_size']}) on {machine_name()} ...",
+                flush=True,
+            )
             speed = calibrations.ensure(cfg, ds)
-        out.append(replace(item, seconds=speed.seconds(cfg["epochs"], item.epoch_images,
-                                                       ds.sizes) if speed else None))
+        out.append(
+            replace(
+                item,
+                seconds=speed.seconds(cfg["epochs"], item.epoch_images, ds.sizes)
+                if speed
+                else None,
+            )
+        )
     return out
 
 
@@ -109,7 +122,7 @@ def with_times_after(jobs: list[Job], plan: list[Item], force: bool = False) -> 
     left = [0.0 if item.complete and not force else item.seconds for item in plan]
     out = []
     for i, job in enumerate(jobs):
-        later = left[i + 1:]
+        later = left[i + 1 :]
         out.append(replace(job, after=None if None in later else sum(later)))  # type: ignore
     return out
 
@@ -127,28 +140,40 @@ def totals(plan: list[Item], force: bool = False) -> dict:
     left = [i for i in plan if force or not i.complete]
     known = all(i.seconds is not None for i in plan)
     known_left = all(i.seconds is not None for i in left)
-    return {"jobs": len(plan), "complete": sum(i.complete for i in plan),
-            "images": sum(i.images for i in plan), "images_left": sum(i.images for i in left),
-            "seconds": sum(i.seconds or 0 for i in plan) if known else None,
-            "seconds_left": sum(i.seconds or 0 for i in left) if known_left else None}
+    return {
+        "jobs": len(plan),
+        "complete": sum(i.complete for i in plan),
+        "images": sum(i.images for i in plan),
+        "images_left": sum(i.images for i in left),
+        "seconds": sum(i.seconds or 0 for i in plan) if known else None,
+        "seconds_left": sum(i.seconds or 0 for i in left) if known_left else None,
+    }
 
 
 def line(plan: list[Item], where: str, force: bool = False) -> str:
     """The one-line plan ``run`` prints before it starts."""
     t = totals(plan, force)
     done = f" ({t['complete']} complete, skipped)" if t["complete"] and not force else ""
-    time = (f", about {duration(t['seconds_left'])} here" if t["seconds_left"] is not None
-            else "; `make plan` estimates the time")
+    time = (
+        f", about {duration(t['seconds_left'])} here"
+        if t["seconds_left"] is not None
+        else "; `make plan` estimates the time"
+    )
     runs = "1 run" if t["jobs"] == 1 else f"{t['jobs']} runs and seeds"
-    return (f"plan: {runs}{done}, {millions(t['images_left'])} training "
-            f"images to go{time}; results in {where}")
+    return (
+        f"plan: {runs}{done}, {millions(t['images_left'])} training "
+        f"images to go{time}; results in {where}"
+    )
 
 
 def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
     """``make plan``: per question and run, then per question and for the whole command."""
-    lines = [f"Plan of profile {profile} on {machine_name()}; results in {where}", "",
-             f"{'question':14s} {'run':22s} {'seeds':>5s} {'epochs':>6s} {'images/epoch':>12s} "
-             f"{'images':>10s} {'time':>9s}  complete"]
+    lines = [
+        f"Plan of profile {profile} on {machine_name()}; results in {where}",
+        "",
+        f"{'question':14s} {'run':22s} {'seeds':>5s} {'epochs':>6s} {'images/epoch':>12s} "
+        f"{'images':>10s} {'time':>9s}  complete",
+    ]
     groups: dict[tuple[str, str], list[Item]] = {}
     for item in plan:
         groups.setdefault((item.job.run.question, item.job.run.name), []).append(item)
@@ -157,31 +182,44 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
         cfg = group[0].job.run.config
         t = totals(group)
         epochs = f"{'<=' if cfg['early_stopping'] else ''}{cfg['epochs']}"
-        lines.append(f"{question:14s} {run:22s} {len(group):5d} {epochs:>6s} "
-                     f"{group[0].epoch_images:12,d} {millions(t['images']):>10s} "
-                     f"{_time(t['seconds']):>9s}  {t['complete']}/{len(group)}")
+        lines.append(
+            f"{question:14s} {run:22s} {len(group):5d} {epochs:>6s} "
+            f"{group[0].epoch_images:12,d} {millions(t['images']):>10s} "
+            f"{_time(t['seconds']):>9s}  {t['complete']}/{len(group)}"
+        )
         by_question.setdefault(question, []).extend(group)
     lines.append("")
     for question, group in by_question.items():
         t = totals(group)
-        lines.append(f"{question:14s} {'(question)':22s} {len(group):5d} {'':6s} {'':12s} "
-                     f"{millions(t['images']):>10s} {_time(t['seconds']):>9s}  "
-                     f"{t['complete']}/{len(group)}")
+        lines.append(
+            f"{question:14s} {'(question)':22s} {len(group):5d} {'':6s} {'':12s} "
+            f"{millions(t['images']):>10s} {_time(t['seconds']):>9s}  "
+            f"{t['complete']}/{len(group)}"
+        )
     t = totals(plan)
     left = t["jobs"] - t["complete"]
-    lines += ["", f"all: {t['jobs']} runs and seeds, {millions(t['images'])} training images, "
-              f"about {_time(t['seconds'])} one at a time; left to train: {left} "
-              f"({millions(t['images_left'])} images, about {_time(t['seconds_left'])})."]
+    lines += [
+        "",
+        f"all: {t['jobs']} runs and seeds, {millions(t['images'])} training images, "
+        f"about {_time(t['seconds'])} one at a time; left to train: {left} "
+        f"({millions(t['images_left'])} images, about {_time(t['seconds_left'])}).",
+    ]
     if any(i.job.run.name.endswith(":study") for i in plan):
-        lines.append("':study': a tuned run's Optuna study on the validation split, all its "
-                     "trials (pruning may end some sooner).")
+        lines.append(
+            "':study': a tuned run's Optuna study on the validation split, all its "
+            "trials (pruning may end some sooner)."
+        )
     if any(i.job.run.config["early_stopping"] for i in plan):
-        lines.append("'<=': early stopping may end a run sooner; its images and time are at "
-                     "most those shown.")
-    lines.append(f"Times are estimates from a short calibration of each network on this "
-                 f"machine ({cache}), the fastest of a few passes; a finished run whose "
-                 f"epochs took 30% more or less corrects its network's. Other work on the "
-                 f"machine slows training down.")
+        lines.append(
+            "'<=': early stopping may end a run sooner; its images and time are at "
+            "most those shown."
+        )
+    lines.append(
+        f"Times are estimates from a short calibration of each network on this "
+        f"machine ({cache}), the fastest of a few passes; a finished run whose "
+        f"epochs took 30% more or less corrects its network's. Other work on the "
+        f"machine slows training down."
+    )
     return "\n".join(lines)
 
 

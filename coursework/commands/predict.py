@@ -34,8 +34,10 @@ def load_run(folder: Path) -> tuple[keras.Model, dict]:
     folder = Path(folder)
     record_path, model_path = folder / results.RECORD, folder / results.MODEL
     if not record_path.exists() or not model_path.exists():
-        raise ResultsError(f"{folder}: not a finished run (it needs {results.RECORD} and "
-                           "model.keras; give a folder like results/quick/conv/conv2/seed-0)")
+        raise ResultsError(
+            f"{folder}: not a finished run (it needs {results.RECORD} and "
+            "model.keras; give a folder like results/quick/conv/conv2/seed-0)"
+        )
     rec = results.read_json(record_path)
     resolve_builder(rec["config"]["builder"])  # registers the run's own layers for loading
     return keras.saving.load_model(model_path, compile=False), rec
@@ -46,8 +48,9 @@ def class_names(rec: dict) -> list[str]:
     return ds.get("class_names") or [str(i) for i in range(ds["num_classes"])]
 
 
-def read_inputs(files: list[Path], input_shape: tuple[int, int, int]
-                ) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+def read_inputs(
+    files: list[Path], input_shape: tuple[int, int, int]
+) -> tuple[np.ndarray, list[str], np.ndarray | None]:
     """Images (N, H, W, C), a name for each, and labels where an ``.npz`` has them."""
     if len(files) == 1 and files[0].suffix == ".npz":
         path = files[0]
@@ -55,8 +58,9 @@ def read_inputs(files: list[Path], input_shape: tuple[int, int, int]
             with np.load(path, allow_pickle=False) as f:
                 x_key = next((k for k in ("x", "x_test", "images") if k in f.files), None)
                 if x_key is None:
-                    raise DataError(f"{path}: no array x (or x_test, images); it has "
-                                    f"{', '.join(f.files)}")
+                    raise DataError(
+                        f"{path}: no array x (or x_test, images); it has {', '.join(f.files)}"
+                    )
                 y_key = next((k for k in ("y", "y_test", "labels") if k in f.files), None)
                 x, y = f[x_key], (f[y_key].reshape(-1) if y_key else None)
         except (OSError, ValueError) as exc:
@@ -65,8 +69,11 @@ def read_inputs(files: list[Path], input_shape: tuple[int, int, int]
         return x, [f"{path.name}[{i}]" for i in range(len(x))], y
     h, w, c = input_shape
     color = "grayscale" if c == 1 else "rgb"
-    return (np.stack([images.decode(Path(f), (h, w), color)[0] for f in files]),
-            [str(f) for f in files], None)
+    return (
+        np.stack([images.decode(Path(f), (h, w), color)[0] for f in files]),
+        [str(f) for f in files],
+        None,
+    )
 
 
 def predict(folder: Path, files: list[Path], out: Path | None = None) -> dict:
@@ -75,20 +82,26 @@ def predict(folder: Path, files: list[Path], out: Path | None = None) -> dict:
     model, rec = load_run(folder)
     x, names, y = read_inputs([Path(f) for f in files], tuple(model.input_shape[1:]))
     if x.shape[1:] != tuple(model.input_shape[1:]):
-        raise DataError(f"{files[0]}: images are {'x'.join(map(str, x.shape[1:]))}, the model "
-                        f"takes {'x'.join(map(str, model.input_shape[1:]))}")
+        raise DataError(
+            f"{files[0]}: images are {'x'.join(map(str, x.shape[1:]))}, the model "
+            f"takes {'x'.join(map(str, model.input_shape[1:]))}"
+        )
     probs = model.predict(data.scale(x), batch_size=BATCH, verbose=0)
     classes = class_names(rec)
-    rows = [{"input": n, "predicted": classes[int(p.argmax())], "probability": float(p.max())}
-            for n, p in zip(names, probs, strict=True)]
+    rows = [
+        {"input": n, "predicted": classes[int(p.argmax())], "probability": float(p.max())}
+        for n, p in zip(names, probs, strict=True)
+    ]
     if y is not None:
         for row, label in zip(rows, y, strict=True):
             row["true"] = classes[int(label)]
     accuracy = float((probs.argmax(-1) == y).mean()) if y is not None else None
     width = max(len(r["input"]) for r in rows)
     for r in rows:
-        print(f"{r['input']:{width}s}  {r['predicted']:>12s}  {r['probability']:.4f}"
-              + (f"  (true: {r['true']})" if "true" in r else ""))
+        print(
+            f"{r['input']:{width}s}  {r['predicted']:>12s}  {r['probability']:.4f}"
+            + (f"  (true: {r['true']})" if "true" in r else "")
+        )
     if accuracy is not None:
         print(f"accuracy: {accuracy:.4f} ({int(round(accuracy * len(rows)))}/{len(rows)})")
     if out is not None:
@@ -101,8 +114,9 @@ def predict(folder: Path, files: list[Path], out: Path | None = None) -> dict:
     return {"rows": rows, "accuracy": accuracy}
 
 
-def evaluate(folder: Path, dataset: str | None = None, split: str = "test",
-             out: Path | None = None) -> float:
+def evaluate(
+    folder: Path, dataset: str | None = None, split: str = "test", out: Path | None = None
+) -> float:
     """Accuracy on ``split`` of ``dataset`` (the run's own by default), with its confusion
     matrix written to ``out`` (default: ``evaluate-<question>-<run>-seed-<k>-<split>.pdf`` in
     the current folder: the results folder stays as the runs left it)."""
@@ -112,16 +126,22 @@ def evaluate(folder: Path, dataset: str | None = None, split: str = "test",
     x, y = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
     probs = model.predict(data.scale(x), batch_size=BATCH, verbose=0)
     if probs.shape[1] != ds.num_classes and ds.num_classes > probs.shape[1]:
-        raise DataError(f"{ds.name}: {ds.num_classes} classes, the model knows "
-                        f"{probs.shape[1]}")
+        raise DataError(f"{ds.name}: {ds.num_classes} classes, the model knows {probs.shape[1]}")
     accuracy = float((probs.argmax(-1) == y).mean())
-    print(f"{ds.name} {split}: accuracy {accuracy:.4f} ({int((probs.argmax(-1) == y).sum())}/"
-          f"{len(y)}), model {Path(folder)}")
+    print(
+        f"{ds.name} {split}: accuracy {accuracy:.4f} ({int((probs.argmax(-1) == y).sum())}/"
+        f"{len(y)}), model {Path(folder)}"
+    )
     plots.style()
-    fig = plots.confusion({"y_true": y, "probs": probs, "class_names": np.array(class_names(rec))},
-                          f"{rec['question']}/{rec['run']} on {split}")
-    target = Path(out) if out else Path(
-        f"evaluate-{rec['question']}-{rec['run']}-seed-{rec['seed']}-{split}.pdf")
+    fig = plots.confusion(
+        {"y_true": y, "probs": probs, "class_names": np.array(class_names(rec))},
+        f"{rec['question']}/{rec['run']} on {split}",
+    )
+    target = (
+        Path(out)
+        if out
+        else Path(f"evaluate-{rec['question']}-{rec['run']}-seed-{rec['seed']}-{split}.pdf")
+    )
     written = plots.save(fig, target.resolve().parent, target.with_suffix("").name)
     print(f"confusion matrix: {written[0]}")
     return accuracy

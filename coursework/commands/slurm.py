@@ -44,20 +44,29 @@ def collect_command(profile: str, dataset: str | None) -> str:
     return f"make collect PROFILE={profile}" + (f" DATASET={dataset}" if dataset else "")
 
 
-def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
-           dataset: str | None = None, run_flags: list[str] | None = None,
-           tune: bool = False) -> tuple[str, int]:
+def script(
+    spec: Spec,
+    profile: str,
+    results_dir: Path,
+    res: Resources,
+    dataset: str | None = None,
+    run_flags: list[str] | None = None,
+    tune: bool = False,
+) -> tuple[str, int]:
     """The sbatch script for every (run, seed) of ``spec`` under ``profile``, and its number
     of tasks; ``tune``: a task per trial of the tuned runs' studies instead (they share each
     study's journal), to run before the seeds."""
     if tune:
-        tuned = [r for r, seed in spec.tasks(profile, on=dataset)
-                 if r.tune is not None and seed == r.seeds[0]]
-        tasks = [(r, f"trial {i + 1} of {r.tune.size}") for r in tuned
-                 for i in range(r.tune.size)]
+        tuned = [
+            r
+            for r, seed in spec.tasks(profile, on=dataset)
+            if r.tune is not None and seed == r.seeds[0]
+        ]
+        tasks = [(r, f"trial {i + 1} of {r.tune.size}") for r in tuned for i in range(r.tune.size)]
         if not tasks:
-            raise SpecError(f"{spec.path}: no tuned runs (a run's tune table) in profile "
-                            f"{profile!r}")
+            raise SpecError(
+                f"{spec.path}: no tuned runs (a run's tune table) in profile {profile!r}"
+            )
         run_flags = [*(run_flags or []), "--tune"]
     else:
         tasks = [(r, f"seed {s}") for r, s in spec.tasks(profile, on=dataset)]
@@ -67,14 +76,28 @@ def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
     name = f"{spec.question}-{results_set}".replace("@", "-") + ("-tune" if tune else "")
     logs = results.slurm_logs(Path(results_dir).resolve(), results_set)
     on = ["--dataset", dataset] if dataset else []
-    command = [sys.executable, "-m", "coursework", "--results", str(Path(results_dir).resolve()),
-               "run", str(Path(spec.path).resolve()), "--profile", profile, *on,
-               *(run_flags or []), "--task"]
+    command = [
+        sys.executable,
+        "-m",
+        "coursework",
+        "--results",
+        str(Path(results_dir).resolve()),
+        "run",
+        str(Path(spec.path).resolve()),
+        "--profile",
+        profile,
+        *on,
+        *(run_flags or []),
+        "--task",
+    ]
     lines = [
         "#!/bin/bash",
         f"# {spec.question} ({spec.title}), profile {profile}: {len(tasks)} tasks, one per "
-        + ("trial of the tuned runs' studies (then collect, then the seeds' script):" if tune
-           else "run and seed:"),
+        + (
+            "trial of the tuned runs' studies (then collect, then the seeds' script):"
+            if tune
+            else "run and seed:"
+        ),
         *(f"#   task {k}: {r.name} {what}" for k, (r, what) in enumerate(tasks)),
         f"# Submit with sbatch; when every task has ended: {collect_command(profile, dataset)}",
         f"#SBATCH --job-name={name}",
@@ -95,14 +118,21 @@ def script(spec: Spec, profile: str, results_dir: Path, res: Resources,
         *res.setup.splitlines(),
         'task="${SLURM_ARRAY_TASK_ID:?submit with sbatch (or set SLURM_ARRAY_TASK_ID)}"',
         'echo "task $task on $(hostname), $(date -Is)"',
-        f"exec {shlex.join(command)} \"$task\"",
+        f'exec {shlex.join(command)} "$task"',
     ]
     return "\n".join(line for line in lines if line) + "\n", len(tasks)
 
 
-def write(spec: Spec, profile: str, results_dir: Path, res: Resources,
-          dataset: str | None = None, run_flags: list[str] | None = None,
-          out: Path | None = None, tune: bool = False) -> tuple[Path, int]:
+def write(
+    spec: Spec,
+    profile: str,
+    results_dir: Path,
+    res: Resources,
+    dataset: str | None = None,
+    run_flags: list[str] | None = None,
+    out: Path | None = None,
+    tune: bool = False,
+) -> tuple[Path, int]:
     """Write the script (``slurm/<question>-<results set>[-tune].sbatch`` unless ``out``);
     return its path and its number of tasks."""
     results_set = results.set_name(profile, dataset)

@@ -18,9 +18,15 @@ from coursework.records.errors import SpecError
 from coursework.records.spec import Spec
 
 # what each state means for the next `make QUESTION`
-NEXT = {"complete": "kept", "stale": "trained again", "missing": "trained",
-        "stopped": "resumes", "training": "left to the process training it",
-        "failed": "trained again", "diverged": "trained again"}
+NEXT = {
+    "complete": "kept",
+    "stale": "trained again",
+    "missing": "trained",
+    "stopped": "resumes",
+    "training": "left to the process training it",
+    "failed": "trained again",
+    "diverged": "trained again",
+}
 
 
 def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
@@ -32,9 +38,11 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
         if run.tune is not None:
             kind, why = study_state(run, job.results_dir, job.results_set)
             if kind != "complete":
-                reason = {"stale": f"its study is stale ({why})",
-                          "missing": "its study has not started",
-                          "tuning": "its study has trials to go"}[kind]
+                reason = {
+                    "stale": f"its study is stale ({why})",
+                    "missing": "its study has not started",
+                    "tuning": "its study has trials to go",
+                }[kind]
                 has = (job.out / results.RECORD).exists()
                 out.append((job, State("stale" if has else "missing", (reason,))))
                 continue
@@ -50,19 +58,23 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
 def backend_note(states: list[tuple[Job, State]], chosen: str, force: bool = False) -> str:
     """``12 runs trained with tensorflow, kept; FORCE=1 re-trains them with jax`` where
     complete runs were trained with another backend than ``chosen`` ('' where none was)."""
-    other = Counter(s.backend for _, s in states
-                    if s.kind == "complete" and s.backend and s.backend != chosen)
+    other = Counter(
+        s.backend for _, s in states if s.kind == "complete" and s.backend and s.backend != chosen
+    )
     if not other:
         return ""
     made = ", ".join(f"{n} run{'s' * (n > 1)} trained with {b}" for b, n in other.items())
     if force:
         return f"{made}: trained again with {chosen} (FORCE)"
-    return (f"{made}, kept (backends agree within verify's tolerance); FORCE=1 re-trains "
-            f"them with {chosen}")
+    return (
+        f"{made}, kept (backends agree within verify's tolerance); FORCE=1 re-trains "
+        f"them with {chosen}"
+    )
 
 
-def report(specs_: list[Spec], profile: str, results_dir: Path, on: str | None,
-           chosen_backend: str) -> str:
+def report(
+    specs_: list[Spec], profile: str, results_dir: Path, on: str | None, chosen_backend: str
+) -> str:
     """The status table of the questions' runs and seeds, and what the next run does."""
     lines, total = [], Counter()
     for s in specs_:
@@ -71,8 +83,10 @@ def report(specs_: list[Spec], profile: str, results_dir: Path, on: str | None,
         counts = Counter(st.kind for _, st in states)
         total.update(counts)
         where = results.question_dir(results_dir, jobs[0].results_set, s.question)
-        lines.append(f"{s.question} ({profile}, {where}): "
-                     + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+        lines.append(
+            f"{s.question} ({profile}, {where}): "
+            + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        )
         width = max(len(job.run.name) for job, _ in states)
         for job, st in states:
             text = st.kind + (f": {'; '.join(st.changes)}" if st.changes else "")
@@ -86,12 +100,19 @@ def report(specs_: list[Spec], profile: str, results_dir: Path, on: str | None,
         if note:
             lines.append(f"  note: {note}")
         if any(st.code_changed for _, st in states if st.kind == "complete"):
-            lines.append("  note: some complete runs were trained by other engine code "
-                         "(coursework/); they are kept: make verify re-trains a sample to "
-                         "compare")
+            lines.append(
+                "  note: some complete runs were trained by other engine code "
+                "(coursework/); they are kept: make verify re-trains a sample to "
+                "compare"
+            )
     todo = {k: n for k, n in total.items() if k != "complete"}
     lines.append("")
-    lines.append("next run: " + (", ".join(f"{n} {k} ({NEXT[k]})" for k, n in
-                                           sorted(todo.items())) if todo else
-                                 "nothing to train: every run is complete"))
+    lines.append(
+        "next run: "
+        + (
+            ", ".join(f"{n} {k} ({NEXT[k]})" for k, n in sorted(todo.items()))
+            if todo
+            else "nothing to train: every run is complete"
+        )
+    )
     return "\n".join(lines)

@@ -42,8 +42,9 @@ def layers(name: str, seed: int) -> list[keras.layers.Layer]:
     return []
 
 
-def affine_layers(seed: int, rotation_deg: float = 10.0, shift: float = 0.1,
-                  zoom: float = 0.1) -> list[keras.layers.Layer]:
+def affine_layers(
+    seed: int, rotation_deg: float = 10.0, shift: float = 0.1, zoom: float = 0.1
+) -> list[keras.layers.Layer]:
     """Random rotation (degrees), translation and zoom (fractions of the image size)."""
     return [
         keras.layers.RandomRotation(rotation_deg / 360.0, fill_mode="constant", seed=seed),
@@ -78,8 +79,7 @@ class ElasticDistortion(keras.layers.Layer):
     products (a 1-channel convolution is several times slower on a CPU).
     """
 
-    def __init__(self, alpha: float = 34.0, sigma: float = 4.0, seed: int | None = None,
-                 **kwargs):
+    def __init__(self, alpha: float = 34.0, sigma: float = 4.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.alpha, self.sigma, self.seed = alpha, sigma, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -88,20 +88,21 @@ class ElasticDistortion(keras.layers.Layer):
         if not training:
             return images
         h, w = images.shape[1], images.shape[2]
-        field = keras.random.uniform((ops.shape(images)[0], h, w, 2), -1.0, 1.0,
-                                     seed=self.seed_generator)
+        field = keras.random.uniform(
+            (ops.shape(images)[0], h, w, 2), -1.0, 1.0, seed=self.seed_generator
+        )
         field = ops.einsum("bhwc,hi->biwc", field, smoothing_matrix(h, self.sigma))
         field = ops.einsum("bhwc,wi->bhic", field, smoothing_matrix(w, self.sigma)) * self.alpha
-        gy, gx = ops.meshgrid(ops.arange(h, dtype="float32"), ops.arange(w, dtype="float32"),
-                              indexing="ij")
+        gy, gx = ops.meshgrid(
+            ops.arange(h, dtype="float32"), ops.arange(w, dtype="float32"), indexing="ij"
+        )
         return bilinear(images, gy[None] + field[..., 0], gx[None] + field[..., 1])
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma,
-                "seed": self.seed}
+        return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}
 
 
 def bilinear(images, ys, xs):

@@ -84,33 +84,52 @@ class Speed:
     def seconds(self, epochs: int, epoch_images: int, sizes: dict[str, int]) -> float:
         """Estimated seconds for one run and seed: ``epochs`` epochs of ``epoch_images``, then
         the test split evaluated and predicted."""
-        return (self.setup_seconds + epochs * self.epoch_seconds(epoch_images, sizes)
-                + 2 * self.evaluate_seconds(sizes["test"]))
+        return (
+            self.setup_seconds
+            + epochs * self.epoch_seconds(epoch_images, sizes)
+            + 2 * self.evaluate_seconds(sizes["test"])
+        )
 
     def scaled(self, factor: float) -> Speed:
         """This speed ``factor`` times as fast, in training and evaluation alike."""
-        return Speed(round(self.train_ips * factor, 1), round(self.eval_ips * factor, 1),
-                     self.setup_seconds, round(self.eval_call_seconds / factor, 4))
+        return Speed(
+            round(self.train_ips * factor, 1),
+            round(self.eval_ips * factor, 1),
+            self.setup_seconds,
+            round(self.eval_call_seconds / factor, 4),
+        )
 
 
 def machine() -> dict:
     """What the speed depends on besides the network: hardware, backend, versions, settings."""
     hw = env.hardware()
     settings = backend.settings()
-    return {"cpu": hw["cpu"], "cpu_count": hw["cpu_count"],
-            "gpus": [g["name"] for g in hw["gpus"]], "backend": backend.chosen(),
-            "backend_version": backend.version(), "keras": keras.__version__,
-            "deterministic": bool(settings["deterministic"]),
-            "mixed_precision": bool(settings["mixed_precision"])}
+    return {
+        "cpu": hw["cpu"],
+        "cpu_count": hw["cpu_count"],
+        "gpus": [g["name"] for g in hw["gpus"]],
+        "backend": backend.chosen(),
+        "backend_version": backend.version(),
+        "keras": keras.__version__,
+        "deterministic": bool(settings["deterministic"]),
+        "mixed_precision": bool(settings["mixed_precision"]),
+    }
 
 
 def network(cfg: dict, info: data.DatasetInfo) -> dict:
     """The parts of a run's config that decide its speed."""
-    return {"builder": cfg["builder"], "model": cfg["model"], "batch_size": cfg["batch_size"],
-            "optimizer": cfg["optimizer"], "loss": cfg["loss"],
-            "augment": "none" if cfg["augment"] == "expand" else cfg["augment"],
-            "l1": bool(cfg.get("l1_lambda")), "l2": bool(cfg.get("l2_lambda")),
-            "input_shape": list(info.input_shape), "num_classes": info.num_classes}
+    return {
+        "builder": cfg["builder"],
+        "model": cfg["model"],
+        "batch_size": cfg["batch_size"],
+        "optimizer": cfg["optimizer"],
+        "loss": cfg["loss"],
+        "augment": "none" if cfg["augment"] == "expand" else cfg["augment"],
+        "l1": bool(cfg.get("l1_lambda")),
+        "l2": bool(cfg.get("l2_lambda")),
+        "input_shape": list(info.input_shape),
+        "num_classes": info.num_classes,
+    }
 
 
 def key(cfg: dict, info: data.DatasetInfo) -> str:
@@ -118,8 +137,7 @@ def key(cfg: dict, info: data.DatasetInfo) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def fastest(timed: Callable[[], object], repeats: int = REPEATS, budget: float = BUDGET
-            ) -> float:
+def fastest(timed: Callable[[], object], repeats: int = REPEATS, budget: float = BUDGET) -> float:
     """Seconds of the fastest of up to ``repeats`` calls of ``timed`` (at least 2; no further
     one once ``budget`` seconds are spent): a busy machine slows a call, never speeds it up."""
     best, spent, calls = math.inf, 0.0, 0
@@ -145,8 +163,16 @@ def measure(cfg: dict, info: data.DatasetInfo) -> Speed:
         return np.arange(k, dtype=np.int64) % info.num_classes
 
     k_eval = EVAL_IMAGES
-    ds = data.Dataset("calibration", images(n), labels(n), images(k_eval), labels(k_eval),
-                      images(batch), labels(batch), info.num_classes)
+    ds = data.Dataset(
+        "calibration",
+        images(n),
+        labels(n),
+        images(k_eval),
+        labels(k_eval),
+        images(batch),
+        labels(batch),
+        info.num_classes,
+    )
     cfg = {**cfg, "augment": "none" if cfg["augment"] == "expand" else cfg["augment"]}
     order = np.arange(n, dtype=np.int32)
     try:
@@ -157,8 +183,9 @@ def measure(cfg: dict, info: data.DatasetInfo) -> Speed:
         train_seconds = fastest(lambda: s.program(order))
 
         def evaluate(k: int) -> Callable[[], object]:
-            return lambda: s.net.evaluate(s.x_val[:k], s.y_val[:k], batch_size=EVAL_BATCH,
-                                          verbose=0)
+            return lambda: s.net.evaluate(
+                s.x_val[:k], s.y_val[:k], batch_size=EVAL_BATCH, verbose=0
+            )
 
         t1 = time.perf_counter()
         evaluate(k_eval)()  # the first call compiles
@@ -169,16 +196,19 @@ def measure(cfg: dict, info: data.DatasetInfo) -> Speed:
     # two sizes, one line: seconds = call + images / rate (one size alone, if noise hid it)
     rate = (k_eval - EVAL_BATCH) / (big - small) if big > small else k_eval / big
     call = max(0.0, small - EVAL_BATCH / rate)
-    return Speed(train_ips=round(n / train_seconds, 1), eval_ips=round(rate, 1),
-                 setup_seconds=round(max(0.0, first - train_seconds)
-                                     + max(0.0, first_eval - big), 3),
-                 eval_call_seconds=round(call, 4))
+    return Speed(
+        train_ips=round(n / train_seconds, 1),
+        eval_ips=round(rate, 1),
+        setup_seconds=round(max(0.0, first - train_seconds) + max(0.0, first_eval - big), 3),
+        eval_call_seconds=round(call, 4),
+    )
 
 
 def steady_epoch_seconds(history: Sequence[dict]) -> list[float]:
     """The ``epoch_seconds`` of a run's history rows after the first (which also compiles)."""
-    return [float(r["epoch_seconds"]) for r in history[1:]
-            if r.get("epoch_seconds") not in (None, "")]
+    return [
+        float(r["epoch_seconds"]) for r in history[1:] if r.get("epoch_seconds") not in (None, "")
+    ]
 
 
 def fast_epoch(seconds: Sequence[float]) -> float:
@@ -234,9 +264,14 @@ class Calibrations:
             before = json.dumps(entries, sort_keys=True)
             yield entries
             if json.dumps(entries, sort_keys=True) != before:
-                results.write_json(self.path, {"schema_version": SCHEMA_VERSION,
-                                               "coursework_version": __version__,
-                                               "entries": entries})
+                results.write_json(
+                    self.path,
+                    {
+                        "schema_version": SCHEMA_VERSION,
+                        "coursework_version": __version__,
+                        "entries": entries,
+                    },
+                )
         self.entries = entries
 
     def get(self, cfg: dict, info: data.DatasetInfo) -> Speed | None:
@@ -253,13 +288,18 @@ class Calibrations:
         with self._locked() as entries:
             if k not in entries:  # another process may have measured it meanwhile
                 load = _load()
-                entries[k] = {"machine": machine(), "network": network(cfg, info),
-                              "speed": vars(measure(cfg, info)), "measured": _now(),
-                              "load": load}
+                entries[k] = {
+                    "machine": machine(),
+                    "network": network(cfg, info),
+                    "speed": vars(measure(cfg, info)),
+                    "measured": _now(),
+                    "load": load,
+                }
         return Speed(**self.entries[k]["speed"])
 
-    def observe(self, cfg: dict, info: data.DatasetInfo, history: Sequence[dict],
-                concurrent: int = 1) -> Observation | None:
+    def observe(
+        self, cfg: dict, info: data.DatasetInfo, history: Sequence[dict], concurrent: int = 1
+    ) -> Observation | None:
         """Compare a finished run's epochs with its network's cached speed; where they missed
         by more than ``MISS``, replace the speed by the run's (training and evaluation scaled
         alike, so that it predicts the run's :func:`fast_epoch`; the setup, the first epoch's
@@ -293,18 +333,27 @@ class Calibrations:
                 factor = old.epoch_seconds(n, sizes) / epoch
                 new = replace(old.scaled(factor), setup_seconds=round(setup, 3))
                 entry["speed"] = vars(new)
-                entry["observed"] = {"at": _now(), "epochs": len(history), "epoch_images": n,
-                                     "epoch_seconds": round(epoch, 3),
-                                     "setup_seconds": round(setup, 3),
-                                     "predicted_seconds": round(found.predicted, 3),
-                                     "measured_seconds": round(found.measured, 3),
-                                     "previous": vars(old)}
+                entry["observed"] = {
+                    "at": _now(),
+                    "epochs": len(history),
+                    "epoch_images": n,
+                    "epoch_seconds": round(epoch, 3),
+                    "setup_seconds": round(setup, 3),
+                    "predicted_seconds": round(found.predicted, 3),
+                    "measured_seconds": round(found.measured, 3),
+                    "previous": vars(old),
+                }
                 found = Observation(found.predicted, found.measured, epoch, setup, True)
         return found
 
 
-def observe(results_dir: Path, cfg: dict, info: data.DatasetInfo,
-            history: Sequence[dict] | Path, concurrent: int = 1) -> Observation | None:
+def observe(
+    results_dir: Path,
+    cfg: dict,
+    info: data.DatasetInfo,
+    history: Sequence[dict] | Path,
+    concurrent: int = 1,
+) -> Observation | None:
     """After a finished run: correct its network's cached speed from the run's own epochs
     (:meth:`Calibrations.observe`). ``history``: its rows, or its run folder (``history.csv``
     read from it). Never fails the run: a cache it cannot read or write is a note."""

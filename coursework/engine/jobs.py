@@ -35,6 +35,7 @@ from models.common import ImageSizeError
 
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
+
 @dataclass(frozen=True)
 class Job:
     """One run and seed to train, and where its results go: ``results_set`` is the folder of
@@ -52,8 +53,9 @@ class Job:
 
     @property
     def out(self) -> Path:
-        return results.run_dir(self.results_dir, self.results_set, self.run.question, self.run.name,
-                               self.seed)
+        return results.run_dir(
+            self.results_dir, self.results_set, self.run.question, self.run.name, self.seed
+        )
 
     @property
     def name(self) -> str:
@@ -141,20 +143,25 @@ def check_data(jobs: list[Job]) -> None:
         except ValueError as exc:
             first = str(exc).splitlines()[0][:200]
             if "negative" in first:  # Keras: convolutions and pooling left nothing
-                first += ("; use larger images (image_size) or a network with fewer or "
-                          "smaller convolutions")
+                first += (
+                    "; use larger images (image_size) or a network with fewer or "
+                    "smaller convolutions"
+                )
             elif not isinstance(exc, ImageSizeError):  # a builder's own word on the size
                 continue  # another problem of the run: it fails, and is recorded, when it runs
             shape = "x".join(map(str, ds.input_shape))
-            raise DataError(f"{cfg['dataset']}: its {shape} images do not fit run "
-                            f"{job.run.name!r} of {job.run.spec_file} (builder "
-                            f"{cfg['builder']}): {first}") from exc
+            raise DataError(
+                f"{cfg['dataset']}: its {shape} images do not fit run "
+                f"{job.run.name!r} of {job.run.spec_file} (builder "
+                f"{cfg['builder']}): {first}"
+            ) from exc
         finally:
             keras.backend.clear_session()
 
 
-def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True,
-            concurrent: int = 1) -> dict | None:
+def run_job(
+    job: Job, force: bool = False, label: str = "", shared: bool = True, concurrent: int = 1
+) -> dict | None:
     """Train one job unless it is complete, or another process is training it now (then
     None); write its ``run.json`` and (if ``shared``) the summary. A failed run is recorded as
     ``failed``; storage errors stop everything."""
@@ -166,8 +173,9 @@ def run_job(job: Job, force: bool = False, label: str = "", shared: bool = True,
         return _run_claimed(job, head, force, label, shared, concurrent)
 
 
-def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool,
-                 concurrent: int = 1) -> dict | None:
+def _run_claimed(
+    job: Job, head: str, force: bool, label: str, shared: bool, concurrent: int = 1
+) -> dict | None:
     out = job.out
     results.recover_run(out)
     now = state(job, claimed=True)
@@ -178,15 +186,23 @@ def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool,
     # a complete run trained again is trained beside it and replaces it when it completes
     target = results.staging_dir(out) if now.kind in ("complete", "stale") else out
     if now.kind == "stale":
-        print(f"{head}: stale ({'; '.join(now.changes)}): training it again; the old run "
-              "stays until the new one completes", flush=True)
+        print(
+            f"{head}: stale ({'; '.join(now.changes)}): training it again; the old run "
+            "stays until the new one completes",
+            flush=True,
+        )
     try:
         saved = results.checkpoint_key_file(target)
-        if target.exists() and ((target / results.RECORD).exists() or force or (
-                saved.exists() and saved.read_text().strip() != key.digest)):
+        if target.exists() and (
+            (target / results.RECORD).exists()
+            or force
+            or (saved.exists() and saved.read_text().strip() != key.digest)
+        ):
             if saved.exists() and not (target / results.RECORD).exists() and not force:
-                print(f"{head}: its settings changed since it was stopped: starting it "
-                      "again", flush=True)
+                print(
+                    f"{head}: its settings changed since it was stopped: starting it again",
+                    flush=True,
+                )
             shutil.rmtree(target)  # start clean; else resume a killed run
         target.mkdir(parents=True, exist_ok=True)
         results.write_text(saved, key.digest + "\n")
@@ -196,14 +212,22 @@ def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool,
     rec["key"] = key.to_json()
     results.write_json(target / results.RECORD, rec)
     if rec["status"] in ("complete", "diverged"):  # a plan that missed learns from the run
-        calibrate.observe(job.results_dir, job.run.config, dataset(job.run.config).info,
-                          target, concurrent=concurrent)
+        calibrate.observe(
+            job.results_dir,
+            job.run.config,
+            dataset(job.run.config).info,
+            target,
+            concurrent=concurrent,
+        )
     if target != out:
         if rec["status"] == "complete":
             results.replace_run(out)
         else:  # the old run stays: it is what there is
-            print(f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
-                  f"one stays (the new one is in {target})", flush=True)
+            print(
+                f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
+                f"one stays (the new one is in {target})",
+                flush=True,
+            )
     _report(job, rec, label)
     if shared:
         with results.locked(job.results_dir, job.results_set):
@@ -214,18 +238,30 @@ def _run_claimed(job: Job, head: str, force: bool, label: str, shared: bool,
 def _train(job: Job, out: Path, head: str, label: str) -> dict:
     """Train the job into ``out``; return its record (``failed`` on an error of the run)."""
     cfg = job.run.config
-    print(f"{head}: profile {job.run.profile}, dataset {cfg['dataset']}, {cfg['epochs']} epochs, "
-          f"batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['learning_rate']}, "
-          f"backend {backend.chosen()}", flush=True)
+    print(
+        f"{head}: profile {job.run.profile}, dataset {cfg['dataset']}, {cfg['epochs']} epochs, "
+        f"batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['learning_rate']}, "
+        f"backend {backend.chosen()}",
+        flush=True,
+    )
     ds = None
     try:
         ds = dataset(cfg)
         rec = train_one(job.run, job.seed, ds, out, label, job.after)
         if job.run.tune is not None:  # how its parameters were chosen
             best = specs.chosen(job.results_dir, job.results_set, job.run) or {}
-            rec["tuned"] = {k: best.get(k) for k in ("params", "trial", "trials", "pruned",
-                                                      "sampler", "epochs",
-                                                      "best_val_accuracy")}
+            rec["tuned"] = {
+                k: best.get(k)
+                for k in (
+                    "params",
+                    "trial",
+                    "trials",
+                    "pruned",
+                    "sampler",
+                    "epochs",
+                    "best_val_accuracy",
+                )
+            }
     except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
@@ -240,22 +276,35 @@ def _train(job: Job, out: Path, head: str, label: str) -> dict:
 def _report(job: Job, rec: dict, label: str) -> None:
     m = rec["metrics"]
     if rec["status"] == "complete":
-        print(f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
-              f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
-              flush=True)
+        print(
+            f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
+            f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
+            flush=True,
+        )
     else:
-        print(f"{label}    -> {job.name}: {rec['status'].upper()}"
-              + (f": {rec['error']}" if "error" in rec else ""), flush=True)
+        print(
+            f"{label}    -> {job.name}: {rec['status'].upper()}"
+            + (f": {rec['error']}" if "error" in rec else ""),
+            flush=True,
+        )
 
 
-def plan(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
-         seeds: list[int] | None = None, on: str | None = None) -> list[Job]:
+def plan(
+    spec: Spec,
+    profile: str,
+    results_dir: Path,
+    only: list[str] | None = None,
+    seeds: list[int] | None = None,
+    on: str | None = None,
+) -> list[Job]:
     """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
     seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
     pairs = spec.tasks(profile, only, seeds, on)
     results_set = results.set_name(profile, on)
-    return [Job(r, s, Path(results_dir), results_set, i, len(pairs))
-            for i, (r, s) in enumerate(pairs, 1)]
+    return [
+        Job(r, s, Path(results_dir), results_set, i, len(pairs))
+        for i, (r, s) in enumerate(pairs, 1)
+    ]
 
 
 def tuned(jobs: list[Job]) -> list[Job]:
@@ -264,8 +313,13 @@ def tuned(jobs: list[Job]) -> list[Job]:
     return [replace(j, run=specs.tuned(j.results_dir, j.results_set, j.run)) for j in jobs]
 
 
-def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bool = True,
-             pool: Executor | None = None) -> int:
+def run_jobs(
+    jobs: list[Job],
+    force: bool = False,
+    parallel: int = 1,
+    shared: bool = True,
+    pool: Executor | None = None,
+) -> int:
     """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one; a
     ``pool`` of them may be given, to share between questions); return the number that
     failed. The results are the same either way."""
@@ -275,10 +329,14 @@ def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bo
         recs = [run_job(job, force, shared=shared) for job in jobs]
         return sum(1 for r in recs if r and r["status"] == "failed")
     failed = 0
-    with (contextlib.nullcontext(pool) if pool is not None else
-          workers.pool(min(parallel, len(jobs)), settings=backend.settings())) as pool:
-        pending = {pool.submit(run_job, job, force, f"[{job.name}]", shared, parallel)
-                   for job in jobs}
+    with (
+        contextlib.nullcontext(pool)
+        if pool is not None
+        else workers.pool(min(parallel, len(jobs)), settings=backend.settings())
+    ) as pool:
+        pending = {
+            pool.submit(run_job, job, force, f"[{job.name}]", shared, parallel) for job in jobs
+        }
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -292,8 +350,14 @@ def run_jobs(jobs: list[Job], force: bool = False, parallel: int = 1, shared: bo
     return failed
 
 
-def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int = 1,
-                 shared: bool = True, pool: Executor | None = None) -> int:
+def run_question(
+    spec: Spec,
+    jobs: list[Job],
+    force: bool = False,
+    parallel: int = 1,
+    shared: bool = True,
+    pool: Executor | None = None,
+) -> int:
     """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
     is recorded beside the runs, so that everything after training reads it from there.
     ``shared=False`` (a Slurm array task) leaves the files shared by all runs (summary,
@@ -302,8 +366,9 @@ def run_question(spec: Spec, jobs: list[Job], force: bool = False, parallel: int
         return 0
     results_dir, results_set = jobs[0].results_dir, jobs[0].results_set
     results.ensure_writable(results.set_dir(results_dir, results_set))
-    results.write_bytes(results.spec_copy(results_dir, results_set, spec.question),
-                        Path(spec.path).read_bytes())
+    results.write_bytes(
+        results.spec_copy(results_dir, results_set, spec.question), Path(spec.path).read_bytes()
+    )
     failed = run_jobs(jobs, force, parallel, shared, pool)
     if shared:
         write_aggregates(results_dir, results_set)

@@ -54,8 +54,9 @@ def _sha(text: str) -> str:
 
 def config_text(cfg: dict[str, Any]) -> str:
     """The settings of the key, as canonical JSON."""
-    return json.dumps({k: v for k, v in cfg.items() if k not in NOT_IN_KEY}, sort_keys=True,
-                      default=str)
+    return json.dumps(
+        {k: v for k, v in cfg.items() if k not in NOT_IN_KEY}, sort_keys=True, default=str
+    )
 
 
 @cache
@@ -76,8 +77,9 @@ def builder_files(ref: str) -> dict[str, str]:
             rel = path.name
         seen[name] = (rel, hashlib.sha256(path.read_bytes()).hexdigest())
         for value in vars(mod).values():
-            other = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__",
-                                                                           None)
+            other = (
+                value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+            )
             if isinstance(other, str) and other.startswith("models.") and other not in seen:
                 todo.append(other)
     return dict(sorted(seen.values()))
@@ -89,8 +91,11 @@ def run_key(run: Run, seed: int, data_sha256: str) -> RunKey:
     cfg = config_text(run.config)
     files = builder_files(run.config["builder"])
     builder = _sha(json.dumps(files, sort_keys=True))
-    digest = _sha(json.dumps({"config": cfg, "seed": seed, "data": data_sha256,
-                              "builder": builder}, sort_keys=True))
+    digest = _sha(
+        json.dumps(
+            {"config": cfg, "seed": seed, "data": data_sha256, "builder": builder}, sort_keys=True
+        )
+    )
     return RunKey(digest, _sha(cfg), builder, files, data_sha256)
 
 
@@ -99,9 +104,18 @@ def study_key(run: Run, data_sha256: str) -> str:
     data and the builder. ``run`` is the run as the spec gives it (not yet tuned)."""
     assert run.tune is not None
     files = builder_files(run.config["builder"])
-    return _sha(json.dumps({"config": config_text(run.config), "tune": asdict(run.tune),
-                            "data": data_sha256, "builder": files}, sort_keys=True,
-                           default=str))
+    return _sha(
+        json.dumps(
+            {
+                "config": config_text(run.config),
+                "tune": asdict(run.tune),
+                "data": data_sha256,
+                "builder": files,
+            },
+            sort_keys=True,
+            default=str,
+        )
+    )
 
 
 def _flat(cfg: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -115,8 +129,9 @@ def _flat(cfg: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _shown(value: Any) -> str:
-    return "(unset)" if value is None else json.dumps(value) if isinstance(value, str) else str(
-        value)
+    return (
+        "(unset)" if value is None else json.dumps(value) if isinstance(value, str) else str(value)
+    )
 
 
 def differences(record: dict[str, Any], key: RunKey, run: Run, seed: int) -> list[str]:

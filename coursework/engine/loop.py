@@ -64,9 +64,17 @@ class EpochProgram:
         raise NotImplementedError
 
 
-def epoch_program(model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: int,
-                  num_classes: int, one_hot: bool, deterministic: bool,
-                  on_gpu: bool) -> EpochProgram:
+def epoch_program(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    num_classes: int,
+    one_hot: bool,
+    deterministic: bool,
+    on_gpu: bool,
+) -> EpochProgram:
     """The fastest epoch program for the backend Keras runs on."""
     name = keras.backend.backend()
     model.optimizer.build(model.trainable_variables)  # optimizer state exists before tracing
@@ -82,8 +90,9 @@ class JaxEpoch(EpochProgram):
     """Stateless training steps: the whole epoch as one jitted ``lax.scan`` on a GPU, one
     jitted step at a time on a CPU."""
 
-    def __init__(self, model, x, y, batch_size, num_classes, one_hot, *, deterministic: bool,
-                 on_gpu: bool):
+    def __init__(
+        self, model, x, y, batch_size, num_classes, one_hot, *, deterministic: bool, on_gpu: bool
+    ):
         import jax
 
         self.model, self.batch_size, self.n = model, batch_size, len(y)
@@ -91,8 +100,7 @@ class JaxEpoch(EpochProgram):
         loss_fn, optimizer = model.loss, model.optimizer
 
         def loss_and_updates(tv, ntv, xb, yb):
-            pred, ntv, losses = model.stateless_call(tv, ntv, xb, training=True,
-                                                     return_losses=True)
+            pred, ntv, losses = model.stateless_call(tv, ntv, xb, training=True, return_losses=True)
             loss = loss_fn(targets(yb, num_classes, one_hot), pred)
             for extra in losses:  # weight penalties (L1, L2)
                 loss = loss + extra
@@ -115,12 +123,14 @@ class JaxEpoch(EpochProgram):
             return step(state, batch)[0]
 
         self.scan, self.jit_compile = on_gpu, True
-        self._jit = lambda options: jax.jit(run if on_gpu else one, donate_argnums=0,
-                                            compiler_options=options)
+        self._jit = lambda options: jax.jit(
+            run if on_gpu else one, donate_argnums=0, compiler_options=options
+        )
         self.deterministic = deterministic
         self.fallback = ""
-        self.fn = self._jit({"xla_gpu_deterministic_ops": True} if deterministic and on_gpu
-                            else None)
+        self.fn = self._jit(
+            {"xla_gpu_deterministic_ops": True} if deterministic and on_gpu else None
+        )
 
     def _call(self, state, batches):
         try:
@@ -134,8 +144,11 @@ class JaxEpoch(EpochProgram):
                 raise
             # max-pooling's gradient (select-and-scatter) has no deterministic GPU kernel
             self.fallback = str(exc).splitlines()[0][:300]
-            print(f"    note: no deterministic GPU program ({self.fallback}); this run is "
-                  "not deterministic", flush=True)
+            print(
+                f"    note: no deterministic GPU program ({self.fallback}); this run is "
+                "not deterministic",
+                flush=True,
+            )
             self.deterministic = False
             self.fn = self._jit(None)
             return self._call(state, batches)
@@ -168,9 +181,10 @@ class TensorFlowEpoch(EpochProgram):
         def run(order):
             steps = (tf.shape(order)[0] + batch_size - 1) // batch_size
             for i in tf.range(steps):
-                idx = order[i * batch_size:(i + 1) * batch_size]
-                model.train_step((pixels(tf.gather(xs, idx)),
-                                  targets(tf.gather(ys, idx), num_classes, one_hot)))
+                idx = order[i * batch_size : (i + 1) * batch_size]
+                model.train_step(
+                    (pixels(tf.gather(xs, idx)), targets(tf.gather(ys, idx), num_classes, one_hot))
+                )
 
         self.fn = run
 
@@ -194,9 +208,10 @@ class TorchEpoch(EpochProgram):
         self.model.reset_metrics()
         order = ops.convert_to_tensor(order.astype(np.int64))
         for i in range(math.ceil(len(order) / self.batch_size)):
-            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-            self.model.train_step((pixels(self.x[idx]),
-                                   targets(self.y[idx], self.num_classes, self.one_hot)))
+            idx = order[i * self.batch_size : (i + 1) * self.batch_size]
+            self.model.train_step(
+                (pixels(self.x[idx]), targets(self.y[idx], self.num_classes, self.one_hot))
+            )
         return _logs(self.model)
 
 

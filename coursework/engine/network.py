@@ -31,8 +31,10 @@ def make_optimizer(cfg: dict) -> keras.optimizers.Optimizer:
 def builder_kwargs(cfg: dict, num_train: int) -> dict:
     """The builder's keyword arguments: the spec's ``model`` table plus Keras penalties."""
     batches = max(1, num_train // cfg["batch_size"])  # network3's num_training_batches
-    return {**cfg["model"], **{kind: keras_penalty(lam, batches, kind)
-                               for kind, lam in penalties(cfg).items()}}
+    return {
+        **cfg["model"],
+        **{kind: keras_penalty(lam, batches, kind) for kind, lam in penalties(cfg).items()},
+    }
 
 
 def epoch_images(cfg: dict, info: data.DatasetInfo) -> int:
@@ -42,8 +44,9 @@ def epoch_images(cfg: dict, info: data.DatasetInfo) -> int:
 
 
 def build_model(cfg: dict, info: data.DatasetInfo) -> keras.Model:
-    return resolve_builder(cfg["builder"])(info.input_shape, info.num_classes,
-                                           **builder_kwargs(cfg, epoch_images(cfg, info)))
+    return resolve_builder(cfg["builder"])(
+        info.input_shape, info.num_classes, **builder_kwargs(cfg, epoch_images(cfg, info))
+    )
 
 
 def adapt(model: keras.Model, x_train: np.ndarray) -> list[str]:
@@ -76,8 +79,10 @@ def compile_model(net: keras.Model, cfg: dict) -> None:
     if cfg["loss"] == "mse":
         loss, metric = keras.losses.MeanSquaredError(), keras.metrics.CategoricalAccuracy
     else:
-        loss, metric = (keras.losses.SparseCategoricalCrossentropy(),
-                        keras.metrics.SparseCategoricalAccuracy)
+        loss, metric = (
+            keras.losses.SparseCategoricalCrossentropy(),
+            keras.metrics.SparseCategoricalAccuracy,
+        )
     net.compile(optimizer=make_optimizer(cfg), loss=loss, metrics=[metric(name="accuracy")])
 
 
@@ -103,7 +108,12 @@ def layer_table(model: keras.Model) -> list[dict]:
         if isinstance(layer, keras.layers.InputLayer):
             continue
         shape = tuple(layer.output.shape[1:])
-        rows.append({"name": layer.name, "type": type(layer).__name__,
-                     "output": "x".join(str(d) for d in shape),
-                     "params": int(sum(int(np.prod(v.shape)) for v in layer.trainable_weights))})
+        rows.append(
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "output": "x".join(str(d) for d in shape),
+                "params": int(sum(int(np.prod(v.shape)) for v in layer.trainable_weights)),
+            }
+        )
     return rows

@@ -88,13 +88,17 @@ class Checkpoint:
 
     def __init__(self, path: Path, net: keras.Model):
         self.path = Path(path)
-        self.variables = [*net.trainable_variables, *net.non_trainable_variables,
-                          *net.optimizer.variables]
+        self.variables = [
+            *net.trainable_variables,
+            *net.non_trainable_variables,
+            *net.optimizer.variables,
+        ]
         self.best: list[np.ndarray] | None = None
 
     def save(self, epoch: int) -> None:
-        arrays = {f"v{i}": keras.ops.convert_to_numpy(v.value)
-                  for i, v in enumerate(self.variables)}
+        arrays = {
+            f"v{i}": keras.ops.convert_to_numpy(v.value) for i, v in enumerate(self.variables)
+        }
         arrays.update({f"b{i}": a for i, a in enumerate(self.best or [])})
         buf = io.BytesIO()
         np.savez(buf, epoch=np.int64(epoch), **arrays)
@@ -106,14 +110,22 @@ class Checkpoint:
             return 0
         with np.load(self.path, allow_pickle=False) as f:
             arrays = [f[f"v{i}"] for i in range(len(self.variables)) if f"v{i}" in f.files]
-            best = [f[n] for n in sorted((n for n in f.files if n.startswith("b")),
-                                         key=lambda n: int(n[1:]))]
-            if (len(arrays) != len(self.variables)
-                    or len(f.files) != len(arrays) + len(best) + 1
-                    or any(a.shape != tuple(v.shape)
-                           for a, v in zip(arrays, self.variables, strict=True))):
-                print(f"    note: {self.path} does not fit this model (was the spec or code "
-                      "changed?); starting the run again", flush=True)
+            best = [
+                f[n]
+                for n in sorted((n for n in f.files if n.startswith("b")), key=lambda n: int(n[1:]))
+            ]
+            if (
+                len(arrays) != len(self.variables)
+                or len(f.files) != len(arrays) + len(best) + 1
+                or any(
+                    a.shape != tuple(v.shape) for a, v in zip(arrays, self.variables, strict=True)
+                )
+            ):
+                print(
+                    f"    note: {self.path} does not fit this model (was the spec or code "
+                    "changed?); starting the run again",
+                    flush=True,
+                )
                 return 0
             epoch = int(f["epoch"])
         for v, a in zip(self.variables, arrays, strict=True):
@@ -134,7 +146,8 @@ class History:
         if len(old) < keep:
             raise ResultsError(
                 f"{self.path} has {len(old)} rows but the checkpoint is at epoch {keep}; "
-                "delete the run folder and run again")
+                "delete the run folder and run again"
+            )
         self.rows = [{k: r[k] for k in HISTORY_COLUMNS} for r in old[:keep]]
         self.pruned = False  # stopped by a tuning study's pruner
 
@@ -153,8 +166,10 @@ class History:
         loss = float(self.rows[-1]["loss"])
         if not math.isfinite(loss) or loss > EXPLODED * chance:
             return True
-        lost = [float(r["loss"]) > LOST * chance and float(r["val_loss"]) > LOST * chance
-                for r in self.rows[-2:]]
+        lost = [
+            float(r["loss"]) > LOST * chance and float(r["val_loss"]) > LOST * chance
+            for r in self.rows[-2:]
+        ]
         return len(lost) == 2 and all(lost)
 
     def should_stop(self, patience: int) -> bool:
@@ -191,16 +206,35 @@ def prepare(cfg: dict, seed: int, ds: data.Dataset) -> Session:
     compile_model(net, cfg)
     one_hot = cfg["loss"] == "mse"
     program = loop.epoch_program(
-        net, x_train, y_train, batch_size=cfg["batch_size"], num_classes=ds.num_classes,
-        one_hot=one_hot, deterministic=backend.settings()["deterministic"],
-        on_gpu=bool(backend.accelerators()))
-    return Session(model, net, program, len(y_train), data.scale(ds.x_val),
-                   labels(ds.y_val, ds.num_classes, one_hot))
+        net,
+        x_train,
+        y_train,
+        batch_size=cfg["batch_size"],
+        num_classes=ds.num_classes,
+        one_hot=one_hot,
+        deterministic=backend.settings()["deterministic"],
+        on_gpu=bool(backend.accelerators()),
+    )
+    return Session(
+        model,
+        net,
+        program,
+        len(y_train),
+        data.scale(ds.x_val),
+        labels(ds.y_val, ds.num_classes, one_hot),
+    )
 
 
-def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
-        label: str = "", after: float | None = None, on_epoch: OnEpoch | None = None
-        ) -> tuple[History, bool]:
+def fit(
+    s: Session,
+    cfg: dict,
+    seed: int,
+    num_classes: int,
+    out: Path,
+    label: str = "",
+    after: float | None = None,
+    on_epoch: OnEpoch | None = None,
+) -> tuple[History, bool]:
     """The epochs, from the last checkpoint on; return the history and whether the run
     diverged. After every epoch: a history row, the best weights, the checkpoint, and a
     progress line with the time left for this run and, if ``after`` (the estimated seconds of
@@ -217,32 +251,46 @@ def fit(s: Session, cfg: dict, seed: int, num_classes: int, out: Path,
         reseed(s.net, seed, epoch)
         t0 = time.perf_counter()
         logs = s.program(loop.epoch_order(seed, epoch, s.num_train))
-        val = s.net.evaluate(s.x_val, s.y_val, batch_size=EVAL_BATCH, verbose=0,
-                             return_dict=True)
+        val = s.net.evaluate(s.x_val, s.y_val, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
         seconds = time.perf_counter() - t0
         lr = float(keras.ops.convert_to_numpy(s.net.optimizer.learning_rate))
-        history.append({"epoch": epoch + 1, "loss": logs["loss"], "accuracy": logs["accuracy"],
-                        "val_loss": float(val["loss"]), "val_accuracy": float(val["accuracy"]),
-                        "learning_rate": lr, "epoch_seconds": round(seconds, 3)})
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": logs["loss"],
+                "accuracy": logs["accuracy"],
+                "val_loss": float(val["loss"]),
+                "val_accuracy": float(val["accuracy"]),
+                "learning_rate": lr,
+                "epoch_seconds": round(seconds, 3),
+            }
+        )
         if history.best_epoch() == epoch:
             checkpoint.best = [np.array(w) for w in s.model.get_weights()]
         checkpoint.save(epoch + 1)
         times.append(time.perf_counter() - t0)
         steady = times[1:] or times  # the first epoch also compiles
         left = sum(steady) / len(steady) * (cfg["epochs"] - epoch - 1)
-        eta = f"; left {duration(left)}" + (f", all {duration(left + after)}"
-                                            if after is not None else "")
-        print(f"{label}    epoch {epoch + 1}/{cfg['epochs']}: loss {logs['loss']:.4f}, "
-              f"accuracy {100 * logs['accuracy']:.2f}%, val_accuracy "
-              f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
-              f"{s.num_train / seconds:,.0f} img/s{eta})", flush=True)
+        eta = f"; left {duration(left)}" + (
+            f", all {duration(left + after)}" if after is not None else ""
+        )
+        print(
+            f"{label}    epoch {epoch + 1}/{cfg['epochs']}: loss {logs['loss']:.4f}, "
+            f"accuracy {100 * logs['accuracy']:.2f}%, val_accuracy "
+            f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
+            f"{s.num_train / seconds:,.0f} img/s{eta})",
+            flush=True,
+        )
         if history.diverged(chance):
             save_best(s.model, checkpoint.best, out)
             return history, True  # training blew up: no later epoch can mend it
         if history.should_stop(cfg["early_stopping"]):
             break
-        if on_epoch is not None and epoch + 1 < cfg["epochs"] and on_epoch(
-                epoch, float(val["accuracy"])):
+        if (
+            on_epoch is not None
+            and epoch + 1 < cfg["epochs"]
+            and on_epoch(epoch, float(val["accuracy"]))
+        ):
             history.pruned = True
             print(f"{label}    pruned after epoch {epoch + 1}", flush=True)
             break
@@ -260,34 +308,50 @@ def save_best(model: keras.Model, best: list[np.ndarray] | None, out: Path) -> N
     model.set_weights(current)
 
 
-def test(s: Session, ds: data.Dataset, history: History, out: Path, one_hot: bool,
-         evaluate: bool = True) -> dict:
+def test(
+    s: Session, ds: data.Dataset, history: History, out: Path, one_hot: bool, evaluate: bool = True
+) -> dict:
     """Restore the best-validation weights, evaluate on test, save the predictions and the
     model; return the metrics of ``run.json``. ``evaluate=False`` (a tuning trial): the
     validation metrics only, the test split untouched."""
-    metrics: dict = {"epochs_run": len(history.rows),
-                     "train_seconds": round(sum(float(r["epoch_seconds"])
-                                                for r in history.rows), 3)}
+    metrics: dict = {
+        "epochs_run": len(history.rows),
+        "train_seconds": round(sum(float(r["epoch_seconds"]) for r in history.rows), 3),
+    }
     best = history.best_epoch()
     if best is None or not (out / results.BEST_WEIGHTS).exists():
         return metrics
     if not evaluate:
-        return {**metrics, "best_epoch": best + 1,
-                "best_val_accuracy": history.val_accuracy()[best]}
+        return {
+            **metrics,
+            "best_epoch": best + 1,
+            "best_val_accuracy": history.val_accuracy()[best],
+        }
     s.model.load_weights(out / results.BEST_WEIGHTS)
     x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
     scores = s.net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
     probs = s.model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
     save_predictions(out / results.PREDICTIONS, s.model, ds.x_test, ds.y_test, probs, ds.names)
     save_atomically(s.model.save, out / results.MODEL)
-    return {**metrics, "best_epoch": best + 1,
-            "best_val_accuracy": history.val_accuracy()[best],
-            "test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["loss"])}
+    return {
+        **metrics,
+        "best_epoch": best + 1,
+        "best_val_accuracy": history.val_accuracy()[best],
+        "test_accuracy": float(scores["accuracy"]),
+        "test_loss": float(scores["loss"]),
+    }
 
 
-def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "",
-              after: float | None = None, on_epoch: OnEpoch | None = None,
-              evaluate: bool = True) -> dict:
+def train_one(
+    run: Run,
+    seed: int,
+    ds: data.Dataset,
+    out: Path,
+    label: str = "",
+    after: float | None = None,
+    on_epoch: OnEpoch | None = None,
+    evaluate: bool = True,
+) -> dict:
     """Train one run with one seed into ``out`` (resuming from its checkpoint if there is
     one); return the ``run.json`` record. ``label`` prefixes the progress lines; ``after``,
     ``on_epoch``: see :func:`fit`; ``evaluate``: see :func:`test`."""
@@ -298,13 +362,23 @@ def train_one(run: Run, seed: int, ds: data.Dataset, out: Path, label: str = "",
     # the run is over: nothing to resume
     shutil.rmtree(results.checkpoint_file(out).parent, ignore_errors=True)
     settings = backend.settings()
-    determinism = {"op_determinism": settings["deterministic"] and s.program.deterministic,
-                   "mixed_precision": settings["mixed_precision"], "policy": settings["policy"],
-                   "jit_compile": s.program.jit_compile}
+    determinism = {
+        "op_determinism": settings["deterministic"] and s.program.deterministic,
+        "mixed_precision": settings["mixed_precision"],
+        "policy": settings["policy"],
+        "jit_compile": s.program.jit_compile,
+    }
     if getattr(s.program, "fallback", ""):
         determinism["fallback"] = s.program.fallback
-    status = ("pruned" if history.pruned else "diverged" if diverged or "best_val_accuracy"
-              not in metrics or (evaluate and "test_accuracy" not in metrics) else "complete")
+    status = (
+        "pruned"
+        if history.pruned
+        else "diverged"
+        if diverged
+        or "best_val_accuracy" not in metrics
+        or (evaluate and "test_accuracy" not in metrics)
+        else "complete"
+    )
     return record(run, seed, status, ds, metrics, determinism, model=s.model)
 
 
@@ -319,8 +393,15 @@ def save_atomically(save, path: Path) -> None:
         save(tmp)
 
 
-def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray,
-                     probs: np.ndarray, class_names: list[str], max_images: int = 36) -> None:
+def save_predictions(
+    path: Path,
+    model: keras.Model,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    probs: np.ndarray,
+    class_names: list[str],
+    max_images: int = 36,
+) -> None:
     """``predictions.npz``, what the plots and ensembles need beyond ``history.csv``:
 
     - ``y_true`` (N,) test labels; ``probs`` (N, classes) float16 softmax outputs of the
@@ -331,9 +412,13 @@ def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test:
     - ``class_names`` (classes,) the names of the classes.
     """
     wrong = np.flatnonzero(probs.argmax(-1) != y_test)[:max_images]
-    arrays = {"y_true": y_test.astype(np.int64), "probs": probs.astype(np.float16),
-              "mis_index": wrong, "mis_images": data.scale(x_test[wrong]).astype(np.float16),
-              "class_names": np.array(class_names)}
+    arrays = {
+        "y_true": y_test.astype(np.int64),
+        "probs": probs.astype(np.float16),
+        "mis_index": wrong,
+        "mis_images": data.scale(x_test[wrong]).astype(np.float16),
+        "class_names": np.array(class_names),
+    }
     convs = [la for la in all_layers(model) if isinstance(la, keras.layers.Conv2D)]
     if convs:
         arrays["filters"] = keras.ops.convert_to_numpy(convs[0].kernel).astype(np.float32)
@@ -342,9 +427,16 @@ def save_predictions(path: Path, model: keras.Model, x_test: np.ndarray, y_test:
     results.write_bytes(path, buf.getvalue())
 
 
-def record(run: Run, seed: int, status: str, ds: data.Dataset | None, metrics: dict,
-           determinism: dict | None = None, error: str | None = None,
-           model: keras.Model | None = None) -> dict:
+def record(
+    run: Run,
+    seed: int,
+    status: str,
+    ds: data.Dataset | None,
+    metrics: dict,
+    determinism: dict | None = None,
+    error: str | None = None,
+    model: keras.Model | None = None,
+) -> dict:
     """The ``run.json`` record: everything plots, report and verify need, so that they never
     build a model or read the spec again."""
     rec = {

@@ -50,9 +50,14 @@ def open_study(results_dir: Path, results_set: str, run: Run, number: int = 0) -
     folder = study_dir(results_dir, results_set, run)
     results.ensure_writable(folder)
     storage = JournalStorage(JournalFileBackend(str(folder / results.STUDY)))
-    return optuna.create_study(study_name=f"{run.question}/{run.name}", storage=storage,
-                               direction="maximize", load_if_exists=True,
-                               sampler=sampler(run.tune, number), pruner=pruner(run.tune))
+    return optuna.create_study(
+        study_name=f"{run.question}/{run.name}",
+        storage=storage,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=sampler(run.tune, number),
+        pruner=pruner(run.tune),
+    )
 
 
 def sampler(tune: Tune, number: int) -> optuna.samplers.BaseSampler:
@@ -72,10 +77,15 @@ def pruner(tune: Tune) -> optuna.pruners.BasePruner:
 def next_point(study: optuna.Study, folder: Path, params: dict) -> dict:
     """A grid's next point: the first, in the order of the spec's lists, that no trial that
     counts (see :func:`counted`) has tried."""
-    tried = [t.params for t in study.get_trials(deepcopy=False) if t.state in (
-        TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) or (
-        t.state == TrialState.FAIL and (folder / f"trial-{t.number:03d}" / results.RECORD)
-        .exists())]
+    tried = [
+        t.params
+        for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        or (
+            t.state == TrialState.FAIL
+            and (folder / f"trial-{t.number:03d}" / results.RECORD).exists()
+        )
+    ]
     for values in itertools.product(*params.values()):
         point = dict(zip(params, values, strict=True))
         if point not in tried:
@@ -90,11 +100,13 @@ def suggest(trial: optuna.Trial, params: dict) -> dict:
         if isinstance(space, list):
             out[name] = trial.suggest_categorical(name, space)
         elif space.get("int"):
-            out[name] = trial.suggest_int(name, space["low"], space["high"],
-                                          log=bool(space.get("log")))
+            out[name] = trial.suggest_int(
+                name, space["low"], space["high"], log=bool(space.get("log"))
+            )
         else:
-            out[name] = trial.suggest_float(name, float(space["low"]), float(space["high"]),
-                                            log=bool(space.get("log")))
+            out[name] = trial.suggest_float(
+                name, float(space["low"]), float(space["high"]), log=bool(space.get("log"))
+            )
     return out
 
 
@@ -114,7 +126,8 @@ def counted(study: optuna.Study, folder: Path) -> int:
     for t in study.get_trials(deepcopy=False):
         recorded = (folder / f"trial-{t.number:03d}" / results.RECORD).exists()
         n += t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) or (
-            t.state == TrialState.FAIL and recorded)
+            t.state == TrialState.FAIL and recorded
+        )
     return n
 
 
@@ -155,8 +168,12 @@ def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str
     else:  # made before studies had keys: its recorded search is what can be compared
         best = folder / results.BEST
         old = results.read_json(best) if best.exists() else None
-        now = {"space": run.tune.params, "sampler": run.tune.sampler, "seed": run.tune.seed,
-               "epochs": run.tune.epochs or run.config["epochs"]}
+        now = {
+            "space": run.tune.params,
+            "sampler": run.tune.sampler,
+            "seed": run.tune.seed,
+            "epochs": run.tune.epochs or run.config["epochs"],
+        }
         if old is not None and any(old.get(k) != v for k, v in now.items()):
             return "stale", "its [tune] table changed"
     return ("complete" if (folder / results.BEST).exists() else "tuning"), ""
@@ -175,17 +192,21 @@ def retire_if_stale(run: Run, results_dir: Path, results_set: str) -> None:
             old = results.retired_study_dir(results_dir, results_set, run.question, run.name)
             shutil.rmtree(old, ignore_errors=True)
             folder.rename(old)
-            print(f"{run.question}/{run.name}: its study is stale ({why}): a new study "
-                  f"starts; the old one is kept in {old} until the new one has chosen",
-                  flush=True)
+            print(
+                f"{run.question}/{run.name}: its study is stale ({why}): a new study "
+                f"starts; the old one is kept in {old} until the new one has chosen",
+                flush=True,
+            )
         results.ensure_writable(folder)
-        results.write_text(results.study_key_file(results_dir, results_set, run.question,
-                                                  run.name),
-                           keys.study_key(run, fingerprint(dataset(run.config))) + "\n")
+        results.write_text(
+            results.study_key_file(results_dir, results_set, run.question, run.name),
+            keys.study_key(run, fingerprint(dataset(run.config))) + "\n",
+        )
 
 
-def run_study(run: Run, results_dir: Path, results_set: str, most: int | None = None,
-              label: str = "") -> dict | None:
+def run_study(
+    run: Run, results_dir: Path, results_set: str, most: int | None = None, label: str = ""
+) -> dict | None:
     """Run trials of ``run``'s study until it has its trials (or this process has run
     ``most``); write and return ``best.json`` when the study is complete, else None."""
     from coursework.engine.jobs import dataset
@@ -214,18 +235,22 @@ def run_study(run: Run, results_dir: Path, results_set: str, most: int | None = 
     return finish(run, results_dir, results_set)
 
 
-def train_trial(study: optuna.Study, trial: optuna.Trial, params: dict, run: Run, out: Path,
-                ds, label: str = "") -> dict:
+def train_trial(
+    study: optuna.Study, trial: optuna.Trial, params: dict, run: Run, out: Path, ds, label: str = ""
+) -> dict:
     """Train one trial into ``out``, report each epoch's validation accuracy to the pruner,
     record it and tell the study."""
     import keras
 
     from coursework.engine.run import record, train_one
 
-    shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                      for k, v in params.items())
-    print(f"{label}  {run.question}/{run.name} trial {trial.number + 1}/{run.tune.size}: "
-          f"{shown}", flush=True)
+    shown = ", ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in params.items()
+    )
+    print(
+        f"{label}  {run.question}/{run.name} trial {trial.number + 1}/{run.tune.size}: {shown}",
+        flush=True,
+    )
     this = trial_run(run, params)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -235,18 +260,22 @@ def train_trial(study: optuna.Study, trial: optuna.Trial, params: dict, run: Run
         return run.tune.pruning and trial.should_prune()
 
     try:
-        rec = train_one(this, run.tune.seed, ds, out, label + "  ", on_epoch=on_epoch,
-                        evaluate=False)
+        rec = train_one(
+            this, run.tune.seed, ds, out, label + "  ", on_epoch=on_epoch, evaluate=False
+        )
     except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
         traceback.print_exc()
-        rec = record(this, run.tune.seed, "failed", ds, {},
-                     error=f"{type(exc).__name__}: {exc}")
+        rec = record(this, run.tune.seed, "failed", ds, {}, error=f"{type(exc).__name__}: {exc}")
     finally:
         keras.backend.clear_session()
-    rec["trial"] = {"number": trial.number, "params": params, "study": results.STUDY,
-                    "sampler": run.tune.sampler}
+    rec["trial"] = {
+        "number": trial.number,
+        "params": params,
+        "study": results.STUDY,
+        "sampler": run.tune.sampler,
+    }
     results.write_json(out / results.RECORD, rec)
     value = rec["metrics"].get("best_val_accuracy")
     if rec["status"] == "pruned":
@@ -255,8 +284,11 @@ def train_trial(study: optuna.Study, trial: optuna.Trial, params: dict, run: Run
         study.tell(trial, value)
     else:
         study.tell(trial, state=TrialState.FAIL)
-    print(f"{label}    -> trial {trial.number + 1}: {rec['status']}"
-          + (f", best val {value:.4f}" if value is not None else ""), flush=True)
+    print(
+        f"{label}    -> trial {trial.number + 1}: {rec['status']}"
+        + (f", best val {value:.4f}" if value is not None else ""),
+        flush=True,
+    )
     return rec
 
 
@@ -268,44 +300,66 @@ def finish(run: Run, results_dir: Path, results_set: str) -> dict | None:
         return None
     study = open_study(results_dir, results_set, run)
     trials = study.get_trials(deepcopy=False)
-    if counted(study, folder) < run.tune.size or any(t.state == TrialState.RUNNING
-                                                     for t in trials):
+    if counted(study, folder) < run.tune.size or any(t.state == TrialState.RUNNING for t in trials):
         return None
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     if not complete:
-        raise ResultsError(f"{folder}: no trial of the study completed (see the trials' "
-                           "run.json): nothing to choose from")
+        raise ResultsError(
+            f"{folder}: no trial of the study completed (see the trials' "
+            "run.json): nothing to choose from"
+        )
     best = max(complete, key=lambda t: (t.value, -t.number))
-    out = {"schema_version": results.SCHEMA_VERSION, "question": run.question, "run": run.name,
-           "params": best.params, "best_val_accuracy": best.value, "trial": best.number,
-           "trials": len([t for t in trials if t.state in FINISHED]),
-           "complete": len(complete),
-           "pruned": sum(t.state == TrialState.PRUNED for t in trials),
-           "failed": sum(t.state == TrialState.FAIL for t in trials),
-           "sampler": run.tune.sampler, "epochs": run.tune.epochs or run.config["epochs"],
-           "seed": run.tune.seed, "space": run.tune.params,
-           "backend": backend.chosen(), "written": dt.datetime.now(dt.UTC).isoformat(
-               timespec="seconds")}
+    out = {
+        "schema_version": results.SCHEMA_VERSION,
+        "question": run.question,
+        "run": run.name,
+        "params": best.params,
+        "best_val_accuracy": best.value,
+        "trial": best.number,
+        "trials": len([t for t in trials if t.state in FINISHED]),
+        "complete": len(complete),
+        "pruned": sum(t.state == TrialState.PRUNED for t in trials),
+        "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "sampler": run.tune.sampler,
+        "epochs": run.tune.epochs or run.config["epochs"],
+        "seed": run.tune.seed,
+        "space": run.tune.params,
+        "backend": backend.chosen(),
+        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
     path = folder / results.BEST
     old = results.read_json(path) if path.exists() else None
-    shutil.rmtree(results.retired_study_dir(results_dir, results_set, run.question, run.name),
-                  ignore_errors=True)  # the stale study this one replaces
+    shutil.rmtree(
+        results.retired_study_dir(results_dir, results_set, run.question, run.name),
+        ignore_errors=True,
+    )  # the stale study this one replaces
     if old is None or old.get("params") != out["params"] or old.get("trial") != out["trial"]:
         results.write_json(path, out)
         return out
     return old
 
 
-def tuned_runs(spec: Spec, profile: str, only: list[str] | None = None,
-               on: str | None = None) -> list[Run]:
+def tuned_runs(
+    spec: Spec, profile: str, only: list[str] | None = None, on: str | None = None
+) -> list[Run]:
     """The tuned runs of ``spec`` under ``profile`` (the ``only`` ones), on dataset ``on``."""
-    return [r for r, seed in spec.tasks(profile, only, None, on)
-            if r.tune is not None and seed == r.seeds[0]]
+    return [
+        r
+        for r, seed in spec.tasks(profile, only, None, on)
+        if r.tune is not None and seed == r.seeds[0]
+    ]
 
 
-def tune_question(spec: Spec, profile: str, results_dir: Path, only: list[str] | None = None,
-                  on: str | None = None, parallel: int = 1, task: int | None = None,
-                  pool=None) -> list[dict | None]:
+def tune_question(
+    spec: Spec,
+    profile: str,
+    results_dir: Path,
+    only: list[str] | None = None,
+    on: str | None = None,
+    parallel: int = 1,
+    task: int | None = None,
+    pool=None,
+) -> list[dict | None]:
     """Run the studies of the question's tuned runs: all their trials (``parallel`` processes
     share each study), or with ``task`` (a Slurm array task) the one trial numbered so, counted
     over the studies in spec order. Return each study's ``best.json`` (None: not finished)."""
@@ -316,8 +370,9 @@ def tune_question(spec: Spec, profile: str, results_dir: Path, only: list[str] |
         return []
     results_set = results.set_name(profile, on)
     results.ensure_writable(results.set_dir(results_dir, results_set))
-    results.write_bytes(results.spec_copy(results_dir, results_set, spec.question),
-                        Path(spec.path).read_bytes())
+    results.write_bytes(
+        results.spec_copy(results_dir, results_set, spec.question), Path(spec.path).read_bytes()
+    )
     for run in runs:
         retire_if_stale(run, results_dir, results_set)
     if task is not None:
@@ -325,36 +380,52 @@ def tune_question(spec: Spec, profile: str, results_dir: Path, only: list[str] |
             if task < run.tune.size:
                 return [run_study(run, results_dir, results_set, most=1)]
             task -= run.tune.size
-        raise SpecError(f"{spec.path}: --tune --task: the studies have "
-                        f"{sum(r.tune.size for r in runs)} trials (tasks 0 to "
-                        f"{sum(r.tune.size for r in runs) - 1})")
+        raise SpecError(
+            f"{spec.path}: --tune --task: the studies have "
+            f"{sum(r.tune.size for r in runs)} trials (tasks 0 to "
+            f"{sum(r.tune.size for r in runs) - 1})"
+        )
     for run in runs:
-        print(f"tuning {run.question}/{run.name}: {run.tune.size} trials ({run.tune.sampler}"
-              f", {run.tune.epochs or run.config['epochs']} epochs each"
-              f"{', pruning' if run.tune.pruning else ''}), on the validation split",
-              flush=True)
+        print(
+            f"tuning {run.question}/{run.name}: {run.tune.size} trials ({run.tune.sampler}"
+            f", {run.tune.epochs or run.config['epochs']} epochs each"
+            f"{', pruning' if run.tune.pruning else ''}), on the validation split",
+            flush=True,
+        )
     if parallel <= 1:
         for run in runs:
             run_study(run, results_dir, results_set)
     else:
-        with (contextlib.nullcontext(pool) if pool is not None else
-              workers.pool(parallel, settings=backend.settings())) as pool:
+        with (
+            contextlib.nullcontext(pool)
+            if pool is not None
+            else workers.pool(parallel, settings=backend.settings())
+        ) as pool:
             if len(runs) >= parallel:  # a study per process: each as if run alone
-                for f in [pool.submit(run_study, run, results_dir, results_set, None,
-                                      f"[{run.name}]") for run in runs]:
+                for f in [
+                    pool.submit(run_study, run, results_dir, results_set, None, f"[{run.name}]")
+                    for run in runs
+                ]:
                     f.result()
             else:  # fewer studies than processes: the processes share each study
                 for run in runs:
-                    for f in [pool.submit(run_study, run, results_dir, results_set, None,
-                                          f"[{run.name} {i + 1}]") for i in range(parallel)]:
+                    for f in [
+                        pool.submit(
+                            run_study, run, results_dir, results_set, None, f"[{run.name} {i + 1}]"
+                        )
+                        for i in range(parallel)
+                    ]:
                         f.result()
     out = []
     for run in runs:
         best = finish(run, results_dir, results_set)
         if best:
-            print(f"{run.question}/{run.name}: chose {best['params']} (trial "
-                  f"{best['trial'] + 1} of {best['trials']}, validation accuracy "
-                  f"{best['best_val_accuracy']:.4f}; {best['pruned']} pruned)", flush=True)
+            print(
+                f"{run.question}/{run.name}: chose {best['params']} (trial "
+                f"{best['trial'] + 1} of {best['trials']}, validation accuracy "
+                f"{best['best_val_accuracy']:.4f}; {best['pruned']} pruned)",
+                flush=True,
+            )
         out.append(best)
     return out
 

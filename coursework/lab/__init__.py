@@ -49,10 +49,13 @@ def environment() -> dict:
 
     backend.import_keras()
     gpus = backend.accelerators()
-    return {"backend": backend.chosen(), "version": backend.version(),
-            "devices": ", ".join(g["name"] for g in gpus) or "CPU only",
-            "colab": "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ,
-            "packages": env.lock_differences(env.lock_state())}
+    return {
+        "backend": backend.chosen(),
+        "version": backend.version(),
+        "devices": ", ".join(g["name"] for g in gpus) or "CPU only",
+        "colab": "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ,
+        "packages": env.lock_differences(env.lock_state()),
+    }
 
 
 def questions() -> pd.DataFrame:
@@ -60,13 +63,17 @@ def questions() -> pd.DataFrame:
     rows = []
     for q in specs.all_questions():
         s = specs.load(q, builders=False)
-        rows.append({"question": q, "title": s.title,
-                     "research question": " ".join(s.research_question.split())})
+        rows.append(
+            {
+                "question": q,
+                "title": s.title,
+                "research question": " ".join(s.research_question.split()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def spec_table(question: str, profile: str = "quick", dataset: str | None = None
-               ) -> pd.DataFrame:
+def spec_table(question: str, profile: str = "quick", dataset: str | None = None) -> pd.DataFrame:
     """A question's runs under ``profile``: what each changes, its settings and trainable
     parameters (its model is built to count them)."""
     from coursework.commands.describe import architectures
@@ -76,27 +83,51 @@ def spec_table(question: str, profile: str = "quick", dataset: str | None = None
     rows = []
     for run in s.resolve(profile):
         cfg = run.config
-        rows.append({"run": run.name, "description": run.description,
-                     "optimizer": cfg["optimizer"], "learning rate": cfg["learning_rate"],
-                     "batch": cfg["batch_size"], "epochs": cfg["epochs"],
-                     "seeds": " ".join(map(str, cfg["seeds"])), "parameters": params[run.name],
-                     "tuned": ", ".join(run.tune.params) if run.tune else ""})
+        rows.append(
+            {
+                "run": run.name,
+                "description": run.description,
+                "optimizer": cfg["optimizer"],
+                "learning rate": cfg["learning_rate"],
+                "batch": cfg["batch_size"],
+                "epochs": cfg["epochs"],
+                "seeds": " ".join(map(str, cfg["seeds"])),
+                "parameters": params[run.name],
+                "tuned": ", ".join(run.tune.params) if run.tune else "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- training
 
 
-def train(question: str, profile: str = "quick", only: list[str] | None = None,
-          seeds: list[int] | None = None, results: Path | str = RESULTS,
-          dataset: str | None = None, jobs: int = 1, force: bool = False,
-          live: bool = True) -> pd.DataFrame:
+def train(
+    question: str,
+    profile: str = "quick",
+    only: list[str] | None = None,
+    seeds: list[int] | None = None,
+    results: Path | str = RESULTS,
+    dataset: str | None = None,
+    jobs: int = 1,
+    force: bool = False,
+    live: bool = True,
+) -> pd.DataFrame:
     """Train a question's runs (``only`` some, ``seeds`` some) as ``make <question>`` does;
     show a progress bar per run and the validation curves, updated every epoch (``live``);
     return the question's rows of ``summary.csv``. Interrupting the cell stops the training
     process: run the cell again to resume."""
-    cmd = [sys.executable, "-m", "coursework", "--results", str(Path(results).resolve()), "run",
-           question, "--profile", profile]
+    cmd = [
+        sys.executable,
+        "-m",
+        "coursework",
+        "--results",
+        str(Path(results).resolve()),
+        "run",
+        question,
+        "--profile",
+        profile,
+    ]
     cmd += ["--only", ",".join(only)] if only else []
     cmd += ["--seeds", ",".join(map(str, seeds))] if seeds else []
     cmd += ["--dataset", dataset] if dataset else []
@@ -104,8 +135,9 @@ def train(question: str, profile: str = "quick", only: list[str] | None = None,
     cmd += ["--force"] if force else []
     view = Live(question, profile, only, seeds, Path(results), dataset) if live else None
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     lines: list[str] = []
     try:
         for line in proc.stdout:  # type: ignore[union-attr]
@@ -128,8 +160,14 @@ def train(question: str, profile: str = "quick", only: list[str] | None = None,
     return summary(question, profile, results, dataset)
 
 
-def watch(question: str, profile: str = "quick", results: Path | str = RESULTS,
-          dataset: str | None = None, every: float = 5.0, until_complete: bool = True) -> None:
+def watch(
+    question: str,
+    profile: str = "quick",
+    results: Path | str = RESULTS,
+    dataset: str | None = None,
+    every: float = 5.0,
+    until_complete: bool = True,
+) -> None:
     """Follow the runs of a question being trained elsewhere (a terminal, a Slurm job): the
     same live view as :func:`train`, from their ``history.csv`` files, every ``every``
     seconds until every run is complete (interrupt the cell to stop watching)."""
@@ -148,12 +186,20 @@ class Live:
     """A progress bar per run and seed (epochs finished of its epochs) and the validation
     accuracy per epoch, redrawn as the ``history.csv`` files grow."""
 
-    def __init__(self, question: str, profile: str, only: list[str] | None,
-                 seeds: list[int] | None, results: Path, dataset: str | None):
+    def __init__(
+        self,
+        question: str,
+        profile: str,
+        only: list[str] | None,
+        seeds: list[int] | None,
+        results: Path,
+        dataset: str | None,
+    ):
         s = specs.load(question, builders=False)
         self.results, self.set = results, _set(profile, dataset)
-        self.runs = [(r.name, seed, r.config["epochs"])
-                     for r, seed in s.tasks(profile, only, seeds, dataset)]
+        self.runs = [
+            (r.name, seed, r.config["epochs"]) for r, seed in s.tasks(profile, only, seeds, dataset)
+        ]
         # the question's runs and its tuned ones: each run's colour and line as in the report
         self.names = [r.name for r in s.resolve(profile)]
         self.tuned = {r.name for r in s.resolve(profile) if r.tune is not None}
@@ -165,8 +211,10 @@ class Live:
         return layout.read_csv(path) if path.exists() else []
 
     def complete(self) -> bool:
-        return all(layout.is_complete(layout.run_dir(self.results, self.set, self.question, n, s))
-                   for n, s, _ in self.runs)
+        return all(
+            layout.is_complete(layout.run_dir(self.results, self.set, self.question, n, s))
+            for n, s, _ in self.runs
+        )
 
     def update(self, line: str | None, final: bool = False) -> None:
         if line is not None and not line.startswith(" "):
@@ -189,8 +237,15 @@ class Live:
         groups = plots.panels(trained, self.tuned)
         ncol = plots.legend_columns(trained, 6.5)
         below = 0.14 * -(-len(trained) // ncol)  # the legend's height
-        fig, axes = plt.subplots(1, len(groups), figsize=(6.5, 2.4 + below), sharex=True,
-                                 sharey=True, squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            1,
+            len(groups),
+            figsize=(6.5, 2.4 + below),
+            sharex=True,
+            sharey=True,
+            squeeze=False,
+            layout="constrained",
+        )
         panel = {name: ax for ax, g in zip(axes[0], groups, strict=True) for name in g}
         labelled = {}
         for name, seed, epochs in self.runs:
@@ -199,13 +254,19 @@ class Live:
             val = [100 * float(r["val_accuracy"]) for r in rows]
             fill = int(BAR * min(done, epochs) / epochs)
             if text is not None:
-                text.append(f"{name:>18s} seed {seed}  {'█' * fill}{'░' * (BAR - fill)} "
-                            f"{done}/{epochs}" + (f"  val {val[-1]:.2f}%" if val else ""))
+                text.append(
+                    f"{name:>18s} seed {seed}  {'█' * fill}{'░' * (BAR - fill)} "
+                    f"{done}/{epochs}" + (f"  val {val[-1]:.2f}%" if val else "")
+                )
             if val:
                 st = styles.get(name, {"color": "grey", "ls": "-", "marker": None})
-                (line,) = panel[name].plot(range(1, done + 1), val, ms=3,
-                                           label=f"_{name}" if name in labelled else name,
-                                           **{**st, "marker": st["marker"] or "o"})
+                (line,) = panel[name].plot(
+                    range(1, done + 1),
+                    val,
+                    ms=3,
+                    label=f"_{name}" if name in labelled else name,
+                    **{**st, "marker": st["marker"] or "o"},
+                )
                 labelled.setdefault(name, line)
         for ax in axes[0]:
             ax.set(xlabel="epoch")
@@ -214,8 +275,13 @@ class Live:
         fig.suptitle(self.question, fontsize=9)
         if labelled:
             names = [n for g in groups for n in g if n in labelled]
-            fig.legend([labelled[n] for n in names], names, fontsize=plots.SMALLEST, ncol=ncol,
-                       loc="outside lower center")
+            fig.legend(
+                [labelled[n] for n in names],
+                names,
+                fontsize=plots.SMALLEST,
+                ncol=ncol,
+                loc="outside lower center",
+            )
         return fig
 
     def _draw(self) -> None:
@@ -256,8 +322,9 @@ class _Text:
 # --------------------------------------------------------------------------- results
 
 
-def summary(question: str, profile: str = "quick", results: Path | str = RESULTS,
-            dataset: str | None = None) -> pd.DataFrame:
+def summary(
+    question: str, profile: str = "quick", results: Path | str = RESULTS, dataset: str | None = None
+) -> pd.DataFrame:
     """The question's rows of ``summary.csv``."""
     path = layout.aggregate(Path(results), _set(profile, dataset), layout.SUMMARY)
     if not path.exists():
@@ -266,8 +333,9 @@ def summary(question: str, profile: str = "quick", results: Path | str = RESULTS
     return df[df["question"] == question].reset_index(drop=True)
 
 
-def results(question: str, profile: str = "quick", results: Path | str = RESULTS,
-            dataset: str | None = None) -> dict[str, pd.DataFrame]:
+def results(
+    question: str, profile: str = "quick", results: Path | str = RESULTS, dataset: str | None = None
+) -> dict[str, pd.DataFrame]:
     """A question's results as DataFrames: ``summary`` (a row per run and seed), ``stats``
     (a row per run: mean, sd, 95% interval, difference from the baseline, p-value) and
     ``histories`` (a row per run, seed and epoch)."""
@@ -284,16 +352,22 @@ def results(question: str, profile: str = "quick", results: Path | str = RESULTS
             h.insert(0, "seed", rec["seed"])
             h.insert(0, "run", rec["run"])
             histories.append(h)
-    return {"summary": summary(question, profile, results, dataset),
-            "stats": stats[stats["question"] == question].reset_index(drop=True)
-            if len(stats) else stats,
-            "histories": pd.concat(histories, ignore_index=True) if histories else
-            pd.DataFrame()}
+    return {
+        "summary": summary(question, profile, results, dataset),
+        "stats": stats[stats["question"] == question].reset_index(drop=True)
+        if len(stats)
+        else stats,
+        "histories": pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(),
+    }
 
 
-def figures(question: str, profile: str = "quick", results: Path | str = RESULTS,
-            dataset: str | None = None, kinds: tuple[str, ...] = ("curves", "val",
-                                                                 "comparison")) -> list:
+def figures(
+    question: str,
+    profile: str = "quick",
+    results: Path | str = RESULTS,
+    dataset: str | None = None,
+    kinds: tuple[str, ...] = ("curves", "val", "comparison"),
+) -> list:
     """The report's figures of a question (``kinds`` of: curves, val, comparison, confusion,
     errors, tuning), as matplotlib figures: a notebook shows them inline."""
     from coursework.report import plots
@@ -302,25 +376,32 @@ def figures(question: str, profile: str = "quick", results: Path | str = RESULTS
     base, rs = Path(results), _set(profile, dataset)
     runs = layout.load_question(base, rs, question, specs.run_order(base, rs, question))
     if not runs:
-        raise CourseworkError(f"no complete runs of {question} under "
-                              f"{layout.set_dir(base, rs)}: train first (lab.train)")
+        raise CourseworkError(
+            f"no complete runs of {question} under "
+            f"{layout.set_dir(base, rs)}: train first (lab.train)"
+        )
     best = plots.best_run(runs)
     top = max(runs[best], key=lambda s: s.metrics["test_accuracy"])
     pred = plots.load_predictions(top.dir)
-    makers = {"curves": lambda: plots.curves(runs), "val": lambda: plots.validation(runs),
-              "comparison": lambda: plots.comparison(runs),
-              "confusion": lambda: plots.confusion(pred, best) if pred else None,
-              "errors": lambda: plots.errors(pred, best) if pred else None,
-              "tuning": lambda: plots.tuning(base, rs, question)}
+    makers = {
+        "curves": lambda: plots.curves(runs),
+        "val": lambda: plots.validation(runs),
+        "comparison": lambda: plots.comparison(runs),
+        "confusion": lambda: plots.confusion(pred, best) if pred else None,
+        "errors": lambda: plots.errors(pred, best) if pred else None,
+        "tuning": lambda: plots.tuning(base, rs, question),
+    }
     unknown = [k for k in kinds if k not in makers]
     if unknown:
-        raise CourseworkError(f"unknown figure kind {', '.join(unknown)} (kinds: "
-                              f"{', '.join(makers)})")
+        raise CourseworkError(
+            f"unknown figure kind {', '.join(unknown)} (kinds: {', '.join(makers)})"
+        )
     return [fig for k in kinds if (fig := makers[k]()) is not None]
 
 
-def best_run(question: str, profile: str = "quick", results: Path | str = RESULTS,
-             dataset: str | None = None) -> Path:
+def best_run(
+    question: str, profile: str = "quick", results: Path | str = RESULTS, dataset: str | None = None
+) -> Path:
     """The folder of the seed with the best test accuracy, in the run with the best mean."""
     from coursework.report import plots
 
@@ -338,8 +419,12 @@ def predict(run_folder: Path | str, files: list[Path | str]) -> pd.DataFrame:
     return pd.DataFrame(run_predict(Path(run_folder), [Path(f) for f in files])["rows"])
 
 
-def report(profile: str = "quick", questions: list[str] | None = None,
-           results: Path | str = RESULTS, dataset: str | None = None) -> Path:
+def report(
+    profile: str = "quick",
+    questions: list[str] | None = None,
+    results: Path | str = RESULTS,
+    dataset: str | None = None,
+) -> Path:
     """Figures, then the paper (``report.toml``; ``questions`` overrides its list): the PDF's
     path (the ``.tex`` file's where TeX is not installed)."""
     from coursework.analysis import manifest

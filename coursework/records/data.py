@@ -156,24 +156,28 @@ def load(name: str, image_size: list[int] | None = None, color: str | None = Non
         return _load_subset(name, parent)
     if name.startswith("pickles:"):
         arrays, hashes = formats.read_pickles(Path(name[8:]).expanduser())
-        return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=name[8:],
-                        files=tuple(hashes.items()),
-                        fields={k: f"{k} ({f})" for k, f in formats.USU_FILES.items()})
+        return _checked(
+            name,
+            *(arrays[k] for k in ARRAY_KEYS),
+            source=name[8:],
+            files=tuple(hashes.items()),
+            fields={k: f"{k} ({f})" for k, f in formats.USU_FILES.items()},
+        )
     if name.startswith("npz:"):
         return _load_npz(Path(name[4:]).expanduser(), name)
     if name.startswith("folder:"):
         path = Path(name[7:]).expanduser()
         arrays, names = images.load_folder(path, image_size, color)
-        return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path),
-                        class_names=names)
-    raise DataError(f"unknown dataset {name!r}: use mnist, mnist-5k, "
-                    f"{', '.join(NAMED)} (or their quick subsets "
-                    f"{', '.join(n + SUBSET_SUFFIX for n in NAMED)}), pickles:PATH, npz:PATH or "
-                    "folder:PATH")
+        return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path), class_names=names)
+    raise DataError(
+        f"unknown dataset {name!r}: use mnist, mnist-5k, "
+        f"{', '.join(NAMED)} (or their quick subsets "
+        f"{', '.join(n + SUBSET_SUFFIX for n in NAMED)}), pickles:PATH, npz:PATH or "
+        "folder:PATH"
+    )
 
 
-def info(name: str, image_size: list[int] | None = None, color: str | None = None
-         ) -> DatasetInfo:
+def info(name: str, image_size: list[int] | None = None, color: str | None = None) -> DatasetInfo:
     """Shape, classes and split sizes of a dataset, reading as little as possible."""
     if name == "mnist":
         return DatasetInfo(name, (28, 28, 1), 10, {"train": 50000, "val": 10000, "test": 10000})
@@ -181,13 +185,18 @@ def info(name: str, image_size: list[int] | None = None, color: str | None = Non
         return DatasetInfo(name, (28, 28, 1), 10, {"train": 4000, "val": 500, "test": 500})
     if name in NAMED:
         d = NAMED[name]
-        return DatasetInfo(name, d.shape, len(d.classes) or 100,
-                           {"train": d.train - d.val, "val": d.val, "test": d.test})
+        return DatasetInfo(
+            name,
+            d.shape,
+            len(d.classes) or 100,
+            {"train": d.train - d.val, "val": d.val, "test": d.test},
+        )
     if (parent := _subset_of(name)) is not None:
         d = NAMED[parent]
         classes = len(d.classes) or 100
-        return DatasetInfo(name, d.shape, classes,
-                           {s: n // classes * classes for s, n in SUBSET_SIZES.items()})
+        return DatasetInfo(
+            name, d.shape, classes, {s: n // classes * classes for s, n in SUBSET_SIZES.items()}
+        )
     return load(name, image_size, color).info
 
 
@@ -216,13 +225,18 @@ def _load_subset(name: str, parent: str) -> Dataset:
     for split in SPLITS:
         x, y = getattr(full, f"x_{split}"), getattr(full, f"y_{split}")
         per_class = max(1, SUBSET_SIZES[split] // full.num_classes)
-        idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per_class]
-                              for c in range(full.num_classes)])
+        idx = np.concatenate(
+            [rng.permutation(np.flatnonzero(y == c))[:per_class] for c in range(full.num_classes)]
+        )
         idx = rng.permutation(idx)
         arrays += [x[idx], y[idx]]
-    return _checked(name, *arrays, source=f"{name} (of {parent})",
-                    class_names=list(full.class_names) if full.class_names else None,
-                    files=full.files)
+    return _checked(
+        name,
+        *arrays,
+        source=f"{name} (of {parent})",
+        class_names=list(full.class_names) if full.class_names else None,
+        files=full.files,
+    )
 
 
 def mnist_candidates() -> list[Path]:
@@ -296,8 +310,7 @@ def _load_npz(path: Path, name: str) -> Dataset:
     with np.load(path, allow_pickle=False) as f:
         if "class_names" in f.files:
             names = [str(n) for n in f["class_names"]]
-    return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path),
-                    class_names=names)
+    return _checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path), class_names=names)
 
 
 def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -321,10 +334,19 @@ def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
 # the most classes a dataset may have: labels are 0 .. num_classes - 1, and num_classes is the
 # largest label + 1, so one stray label (10**9) would build an output layer of a billion units
 MAX_CLASSES = 1000
-LABEL_RULE = (f"labels must be integers 0..C-1 with every class in training, for at most "
-              f"{MAX_CLASSES} classes")
-KINDS = {"U": "strings", "S": "byte strings", "O": "Python objects", "c": "complex numbers",
-         "M": "dates", "m": "time spans", "V": "records"}
+LABEL_RULE = (
+    f"labels must be integers 0..C-1 with every class in training, for at most "
+    f"{MAX_CLASSES} classes"
+)
+KINDS = {
+    "U": "strings",
+    "S": "byte strings",
+    "O": "Python objects",
+    "c": "complex numbers",
+    "M": "dates",
+    "m": "time spans",
+    "V": "records",
+}
 
 
 def _row(a: np.ndarray) -> str:
@@ -340,17 +362,21 @@ def _labels(y: np.ndarray, field: str, source: str) -> np.ndarray:
         first = y.reshape(-1)[0] if y.size else None
         first = first.item() if isinstance(first, np.generic) else first
         example = f", e.g. {repr(first)[:40]}" if y.size else ""
-        raise DataError(f"{source}: {field} holds {KINDS.get(y.dtype.kind, y.dtype)} (dtype "
-                        f"{y.dtype}{example}), but {LABEL_RULE}: number the classes 0, 1, 2, "
-                        "... and give their names as class_names")
+        raise DataError(
+            f"{source}: {field} holds {KINDS.get(y.dtype.kind, y.dtype)} (dtype "
+            f"{y.dtype}{example}), but {LABEL_RULE}: number the classes 0, 1, 2, "
+            "... and give their names as class_names"
+        )
     if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows: exactly one 1, the rest 0
         ok = np.all((y == 0) | (y == 1), axis=1) & (y.sum(axis=1) == 1)
         if not ok.all():
             i = int(np.flatnonzero(~ok)[0])
-            raise DataError(f"{source}: {field} is read as one-hot rows ({y.shape[0]} x "
-                            f"{y.shape[1]}), but row {i} is {_row(y[i])}, not exactly one 1 and "
-                            "the rest 0 (soft or multi-label targets cannot be trained here): "
-                            "give one-hot rows or integer labels 0..C-1")
+            raise DataError(
+                f"{source}: {field} is read as one-hot rows ({y.shape[0]} x "
+                f"{y.shape[1]}), but row {i} is {_row(y[i])}, not exactly one 1 and "
+                "the rest 0 (soft or multi-label targets cannot be trained here): "
+                "give one-hot rows or integer labels 0..C-1"
+            )
         y = y.argmax(axis=1)
     y = y.reshape(-1)
     if y.dtype.kind == "f" and len(y):
@@ -358,22 +384,36 @@ def _labels(y: np.ndarray, field: str, source: str) -> np.ndarray:
             whole = np.equal(np.mod(y, 1), 0)
         if not whole.all():
             i = int(np.flatnonzero(~whole)[0])
-            raise DataError(f"{source}: {field} has label {y[i]:g} (at index {i}), not a whole "
-                            f"number, but {LABEL_RULE}")
+            raise DataError(
+                f"{source}: {field} has label {y[i]:g} (at index {i}), not a whole "
+                f"number, but {LABEL_RULE}"
+            )
     if len(y) and y.min() < 0:
         bad = ", ".join(f"{v:g}" for v in np.unique(y[y < 0])[:5])
         raise DataError(f"{source}: {field} has negative label(s) {bad}: {LABEL_RULE}")
     if len(y) and y.max() >= MAX_CLASSES:
         top = int(y.max())
-        raise DataError(f"{source}: {field} has label {top}, which would make {top + 1} "
-                        f"classes, but {LABEL_RULE}")
+        raise DataError(
+            f"{source}: {field} has label {top}, which would make {top + 1} "
+            f"classes, but {LABEL_RULE}"
+        )
     return y.astype(np.int64)
 
 
-def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
-             class_names: list[str] | None = None,
-             files: tuple[tuple[str, str], ...] = (),
-             fields: dict[str, str] | None = None) -> Dataset:
+def _checked(
+    name: str,
+    x_tr,
+    y_tr,
+    x_va,
+    y_va,
+    x_te,
+    y_te,
+    *,
+    source: str,
+    class_names: list[str] | None = None,
+    files: tuple[tuple[str, str], ...] = (),
+    fields: dict[str, str] | None = None,
+) -> Dataset:
     """Validate shapes, dtypes and labels; images become (N, H, W, C). ``fields`` names an
     array in the messages where its key is not enough (``y_train (train_Y.pck)``)."""
     fields = fields or {}
@@ -384,12 +424,10 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
         if x.ndim == 3:
             x = x[..., None]
         if x.ndim != 4:
-            raise DataError(
-                f"{source}: {fx} must be (N, H, W) or (N, H, W, C), got {x.shape}")
+            raise DataError(f"{source}: {fx} must be (N, H, W) or (N, H, W, C), got {x.shape}")
         y = _labels(y, fy, source)
         if len(y) != len(x):
-            raise DataError(
-                f"{source}: {fx} has {len(x)} images but {fy} {len(y)} labels")
+            raise DataError(f"{source}: {fx} has {len(x)} images but {fy} {len(y)} labels")
         if len(x) == 0:
             raise DataError(f"{source}: the {split} split is empty")
         if x.dtype != np.uint8:
@@ -400,10 +438,15 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
                 raise DataError(f"{source}: {fx} has NaN or infinite values")
             lo, hi = float(x.min()), float(x.max())
             if lo < 0 or hi > 1:
-                fix = ("divide by 255 or store uint8" if hi <= 255 and lo >= 0
-                       else "scale them to [0, 1]")
-                raise DataError(f"{source}: {fx} holds floats from {lo:g} to {hi:g}, but "
-                                f"float pixels must be in [0, 1]: {fix}")
+                fix = (
+                    "divide by 255 or store uint8"
+                    if hi <= 255 and lo >= 0
+                    else "scale them to [0, 1]"
+                )
+                raise DataError(
+                    f"{source}: {fx} holds floats from {lo:g} to {hi:g}, but "
+                    f"float pixels must be in [0, 1]: {fix}"
+                )
         xs.append(x)
         ys.append(y)
     shapes = {x.shape[1:] for x in xs}
@@ -415,9 +458,11 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
     for split, y in (("val", ys[1]), ("test", ys[2])):
         unseen = sorted(set(np.unique(y).tolist()) - seen)
         if unseen:
-            raise DataError(f"{source}: y_{split} has label(s) {', '.join(map(str, unseen))} "
-                            f"that never occur in y_train (labels there: "
-                            f"{', '.join(map(str, sorted(seen)))}); a model cannot learn them")
+            raise DataError(
+                f"{source}: y_{split} has label(s) {', '.join(map(str, unseen))} "
+                f"that never occur in y_train (labels there: "
+                f"{', '.join(map(str, sorted(seen)))}); a model cannot learn them"
+            )
     num_classes = int(ys[0].max()) + 1
     if len(seen) < 2:
         raise DataError(f"{source}: need at least 2 classes, found labels {sorted(seen)}")
@@ -425,15 +470,27 @@ def _checked(name: str, x_tr, y_tr, x_va, y_va, x_te, y_te, *, source: str,
         shown = ", ".join(map(str, gaps[:10])) + (", ..." if len(gaps) > 10 else "")
         labels = sorted(seen)
         there = ", ".join(map(str, labels[:10])) + (", ..." if len(labels) > 10 else "")
-        raise DataError(f"{source}: {fields.get('y_train', 'y_train')}'s labels are not 0..C-1: "
-                        f"label(s) {shown} never occur (labels there: {there}); {LABEL_RULE}: "
-                        "number the classes 0, 1, 2, ... (labels counted from 1: subtract 1)")
+        raise DataError(
+            f"{source}: {fields.get('y_train', 'y_train')}'s labels are not 0..C-1: "
+            f"label(s) {shown} never occur (labels there: {there}); {LABEL_RULE}: "
+            "number the classes 0, 1, 2, ... (labels counted from 1: subtract 1)"
+        )
     if class_names is not None and len(class_names) < num_classes:
-        raise DataError(f"{source}: class_names has {len(class_names)} names for "
-                        f"{num_classes} classes")
-    return Dataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes,
-                   tuple(class_names[:num_classes]) if class_names is not None else None,
-                   files)
+        raise DataError(
+            f"{source}: class_names has {len(class_names)} names for {num_classes} classes"
+        )
+    return Dataset(
+        name,
+        xs[0],
+        ys[0],
+        xs[1],
+        ys[1],
+        xs[2],
+        ys[2],
+        num_classes,
+        tuple(class_names[:num_classes]) if class_names is not None else None,
+        files,
+    )
 
 
 # --------------------------------------------------------------------------- named datasets
@@ -456,35 +513,71 @@ class Named:
 
 # the work to cite for a dataset known by name (the report's methods cite it): its key in
 # report_templates/references.bib, and its authors and year where no bibliography has the key
-CITATIONS = {"mnist": ("lecun1998", "LeCun et al. 1998"),
-             "mnist-5k": ("lecun1998", "LeCun et al. 1998"),
-             "fashion-mnist": ("xiao2017", "Xiao et al. 2017"),
-             "cifar10": ("krizhevsky2009", "Krizhevsky 2009"),
-             "cifar100": ("krizhevsky2009", "Krizhevsky 2009")}
-CITATIONS.update({name + SUBSET_SUFFIX: CITATIONS[name] for name in ("fashion-mnist", "cifar10",
-                                                                      "cifar100")})
+CITATIONS = {
+    "mnist": ("lecun1998", "LeCun et al. 1998"),
+    "mnist-5k": ("lecun1998", "LeCun et al. 1998"),
+    "fashion-mnist": ("xiao2017", "Xiao et al. 2017"),
+    "cifar10": ("krizhevsky2009", "Krizhevsky 2009"),
+    "cifar100": ("krizhevsky2009", "Krizhevsky 2009"),
+}
+CITATIONS.update(
+    {name + SUBSET_SUFFIX: CITATIONS[name] for name in ("fashion-mnist", "cifar10", "cifar100")}
+)
 VAL_SEED = 20262  # fixed: the validation splits of the named datasets never change
 FASHION_SHA256 = {  # the content of each file, unpacked (Debian and Keras gzip it differently)
-    "train-images-idx3-ubyte.gz":
-        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-    "train-labels-idx1-ubyte.gz":
-        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-    "t10k-images-idx3-ubyte.gz":
-        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-    "t10k-labels-idx1-ubyte.gz":
-        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    "train-images-idx3-ubyte.gz": (
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
+    ),
 }
 NAMED = {
-    "fashion-mnist": Named(("fashion-mnist",), (28, 28, 1), 60000, 10000, 10000,
-                           ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-                            "Shirt", "Sneaker", "Bag", "Ankle boot"), "fashion_mnist",
-                           ("/usr/share/datasets/fashion-mnist",)),
-    "cifar10": Named(("cifar-10-batches-py", "cifar-10-batches-py.tar.gz",
-                      "cifar-10-python.tar.gz"), (32, 32, 3), 50000, 5000, 10000,
-                     ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                      "ship", "truck"), "cifar10"),
-    "cifar100": Named(("cifar-100-python", "cifar-100-python.tar.gz"), (32, 32, 3), 50000,
-                      5000, 10000, (), "cifar100"),
+    "fashion-mnist": Named(
+        ("fashion-mnist",),
+        (28, 28, 1),
+        60000,
+        10000,
+        10000,
+        (
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+        "fashion_mnist",
+        ("/usr/share/datasets/fashion-mnist",),
+    ),
+    "cifar10": Named(
+        ("cifar-10-batches-py", "cifar-10-batches-py.tar.gz", "cifar-10-python.tar.gz"),
+        (32, 32, 3),
+        50000,
+        5000,
+        10000,
+        ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+        "cifar10",
+    ),
+    "cifar100": Named(
+        ("cifar-100-python", "cifar-100-python.tar.gz"),
+        (32, 32, 3),
+        50000,
+        5000,
+        10000,
+        (),
+        "cifar100",
+    ),
 }
 
 
@@ -493,8 +586,7 @@ def data_folders() -> list[Path]:
     out = []
     if os.environ.get("COURSEWORK_DATA_DIR"):
         out.append(Path(os.environ["COURSEWORK_DATA_DIR"]).expanduser())
-    out.append(Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
-               / "datasets")
+    out.append(Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "datasets")
     return out
 
 
@@ -520,36 +612,55 @@ def _load_named(name: str) -> Dataset:
                 f"{name} is not on this machine and could not be downloaded "
                 f"({type(exc).__name__}: {exc}).\n  Put its files at {where} (Keras' own "
                 "layout; COURSEWORK_DATA_DIR chooses the folder)"
-                + (", or install Debian's dataset-fashion-mnist" if d.system else "")) from exc
+                + (", or install Debian's dataset-fashion-mnist" if d.system else "")
+            ) from exc
         path = _find(d)
         if path is None:
             raise DataError(f"{name}: Keras downloaded it, but not to {data_folders()[-1]}")
     arrays, hashes, classes = _read_named(name, d, path)
     x, y = arrays["x_train"], arrays["y_train"]
     rng = np.random.default_rng(VAL_SEED)  # the same share of each class: d.val of d.train
-    val = np.concatenate([rng.permutation(idx)[:round(len(idx) * d.val / d.train)]
-                          for c in range(int(y.max()) + 1) if len(idx := np.flatnonzero(y == c))])
+    val = np.concatenate(
+        [
+            rng.permutation(idx)[: round(len(idx) * d.val / d.train)]
+            for c in range(int(y.max()) + 1)
+            if len(idx := np.flatnonzero(y == c))
+        ]
+    )
     val = rng.permutation(val)
     train = np.setdiff1d(np.arange(len(y)), val)
-    return _checked(name, x[train], y[train], x[val], y[val], arrays["x_test"],
-                    arrays["y_test"], source=str(path), class_names=classes,
-                    files=tuple(sorted(hashes.items())))
+    return _checked(
+        name,
+        x[train],
+        y[train],
+        x[val],
+        y[val],
+        arrays["x_test"],
+        arrays["y_test"],
+        source=str(path),
+        class_names=classes,
+        files=tuple(sorted(hashes.items())),
+    )
 
 
 def _read_named(name: str, d: Named, path: Path) -> tuple[dict, dict, list[str] | None]:
     if name == "fashion-mnist":
         arrays, hashes = {}, {}
-        for key, file in (("x_train", "train-images-idx3-ubyte.gz"),
-                          ("y_train", "train-labels-idx1-ubyte.gz"),
-                          ("x_test", "t10k-images-idx3-ubyte.gz"),
-                          ("y_test", "t10k-labels-idx1-ubyte.gz")):
+        for key, file in (
+            ("x_train", "train-images-idx3-ubyte.gz"),
+            ("y_train", "train-labels-idx1-ubyte.gz"),
+            ("x_test", "t10k-images-idx3-ubyte.gz"),
+            ("y_test", "t10k-labels-idx1-ubyte.gz"),
+        ):
             if not (path / file).exists():
                 raise DataError(f"{path}: no file {file} (Fashion-MNIST's four IDX files)")
             arrays[key], hashes[file] = formats.read_idx(path / file)
             if hashes[file] != FASHION_SHA256[file]:
-                raise DataError(f"{path / file}: its content's sha256 is {hashes[file][:16]}..., "
-                                f"not Fashion-MNIST's {FASHION_SHA256[file][:16]}...: a damaged "
-                                "or other file; delete it to download it again")
+                raise DataError(
+                    f"{path / file}: its content's sha256 is {hashes[file][:16]}..., "
+                    f"not Fashion-MNIST's {FASHION_SHA256[file][:16]}...: a damaged "
+                    "or other file; delete it to download it again"
+                )
         return arrays, hashes, list(d.classes)
     arrays, hashes = formats.read_cifar(path)
     classes = list(d.classes) or _cifar100_names(path)

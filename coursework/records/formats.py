@@ -29,9 +29,12 @@ from coursework.records.errors import DataError
 
 # what a pickle of numpy arrays needs, and nothing more
 SAFE_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
     ("_codecs", "encode"),  # Python 2 pickles (CIFAR's) store bytes through it
 }
 
@@ -46,8 +49,10 @@ class ArraysOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in SAFE_GLOBALS:
             return super().find_class(module, name)
-        raise DataError(f"{self.source}: refused: the pickle asks for {module}.{name}, and only "
-                        "numpy arrays and plain data are read (nothing of it was run)")
+        raise DataError(
+            f"{self.source}: refused: the pickle asks for {module}.{name}, and only "
+            "numpy arrays and plain data are read (nothing of it was run)"
+        )
 
 
 def load_pickle(data: bytes, source: str, encoding: str = "ASCII"):
@@ -57,8 +62,7 @@ def load_pickle(data: bytes, source: str, encoding: str = "ASCII"):
     except DataError:
         raise
     except Exception as exc:  # truncated, not a pickle, an old protocol's quirk
-        raise DataError(f"{source}: not a readable pickle ({type(exc).__name__}: {exc})") \
-            from exc
+        raise DataError(f"{source}: not a readable pickle ({type(exc).__name__}: {exc})") from exc
 
 
 def sha256(data: bytes) -> str:
@@ -79,7 +83,7 @@ def read_idx(path: Path) -> tuple[np.ndarray, str]:
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 8:
         raise DataError(f"{path}: not an IDX file of unsigned bytes")
     dims = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
     if body.size != int(np.prod(shape)):
         raise DataError(f"{path}: holds {body.size} bytes for shape {shape}")
@@ -96,8 +100,11 @@ def read_cifar(path: Path, fine: bool = True) -> tuple[dict[str, np.ndarray], di
     ``y_test`` (images (N, 32, 32, 3) uint8) and the sha256 of every file read."""
     files = cifar_files(path)
     hundred = "train" in files
-    names = (["train"], ["test"]) if hundred else (
-        [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"])
+    names = (
+        (["train"], ["test"])
+        if hundred
+        else ([f"data_batch_{i}" for i in range(1, 6)], ["test_batch"])
+    )
     key = b"fine_labels" if fine else b"coarse_labels"
     out, hashes = {}, {}
     for split, parts in zip(("train", "test"), names, strict=True):
@@ -107,12 +114,12 @@ def read_cifar(path: Path, fine: bool = True) -> tuple[dict[str, np.ndarray], di
                 raise DataError(f"{path}: no file {name!r} (it has: {', '.join(sorted(files))})")
             hashes[name] = sha256(files[name])
             batch = load_pickle(files[name], f"{path}/{name}", encoding="bytes")
-            labels = batch.get(key if hundred else b"labels") if isinstance(batch, dict) \
-                else None
+            labels = batch.get(key if hundred else b"labels") if isinstance(batch, dict) else None
             data = batch.get(b"data") if isinstance(batch, dict) else None
             if data is None or labels is None:
-                raise DataError(f"{path}/{name}: not a CIFAR batch (a dict with b'data' and "
-                                "the labels)")
+                raise DataError(
+                    f"{path}/{name}: not a CIFAR batch (a dict with b'data' and the labels)"
+                )
             xs.append(np.asarray(data, np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
             ys.append(np.asarray(labels, np.int64))
         out[f"x_{split}"], out[f"y_{split}"] = np.concatenate(xs), np.concatenate(ys)
@@ -125,34 +132,46 @@ def cifar_files(path: Path) -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
     try:
         with tarfile.open(path, "r:gz") as tar:
-            return {Path(m.name).name: tar.extractfile(m).read()  # type: ignore[union-attr]
-                    for m in tar.getmembers() if m.isfile()}
+            return {
+                Path(m.name).name: tar.extractfile(m).read()  # type: ignore[union-attr]
+                for m in tar.getmembers()
+                if m.isfile()
+            }
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise DataError(f"{path}: not a CIFAR archive ({type(exc).__name__}: {exc})") from exc
 
 
 # --------------------------------------------------------------------------- USU pickles
 
-USU_FILES = {"x_train": "train_X.pck", "y_train": "train_Y.pck", "x_val": "valid_X.pck",
-             "y_val": "valid_Y.pck", "x_test": "test_X.pck", "y_test": "test_Y.pck"}
+USU_FILES = {
+    "x_train": "train_X.pck",
+    "y_train": "train_Y.pck",
+    "x_val": "valid_X.pck",
+    "y_val": "valid_Y.pck",
+    "x_test": "test_X.pck",
+    "y_test": "test_Y.pck",
+}
 
 
 def read_pickles(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """USU CS5600's six pickle files in ``folder``: the arrays, and each file's sha256."""
     if not folder.is_dir():
-        raise DataError(f"{folder}: no such folder (pickles:PATH wants the folder of "
-                        f"{', '.join(USU_FILES.values())})")
+        raise DataError(
+            f"{folder}: no such folder (pickles:PATH wants the folder of "
+            f"{', '.join(USU_FILES.values())})"
+        )
     missing = [f for f in USU_FILES.values() if not (folder / f).exists()]
     if missing:
-        raise DataError(f"{folder}: missing {', '.join(missing)} (USU's six files: "
-                        f"{', '.join(USU_FILES.values())})")
+        raise DataError(
+            f"{folder}: missing {', '.join(missing)} (USU's six files: "
+            f"{', '.join(USU_FILES.values())})"
+        )
     arrays, hashes = {}, {}
     for key, name in USU_FILES.items():
         data = (folder / name).read_bytes()
         hashes[name] = sha256(data)
         value = load_pickle(data, str(folder / name), encoding="latin1")
         if not isinstance(value, np.ndarray):
-            raise DataError(f"{folder / name}: holds a {type(value).__name__}, not a numpy "
-                            "array")
+            raise DataError(f"{folder / name}: holds a {type(value).__name__}, not a numpy array")
         arrays[key] = value
     return arrays, hashes

@@ -45,12 +45,13 @@ def cache_dir() -> Path:
 def class_files(folder: Path) -> dict[str, list[Path]]:
     """Class name -> its image files (sorted), for the class subfolders of ``folder``."""
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    out = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in SUFFIXES)
-           for c in classes}
+    out = {c.name: sorted(f for f in c.rglob("*") if f.suffix.lower() in SUFFIXES) for c in classes}
     empty = [c for c, files in out.items() if not files]
     if len(out) < 2:
-        raise DataError(f"{folder}: needs one subfolder per class (at least 2) holding image "
-                        f"files ({', '.join(sorted(SUFFIXES))}); found {len(out)}")
+        raise DataError(
+            f"{folder}: needs one subfolder per class (at least 2) holding image "
+            f"files ({', '.join(sorted(SUFFIXES))}); found {len(out)}"
+        )
     if empty:
         raise DataError(f"{folder}: class folder(s) {', '.join(empty)} hold no image files")
     return out
@@ -63,8 +64,10 @@ def layout(root: Path) -> dict[str, dict[str, list[Path]]]:
     present = [s for s in SPLITS if (root / s).is_dir()]
     if present and len(present) < 3:
         missing = sorted(set(SPLITS) - set(present))
-        raise DataError(f"{root}: has {', '.join(present)}/ but not {', '.join(missing)}/: give "
-                        "all three splits, or none (then the images are split 80/10/10)")
+        raise DataError(
+            f"{root}: has {', '.join(present)}/ but not {', '.join(missing)}/: give "
+            "all three splits, or none (then the images are split 80/10/10)"
+        )
     if present:
         return {s: class_files(root / s) for s in SPLITS}
     return {"all": class_files(root)}
@@ -84,22 +87,27 @@ def _eight_bit(im, path: Path):
     a = np.asarray(im).astype(np.float64)
     lo, hi = float(a.min()), float(a.max())
     if lo < 0 or hi > 65535:
-        raise DataError(f"{path}: {im.mode} pixels from {lo:g} to {hi:g}, but integer pixels "
-                        "wider than 8 bits must be 16-bit, 0..65535: save it as an 8- or "
-                        "16-bit image")
+        raise DataError(
+            f"{path}: {im.mode} pixels from {lo:g} to {hi:g}, but integer pixels "
+            "wider than 8 bits must be 16-bit, 0..65535: save it as an 8- or "
+            "16-bit image"
+        )
     return Image.fromarray(np.rint(a / 257).astype(np.uint8))
 
 
 def _too_large(path: Path, exc: Exception, limit: int | None) -> str:
     found = re.search(r"\((\d+) pixels\)", str(exc))
     pixels = f"{int(found.group(1))} pixels" if found else str(exc)
-    return (f"{path}: an image of {pixels}, more than Pillow's limit of {limit} pixels for one "
-            "image (PIL.Image.MAX_IMAGE_PIXELS, its guard against decompression bombs): make "
-            "it smaller (it is resized to image_size anyway)")
+    return (
+        f"{path}: an image of {pixels}, more than Pillow's limit of {limit} pixels for one "
+        "image (PIL.Image.MAX_IMAGE_PIXELS, its guard against decompression bombs): make "
+        "it smaller (it is resized to image_size anyway)"
+    )
 
 
-def decode(path: Path, size: tuple[int, int] | None, color: str | None
-           ) -> tuple[np.ndarray, tuple[int, int], str]:
+def decode(
+    path: Path, size: tuple[int, int] | None, color: str | None
+) -> tuple[np.ndarray, tuple[int, int], str]:
     """One image as uint8 (H, W, C), and the size and color used (the image's own if None).
     16-bit grayscale is scaled to 8 bits; an image above Pillow's ``MAX_IMAGE_PIXELS`` (where
     Pillow only warns, and at twice it, where it raises) is one :class:`DataError`."""
@@ -141,19 +149,22 @@ def split(files: dict[str, list[Path]]) -> dict[str, dict[str, list[Path]]]:
     out: dict[str, dict[str, list[Path]]] = {s: {} for s in SPLITS}
     for c, paths in files.items():
         if len(paths) < 3:
-            raise DataError(f"{paths[0].parent}: class {c!r} has {len(paths)} image(s); a "
-                            "train / validation / test split needs at least 3")
+            raise DataError(
+                f"{paths[0].parent}: class {c!r} has {len(paths)} image(s); a "
+                "train / validation / test split needs at least 3"
+            )
         order = [paths[i] for i in rng.permutation(len(paths))]
         n_val = max(1, round(FRACTIONS[1] * len(paths)))
         n_test = max(1, round(FRACTIONS[2] * len(paths)))
         n_train = len(paths) - n_val - n_test
-        out["train"][c], out["val"][c] = order[:n_train], order[n_train:n_train + n_val]
-        out["test"][c] = order[n_train + n_val:]
+        out["train"][c], out["val"][c] = order[:n_train], order[n_train : n_train + n_val]
+        out["test"][c] = order[n_train + n_val :]
     return out
 
 
-def load_folder(root: Path, image_size: list[int] | None = None, color: str | None = None
-                ) -> tuple[dict[str, np.ndarray], list[str]]:
+def load_folder(
+    root: Path, image_size: list[int] | None = None, color: str | None = None
+) -> tuple[dict[str, np.ndarray], list[str]]:
     """The six arrays (``x_train`` ... ``y_test``) of a folder of images, and the class names.
     Decoded once, then read from the cache."""
     root = Path(root).expanduser()
@@ -164,8 +175,10 @@ def load_folder(root: Path, image_size: list[int] | None = None, color: str | No
     for s in ("val", "test"):
         extra = sorted(set(parts[s]) - set(names))
         if extra:
-            raise DataError(f"{root / s}: class folder(s) {', '.join(extra)} are not in "
-                            f"{root / 'train'} (classes there: {', '.join(names)})")
+            raise DataError(
+                f"{root / s}: class folder(s) {', '.join(extra)} are not in "
+                f"{root / 'train'} (classes there: {', '.join(names)})"
+            )
     everything = sorted(f for p in parts.values() for fs in p.values() for f in fs)
     size = tuple(image_size) if image_size else None
     if size is None or color is None:  # the first image decides

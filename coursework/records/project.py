@@ -15,8 +15,20 @@ EXPERIMENTS = ROOT / "experiments"
 LOCKS = ROOT / "locks"
 REPORT_TEMPLATES = ROOT / "report_templates"
 # without git: the project's own files and folders
-CODE = ("coursework", "models", "experiments", "report_templates", "notebooks", "tests", ".ci",
-        "locks", "Makefile", "README.md", "pyproject.toml", "report.toml")
+CODE = (
+    "coursework",
+    "models",
+    "experiments",
+    "report_templates",
+    "notebooks",
+    "tests",
+    ".ci",
+    "locks",
+    "Makefile",
+    "README.md",
+    "pyproject.toml",
+    "report.toml",
+)
 TRAINING_CODE = ("coursework/", "models/")  # what the digest covers: the Python that trains
 
 
@@ -24,13 +36,23 @@ def code_files(root: Path = ROOT) -> list[Path]:
     """The project's files as git sees them (tracked, or new and not ignored); without git,
     the project's own folders. Never ``__pycache__``."""
     try:
-        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                             cwd=root, capture_output=True, text=True, timeout=60,
-                             check=True).stdout.splitlines()
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.splitlines()
         paths = [root / p for p in out]
     except (OSError, subprocess.SubprocessError):
-        paths = [p for name in CODE for p in ([root / name] if (root / name).is_file()
-                                              else sorted((root / name).rglob("*")))]
+        paths = [
+            p
+            for name in CODE
+            for p in (
+                [root / name] if (root / name).is_file() else sorted((root / name).rglob("*"))
+            )
+        ]
     return sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts)
 
 

@@ -44,10 +44,26 @@ import numpy as np
 from coursework.records.errors import ResultsError
 
 SCHEMA_VERSION = 2  # 2: run.json records the Keras backend (environment.backend)
-SUMMARY_COLUMNS = ["question", "run", "seed", "status", "best_epoch", "best_val_accuracy",
-                   "test_accuracy", "params", "train_seconds"]
-HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
-                   "epoch_seconds"]
+SUMMARY_COLUMNS = [
+    "question",
+    "run",
+    "seed",
+    "status",
+    "best_epoch",
+    "best_val_accuracy",
+    "test_accuracy",
+    "params",
+    "train_seconds",
+]
+HISTORY_COLUMNS = [
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "learning_rate",
+    "epoch_seconds",
+]
 
 
 # The file names of a results folder (see the module docstring); no other module spells them
@@ -140,8 +156,11 @@ def provenance_file(results: Path, results_set: str) -> Path:
 def figure_files(results: Path, results_set: str) -> list[Path]:
     """The figure files (``.pdf``, ``.png``) in ``figures/``, sorted."""
     folder = figures_dir(results, results_set)
-    return sorted(p for p in folder.iterdir() if p.suffix in (".pdf", ".png")) \
-        if folder.is_dir() else []
+    return (
+        sorted(p for p in folder.iterdir() if p.suffix in (".pdf", ".png"))
+        if folder.is_dir()
+        else []
+    )
 
 
 def report_dir(results: Path, results_set: str) -> Path:
@@ -172,8 +191,9 @@ def record_paths(results: Path, results_set: str, question: str | None = None) -
     return sorted(base.glob(pattern)) if base.is_dir() else []
 
 
-def trial_paths(results: Path, results_set: str, question: str | None = None,
-                run: str | None = None) -> list[Path]:
+def trial_paths(
+    results: Path, results_set: str, question: str | None = None, run: str | None = None
+) -> list[Path]:
     """Every trial's ``run.json`` of the tuned runs (of one question, one run), sorted."""
     base = set_dir(results, results_set)
     pattern = f"{question or '*'}/{run or '*'}/{TUNE}/trial-*/{RECORD}"
@@ -280,7 +300,10 @@ def in_progress(run_folder: Path) -> bool:
         return True
     try:  # a record of no end ("running"), or one half-written, is no end either
         if json.loads(record.read_text(encoding="utf-8")).get("status") not in (
-                "complete", "failed", "pruned"):
+            "complete",
+            "failed",
+            "pruned",
+        ):
             return True
     except (OSError, ValueError, AttributeError):
         return True
@@ -294,8 +317,11 @@ def in_progress_dirs(results: Path, results_set: str) -> list[Path]:
     base = set_dir(results, results_set)
     if not base.is_dir():
         return []
-    found = [*base.glob(f"*/*/seed-*/{BACKUP}"), *base.glob(f"*/*/.seed-*.next/{BACKUP}"),
-             *base.glob(f"*/*/{TUNE}/trial-*/{BACKUP}")]
+    found = [
+        *base.glob(f"*/*/seed-*/{BACKUP}"),
+        *base.glob(f"*/*/.seed-*.next/{BACKUP}"),
+        *base.glob(f"*/*/{TUNE}/trial-*/{BACKUP}"),
+    ]
     return sorted(p.parent for p in found if p.is_dir())
 
 
@@ -312,8 +338,11 @@ def files(results: Path, results_set: str) -> list[Path]:
     out = []
     for path in sorted(base.rglob("*")) if base.is_dir() else []:
         parts = path.relative_to(base).parts
-        if (path.is_file() and not any(p.startswith(".") or p == BACKUP for p in parts)
-                and parts[:2] != ("report", "build")):
+        if (
+            path.is_file()
+            and not any(p.startswith(".") or p == BACKUP for p in parts)
+            and parts[:2] != ("report", "build")
+        ):
             out.append(path)
     return out
 
@@ -343,15 +372,17 @@ class SeedResult:
         return self.record["metrics"]
 
 
-def load_question(results: Path, results_set: str, question: str,
-                  order: list[str] | None = None) -> dict[str, list[SeedResult]]:
+def load_question(
+    results: Path, results_set: str, question: str, order: list[str] | None = None
+) -> dict[str, list[SeedResult]]:
     """Run name -> its complete seeds (by seed), runs in ``order`` (the spec's) first."""
     runs: dict[str, list[SeedResult]] = {}
     for path in record_paths(results, results_set, question):
         rec = read_json(path)
         if rec["status"] == "complete":
             runs.setdefault(rec["run"], []).append(
-                SeedResult(rec["seed"], rec, read_csv(path.parent / HISTORY), path.parent))
+                SeedResult(rec["seed"], rec, read_csv(path.parent / HISTORY), path.parent)
+            )
     order = [r for r in (order or []) if r in runs]
     ranked = order + sorted(r for r in runs if r not in order)
     return {r: sorted(runs[r], key=lambda s: s.seed) for r in ranked}
@@ -396,8 +427,9 @@ def atomic(path: Path) -> Iterator[Path]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.",
-                                    suffix=f".tmp{''.join(path.suffixes)}", dir=path.parent)
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=f".tmp{''.join(path.suffixes)}", dir=path.parent
+        )
         os.close(fd)
     except OSError as exc:
         raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
@@ -433,8 +465,9 @@ def ensure_writable(folder: Path) -> None:
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
-        raise ResultsError(f"results folder {folder} is not writable: "
-                           f"{exc.strerror or exc}") from exc
+        raise ResultsError(
+            f"results folder {folder} is not writable: {exc.strerror or exc}"
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -556,11 +589,19 @@ def summary_rows(results: Path, results_set: str) -> list[dict]:
             continue
         rec = read_json(path)
         m = rec.get("metrics", {})
-        rows.append({"question": rec["question"], "run": rec["run"], "seed": rec["seed"],
-                     "status": rec["status"], "best_epoch": m.get("best_epoch"),
-                     "best_val_accuracy": m.get("best_val_accuracy"),
-                     "test_accuracy": m.get("test_accuracy"), "params": rec.get("params"),
-                     "train_seconds": m.get("train_seconds")})
+        rows.append(
+            {
+                "question": rec["question"],
+                "run": rec["run"],
+                "seed": rec["seed"],
+                "status": rec["status"],
+                "best_epoch": m.get("best_epoch"),
+                "best_val_accuracy": m.get("best_val_accuracy"),
+                "test_accuracy": m.get("test_accuracy"),
+                "params": rec.get("params"),
+                "train_seconds": m.get("train_seconds"),
+            }
+        )
     rows.sort(key=lambda r: (r["question"], r["run"], int(r["seed"])))
     return rows
 

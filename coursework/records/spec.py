@@ -44,8 +44,11 @@ EXPERIMENTS_DIR = EXPERIMENTS
 # Training config: key -> (type(s), meaning). Every key may appear in defaults, a profile, a run
 # or a run's profile table.
 CONFIG_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "dataset": (str, "mnist, mnist-5k, fashion-mnist, cifar10, cifar100 (NAME-5k: a subset of "
-                     "mnist-5k's size), pickles:PATH, npz:PATH or folder:PATH"),
+    "dataset": (
+        str,
+        "mnist, mnist-5k, fashion-mnist, cifar10, cifar100 (NAME-5k: a subset of "
+        "mnist-5k's size), pickles:PATH, npz:PATH or folder:PATH",
+    ),
     "image_size": (list, "[height, width] images of a folder: dataset are resized to"),
     "color": (str, "grayscale or rgb: how images of a folder: dataset are read"),
     "builder": (str, "module:function in models/"),
@@ -68,16 +71,43 @@ CHOICES = {
     "augment": ("none", "expand", "affine", "elastic"),
     "color": ("grayscale", "rgb"),
 }
-REQUIRED_CONFIG = ("dataset", "builder", "optimizer", "learning_rate", "batch_size", "epochs",
-                   "seeds")
+REQUIRED_CONFIG = (
+    "dataset",
+    "builder",
+    "optimizer",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "seeds",
+)
 BASE_CONFIG: dict[str, Any] = {
-    "loss": "crossentropy", "momentum": 0.0, "early_stopping": 0, "l2_lambda": 0.0,
-    "l1_lambda": 0.0, "augment": "none", "model": {},
+    "loss": "crossentropy",
+    "momentum": 0.0,
+    "early_stopping": 0,
+    "l2_lambda": 0.0,
+    "l1_lambda": 0.0,
+    "augment": "none",
+    "model": {},
 }
-TOP_KEYS = {"question", "title", "research_question", "hypothesis", "builder", "defaults",
-            "profiles", "runs", "tune"}
-RUN_META = {"name": str, "description": str, "published": (int, float), "profiles": dict,
-            "only_in": list, "tune": dict}
+TOP_KEYS = {
+    "question",
+    "title",
+    "research_question",
+    "hypothesis",
+    "builder",
+    "defaults",
+    "profiles",
+    "runs",
+    "tune",
+}
+RUN_META = {
+    "name": str,
+    "description": str,
+    "published": (int, float),
+    "profiles": dict,
+    "only_in": list,
+    "tune": dict,
+}
 
 # Tuning (Optuna): a question's [tune] table holds the settings of all its tuned runs, a run's
 # own `tune` table may change them and names what it searches, in `params`:
@@ -86,17 +116,21 @@ RUN_META = {"name": str, "description": str, "published": (int, float), "profile
 #   l2_lambda = [0.01, 0.1, 1.0]                             choices (what `grid` needs)
 TUNE_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "sampler": (str, "grid, random or tpe (default: tpe)"),
-    "trials": ((int, dict), "trials per study: a number, or one per profile "
-                            "{quick = 6, full = 20}"),
+    "trials": (
+        (int, dict),
+        "trials per study: a number, or one per profile {quick = 6, full = 20}",
+    ),
     "epochs": ((int, dict), "epochs per trial (default: the run's), or one per profile"),
-    "prune": (bool, "stop unpromising trials early: Optuna's median pruner on validation "
-                    "accuracy after each epoch (default: true; never with grid)"),
+    "prune": (
+        bool,
+        "stop unpromising trials early: Optuna's median pruner on validation "
+        "accuracy after each epoch (default: true; never with grid)",
+    ),
     "seed": (int, "the seed of the sampler and of every trial's training (default: 0)"),
     "params": (dict, "what to search: config key or model.<builder argument> -> range or list"),
 }
 SAMPLERS = ("grid", "random", "tpe")
-TUNABLE = ("learning_rate", "momentum", "l2_lambda", "l1_lambda", "batch_size",
-           "early_stopping")
+TUNABLE = ("learning_rate", "momentum", "l2_lambda", "l1_lambda", "batch_size", "early_stopping")
 PARAM_KEYS = {"low", "high", "log", "int"}
 
 
@@ -125,9 +159,9 @@ class Tune:
             points *= len(choices)
         return min(self.trials, points)
 
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # question and profile names
 RUN_NAME_RE = re.compile(r"^[^/\x00-\x1f\s.][^/\x00-\x1f]*(?<=\S)$")  # a folder name: no '/'
-
 
 
 @dataclass(frozen=True)
@@ -172,12 +206,25 @@ class Spec:
         for raw in self.runs:
             if "only_in" in raw and profile not in raw["only_in"]:
                 continue
-            cfg = _merge(BASE_CONFIG, self.defaults, self.profiles[profile],
-                         {k: v for k, v in raw.items() if k in CONFIG_KEYS},
-                         raw.get("profiles", {}).get(profile, {}))
-            out.append(Run(self.question, raw["name"], profile, cfg,
-                           raw.get("description", ""), raw.get("published"), str(self.path),
-                           self._tune(raw, profile)))
+            cfg = _merge(
+                BASE_CONFIG,
+                self.defaults,
+                self.profiles[profile],
+                {k: v for k, v in raw.items() if k in CONFIG_KEYS},
+                raw.get("profiles", {}).get(profile, {}),
+            )
+            out.append(
+                Run(
+                    self.question,
+                    raw["name"],
+                    profile,
+                    cfg,
+                    raw.get("description", ""),
+                    raw.get("published"),
+                    str(self.path),
+                    self._tune(raw, profile),
+                )
+            )
         return out
 
     def _tune(self, raw: dict, profile: str) -> Tune | None:
@@ -190,12 +237,22 @@ class Spec:
             value = table.get(key, default)
             return value.get(profile, default) if isinstance(value, dict) else value
 
-        return Tune(dict(table["params"]), table.get("sampler", "tpe"),
-                    per_profile("trials", 10), per_profile("epochs", None),
-                    table.get("prune", True), table.get("seed", 0))
+        return Tune(
+            dict(table["params"]),
+            table.get("sampler", "tpe"),
+            per_profile("trials", 10),
+            per_profile("epochs", None),
+            table.get("prune", True),
+            table.get("seed", 0),
+        )
 
-    def tasks(self, profile: str, only: list[str] | None = None,
-              seeds: list[int] | None = None, on: str | None = None) -> list[tuple[Run, int]]:
+    def tasks(
+        self,
+        profile: str,
+        only: list[str] | None = None,
+        seeds: list[int] | None = None,
+        on: str | None = None,
+    ) -> list[tuple[Run, int]]:
         """Every (run, seed) to train, in a fixed order (runs as in the spec, then seeds): the
         ``only`` runs if given, the ``seeds`` if given, all on dataset ``on`` if given. A
         Slurm array task's index is a position in this list.
@@ -212,8 +269,10 @@ class Spec:
         if only:
             unknown = sorted(set(only) - {r.name for r in runs})
             if unknown:
-                raise SpecError(f"{self.path}: no run named {', '.join(unknown)} "
-                                f"(runs: {', '.join(r.name for r in runs)})")
+                raise SpecError(
+                    f"{self.path}: no run named {', '.join(unknown)} "
+                    f"(runs: {', '.join(r.name for r in runs)})"
+                )
             runs = [r for r in runs if r.name in only]
         return [(r, s) for r in runs for s in (seeds if seeds is not None else r.seeds)]
 
@@ -279,9 +338,17 @@ def load(question_or_path: str, builders: bool = True) -> Spec:
     defaults = dict(data.get("defaults", {}))
     if "builder" in data:
         defaults.setdefault("builder", data["builder"])
-    spec = Spec(path, data["question"], data["title"], data["research_question"],
-                data["hypothesis"], defaults, data["profiles"], data["runs"],
-                data.get("tune", {}))
+    spec = Spec(
+        path,
+        data["question"],
+        data["title"],
+        data["research_question"],
+        data["hypothesis"],
+        defaults,
+        data["profiles"],
+        data["runs"],
+        data.get("tune", {}),
+    )
     found: dict[str, dict[str, list[str]]] = {}  # error -> run -> the profiles it is in
     for profile in spec.profiles:
         for run in spec.resolve(profile):
@@ -289,8 +356,13 @@ def load(question_or_path: str, builders: bool = True) -> Spec:
                 found.setdefault(e, {}).setdefault(run.name, []).append(profile)
     if found:
         runs = {r["name"] for r in spec.runs}
-        raise SpecError("\n".join(f"{path}: {where}: {e}" for e, by_run in found.items()
-                                  for where in _places(by_run, runs)))
+        raise SpecError(
+            "\n".join(
+                f"{path}: {where}: {e}"
+                for e, by_run in found.items()
+                for where in _places(by_run, runs)
+            )
+        )
     return spec
 
 
@@ -303,10 +375,14 @@ def _places(by_run: dict[str, list[str]], runs: set[str]) -> list[str]:
         groups.setdefault(tuple(profiles), []).append(run)
     out = []
     for profiles, names in groups.items():
-        who = ("every run" if len(names) > 1 and set(names) == runs else
-               f"run{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}")
-        out.append(f"{who}, profile{'s' if len(profiles) > 1 else ''} "
-                   f"{', '.join(map(repr, profiles))}")
+        who = (
+            "every run"
+            if len(names) > 1 and set(names) == runs
+            else f"run{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"
+        )
+        out.append(
+            f"{who}, profile{'s' if len(profiles) > 1 else ''} {', '.join(map(repr, profiles))}"
+        )
     return out
 
 
@@ -348,17 +424,23 @@ def _check_config(table: Any, where: str, extra: tuple[str, ...] = ()) -> list[s
             continue
         t = CONFIG_KEYS[key][0]
         if not _is(value, t):
-            errors.append(f"{where}: key {key!r} must be {_type_name(t)}, got "
-                          f"{type(value).__name__} {value!r}")
+            errors.append(
+                f"{where}: key {key!r} must be {_type_name(t)}, got "
+                f"{type(value).__name__} {value!r}"
+            )
         elif key in CHOICES and value not in CHOICES[key]:
-            errors.append(f"{where}: key {key!r} must be one of {', '.join(CHOICES[key])}, "
-                          f"got {value!r}{_hint(value, CHOICES[key])}")
+            errors.append(
+                f"{where}: key {key!r} must be one of {', '.join(CHOICES[key])}, "
+                f"got {value!r}{_hint(value, CHOICES[key])}"
+            )
         elif key == "seeds" and (not value or not all(_is(s, int) and s >= 0 for s in value)):
             errors.append(f"{where}: key 'seeds' must be a non-empty list of integers >= 0")
-        elif key == "image_size" and (len(value) != 2 or not all(_is(v, int) and v > 0
-                                                                  for v in value)):
-            errors.append(f"{where}: key 'image_size' must be [height, width] in pixels, got "
-                          f"{value!r}")
+        elif key == "image_size" and (
+            len(value) != 2 or not all(_is(v, int) and v > 0 for v in value)
+        ):
+            errors.append(
+                f"{where}: key 'image_size' must be [height, width] in pixels, got {value!r}"
+            )
         elif key in ("batch_size", "epochs") and value < 1:
             errors.append(f"{where}: key {key!r} must be at least 1, got {value}")
         elif key in ("learning_rate",) and value <= 0:
@@ -409,8 +491,10 @@ def _validate(data: dict) -> list[str]:
         name = run.get("name")
         label = f"run {name!r}" if isinstance(name, str) else f"run #{i + 1}"
         if not isinstance(name, str) or not RUN_NAME_RE.match(name) or len(name) > 100:
-            errors.append(f"{label}: key 'name' is required: up to 100 characters, no '/', "
-                          "not starting with '.' or a space")
+            errors.append(
+                f"{label}: key 'name' is required: up to 100 characters, no '/', "
+                "not starting with '.' or a space"
+            )
         elif name in seen:
             errors.append(f"{label}: duplicate run name")
         seen.add(name)
@@ -420,24 +504,26 @@ def _validate(data: dict) -> list[str]:
             if key in run and not _is(run[key], t):
                 errors.append(f"{label}: key {key!r} must be {_type_name(t)}")
         if isinstance(run.get("tune"), dict):
-            merged = {**(data["tune"] if isinstance(data.get("tune"), dict) else {}),
-                      **run["tune"]}
+            merged = {**(data["tune"] if isinstance(data.get("tune"), dict) else {}), **run["tune"]}
             errors += _check_tune(run["tune"], f"{label}, tune", profiles, merged)
         for p in run.get("only_in", []) if isinstance(run.get("only_in"), list) else []:
             if p not in profiles:
-                errors.append(f"{label}: key 'only_in' names profile {p!r}, not in [profiles]"
-                              f"{_hint(p, profiles)}")
-        for p, table in run.get("profiles", {}).items() if isinstance(run.get("profiles"),
-                                                                        dict) else []:
+                errors.append(
+                    f"{label}: key 'only_in' names profile {p!r}, not in [profiles]"
+                    f"{_hint(p, profiles)}"
+                )
+        for p, table in (
+            run.get("profiles", {}).items() if isinstance(run.get("profiles"), dict) else []
+        ):
             if p not in profiles:
-                errors.append(f"{label}: profile {p!r} is not defined in [profiles]"
-                              f"{_hint(p, profiles)}")
+                errors.append(
+                    f"{label}: profile {p!r} is not defined in [profiles]{_hint(p, profiles)}"
+                )
             errors += _check_config(table, f"{label}, profile {p!r}")
     return errors
 
 
-def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = None
-                ) -> list[str]:
+def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = None) -> list[str]:
     """A [tune] table (``merged``: with the question's, as the run will use it)."""
     if not isinstance(table, dict):
         return [f"{where}: must be a table"]
@@ -446,18 +532,23 @@ def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = No
         if key not in TUNE_KEYS:
             errors.append(f"{where}: {_unknown('key', key, TUNE_KEYS)}")
         elif not _is(value, TUNE_KEYS[key][0]):
-            errors.append(f"{where}: key {key!r} must be {_type_name(TUNE_KEYS[key][0])}, got "
-                          f"{value!r}")
+            errors.append(
+                f"{where}: key {key!r} must be {_type_name(TUNE_KEYS[key][0])}, got {value!r}"
+            )
     if table.get("sampler", "tpe") not in SAMPLERS:
-        errors.append(f"{where}: key 'sampler' must be one of {', '.join(SAMPLERS)}, got "
-                      f"{table['sampler']!r}{_hint(table['sampler'], SAMPLERS)}")
+        errors.append(
+            f"{where}: key 'sampler' must be one of {', '.join(SAMPLERS)}, got "
+            f"{table['sampler']!r}{_hint(table['sampler'], SAMPLERS)}"
+        )
     for key in ("trials", "epochs"):
         value = table.get(key)
         values = value if isinstance(value, dict) else {"-": value} if value is not None else {}
         for p, v in values.items():
             if p != "-" and p not in profiles:
-                errors.append(f"{where}: key {key!r} names profile {p!r}, not in [profiles]"
-                              f"{_hint(p, profiles)}")
+                errors.append(
+                    f"{where}: key {key!r} names profile {p!r}, not in [profiles]"
+                    f"{_hint(p, profiles)}"
+                )
             if not _is(v, int) or v < 1:
                 errors.append(f"{where}: key {key!r} must be a positive integer, got {v!r}")
     if "seed" in table and _is(table["seed"], int) and table["seed"] < 0:
@@ -469,23 +560,31 @@ def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = No
     for name, space in params.items():
         at = f"{where}: params.{name}"
         if name not in TUNABLE and not (name.startswith("model.") and len(name) > 6):
-            errors.append(f"{at}: cannot be tuned{_hint(name, TUNABLE)} (tunable: "
-                          f"{', '.join(TUNABLE)}, or model.<builder argument>)")
+            errors.append(
+                f"{at}: cannot be tuned{_hint(name, TUNABLE)} (tunable: "
+                f"{', '.join(TUNABLE)}, or model.<builder argument>)"
+            )
         if isinstance(space, list):
             if not space or not all(_is(v, (int, float, str, bool)) for v in space):
-                errors.append(f"{at}: a list of choices must hold numbers or strings, and at "
-                              "least one")
+                errors.append(
+                    f"{at}: a list of choices must hold numbers or strings, and at least one"
+                )
             continue
         if grid:
             errors.append(f"{at}: the grid sampler needs a list of values, got a range")
             continue
         if isinstance(space, dict) and set(space) - PARAM_KEYS:
-            errors += [f"{at}: {_unknown('key', k, sorted(PARAM_KEYS))}"
-                       for k in space if k not in PARAM_KEYS]
+            errors += [
+                f"{at}: {_unknown('key', k, sorted(PARAM_KEYS))}"
+                for k in space
+                if k not in PARAM_KEYS
+            ]
             continue
         if not isinstance(space, dict) or not {"low", "high"} <= set(space):
-            errors.append(f"{at}: must be a list of choices or a range {{ low = ..., high = ..."
-                          ", log = true|false, int = true|false }}")
+            errors.append(
+                f"{at}: must be a list of choices or a range {{ low = ..., high = ..."
+                ", log = true|false, int = true|false }}"
+            )
             continue
         low, high = space["low"], space["high"]
         if not (_is(low, (int, float)) and _is(high, (int, float))):
@@ -524,16 +623,19 @@ def tuned(results_dir: Path, results_set: str, run: Run) -> Run:
         return run
     best = chosen(results_dir, results_set, run)
     if best is None:
-        raise SpecError(f"{run.spec_file}: run {run.name!r} is tuned and its study has not "
-                        f"finished: make tune QUESTION={run.question} (or run it without "
-                        "--task; after Slurm tasks: collect)")
+        raise SpecError(
+            f"{run.spec_file}: run {run.name!r} is tuned and its study has not "
+            f"finished: make tune QUESTION={run.question} (or run it without "
+            "--task; after Slurm tasks: collect)"
+        )
     return replace(run, config=apply_params(run.config, best["params"]))
 
 
 def _check_run(run: Run, builders: bool = True) -> list[str]:
     cfg = run.config
-    errors = [f"key {k!r} is not set (put it in [defaults])" for k in REQUIRED_CONFIG
-              if k not in cfg]
+    errors = [
+        f"key {k!r} is not set (put it in [defaults])" for k in REQUIRED_CONFIG if k not in cfg
+    ]
     if "builder" in cfg and builders:
         try:
             fn = resolve_builder(cfg["builder"])
@@ -547,11 +649,12 @@ def _check_run(run: Run, builders: bool = True) -> list[str]:
             for k in kwargs:
                 if k not in params or k in ("input_shape", "num_classes"):
                     tuned_arg = run.tune is not None and f"model.{k}" in run.tune.params
-                    where = (f"model.{k}" if k in cfg["model"] or tuned_arg else f"{k}_lambda")
+                    where = f"model.{k}" if k in cfg["model"] or tuned_arg else f"{k}_lambda"
                     takes = list(params)[2:]
-                    errors.append(f"key {where!r}: builder {cfg['builder']} takes no argument "
-                                  f"{k!r}" + (_hint(k, takes) or
-                                              f" (it takes: {', '.join(takes)})"))
+                    errors.append(
+                        f"key {where!r}: builder {cfg['builder']} takes no argument "
+                        f"{k!r}" + (_hint(k, takes) or f" (it takes: {', '.join(takes)})")
+                    )
     return errors
 
 

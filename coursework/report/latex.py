@@ -15,37 +15,101 @@ from pathlib import Path
 from coursework.records import results
 from coursework.records.errors import ReportError
 
-TEX_INSTALL = ("sudo apt-get install texlive-latex-recommended texlive-latex-extra "
-               "texlive-fonts-recommended latexmk lmodern   (or: sudo make setup-tex)")
-_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-        "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+TEX_INSTALL = (
+    "sudo apt-get install texlive-latex-recommended texlive-latex-extra "
+    "texlive-fonts-recommended latexmk lmodern   (or: sudo make setup-tex)"
+)
+_TEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
 _TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX) + r"|[^\x00-\x7f]")
 
 # Unicode as commands that pdflatex knows under any class or style (no font encoding, no
 # inputenc declarations assumed): Greek as math, accents composed, common symbols
-_GREEK = ("alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi o pi rho "
-          "varsigma sigma tau upsilon varphi chi psi omega").split()
-_CAPITAL = dict(zip("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ", "A B Gamma Delta E Z H Theta I K Lambda M N Xi O "
-                    "Pi P Sigma T Upsilon Phi X Psi Omega".split(), strict=True))
+_GREEK = (
+    "alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi o pi rho "
+    "varsigma sigma tau upsilon varphi chi psi omega"
+).split()
+_CAPITAL = dict(
+    zip(
+        "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ",
+        "A B Gamma Delta E Z H Theta I K Lambda M N Xi O "
+        "Pi P Sigma T Upsilon Phi X Psi Omega".split(),
+        strict=True,
+    )
+)
 _SYMBOLS = {
-    **{chr(0x3B1 + i): "o" if n == "o" else f"\\ensuremath{{\\{n}}}"
-       for i, n in enumerate(_GREEK)},
+    **{chr(0x3B1 + i): "o" if n == "o" else f"\\ensuremath{{\\{n}}}" for i, n in enumerate(_GREEK)},
     **{c: f"\\ensuremath{{\\{n}}}" if len(n) > 1 else n for c, n in _CAPITAL.items()},
-    "ϑ": r"\ensuremath{\vartheta}", "ϕ": r"\ensuremath{\phi}", "ϵ": r"\ensuremath{\epsilon}",
-    "µ": r"\ensuremath{\mu}", "ß": r"\ss{}", "æ": r"\ae{}", "Æ": r"\AE{}", "œ": r"\oe{}",
-    "Œ": r"\OE{}", "ø": r"\o{}", "Ø": r"\O{}", "ł": r"\l{}", "Ł": r"\L{}", "å": r"\aa{}",
-    "Å": r"\AA{}", "\u00a0": "~", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``",
-    "”": "''", "…": r"\ldots{}", "°": r"\ensuremath{^\circ}", "±": r"\ensuremath{\pm}",
-    "×": r"\ensuremath{\times}", "÷": r"\ensuremath{\div}", "·": r"\ensuremath{\cdot}",
-    "→": r"\ensuremath{\rightarrow}", "←": r"\ensuremath{\leftarrow}",
-    "≤": r"\ensuremath{\leq}", "≥": r"\ensuremath{\geq}", "≠": r"\ensuremath{\neq}",
-    "≈": r"\ensuremath{\approx}", "∞": r"\ensuremath{\infty}", "√": r"\ensuremath{\surd}",
-    "£": r"\pounds{}", "§": r"\S{}", "¶": r"\P{}", "©": r"\copyright{}", "€": "EUR",
+    "ϑ": r"\ensuremath{\vartheta}",
+    "ϕ": r"\ensuremath{\phi}",
+    "ϵ": r"\ensuremath{\epsilon}",
+    "µ": r"\ensuremath{\mu}",
+    "ß": r"\ss{}",
+    "æ": r"\ae{}",
+    "Æ": r"\AE{}",
+    "œ": r"\oe{}",
+    "Œ": r"\OE{}",
+    "ø": r"\o{}",
+    "Ø": r"\O{}",
+    "ł": r"\l{}",
+    "Ł": r"\L{}",
+    "å": r"\aa{}",
+    "Å": r"\AA{}",
+    "\u00a0": "~",
+    "–": "--",
+    "—": "---",
+    "‘": "`",
+    "’": "'",
+    "“": "``",
+    "”": "''",
+    "…": r"\ldots{}",
+    "°": r"\ensuremath{^\circ}",
+    "±": r"\ensuremath{\pm}",
+    "×": r"\ensuremath{\times}",
+    "÷": r"\ensuremath{\div}",
+    "·": r"\ensuremath{\cdot}",
+    "→": r"\ensuremath{\rightarrow}",
+    "←": r"\ensuremath{\leftarrow}",
+    "≤": r"\ensuremath{\leq}",
+    "≥": r"\ensuremath{\geq}",
+    "≠": r"\ensuremath{\neq}",
+    "≈": r"\ensuremath{\approx}",
+    "∞": r"\ensuremath{\infty}",
+    "√": r"\ensuremath{\surd}",
+    "£": r"\pounds{}",
+    "§": r"\S{}",
+    "¶": r"\P{}",
+    "©": r"\copyright{}",
+    "€": "EUR",
 }
-_ACCENTS = {"\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=",
-            "\u0306": "u", "\u0307": ".", "\u0308": '"', "\u030a": "r", "\u030b": "H",
-            "\u030c": "v", "\u0327": "c", "\u0328": "k"}
+_ACCENTS = {
+    "\u0300": "`",
+    "\u0301": "'",
+    "\u0302": "^",
+    "\u0303": "~",
+    "\u0304": "=",
+    "\u0306": "u",
+    "\u0307": ".",
+    "\u0308": '"',
+    "\u030a": "r",
+    "\u030b": "H",
+    "\u030c": "v",
+    "\u0327": "c",
+    "\u0328": "k",
+}
 
 
 class UnsupportedCharacter(ValueError):
@@ -54,9 +118,11 @@ class UnsupportedCharacter(ValueError):
     def __init__(self, char: str):
         self.char = char
         name = unicodedata.name(char, "unnamed")
-        super().__init__(f"character {char!r} (U+{ord(char):04X} {name}) cannot be typeset by "
-                         "pdflatex under every style: write it another way (Greek letters, "
-                         "accented Latin letters and common symbols work)")
+        super().__init__(
+            f"character {char!r} (U+{ord(char):04X} {name}) cannot be typeset by "
+            "pdflatex under every style: write it another way (Greek letters, "
+            "accented Latin letters and common symbols work)"
+        )
 
 
 def unicode_tex(char: str) -> str:
@@ -65,8 +131,12 @@ def unicode_tex(char: str) -> str:
     if char in _SYMBOLS:
         return _SYMBOLS[char]
     base, *marks = unicodedata.normalize("NFD", char)
-    if not marks or not base.isascii() or not base.isalpha() or any(m not in _ACCENTS
-                                                                     for m in marks):
+    if (
+        not marks
+        or not base.isascii()
+        or not base.isalpha()
+        or any(m not in _ACCENTS for m in marks)
+    ):
         raise UnsupportedCharacter(char)
     out = {"i": r"\i{}", "j": r"\j{}"}.get(base, base)
     for mark in marks:
@@ -77,6 +147,7 @@ def unicode_tex(char: str) -> str:
 def tex(value) -> str:
     """Escape any value for LaTeX text: ``a&b_%`` -> ``a\\&b\\_\\%``, ``α`` ->
     ``\\ensuremath{\\alpha}``; a character no style can typeset is a ReportError naming it."""
+
     def one(m: re.Match) -> str:
         c = m.group()
         if c in _TEX:
@@ -106,7 +177,7 @@ def tex_cited(value) -> str:
     text, out, pos = str(value), [], 0
     for m in SPEC_CITE.finditer(text):
         note = f"[{tex(m.group(2).strip())}]" if m.group(2) else ""
-        out += [tex(text[pos:m.start()]), f"\\cwcite{note}{{{m.group(1)}}}{{{tex(m.group(1))}}}"]
+        out += [tex(text[pos : m.start()]), f"\\cwcite{note}{{{m.group(1)}}}{{{tex(m.group(1))}}}"]
         pos = m.end()
     return "".join(out) + tex(text[pos:])
 
@@ -116,9 +187,18 @@ def tex_cited(value) -> str:
 # search path (classes, packages, fonts) is still read. A student's own report reads their
 # prose where it lives (../ of the report folder), so it compiles without this.
 PARANOID = {"openin_any": "p", "openout_any": "p"}
-LATEXMK = ["latexmk", "-norc", "-pdf", "-pdflatex=pdflatex %O %S", "-interaction=nonstopmode",
-           "-halt-on-error", "-no-shell-escape", "-file-line-error", "-outdir=build",
-           "report.tex"]
+LATEXMK = [
+    "latexmk",
+    "-norc",
+    "-pdf",
+    "-pdflatex=pdflatex %O %S",
+    "-interaction=nonstopmode",
+    "-halt-on-error",
+    "-no-shell-escape",
+    "-file-line-error",
+    "-outdir=build",
+    "report.tex",
+]
 Wrap = Callable[[list[str], dict[str, str]], tuple[list[str], dict[str, str]]]
 
 
@@ -131,24 +211,29 @@ def compile_pdf(report_dir: Path, wrap: Wrap | None = None) -> Path | None:
     TeX's file access :data:`PARANOID`: how ``make mark`` compiles a submission's sources.
     """
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        print(f"LaTeX is not installed, so only the .tex files were written to {report_dir}/ "
-              f"(and report-overleaf.zip, which compiles on Overleaf).\n"
-              f"  Install TeX Live: {TEX_INSTALL}")
+        print(
+            f"LaTeX is not installed, so only the .tex files were written to {report_dir}/ "
+            f"(and report-overleaf.zip, which compiles on Overleaf).\n"
+            f"  Install TeX Live: {TEX_INSTALL}"
+        )
         return None
     cmd, env = LATEXMK, dict(os.environ)
     if wrap is not None:
-        cmd, env = wrap(cmd, {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-                              **PARANOID})
+        cmd, env = wrap(
+            cmd, {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **PARANOID}
+        )
     try:
-        proc = subprocess.run(cmd, cwd=report_dir, env=env, capture_output=True, text=True,
-                              timeout=600)
+        proc = subprocess.run(
+            cmd, cwd=report_dir, env=env, capture_output=True, text=True, timeout=600
+        )
     except subprocess.TimeoutExpired:
         raise ReportError(f"LaTeX on {report_dir / 'report.tex'} ran past 10 minutes") from None
     built = report_dir / "build" / "report.pdf"
     if proc.returncode != 0 or not built.exists():
-        raise ReportError(f"LaTeX failed on {report_dir / 'report.tex'}:\n"
-                          + latex_error(report_dir / "build" / "report.log",
-                                        proc.stdout + proc.stderr))
+        raise ReportError(
+            f"LaTeX failed on {report_dir / 'report.tex'}:\n"
+            + latex_error(report_dir / "build" / "report.log", proc.stdout + proc.stderr)
+        )
     pdf = report_dir / "report.pdf"  # copied whole: never a half-written PDF in its place
     results.write_bytes(pdf, built.read_bytes())
     return pdf
@@ -161,7 +246,7 @@ def latex_error(log: Path, fallback: str) -> str:
     out = []
     for i, line in enumerate(lines):
         if line.startswith("!") or re.match(r"^[^:\s]+\.tex:\d+:", line):
-            out.extend(lines[i:i + 4])
+            out.extend(lines[i : i + 4])
     return "\n".join(out[:24]) or "\n".join(lines[-20:])
 
 
@@ -175,9 +260,13 @@ def page_budget(aux: Path, questions: list[str]) -> dict:
     text = aux.read_text(errors="replace")
     start = re.search(r"\\newlabel\{appendix\}\{\{[^}]*\}\{(\d+)\}", text)
     layout = re.search(r"\\gdef\s*\\cwlayout\{\{([\d.]+)pt\}\{(\d)\}\{([\d.]+)pt\}\}", text)
-    marks = {m[0]: (int(m[1]), int(m[2]), int(m[3])) for m in re.findall(
-        r"\\zref@newlabel\{cw-([^}]*)\}\{\\posx\{(-?\d+)\}\\posy\{(-?\d+)\}\\abspage\{(\d+)\}",
-        text)}
+    marks = {
+        m[0]: (int(m[1]), int(m[2]), int(m[3]))
+        for m in re.findall(
+            r"\\zref@newlabel\{cw-([^}]*)\}\{\\posx\{(-?\d+)\}\\posy\{(-?\d+)\}\\abspage\{(\d+)\}",
+            text,
+        )
+    }
     body = int(start.group(1)) - 1 if start else None
     sections = {}
     if layout:
@@ -200,24 +289,36 @@ def check_budget(budget: dict, page_limit: int, source: str) -> str:
     if pages is None:
         return "report: could not find the appendix label in the LaTeX output"
     if pages <= page_limit:
-        return (f"report: the paper is {pages} page(s) before the appendix, within the limit of "
-                f"{page_limit} ({source})")
+        return (
+            f"report: the paper is {pages} page(s) before the appendix, within the limit of "
+            f"{page_limit} ({source})"
+        )
     longest = sorted(budget["sections"].items(), key=lambda kv: -kv[1])
-    return (f"report: the paper is {pages} pages before the appendix, {pages - page_limit}"
-            f" over the limit of {page_limit} ({source}); longest "
-            "sections: " + ", ".join(f"{q} {n:.1f} pages" for q, n in longest[:3])
-            + ". Shorten those (prose, or fewer runs in the body), or choose fewer questions.")
+    return (
+        f"report: the paper is {pages} pages before the appendix, {pages - page_limit}"
+        f" over the limit of {page_limit} ({source}); longest "
+        "sections: "
+        + ", ".join(f"{q} {n:.1f} pages" for q, n in longest[:3])
+        + ". Shorten those (prose, or fewer runs in the body), or choose fewer questions."
+    )
 
 
 # --------------------------------------------------------------------------- layout
 
 OVERFULL_PT = 1.0  # an overfull line this much too wide is visible (TeX's hfuzz is 0.1 pt)
-_MARK = re.compile(r"\\zref@newlabel\{cw-([^}]*)\}\{\\posx\{(-?\d+)\}\\posy\{(-?\d+)\}"
-                   r"\\abspage\{(\d+)\}")
-_OVERFULL = re.compile(r"^Overfull \\hbox \(([\d.]+)pt too wide\) (?:in paragraph|detected) "
-                       r"at lines? (\d+)(?:--(\d+))?", re.M)
-_UNDEFINED = re.compile(r"LaTeX Warning: (Reference|Citation) `([^']+)' on page (\d+) "
-                        r"undefined")
+_MARK = re.compile(
+    r"\\zref@newlabel\{cw-([^}]*)\}\{\\posx\{(-?\d+)\}\\posy\{(-?\d+)\}"
+    r"\\abspage\{(\d+)\}"
+)
+_OVERFULL = re.compile(
+    r"^Overfull \\hbox \(([\d.]+)pt too wide\) (?:in paragraph|detected) "
+    r"at lines? (\d+)(?:--(\d+))?",
+    re.M,
+)
+_UNDEFINED = re.compile(
+    r"LaTeX Warning: (Reference|Citation) `([^']+)' on page (\d+) "
+    r"undefined"
+)
 _OPENED = re.compile(r"\(([^()\s]+\.[A-Za-z]+)|\)")
 
 
@@ -259,9 +360,11 @@ def layout(build: Path) -> list[str]:
     for label, m in floats.items():  # marks of the body's floats only (cw.sty)
         if text_pages and m[2] not in text_pages and m[2] <= last:
             lone.setdefault(m[2], []).append(label)
-    out += [f"page {page} holds only floats ({', '.join(sorted(labels))}): shorten or move "
-            "the text around them, or make a figure smaller" for page, labels in sorted(
-                lone.items())]
+    out += [
+        f"page {page} holds only floats ({', '.join(sorted(labels))}): shorten or move "
+        "the text around them, or make a figure smaller"
+        for page, labels in sorted(lone.items())
+    ]
     refs = marks.get("references")
     late = sorted(label for label, m in floats.items() if refs and order(m) > order(refs))
     if late:
@@ -275,11 +378,13 @@ def layout(build: Path) -> list[str]:
             wide.append((float(m[1]), f"{where} line{'s' if m[3] else ''} {lines}"))
     if wide:
         worst = max(wide)
-        out.append(f"{len(wide)} overfull line(s), the widest {worst[0]:.1f}pt too wide "
-                   f"({worst[1]})")
+        out.append(
+            f"{len(wide)} overfull line(s), the widest {worst[0]:.1f}pt too wide ({worst[1]})"
+        )
     missing: dict[str, list[str]] = {}
     for kind, key, page in _UNDEFINED.findall(logged):
         missing.setdefault(kind.lower(), []).append(f"{key} (page {page})")
-    out += [f"unresolved {kind}s: {', '.join(dict.fromkeys(keys))}"
-            for kind, keys in missing.items()]
+    out += [
+        f"unresolved {kind}s: {', '.join(dict.fromkeys(keys))}" for kind, keys in missing.items()
+    ]
     return out

@@ -50,19 +50,33 @@ COLUMN, WIDE = 3.25, 6.75  # inches: one column and the text width of the paper 
 SMALLEST = 8  # points: the paper's captions (footnotesize), and no text smaller
 # Okabe & Ito's colour-blind-safe palette (yellow left out: it vanishes on white); with more
 # runs than colours the line style changes too (run_styles)
-COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
-           "#999999"]
+COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#999999"]
 
 
 def style() -> None:
-    plt.rcParams.update({
-        "figure.dpi": 110, "savefig.dpi": 200, "font.size": 8, "axes.titlesize": 8,
-        "axes.labelsize": 8, "legend.fontsize": SMALLEST, "xtick.labelsize": SMALLEST,
-        "ytick.labelsize": SMALLEST, "axes.spines.top": False, "axes.spines.right": False,
-        "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.5, "lines.linewidth": 1.2,
-        "axes.linewidth": 0.6, "axes.prop_cycle": matplotlib.cycler(color=COLOURS),
-        "pdf.fonttype": 42, "legend.frameon": False, "figure.constrained_layout.use": True,
-    })
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 200,
+            "font.size": 8,
+            "axes.titlesize": 8,
+            "axes.labelsize": 8,
+            "legend.fontsize": SMALLEST,
+            "xtick.labelsize": SMALLEST,
+            "ytick.labelsize": SMALLEST,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "grid.linewidth": 0.5,
+            "lines.linewidth": 1.2,
+            "axes.linewidth": 0.6,
+            "axes.prop_cycle": matplotlib.cycler(color=COLOURS),
+            "pdf.fonttype": 42,
+            "legend.frameon": False,
+            "figure.constrained_layout.use": True,
+        }
+    )
 
 
 def save(fig, folder: Path, name: str) -> list[Path]:
@@ -74,12 +88,12 @@ def save(fig, folder: Path, name: str) -> list[Path]:
         for ext in ("pdf", "png"):
             path = folder / f"{name}.{ext}"
             with results.atomic(path) as tmp:
-                fig.savefig(tmp, format=ext,
-                            metadata={"CreationDate": None} if ext == "pdf" else None)
+                fig.savefig(
+                    tmp, format=ext, metadata={"CreationDate": None} if ext == "pdf" else None
+                )
             paths.append(path)
     except OSError as exc:
-        raise ResultsError(f"cannot write {folder / name}: {exc.strerror or exc}") \
-            from exc
+        raise ResultsError(f"cannot write {folder / name}: {exc.strerror or exc}") from exc
     finally:
         plt.close(fig)
     return paths
@@ -94,7 +108,7 @@ def column(seeds: list[SeedResult], key: str) -> np.ndarray:
     out = np.full((len(seeds), n), np.nan)
     for i, s in enumerate(seeds):
         vals = results.column(s.history, key)
-        out[i, :len(vals)] = vals
+        out[i, : len(vals)] = vals
     return out
 
 
@@ -121,8 +135,11 @@ def tuned_runs(runs: dict[str, list[SeedResult]]) -> set[str]:
 def siblings(names: list[str], tuned: set[str]) -> dict[str, str]:
     """Tuned run -> its untuned sibling: a tuned run named ``<base>-tuned`` whose ``base`` is a
     run of the question (and no such tuned run itself)."""
-    pairs = {n: n.removesuffix(TUNED) for n in names if n in tuned and n.endswith(TUNED)
-             and n.removesuffix(TUNED) in names}
+    pairs = {
+        n: n.removesuffix(TUNED)
+        for n in names
+        if n in tuned and n.endswith(TUNED) and n.removesuffix(TUNED) in names
+    }
     return {n: base for n, base in pairs.items() if base not in pairs}
 
 
@@ -148,8 +165,11 @@ def run_styles(names: list[str], tuned: set[str]) -> dict[str, dict]:
     for i, family in enumerate(families(names, tuned)):
         round_ = i // len(COLOURS)
         for name, ls in zip(family, _lines(round_), strict=False):
-            out[name] = {"color": COLOURS[i % len(COLOURS)], "ls": ls,
-                         "marker": MARKERS[round_ % len(MARKERS)]}
+            out[name] = {
+                "color": COLOURS[i % len(COLOURS)],
+                "ls": ls,
+                "marker": MARKERS[round_ % len(MARKERS)],
+            }
     return out
 
 
@@ -169,15 +189,15 @@ def panels(names: list[str], tuned: set[str], most: int = MOST) -> list[list[str
         return out
 
     least = len(fill(most))
-    return next(fill(cap) for cap in range(-(-len(names) // least), most + 1)
-                if len(fill(cap)) <= least)
+    return next(
+        fill(cap) for cap in range(-(-len(names) // least), most + 1) if len(fill(cap)) <= least
+    )
 
 
 def legend_columns(names: list[str], width: float) -> int:
     """How many legend columns of these names fit across ``width`` inches, at SMALLEST."""
     entry = (0.55 * max(map(len, names), default=1) + 1.8 + 0.8 + 1.0) * SMALLEST / 72
     return max(1, min(4, len(names), int((width - 0.15) // entry)))
-
 
 
 # --------------------------------------------------------------------------- figures
@@ -191,13 +211,13 @@ def band(ax, values: np.ndarray, st: dict, label: str, training: bool = False) -
         mean = np.nanmean(values, 0)
     every = max(1, len(epochs) // 8)
     if training:
-        ax.plot(epochs, mean, lw=0.7, alpha=0.5, ms=2, markevery=every, label=f"_{label}",
-                **st)
+        ax.plot(epochs, mean, lw=0.7, alpha=0.5, ms=2, markevery=every, label=f"_{label}", **st)
         return
     ax.plot(epochs, mean, ms=3, markevery=every, label=label, **st)
     if len(values) > 1:
-        ax.fill_between(epochs, np.nanmin(values, 0), np.nanmax(values, 0), color=st["color"],
-                        alpha=0.15, lw=0)
+        ax.fill_between(
+            epochs, np.nanmin(values, 0), np.nanmax(values, 0), color=st["color"], alpha=0.15, lw=0
+        )
 
 
 def blank():
@@ -232,8 +252,14 @@ def validation(runs: dict[str, list[SeedResult]]):
     rows = max(map(len, groups)) if ncol == len(groups) else -(-len(names) // ncol)
     below = 0.14 * rows + 0.1  # the legend's height
     tall = 1.75 if len(groups) == 1 else min(1.3, (TALLEST - 0.5 - below) / len(groups))
-    fig, axes = plt.subplots(len(groups), 1, figsize=(COLUMN, tall * len(groups) + 0.5 + below),
-                             sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(groups),
+        1,
+        figsize=(COLUMN, tall * len(groups) + 0.5 + below),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     axes = axes[:, 0]
     for ax, group in zip(axes, groups, strict=True):
         for name in group:
@@ -244,8 +270,13 @@ def validation(runs: dict[str, list[SeedResult]]):
         axes[0].set(ylabel="validation accuracy (%)")
     else:
         fig.supylabel("validation accuracy (%)", fontsize=8)
-    fig.legend(*run_legend(axes, groups, ncol), loc="outside lower center", ncol=ncol,
-               handlelength=1.8, columnspacing=1.0)
+    fig.legend(
+        *run_legend(axes, groups, ncol),
+        loc="outside lower center",
+        ncol=ncol,
+        handlelength=1.8,
+        columnspacing=1.0,
+    )
     return fig
 
 
@@ -258,8 +289,9 @@ def curves(runs: dict[str, list[SeedResult]]):
     names, tuned = list(runs), tuned_runs(runs)
     styles, groups = run_styles(names, tuned), panels(names, tuned)
     tall = 2.6 if len(groups) == 1 else len(groups) * min(1.7, 5.5 / len(groups)) + 0.45
-    fig, axes = plt.subplots(len(groups), 2, figsize=(WIDE, tall), sharex=True, sharey="col",
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(groups), 2, figsize=(WIDE, tall), sharex=True, sharey="col", squeeze=False
+    )
     for row, group in zip(axes, groups, strict=True):
         for name in group:
             for ax, key in zip(row, ("loss", "accuracy"), strict=True):
@@ -273,8 +305,11 @@ def curves(runs: dict[str, list[SeedResult]]):
     for ax in axes[-1]:
         ax.set(xlabel="epoch")
     handles, labels = run_legend(axes[:, 1], groups)
-    handles += [blank(), plt.Line2D([], [], color="#555555"),
-                plt.Line2D([], [], color="#555555", lw=0.7, alpha=0.5)]
+    handles += [
+        blank(),
+        plt.Line2D([], [], color="#555555"),
+        plt.Line2D([], [], color="#555555", lw=0.7, alpha=0.5),
+    ]
     fig.legend(handles, labels + ["", "validation", "training"], loc="outside right center")
     return fig
 
@@ -290,14 +325,28 @@ def comparison(runs: dict[str, list[SeedResult]]):
     for i, name in enumerate(names):
         acc = results.test_accuracies(runs[name]) * 100
         mean, colour = acc.mean(), styles[name]["color"]
-        ax.errorbar(mean, i, xerr=[[mean - acc.min()], [acc.max() - mean]], fmt="o", ms=4,
-                    color=colour, mfc="white" if name in sib else colour, capsize=2.5, lw=1,
-                    label=name)
-        ax.scatter(acc, [i] * len(acc), s=9, color="#333333", zorder=3, lw=0.4,
-                   edgecolors="white")
+        ax.errorbar(
+            mean,
+            i,
+            xerr=[[mean - acc.min()], [acc.max() - mean]],
+            fmt="o",
+            ms=4,
+            color=colour,
+            mfc="white" if name in sib else colour,
+            capsize=2.5,
+            lw=1,
+            label=name,
+        )
+        ax.scatter(acc, [i] * len(acc), s=9, color="#333333", zorder=3, lw=0.4, edgecolors="white")
         # the same digits as the tables': the same number, never a rounding apart
-        ax.annotate(pct(results.test_accuracies(runs[name]).mean(), digits), (acc.max(), i),
-                    xytext=(5, 0), textcoords="offset points", va="center", fontsize=SMALLEST)
+        ax.annotate(
+            pct(results.test_accuracies(runs[name]).mean(), digits),
+            (acc.max(), i),
+            xytext=(5, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=SMALLEST,
+        )
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel="test accuracy (%)")
     ax.margins(x=0.18, y=0.5 / max(1, len(names)))
@@ -319,8 +368,15 @@ def confusion(pred: dict, name: str):
     for i in range(k):
         for j in range(k):
             if m[i, j]:
-                ax.text(j, i, m[i, j], ha="center", va="center", fontsize=SMALLEST,
-                        color="white" if m[i, j] > m.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    m[i, j],
+                    ha="center",
+                    va="center",
+                    fontsize=SMALLEST,
+                    color="white" if m[i, j] > m.max() / 2 else "black",
+                )
     names = class_names(pred, k)
     ax.set_xticks(range(k), names, rotation=90 if max(map(len, names)) > 2 else 0)
     ax.set_yticks(range(k), names)
@@ -344,8 +400,12 @@ def errors(pred: dict, name: str):
         ax.axis("off")
     for ax, i, img in zip(axes.ravel(), idx, images, strict=False):
         img = img.astype(np.float32)
-        ax.imshow(img[..., 0] if img.shape[-1] == 1 else img,
-                  cmap="gray_r" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
+        ax.imshow(
+            img[..., 0] if img.shape[-1] == 1 else img,
+            cmap="gray_r" if img.shape[-1] == 1 else None,
+            vmin=0,
+            vmax=1,
+        )
         ax.set_title(f"{names[y[i]]}→{names[p[i]]}", fontsize=SMALLEST, pad=2)
     return fig
 
@@ -355,8 +415,9 @@ def filters(kernels: np.ndarray, name: str):
     maps = k.shape[-1]
     cols = min(10, maps)
     rows = int(np.ceil(maps / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(COLUMN, rows * COLUMN / cols + 0.15),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(COLUMN, rows * COLUMN / cols + 0.15), squeeze=False
+    )
     lim = np.abs(k).max()
     for ax in axes.ravel():
         ax.axis("off")
@@ -396,8 +457,9 @@ def tuning(results_dir: Path, results_set: str, question: str):
     spaces = {r.name: r.tune.params for r in s.resolve(results_set) if r.tune is not None}
     rows = [(name, recs, spaces.get(name, {})) for name, recs in trials.items()]
     cols = max(len(space) for _, _, space in rows) + 1
-    fig, axes = plt.subplots(len(rows), cols, figsize=(WIDE, 1.9 * len(rows)), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        len(rows), cols, figsize=(WIDE, 1.9 * len(rows)), squeeze=False, layout="constrained"
+    )
     for (name, recs, space), line in zip(rows, axes, strict=True):
         recs = sorted(recs, key=lambda r: r["trial"]["number"])
         best = results.tune_dir(results_dir, results_set, question, name) / results.BEST
@@ -406,10 +468,20 @@ def tuning(results_dir: Path, results_set: str, question: str):
         for ax, (param, how) in zip(line, space.items(), strict=False):
             for rec, v in zip(recs, val, strict=True):
                 x = rec["trial"]["params"].get(param)
-                mark = ("*" if rec["trial"]["number"] == chosen else
-                        "x" if rec["status"] == "pruned" else "o")
-                ax.plot([x], [v], mark, color=COLOURS[1 if mark == "x" else 0],
-                        ms=9 if mark == "*" else 4)
+                mark = (
+                    "*"
+                    if rec["trial"]["number"] == chosen
+                    else "x"
+                    if rec["status"] == "pruned"
+                    else "o"
+                )
+                ax.plot(
+                    [x],
+                    [v],
+                    mark,
+                    color=COLOURS[1 if mark == "x" else 0],
+                    ms=9 if mark == "*" else 4,
+                )
             if isinstance(how, dict) and how.get("log"):
                 ax.set_xscale("log")
             ax.set(xlabel=param, ylabel=f"{name}\nval. acc. (%)" if ax is line[0] else "")
@@ -421,11 +493,16 @@ def tuning(results_dir: Path, results_set: str, question: str):
             ys = [v for v, p in zip(val, pruned, strict=True) if p == flag]
             if xs:
                 ax.plot(xs, ys, mark, color=COLOURS[colour], ms=4, label=what)
-        ax.plot(numbers, np.fmax.accumulate(np.nan_to_num(val, nan=0.0)), "-",
-                color=COLOURS[2], label="best so far")
+        ax.plot(
+            numbers,
+            np.fmax.accumulate(np.nan_to_num(val, nan=0.0)),
+            "-",
+            color=COLOURS[2],
+            label="best so far",
+        )
         ax.set(xlabel="trial", ylabel="")
         ax.xaxis.get_major_locator().set_params(integer=True)
-        for extra in line[len(space):-1]:
+        for extra in line[len(space) : -1]:
             extra.axis("off")
     axes[0, -1].legend(loc="lower right")
     return fig
@@ -476,49 +553,82 @@ def seed_files(seeds: list[SeedResult], *names: str) -> list[Path]:
 
 def question_figures(results_dir: Path, results_set: str, question: str) -> list[Figure]:
     """The figures of one question, each with the files it is drawn from (nothing drawn)."""
-    runs = results.load_question(results_dir, results_set, question,
-                                 spec.run_order(results_dir, results_set, question))
+    runs = results.load_question(
+        results_dir, results_set, question, spec.run_order(results_dir, results_set, question)
+    )
     if not runs:
         return []
     every = [s for seeds in runs.values() for s in seeds]
     order = "runs " + ", ".join(runs)  # the spec's order: a figure's order of runs
     histories = tuple(seed_files(every, results.HISTORY))
     records = tuple(seed_files(every))
-    out = [Figure(f"{question}-curves", histories, lambda: curves(runs), order),
-           Figure(f"{question}-val", histories, lambda: validation(runs), order),
-           Figure(f"{question}-comparison", records, lambda: comparison(runs), order)]
+    out = [
+        Figure(f"{question}-curves", histories, lambda: curves(runs), order),
+        Figure(f"{question}-val", histories, lambda: validation(runs), order),
+        Figure(f"{question}-comparison", records, lambda: comparison(runs), order),
+    ]
     # a figure of one run and seed is drawn from its files alone, and from which it is
     best = best_run(runs)
     top = max(runs[best], key=lambda s: s.metrics["test_accuracy"])
     if (top.dir / results.PREDICTIONS).exists():
         shown = tuple(seed_files([top], results.PREDICTIONS))
         choice = f"{best} seed {top.seed}"
-        out.append(Figure(f"{question}-confusion", shown,
-                          lambda: confusion(load_predictions(top.dir), best), choice))
-        out.append(Figure(f"{question}-errors", shown,
-                          lambda: errors(load_predictions(top.dir), best), choice))
-    conv = [r for r in sorted(runs, key=lambda r: -results.test_accuracies(runs[r]).mean())
-            if "filters" in (load_predictions(runs[r][0].dir) or {})]
+        out.append(
+            Figure(
+                f"{question}-confusion",
+                shown,
+                lambda: confusion(load_predictions(top.dir), best),
+                choice,
+            )
+        )
+        out.append(
+            Figure(
+                f"{question}-errors", shown, lambda: errors(load_predictions(top.dir), best), choice
+            )
+        )
+    conv = [
+        r
+        for r in sorted(runs, key=lambda r: -results.test_accuracies(runs[r]).mean())
+        if "filters" in (load_predictions(runs[r][0].dir) or {})
+    ]
     if conv:
         first = runs[conv[0]][0]
-        out.append(Figure(f"{question}-filters", tuple(seed_files([first], results.PREDICTIONS)),
-                          lambda: filters(load_predictions(first.dir)["filters"], conv[0]),
-                          f"{conv[0]} seed {first.seed}"))
+        out.append(
+            Figure(
+                f"{question}-filters",
+                tuple(seed_files([first], results.PREDICTIONS)),
+                lambda: filters(load_predictions(first.dir)["filters"], conv[0]),
+                f"{conv[0]} seed {first.seed}",
+            )
+        )
     published_runs = [r for r in runs if runs[r][0].record.get("published_accuracy") is not None]
-    out.append(Figure(f"{question}-published",
-                      tuple(seed_files([s for r in published_runs for s in runs[r]])),
-                      lambda: published(runs), "runs " + ", ".join(published_runs)))
+    out.append(
+        Figure(
+            f"{question}-published",
+            tuple(seed_files([s for r in published_runs for s in runs[r]])),
+            lambda: published(runs),
+            "runs " + ", ".join(published_runs),
+        )
+    )
     trials = results.trial_paths(results_dir, results_set, question)
     if trials:
         s = spec.trained_spec(results_dir, results_set, question)
-        spaces = ({r.name: r.tune.params for r in s.resolve(results_set) if r.tune is not None}
-                  if s is not None else {})
-        chosen = [results.tune_dir(results_dir, results_set, question, r) / results.BEST
-                  for r in spaces]
-        out.append(Figure(f"{question}-tuning",
-                          tuple(trials + [p for p in chosen if p.exists()]),
-                          lambda: tuning(results_dir, results_set, question),
-                          json.dumps(spaces, sort_keys=True)))
+        spaces = (
+            {r.name: r.tune.params for r in s.resolve(results_set) if r.tune is not None}
+            if s is not None
+            else {}
+        )
+        chosen = [
+            results.tune_dir(results_dir, results_set, question, r) / results.BEST for r in spaces
+        ]
+        out.append(
+            Figure(
+                f"{question}-tuning",
+                tuple(trials + [p for p in chosen if p.exists()]),
+                lambda: tuning(results_dir, results_set, question),
+                json.dumps(spaces, sort_keys=True),
+            )
+        )
     return out
 
 
@@ -536,8 +646,10 @@ def up_to_date(fig: Figure, entry: dict | None, folder: Path, base: Path) -> boo
     """Whether the figure's files are those drawn from its inputs as they are now."""
     if not entry or entry.get("inputs") != fig.digest(base):
         return False
-    return all((folder / name).exists() and sha256(folder / name) == digest
-               for name, digest in entry.get("files", {}).items())
+    return all(
+        (folder / name).exists() and sha256(folder / name) == digest
+        for name, digest in entry.get("files", {}).items()
+    )
 
 
 def all_figures(results_dir: Path, results_set: str, force: bool = False) -> FigureUpdate:
@@ -547,9 +659,11 @@ def all_figures(results_dir: Path, results_set: str, force: bool = False) -> Fig
     style()
     questions = results.questions(results_dir, results_set)
     if not questions:
-        raise ResultsError(f"no runs under {results.set_dir(results_dir, results_set)}: run "
-                           "experiments first (make quick, or make QUESTION "
-                           f"PROFILE={results.profile_of(results_set)})")
+        raise ResultsError(
+            f"no runs under {results.set_dir(results_dir, results_set)}: run "
+            "experiments first (make quick, or make QUESTION "
+            f"PROFILE={results.profile_of(results_set)})"
+        )
     folder = results.figures_dir(results_dir, results_set)
     base = results.set_dir(results_dir, results_set)
     old = read_provenance(results_dir, results_set)
@@ -567,15 +681,20 @@ def all_figures(results_dir: Path, results_set: str, force: bool = False) -> Fig
             for ext in ("pdf", "png"):  # nothing to show: no file of an earlier drawing stays
                 if made is None:
                     (folder / f"{fig.name}.{ext}").unlink(missing_ok=True)
-            new[fig.name] = {"inputs": fig.digest(base), "choice": fig.choice,
-                             "files": {p.name: sha256(p) for p in files}}
+            new[fig.name] = {
+                "inputs": fig.digest(base),
+                "choice": fig.choice,
+                "files": {p.name: sha256(p) for p in files},
+            }
             drawn += [fig.name] if files else []
     for name, entry in old.items():  # figures no longer drawn: their files go
         if name not in new:
             for file in entry.get("files", {}):
                 (folder / file).unlink(missing_ok=True)
-    results.write_json(results.provenance_file(results_dir, results_set),
-                       {"schema_version": results.SCHEMA_VERSION, "figures": new})
+    results.write_json(
+        results.provenance_file(results_dir, results_set),
+        {"schema_version": results.SCHEMA_VERSION, "figures": new},
+    )
     paths = [folder / f for entry in new.values() for f in entry["files"]]
     return FigureUpdate(paths, drawn, kept)
 
@@ -598,10 +717,15 @@ def stale_figures(results_dir: Path, results_set: str) -> list[tuple[str, str]]:
     recorded = read_provenance(results_dir, results_set)
     out: list[tuple[str, str]] = []
     if not recorded:
-        return [(f"figures/{p.name}", f"no figures/{results.PROVENANCE}: run make plots")
-                for p in present][:1]
-    planned = {fig.name: fig for q in results.questions(results_dir, results_set)
-               for fig in question_figures(results_dir, results_set, q)}
+        return [
+            (f"figures/{p.name}", f"no figures/{results.PROVENANCE}: run make plots")
+            for p in present
+        ][:1]
+    planned = {
+        fig.name: fig
+        for q in results.questions(results_dir, results_set)
+        for fig in question_figures(results_dir, results_set, q)
+    }
     for name, entry in sorted(recorded.items()):
         fig = planned.get(name)
         for file, digest in sorted(entry.get("files", {}).items()):
@@ -609,8 +733,7 @@ def stale_figures(results_dir: Path, results_set: str) -> list[tuple[str, str]]:
             if fig is None:
                 out.append((rel, "drawn from runs that are no longer in the results"))
             elif entry.get("inputs") != fig.digest(base):
-                out.append((rel, "drawn from other results than these (make plots redraws "
-                                 "it)"))
+                out.append((rel, "drawn from other results than these (make plots redraws it)"))
             elif not (folder / file).exists():
                 out.append((rel, "missing"))
             elif sha256(folder / file) != digest:

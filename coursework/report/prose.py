@@ -92,9 +92,15 @@ def prose_folder(prose_root: Path | None, q: tables.QuestionNumbers, report_dir:
     folder = prose_dir(prose_root, q.id, report_dir)
     first_run = q.tables["main"].rows[0].run
     for part, guide in PROSE_GUIDE.items():
-        write_once(folder / f"{part}.tex", guide.format(
-            title=q.title, q=tables.macro_key(q.id), run=tables.macro_key(first_run),
-            q_tex=tex(q.id)))
+        write_once(
+            folder / f"{part}.tex",
+            guide.format(
+                title=q.title,
+                q=tables.macro_key(q.id),
+                run=tables.macro_key(first_run),
+                q_tex=tex(q.id),
+            ),
+        )
     return folder
 
 
@@ -102,15 +108,23 @@ def paper_paths(abstract: Path, folders: dict[str, Path]) -> dict[str, Path]:
     """Where the prose of the paper is, written or not: label (``abstract``,
     ``question/part``) -> file; ``folders``: question id -> its prose folder."""
     out = {"abstract": abstract}
-    out.update({f"{qid}/{part}": folder / f"{part}.tex" for qid, folder in folders.items()
-                for part in PAPER_PARTS})
+    out.update(
+        {
+            f"{qid}/{part}": folder / f"{part}.tex"
+            for qid, folder in folders.items()
+            for part in PAPER_PARTS
+        }
+    )
     return out
 
 
 def read_texts(paths: dict[str, Path]) -> dict[str, str]:
     """The text of each file of ``paths`` that exists (the optional parts often do not)."""
-    return {label: path.read_text(encoding="utf-8", errors="replace")
-            for label, path in paths.items() if path.is_file()}
+    return {
+        label: path.read_text(encoding="utf-8", errors="replace")
+        for label, path in paths.items()
+        if path.is_file()
+    }
 
 
 def shown(path: Path) -> str:
@@ -126,18 +140,29 @@ def check_results(paths: dict[str, Path], questions: list[tables.QuestionNumbers
     """One ReportError for every ``\\result`` of the prose files ``paths`` that
     ``numbers.tex`` does not define: the first in full (file:line, the nearest names), the
     others by place, so that no paper with a ``??`` is built."""
-    texts = {shown(path): path.read_text(encoding="utf-8", errors="replace")
-             for path in paths.values() if path.is_file()}
+    texts = {
+        shown(path): path.read_text(encoding="utf-8", errors="replace")
+        for path in paths.values()
+        if path.is_file()
+    }
     problems = unresolved(texts, questions)
     if problems:
         (name, line, why), rest = problems[0], problems[1:]
-        raise ReportError(f"{name}:{line}: {why}" + (
-            f" (and {len(rest)} more: {', '.join(f'{n}:{i}' for n, i, _ in rest[:8])}"
-            + (" ..." if len(rest) > 8 else "") + ")" if rest else ""))
+        raise ReportError(
+            f"{name}:{line}: {why}"
+            + (
+                f" (and {len(rest)} more: {', '.join(f'{n}:{i}' for n, i, _ in rest[:8])}"
+                + (" ..." if len(rest) > 8 else "")
+                + ")"
+                if rest
+                else ""
+            )
+        )
 
 
-def unwritten_lines(labels: list[str], paths: dict[str, Path], author: str,
-                    settings_file: Path, heading: str) -> list[str]:
+def unwritten_lines(
+    labels: list[str], paths: dict[str, Path], author: str, settings_file: Path, heading: str
+) -> list[str]:
     """The list a student reads: ``heading``, then one line per unwritten part naming the
     file to edit ([] when all is written)."""
     if not labels:
@@ -145,8 +170,11 @@ def unwritten_lines(labels: list[str], paths: dict[str, Path], author: str,
     lines = [heading]
     for label in labels:
         if label == "author":
-            lines.append(f"  author: {shown(settings_file)} ("
-                         + (f'still "{author.strip()}"' if author.strip() else "empty") + ")")
+            lines.append(
+                f"  author: {shown(settings_file)} ("
+                + (f'still "{author.strip()}"' if author.strip() else "empty")
+                + ")"
+            )
         else:
             lines.append(f"  {label}: {shown(paths[label])}")
     return lines
@@ -179,8 +207,7 @@ def _hint(near: str | None, listing: str) -> str:
 
 
 def _listed(names: list[str], most: int = 12) -> str:
-    return ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most
-                                      else "")
+    return ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
 
 
 def cited(texts: dict[str, str]) -> set[str]:
@@ -196,8 +223,9 @@ def cited(texts: dict[str, str]) -> set[str]:
     return out
 
 
-def unresolved(texts: dict[str, str], questions: list[tables.QuestionNumbers]
-               ) -> list[tuple[str, int, str]]:
+def unresolved(
+    texts: dict[str, str], questions: list[tables.QuestionNumbers]
+) -> list[tuple[str, int, str]]:
     """Every ``\\result`` of ``texts`` (name -> LaTeX) that ``numbers.tex`` of ``questions``
     does not define, outside comments: (name, line, what is wrong, with the nearest names).
 
@@ -218,8 +246,14 @@ def unresolved(texts: dict[str, str], questions: list[tables.QuestionNumbers]
             line = body.count("\n", 0, m.start()) + 1
             args = _ARGS.match(body, m.end())
             if args is None:
-                problems.append((name, line, "\\result wants two arguments, "
-                                 "\\result{question/run}{field}, as in numbers.tex"))
+                problems.append(
+                    (
+                        name,
+                        line,
+                        "\\result wants two arguments, "
+                        "\\result{question/run}{field}, as in numbers.tex",
+                    )
+                )
                 continue
             key, field = args.groups()
             if "#" in key + field:  # inside the student's own macro: its arguments vary
@@ -230,29 +264,35 @@ def unresolved(texts: dict[str, str], questions: list[tables.QuestionNumbers]
     return problems
 
 
-def _unknown(key: str, field: str, fields: dict[str, list[str]], runs: dict[str, list[str]]
-             ) -> str | None:
+def _unknown(
+    key: str, field: str, fields: dict[str, list[str]], runs: dict[str, list[str]]
+) -> str | None:
     """What is wrong with ``\\result{key}{field}`` (None: it is a macro of numbers.tex)."""
     if field in fields.get(key, []):
         return None
     question, _, run = key.partition("/")
     if not run:
         near = next((k for k in fields if k.endswith(f"/{key}")), None) or _nearest(
-            key, list(fields))
+            key, list(fields)
+        )
         return "not question/run" + _hint(near, f"questions: {_listed(list(runs))}")
     if question not in runs:
         near = _nearest(question, list(runs))
         if near is not None and run in runs[near]:
             near = f"{near}/{run}"
         return f"no question {question!r} in this report" + _hint(
-            near, f"questions: {_listed(list(runs))}; report.toml's `questions` chooses them")
+            near, f"questions: {_listed(list(runs))}; report.toml's `questions` chooses them"
+        )
     if key not in fields:
         near = _nearest(run, runs[question])
         per_run = "; a macro is per run, over all its seeds" if "/" in run else ""
         return f"no run {run!r} in {question}" + _hint(
             near and f"{question}/{near}",
-            f"runs: {_listed([f'{question}/{r}' for r in runs[question]])}{per_run}")
+            f"runs: {_listed([f'{question}/{r}' for r in runs[question]])}{per_run}",
+        )
     others = [k for k, fs in fields.items() if field in fs]
     return f"no field {field!r} for {key}" + _hint(
-        _nearest(field, fields[key]), f"fields: {', '.join(fields[key])}"
-        + (f"; {field} is there for {_listed(others, 4)}" if others else ""))
+        _nearest(field, fields[key]),
+        f"fields: {', '.join(fields[key])}"
+        + (f"; {field} is there for {_listed(others, 4)}" if others else ""),
+    )

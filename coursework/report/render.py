@@ -62,22 +62,39 @@ OVERLEAF = "report-overleaf.zip"
 # kind -> (caption, wide, where): "body" figures carry the comparison, the rest go to the
 # appendix; "published" replaces "comparison" in the body where a question has one
 FIGURES = {
-    "published": ("Our test accuracy (mean over seeds) beside the published figure.", False,
-                  "body"),
-    "comparison": ("Test accuracy at the epoch of best validation accuracy: mean over seeds "
-                   "(circle), each seed (dots), min-max (bar).", False, "body"),
-    "val": ("Validation accuracy per epoch, mean over seeds (band: min-max); more than six "
-            "runs in panels that share their axes.", False, "body"),
-    "curves": ("Learning curves: validation (each run's line, band: min-max over seeds) and "
-               "training (the same line, thinner and lighter) loss and accuracy per epoch, "
-               "mean over seeds; more than six runs in rows of panels.", True, "appendix"),
+    "published": (
+        "Our test accuracy (mean over seeds) beside the published figure.",
+        False,
+        "body",
+    ),
+    "comparison": (
+        "Test accuracy at the epoch of best validation accuracy: mean over seeds "
+        "(circle), each seed (dots), min-max (bar).",
+        False,
+        "body",
+    ),
+    "val": (
+        "Validation accuracy per epoch, mean over seeds (band: min-max); more than six "
+        "runs in panels that share their axes.",
+        False,
+        "body",
+    ),
+    "curves": (
+        "Learning curves: validation (each run's line, band: min-max over seeds) and "
+        "training (the same line, thinner and lighter) loss and accuracy per epoch, "
+        "mean over seeds; more than six runs in rows of panels.",
+        True,
+        "appendix",
+    ),
     "confusion": ("Confusion matrix of the best run on the test set.", False, "appendix"),
     "errors": ("Misclassified test images of the best run (true→predicted).", True, "appendix"),
-    "filters": ("Learned first-layer filters of the best convolutional run.", False,
-                "appendix"),
-    "tuning": ("Tuning on the validation split: each trial's best validation accuracy against "
-               "the searched values (crosses: pruned; star: chosen) and over the trials.", True,
-               "appendix"),
+    "filters": ("Learned first-layer filters of the best convolutional run.", False, "appendix"),
+    "tuning": (
+        "Tuning on the validation split: each trial's best validation accuracy against "
+        "the searched values (crosses: pruned; star: chosen) and over the trials.",
+        True,
+        "appendix",
+    ),
 }
 
 
@@ -86,11 +103,20 @@ def environment_jinja(templates: Path | None = None) -> jinja2.Environment:
     one: rendered in Jinja's sandbox, as untrusted input)."""
     kind = jinja2.Environment if templates is None else SandboxedEnvironment
     env = kind(
-        loader=jinja2.FileSystemLoader(str(templates or TEMPLATES)), block_start_string=r"\BLOCK{",
-        block_end_string="}", variable_start_string=r"\VAR{", variable_end_string="}",
-        comment_start_string=r"\#{", comment_end_string="}", line_comment_prefix="%%",
-        trim_blocks=True, lstrip_blocks=True, autoescape=False, undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True)
+        loader=jinja2.FileSystemLoader(str(templates or TEMPLATES)),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_comment_prefix="%%",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     env.filters["tex"] = tex
     env.filters["cited"] = tex_cited
     return env
@@ -116,27 +142,45 @@ def figures(results_dir: Path, results_set: str, qid: str, report_dir: Path) -> 
             continue
         if kind == "comparison" and "published" in have:
             where = "appendix"
-        out[where].append({"path": relative(folder / f"{qid}-{kind}.pdf", report_dir),
-                           "caption": caption, "wide": wide, "label": f"fig:{qid}-{kind}"})
+        out[where].append(
+            {
+                "path": relative(folder / f"{qid}-{kind}.pdf", report_dir),
+                "caption": caption,
+                "wide": wide,
+                "label": f"fig:{qid}-{kind}",
+            }
+        )
     return out
 
 
-def question_paths(results_dir: Path, results_set: str, q: QuestionNumbers, prose_root: Path | None,
-                   write: bool = True) -> dict:
+def question_paths(
+    results_dir: Path,
+    results_set: str,
+    q: QuestionNumbers,
+    prose_root: Path | None,
+    write: bool = True,
+) -> dict:
     """Where a question's prose and figures are, relative to the report folder."""
     report_dir = results.report_dir(results_dir, results_set)
-    prose = (prose_folder(prose_root, q, report_dir) if write
-             else (Path(prose_root) if prose_root else PROSE) / q.id)
+    prose = (
+        prose_folder(prose_root, q, report_dir)
+        if write
+        else (Path(prose_root) if prose_root else PROSE) / q.id
+    )
     figs = figures(results_dir, results_set, q.id, report_dir)
-    return {"prose_dir": relative(prose, report_dir), "body_figures": figs["body"],
-            "appendix_figures": figs["appendix"]}
+    return {
+        "prose_dir": relative(prose, report_dir),
+        "body_figures": figs["body"],
+        "appendix_figures": figs["appendix"],
+    }
 
 
 PARTS = {"question.tex.j2": "{}.tex", "appendix.tex.j2": "{}-appendix.tex"}
 
 
-def render_part(template: str, q: QuestionNumbers, paths: dict,
-                templates: Path | None = None) -> str:
+def render_part(
+    template: str, q: QuestionNumbers, paths: dict, templates: Path | None = None
+) -> str:
     """One of a question's files (:data:`PARTS`): ``q`` from
     :func:`coursework.analysis.tables.question`, ``paths`` from :func:`question_paths`;
     ``templates``: see :func:`environment_jinja`."""
@@ -145,37 +189,45 @@ def render_part(template: str, q: QuestionNumbers, paths: dict,
 
 def numbers_tex(questions: list[QuestionNumbers]) -> str:
     """``numbers.tex``: one ``\\cwset{question/run}{field}{value}`` line per macro."""
-    head = ["% Generated from summary.csv, stats.csv and ensembles.csv: one value per run",
-            "% and field. In your prose: \\result{question/run}{field}, fields: test, testsd,",
-            "% val, epoch, params, seeds, ci, p (and vote, meanprob for ensembles).",
-            "\\makeatletter",
-            "\\newcommand{\\cwset}[3]{\\expandafter\\def\\csname cw@#1@#2\\endcsname{#3}}",
-            "\\newcommand{\\result}[2]{\\ifcsname cw@#1@#2\\endcsname"
-            "\\csname cw@#1@#2\\endcsname\\else\\textbf{??}\\fi}",
-            "\\makeatother"]
-    return "\n".join(head + [macro_line(m.key, m.field, m.value) for q in questions
-                             for m in q.macros]) + "\n"
+    head = [
+        "% Generated from summary.csv, stats.csv and ensembles.csv: one value per run",
+        "% and field. In your prose: \\result{question/run}{field}, fields: test, testsd,",
+        "% val, epoch, params, seeds, ci, p (and vote, meanprob for ensembles).",
+        "\\makeatletter",
+        "\\newcommand{\\cwset}[3]{\\expandafter\\def\\csname cw@#1@#2\\endcsname{#3}}",
+        "\\newcommand{\\result}[2]{\\ifcsname cw@#1@#2\\endcsname"
+        "\\csname cw@#1@#2\\endcsname\\else\\textbf{??}\\fi}",
+        "\\makeatother",
+    ]
+    return (
+        "\n".join(head + [macro_line(m.key, m.field, m.value) for q in questions for m in q.macros])
+        + "\n"
+    )
 
 
 def macro_line(key: str, field: str, value: str) -> str:
     return f"\\cwset{{{key}}}{{{field}}}{{{tex(value).replace(',', '{,}')}}}"
 
 
-def chosen_questions(results_dir: Path, results_set: str, settings: Settings
-                     ) -> list[QuestionNumbers]:
+def chosen_questions(
+    results_dir: Path, results_set: str, settings: Settings
+) -> list[QuestionNumbers]:
     """The questions of the report, in the order ``report.toml`` (or ``QUESTIONS``) gives."""
     available = tables.numbers(results_dir, results_set)
     if not available:
-        raise ReportError(f"no complete runs under {results.set_dir(results_dir, results_set)}"
-                          ": nothing to report")
+        raise ReportError(
+            f"no complete runs under {results.set_dir(results_dir, results_set)}: nothing to report"
+        )
     if not settings.questions:
         return available
     by_id = {q.id: q for q in available}
     missing = [q for q in settings.questions if q not in by_id]
     if missing:
-        raise ReportError(f"{settings.source}: questions: no complete runs of "
-                          f"{', '.join(missing)} under {results.set_dir(results_dir, results_set)}"
-                          f" (questions with results: {', '.join(by_id)})")
+        raise ReportError(
+            f"{settings.source}: questions: no complete runs of "
+            f"{', '.join(missing)} under {results.set_dir(results_dir, results_set)}"
+            f" (questions with results: {', '.join(by_id)})"
+        )
     return [by_id[q] for q in settings.questions]
 
 
@@ -196,8 +248,9 @@ def document(settings: Settings) -> tuple[dict, dict[str, Path]]:
     return {"kind": settings.style, "name": settings.style}, files
 
 
-_BIB_KEY = re.compile(r"^\s*@(?!comment|preamble|string)\w+\s*[{(]\s*([^,\s]+)\s*,",
-                      re.IGNORECASE | re.MULTILINE)
+_BIB_KEY = re.compile(
+    r"^\s*@(?!comment|preamble|string)\w+\s*[{(]\s*([^,\s]+)\s*,", re.IGNORECASE | re.MULTILINE
+)
 _CITE = re.compile(r"\\[A-Za-z]*cite[A-Za-z]*\*?\s*[\[{]")
 
 
@@ -219,21 +272,31 @@ def spec_citations(questions: list[QuestionNumbers], known: set[str] | None) -> 
     (``known``; None: there is none) lacks is a ReportError naming the question."""
     keys: set[str] = set()
     for q in questions:
-        texts = [q.research_question, q.hypothesis,
-                 *(cell for t in q.tables.values() for r in t.rows for cell in r.cells)]
+        texts = [
+            q.research_question,
+            q.hypothesis,
+            *(cell for t in q.tables.values() for r in t.rows for cell in r.cells),
+        ]
         found = {k for text in texts for k in spec_cites(text)}
         missing = sorted(found - known) if known is not None else []
         if missing:
-            raise ReportError(f"experiments/{q.id}.toml cites {', '.join(missing)}, which "
-                              "the bibliography does not have: add it to references.bib (or "
-                              "report.toml's bibliography), or correct the key")
+            raise ReportError(
+                f"experiments/{q.id}.toml cites {', '.join(missing)}, which "
+                "the bibliography does not have: add it to references.bib (or "
+                "report.toml's bibliography), or correct the key"
+            )
         keys |= found
     return keys
 
 
-def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNumbers],
-                 settings: Settings, prose_root: Path | None, bundle: bool = False
-                 ) -> tuple[dict[str, str], dict[str, Path]]:
+def report_texts(
+    results_dir: Path,
+    results_set: str,
+    questions: list[QuestionNumbers],
+    settings: Settings,
+    prose_root: Path | None,
+    bundle: bool = False,
+) -> tuple[dict[str, str], dict[str, Path]]:
     """The report's LaTeX files (name -> text) and the files they use (name -> source).
 
     ``bundle``: for a self-contained folder (the Overleaf zip): prose under ``prose/``,
@@ -267,54 +330,81 @@ def report_texts(results_dir: Path, results_set: str, questions: list[QuestionNu
     cited = sorted(({q.facts.cite for q in questions} & known) | from_specs)
     if not cited and not any(cites(p) for p in [abstract, *written]):
         bib = None  # nothing cites: no empty "References" section
-    texts["report.tex"] = environment_jinja().get_template("main.tex.j2").render(
-        doc=doc, title=settings.title, author=settings.author,
-        profile=results.profile_of(results_set), folder=results_set,
-        datasets=", ".join(dict.fromkeys(f"dataset {q.facts.dataset}" for q in questions)),
-        generated=dt.date.today().isoformat(), questions=questions,
-        abstract="prose/abstract.tex" if bundle else relative(abstract, report_dir),
-        bibliography=bib.stem if bib else "", cited=cited,
-        bibliography_style=Path(settings.bibliography_style).stem,
-        environment=tables.environment(results_dir, results_set),
-        verification=verification_context(
-            results.aggregate(results_dir, results_set, results.VERIFICATION),
-            [q.id for q in questions]))
+    texts["report.tex"] = (
+        environment_jinja()
+        .get_template("main.tex.j2")
+        .render(
+            doc=doc,
+            title=settings.title,
+            author=settings.author,
+            profile=results.profile_of(results_set),
+            folder=results_set,
+            datasets=", ".join(dict.fromkeys(f"dataset {q.facts.dataset}" for q in questions)),
+            generated=dt.date.today().isoformat(),
+            questions=questions,
+            abstract="prose/abstract.tex" if bundle else relative(abstract, report_dir),
+            bibliography=bib.stem if bib else "",
+            cited=cited,
+            bibliography_style=Path(settings.bibliography_style).stem,
+            environment=tables.environment(results_dir, results_set),
+            verification=verification_context(
+                results.aggregate(results_dir, results_set, results.VERIFICATION),
+                [q.id for q in questions],
+            ),
+        )
+    )
     return texts, files
 
 
-def prose_paths(results_dir: Path, results_set: str, ids: list[str],
-                prose_root: Path | None = None) -> dict[str, Path]:
+def prose_paths(
+    results_dir: Path, results_set: str, ids: list[str], prose_root: Path | None = None
+) -> dict[str, Path]:
     """The student's files of the paper's prose, written or not: label -> file
     (:func:`coursework.report.prose.paper_paths`)."""
     report_dir = results.report_dir(results_dir, results_set)
-    return paper_paths(abstract_file(prose_root), {q: prose_dir(prose_root, q, report_dir)
-                                                   for q in ids})
+    return paper_paths(
+        abstract_file(prose_root), {q: prose_dir(prose_root, q, report_dir) for q in ids}
+    )
 
 
-def render(results_dir: Path, results_set: str, prose_root: Path | None = None,
-           settings: Settings | None = None) -> Path:
+def render(
+    results_dir: Path,
+    results_set: str,
+    prose_root: Path | None = None,
+    settings: Settings | None = None,
+) -> Path:
     """Write the report's ``.tex`` files, ``numbers.json`` and ``report-overleaf.zip`` (the
     same report as one folder that compiles with plain pdflatex); return the report folder.
     A ``\\result`` in the prose that ``numbers.tex`` does not define stops it first."""
     if not results.aggregate(results_dir, results_set, results.SUMMARY).exists():
-        raise ReportError(f"{results.aggregate(results_dir, results_set, results.SUMMARY)} does "
-                          f"not exist: run experiments first (make quick, or make QUESTION "
-                          f"PROFILE={results.profile_of(results_set)})")
+        raise ReportError(
+            f"{results.aggregate(results_dir, results_set, results.SUMMARY)} does "
+            f"not exist: run experiments first (make quick, or make QUESTION "
+            f"PROFILE={results.profile_of(results_set)})"
+        )
     settings = settings or read_settings()
     questions = chosen_questions(results_dir, results_set, settings)
     report_dir = results.report_dir(results_dir, results_set)
     texts, files = report_texts(results_dir, results_set, questions, settings, prose_root)
-    check_results(prose_paths(results_dir, results_set, [q.id for q in questions],
-                              prose_root), questions)
+    check_results(
+        prose_paths(results_dir, results_set, [q.id for q in questions], prose_root), questions
+    )
     for name, text in texts.items():
         results.write_text(report_dir / name, text)
     for name, source in files.items():
         results.write_bytes(report_dir / name, source.read_bytes())
-    results.write_json(report_dir / NUMBERS, {"schema_version": results.SCHEMA_VERSION,
-                                              "title": settings.title, "author": settings.author,
-                                              "questions": [q.to_json() for q in questions]})
-    texts, files = report_texts(results_dir, results_set, questions, settings, prose_root,
-                                bundle=True)
+    results.write_json(
+        report_dir / NUMBERS,
+        {
+            "schema_version": results.SCHEMA_VERSION,
+            "title": settings.title,
+            "author": settings.author,
+            "questions": [q.to_json() for q in questions],
+        },
+    )
+    texts, files = report_texts(
+        results_dir, results_set, questions, settings, prose_root, bundle=True
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in texts.items():
@@ -339,37 +429,59 @@ def verification_context(path: Path, questions: list[str]) -> dict | None:
         c["count"] += 1
         c["ok"] += r.get("verdict") in PASSING
     reruns = [r for r in rows if r["kind"] == "re-run"]
-    sentence = (f"make verify checked {len(rows)} item(s) of these results"
-                + (f" and re-trained {len({(r['run'], r['seed']) for r in reruns})} run(s)"
-                   if reruns else "")
-                + (": all matched." if not bad else f": {len(bad)} did not match.")
-                + "".join(f" Note, {r['check']}: {r['file']}, {r['got']}." for r in rows
-                          if r.get("verdict") == "note"))
+    sentence = (
+        f"make verify checked {len(rows)} item(s) of these results"
+        + (
+            f" and re-trained {len({(r['run'], r['seed']) for r in reruns})} run(s)"
+            if reruns
+            else ""
+        )
+        + (": all matched." if not bad else f": {len(bad)} did not match.")
+        + "".join(
+            f" Note, {r['check']}: {r['file']}, {r['got']}."
+            for r in rows
+            if r.get("verdict") == "note"
+        )
+    )
     grouped: dict[tuple, list[str]] = {}
     for r in reruns:
         if r["run"].split("/")[0] in questions:
             grouped.setdefault((r["run"], r["check"], r["verdict"]), []).append(r["seed"])
-    table = [{"run": run, "check": check, "verdict": verdict, "seeds": ", ".join(seeds)}
-             for (run, check, verdict), seeds in grouped.items()]
+    table = [
+        {"run": run, "check": check, "verdict": verdict, "seeds": ", ".join(seeds)}
+        for (run, check, verdict), seeds in grouped.items()
+    ]
     return {"sentence": sentence, "counts": list(counts.values()), "reruns": table}
 
 
-def build(results_dir: Path, results_set: str, prose_root: Path | None = None,
-          settings: Settings | None = None) -> Path:
+def build(
+    results_dir: Path,
+    results_set: str,
+    prose_root: Path | None = None,
+    settings: Settings | None = None,
+) -> Path:
     """Render, compile; say whether the body fits the page limit, and what is unwritten."""
     settings = settings or read_settings()
     report_dir = render(results_dir, results_set, prose_root, settings)
     ids = [q["id"] for q in results.read_json(report_dir / NUMBERS)["questions"]]
     pdf = compile_pdf(report_dir)
     if pdf is not None:
-        print(check_budget(page_budget(report_dir / "build" / "report.aux", ids),
-                           settings.page_limit, settings.source.name))
+        print(
+            check_budget(
+                page_budget(report_dir / "build" / "report.aux", ids),
+                settings.page_limit,
+                settings.source.name,
+            )
+        )
         for problem in layout(report_dir / "build"):
             print(f"report layout: {problem}")
     paths = prose_paths(results_dir, results_set, ids, prose_root)
     for line in unwritten_lines(
-            unwritten(settings.author, read_texts(paths), ids), paths, settings.author,
-            settings.source,
-            "unwritten (the paper builds without them; write them before you hand in):"):
+        unwritten(settings.author, read_texts(paths), ids),
+        paths,
+        settings.author,
+        settings.source,
+        "unwritten (the paper builds without them; write them before you hand in):",
+    ):
         print(line)
     return report_dir / "report.tex" if pdf is None else pdf

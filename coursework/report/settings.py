@@ -53,38 +53,53 @@ def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None
             raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ReportError(f"{path}: not valid TOML: {exc}") from exc
-    types = {"title": str, "author": str, "questions": list, "page_limit": int, "style": str,
-             "class": str, "style_file": str, "bibliography": str, "bibliography_style": str}
+    types = {
+        "title": str,
+        "author": str,
+        "questions": list,
+        "page_limit": int,
+        "style": str,
+        "class": str,
+        "style_file": str,
+        "bibliography": str,
+        "bibliography_style": str,
+    }
     for key, value in raw.items():
         if key not in types:
             near = difflib.get_close_matches(key, list(types), n=1, cutoff=0.6)
-            raise ReportError(f"{path}: unknown field {key!r} ("
-                              + (f"did you mean `{near[0]}`? " if near else "")
-                              + f"known: {', '.join(types)})")
+            raise ReportError(
+                f"{path}: unknown field {key!r} ("
+                + (f"did you mean `{near[0]}`? " if near else "")
+                + f"known: {', '.join(types)})"
+            )
         if not isinstance(value, types[key]) or isinstance(value, bool):
-            raise ReportError(f"{path}: field {key!r} must be a {types[key].__name__}, got "
-                              f"{value!r}")
-    s = Settings(source=path, **{k: raw[k] for k in ("title", "author", "questions",
-                                                     "page_limit", "style") if k in raw})
+            raise ReportError(
+                f"{path}: field {key!r} must be a {types[key].__name__}, got {value!r}"
+            )
+    s = Settings(
+        source=path,
+        **{k: raw[k] for k in ("title", "author", "questions", "page_limit", "style") if k in raw},
+    )
     for key in ("title", "author"):
         try:
             tex(getattr(s, key))
         except ReportError as exc:
             raise ReportError(f"{path}: field {key!r}: {str(exc).split(', in ')[0]}") from None
     if s.style not in ("paper", "article"):
-        raise ReportError(f"{path}: field 'style' must be \"paper\" or \"article\", got "
-                          f"{s.style!r}")
+        raise ReportError(f'{path}: field \'style\' must be "paper" or "article", got {s.style!r}')
     if s.page_limit < 1 or not all(isinstance(q, str) for q in s.questions):
-        raise ReportError(f"{path}: field 'page_limit' must be at least 1 and 'questions' a "
-                          "list of question ids")
+        raise ReportError(
+            f"{path}: field 'page_limit' must be at least 1 and 'questions' a list of question ids"
+        )
 
     def existing(key: str, suffixes: tuple[str, ...]) -> Path | None:
         if key not in raw:
             return None
         file = (path.parent / raw[key]).resolve()
         if file.suffix not in suffixes or not file.is_file():
-            raise ReportError(f"{path}: field {key!r}: {file} is not a {' or '.join(suffixes)}"
-                              " file")
+            raise ReportError(
+                f"{path}: field {key!r}: {file} is not a {' or '.join(suffixes)} file"
+            )
         return file
 
     s.document_class = existing("class", (".cls",))
@@ -103,11 +118,25 @@ def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None
 
 
 # what a class or style file loads by name, and the suffixes such a name may leave out
-_LOADS = re.compile(r"\\(?:RequirePackage|usepackage|LoadClass|LoadClassWithOptions|input|include"
-                    r"|InputIfFileExists|IfFileExists|includegraphics|bibliographystyle)\*?\s*"
-                    r"(?:\[[^\]]*\]\s*)?\{([^{}]*)\}")
-_SUFFIXES = ("", ".sty", ".cls", ".clo", ".cfg", ".def", ".tex", ".bst", ".pdf", ".png", ".jpg",
-             ".eps")
+_LOADS = re.compile(
+    r"\\(?:RequirePackage|usepackage|LoadClass|LoadClassWithOptions|input|include"
+    r"|InputIfFileExists|IfFileExists|includegraphics|bibliographystyle)\*?\s*"
+    r"(?:\[[^\]]*\]\s*)?\{([^{}]*)\}"
+)
+_SUFFIXES = (
+    "",
+    ".sty",
+    ".cls",
+    ".clo",
+    ".cfg",
+    ".def",
+    ".tex",
+    ".bst",
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".eps",
+)
 _TEX_SOURCES = (".sty", ".cls", ".clo", ".cfg", ".def", ".tex")
 
 

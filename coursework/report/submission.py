@@ -62,25 +62,33 @@ HISTORY_LENGTH = 5000  # commits of the git history recorded
 
 def git(root: Path, *args: str) -> str | None:
     try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=60, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=60, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def description(results_set: str, code: dict[str, Path], root: Path = ROOT,
-                part: Part | None = None) -> dict:
+def description(
+    results_set: str, code: dict[str, Path], root: Path = ROOT, part: Part | None = None
+) -> dict:
     """``SUBMISSION.json``: what the submission holds and which code made it."""
     commits = git(root, "rev-list", f"--max-count={HISTORY_LENGTH}", "HEAD")
     status = git(root, "status", "--porcelain")
-    return {"schema_version": results.SCHEMA_VERSION, "coursework_version": __version__,
-            "results_set": results_set, "profile": results.profile_of(results_set),
-            "made": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            **({"questions": part.questions, "left_out": part.left_out} if part else {}),
-            "git": {"commit": commits.split()[0] if commits else None,
-                    "dirty": None if status is None else bool(status),
-                    "history": commits.split() if commits else []},
-            "code_sha256": code_digest(code)}
+    return {
+        "schema_version": results.SCHEMA_VERSION,
+        "coursework_version": __version__,
+        "results_set": results_set,
+        "profile": results.profile_of(results_set),
+        "made": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **({"questions": part.questions, "left_out": part.left_out} if part else {}),
+        "git": {
+            "commit": commits.split()[0] if commits else None,
+            "dirty": None if status is None else bool(status),
+            "history": commits.split() if commits else [],
+        },
+        "code_sha256": code_digest(code),
+    }
 
 
 @dataclass(frozen=True)
@@ -100,9 +108,11 @@ class Part:
     def line(self) -> str:
         """The one line that says what is handed in and what is left out."""
         s = "s" if len(self.questions) > 1 else ""
-        return (f"results handed in: the paper's question{s} {', '.join(self.questions)}; "
-                + (f"left out (not in the paper): {', '.join(self.left_out)}" if self.left_out
-                   else "none left out"))
+        return f"results handed in: the paper's question{s} {', '.join(self.questions)}; " + (
+            f"left out (not in the paper): {', '.join(self.left_out)}"
+            if self.left_out
+            else "none left out"
+        )
 
 
 def paper_questions(results_dir: Path, results_set: str) -> list[str]:
@@ -134,16 +144,20 @@ def ready(results_dir: Path, results_set: str) -> list[str]:
     rdir = results.report_dir(results_dir, results_set)
     profile = results.profile_of(results_set)
     if not (rdir / "report.pdf").exists():
-        raise ReportError(f"{rdir / 'report.pdf'} does not exist: build the report first (make "
-                          f"report PROFILE={profile})")
+        raise ReportError(
+            f"{rdir / 'report.pdf'} does not exist: build the report first (make "
+            f"report PROFILE={profile})"
+        )
     ids = paper_questions(results_dir, results_set)
     for q in ids:
         if not results.record_paths(results_dir, results_set, q):
             folder = results.question_dir(results_dir, results_set, q)
-            raise ResultsError(f"{folder}: no runs of {q!r}, a question of the paper "
-                               f"(report/{NUMBERS}): its run folders are missing; train it "
-                               f"(make {q} PROFILE={profile}), or build the report without it "
-                               f"(report.toml's questions, then make report PROFILE={profile})")
+            raise ResultsError(
+                f"{folder}: no runs of {q!r}, a question of the paper "
+                f"(report/{NUMBERS}): its run folders are missing; train it "
+                f"(make {q} PROFILE={profile}), or build the report without it "
+                f"(report.toml's questions, then make report PROFILE={profile})"
+            )
     return ids
 
 
@@ -159,8 +173,9 @@ def results_part(results_dir: Path, results_set: str) -> Part:
         if rel.endswith(WEIGHTS) or parts[0] == results.MANIFEST:
             return False
         if parts[0] == figures:
-            return len(parts) == 2 and (parts[1] == results.PROVENANCE
-                                        or figure_question(Path(parts[1]).stem) in ids)
+            return len(parts) == 2 and (
+                parts[1] == results.PROVENANCE or figure_question(Path(parts[1]).stem) in ids
+            )
         return len(parts) == 1 or parts[0] in ids or parts[0] == report_folder
 
     files, origins, left, out_of = {}, {}, set(), set()
@@ -178,8 +193,9 @@ def results_part(results_dir: Path, results_set: str) -> Part:
     for rel in [r for r in files if r in ROWS or r == f"{figures}/{results.PROVENANCE}"]:
         data, path = files[rel], results.set_dir(results_dir, results_set) / rel
         try:
-            files[rel] = (_provenance_of(data, ids) if "/" in rel
-                          else _rows_of(data, ids, out_of, figures))
+            files[rel] = (
+                _provenance_of(data, ids) if "/" in rel else _rows_of(data, ids, out_of, figures)
+            )
         except (UnicodeDecodeError, ValueError, csv.Error) as exc:
             raise ResultsError(f"cannot read {path}: {exc}") from exc
         origins[rel] = (rel, hashlib.sha256(data).hexdigest())
@@ -222,13 +238,15 @@ def _provenance_of(data: bytes, ids: list[str]) -> bytes:
     prov = json.loads(data.decode("utf-8"))
     if not isinstance(prov, dict) or not isinstance(prov.get("figures"), dict):
         raise ValueError("no figures in it")
-    prov["figures"] = {name: entry for name, entry in prov["figures"].items()
-                       if figure_question(name) in ids}
+    prov["figures"] = {
+        name: entry for name, entry in prov["figures"].items() if figure_question(name) in ids
+    }
     return (json.dumps(prov, indent=2) + "\n").encode("utf-8")
 
 
-def contents(results_dir: Path, results_set: str, root: Path = ROOT,
-             part: Part | None = None) -> dict[str, Path | bytes]:
+def contents(
+    results_dir: Path, results_set: str, root: Path = ROOT, part: Part | None = None
+) -> dict[str, Path | bytes]:
     """Name in the submission -> the file on disk, or (the results handed in, ``part``:
     default :func:`results_part`) its bytes; all but the manifest of the results, made from
     them as they are written (:func:`gather`)."""
@@ -252,15 +270,28 @@ def part_manifest(part: Part, folder: Path, results_set: str) -> dict[str, bytes
     has none (as it is, the marker sees it)."""
     if part.recorded is None:
         return {}
-    made = manifest.of_part(part.recorded, folder / "results", results_set, part.origins,
-                            part.in_part, {"questions": part.questions,
-                                           "left_out": part.left_out})
-    return {f"results/{results_set}/{results.MANIFEST}":
-            (json.dumps(made, indent=2) + "\n").encode("utf-8")}
+    made = manifest.of_part(
+        part.recorded,
+        folder / "results",
+        results_set,
+        part.origins,
+        part.in_part,
+        {"questions": part.questions, "left_out": part.left_out},
+    )
+    return {
+        f"results/{results_set}/{results.MANIFEST}": (json.dumps(made, indent=2) + "\n").encode(
+            "utf-8"
+        )
+    }
 
 
-def gather(results_dir: Path, results_set: str, folder: Path | None = None,
-           root: Path = ROOT, notebook: bool = True) -> Path:
+def gather(
+    results_dir: Path,
+    results_set: str,
+    folder: Path | None = None,
+    root: Path = ROOT,
+    notebook: bool = True,
+) -> Path:
     """Write ``folder`` (default: ``submission/`` in the project) and ``<folder>.zip``; return
     the zip's path. ``notebook=False``: the lab book only as it is among the code.
 
@@ -283,8 +314,10 @@ def gather(results_dir: Path, results_set: str, folder: Path | None = None,
         with contextlib.suppress(OSError):
             folder.rmdir()  # an empty folder is no one's
         if folder.exists():
-            raise ReportError(f"{folder} exists and is not a submission (no {LISTING}): move "
-                              "it away, or give another folder (--out)")
+            raise ReportError(
+                f"{folder} exists and is not a submission (no {LISTING}): move "
+                "it away, or give another folder (--out)"
+            )
     try:
         _remove(folder, archive)
     except OSError as exc:
@@ -296,30 +329,43 @@ def gather(results_dir: Path, results_set: str, folder: Path | None = None,
     if book is not None:
         files["notebook.ipynb"] = book
     code = {name[5:]: p for name, p in paths.items() if name.startswith("code/")}
-    files[DESCRIPTION] = (json.dumps(description(results_set, code, root, part), indent=2)
-                          + "\n").encode()
+    files[DESCRIPTION] = (
+        json.dumps(description(results_set, code, root, part), indent=2) + "\n"
+    ).encode()
     staged_folder, staged_zip = staging(folder)
     try:
-        _write(files, folder.name, staged_folder, staged_zip,
-               lambda staged: part_manifest(part, staged, results_set))
+        _write(
+            files,
+            folder.name,
+            staged_folder,
+            staged_zip,
+            lambda staged: part_manifest(part, staged, results_set),
+        )
         _swap(staged_folder, folder)
         os.replace(staged_zip, archive)
     except (OSError, ResultsError) as exc:
         with contextlib.suppress(OSError):
             _remove(folder, archive)
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise ResultsError(f"{archive} not made ({why}); nothing of it is left: free some "
-                           "space (or mend the cause) and run `make submission` again") from exc
+        raise ResultsError(
+            f"{archive} not made ({why}); nothing of it is left: free some "
+            "space (or mend the cause) and run `make submission` again"
+        ) from exc
     finally:
         _remove_staging(folder)
     print(part.line())
-    running = [d for d in results.in_progress_dirs(results_dir, results_set)
-               if part.in_part(results.relative(d, results_dir, results_set))]
+    running = [
+        d
+        for d in results.in_progress_dirs(results_dir, results_set)
+        if part.in_part(results.relative(d, results_dir, results_set))
+    ]
     if running:
-        print(f"note: {len(running)} run(s) still in progress (their partial files are handed "
-              f"in without a run.json, e.g. "
-              f"{results.relative(running[0], results_dir, results_set)}): let them finish "
-              "(`make` resumes them), then `make submission` again")
+        print(
+            f"note: {len(running)} run(s) still in progress (their partial files are handed "
+            f"in without a run.json, e.g. "
+            f"{results.relative(running[0], results_dir, results_set)}): let them finish "
+            "(`make` resumes them), then `make submission` again"
+        )
     for line in unwritten_lines(results_dir, results_set):
         print(line)
     return archive
@@ -329,8 +375,10 @@ def staging(folder: Path) -> tuple[Path, Path]:
     """Where :func:`gather` builds the folder and the zip, hidden beside them:
     ``.submission.partial/`` and ``.submission.zip.partial``."""
     folder = Path(folder)
-    return (folder.parent / f".{folder.name}.partial",
-            folder.parent / f".{folder.with_suffix('.zip').name}.partial")
+    return (
+        folder.parent / f".{folder.name}.partial",
+        folder.parent / f".{folder.with_suffix('.zip').name}.partial",
+    )
 
 
 def _retired(folder: Path) -> Path:
@@ -343,8 +391,13 @@ def _a_submission(folder: Path) -> bool:
     return (folder / LISTING).exists() or (folder / DESCRIPTION).exists()
 
 
-def _write(files: dict[str, bytes], name: str, folder: Path, archive: Path,
-           made: Callable[[Path], dict[str, bytes]] = lambda folder: {}) -> None:
+def _write(
+    files: dict[str, bytes],
+    name: str,
+    folder: Path,
+    archive: Path,
+    made: Callable[[Path], dict[str, bytes]] = lambda folder: {},
+) -> None:
     """The files into ``folder``, then what ``made`` makes from them there (the manifest of
     the results handed in); all of them, under ``name/``, into the zip ``archive``, with
     ``LISTING.txt``; the zip synced to disk."""
@@ -413,14 +466,21 @@ def unwritten_lines(results_dir: Path, results_set: str) -> list[str]:
     try:
         with zipfile.ZipFile(rdir / OVERLEAF) as z:
             names = set(z.namelist())
-            texts = {label: z.read(f"prose/{label}.tex").decode("utf-8", "replace")
-                     for label in paths if f"prose/{label}.tex" in names}
+            texts = {
+                label: z.read(f"prose/{label}.tex").decode("utf-8", "replace")
+                for label in paths
+                if f"prose/{label}.tex" in names
+            }
     except (OSError, zipfile.BadZipFile):
         texts = prose.read_texts(paths)
     return prose.unwritten_lines(
-        prose.unwritten(author, texts, ids), paths, author, SETTINGS_FILE,
+        prose.unwritten(author, texts, ids),
+        paths,
+        author,
+        SETTINGS_FILE,
         "unwritten in the report handed in (it is a note: write them, `make report`, then "
-        "`make submission` again):")
+        "`make submission` again):",
+    )
 
 
 def executed_notebook(path: Path, results_dir: Path, results_set: str) -> bytes | None:
@@ -442,15 +502,23 @@ def executed_notebook(path: Path, results_dir: Path, results_set: str) -> bytes 
     book = nbformat.reads(data.decode(), as_version=4)
     for cell in book.cells:
         if "parameters" in cell.metadata.get("tags", []):
-            cell.source += (f"\nPROFILE = {results.profile_of(results_set)!r}"
-                            f"\nRESULTS = {str(Path(results_dir).resolve())!r}")
+            cell.source += (
+                f"\nPROFILE = {results.profile_of(results_set)!r}"
+                f"\nRESULTS = {str(Path(results_dir).resolve())!r}"
+            )
     print(f"running {path} to hand it in with its outputs ...", flush=True)
     try:
-        nbclient.NotebookClient(book, timeout=3600, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}}).execute()
+        nbclient.NotebookClient(
+            book,
+            timeout=3600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     except Exception as exc:  # a cell failed: what it printed is in the notebook
-        print(f"note: {path}: a cell failed ({type(exc).__name__}); handed in with the "
-              "outputs up to it")
+        print(
+            f"note: {path}: a cell failed ({type(exc).__name__}); handed in with the "
+            "outputs up to it"
+        )
     return nbformat.writes(book).encode()
 
 

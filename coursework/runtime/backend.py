@@ -24,8 +24,10 @@ SETTINGS: dict = {"deterministic": None, "mixed_precision": False, "policy": "fl
 # What TensorFlow's C++ side prints while it loads, before its log level applies, and what
 # nobody can act on: "oneDNN custom operations are on", "Could not find cuda drivers", the
 # absl preamble, "Unable to register cuDNN factory" on CUDA builds
-IMPORT_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog|[IW]0000 "
-                          r"|E0000 .*(Unable to register|cuda|cuDNN|cuFFT|cuBLAS))")
+IMPORT_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog|[IW]0000 "
+    r"|E0000 .*(Unable to register|cuda|cuDNN|cuFFT|cuBLAS))"
+)
 
 
 def chosen() -> str:
@@ -64,14 +66,16 @@ def check_installed(name: str | None = None) -> str:
     """The chosen backend, or BackendError naming the install command if it is missing."""
     name = name or chosen()
     if name not in BACKENDS:
-        raise BackendError(f"KERAS_BACKEND={name!r} is not supported here: use one of "
-                           f"{', '.join(BACKENDS)}")
+        raise BackendError(
+            f"KERAS_BACKEND={name!r} is not supported here: use one of {', '.join(BACKENDS)}"
+        )
     if not _found(name):
         raise BackendError(
             f"the Keras backend {name!r} is not installed in this environment "
             f"(installed: {', '.join(installed()) or 'none'}).\n"
             f"  Install it: make setup BACKEND={name}   (or: pip install -e '.[{EXTRAS[name]}]'),"
-            f"\n  or choose another: KERAS_BACKEND=<{'|'.join(installed() or BACKENDS)}>")
+            f"\n  or choose another: KERAS_BACKEND=<{'|'.join(installed() or BACKENDS)}>"
+        )
     if name == chosen():
         import_keras()
     return name
@@ -116,13 +120,18 @@ def accelerators() -> list[dict]:
     if name == "jax":
         import jax
 
-        return [{"device": f"gpu:{d.id}", "name": getattr(d, "device_kind", str(d))}
-                for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
+        return [
+            {"device": f"gpu:{d.id}", "name": getattr(d, "device_kind", str(d))}
+            for d in jax.devices()
+            if d.platform in ("gpu", "cuda", "rocm")
+        ]
     import torch
 
     if torch.cuda.is_available():
-        return [{"device": f"gpu:{i}", "name": torch.cuda.get_device_name(i)}
-                for i in range(torch.cuda.device_count())]
+        return [
+            {"device": f"gpu:{i}", "name": torch.cuda.get_device_name(i)}
+            for i in range(torch.cuda.device_count())
+        ]
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return [{"device": "mps:0", "name": "Apple GPU (MPS)"}]
     return []

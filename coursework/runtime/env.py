@@ -35,11 +35,16 @@ def nvidia_smi_gpus() -> list[dict]:
     """GPU names, driver and CUDA version from ``nvidia-smi`` (no framework import), [] where
     there is none."""
     try:
-        text = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
-                               "--format=csv,noheader"], capture_output=True, text=True,
-                              timeout=10, check=True).stdout
-        header = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=10,
-                                check=True).stdout
+        text = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        header = subprocess.run(
+            ["nvidia-smi"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     cuda = header.split("CUDA Version:", 1)[1].split()[0] if "CUDA Version:" in header else ""
@@ -53,8 +58,13 @@ def nvidia_smi_gpus() -> list[dict]:
 @cache
 def hardware() -> dict:
     """CPU model and count, GPUs with driver and CUDA: the manifest's hardware record."""
-    return {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "machine": platform.machine(),
-            "platform": platform.platform(), "gpus": nvidia_smi_gpus()}
+    return {
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "gpus": nvidia_smi_gpus(),
+    }
 
 
 def _version(package: str) -> str | None:
@@ -117,11 +127,13 @@ def lock_state() -> dict:
 
 
 def lock_differences(state: dict) -> str:
-    """"matches", or the packages that differ: "1 differ: h5py 3.14.0 (lock 3.16.0)"."""
+    """ "matches", or the packages that differ: "1 differ: h5py 3.14.0 (lock 3.16.0)"."""
     if state.get("matches"):
         return "matches"
-    items = [f"{n} {d['installed'] or 'missing'} (lock {d['locked']})"
-             for n, d in sorted((state.get("differences") or {}).items())]
+    items = [
+        f"{n} {d['installed'] or 'missing'} (lock {d['locked']})"
+        for n, d in sorted((state.get("differences") or {}).items())
+    ]
     return f"{len(items)} differ: " + ", ".join(items)
 
 

@@ -19,15 +19,17 @@ from concurrent.futures import ProcessPoolExecutor
 from coursework.runtime import env
 
 
-def pool(workers: int, backend: str | None = None,
-         settings: dict | None = None) -> ProcessPoolExecutor:
+def pool(
+    workers: int, backend: str | None = None, settings: dict | None = None
+) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes on ``backend`` (default: this process's)."""
     ctx = multiprocessing.get_context("spawn")
     slots = ctx.Queue()
     for slot in range(workers):
         slots.put(slot)
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start,
-                               initargs=(slots, workers, backend, settings))
+    return ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_start, initargs=(slots, workers, backend, settings)
+    )
 
 
 def worker_env(slot: int, workers: int, backend: str | None, gpus: int) -> dict[str, str]:

@@ -44,8 +44,9 @@ def entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def unpack(archive: Path, dest: Path, max_bytes: int = MAX_BYTES,
-           max_files: int = MAX_FILES) -> list[str]:
+def unpack(
+    archive: Path, dest: Path, max_bytes: int = MAX_BYTES, max_files: int = MAX_FILES
+) -> list[str]:
     """Check every entry of ``archive``, then unpack it into ``dest`` (made anew); return the
     names of the files written. SubmissionError (and nothing left in ``dest``) if it is not a
     zip or any entry or limit fails."""
@@ -58,8 +59,9 @@ def unpack(archive: Path, dest: Path, max_bytes: int = MAX_BYTES,
         infos = z.infolist()
         files = [i for i in infos if not i.is_dir()]
         if len(files) > max_files:
-            raise SubmissionError(f"{archive.name}: {len(files)} files, over the limit of "
-                                  f"{max_files}")
+            raise SubmissionError(
+                f"{archive.name}: {len(files)} files, over the limit of {max_files}"
+            )
         seen: set[str] = set()
         for info in infos:
             problem = entry_problem(info)
@@ -75,8 +77,10 @@ def unpack(archive: Path, dest: Path, max_bytes: int = MAX_BYTES,
             raise SubmissionError(f"{archive.name}: entry {clash[0]!r} is a file and a folder")
         declared = sum(i.file_size for i in files)
         if declared > max_bytes:
-            raise SubmissionError(f"{archive.name}: unpacks to {declared:,} bytes, over the limit"
-                                  f" of {max_bytes:,} (a zip bomb?)")
+            raise SubmissionError(
+                f"{archive.name}: unpacks to {declared:,} bytes, over the limit"
+                f" of {max_bytes:,} (a zip bomb?)"
+            )
         if dest.exists():
             shutil.rmtree(dest)
         try:
@@ -86,8 +90,9 @@ def unpack(archive: Path, dest: Path, max_bytes: int = MAX_BYTES,
             raise
 
 
-def _extract(z: zipfile.ZipFile, files: list[zipfile.ZipInfo], name: str, dest: Path,
-             max_bytes: int) -> list[str]:
+def _extract(
+    z: zipfile.ZipFile, files: list[zipfile.ZipInfo], name: str, dest: Path, max_bytes: int
+) -> list[str]:
     total, written = 0, []
     dest.mkdir(parents=True)
     for info in files:
@@ -98,11 +103,13 @@ def _extract(z: zipfile.ZipFile, files: list[zipfile.ZipInfo], name: str, dest: 
                 while chunk := src.read(CHUNK):
                     total += len(chunk)
                     if total > max_bytes:
-                        raise SubmissionError(f"{name}: unpacks past the limit of "
-                                              f"{max_bytes:,} bytes (a zip bomb?)")
+                        raise SubmissionError(
+                            f"{name}: unpacks past the limit of {max_bytes:,} bytes (a zip bomb?)"
+                        )
                     out.write(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-            raise SubmissionError(f"{name}: entry {info.filename!r} cannot be read: {exc}") \
-                from None
+            raise SubmissionError(
+                f"{name}: entry {info.filename!r} cannot be read: {exc}"
+            ) from None
         written.append(PurePosixPath(info.filename).as_posix())
     return written

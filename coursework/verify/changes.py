@@ -31,8 +31,7 @@ class Changes:
 
     @property
     def lines(self) -> tuple[int, int]:
-        return (sum(a for a, _ in self.changed.values()),
-                sum(r for _, r in self.changed.values()))
+        return (sum(a for a, _ in self.changed.values()), sum(r for _, r in self.changed.values()))
 
     def summary(self) -> str:
         if self.base is None:
@@ -46,8 +45,9 @@ class Changes:
 
 def _git(*args: str, root: Path = ROOT, text: bool = True):
     try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=text,
-                              timeout=120, check=True).stdout
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=text, timeout=120, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -80,8 +80,10 @@ def changes(code: dict[str, Path], history: list[str], root: Path = ROOT) -> Cha
         return Changes(None, note="no git history in this checkout of the template")
     base = next((c for c in history if c in known), None)
     if base is None:
-        return Changes(None, note="none of the submission's commits is in this checkout "
-                                  "(git pull the template)")
+        return Changes(
+            None,
+            note="none of the submission's commits is in this checkout (git pull the template)",
+        )
     tree = _git("ls-tree", "-r", "--full-tree", base, root=root) or ""
     template = {}
     for line in tree.splitlines():
@@ -102,8 +104,10 @@ def changes(code: dict[str, Path], history: list[str], root: Path = ROOT) -> Cha
                 out.changed[name] = (0, 0)
                 continue
             diff = list(difflib.unified_diff(a, b, lineterm="", n=0))
-            out.changed[name] = (sum(d.startswith("+") and not d.startswith("+++") for d in diff),
-                                 sum(d.startswith("-") and not d.startswith("---") for d in diff))
+            out.changed[name] = (
+                sum(d.startswith("+") and not d.startswith("+++") for d in diff),
+                sum(d.startswith("-") and not d.startswith("---") for d in diff),
+            )
     for name in sorted(set(template) - set(code)):
         if not name.startswith(NOT_CODE):
             old = _git("cat-file", "blob", template[name], root=root, text=False) or b""

@@ -113,10 +113,13 @@ def check_listing(root: Path) -> list[Row]:
             continue
         got = manifest.sha256(root / name)
         ok = got == digest and (root / name).stat().st_size == size
-        rows.append(Row("-", "-", "listing sha256", name, digest[:12], got[:12],
-                        "ok" if ok else "EDITED"))
-    rows += [Row("-", "-", "listing: file listed", name, "in LISTING.txt", "not listed",
-                 "UNLISTED") for name in sorted(present - set(listed))]
+        rows.append(
+            Row("-", "-", "listing sha256", name, digest[:12], got[:12], "ok" if ok else "EDITED")
+        )
+    rows += [
+        Row("-", "-", "listing: file listed", name, "in LISTING.txt", "not listed", "UNLISTED")
+        for name in sorted(present - set(listed))
+    ]
     return rows
 
 
@@ -131,14 +134,26 @@ def read_description(root: Path) -> tuple[dict, list[Row]]:
     except (OSError, ValueError) as exc:
         sets = [s for s in results.sets(root / "results") if s != "slurm-logs"]
         desc = {"results_set": sets[0]} if len(sets) == 1 else {}
-        return desc, [Row("-", "-", "submission description", DESCRIPTION, "readable",
-                          short(exc, 60), "MISSING")]
+        return desc, [
+            Row(
+                "-",
+                "-",
+                "submission description",
+                DESCRIPTION,
+                "readable",
+                short(exc, 60),
+                "MISSING",
+            )
+        ]
 
 
 def code_of(root: Path) -> dict[str, Path]:
     code = root / "code"
-    return {p.relative_to(code).as_posix(): p for p in sorted(code.rglob("*"))
-            if p.is_file()} if code.is_dir() else {}
+    return (
+        {p.relative_to(code).as_posix(): p for p in sorted(code.rglob("*")) if p.is_file()}
+        if code.is_dir()
+        else {}
+    )
 
 
 def check_code(root: Path, desc: dict, sheet: Sheet) -> list[Row]:
@@ -154,26 +169,60 @@ def check_code(root: Path, desc: dict, sheet: Sheet) -> list[Row]:
         sheet.changed_files.append([name, plus, minus, how])
     digest = code_digest(code)
     results_dir = root / "results"
-    recs = [results.read_json(p) for p in results.record_paths(results_dir,
-                                                                 desc.get("results_set", ""))]
+    recs = [
+        results.read_json(p) for p in results.record_paths(results_dir, desc.get("results_set", ""))
+    ]
     same = sum(r.get("code_sha256") == digest for r in recs)
     unknown = sum(r.get("code_sha256") is None for r in recs)
     sheet.facts["runs_by_handed_in_code"] = f"{same}/{len(recs)}" + (
-        f" ({unknown} made before runs recorded their code)" if unknown else "")
-    rows = [Row("-", "-", "code: template commit", "code/", "a template commit",
-                diff.base[:10] if diff.base else diff.note, "ok" if diff.base else "note")]
+        f" ({unknown} made before runs recorded their code)" if unknown else ""
+    )
+    rows = [
+        Row(
+            "-",
+            "-",
+            "code: template commit",
+            "code/",
+            "a template commit",
+            diff.base[:10] if diff.base else diff.note,
+            "ok" if diff.base else "note",
+        )
+    ]
     if desc.get("code_sha256") not in (None, digest):
-        rows.append(Row("-", "-", "code digest", DESCRIPTION, short(desc["code_sha256"], 12),
-                        digest[:12], "EDITED"))
+        rows.append(
+            Row(
+                "-",
+                "-",
+                "code digest",
+                DESCRIPTION,
+                short(desc["code_sha256"], 12),
+                digest[:12],
+                "EDITED",
+            )
+        )
     if same + unknown < len(recs):
-        rows.append(Row("-", "-", "code: runs made by the handed-in code", "code/",
-                        f"{len(recs)} runs", f"{same} runs", "note"))
+        rows.append(
+            Row(
+                "-",
+                "-",
+                "code: runs made by the handed-in code",
+                "code/",
+                f"{len(recs)} runs",
+                f"{same} runs",
+                "note",
+            )
+        )
     return rows
 
 
-def check_report_sources(results_dir: Path, results_set: str, work: Path,
-                         sheet: Sheet, templates: Path | None,
-                         box: Sandbox | str) -> list[Row]:
+def check_report_sources(
+    results_dir: Path,
+    results_set: str,
+    work: Path,
+    sheet: Sheet,
+    templates: Path | None,
+    box: Sandbox | str,
+) -> list[Row]:
     """The Overleaf folder handed in: its numbers against ``numbers.json``, compiled here in
     the sandbox ``box`` (a string: why nothing may run), the pages of its body against the
     course's limit."""
@@ -188,41 +237,83 @@ def check_report_sources(results_dir: Path, results_set: str, work: Path,
     try:
         archive.unpack(zipped, sources)
     except SubmissionError as exc:
-        return [Row("-", "-", "report sources", label, "a safe zip", short(exc, 80),
-                    "MISSING")]
-    paths = {q.id: report.question_paths(results_dir, results_set, q, None, write=False)
-             for q in written}
+        return [Row("-", "-", "report sources", label, "a safe zip", short(exc, 80), "MISSING")]
+    paths = {
+        q.id: report.question_paths(results_dir, results_set, q, None, write=False) for q in written
+    }
     rows = check_sources(sources, label, written, paths, lambda rel: True, templates)
     rows += check_prose(sources, label, written, sheet)
     sheet.facts["pages"] = "?"
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        return rows + [Row("-", "-", "report compiles", label, "compiled here",
-                           "LaTeX not installed here", "note")]
+        return rows + [
+            Row(
+                "-",
+                "-",
+                "report compiles",
+                label,
+                "compiled here",
+                "LaTeX not installed here",
+                "note",
+            )
+        ]
     if isinstance(box, str):
-        return rows + [Row("-", "-", "report compiles", label, "compiled in a sandbox",
-                           f"not compiled: {short(box, 100)}", "note")]
+        return rows + [
+            Row(
+                "-",
+                "-",
+                "report compiles",
+                label,
+                "compiled in a sandbox",
+                f"not compiled: {short(box, 100)}",
+                "note",
+            )
+        ]
     home = work / "tmp" / "home"
     home.mkdir(parents=True, exist_ok=True)
     sheet.facts.setdefault("sandbox", box.kind)
 
     def wrap(cmd: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-        return box.command(cmd, cwd=sources, writable=work, readable=[],
-                           env={**env, "HOME": str(home), "TMPDIR": str(home)})
+        return box.command(
+            cmd,
+            cwd=sources,
+            writable=work,
+            readable=[],
+            env={**env, "HOME": str(home), "TMPDIR": str(home)},
+        )
 
     try:
         latex.compile_pdf(sources, wrap)
     except ReportError as exc:
-        return rows + [Row("-", "-", "report compiles", label, "compiles",
-                           short(str(exc).splitlines()[-1], 60), "FAILED")]
-    rows += [Row("-", "-", "report layout", label, "none", short(problem, 160), "note")
-             for problem in latex.layout(sources / "build")]
+        return rows + [
+            Row(
+                "-",
+                "-",
+                "report compiles",
+                label,
+                "compiles",
+                short(str(exc).splitlines()[-1], 60),
+                "FAILED",
+            )
+        ]
+    rows += [
+        Row("-", "-", "report layout", label, "none", short(problem, 160), "note")
+        for problem in latex.layout(sources / "build")
+    ]
     pages = latex.page_budget(sources / "build" / "report.aux", ids)["body_pages"]
     limit = int(sheet.options["page_limit"])
     sheet.facts["pages"] = "?" if pages is None else str(pages)
     over = pages is None or pages > limit  # the student's problem, not a failed check
-    return rows + [Row("-", "-", "report pages (body)", label, f"<= {limit}",
-                       str(pages) + (f" (over by {pages - limit})" if pages and over else ""),
-                       "note" if over else "ok")]
+    return rows + [
+        Row(
+            "-",
+            "-",
+            "report pages (body)",
+            label,
+            f"<= {limit}",
+            str(pages) + (f" (over by {pages - limit})" if pages and over else ""),
+            "note" if over else "ok",
+        )
+    ]
 
 
 def check_prose(sources: Path, label: str, written: list, sheet: Sheet) -> list[Row]:
@@ -230,17 +321,35 @@ def check_prose(sources: Path, label: str, written: list, sheet: Sheet) -> list[
     against the macros of ``numbers.json`` (one it lacks printed ``??``: UNRESOLVED), and what
     is unwritten (the author as ``numbers.json`` has it): a note, and a fact of the sheet."""
     ids = [q.id for q in written]
-    paths = prose.paper_paths(sources / "prose" / "abstract.tex",
-                              {q: sources / "prose" / q for q in ids})
+    paths = prose.paper_paths(
+        sources / "prose" / "abstract.tex", {q: sources / "prose" / q for q in ids}
+    )
     texts = prose.read_texts(paths)
-    rows = [Row("-", "-", "report \\result", f"{label}/prose/{name}.tex:{line}",
-                "a macro of numbers.tex", short(why, 120), "UNRESOLVED")
-            for name, line, why in prose.unresolved(texts, written)]
+    rows = [
+        Row(
+            "-",
+            "-",
+            "report \\result",
+            f"{label}/prose/{name}.tex:{line}",
+            "a macro of numbers.tex",
+            short(why, 120),
+            "UNRESOLVED",
+        )
+        for name, line, why in prose.unresolved(texts, written)
+    ]
     missing = prose.unwritten(sheet.facts.get("author", ""), texts, ids)
     sheet.facts["unwritten"] = ", ".join(missing) or "none"
-    return rows + [Row("-", "-", "prose written", f"{label}/prose", "written",
-                       f"unwritten: {sheet.facts['unwritten']}" if missing else "written",
-                       "note" if missing else "ok")]
+    return rows + [
+        Row(
+            "-",
+            "-",
+            "prose written",
+            f"{label}/prose",
+            "written",
+            f"unwritten: {sheet.facts['unwritten']}" if missing else "written",
+            "note" if missing else "ok",
+        )
+    ]
 
 
 def weight(root: Path, results_set: str, sources: Path) -> Callable[[Path], float]:
@@ -253,8 +362,11 @@ def weight(root: Path, results_set: str, sources: Path) -> Callable[[Path], floa
     except CourseworkError:
         written = []
     ids = {q.id for q in written}
-    texts = prose.read_texts(prose.paper_paths(sources / "prose" / "abstract.tex",
-                                               {q: sources / "prose" / q for q in ids}))
+    texts = prose.read_texts(
+        prose.paper_paths(
+            sources / "prose" / "abstract.tex", {q: sources / "prose" / q for q in ids}
+        )
+    )
     quoted = prose.cited(texts)
 
     def of(path: Path) -> float:
@@ -266,26 +378,35 @@ def weight(root: Path, results_set: str, sources: Path) -> Callable[[Path], floa
     return of
 
 
-def rerun_rows(root: Path, results_set: str, work: Path, options: Options, sheet: Sheet,
-               box: Sandbox | str) -> list[Row]:
+def rerun_rows(
+    root: Path, results_set: str, work: Path, options: Options, sheet: Sheet, box: Sandbox | str
+) -> list[Row]:
     """Re-train a secret sample of runs with the handed-in code, each from its handed-in
     ``run.json`` and with the backend it recorded, in the sandbox ``box``; compare here."""
     results_dir, code = root / "results", root / "code"
     if isinstance(box, str):
-        sheet.facts.update(reruns_agreeing="refused: no sandbox", sandbox="none",
-                           rerun_sample="-")
+        sheet.facts.update(reruns_agreeing="refused: no sandbox", sandbox="none", rerun_sample="-")
         return [Row("-", "-", "re-run: refused", "-", "a sandbox", short(box, 120), "note")]
     candidates = rerun.rerun_jobs(results_dir, results_set, None, None)
     seed = secrets.randbits(64)
     done = {results_dir / rel for rel in sheet.reran}
-    jobs = rerun.secret_sample(candidates, options.sample, seed,
-                               weight(root, results_set, work / "report-sources"), done)
+    jobs = rerun.secret_sample(
+        candidates, options.sample, seed, weight(root, results_set, work / "report-sources"), done
+    )
     sheet.facts.update(sandbox=box.kind, rerun_seed=str(seed))
     tmp = work / "tmp"
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp / "home"),
-           "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(tmp),
-           "KERAS_HOME": str(tmp / "keras"), "MPLCONFIGDIR": str(tmp / "matplotlib"),
-           "XDG_CACHE_HOME": str(tmp / "cache"), "COURSEWORK_CACHE": str(tmp / "coursework")}
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": str(tmp / "home"),
+        "PYTHONPATH": str(code),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": str(tmp),
+        "KERAS_HOME": str(tmp / "keras"),
+        "MPLCONFIGDIR": str(tmp / "matplotlib"),
+        "XDG_CACHE_HOME": str(tmp / "cache"),
+        "COURSEWORK_CACHE": str(tmp / "coursework"),
+    }
     readable = [root]
     if os.environ.get("COURSEWORK_DATA_DIR"):
         env["COURSEWORK_DATA_DIR"] = os.environ["COURSEWORK_DATA_DIR"]
@@ -303,20 +424,28 @@ def rerun_rows(root: Path, results_set: str, work: Path, options: Options, sheet
         out = work / "rerun" / f"{i:03d}"  # work/ is made anew for each marking
         (tmp / "home").mkdir(parents=True, exist_ok=True)
         out.parent.mkdir(parents=True, exist_ok=True)
-        print(f"    [{i}/{len(jobs)}] re-training {run_id} seed {seed_label} "
-              f"({rec['config']['epochs']} epochs, backend {name}) with the handed-in code, "
-              f"sandbox: {box.kind}", flush=True)
+        print(
+            f"    [{i}/{len(jobs)}] re-training {run_id} seed {seed_label} "
+            f"({rec['config']['epochs']} epochs, backend {name}) with the handed-in code, "
+            f"sandbox: {box.kind}",
+            flush=True,
+        )
         cmd, run_env = box.command(
             [sys.executable, "-m", "coursework", "retrain", str(path), "--out", str(out)],
-            cwd=code, writable=work, readable=readable, env={**env, "KERAS_BACKEND": name})
+            cwd=code,
+            writable=work,
+            readable=readable,
+            env={**env, "KERAS_BACKEND": name},
+        )
         seconds = float(rec.get("metrics", {}).get("train_seconds") or 0)
         limit = max(RERUN_TIMEOUT[0], RERUN_TIMEOUT[1] * seconds)
         with open(work / "rerun.log", "a") as log:
             log.write(f"$ KERAS_BACKEND={name} {' '.join(cmd)}\n")
             log.flush()
             try:
-                code_rc = subprocess.run(cmd, cwd=code, env=run_env, stdout=log,
-                                         stderr=subprocess.STDOUT, timeout=limit).returncode
+                code_rc = subprocess.run(
+                    cmd, cwd=code, env=run_env, stdout=log, stderr=subprocess.STDOUT, timeout=limit
+                ).returncode
             except subprocess.TimeoutExpired:
                 code_rc = f"timed out after {limit:.0f} s"
         rel = results.relative(path.parent / results.HISTORY, results_dir, results_set)
@@ -326,20 +455,37 @@ def rerun_rows(root: Path, results_set: str, work: Path, options: Options, sheet
             why = code_rc if isinstance(code_rc, str) else tail[-1] if tail else f"exit {code_rc}"
             if "invalid choice: 'retrain'" in why:
                 why = "the handed-in code has no retrain command (an older template)"
-            rows.append(Row(run_id, seed_label, f"re-run ({name})", rel, "a re-run",
-                            short(why, 70), "NOT RUN"))
+            rows.append(
+                Row(
+                    run_id,
+                    seed_label,
+                    f"re-run ({name})",
+                    rel,
+                    "a re-run",
+                    short(why, 70),
+                    "NOT RUN",
+                )
+            )
             continue
         try:
             new = results.read_json(new_rec)
         except CourseworkError as exc:
             new = {"error": str(exc)}
-        mine = rerun.compare(rec, new, path.parent / results.HISTORY, new_hist, run_id,
-                             seed_label, rel, name, options.tolerance)
+        mine = rerun.compare(
+            rec,
+            new,
+            path.parent / results.HISTORY,
+            new_hist,
+            run_id,
+            seed_label,
+            rel,
+            name,
+            options.tolerance,
+        )
         print(f"        -> {'ok' if all(r.ok for r in mine) else 'MISMATCH'}", flush=True)
         rows += mine
     sheet.facts["rerun_sample"] = "; ".join(sampled) or "none"
-    agree = len({(r.run, r.seed) for r in rows}) - len({(r.run, r.seed) for r in rows
-                                                        if not r.ok})
+    agree = len({(r.run, r.seed) for r in rows}) - len({(r.run, r.seed) for r in rows if not r.ok})
     sheet.facts["reruns_agreeing"] = f"{agree}/{len({(r.run, r.seed) for r in rows})}"
     return rows
 
@@ -348,8 +494,9 @@ def report_settings(root: Path, results_set: str | None) -> dict:
     """The report's title and author: as its ``numbers.json`` records them, else the
     handed-in ``report.toml`` (read as data only)."""
     for path, read in (
-            (results.report_dir(root / "results", results_set or "-") / report.NUMBERS,
-             json.loads), (root / "code" / "report.toml", tomllib.loads)):
+        (results.report_dir(root / "results", results_set or "-") / report.NUMBERS, json.loads),
+        (root / "code" / "report.toml", tomllib.loads),
+    ):
         try:
             raw = read(path.read_text(encoding="utf-8-sig"))
         except (OSError, ValueError):
@@ -366,19 +513,29 @@ def too_large(root: Path) -> list[Row]:
     for path in sorted(root.rglob("*")):
         limit = {".json": MAX_JSON_BYTES, ".csv": MAX_CSV_BYTES}.get(path.suffix)
         if limit and path.is_file() and path.stat().st_size > limit:
-            rows.append(Row("-", "-", "file size", path.relative_to(root).as_posix(),
-                            f"<= {limit >> 20} MiB", f"{path.stat().st_size:,} bytes",
-                            "BROKEN"))
+            rows.append(
+                Row(
+                    "-",
+                    "-",
+                    "file size",
+                    path.relative_to(root).as_posix(),
+                    f"<= {limit >> 20} MiB",
+                    f"{path.stat().st_size:,} bytes",
+                    "BROKEN",
+                )
+            )
     return rows
 
 
-def check_unpacked(sheet: Sheet, files: Path, work: Path, options: Options,
-                   box: Sandbox | str) -> None:
+def check_unpacked(
+    sheet: Sheet, files: Path, work: Path, options: Options, box: Sandbox | str
+) -> None:
     """Every check of an unpacked submission, into ``sheet``."""
     root = submission_root(files)
     if root is None:
-        sheet.rows.append(Row("-", "-", "layout", LISTING, "a folder with LISTING.txt",
-                              "not found", "MISSING"))
+        sheet.rows.append(
+            Row("-", "-", "layout", LISTING, "a folder with LISTING.txt", "not found", "MISSING")
+        )
         return
     big = too_large(root)
     if big:
@@ -389,15 +546,36 @@ def check_unpacked(sheet: Sheet, files: Path, work: Path, options: Options,
     sheet.rows += rows
     results_set = desc.get("results_set")
     results_dir = root / "results"
-    if results_set and not re.fullmatch(r"[A-Za-z0-9_.@+-]+", results_set) or results_set in (
-            ".", ".."):  # a name, never a path out of the submission
-        sheet.rows.append(Row("-", "-", "submission description", DESCRIPTION,
-                              "a results set's name", short(results_set, 60), "BROKEN"))
+    if (
+        results_set
+        and not re.fullmatch(r"[A-Za-z0-9_.@+-]+", results_set)
+        or results_set in (".", "..")
+    ):  # a name, never a path out of the submission
+        sheet.rows.append(
+            Row(
+                "-",
+                "-",
+                "submission description",
+                DESCRIPTION,
+                "a results set's name",
+                short(results_set, 60),
+                "BROKEN",
+            )
+        )
         return
     sheet.facts.update(report_settings(root, results_set))
     if not results_set or not results.set_dir(results_dir, results_set).is_dir():
-        sheet.rows.append(Row("-", "-", "results", f"results/{results_set or '?'}", "present",
-                              "missing", "MISSING"))
+        sheet.rows.append(
+            Row(
+                "-",
+                "-",
+                "results",
+                f"results/{results_set or '?'}",
+                "present",
+                "missing",
+                "MISSING",
+            )
+        )
         return
     templates = root / "code" / "report_templates"
     templates = templates if (templates / "question.tex.j2").is_file() else None
@@ -424,8 +602,7 @@ def cause(exc: BaseException) -> str:
 def broken(sheet: Sheet, folder: Path, stage: str, exc: BaseException) -> None:
     """``exc`` while ``stage`` becomes the sheet's BROKEN row; the traceback, for the
     marker, in ``marking-error.log`` of the submission's folder."""
-    sheet.rows.append(Row("-", "-", f"marking: {stage}", "-", "no error", cause(exc),
-                          "BROKEN"))
+    sheet.rows.append(Row("-", "-", f"marking: {stage}", "-", "no error", cause(exc), "BROKEN"))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "marking-error.log").write_text("".join(traceback.format_exception(exc)))
@@ -447,11 +624,11 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
     marking = Path(marking).resolve()  # the re-runs work in the submission's code folder
     results.ensure_writable(marking)
     folders = sheets.assign(marking, [z.name for z in zips])
-    box = (choose(options.unsafe, marking) if options.sample > 0 or shutil.which("latexmk")
-           else "-")
+    box = choose(options.unsafe, marking) if options.sample > 0 or shutil.which("latexmk") else "-"
     if isinstance(box, str) and box != "-":
-        print(f"warning: nothing of a submission will run (no re-runs, no LaTeX): {box}",
-              flush=True)
+        print(
+            f"warning: nothing of a submission will run (no re-runs, no LaTeX): {box}", flush=True
+        )
     out: dict[Path, Sheet] = {}
     todo: list[Path] = []  # unpacked now, to check
     reused: set[Path] = set()  # marked before, with the same zip and options
@@ -459,8 +636,9 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
     for z in zips:  # every archive is checked and unpacked before anything runs
         folder = folders[z.name]
         before = sheets.read_sheet(folder)
-        sheet = out[z] = Sheet(z.name, "?", asdict(options),
-                               facts={"page_limit": str(options.page_limit)})
+        sheet = out[z] = Sheet(
+            z.name, "?", asdict(options), facts={"page_limit": str(options.page_limit)}
+        )
         try:
             sheet.sha256 = manifest.sha256(z)
             if not again and already_marked(before, sheet.sha256, options):
@@ -474,8 +652,9 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
             archive.unpack(z, folder / "files", options.max_bytes, options.max_files)
             todo.append(z)
         except SubmissionError as exc:
-            sheet.rows.append(Row("-", "-", "archive", z.name, "a safe zip", str(exc),
-                                  "BAD ARCHIVE"))
+            sheet.rows.append(
+                Row("-", "-", "archive", z.name, "a safe zip", str(exc), "BAD ARCHIVE")
+            )
         except Exception as exc:  # noqa: BLE001 - any failure is this submission's verdict
             broken(sheet, folder, "unpacking", exc)
         if z not in todo:
@@ -487,8 +666,17 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
         sheet, folder = out[z], folders[z.name]
         twins = [n for n in same.get(sheet.sha256, []) if n != z.name and sheet.sha256 != "?"]
         if z in todo and twins:  # the same bytes handed in twice: worth a look
-            sheet.rows.append(Row("-", "-", "zip: identical to another", z.name, "unique",
-                                  f"the same bytes as {', '.join(twins)}", "note"))
+            sheet.rows.append(
+                Row(
+                    "-",
+                    "-",
+                    "zip: identical to another",
+                    z.name,
+                    "unique",
+                    f"the same bytes as {', '.join(twins)}",
+                    "note",
+                )
+            )
         if z in todo:
             print(f"[{i}/{len(zips)}] {z.name}: checking ...", flush=True)
             try:
@@ -500,8 +688,11 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
             sheets.write_sheet(sheet, folder)
         skipped = "already marked (AGAIN=1 / --again to redo): " if z in reused else ""
         first = f"; first failure: {describe(sheet.failures[0])}" if sheet.failures else ""
-        print(f"[{i}/{len(zips)}] {z.name}: {skipped}{sheet.verdict}, "
-              f"{len(sheet.rows) - len(sheet.failures)}/{len(sheet.rows)} checks passed"
-              f"{first}", flush=True)
+        print(
+            f"[{i}/{len(zips)}] {z.name}: {skipped}{sheet.verdict}, "
+            f"{len(sheet.rows) - len(sheet.failures)}/{len(sheet.rows)} checks passed"
+            f"{first}",
+            flush=True,
+        )
     sheets.write_marks(marking)
     return [out[z] for z in zips]

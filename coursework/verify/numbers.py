@@ -22,14 +22,16 @@ def cells(q: QuestionNumbers) -> dict[tuple[str, str, str], str]:
     out = {("-", "text", k): v for k, v in vars(q.facts).items()}
     for name, t in q.tables.items():
         for row in t.rows:
-            out.update({(row.run, name, col): v
-                        for col, v in zip(t.columns[1:], row.cells, strict=True)})
+            out.update(
+                {(row.run, name, col): v for col, v in zip(t.columns[1:], row.cells, strict=True)}
+            )
     out.update({(m.key, "macro", m.field): m.value for m in q.macros})
     return out
 
 
-def check_numbers(written: list[QuestionNumbers], fresh: list[QuestionNumbers],
-                  in_scope: InScope) -> list[Row]:
+def check_numbers(
+    written: list[QuestionNumbers], fresh: list[QuestionNumbers], in_scope: InScope
+) -> list[Row]:
     """``report/numbers.json`` against a recomputation from the results, number by number."""
     rows = []
     new = {q.id: cells(q) for q in fresh}
@@ -37,15 +39,35 @@ def check_numbers(written: list[QuestionNumbers], fresh: list[QuestionNumbers],
         if not in_scope(f"{q.id}/"):
             continue
         have, want = cells(q), new.get(q.id, {})
-        bad = [(k, want.get(k, "(none)"), have.get(k, "(none)")) for k in sorted(set(have)
-               | set(want)) if have.get(k) != want.get(k)]
+        bad = [
+            (k, want.get(k, "(none)"), have.get(k, "(none)"))
+            for k in sorted(set(have) | set(want))
+            if have.get(k) != want.get(k)
+        ]
         for (run, table, col), expected, got in bad:
             label = run if table == "macro" else f"{q.id}/{run}"
-            rows.append(Row(label, "-", f"numbers.json {table}: {col}",
-                            f"report/{report.NUMBERS}", short(expected), short(got), "MISMATCH"))
+            rows.append(
+                Row(
+                    label,
+                    "-",
+                    f"numbers.json {table}: {col}",
+                    f"report/{report.NUMBERS}",
+                    short(expected),
+                    short(got),
+                    "MISMATCH",
+                )
+            )
         if not bad:
-            rows.append(Row(q.id, "-", "report numbers recomputed", f"report/{report.NUMBERS}",
-                            f"{len(want)} numbers", f"{len(have)} numbers"))
+            rows.append(
+                Row(
+                    q.id,
+                    "-",
+                    "report numbers recomputed",
+                    f"report/{report.NUMBERS}",
+                    f"{len(want)} numbers",
+                    f"{len(have)} numbers",
+                )
+            )
     return rows
 
 
@@ -65,15 +87,30 @@ def tokenised(q: QuestionNumbers) -> tuple[QuestionNumbers, dict[str, tuple[str,
         return t
 
     facts = Facts(**{k: token("-", k, v) for k, v in vars(q.facts).items()})
-    tables_ = {name: replace(t, rows=[
-        TableRow(token(r.run, t.columns[0], r.run),
-                 [token(r.run, c, v) for c, v in zip(t.columns[1:], r.cells, strict=True)])
-        for r in t.rows]) for name, t in q.tables.items()}
+    tables_ = {
+        name: replace(
+            t,
+            rows=[
+                TableRow(
+                    token(r.run, t.columns[0], r.run),
+                    [token(r.run, c, v) for c, v in zip(t.columns[1:], r.cells, strict=True)],
+                )
+                for r in t.rows
+            ],
+        )
+        for name, t in q.tables.items()
+    }
     return replace(q, facts=facts, tables=tables_), where
 
 
-def check_tex(path: Path, rel: str, template: str, q: QuestionNumbers, paths: dict,
-              templates: Path | None = None) -> list[Row]:
+def check_tex(
+    path: Path,
+    rel: str,
+    template: str,
+    q: QuestionNumbers,
+    paths: dict,
+    templates: Path | None = None,
+) -> list[Row]:
     """Every number in a question's ``.tex`` against ``numbers.json``: the file is split where
     the numbers go (rendering the template with tokens in their place shows where), and each
     piece is compared with the same piece of a rendering from the recorded numbers.
@@ -83,8 +120,17 @@ def check_tex(path: Path, rel: str, template: str, q: QuestionNumbers, paths: di
     tokens = report.render_part(template, shape, paths, templates).splitlines()
     have = path.read_text().splitlines()
     if len(have) != len(want):
-        return [Row(q.id, "-", "report lines", rel, f"{len(want)} lines", f"{len(have)} lines",
-                    "MISMATCH")]
+        return [
+            Row(
+                q.id,
+                "-",
+                "report lines",
+                rel,
+                f"{len(want)} lines",
+                f"{len(have)} lines",
+                "MISMATCH",
+            )
+        ]
     rows = []
     for i, (a, b, t) in enumerate(zip(want, have, tokens, strict=True)):
         if a == b or a.lstrip().startswith(PATH_LINES):
@@ -93,14 +139,22 @@ def check_tex(path: Path, rel: str, template: str, q: QuestionNumbers, paths: di
         pattern = "^" + "(.*?)".join(re.escape(x) for x in re.split(r"@@\d+@@", t)) + "$"
         ma, mb = re.match(pattern, a), re.match(pattern, b)
         if not names or ma is None or mb is None:
-            rows.append(Row(q.id, "-", f"report line {i + 1}", rel, short(a), short(b),
-                            "MISMATCH"))
+            rows.append(Row(q.id, "-", f"report line {i + 1}", rel, short(a), short(b), "MISMATCH"))
             continue
         for name, x, y in zip(names, ma.groups(), mb.groups(), strict=True):
             if x != y:
                 run, col = where[name]
-                rows.append(Row(q.id if run == "-" else f"{q.id}/{run}", "-",
-                                f"report table: {col}", rel, short(x), short(y), "MISMATCH"))
+                rows.append(
+                    Row(
+                        q.id if run == "-" else f"{q.id}/{run}",
+                        "-",
+                        f"report table: {col}",
+                        rel,
+                        short(x),
+                        short(y),
+                        "MISMATCH",
+                    )
+                )
     return rows
 
 
@@ -111,17 +165,44 @@ def check_numbers_tex(path: Path, written: list[QuestionNumbers], in_scope: InSc
     macros = [m for q in written for m in q.macros]
     head = len(want) - len(macros)
     if len(have) != len(want):
-        return [Row("-", "-", "numbers.tex lines", "report/numbers.tex", f"{len(want)} lines",
-                    f"{len(have)} lines", "MISMATCH")]
+        return [
+            Row(
+                "-",
+                "-",
+                "numbers.tex lines",
+                "report/numbers.tex",
+                f"{len(want)} lines",
+                f"{len(have)} lines",
+                "MISMATCH",
+            )
+        ]
     rows = []
     for i, (a, b) in enumerate(zip(want, have, strict=True)):
-        key, field = (macros[i - head].key, macros[i - head].field) if i >= head else ("-",
-                                                                                    "header")
+        key, field = (
+            (macros[i - head].key, macros[i - head].field) if i >= head else ("-", "header")
+        )
         if a != b and in_scope(key):
-            rows.append(Row(key, "-", f"numbers.tex {field}", "report/numbers.tex", short(a),
-                            short(b), "MISMATCH"))
-    return rows or [Row("-", "-", "numbers.tex = numbers.json", "report/numbers.tex",
-                        f"{len(macros)} macros", f"{len(macros)} macros")]
+            rows.append(
+                Row(
+                    key,
+                    "-",
+                    f"numbers.tex {field}",
+                    "report/numbers.tex",
+                    short(a),
+                    short(b),
+                    "MISMATCH",
+                )
+            )
+    return rows or [
+        Row(
+            "-",
+            "-",
+            "numbers.tex = numbers.json",
+            "report/numbers.tex",
+            f"{len(macros)} macros",
+            f"{len(macros)} macros",
+        )
+    ]
 
 
 def written_numbers(results_dir: Path, results_set: str) -> list[QuestionNumbers] | None:
@@ -132,8 +213,14 @@ def written_numbers(results_dir: Path, results_set: str) -> list[QuestionNumbers
     return [QuestionNumbers.from_json(q) for q in results.read_json(path)["questions"]]
 
 
-def check_sources(folder: Path, label: str, written: list[QuestionNumbers], paths: dict,
-                  in_scope: InScope, templates: Path | None = None) -> list[Row]:
+def check_sources(
+    folder: Path,
+    label: str,
+    written: list[QuestionNumbers],
+    paths: dict,
+    in_scope: InScope,
+    templates: Path | None = None,
+) -> list[Row]:
     """The numbers written in a folder of the report's sources (``numbers.tex`` and each
     question's ``.tex``) against ``numbers.json``; ``label``: the folder as rows name it;
     ``paths``: question id -> :func:`coursework.report.render.question_paths`."""
@@ -146,25 +233,27 @@ def check_sources(folder: Path, label: str, written: list[QuestionNumbers], path
         for template, name in report.PARTS.items():
             path, rel = folder / name.format(q.id), f"{label}/{name.format(q.id)}"
             if not path.exists():
-                rows.append(Row(q.id, "-", "report section", rel, "present", "missing",
-                                "MISSING"))
+                rows.append(Row(q.id, "-", "report section", rel, "present", "missing", "MISSING"))
                 continue
             rows += check_tex(path, rel, template, q, paths[q.id], templates) or [
-                Row(q.id, "-", "report tables = numbers.json", rel)]
+                Row(q.id, "-", "report tables = numbers.json", rel)
+            ]
     return rows
 
 
-def check_report(results_dir: Path, results_set: str, in_scope: InScope,
-                 templates: Path | None = None) -> list[Row]:
+def check_report(
+    results_dir: Path, results_set: str, in_scope: InScope, templates: Path | None = None
+) -> list[Row]:
     """The report's numbers: recomputed, and as written in ``numbers.tex`` and each
     ``<question>.tex`` (nothing to check if no report was built)."""
     written = written_numbers(results_dir, results_set)
     if written is None:
         return []
     fresh = tables.numbers(results_dir, results_set, order=[q.id for q in written])
-    paths = {q.id: report.question_paths(results_dir, results_set, q, None, write=False)
-             for q in written}
+    paths = {
+        q.id: report.question_paths(results_dir, results_set, q, None, write=False) for q in written
+    }
     rdir = results.report_dir(results_dir, results_set)
-    return (check_numbers(written, fresh, in_scope)
-            + check_sources(rdir, results.relative(rdir, results_dir, results_set), written,
-                            paths, in_scope, templates))
+    return check_numbers(written, fresh, in_scope) + check_sources(
+        rdir, results.relative(rdir, results_dir, results_set), written, paths, in_scope, templates
+    )

@@ -36,10 +36,11 @@ def metric_text(path: Path) -> str:
 def same_environment(rec: dict, new: dict) -> bool:
     """Whether the re-run ``new`` happened where ``rec`` did (versions, backend, hardware),
     with determinism on both times: then its history must repeat byte for byte."""
-    return (all(rec.get("environment", {}).get(k) == new["environment"].get(k)
-                for k in ENV_KEYS)
-            and bool(rec.get("determinism", {}).get("op_determinism"))
-            and bool(new["determinism"].get("op_determinism")))
+    return (
+        all(rec.get("environment", {}).get(k) == new["environment"].get(k) for k in ENV_KEYS)
+        and bool(rec.get("determinism", {}).get("op_determinism"))
+        and bool(new["determinism"].get("op_determinism"))
+    )
 
 
 def first_difference(a: Path, b: Path) -> str:
@@ -56,21 +57,28 @@ def final_and_best(path: Path) -> dict[str, float]:
     return {"final val_accuracy": val[-1], "best val_accuracy": max(val)}
 
 
-def rerun_jobs(results_dir: Path, results_set: str, question: str | None,
-               sample: int | None) -> list[Path]:
+def rerun_jobs(
+    results_dir: Path, results_set: str, question: str | None, sample: int | None
+) -> list[Path]:
     """``run.json`` paths of the complete runs to re-train: all, or a sample seeded with 0
     (``make verify``'s, the same every time; a marker's is :func:`secret_sample`)."""
-    paths = [p for p in [*results.record_paths(results_dir, results_set, question),
-                         *results.trial_paths(results_dir, results_set, question)]
-             if not results.in_progress(p.parent)
-             and results.read_json(p)["status"] in ("complete", "pruned")]
+    paths = [
+        p
+        for p in [
+            *results.record_paths(results_dir, results_set, question),
+            *results.trial_paths(results_dir, results_set, question),
+        ]
+        if not results.in_progress(p.parent)
+        and results.read_json(p)["status"] in ("complete", "pruned")
+    ]
     if sample is not None and sample < len(paths):
         paths = sorted(random.Random(0).sample(paths, sample))
     return paths
 
 
-def secret_sample(paths: list[Path], sample: int, seed: int,
-                  weight: Callable[[Path], float], done: set[Path]) -> list[Path]:
+def secret_sample(
+    paths: list[Path], sample: int, seed: int, weight: Callable[[Path], float], done: set[Path]
+) -> list[Path]:
     """A marker's sample: ``sample`` of ``paths`` drawn without replacement by
     ``random.Random(seed)`` (the seed from the OS's randomness, kept on the marker's sheet),
     each with probability growing with ``weight`` (the runs of the paper's body weigh
@@ -93,10 +101,18 @@ def retrain(rec: dict, folder: Path) -> dict:
     ds = dataset(cfg)
     want = rec.get("dataset", {}).get("fingerprint")
     if want != ds.fingerprint():
-        return {"error": f"dataset {cfg['dataset']}: fingerprint {short(want, 16)} "
-                         f"recorded, {short(ds.fingerprint(), 16)} here"}
-    run = spec.Run(rec["question"], rec["run"], rec["profile"], cfg,
-                   spec_file=rec.get("spec_file", ""), published=rec.get("published_accuracy"))
+        return {
+            "error": f"dataset {cfg['dataset']}: fingerprint {short(want, 16)} "
+            f"recorded, {short(ds.fingerprint(), 16)} here"
+        }
+    run = spec.Run(
+        rec["question"],
+        rec["run"],
+        rec["profile"],
+        cfg,
+        spec_file=rec.get("spec_file", ""),
+        published=rec.get("published_accuracy"),
+    )
     return train_one(run, rec["seed"], ds, Path(folder), label="  ", evaluate=not trial)
 
 
@@ -113,8 +129,11 @@ class Trainers:
                 return retrain(rec, folder)
             if name not in self.pools:
                 backend.check_installed(name)
-                self.pools[name] = self.stack.enter_context(workers.pool(
-                    1, backend=name, settings={"deterministic": True, "mixed_precision": False}))
+                self.pools[name] = self.stack.enter_context(
+                    workers.pool(
+                        1, backend=name, settings={"deterministic": True, "mixed_precision": False}
+                    )
+                )
             return self.pools[name].submit(retrain, rec, folder).result()
         except BackendError as exc:
             return {"error": str(exc).splitlines()[0] + f" (make setup BACKEND={name})"}
@@ -136,35 +155,80 @@ def rerun(results_dir: Path, results_set: str, jobs: list[Path], tolerance: floa
             if "trial" in rec:
                 seed = f"trial {rec['trial']['number']}"
             rel = results.relative(path.parent / results.HISTORY, results_dir, results_set)
-            print(f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
-                  f" epochs, backend {recorded_backend(rec)})", flush=True)
+            print(
+                f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
+                f" epochs, backend {recorded_backend(rec)})",
+                flush=True,
+            )
             with tempfile.TemporaryDirectory(prefix="coursework-verify-") as tmp:
                 new = trainers.retrain(rec, Path(tmp))
-                mine = compare(rec, new, path.parent / results.HISTORY,
-                               Path(tmp) / results.HISTORY, run_id, seed, rel,
-                               recorded_backend(rec), tolerance)
+                mine = compare(
+                    rec,
+                    new,
+                    path.parent / results.HISTORY,
+                    Path(tmp) / results.HISTORY,
+                    run_id,
+                    seed,
+                    rel,
+                    recorded_backend(rec),
+                    tolerance,
+                )
             rows += mine
             print(f"    -> {'ok' if all(r.ok for r in mine) else 'MISMATCH'}", flush=True)
     return rows
 
 
-def compare(rec: dict, new: dict, hist: Path, new_hist: Path, run_id: str, seed: str,
-            rel: str, name: str, tolerance: float) -> list[Row]:
+def compare(
+    rec: dict,
+    new: dict,
+    hist: Path,
+    new_hist: Path,
+    run_id: str,
+    seed: str,
+    rel: str,
+    name: str,
+    tolerance: float,
+) -> list[Row]:
     """Rows comparing a re-run (record ``new``, history ``new_hist``) with the submitted one."""
     if "error" in new:
-        return [Row(run_id, seed, f"re-run ({name})", rel, "a re-run", short(new["error"], 60),
-                    "NOT RUN")]
+        return [
+            Row(
+                run_id,
+                seed,
+                f"re-run ({name})",
+                rel,
+                "a re-run",
+                short(new["error"], 60),
+                "NOT RUN",
+            )
+        ]
     exact = same_environment(rec, new)
     if exact or metric_text(hist) == metric_text(new_hist):
         identical = metric_text(hist) == metric_text(new_hist)
         check = f"re-run history: byte-identical ({name}" + (
-            ", same hardware and versions)" if exact else ")")
+            ", same hardware and versions)" if exact else ")"
+        )
         a, b = rec["metrics"].get("test_accuracy"), new["metrics"].get("test_accuracy")
-        return [Row(run_id, seed, check, rel, "identical",
-                    "identical" if identical else first_difference(hist, new_hist),
-                    "ok" if identical else "MISMATCH"),
-                Row(run_id, seed, f"re-run test_accuracy ({name})", f"{rel[:-11]}run.json",
-                    results.fmt(a), results.fmt(b), "ok" if a == b else "MISMATCH")]
+        return [
+            Row(
+                run_id,
+                seed,
+                check,
+                rel,
+                "identical",
+                "identical" if identical else first_difference(hist, new_hist),
+                "ok" if identical else "MISMATCH",
+            ),
+            Row(
+                run_id,
+                seed,
+                f"re-run test_accuracy ({name})",
+                f"{rel[:-11]}run.json",
+                results.fmt(a),
+                results.fmt(b),
+                "ok" if a == b else "MISMATCH",
+            ),
+        ]
     check = f"re-run within {tolerance} ({name}, other hardware or versions)"
     want, got = final_and_best(hist), final_and_best(new_hist)
     want["test_accuracy"] = rec["metrics"].get("test_accuracy")
@@ -173,6 +237,15 @@ def compare(rec: dict, new: dict, hist: Path, new_hist: Path, run_id: str, seed:
     for key in want:
         a, b = want[key], got[key]
         good = a is not None and b is not None and abs(a - b) <= tolerance
-        rows.append(Row(run_id, seed, f"{check}: {key}", rel, f"{a:.4f}",
-                        f"{b:.4f}" if b is not None else "none", "ok" if good else "MISMATCH"))
+        rows.append(
+            Row(
+                run_id,
+                seed,
+                f"{check}: {key}",
+                rel,
+                f"{a:.4f}",
+                f"{b:.4f}" if b is not None else "none",
+                "ok" if good else "MISMATCH",
+            )
+        )
     return rows

@@ -31,11 +31,32 @@ from pathlib import Path
 
 INSTALL = "sudo apt-get install bubblewrap"
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-ETC = ("alternatives", "texmf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime",
-       "fonts", "papersize", "paperspecs")
+ETC = (
+    "alternatives",
+    "texmf",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "fonts",
+    "papersize",
+    "paperspecs",
+)
 TEX_VAR = ("/var/lib/texmf",)  # Debian's generated formats (pdflatex.fmt)
-GPU_DEVICES = ("nvidia0", "nvidia1", "nvidia2", "nvidia3", "nvidia4", "nvidia5", "nvidia6",
-               "nvidia7", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
+GPU_DEVICES = (
+    "nvidia0",
+    "nvidia1",
+    "nvidia2",
+    "nvidia3",
+    "nvidia4",
+    "nvidia5",
+    "nvidia6",
+    "nvidia7",
+    "nvidiactl",
+    "nvidia-uvm",
+    "nvidia-uvm-tools",
+    "nvidia-modeset",
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +89,7 @@ class Sandbox:
         """
         if not self.safe:
             return cmd, env
-        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-                "--cap-drop", "ALL"]
+        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
         for path in SYSTEM:
             if Path(path).is_symlink():
                 args += ["--symlink", os.readlink(path), path]
@@ -83,8 +103,18 @@ class Sandbox:
             if not system and Path(path).exists():
                 args += ["--ro-bind", path, path]
         args += [x for d in GPU_DEVICES for x in ("--dev-bind-try", f"/dev/{d}", f"/dev/{d}")]
-        args += ["--bind", str(writable), str(writable), "--remount-ro", "/",
-                 "--remount-ro", "/tmp", "--chdir", str(cwd), "--clearenv"]
+        args += [
+            "--bind",
+            str(writable),
+            str(writable),
+            "--remount-ro",
+            "/",
+            "--remount-ro",
+            "/tmp",
+            "--chdir",
+            str(cwd),
+            "--clearenv",
+        ]
         args += [x for k, v in sorted(env.items()) for x in ("--setenv", k, v)]
         return [*args, "--", *cmd], {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
@@ -97,8 +127,9 @@ def bwrap_problem(scratch: str) -> str | None:
         return f"bubblewrap (bwrap) is not installed: {INSTALL}"
     try:
         with tempfile.TemporaryDirectory(prefix=".bwrap-probe-", dir=scratch) as tmp:
-            cmd, env = Sandbox("bwrap").command(["/bin/true"], cwd=Path(tmp),
-                                                writable=Path(tmp), readable=[], env={})
+            cmd, env = Sandbox("bwrap").command(
+                ["/bin/true"], cwd=Path(tmp), writable=Path(tmp), readable=[], env={}
+            )
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap cannot start here: {exc}"

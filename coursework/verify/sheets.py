@@ -23,10 +23,25 @@ SHEET, MARKS = "sheet", "marks"
 NAME_LIMIT = 64  # characters of a submission's folder name (file systems allow 255 bytes)
 VERDICTS = ("pass", "FAIL", "BROKEN")
 BROKEN_ROWS = ("BROKEN", "BAD ARCHIVE")  # a row that stopped the marking of its submission
-MARK_COLUMNS = ["submission", "author", "unwritten", "questions", "pages", "page_limit",
-                "checks", "passed", "failed", "first_failure", "reruns_agreeing",
-                "rerun_sample", "rerun_seed", "sandbox", "code_changed",
-                "runs_by_handed_in_code", "verdict"]
+MARK_COLUMNS = [
+    "submission",
+    "author",
+    "unwritten",
+    "questions",
+    "pages",
+    "page_limit",
+    "checks",
+    "passed",
+    "failed",
+    "first_failure",
+    "reruns_agreeing",
+    "rerun_sample",
+    "rerun_seed",
+    "sandbox",
+    "code_changed",
+    "runs_by_handed_in_code",
+    "verdict",
+]
 RERUN_FACTS = ("reruns_agreeing", "rerun_sample", "rerun_seed", "sandbox")
 
 
@@ -64,32 +79,60 @@ class Sheet:
 
     def mark_row(self) -> dict:
         first = self.failures[0] if self.failures else None
-        return {"submission": self.name,
-                **{k: self.facts.get(k, "") for k in MARK_COLUMNS if k in _FACT_COLUMNS},
-                "checks": len(self.rows), "passed": len(self.rows) - len(self.failures),
-                "failed": len(self.failures), "verdict": self.verdict,
-                "first_failure": "" if first is None else describe(first)}
+        return {
+            "submission": self.name,
+            **{k: self.facts.get(k, "") for k in MARK_COLUMNS if k in _FACT_COLUMNS},
+            "checks": len(self.rows),
+            "passed": len(self.rows) - len(self.failures),
+            "failed": len(self.failures),
+            "verdict": self.verdict,
+            "first_failure": "" if first is None else describe(first),
+        }
 
     def to_json(self) -> dict:
         return {**asdict(self), "rows": [r.csv() for r in self.rows]}
 
     @classmethod
     def from_json(cls, data: dict) -> Sheet:
-        rows = [Row(**{k: r[k] for k in ("run", "seed", "check", "file", "expected", "got",
-                                          "verdict")}) for r in data["rows"]]
-        return cls(data["name"], data["sha256"], data["options"], rows, data["facts"],
-                   data["changed_files"], list(data.get("reran", [])))
+        rows = [
+            Row(**{k: r[k] for k in ("run", "seed", "check", "file", "expected", "got", "verdict")})
+            for r in data["rows"]
+        ]
+        return cls(
+            data["name"],
+            data["sha256"],
+            data["options"],
+            rows,
+            data["facts"],
+            data["changed_files"],
+            list(data.get("reran", [])),
+        )
 
 
-_FACT_COLUMNS = ("author", "unwritten", "questions", "pages", "page_limit", "reruns_agreeing",
-                 "rerun_sample", "rerun_seed", "sandbox", "code_changed",
-                 "runs_by_handed_in_code")
+_FACT_COLUMNS = (
+    "author",
+    "unwritten",
+    "questions",
+    "pages",
+    "page_limit",
+    "reruns_agreeing",
+    "rerun_sample",
+    "rerun_seed",
+    "sandbox",
+    "code_changed",
+    "runs_by_handed_in_code",
+)
 
 
 def describe(row: Row) -> str:
     """A failure in a line: what, where, expected and got."""
-    where = row.file if row.run in ("-", "") else f"{row.run}: {row.file}" if row.seed in (
-        "-", "") else f"{row.run} seed {row.seed}: {row.file}"
+    where = (
+        row.file
+        if row.run in ("-", "")
+        else f"{row.run}: {row.file}"
+        if row.seed in ("-", "")
+        else f"{row.run} seed {row.seed}: {row.file}"
+    )
     return f"{row.check} ({where}): expected {row.expected}, got {row.got} [{row.verdict}]"
 
 
@@ -107,7 +150,7 @@ def folder_name(zip_name: str) -> str:
     if safe == stem and 0 < len(safe) <= NAME_LIMIT:
         return safe
     digest = hashlib.sha256(zip_name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return f"{safe[:NAME_LIMIT - 9] or 'submission'}-{digest}"
+    return f"{safe[: NAME_LIMIT - 9] or 'submission'}-{digest}"
 
 
 def owner(folder: Path) -> str | None:
@@ -154,8 +197,11 @@ def clear(marking: Path, path: Path) -> None:
 
 
 def write_sheet(sheet: Sheet, folder: Path) -> None:
-    results.write_csv(folder / f"{SHEET}.csv", ["submission", *COLUMNS],
-                      [{"submission": sheet.name, **r.csv()} for r in sheet.rows])
+    results.write_csv(
+        folder / f"{SHEET}.csv",
+        ["submission", *COLUMNS],
+        [{"submission": sheet.name, **r.csv()} for r in sheet.rows],
+    )
     results.write_text(folder / f"{SHEET}.md", sheet_markdown(sheet))
     results.write_text(folder / f"{SHEET}.json", json.dumps(sheet.to_json(), indent=1) + "\n")
 
@@ -173,29 +219,42 @@ def _md(text: object) -> str:
 
 def sheet_markdown(sheet: Sheet) -> str:
     f, row = sheet.facts, sheet.mark_row()
-    lines = [f"# Marking sheet: {_md(sheet.name)}", "",
-             f"- verdict: **{sheet.verdict}**",
-             f"- author: {_md(f.get('author', '?'))}; title: {_md(f.get('title', '?'))}",
-             f"- unwritten: {f.get('unwritten', '?')}" + (
-                 " (a note, not a failure: the paper built without them)"
-                 if f.get("unwritten", "none") not in ("none", "?") else ""),
-             f"- questions: {f.get('questions', '?')}",
-             f"- body pages: {f.get('pages', '?')} (limit {sheet.options['page_limit']})",
-             f"- checks: {row['passed']} of {row['checks']} passed"
-             + (f"; first failure: {_md(row['first_failure'])}" if sheet.failures else ""),
-             f"- re-runs agreeing: {f.get('reruns_agreeing', '-')}; sample: "
-             f"{f.get('rerun_sample', '-')} (secret seed {f.get('rerun_seed', '-')}); "
-             f"sandbox: {f.get('sandbox', '-')}",
-             f"- code changed against the template: {f.get('code_changed', '?')}",
-             f"- runs made by the handed-in code: {f.get('runs_by_handed_in_code', '?')}",
-             f"- zip sha256: `{sheet.sha256}`", ""]
+    lines = [
+        f"# Marking sheet: {_md(sheet.name)}",
+        "",
+        f"- verdict: **{sheet.verdict}**",
+        f"- author: {_md(f.get('author', '?'))}; title: {_md(f.get('title', '?'))}",
+        f"- unwritten: {f.get('unwritten', '?')}"
+        + (
+            " (a note, not a failure: the paper built without them)"
+            if f.get("unwritten", "none") not in ("none", "?")
+            else ""
+        ),
+        f"- questions: {f.get('questions', '?')}",
+        f"- body pages: {f.get('pages', '?')} (limit {sheet.options['page_limit']})",
+        f"- checks: {row['passed']} of {row['checks']} passed"
+        + (f"; first failure: {_md(row['first_failure'])}" if sheet.failures else ""),
+        f"- re-runs agreeing: {f.get('reruns_agreeing', '-')}; sample: "
+        f"{f.get('rerun_sample', '-')} (secret seed {f.get('rerun_seed', '-')}); "
+        f"sandbox: {f.get('sandbox', '-')}",
+        f"- code changed against the template: {f.get('code_changed', '?')}",
+        f"- runs made by the handed-in code: {f.get('runs_by_handed_in_code', '?')}",
+        f"- zip sha256: `{sheet.sha256}`",
+        "",
+    ]
     shown = [r for r in sheet.rows if not r.ok or r.verdict == "note" or r.kind == "re-run"]
     if shown:
-        lines += ["## Failures, notes and re-runs", "",
-                  "| run | seed | check | file | expected | got | verdict |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {_md(r.run)} | {_md(r.seed)} | {_md(r.check)} | {_md(r.file)} | "
-                  f"{_md(r.expected)} | {_md(r.got)} | {_md(r.verdict)} |" for r in shown]
+        lines += [
+            "## Failures, notes and re-runs",
+            "",
+            "| run | seed | check | file | expected | got | verdict |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {_md(r.run)} | {_md(r.seed)} | {_md(r.check)} | {_md(r.file)} | "
+            f"{_md(r.expected)} | {_md(r.got)} | {_md(r.verdict)} |"
+            for r in shown
+        ]
         lines.append("")
     counts: dict[str, list[int]] = {}
     for r in sheet.rows:
@@ -205,8 +264,13 @@ def sheet_markdown(sheet: Sheet) -> str:
     lines += ["## Checks by kind", "", "| check | passed | of |", "| --- | ---: | ---: |"]
     lines += [f"| {_md(k)} | {ok} | {n} |" for k, (n, ok) in counts.items()]
     if sheet.changed_files:
-        lines += ["", "## Files changed against the template", "",
-                  "| file | how | lines added | lines removed |", "| --- | --- | ---: | ---: |"]
+        lines += [
+            "",
+            "## Files changed against the template",
+            "",
+            "| file | how | lines added | lines removed |",
+            "| --- | --- | ---: | ---: |",
+        ]
         lines += [f"| {_md(n)} | {how} | {p} | {m} |" for n, p, m, how in sheet.changed_files]
     return "\n".join(lines) + "\n"
 
@@ -224,9 +288,22 @@ def all_sheets(marking: Path) -> list[Sheet]:
             continue
         sheet = read_sheet(folder)
         if sheet is None:
-            sheet = Sheet(folder.name, "?", {"page_limit": "?"}, [Row(
-                "-", "-", "sheet", f"{folder.name}/{SHEET}.json", "readable", "unreadable: "
-                "mark it again", "BROKEN")])
+            sheet = Sheet(
+                folder.name,
+                "?",
+                {"page_limit": "?"},
+                [
+                    Row(
+                        "-",
+                        "-",
+                        "sheet",
+                        f"{folder.name}/{SHEET}.json",
+                        "readable",
+                        "unreadable: mark it again",
+                        "BROKEN",
+                    )
+                ],
+            )
         out.append(sheet)
     return sorted(out, key=lambda s: s.name)
 
@@ -245,8 +322,11 @@ def write_marks(marking: Path) -> list[Sheet]:
 def summary(sheets: list[Sheet], marking: Path) -> str:
     """``marked 14: 11 pass, 2 FAIL, 1 BROKEN (marking/marks.md)``."""
     counts = {v: sum(s.verdict == v for s in sheets) for v in VERDICTS}
-    return (f"marked {len(sheets)}: " + ", ".join(f"{n} {v}" for v, n in counts.items())
-            + f" ({table_path(marking)})")
+    return (
+        f"marked {len(sheets)}: "
+        + ", ".join(f"{n} {v}" for v, n in counts.items())
+        + f" ({table_path(marking)})"
+    )
 
 
 def keep_reruns(sheet: Sheet, before: Sheet | None) -> None:

@@ -34,17 +34,17 @@ def test_welch_p_matches_scipy_and_hand_computation():
     rng = np.random.default_rng(1)
     for _ in range(5):
         x, y = rng.normal(0.9, 0.01, 4), rng.normal(0.905, 0.02, 3)
-        assert stats.welch_p(x, y) == pytest.approx(
-            sps.ttest_ind(x, y, equal_var=False).pvalue)
+        assert stats.welch_p(x, y) == pytest.approx(sps.ttest_ind(x, y, equal_var=False).pvalue)
     assert stats.welch_p([0.9], [0.8, 0.85]) is None
     assert stats.welch_p([0.9, 0.9], [0.9, 0.9]) == 1.0
 
 
 def test_report_sentence_for_a_difference_within_noise():
-    rows = stats.question_rows("q", {"base": [0.90, 0.92, 0.91], "same": [0.905, 0.915, 0.92],
-                                     "better": [0.97, 0.971, 0.972]})
-    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()}
-                                         for r in rows])
+    rows = stats.question_rows(
+        "q",
+        {"base": [0.90, 0.92, 0.91], "same": [0.905, 0.915, 0.92], "better": [0.97, 0.971, 0.972]},
+    )
+    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()} for r in rows])
     assert [r["verdict"] for r in table] == ["baseline", "within noise", "beyond noise"]
     assert "Within noise" in sentence and "same" in sentence.split("Beyond")[0]
     assert "better" in sentence.split("Beyond")[1]

@@ -24,8 +24,10 @@ def test_full_profile_image_counts_match_the_specs(tmp_path):
     5 seeds x 40 epochs x 250,000 = 50 M; every question of the full profile 462.5 M. The
     tuned runs' studies: regularisation 3 x 20 trials x 10 epochs x 50,000 = 30 M, batchnorm
     2 x 16 x 8 x 50,000 = 12.8 M."""
-    per_question = {q: planning.totals(planning.items(jobs_of(q, "full", tmp_path)))
-                    for q in spec.all_questions()}
+    per_question = {
+        q: planning.totals(planning.items(jobs_of(q, "full", tmp_path)))
+        for q in spec.all_questions()
+    }
     assert per_question["nielsen"]["images"] == 156_000_000
     assert per_question["nielsen"]["jobs"] == 21
     assert per_question["ensemble"]["images"] == 50_000_000
@@ -34,8 +36,10 @@ def test_full_profile_image_counts_match_the_specs(tmp_path):
     studies = {q: planning.studies(jobs_of(q, "full", tmp_path)) for q in spec.all_questions()}
     assert sum(i.images for i in studies["regularisation"]) == 30_000_000
     assert sum(i.images for i in studies["batchnorm"]) == 12_800_000
-    assert [i.job.run.name for i in studies["batchnorm"]] == ["fc8-tuned:study",
-                                                              "fc8-bn-tuned:study"]
+    assert [i.job.run.name for i in studies["batchnorm"]] == [
+        "fc8-tuned:study",
+        "fc8-bn-tuned:study",
+    ]
     assert not any(i.complete for items in studies.values() for i in items)
 
 
@@ -60,11 +64,15 @@ def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path,
     assert speed.eval_call_seconds >= 0
     est = speed.seconds(run.config["epochs"], 4000, info.sizes)
     call = speed.eval_call_seconds
-    assert est == pytest.approx(speed.setup_seconds + 3 * (4000 / speed.train_ips + call
-                                                           + 500 / speed.eval_ips)
-                                + 2 * (call + 500 / speed.eval_ips))
-    assert results.read_json(cache.path)["entries"][calibrate.key(run.config, info)]["load"] \
-        is not None  # how busy the machine was, recorded
+    assert est == pytest.approx(
+        speed.setup_seconds
+        + 3 * (4000 / speed.train_ips + call + 500 / speed.eval_ips)
+        + 2 * (call + 500 / speed.eval_ips)
+    )
+    assert (
+        results.read_json(cache.path)["entries"][calibrate.key(run.config, info)]["load"]
+        is not None
+    )  # how busy the machine was, recorded
 
     def refuse(*args):
         raise AssertionError("measured again")
@@ -75,8 +83,9 @@ def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path,
     same = {**run.config, "learning_rate": 0.7, "seeds": [5], "epochs": 60}
     assert again.get(same, info) == speed
     assert again.get({**run.config, "batch_size": 64}, info) is None
-    assert again.get({**run.config, "model": {**run.config["model"], "conv_maps": [40]}},
-                     info) is None
+    assert (
+        again.get({**run.config, "model": {**run.config["model"], "conv_maps": [40]}}, info) is None
+    )
 
 
 def test_the_fastest_of_a_few_timed_passes_is_kept():
@@ -88,8 +97,9 @@ def test_the_fastest_of_a_few_timed_passes_is_kept():
     assert len(calls) == 2
 
 
-REAL = calibrate.Speed(train_ips=40_000.0, eval_ips=100_000.0, setup_seconds=0.5,
-                       eval_call_seconds=0.05)
+REAL = calibrate.Speed(
+    train_ips=40_000.0, eval_ips=100_000.0, setup_seconds=0.5, eval_call_seconds=0.05
+)
 
 
 def regularisation(name: str) -> tuple[dict, data.DatasetInfo]:
@@ -110,10 +120,18 @@ def history(speed: calibrate.Speed, cfg: dict, info: data.DatasetInfo) -> list[d
     """The rows of a run whose epochs took what ``speed`` predicts (the first also compiles:
     its setup)."""
     epoch = speed.epoch_seconds(4000, info.sizes)
-    return [{"epoch": e + 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.5, "val_accuracy": 0.8,
-             "learning_rate": cfg["learning_rate"],
-             "epoch_seconds": epoch + (speed.setup_seconds if e == 0 else 0)}
-            for e in range(cfg["epochs"])]
+    return [
+        {
+            "epoch": e + 1,
+            "loss": 0.5,
+            "accuracy": 0.8,
+            "val_loss": 0.5,
+            "val_accuracy": 0.8,
+            "learning_rate": cfg["learning_rate"],
+            "epoch_seconds": epoch + (speed.setup_seconds if e == 0 else 0),
+        }
+        for e in range(cfg["epochs"])
+    ]
 
 
 def test_a_run_replaces_a_busy_calibration_and_keeps_a_close_one(tmp_path, monkeypatch):
@@ -129,11 +147,13 @@ def test_a_run_replaces_a_busy_calibration_and_keeps_a_close_one(tmp_path, monke
     assert found.epoch == pytest.approx(REAL.epoch_seconds(4000, info.sizes))
     assert found.setup == pytest.approx(REAL.setup_seconds)
     entry = results.read_json(results.calibration_file(tmp_path))["entries"][
-        calibrate.key(l1, info)]
+        calibrate.key(l1, info)
+    ]
     speed = calibrate.Speed(**entry["speed"])
     assert speed.epoch_seconds(4000, info.sizes) == pytest.approx(found.epoch, rel=1e-3)
     assert speed.seconds(8, 4000, info.sizes) == pytest.approx(
-        REAL.seconds(8, 4000, info.sizes), rel=0.01)
+        REAL.seconds(8, 4000, info.sizes), rel=0.01
+    )
     assert entry["observed"]["previous"] == vars(REAL.scaled(0.2))
     assert entry["observed"]["at"] and entry["observed"]["epochs"] == len(rows)
     assert calibrate.Calibrations(tmp_path).get(l1, info) == speed  # what plan reads now
@@ -149,7 +169,8 @@ def test_a_run_replaces_a_busy_calibration_and_keeps_a_close_one(tmp_path, monke
 
 
 def test_a_run_shared_with_other_work_for_a_while_still_reads_the_machines_speed(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     """Two of its seven later epochs three times slow (another process came and went): the
     run's fast epochs, not their median, set the speed."""
     cached(tmp_path, monkeypatch, {"l1": REAL.scaled(0.2)})
@@ -173,7 +194,8 @@ def test_a_slow_setup_alone_is_corrected(tmp_path, monkeypatch):
     speed = calibrate.Calibrations(tmp_path).get(cfg, info)
     assert speed.setup_seconds == pytest.approx(0.5, abs=1e-3)
     assert speed.epoch_seconds(4000, info.sizes) == pytest.approx(
-        REAL.epoch_seconds(4000, info.sizes), rel=1e-3)
+        REAL.epoch_seconds(4000, info.sizes), rel=1e-3
+    )
 
 
 def test_what_a_run_cannot_tell_changes_nothing(tmp_path, monkeypatch):
@@ -213,8 +235,9 @@ def test_observe_reads_a_run_folder_and_keeps_other_processes_entries(tmp_path, 
     for t in threads:
         t.join()
     assert all(found[n].replaced for n in names)
-    stale[0].ensure({**regularisation("l1")[0], "name": "late", "batch_size": 64},
-                    regularisation("l1")[1])  # written by a cache read before the observers
+    stale[0].ensure(
+        {**regularisation("l1")[0], "name": "late", "batch_size": 64}, regularisation("l1")[1]
+    )  # written by a cache read before the observers
     fresh = calibrate.Calibrations(tmp_path)
     assert len(fresh.entries) == 5
     for name in names:
@@ -226,15 +249,17 @@ def test_observe_reads_a_run_folder_and_keeps_other_processes_entries(tmp_path, 
 
 @pytest.mark.slow
 def test_plan_command_lists_runs_images_times_and_complete_runs(tmp_path, tiny_npz, capsys):
-    spec_file = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=FC_AND_CONV, epochs=2,
-                         seeds="[0, 1]")
+    spec_file = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=FC_AND_CONV, epochs=2, seeds="[0, 1]")
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", spec_file, "--only", "fc") == 0
     capsys.readouterr()
     assert run_cli("--results", res, "plan", spec_file) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[1]: line.split() for line in out.splitlines()
-            if line.startswith("toy ") and "(question)" not in line}
+    rows = {
+        line.split()[1]: line.split()
+        for line in out.splitlines()
+        if line.startswith("toy ") and "(question)" not in line
+    }
     assert rows["fc"][2:6] == ["2", "2", "600", "2,400"] and rows["fc"][-1] == "2/2"
     assert rows["conv"][-1] == "0/2"
     assert "left to train: 2 (2,400 images" in out and "?" not in out
@@ -242,8 +267,10 @@ def test_plan_command_lists_runs_images_times_and_complete_runs(tmp_path, tiny_n
     # run: the one-line plan, then the time left for the run and the command in each epoch
     assert run_cli("--results", res, "run", spec_file) == 0
     out = capsys.readouterr().out
-    assert "plan: 4 runs and seeds (2 complete, skipped), 2,400 training images to go, about " \
-        in out and f"results in {res / 'quick'}" in out
+    assert (
+        "plan: 4 runs and seeds (2 complete, skipped), 2,400 training images to go, about " in out
+        and f"results in {res / 'quick'}" in out
+    )
     epochs = [line for line in out.splitlines() if line.strip().startswith("epoch ")]
     assert len(epochs) == 4 and all("; left " in line for line in epochs)
     assert all(", all " in line for line in epochs)
@@ -253,11 +280,15 @@ def test_plan_command_lists_runs_images_times_and_complete_runs(tmp_path, tiny_n
 def test_calibrating_first_changes_no_result(tmp_path, tiny_npz, monkeypatch):
     """`run` may calibrate networks in its own process before training: the runs are then the
     same, digit for digit, as without."""
-    spec_file = toy_spec(tmp_path, f"npz:{tiny_npz}", runs="""
+    spec_file = toy_spec(
+        tmp_path,
+        f"npz:{tiny_npz}",
+        runs="""
         [[runs]]
         name = "net"
         model = { conv_maps = [4], hidden = [16], activation = "relu", dropout = 0.3 }
-    """)
+    """,
+    )
     assert run_cli("--results", tmp_path / "a", "run", spec_file) == 0
     monkeypatch.setattr(planning, "CALIBRATE_FROM", 0)
     assert run_cli("--results", tmp_path / "b", "run", spec_file) == 0

@@ -29,27 +29,40 @@ def fresh_tree(folder: Path) -> Path:
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, folder / rel)
     installed_venv(folder, code=folder)
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=s", "-c", "user.email=s@x",
-                                                  "commit", "-q", "-m", "template"]):
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=s", "-c", "user.email=s@x", "commit", "-q", "-m", "template"],
+    ):
         subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
     return folder
 
 
 def make(tree: Path, *args: str, ok: bool = True) -> str:
     env = {**os.environ, "PYTHONPATH": str(tree), "KERAS_BACKEND": backend.chosen()}
-    proc = subprocess.run(["make", "--no-print-directory", *args], cwd=tree, text=True,
-                          capture_output=True, env=env, timeout=1500)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=tree,
+        text=True,
+        capture_output=True,
+        env=env,
+        timeout=1500,
+    )
     out = proc.stdout + proc.stderr
-    assert (proc.returncode == 0) == ok, f"make {' '.join(args)}: exit {proc.returncode}\n" + \
-        out[-4000:]
+    assert (proc.returncode == 0) == ok, (
+        f"make {' '.join(args)}: exit {proc.returncode}\n" + out[-4000:]
+    )
     return out
 
 
 def digests(folder: Path) -> dict[str, str]:
     import hashlib
 
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()
-            if p.suffix in (".pdf", ".png")}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.iterdir()
+        if p.suffix in (".pdf", ".png")
+    }
 
 
 def figure_numbers(pdf: Path, decimals: int) -> list[str]:
@@ -61,8 +74,10 @@ def figure_numbers(pdf: Path, decimals: int) -> list[str]:
 
 @pytest.mark.slow
 @needs_tex
-@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="trains a question through make: "
-                    "once, in the TensorFlow pass")
+@pytest.mark.skipif(
+    backend.chosen() != "tensorflow",
+    reason="trains a question through make: once, in the TensorFlow pass",
+)
 def test_change_something_try_again_then_report_verify_hand_in_and_mark(tmp_path):
     tree = fresh_tree(tmp_path / "coursework")
     toml = tree / "report.toml"
@@ -75,9 +90,12 @@ def test_change_something_try_again_then_report_verify_hand_in_and_mark(tmp_path
 
     # change one run's quick setting: exactly its seeds are stale, with the change
     spec = tree / "experiments/conv.toml"
-    spec.write_text(spec.read_text().replace(
-        'model = { conv_maps = [20] }\n',
-        'model = { conv_maps = [20] }\nprofiles.quick = { learning_rate = 0.05 }\n'))
+    spec.write_text(
+        spec.read_text().replace(
+            "model = { conv_maps = [20] }\n",
+            "model = { conv_maps = [20] }\nprofiles.quick = { learning_rate = 0.05 }\n",
+        )
+    )
     out = make(tree, "status", "PROFILE=quick")
     stale = [line.split()[:3] for line in out.splitlines() if " stale:" in line]
     assert stale == [["conv1", "seed", "0"], ["conv1", "seed", "1"]], out
@@ -91,14 +109,17 @@ def test_change_something_try_again_then_report_verify_hand_in_and_mark(tmp_path
     make(tree, "report", "PROFILE=quick")
     after = digests(figures)
     provenance = json.loads((figures / "provenance.json").read_text())["figures"]
-    shows_conv1 = {f for name, entry in provenance.items() for f in entry["files"]
-                   if name in ("conv-curves", "conv-val", "conv-comparison")
-                   or entry["choice"].startswith("conv1 ")}
+    shows_conv1 = {
+        f
+        for name, entry in provenance.items()
+        for f in entry["files"]
+        if name in ("conv-curves", "conv-val", "conv-comparison")
+        or entry["choice"].startswith("conv1 ")
+    }
     changed = {name for name in after if before.get(name) != after[name]}
     assert changed == shows_conv1 and changed, (changed, shows_conv1)
     numbers = json.loads((tree / "results/quick/report/numbers.json").read_text())
-    table = sorted(m["value"] for m in numbers["questions"][0]["macros"]
-                   if m["field"] == "test")
+    table = sorted(m["value"] for m in numbers["questions"][0]["macros"] if m["field"] == "test")
     decimals = len(table[0].partition(".")[2])
     assert figure_numbers(figures / "conv-comparison.pdf", decimals) == table
 
@@ -117,15 +138,32 @@ def test_change_something_try_again_then_report_verify_hand_in_and_mark(tmp_path
     # (make submission runs the lab book, whose report redraws the figure: handed in without
     # running it, as a student whose notebook has its outputs would)
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    subprocess.run([str(tree / ".venv/bin/python"), "-m", "coursework", "submission",
-                    "--profile", "quick", "--no-notebook"], cwd=tree, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            str(tree / ".venv/bin/python"),
+            "-m",
+            "coursework",
+            "submission",
+            "--profile",
+            "quick",
+            "--no-notebook",
+        ],
+        cwd=tree,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     with zipfile.ZipFile(tree / "submission.zip") as z:
         held = [n for n in z.namelist() if n.endswith("figures/conv-val.pdf")]
         assert held and z.read(held[0]) == old_val
-    proc = subprocess.run(["make", "--no-print-directory", "mark", "SUBMISSION=submission.zip",
-                           "SAMPLE=0"], cwd=tree, text=True, capture_output=True, env=env,
-                          timeout=900)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "mark", "SUBMISSION=submission.zip", "SAMPLE=0"],
+        cwd=tree,
+        text=True,
+        capture_output=True,
+        env=env,
+        timeout=900,
+    )
     sheets = list((tree / "marking").glob("*/sheet.md"))
     assert len(sheets) == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     sheet = sheets[0].read_text()

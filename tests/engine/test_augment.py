@@ -65,8 +65,6 @@ def test_unaugmented_epochs_shuffle_deterministically():
     assert sorted(a.tolist()) == list(range(50))
 
 
-
-
 def test_matrix_smoothing_equals_a_same_padded_gaussian_convolution():
     rng = np.random.default_rng(0)
     field = rng.uniform(-1, 1, (3, 28, 20)).astype(np.float32)

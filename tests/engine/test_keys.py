@@ -19,8 +19,7 @@ def toy_run(tmp_path, **config):
 def test_the_key_follows_settings_seed_and_data_but_not_the_list_of_seeds(tmp_path):
     run = toy_run(tmp_path)
     key = keys.run_key(run, 0, "data-a")
-    assert keys.run_key(replace(run, config={**run.config, "seeds": [0, 1, 2]}), 0,
-                        "data-a") == key
+    assert keys.run_key(replace(run, config={**run.config, "seeds": [0, 1, 2]}), 0, "data-a") == key
     assert keys.run_key(run, 1, "data-a").digest != key.digest
     assert keys.run_key(run, 0, "data-b").digest != key.digest
     other = toy_run(tmp_path, learning_rate=0.05)
@@ -33,21 +32,24 @@ def test_differences_say_what_changed_in_a_persons_words(tmp_path):
     key = keys.run_key(run, 0, "data-a")
     record = {"config": run.config, "seed": 0, "key": key.to_json()}
     assert keys.differences(record, key, run, 0) == []
-    new = toy_run(tmp_path, learning_rate=0.05,
-                  model={**run.config["model"], "hidden": [30]})
+    new = toy_run(tmp_path, learning_rate=0.05, model={**run.config["model"], "hidden": [30]})
     changes = keys.differences(record, keys.run_key(new, 0, "data-a"), new, 0)
     assert changes == ["learning_rate 0.1 -> 0.05", "model.hidden [16] -> [30]"]
-    edited = replace(key, builder_files={**key.builder_files, "models/conv.py": "0" * 64},
-                     digest="x")
+    edited = replace(
+        key, builder_files={**key.builder_files, "models/conv.py": "0" * 64}, digest="x"
+    )
     assert keys.differences(record, edited, run, 0) == ["models/conv.py changed"]
     assert keys.differences(record, keys.run_key(run, 0, "data-b"), run, 0) == [
-        "the dataset's content changed"]
+        "the dataset's content changed"
+    ]
 
 
 def write(folder, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    results.write_json(folder / results.RECORD, {"schema_version": results.SCHEMA_VERSION,
-                                                 "status": "complete", "x": text})
+    results.write_json(
+        folder / results.RECORD,
+        {"schema_version": results.SCHEMA_VERSION, "status": "complete", "x": text},
+    )
 
 
 def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
@@ -78,14 +80,14 @@ def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
     assert results.read_json(out / results.RECORD)["x"] == "old" and new.exists()
 
 
-def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(tmp_path,
-                                                                               capsys):
+def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(tmp_path, capsys):
     path = toy_spec(tmp_path, "mnist-5k", FC_AND_CONV, epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", path) == 0
     history = (results.run_dir(res, "quick", "toy", "conv", 0) / results.HISTORY).read_bytes()
-    text = path.read_text().replace('name = "fc"\n',
-                                    'name = "fc"\nprofiles.quick = { learning_rate = 0.05 }\n')
+    text = path.read_text().replace(
+        'name = "fc"\n', 'name = "fc"\nprofiles.quick = { learning_rate = 0.05 }\n'
+    )
     path.write_text(text)
     capsys.readouterr()
     assert run_cli("--results", res, "status", path) == 0
@@ -100,8 +102,9 @@ def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(t
     for seed in (0, 1):
         rec = results.read_json(results.run_dir(res, "quick", "toy", "fc", seed) / results.RECORD)
         assert rec["config"]["learning_rate"] == 0.05 and rec["key"]["digest"]
-    assert (results.run_dir(res, "quick", "toy", "conv", 0) / results.HISTORY
-            ).read_bytes() == history  # untouched
+    assert (
+        results.run_dir(res, "quick", "toy", "conv", 0) / results.HISTORY
+    ).read_bytes() == history  # untouched
     assert not results.staging_dir(results.run_dir(res, "quick", "toy", "fc", 0)).exists()
     job = jobs.plan(specs.load(str(path)), "quick", res)[0]
     assert jobs.state(job).kind == "complete"
@@ -115,5 +118,6 @@ def test_runs_of_another_backend_are_kept_and_the_command_says_so():
     states.append((None, State("stale", backend="tensorflow")))
     assert backend_note(states, "jax") == (
         "12 runs trained with tensorflow, kept (backends agree within verify's tolerance); "
-        "FORCE=1 re-trains them with jax")
+        "FORCE=1 re-trains them with jax"
+    )
     assert backend_note(states, "tensorflow") == ""

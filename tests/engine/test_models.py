@@ -56,8 +56,10 @@ def test_every_builder_trains_a_step_on_64x64x3_two_classes(run):
 def test_l2_pooling_is_root_of_sum_of_squares():
     x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
     out = keras.ops.convert_to_numpy(L2Pooling2D(2)(x))[0, :, :, 0]
-    expected = [[np.sqrt(0 + 1 + 16 + 25), np.sqrt(4 + 9 + 36 + 49)],
-                [np.sqrt(64 + 81 + 144 + 169), np.sqrt(100 + 121 + 196 + 225)]]
+    expected = [
+        [np.sqrt(0 + 1 + 16 + 25), np.sqrt(4 + 9 + 36 + 49)],
+        [np.sqrt(64 + 81 + 144 + 169), np.sqrt(100 + 121 + 196 + 225)],
+    ]
     np.testing.assert_allclose(out, expected, rtol=1e-5)
 
 

@@ -46,8 +46,9 @@ def test_whitening_gives_uncorrelated_unit_variance_inputs(mode, components):
 
 def test_standardisation_is_per_pixel_and_floors_a_constant_pixel():
     rng = np.random.default_rng(0)
-    x = (rng.random((2000, 4, 4, 1)) * np.linspace(0.5, 1.0, 16).reshape(1, 4, 4, 1)
-         ).astype(np.float32)  # standard deviations 0.14 to 0.29, above the floor of 0.1
+    x = (rng.random((2000, 4, 4, 1)) * np.linspace(0.5, 1.0, 16).reshape(1, 4, 4, 1)).astype(
+        np.float32
+    )  # standard deviations 0.14 to 0.29, above the floor of 0.1
     x[:, 0, 0, 0] = 0.0  # a border pixel that never varies in training
     layer = preprocessing.Standardisation()
     layer.adapt(x)
@@ -71,12 +72,14 @@ def shifted_npz(tmp_path_factory) -> tuple:
     rng = np.random.default_rng(1)
 
     def split(n, low, high):
-        return (rng.integers(low, high, (n, 6, 6, 1)).astype(np.uint8),
-                rng.integers(0, 2, n))
+        return (rng.integers(low, high, (n, 6, 6, 1)).astype(np.uint8), rng.integers(0, 2, n))
 
     arrays = {}
-    for name, n, low, high in (("train", 200, 0, 60), ("val", 50, 180, 255),
-                               ("test", 50, 180, 255)):
+    for name, n, low, high in (
+        ("train", 200, 0, 60),
+        ("val", 50, 180, 255),
+        ("test", 50, 180, 255),
+    ):
         arrays[f"x_{name}"], arrays[f"y_{name}"] = split(n, low, high)
     path = save_npz(tmp_path_factory.mktemp("shifted") / "shifted.npz", arrays)
     return path, arrays
@@ -84,15 +87,21 @@ def shifted_npz(tmp_path_factory) -> tuple:
 
 def test_preprocessing_is_fitted_on_the_training_split_only(tmp_path, shifted_npz):
     path, arrays = shifted_npz
-    spec = toy_spec(tmp_path, f"npz:{path}", epochs=1, name="pre",
-                    builder="preprocessing:build", runs="""
+    spec = toy_spec(
+        tmp_path,
+        f"npz:{path}",
+        epochs=1,
+        name="pre",
+        builder="preprocessing:build",
+        runs="""
         [[runs]]
         name = "standardise"
         model = { preprocessing = "standardise", hidden = [8] }
         [[runs]]
         name = "zca"
         model = { preprocessing = "zca", hidden = [8] }
-    """)
+    """,
+    )
     res = tmp_path / "r"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
     train = data.scale(arrays["x_train"])
@@ -102,7 +111,8 @@ def test_preprocessing_is_fitted_on_the_training_split_only(tmp_path, shifted_np
         model = keras.saving.load_model(folder / "model.keras", compile=False)
         layer = model.get_layer(layer_name)
         mean = keras.ops.convert_to_numpy(
-            layer.mean if layer_name == "zca" else layer.adapt_mean).reshape(-1)
+            layer.mean if layer_name == "zca" else layer.adapt_mean
+        ).reshape(-1)
         np.testing.assert_allclose(mean, train.reshape(len(train), -1).mean(axis=0), atol=1e-5)
         assert abs(mean.mean() - everything.mean()) > 0.2  # not the statistics of all splits
     assert network.adapt(preprocessing.build((6, 6, 1), 2, "raw"), arrays["x_train"]) == []
@@ -130,11 +140,3 @@ def test_batchnorm_follows_every_hidden_layer_and_only_when_asked(kind):
 
 
 # --------------------------------------------------------------------------- Slurm
-
-
-
-
-
-
-
-

@@ -18,10 +18,6 @@ from tests.helpers import metric_columns, run_cli, toy_spec
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
-
-
-
 def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=3)
     assert run_cli("--results", tmp_path / "r", "run", spec, "--seeds", "0,1") == 0
@@ -31,16 +27,24 @@ def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
     assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]
     rec = json.loads((out / "run.json").read_text())
     assert rec["status"] == "complete" and rec["seed"] == 1 and rec["profile"] == "quick"
-    assert set(rec["metrics"]) >= {"best_epoch", "best_val_accuracy", "test_accuracy",
-                                   "test_loss", "train_seconds"}
+    assert set(rec["metrics"]) >= {
+        "best_epoch",
+        "best_val_accuracy",
+        "test_accuracy",
+        "test_loss",
+        "train_seconds",
+    }
     assert rec["params"] == 784 * 32 + 32 + 32 * 10 + 10
     assert rec["dataset"]["sizes"] == {"train": 600, "val": 200, "test": 200}
     assert {"python", "backend", "backend_version", "keras", "numpy", "platform", "cpu"} <= set(
-        rec["environment"])
+        rec["environment"]
+    )
     assert rec["config"]["epochs"] == 3
     summary = results.read_csv(tmp_path / "r" / "quick" / "summary.csv")
     assert [(r["run"], r["seed"], r["status"]) for r in summary] == [
-        ("fc", "0", "complete"), ("fc", "1", "complete")]
+        ("fc", "0", "complete"),
+        ("fc", "1", "complete"),
+    ]
     assert float(summary[1]["test_accuracy"]) == rec["metrics"]["test_accuracy"]
     # best epoch is the epoch of best validation accuracy (Nielsen's protocol)
     val = [float(line.split(",")[4]) for line in lines[1:]]
@@ -54,11 +58,16 @@ def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
 
 
 def test_same_seed_gives_identical_history(tmp_path, tiny_npz):
-    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=2, runs="""
+    spec = toy_spec(
+        tmp_path,
+        f"npz:{tiny_npz}",
+        epochs=2,
+        runs="""
         [[runs]]
         name = "net"
         model = { conv_maps = [4], hidden = [16], activation = "relu", dropout = 0.3 }
-    """)
+    """,
+    )
     for r in ("a", "b"):
         assert run_cli("--results", tmp_path / r, "run", spec) == 0
     ha, hb = (tmp_path / r / "quick/toy/net/seed-0/history.csv" for r in ("a", "b"))
@@ -67,11 +76,16 @@ def test_same_seed_gives_identical_history(tmp_path, tiny_npz):
 
 
 def test_builder_trains_on_64x64x3_two_classes(tmp_path, rgb_npz):
-    spec = toy_spec(tmp_path, f"npz:{rgb_npz}", epochs=1, runs="""
+    spec = toy_spec(
+        tmp_path,
+        f"npz:{rgb_npz}",
+        epochs=1,
+        runs="""
         [[runs]]
         name = "conv"
         model = { conv_maps = [4, 8], hidden = [16], activation = "relu" }
-    """)
+    """,
+    )
     assert run_cli("--results", tmp_path / "r", "run", spec) == 0
     rec = json.loads((tmp_path / "r/quick/toy/conv/seed-0/run.json").read_text())
     assert rec["status"] == "complete"
@@ -79,7 +93,11 @@ def test_builder_trains_on_64x64x3_two_classes(tmp_path, rgb_npz):
 
 
 def test_diverging_run_is_recorded_and_the_next_completes(tmp_path, tiny_npz):
-    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=2, runs="""
+    spec = toy_spec(
+        tmp_path,
+        f"npz:{tiny_npz}",
+        epochs=2,
+        runs="""
         [[runs]]
         name = "explodes"
         learning_rate = 1e6
@@ -87,7 +105,8 @@ def test_diverging_run_is_recorded_and_the_next_completes(tmp_path, tiny_npz):
         [[runs]]
         name = "fine"
         model = { conv_maps = [], hidden = [32] }
-    """)
+    """,
+    )
     assert run_cli("--results", tmp_path / "r", "run", spec) == 0  # diverged is a result
     summary = {r["run"]: r for r in results.read_csv(tmp_path / "r/quick/summary.csv")}
     assert summary["explodes"]["status"] == "diverged"
@@ -95,14 +114,19 @@ def test_diverging_run_is_recorded_and_the_next_completes(tmp_path, tiny_npz):
 
 
 def test_failed_run_is_recorded_others_go_on_and_exit_is_nonzero(tmp_path, tiny_npz):
-    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, runs="""
+    spec = toy_spec(
+        tmp_path,
+        f"npz:{tiny_npz}",
+        epochs=1,
+        runs="""
         [[runs]]
         name = "bad"
         model = { conv_maps = [4], activation = "no-such-activation" }
         [[runs]]
         name = "good"
         model = { conv_maps = [], hidden = [8] }
-    """)
+    """,
+    )
     assert run_cli("--results", tmp_path / "r", "run", spec) == 1
     bad = json.loads((tmp_path / "r/quick/toy/bad/seed-0/run.json").read_text())
     assert bad["status"] == "failed" and "error" in bad
@@ -111,11 +135,15 @@ def test_failed_run_is_recorded_others_go_on_and_exit_is_nonzero(tmp_path, tiny_
 
 
 def test_bad_spec_stops_before_training(tmp_path, tiny_npz, capsys):
-    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs="""
+    spec = toy_spec(
+        tmp_path,
+        f"npz:{tiny_npz}",
+        runs="""
         [[runs]]
         name = "a"
         learning_rat = 0.1
-    """)
+    """,
+    )
     assert run_cli("--results", tmp_path / "r", "run", spec) == 2
     assert "learning_rat" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
@@ -123,17 +151,23 @@ def test_bad_spec_stops_before_training(tmp_path, tiny_npz, capsys):
 
 @pytest.mark.slow
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, mnist5k):
-    spec = toy_spec(tmp_path, "mnist-5k", epochs=4, runs="""
+    spec = toy_spec(
+        tmp_path,
+        "mnist-5k",
+        epochs=4,
+        runs="""
         [[runs]]
         name = "net"
         model = { conv_maps = [8], hidden = [32], activation = "relu", dropout = 0.2 }
-    """)
+    """,
+    )
     killed = tmp_path / "killed"
     history = killed / "quick/toy/net/seed-0/history.csv"
     cmd = [sys.executable, "-m", "coursework", "--results", str(killed), "run", str(spec)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         if history.exists() and len(history.read_text().splitlines()) >= 3:  # header + 2 epochs

@@ -39,8 +39,11 @@ TPE = """
 
 
 def study_of(res: Path, name: str = "tuned", q: str = "toy") -> optuna.Study:
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
-        str(results.tune_dir(res, "quick", q, name) / results.STUDY)))
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(
+            str(results.tune_dir(res, "quick", q, name) / results.STUDY)
+        )
+    )
     return optuna.load_study(study_name=f"{q}/{name}", storage=storage)
 
 
@@ -49,7 +52,8 @@ def trials(res: Path, name: str = "tuned") -> list[dict]:
 
 
 def test_a_grid_over_three_rates_picks_the_best_on_validation_and_never_tests_a_trial(
-        tmp_path, tiny_npz):
+    tmp_path, tiny_npz
+):
     s = toy_spec(tmp_path, f"npz:{tiny_npz}", GRID, epochs=2, seeds="[0, 1]")
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", s) == 0
@@ -61,8 +65,11 @@ def test_a_grid_over_three_rates_picks_the_best_on_validation_and_never_tests_a_
     best = results.read_json(results.tune_dir(res, "quick", "toy", "tuned") / results.BEST)
     top = max(recs, key=lambda r: r["metrics"]["best_val_accuracy"])
     assert best["params"] == top["trial"]["params"] and best["trials"] == 3
-    seeds = [results.read_json(p) for p in results.record_paths(res, "quick", "toy")
-             if "/tuned/" in p.as_posix()]
+    seeds = [
+        results.read_json(p)
+        for p in results.record_paths(res, "quick", "toy")
+        if "/tuned/" in p.as_posix()
+    ]
     assert len(seeds) == 2 and all(r["metrics"]["test_accuracy"] > 0 for r in seeds)
     assert all(r["config"]["learning_rate"] == best["params"]["learning_rate"] for r in seeds)
     assert seeds[0]["tuned"]["trials"] == 3
@@ -83,7 +90,8 @@ def _work(args):
 
 
 def test_a_killed_study_resumes_without_repeating_trials_and_two_processes_share_one(
-        tmp_path, tiny_npz):
+    tmp_path, tiny_npz
+):
     s = toy_spec(tmp_path, f"npz:{tiny_npz}", TPE, epochs=2)
     res = tmp_path / "r"
     [run] = tune.tuned_runs(spec.load(str(s)), "quick")
@@ -92,8 +100,10 @@ def test_a_killed_study_resumes_without_repeating_trials_and_two_processes_share
     study = tune.open_study(res, "quick", run, 2)
     killed = study.ask()
     tune.suggest(killed, run.tune.params)
-    done = {p: p.stat().st_mtime_ns for p in
-            results.tune_dir(res, "quick", "toy", "tuned").glob("trial-00[01]/history.csv")}
+    done = {
+        p: p.stat().st_mtime_ns
+        for p in results.tune_dir(res, "quick", "toy", "tuned").glob("trial-00[01]/history.csv")
+    }
     best = tune.run_study(run, res, "quick")
     assert best is not None
     states = [t.state for t in study_of(res).trials]
@@ -125,22 +135,28 @@ def test_slurm_tasks_one_by_one_then_collect_choose_what_make_tune_chooses(tmp_p
     a = results.read_json(results.tune_dir(one, "quick", "toy", "tuned") / results.BEST)
     b = results.read_json(best_path)
     assert a["params"] == b["params"] and a["trial"] == b["trial"]
-    assert [r["trial"]["params"] for r in trials(one)] == [r["trial"]["params"]
-                                                             for r in trials(tasks)]
+    assert [r["trial"]["params"] for r in trials(one)] == [
+        r["trial"]["params"] for r in trials(tasks)
+    ]
     # the seeds of a tuned run are not trained before its study has finished
     fresh = tmp_path / "fresh"
     assert run_cli("--results", fresh, "run", s, "--task", "0") == 2
 
 
-@pytest.mark.parametrize(("tune_table", "message"), [
-    ('{ params = { learning_rate = { low = 1.0, high = 0.1 } } }', "is empty"),
-    ('{ params = { l2_lambda = { low = 0.0, high = 1.0, log = true } } }', "above zero"),
-    ('{ params = { "model.nope" = [1, 2] } }', "takes no argument 'nope'"),
-    ('{ sampler = "grid", params = { learning_rate = { low = 0.1, high = 1.0 } } }',
-     "grid sampler needs a list"),
-    ('{ params = { dataset = ["a"] } }', "cannot be tuned"),
-    ('{ sampler = "bayes", params = { learning_rate = [0.1] } }', "sampler"),
-])
+@pytest.mark.parametrize(
+    ("tune_table", "message"),
+    [
+        ("{ params = { learning_rate = { low = 1.0, high = 0.1 } } }", "is empty"),
+        ("{ params = { l2_lambda = { low = 0.0, high = 1.0, log = true } } }", "above zero"),
+        ('{ params = { "model.nope" = [1, 2] } }', "takes no argument 'nope'"),
+        (
+            '{ sampler = "grid", params = { learning_rate = { low = 0.1, high = 1.0 } } }',
+            "grid sampler needs a list",
+        ),
+        ('{ params = { dataset = ["a"] } }', "cannot be tuned"),
+        ('{ sampler = "bayes", params = { learning_rate = [0.1] } }', "sampler"),
+    ],
+)
 def test_bad_tune_tables_are_one_error_naming_the_run(tmp_path, tiny_npz, tune_table, message):
     runs = textwrap.dedent(f"""
         [[runs]]
@@ -162,8 +178,9 @@ def test_the_tuned_runs_of_the_project_are_valid():
             assert runs and all(r.tune.size >= 4 for r in runs), (q, profile)
 
 
-def test_a_changed_tune_table_makes_the_study_stale_and_a_new_one_chooses(tmp_path, tiny_npz,
-                                                                          capsys):
+def test_a_changed_tune_table_makes_the_study_stale_and_a_new_one_chooses(
+    tmp_path, tiny_npz, capsys
+):
     s = toy_spec(tmp_path, f"npz:{tiny_npz}", GRID, epochs=1)
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", s, "--only", "tuned") == 0

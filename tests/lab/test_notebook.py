@@ -21,25 +21,34 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "coursework.ipynb
 def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
     nb = json.loads(NOTEBOOK.read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert code and all(c.get("outputs") == [] and c.get("execution_count") is None
-                        for c in code), "clear the notebook's outputs before committing"
+    assert code and all(
+        c.get("outputs") == [] and c.get("execution_count") is None for c in code
+    ), "clear the notebook's outputs before committing"
     assert [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
 
 
 @pytest.mark.slow
 @needs_tex
-@pytest.mark.skipif(shutil.which("latexmk") is None or backend.chosen() != "tensorflow",
-                    reason="trains and builds a report: once, in the TensorFlow pass")
+@pytest.mark.skipif(
+    shutil.which("latexmk") is None or backend.chosen() != "tensorflow",
+    reason="trains and builds a report: once, in the TensorFlow pass",
+)
 def test_the_notebook_runs_top_to_bottom_and_writes_the_clis_bytes(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     [params] = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     res = tmp_path / "nb-results"
-    params.source = (f'QUESTION = "conv"\nPROFILE = "quick"\nONLY = ["fc100", "conv1"]\n'
-                     f'SEEDS = [0]\nRESULTS = {str(res)!r}\nOWN_IMAGES = []\n')
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    params.source = (
+        f'QUESTION = "conv"\nPROFILE = "quick"\nONLY = ["fc100", "conv1"]\n'
+        f"SEEDS = [0]\nRESULTS = {str(res)!r}\nOWN_IMAGES = []\n"
+    )
+    nbclient.NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
@@ -48,8 +57,12 @@ def test_the_notebook_runs_top_to_bottom_and_writes_the_clis_bytes(tmp_path):
     assert "predicted" in text and "report.pdf" in text
     # the same run and seed from the command line: the same history, byte for byte
     cli = tmp_path / "cli-results"
-    assert run_cli("--results", cli, "run", "conv", "--profile", "quick", "--only", "fc100",
-                   "--seeds", "0") == 0
+    assert (
+        run_cli(
+            "--results", cli, "run", "conv", "--profile", "quick", "--only", "fc100", "--seeds", "0"
+        )
+        == 0
+    )
     rel = "quick/conv/fc100/seed-0/history.csv"
     assert metric_columns(res / rel) == metric_columns(cli / rel)
     # and make verify passes on what the notebook made, re-training a run

@@ -19,22 +19,27 @@ from tests.helpers import FC_AND_CONV, run_cli, toy_spec
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
 
-def cifar_folder(base: Path, hundred: bool = False, per_batch: int = 40,
-                 tests: int | None = None) -> Path:
+def cifar_folder(
+    base: Path, hundred: bool = False, per_batch: int = 40, tests: int | None = None
+) -> Path:
     """A tiny CIFAR in Keras' layout: Python-2-style pickled dicts with bytes keys (``tests``:
     the number of test images, if not ``per_batch``)."""
     rng = np.random.default_rng(0)
     folder = base / ("cifar-100-python" if hundred else "cifar-10-batches-py")
     folder.mkdir(parents=True)
     classes = 100 if hundred else 10
-    names = ["train", "test"] if hundred else [f"data_batch_{i}" for i in range(1, 6)] + [
-        "test_batch"]
+    names = (
+        ["train", "test"] if hundred else [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    )
     for name in names:
         n = per_batch * (25 if hundred and name == "train" else 1)  # CIFAR-100: 10 a class
         n = max(tests if tests and name.startswith("test") else n, classes * 2)
         labels = [i % classes for i in range(n)]
-        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 b"batch_label": name.encode(), b"filenames": [b"x.png"] * n}
+        batch = {
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"batch_label": name.encode(),
+            b"filenames": [b"x.png"] * n,
+        }
         batch[b"fine_labels" if hundred else b"labels"] = labels
         if hundred:
             batch[b"coarse_labels"] = [i % 20 for i in labels]
@@ -47,7 +52,8 @@ def cifar_folder(base: Path, hundred: bool = False, per_batch: int = 40,
 
 @pytest.mark.parametrize("hundred", [False, True])
 def test_cifar_in_keras_layout_loads_with_a_fixed_stratified_validation_split(
-        tmp_path, monkeypatch, hundred):
+    tmp_path, monkeypatch, hundred
+):
     cifar_folder(tmp_path, hundred)
     monkeypatch.setenv("COURSEWORK_DATA_DIR", str(tmp_path))
     name = "cifar100" if hundred else "cifar10"
@@ -85,7 +91,8 @@ def assert_quick_subset(sub: data.Dataset, full: data.Dataset) -> None:
 
 @pytest.mark.parametrize("hundred", [False, True])
 def test_a_named_datasets_quick_subset_is_mnist_5k_sized_stratified_and_fixed(
-        tmp_path, monkeypatch, hundred):
+    tmp_path, monkeypatch, hundred
+):
     # enough images for 400 / 50 / 50 of each of 10 classes, 40 / 5 / 5 of each of 100
     cifar_folder(tmp_path, hundred, per_batch=200 if hundred else 1000, tests=1000)
     monkeypatch.setenv("COURSEWORK_DATA_DIR", str(tmp_path))
@@ -142,7 +149,8 @@ def test_usu_pickles_with_one_hot_targets_train(tmp_path):
     assert run_cli("--results", tmp_path / "r", "run", spec) == 0
     rec = results.read_json(tmp_path / "r/quick/toy/conv/seed-0/run.json")
     assert rec["status"] == "complete" and set(rec["dataset"]["files"]) == set(
-        formats.USU_FILES.values())
+        formats.USU_FILES.values()
+    )
 
 
 class Payload:
@@ -196,11 +204,13 @@ def test_a_named_dataset_offline_says_where_to_put_it(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="builds every network: once, in "
-                    "the TensorFlow pass")
+@pytest.mark.skipif(
+    backend.chosen() != "tensorflow", reason="builds every network: once, in the TensorFlow pass"
+)
 @pytest.mark.parametrize("profile", ["quick", "full"])
 def test_every_question_takes_cifar_images_and_describe_counts_their_parameters(
-        tmp_path, monkeypatch, capsys, profile):
+    tmp_path, monkeypatch, capsys, profile
+):
     """`make quick DATASET=cifar100`: every run of every question builds on 32x32x3 images in
     100 classes, and `describe` shows each one's parameter counts."""
     from coursework.records import spec
@@ -216,18 +226,36 @@ def test_every_question_takes_cifar_images_and_describe_counts_their_parameters(
 
 @pytest.mark.slow
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
-@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="trains on Fashion-MNIST: once, "
-                    "in the TensorFlow pass")
+@pytest.mark.skipif(
+    backend.chosen() != "tensorflow", reason="trains on Fashion-MNIST: once, in the TensorFlow pass"
+)
 def test_conv_trains_on_debians_fashion_mnist_and_records_its_sha256(tmp_path):
     ds = data.load("fashion-mnist")
     assert ds.sizes == {"train": 50000, "val": 10000, "test": 10000}
     assert np.bincount(ds.y_val).tolist() == [1000] * 10 and ds.names[0] == "T-shirt/top"
     res = tmp_path / "r"
-    assert run_cli("--results", res, "run", "conv", "--profile", "quick", "--only",
-                   "fc100,conv1", "--seeds", "0", "--dataset", "fashion-mnist") == 0
-    [rec_path] = [p for p in results.record_paths(res, results.set_name("quick",
-                                                                       "fashion-mnist"))
-                  if "/conv1/" in p.as_posix()]
+    assert (
+        run_cli(
+            "--results",
+            res,
+            "run",
+            "conv",
+            "--profile",
+            "quick",
+            "--only",
+            "fc100,conv1",
+            "--seeds",
+            "0",
+            "--dataset",
+            "fashion-mnist",
+        )
+        == 0
+    )
+    [rec_path] = [
+        p
+        for p in results.record_paths(res, results.set_name("quick", "fashion-mnist"))
+        if "/conv1/" in p.as_posix()
+    ]
     rec = json.loads(rec_path.read_text())
     assert rec["dataset"]["files"] == data.FASHION_SHA256
     # quick: mnist-5k's budget of Fashion-MNIST, and the run says so

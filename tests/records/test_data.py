@@ -55,8 +55,9 @@ def test_corrupt_npz_names_the_file(tmp_path):
 
 
 def test_npz_with_missing_array_names_the_field(tmp_path):
-    path = save_npz(tmp_path / "partial.npz", {"x_train": np.zeros((4, 8, 8)),
-                                               "y_train": np.zeros(4)})
+    path = save_npz(
+        tmp_path / "partial.npz", {"x_train": np.zeros((4, 8, 8)), "y_train": np.zeros(4)}
+    )
     with pytest.raises(data.DataError, match="partial.npz: missing array.*x_val"):
         data.load(f"npz:{path}")
 
@@ -129,6 +130,16 @@ def test_full_mnist_is_nielsens_split(monkeypatch):
     # the label counts of shared/data/README.md: all 60,000 training images, and test
     train = np.bincount(np.concatenate([ds.y_train, ds.y_val]), minlength=10)
     assert train.tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
-    assert np.bincount(ds.y_test, minlength=10).tolist() == [980, 1135, 1032, 1010, 982, 892,
-                                                             958, 1028, 974, 1009]
+    assert np.bincount(ds.y_test, minlength=10).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
     assert data.info("mnist").sizes == ds.sizes

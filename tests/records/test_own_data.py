@@ -31,17 +31,19 @@ def run(tmp_path, spec, *extra) -> int:
 # initial weights differ): the rule of old stopped such runs as diverged
 STARTS_HIGH = {
     "tensorflow": "learning_rate = 0.1\nmodel = { conv_maps = [], hidden = [64], activation "
-                  "= \"relu\" }",
-    "jax": "learning_rate = 0.5\nmodel = { conv_maps = [], hidden = [64], activation = "
-           "\"tanh\" }",
-    "torch": "learning_rate = 0.2\nmodel = { conv_maps = [], hidden = [64], activation = "
-             "\"tanh\" }",
+    '= "relu" }',
+    "jax": 'learning_rate = 0.5\nmodel = { conv_maps = [], hidden = [64], activation = "tanh" }',
+    "torch": 'learning_rate = 0.2\nmodel = { conv_maps = [], hidden = [64], activation = "tanh" }',
 }
 
 
 def test_a_run_that_starts_high_completes(tmp_path, rgb_npz):
-    spec = toy_spec(tmp_path, f"npz:{rgb_npz}", "[[runs]]\nname = \"high\"\nbatch_size = 16\n"
-                    + STARTS_HIGH[backend.chosen()], epochs=3)
+    spec = toy_spec(
+        tmp_path,
+        f"npz:{rgb_npz}",
+        '[[runs]]\nname = "high"\nbatch_size = 16\n' + STARTS_HIGH[backend.chosen()],
+        epochs=3,
+    )
     assert run(tmp_path, spec) == 0
     out = tmp_path / "r/quick/toy/high/seed-0"
     history = results.read_csv(out / "history.csv")
@@ -58,13 +60,16 @@ def bad_arrays(rgb_npz: Path, **changes) -> dict:
     return arrays
 
 
-@pytest.mark.parametrize("case, words", [
-    ("unseen_label", ["y_test", "label(s) 7", "never occur in y_train"]),
-    ("string_labels", ["y_train holds strings", "'bee'", "integers 0..C-1", "class_names"]),
-    ("billion_classes", ["y_train has label 1000000000", "at most 1000 classes"]),
-    ("float_255", ["x_train", "floats from 0 to", "divide by 255"]),
-    ("too_small", ["8x8", "do not fit run 'conv'", "image_size"]),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("unseen_label", ["y_test", "label(s) 7", "never occur in y_train"]),
+        ("string_labels", ["y_train holds strings", "'bee'", "integers 0..C-1", "class_names"]),
+        ("billion_classes", ["y_train has label 1000000000", "at most 1000 classes"]),
+        ("float_255", ["x_train", "floats from 0 to", "divide by 255"]),
+        ("too_small", ["8x8", "do not fit run 'conv'", "image_size"]),
+    ],
+)
 def test_each_data_check_is_one_error_before_any_run(tmp_path, rgb_npz, case, words, capsys):
     with np.load(rgb_npz) as f:
         arrays = {k: f[k] for k in f.files}
@@ -81,11 +86,17 @@ def test_each_data_check_is_one_error_before_any_run(tmp_path, rgb_npz, case, wo
     else:
         arrays = {k: (v[:, :8, :8] if k.startswith("x") else v) for k, v in arrays.items()}
     path = save_npz(tmp_path / f"{case}.npz", arrays)
-    spec = toy_spec(tmp_path, f"npz:{path}", MLP + """
+    spec = toy_spec(
+        tmp_path,
+        f"npz:{path}",
+        MLP
+        + """
         [[runs]]
         name = "conv"
         model = { conv_maps = [20, 40], hidden = [16], activation = "relu" }
-    """, epochs=1)
+    """,
+        epochs=1,
+    )
     assert run(tmp_path, spec) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1, err
@@ -122,8 +133,13 @@ def photos(tmp_path_factory) -> Path:
 def trained(tmp_path_factory, photos, monkeypatch_module):
     tmp = tmp_path_factory.mktemp("trained")
     monkeypatch_module.setenv("COURSEWORK_CACHE", str(tmp / "cache"))
-    spec = toy_spec(tmp, f"folder:{photos}", MLP + "batch_size = 8", epochs=4,
-                    extra_defaults="image_size = [16, 16]")
+    spec = toy_spec(
+        tmp,
+        f"folder:{photos}",
+        MLP + "batch_size = 8",
+        epochs=4,
+        extra_defaults="image_size = [16, 16]",
+    )
     assert cli.main(["--results", str(tmp / "r"), "run", str(spec)]) == 0
     return tmp / "r", tmp / "r/quick/toy/mlp/seed-0"
 
@@ -184,8 +200,9 @@ def test_predict_image_files_and_evaluate(trained, photos, tmp_path, capsys):
 def tiny_arrays(**changes) -> dict:
     """Six arrays of 4x4 grayscale images, labels 0 and 1, with ``changes`` applied."""
     rng = np.random.default_rng(0)
-    arrays = {f"x_{s}": rng.integers(0, 256, (6, 4, 4)).astype(np.uint8)
-              for s in ("train", "val", "test")}
+    arrays = {
+        f"x_{s}": rng.integers(0, 256, (6, 4, 4)).astype(np.uint8) for s in ("train", "val", "test")
+    }
     arrays.update({f"y_{s}": np.array([0, 1, 0, 1, 0, 1]) for s in ("train", "val", "test")})
     arrays.update(changes)
     return arrays
@@ -194,26 +211,52 @@ def tiny_arrays(**changes) -> dict:
 ONE_HOT = np.eye(2)[[0, 1, 0, 1, 0, 1]]
 
 
-@pytest.mark.parametrize("labels, words", [
-    (np.array(["a", "b"] * 3), ["y_train holds strings (dtype <U1, e.g. 'a')",
-                                "integers 0..C-1"]),
-    (np.array([0, 10**9, 0, 1, 0, 1]), ["y_train has label 1000000000", "1000000001 classes",
-                                        "at most 1000 classes"]),
-    (np.array([0, -1, 0, 1, 0, 1]), ["y_train has negative label(s) -1", "0..C-1"]),
-    (np.array([0, 2.5, 0, 1, 0, 1]), ["y_train has label 2.5 (at index 1)", "not a whole number"]),
-    (np.array([0, np.nan, 0, 1, 0, 1]), ["y_train has label nan (at index 1)"]),
-    (np.array([1, 2, 1, 2, 1, 2]), ["y_train's labels are not 0..C-1", "label(s) 0 never occur",
-                                    "(labels there: 1, 2)"]),
-    (np.array([[0.6, 0.4], *ONE_HOT[1:]]), ["y_train is read as one-hot rows (6 x 2)",
-                                             "row 0 is [0.6, 0.4]", "exactly one 1"]),
-    (np.array([*ONE_HOT[:3], [1, 1], *ONE_HOT[4:]]), ["row 3 is [1, 1]", "exactly one 1"]),
-    (np.array([*ONE_HOT[:5], [0, 0]]), ["row 5 is [0, 0]", "exactly one 1"]),
-], ids=["strings", "billion", "negative", "fraction", "nan", "one-based", "soft", "two-ones",
-        "no-one"])
+@pytest.mark.parametrize(
+    "labels, words",
+    [
+        (
+            np.array(["a", "b"] * 3),
+            ["y_train holds strings (dtype <U1, e.g. 'a')", "integers 0..C-1"],
+        ),
+        (
+            np.array([0, 10**9, 0, 1, 0, 1]),
+            ["y_train has label 1000000000", "1000000001 classes", "at most 1000 classes"],
+        ),
+        (np.array([0, -1, 0, 1, 0, 1]), ["y_train has negative label(s) -1", "0..C-1"]),
+        (
+            np.array([0, 2.5, 0, 1, 0, 1]),
+            ["y_train has label 2.5 (at index 1)", "not a whole number"],
+        ),
+        (np.array([0, np.nan, 0, 1, 0, 1]), ["y_train has label nan (at index 1)"]),
+        (
+            np.array([1, 2, 1, 2, 1, 2]),
+            ["y_train's labels are not 0..C-1", "label(s) 0 never occur", "(labels there: 1, 2)"],
+        ),
+        (
+            np.array([[0.6, 0.4], *ONE_HOT[1:]]),
+            ["y_train is read as one-hot rows (6 x 2)", "row 0 is [0.6, 0.4]", "exactly one 1"],
+        ),
+        (np.array([*ONE_HOT[:3], [1, 1], *ONE_HOT[4:]]), ["row 3 is [1, 1]", "exactly one 1"]),
+        (np.array([*ONE_HOT[:5], [0, 0]]), ["row 5 is [0, 0]", "exactly one 1"]),
+    ],
+    ids=[
+        "strings",
+        "billion",
+        "negative",
+        "fraction",
+        "nan",
+        "one-based",
+        "soft",
+        "two-ones",
+        "no-one",
+    ],
+)
 def test_labels_that_would_break_training_are_one_error_naming_file_and_array(
-        tmp_path, labels, words):
-    path = save_npz(tmp_path / "labels.npz",
-                    tiny_arrays(y_train=labels, y_val=labels, y_test=labels))
+    tmp_path, labels, words
+):
+    path = save_npz(
+        tmp_path / "labels.npz", tiny_arrays(y_train=labels, y_val=labels, y_test=labels)
+    )
     with pytest.raises(DataError) as err:
         data.load(f"npz:{path}")
     msg = str(err.value)
@@ -221,8 +264,12 @@ def test_labels_that_would_break_training_are_one_error_naming_file_and_array(
 
 
 def test_good_one_hot_and_integer_labels_load(tmp_path):
-    for labels in (ONE_HOT, ONE_HOT.astype(bool), np.array([0.0, 1.0] * 3), np.array([0, 1] * 3,
-                                                                                    np.uint8)):
+    for labels in (
+        ONE_HOT,
+        ONE_HOT.astype(bool),
+        np.array([0.0, 1.0] * 3),
+        np.array([0, 1] * 3, np.uint8),
+    ):
         path = save_npz(tmp_path / "good.npz", tiny_arrays(y_train=labels))
         ds = data.load(f"npz:{path}")
         assert ds.y_train.tolist() == [0, 1] * 3 and ds.num_classes == 2
@@ -233,8 +280,10 @@ def test_usu_pickles_with_soft_or_string_targets_name_the_pickle_file(tmp_path):
     strings (an object array of them), is refused, naming the file the labels came from."""
     import pickle
 
-    for targets, words in ((np.array([[0.6, 0.4], *ONE_HOT[1:]]), "row 0 is [0.6, 0.4]"),
-                           (np.array(["a", "b"] * 3, dtype=object), "holds Python objects")):
+    for targets, words in (
+        (np.array([[0.6, 0.4], *ONE_HOT[1:]]), "row 0 is [0.6, 0.4]"),
+        (np.array(["a", "b"] * 3, dtype=object), "holds Python objects"),
+    ):
         folder = tmp_path / f"usu-{targets.dtype}"
         folder.mkdir()
         for key, name in formats.USU_FILES.items():
@@ -297,8 +346,9 @@ def image_folder(root: Path, big: tuple[int, int] | None = None) -> Path:
 
 
 @pytest.mark.parametrize("side, pillow", [(12, "warns"), (15, "raises")])
-def test_an_image_above_pillows_decompression_bomb_limit_is_one_error(tmp_path, monkeypatch,
-                                                                     side, pillow):
+def test_an_image_above_pillows_decompression_bomb_limit_is_one_error(
+    tmp_path, monkeypatch, side, pillow
+):
     """Pillow warns above Image.MAX_IMAGE_PIXELS and raises above twice it: both are refused,
     naming the image file (100 pixels here: 12x12 = 144 warns, 15x15 = 225 raises)."""
     import warnings

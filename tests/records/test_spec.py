@@ -27,13 +27,17 @@ def test_every_shipped_spec_is_valid():
 
 
 def test_valid_toy_spec_resolves_profiles(tmp_path):
-    path = toy_spec(tmp_path, "mnist-5k", """
+    path = toy_spec(
+        tmp_path,
+        "mnist-5k",
+        """
         [[runs]]
         name = "a"
         epochs = 9
         model = { conv_maps = [], hidden = [8] }
         profiles.quick = { epochs = 1 }
-    """)
+    """,
+    )
     s = spec.load(str(path))
     assert s.resolve("quick")[0].config["epochs"] == 1
     assert s.resolve("full")[0].config["epochs"] == 9
@@ -41,68 +45,91 @@ def test_valid_toy_spec_resolves_profiles(tmp_path):
 
 
 def test_unknown_key(tmp_path):
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "a"
         epoks = 3
-    """)
+    """,
+    )
     assert "run 'a'" in msg and "'epoks'" in msg
 
 
 def test_wrong_type(tmp_path):
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "a"
         batch_size = "ten"
-    """)
+    """,
+    )
     assert "run 'a'" in msg and "'batch_size'" in msg and "int" in msg
 
 
 def test_bool_is_not_an_int(tmp_path):
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "a"
         epochs = true
-    """)
+    """,
+    )
     assert "'epochs'" in msg
 
 
 def test_missing_builder_module_and_function(tmp_path):
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "a"
         builder = "nosuchmodule:build"
-    """)
+    """,
+    )
     assert "run 'a'" in msg and "'builder'" in msg and "nosuchmodule" in msg
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "b"
         builder = "conv:nosuchfunction"
-    """)
+    """,
+    )
     assert "run 'b'" in msg and "nosuchfunction" in msg
 
 
 def test_builder_argument_that_does_not_exist(tmp_path):
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "a"
         model = { colour = "red" }
-    """)
+    """,
+    )
     assert "run 'a'" in msg and "colour" in msg
 
 
 def test_duplicate_run_name(tmp_path):
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "a"
         [[runs]]
         name = "a"
-    """)
+    """,
+    )
     assert "run 'a'" in msg and "duplicate" in msg
 
 
 def test_bad_profiles(tmp_path):
-    path = write_spec(tmp_path, """
+    path = write_spec(
+        tmp_path,
+        """
         question = "toy"
         title = "t"
         research_question = "q"
@@ -120,7 +147,8 @@ def test_bad_profiles(tmp_path):
         [[runs]]
         name = "a"
         profiles.medium = { epochs = 2 }
-    """)
+    """,
+    )
     with pytest.raises(spec.SpecError) as exc:
         spec.load(str(path))
     msg = str(exc.value)
@@ -145,11 +173,14 @@ def test_not_toml_and_missing_file(tmp_path):
 
 
 def test_choices_checked(tmp_path):
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "a"
         optimizer = "adamw"
-    """)
+    """,
+    )
     assert "'optimizer'" in msg and "adamw" in msg
 
 
@@ -158,7 +189,9 @@ def lines_with(msg: str, word: str) -> list[str]:
 
 
 def test_a_misspelled_key_is_one_error_line_naming_the_nearest_known_key(tmp_path):
-    path = write_spec(tmp_path, """
+    path = write_spec(
+        tmp_path,
+        """
         question = "toy"
         title = "t"
         research_question = "q"
@@ -183,13 +216,19 @@ def test_a_misspelled_key_is_one_error_line_naming_the_nearest_known_key(tmp_pat
         descripton = "the baseline"
         optimizer = "momentun"
         tune.params = { learnig_rate = [0.1, 0.2] }
-    """)
+    """,
+    )
     with pytest.raises(spec.SpecError) as exc:
         spec.load(str(path))
     msg = str(exc.value)
-    for wrong, right in (("'defualts'", "'defaults'"), ("'learnig_rate' (", "'learning_rate'"),
-                         ("'trails'", "'trials'"), ("'descripton'", "'description'"),
-                         ("'momentun'", "'momentum'"), ("params.learnig_rate", "'learning_rate'")):
+    for wrong, right in (
+        ("'defualts'", "'defaults'"),
+        ("'learnig_rate' (", "'learning_rate'"),
+        ("'trails'", "'trials'"),
+        ("'descripton'", "'description'"),
+        ("'momentun'", "'momentum'"),
+        ("params.learnig_rate", "'learning_rate'"),
+    ):
         [line] = lines_with(msg, wrong)
         assert line.startswith(f"{path}: ") and f"(did you mean {right}?)" in line, line
     [line] = lines_with(msg, "'zzz'")  # nothing close: the known keys, as before
@@ -202,7 +241,9 @@ def test_a_bad_builder_argument_in_defaults_is_one_error_not_one_per_profile_or_
     assert "every run" in line and "profiles 'quick', 'full'" in line, line
     assert "(did you mean 'activation'?)" in line
     # one run's own argument: named with that run, still once for both profiles
-    msg = error_for(tmp_path, """
+    msg = error_for(
+        tmp_path,
+        """
         [[runs]]
         name = "a"
         model = { colour = "red" }
@@ -212,7 +253,8 @@ def test_a_bad_builder_argument_in_defaults_is_one_error_not_one_per_profile_or_
         name = "c"
         model = { colour = "red" }
         profiles.full = { model = { pool = "max" } }
-    """)
+    """,
+    )
     [line] = lines_with(msg, "colour")
     assert "runs 'a', 'c', profiles 'quick', 'full'" in line and "(it takes: conv_maps" in line
 

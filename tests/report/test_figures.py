@@ -40,8 +40,9 @@ def spec_runs(question: str) -> tuple[list[str], set[str]]:
     return [r.name for r in runs], {r.name for r in runs if r.tune is not None}
 
 
-def fake_runs(names: list[str], tuned: set[str], seeds: int = 2, epochs: int = 6
-              ) -> dict[str, list[SeedResult]]:
+def fake_runs(
+    names: list[str], tuned: set[str], seeds: int = 2, epochs: int = 6
+) -> dict[str, list[SeedResult]]:
     """SeedResults as ``load_question`` returns them, with made-up histories; a tuned run's
     record has its ``tuned`` params, as training writes them."""
     rng = np.random.default_rng(0)
@@ -51,10 +52,22 @@ def fake_runs(names: list[str], tuned: set[str], seeds: int = 2, epochs: int = 6
         for seed in range(seeds):
             top = 0.80 + 0.15 * rng.random()
             acc = top - (top - 0.3) * np.exp(-np.arange(1, epochs + 1) / (1 + i % 3))
-            hist = [{"epoch": e + 1, "loss": 2 * (1 - a), "accuracy": a + 0.02,
-                     "val_loss": 2.1 * (1 - a), "val_accuracy": a} for e, a in enumerate(acc)]
-            rec = {"run": name, "seed": seed, "status": "complete",
-                   "metrics": {"test_accuracy": float(acc[-1] - 0.01)}}
+            hist = [
+                {
+                    "epoch": e + 1,
+                    "loss": 2 * (1 - a),
+                    "accuracy": a + 0.02,
+                    "val_loss": 2.1 * (1 - a),
+                    "val_accuracy": a,
+                }
+                for e, a in enumerate(acc)
+            ]
+            rec = {
+                "run": name,
+                "seed": seed,
+                "status": "complete",
+                "metrics": {"test_accuracy": float(acc[-1] - 0.01)},
+            }
             if name in tuned:
                 rec["tuned"] = {"params": {"learning_rate": 0.1}, "trial": 3}
             seeds_.append(SeedResult(seed, rec, hist, Path("/nonexistent") / name))
@@ -70,8 +83,11 @@ def run_lines(ax) -> dict[str, object]:
 def line_key(line) -> tuple:
     """A line's colour and style; its dash pattern too (get_linestyle says '--' for any dash
     pattern of more than a named style: matplotlib has no public getter of the pattern)."""
-    return (to_hex(line.get_color()), line.get_linestyle(),
-            str(getattr(line, "_unscaled_dash_pattern", "")))
+    return (
+        to_hex(line.get_color()),
+        line.get_linestyle(),
+        str(getattr(line, "_unscaled_dash_pattern", "")),
+    )
 
 
 def check(fig, names: list[str], tuned: set[str], width: float) -> dict[str, tuple]:
@@ -164,9 +180,16 @@ def test_many_runs_stay_distinct_and_tuned_runs_stay_with_their_sibling():
 def test_the_live_view_uses_the_reports_styles_and_panels(tmp_path, monkeypatch):
     names, tuned = spec_runs("batchnorm")
     view = lab.Live("batchnorm", "quick", None, [0], tmp_path, None)
-    monkeypatch.setattr(view, "_rows", lambda name, seed: [
-        {"val_accuracy": 0.5 + 0.01 * i + 0.001 * e} for i, n in enumerate(names) if n == name
-        for e in range(3)])
+    monkeypatch.setattr(
+        view,
+        "_rows",
+        lambda name, seed: [
+            {"val_accuracy": 0.5 + 0.01 * i + 0.001 * e}
+            for i, n in enumerate(names)
+            if n == name
+            for e in range(3)
+        ],
+    )
     fig = view.figure()
     check(fig, names, tuned, fig.get_size_inches()[0])
     report = check(plots.validation(fake_runs(names, tuned)), names, tuned, COLUMN)
@@ -178,8 +201,10 @@ def test_the_live_view_uses_the_reports_styles_and_panels(tmp_path, monkeypatch)
 @pytest.mark.slow
 def test_figures_of_many_trained_runs_keep_the_rules(tmp_path, tiny_npz):
     names = ["base", "wide", "deep", "relu", "tanh", "drop", "small", "big"]
-    toml = "".join(f'[[runs]]\nname = "{n}"\nmodel = {{ conv_maps = [], hidden = [{4 + i}] }}\n'
-                   for i, n in enumerate(names))
+    toml = "".join(
+        f'[[runs]]\nname = "{n}"\nmodel = {{ conv_maps = [], hidden = [{4 + i}] }}\n'
+        for i, n in enumerate(names)
+    )
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=toml, epochs=1)
     res = tmp_path / "results"
     assert run_cli("--results", res, "run", spec) == 0

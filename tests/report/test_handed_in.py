@@ -18,9 +18,15 @@ from coursework.verify import mark
 from tests.helpers import needs_bwrap, needs_tex, run_cli, toy_spec
 from tests.verify.test_mark import bump_val_accuracy, edited
 
-pytestmark = [pytest.mark.slow, needs_tex, needs_bwrap, pytest.mark.skipif(
-    backend.chosen() != "tensorflow", reason="trains, builds and marks a submission: once, in "
-    "the TensorFlow pass")]
+pytestmark = [
+    pytest.mark.slow,
+    needs_tex,
+    needs_bwrap,
+    pytest.mark.skipif(
+        backend.chosen() != "tensorflow",
+        reason="trains, builds and marks a submission: once, in the TensorFlow pass",
+    ),
+]
 
 SET = "quick"
 TOP = f"submission/results/{SET}/"
@@ -42,15 +48,17 @@ def student(tmp_path_factory, tiny_npz) -> tuple[Path, str, dict[str, bytes]]:
         assert run_cli("--results", res, "run", toy_spec(tmp, f"npz:{tiny_npz}", name=q)) == 0
     assert run_cli("--results", res, "verify", "--no-rerun") == 0
     settings = tmp / "report.toml"
-    settings.write_text(f'title = "Toy study"\nauthor = "Ada Lovelace (s0000001)"\n'
-                        f'questions = ["{PAPER}"]\n')
+    settings.write_text(
+        f'title = "Toy study"\nauthor = "Ada Lovelace (s0000001)"\nquestions = ["{PAPER}"]\n'
+    )
     assert run_cli("--results", res, "report", "--settings", settings) == 0
-    before = {p.relative_to(res).as_posix(): p.read_bytes() for p in res.rglob("*")
-              if p.is_file()}
+    before = {p.relative_to(res).as_posix(): p.read_bytes() for p in res.rglob("*") if p.is_file()}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert run_cli("--results", res, "submission", "--out", tmp / "submission",
-                       "--no-notebook") == 0
+        assert (
+            run_cli("--results", res, "submission", "--out", tmp / "submission", "--no-notebook")
+            == 0
+        )
     return tmp, out.getvalue(), before
 
 
@@ -75,8 +83,10 @@ def test_only_the_papers_question_is_handed_in(student):
     assert not any(n.endswith((".h5", ".keras")) for n in handed)
     for name in ("summary.csv", "stats.csv", "ensembles.csv", "verification.csv"):
         assert name in handed, name
-        assert {r["run"].split("/")[0] if name == "verification.csv" else r["question"]
-                for r in rows(handed[name])} <= {PAPER, "-"}, name
+        assert {
+            r["run"].split("/")[0] if name == "verification.csv" else r["question"]
+            for r in rows(handed[name])
+        } <= {PAPER, "-"}, name
     assert {r["question"] for r in rows(handed["summary.csv"])} == {PAPER}
     figures = [n for n in handed if n.startswith("figures/") and n != "figures/provenance.json"]
     assert figures and all(n.startswith(f"figures/{PAPER}-") for n in figures), figures
@@ -87,12 +97,14 @@ def test_only_the_papers_question_is_handed_in(student):
     man = json.loads(handed["MANIFEST.json"])
     assert set(man["files"]) == set(handed) - {"MANIFEST.json", "verification.csv"}
     # one line says what is handed in and what is left out
-    assert (f"results handed in: the paper's question {PAPER}; left out (not in the paper): "
-            f"{OTHER}") in printed.splitlines(), printed
+    assert (
+        f"results handed in: the paper's question {PAPER}; left out (not in the paper): {OTHER}"
+    ) in printed.splitlines(), printed
     # the student's results folder is as it was
     res = tmp / "results"
-    assert {p.relative_to(res).as_posix(): p.read_bytes() for p in res.rglob("*")
-            if p.is_file()} == before
+    assert {
+        p.relative_to(res).as_posix(): p.read_bytes() for p in res.rglob("*") if p.is_file()
+    } == before
 
 
 def test_the_handed_in_subset_passes_marking_and_an_edited_digit_fails(student, tmp_path):

@@ -46,16 +46,19 @@ def toy(tmp_path_factory, tiny_npz):
     tmp = tmp_path_factory.mktemp("paper")
     res = tmp / "results"
     for name in ("toya", "toyb"):
-        spec = toy_spec(tmp, f"npz:{tiny_npz}", name=name, epochs=2, seeds="[0, 1, 2]",
-                        runs=FC_AND_CONV)
+        spec = toy_spec(
+            tmp, f"npz:{tiny_npz}", name=name, epochs=2, seeds="[0, 1, 2]", runs=FC_AND_CONV
+        )
         assert cli.main(["--results", str(res), "run", str(spec)]) == 0
     all_figures(res, "quick")
     return res, tmp
 
 
 @needs_tex
-@pytest.mark.skipif(backend.chosen() != "tensorflow", reason="trains three real questions: "
-                    "run once, in the TensorFlow pass")
+@pytest.mark.skipif(
+    backend.chosen() != "tensorflow",
+    reason="trains three real questions: run once, in the TensorFlow pass",
+)
 def test_three_questions_fit_six_pages_and_the_appendix_holds_the_rest(tmp_path):
     res = tmp_path / "results"
     assert cli.main(["--results", str(res), "run", *PAPER, "--seeds", "0"]) == 0
@@ -65,10 +68,14 @@ def test_three_questions_fit_six_pages_and_the_appendix_holds_the_rest(tmp_path)
     start = appendix_page(rdir / "build/report.aux")
     assert start - 1 <= 6  # the body: every page before the appendix
     assert pdf_pages(rdir / "report.pdf") > start  # the appendix holds the rest
-    body = subprocess.run(["pdftotext", "-l", str(start - 1), str(rdir / "report.pdf"), "-"],
-                          capture_output=True, text=True).stdout
-    assert [t for t in ("Regularisation", "Convolutional layers", "Data augmentation")
-            if t not in body] == []
+    body = subprocess.run(
+        ["pdftotext", "-l", str(start - 1), str(rdir / "report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert [
+        t for t in ("Regularisation", "Convolutional layers", "Data augmentation") if t not in body
+    ] == []
     assert "Activation" not in body and "Depth" not in body  # only the chosen questions
 
 
@@ -88,8 +95,9 @@ def test_a_course_class_given_by_path_is_used(toy, tmp_path):
     assert cli.main(["--results", str(res), "report", "--settings", str(settings)]) == 0
     rdir = res / "quick/report"
     assert "\\documentclass{mycourse}" in (rdir / "report.tex").read_text()
-    text = subprocess.run(["pdftotext", str(rdir / "report.pdf"), "-"], capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(rdir / "report.pdf"), "-"], capture_output=True, text=True
+    ).stdout
     assert "MYCOURSE CLASS IN USE" in text and "With a course class" in text
     assert "mycourse.cls" in zipfile.ZipFile(rdir / report.OVERLEAF).namelist()
     # one column here: the figures are drawn for a column and printed at 0.6 of the text
@@ -116,12 +124,15 @@ def test_a_course_style_folder_and_a_unicode_title_build_here_and_on_overleaf(to
     (course / "mlpcw-defs.tex").write_text(r"\AtBeginDocument{\noindent COURSE DEFS\par}" "\n")
     (course / "not-loaded.sty").write_text("this is never copied\n")
     settings = tmp_path / "report.toml"
-    settings.write_text('title = "Dropout: α, β and Ω, a naïve café"\n'
-                        'author = "Zoë Ørsted – Łódź"\nstyle_file = "course/mlpcw.sty"\n')
+    settings.write_text(
+        'title = "Dropout: α, β and Ω, a naïve café"\n'
+        'author = "Zoë Ørsted – Łódź"\nstyle_file = "course/mlpcw.sty"\n'
+    )
     assert cli.main(["--results", str(res), "report", "--settings", str(settings)]) == 0
     rdir = res / "quick/report"
-    text = subprocess.run(["pdftotext", str(rdir / "report.pdf"), "-"], capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(rdir / "report.pdf"), "-"], capture_output=True, text=True
+    ).stdout
     assert "COURSE ALGORITHM STY IN USE" in text and "COURSE DEFS" in text
     assert "Dropout" in text and "Orsted" in text.replace("Ø", "O")
     names = zipfile.ZipFile(rdir / report.OVERLEAF).namelist()
@@ -129,17 +140,32 @@ def test_a_course_style_folder_and_a_unicode_title_build_here_and_on_overleaf(to
     assert "not-loaded.sty" not in names
     overleaf = tmp_path / "overleaf"
     zipfile.ZipFile(rdir / report.OVERLEAF).extractall(overleaf)
-    proc = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
-                           "-no-shell-escape", "report.tex"], cwd=overleaf, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [
+            "latexmk",
+            "-pdf",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-no-shell-escape",
+            "report.tex",
+        ],
+        cwd=overleaf,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:]
-    assert "COURSE ALGORITHM STY IN USE" in subprocess.run(
-        ["pdftotext", str(overleaf / "report.pdf"), "-"], capture_output=True, text=True).stdout
+    assert (
+        "COURSE ALGORITHM STY IN USE"
+        in subprocess.run(
+            ["pdftotext", str(overleaf / "report.pdf"), "-"], capture_output=True, text=True
+        ).stdout
+    )
 
 
 @needs_tex
 def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_the_spec(
-        toy, tmp_path):
+    toy, tmp_path
+):
     """report.toml's default references.bib: \\cite{nielsen2015} in a prose file builds, in
     the report and in the Overleaf zip; research_question.tex replaces the spec's words. With
     nothing cited there is no empty reference list."""
@@ -147,25 +173,40 @@ def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_
     prose = tmp_path / "prose"
     (prose / "toya").mkdir(parents=True)
     (prose / "toya" / "motivation.tex").write_text(
-        "% \\cite{in-a-comment} is no citation\nAs in \\cite{nielsen2015}, conv nets win.\n")
+        "% \\cite{in-a-comment} is no citation\nAs in \\cite{nielsen2015}, conv nets win.\n"
+    )
     (prose / "toya" / "research_question.tex").write_text("MY OWN QUESTION, in my words?\n")
     settings = tmp_path / "report.toml"
     settings.write_text(f'bibliography = "{ROOT / "report_templates/references.bib"}"\n')
     pdf = report.build(res, "quick", prose_root=prose, settings=read_settings(settings))
-    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
-                                   text=True).stdout.split())
+    text = " ".join(
+        subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split()
+    )
     assert "Neural Networks and Deep Learning" in text and "References" in text
     assert "[1]" in text and "[?]" not in text
     assert "MY OWN QUESTION, in my words?" in text
     assert text.count("Does the pipeline work?") == 1  # toyb's, from its spec; not toya's
     folder = tmp_path / "overleaf"
     zipfile.ZipFile(pdf.parent / report.OVERLEAF).extractall(folder)
-    proc = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
-                           "-no-shell-escape", "report.tex"], cwd=folder, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [
+            "latexmk",
+            "-pdf",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-no-shell-escape",
+            "report.tex",
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:]
-    again = " ".join(subprocess.run(["pdftotext", str(folder / "report.pdf"), "-"],
-                                    capture_output=True, text=True).stdout.split())
+    again = " ".join(
+        subprocess.run(
+            ["pdftotext", str(folder / "report.pdf"), "-"], capture_output=True, text=True
+        ).stdout.split()
+    )
     assert "Neural Networks and Deep Learning" in again and "MY OWN QUESTION" in again
     # nothing cited: no bibliography at all (an empty one prints a bare "References")
     (prose / "toya" / "motivation.tex").write_text("No citation here.\n")
@@ -184,9 +225,13 @@ def test_overleaf_zip_compiles_with_plain_pdflatex_anywhere(toy, tmp_path):
     assert "report.tex" in names and any(n.startswith("figures/") for n in names)
     assert not [n for n in names if n.startswith("/") or ".." in n]
     for _ in range(2):  # twice: references
-        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
-                               "report.tex"], cwd=folder, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "report.tex"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stdout[-2000:]
     assert (folder / "report.pdf").stat().st_size > 10_000
 
@@ -216,9 +261,13 @@ def test_without_tex_the_tex_and_the_overleaf_zip_are_written(toy, monkeypatch, 
 def test_bad_report_settings_name_the_file_and_field(toy, tmp_path, capsys):
     res, _ = toy
     settings = tmp_path / "report.toml"
-    for text, field in (('style = "poster"\n', "style"), ("page_limit = \"six\"\n", "page_limit"),
-                        ('questions = ["nope"]\n', "questions"), ("colour = 1\n", "colour"),
-                        ('class = "missing.cls"\n', "class")):
+    for text, field in (
+        ('style = "poster"\n', "style"),
+        ('page_limit = "six"\n', "page_limit"),
+        ('questions = ["nope"]\n', "questions"),
+        ("colour = 1\n", "colour"),
+        ('class = "missing.cls"\n', "class"),
+    ):
         settings.write_text(text)
         assert cli.main(["--results", str(res), "report", "--settings", str(settings)]) == 2
         err = capsys.readouterr().err
@@ -232,8 +281,7 @@ def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
     (rdir / "report.pdf").write_bytes(b"%PDF-1.5 stand-in")
     assert list((res / "quick/toya/fc/seed-0").glob("*.keras"))  # there are weights to leave
     out = tmp_path / "submission"
-    assert cli.main(["--results", str(res), "submission", "--out", str(out),
-                     "--no-notebook"]) == 0
+    assert cli.main(["--results", str(res), "submission", "--out", str(out), "--no-notebook"]) == 0
     names = zipfile.ZipFile(tmp_path / "submission.zip").namelist()
     assert "submission/report.pdf" in names and "submission/LISTING.txt" in names
     assert "submission/code/coursework/engine/run.py" in names
@@ -241,8 +289,13 @@ def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
     assert "submission/results/quick/stats.csv" in names
     assert not [n for n in names if n.endswith((".h5", ".keras"))]
     # a results folder without weights: the records, predictions, specs, manifest, report
-    for name in ("toya/fc/seed-0/run.json", "toya/fc/seed-0/predictions.npz", "toya/spec.toml",
-                 "MANIFEST.json", "report/report.pdf"):
+    for name in (
+        "toya/fc/seed-0/run.json",
+        "toya/fc/seed-0/predictions.npz",
+        "toya/spec.toml",
+        "MANIFEST.json",
+        "report/report.pdf",
+    ):
         assert f"submission/results/quick/{name}" in names, name
     assert not [n for n in names if n.endswith(".npz") and "/results/" not in n]
     assert (out / "LISTING.txt").read_text().count("\n") == len(names)  # a header, no self
@@ -265,13 +318,30 @@ def test_submission_lists_what_is_unwritten_in_the_report_it_hands_in(toy, tmp_p
     (root / "toya" / "discussion.tex").write_text("Written after it: not handed in.\n")
     (res / "quick/report/report.pdf").write_bytes(b"%PDF-1.5 stand-in")
     capsys.readouterr()
-    assert cli.main(["--results", str(res), "submission", "--out", str(tmp_path / "submission"),
-                     "--no-notebook"]) == 0
+    assert (
+        cli.main(
+            [
+                "--results",
+                str(res),
+                "submission",
+                "--out",
+                str(tmp_path / "submission"),
+                "--no-notebook",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    listed = {line.split(":")[0].strip(): line for line in out.splitlines()
-              if line.startswith("  ")}
-    assert set(listed) == {"author", "abstract", "toya/discussion", "toyb/motivation",
-                           "toyb/discussion"}, out
+    listed = {
+        line.split(":")[0].strip(): line for line in out.splitlines() if line.startswith("  ")
+    }
+    assert set(listed) == {
+        "author",
+        "abstract",
+        "toya/discussion",
+        "toyb/motivation",
+        "toyb/discussion",
+    }, out
     assert "report.toml" in listed["author"] and PLACEHOLDER_AUTHOR in listed["author"]
     assert listed["toyb/discussion"].endswith("toyb/discussion.tex")
     assert (tmp_path / "submission.zip").exists()
@@ -283,8 +353,7 @@ def test_intervals_stay_within_0_100_and_few_seeds_get_no_test():
     rows = stats.question_rows("q", {"base": [0.90, 0.91], "other": [0.95, 0.96]})
     assert all(r["ci95_low"] is None and r["p_value"] is None for r in rows)
     assert "need 3" in rows[1]["note"]
-    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()}
-                                          for r in rows])
+    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()} for r in rows])
     assert table[1]["ci"] == "-" and table[1]["p"] == "-"
     assert sentence == ""  # no paragraph on what was not tested: the main table's caption says
 
@@ -306,7 +375,15 @@ def test_body_figures_are_drawn_at_column_width_with_legible_text(toy):
             continue
         box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", path.read_bytes())
         assert float(box.group(1)) == pytest.approx(COLUMN * 72, abs=1), kind
-    sizes = [plt.rcParams[k] for k in ("font.size", "axes.labelsize", "legend.fontsize",
-                                       "xtick.labelsize", "ytick.labelsize")]
+    sizes = [
+        plt.rcParams[k]
+        for k in (
+            "font.size",
+            "axes.labelsize",
+            "legend.fontsize",
+            "xtick.labelsize",
+            "ytick.labelsize",
+        )
+    ]
     assert min(float(s) for s in sizes) >= SMALLEST >= 7
     assert np.isclose(COLUMN, 3.25)

@@ -20,9 +20,15 @@ from coursework.runtime import backend
 from tests.helpers import needs_tex, run_cli
 
 QUESTIONS = ("regularisation", "conv", "batchnorm")
-pytestmark = [pytest.mark.slow, needs_tex, pytest.mark.skipif(
-    backend.chosen() != "tensorflow", reason="trains three questions: once, in the TensorFlow "
-    "pass (the paper does not depend on the backend)")]
+pytestmark = [
+    pytest.mark.slow,
+    needs_tex,
+    pytest.mark.skipif(
+        backend.chosen() != "tensorflow",
+        reason="trains three questions: once, in the TensorFlow "
+        "pass (the paper does not depend on the backend)",
+    ),
+]
 NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
 
@@ -31,9 +37,11 @@ def paper(tmp_path_factory, tiny_npz):
     tmp = tmp_path_factory.mktemp("paper")
     res, data = tmp / "results", f"npz:{tiny_npz}"
     settings = tmp / "report.toml"
-    settings.write_text(f'title = "Three questions"\nauthor = "Ada Lovelace (s0000001)"\n'
-                        f'questions = {list(QUESTIONS)!r}\n'
-                        f'bibliography = "{TEMPLATES / "references.bib"}"\n'.replace("'", '"'))
+    settings.write_text(
+        f'title = "Three questions"\nauthor = "Ada Lovelace (s0000001)"\n'
+        f"questions = {list(QUESTIONS)!r}\n"
+        f'bibliography = "{TEMPLATES / "references.bib"}"\n'.replace("'", '"')
+    )
     # regularisation whole (8 runs: two panels, tuned runs beside their siblings); of conv
     # and batchnorm the runs that show their deviations and citations, to keep it a minute
     assert run_cli("--results", res, "run", "regularisation", "--dataset", data) == 0
@@ -47,9 +55,12 @@ def paper(tmp_path_factory, tiny_npz):
 def body_text(report_dir) -> str:
     pages = latex.page_budget(report_dir / "build" / "report.aux", list(QUESTIONS))["body_pages"]
     assert pages and pages >= 2
-    return subprocess.run(["pdftotext", "-l", str(pages), "-layout",
-                           str(report_dir / "report.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-l", str(pages), "-layout", str(report_dir / "report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def significant(number: str) -> int:
@@ -68,8 +79,11 @@ def test_every_float_is_in_the_body_before_the_references_and_nothing_is_unresol
 def test_no_number_in_the_body_has_more_than_four_significant_digits(paper):
     _, _, report_dir = paper
     text = body_text(report_dir)
-    long = [n for n in NUMBER.findall(text) if significant(n) > 4 and not re.fullmatch(
-        r"(19|20)\d\d", n)]
+    long = [
+        n
+        for n in NUMBER.findall(text)
+        if significant(n) > 4 and not re.fullmatch(r"(19|20)\d\d", n)
+    ]
     assert long == [], long[:10]
     assert "η = 0.09111" not in text and "λ = 0.0022030" not in text
 
@@ -103,8 +117,7 @@ def test_every_citation_of_the_spec_texts_is_in_the_bibliography(paper):
     keys = set()
     for q in QUESTIONS:
         s = spec.load(q, builders=False)
-        texts = [s.research_question, s.hypothesis,
-                 *(r.description for r in s.resolve("quick"))]
+        texts = [s.research_question, s.hypothesis, *(r.description for r in s.resolve("quick"))]
         keys |= {k for t in texts for k in spec_cites(t)}
     assert {"ioffe2015", "nielsen2015"} <= keys
     for key in keys:

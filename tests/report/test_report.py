@@ -23,15 +23,18 @@ NASTY_RUN = "a&b_%$#{}~^\\"
 
 
 def pdf_text(pdf: Path) -> str:
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     return re.sub(r"\s+", " ", text.replace("-\n", ""))
 
 
 @pytest.fixture(scope="module")
 def toy_results(tmp_path_factory, tiny_npz):
     tmp = tmp_path_factory.mktemp("report")
-    spec = write_spec(tmp, f"""
+    spec = write_spec(
+        tmp,
+        f"""
         question = "toy"
         title = "Toy & friends"
         research_question = "Does 50% of a $5 net_work?"
@@ -52,7 +55,8 @@ def toy_results(tmp_path_factory, tiny_npz):
         [[runs]]
         name = '{NASTY_RUN}'
         model = {{ conv_maps = [4], hidden = [16], activation = "relu" }}
-    """)
+    """,
+    )
     res = tmp / "results"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
     return res, tmp
@@ -69,15 +73,17 @@ def test_figures_are_written(toy_results):
 
 
 def test_escape_filter():
-    assert latex.tex(NASTY_RUN) == (r"a\&b\_\%\$\#\{\}\textasciitilde{}\textasciicircum{}"
-                                     r"\textbackslash{}")
+    assert latex.tex(NASTY_RUN) == (
+        r"a\&b\_\%\$\#\{\}\textasciitilde{}\textasciicircum{}"
+        r"\textbackslash{}"
+    )
 
 
-
-def test_unicode_becomes_latex_any_style_compiles_or_one_error_names_field_and_character(
-        tmp_path):
-    assert latex.tex("α-β, café, naïve, Ω") == (r"\ensuremath{\alpha}-\ensuremath{\beta}, caf\'{e}"
-                                                r", na\"{\i{}}ve, \ensuremath{\Omega}")
+def test_unicode_becomes_latex_any_style_compiles_or_one_error_names_field_and_character(tmp_path):
+    assert latex.tex("α-β, café, naïve, Ω") == (
+        r"\ensuremath{\alpha}-\ensuremath{\beta}, caf\'{e}"
+        r", na\"{\i{}}ve, \ensuremath{\Omega}"
+    )
     assert latex.tex("Łódź – ≤ 5 µm") == r"\L{}\'{o}d\'{z} -- \ensuremath{\leq} 5 \ensuremath{\mu}m"
     path = tmp_path / "report.toml"
     path.write_text('title = "Ok"\nauthor = "Name ツ"\n')
@@ -137,7 +143,8 @@ def test_latex_error_shows_the_offending_line(toy_results):
 
 
 def test_a_result_of_no_run_stops_the_report_with_file_line_and_nearest_name(
-        toy_results, tmp_path, capsys):
+    toy_results, tmp_path, capsys
+):
     """`make report` on a prose file with \\result{toy/fcc}{test} (no such run): one error
     naming the file, the line and the nearest run, before anything is compiled; the guide's
     examples in comments, and \\% (no comment), are read as LaTeX reads them."""
@@ -148,14 +155,17 @@ def test_a_result_of_no_run_stops_the_report_with_file_line_and_nearest_name(
     (folder / "discussion.tex").write_text(
         "% in a comment \\result{toy/gone}{test} is no macro\n"
         "The fc run reached \\result{toy/fc}{test}\\% % and \\result{toy/nope}{x} is a comment\n"
-        "while the other \\result{toy/fcc}{test} did not.\n")
+        "while the other \\result{toy/fcc}{test} did not.\n"
+    )
     settings = tmp_path / "report.toml"
     settings.write_text('title = "T"\nauthor = "Ada Lovelace (s0000001)"\n')
     assert run_cli("--results", res, "report", "--settings", settings) == 2
     err = capsys.readouterr().err
     assert err.count("error: ") == 1 and len(err.strip().splitlines()) == 1, err
-    assert f"{folder / 'discussion.tex'}:3: \\result{{toy/fcc}}{{test}}: no run 'fcc' in toy " \
-           "(did you mean toy/fc? runs: toy/fc, toy/ab)" in err, err
+    assert (
+        f"{folder / 'discussion.tex'}:3: \\result{{toy/fcc}}{{test}}: no run 'fcc' in toy "
+        "(did you mean toy/fc? runs: toy/fc, toy/ab)" in err
+    ), err
     assert not (res / "quick" / "report" / "report.tex").exists()  # stopped before writing
 
 
@@ -171,8 +181,10 @@ def test_result_names_are_exactly_the_macros_of_numbers_tex(toy_results):
     assert prose.unresolved({"a.tex": every}, questions) == []
     good = "\\result{toy/fc}{test} \\result {toy/ab}\n{testsd} \\result{toy/fc}{seeds}"
     assert prose.unresolved({"a.tex": good}, questions) == []
-    bad = ("\\result{toy/fc}{tset}\n\\result{tyo/fc}{test}\n\\result{fc}{test}\n"
-           "\\result{toy/fc}\n\\result{toy/fc}{Test}\n\\result{toy/fc/seed-0}{test}\n")
+    bad = (
+        "\\result{toy/fc}{tset}\n\\result{tyo/fc}{test}\n\\result{fc}{test}\n"
+        "\\result{toy/fc}\n\\result{toy/fc}{Test}\n\\result{toy/fc/seed-0}{test}\n"
+    )
     problems = prose.unresolved({"a.tex": bad}, questions)
     assert [line for _, line, _ in problems] == [1, 2, 3, 4, 5, 6]
     said = [msg for _, _, msg in problems]
@@ -201,7 +213,8 @@ def test_the_shipped_report_toml_author_is_the_placeholder_the_checks_know():
 
 @needs_tex
 def test_unwritten_prose_and_a_placeholder_author_still_build_and_are_listed(
-        toy_results, tmp_path, capsys):
+    toy_results, tmp_path, capsys
+):
     """The paper builds with the guides' "not written yet" in it (students write last), and
     `make report` lists each unwritten part, one line naming its file."""
     res, _ = toy_results
@@ -213,12 +226,18 @@ def test_unwritten_prose_and_a_placeholder_author_still_build_and_are_listed(
     pdf = report.build(res, "quick", root, read_settings(settings))
     assert pdf.name == "report.pdf"
     out = capsys.readouterr().out
-    lines = out[out.index("unwritten"):].splitlines()
-    assert f"  author: {settings} (still \"{PLACEHOLDER_AUTHOR}\")" in lines, out
+    lines = out[out.index("unwritten") :].splitlines()
+    assert f'  author: {settings} (still "{PLACEHOLDER_AUTHOR}")' in lines, out
     assert f"  abstract: {root / 'abstract.tex'}" in lines
     assert f"  toy/motivation: {root / 'toy' / 'motivation.tex'}" in lines
     assert "toy/discussion" not in out
-    texts = {"abstract": (root / "abstract.tex").read_text(), "toy/discussion": "",
-             "toy/motivation": "% only a comment\n"}
-    assert prose.unwritten("Ada", texts, ["toy"]) == ["abstract", "toy/motivation",
-                                                      "toy/discussion"]
+    texts = {
+        "abstract": (root / "abstract.tex").read_text(),
+        "toy/discussion": "",
+        "toy/motivation": "% only a comment\n",
+    }
+    assert prose.unwritten("Ada", texts, ["toy"]) == [
+        "abstract",
+        "toy/motivation",
+        "toy/discussion",
+    ]

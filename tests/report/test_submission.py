@@ -30,34 +30,50 @@ def project(tmp_path) -> tuple[Path, Path]:
     and a results set with a built report of question ``q`` (two seeds of one run) and
     question ``other`` trained, not in the paper."""
     root = tmp_path / "project"
-    for name, text in (("coursework/a.py", "A = 1\n"), ("models/m.py", "M = 2\n"),
-                       ("experiments/q.toml", "question = 'q'\n")):
+    for name, text in (
+        ("coursework/a.py", "A = 1\n"),
+        ("models/m.py", "M = 2\n"),
+        ("experiments/q.toml", "question = 'q'\n"),
+    ):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     res = tmp_path / "results"
     rdir = results.report_dir(res, SET)
     rdir.mkdir(parents=True)
     (rdir / "report.pdf").write_bytes(b"%PDF-1.5 first\n")
-    results.write_json(rdir / "numbers.json", {"schema_version": results.SCHEMA_VERSION,
-                                               "author": "A", "questions": [{"id": "q"}]})
+    results.write_json(
+        rdir / "numbers.json",
+        {"schema_version": results.SCHEMA_VERSION, "author": "A", "questions": [{"id": "q"}]},
+    )
     for q, seed in (("q", 0), ("q", 1), ("other", 0)):
         run = results.run_dir(res, SET, q, "fc", seed)
         run.mkdir(parents=True)
         (run / results.HISTORY).write_text(f"epoch,loss\n1,2.{seed}\n")
         results.write_json(run / results.RECORD, {"schema_version": results.SCHEMA_VERSION})
         (run / results.BEST_WEIGHTS).write_bytes(b"weights: never handed in")
-    results.write_csv(results.aggregate(res, SET, results.SUMMARY), ["question", "run", "seed"],
-                      [{"question": "q", "run": "fc", "seed": 0},
-                       {"question": "other", "run": "fc", "seed": 0},
-                       {"question": "q", "run": "fc", "seed": 1}])
+    results.write_csv(
+        results.aggregate(res, SET, results.SUMMARY),
+        ["question", "run", "seed"],
+        [
+            {"question": "q", "run": "fc", "seed": 0},
+            {"question": "other", "run": "fc", "seed": 0},
+            {"question": "q", "run": "fc", "seed": 1},
+        ],
+    )
     figures = results.figures_dir(res, SET)
     figures.mkdir()
     for name in ("q-curves", "other-curves"):
         (figures / f"{name}.pdf").write_bytes(f"%PDF {name}".encode())
-    results.write_json(results.provenance_file(res, SET), {
-        "schema_version": results.SCHEMA_VERSION,
-        "figures": {"q-curves": {"files": {"q-curves.pdf": "x"}},
-                    "other-curves": {"files": {"other-curves.pdf": "y"}}}})
+    results.write_json(
+        results.provenance_file(res, SET),
+        {
+            "schema_version": results.SCHEMA_VERSION,
+            "figures": {
+                "q-curves": {"files": {"q-curves.pdf": "x"}},
+                "other-curves": {"files": {"other-curves.pdf": "y"}},
+            },
+        },
+    )
     return root, res
 
 
@@ -77,8 +93,9 @@ def zipped(archive: Path) -> dict[str, bytes]:
 
 def beside(root: Path) -> list[str]:
     """What is in the project folder besides its code."""
-    return sorted(p.name for p in root.iterdir()
-                  if p.name not in ("coursework", "models", "experiments"))
+    return sorted(
+        p.name for p in root.iterdir() if p.name not in ("coursework", "models", "experiments")
+    )
 
 
 def test_a_completed_build_replaces_the_old_one_whole(project):
@@ -176,8 +193,10 @@ def test_a_refused_build_leaves_the_old_one_and_a_foreign_folder_is_never_replac
         submission.gather(res, SET, mine, root=root, notebook=False)
     assert (mine / "notes.txt").read_text() == "my notes"
     (mine / "notes.txt").unlink()  # an empty folder is replaced
-    assert zipped(submission.gather(res, SET, mine, root=root, notebook=False))[
-        "mine/report.pdf"] == b"%PDF-1.5 again\n"
+    assert (
+        zipped(submission.gather(res, SET, mine, root=root, notebook=False))["mine/report.pdf"]
+        == b"%PDF-1.5 again\n"
+    )
 
 
 def handed_in(archive: Path) -> dict[str, bytes]:
@@ -196,23 +215,35 @@ def test_only_the_papers_question_goes_in_with_its_rows_and_a_manifest_of_it(pro
         manifest.write(res, SET, ["coursework", "report"])
     before = {p: p.read_bytes() for p in res.rglob("*") if p.is_file()}
     got = handed_in(build(project))
-    assert sorted(got) == ["MANIFEST.json", "figures/provenance.json", "figures/q-curves.pdf",
-                           "q/fc/seed-0/history.csv", "q/fc/seed-0/run.json",
-                           "q/fc/seed-1/history.csv", "q/fc/seed-1/run.json",
-                           "report/numbers.json", "report/report.pdf", "summary.csv"]
+    assert sorted(got) == [
+        "MANIFEST.json",
+        "figures/provenance.json",
+        "figures/q-curves.pdf",
+        "q/fc/seed-0/history.csv",
+        "q/fc/seed-0/run.json",
+        "q/fc/seed-1/history.csv",
+        "q/fc/seed-1/run.json",
+        "report/numbers.json",
+        "report/report.pdf",
+        "summary.csv",
+    ]
     assert got["summary.csv"] == b"question,run,seed\nq,fc,0\nq,fc,1\n"
     assert list(json.loads(got["figures/provenance.json"])["figures"]) == ["q-curves"]
     man = json.loads(got["MANIFEST.json"])
-    assert man["files"] == {name: {"sha256": hashlib.sha256(data).hexdigest(),
-                                   "size": len(data)}
-                            for name, data in got.items() if name != "MANIFEST.json"}
+    assert man["files"] == {
+        name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        for name, data in got.items()
+        if name != "MANIFEST.json"
+    }
     assert man["command"] == ["coursework", "report"]  # how the results were made
     assert man["handed_in"] == {"questions": ["q"], "left_out": ["other"]}
     desc = json.loads((root / "submission" / submission.DESCRIPTION).read_text())
     assert desc["questions"] == ["q"] and desc["left_out"] == ["other"]
     out = capsys.readouterr().out
-    assert ("results handed in: the paper's question q; left out (not in the paper): other"
-            in out.splitlines()), out
+    assert (
+        "results handed in: the paper's question q; left out (not in the paper): other"
+        in out.splitlines()
+    ), out
     assert {p: p.read_bytes() for p in res.rglob("*") if p.is_file()} == before
 
 
@@ -246,10 +277,15 @@ def test_a_paper_question_without_runs_is_one_error_and_nothing_is_changed(proje
     root, res = project
     archive = build(project)
     before = archive.read_bytes()
-    results.write_json(results.report_dir(res, SET) / "numbers.json", {
-        "schema_version": results.SCHEMA_VERSION, "questions": [{"id": "q"}, {"id": "gone"}]})
-    with pytest.raises(ResultsError, match=r"no runs of 'gone', a question of the paper .*"
-                                           r"train it \(make gone PROFILE=quick\)"):
+    results.write_json(
+        results.report_dir(res, SET) / "numbers.json",
+        {"schema_version": results.SCHEMA_VERSION, "questions": [{"id": "q"}, {"id": "gone"}]},
+    )
+    with pytest.raises(
+        ResultsError,
+        match=r"no runs of 'gone', a question of the paper .*"
+        r"train it \(make gone PROFILE=quick\)",
+    ):
         build(project)
     assert archive.read_bytes() == before
     (results.report_dir(res, SET) / "numbers.json").unlink()

@@ -48,8 +48,14 @@ def history_metrics(path: Path) -> list[str]:
 
 
 def cli_in(env: dict, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coursework", *map(str, args)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "coursework", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.skipif(backend.chosen() != "jax", reason="runs in the JAX pass (BACKEND=jax)")
@@ -57,18 +63,36 @@ def test_jax_backend_needs_no_tensorflow(tmp_path, tiny_npz):
     """Every command works on JAX where `import tensorflow` fails."""
     (tmp_path / "block").mkdir()
     (tmp_path / "block" / "sitecustomize.py").write_text(NO_TENSORFLOW)
-    env = {**os.environ, "KERAS_BACKEND": "jax",
-           "PYTHONPATH": os.pathsep.join([str(tmp_path / "block"), str(ROOT)])}
-    check = subprocess.run([sys.executable, "-c", "import tensorflow"], env=env,
-                           capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "block"), str(ROOT)]),
+    }
+    check = subprocess.run(
+        [sys.executable, "-c", "import tensorflow"], env=env, capture_output=True, text=True
+    )
     assert "No module named 'tensorflow'" in check.stderr
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=RUNS)
     r = tmp_path / "r"
-    for args in (["run", spec], ["plots", "--profile", "quick"],
-                 ["report", "--profile", "quick"], ["verify", "--profile", "quick"],
-                 ["describe", "conv"],
-                 ["bench", "--backends", "jax", "--no-torch", "--images", "256",
-                  "--epochs", "2", "--batch-sizes", "64"]):
+    for args in (
+        ["run", spec],
+        ["plots", "--profile", "quick"],
+        ["report", "--profile", "quick"],
+        ["verify", "--profile", "quick"],
+        ["describe", "conv"],
+        [
+            "bench",
+            "--backends",
+            "jax",
+            "--no-torch",
+            "--images",
+            "256",
+            "--epochs",
+            "2",
+            "--batch-sizes",
+            "64",
+        ],
+    ):
         proc = cli_in(env, "--results", r, *args)
         assert proc.returncode == 0, f"{args}: {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads((r / "quick/toy/conv/seed-0/run.json").read_text())
@@ -79,8 +103,19 @@ def test_jax_backend_needs_no_tensorflow(tmp_path, tiny_npz):
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
 def test_torch_backend_trains_a_conv_question_run(tmp_path):
     env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(ROOT)}
-    proc = cli_in(env, "--results", tmp_path, "run", "conv", "--profile", "quick",
-                  "--only", "conv2", "--seeds", "0")
+    proc = cli_in(
+        env,
+        "--results",
+        tmp_path,
+        "run",
+        "conv",
+        "--profile",
+        "quick",
+        "--only",
+        "conv2",
+        "--seeds",
+        "0",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rec = json.loads((tmp_path / "quick/conv/conv2/seed-0/run.json").read_text())
     assert rec["status"] == "complete" and rec["environment"]["backend"] == "torch"
@@ -116,8 +151,9 @@ def test_verify_retrains_with_the_backend_the_runs_recorded(tmp_path, tiny_npz):
     rows = verify.verify(tmp_path / "r", "quick", sample=1)
     reruns = [r for r in rows if r.check.startswith("re-run")]
     assert reruns and all(r.ok for r in rows)
-    assert reruns[0].check == (f"re-run history: byte-identical ({OTHER}, same hardware and "
-                               "versions)")
+    assert reruns[0].check == (
+        f"re-run history: byte-identical ({OTHER}, same hardware and versions)"
+    )
 
 
 def test_missing_backend_is_one_clear_error(tmp_path, tiny_npz, monkeypatch, capsys):

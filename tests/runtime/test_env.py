@@ -5,12 +5,15 @@ from __future__ import annotations
 
 def test_lock_pins_apply_markers_and_compare_public_versions(tmp_path, monkeypatch):
     from coursework.runtime import env
+
     lock = tmp_path / "lock.txt"
-    lock.write_text("numpy==1.0 ; sys_platform == 'no-such-os'\n"
-                    "    # via keras\n"
-                    "jinja2==0.1\n"
-                    "no-such-package-here==1.0\n"
-                    f"pandas=={__import__('pandas').__version__}+cpu\n")
+    lock.write_text(
+        "numpy==1.0 ; sys_platform == 'no-such-os'\n"
+        "    # via keras\n"
+        "jinja2==0.1\n"
+        "no-such-package-here==1.0\n"
+        f"pandas=={__import__('pandas').__version__}+cpu\n"
+    )
     pins = env.locked(lock)
     assert "numpy" not in pins and pins["jinja2"] == "0.1"
     diff = env.differences(pins)

@@ -13,8 +13,7 @@ from coursework.records.errors import SubmissionError
 from coursework.verify import archive
 
 
-def make_zip(path: Path, entries: dict[str, bytes], modes: dict[str, int] | None = None
-             ) -> Path:
+def make_zip(path: Path, entries: dict[str, bytes], modes: dict[str, int] | None = None) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in entries.items():
             info = zipfile.ZipInfo(name)
@@ -41,18 +40,23 @@ def test_a_good_zip_unpacks_into_its_folder(tmp_path):
     assert (tmp_path / "out/submission/d/b.txt").read_bytes() == b"b"
 
 
-@pytest.mark.parametrize(("entries", "modes", "why"), [
-    ({"submission/../../evil.txt": b"x"}, None, "outside"),
-    ({"/etc/evil.txt": b"x"}, None, "outside"),
-    ({"submission\\..\\evil.txt": b"x"}, None, "backslash"),
-    ({"C:/evil.txt": b"x"}, None, "drive letter"),
-    ({"submission/link": b"/etc/passwd"}, {"submission/link": stat.S_IFLNK | 0o777},
-     "symbolic link"),
-    ({"submission/dev": b""}, {"submission/dev": stat.S_IFCHR | 0o644}, "device file"),
-    ({"submission/fifo": b""}, {"submission/fifo": stat.S_IFIFO | 0o644}, "FIFO"),
-])
-def test_a_bad_entry_is_one_error_naming_it_and_nothing_is_written(tmp_path, entries, modes,
-                                                                    why):
+@pytest.mark.parametrize(
+    ("entries", "modes", "why"),
+    [
+        ({"submission/../../evil.txt": b"x"}, None, "outside"),
+        ({"/etc/evil.txt": b"x"}, None, "outside"),
+        ({"submission\\..\\evil.txt": b"x"}, None, "backslash"),
+        ({"C:/evil.txt": b"x"}, None, "drive letter"),
+        (
+            {"submission/link": b"/etc/passwd"},
+            {"submission/link": stat.S_IFLNK | 0o777},
+            "symbolic link",
+        ),
+        ({"submission/dev": b""}, {"submission/dev": stat.S_IFCHR | 0o644}, "device file"),
+        ({"submission/fifo": b""}, {"submission/fifo": stat.S_IFIFO | 0o644}, "FIFO"),
+    ],
+)
+def test_a_bad_entry_is_one_error_naming_it_and_nothing_is_written(tmp_path, entries, modes, why):
     z = make_zip(tmp_path / "bad.zip", {"submission/fine.txt": b"ok", **entries}, modes)
     with pytest.raises(SubmissionError) as err:
         archive.unpack(z, tmp_path / "out")

@@ -22,9 +22,16 @@ from coursework.runtime import backend
 from coursework.verify import mark, rerun
 from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
 
-pytestmark = [pytest.mark.slow, needs_tex, needs_bwrap, pytest.mark.skipif(
-    backend.chosen() != "tensorflow", reason="trains, builds and marks a submission: once, in "
-    "the TensorFlow pass (a re-run uses the backend the run recorded)")]
+pytestmark = [
+    pytest.mark.slow,
+    needs_tex,
+    needs_bwrap,
+    pytest.mark.skipif(
+        backend.chosen() != "tensorflow",
+        reason="trains, builds and marks a submission: once, in "
+        "the TensorFlow pass (a re-run uses the backend the run recorded)",
+    ),
+]
 
 SET = "submission/results/quick/"
 OVERLEAF = SET + "report/report-overleaf.zip"
@@ -62,14 +69,20 @@ def rebuilt(src: Path, dest: Path, change: Callable[[dict[str, bytes]], None]) -
     man = json.loads(entries[man_name])
     for name, data in entries.items():
         rel = name.removeprefix(SET)
-        if name.startswith(SET) and name != man_name and (rel in man["files"]
-                                                          or rel.startswith("report/")):
+        if (
+            name.startswith(SET)
+            and name != man_name
+            and (rel in man["files"] or rel.startswith("report/"))
+        ):
             man["files"][rel] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
     man["files"] = {k: v for k, v in man["files"].items() if SET + k in entries}
     entries[man_name] = json.dumps(man, indent=2).encode()
     lines = [f"{'size':>10}  sha256{' ' * 60}path"]
-    lines += [f"{len(d):>10}  {hashlib.sha256(d).hexdigest()}  {n.removeprefix('submission/')}"
-              for n, d in sorted(entries.items()) if n != "submission/LISTING.txt"]
+    lines += [
+        f"{len(d):>10}  {hashlib.sha256(d).hexdigest()}  {n.removeprefix('submission/')}"
+        for n, d in sorted(entries.items())
+        if n != "submission/LISTING.txt"
+    ]
     entries["submission/LISTING.txt"] = ("\n".join(lines) + "\n").encode()
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in entries.items():
@@ -79,6 +92,7 @@ def rebuilt(src: Path, dest: Path, change: Callable[[dict[str, bytes]], None]) -
 
 def in_overleaf(change: Callable[[dict[str, bytes]], None]):
     """An edit of the Overleaf zip inside the submission."""
+
     def edit(entries: dict[str, bytes]) -> None:
         with zipfile.ZipFile(io.BytesIO(entries[OVERLEAF])) as z:
             inner = {i.filename: z.read(i) for i in z.infolist() if not i.is_dir()}
@@ -88,6 +102,7 @@ def in_overleaf(change: Callable[[dict[str, bytes]], None]):
             for name, data in inner.items():
                 z.writestr(name, data)
         entries[OVERLEAF] = buf.getvalue()
+
     return edit
 
 
@@ -103,7 +118,8 @@ def snapshot(root: Path, skip: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_a_batch_of_hostile_zips_runs_nothing_touches_nothing_outside_and_gets_a_row_each(
-        handed_in, tmp_path, capsys):
+    handed_in, tmp_path, capsys
+):
     pwned = tmp_path / "pwned"  # what the rc files would write: outside the marking folder
     secret = tmp_path / "secret.tex"
     secret.write_text(SECRET + "\n")
@@ -115,13 +131,13 @@ def test_a_batch_of_hostile_zips_runs_nothing_touches_nothing_outside_and_gets_a
         (tmp_path / beside / "keep.txt").write_text("the marker's")
 
     def rc(entries):
-        in_overleaf(lambda inner: inner.update({"latexmkrc": perl, ".latexmkrc": perl}))(
-            entries)
+        in_overleaf(lambda inner: inner.update({"latexmkrc": perl, ".latexmkrc": perl}))(entries)
         entries[SET + "report/latexmkrc"] = perl
 
     def reads_outside(entries):
         def edit(inner):
             inner["prose/abstract.tex"] = f"\\input{{{secret}}}\n".encode()
+
         in_overleaf(edit)(entries)
 
     def bump(entries):
@@ -137,10 +153,18 @@ def test_a_batch_of_hostile_zips_runs_nothing_touches_nothing_outside_and_gets_a
         z.writestr("submission/LISTING.txt", "")
         z.writestr("submission/a", "a file")
         z.writestr("submission/a/b", "and a folder")
-    rebuilt(handed_in, inbox / "deep.zip",
-            lambda e: e.update({RECORD: b"[" * 200_000 + b"]" * 200_000}))
-    rebuilt(handed_in, inbox / "escape.zip", lambda e: e.update({  # a results set out of it
-        "submission/SUBMISSION.json": json.dumps({"results_set": "../../../.."}).encode()}))
+    rebuilt(
+        handed_in, inbox / "deep.zip", lambda e: e.update({RECORD: b"[" * 200_000 + b"]" * 200_000})
+    )
+    rebuilt(
+        handed_in,
+        inbox / "escape.zip",
+        lambda e: e.update(
+            {  # a results set out of it
+                "submission/SUBMISSION.json": json.dumps({"results_set": "../../../.."}).encode()
+            }
+        ),
+    )
     before = snapshot(tmp_path, marking)
 
     assert run_cli("mark", inbox, "--marking", marking, "--sample", "0") == 0
@@ -152,11 +176,20 @@ def test_a_batch_of_hostile_zips_runs_nothing_touches_nothing_outside_and_gets_a
     assert re.fullmatch(r"marked 9: 4 pass, 2 FAIL, 3 BROKEN \(.*marks\.md\)", out[-1]), out[-3:]
     rows = {r["submission"]: r for r in csv_rows(marking / "marks.csv")}
     assert sorted(rows) == sorted(p.name for p in inbox.iterdir())
-    want = {"rc.zip": "pass", "input.zip": "FAIL", "...zip": "pass", "s_1.zip": "pass",
-            "s 1.zip": "FAIL", "s?1.zip": "pass", "clash.zip": "BROKEN", "deep.zip": "BROKEN",
-            "escape.zip": "BROKEN"}
+    want = {
+        "rc.zip": "pass",
+        "input.zip": "FAIL",
+        "...zip": "pass",
+        "s_1.zip": "pass",
+        "s 1.zip": "FAIL",
+        "s?1.zip": "pass",
+        "clash.zip": "BROKEN",
+        "deep.zip": "BROKEN",
+        "escape.zip": "BROKEN",
+    }
     assert {k: r["verdict"] for k, r in rows.items()} == want, {
-        k: r["first_failure"] for k, r in rows.items()}
+        k: r["first_failure"] for k, r in rows.items()
+    }
     assert "report compiles" in rows["input.zip"]["first_failure"], rows["input.zip"]
     assert "toy-curves" in rows["s 1.zip"]["first_failure"], rows["s 1.zip"]  # drawn before
     assert "is a file and a folder" in rows["clash.zip"]["first_failure"]
@@ -177,26 +210,27 @@ def csv_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_marking_one_zip_again_keeps_every_row_and_its_last_rerun(
-        handed_in, tmp_path, data_dir):
+def test_marking_one_zip_again_keeps_every_row_and_its_last_rerun(handed_in, tmp_path, data_dir):
     inbox, marking = tmp_path / "inbox", tmp_path / "marking"
     inbox.mkdir()
     shutil.copy(handed_in, inbox / "a.zip")
-    rebuilt(handed_in, inbox / "b.zip",
-            lambda e: e.update({HISTORY: e[HISTORY].replace(b"0.", b"0.9", 1)}))
+    rebuilt(
+        handed_in,
+        inbox / "b.zip",
+        lambda e: e.update({HISTORY: e[HISTORY].replace(b"0.", b"0.9", 1)}),
+    )
     assert run_cli("mark", inbox / "a.zip", "--marking", marking, "--sample", "1") == 0
     assert run_cli("mark", inbox, "--marking", marking, "--sample", "0") == 0
     rows = {r["submission"]: r for r in csv_rows(marking / "marks.csv")}
     assert rows["a.zip"]["reruns_agreeing"] == "1/1", rows["a.zip"]
     assert rows["b.zip"]["verdict"] == "FAIL"
-    assert run_cli("mark", inbox / "a.zip", "--marking", marking, "--sample", "0",
-                   "--again") == 0
+    assert run_cli("mark", inbox / "a.zip", "--marking", marking, "--sample", "0", "--again") == 0
     rows = {r["submission"]: r for r in csv_rows(marking / "marks.csv")}
     assert sorted(rows) == ["a.zip", "b.zip"] and rows["b.zip"]["verdict"] == "FAIL"
     assert rows["a.zip"]["reruns_agreeing"] == "1/1", rows["a.zip"]
 
 
-HOSTILE_MAIN = '''
+HOSTILE_MAIN = """
 import os, socket, sys
 def _attack():
     for host, port in [("127.0.0.1", int(os.environ.get("CW_TEST_PORT", "0") or {port})),
@@ -214,11 +248,12 @@ def _attack():
         except OSError as exc:
             print("ATTACK write", path, "blocked:", exc, flush=True)
 _attack()
-'''
+"""
 
 
 def test_a_rerun_in_the_sandbox_reaches_no_network_writes_nothing_outside_and_reproduces(
-        handed_in, tmp_path, data_dir):
+    handed_in, tmp_path, data_dir
+):
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     reached = []
@@ -234,9 +269,13 @@ def test_a_rerun_in_the_sandbox_reaches_no_network_writes_nothing_outside_and_re
     stop = threading.Event()
     threading.Thread(target=accept, daemon=True).start()
     marking = tmp_path / "marking"
-    targets = [str(tmp_path / "escaped.txt"), str(marking / "escaped.txt"),
-               str(Path.home() / "cw-escaped.txt"), str(marking / "other" / "sheet.md"),
-               "/cw-escaped.txt"]
+    targets = [
+        str(tmp_path / "escaped.txt"),
+        str(marking / "escaped.txt"),
+        str(Path.home() / "cw-escaped.txt"),
+        str(marking / "other" / "sheet.md"),
+        "/cw-escaped.txt",
+    ]
     (marking / "other").mkdir(parents=True)
     (marking / "other" / "sheet.md").write_text("another student's sheet")
 
@@ -261,11 +300,14 @@ def test_a_rerun_in_the_sandbox_reaches_no_network_writes_nothing_outside_and_re
         assert not Path(t).exists()
     assert (marking / "other" / "sheet.md").read_text() == "another student's sheet"
     assert sheet.facts["sandbox"] == "bwrap" and sheet.facts["reruns_agreeing"] == "1/1", (
-        sheet.facts, [r for r in sheet.rows if r.kind == "re-run"])
+        sheet.facts,
+        [r for r in sheet.rows if r.kind == "re-run"],
+    )
 
 
 def test_three_markings_of_one_zip_rerun_three_runs_and_verify_picks_the_same(
-        handed_in, tmp_path, data_dir):
+    handed_in, tmp_path, data_dir
+):
     marking = tmp_path / "marking"
     picked = []
     for _ in range(3):
@@ -284,8 +326,10 @@ def test_three_markings_of_one_zip_rerun_three_runs_and_verify_picks_the_same(
 def test_the_markers_sample_favours_the_runs_of_the_body(tmp_path):
     paths = [tmp_path / f"{i}" for i in range(10)]
     heavy = paths[0]
-    drawn = [rerun.secret_sample(paths, 1, seed, lambda p: 9.0 if p == heavy else 1.0, set())
-             for seed in range(2000)]
+    drawn = [
+        rerun.secret_sample(paths, 1, seed, lambda p: 9.0 if p == heavy else 1.0, set())
+        for seed in range(2000)
+    ]
     share = sum(d == [heavy] for d in drawn) / len(drawn)
     assert 0.4 < share < 0.6, share  # 9 / 18 = 0.5; uniform would be 0.1
     assert len({tuple(d) for d in drawn}) == 10  # every run can be drawn
@@ -301,15 +345,19 @@ def test_the_runs_the_prose_quotes_weigh_most_in_the_markers_sample(handed_in, t
     archive.unpack(root / "results" / "quick" / "report" / "report-overleaf.zip", sources)
     (sources / "prose" / "toy").mkdir(parents=True, exist_ok=True)
     (sources / "prose" / "toy" / "discussion.tex").write_text(
-        "The conv net reaches \\result{toy/conv}{test}% % not \\result{toy/fc}{test}\n")
+        "The conv net reaches \\result{toy/conv}{test}% % not \\result{toy/fc}{test}\n"
+    )
     weigh = mark.weight(root, "quick", sources)
-    got = {(p.parent.parent.name, p.parent.name): weigh(p)
-           for p in results.record_paths(root / "results", "quick")}
+    got = {
+        (p.parent.parent.name, p.parent.name): weigh(p)
+        for p in results.record_paths(root / "results", "quick")
+    }
     assert got == {("conv", "seed-0"): 4.0, ("fc", "seed-0"): 2.0, ("fc", "seed-1"): 2.0}
 
 
 def test_without_bwrap_nothing_of_a_submission_runs_unless_unsafe_and_the_sheet_says_which(
-        handed_in, tmp_path, data_dir, monkeypatch):
+    handed_in, tmp_path, data_dir, monkeypatch
+):
     from coursework.verify import sandbox
 
     monkeypatch.setattr(sandbox, "bwrap_problem", lambda scratch: "bwrap is not installed")

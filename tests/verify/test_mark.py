@@ -20,15 +20,24 @@ from coursework.verify import mark
 from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
 from tests.verify.test_archive import bomb, make_zip
 
-pytestmark = [pytest.mark.slow, needs_tex, needs_bwrap, pytest.mark.skipif(
-    backend.chosen() != "tensorflow", reason="trains, builds and marks a submission: once, in "
-    "the TensorFlow pass (a re-run uses the backend the run recorded)")]
+pytestmark = [
+    pytest.mark.slow,
+    needs_tex,
+    needs_bwrap,
+    pytest.mark.skipif(
+        backend.chosen() != "tensorflow",
+        reason="trains, builds and marks a submission: once, in "
+        "the TensorFlow pass (a re-run uses the backend the run recorded)",
+    ),
+]
 
 HISTORY = "submission/results/quick/toy/fc/seed-0/history.csv"
 TEX = "submission/results/quick/report/toy.tex"
 OVERLEAF = "submission/results/quick/report/report-overleaf.zip"
-RECORDS = ["submission/results/quick/toy/fc/seed-0/run.json",
-           "submission/results/quick/toy/conv/seed-0/run.json"]
+RECORDS = [
+    "submission/results/quick/toy/fc/seed-0/run.json",
+    "submission/results/quick/toy/conv/seed-0/run.json",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -67,9 +76,12 @@ def edited(src: Path, dest: Path, edits: dict, cover_tracks: bool = False) -> Pa
         for name in [*edits, "submission/results/quick/MANIFEST.json"]:
             data = entries[name]
             short = name.removeprefix("submission/")
-            listing = re.sub(rf"^ *\d+  [0-9a-f]{{64}}  {re.escape(short)}$",
-                             f"{len(data):>10}  {hashlib.sha256(data).hexdigest()}  {short}",
-                             listing, flags=re.M)
+            listing = re.sub(
+                rf"^ *\d+  [0-9a-f]{{64}}  {re.escape(short)}$",
+                f"{len(data):>10}  {hashlib.sha256(data).hexdigest()}  {short}",
+                listing,
+                flags=re.M,
+            )
         entries["submission/LISTING.txt"] = listing.encode()
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in entries.items():
@@ -91,7 +103,7 @@ def edit_test_accuracy(tex: str) -> str:
     """Change the first test accuracy of the report's main table (``98.50`` -> ``99.50``)."""
     m = re.search(r"^\\texttt\{fc\} & (\d)", tex, flags=re.M)
     assert m, tex
-    return tex[:m.start(1)] + str((int(m[1]) + 1) % 10) + tex[m.end(1):]
+    return tex[: m.start(1)] + str((int(m[1]) + 1) % 10) + tex[m.end(1) :]
 
 
 def change_learning_rate(text: str) -> str:
@@ -110,11 +122,15 @@ def marked(handed_in, tmp_path_factory) -> tuple[Path, dict[str, mark.Sheet]]:
     # the history's val_accuracy column edited (its hashes left as they were)
     edited(handed_in, inbox / "digit.zip", {HISTORY: bump_val_accuracy})
     edited(handed_in, inbox / "tex.zip", {TEX: edit_test_accuracy}, cover_tracks=True)
-    edited(handed_in, inbox / "rate.zip", {r: change_learning_rate for r in RECORDS},
-           cover_tracks=True)
+    edited(
+        handed_in, inbox / "rate.zip", {r: change_learning_rate for r in RECORDS}, cover_tracks=True
+    )
     make_zip(inbox / "dotdot.zip", {"submission/LISTING.txt": b"", "../../evil.txt": b"x"})
-    make_zip(inbox / "symlink.zip", {"submission/LISTING.txt": b"", "submission/l": b"/etc"},
-             {"submission/l": 0o120777})
+    make_zip(
+        inbox / "symlink.zip",
+        {"submission/LISTING.txt": b"", "submission/l": b"/etc"},
+        {"submission/l": 0o120777},
+    )
     bomb(inbox / "bomb.zip", (1 << 30) + (1 << 24))
     (inbox / "notzip.zip").write_bytes(b"%PDF-1.5 a PDF renamed to .zip")
     sheets = mark.mark(inbox, tmp / "marking", mark.Options(sample=0))
@@ -126,7 +142,8 @@ def first_failure(sheet: mark.Sheet) -> str:
 
 
 def test_a_clean_submission_passes_every_check_and_two_reruns_are_byte_identical(
-        handed_in, tmp_path, monkeypatch):
+    handed_in, tmp_path, monkeypatch
+):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(handed_in, inbox / "s0000001.zip")
@@ -137,8 +154,14 @@ def test_a_clean_submission_passes_every_check_and_two_reruns_are_byte_identical
     reruns = [r for r in sheet.rows if r.check.startswith("re-run history")]
     assert len(reruns) == 2 and all("byte-identical" in r.check and r.ok for r in reruns)
     kinds = {r.kind for r in sheet.rows}
-    assert {"listing sha256", "file sha256", "run.json config = spec.toml",
-            "report tables = numbers.json", "report pages (body)", "re-run"} <= kinds
+    assert {
+        "listing sha256",
+        "file sha256",
+        "run.json config = spec.toml",
+        "report tables = numbers.json",
+        "report pages (body)",
+        "re-run",
+    } <= kinds
     f = sheet.facts
     assert f["author"] == "Ada Lovelace (s0000001)" and f["questions"] == "toy"
     assert f["reruns_agreeing"] == "2/2" and f["runs_by_handed_in_code"] == "2/2"
@@ -181,8 +204,15 @@ def test_a_changed_learning_rate_disagrees_with_the_spec_and_with_its_rerun(mark
     assert sheet.facts["reruns_agreeing"] == "0/1"
 
 
-@pytest.mark.parametrize(("name", "why"), [("dotdot", "outside"), ("symlink", "symbolic link"),
-                                           ("bomb", "zip bomb"), ("notzip", "not a zip")])
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("dotdot", "outside"),
+        ("symlink", "symbolic link"),
+        ("bomb", "zip bomb"),
+        ("notzip", "not a zip"),
+    ],
+)
 def test_unsafe_archives_are_refused_with_one_error_and_nothing_written(marked, name, why):
     tmp, sheets = marked
     sheet = sheets[name]
@@ -212,19 +242,22 @@ def test_three_submissions_give_three_rows_and_the_right_verdicts(marked, tmp_pa
     mark.mark(inbox, tmp_path / "marking", mark.Options(sample=0))
     rows = results.read_csv(tmp_path / "marking" / "marks.csv")
     assert [(r["submission"], r["verdict"]) for r in rows] == [
-        ("clean.zip", "pass"), ("digit.zip", "FAIL"), ("tex.zip", "FAIL")]
+        ("clean.zip", "pass"),
+        ("digit.zip", "FAIL"),
+        ("tex.zip", "FAIL"),
+    ]
     assert "history.csv" in rows[1]["first_failure"] and "toy.tex" in rows[2]["first_failure"]
     assert rows[0]["reruns_agreeing"] == "not asked" and rows[0]["questions"] == "toy"
 
 
 def prose_edited(entry: str, text: str):
     """An edit of a nested zip (the report's Overleaf sources): ``entry`` becomes ``text``."""
+
     def edit(data: bytes) -> bytes:
         out = io.BytesIO()
         with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
             for info in old.infolist():
-                new.writestr(info.filename, text if info.filename == entry
-                             else old.read(info))
+                new.writestr(info.filename, text if info.filename == entry else old.read(info))
         return out.getvalue()
 
     return edit
@@ -233,9 +266,17 @@ def prose_edited(entry: str, text: str):
 def test_an_unresolved_result_in_the_handed_in_prose_is_a_named_failure(handed_in, tmp_path):
     """A \\result of no run prints ?? in the paper: a failure naming the file, the line and
     the nearest name, even with every hash redone."""
-    bad = edited(handed_in, tmp_path / "unresolved.zip", {OVERLEAF: prose_edited(
-        "prose/toy/discussion.tex", "% \\result{toy/x}{test}\nfc got \\result{toy/fcc}{test}.\n")},
-        cover_tracks=True)
+    bad = edited(
+        handed_in,
+        tmp_path / "unresolved.zip",
+        {
+            OVERLEAF: prose_edited(
+                "prose/toy/discussion.tex",
+                "% \\result{toy/x}{test}\nfc got \\result{toy/fcc}{test}.\n",
+            )
+        },
+        cover_tracks=True,
+    )
     [sheet] = mark.mark(bad, tmp_path / "marking", mark.Options(sample=0))
     assert sheet.verdict == "FAIL" and len(sheet.failures) == 1, sheet.failures
     first = first_failure(sheet)
@@ -244,7 +285,8 @@ def test_an_unresolved_result_in_the_handed_in_prose_is_a_named_failure(handed_i
 
 
 def test_a_placeholder_author_is_listed_by_submission_and_shown_by_the_sheet(
-        handed_in, tmp_path, capsys):
+    handed_in, tmp_path, capsys
+):
     """Unwritten parts (the placeholder author, the guides' "not written yet") build and hand
     in, listed by `make submission`; the sheet and the table show them, a note, no failure."""
     res = tmp_path / "results"
@@ -253,15 +295,16 @@ def test_a_placeholder_author_is_listed_by_submission_and_shown_by_the_sheet(
     settings.write_text(f'title = "Toy study"\nauthor = "{PLACEHOLDER_AUTHOR}"\n')
     assert run_cli("--results", res, "report", "--settings", settings) == 0
     assert "  author: " in capsys.readouterr().out
-    assert run_cli("--results", res, "submission", "--out", tmp_path / "submission",
-                   "--no-notebook") == 0
+    assert (
+        run_cli("--results", res, "submission", "--out", tmp_path / "submission", "--no-notebook")
+        == 0
+    )
     out = capsys.readouterr().out
     assert f'  author: report.toml (still "{PLACEHOLDER_AUTHOR}")' in out.splitlines(), out
     [sheet] = mark.mark(tmp_path / "submission.zip", tmp_path / "marking", mark.Options(sample=0))
     assert sheet.verdict == "pass", [mark.describe(r) for r in sheet.failures]
     unwritten = sheet.facts["unwritten"]
-    assert unwritten.startswith("author, ") and unwritten.endswith("toy/motivation, "
-                                                                   "toy/discussion")
+    assert unwritten.startswith("author, ") and unwritten.endswith("toy/motivation, toy/discussion")
     assert f"- unwritten: {unwritten}" in (tmp_path / "marking/submission/sheet.md").read_text()
     [row] = results.read_csv(tmp_path / "marking" / "marks.csv")
     assert row["unwritten"] == unwritten and row["verdict"] == "pass"

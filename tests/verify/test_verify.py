@@ -56,7 +56,7 @@ def bump_digit(path: Path, after: str) -> None:
     i = text.index(after) + len(after)
     while not text[i].isdigit():
         i += 1
-    text = text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1:]
+    text = text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1 :]
     path.write_text(text)
 
 
@@ -68,12 +68,20 @@ def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
     man = json.loads((submitted / "quick" / "MANIFEST.json").read_text())
     assert man["schema_version"] == results.SCHEMA_VERSION
     files = man["files"]
-    for rel in ("summary.csv", "stats.csv", "ensembles.csv", "report/numbers.tex",
-                "toy/fc/seed-0/history.csv", "toy/conv/seed-2/run.json"):
+    for rel in (
+        "summary.csv",
+        "stats.csv",
+        "ensembles.csv",
+        "report/numbers.tex",
+        "toy/fc/seed-0/history.csv",
+        "toy/conv/seed-2/run.json",
+    ):
         assert rel in files
     path = submitted / "quick" / "toy/fc/seed-0/history.csv"
-    assert files["toy/fc/seed-0/history.csv"] == {"sha256": manifest.sha256(path),
-                                                   "size": path.stat().st_size}
+    assert files["toy/fc/seed-0/history.csv"] == {
+        "sha256": manifest.sha256(path),
+        "size": path.stat().st_size,
+    }
     assert "MANIFEST.json" not in files and not any(k.startswith(".") for k in files)
     assert set(man["git"]) == {"commit", "dirty"}
     assert man["packages"][backend.chosen()] and man["hardware"]["cpu_count"] >= 1
@@ -102,8 +110,14 @@ def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
     reruns = [r for r in rows if r.check.startswith("re-run history")]
     assert len(reruns) == 2 and all("byte-identical" in r.check for r in reruns)
     written = results.read_csv(copy / "quick" / "verification.csv")
-    assert len(written) == len(rows) and written[0].keys() >= {"run", "seed", "check",
-                                                                "expected", "got", "verdict"}
+    assert len(written) == len(rows) and written[0].keys() >= {
+        "run",
+        "seed",
+        "check",
+        "expected",
+        "got",
+        "verdict",
+    }
 
 
 def test_report_gets_a_reproducibility_appendix(copy, tmp_path):
@@ -112,8 +126,9 @@ def test_report_gets_a_reproducibility_appendix(copy, tmp_path):
     tex = (copy / "quick/report/report.tex").read_text()
     files = sum(r.check == "file sha256" for r in rows)
     assert f"file sha256 & {files} & {files} \\\\" in tex
-    assert (f"checked {len(rows)} item(s) of these results and re-trained 1 run(s): "
-            "all matched") in tex
+    assert (
+        f"checked {len(rows)} item(s) of these results and re-trained 1 run(s): all matched"
+    ) in tex
     assert "re-run history: byte-identical" in tex
 
 
@@ -131,8 +146,9 @@ def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(copy):
         manifest.write(copy, "quick")
     assert failures(copy) == []  # the files agree with each other...
     bad = failures(copy, question="toy", rerun=True)
-    assert [(r.run, r.seed, r.file) for r in bad] == [("toy/conv", "0",
-                                                       "toy/conv/seed-0/history.csv")]
+    assert [(r.run, r.seed, r.file) for r in bad] == [
+        ("toy/conv", "0", "toy/conv/seed-0/history.csv")
+    ]
     assert "byte-identical" in bad[0].check and "epoch 1 loss" in bad[0].got
 
 
@@ -141,7 +157,7 @@ def test_edited_summary_cell_fails_naming_the_file(copy):
     rows = results.read_csv(path)
     cell = rows[3]["test_accuracy"]
     i = next(i for i in range(3, len(cell)) if cell[i].isdigit())
-    rows[3]["test_accuracy"] = cell[:i] + str((int(cell[i]) + 1) % 10) + cell[i + 1:]
+    rows[3]["test_accuracy"] = cell[:i] + str((int(cell[i]) + 1) % 10) + cell[i + 1 :]
     results.write_csv(path, results.SUMMARY_COLUMNS, rows)
     bad = failures(copy)
     assert {r.file for r in bad} == {"summary.csv"}
@@ -161,8 +177,9 @@ def test_edited_report_table_names_file_run_and_column(copy):
     line = next(x for x in text.splitlines() if x.startswith(r"\texttt{fc} & 3 &"))
     path.write_text(text.replace(line, line.replace(" & 3 & ", " & 5 & ", 1)))
     bad = [r for r in failures(copy) if r.check != "file sha256"]
-    assert [(r.file, r.run, r.check) for r in bad] == [("report/toy-appendix.tex", "toy/fc",
-                                                        "report table: Seeds")]
+    assert [(r.file, r.run, r.check) for r in bad] == [
+        ("report/toy-appendix.tex", "toy/fc", "report table: Seeds")
+    ]
 
 
 def test_deleted_run_folder_names_the_missing_run(copy):
@@ -208,37 +225,28 @@ def test_run_json_from_another_version_is_refused_naming_file_and_version(copy, 
 # --------------------------------------------------------------------------- statistics
 
 
-
-
-
-
 def test_stats_csv_and_report_say_what_is_within_noise(submitted):
     rows = results.read_csv(submitted / "quick/stats.csv")
     assert [(r["run"], r["baseline"]) for r in rows] == [("fc", "fc"), ("conv", "fc")]
     summary = [r for r in results.read_csv(submitted / "quick/summary.csv") if r["run"] == "conv"]
     acc = [float(r["test_accuracy"]) for r in summary]
-    fc = [float(r["test_accuracy"]) for r in results.read_csv(submitted / "quick/summary.csv")
-          if r["run"] == "fc"]
+    fc = [
+        float(r["test_accuracy"])
+        for r in results.read_csv(submitted / "quick/summary.csv")
+        if r["run"] == "fc"
+    ]
     conv = rows[1]
     assert float(conv["mean"]) == pytest.approx(np.mean(acc))
-    assert float(conv["p_value"]) == pytest.approx(sps.ttest_ind(acc, fc,
-                                                                 equal_var=False).pvalue)
+    assert float(conv["p_value"]) == pytest.approx(sps.ttest_ind(acc, fc, equal_var=False).pvalue)
     assert conv["within_noise"] == ("yes" if float(conv["p_value"]) >= 0.05 else "no")
     tex = (submitted / "quick/report/toy.tex").read_text()
     assert "95\\% CI" in tex and ("Within noise" in tex or "Beyond noise" in tex)
 
 
-
-
 # --------------------------------------------------------------------------- robustness
 
 
-
-
-
-
-def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monkeypatch,
-                                                       capsys):
+def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monkeypatch, capsys):
     from coursework.engine import jobs
 
     def full(*args, **kwargs):
@@ -256,30 +264,45 @@ def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monk
 @pytest.mark.slow
 def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
     """What `make -j2 a b` does: two processes, one results folder."""
-    specs = [toy_spec(tmp_path, f"npz:{tiny_npz}", name=q, epochs=1, seeds="[0, 1]")
-             for q in ("qa", "qb")]
+    specs = [
+        toy_spec(tmp_path, f"npz:{tiny_npz}", name=q, epochs=1, seeds="[0, 1]")
+        for q in ("qa", "qb")
+    ]
     res = tmp_path / "results"
     cmd = [sys.executable, "-m", "coursework", "--results", str(res), "run"]
-    procs = [subprocess.Popen([*cmd, str(s)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[2]) for s in specs]
+    procs = [
+        subprocess.Popen(
+            [*cmd, str(s)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        for s in specs
+    ]
     for p in procs:
         assert p.wait(timeout=600) == 0, p.stderr.read()
     summary = results.read_csv(res / "quick/summary.csv")
     assert sorted((r["question"], r["seed"]) for r in summary) == [
-        ("qa", "0"), ("qa", "1"), ("qb", "0"), ("qb", "1")]
+        ("qa", "0"),
+        ("qa", "1"),
+        ("qb", "0"),
+        ("qb", "1"),
+    ]
     assert [r for r in verify.integrity(res, "quick") if not r.ok] == []
-
-
 
 
 def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeypatch, capsys):
     from coursework.runtime import env
+
     made = manifest.read(copy, "quick")["lock"]
     assert made["file"] in {f"locks/{s}.txt" for s in env.LOCK_FILES[backend.chosen()]}
     assert isinstance(made["matches"], bool)
-    other = {"file": "locks/x.txt", "matches": False,
-             "differences": {"keras": {"locked": "9.9", "installed": "3.0"}}}
+    other = {
+        "file": "locks/x.txt",
+        "matches": False,
+        "differences": {"keras": {"locked": "9.9", "installed": "3.0"}},
+    }
     monkeypatch.setattr(env, "lock_state", lambda: other)
     rows = verify.verify(copy, "quick", do_rerun=False)
     notes = [r for r in rows if r.check == "lock: installed here"]
@@ -314,21 +337,25 @@ def in_progress(src: Path, dest: Path, record: str = "absent", epochs: int = 1) 
     ``run.json`` that says so (the engine writes none until the run ends)."""
     dest.mkdir(parents=True)
     lines = (src / results.HISTORY).read_text().splitlines()
-    (dest / results.HISTORY).write_text("\n".join(lines[:1 + epochs]) + "\n")
+    (dest / results.HISTORY).write_text("\n".join(lines[: 1 + epochs]) + "\n")
     results.checkpoint_key_file(dest).parent.mkdir()
     results.checkpoint_key_file(dest).write_text("0" * 64 + "\n")
     np.savez(results.checkpoint_file(dest), epoch=np.int64(epochs))
     if record == "running":
         rec = json.loads((src / results.RECORD).read_text())
-        rec.update(status="running", metrics={},
-                   seed=int(dest.name.removeprefix(".").split("-")[1].split(".")[0]))
+        rec.update(
+            status="running",
+            metrics={},
+            seed=int(dest.name.removeprefix(".").split("-")[1].split(".")[0]),
+        )
         (dest / results.RECORD).write_text(json.dumps(rec))
     return dest
 
 
 @pytest.mark.parametrize("record", ["absent", "running"])
 def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
-        copy, monkeypatch, capsys, record):
+    copy, monkeypatch, capsys, record
+):
     """`make verify` while runs train: a new seed part-way (files the manifest does not list,
     written after it), a complete run trained again beside itself (``.seed-0.next``) and a
     tuning trial part-way are each one note naming run and seed, none of their files fails,
@@ -344,21 +371,28 @@ def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     in_progress(base / "fc/seed-1", base / "fc" / results.TUNE / "trial-002")
     bump_digit(base / "fc/seed-1/history.csv", "\n2,")
     picked: list[Path] = []
-    monkeypatch.setattr(verify.rerun, "rerun",
-                        lambda res, rs, jobs, tol: picked.extend(jobs) or [])
+    monkeypatch.setattr(verify.rerun, "rerun", lambda res, rs, jobs, tol: picked.extend(jobs) or [])
     rows = verify.verify(copy, "quick", do_rerun=True)
     bad = [r for r in rows if not r.ok]
     assert bad and {(r.run, r.seed, r.file) for r in bad} == {
-        ("toy/fc", "1", "toy/fc/seed-1/history.csv")}, bad
+        ("toy/fc", "1", "toy/fc/seed-1/history.csv")
+    }, bad
     notes = [r for r in rows if r.check == "run in progress"]
     assert sorted((r.run, r.seed, r.file, r.verdict) for r in notes) == [
         ("toy/conv", "3", "toy/conv/seed-3", "note"),
         ("toy/fc", "0", "toy/fc/.seed-0.next", "note"),
-        ("toy/fc", "trial 2", "toy/fc/tune/trial-002", "note")]
+        ("toy/fc", "trial 2", "toy/fc/tune/trial-002", "note"),
+    ]
     assert "2 of 2 epochs" in notes[0].got
     assert not any("seed-3" in r.file for r in rows if r not in notes)
-    assert sorted(p.parent.name for p in picked) == ["seed-0", "seed-0", "seed-1", "seed-1",
-                                                     "seed-2", "seed-2"]
+    assert sorted(p.parent.name for p in picked) == [
+        "seed-0",
+        "seed-0",
+        "seed-1",
+        "seed-1",
+        "seed-2",
+        "seed-2",
+    ]
     capsys.readouterr()
     assert cli.main(["--results", str(copy), "verify", "--profile", "quick", "--no-rerun"]) == 1
     out = capsys.readouterr().out
