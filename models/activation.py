@@ -14,8 +14,8 @@ from models.common import mlp
 
 
 def build(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     activation: str = "sigmoid",
     hidden: Sequence[int] = (100, 100),
     l1: float = 0.0,

@@ -15,8 +15,8 @@ from models.conv import build as convnet
 
 
 def build(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     conv_maps: Sequence[int] = (20, 40),
     hidden: Sequence[int] = (100,),
     activation: str = "relu",

@@ -9,6 +9,8 @@ larger learning rates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 from keras import layers
 
@@ -16,8 +18,8 @@ from models.common import conv_unit, dense_unit, regularizer, softmax_head
 
 
 def build(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     kind: str = "fc",
     depth: int = 3,
     width: int = 100,

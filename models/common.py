@@ -9,9 +9,11 @@ Keras penalties ``l1`` and ``l2`` (already converted from Nielsen's lambda by th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 from keras import layers, ops
+from keras.regularizers import Regularizer
 
 
 class ImageSizeError(ValueError):
@@ -61,26 +63,34 @@ def activation_layer(name: str) -> layers.Layer:
 class L2Pooling2D(layers.Layer):
     """Nielsen's L2 pooling: the square root of the sum of squares in each window."""
 
-    def __init__(self, pool_size: int = 2, **kwargs):
+    def __init__(self, pool_size: int = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pool_size = pool_size
         self._avg = layers.AveragePooling2D(pool_size)
 
-    def call(self, x):
+    def call(self, x: keras.KerasTensor) -> keras.KerasTensor:
         area = float(self.pool_size * self.pool_size)
         return ops.sqrt(self._avg(ops.square(x)) * area + 1e-12)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return self._avg.compute_output_shape(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": self.pool_size}
 
 
 POOLS = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D, "l2": L2Pooling2D}
 
 
-def conv_pool(x, maps: int, kernel_size: int, pool: str, activation: str, reg, name: str):
+def conv_pool(
+    x: keras.KerasTensor,
+    maps: int,
+    kernel_size: int,
+    pool: str,
+    activation: str,
+    reg: Regularizer | None,
+    name: str,
+) -> keras.KerasTensor:
     """network3's ConvPoolLayer: convolution (valid), 2x2 pooling, then the activation."""
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
@@ -96,7 +106,14 @@ def conv_pool(x, maps: int, kernel_size: int, pool: str, activation: str, reg, n
     return activation_layer(activation)(x)
 
 
-def dense_head(x, hidden: Sequence[int], num_classes: int, activation: str, dropout: float, reg):
+def dense_head(
+    x: keras.KerasTensor,
+    hidden: Sequence[int],
+    num_classes: int,
+    activation: str,
+    dropout: float,
+    reg: Regularizer | None,
+) -> keras.KerasTensor:
     """Fully connected layers then softmax; dropout (if any) on the inputs of each, as network3."""
     x = layers.Flatten()(x)
     for i, width in enumerate(hidden, start=1):
@@ -114,7 +131,9 @@ def dense_head(x, hidden: Sequence[int], num_classes: int, activation: str, drop
     return softmax_head(x, num_classes, reg)
 
 
-def softmax_head(x, num_classes: int, reg):
+def softmax_head(
+    x: keras.KerasTensor, num_classes: int, reg: Regularizer | None
+) -> keras.KerasTensor:
     """The output layer of every network: dense softmax over ``num_classes``, in float32 even
     under mixed precision (a float16 softmax rounds small probabilities to 0)."""
     return layers.Dense(
@@ -123,8 +142,8 @@ def softmax_head(x, num_classes: int, reg):
 
 
 def mlp(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     hidden: Sequence[int],
     activation: str = "sigmoid",
     dropout: float = 0.0,
@@ -139,15 +158,15 @@ def mlp(
 
 
 def dense_unit(
-    x,
+    x: keras.KerasTensor,
     width: int,
     activation: str,
     batchnorm: bool,
-    reg,
+    reg: Regularizer | None,
     name: str,
     activate: bool = True,
     zero: bool = False,
-):
+) -> keras.KerasTensor:
     """Dense, then batch normalisation (if asked; the Dense then has no bias, BN's beta is
     one), then the activation (unless ``activate`` is False: a residual branch's last unit).
     ``zero``: the unit's output starts at zero (its kernel, or with BN its scale gamma)."""
@@ -165,7 +184,14 @@ def dense_unit(
     return activation_layer(activation)(x) if activate else x
 
 
-def conv_unit(x, maps: int, activation: str, batchnorm: bool, reg, name: str):
+def conv_unit(
+    x: keras.KerasTensor,
+    maps: int,
+    activation: str,
+    batchnorm: bool,
+    reg: Regularizer | None,
+    name: str,
+) -> keras.KerasTensor:
     """A 3x3 convolution ('same' padding), batch normalisation if asked, the activation."""
     x = layers.Conv2D(
         maps,

@@ -10,8 +10,8 @@ from models.common import conv_pool, dense_head, regularizer
 
 
 def build(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     conv_maps: Sequence[int] = (20,),
     kernel_size: int = 5,
     pool: str = "max",

@@ -10,8 +10,8 @@ from models.common import mlp
 
 
 def build(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     layers: int = 1,
     width: int = 100,
     widths: Sequence[int] | None = None,

@@ -20,6 +20,7 @@ float32 in [0, 1]; validation and test images are never seen), and saved inside
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -38,17 +39,17 @@ class Standardisation(layers.Normalization):
     border is always 0) is divided by at least ``min_std`` rather than by almost nothing, so
     one stray test pixel there cannot dominate the input."""
 
-    def __init__(self, min_std: float = 0.1, **kwargs):
+    def __init__(self, min_std: float = 0.1, **kwargs: Any) -> None:
         kwargs["axis"] = (-3, -2, -1)
         super().__init__(**kwargs)
         self.min_std = min_std
 
-    def adapt(self, data) -> None:
+    def adapt(self, data: np.ndarray) -> None:
         super().adapt(data)
         self.adapt_variance.assign(ops.maximum(self.adapt_variance, self.min_std**2))
         self.finalize_state()
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         for key in ("axis", "mean", "variance", "invert"):
             config.pop(key, None)
@@ -62,8 +63,8 @@ class Whitening(layers.Layer):
     shape for ZCA."""
 
     def __init__(
-        self, mode: str = "zca", components: int | None = None, epsilon: float = 0.01, **kwargs
-    ):
+        self, mode: str = "zca", components: int | None = None, epsilon: float = 0.01, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if mode not in ("pca", "zca"):
             raise ValueError(f"whitening mode must be 'pca' or 'zca', got {mode!r}")
@@ -71,8 +72,8 @@ class Whitening(layers.Layer):
             raise ValueError("ZCA whitening keeps every component: give components for PCA only")
         self.mode, self.components, self.epsilon = mode, components, epsilon
 
-    def build(self, input_shape) -> None:
-        self.size = int(np.prod(input_shape[1:]))
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        self.size = int(np.prod(np.asarray(input_shape[1:])))
         if self.size > MAX_WHITENED:
             raise ImageSizeError(
                 f"whitening needs images of at most {MAX_WHITENED} values, these "
@@ -87,7 +88,7 @@ class Whitening(layers.Layer):
             shape=(self.size, self.out), initializer="identity", trainable=False, name="matrix"
         )
 
-    def adapt(self, data) -> None:
+    def adapt(self, data: np.ndarray) -> None:
         """Fit the mean and the whitening matrix to ``data`` (N, H, W, C), float in [0, 1]."""
         x = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
         if not self.built:
@@ -103,15 +104,15 @@ class Whitening(layers.Layer):
         self.mean.assign(mean.astype("float32"))
         self.matrix.assign(matrix.astype("float32"))
 
-    def call(self, x):
+    def call(self, x: keras.KerasTensor) -> keras.KerasTensor:
         flat = ops.reshape(x, (-1, self.size)) - self.mean
         out = ops.matmul(flat, self.matrix)
         return out if self.mode == "pca" else ops.reshape(out, ops.shape(x))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return (input_shape[0], self.out) if self.mode == "pca" else input_shape
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "mode": self.mode,
@@ -131,8 +132,8 @@ def preprocessing_layer(method: str, components: int | None, epsilon: float) -> 
 
 
 def build(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     preprocessing: str = "raw",
     components: int | None = None,
     epsilon: float = 0.01,

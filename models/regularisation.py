@@ -10,8 +10,8 @@ from models.common import mlp
 
 
 def build(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     hidden: Sequence[int] = (100,),
     activation: str = "sigmoid",
     dropout: float = 0.0,

@@ -16,6 +16,8 @@ there instead, 10 blocks already diverged in the first epoch (measured, quick pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 from keras import layers
 
@@ -23,8 +25,8 @@ from models.common import activation_layer, dense_unit, regularizer, softmax_hea
 
 
 def build(
-    input_shape,
-    num_classes,
+    input_shape: Sequence[int],
+    num_classes: int,
     depth: int = 10,
     width: int = 64,
     residual: bool = False,
