@@ -215,8 +215,10 @@ test: env ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for
 test-fast: env ## the quick loop while you work: the tests not marked slow (about a minute)
 	$(PY) -m pytest -q -m "not slow"
 
-lint: env ## ruff
-	$(PY) -m ruff check coursework models tests
+lint: env ## ruff (lint and format), mypy (types; strict on records/ and analysis/)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 clean: ## remove caches and build files (never results/)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
