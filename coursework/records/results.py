@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 
 from coursework.records.errors import ResultsError
+from coursework.records.record import SCHEMA_VERSION
 
-SCHEMA_VERSION = 2  # 2: run.json records the Keras backend (environment.backend)
 SUMMARY_COLUMNS = [
     "question",
     "run",
