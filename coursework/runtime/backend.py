@@ -171,7 +171,8 @@ def configure(deterministic: bool | None = None, mixed_precision: bool = False) 
 
 
 def settings() -> dict:
-    """The settings in force, configuring the defaults first if nobody has."""
+    """The settings in force. A command chooses them when it starts (``configure``), before
+    anything trains; reading them earlier is a mistake in the code, not the user's."""
     if SETTINGS["deterministic"] is None:
-        configure()
+        raise RuntimeError("backend.configure() must be called before training settings are read")
     return dict(SETTINGS)
