@@ -13,6 +13,7 @@ It then applies the same training settings as the parent (determinism, mixed pre
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.queues
 import os
 from concurrent.futures import ProcessPoolExecutor
 
@@ -42,7 +43,13 @@ def worker_env(slot: int, workers: int, backend: str | None, gpus: int) -> dict[
     return out
 
 
-def _start(slots, workers: int, backend: str | None, settings: dict | None) -> None:
+def _start(
+    slots: multiprocessing.queues.Queue[int],
+    workers: int,
+    backend: str | None,
+    settings: dict | None,
+) -> None:
+    """A worker's first step: its slot's environment, then the parent's training settings."""
     os.environ.update(worker_env(slots.get(), workers, backend, len(env.nvidia_smi_gpus())))
     if settings is not None:
         from coursework.runtime import backend as keras_backend
