@@ -1,0 +1,318 @@
+"""The numbers of one question: its runs' records, ``stats.csv`` and ``ensembles.csv`` rows
+and its recorded spec turned into the facts, tables and macros of :class:`QuestionNumbers`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from coursework.analysis import stats
+from coursework.analysis.contract import Facts, Macro, QuestionNumbers, Record, Row, Table, table
+from coursework.analysis.display import (
+    dataset_label,
+    macro_key,
+    mean_sd,
+    params_text,
+    pct,
+    plain,
+    run_decimals,
+)
+from coursework.analysis.stats_table import StatsLine, stats_table
+from coursework.analysis.words import (
+    class_list,
+    common_settings,
+    deviations,
+    layers_text,
+    run_other,
+    tuning_text,
+)
+from coursework.records import data, results, spec
+
+Cells = list[tuple[str, list[object]]]  # a table's rows before they become text
+
+
+@dataclass
+class Runs:
+    """A question's complete runs, what the rows of its tables are built from."""
+
+    qid: str
+    seeds: dict[str, list[results.SeedResult]]  # run -> its complete seeds
+    recs: dict[str, Record]  # run -> the record of its first seed
+    described: dict[str, str]  # run -> its description in the spec (this profile's)
+    digits: int  # the decimals of every accuracy (:func:`run_decimals`)
+    n_seeds: int  # the fewest seeds of a run
+    has_published: bool  # whether a run records a published accuracy
+    by_run: dict[str, StatsLine]  # run -> its line of the statistics table
+    rows: dict[str, Cells] = field(default_factory=dict)
+    macros: list[Macro] = field(default_factory=list)
+
+
+def seed_metric(seeds: list[results.SeedResult], key: str) -> np.ndarray:
+    return np.array([x.metrics[key] for x in seeds])
+
+
+def run_rows(q: Runs, name: str, differs: list[str]) -> None:
+    """One run's rows of the settings, main, config, results and architecture tables."""
+    seeds, rec, d = q.seeds[name], q.recs[name], q.digits
+    cfg = rec["config"]
+    test = results.test_accuracies(seeds)
+    val, ep = seed_metric(seeds, "best_val_accuracy"), seed_metric(seeds, "best_epoch")
+    secs = seed_metric(seeds, "train_seconds")
+    pub = rec.get("published_accuracy")
+    own_words = q.described.get(name) or run_other(cfg)
+    what = "; ".join(
+        x for x in [own_words, *(x for x in differs if x.split()[-1] not in own_words)] if x
+    )
+    st = q.by_run.get(name)
+    q.rows["settings"].append((name, [what, params_text(rec["params"])]))
+    tested = [st["ci"], st["diff"], st["verdict"]] if st else ["-", "-", "-"]
+    q.rows["main"].append(
+        (name, [mean_sd(test, d), *(tested if q.n_seeds >= stats.MIN_SEEDS else tested[1:2])])
+    )
+    q.rows["config"].append(
+        (
+            name,
+            [
+                cfg["optimizer"],
+                plain(cfg["learning_rate"]),
+                cfg["batch_size"],
+                cfg["epochs"],
+                f"{rec['params']:,}",
+                run_other(cfg),
+                ", ".join(str(x.seed) for x in seeds),
+            ],
+        )
+    )
+    q.rows["results"].append(
+        (
+            name,
+            [
+                mean_sd(val, d),
+                mean_sd(test, d),
+                f"{ep.mean():.1f}",
+                *([f"{pub:.2f}" if pub is not None else "-"] if q.has_published else []),
+                f"{secs.mean():.1f}",
+                ", ".join(pct(t, d) for t in test),
+            ],
+        )
+    )
+    q.rows["architectures"].append((name, [layers_text(rec["architecture"])]))
+
+
+def run_macros(q: Runs, name: str) -> None:
+    """One run's ``\\result`` macros: its accuracies, epoch, parameters, seeds and test."""
+    seeds, rec, d = q.seeds[name], q.recs[name], q.digits
+    test = results.test_accuracies(seeds)
+    val, ep = seed_metric(seeds, "best_val_accuracy"), seed_metric(seeds, "best_epoch")
+    st = q.by_run.get(name)
+    key = f"{macro_key(q.qid)}/{macro_key(name)}"
+    q.macros += [
+        Macro(key, "test", pct(test.mean(), d)),
+        Macro(key, "testsd", pct(test.std(ddof=1), d) if len(test) > 1 else f"{0:.{d}f}"),
+        Macro(key, "val", pct(val.mean(), d)),
+        Macro(key, "epoch", f"{ep.mean():.1f}"),
+        Macro(key, "params", f"{rec['params']:,}"),
+        Macro(key, "seeds", str(len(seeds))),
+        Macro(key, "ci", st["ci"] if st else "-"),
+        Macro(key, "p", st["p"] if st else "-"),
+    ]
+
+
+def ensembles(q: Runs, ensemble_rows: list[Row]) -> list[Row]:
+    """The question's ``ensembles.csv`` rows in run order; their macros added to ``q``."""
+    runs = list(q.seeds)
+    ens = sorted(
+        (e for e in ensemble_rows if e["question"] == q.qid),
+        key=lambda e: runs.index(e["run"]) if e["run"] in runs else len(runs),
+    )
+    for e in ens:
+        key = f"{macro_key(q.qid)}/{macro_key(e['run'])}"
+        q.macros += [
+            Macro(key, "vote", pct(float(e["vote_accuracy"]), q.digits)),
+            Macro(key, "meanprob", pct(float(e["mean_prob_accuracy"]), q.digits)),
+        ]
+    return ens
+
+
+def stats_note(n_seeds: int) -> str:
+    """Why the main table has no interval or test ('' with enough seeds)."""
+    if n_seeds >= stats.MIN_SEEDS:
+        return ""
+    return (
+        f"With {n_seeds} seed{'s' if n_seeds > 1 else ''} per run there is no confidence "
+        f"interval or test of the difference: they need at least {stats.MIN_SEEDS} (the full "
+        "profile has them)."
+    )
+
+
+def main_table(q: Runs, title: str, base: str, note: str) -> Table:
+    """The body's table: test accuracy, and the test against the baseline where it can be."""
+    caption = f"{title}: test accuracy in % at the epoch of best validation accuracy, " + (
+        "mean ± standard deviation over seeds, 95% confidence interval of the mean, "
+        f"difference from the baseline {base} in percentage points, and Welch's test "
+        "against it."
+        if not note
+        else ("mean ± standard deviation over seeds" if q.n_seeds > 1 else "one seed")
+        + f", and the difference from the baseline {base} in percentage points. "
+        + note
+    )
+    return table(
+        caption,
+        ["Run", "Test", "95% CI", "Δ", "Verdict"] if not note else ["Run", "Test", "Δ"],
+        "lrrrl" if not note else "lrr",
+        q.rows["main"],
+    )
+
+
+def results_table(q: Runs, title: str) -> Table:
+    """The appendix's accuracies: validation, test, epoch, time, each seed's test."""
+    return table(
+        f"{title}: accuracy in %, mean ± standard deviation over seeds"
+        + (", beside the published figure." if q.has_published else "."),
+        [
+            "Run",
+            "Best validation",
+            "Test",
+            "Best epoch",
+            *(["Published"] if q.has_published else []),
+            "Time (s)",
+            "Test per seed",
+        ],
+        "lrrr" + ("r" if q.has_published else "") + "rl",
+        q.rows["results"],
+    )
+
+
+def stats_cells(r: StatsLine) -> list[object]:
+    """A line of the statistics table after its run's name."""
+    return [r["n"], r["mean"], r["sd"], r["ci"], r["diff"], r["p"], r["verdict"], r["note"]]
+
+
+def all_tables(
+    q: Runs, title: str, q_stats: list[StatsLine], ens: list[Row], note: str
+) -> dict[str, Table]:
+    """Every table of a question, by name (:data:`contract.TABLES`)."""
+    base, d = (q_stats[0]["name"] if q_stats else ""), q.digits
+    return {
+        "settings": table(
+            f"{title}: the runs and what sets each apart.",
+            ["Run", "Setup", "Parameters"],
+            "lXr",
+            q.rows["settings"],
+        ),
+        "main": main_table(q, title, base, note),
+        "config": table(
+            f"{title}: every setting of every run.",
+            ["Run", "Optimizer", "η", "Batch", "Epochs", "Parameters", "Other", "Seeds"],
+            "llrrrrll",
+            q.rows["config"],
+        ),
+        "results": results_table(q, title),
+        "stats": table(
+            f"{title}: test accuracy in % over seeds, its 95% confidence interval (Student t), "
+            f"and the difference from the baseline {base} with the p-value of Welch's t-test.",
+            ["Run", "Seeds", "Mean", "SD", "95% CI", "Δ (pp)", "p", "Verdict", "Note"],
+            "lrrrlrrlp{0.22\\linewidth}",
+            [(r["name"], stats_cells(r)) for r in q_stats],
+        ),
+        "architectures": table(
+            f"{title}: architectures (trainable parameters).",
+            ["Run", "Layers"],
+            "lp{0.75\\linewidth}",
+            q.rows["architectures"],
+        ),
+        "ensembles": table(
+            f"{title}: ensembles over seeds (test accuracy in %).",
+            ["Run", "Members", "Majority vote", "Mean probability", "Mean member"],
+            "lrrrr",
+            [
+                (
+                    e["run"],
+                    [
+                        e["members"],
+                        *(pct(float(e[k]), d) for k in ENSEMBLE_ACCURACIES),
+                    ],
+                )
+                for e in ens
+            ],
+        ),
+    }
+
+
+ENSEMBLE_ACCURACIES = ("vote_accuracy", "mean_prob_accuracy", "mean_member_accuracy")
+
+
+def not_complete(results_dir: Path, results_set: str, qid: str) -> str:
+    """The seeds of the question that did not complete, with their status."""
+    return ", ".join(
+        sorted(
+            {
+                f"{r['run']} seed {r['seed']} ({r['status']})"
+                for r in results.summary_rows(results_dir, results_set)
+                if r["question"] == qid and r["status"] != "complete"
+            }
+        )
+    )
+
+
+def question(
+    results_dir: Path,
+    results_set: str,
+    qid: str,
+    stats_rows: list[Row],
+    ensemble_rows: list[Row],
+) -> QuestionNumbers | None:
+    """Everything the report shows about one question (None without complete runs or a
+    recorded spec): facts, tables, the noise sentence and the ``\\result`` macros."""
+    s = spec.trained_spec(results_dir, results_set, qid)
+    runs = results.load_question(
+        results_dir, results_set, qid, spec.run_order(results_dir, results_set, qid)
+    )
+    if not runs or s is None:
+        return None
+    profile = results.profile_of(results_set)
+    recs = {name: seeds[0].record for name, seeds in runs.items()}
+    phrase, own = common_settings([rec["config"] for rec in recs.values()])
+    d = run_decimals(runs)
+    q_stats, noise = stats_table([r for r in stats_rows if r["question"] == qid], d)
+    q = Runs(
+        qid=qid,
+        seeds=runs,
+        recs=recs,
+        described={r.name: r.description for r in s.resolve(results_set)}
+        if profile in s.profiles
+        else {},
+        digits=d,
+        n_seeds=min(len(x) for x in runs.values()),
+        has_published=any(rec.get("published_accuracy") is not None for rec in recs.values()),
+        by_run={r["name"]: r for r in q_stats},
+        rows={k: [] for k in ("settings", "main", "config", "results", "architectures")},
+    )
+    for name, differs in zip(runs, own, strict=True):
+        run_rows(q, name, differs)
+        run_macros(q, name)
+    ens = ensembles(q, ensemble_rows)
+    note = stats_note(q.n_seeds)
+    ds = next(iter(recs.values()))["dataset"]
+    cite, citation = data.CITATIONS.get(ds["name"], ("", ""))
+    facts = Facts(
+        dataset=dataset_label(ds["name"]),
+        shape="×".join(map(str, ds["input_shape"])),
+        classes=str(ds["num_classes"]),
+        sizes=" / ".join(f"{ds['sizes'][k]:,}" for k in ("train", "val", "test")),
+        common=phrase,
+        class_names=class_list(ds),
+        seeds=str(max(len(x) for x in runs.values())),
+        baseline=q_stats[0]["name"] if q_stats else "",
+        noise=noise,
+        not_complete=not_complete(results_dir, results_set, qid),
+        tuning=tuning_text(recs),
+        cite=cite,
+        citation=citation,
+        deviations=deviations(s, profile, recs),
+        stats_note=note,
+    )
+    tables = all_tables(q, s.title, q_stats, ens, note)
+    return QuestionNumbers(qid, s.title, s.research_question, s.hypothesis, facts, tables, q.macros)
