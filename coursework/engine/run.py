@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 
 from coursework import __version__
-from coursework.engine import augment, loop
+from coursework.engine import augment, events, loop
 from coursework.engine.network import (
     adapt,
     all_layers,
@@ -35,6 +36,7 @@ from coursework.engine.network import (
 from coursework.records import data, results
 from coursework.records.errors import ResultsError
 from coursework.records.project import project_digest
+from coursework.records.record import Status, TrainConfig
 from coursework.records.results import HISTORY_COLUMNS, SCHEMA_VERSION
 from coursework.records.spec import Run
 from coursework.runtime import backend
@@ -194,22 +196,22 @@ class Session:
     y_val: np.ndarray
 
 
-def prepare(cfg: dict, seed: int, ds: data.Dataset) -> Session:
+def prepare(cfg: TrainConfig, seed: int, ds: data.Dataset) -> Session:
     """Seed everything, build and compile the model and its epoch program."""
     keras.utils.set_random_seed(seed)
     x_train, y_train = ds.x_train, ds.y_train
-    if cfg["augment"] == "expand":
+    if cfg.augment == "expand":
         x_train, y_train = augment.expand(x_train, y_train)
     model = build_model(cfg, ds.info)
     adapt(model, ds.x_train)  # input preprocessing: fitted on the training split only
-    net = with_augmentation(model, cfg["augment"], seed)
+    net = with_augmentation(model, cfg.augment, seed)
     compile_model(net, cfg)
-    one_hot = cfg["loss"] == "mse"
+    one_hot = cfg.loss == "mse"
     program = loop.epoch_program(
         net,
         x_train,
         y_train,
-        batch_size=cfg["batch_size"],
+        batch_size=cfg.batch_size,
         num_classes=ds.num_classes,
         one_hot=one_hot,
         deterministic=backend.settings()["deterministic"],
@@ -227,7 +229,7 @@ def prepare(cfg: dict, seed: int, ds: data.Dataset) -> Session:
 
 def fit(
     s: Session,
-    cfg: dict,
+    cfg: TrainConfig,
     seed: int,
     num_classes: int,
     out: Path,
@@ -243,59 +245,72 @@ def fit(
     checkpoint = Checkpoint(results.checkpoint_file(out), s.net)
     start = checkpoint.restore()
     history = History(out / results.HISTORY, keep=start)
-    chance = chance_loss(cfg["loss"], num_classes)
+    chance = chance_loss(str(cfg.loss), num_classes)
+    epochs = int(cfg.epochs or 0)
     if start:
         print(f"{label}    resuming after epoch {start}", flush=True)
     times: list[float] = []  # seconds of the epochs trained by this process
-    for epoch in range(start, cfg["epochs"]):
-        reseed(s.net, seed, epoch)
+    for epoch in range(start, epochs):
         t0 = time.perf_counter()
-        logs = s.program(loop.epoch_order(seed, epoch, s.num_train))
-        val = s.net.evaluate(s.x_val, s.y_val, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
-        seconds = time.perf_counter() - t0
-        lr = float(keras.ops.convert_to_numpy(s.net.optimizer.learning_rate))
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "loss": logs["loss"],
-                "accuracy": logs["accuracy"],
-                "val_loss": float(val["loss"]),
-                "val_accuracy": float(val["accuracy"]),
-                "learning_rate": lr,
-                "epoch_seconds": round(seconds, 3),
-            }
-        )
-        if history.best_epoch() == epoch:
-            checkpoint.best = [np.array(w) for w in s.model.get_weights()]
-        checkpoint.save(epoch + 1)
+        row = _epoch(s, seed, epoch, history, checkpoint)
         times.append(time.perf_counter() - t0)
         steady = times[1:] or times  # the first epoch also compiles
-        left = sum(steady) / len(steady) * (cfg["epochs"] - epoch - 1)
+        left = sum(steady) / len(steady) * (epochs - epoch - 1)
         eta = f"; left {duration(left)}" + (
             f", all {duration(left + after)}" if after is not None else ""
         )
+        seconds = row["epoch_seconds_exact"]
         print(
-            f"{label}    epoch {epoch + 1}/{cfg['epochs']}: loss {logs['loss']:.4f}, "
-            f"accuracy {100 * logs['accuracy']:.2f}%, val_accuracy "
-            f"{100 * float(val['accuracy']):.2f}% ({seconds:.1f} s, "
+            f"{label}    epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f}, "
+            f"accuracy {100 * row['accuracy']:.2f}%, val_accuracy "
+            f"{100 * row['val_accuracy']:.2f}% ({seconds:.1f} s, "
             f"{s.num_train / seconds:,.0f} img/s{eta})",
             flush=True,
         )
         if history.diverged(chance):
             save_best(s.model, checkpoint.best, out)
             return history, True  # training blew up: no later epoch can mend it
-        if history.should_stop(cfg["early_stopping"]):
+        if history.should_stop(int(cfg.early_stopping or 0)):
             break
-        if (
-            on_epoch is not None
-            and epoch + 1 < cfg["epochs"]
-            and on_epoch(epoch, float(val["accuracy"]))
-        ):
+        if on_epoch is not None and epoch + 1 < epochs and on_epoch(epoch, row["val_accuracy"]):
             history.pruned = True
             print(f"{label}    pruned after epoch {epoch + 1}", flush=True)
             break
     save_best(s.model, checkpoint.best, out)
     return history, False
+
+
+def _epoch(
+    s: Session,
+    seed: int,
+    epoch: int,
+    history: History,
+    checkpoint: Checkpoint,
+) -> dict[str, Any]:
+    """Train and validate one epoch; append its row to the history (and emit it as an
+    ``epoch`` event), keep the best weights and save the checkpoint. Return the row, with
+    the epoch's unrounded seconds (``epoch_seconds_exact``) for the progress line."""
+    reseed(s.net, seed, epoch)
+    t0 = time.perf_counter()
+    logs = s.program(loop.epoch_order(seed, epoch, s.num_train))
+    val = s.net.evaluate(s.x_val, s.y_val, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+    seconds = time.perf_counter() - t0
+    lr = float(keras.ops.convert_to_numpy(s.net.optimizer.learning_rate))
+    row = {
+        "epoch": epoch + 1,
+        "loss": logs["loss"],
+        "accuracy": logs["accuracy"],
+        "val_loss": float(val["loss"]),
+        "val_accuracy": float(val["accuracy"]),
+        "learning_rate": lr,
+        "epoch_seconds": round(seconds, 3),
+    }
+    history.append(row)
+    events.emit("epoch", epoch=epoch + 1, **{k: float(v) for k, v in row.items() if k != "epoch"})
+    if history.best_epoch() == epoch:
+        checkpoint.best = [np.array(w) for w in s.model.get_weights()]
+    checkpoint.save(epoch + 1)
+    return {**row, "epoch_seconds_exact": seconds}
 
 
 def save_best(model: keras.Model, best: list[np.ndarray] | None, out: Path) -> None:
@@ -358,7 +373,7 @@ def train_one(
     cfg = run.config
     s = prepare(cfg, seed, ds)
     history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after, on_epoch)
-    metrics = test(s, ds, history, out, one_hot=cfg["loss"] == "mse", evaluate=evaluate)
+    metrics = test(s, ds, history, out, one_hot=cfg.loss == "mse", evaluate=evaluate)
     # the run is over: nothing to resume
     shutil.rmtree(results.checkpoint_file(out).parent, ignore_errors=True)
     settings = backend.settings()
@@ -371,13 +386,13 @@ def train_one(
     if getattr(s.program, "fallback", ""):
         determinism["fallback"] = s.program.fallback
     status = (
-        "pruned"
+        Status.PRUNED
         if history.pruned
-        else "diverged"
+        else Status.DIVERGED
         if diverged
         or "best_val_accuracy" not in metrics
         or (evaluate and "test_accuracy" not in metrics)
-        else "complete"
+        else Status.COMPLETE
     )
     return record(run, seed, status, ds, metrics, determinism, model=s.model)
 
@@ -448,11 +463,11 @@ def record(
         "profile": run.profile,
         "status": status,
         "spec_file": run.spec_file,
-        "config": run.config,
+        "config": run.config.to_dict(),
         "metrics": metrics,
         "params": trainable_params(model) if model is not None else None,
         "architecture": layer_table(model) if model is not None else [],
-        "dataset": ds.describe() if ds is not None else {"name": run.config.get("dataset")},
+        "dataset": ds.describe() if ds is not None else {"name": run.config.dataset},
         "determinism": determinism or {"op_determinism": backend.settings()["deterministic"]},
         "environment": environment(),
         "code_sha256": project_digest(),  # the training code that made it (a marker compares)

@@ -27,6 +27,7 @@ import importlib
 import inspect
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from coursework.records import data as datasets
 from coursework.records import results
 from coursework.records.errors import SpecError
 from coursework.records.project import EXPERIMENTS
+from coursework.records.record import TrainConfig
 
 EXPERIMENTS_DIR = EXPERIMENTS
 
@@ -171,11 +173,16 @@ class Run:
     question: str
     name: str
     profile: str
-    config: dict[str, Any]
+    config: TrainConfig
     description: str = ""
     published: float | None = None
     spec_file: str = ""
     tune: Tune | None = None
+
+    def __post_init__(self) -> None:
+        # a merged dict (replace(run, config={...})) becomes its typed config
+        if not isinstance(self.config, TrainConfig):
+            object.__setattr__(self, "config", TrainConfig.from_dict(self.config))
 
     @property
     def seeds(self) -> list[int]:
@@ -218,7 +225,7 @@ class Spec:
                     self.question,
                     raw["name"],
                     profile,
-                    cfg,
+                    TrainConfig.from_dict(cfg),
                     raw.get("description", ""),
                     raw.get("published"),
                     str(self.path),
@@ -265,7 +272,7 @@ class Spec:
         if on:
             if results.profile_of(profile) == "quick":
                 on = datasets.quick_form(on)
-            runs = [replace(r, config={**r.config, "dataset": on}) for r in runs]
+            runs = [replace(r, config=r.config.with_(dataset=on)) for r in runs]
         if only:
             unknown = sorted(set(only) - {r.name for r in runs})
             if unknown:
@@ -598,10 +605,10 @@ def _check_tune(table: Any, where: str, profiles: dict, merged: dict | None = No
     return errors
 
 
-def apply_params(cfg: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+def apply_params(cfg: Mapping[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """``cfg`` with tuned values: ``learning_rate`` sets the key, ``model.units`` the
     builder argument ``units``."""
-    out = copy.deepcopy(cfg)
+    out = copy.deepcopy(dict(cfg))
     for name, value in params.items():
         if name.startswith("model."):
             out["model"] = {**out.get("model", {}), name[6:]: value}
