@@ -1,0 +1,208 @@
+"""The figures' one style: sizes as printed, Okabe & Ito's colours, each run's colour and
+line in every figure of its question (:func:`run_styles`), panels of at most ``MOST`` runs,
+one legend, and saving atomically. See :mod:`coursework.report.plots`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.rcsetup import cycler  # noqa: E402
+
+from coursework.records import results  # noqa: E402
+from coursework.records.errors import ResultsError  # noqa: E402
+from coursework.records.results import SeedResult  # noqa: E402
+
+COLUMN, WIDE = 3.25, 6.75  # inches: one column and the text width of the paper style
+SMALLEST = 8  # points: the paper's captions (footnotesize), and no text smaller
+# Okabe & Ito's colour-blind-safe palette (yellow left out: it vanishes on white); with more
+# runs than colours the line style changes too (run_styles)
+COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#999999"]
+
+
+def style() -> None:
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 200,
+            "font.size": 8,
+            "axes.titlesize": 8,
+            "axes.labelsize": 8,
+            "legend.fontsize": SMALLEST,
+            "xtick.labelsize": SMALLEST,
+            "ytick.labelsize": SMALLEST,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "grid.linewidth": 0.5,
+            "lines.linewidth": 1.2,
+            "axes.linewidth": 0.6,
+            "axes.prop_cycle": cycler(color=COLOURS),
+            "pdf.fonttype": 42,
+            "legend.frameon": False,
+            "figure.constrained_layout.use": True,
+        }
+    )
+
+
+def save(fig: Figure, folder: Path, name: str) -> list[Path]:
+    """Write ``name.pdf`` and ``name.png`` atomically (temporary file, then rename), at the
+    figure's own size (no cropping: it is the printed size)."""
+    paths = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for ext in ("pdf", "png"):
+            path = folder / f"{name}.{ext}"
+            with results.atomic(path) as tmp:
+                fig.savefig(
+                    tmp, format=ext, metadata={"CreationDate": None} if ext == "pdf" else None
+                )
+            paths.append(path)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {folder / name}: {exc.strerror or exc}") from exc
+    finally:
+        plt.close(fig)
+    return paths
+
+
+# --------------------------------------------------------------------------- runs' styles
+
+MOST = 6  # runs (legend entries) in one panel at most
+TALLEST = 4.5  # inches: the most a body figure grows to, in panels down the column
+TUNED = "-tuned"  # a tuned run's name: its untuned sibling's, and this
+# per round of the colours (8 runs, then 8 more...): the line of a run, that of its tuned
+# sibling, and a marker from the second round on (rounds after these: dash patterns)
+PAIRS = [("-", "--"), (":", "-.")]
+MARKERS = [None, "o", "s", "^", "D", "v"]
+
+
+def tuned_runs(runs: dict[str, list[SeedResult]]) -> set[str]:
+    """The runs whose records hold the parameters a study chose for them."""
+    return {name for name, seeds in runs.items() if any(s.record.get("tuned") for s in seeds)}
+
+
+def siblings(names: list[str], tuned: set[str]) -> dict[str, str]:
+    """Tuned run -> its untuned sibling: a tuned run named ``<base>-tuned`` whose ``base`` is a
+    run of the question (and no such tuned run itself)."""
+    pairs = {
+        n: n.removesuffix(TUNED)
+        for n in names
+        if n in tuned and n.endswith(TUNED) and n.removesuffix(TUNED) in names
+    }
+    return {n: base for n, base in pairs.items() if base not in pairs}
+
+
+def families(names: list[str], tuned: set[str]) -> list[list[str]]:
+    """The runs in the spec's order, each tuned run moved to just after its sibling."""
+    sib = siblings(names, tuned)
+    return [[n, *(t for t in names if sib.get(t) == n)] for n in names if n not in sib]
+
+
+def _lines(round_: int) -> tuple[Any, Any]:
+    if round_ < len(PAIRS):
+        return PAIRS[round_]
+    dash = 2.0 + round_  # longer dashes each round: never a pattern of an earlier one
+    return (0, (dash, 1.5)), (0, (dash, 1.5, 1.0, 1.5))
+
+
+def run_styles(names: list[str], tuned: set[str]) -> dict[str, dict[str, Any]]:
+    """Run -> its ``color``, ``ls`` and ``marker`` (matplotlib keywords) in every figure of
+    its question: a colour per run (Okabe & Ito's, in the spec's order), solid; a tuned run in
+    its sibling's colour, dashed; past eight runs the colours come round again, dotted (tuned:
+    dash-dot) and with markers, so that no two runs share a colour and a line."""
+    out = {}
+    for i, family in enumerate(families(names, tuned)):
+        round_ = i // len(COLOURS)
+        for name, ls in zip(family, _lines(round_), strict=False):
+            out[name] = {
+                "color": COLOURS[i % len(COLOURS)],
+                "ls": ls,
+                "marker": MARKERS[round_ % len(MARKERS)],
+            }
+    return out
+
+
+def panels(names: list[str], tuned: set[str], most: int = MOST) -> list[list[str]]:
+    """The runs in as few panels of at most ``most`` as they go, as even as the spec's order
+    lets them be, a tuned run in its sibling's panel (just after it)."""
+    fams = families(names, tuned)
+    if len(names) <= most:
+        return [[n for f in fams for n in f]]
+
+    def fill(cap: int) -> list[list[str]]:
+        out: list[list[str]] = [[]]
+        for f in fams:
+            if out[-1] and len(out[-1]) + len(f) > cap:
+                out.append([])
+            out[-1] += f
+        return out
+
+    least = len(fill(most))
+    return next(
+        fill(cap) for cap in range(-(-len(names) // least), most + 1) if len(fill(cap)) <= least
+    )
+
+
+def legend_columns(names: list[str], width: float) -> int:
+    """How many legend columns of these names fit across ``width`` inches, at SMALLEST."""
+    entry = (0.55 * max(map(len, names), default=1) + 1.8 + 0.8 + 1.0) * SMALLEST / 72
+    return max(1, min(4, len(names), int((width - 0.15) // entry)))
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def band(
+    ax: Axes,
+    values: np.ndarray,
+    st: dict[str, Any],
+    label: str,
+    training: bool = False,
+) -> None:
+    """Mean over seeds (rows) per epoch in the run's style ``st``, and the min-max band when
+    there are several; ``training``: a thinner, lighter line and no band (unlabelled)."""
+    epochs = np.arange(1, values.shape[1] + 1)
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(values, 0)
+    every = max(1, len(epochs) // 8)
+    if training:
+        ax.plot(epochs, mean, lw=0.7, alpha=0.5, ms=2, markevery=every, label=f"_{label}", **st)
+        return
+    ax.plot(epochs, mean, ms=3, markevery=every, label=label, **st)
+    if len(values) > 1:
+        ax.fill_between(
+            epochs, np.nanmin(values, 0), np.nanmax(values, 0), color=st["color"], alpha=0.15, lw=0
+        )
+
+
+def blank() -> Line2D:
+    """An empty legend entry: a gap between the runs of two panels."""
+    return Line2D([], [], ls="none")
+
+
+def run_legend(
+    axes: Iterable[Axes],
+    groups: list[list[str]],
+    ncol: int = 1,
+) -> tuple[list[Line2D], list[str]]:
+    """The legend's lines and labels: each run's once, panel by panel; a column per panel
+    where there are as many columns as panels, else (in one column) a gap between panels."""
+    lines = {ln.get_label(): ln for ax in axes for ln in ax.get_lines()}
+    rows = max(map(len, groups))
+    handles, labels = [], []
+    for i, group in enumerate(groups):
+        gap = rows - len(group) if ncol == len(groups) else int(ncol == 1 and i > 0)
+        before = gap if ncol == 1 else 0
+        handles += [blank()] * before + [lines[n] for n in group] + [blank()] * (gap - before)
+        labels += [""] * before + group + [""] * (gap - before)
+    return handles, labels
