@@ -9,6 +9,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coursework.records.errors import ReportError
 from coursework.records.project import ROOT
@@ -43,73 +44,134 @@ class Settings:
     companions: dict[str, Path] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Field:
+    """One field of ``report.toml``: its TOML type and what else its value must be."""
+
+    name: str  # as written in report.toml
+    kind: type
+    meaning: str
+    choices: tuple[str, ...] = ()  # the values it may take, where they are few
+    minimum: int | None = None  # the least a number may be
+    items: type | None = None  # the type of a list's items
+    latex: bool = False  # printed in the paper: text LaTeX cannot misread
+    suffixes: tuple[str, ...] = ()  # a file, relative to report.toml, of one of these kinds
+    file_if_suffix: bool = False  # a file only where the value ends in one of ``suffixes``
+
+
+# one message for both: the file's comment says them together
+RANGE = "field 'page_limit' must be at least 1 and 'questions' a list of question ids"
+
+FIELDS = (
+    Field("title", str, "the paper's title", latex=True),
+    Field("author", str, "your name (and student number), as the paper prints it", latex=True),
+    Field("questions", list, "the questions the paper reports, in order", items=str),
+    Field("page_limit", int, "the most pages of the body", minimum=1),
+    Field("style", str, "the built-in look: two columns or one", choices=("paper", "article")),
+    Field("class", str, "a course's own LaTeX class file", suffixes=(".cls",)),
+    Field("style_file", str, "a course's own LaTeX style file", suffixes=(".sty",)),
+    Field("bibliography", str, "a BibTeX file of your own references", suffixes=(".bib",)),
+    Field(
+        "bibliography_style",
+        str,
+        "a BibTeX style by name, or a .bst file",
+        suffixes=(".bst",),
+        file_if_suffix=True,
+    ),
+)
+BY_NAME = {f.name: f for f in FIELDS}
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML table of ``path`` ({} where there is no file)."""
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def type_error(key: str, value: object) -> str | None:
+    """What is wrong with a field's name or TOML type (None where nothing is)."""
+    f = BY_NAME.get(key)
+    if f is None:
+        near = difflib.get_close_matches(key, list(BY_NAME), n=1, cutoff=0.6)
+        return (
+            f"unknown field {key!r} ("
+            + (f"did you mean `{near[0]}`? " if near else "")
+            + f"known: {', '.join(BY_NAME)})"
+        )
+    if not isinstance(value, f.kind) or isinstance(value, bool):
+        return f"field {key!r} must be a {f.kind.__name__}, got {value!r}"
+    return None
+
+
+def value_error(f: Field, value: Any) -> str | None:
+    """What is wrong with a field's value, its type right (None where nothing is)."""
+    if f.latex:
+        try:
+            tex(value)
+        except ReportError as exc:
+            return f"field {f.name!r}: {str(exc).split(', in ')[0]}"
+    if f.choices and value not in f.choices:
+        allowed = " or ".join(f'"{c}"' for c in f.choices)
+        return f"field {f.name!r} must be {allowed}, got {value!r}"
+    if f.minimum is not None and value < f.minimum:
+        return RANGE
+    if f.items is not None and not all(isinstance(x, f.items) for x in value):
+        return RANGE
+    return None
+
+
+def file_of(f: Field, value: str, base: Path) -> tuple[Path | None, str | None]:
+    """The file a field names, resolved against ``base``, and what is wrong with it."""
+    if not f.suffixes or (f.file_if_suffix and not value.endswith(f.suffixes)):
+        return None, None
+    file = (base / value).resolve()
+    if file.suffix not in f.suffixes or not file.is_file():
+        return None, f"field {f.name!r}: {file} is not a {' or '.join(f.suffixes)} file"
+    return file, None
+
+
+def check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Path], list[str]]:
+    """Every field of ``raw`` checked against :data:`FIELDS`: the files they name, by field,
+    and every error (names and types first, then values, then files)."""
+    errors = [e for k, v in raw.items() if (e := type_error(k, v))]
+    typed = {k: v for k, v in raw.items() if type_error(k, v) is None}
+    for f in FIELDS:
+        if f.name in typed and (e := value_error(f, typed[f.name])) and e not in errors:
+            errors.append(e)
+    files = {}
+    for f in FIELDS:
+        if f.name in typed:
+            file, e = file_of(f, typed[f.name], base)
+            errors += [e] if e else []
+            if file is not None:
+                files[f.name] = file
+    return files, errors
+
+
 def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None) -> Settings:
     """Read and check ``report.toml`` (defaults where it is absent); ``questions`` overrides
-    its list. A bad field is a ReportError naming the file and the field."""
+    its list. Every bad field is named, with the file, in one ReportError."""
     path = Path(path)
-    raw: dict = {}
-    if path.exists():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ReportError(f"{path}: not valid TOML: {exc}") from exc
-    types = {
-        "title": str,
-        "author": str,
-        "questions": list,
-        "page_limit": int,
-        "style": str,
-        "class": str,
-        "style_file": str,
-        "bibliography": str,
-        "bibliography_style": str,
-    }
-    for key, value in raw.items():
-        if key not in types:
-            near = difflib.get_close_matches(key, list(types), n=1, cutoff=0.6)
-            raise ReportError(
-                f"{path}: unknown field {key!r} ("
-                + (f"did you mean `{near[0]}`? " if near else "")
-                + f"known: {', '.join(types)})"
-            )
-        if not isinstance(value, types[key]) or isinstance(value, bool):
-            raise ReportError(
-                f"{path}: field {key!r} must be a {types[key].__name__}, got {value!r}"
-            )
+    raw = read_toml(path)
+    files, errors = check(raw, path.parent)
+    if errors:
+        raise ReportError("\n".join(f"{path}: {e}" for e in errors))
     s = Settings(
         source=path,
         **{k: raw[k] for k in ("title", "author", "questions", "page_limit", "style") if k in raw},
     )
-    for key in ("title", "author"):
-        try:
-            tex(getattr(s, key))
-        except ReportError as exc:
-            raise ReportError(f"{path}: field {key!r}: {str(exc).split(', in ')[0]}") from None
-    if s.style not in ("paper", "article"):
-        raise ReportError(f'{path}: field \'style\' must be "paper" or "article", got {s.style!r}')
-    if s.page_limit < 1 or not all(isinstance(q, str) for q in s.questions):
-        raise ReportError(
-            f"{path}: field 'page_limit' must be at least 1 and 'questions' a list of question ids"
-        )
-
-    def existing(key: str, suffixes: tuple[str, ...]) -> Path | None:
-        if key not in raw:
-            return None
-        file = (path.parent / raw[key]).resolve()
-        if file.suffix not in suffixes or not file.is_file():
-            raise ReportError(
-                f"{path}: field {key!r}: {file} is not a {' or '.join(suffixes)} file"
-            )
-        return file
-
-    s.document_class = existing("class", (".cls",))
-    s.style_file = existing("style_file", (".sty",))
-    s.bibliography = existing("bibliography", (".bib",))
+    s.document_class = files.get("class")
+    s.style_file = files.get("style_file")
+    s.bibliography = files.get("bibliography")
     for main in (s.document_class, s.style_file):
         if main is not None:
             s.companions.update(companions(main))
-    if raw.get("bibliography_style", "").endswith(".bst"):
-        s.bibliography_style = str(existing("bibliography_style", (".bst",)))
+    if "bibliography_style" in files:
+        s.bibliography_style = str(files["bibliography_style"])
     elif "bibliography_style" in raw:
         s.bibliography_style = raw["bibliography_style"]
     if questions:
