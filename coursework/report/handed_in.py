@@ -1,0 +1,196 @@
+"""The results a submission hands in (``make submission``): the paper's questions, as its
+``report/numbers.json`` records them, and what a marker needs to check them, the CSVs and
+figure provenance cut to their rows and entries, with the manifest of exactly these files.
+Read from the results set; nothing written but into the submission's folder."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursework.analysis import manifest
+from coursework.records import results
+from coursework.records.errors import ReportError, ResultsError
+from coursework.report.render import NUMBERS
+
+WEIGHTS = (".h5", ".keras")  # in the results: never handed in (nor listed)
+ROWS = (results.SUMMARY, results.STATS, results.ENSEMBLES, results.VERIFICATION)  # by question
+
+
+@dataclass(frozen=True)
+class Part:
+    """The results handed in (:func:`results_part`): the paper's questions, the folders left
+    out (questions trained and not in the paper), and the files: name under ``<set>/`` -> its
+    bytes; ``origins``: the files made from a file of the set (a CSV of the part's rows) ->
+    (that file's name, its sha256 as read); ``recorded``: the set's manifest (None: none)."""
+
+    questions: list[str]
+    left_out: list[str]
+    files: dict[str, bytes]
+    origins: dict[str, tuple[str, str]]
+    recorded: dict | None
+    in_part: Callable[[str], bool]
+
+    def line(self) -> str:
+        """The one line that says what is handed in and what is left out."""
+        s = "s" if len(self.questions) > 1 else ""
+        return f"results handed in: the paper's question{s} {', '.join(self.questions)}; " + (
+            f"left out (not in the paper): {', '.join(self.left_out)}"
+            if self.left_out
+            else "none left out"
+        )
+
+
+def paper_questions(results_dir: Path, results_set: str) -> list[str]:
+    """The questions of the paper built, as its ``report/numbers.json`` records them."""
+    path = results.report_dir(results_dir, results_set) / NUMBERS
+    again = f"build the report again (make report PROFILE={results.profile_of(results_set)})"
+    if not path.exists():
+        raise ReportError(f"{path} does not exist: {again}")
+    try:
+        ids = [q["id"] for q in results.read_json(path)["questions"]]
+    except (KeyError, TypeError) as exc:
+        raise ReportError(f"{path}: no list of questions with ids: {again}") from exc
+    except ResultsError as exc:
+        raise ReportError(f"{exc}: {again}") from exc
+    if not ids or not all(isinstance(q, str) and q and "/" not in q for q in ids):
+        raise ReportError(f"{path}: no list of questions with ids: {again}")
+    return ids
+
+
+def figure_question(stem: str) -> str:
+    """The question of a figure, by its name (``conv-curves`` -> ``conv``)."""
+    return stem.rsplit("-", 1)[0]
+
+
+def ready(results_dir: Path, results_set: str) -> list[str]:
+    """The paper's questions, once the results can be handed in (nothing read but the
+    report's record and the runs' names): the report built, and runs of every question of
+    its paper; else one error saying what to do."""
+    rdir = results.report_dir(results_dir, results_set)
+    profile = results.profile_of(results_set)
+    if not (rdir / "report.pdf").exists():
+        raise ReportError(
+            f"{rdir / 'report.pdf'} does not exist: build the report first (make "
+            f"report PROFILE={profile})"
+        )
+    ids = paper_questions(results_dir, results_set)
+    for q in ids:
+        if not results.record_paths(results_dir, results_set, q):
+            folder = results.question_dir(results_dir, results_set, q)
+            raise ResultsError(
+                f"{folder}: no runs of {q!r}, a question of the paper "
+                f"(report/{NUMBERS}): its run folders are missing; train it "
+                f"(make {q} PROFILE={profile}), or build the report without it "
+                f"(report.toml's questions, then make report PROFILE={profile})"
+            )
+    return ids
+
+
+def results_part(results_dir: Path, results_set: str) -> Part:
+    """What of ``<results>/<set>`` is handed in: the paper's questions (:func:`ready`) and
+    what a marker needs to check them (see the module's docstring); read, nothing written."""
+    ids = ready(results_dir, results_set)
+    figures = results.figures_dir(results_dir, results_set).name
+    report_folder = results.report_dir(results_dir, results_set).name
+
+    def in_part(rel: str) -> bool:
+        parts = rel.split("/")
+        if rel.endswith(WEIGHTS) or parts[0] == results.MANIFEST:
+            return False
+        if parts[0] == figures:
+            return len(parts) == 2 and (
+                parts[1] == results.PROVENANCE or figure_question(Path(parts[1]).stem) in ids
+            )
+        return len(parts) == 1 or parts[0] in ids or parts[0] == report_folder
+
+    files, origins, left, out_of = {}, {}, set(), set()
+    for path in results.files(results_dir, results_set):
+        rel = results.relative(path, results_dir, results_set)
+        top = rel.split("/")[0]
+        if not in_part(rel):
+            if top == figures:
+                out_of.add(figure_question(Path(rel).stem))
+            elif "/" in rel and top not in ids:  # not a weights file of the paper's
+                left.add(top)
+            continue
+        files[rel] = path.read_bytes()
+    out_of = (out_of | left) - set(ids)
+    for rel in [r for r in files if r in ROWS or r == f"{figures}/{results.PROVENANCE}"]:
+        data, path = files[rel], results.set_dir(results_dir, results_set) / rel
+        try:
+            files[rel] = (
+                _provenance_of(data, ids) if "/" in rel else _rows_of(data, ids, out_of, figures)
+            )
+        except (UnicodeDecodeError, ValueError, csv.Error) as exc:
+            raise ResultsError(f"cannot read {path}: {exc}") from exc
+        origins[rel] = (rel, hashlib.sha256(data).hexdigest())
+    mpath = results.aggregate(results_dir, results_set, results.MANIFEST)
+    recorded = manifest.read(results_dir, results_set) if mpath.exists() else None
+    return Part(ids, sorted(left), files, origins, recorded, in_part)
+
+
+def _rows_of(data: bytes, ids: list[str], out_of: set[str], figures: str) -> bytes:
+    """A CSV of the whole set (``data``) with only the rows of the questions ``ids``: by its
+    ``question`` column, or (``verification.csv``) by the question its ``run`` or ``file``
+    names, the checks of the whole set kept, those of the questions ``out_of`` left out."""
+    table = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    if not table:
+        return data
+    head = table[0]
+
+    def question(row: dict) -> str | None:
+        if "question" in row:
+            return row["question"]
+        if row.get("run") not in (None, "", "-"):
+            return row["run"].split("/")[0]
+        parts = row.get("file", "").split("/")
+        if len(parts) < 2:
+            return None
+        return figure_question(Path(parts[1]).stem) if parts[0] == figures else parts[0]
+
+    keep = []
+    for cells in table[1:]:
+        q = question(dict(zip(head, cells, strict=False)))
+        if q in ids or ("question" not in head and q not in out_of):
+            keep.append(cells)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([head, *keep])
+    return buf.getvalue().encode("utf-8")
+
+
+def _provenance_of(data: bytes, ids: list[str]) -> bytes:
+    """``figures/provenance.json`` with only the entries of the figures of ``ids``."""
+    prov = json.loads(data.decode("utf-8"))
+    if not isinstance(prov, dict) or not isinstance(prov.get("figures"), dict):
+        raise ValueError("no figures in it")
+    prov["figures"] = {
+        name: entry for name, entry in prov["figures"].items() if figure_question(name) in ids
+    }
+    return (json.dumps(prov, indent=2) + "\n").encode("utf-8")
+
+
+def part_manifest(part: Part, folder: Path, results_set: str) -> dict[str, bytes]:
+    """``results/<set>/MANIFEST.json`` of the results as handed in, written into the
+    submission's ``folder`` (:func:`coursework.analysis.manifest.of_part`); none where the set
+    has none (as it is, the marker sees it)."""
+    if part.recorded is None:
+        return {}
+    made = manifest.of_part(
+        part.recorded,
+        folder / "results",
+        results_set,
+        part.origins,
+        part.in_part,
+        {"questions": part.questions, "left_out": part.left_out},
+    )
+    return {
+        f"results/{results_set}/{results.MANIFEST}": (json.dumps(made, indent=2) + "\n").encode(
+            "utf-8"
+        )
+    }
