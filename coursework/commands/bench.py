@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from coursework import __version__
+from coursework.engine.estimate import device_name
 from coursework.records import data, results
 from coursework.records.results import SCHEMA_VERSION
-from coursework.runtime import backend, env, workers
+from coursework.runtime import backend, workers
 
 LEARNING_RATE = 0.03
 
@@ -42,15 +43,6 @@ def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
         return ds.x_val, ds.y_val, f"mnist (validation split, from {found})"
     ds = data.load("mnist-5k")
     return ds.x_train, ds.y_train, "mnist-5k (training split)"
-
-
-def device_name() -> str:
-    """The device this process's backend trains on."""
-    gpus = backend.accelerators()
-    if gpus:
-        return ", ".join(g["name"] for g in gpus)
-    hw = env.hardware()
-    return f"CPU: {hw['cpu']} ({hw['cpu_count']} cores)"
 
 
 # --------------------------------------------------------------------------- Keras paths

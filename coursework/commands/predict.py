@@ -22,8 +22,8 @@ import keras
 import numpy as np
 
 from coursework.records import data, images, results
+from coursework.records.builders import resolve_builder
 from coursework.records.errors import DataError, ResultsError
-from coursework.records.spec import resolve_builder
 from coursework.report import plots
 
 BATCH = 1000

@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from coursework.engine.request import TrainRequest
 from coursework.records import results
 from coursework.records.errors import SpecError
-from coursework.records.spec import Spec
+from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
 
 SCRIPTS = Path("slurm")
@@ -44,72 +45,34 @@ def collect_command(profile: str, dataset: str | None) -> str:
     return f"make collect PROFILE={profile}" + (f" DATASET={dataset}" if dataset else "")
 
 
-def script(
-    spec: Spec,
-    profile: str,
-    results_dir: Path,
-    res: Resources,
-    dataset: str | None = None,
-    run_flags: list[str] | None = None,
-    tune: bool = False,
-) -> tuple[str, int]:
-    """The sbatch script for every (run, seed) of ``spec`` under ``profile``, and its number
-    of tasks; ``tune``: a task per trial of the tuned runs' studies instead (they share each
-    study's journal), to run before the seeds."""
-    if tune:
-        tuned = [
-            r
-            for r, seed in spec.tasks(profile, on=dataset)
-            if r.tune is not None and seed == r.seeds[0]
-        ]
-        tasks = [(r, f"trial {i + 1} of {r.tune.size}") for r in tuned for i in range(r.tune.size)]
-        if not tasks:
-            raise SpecError(
-                f"{spec.path}: no tuned runs (a run's tune table) in profile {profile!r}"
-            )
-        run_flags = [*(run_flags or []), "--tune"]
-    else:
-        tasks = [(r, f"seed {s}") for r, s in spec.tasks(profile, on=dataset)]
-    if not tasks:
-        raise SpecError(f"{spec.path}: no runs in profile {profile!r}")
-    results_set = results.set_name(profile, dataset)
-    name = f"{spec.question}-{results_set}".replace("@", "-") + ("-tune" if tune else "")
-    logs = results.slurm_logs(Path(results_dir).resolve(), results_set)
-    on = ["--dataset", dataset] if dataset else []
-    command = [
-        sys.executable,
-        "-m",
-        "coursework",
-        "--results",
-        str(Path(results_dir).resolve()),
-        "run",
-        str(Path(spec.path).resolve()),
-        "--profile",
-        profile,
-        *on,
-        *(run_flags or []),
-        "--task",
-    ]
+def script(spec: Spec, request: TrainRequest, res: Resources) -> tuple[str, int]:
+    """The sbatch script for every (run, seed) of ``spec`` under the request's profile, and
+    its number of tasks; with ``request.tune``: a task per trial of the tuned runs' studies
+    instead (they share each study's journal), to run before the seeds. Each task runs the
+    request with ``--task K``."""
+    profile, dataset = request.profile, request.dataset
+    tasks = _tasks(spec, profile, dataset, request.tune)
+    results_set = request.results_set
+    name = f"{spec.question}-{results_set}".replace("@", "-") + ("-tune" if request.tune else "")
+    logs = results.slurm_logs(Path(request.results).resolve(), results_set)
+    task = replace(
+        request,
+        questions=(str(Path(spec.path).resolve()),),
+        results=Path(request.results).resolve(),
+        task=None,
+    )
+    command = [sys.executable, "-m", "coursework", *task.to_argv(), "--task"]
     lines = [
         "#!/bin/bash",
         f"# {spec.question} ({spec.title}), profile {profile}: {len(tasks)} tasks, one per "
         + (
             "trial of the tuned runs' studies (then collect, then the seeds' script):"
-            if tune
+            if request.tune
             else "run and seed:"
         ),
         *(f"#   task {k}: {r.name} {what}" for k, (r, what) in enumerate(tasks)),
         f"# Submit with sbatch; when every task has ended: {collect_command(profile, dataset)}",
-        f"#SBATCH --job-name={name}",
-        f"#SBATCH --array=0-{len(tasks) - 1}",
-        f"#SBATCH --time={res.time}" if res.time else "",
-        f"#SBATCH --mem={res.mem}" if res.mem else "",
-        f"#SBATCH --cpus-per-task={res.cpus}" if res.cpus else "",
-        f"#SBATCH --gres=gpu:{res.gpus}" if res.gpus else "",
-        f"#SBATCH --partition={res.partition}" if res.partition else "",
-        f"#SBATCH --output={logs}/%x-%a.out",
-        "#SBATCH --open-mode=append",
-        "#SBATCH --requeue",
+        *_directives(name, len(tasks), res, logs),
         "set -euo pipefail",
         f"cd {shlex.quote(str(Path.cwd()))}",
         f"mkdir -p {shlex.quote(str(logs))}",
@@ -123,23 +86,56 @@ def script(
     return "\n".join(line for line in lines if line) + "\n", len(tasks)
 
 
+def _tasks(spec: Spec, profile: str, dataset: str | None, tune: bool) -> list[tuple[Run, str]]:
+    """The array's tasks: a run and what of it each trains (a seed, or a study's trial)."""
+    if tune:
+        tuned = [
+            r
+            for r, seed in spec.tasks(profile, on=dataset)
+            if r.tune is not None and seed == r.seeds[0]
+        ]
+        tasks = [(r, f"trial {i + 1} of {r.tune.size}") for r in tuned for i in range(r.tune.size)]
+        if not tasks:
+            raise SpecError(
+                f"{spec.path}: no tuned runs (a run's tune table) in profile {profile!r}"
+            )
+    else:
+        tasks = [(r, f"seed {s}") for r, s in spec.tasks(profile, on=dataset)]
+    if not tasks:
+        raise SpecError(f"{spec.path}: no runs in profile {profile!r}")
+    return tasks
+
+
+def _directives(name: str, n: int, res: Resources, logs: Path) -> list[str]:
+    """The ``#SBATCH`` lines (empty where a resource is left to the cluster)."""
+    return [
+        f"#SBATCH --job-name={name}",
+        f"#SBATCH --array=0-{n - 1}",
+        f"#SBATCH --time={res.time}" if res.time else "",
+        f"#SBATCH --mem={res.mem}" if res.mem else "",
+        f"#SBATCH --cpus-per-task={res.cpus}" if res.cpus else "",
+        f"#SBATCH --gres=gpu:{res.gpus}" if res.gpus else "",
+        f"#SBATCH --partition={res.partition}" if res.partition else "",
+        f"#SBATCH --output={logs}/%x-%a.out",
+        "#SBATCH --open-mode=append",
+        "#SBATCH --requeue",
+    ]
+
+
 def write(
     spec: Spec,
-    profile: str,
-    results_dir: Path,
+    request: TrainRequest,
     res: Resources,
-    dataset: str | None = None,
-    run_flags: list[str] | None = None,
     out: Path | None = None,
-    tune: bool = False,
 ) -> tuple[Path, int]:
     """Write the script (``slurm/<question>-<results set>[-tune].sbatch`` unless ``out``);
     return its path and its number of tasks."""
-    results_set = results.set_name(profile, dataset)
-    suffix = "-tune" if tune else ""
+    results_set = request.results_set
+    suffix = "-tune" if request.tune else ""
     path = Path(out) if out else SCRIPTS / f"{spec.question}-{results_set}{suffix}.sbatch"
-    text, n = script(spec, profile, results_dir, res, dataset, run_flags, tune)
+    text, n = script(spec, request, res)
     results.write_text(path, text)
     os.chmod(path, 0o755)
-    results.slurm_logs(results_dir, results_set).mkdir(parents=True, exist_ok=True)  # before sbatch
+    # before sbatch
+    results.slurm_logs(request.results, results_set).mkdir(parents=True, exist_ok=True)
     return path, n

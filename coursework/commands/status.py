@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from coursework.engine import jobs as jobs_
+from coursework.engine.estimate import backend_note
 from coursework.engine.jobs import Job, State
 from coursework.engine.tune import study_state
 from coursework.records import results
@@ -53,23 +54,6 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
                 continue
         out.append((job, jobs_.state(job)))
     return out
-
-
-def backend_note(states: list[tuple[Job, State]], chosen: str, force: bool = False) -> str:
-    """``12 runs trained with tensorflow, kept; FORCE=1 re-trains them with jax`` where
-    complete runs were trained with another backend than ``chosen`` ('' where none was)."""
-    other = Counter(
-        s.backend for _, s in states if s.kind == "complete" and s.backend and s.backend != chosen
-    )
-    if not other:
-        return ""
-    made = ", ".join(f"{n} run{'s' * (n > 1)} trained with {b}" for b, n in other.items())
-    if force:
-        return f"{made}: trained again with {chosen} (FORCE)"
-    return (
-        f"{made}, kept (backends agree within verify's tolerance); FORCE=1 re-trains "
-        f"them with {chosen}"
-    )
 
 
 def report(

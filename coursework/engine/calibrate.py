@@ -52,6 +52,7 @@ from coursework.engine.network import epoch_images
 from coursework.engine.run import EVAL_BATCH, prepare
 from coursework.records import data, results
 from coursework.records.errors import ResultsError
+from coursework.records.record import TrainConfig
 from coursework.records.results import SCHEMA_VERSION
 from coursework.runtime import backend, env
 
@@ -173,11 +174,12 @@ def measure(cfg: dict, info: data.DatasetInfo) -> Speed:
         labels(batch),
         info.num_classes,
     )
-    cfg = {**cfg, "augment": "none" if cfg["augment"] == "expand" else cfg["augment"]}
+    tc = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg)
+    tc = tc.with_(augment="none" if tc.augment == "expand" else tc.augment)
     order = np.arange(n, dtype=np.int32)
     try:
         t0 = time.perf_counter()
-        s = prepare(cfg, 0, ds)
+        s = prepare(tc, 0, ds)
         s.program(order)  # compiles
         first = time.perf_counter() - t0
         train_seconds = fastest(lambda: s.program(order))

@@ -15,148 +15,51 @@ from __future__ import annotations
 import contextlib
 import errno
 import shutil
+import sys
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import keras
-
 from coursework.analysis.aggregates import write_aggregates
-from coursework.engine import calibrate, keys
-from coursework.engine.network import build_model
+from coursework.engine import calibrate, estimate, events
+from coursework.engine.job import (
+    Job,
+    State,
+    check_data,
+    dataset,
+    fingerprint,
+    job_key,
+    state,
+)
+from coursework.engine.request import TrainRequest
 from coursework.engine.run import record, train_one
-from coursework.records import data, results
+from coursework.records import results
 from coursework.records import spec as specs
-from coursework.records.errors import DataError, ResultsError
-from coursework.records.spec import Run, Spec
+from coursework.records.errors import ResultsError, SpecError
+from coursework.records.record import Status
+from coursework.records.spec import Spec
 from coursework.runtime import backend, workers
-from models.common import ImageSizeError
+
+# what callers imported from here before one job had its module (the names stay one way in)
+__all__ = [
+    "Job",
+    "Outcome",
+    "State",
+    "TrainRequest",
+    "check_data",
+    "dataset",
+    "fingerprint",
+    "job_key",
+    "plan",
+    "run_jobs",
+    "run_question",
+    "state",
+    "train",
+    "tuned",
+]
 
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
-
-
-@dataclass(frozen=True)
-class Job:
-    """One run and seed to train, and where its results go: ``results_set`` is the folder of
-    its profile's results (``quick``, or ``quick@bees-1a2b3c`` on another dataset). ``after``: the
-    estimated seconds of the jobs after it in the command, where known (see ``make plan``),
-    for the progress lines."""
-
-    run: Run
-    seed: int
-    results_dir: Path
-    results_set: str
-    number: int = 1
-    total: int = 1
-    after: float | None = None
-
-    @property
-    def out(self) -> Path:
-        return results.run_dir(
-            self.results_dir, self.results_set, self.run.question, self.run.name, self.seed
-        )
-
-    @property
-    def name(self) -> str:
-        return f"{self.run.question}/{self.run.name} seed {self.seed}"
-
-
-_DATASETS: dict[tuple, data.Dataset] = {}
-
-
-def dataset(cfg: dict) -> data.Dataset:
-    """The dataset of a run's config, loaded once per process."""
-    key = (cfg["dataset"], tuple(cfg.get("image_size") or ()), cfg.get("color"))
-    if key not in _DATASETS:
-        _DATASETS[key] = data.load(cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
-    return _DATASETS[key]
-
-
-_FINGERPRINTS: dict[int, str] = {}
-
-
-def fingerprint(ds: data.Dataset) -> str:
-    """The content digest of a loaded dataset, computed once per process."""
-    if id(ds) not in _FINGERPRINTS:
-        _FINGERPRINTS[id(ds)] = ds.fingerprint()
-    return _FINGERPRINTS[id(ds)]
-
-
-def job_key(job: Job) -> keys.RunKey:
-    """The key of a job as its experiment file gives it now."""
-    return keys.run_key(job.run, job.seed, fingerprint(dataset(job.run.config)))
-
-
-@dataclass(frozen=True)
-class State:
-    """Where a job stands. ``kind``: ``complete``, ``stale`` (complete, with other settings
-    than the experiment file's now: ``changes``), ``missing``, ``stopped`` (killed; it
-    resumes), ``training`` (by another process now), ``failed`` or ``diverged``.
-    ``backend``: the Keras backend a complete run was trained with."""
-
-    kind: str
-    changes: tuple[str, ...] = ()
-    backend: str | None = None
-    code_changed: bool = False
-
-
-def state(job: Job, claimed: bool = False) -> State:
-    """The :class:`State` of ``job``; ``claimed``: this process holds its claim (else a
-    claim held by another process is ``training``)."""
-    from coursework.records.project import project_digest
-
-    out = job.out
-    if not claimed:
-        with results.run_claim(out) as free:
-            if not free:
-                return State("training")
-    if not (out / results.RECORD).exists():
-        if (results.staging_dir(out) / results.RECORD).exists():
-            return State("stopped")  # a replacement completed, not yet swapped in
-        return State("stopped" if results.checkpoint_file(out).exists() else "missing")
-    try:
-        rec = results.read_json(out / results.RECORD)
-    except ResultsError:
-        return State("missing")
-    if rec.get("status") != "complete":
-        return State(rec.get("status", "failed"))
-    changes = keys.differences(rec, job_key(job), job.run, job.seed)
-    backend_name = rec.get("environment", {}).get("backend")
-    code = rec.get("code_sha256") not in (None, project_digest())
-    return State("stale" if changes else "complete", tuple(changes), backend_name, code)
-
-
-def check_data(jobs: list[Job]) -> None:
-    """Load every dataset the jobs need, once, and build each distinct network on it: a bad
-    dataset, or images too small for a network, is one DataError before anything trains."""
-    built = set()
-    for job in jobs:
-        cfg = job.run.config
-        ds = dataset(cfg)
-        key = (cfg["builder"], repr(sorted(cfg["model"].items())), ds.input_shape)
-        if key in built:
-            continue
-        built.add(key)
-        try:
-            build_model(cfg, ds.info)
-        except ValueError as exc:
-            first = str(exc).splitlines()[0][:200]
-            if "negative" in first:  # Keras: convolutions and pooling left nothing
-                first += (
-                    "; use larger images (image_size) or a network with fewer or "
-                    "smaller convolutions"
-                )
-            elif not isinstance(exc, ImageSizeError):  # a builder's own word on the size
-                continue  # another problem of the run: it fails, and is recorded, when it runs
-            shape = "x".join(map(str, ds.input_shape))
-            raise DataError(
-                f"{cfg['dataset']}: its {shape} images do not fit run "
-                f"{job.run.name!r} of {job.run.spec_file} (builder "
-                f"{cfg['builder']}): {first}"
-            ) from exc
-        finally:
-            keras.backend.clear_session()
 
 
 def run_job(
@@ -168,7 +71,7 @@ def run_job(
     head = f"[{job.number}/{job.total}] {job.name}"
     with results.run_claim(job.out) as mine:
         if not mine:
-            print(f"{head}: another process is training it now, skipped", flush=True)
+            events.say(f"{head}: another process is training it now, skipped")
             return None
         return _run_claimed(job, head, force, label, shared, concurrent)
 
@@ -179,17 +82,16 @@ def _run_claimed(
     out = job.out
     results.recover_run(out)
     now = state(job, claimed=True)
-    if now.kind == "complete" and not force:
-        print(f"{head}: complete, skipped (FORCE=1 / --force trains it again)", flush=True)
+    if now.kind == Status.COMPLETE and not force:
+        events.say(f"{head}: complete, skipped (FORCE=1 / --force trains it again)")
         return None
     key = job_key(job)
     # a complete run trained again is trained beside it and replaces it when it completes
-    target = results.staging_dir(out) if now.kind in ("complete", "stale") else out
-    if now.kind == "stale":
-        print(
+    target = results.staging_dir(out) if now.kind in (Status.COMPLETE, Status.STALE) else out
+    if now.kind == Status.STALE:
+        events.say(
             f"{head}: stale ({'; '.join(now.changes)}): training it again; the old run "
-            "stays until the new one completes",
-            flush=True,
+            "stays until the new one completes"
         )
     try:
         saved = results.checkpoint_key_file(target)
@@ -211,7 +113,8 @@ def _run_claimed(
     rec = _train(job, target, head, label)
     rec["key"] = key.to_json()
     results.write_json(target / results.RECORD, rec)
-    if rec["status"] in ("complete", "diverged"):  # a plan that missed learns from the run
+    # a plan that missed learns from the run
+    if rec["status"] in (Status.COMPLETE, Status.DIVERGED):
         calibrate.observe(
             job.results_dir,
             job.run.config,
@@ -220,7 +123,7 @@ def _run_claimed(
             concurrent=concurrent,
         )
     if target != out:
-        if rec["status"] == "complete":
+        if rec["status"] == Status.COMPLETE:
             results.replace_run(out)
         else:  # the old run stays: it is what there is
             print(
@@ -238,16 +141,18 @@ def _run_claimed(
 def _train(job: Job, out: Path, head: str, label: str) -> dict:
     """Train the job into ``out``; return its record (``failed`` on an error of the run)."""
     cfg = job.run.config
-    print(
-        f"{head}: profile {job.run.profile}, dataset {cfg['dataset']}, {cfg['epochs']} epochs, "
-        f"batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['learning_rate']}, "
-        f"backend {backend.chosen()}",
-        flush=True,
+    text = (
+        f"{head}: profile {job.run.profile}, dataset {cfg.dataset}, {cfg.epochs} epochs, "
+        f"batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.learning_rate}, "
+        f"backend {backend.chosen()}"
     )
+    print(text, flush=True)
+    events.emit("run_started", text=text, number=job.number, total=job.total)
     ds = None
     try:
         ds = dataset(cfg)
-        rec = train_one(job.run, job.seed, ds, out, label, job.after)
+        with events.scope(question=job.run.question, run=job.run.name, seed=job.seed):
+            rec = train_one(job.run, job.seed, ds, out, label, job.after)
         if job.run.tune is not None:  # how its parameters were chosen
             best = specs.chosen(job.results_dir, job.results_set, job.run) or {}
             rec["tuned"] = {
@@ -269,13 +174,23 @@ def _train(job: Job, out: Path, head: str, label: str) -> dict:
             # a full disk or a read-only folder fails every run after it: stop now
             raise ResultsError(f"cannot write {out}: {exc.strerror}") from exc
         traceback.print_exc()
-        rec = record(job.run, job.seed, "failed", ds, {}, error=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        rec = record(job.run, job.seed, Status.FAILED, ds, {}, error=error)
     return rec
 
 
 def _report(job: Job, rec: dict, label: str) -> None:
+    """The run's last line (and its ``run_finished`` event)."""
     m = rec["metrics"]
-    if rec["status"] == "complete":
+    events.emit(
+        "run_finished",
+        question=job.run.question,
+        run=job.run.name,
+        seed=job.seed,
+        status=rec["status"],
+        metrics=m,
+    )
+    if rec["status"] == Status.COMPLETE:
         print(
             f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
             f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
@@ -327,7 +242,7 @@ def run_jobs(
         return 0
     if parallel <= 1:
         recs = [run_job(job, force, shared=shared) for job in jobs]
-        return sum(1 for r in recs if r and r["status"] == "failed")
+        return sum(1 for r in recs if r and r["status"] == Status.FAILED)
     failed = 0
     with (
         contextlib.nullcontext(pool)
@@ -342,7 +257,7 @@ def run_jobs(
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     rec = future.result()
-                    failed += bool(rec and rec["status"] == "failed")
+                    failed += bool(rec and rec["status"] == Status.FAILED)
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -373,3 +288,144 @@ def run_question(
     if shared:
         write_aggregates(results_dir, results_set)
     return failed
+
+
+# --------------------------------------------------------------------------- one way in
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a :func:`train` did: ``failed`` runs (their ``run.json`` says why)."""
+
+    failed: int = 0
+
+    @property
+    def code(self) -> int:
+        """The command's exit status: 1 where a run failed."""
+        return 1 if self.failed else 0
+
+
+Plans = list[tuple[Spec, list[Job]]]
+
+
+def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
+    """Carry out a ``run`` command: check every spec and dataset, tune what is not tuned yet
+    (its studies first: a Slurm task of the seeds expects them finished), then train the
+    seeds, sharing one pool of workers with ``jobs`` > 1, and rewrite the shared files
+    (not for a Slurm array task: ``collect`` does that).
+
+    Args:
+        request: what to train.
+        loaded: the request's specs where :meth:`TrainRequest.load` has already read them.
+
+    Raises:
+        CourseworkError: a bad spec, dataset, backend or results folder, before anything
+            trains.
+    """
+    specs_ = loaded if loaded is not None else request.load()
+    settings = _announce_backend(request)
+    plans = _task_plans(request, specs_)
+    check_data([job for _, jobs in plans for job in jobs])  # before anything trains
+    with contextlib.ExitStack() as stack:  # with --jobs: one pool of workers for everything
+        pool = (
+            stack.enter_context(workers.pool(request.jobs, settings=settings))
+            if request.jobs > 1
+            else None
+        )
+        if (request.task is None or request.tune) and any(
+            job.run.tune is not None for _, jobs in plans for job in jobs
+        ):
+            _tune(request, specs_, pool)
+        if request.tune:
+            if request.task is None:  # the studies in the manifest (a task leaves it to collect)
+                write_aggregates(request.results, request.results_set)
+            return Outcome()
+        plans = [(s, tuned(jobs)) for s, jobs in plans]
+        _backend_note([job for _, jobs in plans for job in jobs], request.force)
+        plans = _with_plan(plans, request)
+        failed = sum(
+            run_question(
+                s, jobs, request.force, request.jobs, shared=request.task is None, pool=pool
+            )
+            for s, jobs in plans
+        )
+    if failed:
+        print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
+    return Outcome(failed)
+
+
+def _announce_backend(request: TrainRequest) -> dict:
+    """Configure the backend as asked, and say how it trains."""
+    settings = backend.configure(request.deterministic, request.mixed_precision)
+    gpus = ", ".join(g["name"] for g in backend.accelerators()) or "no GPU: the CPU"
+    events.say(
+        f"backend {backend.chosen()} {backend.version()} on {gpus}, determinism "
+        f"{'on' if settings['deterministic'] else 'off'}, mixed precision "
+        f"{'on (' + settings['policy'] + ')' if settings['mixed_precision'] else 'off'}"
+        + (f", {request.jobs} jobs at once" if request.jobs > 1 else "")
+    )
+    return settings
+
+
+def _task_plans(request: TrainRequest, specs_: list[Spec]) -> Plans:
+    """The jobs of each spec; with ``task`` (and not ``tune``), only the task's one."""
+    only = list(request.only) if request.only is not None else None
+    seeds = list(request.seeds) if request.seeds is not None else None
+    plans = [
+        (s, plan(s, request.profile, request.results, only, seeds, request.dataset)) for s in specs_
+    ]
+    if request.task is None or request.tune:
+        return plans
+    if len(plans) != 1:
+        raise SpecError("--task: give exactly one question")
+    s, jobs = plans[0]
+    if not 0 <= request.task < len(jobs):
+        raise SpecError(
+            f"--task {request.task}: {s.path} has tasks 0 to {len(jobs) - 1} in "
+            f"profile {request.profile} (one per run and seed)"
+        )
+    return [(s, [jobs[request.task]])]
+
+
+def _tune(request: TrainRequest, specs_: list[Spec], pool: Executor | None) -> None:
+    """The studies of the tuned runs (all, or with ``tune`` and ``task`` one trial)."""
+    from coursework.engine.tune import tune_question  # Optuna only where something is tuned
+
+    only = list(request.only) if request.only is not None else None
+    for s in specs_:
+        tune_question(
+            s,
+            request.profile,
+            request.results,
+            only,
+            request.dataset,
+            request.jobs,
+            request.task if request.tune else None,
+            pool,
+        )
+
+
+def _backend_note(jobs: list[Job], force: bool) -> None:
+    """Say so where complete runs were trained with another backend (they are kept)."""
+    note = estimate.backend_note([(job, state(job)) for job in jobs], backend.chosen(), force)
+    if note:
+        events.say(f"note: {note}")
+
+
+def _with_plan(plans: Plans, request: TrainRequest) -> Plans:
+    """Print the one-line plan; return the jobs with the estimated time after each (for the
+    progress lines; not with ``jobs`` > 1, where runs overlap)."""
+    jobs = [job for _, js in plans for job in js]
+    cache = calibrate.Calibrations(request.results)
+    items = estimate.items(jobs)
+    calibrating = (
+        request.task is None and sum(item.images for item in items) >= estimate.CALIBRATE_FROM
+    )
+    items = estimate.timed(items, cache, calibrating)
+    studies = estimate.timed(estimate.studies(jobs), cache, calibrating)
+    where = str(results.set_dir(request.results, request.results_set))
+    events.say(estimate.line(items + studies, where, request.force))
+    if request.jobs > 1:
+        return plans
+    timed = iter(estimate.with_times_after(jobs, items, request.force))
+    return [(s, [next(timed) for _ in js]) for s, js in plans]

@@ -12,7 +12,7 @@ import numpy as np
 
 from coursework.engine import augment
 from coursework.records import data
-from coursework.records.spec import penalties, resolve_builder
+from coursework.records.builders import penalties, resolve_builder
 from models.common import keras_penalty
 
 

@@ -155,7 +155,7 @@ def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str
     """(``kind``, ``why``) of a tuned run's study: ``missing``, ``stale`` (made with other
     settings than the experiment file's now, ``why`` says which), ``tuning`` (trials to go)
     or ``complete`` (it has chosen)."""
-    from coursework.engine.jobs import dataset, fingerprint
+    from coursework.engine.job import dataset, fingerprint
 
     folder = study_dir(results_dir, results_set, run)
     if not (folder / results.STUDY).exists():
@@ -182,7 +182,7 @@ def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str
 def retire_if_stale(run: Run, results_dir: Path, results_set: str) -> None:
     """Before a study runs: a stale study is moved aside (kept, hidden, until the new one has
     chosen), and the study's key written, so that a new study starts with today's settings."""
-    from coursework.engine.jobs import dataset, fingerprint
+    from coursework.engine.job import dataset, fingerprint
 
     folder = study_dir(results_dir, results_set, run)
     results.ensure_writable(folder.parent)
@@ -209,7 +209,7 @@ def run_study(
 ) -> dict | None:
     """Run trials of ``run``'s study until it has its trials (or this process has run
     ``most``); write and return ``best.json`` when the study is complete, else None."""
-    from coursework.engine.jobs import dataset
+    from coursework.engine.job import dataset
 
     ds = dataset(run.config)
     tune = run.tune

@@ -11,7 +11,15 @@ from coursework.commands import cli, planning
 from coursework.engine import augment, calibrate, jobs
 from coursework.records import data, results, spec
 from coursework.records.results import HISTORY_COLUMNS
+from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, metric_columns, run_cli, toy_spec
+
+
+@pytest.fixture(autouse=True)
+def configured():
+    """The backend's settings, as a command configures them when it starts (calibration
+    reads them; backend.settings() no longer configures on first read)."""
+    backend.configure()
 
 
 def jobs_of(question: str, profile: str, tmp_path) -> list[jobs.Job]:

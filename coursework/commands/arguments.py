@@ -1,0 +1,95 @@
+"""The command line as data: a :class:`Command` per command (its name, help and
+:class:`Arg` list), and :func:`build`, which makes the ``argparse`` parser of a table of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PROFILE = "quick"
+# --profile auto (what make passes where PROFILE is not given, for the commands that read
+# results): full where it has runs, else quick (records.results.profile_had)
+AUTO = "auto"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def seeds(text: str) -> list[int]:
+    """``0,1,2``: non-negative integers (seeds, batch sizes)."""
+    try:
+        out = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seeds wants integers like 0,1,2, got {text!r}"
+        ) from None
+    if not out or min(out) < 0:
+        raise argparse.ArgumentTypeError("--seeds wants non-negative integers like 0,1,2")
+    return out
+
+
+def positive(text: str) -> int:
+    """A positive integer."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"wants a positive integer, got {text!r}")
+    return int(text)
+
+
+def names(text: str) -> list[str]:
+    """Names with commas or spaces between them."""
+    return [s for s in text.replace(",", " ").split() if s]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One ``add_argument`` call: its flags (or name) and keyword arguments."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    """An :class:`Arg`, written as the ``add_argument`` call it stands for."""
+    return Arg(flags, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command: ``name``, its ``help`` (also its description), its arguments, whether it
+    takes ``--profile`` and ``--dataset`` first, and the function that carries it out (0, 1:
+    its exit status)."""
+
+    name: str
+    help: str
+    run: Handler
+    args: tuple[Arg, ...] = ()
+    profile: bool = True
+
+
+PROFILE_ARGS = (
+    arg("--profile", default=DEFAULT_PROFILE, help=f"quick or full (default: {DEFAULT_PROFILE})"),
+    arg(
+        "--dataset",
+        default=None,
+        help="every run on this dataset instead of the spec's (mnist, "
+        "mnist-5k, fashion-mnist, cifar10, cifar100, pickles:PATH, npz:PATH, "
+        "folder:PATH); results in their own folder, results/<profile>@<data>",
+    ),
+)
+
+
+def build(commands: Sequence[Command], description: str | None) -> argparse.ArgumentParser:
+    """The parser of ``python -m coursework``: ``--results``, then a sub-command each."""
+    p = argparse.ArgumentParser(prog="python -m coursework", description=description)
+    p.add_argument(
+        "--results", type=Path, default=Path("results"), help="results folder (default: results)"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    for c in commands:
+        sp = sub.add_parser(c.name, help=c.help, description=c.help)
+        for a in (*PROFILE_ARGS, *c.args) if c.profile else c.args:
+            sp.add_argument(*a.flags, **a.options)
+    return p

@@ -1,0 +1,166 @@
+"""The commands of the paper and of marking: ``plots``, ``report``, ``submission``,
+``verify``, ``retrain`` and ``mark``. Each takes the parsed command line and returns its exit
+status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from coursework.records.errors import CourseworkError
+
+if TYPE_CHECKING:
+    from coursework.report.settings import Settings
+
+
+def cmd_plots(args: argparse.Namespace) -> int:
+    from coursework.analysis import manifest
+
+    _figures(args.results, args.results_set)
+    manifest.update(args.results, args.results_set)
+    return 0
+
+
+def _figures(base: Path, results_set: str) -> None:
+    """Redraw the figures that are out of date, and say how many."""
+    from coursework.records.results import figures_dir
+    from coursework.report.plots import all_figures
+
+    done = all_figures(base, results_set)
+    print(
+        f"figures: {len(done.drawn)} drawn, {len(done.kept)} up to date "
+        f"({len(done.paths)} files in {figures_dir(base, results_set)})"
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from coursework.report.settings import SETTINGS_FILE, read_settings
+
+    settings = read_settings(args.settings or SETTINGS_FILE, args.questions)
+    out = paper(args.results, args.results_set, settings)
+    print(f"report: {out}")
+    return 0
+
+
+def paper(
+    base: Path,
+    results_set: str,
+    settings: Settings,
+    say: bool = True,
+) -> Path:
+    """Figures (the out-of-date ones redrawn: the paper never shows a figure drawn from other
+    results), the paper, then the manifest: what ``report`` and ``lab.report`` do. Return the
+    PDF's path (the ``.tex`` file's where TeX is not installed).
+
+    Args:
+        say: print the line of figures drawn (the command does; the lab book does not).
+    """
+    from coursework.analysis import manifest
+    from coursework.report.plots import all_figures
+    from coursework.report.render import build
+
+    if say:
+        _figures(base, results_set)
+    else:
+        all_figures(base, results_set)
+    out = build(base, results_set, settings=settings)
+    manifest.update(base, results_set)
+    return out
+
+
+def cmd_submission(args: argparse.Namespace) -> int:
+    from coursework.report import submission
+
+    archive = submission.gather(
+        args.results, args.results_set, args.out, notebook=not args.no_notebook
+    )
+    print(f"submission: {archive.with_suffix('')}/ and {archive} (see LISTING.txt inside)")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from coursework.analysis import checks
+    from coursework.records import results
+    from coursework.runtime import backend
+    from coursework.verify import integrity as verify
+
+    if not args.no_rerun:
+        backend.configure(deterministic=True)  # byte identity needs it, on a GPU too
+    rows = verify.verify(
+        args.results,
+        args.results_set,
+        args.question,
+        args.sample,
+        args.tolerance,
+        not args.no_rerun,
+    )
+    print(checks.table(rows))
+    for r in rows:
+        if r.verdict == "note":
+            print(
+                f"note: {r.check}: {r.file}: {r.got}"
+                + (
+                    "; a re-run may then differ in the last digits (`make setup` installs the "
+                    "locked versions)"
+                    if r.check.startswith("lock")
+                    else ""
+                )
+            )
+    bad = [r for r in rows if not r.ok]
+    where = results.aggregate(args.results, args.results_set, results.VERIFICATION)
+    if bad:
+        files = sorted({r.file for r in bad})
+        print(
+            f"\nverify: {len(bad)} of {len(rows)} checks FAILED, in: "
+            f"{', '.join(files[:10])}{' ...' if len(files) > 10 else ''}\n"
+            f"details: {where}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"\nverify: all {len(rows)} checks passed; details: {where}")
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    from coursework.records import results
+    from coursework.runtime import backend
+    from coursework.verify.rerun import retrain
+
+    backend.check_installed()
+    backend.configure(deterministic=True)  # as make verify: byte identity needs it
+    rec = results.read_json(args.record)
+    new = retrain(rec, args.out)
+    if "error" in new:
+        raise CourseworkError(f"{args.record}: {new['error']}")
+    results.write_json(args.out / results.RECORD, new)
+    print(f"re-trained {rec['question']}/{rec['run']} seed {rec['seed']} into {args.out}")
+    return 0
+
+
+def cmd_mark(args: argparse.Namespace) -> int:
+    """0 when every submission was marked, whatever the verdicts (the last line counts
+    them); an error only when marking itself could not run."""
+    from coursework.report.settings import read_settings
+    from coursework.verify import mark, sheets
+
+    if args.sample < 0:
+        raise CourseworkError("--sample wants 0 or more runs")
+    options = mark.Options(
+        sample=args.sample,
+        tolerance=args.tolerance,
+        page_limit=args.page_limit or read_settings().page_limit,
+        max_bytes=args.max_mb << 20,
+        max_files=args.max_files,
+        unsafe=args.unsafe,
+    )
+    marked = mark.mark(args.submission, args.marking, options, again=args.again)
+    table = sheets.all_sheets(args.marking)
+    if len(table) > len(marked):
+        print(
+            f"\nthe table holds {len(table)} submissions: these {len(marked)} and "
+            f"{len(table) - len(marked)} marked before"
+        )
+    print(sheets.summary(marked, args.marking))
+    return 0

@@ -1,0 +1,192 @@
+"""What a command will train and how long it will take, before it starts.
+
+Per run and seed: epochs x training images per epoch (the expanded set counted 5x) and an
+estimated time on this machine and backend, from the measured calibration of its network
+(:mod:`coursework.engine.calibrate`, corrected by the runs that finished since); runs already
+complete are counted and marked. ``run`` prints the plan in one line (:func:`line`) and passes
+the estimates on for the time left in its progress lines; ``make plan`` prints it as a table
+(:mod:`coursework.commands.planning`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from functools import cache
+
+from coursework.engine.calibrate import Calibrations
+from coursework.engine.job import Job, State, state
+from coursework.engine.network import epoch_images
+from coursework.engine.run import duration
+from coursework.records import data
+from coursework.records import spec as specs
+from coursework.records.record import Status
+from coursework.runtime import backend, env
+
+# `run` calibrates networks it has no speed for only when it trains this many images or
+# more (a few seconds each, against at least minutes of training); below, it uses the cache
+CALIBRATE_FROM = 10_000_000
+
+
+@dataclass(frozen=True)
+class Item:
+    """One job of the plan."""
+
+    job: Job
+    epoch_images: int  # training images per epoch
+    complete: bool
+    seconds: float | None  # estimated, None where its network was not calibrated
+
+    @property
+    def images(self) -> int:
+        """Training images over all its epochs (an upper bound with early stopping)."""
+        return (self.job.run.config.epochs or 0) * self.epoch_images
+
+
+def items(jobs: list[Job]) -> list[Item]:
+    """The plan of ``jobs``: images per epoch and whether each is complete (no times yet: see
+    :func:`timed`)."""
+    return [
+        Item(job, epoch_images(job.run.config, info(job)), _complete(job), None) for job in jobs
+    ]
+
+
+def _complete(job: Job) -> bool:
+    """Complete with the settings of its experiment file now (a stale run is trained
+    again); a tuned run's seeds whose study has not chosen are not."""
+    if job.run.tune is not None and specs.chosen(job.results_dir, job.results_set, job.run) is None:
+        return False
+    if job.run.tune is not None:
+        job = replace(job, run=specs.tuned(job.results_dir, job.results_set, job.run))
+    return state(job).kind == Status.COMPLETE
+
+
+def studies(jobs: list[Job]) -> list[Item]:
+    """The Optuna studies of the jobs' tuned runs, one item each (``<run>:study``): its trials
+    times the epochs of a trial; complete once the study has chosen."""
+    out = []
+    for job in jobs:
+        run, tune = job.run, job.run.tune
+        if tune is None or job.seed != run.seeds[0]:
+            continue
+        cfg = run.config.with_(
+            epochs=tune.size * (tune.epochs or run.config.epochs or 0), early_stopping=0
+        )
+        study = replace(
+            job, run=replace(run, name=f"{run.name}:study", config=cfg, tune=None), seed=tune.seed
+        )
+        done = specs.chosen(job.results_dir, job.results_set, run) is not None
+        out.append(Item(study, epoch_images(cfg, info(job)), done, None))
+    return out
+
+
+def timed(plan: list[Item], calibrations: Calibrations, calibrate: bool = False) -> list[Item]:
+    """``plan`` with the estimated time of each job from the speeds in ``calibrations``
+    (``calibrate``: measure the networks it lacks, saying so; else those stay unknown)."""
+    out = []
+    for item in plan:
+        cfg, ds = item.job.run.config, info(item.job)
+        speed = calibrations.get(cfg, ds)
+        if speed is None and calibrate:
+            print(
+                f"calibrating {item.job.run.question}/{item.job.run.name} (batch "
+                f"{cfg.batch_size}) on {machine_name()} ...",
+                flush=True,
+            )
+            speed = calibrations.ensure(cfg, ds)
+        out.append(
+            replace(
+                item,
+                seconds=speed.seconds(cfg.epochs, item.epoch_images, ds.sizes) if speed else None,
+            )
+        )
+    return out
+
+
+@cache
+def _info(dataset: str, image_size: tuple, color: str | None) -> data.DatasetInfo:
+    return data.info(dataset, list(image_size) or None, color)
+
+
+def info(job: Job) -> data.DatasetInfo:
+    """Shape, classes and split sizes of a job's dataset (read once per dataset)."""
+    cfg = job.run.config
+    return _info(cfg.dataset, tuple(cfg.image_size or ()), cfg.color)
+
+
+def with_times_after(jobs: list[Job], plan: list[Item], force: bool = False) -> list[Job]:
+    """``jobs`` with ``after`` set: the estimated seconds of the jobs that still train after
+    each (complete ones are skipped unless ``force``), None where one is not known."""
+    left = [0.0 if item.complete and not force else item.seconds for item in plan]
+    out = []
+    for i, job in enumerate(jobs):
+        later = left[i + 1 :]
+        out.append(replace(job, after=None if None in later else sum(later)))  # type: ignore
+    return out
+
+
+def device_name() -> str:
+    """The device this process's backend trains on."""
+    gpus = backend.accelerators()
+    if gpus:
+        return ", ".join(g["name"] for g in gpus)
+    hw = env.hardware()
+    return f"CPU: {hw['cpu']} ({hw['cpu_count']} cores)"
+
+
+def machine_name() -> str:
+    return f"{backend.chosen()} {backend.version()} on {device_name()}"
+
+
+def millions(n: int) -> str:
+    return f"{n / 1e6:,.1f} M" if n >= 100_000 else f"{n:,}"
+
+
+def totals(plan: list[Item], force: bool = False) -> dict:
+    """Images and estimated seconds of the whole plan and of what is left to train."""
+    left = [i for i in plan if force or not i.complete]
+    known = all(i.seconds is not None for i in plan)
+    known_left = all(i.seconds is not None for i in left)
+    return {
+        "jobs": len(plan),
+        "complete": sum(i.complete for i in plan),
+        "images": sum(i.images for i in plan),
+        "images_left": sum(i.images for i in left),
+        "seconds": sum(i.seconds or 0 for i in plan) if known else None,
+        "seconds_left": sum(i.seconds or 0 for i in left) if known_left else None,
+    }
+
+
+def line(plan: list[Item], where: str, force: bool = False) -> str:
+    """The one-line plan ``run`` prints before it starts."""
+    t = totals(plan, force)
+    done = f" ({t['complete']} complete, skipped)" if t["complete"] and not force else ""
+    time = (
+        f", about {duration(t['seconds_left'])} here"
+        if t["seconds_left"] is not None
+        else "; `make plan` estimates the time"
+    )
+    runs = "1 run" if t["jobs"] == 1 else f"{t['jobs']} runs and seeds"
+    return (
+        f"plan: {runs}{done}, {millions(t['images_left'])} training "
+        f"images to go{time}; results in {where}"
+    )
+
+
+def backend_note(states: list[tuple[Job, State]], chosen: str, force: bool = False) -> str:
+    """``12 runs trained with tensorflow, kept; FORCE=1 re-trains them with jax`` where
+    complete runs were trained with another backend than ``chosen`` ('' where none was)."""
+    other = Counter(
+        s.backend
+        for _, s in states
+        if s.kind == Status.COMPLETE and s.backend and s.backend != chosen
+    )
+    if not other:
+        return ""
+    made = ", ".join(f"{n} run{'s' * (n > 1)} trained with {b}" for b, n in other.items())
+    if force:
+        return f"{made}: trained again with {chosen} (FORCE)"
+    return (
+        f"{made}, kept (backends agree within verify's tolerance); FORCE=1 re-trains "
+        f"them with {chosen}"
+    )

@@ -1,0 +1,145 @@
+"""One job: a run and seed to train, where its results go, its dataset (loaded once per
+process) and where it stands (:class:`State`); what :mod:`.jobs` and the commands that
+plan read before anything trains."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from coursework.engine import keys
+from coursework.engine.network import build_model
+from coursework.records import data, results
+from coursework.records.errors import DataError, ResultsError
+from coursework.records.record import Status
+from coursework.records.spec import Run
+from models.common import ImageSizeError
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run and seed to train, and where its results go: ``results_set`` is the folder of
+    its profile's results (``quick``, or ``quick@bees-1a2b3c`` on another dataset). ``after``: the
+    estimated seconds of the jobs after it in the command, where known (see ``make plan``),
+    for the progress lines."""
+
+    run: Run
+    seed: int
+    results_dir: Path
+    results_set: str
+    number: int = 1
+    total: int = 1
+    after: float | None = None
+
+    @property
+    def out(self) -> Path:
+        return results.run_dir(
+            self.results_dir, self.results_set, self.run.question, self.run.name, self.seed
+        )
+
+    @property
+    def name(self) -> str:
+        return f"{self.run.question}/{self.run.name} seed {self.seed}"
+
+
+_DATASETS: dict[tuple, data.Dataset] = {}
+
+
+def dataset(cfg: Mapping[str, Any]) -> data.Dataset:
+    """The dataset of a run's config, loaded once per process. Read by key: ``cfg`` is a
+    :class:`~coursework.records.record.TrainConfig` or the dict of a ``run.json``."""
+    key = (cfg["dataset"], tuple(cfg.get("image_size") or ()), cfg.get("color"))
+    if key not in _DATASETS:
+        _DATASETS[key] = data.load(cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
+    return _DATASETS[key]
+
+
+_FINGERPRINTS: dict[int, str] = {}
+
+
+def fingerprint(ds: data.Dataset) -> str:
+    """The content digest of a loaded dataset, computed once per process."""
+    if id(ds) not in _FINGERPRINTS:
+        _FINGERPRINTS[id(ds)] = ds.fingerprint()
+    return _FINGERPRINTS[id(ds)]
+
+
+def job_key(job: Job) -> keys.RunKey:
+    """The key of a job as its experiment file gives it now."""
+    return keys.run_key(job.run, job.seed, fingerprint(dataset(job.run.config)))
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a job stands. ``kind``: ``complete``, ``stale`` (complete, with other settings
+    than the experiment file's now: ``changes``), ``missing``, ``stopped`` (killed; it
+    resumes), ``training`` (by another process now), ``failed`` or ``diverged``.
+    ``backend``: the Keras backend a complete run was trained with."""
+
+    kind: str
+    changes: tuple[str, ...] = ()
+    backend: str | None = None
+    code_changed: bool = False
+
+
+def state(job: Job, claimed: bool = False) -> State:
+    """The :class:`State` of ``job``; ``claimed``: this process holds its claim (else a
+    claim held by another process is ``training``)."""
+    from coursework.records.project import project_digest
+
+    out = job.out
+    if not claimed:
+        with results.run_claim(out) as free:
+            if not free:
+                return State("training")
+    if not (out / results.RECORD).exists():
+        if (results.staging_dir(out) / results.RECORD).exists():
+            return State(Status.STOPPED)  # a replacement completed, not yet swapped in
+        stopped = results.checkpoint_file(out).exists()
+        return State(Status.STOPPED if stopped else Status.MISSING)
+    try:
+        rec = results.read_json(out / results.RECORD)
+    except ResultsError:
+        return State(Status.MISSING)
+    if rec.get("status") != Status.COMPLETE:
+        return State(rec.get("status", Status.FAILED))
+    changes = keys.differences(rec, job_key(job), job.run, job.seed)
+    backend_name = rec.get("environment", {}).get("backend")
+    code = rec.get("code_sha256") not in (None, project_digest())
+    return State(Status.STALE if changes else Status.COMPLETE, tuple(changes), backend_name, code)
+
+
+def check_data(jobs: list[Job]) -> None:
+    """Load every dataset the jobs need, once, and build each distinct network on it: a bad
+    dataset, or images too small for a network, is one DataError before anything trains."""
+    built = set()
+    for job in jobs:
+        cfg = job.run.config
+        ds = dataset(cfg)
+        key = (cfg.builder, repr(sorted(cfg.model.items())), ds.input_shape)
+        if key in built:
+            continue
+        built.add(key)
+        try:
+            build_model(cfg, ds.info)
+        except ValueError as exc:
+            first = str(exc).splitlines()[0][:200]
+            if "negative" in first:  # Keras: convolutions and pooling left nothing
+                first += (
+                    "; use larger images (image_size) or a network with fewer or "
+                    "smaller convolutions"
+                )
+            elif not isinstance(exc, ImageSizeError):  # a builder's own word on the size
+                continue  # another problem of the run: it fails, and is recorded, when it runs
+            shape = "x".join(map(str, ds.input_shape))
+            raise DataError(
+                f"{cfg.dataset}: its {shape} images do not fit run "
+                f"{job.run.name!r} of {job.run.spec_file} (builder "
+                f"{cfg.builder}): {first}"
+            ) from exc
+        finally:
+            keras.backend.clear_session()

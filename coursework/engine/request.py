@@ -1,0 +1,91 @@
+"""What one ``run`` command asks for, as a value: the CLI, the Slurm tasks and the lab book
+build a :class:`TrainRequest`, and :func:`coursework.engine.jobs.train` carries it out."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursework.records import results
+from coursework.records import spec as specs
+from coursework.records.spec import Spec
+from coursework.runtime import backend
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """The questions to train and how: every option of ``python -m coursework run``.
+
+    Args:
+        questions: question ids (``experiments/<id>.toml``) or experiment files.
+        results: the results folder (``--results``).
+        profile: ``quick`` or ``full`` (resolved: never ``auto``).
+        dataset: every run on this dataset instead of the spec's.
+        only: the run names to train (None: all).
+        seeds: the seeds to train (None: each run's).
+        force: train complete runs again.
+        deterministic: byte-identical re-runs (None: the backend's default).
+        mixed_precision: 16-bit compute.
+        jobs: run/seed pairs trained at once in worker processes.
+        task: only the K-th run and seed (a Slurm array task), or trial with ``tune``.
+        tune: only run the studies of the tuned runs.
+    """
+
+    questions: tuple[str, ...]
+    results: Path = Path("results")
+    profile: str = "quick"
+    dataset: str | None = None
+    only: tuple[str, ...] | None = None
+    seeds: tuple[int, ...] | None = None
+    force: bool = False
+    deterministic: bool | None = None
+    mixed_precision: bool = False
+    jobs: int = 1
+    task: int | None = None
+    tune: bool = False
+
+    @property
+    def results_set(self) -> str:
+        """The folder of its profile's results under ``results``."""
+        return results.set_name(self.profile, self.dataset)
+
+    def load(self) -> list[Spec]:
+        """The specs of its questions, every one checked, then the backend checked installed:
+        a SpecError or BackendError before anything (Keras included) is loaded for training."""
+        loaded = [specs.load(q) for q in self.questions]
+        backend.check_installed()
+        return loaded
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> TrainRequest:
+        """The request of a parsed ``run`` command line."""
+        return cls(
+            questions=tuple(args.question),
+            results=Path(args.results),
+            profile=args.profile,
+            dataset=args.dataset,
+            only=tuple(args.only) if args.only is not None else None,
+            seeds=tuple(args.seeds) if args.seeds is not None else None,
+            force=args.force,
+            deterministic=args.deterministic,
+            mixed_precision=args.mixed_precision,
+            jobs=args.jobs,
+            task=args.task,
+            tune=args.tune,
+        )
+
+    def to_argv(self) -> list[str]:
+        """The arguments of ``python -m coursework`` that parse back to this request."""
+        argv = ["--results", str(self.results), "run", *self.questions, "--profile", self.profile]
+        argv += ["--dataset", self.dataset] if self.dataset else []
+        argv += ["--only", ",".join(self.only)] if self.only is not None else []
+        argv += ["--seeds", ",".join(map(str, self.seeds))] if self.seeds else []
+        argv += ["--force"] if self.force else []
+        if self.deterministic is not None:
+            argv.append("--deterministic" if self.deterministic else "--no-deterministic")
+        argv += ["--mixed-precision"] if self.mixed_precision else []
+        argv += ["--jobs", str(self.jobs)] if self.jobs != 1 else []
+        argv += ["--tune"] if self.tune else []
+        argv += ["--task", str(self.task)] if self.task is not None else []  # last: Slurm's
+        return argv
