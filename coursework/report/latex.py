@@ -130,7 +130,8 @@ def unicode_tex(char: str) -> str:
     ``α`` -> ``\\ensuremath{\\alpha}``; UnsupportedCharacter for the rest."""
     if char in _SYMBOLS:
         return _SYMBOLS[char]
-    base, *marks = unicodedata.normalize("NFD", char)
+    decomposed = unicodedata.normalize("NFD", char)
+    base, marks = decomposed[0], list(decomposed[1:])
     if (
         not marks
         or not base.isascii()
@@ -144,7 +145,7 @@ def unicode_tex(char: str) -> str:
     return out
 
 
-def tex(value) -> str:
+def tex(value: object) -> str:
     """Escape any value for LaTeX text: ``a&b_%`` -> ``a\\&b\\_\\%``, ``α`` ->
     ``\\ensuremath{\\alpha}``; a character no style can typeset is a ReportError naming it."""
 
@@ -170,7 +171,7 @@ def spec_cites(text: str) -> list[str]:
     return [m.group(1) for m in SPEC_CITE.finditer(str(text))]
 
 
-def tex_cited(value) -> str:
+def tex_cited(value: object) -> str:
     """:func:`tex`, with each ``[@key]`` / ``[@key, note]`` of a spec's text as
     ``\\cwcite[note]{key}{key}``: a ``\\cite`` of the bibliography (the report checks the key
     is there)."""
@@ -371,11 +372,11 @@ def layout(build: Path) -> list[str]:
         out.append(f"{len(late)} float(s) after the references ({', '.join(late)})")
     logged = log.read_text(errors="replace") if log.exists() else ""
     wide = []
-    for m in _OVERFULL.finditer(logged):
-        if float(m[1]) > OVERFULL_PT:
-            where = input_file(logged, m.start())
-            lines = m[2] + (f"--{m[3]}" if m[3] else "")
-            wide.append((float(m[1]), f"{where} line{'s' if m[3] else ''} {lines}"))
+    for hit in _OVERFULL.finditer(logged):
+        if float(hit[1]) > OVERFULL_PT:
+            where = input_file(logged, hit.start())
+            lines = hit[2] + (f"--{hit[3]}" if hit[3] else "")
+            wide.append((float(hit[1]), f"{where} line{'s' if hit[3] else ''} {lines}"))
     if wide:
         worst = max(wide)
         out.append(

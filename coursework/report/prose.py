@@ -216,8 +216,8 @@ def cited(texts: dict[str, str]) -> set[str]:
     out = set()
     for text in texts.values():
         body = uncommented(text)
-        for m in _RESULT.finditer(body):
-            args = _ARGS.match(body, m.end())
+        for hit in _RESULT.finditer(body):
+            args = _ARGS.match(body, hit.end())
             if args is not None:
                 out.add(args.group(1).strip())
     return out
@@ -242,9 +242,9 @@ def unresolved(
     problems = []
     for name, text in texts.items():
         body = uncommented(text)
-        for m in _RESULT.finditer(body):
-            line = body.count("\n", 0, m.start()) + 1
-            args = _ARGS.match(body, m.end())
+        for hit in _RESULT.finditer(body):
+            line = body.count("\n", 0, hit.start()) + 1
+            args = _ARGS.match(body, hit.end())
             if args is None:
                 problems.append(
                     (

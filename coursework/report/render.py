@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import re
 import zipfile
 from pathlib import Path
 
@@ -25,17 +24,16 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from coursework.analysis import tables
-from coursework.analysis.checks import PASSING
 from coursework.analysis.tables import QuestionNumbers
 from coursework.records import results
 from coursework.records.errors import ReportError
 from coursework.records.project import REPORT_TEMPLATES
+from coursework.records.record import SCHEMA_VERSION
 from coursework.report.latex import (
     check_budget,
     compile_pdf,
     layout,
     page_budget,
-    spec_cites,
     tex,
     tex_cited,
 )
@@ -53,9 +51,20 @@ from coursework.report.prose import (
     write_once,
 )
 from coursework.report.settings import Settings, read_settings
+from coursework.report.sources import (
+    bib_keys,
+    cites,
+    document,
+    macro_line,
+    numbers_tex,
+    spec_citations,
+    verification_context,
+)
+
+# numbers_tex, macro_line and the citations live in sources.py; importable from here
+__all__ = ["FIGURES", "NUMBERS", "OVERLEAF", "TEMPLATES", "build", "macro_line", "numbers_tex"]
 
 TEMPLATES = REPORT_TEMPLATES
-STYLE_FILES = ("cw.sty", "cwpaper.sty")
 NUMBERS = "numbers.json"
 OVERLEAF = "report-overleaf.zip"
 
@@ -187,28 +196,6 @@ def render_part(
     return environment_jinja(templates).get_template(template).render(q=q, paths=paths)
 
 
-def numbers_tex(questions: list[QuestionNumbers]) -> str:
-    """``numbers.tex``: one ``\\cwset{question/run}{field}{value}`` line per macro."""
-    head = [
-        "% Generated from summary.csv, stats.csv and ensembles.csv: one value per run",
-        "% and field. In your prose: \\result{question/run}{field}, fields: test, testsd,",
-        "% val, epoch, params, seeds, ci, p (and vote, meanprob for ensembles).",
-        "\\makeatletter",
-        "\\newcommand{\\cwset}[3]{\\expandafter\\def\\csname cw@#1@#2\\endcsname{#3}}",
-        "\\newcommand{\\result}[2]{\\ifcsname cw@#1@#2\\endcsname"
-        "\\csname cw@#1@#2\\endcsname\\else\\textbf{??}\\fi}",
-        "\\makeatother",
-    ]
-    return (
-        "\n".join(head + [macro_line(m.key, m.field, m.value) for q in questions for m in q.macros])
-        + "\n"
-    )
-
-
-def macro_line(key: str, field: str, value: str) -> str:
-    return f"\\cwset{{{key}}}{{{field}}}{{{tex(value).replace(',', '{,}')}}}"
-
-
 def chosen_questions(
     results_dir: Path, results_set: str, settings: Settings
 ) -> list[QuestionNumbers]:
@@ -231,62 +218,31 @@ def chosen_questions(
     return [by_id[q] for q in settings.questions]
 
 
-def document(settings: Settings) -> tuple[dict, dict[str, Path]]:
-    """Which document class (the built-in style, or the course's class or style file), and the
-    files the report needs beside it: name -> source."""
-    files = {name: TEMPLATES / name for name in STYLE_FILES}
-    files.update(settings.companions)
-    for path in (settings.document_class, settings.style_file, settings.bibliography):
-        if path is not None:
-            files[path.name] = path
-    if settings.bibliography_style.endswith(".bst"):
-        files[Path(settings.bibliography_style).name] = Path(settings.bibliography_style)
-    if settings.document_class is not None:
-        return {"kind": "class", "name": settings.document_class.stem}, files
-    if settings.style_file is not None:
-        return {"kind": "style", "name": settings.style_file.stem}, files
-    return {"kind": settings.style, "name": settings.style}, files
-
-
-_BIB_KEY = re.compile(
-    r"^\s*@(?!comment|preamble|string)\w+\s*[{(]\s*([^,\s]+)\s*,", re.IGNORECASE | re.MULTILINE
-)
-_CITE = re.compile(r"\\[A-Za-z]*cite[A-Za-z]*\*?\s*[\[{]")
-
-
-def bib_keys(path: Path) -> set[str]:
-    """The entry keys of a BibTeX file."""
-    return set(_BIB_KEY.findall(path.read_text(encoding="utf-8", errors="replace")))
-
-
-def cites(path: Path) -> bool:
-    """Whether a LaTeX file cites anything outside its comments."""
-    if not path.is_file():
-        return False
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return bool(_CITE.search(re.sub(r"(?<!\\)%.*", "", text)))
-
-
-def spec_citations(questions: list[QuestionNumbers], known: set[str] | None) -> set[str]:
-    """The keys the questions' spec texts cite (``[@key]``); a key the bibliography
-    (``known``; None: there is none) lacks is a ReportError naming the question."""
-    keys: set[str] = set()
-    for q in questions:
-        texts = [
-            q.research_question,
-            q.hypothesis,
-            *(cell for t in q.tables.values() for r in t.rows for cell in r.cells),
-        ]
-        found = {k for text in texts for k in spec_cites(text)}
-        missing = sorted(found - known) if known is not None else []
-        if missing:
-            raise ReportError(
-                f"experiments/{q.id}.toml cites {', '.join(missing)}, which "
-                "the bibliography does not have: add it to references.bib (or "
-                "report.toml's bibliography), or correct the key"
-            )
-        keys |= found
-    return keys
+def question_texts(
+    results_dir: Path,
+    results_set: str,
+    q: QuestionNumbers,
+    prose_root: Path | None,
+    bundle: bool,
+    texts: dict[str, str],
+    files: dict[str, Path],
+) -> list[Path]:
+    """A question's parts of the report into ``texts`` (the files they use into ``files``,
+    where ``bundle``); returns the student's prose files of the question."""
+    report_dir = results.report_dir(results_dir, results_set)
+    paths = question_paths(results_dir, results_set, q, prose_root)
+    prose = (report_dir / paths["prose_dir"]).resolve()
+    own = sorted(prose.glob("*.tex"))
+    if bundle:
+        files.update({f"prose/{q.id}/{p.name}": p for p in own})
+        paths["prose_dir"] = f"prose/{q.id}"
+        for f in paths["body_figures"] + paths["appendix_figures"]:
+            name = f"figures/{Path(f['path']).name}"
+            files[name] = (report_dir / f["path"]).resolve()
+            f["path"] = name
+    for template, name in PARTS.items():
+        texts[name.format(q.id)] = render_part(template, q, paths)
+    return own
 
 
 def report_texts(
@@ -306,19 +262,7 @@ def report_texts(
     texts: dict[str, str] = {}
     written: list[Path] = []  # the student's prose files
     for q in questions:
-        paths = question_paths(results_dir, results_set, q, prose_root)
-        prose = (report_dir / paths["prose_dir"]).resolve()
-        own = sorted(prose.glob("*.tex"))
-        written += own
-        if bundle:
-            files.update({f"prose/{q.id}/{p.name}": p for p in own})
-            paths["prose_dir"] = f"prose/{q.id}"
-            for f in paths["body_figures"] + paths["appendix_figures"]:
-                name = f"figures/{Path(f['path']).name}"
-                files[name] = (report_dir / f["path"]).resolve()
-                f["path"] = name
-        for template, name in PARTS.items():
-            texts[name.format(q.id)] = render_part(template, q, paths)
+        written += question_texts(results_dir, results_set, q, prose_root, bundle, texts, files)
     texts["numbers.tex"] = numbers_tex(questions)
     abstract = abstract_file(prose_root)
     write_once(abstract, ABSTRACT_GUIDE)
@@ -396,7 +340,7 @@ def render(
     results.write_json(
         report_dir / NUMBERS,
         {
-            "schema_version": results.SCHEMA_VERSION,
+            "schema_version": SCHEMA_VERSION,
             "title": settings.title,
             "author": settings.author,
             "questions": [q.to_json() for q in questions],
@@ -413,45 +357,6 @@ def render(
             z.write(source, name)
     results.write_bytes(report_dir / OVERLEAF, buf.getvalue())
     return report_dir
-
-
-def verification_context(path: Path, questions: list[str]) -> dict | None:
-    """The reproducibility appendix, from ``verification.csv`` when ``make verify`` ran: the
-    counts of every kind of check, and the re-runs of the report's questions, one row per run
-    and check with its seeds."""
-    if not path.exists():
-        return None
-    rows = results.read_csv(path)
-    bad = [r for r in rows if r.get("verdict") not in PASSING]
-    counts: dict[str, dict] = {}
-    for r in rows:
-        c = counts.setdefault(r["kind"], {"check": r["kind"], "count": 0, "ok": 0})
-        c["count"] += 1
-        c["ok"] += r.get("verdict") in PASSING
-    reruns = [r for r in rows if r["kind"] == "re-run"]
-    sentence = (
-        f"make verify checked {len(rows)} item(s) of these results"
-        + (
-            f" and re-trained {len({(r['run'], r['seed']) for r in reruns})} run(s)"
-            if reruns
-            else ""
-        )
-        + (": all matched." if not bad else f": {len(bad)} did not match.")
-        + "".join(
-            f" Note, {r['check']}: {r['file']}, {r['got']}."
-            for r in rows
-            if r.get("verdict") == "note"
-        )
-    )
-    grouped: dict[tuple, list[str]] = {}
-    for r in reruns:
-        if r["run"].split("/")[0] in questions:
-            grouped.setdefault((r["run"], r["check"], r["verdict"]), []).append(r["seed"])
-    table = [
-        {"run": run, "check": check, "verdict": verdict, "seeds": ", ".join(seeds)}
-        for (run, check, verdict), seeds in grouped.items()
-    ]
-    return {"sentence": sentence, "counts": list(counts.values()), "reruns": table}
 
 
 def build(
