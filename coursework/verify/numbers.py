@@ -14,12 +14,13 @@ from coursework.analysis.checks import InScope, Row, short
 from coursework.analysis.tables import Facts, QuestionNumbers, TableRow
 from coursework.records import results
 from coursework.report import render as report
+from coursework.verify.verdicts import NONE, Verdict, absent
 
 
 def cells(q: QuestionNumbers) -> dict[tuple[str, str, str], str]:
     """Every number a question shows, keyed by (run, table, column); text facts by
     (``-``, ``text``, name)."""
-    out = {("-", "text", k): v for k, v in vars(q.facts).items()}
+    out = {(NONE, "text", k): v for k, v in vars(q.facts).items()}
     for name, t in q.tables.items():
         for row in t.rows:
             out.update(
@@ -49,19 +50,19 @@ def check_numbers(
             rows.append(
                 Row(
                     label,
-                    "-",
+                    NONE,
                     f"numbers.json {table}: {col}",
                     f"report/{report.NUMBERS}",
                     short(expected),
                     short(got),
-                    "MISMATCH",
+                    Verdict.MISMATCH,
                 )
             )
         if not bad:
             rows.append(
                 Row(
                     q.id,
-                    "-",
+                    NONE,
                     "report numbers recomputed",
                     f"report/{report.NUMBERS}",
                     f"{len(want)} numbers",
@@ -86,7 +87,7 @@ def tokenised(q: QuestionNumbers) -> tuple[QuestionNumbers, dict[str, tuple[str,
         where[t] = (run, column)
         return t
 
-    facts = Facts(**{k: token("-", k, v) for k, v in vars(q.facts).items()})
+    facts = Facts(**{k: token(NONE, k, v) for k, v in vars(q.facts).items()})
     tables_ = {
         name: replace(
             t,
@@ -123,12 +124,12 @@ def check_tex(
         return [
             Row(
                 q.id,
-                "-",
+                NONE,
                 "report lines",
                 rel,
                 f"{len(want)} lines",
                 f"{len(have)} lines",
-                "MISMATCH",
+                Verdict.MISMATCH,
             )
         ]
     rows = []
@@ -139,20 +140,22 @@ def check_tex(
         pattern = "^" + "(.*?)".join(re.escape(x) for x in re.split(r"@@\d+@@", t)) + "$"
         ma, mb = re.match(pattern, a), re.match(pattern, b)
         if not names or ma is None or mb is None:
-            rows.append(Row(q.id, "-", f"report line {i + 1}", rel, short(a), short(b), "MISMATCH"))
+            rows.append(
+                Row(q.id, NONE, f"report line {i + 1}", rel, short(a), short(b), Verdict.MISMATCH)
+            )
             continue
         for name, x, y in zip(names, ma.groups(), mb.groups(), strict=True):
             if x != y:
                 run, col = where[name]
                 rows.append(
                     Row(
-                        q.id if run == "-" else f"{q.id}/{run}",
-                        "-",
+                        q.id if run == NONE else f"{q.id}/{run}",
+                        NONE,
                         f"report table: {col}",
                         rel,
                         short(x),
                         short(y),
-                        "MISMATCH",
+                        Verdict.MISMATCH,
                     )
                 )
     return rows
@@ -167,36 +170,36 @@ def check_numbers_tex(path: Path, written: list[QuestionNumbers], in_scope: InSc
     if len(have) != len(want):
         return [
             Row(
-                "-",
-                "-",
+                NONE,
+                NONE,
                 "numbers.tex lines",
                 "report/numbers.tex",
                 f"{len(want)} lines",
                 f"{len(have)} lines",
-                "MISMATCH",
+                Verdict.MISMATCH,
             )
         ]
     rows = []
     for i, (a, b) in enumerate(zip(want, have, strict=True)):
         key, field = (
-            (macros[i - head].key, macros[i - head].field) if i >= head else ("-", "header")
+            (macros[i - head].key, macros[i - head].field) if i >= head else (NONE, "header")
         )
         if a != b and in_scope(key):
             rows.append(
                 Row(
                     key,
-                    "-",
+                    NONE,
                     f"numbers.tex {field}",
                     "report/numbers.tex",
                     short(a),
                     short(b),
-                    "MISMATCH",
+                    Verdict.MISMATCH,
                 )
             )
     return rows or [
         Row(
-            "-",
-            "-",
+            NONE,
+            NONE,
             "numbers.tex = numbers.json",
             "report/numbers.tex",
             f"{len(macros)} macros",
@@ -233,10 +236,10 @@ def check_sources(
         for template, name in report.PARTS.items():
             path, rel = folder / name.format(q.id), f"{label}/{name.format(q.id)}"
             if not path.exists():
-                rows.append(Row(q.id, "-", "report section", rel, "present", "missing", "MISSING"))
+                rows.append(absent("report section", rel, run=q.id))
                 continue
             rows += check_tex(path, rel, template, q, paths[q.id], templates) or [
-                Row(q.id, "-", "report tables = numbers.json", rel)
+                Row(q.id, NONE, "report tables = numbers.json", rel)
             ]
     return rows
 

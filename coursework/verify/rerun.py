@@ -19,8 +19,10 @@ from pathlib import Path
 from coursework.analysis.checks import Row, short
 from coursework.records import results, spec
 from coursework.records.errors import BackendError
+from coursework.records.record import Status, TrainConfig
 from coursework.records.results import HISTORY_COLUMNS
 from coursework.runtime import backend, workers
+from coursework.verify.verdicts import Verdict, passed
 
 TIMING = {"epoch_seconds"}  # wall-clock columns: never reproducible
 ENV_KEYS = ("python", "backend", "backend_version", "keras", "numpy", "cpu", "gpus")
@@ -69,7 +71,7 @@ def rerun_jobs(
             *results.trial_paths(results_dir, results_set, question),
         ]
         if not results.in_progress(p.parent)
-        and results.read_json(p)["status"] in ("complete", "pruned")
+        and results.read_json(p)["status"] in (Status.COMPLETE, Status.PRUNED)
     ]
     if sample is not None and sample < len(paths):
         paths = sorted(random.Random(0).sample(paths, sample))
@@ -94,15 +96,15 @@ def retrain(rec: dict, folder: Path) -> dict:
     from coursework.engine.jobs import dataset
     from coursework.engine.run import train_one
 
-    cfg = rec["config"]
+    cfg = TrainConfig.from_dict(rec["config"])
     trial = "trial" in rec  # a tuning trial: its epochs (a pruned one stopped early), no test
     if trial:
-        cfg = {**cfg, "epochs": rec["metrics"].get("epochs_run", cfg["epochs"])}
+        cfg = cfg.with_(epochs=rec["metrics"].get("epochs_run", cfg.epochs))
     ds = dataset(cfg)
     want = rec.get("dataset", {}).get("fingerprint")
     if want != ds.fingerprint():
         return {
-            "error": f"dataset {cfg['dataset']}: fingerprint {short(want, 16)} "
+            "error": f"dataset {cfg.dataset}: fingerprint {short(want, 16)} "
             f"recorded, {short(ds.fingerprint(), 16)} here"
         }
     run = spec.Run(
@@ -137,6 +139,11 @@ class Trainers:
             return self.pools[name].submit(retrain, rec, folder).result()
         except BackendError as exc:
             return {"error": str(exc).splitlines()[0] + f" (make setup BACKEND={name})"}
+
+
+def outcome(rows: list[Row]) -> str:
+    """A re-run's rows in a word, as the progress lines print it."""
+    return Verdict.OK if all(r.ok for r in rows) else Verdict.MISMATCH
 
 
 def recorded_backend(rec: dict) -> str:
@@ -174,7 +181,7 @@ def rerun(results_dir: Path, results_set: str, jobs: list[Path], tolerance: floa
                     tolerance,
                 )
             rows += mine
-            print(f"    -> {'ok' if all(r.ok for r in mine) else 'MISMATCH'}", flush=True)
+            print(f"    -> {outcome(mine)}", flush=True)
     return rows
 
 
@@ -189,46 +196,14 @@ def compare(
     name: str,
     tolerance: float,
 ) -> list[Row]:
-    """Rows comparing a re-run (record ``new``, history ``new_hist``) with the submitted one."""
+    """Rows comparing a re-run (record ``new``, history ``new_hist``) with the submitted one:
+    byte for byte where it ran where the submitted one did (or repeated it anyway), else
+    within ``tolerance``."""
     if "error" in new:
-        return [
-            Row(
-                run_id,
-                seed,
-                f"re-run ({name})",
-                rel,
-                "a re-run",
-                short(new["error"], 60),
-                "NOT RUN",
-            )
-        ]
+        return [not_run(run_id, seed, name, rel, new["error"], 60)]
     exact = same_environment(rec, new)
     if exact or metric_text(hist) == metric_text(new_hist):
-        identical = metric_text(hist) == metric_text(new_hist)
-        check = f"re-run history: byte-identical ({name}" + (
-            ", same hardware and versions)" if exact else ")"
-        )
-        a, b = rec["metrics"].get("test_accuracy"), new["metrics"].get("test_accuracy")
-        return [
-            Row(
-                run_id,
-                seed,
-                check,
-                rel,
-                "identical",
-                "identical" if identical else first_difference(hist, new_hist),
-                "ok" if identical else "MISMATCH",
-            ),
-            Row(
-                run_id,
-                seed,
-                f"re-run test_accuracy ({name})",
-                f"{rel[:-11]}run.json",
-                results.fmt(a),
-                results.fmt(b),
-                "ok" if a == b else "MISMATCH",
-            ),
-        ]
+        return identical_rows(rec, new, hist, new_hist, (run_id, seed, rel, name), exact)
     check = f"re-run within {tolerance} ({name}, other hardware or versions)"
     want, got = final_and_best(hist), final_and_best(new_hist)
     want["test_accuracy"] = rec["metrics"].get("test_accuracy")
@@ -245,7 +220,52 @@ def compare(
                 rel,
                 f"{a:.4f}",
                 f"{b:.4f}" if b is not None else "none",
-                "ok" if good else "MISMATCH",
+                passed(good),
             )
         )
     return rows
+
+
+def not_run(run_id: str, seed: str, name: str, rel: str, why: object, width: int) -> Row:
+    """A re-run that could not train (``why``, cut to ``width``)."""
+    return Row(
+        run_id, seed, f"re-run ({name})", rel, "a re-run", short(why, width), Verdict.NOT_RUN
+    )
+
+
+def identical_rows(
+    rec: dict,
+    new: dict,
+    hist: Path,
+    new_hist: Path,
+    where: tuple[str, str, str, str],
+    exact: bool,
+) -> list[Row]:
+    """A re-run that must repeat the submitted history byte for byte, and its test accuracy;
+    ``where``: (run, seed, history file, backend); ``exact``: same hardware and versions."""
+    run_id, seed, rel, name = where
+    identical = metric_text(hist) == metric_text(new_hist)
+    check = f"re-run history: byte-identical ({name}" + (
+        ", same hardware and versions)" if exact else ")"
+    )
+    a, b = rec["metrics"].get("test_accuracy"), new["metrics"].get("test_accuracy")
+    return [
+        Row(
+            run_id,
+            seed,
+            check,
+            rel,
+            "identical",
+            "identical" if identical else first_difference(hist, new_hist),
+            passed(identical),
+        ),
+        Row(
+            run_id,
+            seed,
+            f"re-run test_accuracy ({name})",
+            f"{rel[:-11]}run.json",
+            results.fmt(a),
+            results.fmt(b),
+            passed(a == b),
+        ),
+    ]

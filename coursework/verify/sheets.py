@@ -18,11 +18,12 @@ from pathlib import Path
 
 from coursework.analysis.checks import COLUMNS, Row
 from coursework.records import results
+from coursework.verify.verdicts import NONE, STOPPED, SUBMISSION_VERDICTS, Verdict, whole
 
 SHEET, MARKS = "sheet", "marks"
 NAME_LIMIT = 64  # characters of a submission's folder name (file systems allow 255 bytes)
-VERDICTS = ("pass", "FAIL", "BROKEN")
-BROKEN_ROWS = ("BROKEN", "BAD ARCHIVE")  # a row that stopped the marking of its submission
+VERDICTS = SUBMISSION_VERDICTS
+BROKEN_ROWS = STOPPED  # a row that stopped the marking of its submission
 MARK_COLUMNS = [
     "submission",
     "author",
@@ -66,12 +67,12 @@ class Sheet:
         return [r for r in self.rows if not r.ok]
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """``BROKEN`` (it could not be marked: the cause is on the sheet), ``FAIL`` or
         ``pass``."""
         if any(r.verdict in BROKEN_ROWS for r in self.rows):
-            return "BROKEN"
-        return "FAIL" if self.failures else "pass"
+            return Verdict.BROKEN
+        return Verdict.FAIL if self.failures else Verdict.PASS
 
     @property
     def rerun_rows(self) -> list[Row]:
@@ -128,9 +129,9 @@ def describe(row: Row) -> str:
     """A failure in a line: what, where, expected and got."""
     where = (
         row.file
-        if row.run in ("-", "")
+        if row.run in (NONE, "")
         else f"{row.run}: {row.file}"
-        if row.seed in ("-", "")
+        if row.seed in (NONE, "")
         else f"{row.run} seed {row.seed}: {row.file}"
     )
     return f"{row.check} ({where}): expected {row.expected}, got {row.got} [{row.verdict}]"
@@ -242,7 +243,7 @@ def sheet_markdown(sheet: Sheet) -> str:
         f"- zip sha256: `{sheet.sha256}`",
         "",
     ]
-    shown = [r for r in sheet.rows if not r.ok or r.verdict == "note" or r.kind == "re-run"]
+    shown = [r for r in sheet.rows if not r.ok or r.verdict == Verdict.NOTE or r.kind == "re-run"]
     if shown:
         lines += [
             "## Failures, notes and re-runs",
@@ -293,14 +294,12 @@ def all_sheets(marking: Path) -> list[Sheet]:
                 "?",
                 {"page_limit": "?"},
                 [
-                    Row(
-                        "-",
-                        "-",
+                    whole(
                         "sheet",
                         f"{folder.name}/{SHEET}.json",
                         "readable",
                         "unreadable: mark it again",
-                        "BROKEN",
+                        Verdict.BROKEN,
                     )
                 ],
             )

@@ -1,0 +1,181 @@
+"""What a submission holds, read as data only: its layout, ``LISTING.txt``,
+``SUBMISSION.json``, its code against the template, the report's settings, and files too large
+to read."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from coursework.analysis import manifest
+from coursework.analysis.checks import Row, short
+from coursework.records import results
+from coursework.records.project import code_digest
+from coursework.report import render as report
+from coursework.report.submission import DESCRIPTION, LISTING, read_listing
+from coursework.verify.changes import Changes, changes
+from coursework.verify.options import MAX_CSV_BYTES, MAX_JSON_BYTES
+from coursework.verify.sheets import Sheet
+from coursework.verify.verdicts import Verdict, absent, whole
+
+# SUBMISSION.json's fields that marking needs, and their types (the others are read where
+# they are used, and may be missing)
+DESCRIPTION_FIELDS: dict[str, type] = {"results_set": str}
+RESULTS_SET_NAME = r"[A-Za-z0-9_.@+-]+"  # a name, never a path out of the submission
+
+
+def submission_root(files: Path) -> Path | None:
+    """The folder of the unpacked zip that holds ``LISTING.txt`` (``submission/``, or the top)."""
+    if (files / LISTING).is_file():
+        return files
+    tops = [p for p in files.iterdir() if p.is_dir()]
+    return tops[0] if len(tops) == 1 and (tops[0] / LISTING).is_file() else None
+
+
+def check_listing(root: Path) -> list[Row]:
+    """Every file against ``LISTING.txt``: same size and sha256, none missing, none unlisted."""
+    listed = read_listing((root / LISTING).read_text(errors="replace"))
+    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    present.discard(LISTING)
+    rows = []
+    for name, (size, digest) in sorted(listed.items()):
+        if name not in present:
+            rows.append(absent("listing: file", name, digest[:12]))
+            continue
+        got = manifest.sha256(root / name)
+        ok = got == digest and (root / name).stat().st_size == size
+        verdict = Verdict.OK if ok else Verdict.EDITED
+        rows.append(whole("listing sha256", name, digest[:12], got[:12], verdict))
+    rows += [
+        whole("listing: file listed", name, "in LISTING.txt", "not listed", Verdict.UNLISTED)
+        for name in sorted(present - set(listed))
+    ]
+    return rows
+
+
+def _described(text: str) -> dict[str, Any]:
+    """``SUBMISSION.json``'s text as a dict with :data:`DESCRIPTION_FIELDS` of their types.
+
+    Raises:
+        ValueError: not JSON, or a field missing or of another type (``no <field>``).
+    """
+    desc = json.loads(text)
+    for name, kind in DESCRIPTION_FIELDS.items():
+        if not isinstance(desc, dict) or not isinstance(desc.get(name), kind):
+            raise ValueError(f"no {name}")
+    return dict(desc)
+
+
+def read_description(root: Path) -> tuple[dict[str, Any], list[Row]]:
+    """``SUBMISSION.json``, or what can be found without it (the one results set)."""
+    path = root / DESCRIPTION
+    try:
+        return _described(path.read_text(encoding="utf-8")), []
+    except (OSError, ValueError) as exc:
+        sets = [s for s in results.sets(root / "results") if s != "slurm-logs"]
+        desc = {"results_set": sets[0]} if len(sets) == 1 else {}
+        why = short(exc, 60)
+        return desc, [
+            whole("submission description", DESCRIPTION, "readable", why, Verdict.MISSING)
+        ]
+
+
+def bad_results_set(results_set: str | None) -> list[Row]:
+    """A row if the description's results set is not a plain name (``../..``: a path out of
+    the submission); it is never followed."""
+    if (
+        results_set
+        and not re.fullmatch(RESULTS_SET_NAME, results_set)
+        or results_set in (".", "..")
+    ):
+        return [
+            whole(
+                "submission description",
+                DESCRIPTION,
+                "a results set's name",
+                short(results_set, 60),
+                Verdict.BROKEN,
+            )
+        ]
+    return []
+
+
+def code_of(root: Path) -> dict[str, Path]:
+    """The handed-in code: its files by path under ``code/``."""
+    code = root / "code"
+    return (
+        {p.relative_to(code).as_posix(): p for p in sorted(code.rglob("*")) if p.is_file()}
+        if code.is_dir()
+        else {}
+    )
+
+
+def check_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
+    """What the student changed against the template, and which runs the handed-in code
+    made (by the digest of the training code)."""
+    code = code_of(root)
+    if not code:
+        return [absent("code", "code/", "handed in")]
+    diff: Changes = changes(code, desc.get("git", {}).get("history", []))
+    sheet.facts["code_changed"] = diff.summary()
+    for name, (plus, minus) in sorted(diff.changed.items()):
+        how = "added" if name in diff.added else "removed" if name in diff.removed else "changed"
+        sheet.changed_files.append([name, plus, minus, how])
+    digest = code_digest(code)
+    results_dir = root / "results"
+    recs = [
+        results.read_json(p) for p in results.record_paths(results_dir, desc.get("results_set", ""))
+    ]
+    same = sum(r.get("code_sha256") == digest for r in recs)
+    unknown = sum(r.get("code_sha256") is None for r in recs)
+    sheet.facts["runs_by_handed_in_code"] = f"{same}/{len(recs)}" + (
+        f" ({unknown} made before runs recorded their code)" if unknown else ""
+    )
+    base = diff.base[:10] if diff.base else diff.note
+    verdict = Verdict.OK if diff.base else Verdict.NOTE
+    rows = [whole("code: template commit", "code/", "a template commit", base, verdict)]
+    if desc.get("code_sha256") not in (None, digest):
+        expected = short(desc["code_sha256"], 12)
+        rows.append(whole("code digest", DESCRIPTION, expected, digest[:12], Verdict.EDITED))
+    if same + unknown < len(recs):
+        check = "code: runs made by the handed-in code"
+        rows.append(whole(check, "code/", f"{len(recs)} runs", f"{same} runs", Verdict.NOTE))
+    return rows
+
+
+def report_settings(root: Path, results_set: str | None) -> dict[str, str]:
+    """The report's title and author: as its ``numbers.json`` records them, else the
+    handed-in ``report.toml`` (read as data only)."""
+    for path, read in (
+        (results.report_dir(root / "results", results_set or "-") / report.NUMBERS, json.loads),
+        (root / "code" / "report.toml", tomllib.loads),
+    ):
+        try:
+            raw = read(path.read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(raw, dict) and "author" in raw:
+            return {k: str(raw.get(k, "")) for k in ("title", "author")}
+    return {}
+
+
+def too_large(root: Path) -> list[Row]:
+    """Files too large to read: a ``.json`` over :data:`MAX_JSON_BYTES`, a ``.csv`` over
+    :data:`MAX_CSV_BYTES` (the template writes neither)."""
+    rows = []
+    for path in sorted(root.rglob("*")):
+        limit = {".json": MAX_JSON_BYTES, ".csv": MAX_CSV_BYTES}.get(path.suffix)
+        if limit and path.is_file() and path.stat().st_size > limit:
+            rows.append(
+                whole(
+                    "file size",
+                    path.relative_to(root).as_posix(),
+                    f"<= {limit >> 20} MiB",
+                    f"{path.stat().st_size:,} bytes",
+                    Verdict.BROKEN,
+                )
+            )
+    return rows

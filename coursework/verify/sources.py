@@ -1,0 +1,157 @@
+"""The report's sources handed in (the Overleaf folder): their numbers against
+``numbers.json``, their prose, and their compilation here in the sandbox (the body's pages
+against the course's limit). Also which runs the prose quotes, which weigh more in the
+marker's sample of re-runs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from coursework.analysis.checks import Row, short
+from coursework.analysis.tables import QuestionNumbers
+from coursework.records import results
+from coursework.records.errors import CourseworkError, ReportError, SubmissionError
+from coursework.report import latex, prose
+from coursework.report import render as report
+from coursework.verify import archive
+from coursework.verify.numbers import check_sources, written_numbers
+from coursework.verify.sandbox import Sandbox
+from coursework.verify.sheets import Sheet
+from coursework.verify.verdicts import Verdict, absent, whole
+
+
+def check_report_sources(
+    results_dir: Path,
+    results_set: str,
+    work: Path,
+    sheet: Sheet,
+    templates: Path | None,
+    box: Sandbox | str,
+) -> list[Row]:
+    """The Overleaf folder handed in: its numbers against ``numbers.json``, compiled here in
+    the sandbox ``box`` (a string: why nothing may run), the pages of its body against the
+    course's limit."""
+    written = written_numbers(results_dir, results_set)
+    if written is None:
+        return [absent("report", "report/numbers.json")]
+    sheet.facts["questions"] = " ".join(q.id for q in written)
+    zipped = results.report_dir(results_dir, results_set) / report.OVERLEAF
+    sources = work / "report-sources"
+    label = f"report/{report.OVERLEAF}"
+    try:
+        archive.unpack(zipped, sources)
+    except SubmissionError as exc:
+        return [whole("report sources", label, "a safe zip", short(exc, 80), Verdict.MISSING)]
+    paths = {
+        q.id: report.question_paths(results_dir, results_set, q, None, write=False) for q in written
+    }
+    rows = check_sources(sources, label, written, paths, lambda rel: True, templates)
+    rows += check_prose(sources, label, written, sheet)
+    sheet.facts["pages"] = "?"
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        why = "LaTeX not installed here"
+        return rows + [whole("report compiles", label, "compiled here", why, Verdict.NOTE)]
+    if isinstance(box, str):
+        why = f"not compiled: {short(box, 100)}"
+        return rows + [whole("report compiles", label, "compiled in a sandbox", why, Verdict.NOTE)]
+    return rows + compiled(sources, work, label, [q.id for q in written], sheet, box)
+
+
+def compiled(
+    sources: Path,
+    work: Path,
+    label: str,
+    ids: list[str],
+    sheet: Sheet,
+    box: Sandbox,
+) -> list[Row]:
+    """Compile the unpacked ``sources`` in ``box`` (writing only under ``work``): the layout's
+    problems, and the body's pages against the sheet's page limit."""
+    home = work / "tmp" / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    sheet.facts.setdefault("sandbox", box.kind)
+
+    def wrap(cmd: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        return box.command(
+            cmd,
+            cwd=sources,
+            writable=work,
+            readable=[],
+            env={**env, "HOME": str(home), "TMPDIR": str(home)},
+        )
+
+    try:
+        latex.compile_pdf(sources, wrap)
+    except ReportError as exc:
+        why = short(str(exc).splitlines()[-1], 60)
+        return [whole("report compiles", label, "compiles", why, Verdict.FAILED)]
+    rows = [
+        whole("report layout", label, "none", short(problem, 160), Verdict.NOTE)
+        for problem in latex.layout(sources / "build")
+    ]
+    pages = latex.page_budget(sources / "build" / "report.aux", ids)["body_pages"]
+    limit = int(sheet.options["page_limit"])
+    sheet.facts["pages"] = "?" if pages is None else str(pages)
+    over = pages is None or pages > limit  # the student's problem, not a failed check
+    got = str(pages) + (f" (over by {pages - limit})" if pages and over else "")
+    verdict = Verdict.NOTE if over else Verdict.OK
+    return rows + [whole("report pages (body)", label, f"<= {limit}", got, verdict)]
+
+
+def check_prose(
+    sources: Path,
+    label: str,
+    written: list[QuestionNumbers],
+    sheet: Sheet,
+) -> list[Row]:
+    """The prose of the handed-in sources (``label``: as rows name them): every ``\\result``
+    against the macros of ``numbers.json`` (one it lacks printed ``??``: UNRESOLVED), and what
+    is unwritten (the author as ``numbers.json`` has it): a note, and a fact of the sheet."""
+    ids = [q.id for q in written]
+    paths = prose.paper_paths(
+        sources / "prose" / "abstract.tex", {q: sources / "prose" / q for q in ids}
+    )
+    texts = prose.read_texts(paths)
+    rows = [
+        whole(
+            "report \\result",
+            f"{label}/prose/{name}.tex:{line}",
+            "a macro of numbers.tex",
+            short(why, 120),
+            Verdict.UNRESOLVED,
+        )
+        for name, line, why in prose.unresolved(texts, written)
+    ]
+    missing = prose.unwritten(sheet.facts.get("author", ""), texts, ids)
+    sheet.facts["unwritten"] = ", ".join(missing) or "none"
+    got = f"unwritten: {sheet.facts['unwritten']}" if missing else "written"
+    verdict = Verdict.NOTE if missing else Verdict.OK
+    return rows + [whole("prose written", f"{label}/prose", "written", got, verdict)]
+
+
+def weight(root: Path, results_set: str, sources: Path) -> Callable[[Path], float]:
+    """How much a run counts in the marker's sample: 4 if the prose of the paper's sources
+    (``sources``: the Overleaf folder, unpacked) quotes it (``\\result``), 2 if its question
+    is in the paper, 1 otherwise (tuning trials, runs of questions left out)."""
+    results_dir = root / "results"
+    try:
+        written = written_numbers(results_dir, results_set) or []
+    except CourseworkError:
+        written = []
+    ids = {q.id for q in written}
+    texts = prose.read_texts(
+        prose.paper_paths(
+            sources / "prose" / "abstract.tex", {q: sources / "prose" / q for q in ids}
+        )
+    )
+    quoted = prose.cited(texts)
+
+    def of(path: Path) -> float:
+        rel = results.relative(path, results_dir, results_set).split("/")
+        if len(rel) < 4 or rel[2] == results.TUNE:
+            return 1.0
+        return 4.0 if f"{rel[0]}/{rel[1]}" in quoted else 2.0 if rel[0] in ids else 1.0
+
+    return of
