@@ -22,18 +22,23 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from coursework.lab.live import Live
 from coursework.records import results as layout
 from coursework.records import spec as specs
 from coursework.records.errors import CourseworkError
 from coursework.records.project import ROOT
 
+if TYPE_CHECKING:
+    from coursework.engine.request import TrainRequest
+
 RESULTS = ROOT / "results"  # the project's, wherever the notebook or script runs
-BAR = 20  # characters of a progress bar
 
 
 def _set(profile: str, dataset: str | None) -> str:
@@ -117,24 +122,35 @@ def train(
     show a progress bar per run and the validation curves, updated every epoch (``live``);
     return the question's rows of ``summary.csv``. Interrupting the cell stops the training
     process: run the cell again to resume."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "coursework",
-        "--results",
-        str(Path(results).resolve()),
-        "run",
-        question,
-        "--profile",
-        profile,
-    ]
-    cmd += ["--only", ",".join(only)] if only else []
-    cmd += ["--seeds", ",".join(map(str, seeds))] if seeds else []
-    cmd += ["--dataset", dataset] if dataset else []
-    cmd += ["--jobs", str(jobs)] if jobs > 1 else []
-    cmd += ["--force"] if force else []
+    from coursework.engine.request import TrainRequest
+
+    request = TrainRequest(
+        questions=(question,),
+        results=Path(results).resolve(),
+        profile=profile,
+        dataset=dataset,
+        only=tuple(only) if only else None,
+        seeds=tuple(seeds) if seeds else None,
+        force=force,
+        jobs=jobs,
+    )
     view = Live(question, profile, only, seeds, Path(results), dataset) if live else None
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with tempfile.TemporaryDirectory() as tmp:
+        code, lines = _follow(request, Path(tmp) / "events.jsonl", view)
+    if code != 0:
+        raise CourseworkError(f"training stopped (exit {code}):\n" + "\n".join(lines[-15:]))
+    return summary(question, profile, results, dataset)
+
+
+def _follow(request: TrainRequest, events_file: Path, view: Live | None) -> tuple[int, list[str]]:
+    """Train ``request`` in a child process (``python -m coursework`` with its ``to_argv``),
+    following its events (:mod:`coursework.engine.events`) in ``view`` (or printing its lines
+    where there is none); return its exit status and the lines it printed."""
+    from coursework.engine import events
+
+    cmd = [sys.executable, "-m", "coursework", *request.to_argv()]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", events.ENV: str(events_file)}
+    reader = events.Reader(events_file)
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -142,10 +158,12 @@ def train(
     try:
         for line in proc.stdout:  # type: ignore[union-attr]
             lines.append(line.rstrip())
-            if view is not None:
-                view.update(lines[-1])
-            else:
+            if view is None:
                 print(line, end="")
+                continue
+            for event in reader.read():
+                view.follow(event)
+            view.update()
         code = proc.wait()
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
@@ -154,10 +172,10 @@ def train(
         raise
     finally:
         if view is not None:
-            view.update(None, final=True)
-    if code != 0:
-        raise CourseworkError(f"training stopped (exit {code}):\n" + "\n".join(lines[-15:]))
-    return summary(question, profile, results, dataset)
+            for event in reader.read():
+                view.follow(event)
+            view.update(final=True)
+    return code, lines
 
 
 def watch(
@@ -174,149 +192,12 @@ def watch(
     view = Live(question, profile, None, None, Path(results), dataset)
     try:
         while True:
-            view.update(None, final=True)
+            view.update(final=True)
             if until_complete and view.complete():
                 return
             time.sleep(every)
     except KeyboardInterrupt:
         return
-
-
-class Live:
-    """A progress bar per run and seed (epochs finished of its epochs) and the validation
-    accuracy per epoch, redrawn as the ``history.csv`` files grow."""
-
-    def __init__(
-        self,
-        question: str,
-        profile: str,
-        only: list[str] | None,
-        seeds: list[int] | None,
-        results: Path,
-        dataset: str | None,
-    ):
-        s = specs.load(question, builders=False)
-        self.results, self.set = results, _set(profile, dataset)
-        self.runs = [
-            (r.name, seed, r.config["epochs"]) for r, seed in s.tasks(profile, only, seeds, dataset)
-        ]
-        # the question's runs and its tuned ones: each run's colour and line as in the report
-        self.names = [r.name for r in s.resolve(profile)]
-        self.tuned = {r.name for r in s.resolve(profile) if r.tune is not None}
-        self.question, self.shown, self.last = question, None, 0.0
-        self.status = ""
-
-    def _rows(self, name: str, seed: int) -> list[dict]:
-        path = layout.run_dir(self.results, self.set, self.question, name, seed) / layout.HISTORY
-        return layout.read_csv(path) if path.exists() else []
-
-    def complete(self) -> bool:
-        return all(
-            layout.is_complete(layout.run_dir(self.results, self.set, self.question, n, s))
-            for n, s, _ in self.runs
-        )
-
-    def update(self, line: str | None, final: bool = False) -> None:
-        if line is not None and not line.startswith(" "):
-            self.status = line  # a run's head line, or the plan
-        if not final and time.monotonic() - self.last < 1.0:
-            return
-        self.last = time.monotonic()
-        self._draw()
-
-    def figure(self, text: list[str] | None = None):
-        """The validation accuracy per epoch of every run and seed trained (``text``: a
-        progress line per run and seed is appended to it): each run in its colour and line of
-        the report's figures (a line per seed), at most six runs a panel, as there."""
-        import matplotlib.pyplot as plt
-
-        from coursework.report import plots
-
-        styles = plots.run_styles(self.names, self.tuned)
-        trained = list(dict.fromkeys(name for name, _, _ in self.runs))
-        groups = plots.panels(trained, self.tuned)
-        ncol = plots.legend_columns(trained, 6.5)
-        below = 0.14 * -(-len(trained) // ncol)  # the legend's height
-        fig, axes = plt.subplots(
-            1,
-            len(groups),
-            figsize=(6.5, 2.4 + below),
-            sharex=True,
-            sharey=True,
-            squeeze=False,
-            layout="constrained",
-        )
-        panel = {name: ax for ax, g in zip(axes[0], groups, strict=True) for name in g}
-        labelled = {}
-        for name, seed, epochs in self.runs:
-            rows = self._rows(name, seed)
-            done = len(rows)
-            val = [100 * float(r["val_accuracy"]) for r in rows]
-            fill = int(BAR * min(done, epochs) / epochs)
-            if text is not None:
-                text.append(
-                    f"{name:>18s} seed {seed}  {'█' * fill}{'░' * (BAR - fill)} "
-                    f"{done}/{epochs}" + (f"  val {val[-1]:.2f}%" if val else "")
-                )
-            if val:
-                st = styles.get(name, {"color": "grey", "ls": "-", "marker": None})
-                (line,) = panel[name].plot(
-                    range(1, done + 1),
-                    val,
-                    ms=3,
-                    label=f"_{name}" if name in labelled else name,
-                    **{**st, "marker": st["marker"] or "o"},
-                )
-                labelled.setdefault(name, line)
-        for ax in axes[0]:
-            ax.set(xlabel="epoch")
-            ax.xaxis.get_major_locator().set_params(integer=True)
-        axes[0, 0].set(ylabel="validation accuracy (%)")
-        fig.suptitle(self.question, fontsize=9)
-        if labelled:
-            names = [n for g in groups for n in g if n in labelled]
-            fig.legend(
-                [labelled[n] for n in names],
-                names,
-                fontsize=plots.SMALLEST,
-                ncol=ncol,
-                loc="outside lower center",
-            )
-        return fig
-
-    def _draw(self) -> None:
-        import matplotlib.pyplot as plt
-
-        text: list[str] = []
-        fig = self.figure(text)
-        body = "\n".join(text + ([self.status] if self.status else []))
-        try:
-            from IPython.display import display
-        except ImportError:
-            print(body)
-            plt.close(fig)
-            return
-        if self.shown is None:
-            self.shown = (display(_Text(body), display_id=True), display(fig, display_id=True))
-        else:
-            self.shown[0].update(_Text(body))
-            self.shown[1].update(fig)
-        plt.close(fig)
-
-
-class _Text:
-    """Plain text that a notebook shows as it is (monospace)."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.text)}</pre>"
 
 
 # --------------------------------------------------------------------------- results
@@ -427,13 +308,9 @@ def report(
 ) -> Path:
     """Figures, then the paper (``report.toml``; ``questions`` overrides its list): the PDF's
     path (the ``.tex`` file's where TeX is not installed)."""
-    from coursework.analysis import manifest
-    from coursework.report.plots import all_figures
-    from coursework.report.render import build
+    from coursework.commands.paper import paper
     from coursework.report.settings import read_settings
 
-    base, rs = Path(results), _set(profile, dataset)
-    all_figures(base, rs)
-    out = build(base, rs, settings=read_settings(questions=questions))
-    manifest.update(base, rs)
-    return out
+    return paper(
+        Path(results), _set(profile, dataset), read_settings(questions=questions), say=False
+    )
