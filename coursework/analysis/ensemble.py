@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from coursework.records import results
+from coursework.records.record import Status
 
 COLUMNS = [
     "question",
@@ -65,7 +66,7 @@ def ensemble_rows(results_dir: Path, results_set: str) -> list[dict]:
     for rec_path in results.record_paths(results_dir, results_set):
         rec = results.read_json(rec_path)
         pred = rec_path.parent / results.PREDICTIONS
-        if rec["status"] == "complete" and pred.exists():
+        if rec["status"] == Status.COMPLETE and pred.exists():
             groups.setdefault((rec["question"], rec["run"]), []).append((rec["seed"], pred))
     return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items()) if len(m) >= 2]
 

@@ -29,6 +29,7 @@ from coursework.analysis.words import (
     tuning_text,
 )
 from coursework.records import data, results, spec
+from coursework.records.record import Status, TrainConfig
 
 Cells = list[tuple[str, list[object]]]  # a table's rows before they become text
 
@@ -40,6 +41,7 @@ class Runs:
     qid: str
     seeds: dict[str, list[results.SeedResult]]  # run -> its complete seeds
     recs: dict[str, Record]  # run -> the record of its first seed
+    configs: dict[str, TrainConfig]  # run -> its training config (its first seed's)
     described: dict[str, str]  # run -> its description in the spec (this profile's)
     digits: int  # the decimals of every accuracy (:func:`run_decimals`)
     n_seeds: int  # the fewest seeds of a run
@@ -56,7 +58,7 @@ def seed_metric(seeds: list[results.SeedResult], key: str) -> np.ndarray:
 def run_rows(q: Runs, name: str, differs: list[str]) -> None:
     """One run's rows of the settings, main, config, results and architecture tables."""
     seeds, rec, d = q.seeds[name], q.recs[name], q.digits
-    cfg = rec["config"]
+    cfg = q.configs[name]
     test = results.test_accuracies(seeds)
     val, ep = seed_metric(seeds, "best_val_accuracy"), seed_metric(seeds, "best_epoch")
     secs = seed_metric(seeds, "train_seconds")
@@ -75,10 +77,10 @@ def run_rows(q: Runs, name: str, differs: list[str]) -> None:
         (
             name,
             [
-                cfg["optimizer"],
-                plain(cfg["learning_rate"]),
-                cfg["batch_size"],
-                cfg["epochs"],
+                cfg.optimizer,
+                plain(cfg.learning_rate),
+                cfg.batch_size,
+                cfg.epochs,
                 f"{rec['params']:,}",
                 run_other(cfg),
                 ", ".join(str(x.seed) for x in seeds),
@@ -251,7 +253,7 @@ def not_complete(results_dir: Path, results_set: str, qid: str) -> str:
             {
                 f"{r['run']} seed {r['seed']} ({r['status']})"
                 for r in results.summary_rows(results_dir, results_set)
-                if r["question"] == qid and r["status"] != "complete"
+                if r["question"] == qid and r["status"] != Status.COMPLETE
             }
         )
     )
@@ -274,13 +276,15 @@ def question(
         return None
     profile = results.profile_of(results_set)
     recs = {name: seeds[0].record for name, seeds in runs.items()}
-    phrase, own = common_settings([rec["config"] for rec in recs.values()])
+    configs = {name: TrainConfig.from_dict(rec["config"]) for name, rec in recs.items()}
+    phrase, own = common_settings(list(configs.values()))
     d = run_decimals(runs)
     q_stats, noise = stats_table([r for r in stats_rows if r["question"] == qid], d)
     q = Runs(
         qid=qid,
         seeds=runs,
         recs=recs,
+        configs=configs,
         described={r.name: r.description for r in s.resolve(results_set)}
         if profile in s.profiles
         else {},

@@ -5,13 +5,12 @@ parameters. The methods paragraph and the settings tables print these phrases.""
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
-from typing import Any
 
 from coursework.analysis.contract import Record
 from coursework.analysis.display import plain
 from coursework.records import spec
 from coursework.records.project import ROOT
+from coursework.records.record import TrainConfig
 
 POOLS_AND_DROPOUT = ("MaxPooling2D", "AveragePooling2D", "L2Pooling2D", "Dropout")
 
@@ -38,22 +37,22 @@ SETTING_WORDS = {
 }
 
 
-def run_other(cfg: Record) -> str:
+def run_other(cfg: TrainConfig) -> str:
     """What else sets a run apart: activation, penalties, early stopping, augmentation."""
-    bits = [cfg["model"]["activation"]] if cfg["model"].get("activation") else []
-    for key, label in (
-        ("l2_lambda", "L2 λ = {}"),
-        ("l1_lambda", "L1 λ = {}"),
-        ("early_stopping", "early stopping, patience {}"),
+    bits = [cfg.model["activation"]] if cfg.model.get("activation") else []
+    for value, label in (
+        (cfg.l2_lambda, "L2 λ = {}"),
+        (cfg.l1_lambda, "L1 λ = {}"),
+        (cfg.early_stopping, "early stopping, patience {}"),
     ):
-        if cfg.get(key):
-            bits.append(label.format(plain(cfg[key])))
-    if cfg.get("augment", "none") != "none":
-        bits.append(f"augment {cfg['augment']}")
-    if cfg["model"].get("dropout"):
-        bits.append(f"dropout {plain(cfg['model']['dropout'])}")
-    if cfg["optimizer"] == "momentum":
-        bits.append(f"momentum {plain(cfg['momentum'])}")
+        if value:
+            bits.append(label.format(plain(value)))
+    if cfg.augment not in (None, "none"):
+        bits.append(f"augment {cfg.augment}")
+    if cfg.model.get("dropout"):
+        bits.append(f"dropout {plain(cfg.model['dropout'])}")
+    if cfg.optimizer == "momentum":
+        bits.append(f"momentum {plain(cfg.momentum)}")
     return ", ".join(bits) or "-"
 
 
@@ -74,18 +73,20 @@ def class_list(ds: Record) -> str:
     return ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
 
 
-def common_settings(configs: list[Record]) -> tuple[str, list[list[str]]]:
+def common_settings(configs: list[TrainConfig]) -> tuple[str, list[list[str]]]:
     """What every run shares (a phrase for the methods) and, per run, what it sets apart."""
-    shared = [(k, f) for k, f in COMMON if len({str(c[k]) for c in configs}) == 1]
-    phrase = ", ".join(f.format(plain(configs[0][k])) for k, f in shared)
-    own = [[f.format(plain(c[k])) for k, f in COMMON if (k, f) not in shared] for c in configs]
+    shared = [(k, f) for k, f in COMMON if len({str(getattr(c, k)) for c in configs}) == 1]
+    phrase = ", ".join(f.format(plain(getattr(configs[0], k))) for k, f in shared)
+    own = [
+        [f.format(plain(getattr(c, k))) for k, f in COMMON if (k, f) not in shared] for c in configs
+    ]
     return phrase, own
 
 
-def flat(cfg: Mapping[str, Any]) -> dict[str, object]:
+def flat(cfg: TrainConfig) -> dict[str, object]:
     """A config with its model's keys as ``model.<key>``."""
-    out = {k: v for k, v in cfg.items() if k != "model"}
-    out.update({f"model.{k}": v for k, v in cfg.get("model", {}).items()})
+    out = {k: v for k, v in cfg.to_dict().items() if k != "model"}
+    out.update({f"model.{k}": v for k, v in cfg.model.items()})
     return out
 
 
@@ -126,10 +127,9 @@ def setting(key: str, value: object) -> str:
 def run_changes(rec: Record, full: dict[str, object]) -> list[str]:
     """What a run's record sets differently from its full-profile config, in words (the
     parameters its tuning chose left out: the tuning sentence says them)."""
-    mine = flat(rec["config"])
-    defaults = {
-        f"model.{k}": v for k, v in builder_defaults(rec["config"].get("builder", "")).items()
-    }
+    cfg = TrainConfig.from_dict(rec["config"])
+    mine = flat(cfg)
+    defaults = {f"model.{k}": v for k, v in builder_defaults(cfg.builder or "").items()}
     chosen = set((rec.get("tuned") or {}).get("params") or {})
     out = []
     for key in sorted((set(mine) | set(full)) - chosen):
