@@ -157,7 +157,7 @@ class RunRecord:
         return out
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any], source: Path | str = "run.json") -> RunRecord:
+    def from_json(cls, d: Mapping[str, Any], source: Path | str) -> RunRecord:
         """The record of a ``run.json`` of this schema version.
 
         Args:
