@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 COLUMNS = ["run", "seed", "check", "kind", "file", "expected", "got", "verdict"]
 # which runs a check looks at: InScope("question/run") is True for those in scope
@@ -34,7 +35,7 @@ class Row:
         """The group a check is counted in: ``re-run`` or the check's name before any ':'."""
         return "re-run" if self.check.startswith("re-run") else self.check.split(":")[0]
 
-    def csv(self) -> dict:
+    def csv(self) -> dict[str, Any]:
         return {
             "run": self.run,
             "seed": self.seed,

@@ -7,10 +7,12 @@ Every run with two or more complete seeds is an ensemble of its seeds; the figur
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from coursework.records import results
+from coursework.records.errors import ResultsError
 from coursework.records.record import Status
 
 COLUMNS = [
@@ -34,18 +36,23 @@ def vote(probs: np.ndarray) -> np.ndarray:
     votes = np.zeros((n, classes))
     np.add.at(votes, (np.arange(n)[None, :].repeat(members, 0), probs.argmax(-1)), 1.0)
     tie_break = probs.sum(0) / (members + 1.0)  # < 1: only decides between equal vote counts
-    return (votes + tie_break).argmax(-1)
+    out: np.ndarray = (votes + tie_break).argmax(-1)
+    return out
 
 
-def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> dict:
-    probs, y_true = [], None
+def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> dict[str, Any]:
+    probs: list[np.ndarray] = []
+    labels: np.ndarray | None = None
     for _, path in members:
         with np.load(path, allow_pickle=False) as f:
             probs.append(f["probs"].astype(np.float32))
-            if y_true is None:
-                y_true = f["y_true"]
-            elif not np.array_equal(y_true, f["y_true"]):
-                raise results.ResultsError(f"{path}: test labels differ between seeds")
+            if labels is None:
+                labels = f["y_true"]
+            elif not np.array_equal(labels, f["y_true"]):
+                raise ResultsError(f"{path}: test labels differ between seeds")
+    if labels is None:
+        raise ResultsError(f"no members of {question}/{run}")
+    y_true: np.ndarray = labels
     p = np.stack(probs)
     member_acc = (p.argmax(-1) == y_true[None]).mean(1)
     return {
@@ -60,7 +67,7 @@ def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> di
     }
 
 
-def ensemble_rows(results_dir: Path, results_set: str) -> list[dict]:
+def ensemble_rows(results_dir: Path, results_set: str) -> list[dict[str, Any]]:
     """One row per run with two or more complete seeds under ``results/<profile>``."""
     groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
     for rec_path in results.record_paths(results_dir, results_set):

@@ -24,11 +24,13 @@ import sys
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from coursework import __version__
 from coursework.records import results
+from coursework.records.errors import ResultsError
 from coursework.records.project import ROOT, project_digest
-from coursework.records.results import SCHEMA_VERSION
+from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import env
 
 NAME = results.MANIFEST
@@ -65,14 +67,14 @@ def listed(results_dir: Path, results_set: str) -> dict[str, Path]:
     return {rel: p for rel, p in out.items() if rel not in NOT_LISTED}
 
 
-def file_table(results_dir: Path, results_set: str) -> dict[str, dict]:
+def file_table(results_dir: Path, results_set: str) -> dict[str, dict[str, Any]]:
     return {
         rel: {"sha256": sha256(p), "size": p.stat().st_size}
         for rel, p in listed(results_dir, results_set).items()
     }
 
 
-def git_state(results_dir: Path) -> dict:
+def git_state(results_dir: Path) -> dict[str, Any]:
     """Commit of the project's code and whether it differs from it (results/ not counted)."""
 
     def git(*args: str) -> str:
@@ -94,7 +96,7 @@ def git_state(results_dir: Path) -> dict:
 
 
 def packages() -> dict[str, str | None]:
-    out = {}
+    out: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)
@@ -103,11 +105,13 @@ def packages() -> dict[str, str | None]:
     return out
 
 
-def run_provenance(results_dir: Path, results_set: str) -> tuple[dict[str, dict], list[dict]]:
+def run_provenance(
+    results_dir: Path, results_set: str
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """What the runs recorded: dataset name -> fingerprint, shape and sizes; and every Keras
     backend (name, version) that trained them, with how many runs each."""
-    sets: dict[str, dict] = {}
-    backends: dict[tuple, int] = {}
+    sets: dict[str, dict[str, Any]] = {}
+    backends: dict[tuple[Any, Any], int] = {}
     for path in results.record_paths(results_dir, results_set):
         rec = results.read_json(path)
         ds = rec.get("dataset") or {}
@@ -125,7 +129,9 @@ def run_provenance(results_dir: Path, results_set: str) -> tuple[dict[str, dict]
     ]
 
 
-def contents(results_dir: Path, results_set: str, command: list[str] | None = None) -> dict:
+def contents(
+    results_dir: Path, results_set: str, command: list[str] | None = None
+) -> dict[str, Any]:
     sets, backends = run_provenance(results_dir, results_set)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -159,10 +165,10 @@ def update(results_dir: Path, results_set: str) -> Path:
         return write(results_dir, results_set)
 
 
-def read(results_dir: Path, results_set: str) -> dict:
+def read(results_dir: Path, results_set: str) -> dict[str, Any]:
     path = results.aggregate(results_dir, results_set, NAME)
     if not path.exists():
-        raise results.ResultsError(
+        raise ResultsError(
             f"{path} does not exist: these results were not written by this project's "
             f"run/plots/report commands (or the file was deleted)"
         )
@@ -170,13 +176,13 @@ def read(results_dir: Path, results_set: str) -> dict:
 
 
 def of_part(
-    recorded: dict,
+    recorded: dict[str, Any],
     results_dir: Path,
     results_set: str,
     origins: dict[str, tuple[str, str]],
     in_part: Callable[[str], bool],
-    part: dict,
-) -> dict:
+    part: dict[str, Any],
+) -> dict[str, Any]:
     """The manifest of a part of a results set, copied to ``<results_dir>/<results_set>``
     (``make submission``: the paper's questions and what a marker needs to check them):
     ``recorded``, the manifest of the whole set, with the part's runs' datasets and backends,

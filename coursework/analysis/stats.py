@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from coursework.records import results, spec
@@ -39,14 +41,15 @@ ALPHA = 0.05
 MIN_SEEDS = 3  # fewer: no interval, no test
 
 
-def summarise(values, bounds: tuple[float, float] | None = None) -> dict:
+def summarise(values: ArrayLike, bounds: tuple[float, float] | None = None) -> dict[str, Any]:
     """n, mean, sample sd and the 95% Student-t interval of the mean (None where n < 2),
     the interval clipped to ``bounds`` (accuracies: (0, 1))."""
     x = np.asarray(values, dtype=float)
     n = len(x)
-    mean = float(x.mean()) if n else None
     if n < 2:
-        return {"n": n, "mean": mean, "sd": None, "ci95_low": None, "ci95_high": None}
+        first = float(x.mean()) if n else None
+        return {"n": n, "mean": first, "sd": None, "ci95_low": None, "ci95_high": None}
+    mean = float(x.mean())
     sd = float(x.std(ddof=1))
     half = float(sps.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
     low, high = mean - half, mean + half
@@ -55,7 +58,7 @@ def summarise(values, bounds: tuple[float, float] | None = None) -> dict:
     return {"n": n, "mean": mean, "sd": sd, "ci95_low": low, "ci95_high": high}
 
 
-def welch_p(a, b) -> float | None:
+def welch_p(a: ArrayLike, b: ArrayLike) -> float | None:
     """Two-sided p-value of Welch's t-test that ``a`` and ``b`` have the same mean.
 
     t = (mean_a - mean_b) / sqrt(va/na + vb/nb), degrees of freedom by Welch-Satterthwaite.
@@ -80,7 +83,7 @@ def noise_verdict(p: float | None) -> str:
     return "yes" if p >= ALPHA else "no"
 
 
-def question_rows(question: str, accuracies: dict[str, list[float]]) -> list[dict]:
+def question_rows(question: str, accuracies: dict[str, list[float]]) -> list[dict[str, Any]]:
     """``accuracies``: run -> test accuracies over seeds, baseline first (spec order)."""
     if not accuracies:
         return []
@@ -133,7 +136,7 @@ def comparison(
     return welch_p(acc, base), note
 
 
-def stats_rows(results_dir: Path, results_set: str) -> list[dict]:
+def stats_rows(results_dir: Path, results_set: str) -> list[dict[str, Any]]:
     """Rows of ``stats.csv`` for every question with complete runs (baseline: the first run
     of the recorded spec)."""
     rows = []
