@@ -283,7 +283,7 @@ def history_panel(ax: Axes, recs: list[dict[str, Any]], val: list[float]) -> Non
     """A study's trials in order (pruned as crosses) and the best validation so far."""
     numbers = [r["trial"]["number"] + 1 for r in recs]
     pruned = [r["status"] == Status.PRUNED for r in recs]
-    for flag, mark, colour, what in ((False, "o", 0, "trial"), (True, "x", 1, "pruned")):
+    for flag, mark, colour, what in ((False, "o", 0, "trial"), (True, "x", 1, Status.PRUNED)):
         xs = [n for n, p in zip(numbers, pruned, strict=True) if p == flag]
         ys = [v for v, p in zip(val, pruned, strict=True) if p == flag]
         if xs:
