@@ -14,13 +14,16 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cache
 
+from coursework.engine import events
 from coursework.engine.calibrate import Calibrations
 from coursework.engine.job import Job, State, state
 from coursework.engine.network import epoch_images
+from coursework.engine.request import TrainRequest
 from coursework.engine.run import duration
-from coursework.records import data
+from coursework.records import data, results
 from coursework.records import spec as specs
 from coursework.records.record import Status
+from coursework.records.spec import Spec
 from coursework.runtime import backend, env
 
 # `run` calibrates networks it has no speed for only when it trains this many images or
@@ -125,6 +128,9 @@ def with_times_after(jobs: list[Job], plan: list[Item], force: bool = False) -> 
     return out
 
 
+Plans = list[tuple[Spec, list[Job]]]  # a command's specs, each with its jobs
+
+
 def device_name() -> str:
     """The device this process's backend trains on."""
     gpus = backend.accelerators()
@@ -190,3 +196,20 @@ def backend_note(states: list[tuple[Job, State]], chosen: str, force: bool = Fal
         f"{made}, kept (backends agree within verify's tolerance); FORCE=1 re-trains "
         f"them with {chosen}"
     )
+
+
+def announce(plans: Plans, request: TrainRequest) -> Plans:
+    """Print the one-line plan; return the jobs with the estimated time after each (for the
+    progress lines; not with ``jobs`` > 1, where runs overlap)."""
+    jobs = [job for _, js in plans for job in js]
+    cache = Calibrations(request.results)
+    plan = items(jobs)
+    calibrating = request.task is None and sum(item.images for item in plan) >= CALIBRATE_FROM
+    plan = timed(plan, cache, calibrating)
+    tuning = timed(studies(jobs), cache, calibrating)
+    where = str(results.set_dir(request.results, request.results_set))
+    events.say(line(plan + tuning, where, request.force))
+    if request.jobs > 1:
+        return plans
+    after = iter(with_times_after(jobs, plan, request.force))
+    return [(s, [next(after) for _ in js]) for s, js in plans]

@@ -5,7 +5,7 @@ plan read before anything trains."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,10 @@ import keras
 from coursework.engine import keys
 from coursework.engine.network import build_model
 from coursework.records import data, results
+from coursework.records import spec as specs
 from coursework.records.errors import DataError, ResultsError
 from coursework.records.record import Status
-from coursework.records.spec import Run
+from coursework.records.spec import Run, Spec
 from models.common import ImageSizeError
 
 
@@ -143,3 +144,27 @@ def check_data(jobs: list[Job]) -> None:
             ) from exc
         finally:
             keras.backend.clear_session()
+
+
+def plan(
+    spec: Spec,
+    profile: str,
+    results_dir: Path,
+    only: list[str] | None = None,
+    seeds: list[int] | None = None,
+    on: str | None = None,
+) -> list[Job]:
+    """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
+    seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
+    pairs = spec.tasks(profile, only, seeds, on)
+    results_set = results.set_name(profile, on)
+    return [
+        Job(r, s, Path(results_dir), results_set, i, len(pairs))
+        for i, (r, s) in enumerate(pairs, 1)
+    ]
+
+
+def tuned(jobs: list[Job]) -> list[Job]:
+    """The jobs with the parameters their runs' studies chose (see :mod:`.tune`); SpecError
+    for a tuned run whose study has not finished."""
+    return [replace(j, run=specs.tuned(j.results_dir, j.results_set, j.run)) for j in jobs]

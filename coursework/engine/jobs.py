@@ -18,11 +18,12 @@ import shutil
 import sys
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursework.analysis.aggregates import write_aggregates
 from coursework.engine import calibrate, estimate, events
+from coursework.engine.estimate import Plans
 from coursework.engine.job import (
     Job,
     State,
@@ -30,7 +31,9 @@ from coursework.engine.job import (
     dataset,
     fingerprint,
     job_key,
+    plan,
     state,
+    tuned,
 )
 from coursework.engine.request import TrainRequest
 from coursework.engine.run import record, train_one
@@ -204,30 +207,6 @@ def _report(job: Job, rec: dict, label: str) -> None:
         )
 
 
-def plan(
-    spec: Spec,
-    profile: str,
-    results_dir: Path,
-    only: list[str] | None = None,
-    seeds: list[int] | None = None,
-    on: str | None = None,
-) -> list[Job]:
-    """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
-    seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
-    pairs = spec.tasks(profile, only, seeds, on)
-    results_set = results.set_name(profile, on)
-    return [
-        Job(r, s, Path(results_dir), results_set, i, len(pairs))
-        for i, (r, s) in enumerate(pairs, 1)
-    ]
-
-
-def tuned(jobs: list[Job]) -> list[Job]:
-    """The jobs with the parameters their runs' studies chose (see :mod:`.tune`); SpecError
-    for a tuned run whose study has not finished."""
-    return [replace(j, run=specs.tuned(j.results_dir, j.results_set, j.run)) for j in jobs]
-
-
 def run_jobs(
     jobs: list[Job],
     force: bool = False,
@@ -305,9 +284,6 @@ class Outcome:
         return 1 if self.failed else 0
 
 
-Plans = list[tuple[Spec, list[Job]]]
-
-
 def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
     """Carry out a ``run`` command: check every spec and dataset, tune what is not tuned yet
     (its studies first: a Slurm task of the seeds expects them finished), then train the
@@ -342,7 +318,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
             return Outcome()
         plans = [(s, tuned(jobs)) for s, jobs in plans]
         _backend_note([job for _, jobs in plans for job in jobs], request.force)
-        plans = _with_plan(plans, request)
+        plans = estimate.announce(plans, request)
         failed = sum(
             run_question(
                 s, jobs, request.force, request.jobs, shared=request.task is None, pool=pool
@@ -410,22 +386,3 @@ def _backend_note(jobs: list[Job], force: bool) -> None:
     note = estimate.backend_note([(job, state(job)) for job in jobs], backend.chosen(), force)
     if note:
         events.say(f"note: {note}")
-
-
-def _with_plan(plans: Plans, request: TrainRequest) -> Plans:
-    """Print the one-line plan; return the jobs with the estimated time after each (for the
-    progress lines; not with ``jobs`` > 1, where runs overlap)."""
-    jobs = [job for _, js in plans for job in js]
-    cache = calibrate.Calibrations(request.results)
-    items = estimate.items(jobs)
-    calibrating = (
-        request.task is None and sum(item.images for item in items) >= estimate.CALIBRATE_FROM
-    )
-    items = estimate.timed(items, cache, calibrating)
-    studies = estimate.timed(estimate.studies(jobs), cache, calibrating)
-    where = str(results.set_dir(request.results, request.results_set))
-    events.say(estimate.line(items + studies, where, request.force))
-    if request.jobs > 1:
-        return plans
-    timed = iter(estimate.with_times_after(jobs, items, request.force))
-    return [(s, [next(timed) for _ in js]) for s, js in plans]
