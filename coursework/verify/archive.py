@@ -45,7 +45,10 @@ def entry_problem(info: zipfile.ZipInfo) -> str | None:
 
 
 def unpack(
-    archive: Path, dest: Path, max_bytes: int = MAX_BYTES, max_files: int = MAX_FILES
+    archive: Path,
+    dest: Path,
+    max_bytes: int = MAX_BYTES,
+    max_files: int = MAX_FILES,
 ) -> list[str]:
     """Check every entry of ``archive``, then unpack it into ``dest`` (made anew); return the
     names of the files written. SubmissionError (and nothing left in ``dest``) if it is not a
@@ -91,8 +94,13 @@ def unpack(
 
 
 def _extract(
-    z: zipfile.ZipFile, files: list[zipfile.ZipInfo], name: str, dest: Path, max_bytes: int
+    z: zipfile.ZipFile,
+    files: list[zipfile.ZipInfo],
+    name: str,
+    dest: Path,
+    max_bytes: int,
 ) -> list[str]:
+    """Write ``files`` of ``z`` under ``dest``, stopping past ``max_bytes`` in all."""
     total, written = 0, []
     dest.mkdir(parents=True)
     for info in files:

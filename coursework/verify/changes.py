@@ -12,6 +12,7 @@ import hashlib
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coursework.records.project import ROOT
 
@@ -31,9 +32,11 @@ class Changes:
 
     @property
     def lines(self) -> tuple[int, int]:
+        """Lines added and removed, over every changed file."""
         return (sum(a for a, _ in self.changed.values()), sum(r for _, r in self.changed.values()))
 
     def summary(self) -> str:
+        """The changes in a line, for the sheet (``none`` with the template's commit)."""
         if self.base is None:
             return f"unknown ({self.note})"
         files = len(self.changed)
@@ -43,7 +46,9 @@ class Changes:
         return f"{files} files, +{plus} -{minus} lines (template {self.base[:10]})"
 
 
-def _git(*args: str, root: Path = ROOT, text: bool = True):
+def _git(*args: str, root: Path = ROOT, text: bool = True) -> Any:
+    """Git's output for ``args`` in ``root`` (text, or bytes: ``text``); None where git
+    fails or is not there."""
     try:
         return subprocess.run(
             ["git", *args], cwd=root, capture_output=True, text=text, timeout=120, check=True
@@ -64,6 +69,7 @@ def blob_id(data: bytes) -> str:
 
 
 def _lines(data: bytes) -> list[str] | None:
+    """A file's lines, or None for a binary one (a NUL byte, or not UTF-8)."""
     if b"\0" in data:
         return None
     try:

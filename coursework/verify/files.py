@@ -199,7 +199,11 @@ def check_histories(results_dir: Path, results_set: str, in_scope: InScope) -> l
 
 
 def _history_rows(
-    run: str, seed: str, file: str, metrics: dict[str, Any], hist_path: Path
+    run: str,
+    seed: str,
+    file: str,
+    metrics: dict[str, Any],
+    hist_path: Path,
 ) -> list[Row]:
     """A record's ``metrics`` against the ``history.csv`` at ``hist_path``."""
     val = results.column(results.read_csv(hist_path), "val_accuracy")

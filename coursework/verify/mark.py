@@ -89,7 +89,11 @@ def submissions(path: Path) -> list[Path]:
 
 
 def check_unpacked(
-    sheet: Sheet, files: Path, work: Path, options: Options, box: Sandbox | str
+    sheet: Sheet,
+    files: Path,
+    work: Path,
+    options: Options,
+    box: Sandbox | str,
 ) -> None:
     """Every check of an unpacked submission, into ``sheet``."""
     root = submission_root(files)
@@ -186,7 +190,11 @@ def unpack_one(
 
 
 def check_one(
-    sheet: Sheet, folder: Path, twins: list[str], options: Options, box: Sandbox | str
+    sheet: Sheet,
+    folder: Path,
+    twins: list[str],
+    options: Options,
+    box: Sandbox | str,
 ) -> None:
     """Check an unpacked submission and write its sheet; ``twins``: the other zips of the
     batch with the same bytes (worth a look)."""

@@ -31,7 +31,9 @@ def cells(q: QuestionNumbers) -> dict[tuple[str, str, str], str]:
 
 
 def check_numbers(
-    written: list[QuestionNumbers], fresh: list[QuestionNumbers], in_scope: InScope
+    written: list[QuestionNumbers],
+    fresh: list[QuestionNumbers],
+    in_scope: InScope,
 ) -> list[Row]:
     """``report/numbers.json`` against a recomputation from the results, number by number."""
     rows = []
@@ -245,7 +247,10 @@ def check_sources(
 
 
 def check_report(
-    results_dir: Path, results_set: str, in_scope: InScope, templates: Path | None = None
+    results_dir: Path,
+    results_set: str,
+    in_scope: InScope,
+    templates: Path | None = None,
 ) -> list[Row]:
     """The report's numbers: recomputed, and as written in ``numbers.tex`` and each
     ``<question>.tex`` (nothing to check if no report was built)."""

@@ -14,6 +14,7 @@ import contextlib
 import random
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 
 from coursework.analysis.checks import Row, short
@@ -46,6 +47,7 @@ def same_environment(rec: dict, new: dict) -> bool:
 
 
 def first_difference(a: Path, b: Path) -> str:
+    """Where history ``b`` first differs from ``a`` (wall-clock columns aside)."""
     ra, rb = results.read_csv(a), results.read_csv(b)
     for i, (x, y) in enumerate(zip(ra, rb, strict=False)):
         for c in HISTORY_COLUMNS:
@@ -55,12 +57,16 @@ def first_difference(a: Path, b: Path) -> str:
 
 
 def final_and_best(path: Path) -> dict[str, float]:
+    """A history's last and best validation accuracy."""
     val = results.column(results.read_csv(path), "val_accuracy")
     return {"final val_accuracy": val[-1], "best val_accuracy": max(val)}
 
 
 def rerun_jobs(
-    results_dir: Path, results_set: str, question: str | None, sample: int | None
+    results_dir: Path,
+    results_set: str,
+    question: str | None,
+    sample: int | None,
 ) -> list[Path]:
     """``run.json`` paths of the complete runs to re-train: all, or a sample seeded with 0
     (``make verify``'s, the same every time; a marker's is :func:`secret_sample`)."""
@@ -79,7 +85,11 @@ def rerun_jobs(
 
 
 def secret_sample(
-    paths: list[Path], sample: int, seed: int, weight: Callable[[Path], float], done: set[Path]
+    paths: list[Path],
+    sample: int,
+    seed: int,
+    weight: Callable[[Path], float],
+    done: set[Path],
 ) -> list[Path]:
     """A marker's sample: ``sample`` of ``paths`` drawn without replacement by
     ``random.Random(seed)`` (the seed from the OS's randomness, kept on the marker's sheet),
@@ -121,10 +131,12 @@ def retrain(rec: dict, folder: Path) -> dict:
 class Trainers:
     """Re-training in this process, or in one worker process per other backend."""
 
-    def __init__(self, stack: contextlib.ExitStack):
-        self.stack, self.pools = stack, {}
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self.stack = stack
+        self.pools: dict[str, Executor] = {}  # backend -> its worker process
 
     def retrain(self, rec: dict, folder: Path) -> dict:
+        """:func:`retrain` with the backend ``rec`` recorded (its error as the record)."""
         name = recorded_backend(rec)
         try:
             if name == backend.chosen():
@@ -147,6 +159,7 @@ def outcome(rows: list[Row]) -> str:
 
 
 def recorded_backend(rec: dict) -> str:
+    """The Keras backend a ``run.json`` was trained with (older records: TensorFlow)."""
     return rec.get("environment", {}).get("backend", "tensorflow")
 
 

@@ -67,6 +67,7 @@ class Sandbox:
 
     @property
     def safe(self) -> bool:
+        """Whether it is a real sandbox (bubblewrap), not the unsafe ``none``."""
         return self.kind == "bwrap"
 
     def command(

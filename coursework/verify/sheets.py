@@ -64,6 +64,7 @@ class Sheet:
 
     @property
     def failures(self) -> list[Row]:
+        """The rows that did not pass."""
         return [r for r in self.rows if not r.ok]
 
     @property
@@ -76,9 +77,11 @@ class Sheet:
 
     @property
     def rerun_rows(self) -> list[Row]:
+        """The rows of the re-runs."""
         return [r for r in self.rows if r.kind == "re-run"]
 
     def mark_row(self) -> dict:
+        """The submission's row of ``marks.csv``."""
         first = self.failures[0] if self.failures else None
         return {
             "submission": self.name,
@@ -91,10 +94,12 @@ class Sheet:
         }
 
     def to_json(self) -> dict:
+        """``sheet.json``: the sheet, its rows as ``verification.csv`` has them."""
         return {**asdict(self), "rows": [r.csv() for r in self.rows]}
 
     @classmethod
     def from_json(cls, data: dict) -> Sheet:
+        """The sheet of a ``sheet.json`` (:meth:`to_json`)."""
         rows = [
             Row(**{k: r[k] for k in ("run", "seed", "check", "file", "expected", "got", "verdict")})
             for r in data["rows"]
@@ -198,6 +203,7 @@ def clear(marking: Path, path: Path) -> None:
 
 
 def write_sheet(sheet: Sheet, folder: Path) -> None:
+    """``sheet.{csv,md,json}`` of ``sheet`` in its folder."""
     results.write_csv(
         folder / f"{SHEET}.csv",
         ["submission", *COLUMNS],
@@ -208,6 +214,7 @@ def write_sheet(sheet: Sheet, folder: Path) -> None:
 
 
 def read_sheet(folder: Path) -> Sheet | None:
+    """The sheet of a folder marked before (None: none, or unreadable)."""
     try:
         return Sheet.from_json(json.loads((folder / f"{SHEET}.json").read_text()))
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
@@ -219,6 +226,7 @@ def _md(text: object) -> str:
 
 
 def sheet_markdown(sheet: Sheet) -> str:
+    """``sheet.md``: the summary, the failures, notes and re-runs, and the checks by kind."""
     f, row = sheet.facts, sheet.mark_row()
     lines = [
         f"# Marking sheet: {_md(sheet.name)}",
@@ -277,6 +285,7 @@ def sheet_markdown(sheet: Sheet) -> str:
 
 
 def table_path(marking: Path) -> Path:
+    """``marks.md`` of the marking folder."""
     return Path(marking) / f"{MARKS}.md"
 
 
