@@ -28,6 +28,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
+        """Whether the check passed (a note passes)."""
         return self.verdict in PASSING
 
     @property
@@ -36,6 +37,7 @@ class Row:
         return "re-run" if self.check.startswith("re-run") else self.check.split(":")[0]
 
     def csv(self) -> dict[str, Any]:
+        """The row as ``verification.csv`` writes it (:data:`COLUMNS`)."""
         return {
             "run": self.run,
             "seed": self.seed,
@@ -49,6 +51,7 @@ class Row:
 
 
 def short(value: object, width: int = 40) -> str:
+    """A value cut to ``width`` characters for the table a marker reads."""
     text = str(value)
     return text if len(text) <= width else text[: width - 3] + "..."
 

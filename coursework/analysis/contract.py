@@ -17,12 +17,16 @@ Row = dict[str, str]  # a CSV row (``stats.csv``, ``ensembles.csv``, ``summary.c
 
 @dataclass
 class TableRow:
+    """One row of a table: the run, and its cells as display strings."""
+
     run: str  # the first column
     cells: list[str]  # the others, one per remaining column label
 
 
 @dataclass
 class Table:
+    """A table as the report prints it: caption, column labels, LaTeX alignment, rows."""
+
     caption: str
     columns: list[str]  # labels, the run's first
     align: str  # LaTeX column types, e.g. "lrr"
@@ -75,6 +79,7 @@ class QuestionNumbers:
     macros: list[Macro]
 
     def to_json(self) -> dict[str, Any]:
+        """The plain dict ``report/numbers.json`` holds."""
         return asdict(self)
 
     @classmethod

@@ -13,10 +13,12 @@ from coursework.records import results
 
 
 def pct(x: float, digits: int = 2) -> str:
+    """An accuracy (a fraction) in %, with ``digits`` decimals."""
     return f"{100 * x:.{digits}f}"
 
 
 def mean_sd(values: np.ndarray, digits: int = 2) -> str:
+    """Mean ± sample standard deviation over seeds in %, the mean alone for one seed."""
     if len(values) > 1:
         return f"{100 * values.mean():.{digits}f} ± {100 * values.std(ddof=1):.{digits}f}"
     return f"{100 * values.mean():.{digits}f}"

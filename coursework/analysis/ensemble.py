@@ -41,6 +41,7 @@ def vote(probs: np.ndarray) -> np.ndarray:
 
 
 def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> dict[str, Any]:
+    """The ``ensembles.csv`` row of one run: its seeds' test predictions combined."""
     probs: list[np.ndarray] = []
     labels: np.ndarray | None = None
     for _, path in members:
@@ -79,6 +80,7 @@ def ensemble_rows(results_dir: Path, results_set: str) -> list[dict[str, Any]]:
 
 
 def write_ensembles(results_dir: Path, results_set: str) -> Path:
+    """Rewrite ``ensembles.csv`` from the results set's predictions."""
     path = results.aggregate(results_dir, results_set, results.ENSEMBLES)
     results.write_csv(path, COLUMNS, ensemble_rows(results_dir, results_set))
     return path

@@ -51,6 +51,7 @@ PACKAGES = [
 
 
 def sha256(path: Path) -> str:
+    """The sha256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -68,6 +69,7 @@ def listed(results_dir: Path, results_set: str) -> dict[str, Path]:
 
 
 def file_table(results_dir: Path, results_set: str) -> dict[str, dict[str, Any]]:
+    """Every listed file: relative name -> its sha256 and size."""
     return {
         rel: {"sha256": sha256(p), "size": p.stat().st_size}
         for rel, p in listed(results_dir, results_set).items()
@@ -78,6 +80,7 @@ def git_state(results_dir: Path) -> dict[str, Any]:
     """Commit of the project's code and whether it differs from it (results/ not counted)."""
 
     def git(*args: str) -> str:
+        """The output of one git command in the project."""
         return subprocess.run(
             ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
         ).stdout.strip()
@@ -96,6 +99,7 @@ def git_state(results_dir: Path) -> dict[str, Any]:
 
 
 def packages() -> dict[str, str | None]:
+    """The installed version of each package of :data:`PACKAGES` (None: not installed)."""
     out: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
@@ -132,6 +136,8 @@ def run_provenance(
 def contents(
     results_dir: Path, results_set: str, command: list[str] | None = None
 ) -> dict[str, Any]:
+    """The manifest: how the results were made (code, packages, machine, data, backends)
+    and every file's digest."""
     sets, backends = run_provenance(results_dir, results_set)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -166,6 +172,7 @@ def update(results_dir: Path, results_set: str) -> Path:
 
 
 def read(results_dir: Path, results_set: str) -> dict[str, Any]:
+    """The results set's manifest; a ResultsError where there is none."""
     path = results.aggregate(results_dir, results_set, NAME)
     if not path.exists():
         raise ResultsError(

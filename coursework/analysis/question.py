@@ -52,6 +52,7 @@ class Runs:
 
 
 def seed_metric(seeds: list[results.SeedResult], key: str) -> np.ndarray:
+    """One metric of a run's seeds, as an array."""
     return np.array([x.metrics[key] for x in seeds])
 
 

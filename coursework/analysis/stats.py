@@ -78,6 +78,7 @@ def welch_p(a: ArrayLike, b: ArrayLike) -> float | None:
 
 
 def noise_verdict(p: float | None) -> str:
+    """``yes`` where Welch's p puts the difference within noise, ``no`` beyond, '' untested."""
     if p is None:
         return ""
     return "yes" if p >= ALPHA else "no"
@@ -149,6 +150,7 @@ def stats_rows(results_dir: Path, results_set: str) -> list[dict[str, Any]]:
 
 
 def write_stats(results_dir: Path, results_set: str) -> Path:
+    """Rewrite ``stats.csv`` from the results set's runs."""
     path = results.aggregate(results_dir, results_set, results.STATS)
     results.write_csv(path, COLUMNS, stats_rows(results_dir, results_set))
     return path
