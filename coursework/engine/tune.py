@@ -22,6 +22,7 @@ import datetime as dt
 import itertools
 import shutil
 import traceback
+from concurrent.futures import Executor
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from coursework.engine import keys
+from coursework.engine import events, keys
 from coursework.records import results
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.spec import Run, Spec, Tune, apply_params
@@ -358,13 +359,11 @@ def tune_question(
     on: str | None = None,
     parallel: int = 1,
     task: int | None = None,
-    pool=None,
+    pool: Executor | None = None,
 ) -> list[dict | None]:
     """Run the studies of the question's tuned runs: all their trials (``parallel`` processes
     share each study), or with ``task`` (a Slurm array task) the one trial numbered so, counted
     over the studies in spec order. Return each study's ``best.json`` (None: not finished)."""
-    from coursework.runtime import workers
-
     runs = tuned_runs(spec, profile, only, on)
     if not runs:
         return []
@@ -386,48 +385,58 @@ def tune_question(
             f"{sum(r.tune.size for r in runs) - 1})"
         )
     for run in runs:
-        print(
+        events.say(
             f"tuning {run.question}/{run.name}: {run.tune.size} trials ({run.tune.sampler}"
-            f", {run.tune.epochs or run.config['epochs']} epochs each"
-            f"{', pruning' if run.tune.pruning else ''}), on the validation split",
-            flush=True,
+            f", {run.tune.epochs or run.config.epochs} epochs each"
+            f"{', pruning' if run.tune.pruning else ''}), on the validation split"
         )
-    if parallel <= 1:
-        for run in runs:
-            run_study(run, results_dir, results_set)
-    else:
-        with (
-            contextlib.nullcontext(pool)
-            if pool is not None
-            else workers.pool(parallel, settings=backend.settings())
-        ) as pool:
-            if len(runs) >= parallel:  # a study per process: each as if run alone
-                for f in [
-                    pool.submit(run_study, run, results_dir, results_set, None, f"[{run.name}]")
-                    for run in runs
-                ]:
-                    f.result()
-            else:  # fewer studies than processes: the processes share each study
-                for run in runs:
-                    for f in [
-                        pool.submit(
-                            run_study, run, results_dir, results_set, None, f"[{run.name} {i + 1}]"
-                        )
-                        for i in range(parallel)
-                    ]:
-                        f.result()
+    _run_studies(runs, results_dir, results_set, parallel, pool)
     out = []
     for run in runs:
         best = finish(run, results_dir, results_set)
         if best:
-            print(
+            events.say(
                 f"{run.question}/{run.name}: chose {best['params']} (trial "
                 f"{best['trial'] + 1} of {best['trials']}, validation accuracy "
-                f"{best['best_val_accuracy']:.4f}; {best['pruned']} pruned)",
-                flush=True,
+                f"{best['best_val_accuracy']:.4f}; {best['pruned']} pruned)"
             )
         out.append(best)
     return out
+
+
+def _run_studies(
+    runs: list[Run],
+    results_dir: Path,
+    results_set: str,
+    parallel: int,
+    pool: Executor | None,
+) -> None:
+    """Every trial of the studies of ``runs``: here, one by one, or in ``parallel`` worker
+    processes (a study per process where there are enough studies, else sharing each)."""
+    from coursework.runtime import workers
+
+    if parallel <= 1:
+        for run in runs:
+            run_study(run, results_dir, results_set)
+        return
+    with (
+        contextlib.nullcontext(pool)
+        if pool is not None
+        else workers.pool(parallel, settings=backend.settings())
+    ) as pool:
+        if len(runs) >= parallel:  # a study per process: each as if run alone
+            for f in [
+                pool.submit(run_study, run, results_dir, results_set, None, f"[{run.name}]")
+                for run in runs
+            ]:
+                f.result()
+            return
+        for run in runs:  # fewer studies than processes: the processes share each study
+            for f in [
+                pool.submit(run_study, run, results_dir, results_set, None, f"[{run.name} {i + 1}]")
+                for i in range(parallel)
+            ]:
+                f.result()
 
 
 def finish_all(results_dir: Path, results_set: str) -> list[dict]:
