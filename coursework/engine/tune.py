@@ -19,137 +19,32 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import itertools
 import shutil
 import traceback
 from concurrent.futures import Executor
-from dataclasses import replace
 from pathlib import Path
 
 import optuna
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from coursework.engine import events, keys
+from coursework.engine.study import (  # the study's mechanics; the names stay importable here
+    counted,
+    fail_stale,
+    next_point,
+    open_study,
+    study_dir,
+    study_lock,
+    suggest,
+    trial_run,
+)
 from coursework.records import results
 from coursework.records.errors import ResultsError, SpecError
-from coursework.records.spec import Run, Spec, Tune, apply_params
+from coursework.records.record import Status
+from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-
-
-def study_dir(results_dir: Path, results_set: str, run: Run) -> Path:
-    return results.tune_dir(results_dir, results_set, run.question, run.name)
-
-
-def open_study(results_dir: Path, results_set: str, run: Run, number: int = 0) -> optuna.Study:
-    """The run's study, from its journal (created on first use), with the sampler for trial
-    ``number`` and the pruner."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial is ours to print
-    folder = study_dir(results_dir, results_set, run)
-    results.ensure_writable(folder)
-    storage = JournalStorage(JournalFileBackend(str(folder / results.STUDY)))
-    return optuna.create_study(
-        study_name=f"{run.question}/{run.name}",
-        storage=storage,
-        direction="maximize",
-        load_if_exists=True,
-        sampler=sampler(run.tune, number),
-        pruner=pruner(run.tune),
-    )
-
-
-def sampler(tune: Tune, number: int) -> optuna.samplers.BaseSampler:
-    """The sampler for trial ``number``, seeded with the study's seed and the number."""
-    seed = tune.seed * 100_003 + number
-    if tune.sampler in ("random", "grid"):  # grid: each point is enqueued (see next_point)
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, tune.size // 3))
-
-
-def pruner(tune: Tune) -> optuna.pruners.BasePruner:
-    if not tune.pruning:
-        return optuna.pruners.NopPruner()
-    return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
-
-
-def next_point(study: optuna.Study, folder: Path, params: dict) -> dict:
-    """A grid's next point: the first, in the order of the spec's lists, that no trial that
-    counts (see :func:`counted`) has tried."""
-    tried = [
-        t.params
-        for t in study.get_trials(deepcopy=False)
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-        or (
-            t.state == TrialState.FAIL
-            and (folder / f"trial-{t.number:03d}" / results.RECORD).exists()
-        )
-    ]
-    for values in itertools.product(*params.values()):
-        point = dict(zip(params, values, strict=True))
-        if point not in tried:
-            return point
-    raise ResultsError(f"{folder}: every point of the grid has been tried")
-
-
-def suggest(trial: optuna.Trial, params: dict) -> dict:
-    """The trial's values of the searched parameters."""
-    out = {}
-    for name, space in params.items():
-        if isinstance(space, list):
-            out[name] = trial.suggest_categorical(name, space)
-        elif space.get("int"):
-            out[name] = trial.suggest_int(
-                name, space["low"], space["high"], log=bool(space.get("log"))
-            )
-        else:
-            out[name] = trial.suggest_float(
-                name, float(space["low"]), float(space["high"]), log=bool(space.get("log"))
-            )
-    return out
-
-
-def trial_run(run: Run, params: dict) -> Run:
-    """The run a trial trains: the run's config with the trial's values, the study's epochs
-    and seed."""
-    cfg = apply_params(run.config, params)
-    cfg["epochs"] = run.tune.epochs or cfg["epochs"]
-    cfg["seeds"] = [run.tune.seed]
-    return replace(run, config=cfg, tune=None)
-
-
-def counted(study: optuna.Study, folder: Path) -> int:
-    """Trials that count towards the study's size: finished (a failure only if it was
-    recorded) or running now."""
-    n = 0
-    for t in study.get_trials(deepcopy=False):
-        recorded = (folder / f"trial-{t.number:03d}" / results.RECORD).exists()
-        n += t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) or (
-            t.state == TrialState.FAIL and recorded
-        )
-    return n
-
-
-def study_lock(folder: Path):
-    """Held while a process asks for a trial and claims its folder, or looks for trials whose
-    process died, so that no two processes take the same trial."""
-    return results.file_lock(folder / ".study.lock")
-
-
-def fail_stale(study: optuna.Study, folder: Path) -> int:
-    """Trials left running by a process that died (their folder is claimed by nobody): marked
-    failed, and their parameters asked again, so the study still gets its trials."""
-    stale = 0
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        with results.run_claim(folder / f"trial-{t.number:03d}") as free:
-            if free:
-                study.tell(t.number, state=TrialState.FAIL)
-                if t.params:  # asked again (a grid's points are asked in turn anyway)
-                    study.enqueue_trial(t.params, skip_if_exists=False)
-                stale += 1
-    return stale
 
 
 def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str]:
@@ -160,12 +55,12 @@ def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str
 
     folder = study_dir(results_dir, results_set, run)
     if not (folder / results.STUDY).exists():
-        return "missing", ""
+        return Status.MISSING, ""
     want = keys.study_key(run, fingerprint(dataset(run.config)))
     path = results.study_key_file(results_dir, results_set, run.question, run.name)
     if path.exists():
         if path.read_text().strip() != want:
-            return "stale", "its [tune] table or the run's settings changed"
+            return Status.STALE, "its [tune] table or the run's settings changed"
     else:  # made before studies had keys: its recorded search is what can be compared
         best = folder / results.BEST
         old = results.read_json(best) if best.exists() else None
@@ -173,11 +68,11 @@ def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str
             "space": run.tune.params,
             "sampler": run.tune.sampler,
             "seed": run.tune.seed,
-            "epochs": run.tune.epochs or run.config["epochs"],
+            "epochs": run.tune.epochs or run.config.epochs,
         }
         if old is not None and any(old.get(k) != v for k, v in now.items()):
-            return "stale", "its [tune] table changed"
-    return ("complete" if (folder / results.BEST).exists() else "tuning"), ""
+            return Status.STALE, "its [tune] table changed"
+    return (Status.COMPLETE if (folder / results.BEST).exists() else "tuning"), ""
 
 
 def retire_if_stale(run: Run, results_dir: Path, results_set: str) -> None:
@@ -189,7 +84,7 @@ def retire_if_stale(run: Run, results_dir: Path, results_set: str) -> None:
     results.ensure_writable(folder.parent)
     with results.file_lock(folder.parent / f".{results.TUNE}.lock"):
         kind, why = study_state(run, results_dir, results_set)
-        if kind == "stale":
+        if kind == Status.STALE:
             old = results.retired_study_dir(results_dir, results_set, run.question, run.name)
             shutil.rmtree(old, ignore_errors=True)
             folder.rename(old)
@@ -268,7 +163,9 @@ def train_trial(
         raise
     except Exception as exc:
         traceback.print_exc()
-        rec = record(this, run.tune.seed, "failed", ds, {}, error=f"{type(exc).__name__}: {exc}")
+        rec = record(
+            this, run.tune.seed, Status.FAILED, ds, {}, error=f"{type(exc).__name__}: {exc}"
+        )
     finally:
         keras.backend.clear_session()
     rec["trial"] = {
@@ -279,9 +176,9 @@ def train_trial(
     }
     results.write_json(out / results.RECORD, rec)
     value = rec["metrics"].get("best_val_accuracy")
-    if rec["status"] == "pruned":
+    if rec["status"] == Status.PRUNED:
         study.tell(trial, state=TrialState.PRUNED)
-    elif rec["status"] == "complete" and value is not None:
+    elif rec["status"] == Status.COMPLETE and value is not None:
         study.tell(trial, value)
     else:
         study.tell(trial, state=TrialState.FAIL)
@@ -322,7 +219,7 @@ def finish(run: Run, results_dir: Path, results_set: str) -> dict | None:
         "pruned": sum(t.state == TrialState.PRUNED for t in trials),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
         "sampler": run.tune.sampler,
-        "epochs": run.tune.epochs or run.config["epochs"],
+        "epochs": run.tune.epochs or run.config.epochs,
         "seed": run.tune.seed,
         "space": run.tune.params,
         "backend": backend.chosen(),

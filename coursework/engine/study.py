@@ -1,0 +1,132 @@
+"""An Optuna study's mechanics: its journal under the run's ``tune/`` folder, its sampler and
+pruner, the next point of a grid, a trial's values and run, and which trials count (what
+:mod:`.tune` runs studies with)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from coursework.records import results
+from coursework.records.errors import ResultsError
+from coursework.records.spec import Run, Tune, apply_params
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def study_dir(results_dir: Path, results_set: str, run: Run) -> Path:
+    return results.tune_dir(results_dir, results_set, run.question, run.name)
+
+
+def open_study(results_dir: Path, results_set: str, run: Run, number: int = 0) -> optuna.Study:
+    """The run's study, from its journal (created on first use), with the sampler for trial
+    ``number`` and the pruner."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial is ours to print
+    folder = study_dir(results_dir, results_set, run)
+    results.ensure_writable(folder)
+    storage = JournalStorage(JournalFileBackend(str(folder / results.STUDY)))
+    return optuna.create_study(
+        study_name=f"{run.question}/{run.name}",
+        storage=storage,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=sampler(run.tune, number),
+        pruner=pruner(run.tune),
+    )
+
+
+def sampler(tune: Tune, number: int) -> optuna.samplers.BaseSampler:
+    """The sampler for trial ``number``, seeded with the study's seed and the number."""
+    seed = tune.seed * 100_003 + number
+    if tune.sampler in ("random", "grid"):  # grid: each point is enqueued (see next_point)
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, tune.size // 3))
+
+
+def pruner(tune: Tune) -> optuna.pruners.BasePruner:
+    if not tune.pruning:
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+
+
+def next_point(study: optuna.Study, folder: Path, params: dict) -> dict:
+    """A grid's next point: the first, in the order of the spec's lists, that no trial that
+    counts (see :func:`counted`) has tried."""
+    tried = [
+        t.params
+        for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        or (
+            t.state == TrialState.FAIL
+            and (folder / f"trial-{t.number:03d}" / results.RECORD).exists()
+        )
+    ]
+    for values in itertools.product(*params.values()):
+        point = dict(zip(params, values, strict=True))
+        if point not in tried:
+            return point
+    raise ResultsError(f"{folder}: every point of the grid has been tried")
+
+
+def suggest(trial: optuna.Trial, params: dict) -> dict:
+    """The trial's values of the searched parameters."""
+    out = {}
+    for name, space in params.items():
+        if isinstance(space, list):
+            out[name] = trial.suggest_categorical(name, space)
+        elif space.get("int"):
+            out[name] = trial.suggest_int(
+                name, space["low"], space["high"], log=bool(space.get("log"))
+            )
+        else:
+            out[name] = trial.suggest_float(
+                name, float(space["low"]), float(space["high"]), log=bool(space.get("log"))
+            )
+    return out
+
+
+def trial_run(run: Run, params: dict) -> Run:
+    """The run a trial trains: the run's config with the trial's values, the study's epochs
+    and seed."""
+    cfg = apply_params(run.config, params)
+    cfg["epochs"] = run.tune.epochs or cfg["epochs"]
+    cfg["seeds"] = [run.tune.seed]
+    return replace(run, config=cfg, tune=None)
+
+
+def counted(study: optuna.Study, folder: Path) -> int:
+    """Trials that count towards the study's size: finished (a failure only if it was
+    recorded) or running now."""
+    n = 0
+    for t in study.get_trials(deepcopy=False):
+        recorded = (folder / f"trial-{t.number:03d}" / results.RECORD).exists()
+        n += t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) or (
+            t.state == TrialState.FAIL and recorded
+        )
+    return n
+
+
+def study_lock(folder: Path):
+    """Held while a process asks for a trial and claims its folder, or looks for trials whose
+    process died, so that no two processes take the same trial."""
+    return results.file_lock(folder / ".study.lock")
+
+
+def fail_stale(study: optuna.Study, folder: Path) -> int:
+    """Trials left running by a process that died (their folder is claimed by nobody): marked
+    failed, and their parameters asked again, so the study still gets its trials."""
+    stale = 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        with results.run_claim(folder / f"trial-{t.number:03d}") as free:
+            if free:
+                study.tell(t.number, state=TrialState.FAIL)
+                if t.params:  # asked again (a grid's points are asked in turn anyway)
+                    study.enqueue_trial(t.params, skip_if_exists=False)
+                stale += 1
+    return stale
