@@ -174,18 +174,19 @@ def test_only_the_results_module_globs_the_results_folder():
         "project.py": ["(root / name).rglob"],
         "images.py": ["folder.iterdir", "c.rglob"],
         "formats.py": ["path.iterdir"],
+        "runs.py": ["backup.iterdir"],  # a run folder's own backup, named by layout.py
         # a marker's folder of zips, and an unpacked submission (not a results folder)
         "mark.py": ["path.glob", "files.iterdir", "root.rglob", "code.rglob", "root.rglob"],
         "sheets.py": ["(marking).iterdir"],
     }  # the marking folder's sheets
     for path in PACKAGE.rglob("*.py"):
-        if path.name != "results.py":
+        if path.name != "layout.py":
             found = re.findall(r"([\w.]+|\([^()]*\))\.(r?glob|iterdir)\(", path.read_text())
             assert [f"{a}.{b}" for a, b in found] == others.get(path.name, []), path.name
 
 
 def test_only_the_results_module_names_the_results_files():
-    """The file names of a results folder are spelled in results.py alone."""
+    """The file names of a results folder are spelled in records/layout.py alone."""
     from coursework.records import results
 
     names = [
@@ -205,7 +206,7 @@ def test_only_the_results_module_names_the_results_files():
     ]
     assert len(set(names)) == len(names)
     for path in PACKAGE.rglob("*.py"):
-        if path.name != "results.py":
+        if path.name != "layout.py":
             text = path.read_text()
             assert [n for n in names if f'"{n}"' in text or f"'{n}'" in text] == [], path.name
 

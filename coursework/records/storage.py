@@ -1,0 +1,137 @@
+"""Writing and reading results files: atomically (never half a file), with one text form for
+every number, and one clear error naming the file for what cannot be written or read."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from coursework.records.errors import ResultsError
+from coursework.records.record import SCHEMA_VERSION
+
+
+@functools.cache
+def _umask() -> int:
+    """The process's umask (read once, when a results file is first written: never at
+    import, and os.umask can only be read by setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic(path: Path) -> Iterator[Path]:
+    """The one way results are written: yields a temporary path beside ``path`` (its suffixes
+    kept, as Keras wants ``.keras`` or ``.weights.h5``) for the caller to write; then the file
+    is synced, given an ordinary file's mode and renamed to ``path``, so a kill mid-write never
+    leaves half a file. On an error the temporary file is removed; the caller's own errors
+    pass through, a storage error of these steps is a ResultsError naming ``path``."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=f".tmp{''.join(path.suffixes)}", dir=path.parent
+        )
+        os.close(fd)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    tmp = Path(name)
+    try:
+        yield tmp
+        try:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary file, not mkstemp's 0600
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic`)."""
+    with atomic(path) as tmp:
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:
+            raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def ensure_writable(folder: Path) -> None:
+    """Fail early, with one clear message, if ``folder`` cannot be created or written."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ResultsError(
+            f"results folder {folder} is not writable: {exc.strerror or exc}"
+        ) from exc
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_jsonable) + "\n")
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: fmt(row.get(k)) for k in columns})
+    write_text(path, buf.getvalue())
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from exc
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise ResultsError(
+            f"{path} was written with results schema version {version}, this project reads "
+            f"version {SCHEMA_VERSION} (written by coursework {data.get('coursework_version', '?')}"
+            "); re-run with --force or use the matching version of the project"
+        )
+    found: dict[str, Any] = data  # a dict: it has a schema version
+    return found
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def fmt(value: Any) -> str:
+    """One text form for every number written: shortest round-trip repr, '' for missing."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
