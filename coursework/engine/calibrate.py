@@ -39,10 +39,11 @@ import math
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -117,7 +118,7 @@ def machine() -> dict:
     }
 
 
-def network(cfg: dict, info: data.DatasetInfo) -> dict:
+def network(cfg: Mapping[str, Any], info: data.DatasetInfo) -> dict:
     """The parts of a run's config that decide its speed."""
     return {
         "builder": cfg["builder"],
@@ -133,7 +134,7 @@ def network(cfg: dict, info: data.DatasetInfo) -> dict:
     }
 
 
-def key(cfg: dict, info: data.DatasetInfo) -> str:
+def key(cfg: Mapping[str, Any], info: data.DatasetInfo) -> str:
     text = json.dumps({"machine": machine(), "network": network(cfg, info)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -150,7 +151,7 @@ def fastest(timed: Callable[[], object], repeats: int = REPEATS, budget: float =
     return best
 
 
-def measure(cfg: dict, info: data.DatasetInfo) -> Speed:
+def measure(cfg: Mapping[str, Any], info: data.DatasetInfo) -> Speed:
     """Calibrate one network (a few seconds): see the module docstring."""
     batch = cfg["batch_size"]
     n = max(batch, min(STEPS * batch, MAX_IMAGES) // batch * batch)
@@ -276,11 +277,11 @@ class Calibrations:
                 )
         self.entries = entries
 
-    def get(self, cfg: dict, info: data.DatasetInfo) -> Speed | None:
+    def get(self, cfg: Mapping[str, Any], info: data.DatasetInfo) -> Speed | None:
         entry = self.entries.get(key(cfg, info))
         return Speed(**entry["speed"]) if entry else None
 
-    def ensure(self, cfg: dict, info: data.DatasetInfo) -> Speed:
+    def ensure(self, cfg: Mapping[str, Any], info: data.DatasetInfo) -> Speed:
         """The cached speed, or a new calibration (saved at once). Measured under the lock:
         two processes calibrating at once would each slow the other's measurement."""
         speed = self.get(cfg, info)
@@ -300,7 +301,11 @@ class Calibrations:
         return Speed(**self.entries[k]["speed"])
 
     def observe(
-        self, cfg: dict, info: data.DatasetInfo, history: Sequence[dict], concurrent: int = 1
+        self,
+        cfg: Mapping[str, Any],
+        info: data.DatasetInfo,
+        history: Sequence[dict],
+        concurrent: int = 1,
     ) -> Observation | None:
         """Compare a finished run's epochs with its network's cached speed; where they missed
         by more than ``MISS``, replace the speed by the run's (training and evaluation scaled
@@ -351,7 +356,7 @@ class Calibrations:
 
 def observe(
     results_dir: Path,
-    cfg: dict,
+    cfg: Mapping[str, Any],
     info: data.DatasetInfo,
     history: Sequence[dict] | Path,
     concurrent: int = 1,

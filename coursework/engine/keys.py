@@ -21,6 +21,7 @@ import importlib
 import inspect
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -52,7 +53,7 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def config_text(cfg: dict[str, Any]) -> str:
+def config_text(cfg: Mapping[str, Any]) -> str:
     """The settings of the key, as canonical JSON."""
     return json.dumps(
         {k: v for k, v in cfg.items() if k not in NOT_IN_KEY}, sort_keys=True, default=str
@@ -118,7 +119,7 @@ def study_key(run: Run, data_sha256: str) -> str:
     )
 
 
-def _flat(cfg: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flat(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in cfg.items():
         if isinstance(v, dict):

@@ -7,6 +7,9 @@ training the network sits behind the augmentation layers of the run, if any.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import keras
 import numpy as np
 
@@ -16,7 +19,7 @@ from coursework.records.builders import penalties, resolve_builder
 from models.common import keras_penalty
 
 
-def make_optimizer(cfg: dict) -> keras.optimizers.Optimizer:
+def make_optimizer(cfg: Mapping[str, Any]) -> keras.optimizers.Optimizer:
     lr = float(cfg["learning_rate"])
     name = cfg["optimizer"]
     if name == "sgd":
@@ -28,7 +31,7 @@ def make_optimizer(cfg: dict) -> keras.optimizers.Optimizer:
     return keras.optimizers.RMSprop(lr)
 
 
-def builder_kwargs(cfg: dict, num_train: int) -> dict:
+def builder_kwargs(cfg: Mapping[str, Any], num_train: int) -> dict:
     """The builder's keyword arguments: the spec's ``model`` table plus Keras penalties."""
     batches = max(1, num_train // cfg["batch_size"])  # network3's num_training_batches
     return {
@@ -37,13 +40,13 @@ def builder_kwargs(cfg: dict, num_train: int) -> dict:
     }
 
 
-def epoch_images(cfg: dict, info: data.DatasetInfo) -> int:
+def epoch_images(cfg: Mapping[str, Any], info: data.DatasetInfo) -> int:
     """Training images in one epoch: the training split, 5x when expanded (Nielsen's 1-pixel
     shifts, :func:`coursework.engine.augment.expand`)."""
     return info.sizes["train"] * (5 if cfg.get("augment") == "expand" else 1)
 
 
-def build_model(cfg: dict, info: data.DatasetInfo) -> keras.Model:
+def build_model(cfg: Mapping[str, Any], info: data.DatasetInfo) -> keras.Model:
     return resolve_builder(cfg["builder"])(
         info.input_shape, info.num_classes, **builder_kwargs(cfg, epoch_images(cfg, info))
     )
@@ -74,7 +77,7 @@ def with_augmentation(model: keras.Model, name: str, seed: int) -> keras.Model:
     return keras.Model(inputs, model(x), name=f"{model.name}_{name}")
 
 
-def compile_model(net: keras.Model, cfg: dict) -> None:
+def compile_model(net: keras.Model, cfg: Mapping[str, Any]) -> None:
     """Optimizer, loss (softmax + log-likelihood, or MSE on one-hot targets) and accuracy."""
     if cfg["loss"] == "mse":
         loss, metric = keras.losses.MeanSquaredError(), keras.metrics.CategoricalAccuracy

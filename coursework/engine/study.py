@@ -14,7 +14,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from coursework.records import results
-from coursework.records.errors import ResultsError
+from coursework.records.errors import ResultsError, SpecError
 from coursework.records.spec import Run, Tune, apply_params
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -36,8 +36,8 @@ def open_study(results_dir: Path, results_set: str, run: Run, number: int = 0) -
         storage=storage,
         direction="maximize",
         load_if_exists=True,
-        sampler=sampler(run.tune, number),
-        pruner=pruner(run.tune),
+        sampler=sampler(tuning(run), number),
+        pruner=pruner(tuning(run)),
     )
 
 
@@ -95,8 +95,8 @@ def trial_run(run: Run, params: dict) -> Run:
     """The run a trial trains: the run's config with the trial's values, the study's epochs
     and seed."""
     cfg = apply_params(run.config, params)
-    cfg["epochs"] = run.tune.epochs or cfg["epochs"]
-    cfg["seeds"] = [run.tune.seed]
+    cfg["epochs"] = tuning(run).epochs or cfg["epochs"]
+    cfg["seeds"] = [tuning(run).seed]
     return replace(run, config=cfg, tune=None)
 
 
@@ -130,3 +130,10 @@ def fail_stale(study: optuna.Study, folder: Path) -> int:
                     study.enqueue_trial(t.params, skip_if_exists=False)
                 stale += 1
     return stale
+
+
+def tuning(run: Run) -> Tune:
+    """The ``[tune]`` table of a tuned run (what a study is made of)."""
+    if run.tune is None:
+        raise SpecError(f"{run.spec_file}: run {run.name!r} has no [tune] table")
+    return run.tune

@@ -37,6 +37,7 @@ from coursework.engine.study import (  # the study's mechanics; the names stay i
     study_lock,
     suggest,
     trial_run,
+    tuning,
 )
 from coursework.records import results
 from coursework.records.errors import ResultsError, SpecError
@@ -65,10 +66,10 @@ def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str
         best = folder / results.BEST
         old = results.read_json(best) if best.exists() else None
         now = {
-            "space": run.tune.params,
-            "sampler": run.tune.sampler,
-            "seed": run.tune.seed,
-            "epochs": run.tune.epochs or run.config.epochs,
+            "space": tuning(run).params,
+            "sampler": tuning(run).sampler,
+            "seed": tuning(run).seed,
+            "epochs": tuning(run).epochs or run.config.epochs,
         }
         if old is not None and any(old.get(k) != v for k, v in now.items()):
             return Status.STALE, "its [tune] table changed"
@@ -144,7 +145,7 @@ def train_trial(
         f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in params.items()
     )
     print(
-        f"{label}  {run.question}/{run.name} trial {trial.number + 1}/{run.tune.size}: {shown}",
+        f"{label}  {run.question}/{run.name} trial {trial.number + 1}/{tuning(run).size}: {shown}",
         flush=True,
     )
     this = trial_run(run, params)
@@ -153,18 +154,18 @@ def train_trial(
 
     def on_epoch(epoch: int, val_accuracy: float) -> bool:
         trial.report(val_accuracy, epoch)
-        return run.tune.pruning and trial.should_prune()
+        return tuning(run).pruning and trial.should_prune()
 
     try:
         rec = train_one(
-            this, run.tune.seed, ds, out, label + "  ", on_epoch=on_epoch, evaluate=False
+            this, tuning(run).seed, ds, out, label + "  ", on_epoch=on_epoch, evaluate=False
         )
     except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
         traceback.print_exc()
         rec = record(
-            this, run.tune.seed, Status.FAILED, ds, {}, error=f"{type(exc).__name__}: {exc}"
+            this, tuning(run).seed, Status.FAILED, ds, {}, error=f"{type(exc).__name__}: {exc}"
         )
     finally:
         keras.backend.clear_session()
@@ -172,7 +173,7 @@ def train_trial(
         "number": trial.number,
         "params": params,
         "study": results.STUDY,
-        "sampler": run.tune.sampler,
+        "sampler": tuning(run).sampler,
     }
     results.write_json(out / results.RECORD, rec)
     value = rec["metrics"].get("best_val_accuracy")
@@ -198,7 +199,9 @@ def finish(run: Run, results_dir: Path, results_set: str) -> dict | None:
         return None
     study = open_study(results_dir, results_set, run)
     trials = study.get_trials(deepcopy=False)
-    if counted(study, folder) < run.tune.size or any(t.state == TrialState.RUNNING for t in trials):
+    if counted(study, folder) < tuning(run).size or any(
+        t.state == TrialState.RUNNING for t in trials
+    ):
         return None
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     if not complete:
@@ -218,10 +221,10 @@ def finish(run: Run, results_dir: Path, results_set: str) -> dict | None:
         "complete": len(complete),
         "pruned": sum(t.state == TrialState.PRUNED for t in trials),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
-        "sampler": run.tune.sampler,
-        "epochs": run.tune.epochs or run.config.epochs,
-        "seed": run.tune.seed,
-        "space": run.tune.params,
+        "sampler": tuning(run).sampler,
+        "epochs": tuning(run).epochs or run.config.epochs,
+        "seed": tuning(run).seed,
+        "space": tuning(run).params,
         "backend": backend.chosen(),
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -273,9 +276,9 @@ def tune_question(
         retire_if_stale(run, results_dir, results_set)
     if task is not None:
         for run in runs:
-            if task < run.tune.size:
+            if task < tuning(run).size:
                 return [run_study(run, results_dir, results_set, most=1)]
-            task -= run.tune.size
+            task -= tuning(run).size
         raise SpecError(
             f"{spec.path}: --tune --task: the studies have "
             f"{sum(r.tune.size for r in runs)} trials (tasks 0 to "
@@ -283,9 +286,9 @@ def tune_question(
         )
     for run in runs:
         events.say(
-            f"tuning {run.question}/{run.name}: {run.tune.size} trials ({run.tune.sampler}"
-            f", {run.tune.epochs or run.config.epochs} epochs each"
-            f"{', pruning' if run.tune.pruning else ''}), on the validation split"
+            f"tuning {run.question}/{run.name}: {tuning(run).size} trials ({tuning(run).sampler}"
+            f", {tuning(run).epochs or run.config.epochs} epochs each"
+            f"{', pruning' if tuning(run).pruning else ''}), on the validation split"
         )
     _run_studies(runs, results_dir, results_set, parallel, pool)
     out = []
