@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coursework.records import data
+from coursework.data import datasets as data
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -28,7 +28,8 @@ from coursework.analysis.words import (
     run_other,
     tuning_text,
 )
-from coursework.records import data, results, spec
+from coursework.data import datasets as data
+from coursework.records import results, spec
 from coursework.records.record import Status, TrainConfig
 
 Cells = list[tuple[str, list[object]]]  # a table's rows before they become text

@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from coursework import __version__
+from coursework.data import datasets as data
 from coursework.engine.estimate import device_name
-from coursework.records import data, results
+from coursework.records import results
 from coursework.records.results import SCHEMA_VERSION
 from coursework.runtime import backend, workers
 
@@ -35,7 +36,7 @@ LEARNING_RATE = 0.03
 
 def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
     """uint8 images (N, 28, 28, 1) and int64 labels: full MNIST's 10,000 validation images
-    where ``mnist.npz`` is on this machine (see :func:`coursework.records.data.mnist_candidates`;
+    where ``mnist.npz`` is on this machine (see :func:`coursework.data.datasets.mnist_candidates`;
     nothing is downloaded), else the 4,000 training images of ``mnist-5k``."""
     found = next((p for p in data.mnist_candidates() if p.exists()), None)
     if found is not None:

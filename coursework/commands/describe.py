@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from coursework.data import datasets as data
 from coursework.engine.network import build_model, layer_table, trainable_params
-from coursework.records import data
 from coursework.records.spec import Spec
 
 

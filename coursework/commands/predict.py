@@ -3,7 +3,7 @@
 A run folder (``results/<profile>/<question>/<run>/seed-<k>/``) holds ``model.keras``, the
 network at its best-validation epoch, and ``run.json``, which says how its images were read
 (size, channels) and what the classes are called. Both commands load the model and scale the
-pixels exactly as training did (:func:`coursework.records.data.scale`).
+pixels exactly as training did (:func:`coursework.data.datasets.scale`).
 
 - ``predict RUN FILES...``: image files (resized to the model's input, in its color mode) or an
   ``.npz`` (arrays ``x`` or ``x_test``, labels ``y`` or ``y_test`` if any): per input the
@@ -21,7 +21,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from coursework.records import data, images, results
+from coursework.data import datasets as data
+from coursework.data import images
+from coursework.records import results
 from coursework.records.builders import resolve_builder
 from coursework.records.errors import DataError, ResultsError
 from coursework.report import plots

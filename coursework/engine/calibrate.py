@@ -49,9 +49,10 @@ import keras
 import numpy as np
 
 from coursework import __version__
+from coursework.data import datasets as data
 from coursework.engine.network import epoch_images
 from coursework.engine.run import EVAL_BATCH, prepare
-from coursework.records import data, results
+from coursework.records import results
 from coursework.records.errors import ResultsError
 from coursework.records.record import TrainConfig
 from coursework.records.results import SCHEMA_VERSION

@@ -14,13 +14,14 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cache
 
+from coursework.data import datasets as data
 from coursework.engine import events
 from coursework.engine.calibrate import Calibrations
 from coursework.engine.job import Job, State, state
 from coursework.engine.network import epoch_images
 from coursework.engine.request import TrainRequest
 from coursework.engine.run import duration
-from coursework.records import data, results
+from coursework.records import results
 from coursework.records import spec as specs
 from coursework.records.record import Status
 from coursework.records.spec import Spec

@@ -11,9 +11,10 @@ from typing import Any
 
 import keras
 
+from coursework.data import datasets as data
 from coursework.engine import keys
 from coursework.engine.network import build_model
-from coursework.records import data, results
+from coursework.records import results
 from coursework.records import spec as specs
 from coursework.records.errors import DataError, ResultsError
 from coursework.records.record import Status

@@ -88,7 +88,7 @@ def builder_files(ref: str) -> dict[str, str]:
 
 def run_key(run: Run, seed: int, data_sha256: str) -> RunKey:
     """The key of ``run`` trained with ``seed`` on data whose content digest is
-    ``data_sha256`` (:meth:`coursework.records.data.Dataset.fingerprint`)."""
+    ``data_sha256`` (:meth:`coursework.data.datasets.Dataset.fingerprint`)."""
     cfg = config_text(run.config)
     files = builder_files(run.config["builder"])
     builder = _sha(json.dumps(files, sort_keys=True))

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from coursework.records import data
+from coursework.data import datasets as data
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -38,7 +38,7 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 
 def pixels(x):
     """A batch of stored images as float32 in [0, 1], in the compiled program (see
-    :func:`coursework.records.data.scale`, the same rule on the host)."""
+    :func:`coursework.data.datasets.scale`, the same rule on the host)."""
     if keras.backend.standardize_dtype(x.dtype) == "uint8":
         return ops.cast(x, "float32") * data.PIXEL_SCALE
     return ops.cast(x, "float32")

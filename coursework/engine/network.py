@@ -13,8 +13,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from coursework.data import datasets as data
 from coursework.engine import augment
-from coursework.records import data
 from coursework.records.builders import penalties, resolve_builder
 from models.common import keras_penalty
 

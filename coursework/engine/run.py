@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from coursework import __version__
+from coursework.data import datasets as data
 from coursework.engine import augment, events, loop
 from coursework.engine.history import Checkpoint, History, OnEpoch, chance_loss
 from coursework.engine.network import (
@@ -32,7 +33,7 @@ from coursework.engine.network import (
     trainable_params,
     with_augmentation,
 )
-from coursework.records import data, results
+from coursework.records import results
 from coursework.records.project import project_digest
 from coursework.records.record import Status, TrainConfig
 from coursework.records.results import SCHEMA_VERSION

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from coursework.records import data as datasets
 from coursework.records import results
+from coursework.records.datanames import quick_form
 from coursework.records.errors import SpecError
 from coursework.records.fields import BASE_CONFIG, CONFIG_KEYS
 from coursework.records.project import EXPERIMENTS
@@ -164,13 +164,13 @@ class Spec:
         Slurm array task's index is a position in this list.
 
         The quick profile takes a named ``on`` in its quick form (``fashion-mnist`` ->
-        ``fashion-mnist-5k``, :func:`coursework.records.data.quick_form`): mnist-5k's budget,
+        ``fashion-mnist-5k``, :func:`coursework.records.datanames.quick_form`): mnist-5k's budget,
         so that quick means minutes on any dataset; the results set is still named after
         ``on`` as given (:func:`coursework.records.results.set_name`)."""
         runs = self.resolve(profile)
         if on:
             if results.profile_of(profile) == "quick":
-                on = datasets.quick_form(on)
+                on = quick_form(on)
             runs = [replace(r, config=r.config.with_(dataset=on)) for r in runs]
         if only:
             unknown = sorted(set(only) - {r.name for r in runs})

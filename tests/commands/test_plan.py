@@ -8,8 +8,9 @@ import threading
 import pytest
 
 from coursework.commands import cli, planning
+from coursework.data import datasets as data
 from coursework.engine import augment, calibrate, jobs
-from coursework.records import data, results, spec
+from coursework.records import results, spec
 from coursework.records.results import HISTORY_COLUMNS
 from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, metric_columns, run_cli, toy_spec

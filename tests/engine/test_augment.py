@@ -6,8 +6,8 @@ import keras
 import numpy as np
 from scipy.ndimage import convolve1d
 
+from coursework.data import datasets as data
 from coursework.engine import augment, loop, network, run
-from coursework.records import data
 
 
 def test_expansion_is_five_times_with_pixels_shifted_right():

@@ -10,8 +10,9 @@ import pytest
 
 from coursework.commands import cli
 from coursework.commands.describe import architectures
+from coursework.data import datasets as data
 from coursework.engine.network import build_model
-from coursework.records import data, spec
+from coursework.records import spec
 from models.common import L2Pooling2D, keras_penalty
 
 

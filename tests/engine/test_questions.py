@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from coursework.commands import cli
+from coursework.data import datasets as data
 from coursework.engine import network
 from coursework.engine.network import trainable_params
-from coursework.records import data, results
+from coursework.records import results
 from models import batchnorm, preprocessing, skip
 from tests.conftest import save_npz
 from tests.helpers import toy_spec

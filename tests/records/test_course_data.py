@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coursework.records import data, formats, results
+from coursework.data import datasets as data
+from coursework.data import formats, named
+from coursework.records import results
 from coursework.records.errors import DataError
 from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, run_cli, toy_spec
@@ -120,7 +122,7 @@ def test_debians_fashion_mnist_has_a_fixed_stratified_quick_subset(tmp_path, mon
     monkeypatch.setenv("COURSEWORK_DATA_DIR", str(tmp_path))  # no other copy: Debian's
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     sub = data.load("fashion-mnist-5k")
-    assert sub.describe()["files"] == data.FASHION_SHA256 and sub.names[0] == "T-shirt/top"
+    assert sub.describe()["files"] == named.FASHION_SHA256 and sub.names[0] == "T-shirt/top"
     assert_quick_subset(sub, data.load("fashion-mnist"))
 
 
@@ -257,7 +259,7 @@ def test_conv_trains_on_debians_fashion_mnist_and_records_its_sha256(tmp_path):
         if "/conv1/" in p.as_posix()
     ]
     rec = json.loads(rec_path.read_text())
-    assert rec["dataset"]["files"] == data.FASHION_SHA256
+    assert rec["dataset"]["files"] == named.FASHION_SHA256
     # quick: mnist-5k's budget of Fashion-MNIST, and the run says so
     assert rec["dataset"]["name"] == rec["config"]["dataset"] == "fashion-mnist-5k"
     assert rec["dataset"]["sizes"] == {"train": 4000, "val": 500, "test": 500}

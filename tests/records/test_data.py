@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coursework.records import data
+from coursework.data import datasets as data
 from tests.conftest import SHARED, save_npz
 
 

@@ -41,3 +41,12 @@ def test_one_field_per_config_key_of_the_typed_config():
         "epochs",
         "seeds",
     )
+
+
+def test_the_named_datasets_of_records_are_the_data_layers():
+    from coursework.data import named
+    from coursework.records.datanames import NAMED_DATASETS, quick_form
+
+    assert tuple(named.NAMED) == NAMED_DATASETS
+    assert quick_form("mnist") == "mnist-5k" and quick_form("cifar10") == "cifar10-5k"
+    assert quick_form("npz:x.npz") == "npz:x.npz" and quick_form("cifar10-5k") == "cifar10-5k"

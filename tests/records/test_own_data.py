@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from coursework.commands import cli
-from coursework.records import data, formats, images, results
+from coursework.data import datasets as data
+from coursework.data import formats, images
+from coursework.records import results
 from coursework.records.errors import DataError
 from coursework.runtime import backend
 from tests.conftest import save_npz
@@ -170,7 +172,7 @@ def test_a_folder_of_pngs_trains_and_its_class_names_go_everywhere(trained, tmp_
 
 def test_predict_reproduces_the_test_accuracy_of_the_run(trained, tmp_path, capsys):
     res, folder = trained
-    from coursework.records import data
+    from coursework.data import datasets as data
 
     ds = data.load(json.loads((folder / "run.json").read_text())["config"]["dataset"], [16, 16])
     test = save_npz(tmp_path / "test.npz", {"x": ds.x_test, "y": ds.y_test})
