@@ -22,6 +22,7 @@ import io
 import pickle
 import tarfile
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -42,11 +43,11 @@ SAFE_GLOBALS = {
 class ArraysOnly(pickle.Unpickler):
     """An unpickler that builds numpy arrays and plain data only."""
 
-    def __init__(self, file, source: str, **kw):
+    def __init__(self, file: IO[bytes], source: str, **kw: Any) -> None:
         super().__init__(file, **kw)
         self.source = source
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) in SAFE_GLOBALS:
             return super().find_class(module, name)
         raise DataError(
@@ -55,7 +56,7 @@ class ArraysOnly(pickle.Unpickler):
         )
 
 
-def load_pickle(data: bytes, source: str, encoding: str = "ASCII"):
+def load_pickle(data: bytes, source: str, encoding: str = "ASCII") -> Any:
     """Unpickle ``data`` with :class:`ArraysOnly` (``encoding="bytes"`` for Python 2 pickles)."""
     try:
         return ArraysOnly(io.BytesIO(data), source, encoding=encoding).load()

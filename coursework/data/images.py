@@ -25,6 +25,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def _sixteen_bit(mode: str) -> bool:
     return mode == "I" or mode.startswith("I;16")
 
 
-def _eight_bit(im, path: Path):
+def _eight_bit(im: Any, path: Path) -> Any:
     """A 16-bit grayscale image scaled to 8 bits (v / 257: 65535 -> 255, as 8-bit values
     stored in 16 bits come back exactly); Pillow's own conversion clips at 255 instead."""
     from PIL import Image
@@ -116,7 +117,8 @@ def decode(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(path) as opened:
+                im: Image.Image = opened
                 if color is None:
                     gray = im.mode in ("1", "L", "LA", "F") or _sixteen_bit(im.mode)
                     color = "grayscale" if gray else "rgb"
@@ -135,7 +137,12 @@ def decode(
     return (a[..., None] if a.ndim == 2 else a), size, color
 
 
-def fingerprint(files: list[Path], root: Path, size, color) -> str:
+def fingerprint(
+    files: list[Path],
+    root: Path,
+    size: tuple[int, int] | None,
+    color: str | None,
+) -> str:
     h = hashlib.sha256(f"decode-{DECODE_VERSION}:{size}:{color};".encode())
     for f in files:
         h.update(f.relative_to(root).as_posix().encode() + b"\0")
@@ -180,7 +187,7 @@ def load_folder(
                 f"{root / 'train'} (classes there: {', '.join(names)})"
             )
     everything = sorted(f for p in parts.values() for fs in p.values() for f in fs)
-    size = tuple(image_size) if image_size else None
+    size = cast("tuple[int, int] | None", tuple(image_size) if image_size else None)
     if size is None or color is None:  # the first image decides
         _, size, color = decode(everything[0], size, color)
     key = fingerprint(everything, root, size, color)
@@ -188,7 +195,7 @@ def load_folder(
     if cached.exists():
         with np.load(cached, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}, names
-    arrays = {}
+    arrays: dict[str, Any] = {}
     for s in SPLITS:
         pairs = [(f, names.index(c)) for c, fs in sorted(parts[s].items()) for f in fs]
         arrays[f"x_{s}"] = np.stack([decode(f, size, color)[0] for f, _ in pairs])
