@@ -14,7 +14,7 @@ from coursework.analysis.checks import InScope, Row, short
 from coursework.analysis.tables import Facts, QuestionNumbers, TableRow
 from coursework.records import results
 from coursework.report import render as report
-from coursework.verify.verdicts import NONE, Verdict, absent
+from coursework.verify.verdicts import NONE, Verdict, absent, whole
 
 
 def cells(q: QuestionNumbers) -> dict[tuple[str, str, str], str]:
@@ -171,9 +171,7 @@ def check_numbers_tex(path: Path, written: list[QuestionNumbers], in_scope: InSc
     head = len(want) - len(macros)
     if len(have) != len(want):
         return [
-            Row(
-                NONE,
-                NONE,
+            whole(
                 "numbers.tex lines",
                 "report/numbers.tex",
                 f"{len(want)} lines",
@@ -199,9 +197,7 @@ def check_numbers_tex(path: Path, written: list[QuestionNumbers], in_scope: InSc
                 )
             )
     return rows or [
-        Row(
-            NONE,
-            NONE,
+        whole(
             "numbers.tex = numbers.json",
             "report/numbers.tex",
             f"{len(macros)} macros",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from coursework.analysis.checks import COLUMNS, Row
 from coursework.records import results
-from coursework.verify.verdicts import NONE, STOPPED, SUBMISSION_VERDICTS, Verdict, whole
+from coursework.verify.verdicts import COUNTS, NONE, STOPPED, SUBMISSION_VERDICTS, Verdict, whole
 
 SHEET, MARKS = "sheet", "marks"
 NAME_LIMIT = 64  # characters of a submission's folder name (file systems allow 255 bytes)
@@ -31,9 +31,7 @@ MARK_COLUMNS = [
     "questions",
     "pages",
     "page_limit",
-    "checks",
-    "passed",
-    "failed",
+    *COUNTS,
     "first_failure",
     "reruns_agreeing",
     "rerun_sample",
@@ -80,15 +78,18 @@ class Sheet:
         """The rows of the re-runs."""
         return [r for r in self.rows if r.kind == "re-run"]
 
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """Its checks: all, passed and failed (:data:`COUNTS`)."""
+        return len(self.rows), len(self.rows) - len(self.failures), len(self.failures)
+
     def mark_row(self) -> dict:
         """The submission's row of ``marks.csv``."""
         first = self.failures[0] if self.failures else None
         return {
             "submission": self.name,
             **{k: self.facts.get(k, "") for k in MARK_COLUMNS if k in _FACT_COLUMNS},
-            "checks": len(self.rows),
-            "passed": len(self.rows) - len(self.failures),
-            "failed": len(self.failures),
+            **dict(zip(COUNTS, self.counts, strict=True)),
             "verdict": self.verdict,
             "first_failure": "" if first is None else describe(first),
         }

@@ -38,6 +38,7 @@ class Verdict(enum.StrEnum):
 
 SUBMISSION_VERDICTS = (Verdict.PASS, Verdict.FAIL, Verdict.BROKEN)
 STOPPED = (Verdict.BROKEN, Verdict.BAD_ARCHIVE)  # a row that stopped its submission's marking
+COUNTS = ("checks", "passed", "failed")  # marks.csv's counts of a sheet's rows: all, pass, fail
 
 
 def passed(good: bool) -> Verdict:
