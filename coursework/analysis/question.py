@@ -248,6 +248,21 @@ def all_tables(
 ENSEMBLE_ACCURACIES = ("vote_accuracy", "mean_prob_accuracy", "mean_member_accuracy")
 
 
+def dataset_facts(ds: Record) -> dict[str, str]:
+    """The facts of a question's dataset, from a run's record: its name as the paper gives
+    it, shape, classes, split sizes, class names and the work to cite for it."""
+    cite, citation = data.CITATIONS.get(ds["name"], ("", ""))
+    return {
+        "dataset": dataset_label(ds["name"]),
+        "shape": "×".join(map(str, ds["input_shape"])),
+        "classes": str(ds["num_classes"]),
+        "sizes": " / ".join(f"{ds['sizes'][k]:,}" for k in ("train", "val", "test")),
+        "class_names": class_list(ds),
+        "cite": cite,
+        "citation": citation,
+    }
+
+
 def not_complete(results_dir: Path, results_set: str, qid: str) -> str:
     """The seeds of the question that did not complete, with their status."""
     return ", ".join(
@@ -301,24 +316,18 @@ def question(
         run_macros(q, name)
     ens = ensembles(q, ensemble_rows)
     note = stats_note(q.n_seeds)
-    ds = next(iter(recs.values()))["dataset"]
-    cite, citation = data.CITATIONS.get(ds["name"], ("", ""))
-    facts = Facts(
-        dataset=dataset_label(ds["name"]),
-        shape="×".join(map(str, ds["input_shape"])),
-        classes=str(ds["num_classes"]),
-        sizes=" / ".join(f"{ds['sizes'][k]:,}" for k in ("train", "val", "test")),
+    facts = dataset_facts(next(iter(recs.values()))["dataset"])
+    facts.update(
         common=phrase,
-        class_names=class_list(ds),
         seeds=str(max(len(x) for x in runs.values())),
         baseline=q_stats[0]["name"] if q_stats else "",
         noise=noise,
         not_complete=not_complete(results_dir, results_set, qid),
         tuning=tuning_text(recs),
-        cite=cite,
-        citation=citation,
         deviations=deviations(s, profile, recs),
         stats_note=note,
     )
     tables = all_tables(q, s.title, q_stats, ens, note)
-    return QuestionNumbers(qid, s.title, s.research_question, s.hypothesis, facts, tables, q.macros)
+    return QuestionNumbers(
+        qid, s.title, s.research_question, s.hypothesis, Facts(**facts), tables, q.macros
+    )

@@ -48,6 +48,7 @@ def column(seeds: list[SeedResult], key: str) -> np.ndarray:
 
 
 def best_run(runs: dict[str, list[SeedResult]]) -> str:
+    """The run of the best mean test accuracy."""
     return max(runs, key=lambda r: results.test_accuracies(runs[r]).mean())
 
 
@@ -166,10 +167,12 @@ def comparison(runs: dict[str, list[SeedResult]]) -> Figure:
 
 
 def class_names(pred: dict[str, np.ndarray], k: int) -> list[str]:
+    """The class names of the predictions (their indices where none are recorded)."""
     return [str(c) for c in pred.get("class_names", range(k))]
 
 
 def confusion(pred: dict[str, np.ndarray], name: str) -> Figure:
+    """The confusion matrix of one seed's test predictions (counts in the cells)."""
     y, p = pred["y_true"], pred["probs"].argmax(-1)
     k = pred["probs"].shape[1]
     m = np.zeros((k, k), int)
@@ -199,6 +202,7 @@ def confusion(pred: dict[str, np.ndarray], name: str) -> Figure:
 
 
 def errors(pred: dict[str, np.ndarray], name: str) -> Figure | None:
+    """The misclassified test images of one seed, true and predicted class (None: none)."""
     images, idx = pred["mis_images"], pred["mis_index"]
     n = len(idx)
     if n == 0:
@@ -223,6 +227,7 @@ def errors(pred: dict[str, np.ndarray], name: str) -> Figure | None:
 
 
 def filters(kernels: np.ndarray, name: str) -> Figure:
+    """The first-layer convolution filters (first input channel), one panel each."""
     k = kernels[:, :, 0, :]  # first input channel: (k, k, maps)
     maps = k.shape[-1]
     cols = min(10, maps)
@@ -239,6 +244,7 @@ def filters(kernels: np.ndarray, name: str) -> Figure:
 
 
 def published(runs: dict[str, list[SeedResult]]) -> Figure | None:
+    """Our test accuracy beside the published one, per run that has one (None: none)."""
     names = [r for r in runs if runs[r][0].record.get("published_accuracy") is not None]
     if not names:
         return None
@@ -331,6 +337,7 @@ def tuning(results_dir: Path, results_set: str, question: str) -> Figure | None:
 
 
 def load_predictions(seed_dir: Path) -> dict[str, np.ndarray] | None:
+    """A seed's test predictions (None where it has none)."""
     path = seed_dir / results.PREDICTIONS
     if not path.exists():
         return None

@@ -30,6 +30,7 @@ COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#0
 
 
 def style() -> None:
+    """The one style of every figure (matplotlib's rc settings)."""
     plt.rcParams.update(
         {
             "figure.dpi": 110,
@@ -109,6 +110,7 @@ def families(names: list[str], tuned: set[str]) -> list[list[str]]:
 
 
 def _lines(round_: int) -> tuple[Any, Any]:
+    """The line styles of a run and of its tuned sibling in one round of the colours."""
     if round_ < len(PAIRS):
         return PAIRS[round_]
     dash = 2.0 + round_  # longer dashes each round: never a pattern of an earlier one
@@ -140,6 +142,7 @@ def panels(names: list[str], tuned: set[str], most: int = MOST) -> list[list[str
         return [[n for f in fams for n in f]]
 
     def fill(cap: int) -> list[list[str]]:
+        """The families in panels of at most ``cap`` runs, as they go."""
         out: list[list[str]] = [[]]
         for f in fams:
             if out[-1] and len(out[-1]) + len(f) > cap:

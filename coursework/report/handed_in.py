@@ -100,6 +100,7 @@ def results_part(results_dir: Path, results_set: str) -> Part:
     report_folder = results.report_dir(results_dir, results_set).name
 
     def in_part(rel: str) -> bool:
+        """Whether a file of the set (its name under the set) is handed in."""
         parts = rel.split("/")
         if rel.endswith(WEIGHTS) or parts[0] == results.MANIFEST:
             return False
@@ -145,6 +146,7 @@ def _rows_of(data: bytes, ids: list[str], out_of: set[str], figures: str) -> byt
     head = table[0]
 
     def question(row: dict) -> str | None:
+        """The question a row is about (None: the set as a whole)."""
         if "question" in row:
             return row["question"]
         if row.get("run") not in (None, "", "-"):

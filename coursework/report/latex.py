@@ -150,6 +150,7 @@ def tex(value: object) -> str:
     ``\\ensuremath{\\alpha}``; a character no style can typeset is a ReportError naming it."""
 
     def one(m: re.Match) -> str:
+        """One character of the value as LaTeX (escaped, or a non-ASCII one spelled out)."""
         c = m.group()
         if c in _TEX:
             return _TEX[c]
@@ -274,6 +275,7 @@ def page_budget(aux: Path, questions: list[str]) -> dict:
         height, cols, width = float(layout[1]) * 65536, int(layout[2]), float(layout[3]) * 65536
 
         def where(mark):
+            """A mark's column, counted over the pages, and its height on its page."""
             x, y, page = marks[mark]
             return (page - 1) * cols + (1 if cols == 2 and x > width / 2 else 0), y
 
@@ -349,6 +351,7 @@ def layout(build: Path) -> list[str]:
     cols, width = (int(lay[2]), float(lay[3]) * 65536) if lay else (1, 0.0)
 
     def order(mark: tuple[int, int, int]) -> tuple[int, int, int]:
+        """Where a mark falls: page, then its place on it."""
         x, y, page = mark
         return page, int(cols == 2 and x > width / 2), -y
 

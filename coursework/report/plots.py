@@ -144,10 +144,12 @@ def code_digest() -> str:
 
 
 def sha256(path: Path) -> str:
+    """The sha256 of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def seed_files(seeds: list[SeedResult], *names: str) -> list[Path]:
+    """The record of each seed and its files named ``names``."""
     return [s.dir / n for s in seeds for n in (results.RECORD, *names)]
 
 

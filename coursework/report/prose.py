@@ -72,6 +72,7 @@ def write_once(path: Path, text: str) -> None:
 
 
 def abstract_file(prose_root: Path | None) -> Path:
+    """The abstract's prose file, in ``prose_root`` (default: the project's prose folder)."""
     return (Path(prose_root) if prose_root is not None else PROSE) / "abstract.tex"
 
 
@@ -203,10 +204,12 @@ def _nearest(name: str, names: list[str], cutoff: float = 0.5) -> str | None:
 
 
 def _hint(near: str | None, listing: str) -> str:
+    """A message's parenthesis: the nearest name, if there is one, and what there is."""
     return f" (did you mean {near}? {listing})" if near else f" ({listing})"
 
 
 def _listed(names: list[str], most: int = 12) -> str:
+    """At most ``most`` of the names, and how many there are in all."""
     return ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
 
 

@@ -135,6 +135,7 @@ def environment_jinja(templates: Path | None = None) -> jinja2.Environment:
 
 
 def relative(path: Path, report_dir: Path) -> str:
+    """A file as the report folder's LaTeX names it (relative, forward slashes)."""
     return os.path.relpath(Path(path).resolve(), report_dir.resolve()).replace(os.sep, "/")
 
 

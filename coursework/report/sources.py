@@ -135,4 +135,5 @@ def numbers_tex(questions: list[QuestionNumbers]) -> str:
 
 
 def macro_line(key: str, field: str, value: str) -> str:
+    """One ``\\cwset`` line of ``numbers.tex`` (the value LaTeX-safe, commas braced)."""
     return f"\\cwset{{{key}}}{{{field}}}{{{tex(value).replace(',', '{,}')}}}"

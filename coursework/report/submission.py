@@ -59,6 +59,7 @@ HISTORY_LENGTH = 5000  # commits of the git history recorded
 
 
 def git(root: Path, *args: str) -> str | None:
+    """The output of a git command in ``root`` (None: no git, or it failed)."""
     try:
         return subprocess.run(
             ["git", *args], cwd=root, capture_output=True, text=True, timeout=60, check=True
@@ -223,6 +224,7 @@ def staging(folder: Path) -> tuple[Path, Path]:
 
 
 def _retired(folder: Path) -> Path:
+    """Where an older submission folder goes while it is removed."""
     return folder.parent / f".{folder.name}.old"
 
 
