@@ -181,6 +181,7 @@ from coursework.records.locks import (
     run_claim as run_claim,
 )
 from coursework.records.record import SCHEMA_VERSION as SCHEMA_VERSION
+from coursework.records.record import Status
 from coursework.records.runs import (
     in_progress as in_progress,
 )
@@ -266,7 +267,7 @@ def load_question(
     runs: dict[str, list[SeedResult]] = {}
     for path in record_paths(results, results_set, question):
         rec = read_json(path)
-        if rec["status"] == "complete":
+        if rec["status"] == Status.COMPLETE:
             runs.setdefault(rec["run"], []).append(
                 SeedResult(rec["seed"], rec, read_csv(path.parent / HISTORY), path.parent)
             )

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from coursework.records import results
+from coursework.records.config import TrainConfig
 from coursework.records.datanames import quick_form
 from coursework.records.errors import SpecError
 from coursework.records.fields import BASE_CONFIG, CONFIG_KEYS
 from coursework.records.project import EXPERIMENTS
-from coursework.records.record import TrainConfig
 from coursework.records.validate import check_run, places, validate
 
 EXPERIMENTS_DIR = EXPERIMENTS
@@ -85,7 +85,7 @@ class Run:
 
     @property
     def seeds(self) -> list[int]:
-        return list(self.config["seeds"])
+        return list(self.config.seeds or [])
 
 
 @dataclass

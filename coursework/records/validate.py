@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from coursework.records.builders import penalties, resolve_builder
+from coursework.records.config import TrainConfig
 from coursework.records.errors import SpecError
 from coursework.records.fields import (
     CONFIG,
@@ -265,7 +266,7 @@ def _check_range(at: str, space: dict[str, Any]) -> list[str]:
 
 
 def check_run(
-    cfg: Mapping[str, Any],
+    cfg: TrainConfig,
     tuned: Mapping[str, Any],
     builders: bool = True,
 ) -> list[str]:
@@ -280,13 +281,13 @@ def check_run(
     errors = [
         f"key {k!r} is not set (put it in [defaults])" for k in REQUIRED_CONFIG if k not in cfg
     ]
-    if "builder" not in cfg or not builders:
+    if cfg.builder is None or not builders:
         return errors
     try:
-        fn = resolve_builder(cfg["builder"])
+        fn = resolve_builder(cfg.builder)
     except SpecError as exc:
         return errors + [f"key 'builder': {exc}"]
-    kwargs = {**cfg["model"], **penalties(cfg)}
+    kwargs = {**cfg.model, **penalties(cfg)}
     kwargs.update({k[6:]: None for k in tuned if k.startswith("model.")})
     params = inspect.signature(fn).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
@@ -294,9 +295,9 @@ def check_run(
     takes = list(params)[2:]
     for k in kwargs:
         if k not in params or k in ("input_shape", "num_classes"):
-            where = f"model.{k}" if k in cfg["model"] or f"model.{k}" in tuned else f"{k}_lambda"
+            where = f"model.{k}" if k in cfg.model or f"model.{k}" in tuned else f"{k}_lambda"
             errors.append(
-                f"key {where!r}: builder {cfg['builder']} takes no argument "
+                f"key {where!r}: builder {cfg.builder} takes no argument "
                 f"{k!r}" + (hint(k, takes) or f" (it takes: {', '.join(takes)})")
             )
     return errors
