@@ -28,6 +28,7 @@ from coursework import __version__
 from coursework.data import datasets as data
 from coursework.engine.estimate import device_name
 from coursework.records import results
+from coursework.records.config import TrainConfig
 from coursework.records.results import SCHEMA_VERSION
 from coursework.runtime import backend, workers
 
@@ -65,9 +66,8 @@ def nielsen_net(seed: int):
         hidden=[100],
         activation="relu",
     )
-    compile_model(
-        model, {"loss": "crossentropy", "optimizer": "sgd", "learning_rate": LEARNING_RATE}
-    )
+    config = {"loss": "crossentropy", "optimizer": "sgd", "learning_rate": LEARNING_RATE}
+    compile_model(model, TrainConfig.from_dict(config))
     return model
 
 

@@ -15,7 +15,7 @@ def architectures(spec: Spec, profile: str, dataset: str | None = None) -> list[
     out = []
     for run in spec.resolve(profile):
         cfg = run.config
-        info = data.info(dataset or cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
+        info = data.info(dataset or cfg.dataset, cfg.image_size, cfg.color)
         model = build_model(run.config, info)
         out.append(
             {

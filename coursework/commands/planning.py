@@ -55,7 +55,7 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
     for (question, run), group in groups.items():
         cfg = group[0].job.run.config
         t = totals(group)
-        epochs = f"{'<=' if cfg['early_stopping'] else ''}{cfg['epochs']}"
+        epochs = f"{'<=' if cfg.early_stopping else ''}{cfg.epochs}"
         lines.append(
             f"{question:14s} {run:22s} {len(group):5d} {epochs:>6s} "
             f"{group[0].epoch_images:12,d} {millions(t['images']):>10s} "
@@ -83,7 +83,7 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
             "':study': a tuned run's Optuna study on the validation split, all its "
             "trials (pruning may end some sooner)."
         )
-    if any(i.job.run.config["early_stopping"] for i in plan):
+    if any(i.job.run.config.early_stopping for i in plan):
         lines.append(
             "'<=': early stopping may end a run sooner; its images and time are at "
             "most those shown."

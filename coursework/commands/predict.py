@@ -25,6 +25,7 @@ from coursework.data import datasets as data
 from coursework.data import images
 from coursework.records import results
 from coursework.records.builders import resolve_builder
+from coursework.records.config import TrainConfig
 from coursework.records.errors import DataError, ResultsError
 from coursework.report import plots
 
@@ -123,8 +124,8 @@ def evaluate(
     matrix written to ``out`` (default: ``evaluate-<question>-<run>-seed-<k>-<split>.pdf`` in
     the current folder: the results folder stays as the runs left it)."""
     model, rec = load_run(folder)
-    cfg = rec["config"]
-    ds = data.load(dataset or cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
+    cfg = TrainConfig.from_dict(rec["config"])
+    ds = data.load(dataset or cfg.dataset, cfg.image_size, cfg.color)
     x, y = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
     probs = model.predict(data.scale(x), batch_size=BATCH, verbose=0)
     if probs.shape[1] != ds.num_classes and ds.num_classes > probs.shape[1]:

@@ -53,8 +53,8 @@ from coursework.data import datasets as data
 from coursework.engine.network import epoch_images
 from coursework.engine.run import EVAL_BATCH, prepare
 from coursework.records import results
+from coursework.records.config import CONFIG_FIELDS, TrainConfig
 from coursework.records.errors import ResultsError
-from coursework.records.record import TrainConfig
 from coursework.records.results import SCHEMA_VERSION
 from coursework.runtime import backend, env
 
@@ -119,23 +119,36 @@ def machine() -> dict:
     }
 
 
-def network(cfg: Mapping[str, Any], info: data.DatasetInfo) -> dict:
+Config = TrainConfig | Mapping[str, Any]  # a run's config, or a dict of its keys (and more)
+
+
+def typed(cfg: Config) -> TrainConfig:
+    """``cfg`` as a :class:`TrainConfig`: a dict's config keys (a caller's dict may carry
+    others, which play no part in speed)."""
+    if isinstance(cfg, TrainConfig):
+        return cfg
+    return TrainConfig.from_dict({k: v for k, v in cfg.items() if k in CONFIG_FIELDS})
+
+
+def network(cfg: Config, info: data.DatasetInfo) -> dict[str, Any]:
     """The parts of a run's config that decide its speed."""
+    tc = typed(cfg)
     return {
-        "builder": cfg["builder"],
-        "model": cfg["model"],
-        "batch_size": cfg["batch_size"],
-        "optimizer": cfg["optimizer"],
-        "loss": cfg["loss"],
-        "augment": "none" if cfg["augment"] == "expand" else cfg["augment"],
-        "l1": bool(cfg.get("l1_lambda")),
-        "l2": bool(cfg.get("l2_lambda")),
+        "builder": tc.builder,
+        "model": tc.model,
+        "batch_size": tc.batch_size,
+        "optimizer": tc.optimizer,
+        "loss": tc.loss,
+        "augment": "none" if tc.augment == "expand" else tc.augment,
+        "l1": bool(tc.l1_lambda),
+        "l2": bool(tc.l2_lambda),
         "input_shape": list(info.input_shape),
         "num_classes": info.num_classes,
     }
 
 
-def key(cfg: Mapping[str, Any], info: data.DatasetInfo) -> str:
+def key(cfg: Config, info: data.DatasetInfo) -> str:
+    """The cache key of a network's speed: this machine and :func:`network`."""
     text = json.dumps({"machine": machine(), "network": network(cfg, info)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -152,9 +165,11 @@ def fastest(timed: Callable[[], object], repeats: int = REPEATS, budget: float =
     return best
 
 
-def measure(cfg: Mapping[str, Any], info: data.DatasetInfo) -> Speed:
+def measure(cfg: Config, info: data.DatasetInfo) -> Speed:
     """Calibrate one network (a few seconds): see the module docstring."""
-    batch = cfg["batch_size"]
+    tc = typed(cfg)
+    batch = tc.batch_size
+    assert batch is not None  # a spec's config always has one (validate.py)
     n = max(batch, min(STEPS * batch, MAX_IMAGES) // batch * batch)
     rng = np.random.default_rng(0)
     shape = tuple(info.input_shape)
@@ -176,7 +191,6 @@ def measure(cfg: Mapping[str, Any], info: data.DatasetInfo) -> Speed:
         labels(batch),
         info.num_classes,
     )
-    tc = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg)
     tc = tc.with_(augment="none" if tc.augment == "expand" else tc.augment)
     order = np.arange(n, dtype=np.int32)
     try:
@@ -278,11 +292,11 @@ class Calibrations:
                 )
         self.entries = entries
 
-    def get(self, cfg: Mapping[str, Any], info: data.DatasetInfo) -> Speed | None:
+    def get(self, cfg: Config, info: data.DatasetInfo) -> Speed | None:
         entry = self.entries.get(key(cfg, info))
         return Speed(**entry["speed"]) if entry else None
 
-    def ensure(self, cfg: Mapping[str, Any], info: data.DatasetInfo) -> Speed:
+    def ensure(self, cfg: Config, info: data.DatasetInfo) -> Speed:
         """The cached speed, or a new calibration (saved at once). Measured under the lock:
         two processes calibrating at once would each slow the other's measurement."""
         speed = self.get(cfg, info)
@@ -303,7 +317,7 @@ class Calibrations:
 
     def observe(
         self,
-        cfg: Mapping[str, Any],
+        cfg: Config,
         info: data.DatasetInfo,
         history: Sequence[dict],
         concurrent: int = 1,
@@ -322,7 +336,7 @@ class Calibrations:
         if epoch <= 0:
             return None
         setup = max(0.0, float(history[0]["epoch_seconds"]) - epoch)
-        n, sizes, k = epoch_images(cfg, info), info.sizes, key(cfg, info)
+        n, sizes, k = epoch_images(typed(cfg), info), info.sizes, key(cfg, info)
 
         def check(speed: Speed, replaced: bool = False) -> Observation:
             predicted = speed.setup_seconds + len(history) * speed.epoch_seconds(n, sizes)
@@ -357,7 +371,7 @@ class Calibrations:
 
 def observe(
     results_dir: Path,
-    cfg: Mapping[str, Any],
+    cfg: Config,
     info: data.DatasetInfo,
     history: Sequence[dict] | Path,
     concurrent: int = 1,

@@ -4,10 +4,8 @@ plan read before anything trains."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import keras
 
@@ -16,6 +14,7 @@ from coursework.engine import keys
 from coursework.engine.network import build_model
 from coursework.records import results
 from coursework.records import spec as specs
+from coursework.records.config import TrainConfig
 from coursework.records.errors import DataError, ResultsError
 from coursework.records.record import Status
 from coursework.records.spec import Run, Spec
@@ -51,12 +50,12 @@ class Job:
 _DATASETS: dict[tuple, data.Dataset] = {}
 
 
-def dataset(cfg: Mapping[str, Any]) -> data.Dataset:
-    """The dataset of a run's config, loaded once per process. Read by key: ``cfg`` is a
-    :class:`~coursework.records.record.TrainConfig` or the dict of a ``run.json``."""
-    key = (cfg["dataset"], tuple(cfg.get("image_size") or ()), cfg.get("color"))
+def dataset(cfg: TrainConfig) -> data.Dataset:
+    """The dataset of a run's config, loaded once per process (a ``run.json``'s config is
+    read with :meth:`TrainConfig.from_dict` first)."""
+    key = (cfg.dataset, tuple(cfg.image_size or ()), cfg.color)
     if key not in _DATASETS:
-        _DATASETS[key] = data.load(cfg["dataset"], cfg.get("image_size"), cfg.get("color"))
+        _DATASETS[key] = data.load(cfg.dataset, cfg.image_size, cfg.color)
     return _DATASETS[key]
 
 

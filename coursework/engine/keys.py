@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from coursework.records.config import TrainConfig
 from coursework.records.project import ROOT
 from coursework.records.spec import Run
 
@@ -53,10 +54,12 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def config_text(cfg: Mapping[str, Any]) -> str:
-    """The settings of the key, as canonical JSON."""
+def config_text(cfg: TrainConfig) -> str:
+    """The settings of the key, as canonical JSON (of the dict the spec resolved to)."""
     return json.dumps(
-        {k: v for k, v in cfg.items() if k not in NOT_IN_KEY}, sort_keys=True, default=str
+        {k: v for k, v in cfg.to_dict().items() if k not in NOT_IN_KEY},
+        sort_keys=True,
+        default=str,
     )
 
 
@@ -90,7 +93,7 @@ def run_key(run: Run, seed: int, data_sha256: str) -> RunKey:
     """The key of ``run`` trained with ``seed`` on data whose content digest is
     ``data_sha256`` (:meth:`coursework.data.datasets.Dataset.fingerprint`)."""
     cfg = config_text(run.config)
-    files = builder_files(run.config["builder"])
+    files = builder_files(str(run.config.builder))
     builder = _sha(json.dumps(files, sort_keys=True))
     digest = _sha(
         json.dumps(
@@ -104,7 +107,7 @@ def study_key(run: Run, data_sha256: str) -> str:
     """The key of a tuned run's study: the run's settings before tuning, its tune table, the
     data and the builder. ``run`` is the run as the spec gives it (not yet tuned)."""
     assert run.tune is not None
-    files = builder_files(run.config["builder"])
+    files = builder_files(str(run.config.builder))
     return _sha(
         json.dumps(
             {
@@ -143,7 +146,7 @@ def differences(record: dict[str, Any], key: RunKey, run: Run, seed: int) -> lis
     if recorded.get("digest") == key.digest:
         return []
     out = []
-    old, new = _flat(record.get("config", {})), _flat(run.config)
+    old, new = _flat(record.get("config", {})), _flat(run.config.to_dict())
     for k in sorted(set(old) | set(new)):
         if json.dumps(old.get(k), sort_keys=True) != json.dumps(new.get(k), sort_keys=True):
             out.append(f"{k} {_shown(old.get(k))} -> {_shown(new.get(k))}")

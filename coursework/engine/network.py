@@ -7,7 +7,6 @@ training the network sits behind the augmentation layers of the run, if any.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -16,38 +15,46 @@ import numpy as np
 from coursework.data import datasets as data
 from coursework.engine import augment
 from coursework.records.builders import penalties, resolve_builder
+from coursework.records.config import TrainConfig
 from models.common import keras_penalty
 
 
-def make_optimizer(cfg: Mapping[str, Any]) -> keras.optimizers.Optimizer:
-    lr = float(cfg["learning_rate"])
-    name = cfg["optimizer"]
+def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
+    """The run's optimizer (``sgd``, ``momentum``, ``adam``, else RMSprop) at its learning
+    rate."""
+    assert cfg.learning_rate is not None  # a spec's config always has one (validate.py)
+    lr = float(cfg.learning_rate)
+    name = cfg.optimizer
     if name == "sgd":
         return keras.optimizers.SGD(lr)
     if name == "momentum":
-        return keras.optimizers.SGD(lr, momentum=float(cfg["momentum"]))
+        assert cfg.momentum is not None  # a spec's config always has one (its default: 0.0)
+        return keras.optimizers.SGD(lr, momentum=float(cfg.momentum))
     if name == "adam":
         return keras.optimizers.Adam(lr)
     return keras.optimizers.RMSprop(lr)
 
 
-def builder_kwargs(cfg: Mapping[str, Any], num_train: int) -> dict:
+def builder_kwargs(cfg: TrainConfig, num_train: int) -> dict[str, Any]:
     """The builder's keyword arguments: the spec's ``model`` table plus Keras penalties."""
-    batches = max(1, num_train // cfg["batch_size"])  # network3's num_training_batches
+    assert cfg.batch_size is not None  # a spec's config always has one (validate.py)
+    batches = max(1, num_train // cfg.batch_size)  # network3's num_training_batches
     return {
-        **cfg["model"],
+        **cfg.model,
         **{kind: keras_penalty(lam, batches, kind) for kind, lam in penalties(cfg).items()},
     }
 
 
-def epoch_images(cfg: Mapping[str, Any], info: data.DatasetInfo) -> int:
+def epoch_images(cfg: TrainConfig, info: data.DatasetInfo) -> int:
     """Training images in one epoch: the training split, 5x when expanded (Nielsen's 1-pixel
     shifts, :func:`coursework.engine.augment.expand`)."""
-    return info.sizes["train"] * (5 if cfg.get("augment") == "expand" else 1)
+    return info.sizes["train"] * (5 if cfg.augment == "expand" else 1)
 
 
-def build_model(cfg: Mapping[str, Any], info: data.DatasetInfo) -> keras.Model:
-    return resolve_builder(cfg["builder"])(
+def build_model(cfg: TrainConfig, info: data.DatasetInfo) -> keras.Model:
+    """The run's network for the dataset's image shape and classes, not yet compiled."""
+    assert cfg.builder is not None  # a spec's config always has one (validate.py)
+    return resolve_builder(cfg.builder)(
         info.input_shape, info.num_classes, **builder_kwargs(cfg, epoch_images(cfg, info))
     )
 
@@ -77,9 +84,9 @@ def with_augmentation(model: keras.Model, name: str, seed: int) -> keras.Model:
     return keras.Model(inputs, model(x), name=f"{model.name}_{name}")
 
 
-def compile_model(net: keras.Model, cfg: Mapping[str, Any]) -> None:
+def compile_model(net: keras.Model, cfg: TrainConfig) -> None:
     """Optimizer, loss (softmax + log-likelihood, or MSE on one-hot targets) and accuracy."""
-    if cfg["loss"] == "mse":
+    if cfg.loss == "mse":
         loss, metric = keras.losses.MeanSquaredError(), keras.metrics.CategoricalAccuracy
     else:
         loss, metric = (

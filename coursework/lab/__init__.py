@@ -92,11 +92,11 @@ def spec_table(question: str, profile: str = "quick", dataset: str | None = None
             {
                 "run": run.name,
                 "description": run.description,
-                "optimizer": cfg["optimizer"],
-                "learning rate": cfg["learning_rate"],
-                "batch": cfg["batch_size"],
-                "epochs": cfg["epochs"],
-                "seeds": " ".join(map(str, cfg["seeds"])),
+                "optimizer": cfg.optimizer,
+                "learning rate": cfg.learning_rate,
+                "batch": cfg.batch_size,
+                "epochs": cfg.epochs,
+                "seeds": " ".join(map(str, cfg.seeds or [])),
                 "parameters": params[run.name],
                 "tuned": ", ".join(run.tune.params) if run.tune else "",
             }
