@@ -15,6 +15,8 @@ resumed run sees exactly the same images as an uninterrupted one.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import numpy as np
 from keras import ops
@@ -26,14 +28,14 @@ def expand(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for axis, step in ((1, -1), (1, 1), (2, -1), (2, 1)):  # up, down, left, right
         s = np.roll(x, step, axis=axis)
         edge = 0 if step == 1 else -1  # the row/column that wrapped around
-        index = [slice(None)] * x.ndim
+        index: list[slice | int] = [slice(None)] * x.ndim
         index[axis] = edge
         s[tuple(index)] = 0
         shifts.append(s)
     return np.stack(shifts, axis=1).reshape(-1, *x.shape[1:]), np.repeat(y, 5)
 
 
-def layers(name: str, seed: int) -> list[keras.layers.Layer]:
+def layers(name: str | None, seed: int) -> list[keras.layers.Layer]:
     """The augmentation layers for ``name`` (``affine`` or ``elastic``; none for the others)."""
     if name == "affine":
         return affine_layers(seed)
@@ -79,7 +81,9 @@ class ElasticDistortion(keras.layers.Layer):
     products (a 1-channel convolution is several times slower on a CPU).
     """
 
-    def __init__(self, alpha: float = 34.0, sigma: float = 4.0, seed: int | None = None, **kwargs):
+    def __init__(
+        self, alpha: float = 34.0, sigma: float = 4.0, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.alpha, self.sigma, self.seed = alpha, sigma, seed
         self.seed_generator = keras.random.SeedGenerator(seed)

@@ -23,6 +23,7 @@ checkpoints, evaluation and saving around it need not know the backend.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 import numpy as np
@@ -44,7 +45,7 @@ def pixels(x):
     return ops.cast(x, "float32")
 
 
-def targets(y, num_classes: int, one_hot: bool):
+def targets(y: Any, num_classes: int, one_hot: bool) -> Any:
     """Integer labels, or one-hot rows for a loss that wants them (``mse``)."""
     return ops.one_hot(y, num_classes) if one_hot else y
 
@@ -59,6 +60,7 @@ class EpochProgram:
 
     deterministic: bool = True
     jit_compile: bool = False
+    fallback: str = ""  # why a deterministic program fell back (JAX), else empty
 
     def __call__(self, order: np.ndarray) -> dict[str, float]:
         raise NotImplementedError
@@ -91,8 +93,17 @@ class JaxEpoch(EpochProgram):
     jitted step at a time on a CPU."""
 
     def __init__(
-        self, model, x, y, batch_size, num_classes, one_hot, *, deterministic: bool, on_gpu: bool
-    ):
+        self,
+        model: keras.Model,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        num_classes: int,
+        one_hot: bool,
+        *,
+        deterministic: bool,
+        on_gpu: bool,
+    ) -> None:
         import jax
 
         self.model, self.batch_size, self.n = model, batch_size, len(y)
@@ -132,7 +143,7 @@ class JaxEpoch(EpochProgram):
             {"xla_gpu_deterministic_ops": True} if deterministic and on_gpu else None
         )
 
-    def _call(self, state, batches):
+    def _call(self, state: Any, batches: np.ndarray) -> Any:
         try:
             if self.scan:
                 return self.fn(state, batches)
@@ -153,7 +164,7 @@ class JaxEpoch(EpochProgram):
             self.fn = self._jit(None)
             return self._call(state, batches)
 
-    def __call__(self, order):
+    def __call__(self, order: np.ndarray) -> dict[str, float]:
         m = self.model
         variables = (m.trainable_variables, m.non_trainable_variables, m.optimizer.variables)
         state = (*([v.value for v in vs] for vs in variables), np.float32(0), np.int32(0))
@@ -170,7 +181,17 @@ class JaxEpoch(EpochProgram):
 class TensorFlowEpoch(EpochProgram):
     """``model.train_step`` for every batch inside one ``tf.function``."""
 
-    def __init__(self, model, x, y, batch_size, num_classes, one_hot, *, jit_compile: bool):
+    def __init__(
+        self,
+        model: keras.Model,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        num_classes: int,
+        one_hot: bool,
+        *,
+        jit_compile: bool,
+    ) -> None:
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")  # each run traces its own program: no news
@@ -188,7 +209,7 @@ class TensorFlowEpoch(EpochProgram):
 
         self.fn = run
 
-    def __call__(self, order):
+    def __call__(self, order: np.ndarray) -> dict[str, float]:
         import tensorflow as tf
 
         self.model.reset_metrics()
@@ -199,12 +220,20 @@ class TensorFlowEpoch(EpochProgram):
 class TorchEpoch(EpochProgram):
     """``model.train_step`` batch by batch, the data on the device."""
 
-    def __init__(self, model, x, y, batch_size, num_classes, one_hot):
+    def __init__(
+        self,
+        model: keras.Model,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        num_classes: int,
+        one_hot: bool,
+    ) -> None:
         self.model, self.batch_size = model, batch_size
         self.x, self.y = ops.convert_to_tensor(x), ops.convert_to_tensor(y)
         self.num_classes, self.one_hot = num_classes, one_hot
 
-    def __call__(self, order):
+    def __call__(self, order: np.ndarray) -> dict[str, float]:
         self.model.reset_metrics()
         order = ops.convert_to_tensor(order.astype(np.int64))
         for i in range(math.ceil(len(order) / self.batch_size)):

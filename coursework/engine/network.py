@@ -71,7 +71,7 @@ def adapt(model: keras.Model, x_train: np.ndarray) -> list[str]:
     return [layer.name for layer in fitted]
 
 
-def with_augmentation(model: keras.Model, name: str, seed: int) -> keras.Model:
+def with_augmentation(model: keras.Model, name: str | None, seed: int) -> keras.Model:
     """``model`` behind the augmentation layers of ``name`` (active in training only), or
     ``model`` itself when there are none. The two share their weights."""
     layers = augment.layers(name, seed)

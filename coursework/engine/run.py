@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ def prepare(cfg: TrainConfig, seed: int, ds: data.Dataset) -> Session:
     net = with_augmentation(model, cfg.augment, seed)
     compile_model(net, cfg)
     one_hot = cfg.loss == "mse"
+    assert cfg.batch_size is not None  # a spec's config always has one (validate.py)
     program = loop.epoch_program(
         net,
         x_train,
@@ -266,7 +268,7 @@ def train_one(
         "policy": settings["policy"],
         "jit_compile": s.program.jit_compile,
     }
-    if getattr(s.program, "fallback", ""):
+    if s.program.fallback:
         determinism["fallback"] = s.program.fallback
     status = (
         Status.PRUNED
@@ -284,7 +286,7 @@ def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y] if one_hot else y
 
 
-def save_atomically(save, path: Path) -> None:
+def save_atomically(save: Callable[[Path], object], path: Path) -> None:
     """``save(tmp)`` (a Keras save method), then rename: see
     :func:`coursework.records.results.atomic`."""
     with results.atomic(path) as tmp:
@@ -310,7 +312,7 @@ def save_predictions(
     - ``class_names`` (classes,) the names of the classes.
     """
     wrong = np.flatnonzero(probs.argmax(-1) != y_test)[:max_images]
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "y_true": y_test.astype(np.int64),
         "probs": probs.astype(np.float16),
         "mis_index": wrong,
@@ -321,7 +323,7 @@ def save_predictions(
     if convs:
         arrays["filters"] = keras.ops.convert_to_numpy(convs[0].kernel).astype(np.float32)
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    np.savez_compressed(buf, allow_pickle=True, **arrays)  # (its default, named for mypy)
     results.write_bytes(path, buf.getvalue())
 
 

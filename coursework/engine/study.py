@@ -5,8 +5,10 @@ pruner, the next point of a grid, a trial's values and run, and which trials cou
 from __future__ import annotations
 
 import itertools
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import JournalStorage
@@ -77,7 +79,7 @@ def next_point(study: optuna.Study, folder: Path, params: dict) -> dict:
 
 def suggest(trial: optuna.Trial, params: dict) -> dict:
     """The trial's values of the searched parameters."""
-    out = {}
+    out: dict[str, Any] = {}
     for name, space in params.items():
         if isinstance(space, list):
             out[name] = trial.suggest_categorical(name, space)
@@ -112,7 +114,7 @@ def counted(study: optuna.Study, folder: Path) -> int:
     return n
 
 
-def study_lock(folder: Path):
+def study_lock(folder: Path) -> AbstractContextManager[None]:
     """Held while a process asks for a trial and claims its folder, or looks for trials whose
     process died, so that no two processes take the same trial."""
     return results.file_lock(folder / ".study.lock")

@@ -23,6 +23,7 @@ import shutil
 import traceback
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.trial import TrialState
@@ -44,6 +45,9 @@ from coursework.records.errors import ResultsError, SpecError
 from coursework.records.record import Status
 from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
+
+if TYPE_CHECKING:
+    from coursework.data.datasets import Dataset
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -109,7 +113,7 @@ def run_study(
     from coursework.engine.job import dataset
 
     ds = dataset(run.config)
-    tune = run.tune
+    tune = tuning(run)
     folder = study_dir(results_dir, results_set, run)
     results.ensure_writable(folder)
     done_here = 0
@@ -133,7 +137,13 @@ def run_study(
 
 
 def train_trial(
-    study: optuna.Study, trial: optuna.Trial, params: dict, run: Run, out: Path, ds, label: str = ""
+    study: optuna.Study,
+    trial: optuna.Trial,
+    params: dict,
+    run: Run,
+    out: Path,
+    ds: Dataset,
+    label: str = "",
 ) -> dict:
     """Train one trial into ``out``, report each epoch's validation accuracy to the pruner,
     record it and tell the study."""
@@ -281,8 +291,8 @@ def tune_question(
             task -= tuning(run).size
         raise SpecError(
             f"{spec.path}: --tune --task: the studies have "
-            f"{sum(r.tune.size for r in runs)} trials (tasks 0 to "
-            f"{sum(r.tune.size for r in runs) - 1})"
+            f"{sum(tuning(r).size for r in runs)} trials (tasks 0 to "
+            f"{sum(tuning(r).size for r in runs) - 1})"
         )
     for run in runs:
         events.say(
