@@ -21,6 +21,7 @@ import importlib.util
 import statistics
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from coursework.records import results
 from coursework.records.config import TrainConfig
 from coursework.records.results import SCHEMA_VERSION
 from coursework.runtime import backend, workers
+
+if TYPE_CHECKING:
+    import keras
 
 LEARNING_RATE = 0.03
 
@@ -50,7 +54,7 @@ def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
 # --------------------------------------------------------------------------- Keras paths
 
 
-def nielsen_net(seed: int):
+def nielsen_net(seed: int) -> keras.Model:
     import keras
 
     from coursework.engine.network import compile_model
@@ -247,7 +251,7 @@ def bench(
     if with_torch is None:
         with_torch = importlib.util.find_spec("torch") is not None
     settings = {"deterministic": deterministic, "mixed_precision": False}
-    out = {
+    out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
         "images": len(y),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -91,7 +92,7 @@ def predict(folder: Path, files: list[Path], out: Path | None = None) -> dict:
         )
     probs = model.predict(data.scale(x), batch_size=BATCH, verbose=0)
     classes = class_names(rec)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"input": n, "predicted": classes[int(p.argmax())], "probability": float(p.max())}
         for n, p in zip(names, probs, strict=True)
     ]
@@ -125,7 +126,9 @@ def evaluate(
     the current folder: the results folder stays as the runs left it)."""
     model, rec = load_run(folder)
     cfg = TrainConfig.from_dict(rec["config"])
-    ds = data.load(dataset or cfg.dataset, cfg.image_size, cfg.color)
+    name = dataset or cfg.dataset
+    assert name is not None  # a run's config always has one
+    ds = data.load(name, cfg.image_size, cfg.color)
     x, y = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
     probs = model.predict(data.scale(x), batch_size=BATCH, verbose=0)
     if probs.shape[1] != ds.num_classes and ds.num_classes > probs.shape[1]:

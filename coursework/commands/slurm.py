@@ -90,11 +90,11 @@ def _tasks(spec: Spec, profile: str, dataset: str | None, tune: bool) -> list[tu
     """The array's tasks: a run and what of it each trains (a seed, or a study's trial)."""
     if tune:
         tuned = [
-            r
+            (r, r.tune)
             for r, seed in spec.tasks(profile, on=dataset)
             if r.tune is not None and seed == r.seeds[0]
         ]
-        tasks = [(r, f"trial {i + 1} of {r.tune.size}") for r in tuned for i in range(r.tune.size)]
+        tasks = [(r, f"trial {i + 1} of {t.size}") for r, t in tuned for i in range(t.size)]
         if not tasks:
             raise SpecError(
                 f"{spec.path}: no tuned runs (a run's tune table) in profile {profile!r}"

@@ -60,7 +60,8 @@ def report(
     specs_: list[Spec], profile: str, results_dir: Path, on: str | None, chosen_backend: str
 ) -> str:
     """The status table of the questions' runs and seeds, and what the next run does."""
-    lines, total = [], Counter()
+    lines: list[str] = []
+    total: Counter[str] = Counter()
     for s in specs_:
         jobs = jobs_.plan(s, profile, results_dir, on=on)
         states = job_states(jobs)

@@ -94,10 +94,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for job in plan(s, args.profile, args.results, args.only, args.seeds, args.dataset)
     ]
     cache = Calibrations(args.results)
-    plan = planning.timed(planning.items(jobs) + planning.studies(jobs), cache, calibrate=True)
+    items = planning.timed(planning.items(jobs) + planning.studies(jobs), cache, calibrate=True)
     print(
         planning.table(
-            plan,
+            items,
             args.profile,
             str(results.set_dir(args.results, args.results_set)),
             str(cache.path),

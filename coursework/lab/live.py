@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coursework.records import results as layout
 from coursework.records import spec as specs
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.figure import Figure
 
 BAR = 20  # characters of a progress bar
 
@@ -30,12 +34,13 @@ class Live:
         s = specs.load(question, builders=False)
         self.results, self.set = results, layout.set_name(profile, dataset)
         self.runs = [
-            (r.name, seed, r.config.epochs) for r, seed in s.tasks(profile, only, seeds, dataset)
+            (r.name, seed, r.config.epochs or 0) for r, seed in s.tasks(profile, only, seeds, dataset)
         ]
         # the question's runs and its tuned ones: each run's colour and line as in the report
         self.names = [r.name for r in s.resolve(profile)]
         self.tuned = {r.name for r in s.resolve(profile) if r.tune is not None}
-        self.question, self.shown, self.last = question, None, 0.0
+        self.question, self.last = question, 0.0
+        self.shown: tuple[Any, Any] | None = None  # the text's and the figure's displays
         self.status = ""
 
     def _rows(self, name: str, seed: int) -> list[dict]:
@@ -61,7 +66,7 @@ class Live:
         self.last = time.monotonic()
         self._draw()
 
-    def figure(self, text: list[str] | None = None):
+    def figure(self, text: list[str] | None = None) -> Figure:
         """The validation accuracy per epoch of every run and seed trained (``text``: a
         progress line per run and seed is appended to it): each run in its colour and line of
         the report's figures (a line per seed), at most six runs a panel, as there."""
@@ -84,7 +89,7 @@ class Live:
             layout="constrained",
         )
         panel = {name: ax for ax, g in zip(axes[0], groups, strict=True) for name in g}
-        labelled = {}
+        labelled: dict[str, Artist] = {}
         for name, seed, epochs in self.runs:
             rows = self._rows(name, seed)
             done = len(rows)
