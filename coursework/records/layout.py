@@ -101,7 +101,12 @@ def retired_study_dir(results: Path, results_set: str, question: str, run: str) 
 
 
 def trial_dir(results: Path, results_set: str, question: str, run: str, number: int) -> Path:
-    return tune_dir(results, results_set, question, run) / f"trial-{number:03d}"
+    return trial_dir_in(tune_dir(results, results_set, question, run), number)
+
+
+def trial_dir_in(study: Path, number: int) -> Path:
+    """Trial ``number``'s folder in a study's folder (:func:`tune_dir`)."""
+    return study / f"trial-{number:03d}"
 
 
 def spec_copy(results: Path, results_set: str, question: str) -> Path:
