@@ -15,7 +15,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from coursework.records import results
+from coursework.records import layout, results
 from coursework.records.config import TrainConfig
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.spec import Run, Tune, apply_params
@@ -67,7 +67,7 @@ def next_point(study: optuna.Study, folder: Path, params: dict) -> dict:
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
         or (
             t.state == TrialState.FAIL
-            and (folder / f"trial-{t.number:03d}" / results.RECORD).exists()
+            and (layout.trial_dir_in(folder, t.number) / results.RECORD).exists()
         )
     ]
     for values in itertools.product(*params.values()):
@@ -107,7 +107,7 @@ def counted(study: optuna.Study, folder: Path) -> int:
     recorded) or running now."""
     n = 0
     for t in study.get_trials(deepcopy=False):
-        recorded = (folder / f"trial-{t.number:03d}" / results.RECORD).exists()
+        recorded = (layout.trial_dir_in(folder, t.number) / results.RECORD).exists()
         n += t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) or (
             t.state == TrialState.FAIL and recorded
         )
@@ -125,7 +125,7 @@ def fail_stale(study: optuna.Study, folder: Path) -> int:
     failed, and their parameters asked again, so the study still gets its trials."""
     stale = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        with results.run_claim(folder / f"trial-{t.number:03d}") as free:
+        with results.run_claim(layout.trial_dir_in(folder, t.number)) as free:
             if free:
                 study.tell(t.number, state=TrialState.FAIL)
                 if t.params:  # asked again (a grid's points are asked in turn anyway)

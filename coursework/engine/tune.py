@@ -40,7 +40,7 @@ from coursework.engine.study import (  # the study's mechanics; the names stay i
     trial_run,
     tuning,
 )
-from coursework.records import results
+from coursework.records import layout, results
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.record import Status
 from coursework.records.spec import Run, Spec
@@ -129,7 +129,7 @@ def run_study(
                     study.enqueue_trial(next_point(study, folder, tune.params))
                 trial = study.ask()
                 params = suggest(trial, tune.params)
-                out = folder / f"trial-{trial.number:03d}"
+                out = layout.trial_dir_in(folder, trial.number)
                 stack.enter_context(results.run_claim(out))  # until the trial is told
             train_trial(study, trial, params, run, out, ds, label)
         done_here += 1
