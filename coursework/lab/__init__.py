@@ -112,7 +112,7 @@ def train(
     profile: str = "quick",
     only: list[str] | None = None,
     seeds: list[int] | None = None,
-    results: Path | str = RESULTS,
+    root: Path | str = RESULTS,
     dataset: str | None = None,
     jobs: int = 1,
     force: bool = False,
@@ -126,7 +126,7 @@ def train(
 
     request = TrainRequest(
         questions=(question,),
-        results=Path(results).resolve(),
+        results=Path(root).resolve(),
         profile=profile,
         dataset=dataset,
         only=tuple(only) if only else None,
@@ -134,12 +134,12 @@ def train(
         force=force,
         jobs=jobs,
     )
-    view = Live(question, profile, only, seeds, Path(results), dataset) if live else None
+    view = Live(question, profile, only, seeds, Path(root), dataset) if live else None
     with tempfile.TemporaryDirectory() as tmp:
         code, lines = _follow(request, Path(tmp) / "events.jsonl", view)
     if code != 0:
         raise CourseworkError(f"training stopped (exit {code}):\n" + "\n".join(lines[-15:]))
-    return summary(question, profile, results, dataset)
+    return summary(question, profile, root, dataset)
 
 
 def _follow(request: TrainRequest, events_file: Path, view: Live | None) -> tuple[int, list[str]]:
@@ -181,7 +181,7 @@ def _follow(request: TrainRequest, events_file: Path, view: Live | None) -> tupl
 def watch(
     question: str,
     profile: str = "quick",
-    results: Path | str = RESULTS,
+    root: Path | str = RESULTS,
     dataset: str | None = None,
     every: float = 5.0,
     until_complete: bool = True,
@@ -189,7 +189,7 @@ def watch(
     """Follow the runs of a question being trained elsewhere (a terminal, a Slurm job): the
     same live view as :func:`train`, from their ``history.csv`` files, every ``every``
     seconds until every run is complete (interrupt the cell to stop watching)."""
-    view = Live(question, profile, None, None, Path(results), dataset)
+    view = Live(question, profile, None, None, Path(root), dataset)
     try:
         while True:
             view.update(final=True)
@@ -204,10 +204,10 @@ def watch(
 
 
 def summary(
-    question: str, profile: str = "quick", results: Path | str = RESULTS, dataset: str | None = None
+    question: str, profile: str = "quick", root: Path | str = RESULTS, dataset: str | None = None
 ) -> pd.DataFrame:
     """The question's rows of ``summary.csv``."""
-    path = layout.aggregate(Path(results), _set(profile, dataset), layout.SUMMARY)
+    path = layout.aggregate(Path(root), _set(profile, dataset), layout.SUMMARY)
     if not path.exists():
         raise CourseworkError(f"{path} does not exist: train first (lab.train)")
     df = pd.read_csv(path)
@@ -215,12 +215,12 @@ def summary(
 
 
 def results(
-    question: str, profile: str = "quick", results: Path | str = RESULTS, dataset: str | None = None
+    question: str, profile: str = "quick", root: Path | str = RESULTS, dataset: str | None = None
 ) -> dict[str, pd.DataFrame]:
     """A question's results as DataFrames: ``summary`` (a row per run and seed), ``stats``
     (a row per run: mean, sd, 95% interval, difference from the baseline, p-value) and
     ``histories`` (a row per run, seed and epoch)."""
-    base = Path(results)
+    base = Path(root)
     rs = _set(profile, dataset)
     stats_path = layout.aggregate(base, rs, layout.STATS)
     stats = pd.read_csv(stats_path) if stats_path.exists() else pd.DataFrame()
@@ -234,7 +234,7 @@ def results(
             h.insert(0, "run", rec["run"])
             histories.append(h)
     return {
-        "summary": summary(question, profile, results, dataset),
+        "summary": summary(question, profile, root, dataset),
         "stats": stats[stats["question"] == question].reset_index(drop=True)
         if len(stats)
         else stats,
@@ -245,7 +245,7 @@ def results(
 def figures(
     question: str,
     profile: str = "quick",
-    results: Path | str = RESULTS,
+    root: Path | str = RESULTS,
     dataset: str | None = None,
     kinds: tuple[str, ...] = ("curves", "val", "comparison"),
 ) -> list:
@@ -254,7 +254,7 @@ def figures(
     from coursework.report import plots
 
     plots.style()
-    base, rs = Path(results), _set(profile, dataset)
+    base, rs = Path(root), _set(profile, dataset)
     runs = layout.load_question(base, rs, question, specs.run_order(base, rs, question))
     if not runs:
         raise CourseworkError(
@@ -281,12 +281,12 @@ def figures(
 
 
 def best_run(
-    question: str, profile: str = "quick", results: Path | str = RESULTS, dataset: str | None = None
+    question: str, profile: str = "quick", root: Path | str = RESULTS, dataset: str | None = None
 ) -> Path:
     """The folder of the seed with the best test accuracy, in the run with the best mean."""
     from coursework.report import plots
 
-    base, rs = Path(results), _set(profile, dataset)
+    base, rs = Path(root), _set(profile, dataset)
     runs = layout.load_question(base, rs, question, specs.run_order(base, rs, question))
     if not runs:
         raise CourseworkError(f"no complete runs of {question}: train first (lab.train)")
@@ -303,7 +303,7 @@ def predict(run_folder: Path | str, files: list[Path | str]) -> pd.DataFrame:
 def report(
     profile: str = "quick",
     questions: list[str] | None = None,
-    results: Path | str = RESULTS,
+    root: Path | str = RESULTS,
     dataset: str | None = None,
 ) -> Path:
     """Figures, then the paper (``report.toml``; ``questions`` overrides its list): the PDF's
@@ -311,6 +311,4 @@ def report(
     from coursework.commands.paper import paper
     from coursework.report.settings import read_settings
 
-    return paper(
-        Path(results), _set(profile, dataset), read_settings(questions=questions), say=False
-    )
+    return paper(Path(root), _set(profile, dataset), read_settings(questions=questions), say=False)

@@ -28,13 +28,14 @@ class Live:
         profile: str,
         only: list[str] | None,
         seeds: list[int] | None,
-        results: Path,
+        root: Path,
         dataset: str | None,
     ):
         s = specs.load(question, builders=False)
-        self.results, self.set = results, layout.set_name(profile, dataset)
+        self.root, self.set = root, layout.set_name(profile, dataset)
         self.runs = [
-            (r.name, seed, r.config.epochs or 0) for r, seed in s.tasks(profile, only, seeds, dataset)
+            (r.name, seed, r.config.epochs or 0)
+            for r, seed in s.tasks(profile, only, seeds, dataset)
         ]
         # the question's runs and its tuned ones: each run's colour and line as in the report
         self.names = [r.name for r in s.resolve(profile)]
@@ -44,12 +45,12 @@ class Live:
         self.status = ""
 
     def _rows(self, name: str, seed: int) -> list[dict]:
-        path = layout.run_dir(self.results, self.set, self.question, name, seed) / layout.HISTORY
+        path = layout.run_dir(self.root, self.set, self.question, name, seed) / layout.HISTORY
         return layout.read_csv(path) if path.exists() else []
 
     def complete(self) -> bool:
         return all(
-            layout.is_complete(layout.run_dir(self.results, self.set, self.question, n, s))
+            layout.is_complete(layout.run_dir(self.root, self.set, self.question, n, s))
             for n, s, _ in self.runs
         )
 
