@@ -19,8 +19,8 @@ Integrity (seconds), from the results folder and its recorded specs alone (no Ke
 trained, instead of failures of its files, which are checked once it has completed; the complete
 runs are checked as ever, and a run in progress is never re-trained.
 
-The checks live in :mod:`.files` (files and records), :mod:`.runs` (runs missing or in
-progress), :mod:`.aggregates` (statistics and figures) and :mod:`.numbers` (the report); this
+The checks live in :mod:`.files` (files and records), :mod:`.pending` (runs missing or in
+progress), :mod:`.derived` (statistics and figures) and :mod:`.numbers` (the report); this
 module runs them all. Re-run (minutes): :mod:`coursework.verify.rerun`. Every check is a row of
 ``results/<set>/verification.csv`` (:mod:`coursework.analysis.checks`).
 """
@@ -35,10 +35,10 @@ from coursework.records import results
 from coursework.records.errors import ResultsError
 from coursework.runtime import env
 from coursework.verify import rerun
-from coursework.verify.aggregates import check_aggregates, check_figures, compare_csv
+from coursework.verify.derived import check_aggregates, check_figures, compare_csv
 from coursework.verify.files import check_configs, check_files, check_histories, check_summary
 from coursework.verify.numbers import check_report
-from coursework.verify.runs import check_expected_runs, check_in_progress
+from coursework.verify.pending import check_expected_runs, check_in_progress
 from coursework.verify.verdicts import Verdict, whole
 
 __all__ = [  # the checks, where callers have always found them

@@ -28,7 +28,7 @@ checking it) is its verdict, ``BROKEN``, with the cause on its sheet; the batch 
 Then ``sheet.{md,csv,json}`` per submission, and ``marks.md`` / ``marks.csv`` rebuilt from
 every sheet of the marking folder.
 
-The checks live in :mod:`.handed` (what the submission holds), :mod:`.sources` (the report's
+The checks live in :mod:`.handed` (what the submission holds), :mod:`.overleaf` (the report's
 sources) and :mod:`.retraining` (the re-runs); this module finds, unpacks and marks.
 """
 
@@ -56,10 +56,10 @@ from coursework.verify.handed import (
 )
 from coursework.verify.integrity import check_lock, integrity
 from coursework.verify.options import MAX_CSV_BYTES, MAX_JSON_BYTES, RERUN_TIMEOUT, Options
+from coursework.verify.overleaf import check_report_sources, weight
 from coursework.verify.retraining import rerun_rows
 from coursework.verify.sandbox import Sandbox, choose
 from coursework.verify.sheets import Sheet, describe
-from coursework.verify.sources import check_report_sources, weight
 from coursework.verify.verdicts import NONE, Verdict, absent, whole
 
 __all__ = [  # what the command and callers have always found here

@@ -17,9 +17,9 @@ from coursework.records import results
 from coursework.records.errors import CourseworkError
 from coursework.verify import rerun
 from coursework.verify.options import RERUN_TIMEOUT, Options
+from coursework.verify.overleaf import weight
 from coursework.verify.sandbox import Sandbox
 from coursework.verify.sheets import Sheet
-from coursework.verify.sources import weight
 from coursework.verify.verdicts import NONE, Verdict, whole
 
 
