@@ -186,6 +186,13 @@ def train_trial(
         "sampler": tuning(run).sampler,
     }
     results.write_json(out / results.RECORD, rec)
+    tell(study, trial, rec, label)
+    return rec
+
+
+def tell(study: optuna.Study, trial: optuna.Trial, rec: dict, label: str = "") -> None:
+    """Tell the study how a trial ended (pruned, its best validation accuracy, or failed), and
+    say so."""
     value = rec["metrics"].get("best_val_accuracy")
     if rec["status"] == Status.PRUNED:
         study.tell(trial, state=TrialState.PRUNED)
@@ -198,7 +205,6 @@ def train_trial(
         + (f", best val {value:.4f}" if value is not None else ""),
         flush=True,
     )
-    return rec
 
 
 def finish(run: Run, results_dir: Path, results_set: str) -> dict | None:
