@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,30 @@ from typing import Any
 COLUMNS = ["run", "seed", "check", "kind", "file", "expected", "got", "verdict"]
 # which runs a check looks at: InScope("question/run") is True for those in scope
 InScope = Callable[[str], bool]
-PASSING = ("ok", "note")  # a note (other versions than the lock's, runs not trained) passes
+
+
+class Verdict(enum.StrEnum):
+    """A row's verdict (``OK`` and ``NOTE`` pass) or a submission's (``PASS``, ``FAIL``,
+    ``BROKEN``)."""
+
+    OK = "ok"
+    NOTE = "note"  # worth reading, not a failure (other package versions, runs not trained)
+    EDITED = "EDITED"  # a file whose sha256 is not the one recorded
+    MISMATCH = "MISMATCH"  # a value that is not the one recomputed
+    MISSING = "MISSING"  # a file, row or run that should be there
+    UNLISTED = "UNLISTED"  # a file no manifest or listing names
+    STALE = "STALE"  # a figure not drawn from these results
+    UNRESOLVED = "UNRESOLVED"  # a \result of the prose with no macro
+    FAILED = "FAILED"  # the report's sources did not compile
+    NOT_RUN = "NOT RUN"  # a re-run that could not train
+    BROKEN = "BROKEN"  # the marking of a submission stopped: the cause is on its sheet
+    BAD_ARCHIVE = "BAD ARCHIVE"  # a zip refused before unpacking
+    PASS = "pass"  # a submission with no failure
+    FAIL = "FAIL"  # a submission with a failure
+
+
+# a note (other versions than the lock's, runs not trained) passes
+PASSING = (Verdict.OK, Verdict.NOTE)
 
 
 @dataclass
@@ -24,7 +48,7 @@ class Row:
     file: str
     expected: str = ""
     got: str = ""
-    verdict: str = "ok"
+    verdict: Verdict = Verdict.OK
 
     @property
     def ok(self) -> bool:

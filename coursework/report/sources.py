@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from coursework.analysis.checks import PASSING
+from coursework.analysis.checks import PASSING, Verdict
 from coursework.analysis.contract import QuestionNumbers
 from coursework.records import results
 from coursework.records.errors import ReportError
@@ -102,7 +102,7 @@ def verification_context(path: Path, questions: list[str]) -> dict | None:
         + "".join(
             f" Note, {r['check']}: {r['file']}, {r['got']}."
             for r in rows
-            if r.get("verdict") == "note"
+            if r.get("verdict") == Verdict.NOTE
         )
     )
     grouped: dict[tuple, list[str]] = {}

@@ -1,39 +1,17 @@
 """What a check found, spelled once: the verdicts of ``verification.csv`` and marking sheets.
 
-:class:`Verdict` is a ``StrEnum``, so a row's verdict is written to CSV, JSON and markdown as
-the same plain string as ever; the rows themselves are :class:`coursework.analysis.checks.Row`
-(``analysis`` sits below ``verify``). :func:`whole` and :func:`absent` build the rows that
-belong to no run and no seed (``-``), which most checks of files and reports are.
+:class:`Verdict` (a ``StrEnum``: a verdict is written to CSV, JSON and markdown as the same
+plain string as ever) and the rows, :class:`Row`, live in :mod:`coursework.analysis.checks`
+(``analysis`` sits below ``verify``, and checks too). :func:`whole` and :func:`absent` build
+the rows that belong to no run and no seed (``-``), which most checks of files and reports are.
 """
 
 from __future__ import annotations
 
-import enum
-
-from coursework.analysis.checks import Row
+from coursework.analysis.checks import Row, Verdict
 
 NONE = "-"  # the run or seed of a row about the results set, or a submission, as a whole
 ABSENT = "missing"  # what a check got where a file, a row or a run is not there
-
-
-class Verdict(enum.StrEnum):
-    """A row's verdict (``OK`` and ``NOTE`` pass) or a submission's (``PASS``, ``FAIL``,
-    ``BROKEN``)."""
-
-    OK = "ok"
-    NOTE = "note"  # worth reading, not a failure (other package versions, runs not trained)
-    EDITED = "EDITED"  # a file whose sha256 is not the one recorded
-    MISMATCH = "MISMATCH"  # a value that is not the one recomputed
-    MISSING = "MISSING"  # a file, row or run that should be there
-    UNLISTED = "UNLISTED"  # a file no manifest or listing names
-    STALE = "STALE"  # a figure not drawn from these results
-    UNRESOLVED = "UNRESOLVED"  # a \result of the prose with no macro
-    FAILED = "FAILED"  # the report's sources did not compile
-    NOT_RUN = "NOT RUN"  # a re-run that could not train
-    BROKEN = "BROKEN"  # the marking of a submission stopped: the cause is on its sheet
-    BAD_ARCHIVE = "BAD ARCHIVE"  # a zip refused before unpacking
-    PASS = "pass"  # a submission with no failure
-    FAIL = "FAIL"  # a submission with a failure
 
 
 SUBMISSION_VERDICTS = (Verdict.PASS, Verdict.FAIL, Verdict.BROKEN)

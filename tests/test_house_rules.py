@@ -1,0 +1,180 @@
+"""The house rules a newcomer can rely on: rooms read in one sitting, settings read by name
+through their types, statuses and verdicts spelled once (docs/architecture.md, Conventions)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("coursework", "models")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def sources(root: Path = ROOT) -> Iterator[Path]:
+    """Every Python file of the package and the model builders."""
+    for folder in SOURCES:
+        yield from sorted((root / folder).rglob("*.py"))
+
+
+def long_modules(root: Path = ROOT) -> list[str]:
+    """``path: N lines`` for each module over the limit."""
+    found = []
+    for path in sources(root):
+        lines = path.read_text().count("\n")
+        if lines > MAX_MODULE_LINES:
+            found.append(f"{path.relative_to(root)}: {lines} lines")
+    return found
+
+
+def long_functions(root: Path = ROOT) -> list[str]:
+    """``path:function: N lines`` for each function or method over the limit (its decorators
+    not counted, its docstring counted)."""
+    found = []
+    for path in sources(root):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    found.append(f"{path.relative_to(root)}:{node.name}: {lines} lines")
+    return found
+
+
+def _strings(node: ast.AST | None) -> list[ast.Constant]:
+    """The string constants of ``node``: itself, or the items of a tuple, list or set."""
+    items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+    return [n for n in items if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+VALUE_NAMES = ("status", "verdict", "state", "kind")
+RECORDS = {"State", "Row", "Check"}  # records whose positional arguments hold a state/verdict
+
+
+def value_positions(tree: ast.AST, words: set[str]) -> list[ast.Constant]:
+    """The string constants of ``tree`` in the places a status or verdict is a value, not a
+    column's name: compared (``x == "complete"``, ``x in ("ok", "note")``), returned, given
+    to a ``status=``/``verdict=``/``state=`` argument, assigned to such a name, the arguments
+    of ``State(...)``/``Row(...)``, and the keys of a dict keyed by them (most of its keys are
+    ``words``: ``{"complete": "kept", ...}``; a row's ``{"note": ""}`` is not)."""
+    found: list[ast.Constant] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                found += _strings(side)
+        elif isinstance(node, ast.Return):
+            found += _strings(node.value)
+        elif isinstance(node, ast.keyword) and any(w in (node.arg or "") for w in VALUE_NAMES):
+            found += _strings(node.value)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in targets]
+            if any(w in n.lower() for n in names for w in VALUE_NAMES):
+                found += _strings(node.value)
+        elif isinstance(node, ast.Call):
+            callee = node.func.id if isinstance(node.func, ast.Name) else None
+            if callee in RECORDS:
+                for arg in node.args:
+                    found += _strings(arg)
+        elif isinstance(node, ast.Dict):
+            keys = [k for k in node.keys if k is not None for k in _strings(k)]
+            if 2 * sum(k.value in words for k in keys) > len(keys):
+                found += keys
+    return found
+
+
+def spelled(words: set[str], allowed: set[str], root: Path = ROOT) -> list[str]:
+    """``path:line: 'word'`` for each status or verdict spelled as a string where a value is
+    (:func:`value_positions`) in a module other than ``allowed`` (paths relative to ``root``).
+    A column or key named like one (``row["note"]``) is a name, not a verdict."""
+    found = []
+    for path in sources(root):
+        rel = str(path.relative_to(root))
+        if rel in allowed:
+            continue
+        for node in value_positions(ast.parse(path.read_text()), words):
+            if node.value in words:
+                found.append(f"{rel}:{node.lineno}: {node.value!r}")
+    return sorted(set(found))
+
+
+def config_reads(allowed: set[str], root: Path = ROOT) -> list[str]:
+    """``path:line`` for each read of a training config by string key (``cfg["epochs"]``,
+    ``config.get("epochs")``) outside ``allowed``: a config is a ``TrainConfig``, read by
+    attribute, so that a misspelt name fails when the code is checked, not at report time."""
+    found = []
+    names = {"cfg", "config"}
+    for path in sources(root):
+        rel = str(path.relative_to(root))
+        if rel in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            target = None
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                target = node.value
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                target = node.func.value
+            last = target.attr if isinstance(target, ast.Attribute) else None
+            if isinstance(target, ast.Name):
+                last = target.id
+            if last in names:
+                found.append(f"{rel}:{node.lineno}")
+    return found
+
+
+def test_no_module_over_400_lines():
+    assert long_modules() == []
+
+
+def test_no_function_over_60_lines():
+    assert long_functions() == []
+
+
+def test_training_settings_are_read_by_attribute():
+    from coursework.records import config
+
+    allowed = {str(Path(config.__file__).relative_to(ROOT))}
+    assert config_reads(allowed) == []
+
+
+def test_statuses_and_verdicts_are_spelled_only_by_their_enums():
+    import coursework.analysis.checks as checks
+    import coursework.records.record as record
+
+    words = {str(s) for s in record.Status} | {str(v) for v in checks.Verdict}
+    allowed = {str(Path(m.__file__).relative_to(ROOT)) for m in (record, checks)}
+    assert spelled(words, allowed) == []
+
+
+@pytest.mark.parametrize("rule", ["module", "function", "literal", "config"])
+def test_each_rule_finds_a_planted_breach(tmp_path, rule):
+    """Each check above fails on the fault it guards against, planted in a copy."""
+    package = tmp_path / "coursework"
+    package.mkdir()
+    (tmp_path / "models").mkdir()
+    body = {
+        "module": "x = 1\n" * (MAX_MODULE_LINES + 1),
+        "function": "def f():\n" + "    x = 1\n" * MAX_FUNCTION_LINES + "    return x\n",
+        "literal": 'def f(row):\n    """Says "complete" in prose: allowed."""\n'
+        '    row["complete"] = 1  # a column named like it: allowed\n'
+        '    return row.status == "complete"\n',
+        "config": 'def f(cfg, run):\n    return cfg["epochs"], run.config.get("seeds")\n',
+    }[rule]
+    (package / "planted.py").write_text(body)
+    found = {
+        "module": long_modules,
+        "function": long_functions,
+        "literal": lambda root: spelled({"complete"}, set(), root),
+        "config": lambda root: config_reads(set(), root),
+    }[rule](tmp_path)
+    expected = {"module": 1, "function": 1, "literal": 1, "config": 2}[rule]
+    assert len(found) == expected, found
