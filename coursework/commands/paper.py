@@ -98,7 +98,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
     print(checks.table(rows))
     for r in rows:
-        if r.verdict == "note":
+        if r.verdict == checks.Verdict.NOTE:
             print(
                 f"note: {r.check}: {r.file}: {r.got}"
                 + (

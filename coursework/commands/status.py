@@ -16,17 +16,18 @@ from coursework.engine.tune import study_state
 from coursework.records import results
 from coursework.records import spec as specs
 from coursework.records.errors import SpecError
+from coursework.records.record import Status
 from coursework.records.spec import Spec
 
 # what each state means for the next `make QUESTION`
 NEXT = {
-    "complete": "kept",
-    "stale": "trained again",
-    "missing": "trained",
-    "stopped": "resumes",
+    Status.COMPLETE: "kept",
+    Status.STALE: "trained again",
+    Status.MISSING: "trained",
+    Status.STOPPED: "resumes",
     "training": "left to the process training it",
-    "failed": "trained again",
-    "diverged": "trained again",
+    Status.FAILED: "trained again",
+    Status.DIVERGED: "trained again",
 }
 
 
@@ -38,19 +39,19 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
         run = job.run
         if run.tune is not None:
             kind, why = study_state(run, job.results_dir, job.results_set)
-            if kind != "complete":
+            if kind != Status.COMPLETE:
                 reason = {
-                    "stale": f"its study is stale ({why})",
-                    "missing": "its study has not started",
+                    Status.STALE: f"its study is stale ({why})",
+                    Status.MISSING: "its study has not started",
                     "tuning": "its study has trials to go",
                 }[kind]
                 has = (job.out / results.RECORD).exists()
-                out.append((job, State("stale" if has else "missing", (reason,))))
+                out.append((job, State(Status.STALE if has else Status.MISSING, (reason,))))
                 continue
             try:
                 job = replace(job, run=specs.tuned(job.results_dir, job.results_set, run))
             except SpecError:
-                out.append((job, State("missing", ("its study has not chosen",))))
+                out.append((job, State(Status.MISSING, ("its study has not chosen",))))
                 continue
         out.append((job, jobs_.state(job)))
     return out
@@ -75,7 +76,7 @@ def report(
         width = max(len(job.run.name) for job, _ in states)
         for job, st in states:
             text = st.kind + (f": {'; '.join(st.changes)}" if st.changes else "")
-            if st.kind == "complete" and st.backend and st.backend != chosen_backend:
+            if st.kind == Status.COMPLETE and st.backend and st.backend != chosen_backend:
                 text += f" (trained with {st.backend})"
             lines.append(f"  {job.run.name:{width}s}  seed {job.seed:<3d} {text}")
         for run in {job.run.name: job.run for job in jobs if job.run.tune is not None}.values():
@@ -84,13 +85,13 @@ def report(
         note = backend_note(states, chosen_backend)
         if note:
             lines.append(f"  note: {note}")
-        if any(st.code_changed for _, st in states if st.kind == "complete"):
+        if any(st.code_changed for _, st in states if st.kind == Status.COMPLETE):
             lines.append(
                 "  note: some complete runs were trained by other engine code "
                 "(coursework/); they are kept: make verify re-trains a sample to "
                 "compare"
             )
-    todo = {k: n for k, n in total.items() if k != "complete"}
+    todo = {k: n for k, n in total.items() if k != Status.COMPLETE}
     lines.append("")
     lines.append(
         "next run: "
