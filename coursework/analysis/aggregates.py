@@ -8,12 +8,14 @@ from pathlib import Path
 
 from coursework.analysis import ensemble, manifest, stats
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 
 
 def write_aggregates(results_dir: Path, results_set: str) -> None:
     """summary.csv, stats.csv, ensembles.csv and MANIFEST.json, from all runs on disk."""
-    with results.locked(results_dir, results_set):
-        results.write_summary(results_dir, results_set)
-        stats.write_stats(results_dir, results_set)
-        ensemble.write_ensembles(results_dir, results_set)
-        manifest.write(results_dir, results_set)
+    rs = ResultsSet(results_dir, results_set)  # engine/ passes the pair until issue 31 step 3
+    with results.locked(rs.root, rs.name):
+        results.write_summary(rs.root, rs.name)
+        stats.write_stats(rs)
+        ensemble.write_ensembles(rs)
+        manifest.write(rs)

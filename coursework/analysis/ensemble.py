@@ -13,6 +13,7 @@ import numpy as np
 
 from coursework.records import results
 from coursework.records.errors import ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
 
 COLUMNS = [
@@ -68,10 +69,10 @@ def ensemble_row(question: str, run: str, members: list[tuple[int, Path]]) -> di
     }
 
 
-def ensemble_rows(results_dir: Path, results_set: str) -> list[dict[str, Any]]:
+def ensemble_rows(rs: ResultsSet) -> list[dict[str, Any]]:
     """One row per run with two or more complete seeds under ``results/<profile>``."""
     groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
-    for rec_path in results.record_paths(results_dir, results_set):
+    for rec_path in rs.record_paths():
         rec = results.read_json(rec_path)
         pred = rec_path.parent / results.PREDICTIONS
         if rec["status"] == Status.COMPLETE and pred.exists():
@@ -79,8 +80,8 @@ def ensemble_rows(results_dir: Path, results_set: str) -> list[dict[str, Any]]:
     return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items()) if len(m) >= 2]
 
 
-def write_ensembles(results_dir: Path, results_set: str) -> Path:
+def write_ensembles(rs: ResultsSet) -> Path:
     """Rewrite ``ensembles.csv`` from the results set's predictions."""
-    path = results.aggregate(results_dir, results_set, results.ENSEMBLES)
-    results.write_csv(path, COLUMNS, ensemble_rows(results_dir, results_set))
+    path = rs.aggregate(results.ENSEMBLES)
+    results.write_csv(path, COLUMNS, ensemble_rows(rs))
     return path

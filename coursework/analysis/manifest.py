@@ -29,6 +29,7 @@ from typing import Any
 from coursework import __version__
 from coursework.records import results
 from coursework.records.errors import ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT, project_digest
 from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import env
@@ -59,21 +60,15 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def listed(results_dir: Path, results_set: str) -> dict[str, Path]:
+def listed(rs: ResultsSet) -> dict[str, Path]:
     """The files the manifest lists: relative name -> path."""
-    out = {
-        results.relative(p, results_dir, results_set): p
-        for p in results.files(results_dir, results_set)
-    }
+    out = {rs.relative(p): p for p in rs.files()}
     return {rel: p for rel, p in out.items() if rel not in NOT_LISTED}
 
 
-def file_table(results_dir: Path, results_set: str) -> dict[str, dict[str, Any]]:
+def file_table(rs: ResultsSet) -> dict[str, dict[str, Any]]:
     """Every listed file: relative name -> its sha256 and size."""
-    return {
-        rel: {"sha256": sha256(p), "size": p.stat().st_size}
-        for rel, p in listed(results_dir, results_set).items()
-    }
+    return {rel: {"sha256": sha256(p), "size": p.stat().st_size} for rel, p in listed(rs).items()}
 
 
 def git_state(results_dir: Path) -> dict[str, Any]:
@@ -109,14 +104,12 @@ def packages() -> dict[str, str | None]:
     return out
 
 
-def run_provenance(
-    results_dir: Path, results_set: str
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+def run_provenance(rs: ResultsSet) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """What the runs recorded: dataset name -> fingerprint, shape and sizes; and every Keras
     backend (name, version) that trained them, with how many runs each."""
     sets: dict[str, dict[str, Any]] = {}
     backends: dict[tuple[Any, Any], int] = {}
-    for path in results.record_paths(results_dir, results_set):
+    for path in rs.record_paths():
         rec = results.read_json(path)
         ds = rec.get("dataset") or {}
         if ds.get("fingerprint"):
@@ -133,20 +126,18 @@ def run_provenance(
     ]
 
 
-def contents(
-    results_dir: Path, results_set: str, command: list[str] | None = None
-) -> dict[str, Any]:
+def contents(rs: ResultsSet, command: list[str] | None = None) -> dict[str, Any]:
     """The manifest: how the results were made (code, packages, machine, data, backends)
     and every file's digest."""
-    sets, backends = run_provenance(results_dir, results_set)
+    sets, backends = run_provenance(rs)
     return {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
-        "profile": results.profile_of(results_set),
-        "results_set": results_set,
+        "profile": rs.profile,
+        "results_set": rs.name,
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": list(command if command is not None else sys.argv),
-        "git": git_state(results_dir),
+        "git": git_state(rs.root),
         "code_sha256": project_digest(),
         "python": sys.version.split()[0],
         "packages": packages(),
@@ -154,26 +145,27 @@ def contents(
         "hardware": env.hardware(),
         "backends": backends,
         "datasets": sets,
-        "files": file_table(results_dir, results_set),
+        "files": file_table(rs),
     }
 
 
-def write(results_dir: Path, results_set: str, command: list[str] | None = None) -> Path:
+def write(rs: ResultsSet, command: list[str] | None = None) -> Path:
     """Rewrite the manifest; the caller holds ``results.locked``."""
-    path = results.aggregate(results_dir, results_set, NAME)
-    results.write_json(path, contents(results_dir, results_set, command))
+    path = rs.aggregate(NAME)
+    results.write_json(path, contents(rs, command))
     return path
 
 
 def update(results_dir: Path, results_set: str) -> Path:
     """Rewrite the manifest under the results lock (after ``plots`` and ``report``)."""
-    with results.locked(results_dir, results_set):
-        return write(results_dir, results_set)
+    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
+    with results.locked(rs.root, rs.name):
+        return write(rs)
 
 
-def read(results_dir: Path, results_set: str) -> dict[str, Any]:
+def read(rs: ResultsSet) -> dict[str, Any]:
     """The results set's manifest; a ResultsError where there is none."""
-    path = results.aggregate(results_dir, results_set, NAME)
+    path = rs.aggregate(NAME)
     if not path.exists():
         raise ResultsError(
             f"{path} does not exist: these results were not written by this project's "
@@ -184,8 +176,7 @@ def read(results_dir: Path, results_set: str) -> dict[str, Any]:
 
 def of_part(
     recorded: dict[str, Any],
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     origins: dict[str, tuple[str, str]],
     in_part: Callable[[str], bool],
     part: dict[str, Any],
@@ -200,14 +191,14 @@ def of_part(
     a file whose origin differs from the record is listed as recorded (it shows as edited),
     one the record lacks is not listed (unlisted, as it was), and one the record lists in
     the part (``in_part``) that is gone stays listed (missing, as it is)."""
-    was, table = recorded.get("files", {}), file_table(results_dir, results_set)
+    was, table = recorded.get("files", {}), file_table(rs)
     files = {}
     for rel, entry in table.items():
         origin, digest = origins.get(rel, (rel, entry["sha256"]))
         if origin in was:
             files[rel] = entry if was[origin].get("sha256") == digest else was[origin]
     files.update({rel: entry for rel, entry in was.items() if rel not in table and in_part(rel)})
-    sets, backends = run_provenance(results_dir, results_set)
+    sets, backends = run_provenance(rs)
     return {
         **recorded,
         "backends": backends,

@@ -4,7 +4,6 @@ and its recorded spec turned into the facts, tables and macros of :class:`Questi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from coursework.analysis.words import (
 )
 from coursework.data import datasets as data
 from coursework.records import results, spec
+from coursework.records.layout import ResultsSet
 from coursework.records.record import Status, TrainConfig
 
 Cells = list[tuple[str, list[object]]]  # a table's rows before they become text
@@ -263,13 +263,13 @@ def dataset_facts(ds: Record) -> dict[str, str]:
     }
 
 
-def not_complete(results_dir: Path, results_set: str, qid: str) -> str:
+def not_complete(rs: ResultsSet, qid: str) -> str:
     """The seeds of the question that did not complete, with their status."""
     return ", ".join(
         sorted(
             {
                 f"{r['run']} seed {r['seed']} ({r['status']})"
-                for r in results.summary_rows(results_dir, results_set)
+                for r in results.summary_rows(rs.root, rs.name)
                 if r["question"] == qid and r["status"] != Status.COMPLETE
             }
         )
@@ -277,21 +277,18 @@ def not_complete(results_dir: Path, results_set: str, qid: str) -> str:
 
 
 def question(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     qid: str,
     stats_rows: list[Row],
     ensemble_rows: list[Row],
 ) -> QuestionNumbers | None:
     """Everything the report shows about one question (None without complete runs or a
     recorded spec): facts, tables, the noise sentence and the ``\\result`` macros."""
-    s = spec.trained_spec(results_dir, results_set, qid)
-    runs = results.load_question(
-        results_dir, results_set, qid, spec.run_order(results_dir, results_set, qid)
-    )
+    s = spec.trained_spec(rs.root, rs.name, qid)
+    runs = results.load_question(rs.root, rs.name, qid, spec.run_order(rs.root, rs.name, qid))
     if not runs or s is None:
         return None
-    profile = results.profile_of(results_set)
+    profile = rs.profile
     recs = {name: seeds[0].record for name, seeds in runs.items()}
     configs = {name: TrainConfig.from_dict(rec["config"]) for name, rec in recs.items()}
     phrase, own = common_settings(list(configs.values()))
@@ -302,7 +299,7 @@ def question(
         seeds=runs,
         recs=recs,
         configs=configs,
-        described={r.name: r.description for r in s.resolve(results_set)}
+        described={r.name: r.description for r in s.resolve(rs.name)}
         if profile in s.profiles
         else {},
         digits=d,
@@ -322,7 +319,7 @@ def question(
         seeds=str(max(len(x) for x in runs.values())),
         baseline=q_stats[0]["name"] if q_stats else "",
         noise=noise,
-        not_complete=not_complete(results_dir, results_set, qid),
+        not_complete=not_complete(rs, qid),
         tuning=tuning_text(recs),
         deviations=deviations(s, profile, recs),
         stats_note=note,

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from coursework.records import results, spec
+from coursework.records.layout import ResultsSet
 
 COLUMNS = [
     "question",
@@ -137,20 +138,18 @@ def comparison(
     return welch_p(acc, base), note
 
 
-def stats_rows(results_dir: Path, results_set: str) -> list[dict[str, Any]]:
+def stats_rows(rs: ResultsSet) -> list[dict[str, Any]]:
     """Rows of ``stats.csv`` for every question with complete runs (baseline: the first run
     of the recorded spec)."""
     rows = []
-    for q in results.questions(results_dir, results_set):
-        runs = results.load_question(
-            results_dir, results_set, q, spec.run_order(results_dir, results_set, q)
-        )
+    for q in rs.questions():
+        runs = results.load_question(rs.root, rs.name, q, spec.run_order(rs.root, rs.name, q))
         rows += question_rows(q, {r: list(results.test_accuracies(s)) for r, s in runs.items()})
     return rows
 
 
-def write_stats(results_dir: Path, results_set: str) -> Path:
+def write_stats(rs: ResultsSet) -> Path:
     """Rewrite ``stats.csv`` from the results set's runs."""
-    path = results.aggregate(results_dir, results_set, results.STATS)
-    results.write_csv(path, COLUMNS, stats_rows(results_dir, results_set))
+    path = rs.aggregate(results.STATS)
+    results.write_csv(path, COLUMNS, stats_rows(rs))
     return path

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TypedDict
 
 from coursework.analysis import ensemble, stats
 from coursework.analysis.contract import Row
 from coursework.analysis.display import p_text, pct
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 
 
 class StatsLine(TypedDict):
@@ -89,14 +89,10 @@ def stats_table(rows: list[Row], digits: int = 2) -> tuple[list[StatsLine], str]
     return out, noise_sentence(groups, baseline)
 
 
-def read_aggregate(results_dir: Path, results_set: str, name: str) -> list[Row]:
+def read_aggregate(rs: ResultsSet, name: str) -> list[Row]:
     """``stats.csv`` or ``ensembles.csv`` rows as text (recomputed if the file is missing)."""
-    path = results.set_dir(results_dir, results_set) / name
+    path = rs.dir() / name
     if path.exists():
         return results.read_csv(path)
-    rows = (
-        stats.stats_rows(results_dir, results_set)
-        if name == results.STATS
-        else ensemble.ensemble_rows(results_dir, results_set)
-    )
+    rows = stats.stats_rows(rs) if name == results.STATS else ensemble.ensemble_rows(rs)
     return [{k: results.fmt(v) for k, v in r.items()} for r in rows]

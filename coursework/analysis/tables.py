@@ -15,8 +15,6 @@ the statistics table in :mod:`~coursework.analysis.stats_table` and one question
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from coursework.analysis.contract import (
     TABLES,
     Facts,
@@ -52,6 +50,7 @@ from coursework.analysis.words import (
     value_text,
 )
 from coursework.records import results, spec
+from coursework.records.layout import ResultsSet
 
 __all__ = [
     "TABLES",
@@ -89,25 +88,23 @@ __all__ = [
 ]
 
 
-def numbers(
-    results_dir: Path, results_set: str, order: list[str] | None = None
-) -> list[QuestionNumbers]:
+def numbers(rs: ResultsSet, order: list[str] | None = None) -> list[QuestionNumbers]:
     """:func:`question` for every question with results, in ``order`` (default: the project's
     questions first, in file-name order)."""
-    stats_rows = read_aggregate(results_dir, results_set, results.STATS)
-    ensemble_rows = read_aggregate(results_dir, results_set, results.ENSEMBLES)
+    stats_rows = read_aggregate(rs, results.STATS)
+    ensemble_rows = read_aggregate(rs, results.ENSEMBLES)
     order = order if order is not None else spec.all_questions()
     present = sorted(
-        results.questions(results_dir, results_set),
+        rs.questions(),
         key=lambda q: (order.index(q) if q in order else len(order), q),
     )
-    out = [question(results_dir, results_set, q, stats_rows, ensemble_rows) for q in present]
+    out = [question(rs, q, stats_rows, ensemble_rows) for q in present]
     return [q for q in out if q is not None]
 
 
-def environment(results_dir: Path, results_set: str) -> list[list[str]]:
+def environment(rs: ResultsSet) -> list[list[str]]:
     """The environment of the runs (from the first run record): [label, value] rows."""
-    paths = results.record_paths(results_dir, results_set)
+    paths = rs.record_paths()
     if not paths:
         return []
     e = results.read_json(paths[0])["environment"]

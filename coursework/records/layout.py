@@ -62,7 +62,7 @@ def profile_had(results: Path, dataset: str | None = None) -> str:
     ``verify``, ``submission``, ``plots``) when none is given: ``full`` where it has runs, else
     ``quick`` where that has, else ``full``."""
     for profile in ("full", "quick"):
-        if record_paths(results, set_name(profile, dataset)):
+        if ResultsSet(Path(results), set_name(profile, dataset)).record_paths():
             return profile
     return "full"
 
@@ -72,76 +72,9 @@ def profile_of(results_set: str) -> str:
     return results_set.split("@", 1)[0]
 
 
-def set_dir(results: Path, results_set: str) -> Path:
-    return Path(results) / results_set
-
-
-def question_dir(results: Path, results_set: str, question: str) -> Path:
-    return set_dir(results, results_set) / question
-
-
-def run_dir(results: Path, results_set: str, question: str, run: str, seed: int) -> Path:
-    return question_dir(results, results_set, question) / run / f"seed-{seed}"
-
-
-def tune_dir(results: Path, results_set: str, question: str, run: str) -> Path:
-    """A tuned run's study: its journal, its trials and the parameters chosen."""
-    return question_dir(results, results_set, question) / run / TUNE
-
-
-def study_key_file(results: Path, results_set: str, question: str, run: str) -> Path:
-    """The key of the settings a study searches with (:func:`coursework.engine.keys
-    .study_key`): a study made with other settings is stale."""
-    return tune_dir(results, results_set, question, run) / "key"
-
-
-def retired_study_dir(results: Path, results_set: str, question: str, run: str) -> Path:
-    """Where a stale study is kept (hidden) until the new one has chosen."""
-    return question_dir(results, results_set, question) / run / f".{TUNE}.stale"
-
-
-def trial_dir(results: Path, results_set: str, question: str, run: str, number: int) -> Path:
-    return trial_dir_in(tune_dir(results, results_set, question, run), number)
-
-
 def trial_dir_in(study: Path, number: int) -> Path:
-    """Trial ``number``'s folder in a study's folder (:func:`tune_dir`)."""
+    """Trial ``number``'s folder in a study's folder (:meth:`ResultsSet.tune_dir`)."""
     return study / f"trial-{number:03d}"
-
-
-def spec_copy(results: Path, results_set: str, question: str) -> Path:
-    """Where the spec a question's runs were trained from is recorded."""
-    return question_dir(results, results_set, question) / SPEC
-
-
-def figures_dir(results: Path, results_set: str) -> Path:
-    return set_dir(results, results_set) / "figures"
-
-
-def provenance_file(results: Path, results_set: str) -> Path:
-    """``figures/provenance.json``: per figure, the digest of the results it was drawn from
-    and the sha256 of its files."""
-    return figures_dir(results, results_set) / PROVENANCE
-
-
-def figure_files(results: Path, results_set: str) -> list[Path]:
-    """The figure files (``.pdf``, ``.png``) in ``figures/``, sorted."""
-    folder = figures_dir(results, results_set)
-    return (
-        sorted(p for p in folder.iterdir() if p.suffix in (".pdf", ".png"))
-        if folder.is_dir()
-        else []
-    )
-
-
-def report_dir(results: Path, results_set: str) -> Path:
-    return set_dir(results, results_set) / "report"
-
-
-def relative(path: Path, results: Path, results_set: str) -> str:
-    """``path`` relative to ``<results>/<set>``, with '/' (as manifests and checks name
-    files)."""
-    return Path(path).relative_to(set_dir(results, results_set)).as_posix()
 
 
 def run_of(rel: str) -> tuple[str, str]:
@@ -152,29 +85,6 @@ def run_of(rel: str) -> tuple[str, str]:
     return "-", "-"
 
 
-def record_paths(results: Path, results_set: str, question: str | None = None) -> list[Path]:
-    """Every ``run.json`` under ``<results>/<set>`` (of one question), sorted."""
-    base = set_dir(results, results_set)
-    pattern = f"{question or '*'}/*/seed-*/{RECORD}"
-    return sorted(base.glob(pattern)) if base.is_dir() else []
-
-
-def trial_paths(
-    results: Path, results_set: str, question: str | None = None, run: str | None = None
-) -> list[Path]:
-    """Every trial's ``run.json`` of the tuned runs (of one question, one run), sorted."""
-    base = set_dir(results, results_set)
-    pattern = f"{question or '*'}/{run or '*'}/{TUNE}/trial-*/{RECORD}"
-    return sorted(base.glob(pattern)) if base.is_dir() else []
-
-
-def tuned_questions(results: Path, results_set: str) -> list[str]:
-    """The questions with a tuning study under ``<results>/<set>``, sorted."""
-    base = set_dir(results, results_set)
-    found = base.glob(f"*/*/{TUNE}/{STUDY}") if base.is_dir() else []
-    return sorted({p.relative_to(base).parts[0] for p in found})
-
-
 def calibration_file(results: Path) -> Path:
     """``<results>/calibration.json``: each network's measured speed, per machine and backend
     (``make plan``; outside every profile folder, so in no manifest)."""
@@ -183,11 +93,6 @@ def calibration_file(results: Path) -> Path:
 
 def bench_file(results: Path) -> Path:
     return Path(results) / BENCH
-
-
-def aggregate(results: Path, results_set: str, name: str) -> Path:
-    """A file of the whole profile folder: SUMMARY, STATS, ENSEMBLES, MANIFEST, VERIFICATION."""
-    return set_dir(results, results_set) / name
 
 
 def checkpoint_file(run_folder: Path) -> Path:
@@ -215,58 +120,17 @@ def retired_run_dir(run_folder: Path) -> Path:
     return run_folder.parent / f".{run_folder.name}.old"
 
 
-def in_progress_dirs(results: Path, results_set: str) -> list[Path]:
-    """The folders of the runs in progress under ``<results>/<set>`` (:func:`in_progress`):
-    seeds', seeds' trained again beside them (``.seed-0.next``), tuning trials'; sorted."""
-    base = set_dir(results, results_set)
-    if not base.is_dir():
-        return []
-    found = [
-        *base.glob(f"*/*/seed-*/{BACKUP}"),
-        *base.glob(f"*/*/.seed-*.next/{BACKUP}"),
-        *base.glob(f"*/*/{TUNE}/trial-*/{BACKUP}"),
-    ]
-    return sorted(p.parent for p in found if p.is_dir())
-
-
-def slurm_logs(results: Path, results_set: str) -> Path:
-    """``<results>/slurm-logs/<set>/``: the output of a question's Slurm array tasks (not
-    part of the results: outside ``<results>/<set>/``)."""
-    return Path(results) / "slurm-logs" / results_set
-
-
-def files(results: Path, results_set: str) -> list[Path]:
-    """Every file of ``<results>/<set>`` that belongs to the results, sorted: not hidden
-    files (locks, temporary files), a killed run's ``backup/`` or LaTeX's ``report/build/``."""
-    base = set_dir(results, results_set)
-    out = []
-    for path in sorted(base.rglob("*")) if base.is_dir() else []:
-        parts = path.relative_to(base).parts
-        if (
-            path.is_file()
-            and not any(p.startswith(".") or p == BACKUP for p in parts)
-            and parts[:2] != ("report", "build")
-        ):
-            out.append(path)
-    return out
-
-
 def sets(results: Path) -> list[str]:
     """The results sets under ``<results>``: its folders, sorted (``full``, ``quick``, ...)."""
     base = Path(results)
     return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
 
-def questions(results: Path, results_set: str) -> list[str]:
-    """The questions with at least one run record, sorted."""
-    return sorted({p.parent.parent.parent.name for p in record_paths(results, results_set)})
-
-
 @dataclass(frozen=True)
 class ResultsSet:
     """One results set: ``root`` (the results folder) and ``name`` (``quick``, ``full``,
-    ``quick@bees-1a2b3c``), with the paths of its files. The functions above take the two
-    separately; callers move to this one by one."""
+    ``quick@bees-1a2b3c``), with the paths of its files. What needs a results set takes one
+    of these: only this class joins the two into paths."""
 
     root: Path
     name: str
@@ -277,47 +141,171 @@ class ResultsSet:
         return profile_of(self.name)
 
     def dir(self) -> Path:
-        return set_dir(self.root, self.name)
+        return Path(self.root) / self.name
 
     def question_dir(self, question: str) -> Path:
-        return question_dir(self.root, self.name, question)
+        return self.dir() / question
 
     def run_dir(self, question: str, run: str, seed: int) -> Path:
-        return run_dir(self.root, self.name, question, run, seed)
+        return self.question_dir(question) / run / f"seed-{seed}"
 
     def tune_dir(self, question: str, run: str) -> Path:
-        return tune_dir(self.root, self.name, question, run)
+        """A tuned run's study: its journal, its trials and the parameters chosen."""
+        return self.question_dir(question) / run / TUNE
+
+    def study_key_file(self, question: str, run: str) -> Path:
+        """The key of the settings a study searches with (:func:`coursework.engine.keys
+        .study_key`): a study made with other settings is stale."""
+        return self.tune_dir(question, run) / "key"
+
+    def retired_study_dir(self, question: str, run: str) -> Path:
+        """Where a stale study is kept (hidden) until the new one has chosen."""
+        return self.question_dir(question) / run / f".{TUNE}.stale"
 
     def trial_dir(self, question: str, run: str, number: int) -> Path:
-        return trial_dir(self.root, self.name, question, run, number)
+        return trial_dir_in(self.tune_dir(question, run), number)
 
     def spec_copy(self, question: str) -> Path:
-        return spec_copy(self.root, self.name, question)
+        """Where the spec a question's runs were trained from is recorded."""
+        return self.question_dir(question) / SPEC
 
     def figures_dir(self) -> Path:
-        return figures_dir(self.root, self.name)
+        return self.dir() / "figures"
 
     def provenance_file(self) -> Path:
-        return provenance_file(self.root, self.name)
+        """``figures/provenance.json``: per figure, the digest of the results it was drawn
+        from and the sha256 of its files."""
+        return self.figures_dir() / PROVENANCE
+
+    def figure_files(self) -> list[Path]:
+        """The figure files (``.pdf``, ``.png``) in ``figures/``, sorted."""
+        folder = self.figures_dir()
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.suffix in (".pdf", ".png"))
 
     def report_dir(self) -> Path:
-        return report_dir(self.root, self.name)
+        return self.dir() / "report"
 
     def aggregate(self, name: str) -> Path:
         """A file of the whole set: SUMMARY, STATS, ENSEMBLES, MANIFEST, VERIFICATION."""
-        return aggregate(self.root, self.name, name)
+        return self.dir() / name
 
     def slurm_logs(self) -> Path:
-        return slurm_logs(self.root, self.name)
+        """``<results>/slurm-logs/<set>/``: the output of a question's Slurm array tasks (not
+        part of the results: outside ``<results>/<set>/``)."""
+        return Path(self.root) / "slurm-logs" / self.name
 
     def relative(self, path: Path) -> str:
-        return relative(path, self.root, self.name)
+        """``path`` relative to ``<results>/<set>``, with '/' (as manifests and checks name
+        files)."""
+        return Path(path).relative_to(self.dir()).as_posix()
 
     def record_paths(self, question: str | None = None) -> list[Path]:
-        return record_paths(self.root, self.name, question)
+        """Every ``run.json`` under ``<results>/<set>`` (of one question), sorted."""
+        base = self.dir()
+        pattern = f"{question or '*'}/*/seed-*/{RECORD}"
+        return sorted(base.glob(pattern)) if base.is_dir() else []
 
     def trial_paths(self, question: str | None = None, run: str | None = None) -> list[Path]:
-        return trial_paths(self.root, self.name, question, run)
+        """Every trial's ``run.json`` of the tuned runs (of one question, one run), sorted."""
+        base = self.dir()
+        pattern = f"{question or '*'}/{run or '*'}/{TUNE}/trial-*/{RECORD}"
+        return sorted(base.glob(pattern)) if base.is_dir() else []
+
+    def tuned_questions(self) -> list[str]:
+        """The questions with a tuning study under ``<results>/<set>``, sorted."""
+        base = self.dir()
+        found = base.glob(f"*/*/{TUNE}/{STUDY}") if base.is_dir() else []
+        return sorted({p.relative_to(base).parts[0] for p in found})
 
     def questions(self) -> list[str]:
-        return questions(self.root, self.name)
+        """The questions with at least one run record, sorted."""
+        return sorted({p.parent.parent.parent.name for p in self.record_paths()})
+
+    def in_progress_dirs(self) -> list[Path]:
+        """The folders of the runs in progress under ``<results>/<set>``
+        (:func:`coursework.records.runs.in_progress`): seeds', seeds' trained again beside
+        them (``.seed-0.next``), tuning trials'; sorted."""
+        base = self.dir()
+        if not base.is_dir():
+            return []
+        found = [
+            *base.glob(f"*/*/seed-*/{BACKUP}"),
+            *base.glob(f"*/*/.seed-*.next/{BACKUP}"),
+            *base.glob(f"*/*/{TUNE}/trial-*/{BACKUP}"),
+        ]
+        return sorted(p.parent for p in found if p.is_dir())
+
+    def files(self) -> list[Path]:
+        """Every file of ``<results>/<set>`` that belongs to the results, sorted: not hidden
+        files (locks, temporary files), a killed run's ``backup/`` or LaTeX's
+        ``report/build/``."""
+        base = self.dir()
+        out = []
+        for path in sorted(base.rglob("*")) if base.is_dir() else []:
+            parts = path.relative_to(base).parts
+            if (
+                path.is_file()
+                and not any(p.startswith(".") or p == BACKUP for p in parts)
+                and parts[:2] != ("report", "build")
+            ):
+                out.append(path)
+        return out
+
+
+# Until engine/, commands/ and lab/ take a ResultsSet (issue 31, step 3): the pair, for them
+
+
+def set_dir(results: Path, results_set: str) -> Path:
+    return ResultsSet(results, results_set).dir()
+
+
+def question_dir(results: Path, results_set: str, question: str) -> Path:
+    return ResultsSet(results, results_set).question_dir(question)
+
+
+def run_dir(results: Path, results_set: str, question: str, run: str, seed: int) -> Path:
+    return ResultsSet(results, results_set).run_dir(question, run, seed)
+
+
+def tune_dir(results: Path, results_set: str, question: str, run: str) -> Path:
+    return ResultsSet(results, results_set).tune_dir(question, run)
+
+
+def study_key_file(results: Path, results_set: str, question: str, run: str) -> Path:
+    return ResultsSet(results, results_set).study_key_file(question, run)
+
+
+def retired_study_dir(results: Path, results_set: str, question: str, run: str) -> Path:
+    return ResultsSet(results, results_set).retired_study_dir(question, run)
+
+
+def spec_copy(results: Path, results_set: str, question: str) -> Path:
+    return ResultsSet(results, results_set).spec_copy(question)
+
+
+def figures_dir(results: Path, results_set: str) -> Path:
+    return ResultsSet(results, results_set).figures_dir()
+
+
+def aggregate(results: Path, results_set: str, name: str) -> Path:
+    return ResultsSet(results, results_set).aggregate(name)
+
+
+def slurm_logs(results: Path, results_set: str) -> Path:
+    return ResultsSet(results, results_set).slurm_logs()
+
+
+def record_paths(results: Path, results_set: str, question: str | None = None) -> list[Path]:
+    return ResultsSet(results, results_set).record_paths(question)
+
+
+def trial_paths(
+    results: Path, results_set: str, question: str | None = None, run: str | None = None
+) -> list[Path]:
+    return ResultsSet(results, results_set).trial_paths(question, run)
+
+
+def tuned_questions(results: Path, results_set: str) -> list[str]:
+    return ResultsSet(results, results_set).tuned_questions()

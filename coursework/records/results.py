@@ -91,16 +91,7 @@ from coursework.records.layout import (
     checkpoint_key_file as checkpoint_key_file,
 )
 from coursework.records.layout import (
-    figure_files as figure_files,
-)
-from coursework.records.layout import (
     figures_dir as figures_dir,
-)
-from coursework.records.layout import (
-    files as files,
-)
-from coursework.records.layout import (
-    in_progress_dirs as in_progress_dirs,
 )
 from coursework.records.layout import (
     profile_had as profile_had,
@@ -109,22 +100,10 @@ from coursework.records.layout import (
     profile_of as profile_of,
 )
 from coursework.records.layout import (
-    provenance_file as provenance_file,
-)
-from coursework.records.layout import (
     question_dir as question_dir,
 )
 from coursework.records.layout import (
-    questions as questions,
-)
-from coursework.records.layout import (
     record_paths as record_paths,
-)
-from coursework.records.layout import (
-    relative as relative,
-)
-from coursework.records.layout import (
-    report_dir as report_dir,
 )
 from coursework.records.layout import (
     retired_run_dir as retired_run_dir,
@@ -158,9 +137,6 @@ from coursework.records.layout import (
 )
 from coursework.records.layout import (
     study_key_file as study_key_file,
-)
-from coursework.records.layout import (
-    trial_dir as trial_dir,
 )
 from coursework.records.layout import (
     trial_paths as trial_paths,
@@ -265,7 +241,7 @@ def load_question(
 ) -> dict[str, list[SeedResult]]:
     """Run name -> its complete seeds (by seed), runs in ``order`` (the spec's) first."""
     runs: dict[str, list[SeedResult]] = {}
-    for path in record_paths(results, results_set, question):
+    for path in ResultsSet(results, results_set).record_paths(question):
         rec = read_json(path)
         if rec["status"] == Status.COMPLETE:
             runs.setdefault(rec["run"], []).append(
@@ -297,7 +273,7 @@ def summary_rows(results: Path, results_set: str) -> list[dict[str, Any]]:
     """One row per run.json under ``results/<profile>/``, sorted by question, run, seed; none
     for a run in progress (:func:`in_progress`: its run.json, if any, is no result yet)."""
     rows = []
-    for path in record_paths(results, results_set):
+    for path in ResultsSet(results, results_set).record_paths():
         if in_progress(path.parent):
             continue
         rec = read_json(path)
@@ -320,6 +296,6 @@ def summary_rows(results: Path, results_set: str) -> list[dict[str, Any]]:
 
 
 def write_summary(results: Path, results_set: str) -> Path:
-    path = aggregate(results, results_set, SUMMARY)
+    path = ResultsSet(results, results_set).aggregate(SUMMARY)
     write_csv(path, SUMMARY_COLUMNS, summary_rows(results, results_set))
     return path

@@ -200,7 +200,7 @@ def spec_path(question_or_path: str) -> Path:
 def trained_spec(results_dir: Path, results_set: str, question: str) -> Spec | None:
     """The spec a question's runs were trained from (recorded beside them), None if absent.
     Read without importing the model builders: plots, report and verify need no Keras."""
-    path = results.spec_copy(results_dir, results_set, question)
+    path = results.ResultsSet(results_dir, results_set).spec_copy(question)
     try:
         return load(str(path), builders=False) if path.exists() else None
     except SpecError:
@@ -283,7 +283,8 @@ def apply_params(cfg: Mapping[str, Any], params: dict[str, Any]) -> dict[str, An
 
 def chosen(results_dir: Path, results_set: str, run: Run) -> dict[str, Any] | None:
     """A tuned run's ``best.json`` (the parameters its study chose), None if not tuned yet."""
-    path = results.tune_dir(results_dir, results_set, run.question, run.name) / results.BEST
+    path = results.ResultsSet(results_dir, results_set).tune_dir(run.question, run.name)
+    path = path / results.BEST
     return results.read_json(path) if path.exists() else None
 
 

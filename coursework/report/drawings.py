@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from coursework.analysis.tables import pct, run_decimals
 from coursework.records import results, spec
 from coursework.records.errors import ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
 from coursework.records.results import SeedResult
 from coursework.report.figstyle import (
@@ -308,14 +309,15 @@ def history_panel(ax: Axes, recs: list[dict[str, Any]], val: list[float]) -> Non
 def tuning(results_dir: Path, results_set: str, question: str) -> Figure | None:
     """Per tuned run (a row): validation accuracy of each trial against each searched
     parameter (:func:`trial_panel`), and the study's history with the best so far."""
+    rs = ResultsSet(results_dir, results_set)  # lab/ passes the pair until issue 31 step 3
     trials: dict[str, list[dict[str, Any]]] = {}
-    for path in results.trial_paths(results_dir, results_set, question):
+    for path in rs.trial_paths(question):
         rec = results.read_json(path)
         trials.setdefault(rec["run"], []).append(rec)
-    s = spec.trained_spec(results_dir, results_set, question)
+    s = spec.trained_spec(rs.root, rs.name, question)
     if not trials or s is None:
         return None
-    spaces = {r.name: r.tune.params for r in s.resolve(results_set) if r.tune is not None}
+    spaces = {r.name: r.tune.params for r in s.resolve(rs.name) if r.tune is not None}
     rows = [(name, recs, spaces.get(name, {})) for name, recs in trials.items()]
     cols = max(len(space) for _, _, space in rows) + 1
     fig, axes = plt.subplots(
@@ -323,7 +325,7 @@ def tuning(results_dir: Path, results_set: str, question: str) -> Figure | None:
     )
     for (name, recs, space), line in zip(rows, axes, strict=True):
         recs = sorted(recs, key=lambda r: r["trial"]["number"])
-        best = results.tune_dir(results_dir, results_set, question, name) / results.BEST
+        best = rs.tune_dir(question, name) / results.BEST
         chosen = results.read_json(best).get("trial") if best.exists() else None
         val = [100 * (r["metrics"].get("best_val_accuracy") or np.nan) for r in recs]
         for ax, (param, how) in zip(line, space.items(), strict=False):

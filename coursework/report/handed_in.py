@@ -16,6 +16,7 @@ from pathlib import Path
 from coursework.analysis import manifest
 from coursework.records import results
 from coursework.records.errors import ReportError, ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.report.render import NUMBERS
 
 WEIGHTS = (".h5", ".keras")  # in the results: never handed in (nor listed)
@@ -46,10 +47,10 @@ class Part:
         )
 
 
-def paper_questions(results_dir: Path, results_set: str) -> list[str]:
+def paper_questions(rs: ResultsSet) -> list[str]:
     """The questions of the paper built, as its ``report/numbers.json`` records them."""
-    path = results.report_dir(results_dir, results_set) / NUMBERS
-    again = f"build the report again (make report PROFILE={results.profile_of(results_set)})"
+    path = rs.report_dir() / NUMBERS
+    again = f"build the report again (make report PROFILE={rs.profile})"
     if not path.exists():
         raise ReportError(f"{path} does not exist: {again}")
     try:
@@ -68,21 +69,21 @@ def figure_question(stem: str) -> str:
     return stem.rsplit("-", 1)[0]
 
 
-def ready(results_dir: Path, results_set: str) -> list[str]:
+def ready(rs: ResultsSet) -> list[str]:
     """The paper's questions, once the results can be handed in (nothing read but the
     report's record and the runs' names): the report built, and runs of every question of
     its paper; else one error saying what to do."""
-    rdir = results.report_dir(results_dir, results_set)
-    profile = results.profile_of(results_set)
+    rdir = rs.report_dir()
+    profile = rs.profile
     if not (rdir / "report.pdf").exists():
         raise ReportError(
             f"{rdir / 'report.pdf'} does not exist: build the report first (make "
             f"report PROFILE={profile})"
         )
-    ids = paper_questions(results_dir, results_set)
+    ids = paper_questions(rs)
     for q in ids:
-        if not results.record_paths(results_dir, results_set, q):
-            folder = results.question_dir(results_dir, results_set, q)
+        if not rs.record_paths(q):
+            folder = rs.question_dir(q)
             raise ResultsError(
                 f"{folder}: no runs of {q!r}, a question of the paper "
                 f"(report/{NUMBERS}): its run folders are missing; train it "
@@ -92,12 +93,12 @@ def ready(results_dir: Path, results_set: str) -> list[str]:
     return ids
 
 
-def results_part(results_dir: Path, results_set: str) -> Part:
+def results_part(rs: ResultsSet) -> Part:
     """What of ``<results>/<set>`` is handed in: the paper's questions (:func:`ready`) and
     what a marker needs to check them (see the module's docstring); read, nothing written."""
-    ids = ready(results_dir, results_set)
-    figures = results.figures_dir(results_dir, results_set).name
-    report_folder = results.report_dir(results_dir, results_set).name
+    ids = ready(rs)
+    figures = rs.figures_dir().name
+    report_folder = rs.report_dir().name
 
     def in_part(rel: str) -> bool:
         """Whether a file of the set (its name under the set) is handed in."""
@@ -111,8 +112,8 @@ def results_part(results_dir: Path, results_set: str) -> Part:
         return len(parts) == 1 or parts[0] in ids or parts[0] == report_folder
 
     files, origins, left, out_of = {}, {}, set(), set()
-    for path in results.files(results_dir, results_set):
-        rel = results.relative(path, results_dir, results_set)
+    for path in rs.files():
+        rel = rs.relative(path)
         top = rel.split("/")[0]
         if not in_part(rel):
             if top == figures:
@@ -123,7 +124,7 @@ def results_part(results_dir: Path, results_set: str) -> Part:
         files[rel] = path.read_bytes()
     out_of = (out_of | left) - set(ids)
     for rel in [r for r in files if r in ROWS or r == f"{figures}/{results.PROVENANCE}"]:
-        data, path = files[rel], results.set_dir(results_dir, results_set) / rel
+        data, path = files[rel], rs.dir() / rel
         try:
             files[rel] = (
                 _provenance_of(data, ids) if "/" in rel else _rows_of(data, ids, out_of, figures)
@@ -131,8 +132,8 @@ def results_part(results_dir: Path, results_set: str) -> Part:
         except (UnicodeDecodeError, ValueError, csv.Error) as exc:
             raise ResultsError(f"cannot read {path}: {exc}") from exc
         origins[rel] = (rel, hashlib.sha256(data).hexdigest())
-    mpath = results.aggregate(results_dir, results_set, results.MANIFEST)
-    recorded = manifest.read(results_dir, results_set) if mpath.exists() else None
+    mpath = rs.aggregate(results.MANIFEST)
+    recorded = manifest.read(rs) if mpath.exists() else None
     return Part(ids, sorted(left), files, origins, recorded, in_part)
 
 
@@ -177,22 +178,22 @@ def _provenance_of(data: bytes, ids: list[str]) -> bytes:
     return (json.dumps(prov, indent=2) + "\n").encode("utf-8")
 
 
-def part_manifest(part: Part, folder: Path, results_set: str) -> dict[str, bytes]:
+def part_manifest(part: Part, staged: ResultsSet) -> dict[str, bytes]:
     """``results/<set>/MANIFEST.json`` of the results as handed in, written into the
-    submission's ``folder`` (:func:`coursework.analysis.manifest.of_part`); none where the set
-    has none (as it is, the marker sees it)."""
+    submission's folder (``staged``: the set in its ``results/``;
+    :func:`coursework.analysis.manifest.of_part`); none where the set has none (as it is, the
+    marker sees it)."""
     if part.recorded is None:
         return {}
     made = manifest.of_part(
         part.recorded,
-        folder / "results",
-        results_set,
+        staged,
         part.origins,
         part.in_part,
         {"questions": part.questions, "left_out": part.left_out},
     )
     return {
-        f"results/{results_set}/{results.MANIFEST}": (json.dumps(made, indent=2) + "\n").encode(
+        f"results/{staged.name}/{results.MANIFEST}": (json.dumps(made, indent=2) + "\n").encode(
             "utf-8"
         )
     }

@@ -37,6 +37,7 @@ from typing import Any
 
 from coursework.records import results, spec
 from coursework.records.errors import ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.records.record import SCHEMA_VERSION
 from coursework.records.results import SeedResult
 from coursework.report.drawings import (
@@ -192,33 +193,31 @@ def prediction_figures(question: str, runs: dict[str, list[SeedResult]]) -> list
     return out
 
 
-def tuning_figure(results_dir: Path, results_set: str, question: str) -> Figure | None:
+def tuning_figure(rs: ResultsSet, question: str) -> Figure | None:
     """The figure of the question's tuning studies (None without trials), drawn from the
     trials, the chosen ones and the searched spaces."""
-    trials = results.trial_paths(results_dir, results_set, question)
+    trials = rs.trial_paths(question)
     if not trials:
         return None
-    s = spec.trained_spec(results_dir, results_set, question)
+    s = spec.trained_spec(rs.root, rs.name, question)
     spaces = (
-        {r.name: r.tune.params for r in s.resolve(results_set) if r.tune is not None}
+        {r.name: r.tune.params for r in s.resolve(rs.name) if r.tune is not None}
         if s is not None
         else {}
     )
-    chosen = [
-        results.tune_dir(results_dir, results_set, question, r) / results.BEST for r in spaces
-    ]
+    chosen = [rs.tune_dir(question, r) / results.BEST for r in spaces]
     return Figure(
         f"{question}-tuning",
         tuple(trials + [p for p in chosen if p.exists()]),
-        lambda: tuning(results_dir, results_set, question),
+        lambda: tuning(rs.root, rs.name, question),
         json.dumps(spaces, sort_keys=True),
     )
 
 
-def question_figures(results_dir: Path, results_set: str, question: str) -> list[Figure]:
+def question_figures(rs: ResultsSet, question: str) -> list[Figure]:
     """The figures of one question, each with the files it is drawn from (nothing drawn)."""
     runs = results.load_question(
-        results_dir, results_set, question, spec.run_order(results_dir, results_set, question)
+        rs.root, rs.name, question, spec.run_order(rs.root, rs.name, question)
     )
     if not runs:
         return []
@@ -241,14 +240,14 @@ def question_figures(results_dir: Path, results_set: str, question: str) -> list
             "runs " + ", ".join(published_runs),
         )
     )
-    tuned = tuning_figure(results_dir, results_set, question)
+    tuned = tuning_figure(rs, question)
     return out + ([tuned] if tuned is not None else [])
 
 
-def read_provenance(results_dir: Path, results_set: str) -> dict[str, dict]:
+def read_provenance(rs: ResultsSet) -> dict[str, dict]:
     """``figures/provenance.json``: per figure, the digest of what it was drawn from and the
     sha256 of its files ({} where there is none)."""
-    path = results.provenance_file(results_dir, results_set)
+    path = rs.provenance_file()
     try:
         return results.read_json(path)["figures"] if path.exists() else {}
     except (ResultsError, KeyError, TypeError):
@@ -269,21 +268,22 @@ def all_figures(results_dir: Path, results_set: str, force: bool = False) -> Fig
     """Draw every figure that is out of date (its inputs changed, its files were edited or
     are missing; every one with ``force``) and nothing else, and record in
     ``figures/provenance.json`` what each was drawn from."""
+    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
     style()
-    questions = results.questions(results_dir, results_set)
+    questions = rs.questions()
     if not questions:
         raise ResultsError(
-            f"no runs under {results.set_dir(results_dir, results_set)}: run "
+            f"no runs under {rs.dir()}: run "
             "experiments first (make quick, or make QUESTION "
-            f"PROFILE={results.profile_of(results_set)})"
+            f"PROFILE={rs.profile})"
         )
-    folder = results.figures_dir(results_dir, results_set)
-    base = results.set_dir(results_dir, results_set)
-    old = read_provenance(results_dir, results_set)
+    folder = rs.figures_dir()
+    base = rs.dir()
+    old = read_provenance(rs)
     new: dict[str, dict] = {}
     drawn, kept = [], []
     for q in questions:
-        for fig in question_figures(results_dir, results_set, q):
+        for fig in question_figures(rs, q):
             entry = old.get(fig.name)
             if entry is not None and not force and up_to_date(fig, entry, folder, base):
                 new[fig.name] = entry
@@ -305,7 +305,7 @@ def all_figures(results_dir: Path, results_set: str, force: bool = False) -> Fig
             for file in entry.get("files", {}):
                 (folder / file).unlink(missing_ok=True)
     results.write_json(
-        results.provenance_file(results_dir, results_set),
+        rs.provenance_file(),
         {"schema_version": SCHEMA_VERSION, "figures": new},
     )
     paths = [folder / f for entry in new.values() for f in entry["files"]]
@@ -321,24 +321,20 @@ class FigureUpdate:
     kept: list[str]
 
 
-def stale_figures(results_dir: Path, results_set: str) -> list[tuple[str, str]]:
+def stale_figures(rs: ResultsSet) -> list[tuple[str, str]]:
     """(figure file, what is wrong) for every figure whose files are not those drawn from the
     results as they are: what ``verify`` and ``mark`` fail. Reads, draws nothing."""
-    folder = results.figures_dir(results_dir, results_set)
-    present = results.figure_files(results_dir, results_set)
-    base = results.set_dir(results_dir, results_set)
-    recorded = read_provenance(results_dir, results_set)
+    folder = rs.figures_dir()
+    present = rs.figure_files()
+    base = rs.dir()
+    recorded = read_provenance(rs)
     out: list[tuple[str, str]] = []
     if not recorded:
         return [
             (f"figures/{p.name}", f"no figures/{results.PROVENANCE}: run make plots")
             for p in present
         ][:1]
-    planned = {
-        fig.name: fig
-        for q in results.questions(results_dir, results_set)
-        for fig in question_figures(results_dir, results_set, q)
-    }
+    planned = {fig.name: fig for q in rs.questions() for fig in question_figures(rs, q)}
     for name, entry in sorted(recorded.items()):
         fig = planned.get(name)
         for file, digest in sorted(entry.get("files", {}).items()):

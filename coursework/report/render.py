@@ -27,6 +27,7 @@ from coursework.analysis import tables
 from coursework.analysis.tables import QuestionNumbers
 from coursework.records import results
 from coursework.records.errors import ReportError
+from coursework.records.layout import ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.records.record import SCHEMA_VERSION
 from coursework.report.latex import (
@@ -142,9 +143,9 @@ def relative(path: Path, report_dir: Path) -> str:
 # --------------------------------------------------------------------------- rendering
 
 
-def figures(results_dir: Path, results_set: str, qid: str, report_dir: Path) -> dict[str, list]:
+def figures(rs: ResultsSet, qid: str, report_dir: Path) -> dict[str, list]:
     """The question's figures that exist, for the body and for the appendix."""
-    folder = results.figures_dir(results_dir, results_set)
+    folder = rs.figures_dir()
     have = {k for k in FIGURES if (folder / f"{qid}-{k}.pdf").exists()}
     out: dict[str, list] = {"body": [], "appendix": []}
     for kind, (caption, wide, where) in FIGURES.items():
@@ -164,20 +165,19 @@ def figures(results_dir: Path, results_set: str, qid: str, report_dir: Path) -> 
 
 
 def question_paths(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     q: QuestionNumbers,
     prose_root: Path | None,
     write: bool = True,
 ) -> dict:
     """Where a question's prose and figures are, relative to the report folder."""
-    report_dir = results.report_dir(results_dir, results_set)
+    report_dir = rs.report_dir()
     prose = (
         prose_folder(prose_root, q, report_dir)
         if write
         else (Path(prose_root) if prose_root else PROSE) / q.id
     )
-    figs = figures(results_dir, results_set, q.id, report_dir)
+    figs = figures(rs, q.id, report_dir)
     return {
         "prose_dir": relative(prose, report_dir),
         "body_figures": figs["body"],
@@ -197,15 +197,11 @@ def render_part(
     return environment_jinja(templates).get_template(template).render(q=q, paths=paths)
 
 
-def chosen_questions(
-    results_dir: Path, results_set: str, settings: Settings
-) -> list[QuestionNumbers]:
+def chosen_questions(rs: ResultsSet, settings: Settings) -> list[QuestionNumbers]:
     """The questions of the report, in the order ``report.toml`` (or ``QUESTIONS``) gives."""
-    available = tables.numbers(results_dir, results_set)
+    available = tables.numbers(rs)
     if not available:
-        raise ReportError(
-            f"no complete runs under {results.set_dir(results_dir, results_set)}: nothing to report"
-        )
+        raise ReportError(f"no complete runs under {rs.dir()}: nothing to report")
     if not settings.questions:
         return available
     by_id = {q.id: q for q in available}
@@ -213,15 +209,14 @@ def chosen_questions(
     if missing:
         raise ReportError(
             f"{settings.source}: questions: no complete runs of "
-            f"{', '.join(missing)} under {results.set_dir(results_dir, results_set)}"
+            f"{', '.join(missing)} under {rs.dir()}"
             f" (questions with results: {', '.join(by_id)})"
         )
     return [by_id[q] for q in settings.questions]
 
 
 def question_texts(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     q: QuestionNumbers,
     prose_root: Path | None,
     bundle: bool,
@@ -230,8 +225,8 @@ def question_texts(
 ) -> list[Path]:
     """A question's parts of the report into ``texts`` (the files they use into ``files``,
     where ``bundle``); returns the student's prose files of the question."""
-    report_dir = results.report_dir(results_dir, results_set)
-    paths = question_paths(results_dir, results_set, q, prose_root)
+    report_dir = rs.report_dir()
+    paths = question_paths(rs, q, prose_root)
     prose = (report_dir / paths["prose_dir"]).resolve()
     own = sorted(prose.glob("*.tex"))
     if bundle:
@@ -247,8 +242,7 @@ def question_texts(
 
 
 def report_texts(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     questions: list[QuestionNumbers],
     settings: Settings,
     prose_root: Path | None,
@@ -258,12 +252,12 @@ def report_texts(
 
     ``bundle``: for a self-contained folder (the Overleaf zip): prose under ``prose/``,
     figures under ``figures/``; else paths relative to the report folder, files in place."""
-    report_dir = results.report_dir(results_dir, results_set)
+    report_dir = rs.report_dir()
     doc, files = document(settings)
     texts: dict[str, str] = {}
     written: list[Path] = []  # the student's prose files
     for q in questions:
-        written += question_texts(results_dir, results_set, q, prose_root, bundle, texts, files)
+        written += question_texts(rs, q, prose_root, bundle, texts, files)
     texts["numbers.tex"] = numbers_tex(questions)
     abstract = abstract_file(prose_root)
     write_once(abstract, ABSTRACT_GUIDE)
@@ -282,8 +276,8 @@ def report_texts(
             doc=doc,
             title=settings.title,
             author=settings.author,
-            profile=results.profile_of(results_set),
-            folder=results_set,
+            profile=rs.profile,
+            folder=rs.name,
             datasets=", ".join(dict.fromkeys(f"dataset {q.facts.dataset}" for q in questions)),
             generated=dt.date.today().isoformat(),
             questions=questions,
@@ -291,9 +285,9 @@ def report_texts(
             bibliography=bib.stem if bib else "",
             cited=cited,
             bibliography_style=Path(settings.bibliography_style).stem,
-            environment=tables.environment(results_dir, results_set),
+            environment=tables.environment(rs),
             verification=verification_context(
-                results.aggregate(results_dir, results_set, results.VERIFICATION),
+                rs.aggregate(results.VERIFICATION),
                 [q.id for q in questions],
             ),
         )
@@ -301,39 +295,34 @@ def report_texts(
     return texts, files
 
 
-def prose_paths(
-    results_dir: Path, results_set: str, ids: list[str], prose_root: Path | None = None
-) -> dict[str, Path]:
+def prose_paths(rs: ResultsSet, ids: list[str], prose_root: Path | None = None) -> dict[str, Path]:
     """The student's files of the paper's prose, written or not: label -> file
     (:func:`coursework.report.prose.paper_paths`)."""
-    report_dir = results.report_dir(results_dir, results_set)
+    report_dir = rs.report_dir()
     return paper_paths(
         abstract_file(prose_root), {q: prose_dir(prose_root, q, report_dir) for q in ids}
     )
 
 
 def render(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     prose_root: Path | None = None,
     settings: Settings | None = None,
 ) -> Path:
     """Write the report's ``.tex`` files, ``numbers.json`` and ``report-overleaf.zip`` (the
     same report as one folder that compiles with plain pdflatex); return the report folder.
     A ``\\result`` in the prose that ``numbers.tex`` does not define stops it first."""
-    if not results.aggregate(results_dir, results_set, results.SUMMARY).exists():
+    if not rs.aggregate(results.SUMMARY).exists():
         raise ReportError(
-            f"{results.aggregate(results_dir, results_set, results.SUMMARY)} does "
+            f"{rs.aggregate(results.SUMMARY)} does "
             f"not exist: run experiments first (make quick, or make QUESTION "
-            f"PROFILE={results.profile_of(results_set)})"
+            f"PROFILE={rs.profile})"
         )
     settings = settings or read_settings()
-    questions = chosen_questions(results_dir, results_set, settings)
-    report_dir = results.report_dir(results_dir, results_set)
-    texts, files = report_texts(results_dir, results_set, questions, settings, prose_root)
-    check_results(
-        prose_paths(results_dir, results_set, [q.id for q in questions], prose_root), questions
-    )
+    questions = chosen_questions(rs, settings)
+    report_dir = rs.report_dir()
+    texts, files = report_texts(rs, questions, settings, prose_root)
+    check_results(prose_paths(rs, [q.id for q in questions], prose_root), questions)
     for name, text in texts.items():
         results.write_text(report_dir / name, text)
     for name, source in files.items():
@@ -347,9 +336,7 @@ def render(
             "questions": [q.to_json() for q in questions],
         },
     )
-    texts, files = report_texts(
-        results_dir, results_set, questions, settings, prose_root, bundle=True
-    )
+    texts, files = report_texts(rs, questions, settings, prose_root, bundle=True)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in texts.items():
@@ -367,8 +354,9 @@ def build(
     settings: Settings | None = None,
 ) -> Path:
     """Render, compile; say whether the body fits the page limit, and what is unwritten."""
+    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
     settings = settings or read_settings()
-    report_dir = render(results_dir, results_set, prose_root, settings)
+    report_dir = render(rs, prose_root, settings)
     ids = [q["id"] for q in results.read_json(report_dir / NUMBERS)["questions"]]
     pdf = compile_pdf(report_dir)
     if pdf is not None:
@@ -381,7 +369,7 @@ def build(
         )
         for problem in layout(report_dir / "build"):
             print(f"report layout: {problem}")
-    paths = prose_paths(results_dir, results_set, ids, prose_root)
+    paths = prose_paths(rs, ids, prose_root)
     for line in unwritten_lines(
         unwritten(settings.author, read_texts(paths), ids),
         paths,

@@ -43,6 +43,7 @@ from pathlib import Path
 from coursework import __version__
 from coursework.records import results
 from coursework.records.errors import ReportError, ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT, code_digest, code_files
 from coursework.records.record import SCHEMA_VERSION
 from coursework.report import prose
@@ -69,7 +70,7 @@ def git(root: Path, *args: str) -> str | None:
 
 
 def description(
-    results_set: str, code: dict[str, Path], root: Path = ROOT, part: Part | None = None
+    rs: ResultsSet, code: dict[str, Path], root: Path = ROOT, part: Part | None = None
 ) -> dict:
     """``SUBMISSION.json``: what the submission holds and which code made it."""
     commits = git(root, "rev-list", f"--max-count={HISTORY_LENGTH}", "HEAD")
@@ -77,8 +78,8 @@ def description(
     return {
         "schema_version": SCHEMA_VERSION,
         "coursework_version": __version__,
-        "results_set": results_set,
-        "profile": results.profile_of(results_set),
+        "results_set": rs.name,
+        "profile": rs.profile,
         "made": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **({"questions": part.questions, "left_out": part.left_out} if part else {}),
         "git": {
@@ -91,22 +92,22 @@ def description(
 
 
 def contents(
-    results_dir: Path, results_set: str, root: Path = ROOT, part: Part | None = None
+    rs: ResultsSet, root: Path = ROOT, part: Part | None = None
 ) -> dict[str, Path | bytes]:
     """Name in the submission -> the file on disk, or (the results handed in, ``part``:
     default :func:`results_part`) its bytes; all but the manifest of the results, made from
     them as they are written (:func:`gather`)."""
-    rdir = results.report_dir(results_dir, results_set)
-    part = part or results_part(results_dir, results_set)
+    rdir = rs.report_dir()
+    part = part or results_part(rs)
     out: dict[str, Path | bytes] = {"report.pdf": rdir / "report.pdf"}
     if (rdir / "report-overleaf.zip").exists():
         out["report-sources.zip"] = rdir / "report-overleaf.zip"
-    results_abs = Path(results_dir).resolve()
+    results_abs = Path(rs.root).resolve()
     for path in code_files(root):
         name = path.relative_to(root).as_posix()
         if results_abs not in path.resolve().parents and not name.endswith(NEVER):
             out[f"code/{name}"] = path
-    out.update({f"results/{results_set}/{rel}": data for rel, data in part.files.items()})
+    out.update({f"results/{rs.name}/{rel}": data for rel, data in part.files.items()})
     return out
 
 
@@ -132,23 +133,27 @@ def gather(
     only when complete: the folder renamed in, then the zip (``os.replace``), so a
     ``submission.zip`` is there only once the whole build is. A failed build removes what it
     made and says so, one error; what a killed one left (staging only) the next removes."""
+    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
     folder = Path(folder) if folder is not None else root / "submission"
     archive = folder.with_suffix(".zip")
-    ready(results_dir, results_set)  # the report and its questions, before anything runs
+    ready(rs)  # the report and its questions, before anything runs
     _clear(folder, archive)
-    book = executed_notebook(root / NOTEBOOK, results_dir, results_set) if notebook else None
-    part = results_part(results_dir, results_set)  # after the notebook: what it changed
-    paths = contents(results_dir, results_set, root, part)
+    book = executed_notebook(root / NOTEBOOK, rs) if notebook else None
+    part = results_part(rs)  # after the notebook: what it changed
+    paths = contents(rs, root, part)
     files = {name: p if isinstance(p, bytes) else p.read_bytes() for name, p in paths.items()}
     if book is not None:
         files["notebook.ipynb"] = book
     code = {n[5:]: p for n, p in paths.items() if n.startswith("code/") and isinstance(p, Path)}
-    files[DESCRIPTION] = (
-        json.dumps(description(results_set, code, root, part), indent=2) + "\n"
-    ).encode()
-    _build(files, folder, archive, lambda staged: part_manifest(part, staged, results_set))
+    files[DESCRIPTION] = (json.dumps(description(rs, code, root, part), indent=2) + "\n").encode()
+    _build(
+        files,
+        folder,
+        archive,
+        lambda staged: part_manifest(part, ResultsSet(staged / "results", rs.name)),
+    )
     print(part.line())
-    for line in _notes(part, results_dir, results_set):
+    for line in _notes(part, rs):
         print(line)
     return archive
 
@@ -195,22 +200,18 @@ def _build(
         _remove_staging(folder)
 
 
-def _notes(part: Part, results_dir: Path, results_set: str) -> list[str]:
+def _notes(part: Part, rs: ResultsSet) -> list[str]:
     """The notes after a build: runs still in progress, what the report leaves unwritten."""
-    running = [
-        d
-        for d in results.in_progress_dirs(results_dir, results_set)
-        if part.in_part(results.relative(d, results_dir, results_set))
-    ]
+    running = [d for d in rs.in_progress_dirs() if part.in_part(rs.relative(d))]
     out = []
     if running:
         out.append(
             f"note: {len(running)} run(s) still in progress (their partial files are handed "
             f"in without a run.json, e.g. "
-            f"{results.relative(running[0], results_dir, results_set)}): let them finish "
+            f"{rs.relative(running[0])}): let them finish "
             "(`make` resumes them), then `make submission` again"
         )
-    return out + unwritten_lines(results_dir, results_set)
+    return out + unwritten_lines(rs)
 
 
 def staging(folder: Path) -> tuple[Path, Path]:
@@ -294,18 +295,18 @@ def _remove_staging(folder: Path) -> None:
     staged_zip.unlink(missing_ok=True)
 
 
-def unwritten_lines(results_dir: Path, results_set: str) -> list[str]:
+def unwritten_lines(rs: ResultsSet) -> list[str]:
     """What the report handed in leaves unwritten, one line each naming the file to edit
     ([] if nothing): its author as ``numbers.json`` records it, its prose as its Overleaf
     sources hold it (the files on disk where there are none), so that prose written after
     the report was built is still listed: it is not in the PDF."""
-    rdir = results.report_dir(results_dir, results_set)
+    rdir = rs.report_dir()
     try:
         numbers = json.loads((rdir / NUMBERS).read_text(encoding="utf-8"))
         author, ids = str(numbers.get("author", "")), [q["id"] for q in numbers["questions"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []  # no report built here: contents() has said so
-    paths = prose_paths(results_dir, results_set, ids)
+    paths = prose_paths(rs, ids)
     try:
         with zipfile.ZipFile(rdir / OVERLEAF) as z:
             names = set(z.namelist())
@@ -326,7 +327,7 @@ def unwritten_lines(results_dir: Path, results_set: str) -> list[str]:
     )
 
 
-def executed_notebook(path: Path, results_dir: Path, results_set: str) -> bytes | None:
+def executed_notebook(path: Path, rs: ResultsSet) -> bytes | None:
     """The lab book with its outputs: as saved if it has any, else executed now on these
     results (its parameters' question, complete runs skipped); None without a notebook. Where
     it cannot be run (no nbclient, or a cell fails), the saved one, with a note."""
@@ -345,10 +346,7 @@ def executed_notebook(path: Path, results_dir: Path, results_set: str) -> bytes 
     book = nbformat.reads(data.decode(), as_version=4)
     for cell in book.cells:
         if "parameters" in cell.metadata.get("tags", []):
-            cell.source += (
-                f"\nPROFILE = {results.profile_of(results_set)!r}"
-                f"\nRESULTS = {str(Path(results_dir).resolve())!r}"
-            )
+            cell.source += f"\nPROFILE = {rs.profile!r}\nRESULTS = {str(Path(rs.root).resolve())!r}"
     print(f"running {path} to hand it in with its outputs ...", flush=True)
     try:
         nbclient.NotebookClient(

@@ -9,6 +9,7 @@ from typing import Any
 from coursework.analysis import ensemble, stats
 from coursework.analysis.checks import InScope, Row
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 from coursework.verify.verdicts import ABSENT, NONE, Verdict, absent, whole
 
 
@@ -59,24 +60,24 @@ def compare_csv(
     return rows
 
 
-def check_aggregates(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+def check_aggregates(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     """``stats.csv`` and ``ensembles.csv`` against their recomputation from the runs."""
     return compare_csv(
         results.STATS,
-        results.aggregate(results_dir, results_set, results.STATS),
+        rs.aggregate(results.STATS),
         stats.COLUMNS,
-        stats.stats_rows(results_dir, results_set),
+        stats.stats_rows(rs),
         in_scope,
     ) + compare_csv(
         results.ENSEMBLES,
-        results.aggregate(results_dir, results_set, results.ENSEMBLES),
+        rs.aggregate(results.ENSEMBLES),
         ensemble.COLUMNS,
-        ensemble.ensemble_rows(results_dir, results_set),
+        ensemble.ensemble_rows(rs),
         in_scope,
     )
 
 
-def check_figures(results_dir: Path, results_set: str, question: str | None) -> list[Row]:
+def check_figures(rs: ResultsSet, question: str | None) -> list[Row]:
     """Every figure is the file drawn from these results (``figures/provenance.json``): an
     older figure put back, an edited one, or one drawn from other results fails, by name."""
     from coursework.report.plots import stale_figures
@@ -84,9 +85,9 @@ def check_figures(results_dir: Path, results_set: str, question: str | None) -> 
     check = "figure: drawn from these results"
     rows = [
         whole(check, rel, "as recorded", why, Verdict.STALE)
-        for rel, why in stale_figures(results_dir, results_set)
+        for rel, why in stale_figures(rs)
         if question is None or rel.split("/")[-1].startswith(f"{question}-")
     ]
-    if not rows and results.figure_files(results_dir, results_set):
+    if not rows and rs.figure_files():
         rows.append(whole(check, "figures/"))
     return rows

@@ -11,14 +11,14 @@ from coursework.analysis import manifest
 from coursework.analysis.checks import InScope, Row
 from coursework.records import results, spec
 from coursework.records.errors import ResultsError, SpecError
+from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
 from coursework.records.results import SUMMARY_COLUMNS
 from coursework.verify.verdicts import NONE, Verdict, absent, whole
 
 
 def check_files(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     in_scope: InScope,
     left_out: tuple[str, ...] = (),
 ) -> list[Row]:
@@ -26,12 +26,12 @@ def check_files(
     end with ``left_out`` may be missing (a submission leaves the weights out): one row
     counts them."""
     try:
-        man = manifest.read(results_dir, results_set)
+        man = manifest.read(rs)
     except ResultsError as exc:
         return [whole("manifest", manifest.NAME, "readable", str(exc), Verdict.MISSING)]
-    base = results.set_dir(results_dir, results_set)
+    base = rs.dir()
     listed = {rel: meta for rel, meta in man.get("files", {}).items() if in_scope(rel)}
-    present = {rel for rel in manifest.listed(results_dir, results_set) if in_scope(rel)}
+    present = {rel for rel in manifest.listed(rs) if in_scope(rel)}
     rows: list[Row] = []
     missing_runs: set[tuple[str, str]] = set()
     absent_files = 0
@@ -40,7 +40,7 @@ def check_files(
         if not path.exists() and left_out and rel.endswith(left_out) and path.parent.exists():
             absent_files += 1
             continue
-        rows += _check_file(results_dir, results_set, rel, meta["sha256"], missing_runs)
+        rows += _check_file(rs, rel, meta["sha256"], missing_runs)
     for rel in sorted(present - set(listed)):
         run, seed = results.run_of(rel)
         rows.append(
@@ -59,8 +59,7 @@ def check_files(
 
 
 def _check_file(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     rel: str,
     sha256: str,
     missing_runs: set[tuple[str, str]],
@@ -68,7 +67,7 @@ def _check_file(
     """One listed file against its recorded ``sha256``; a run folder gone is one row, the
     first time (``missing_runs``: those already reported)."""
     run, seed = results.run_of(rel)
-    path = results.set_dir(results_dir, results_set) / rel
+    path = rs.dir() / rel
     if path.exists():
         got = manifest.sha256(path)
         verdict = Verdict.OK if got == sha256 else Verdict.EDITED
@@ -78,28 +77,28 @@ def _check_file(
     if (run, seed) in missing_runs:
         return []
     missing_runs.add((run, seed))
-    folder = results.relative(path.parent, results_dir, results_set)
+    folder = rs.relative(path.parent)
     return [absent("missing run", folder, "run folder", run, seed)]
 
 
-def check_configs(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+def check_configs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     """Each ``run.json``'s config against the config the question's recorded spec gives that
     run (the dataset aside where the set was trained on another one, ``--dataset``)."""
     rows: list[Row] = []
     configs: dict[str, dict[str, Any] | None] = {}
-    for path in results.record_paths(results_dir, results_set):
-        rel = results.relative(path, results_dir, results_set)
+    for path in rs.record_paths():
+        rel = rs.relative(path)
         if not in_scope(rel):
             continue
         rec = results.read_json(path)
         q, run, seed = rec["question"], f"{rec['question']}/{rec['run']}", str(rec["seed"])
         if q not in configs:
-            configs[q] = _spec_configs(results_dir, results_set, q)
+            configs[q] = _spec_configs(rs, q)
         want = (configs[q] or {}).get(rec["run"])
         if want is None:
             continue
         got = rec.get("config", {})
-        keys = sorted((set(want) | set(got)) - ({"dataset"} if "@" in results_set else set()))
+        keys = sorted((set(want) | set(got)) - ({"dataset"} if "@" in rs.name else set()))
         text = {
             k: (json.dumps(want.get(k), sort_keys=True), json.dumps(got.get(k), sort_keys=True))
             for k in keys
@@ -112,34 +111,31 @@ def check_configs(results_dir: Path, results_set: str, in_scope: InScope) -> lis
     return rows
 
 
-def _spec_configs(results_dir: Path, results_set: str, question: str) -> dict[str, Any] | None:
+def _spec_configs(rs: ResultsSet, question: str) -> dict[str, Any] | None:
     """Run name -> the config the question's trained spec gives it (tuned as it was
     trained); None where the spec is not there or has no such profile."""
-    s = spec.trained_spec(results_dir, results_set, question)
-    if s is None or results.profile_of(results_set) not in s.profiles:
+    s = spec.trained_spec(rs.root, rs.name, question)
+    if s is None or rs.profile not in s.profiles:
         return None
-    return {
-        r.name: _tuned(results_dir, results_set, r).config.to_dict() for r in s.resolve(results_set)
-    }
+    return {r.name: _tuned(rs, r).config.to_dict() for r in s.resolve(rs.name)}
 
 
-def _tuned(results_dir: Path, results_set: str, run: spec.Run) -> spec.Run:
+def _tuned(rs: ResultsSet, run: spec.Run) -> spec.Run:
     """A tuned run with the parameters its study chose (as it was trained)."""
     try:
-        return spec.tuned(results_dir, results_set, run)
+        return spec.tuned(rs.root, rs.name, run)
     except SpecError:
         return run
 
 
-def check_summary(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+def check_summary(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     """``summary.csv`` against the ``run.json`` files, row by row and field by field."""
-    path = results.aggregate(results_dir, results_set, results.SUMMARY)
+    path = rs.aggregate(results.SUMMARY)
     if not path.exists():
         return [absent("summary", results.SUMMARY)]
     got = {(r["question"], r["run"], r["seed"]): r for r in results.read_csv(path)}
     want = {
-        (r["question"], r["run"], str(r["seed"])): r
-        for r in results.summary_rows(results_dir, results_set)
+        (r["question"], r["run"], str(r["seed"])): r for r in results.summary_rows(rs.root, rs.name)
     }
     rows: list[Row] = []
     for key in sorted(set(got) | set(want)):
@@ -173,14 +169,14 @@ def _summary_row(label: str, seed: str, want: dict[str, Any], got: dict[str, str
     ] or [Row(label, seed, f"{check} = {results.RECORD}", check)]
 
 
-def check_histories(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+def check_histories(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     """Each complete ``run.json`` against its ``history.csv``."""
     rows: list[Row] = []
     for path in [
-        *results.record_paths(results_dir, results_set),
-        *results.trial_paths(results_dir, results_set),
+        *rs.record_paths(),
+        *rs.trial_paths(),
     ]:
-        rel = results.relative(path, results_dir, results_set)
+        rel = rs.relative(path)
         run, seed = results.run_of(rel)
         if not in_scope(rel):
             continue
@@ -188,7 +184,7 @@ def check_histories(results_dir: Path, results_set: str, in_scope: InScope) -> l
         if "trial" in rec:
             run, seed = f"{rec['question']}/{rec['run']}", f"trial {rec['trial']['number']}"
         hist_path = path.parent / results.HISTORY
-        file = results.relative(hist_path, results_dir, results_set)
+        file = rs.relative(hist_path)
         if not hist_path.exists():
             rows.append(absent("history", file, "present", run, seed))
             continue

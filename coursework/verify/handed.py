@@ -13,6 +13,7 @@ from typing import Any
 from coursework.analysis import manifest
 from coursework.analysis.checks import Row, short
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 from coursework.records.project import code_digest
 from coursework.report import render as report
 from coursework.report.submission import DESCRIPTION, LISTING, read_listing
@@ -125,10 +126,8 @@ def check_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
         how = "added" if name in diff.added else "removed" if name in diff.removed else "changed"
         sheet.changed_files.append([name, plus, minus, how])
     digest = code_digest(code)
-    results_dir = root / "results"
-    recs = [
-        results.read_json(p) for p in results.record_paths(results_dir, desc.get("results_set", ""))
-    ]
+    handed = ResultsSet(root / "results", desc.get("results_set", ""))
+    recs = [results.read_json(p) for p in handed.record_paths()]
     same = sum(r.get("code_sha256") == digest for r in recs)
     unknown = sum(r.get("code_sha256") is None for r in recs)
     sheet.facts["runs_by_handed_in_code"] = f"{same}/{len(recs)}" + (
@@ -146,11 +145,11 @@ def check_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
     return rows
 
 
-def report_settings(root: Path, results_set: str | None) -> dict[str, str]:
+def report_settings(root: Path, rs: ResultsSet) -> dict[str, str]:
     """The report's title and author: as its ``numbers.json`` records them, else the
     handed-in ``report.toml`` (read as data only)."""
     for path, read in (
-        (results.report_dir(root / "results", results_set or "-") / report.NUMBERS, json.loads),
+        (rs.report_dir() / report.NUMBERS, json.loads),
         (root / "code" / "report.toml", tomllib.loads),
     ):
         try:

@@ -33,6 +33,7 @@ from coursework.analysis import manifest
 from coursework.analysis.checks import COLUMNS, InScope, Row
 from coursework.records import results
 from coursework.records.errors import ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.runtime import env
 from coursework.verify import rerun
 from coursework.verify.derived import check_aggregates, check_figures, compare_csv
@@ -61,8 +62,7 @@ __all__ = [  # the checks, where callers have always found them
 
 
 def integrity(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     question: str | None = None,
     left_out: tuple[str, ...] = (),
     templates: Path | None = None,
@@ -74,30 +74,23 @@ def integrity(
     a run in progress is a note (:func:`check_in_progress`) and no check reads its files. Else
     (``make mark``: a submission never holds one, its ``backup/`` is not handed in) its files
     are checked as any."""
-    if not results.set_dir(results_dir, results_set).is_dir():
+    if not rs.dir().is_dir():
         raise ResultsError(
-            f"{results.set_dir(results_dir, results_set)} does not exist: "
+            f"{rs.dir()} does not exist: "
             f"nothing to verify (run make quick, or make verify PROFILE=...)"
         )
-    training = (
-        tuple(
-            f"{results.relative(d, results_dir, results_set)}/"
-            for d in results.in_progress_dirs(results_dir, results_set)
-        )
-        if running
-        else ()
-    )
+    training = tuple(f"{rs.relative(d)}/" for d in rs.in_progress_dirs()) if running else ()
     in_scope = _scope(question, training)
     return [
-        *(check_in_progress(results_dir, results_set, in_scope) if running else []),
-        *check_files(results_dir, results_set, in_scope, left_out),
-        *check_summary(results_dir, results_set, in_scope),
-        *check_histories(results_dir, results_set, in_scope),
-        *check_configs(results_dir, results_set, in_scope),
-        *check_expected_runs(results_dir, results_set, in_scope),
-        *check_aggregates(results_dir, results_set, in_scope),
-        *check_figures(results_dir, results_set, question),
-        *check_report(results_dir, results_set, in_scope, templates),
+        *(check_in_progress(rs, in_scope) if running else []),
+        *check_files(rs, in_scope, left_out),
+        *check_summary(rs, in_scope),
+        *check_histories(rs, in_scope),
+        *check_configs(rs, in_scope),
+        *check_expected_runs(rs, in_scope),
+        *check_aggregates(rs, in_scope),
+        *check_figures(rs, question),
+        *check_report(rs, in_scope, templates),
     ]
 
 
@@ -115,11 +108,11 @@ def _scope(question: str | None, training: tuple[str, ...]) -> InScope:
     return in_scope
 
 
-def check_lock(results_dir: Path, results_set: str) -> list[Row]:
+def check_lock(rs: ResultsSet) -> list[Row]:
     """Whether the results were made, and are checked here, with the versions ``locks/`` pins:
     a ``note`` where not (a re-run on other versions may differ in the last digits)."""
     try:
-        made = manifest.read(results_dir, results_set).get("lock") or {}
+        made = manifest.read(rs).get("lock") or {}
     except ResultsError:
         made = {}
     here = env.lock_state()
@@ -143,18 +136,15 @@ def verify(
 ) -> list[Row]:
     """All checks of the student's own results (runs may be training now: see
     :func:`integrity`); writes ``verification.csv`` and returns its rows."""
-    rows = integrity(results_dir, results_set, question, running=True) + check_lock(
-        results_dir, results_set
-    )
+    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
+    rows = integrity(rs, question, running=True) + check_lock(rs)
     if do_rerun:
         jobs = [
-            p
-            for p in rerun.rerun_jobs(results_dir, results_set, question, sample)
-            if not results.in_progress(p.parent)
+            p for p in rerun.rerun_jobs(rs, question, sample) if not results.in_progress(p.parent)
         ]  # never one in progress
-        rows += rerun.rerun(results_dir, results_set, jobs, tolerance)
+        rows += rerun.rerun(rs, jobs, tolerance)
     results.write_csv(
-        results.aggregate(results_dir, results_set, results.VERIFICATION),
+        rs.aggregate(results.VERIFICATION),
         COLUMNS,
         [r.csv() for r in rows],
     )

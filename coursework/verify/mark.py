@@ -43,6 +43,7 @@ from coursework.analysis import manifest
 from coursework.analysis.checks import short
 from coursework.records import results
 from coursework.records.errors import SubmissionError
+from coursework.records.layout import ResultsSet
 from coursework.report.submission import LISTING, WEIGHTS
 from coursework.verify import archive, sheets
 from coursework.verify.handed import (
@@ -109,23 +110,23 @@ def check_unpacked(
     desc, rows = read_description(root)
     sheet.rows += rows
     results_set = desc.get("results_set")
-    results_dir = root / "results"
     bad = bad_results_set(results_set)
     if bad:
         sheet.rows += bad
         return
-    sheet.facts.update(report_settings(root, results_set))
-    if not results_set or not results.set_dir(results_dir, results_set).is_dir():
+    rs = ResultsSet(root / "results", results_set or "-")
+    sheet.facts.update(report_settings(root, rs))
+    if not results_set or not rs.dir().is_dir():
         sheet.rows.append(absent("results", f"results/{results_set or '?'}"))
         return
     found = root / "code" / "report_templates"
     templates = found if (found / "question.tex.j2").is_file() else None
-    sheet.rows += integrity(results_dir, results_set, left_out=WEIGHTS, templates=templates)
-    sheet.rows += check_lock(results_dir, results_set)
-    sheet.rows += check_report_sources(results_dir, results_set, work, sheet, templates, box)
+    sheet.rows += integrity(rs, left_out=WEIGHTS, templates=templates)
+    sheet.rows += check_lock(rs)
+    sheet.rows += check_report_sources(rs, work, sheet, templates, box)
     sheet.rows += check_code(root, desc, sheet)
     if options.sample > 0:
-        sheet.rows += rerun_rows(root, results_set, work, options, sheet, box)
+        sheet.rows += rerun_rows(root, rs, work, options, sheet, box)
     else:
         sheet.facts["reruns_agreeing"] = "not asked"
 

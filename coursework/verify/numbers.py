@@ -13,6 +13,7 @@ from coursework.analysis import tables
 from coursework.analysis.checks import InScope, Row, short
 from coursework.analysis.tables import Facts, QuestionNumbers, TableRow
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 from coursework.report import render as report
 from coursework.verify.verdicts import NONE, Verdict, absent, whole
 
@@ -206,9 +207,9 @@ def check_numbers_tex(path: Path, written: list[QuestionNumbers], in_scope: InSc
     ]
 
 
-def written_numbers(results_dir: Path, results_set: str) -> list[QuestionNumbers] | None:
+def written_numbers(rs: ResultsSet) -> list[QuestionNumbers] | None:
     """``report/numbers.json``: the numbers the report was built from (None: no report)."""
-    path = results.report_dir(results_dir, results_set) / report.NUMBERS
+    path = rs.report_dir() / report.NUMBERS
     if not path.exists():
         return None
     return [QuestionNumbers.from_json(q) for q in results.read_json(path)["questions"]]
@@ -243,21 +244,18 @@ def check_sources(
 
 
 def check_report(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     in_scope: InScope,
     templates: Path | None = None,
 ) -> list[Row]:
     """The report's numbers: recomputed, and as written in ``numbers.tex`` and each
     ``<question>.tex`` (nothing to check if no report was built)."""
-    written = written_numbers(results_dir, results_set)
+    written = written_numbers(rs)
     if written is None:
         return []
-    fresh = tables.numbers(results_dir, results_set, order=[q.id for q in written])
-    paths = {
-        q.id: report.question_paths(results_dir, results_set, q, None, write=False) for q in written
-    }
-    rdir = results.report_dir(results_dir, results_set)
+    fresh = tables.numbers(rs, order=[q.id for q in written])
+    paths = {q.id: report.question_paths(rs, q, None, write=False) for q in written}
+    rdir = rs.report_dir()
     return check_numbers(written, fresh, in_scope) + check_sources(
-        rdir, results.relative(rdir, results_dir, results_set), written, paths, in_scope, templates
+        rdir, rs.relative(rdir), written, paths, in_scope, templates
     )

@@ -13,6 +13,7 @@ from coursework.analysis.checks import Row, short
 from coursework.analysis.tables import QuestionNumbers
 from coursework.records import results
 from coursework.records.errors import CourseworkError, ReportError, SubmissionError
+from coursework.records.layout import ResultsSet
 from coursework.report import latex, prose
 from coursework.report import render as report
 from coursework.verify import archive
@@ -23,8 +24,7 @@ from coursework.verify.verdicts import Verdict, absent, whole
 
 
 def check_report_sources(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     work: Path,
     sheet: Sheet,
     templates: Path | None,
@@ -33,20 +33,18 @@ def check_report_sources(
     """The Overleaf folder handed in: its numbers against ``numbers.json``, compiled here in
     the sandbox ``box`` (a string: why nothing may run), the pages of its body against the
     course's limit."""
-    written = written_numbers(results_dir, results_set)
+    written = written_numbers(rs)
     if written is None:
         return [absent("report", "report/numbers.json")]
     sheet.facts["questions"] = " ".join(q.id for q in written)
-    zipped = results.report_dir(results_dir, results_set) / report.OVERLEAF
+    zipped = rs.report_dir() / report.OVERLEAF
     sources = work / "report-sources"
     label = f"report/{report.OVERLEAF}"
     try:
         archive.unpack(zipped, sources)
     except SubmissionError as exc:
         return [whole("report sources", label, "a safe zip", short(exc, 80), Verdict.MISSING)]
-    paths = {
-        q.id: report.question_paths(results_dir, results_set, q, None, write=False) for q in written
-    }
+    paths = {q.id: report.question_paths(rs, q, None, write=False) for q in written}
     rows = check_sources(sources, label, written, paths, lambda rel: True, templates)
     rows += check_prose(sources, label, written, sheet)
     sheet.facts["pages"] = "?"
@@ -131,13 +129,12 @@ def check_prose(
     return rows + [whole("prose written", f"{label}/prose", "written", got, verdict)]
 
 
-def weight(root: Path, results_set: str, sources: Path) -> Callable[[Path], float]:
+def weight(rs: ResultsSet, sources: Path) -> Callable[[Path], float]:
     """How much a run counts in the marker's sample: 4 if the prose of the paper's sources
     (``sources``: the Overleaf folder, unpacked) quotes it (``\\result``), 2 if its question
     is in the paper, 1 otherwise (tuning trials, runs of questions left out)."""
-    results_dir = root / "results"
     try:
-        written = written_numbers(results_dir, results_set) or []
+        written = written_numbers(rs) or []
     except CourseworkError:
         written = []
     ids = {q.id for q in written}
@@ -149,7 +146,7 @@ def weight(root: Path, results_set: str, sources: Path) -> Callable[[Path], floa
     quoted = prose.cited(texts)
 
     def of(path: Path) -> float:
-        rel = results.relative(path, results_dir, results_set).split("/")
+        rel = rs.relative(path).split("/")
         if len(rel) < 4 or rel[2] == results.TUNE:
             return 1.0
         return 4.0 if f"{rel[0]}/{rel[1]}" in quoted else 2.0 if rel[0] in ids else 1.0

@@ -7,41 +7,39 @@ from pathlib import Path
 
 from coursework.analysis.checks import InScope, Row
 from coursework.records import results, spec
+from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
 from coursework.verify.verdicts import Verdict
 
 NOW = "training now, or stopped part-way: `make` resumes it"
 
 
-def check_expected_runs(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+def check_expected_runs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     """The runs and seeds that the question's trained spec asks for and that have no
     ``run.json``: a note per run (results may hold some of a question's runs: ``run --only``).
     A run folder deleted after the manifest listed it is a failure of
     :func:`coursework.verify.files.check_files`."""
     rows = []
-    for q in results.questions(results_dir, results_set):
-        s = spec.trained_spec(results_dir, results_set, q)
-        if not in_scope(f"{q}/") or s is None or results.profile_of(results_set) not in s.profiles:
+    for q in rs.questions():
+        s = spec.trained_spec(rs.root, rs.name, q)
+        if not in_scope(f"{q}/") or s is None or rs.profile not in s.profiles:
             continue
-        for run in s.resolve(results_set):
-            records = [
-                results.run_dir(results_dir, results_set, q, run.name, seed) / results.RECORD
-                for seed in run.seeds
-            ]
+        for run in s.resolve(rs.name):
+            records = [rs.run_dir(q, run.name, seed) / results.RECORD for seed in run.seeds]
             seeds = [
                 str(seed)
                 for seed, path in zip(run.seeds, records, strict=True)
                 if not path.exists()  # one in progress has its own note
-                and in_scope(results.relative(path, results_dir, results_set))
+                and in_scope(rs.relative(path))
             ]
             if seeds:
-                folder = results.question_dir(results_dir, results_set, q) / run.name
+                folder = rs.question_dir(q) / run.name
                 rows.append(
                     Row(
                         f"{q}/{run.name}",
                         ", ".join(seeds),
                         "not trained",
-                        results.relative(folder, results_dir, results_set),
+                        rs.relative(folder),
                         f"in {results.SPEC} of {q}",
                         f"no run.json for seed {', '.join(seeds)}",
                         Verdict.NOTE,
@@ -50,20 +48,20 @@ def check_expected_runs(results_dir: Path, results_set: str, in_scope: InScope) 
     return rows
 
 
-def check_in_progress(results_dir: Path, results_set: str, in_scope: InScope) -> list[Row]:
+def check_in_progress(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     """A note per run in progress (:func:`coursework.records.results.in_progress`: training
     now, or stopped part-way for ``make`` to resume) with the epochs it has trained: its files
     are checked once it completes. A complete run trained again beside itself
     (``.seed-0.next``) stays, and is checked, until the new one has completed."""
     rows: list[Row] = []
     totals: dict[str, dict[str, object]] = {}
-    for folder in results.in_progress_dirs(results_dir, results_set):
-        rel = results.relative(folder, results_dir, results_set)
+    for folder in rs.in_progress_dirs():
+        rel = rs.relative(folder)
         q, name, part = rel.split("/")[:3]
         if not in_scope(f"{q}/"):
             continue
         if q not in totals:
-            totals[q] = _epochs(results_dir, results_set, q)
+            totals[q] = _epochs(rs, q)
         try:
             done = len(results.read_csv(folder / results.HISTORY))
         except (OSError, ValueError):
@@ -75,12 +73,12 @@ def check_in_progress(results_dir: Path, results_set: str, in_scope: InScope) ->
     return rows
 
 
-def _epochs(results_dir: Path, results_set: str, question: str) -> dict[str, object]:
+def _epochs(rs: ResultsSet, question: str) -> dict[str, object]:
     """Run name -> the epochs the question's trained spec gives it (none: no such spec)."""
-    s = spec.trained_spec(results_dir, results_set, question)
-    if s is None or results.profile_of(results_set) not in s.profiles:
+    s = spec.trained_spec(rs.root, rs.name, question)
+    if s is None or rs.profile not in s.profiles:
         return {}
-    return {r.name: r.config.epochs for r in s.resolve(results_set)}
+    return {r.name: r.config.epochs for r in s.resolve(rs.name)}
 
 
 def _progress(folder: Path, part: str, done: int, total: object) -> tuple[str, str]:

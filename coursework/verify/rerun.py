@@ -20,6 +20,7 @@ from pathlib import Path
 from coursework.analysis.checks import Row, short
 from coursework.records import results, spec
 from coursework.records.errors import BackendError
+from coursework.records.layout import ResultsSet
 from coursework.records.record import Status, TrainConfig
 from coursework.records.results import HISTORY_COLUMNS
 from coursework.runtime import backend, workers
@@ -63,8 +64,7 @@ def final_and_best(path: Path) -> dict[str, float]:
 
 
 def rerun_jobs(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     question: str | None,
     sample: int | None,
 ) -> list[Path]:
@@ -73,8 +73,8 @@ def rerun_jobs(
     paths = [
         p
         for p in [
-            *results.record_paths(results_dir, results_set, question),
-            *results.trial_paths(results_dir, results_set, question),
+            *rs.record_paths(question),
+            *rs.trial_paths(question),
         ]
         if not results.in_progress(p.parent)
         and results.read_json(p)["status"] in (Status.COMPLETE, Status.PRUNED)
@@ -163,7 +163,7 @@ def recorded_backend(rec: dict) -> str:
     return rec.get("environment", {}).get("backend", "tensorflow")
 
 
-def rerun(results_dir: Path, results_set: str, jobs: list[Path], tolerance: float) -> list[Row]:
+def rerun(rs: ResultsSet, jobs: list[Path], tolerance: float) -> list[Row]:
     """Re-train every job with the backend its ``run.json`` recorded and compare it with the
     submitted history."""
     rows: list[Row] = []
@@ -174,7 +174,7 @@ def rerun(results_dir: Path, results_set: str, jobs: list[Path], tolerance: floa
             run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
             if "trial" in rec:
                 seed = f"trial {rec['trial']['number']}"
-            rel = results.relative(path.parent / results.HISTORY, results_dir, results_set)
+            rel = rs.relative(path.parent / results.HISTORY)
             print(
                 f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
                 f" epochs, backend {recorded_backend(rec)})",

@@ -15,6 +15,7 @@ from typing import Any
 from coursework.analysis.checks import Row, short
 from coursework.records import results
 from coursework.records.errors import CourseworkError
+from coursework.records.layout import ResultsSet
 from coursework.verify import rerun
 from coursework.verify.options import RERUN_TIMEOUT, Options
 from coursework.verify.overleaf import weight
@@ -25,7 +26,7 @@ from coursework.verify.verdicts import NONE, Verdict, whole
 
 def rerun_rows(
     root: Path,
-    results_set: str,
+    rs: ResultsSet,
     work: Path,
     options: Options,
     sheet: Sheet,
@@ -33,15 +34,14 @@ def rerun_rows(
 ) -> list[Row]:
     """Re-train a secret sample of runs with the handed-in code, each from its handed-in
     ``run.json`` and with the backend it recorded, in the sandbox ``box``; compare here."""
-    results_dir = root / "results"
     if isinstance(box, str):
         sheet.facts.update(reruns_agreeing="refused: no sandbox", sandbox="none", rerun_sample=NONE)
         return [whole("re-run: refused", NONE, "a sandbox", short(box, 120), Verdict.NOTE)]
-    candidates = rerun.rerun_jobs(results_dir, results_set, None, None)
+    candidates = rerun.rerun_jobs(rs, None, None)
     seed = secrets.randbits(64)
-    done = {results_dir / rel for rel in sheet.reran}
+    done = {rs.root / rel for rel in sheet.reran}
     jobs = rerun.secret_sample(
-        candidates, options.sample, seed, weight(root, results_set, work / "report-sources"), done
+        candidates, options.sample, seed, weight(rs, work / "report-sources"), done
     )
     sheet.facts.update(sandbox=box.kind, rerun_seed=str(seed))
     env, readable = sandbox_env(root, work / "tmp")
@@ -51,7 +51,7 @@ def rerun_rows(
         rec = results.read_json(path)
         run_id, seed_label = label(rec)
         sampled.append(f"{run_id} seed {seed_label}")
-        sheet.reran.append(path.relative_to(results_dir).as_posix())
+        sheet.reran.append(path.relative_to(rs.root).as_posix())
         print(
             f"    [{i}/{len(jobs)}] re-training {run_id} seed {seed_label} "
             f"({rec['config']['epochs']} epochs, backend {rerun.recorded_backend(rec)}) with "
@@ -59,7 +59,7 @@ def rerun_rows(
             flush=True,
         )
         out = work / "rerun" / f"{i:03d}"  # work/ is made anew for each marking
-        rows += rerun_one(root, results_set, path, out, (box, env, readable), options.tolerance)
+        rows += rerun_one(root, rs, path, out, (box, env, readable), options.tolerance)
     sheet.facts["rerun_sample"] = "; ".join(sampled) or "none"
     runs = {(r.run, r.seed) for r in rows}
     agree = len(runs) - len({(r.run, r.seed) for r in rows if not r.ok})
@@ -99,7 +99,7 @@ def sandbox_env(root: Path, tmp: Path) -> tuple[dict[str, str], list[Path]]:
 
 def rerun_one(
     root: Path,
-    results_set: str,
+    rs: ResultsSet,
     path: Path,
     out: Path,
     sandbox: tuple[Sandbox, dict[str, str], list[Path]],
@@ -108,7 +108,7 @@ def rerun_one(
     """Re-train the run of ``path`` (its ``run.json``) into ``out`` (``<work>/rerun/NNN``,
     the marking's work folder the only one it writes in) and compare it; ``sandbox``: the
     box, the environment and what it may read (:func:`sandbox_env`)."""
-    results_dir, work = root / "results", out.parent.parent
+    work = out.parent.parent
     rec = results.read_json(path)
     run_id, seed_label = label(rec)
     name = rerun.recorded_backend(rec)
@@ -124,7 +124,7 @@ def rerun_one(
     )
     seconds = float(rec.get("metrics", {}).get("train_seconds") or 0)
     code_rc = run_logged(cmd, root / "code", run_env, work / "rerun.log", name, seconds)
-    rel = results.relative(path.parent / results.HISTORY, results_dir, results_set)
+    rel = rs.relative(path.parent / results.HISTORY)
     new_rec, new_hist = out / results.RECORD, out / results.HISTORY
     if code_rc != 0 or not new_rec.exists() or not new_hist.exists():
         tail = (work / "rerun.log").read_text(errors="replace").strip().splitlines()

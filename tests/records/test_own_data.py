@@ -14,6 +14,7 @@ from coursework.data import datasets as data
 from coursework.data import formats, images
 from coursework.records import results
 from coursework.records.errors import DataError
+from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
 from tests.conftest import save_npz
 from tests.helpers import toy_spec
@@ -164,7 +165,7 @@ def test_a_folder_of_pngs_trains_and_its_class_names_go_everywhere(trained, tmp_
         assert f["class_names"].tolist() == ["bee", "no-bee"]
     from coursework.report import render as report
 
-    report.render(res, "quick", prose_root=tmp_path / "prose")
+    report.render(ResultsSet(res, "quick"), prose_root=tmp_path / "prose")
     assert "(bee, no-bee)" in (res / "quick/report/toy.tex").read_text()
     cached = list(Path(rec["dataset"]["name"][7:]).parent.glob("*.npz"))
     assert cached == []  # the cache is not written into the images' folder

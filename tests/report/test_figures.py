@@ -15,8 +15,8 @@ from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
 from coursework import lab
-from coursework.records import results
 from coursework.records import spec as specs
+from coursework.records.layout import ResultsSet
 from coursework.records.results import SeedResult
 from coursework.report import plots
 from coursework.report.plots import COLUMN, SMALLEST, WIDE
@@ -208,8 +208,8 @@ def test_figures_of_many_trained_runs_keep_the_rules(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", runs=toml, epochs=1)
     res = tmp_path / "results"
     assert run_cli("--results", res, "run", spec) == 0
-    figs = {f.name: f for f in plots.question_figures(res, "quick", "toy")}
+    figs = {f.name: f for f in plots.question_figures(ResultsSet(res, "quick"), "toy")}
     seen = check(figs["toy-val"].draw(), names, set(), COLUMN)
     assert check(figs["toy-curves"].draw(), names, set(), WIDE) == seen
     paths = plots.all_figures(res, "quick").paths
-    assert results.figures_dir(res, "quick") / "toy-val.png" in paths
+    assert ResultsSet(res, "quick").figures_dir() / "toy-val.png" in paths

@@ -16,6 +16,7 @@ import pytest
 from coursework.analysis import stats, tables
 from coursework.commands import cli
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 from coursework.report import render as report
 from coursework.report.plots import COLUMN, SMALLEST, all_figures
 from coursework.report.settings import PLACEHOLDER_AUTHOR, read_settings
@@ -217,7 +218,7 @@ def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_
 @needs_tex
 def test_overleaf_zip_compiles_with_plain_pdflatex_anywhere(toy, tmp_path):
     res, tmp = toy
-    report.render(res, "quick", prose_root=tmp / "prose")
+    report.render(ResultsSet(res, "quick"), prose_root=tmp / "prose")
     folder = tmp_path / "unzipped"
     with zipfile.ZipFile(res / "quick/report" / report.OVERLEAF) as z:
         names = z.namelist()
@@ -314,7 +315,7 @@ def test_submission_lists_what_is_unwritten_in_the_report_it_hands_in(toy, tmp_p
     (root / "toya" / "motivation.tex").write_text("Written before the report was built.\n")
     settings = tmp_path / "report.toml"
     settings.write_text(f'author = "{PLACEHOLDER_AUTHOR}"\n')
-    report.render(res, "quick", root, read_settings(settings))
+    report.render(ResultsSet(res, "quick"), root, read_settings(settings))
     (root / "toya" / "discussion.tex").write_text("Written after it: not handed in.\n")
     (res / "quick/report/report.pdf").write_bytes(b"%PDF-1.5 stand-in")
     capsys.readouterr()

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 from coursework.report import latex, plots
 from coursework.report.latex import spec_cites
 from coursework.report.render import FIGURES, TEMPLATES
@@ -49,7 +50,7 @@ def paper(tmp_path_factory, tiny_npz):
         assert run_cli("--results", res, "run", q, "--only", only, "--dataset", data) == 0
     assert run_cli("--results", res, "report", "--dataset", data, "--settings", settings) == 0
     [results_set] = [s for s in results.sets(res) if s.startswith("quick@")]
-    return res, results_set, results.report_dir(res, results_set)
+    return res, results_set, ResultsSet(res, results_set).report_dir()
 
 
 def body_text(report_dir) -> str:
@@ -93,7 +94,7 @@ def test_no_body_panel_shows_more_than_six_curves(paper):
     body = {kind for kind, (_, _, where) in FIGURES.items() if where == "body"} | {"comparison"}
     plots.style()
     for q in QUESTIONS:
-        for fig in plots.question_figures(res, results_set, q):
+        for fig in plots.question_figures(ResultsSet(res, results_set), q):
             if fig.name.removeprefix(f"{q}-") not in body:
                 continue
             made = fig.draw()

@@ -13,6 +13,7 @@ from coursework.analysis import tables
 from coursework.commands import cli
 from coursework.records import results
 from coursework.records.errors import ReportError
+from coursework.records.layout import ResultsSet
 from coursework.report import latex, prose
 from coursework.report import render as report
 from coursework.report.plots import all_figures
@@ -134,7 +135,7 @@ def test_prose_edits_survive_and_show(toy_results):
 def test_latex_error_shows_the_offending_line(toy_results):
     res, tmp = toy_results
     prose = tmp / "prose3"
-    report.render(res, "quick", prose)
+    report.render(ResultsSet(res, "quick"), prose)
     (prose / "toy" / "motivation.tex").write_text("Broken \\undefinedcommand here.\n")
     with pytest.raises(report.ReportError) as exc:
         report.build(res, "quick", prose)
@@ -174,7 +175,7 @@ def test_result_names_are_exactly_the_macros_of_numbers_tex(toy_results):
     'a&b_%$#{}~^\\\\' is toy/ab); each wrong question, run, field or shape is named with the
     nearest valid name, several at once."""
     res, _ = toy_results
-    questions = tables.numbers(res, "quick")
+    questions = tables.numbers(ResultsSet(res, "quick"))
     defined = re.findall(r"\\cwset\{([^}]*)\}\{([^}]*)\}", report.numbers_tex(questions))
     assert ("toy/ab", "test") in defined and len(defined) >= 16
     every = "\n".join(f"\\result{{{key}}}{{{field}}}" for key, field in defined)

@@ -18,6 +18,7 @@ import pytest
 from coursework.analysis import manifest
 from coursework.records import results
 from coursework.records.errors import ReportError, ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.report import submission
 from coursework.report.submission import LISTING, read_listing
 
@@ -38,7 +39,7 @@ def project(tmp_path) -> tuple[Path, Path]:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     res = tmp_path / "results"
-    rdir = results.report_dir(res, SET)
+    rdir = ResultsSet(res, SET).report_dir()
     rdir.mkdir(parents=True)
     (rdir / "report.pdf").write_bytes(b"%PDF-1.5 first\n")
     results.write_json(
@@ -46,13 +47,13 @@ def project(tmp_path) -> tuple[Path, Path]:
         {"schema_version": results.SCHEMA_VERSION, "author": "A", "questions": [{"id": "q"}]},
     )
     for q, seed in (("q", 0), ("q", 1), ("other", 0)):
-        run = results.run_dir(res, SET, q, "fc", seed)
+        run = ResultsSet(res, SET).run_dir(q, "fc", seed)
         run.mkdir(parents=True)
         (run / results.HISTORY).write_text(f"epoch,loss\n1,2.{seed}\n")
         results.write_json(run / results.RECORD, {"schema_version": results.SCHEMA_VERSION})
         (run / results.BEST_WEIGHTS).write_bytes(b"weights: never handed in")
     results.write_csv(
-        results.aggregate(res, SET, results.SUMMARY),
+        ResultsSet(res, SET).aggregate(results.SUMMARY),
         ["question", "run", "seed"],
         [
             {"question": "q", "run": "fc", "seed": 0},
@@ -60,12 +61,12 @@ def project(tmp_path) -> tuple[Path, Path]:
             {"question": "q", "run": "fc", "seed": 1},
         ],
     )
-    figures = results.figures_dir(res, SET)
+    figures = ResultsSet(res, SET).figures_dir()
     figures.mkdir()
     for name in ("q-curves", "other-curves"):
         (figures / f"{name}.pdf").write_bytes(f"%PDF {name}".encode())
     results.write_json(
-        results.provenance_file(res, SET),
+        ResultsSet(res, SET).provenance_file(),
         {
             "schema_version": results.SCHEMA_VERSION,
             "figures": {
@@ -105,8 +106,8 @@ def test_a_completed_build_replaces_the_old_one_whole(project):
     assert zipped(archive)["submission/report.pdf"] == b"%PDF-1.5 first\n"
     assert "results/quick/q/fc/seed-1/history.csv" in listing(root / "submission")
     # then: a new report, and a seed deleted
-    (results.report_dir(res, SET) / "report.pdf").write_bytes(b"%PDF-1.5 second\n")
-    run = results.run_dir(res, SET, "q", "fc", 1)
+    (ResultsSet(res, SET).report_dir() / "report.pdf").write_bytes(b"%PDF-1.5 second\n")
+    run = ResultsSet(res, SET).run_dir("q", "fc", 1)
     for path in run.iterdir():
         path.unlink()
     run.rmdir()
@@ -130,7 +131,7 @@ def test_a_build_that_fails_part_way_leaves_no_submission(project, monkeypatch, 
     the student has now), one error; the next build is complete."""
     root, res = project
     build(project)
-    (results.report_dir(res, SET) / "report.pdf").write_bytes(b"%PDF-1.5 second\n")
+    (ResultsSet(res, SET).report_dir() / "report.pdf").write_bytes(b"%PDF-1.5 second\n")
     full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     if where == "zip":
         replace = os.replace
@@ -181,11 +182,11 @@ def test_a_refused_build_leaves_the_old_one_and_a_foreign_folder_is_never_replac
     root, res = project
     archive = build(project)
     before = archive.read_bytes()
-    (results.report_dir(res, SET) / "report.pdf").unlink()
+    (ResultsSet(res, SET).report_dir() / "report.pdf").unlink()
     with pytest.raises(ReportError, match="build the report first"):
         build(project)
     assert archive.read_bytes() == before and (root / "submission" / LISTING).exists()
-    (results.report_dir(res, SET) / "report.pdf").write_bytes(b"%PDF-1.5 again\n")
+    (ResultsSet(res, SET).report_dir() / "report.pdf").write_bytes(b"%PDF-1.5 again\n")
     mine = root / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("my notes")
@@ -212,7 +213,7 @@ def test_only_the_papers_question_goes_in_with_its_rows_and_a_manifest_of_it(pro
     one line says what went in and what stayed out."""
     root, res = project
     with results.locked(res, SET):
-        manifest.write(res, SET, ["coursework", "report"])
+        manifest.write(ResultsSet(res, SET), ["coursework", "report"])
     before = {p: p.read_bytes() for p in res.rglob("*") if p.is_file()}
     got = handed_in(build(project))
     assert sorted(got) == [
@@ -255,14 +256,14 @@ def test_a_file_edited_after_its_manifest_is_never_blessed(project):
     listed (missing)."""
     root, res = project
     with results.locked(res, SET):
-        manifest.write(res, SET)
-    recorded = manifest.read(res, SET)["files"]
-    run = results.run_dir(res, SET, "q", "fc", 0)
+        manifest.write(ResultsSet(res, SET))
+    recorded = manifest.read(ResultsSet(res, SET))["files"]
+    run = ResultsSet(res, SET).run_dir("q", "fc", 0)
     (run / results.HISTORY).write_text("epoch,loss\n1,1.0\n")
-    summary = results.aggregate(res, SET, results.SUMMARY)
+    summary = ResultsSet(res, SET).aggregate(results.SUMMARY)
     summary.write_text(summary.read_text().replace("other,fc,0", "other,fc,7"))
     (run / "notes.txt").write_text("not made by the template")
-    (results.run_dir(res, SET, "q", "fc", 1) / results.HISTORY).unlink()
+    (ResultsSet(res, SET).run_dir("q", "fc", 1) / results.HISTORY).unlink()
     got = handed_in(build(project))
     files = json.loads(got["MANIFEST.json"])["files"]
     for name in ("q/fc/seed-0/history.csv", "summary.csv"):
@@ -278,7 +279,7 @@ def test_a_paper_question_without_runs_is_one_error_and_nothing_is_changed(proje
     archive = build(project)
     before = archive.read_bytes()
     results.write_json(
-        results.report_dir(res, SET) / "numbers.json",
+        ResultsSet(res, SET).report_dir() / "numbers.json",
         {"schema_version": results.SCHEMA_VERSION, "questions": [{"id": "q"}, {"id": "gone"}]},
     )
     with pytest.raises(
@@ -288,6 +289,6 @@ def test_a_paper_question_without_runs_is_one_error_and_nothing_is_changed(proje
     ):
         build(project)
     assert archive.read_bytes() == before
-    (results.report_dir(res, SET) / "numbers.json").unlink()
+    (ResultsSet(res, SET).report_dir() / "numbers.json").unlink()
     with pytest.raises(ReportError, match="numbers.json does not exist: build the report"):
         build(project)

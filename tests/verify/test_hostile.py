@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
 from coursework.verify import mark, rerun
 from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
@@ -319,7 +320,7 @@ def test_three_markings_of_one_zip_rerun_three_runs_and_verify_picks_the_same(
         assert f"secret seed {sheet.facts['rerun_seed']}" in sheet_md
     assert len(set(picked)) == 3, picked
     root = marking / "submission" / "files" / "submission" / "results"
-    verify_picks = [rerun.rerun_jobs(root, "quick", None, 1) for _ in range(3)]
+    verify_picks = [rerun.rerun_jobs(ResultsSet(root, "quick"), None, 1) for _ in range(3)]
     assert verify_picks[0] == verify_picks[1] == verify_picks[2]
 
 
@@ -347,7 +348,7 @@ def test_the_runs_the_prose_quotes_weigh_most_in_the_markers_sample(handed_in, t
     (sources / "prose" / "toy" / "discussion.tex").write_text(
         "The conv net reaches \\result{toy/conv}{test}% % not \\result{toy/fc}{test}\n"
     )
-    weigh = mark.weight(root, "quick", sources)
+    weigh = mark.weight(ResultsSet(root / "results", "quick"), sources)
     got = {
         (p.parent.parent.name, p.parent.name): weigh(p)
         for p in results.record_paths(root / "results", "quick")

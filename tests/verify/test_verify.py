@@ -17,6 +17,7 @@ from scipy import stats as sps
 from coursework.analysis import manifest
 from coursework.commands import cli
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 from coursework.report import render as report
 from coursework.runtime import backend
 from coursework.verify import integrity as verify
@@ -31,9 +32,9 @@ def submitted(tmp_path_factory, tiny_npz) -> Path:
     spec = toy_spec(tmp, f"npz:{tiny_npz}", FC_AND_CONV, seeds="[0, 1, 2]")
     res = tmp / "results"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
-    report.render(res, "quick", prose_root=tmp / "prose")
+    report.render(ResultsSet(res, "quick"), prose_root=tmp / "prose")
     with results.locked(res, "quick"):
-        manifest.write(res, "quick")
+        manifest.write(ResultsSet(res, "quick"))
     return res
 
 
@@ -122,7 +123,7 @@ def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
 
 def test_report_gets_a_reproducibility_appendix(copy, tmp_path):
     rows = verify.verify(copy, "quick", sample=1)
-    report.render(copy, "quick", prose_root=tmp_path / "prose")
+    report.render(ResultsSet(copy, "quick"), prose_root=tmp_path / "prose")
     tex = (copy / "quick/report/report.tex").read_text()
     files = sum(r.check == "file sha256" for r in rows)
     assert f"file sha256 & {files} & {files} \\\\" in tex
@@ -143,7 +144,7 @@ def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(copy):
     path = copy / "quick/toy/conv/seed-0/history.csv"
     bump_digit(path, "\n1,")  # epoch 1's loss: no summary field depends on it
     with results.locked(copy, "quick"):
-        manifest.write(copy, "quick")
+        manifest.write(ResultsSet(copy, "quick"))
     assert failures(copy) == []  # the files agree with each other...
     bad = failures(copy, question="toy", rerun=True)
     assert [(r.run, r.seed, r.file) for r in bad] == [
@@ -289,13 +290,13 @@ def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
         ("qb", "0"),
         ("qb", "1"),
     ]
-    assert [r for r in verify.integrity(res, "quick") if not r.ok] == []
+    assert [r for r in verify.integrity(ResultsSet(res, "quick")) if not r.ok] == []
 
 
 def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeypatch, capsys):
     from coursework.runtime import env
 
-    made = manifest.read(copy, "quick")["lock"]
+    made = manifest.read(ResultsSet(copy, "quick"))["lock"]
     assert made["file"] in {f"locks/{s}.txt" for s in env.LOCK_FILES[backend.chosen()]}
     assert isinstance(made["matches"], bool)
     other = {
@@ -364,14 +365,14 @@ def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     # the manifest is rewritten (make report) while seed 3 trains: it lists its first epoch
     in_progress(base / "conv/seed-0", base / "conv/seed-3", record)
     with results.locked(copy, "quick"):
-        manifest.write(copy, "quick")
+        manifest.write(ResultsSet(copy, "quick"))
     lines = (base / "conv/seed-0" / results.HISTORY).read_text().splitlines()
     (base / "conv/seed-3" / results.HISTORY).write_text("\n".join(lines[:3]) + "\n")  # epoch 2
     in_progress(base / "fc/seed-0", results.staging_dir(base / "fc/seed-0"), record)
     in_progress(base / "fc/seed-1", base / "fc" / results.TUNE / "trial-002")
     bump_digit(base / "fc/seed-1/history.csv", "\n2,")
     picked: list[Path] = []
-    monkeypatch.setattr(verify.rerun, "rerun", lambda res, rs, jobs, tol: picked.extend(jobs) or [])
+    monkeypatch.setattr(verify.rerun, "rerun", lambda rs, jobs, tol: picked.extend(jobs) or [])
     rows = verify.verify(copy, "quick", do_rerun=True)
     bad = [r for r in rows if not r.ok]
     assert bad and {(r.run, r.seed, r.file) for r in bad} == {
