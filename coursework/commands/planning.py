@@ -10,7 +10,6 @@ estimates on for the time left in its progress lines.
 from __future__ import annotations
 
 from coursework.engine.estimate import (  # what `make plan` shares with `run`
-    CALIBRATE_FROM,
     Item,
     info,
     items,
@@ -25,7 +24,6 @@ from coursework.engine.estimate import (  # what `make plan` shares with `run`
 from coursework.engine.run import duration
 
 __all__ = [
-    "CALIBRATE_FROM",
     "Item",
     "info",
     "items",

@@ -38,7 +38,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -58,7 +58,7 @@ from coursework.engine.speed import (  # importable from here, as before
     steady_epoch_seconds,
 )
 from coursework.records import results
-from coursework.records.config import CONFIG_FIELDS, TrainConfig
+from coursework.records.config import TrainConfig
 from coursework.records.errors import ResultsError
 from coursework.records.results import SCHEMA_VERSION
 from coursework.runtime import backend, env
@@ -87,35 +87,23 @@ def machine() -> dict:
     }
 
 
-Config = TrainConfig | Mapping[str, Any]  # a run's config, or a dict of its keys (and more)
-
-
-def typed(cfg: Config) -> TrainConfig:
-    """``cfg`` as a :class:`TrainConfig`: a dict's config keys (a caller's dict may carry
-    others, which play no part in speed)."""
-    if isinstance(cfg, TrainConfig):
-        return cfg
-    return TrainConfig.from_dict({k: v for k, v in cfg.items() if k in CONFIG_FIELDS})
-
-
-def network(cfg: Config, info: data.DatasetInfo) -> dict[str, Any]:
+def network(cfg: TrainConfig, info: data.DatasetInfo) -> dict[str, Any]:
     """The parts of a run's config that decide its speed."""
-    tc = typed(cfg)
     return {
-        "builder": tc.builder,
-        "model": tc.model,
-        "batch_size": tc.batch_size,
-        "optimizer": tc.optimizer,
-        "loss": tc.loss,
-        "augment": "none" if tc.augment == "expand" else tc.augment,
-        "l1": bool(tc.l1_lambda),
-        "l2": bool(tc.l2_lambda),
+        "builder": cfg.builder,
+        "model": cfg.model,
+        "batch_size": cfg.batch_size,
+        "optimizer": cfg.optimizer,
+        "loss": cfg.loss,
+        "augment": "none" if cfg.augment == "expand" else cfg.augment,
+        "l1": bool(cfg.l1_lambda),
+        "l2": bool(cfg.l2_lambda),
         "input_shape": list(info.input_shape),
         "num_classes": info.num_classes,
     }
 
 
-def key(cfg: Config, info: data.DatasetInfo) -> str:
+def key(cfg: TrainConfig, info: data.DatasetInfo) -> str:
     """The cache key of a network's speed: this machine and :func:`network`."""
     text = json.dumps({"machine": machine(), "network": network(cfg, info)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
@@ -133,10 +121,9 @@ def fastest(timed: Callable[[], object], repeats: int = REPEATS, budget: float =
     return best
 
 
-def measure(cfg: Config, info: data.DatasetInfo) -> Speed:
+def measure(cfg: TrainConfig, info: data.DatasetInfo) -> Speed:
     """Calibrate one network (a few seconds): see the module docstring."""
-    tc = typed(cfg)
-    batch = tc.batch_size
+    batch = cfg.batch_size
     assert batch is not None  # a spec's config always has one (validate.py)
     n = max(batch, min(STEPS * batch, MAX_IMAGES) // batch * batch)
     rng = np.random.default_rng(0)
@@ -159,7 +146,7 @@ def measure(cfg: Config, info: data.DatasetInfo) -> Speed:
         labels(batch),
         info.num_classes,
     )
-    tc = tc.with_(augment="none" if tc.augment == "expand" else tc.augment)
+    tc = cfg.with_(augment="none" if cfg.augment == "expand" else cfg.augment)
     order = np.arange(n, dtype=np.int32)
     try:
         t0 = time.perf_counter()
@@ -226,11 +213,11 @@ class Calibrations:
                 )
         self.entries = entries
 
-    def get(self, cfg: Config, info: data.DatasetInfo) -> Speed | None:
+    def get(self, cfg: TrainConfig, info: data.DatasetInfo) -> Speed | None:
         entry = self.entries.get(key(cfg, info))
         return Speed(**entry["speed"]) if entry else None
 
-    def ensure(self, cfg: Config, info: data.DatasetInfo) -> Speed:
+    def ensure(self, cfg: TrainConfig, info: data.DatasetInfo) -> Speed:
         """The cached speed, or a new calibration (saved at once). Measured under the lock:
         two processes calibrating at once would each slow the other's measurement."""
         speed = self.get(cfg, info)
@@ -251,7 +238,7 @@ class Calibrations:
 
     def observe(
         self,
-        cfg: Config,
+        cfg: TrainConfig,
         info: data.DatasetInfo,
         history: Sequence[dict],
         concurrent: int = 1,
@@ -270,7 +257,7 @@ class Calibrations:
         if epoch <= 0:
             return None
         setup = max(0.0, float(history[0]["epoch_seconds"]) - epoch)
-        n, sizes, k = epoch_images(typed(cfg), info), info.sizes, key(cfg, info)
+        n, sizes, k = epoch_images(cfg, info), info.sizes, key(cfg, info)
 
         def check(speed: Speed, replaced: bool = False) -> Observation:
             predicted = speed.setup_seconds + len(history) * speed.epoch_seconds(n, sizes)
@@ -305,7 +292,7 @@ class Calibrations:
 
 def observe(
     results_dir: Path,
-    cfg: Config,
+    cfg: TrainConfig,
     info: data.DatasetInfo,
     history: Sequence[dict] | Path,
     concurrent: int = 1,

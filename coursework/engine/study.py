@@ -16,7 +16,6 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from coursework.records import layout, results
-from coursework.records.config import TrainConfig
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.spec import Run, Tune, apply_params
 
@@ -97,7 +96,7 @@ def suggest(trial: optuna.Trial, params: dict) -> dict:
 def trial_run(run: Run, params: dict) -> Run:
     """The run a trial trains: the run's config with the trial's values, the study's epochs
     and seed."""
-    cfg = TrainConfig.from_dict(apply_params(run.config, params))
+    cfg = apply_params(run.config, params)
     cfg = cfg.with_(epochs=tuning(run).epochs or cfg.epochs, seeds=[tuning(run).seed])
     return replace(run, config=cfg, tune=None)
 

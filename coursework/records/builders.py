@@ -4,9 +4,10 @@ keyword arguments a run's penalties become."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, cast
 
+from coursework.records.config import TrainConfig
 from coursework.records.errors import SpecError
 
 
@@ -25,6 +26,7 @@ def resolve_builder(ref: str) -> Callable[..., Any]:
     return cast(Callable[..., Any], fn)
 
 
-def penalties(cfg: Mapping[str, Any]) -> dict[str, float]:
+def penalties(cfg: TrainConfig) -> dict[str, float]:
     """Nielsen's lambdas that become the builder's ``l1`` / ``l2`` keyword arguments."""
-    return {k: float(cfg[f"{k}_lambda"]) for k in ("l1", "l2") if cfg.get(f"{k}_lambda")}
+    lambdas = {"l1": cfg.l1_lambda, "l2": cfg.l2_lambda}
+    return {k: float(lam) for k, lam in lambdas.items() if lam}

@@ -8,21 +8,21 @@ the type. The only module that reads a config by key.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 
-@dataclass(frozen=True, eq=False)
-class TrainConfig(Mapping[str, Any]):
+@dataclass(frozen=True)
+class TrainConfig:
     """A run's training settings: one field per key of ``spec.CONFIG_KEYS``.
 
     ``order`` keeps the keys that were given, in the order they were merged, so that
     :meth:`to_dict` is the very dict a spec resolved to (``run.json`` and the run's key hash
     it). A key not given reads as ``None``.
 
-    Reading by key (``cfg["epochs"]``, ``cfg.get("color")``, ``**cfg``) is transitional: it
-    keeps callers working until they read attributes, and is removed when none reads by key.
+    It is read by attribute (``cfg.epochs``), never by key: a misspelt name is a type
+    checker's error, not a wrong number in the report.
     """
 
     dataset: str | None = None
@@ -64,27 +64,6 @@ class TrainConfig(Mapping[str, Any]):
     def with_(self, **changes: Any) -> TrainConfig:
         """This config with ``changes`` (a new key goes last, as ``dict.update`` puts it)."""
         return TrainConfig.from_dict({**self.to_dict(), **changes})
-
-    def __getitem__(self, key: str) -> Any:
-        """Transitional: ``cfg["epochs"]`` reads the field; removed when no caller reads by
-        key."""
-        if key not in self.order:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Transitional: ``cfg.get("color")`` reads the field, ``default`` where it was not
-        given; removed when no caller reads by key."""
-        return getattr(self, key) if key in self.order else default
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.order)
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.order
 
 
 CONFIG_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "order")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -77,11 +76,6 @@ class Run:
     published: float | None = None
     spec_file: str = ""
     tune: Tune | None = None
-
-    def __post_init__(self) -> None:
-        # a merged dict (replace(run, config={...})) becomes its typed config
-        if not isinstance(self.config, TrainConfig):
-            object.__setattr__(self, "config", TrainConfig.from_dict(self.config))
 
     @property
     def seeds(self) -> list[int]:
@@ -269,16 +263,16 @@ def load(question_or_path: str, builders: bool = True) -> Spec:
     return spec
 
 
-def apply_params(cfg: Mapping[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+def apply_params(cfg: TrainConfig, params: dict[str, Any]) -> TrainConfig:
     """``cfg`` with tuned values: ``learning_rate`` sets the key, ``model.units`` the
     builder argument ``units``."""
-    out = copy.deepcopy(dict(cfg))
+    out = cfg.to_dict()
     for name, value in params.items():
         if name.startswith("model."):
             out["model"] = {**out.get("model", {}), name[6:]: value}
         else:
             out[name] = value
-    return out
+    return TrainConfig.from_dict(out)
 
 
 def chosen(results_dir: Path, results_set: str, run: Run) -> dict[str, Any] | None:
@@ -300,7 +294,7 @@ def tuned(results_dir: Path, results_set: str, run: Run) -> Run:
             f"finished: make tune QUESTION={run.question} (or run it without "
             "--task; after Slurm tasks: collect)"
         )
-    return replace(run, config=TrainConfig.from_dict(apply_params(run.config, best["params"])))
+    return replace(run, config=apply_params(run.config, best["params"]))
 
 
 def _merge(*tables: dict[str, Any]) -> dict[str, Any]:

@@ -278,9 +278,8 @@ def check_run(
         tuned: the parameters its study searches (``model.<argument>`` among them).
         builders: whether to import the builder (``models/``) and check its arguments.
     """
-    errors = [
-        f"key {k!r} is not set (put it in [defaults])" for k in REQUIRED_CONFIG if k not in cfg
-    ]
+    missing = [k for k in REQUIRED_CONFIG if k not in cfg.order]
+    errors = [f"key {k!r} is not set (put it in [defaults])" for k in missing]
     if cfg.builder is None or not builders:
         return errors
     try:

@@ -9,8 +9,9 @@ import pytest
 
 from coursework.commands import cli, planning
 from coursework.data import datasets as data
-from coursework.engine import augment, calibrate, jobs
+from coursework.engine import augment, calibrate, estimate, jobs
 from coursework.records import results, spec
+from coursework.records.config import TrainConfig
 from coursework.records.results import HISTORY_COLUMNS
 from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, metric_columns, run_cli, toy_spec
@@ -59,9 +60,9 @@ def test_quick_image_counts_are_what_training_sees(question, tmp_path, mnist5k):
     expanded = len(augment.expand(mnist5k.x_train, mnist5k.y_train)[1])
     for item in planning.items(jobs_of(question, "quick", tmp_path)):
         cfg = item.job.run.config
-        assert cfg["dataset"] == "mnist-5k"
-        n = expanded if cfg["augment"] == "expand" else len(mnist5k.y_train)
-        assert item.images == cfg["epochs"] * n, item.job.name
+        assert cfg.dataset == "mnist-5k"
+        n = expanded if cfg.augment == "expand" else len(mnist5k.y_train)
+        assert item.images == cfg.epochs * n, item.job.name
 
 
 def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path, monkeypatch):
@@ -71,7 +72,7 @@ def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path,
     speed = cache.ensure(run.config, info)
     assert speed.train_ips > 0 and speed.eval_ips > 0 and speed.setup_seconds >= 0
     assert speed.eval_call_seconds >= 0
-    est = speed.seconds(run.config["epochs"], 4000, info.sizes)
+    est = speed.seconds(run.config.epochs, 4000, info.sizes)
     call = speed.eval_call_seconds
     assert est == pytest.approx(
         speed.setup_seconds
@@ -89,12 +90,10 @@ def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path,
     monkeypatch.setattr(calibrate, "measure", refuse)
     again = calibrate.Calibrations(tmp_path)  # read back from calibration.json
     assert again.ensure(run.config, info) == speed
-    same = {**run.config, "learning_rate": 0.7, "seeds": [5], "epochs": 60}
+    same = run.config.with_(learning_rate=0.7, seeds=[5], epochs=60)
     assert again.get(same, info) == speed
-    assert again.get({**run.config, "batch_size": 64}, info) is None
-    assert (
-        again.get({**run.config, "model": {**run.config["model"], "conv_maps": [40]}}, info) is None
-    )
+    assert again.get(run.config.with_(batch_size=64), info) is None
+    assert again.get(run.config.with_(model={**run.config.model, "conv_maps": [40]}), info) is None
 
 
 def test_the_fastest_of_a_few_timed_passes_is_kept():
@@ -111,21 +110,23 @@ REAL = calibrate.Speed(
 )
 
 
-def regularisation(name: str) -> tuple[dict, data.DatasetInfo]:
+def regularisation(name: str) -> tuple[TrainConfig, data.DatasetInfo]:
     run = {r.name: r for r in spec.load("regularisation").resolve("quick")}[name]
-    return run.config, data.info(run.config["dataset"])
+    return run.config, data.info(run.config.dataset)
 
 
 def cached(tmp_path, monkeypatch, speeds: dict[str, calibrate.Speed]) -> None:
     """Calibrate regularisation's quick runs as if ``measure`` had read ``speeds``."""
-    monkeypatch.setattr(calibrate, "measure", lambda cfg, info: speeds.get(cfg["name"], REAL))
+    by_key = {calibrate.key(*regularisation(name)): speed for name, speed in speeds.items()}
+    monkeypatch.setattr(
+        calibrate, "measure", lambda cfg, info: by_key.get(calibrate.key(cfg, info), REAL)
+    )
     cache = calibrate.Calibrations(tmp_path)
     for name in speeds:
-        cfg, info = regularisation(name)
-        cache.ensure({**cfg, "name": name}, info)
+        cache.ensure(*regularisation(name))
 
 
-def history(speed: calibrate.Speed, cfg: dict, info: data.DatasetInfo) -> list[dict]:
+def history(speed: calibrate.Speed, cfg: TrainConfig, info: data.DatasetInfo) -> list[dict]:
     """The rows of a run whose epochs took what ``speed`` predicts (the first also compiles:
     its setup)."""
     epoch = speed.epoch_seconds(4000, info.sizes)
@@ -136,10 +137,10 @@ def history(speed: calibrate.Speed, cfg: dict, info: data.DatasetInfo) -> list[d
             "accuracy": 0.8,
             "val_loss": 0.5,
             "val_accuracy": 0.8,
-            "learning_rate": cfg["learning_rate"],
+            "learning_rate": cfg.learning_rate,
             "epoch_seconds": epoch + (speed.setup_seconds if e == 0 else 0),
         }
-        for e in range(cfg["epochs"])
+        for e in range(cfg.epochs)
     ]
 
 
@@ -244,9 +245,8 @@ def test_observe_reads_a_run_folder_and_keeps_other_processes_entries(tmp_path, 
     for t in threads:
         t.join()
     assert all(found[n].replaced for n in names)
-    stale[0].ensure(
-        {**regularisation("l1")[0], "name": "late", "batch_size": 64}, regularisation("l1")[1]
-    )  # written by a cache read before the observers
+    cfg, info = regularisation("l1")
+    stale[0].ensure(cfg.with_(batch_size=64), info)  # written by a cache read before the observers
     fresh = calibrate.Calibrations(tmp_path)
     assert len(fresh.entries) == 5
     for name in names:
@@ -299,7 +299,7 @@ def test_calibrating_first_changes_no_result(tmp_path, tiny_npz, monkeypatch):
     """,
     )
     assert run_cli("--results", tmp_path / "a", "run", spec_file) == 0
-    monkeypatch.setattr(planning, "CALIBRATE_FROM", 0)
+    monkeypatch.setattr(estimate, "CALIBRATE_FROM", 0)
     assert run_cli("--results", tmp_path / "b", "run", spec_file) == 0
     assert (tmp_path / "b" / "calibration.json").exists()
     ha, hb = (tmp_path / r / "quick/toy/net/seed-0/history.csv" for r in ("a", "b"))

@@ -13,13 +13,13 @@ from tests.helpers import FC_AND_CONV, run_cli, toy_spec
 def toy_run(tmp_path, **config):
     s = specs.load(str(toy_spec(tmp_path, "mnist-5k", FC_AND_CONV)))
     run = s.resolve("quick")[0]
-    return replace(run, config={**run.config, **config})
+    return replace(run, config=run.config.with_(**config))
 
 
 def test_the_key_follows_settings_seed_and_data_but_not_the_list_of_seeds(tmp_path):
     run = toy_run(tmp_path)
     key = keys.run_key(run, 0, "data-a")
-    assert keys.run_key(replace(run, config={**run.config, "seeds": [0, 1, 2]}), 0, "data-a") == key
+    assert keys.run_key(replace(run, config=run.config.with_(seeds=[0, 1, 2])), 0, "data-a") == key
     assert keys.run_key(run, 1, "data-a").digest != key.digest
     assert keys.run_key(run, 0, "data-b").digest != key.digest
     other = toy_run(tmp_path, learning_rate=0.05)
@@ -30,9 +30,9 @@ def test_the_key_follows_settings_seed_and_data_but_not_the_list_of_seeds(tmp_pa
 def test_differences_say_what_changed_in_a_persons_words(tmp_path):
     run = toy_run(tmp_path)
     key = keys.run_key(run, 0, "data-a")
-    record = {"config": run.config, "seed": 0, "key": key.to_json()}
+    record = {"config": run.config.to_dict(), "seed": 0, "key": key.to_json()}
     assert keys.differences(record, key, run, 0) == []
-    new = toy_run(tmp_path, learning_rate=0.05, model={**run.config["model"], "hidden": [30]})
+    new = toy_run(tmp_path, learning_rate=0.05, model={**run.config.model, "hidden": [30]})
     changes = keys.differences(record, keys.run_key(new, 0, "data-a"), new, 0)
     assert changes == ["learning_rate 0.1 -> 0.05", "model.hidden [16] -> [30]"]
     edited = replace(

@@ -40,10 +40,10 @@ def all_runs():
 def test_every_builder_trains_a_step_on_64x64x3_two_classes(run):
     info = data.DatasetInfo("rgb", (64, 64, 3), 2, {"train": 100, "val": 10, "test": 10})
     keras.utils.set_random_seed(0)
-    if run.config["model"].get("preprocessing") in ("pca", "zca"):  # 12,288 values an image
+    if run.config.model.get("preprocessing") in ("pca", "zca"):  # 12,288 values an image
         with pytest.raises(ValueError, match="image_size"):
             build_model(run.config, info)
-        run = replace(run, config={**run.config, "image_size": [32, 32]})
+        run = replace(run, config=run.config.with_(image_size=[32, 32]))
         info = replace(info, input_shape=(32, 32, 3))
     model = build_model(run.config, info)
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")

@@ -111,10 +111,10 @@ def test_quick_runs_named_data_on_its_subset_into_the_set_named_as_asked(tmp_pat
     conv = spec.load("conv", builders=False)
     for profile, want in (("quick", "fashion-mnist-5k"), ("full", "fashion-mnist")):
         jobs = plan(conv, profile, tmp_path, on="fashion-mnist")
-        assert {j.run.config["dataset"] for j in jobs} == {want}
+        assert {j.run.config.dataset for j in jobs} == {want}
         assert {j.results_set for j in jobs} == {results.set_name(profile, "fashion-mnist")}
     own = plan(conv, "quick", tmp_path, on="npz:own.npz")
-    assert {j.run.config["dataset"] for j in own} == {"npz:own.npz"}  # own data: all of it
+    assert {j.run.config.dataset for j in own} == {"npz:own.npz"}  # own data: all of it
 
 
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
