@@ -293,3 +293,40 @@ def test_commands_print_no_framework_noise(tmp_path, tiny_npz):
     assert "epoch 1/1" in proc.stdout
     for noise in ("absl", "oneDNN", "cuda drivers", "I0000"):
         assert noise not in proc.stdout + proc.stderr
+
+
+def test_models_is_the_projects_folder_not_an_installed_package(tmp_path):
+    """``models/`` is not installed (a package named ``models`` is common): from another folder
+    it is not importable, the builders still resolve, and another ``models`` is named."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    code = """
+import importlib.util, sys
+from coursework.records.builders import resolve_builder
+from coursework.records.errors import SpecError
+assert importlib.util.find_spec("models") is None, "models is installed"
+print(resolve_builder("conv:build").__module__)
+sys.path.insert(0, sys.argv[1])
+for name in [n for n in sys.modules if n == "models" or n.startswith("models.")]:
+    del sys.modules[name]
+import models
+try:
+    resolve_builder("conv:build")
+except SpecError as exc:
+    print(exc)
+"""
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.splitlines()
+    assert first == "models.conv"
+    assert "another package named 'models'" in second and str(tmp_path / "models") in second

@@ -58,7 +58,9 @@ def nielsen_net(seed: int) -> keras.Model:
     import keras
 
     from coursework.engine.network import compile_model
-    from models.conv import build
+    from coursework.records.builders import resolve_builder
+
+    build = resolve_builder("conv:build")
 
     keras.utils.set_random_seed(seed)
     model = build(

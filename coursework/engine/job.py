@@ -14,11 +14,11 @@ from coursework.engine import keys
 from coursework.engine.network import build_model
 from coursework.records import results
 from coursework.records import spec as specs
+from coursework.records.builders import models_module
 from coursework.records.config import TrainConfig
 from coursework.records.errors import DataError, ResultsError
 from coursework.records.record import Status
 from coursework.records.spec import Run, Spec
-from models.common import ImageSizeError
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,8 @@ def check_data(jobs: list[Job]) -> None:
                     "; use larger images (image_size) or a network with fewer or "
                     "smaller convolutions"
                 )
-            elif not isinstance(exc, ImageSizeError):  # a builder's own word on the size
-                continue  # another problem of the run: it fails, and is recorded, when it runs
+            elif not isinstance(exc, models_module("common").ImageSizeError):
+                continue  # not a builder's word on the size: the run fails, recorded, when run
             shape = "x".join(map(str, ds.input_shape))
             raise DataError(
                 f"{cfg.dataset}: its {shape} images do not fit run "

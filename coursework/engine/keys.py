@@ -17,7 +17,6 @@ A tuned run's study has a key too (:func:`study_key`): the run's settings before
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import json
 import sys
@@ -27,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from coursework.records.builders import models_module
 from coursework.records.config import TrainConfig
 from coursework.records.project import ROOT
 from coursework.records.spec import Run
@@ -73,7 +73,7 @@ def builder_files(ref: str) -> dict[str, str]:
         name = todo.pop()
         if name in seen:
             continue
-        mod = sys.modules.get(name) or importlib.import_module(name)
+        mod = sys.modules.get(name) or models_module(name.removeprefix("models."))
         path = Path(inspect.getfile(mod))
         try:
             rel = path.resolve().relative_to(ROOT).as_posix()

@@ -14,9 +14,8 @@ import numpy as np
 
 from coursework.data import datasets as data
 from coursework.engine import augment
-from coursework.records.builders import penalties, resolve_builder
+from coursework.records.builders import models_module, penalties, resolve_builder
 from coursework.records.config import TrainConfig
-from models.common import keras_penalty
 
 
 def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
@@ -39,6 +38,7 @@ def builder_kwargs(cfg: TrainConfig, num_train: int) -> dict[str, Any]:
     """The builder's keyword arguments: the spec's ``model`` table plus Keras penalties."""
     assert cfg.batch_size is not None  # a spec's config always has one (validate.py)
     batches = max(1, num_train // cfg.batch_size)  # network3's num_training_batches
+    keras_penalty = models_module("common").keras_penalty
     return {
         **cfg.model,
         **{kind: keras_penalty(lam, batches, kind) for kind, lam in penalties(cfg).items()},
