@@ -4,18 +4,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from coursework.analysis import ensemble, manifest, stats
 from coursework.records import results
 from coursework.records.layout import ResultsSet
 
 
-def write_aggregates(results_dir: Path, results_set: str) -> None:
+def write_aggregates(rs: ResultsSet) -> None:
     """summary.csv, stats.csv, ensembles.csv and MANIFEST.json, from all runs on disk."""
-    rs = ResultsSet(results_dir, results_set)  # engine/ passes the pair until issue 31 step 3
-    with results.locked(rs.root, rs.name):
-        results.write_summary(rs.root, rs.name)
+    with results.locked(rs):
+        results.write_summary(rs)
         stats.write_stats(rs)
         ensemble.write_ensembles(rs)
         manifest.write(rs)

@@ -8,8 +8,8 @@ dataset fingerprints, the command line and the digest of the training code
 ``make verify`` checks the files against it.
 
 Left out: the manifest itself, ``verification.csv`` (the output of ``verify``, rewritten by
-every marker's run), and what :func:`coursework.records.results.files` leaves out (hidden files,
-``backup/`` folders of runs in progress, LaTeX's ``report/build/``).
+every marker's run), and what :meth:`coursework.records.layout.ResultsSet.files` leaves out
+(hidden files, ``backup/`` folders of runs in progress, LaTeX's ``report/build/``).
 
 ``make submission`` hands in a part of the results (the paper's questions) with a manifest of
 that part (:func:`of_part`).
@@ -156,10 +156,9 @@ def write(rs: ResultsSet, command: list[str] | None = None) -> Path:
     return path
 
 
-def update(results_dir: Path, results_set: str) -> Path:
+def update(rs: ResultsSet) -> Path:
     """Rewrite the manifest under the results lock (after ``plots`` and ``report``)."""
-    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
-    with results.locked(rs.root, rs.name):
+    with results.locked(rs):
         return write(rs)
 
 

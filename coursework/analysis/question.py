@@ -269,7 +269,7 @@ def not_complete(rs: ResultsSet, qid: str) -> str:
         sorted(
             {
                 f"{r['run']} seed {r['seed']} ({r['status']})"
-                for r in results.summary_rows(rs.root, rs.name)
+                for r in results.summary_rows(rs)
                 if r["question"] == qid and r["status"] != Status.COMPLETE
             }
         )
@@ -284,8 +284,8 @@ def question(
 ) -> QuestionNumbers | None:
     """Everything the report shows about one question (None without complete runs or a
     recorded spec): facts, tables, the noise sentence and the ``\\result`` macros."""
-    s = spec.trained_spec(rs.root, rs.name, qid)
-    runs = results.load_question(rs.root, rs.name, qid, spec.run_order(rs.root, rs.name, qid))
+    s = spec.trained_spec(rs, qid)
+    runs = results.load_question(rs, qid, spec.run_order(rs, qid))
     if not runs or s is None:
         return None
     profile = rs.profile

@@ -143,7 +143,7 @@ def stats_rows(rs: ResultsSet) -> list[dict[str, Any]]:
     of the recorded spec)."""
     rows = []
     for q in rs.questions():
-        runs = results.load_question(rs.root, rs.name, q, spec.run_order(rs.root, rs.name, q))
+        runs = results.load_question(rs, q, spec.run_order(rs, q))
         rows += question_rows(q, {r: list(results.test_accuracies(s)) for r, s in runs.items()})
     return rows
 

@@ -31,16 +31,17 @@ def main(argv: list[str] | None = None) -> int:
 
         backend.import_keras()  # first, without the framework's load-time noise
     if hasattr(args, "profile"):
-        from coursework.records.results import profile_had, set_dir, set_name
+        from coursework.records.results import ResultsSet, profile_had, set_name
 
         auto = args.profile == AUTO
         if auto:
             args.profile = profile_had(args.results, args.dataset)
-        args.results_set = getattr(args, "set_name", None) or set_name(args.profile, args.dataset)
+        name = getattr(args, "set_name", None) or set_name(args.profile, args.dataset)
+        args.rs = ResultsSet(args.results, name)
         if auto:
             print(
                 f"profile {args.profile}: the results in "
-                f"{set_dir(args.results, args.results_set)}"
+                f"{args.rs.dir()}"
                 + (
                     " (no full-profile runs yet; PROFILE=full once there are)"
                     if args.profile == "quick"

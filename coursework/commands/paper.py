@@ -12,26 +12,26 @@ from typing import TYPE_CHECKING
 from coursework.records.errors import CourseworkError
 
 if TYPE_CHECKING:
+    from coursework.records.layout import ResultsSet
     from coursework.report.settings import Settings
 
 
 def cmd_plots(args: argparse.Namespace) -> int:
     from coursework.analysis import manifest
 
-    _figures(args.results, args.results_set)
-    manifest.update(args.results, args.results_set)
+    _figures(args.rs)
+    manifest.update(args.rs)
     return 0
 
 
-def _figures(base: Path, results_set: str) -> None:
+def _figures(rs: ResultsSet) -> None:
     """Redraw the figures that are out of date, and say how many."""
-    from coursework.records.results import figures_dir
     from coursework.report.plots import all_figures
 
-    done = all_figures(base, results_set)
+    done = all_figures(rs)
     print(
         f"figures: {len(done.drawn)} drawn, {len(done.kept)} up to date "
-        f"({len(done.paths)} files in {figures_dir(base, results_set)})"
+        f"({len(done.paths)} files in {rs.figures_dir()})"
     )
 
 
@@ -39,14 +39,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from coursework.report.settings import SETTINGS_FILE, read_settings
 
     settings = read_settings(args.settings or SETTINGS_FILE, args.questions)
-    out = paper(args.results, args.results_set, settings)
+    out = paper(args.rs, settings)
     print(f"report: {out}")
     return 0
 
 
 def paper(
-    base: Path,
-    results_set: str,
+    rs: ResultsSet,
     settings: Settings,
     say: bool = True,
 ) -> Path:
@@ -62,20 +61,18 @@ def paper(
     from coursework.report.render import build
 
     if say:
-        _figures(base, results_set)
+        _figures(rs)
     else:
-        all_figures(base, results_set)
-    out = build(base, results_set, settings=settings)
-    manifest.update(base, results_set)
+        all_figures(rs)
+    out = build(rs, settings=settings)
+    manifest.update(rs)
     return out
 
 
 def cmd_submission(args: argparse.Namespace) -> int:
     from coursework.report import submission
 
-    archive = submission.gather(
-        args.results, args.results_set, args.out, notebook=not args.no_notebook
-    )
+    archive = submission.gather(args.rs, args.out, notebook=not args.no_notebook)
     print(f"submission: {archive.with_suffix('')}/ and {archive} (see LISTING.txt inside)")
     return 0
 
@@ -89,8 +86,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not args.no_rerun:
         backend.configure(deterministic=True)  # byte identity needs it, on a GPU too
     rows = verify.verify(
-        args.results,
-        args.results_set,
+        args.rs,
         args.question,
         args.sample,
         args.tolerance,
@@ -109,7 +105,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 )
             )
     bad = [r for r in rows if not r.ok]
-    where = results.aggregate(args.results, args.results_set, results.VERIFICATION)
+    where = args.rs.aggregate(results.VERIFICATION)
     if bad:
         files = sorted({r.file for r in bad})
         print(

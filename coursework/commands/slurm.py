@@ -52,15 +52,15 @@ def script(spec: Spec, request: TrainRequest, res: Resources) -> tuple[str, int]
     request with ``--task K``."""
     profile, dataset = request.profile, request.dataset
     tasks = _tasks(spec, profile, dataset, request.tune)
-    results_set = request.results_set
-    name = f"{spec.question}-{results_set}".replace("@", "-") + ("-tune" if request.tune else "")
-    logs = results.slurm_logs(Path(request.results).resolve(), results_set)
+    name = f"{spec.question}-{request.rs.name}".replace("@", "-")
+    name += "-tune" if request.tune else ""
     task = replace(
         request,
         questions=(str(Path(spec.path).resolve()),),
         results=Path(request.results).resolve(),
         task=None,
     )
+    logs = task.rs.slurm_logs()
     command = [sys.executable, "-m", "coursework", *task.to_argv(), "--task"]
     lines = [
         "#!/bin/bash",
@@ -130,12 +130,11 @@ def write(
 ) -> tuple[Path, int]:
     """Write the script (``slurm/<question>-<results set>[-tune].sbatch`` unless ``out``);
     return its path and its number of tasks."""
-    results_set = request.results_set
     suffix = "-tune" if request.tune else ""
-    path = Path(out) if out else SCRIPTS / f"{spec.question}-{results_set}{suffix}.sbatch"
+    path = Path(out) if out else SCRIPTS / f"{spec.question}-{request.rs.name}{suffix}.sbatch"
     text, n = script(spec, request, res)
     results.write_text(path, text)
     os.chmod(path, 0o755)
     # before sbatch
-    results.slurm_logs(request.results, results_set).mkdir(parents=True, exist_ok=True)
+    request.rs.slurm_logs().mkdir(parents=True, exist_ok=True)
     return path, n

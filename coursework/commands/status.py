@@ -38,7 +38,7 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
     for job in jobs:
         run = job.run
         if run.tune is not None:
-            kind, why = study_state(run, job.results_dir, job.results_set)
+            kind, why = study_state(run, job.rs)
             if kind != Status.COMPLETE:
                 reason = {
                     Status.STALE: f"its study is stale ({why})",
@@ -49,7 +49,7 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
                 out.append((job, State(Status.STALE if has else Status.MISSING, (reason,))))
                 continue
             try:
-                job = replace(job, run=specs.tuned(job.results_dir, job.results_set, run))
+                job = replace(job, run=specs.tuned(job.rs, run))
             except SpecError:
                 out.append((job, State(Status.MISSING, ("its study has not chosen",))))
                 continue
@@ -68,7 +68,7 @@ def report(
         states = job_states(jobs)
         counts = Counter(st.kind for _, st in states)
         total.update(counts)
-        where = results.question_dir(results_dir, jobs[0].results_set, s.question)
+        where = jobs[0].rs.question_dir(s.question)
         lines.append(
             f"{s.question} ({profile}, {where}): "
             + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
@@ -80,7 +80,7 @@ def report(
                 text += f" (trained with {st.backend})"
             lines.append(f"  {job.run.name:{width}s}  seed {job.seed:<3d} {text}")
         for run in {job.run.name: job.run for job in jobs if job.run.tune is not None}.values():
-            kind, why = study_state(run, results_dir, jobs[0].results_set)
+            kind, why = study_state(run, jobs[0].rs)
             lines.append(f"  {run.name:{width}s}  study    {kind}" + (f": {why}" if why else ""))
         note = backend_note(states, chosen_backend)
         if note:

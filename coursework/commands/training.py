@@ -85,7 +85,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from coursework.commands import planning
     from coursework.engine.calibrate import Calibrations
     from coursework.engine.jobs import plan
-    from coursework.records import results
 
     backend.configure(args.deterministic, args.mixed_precision)
     jobs = [
@@ -99,7 +98,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         planning.table(
             items,
             args.profile,
-            str(results.set_dir(args.results, args.results_set)),
+            str(args.rs.dir()),
             str(cache.path),
         )
     )
@@ -126,7 +125,7 @@ def cmd_slurm(args: argparse.Namespace) -> int:
     print(
         f"wrote {path}: {n} array tasks ({s.question}, profile {args.profile})\n"
         f"submit:    sbatch {path}\n"
-        f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.results_set}/\n"
+        f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.rs.name}/\n"
         f"afterwards: {slurm.collect_command(args.profile, args.dataset)}  (summary, "
         "statistics, ensembles, manifest)"
     )
@@ -138,18 +137,18 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from coursework.engine.tune import finish_all
     from coursework.records import results
 
-    for best in finish_all(args.results, args.results_set):
+    for best in finish_all(args.rs):
         print(
             f"study {best['question']}/{best['run']}: chose {best['params']} (trial "
             f"{best['trial'] + 1} of {best['trials']})"
         )
-    write_aggregates(args.results, args.results_set)
-    rows = results.summary_rows(args.results, args.results_set)
+    write_aggregates(args.rs)
+    rows = results.summary_rows(args.rs)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     print(
-        f"collected {len(rows)} runs in {results.set_dir(args.results, args.results_set)}: "
+        f"collected {len(rows)} runs in {args.rs.dir()}: "
         + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     )
     return 0

@@ -21,7 +21,6 @@ from coursework.engine.job import Job, State, state
 from coursework.engine.network import epoch_images
 from coursework.engine.request import TrainRequest
 from coursework.engine.run import duration
-from coursework.records import results
 from coursework.records import spec as specs
 from coursework.records.record import Status
 from coursework.records.spec import Spec
@@ -58,10 +57,10 @@ def items(jobs: list[Job]) -> list[Item]:
 def _complete(job: Job) -> bool:
     """Complete with the settings of its experiment file now (a stale run is trained
     again); a tuned run's seeds whose study has not chosen are not."""
-    if job.run.tune is not None and specs.chosen(job.results_dir, job.results_set, job.run) is None:
+    if job.run.tune is not None and specs.chosen(job.rs, job.run) is None:
         return False
     if job.run.tune is not None:
-        job = replace(job, run=specs.tuned(job.results_dir, job.results_set, job.run))
+        job = replace(job, run=specs.tuned(job.rs, job.run))
     return state(job).kind == Status.COMPLETE
 
 
@@ -79,7 +78,7 @@ def studies(jobs: list[Job]) -> list[Item]:
         study = replace(
             job, run=replace(run, name=f"{run.name}:study", config=cfg, tune=None), seed=tune.seed
         )
-        done = specs.chosen(job.results_dir, job.results_set, run) is not None
+        done = specs.chosen(job.rs, run) is not None
         out.append(Item(study, epoch_images(cfg, info(job)), done, None))
     return out
 
@@ -210,7 +209,7 @@ def announce(plans: Plans, request: TrainRequest) -> Plans:
     calibrating = request.task is None and sum(item.images for item in plan) >= CALIBRATE_FROM
     plan = timed(plan, cache, calibrating)
     tuning = timed(studies(jobs), cache, calibrating)
-    where = str(results.set_dir(request.results, request.results_set))
+    where = str(request.rs.dir())
     events.say(line(plan + tuning, where, request.force))
     if request.jobs > 1:
         return plans

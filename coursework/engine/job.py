@@ -17,30 +17,28 @@ from coursework.records import spec as specs
 from coursework.records.builders import models_module
 from coursework.records.config import TrainConfig
 from coursework.records.errors import DataError, ResultsError
+from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
 from coursework.records.spec import Run, Spec
 
 
 @dataclass(frozen=True)
 class Job:
-    """One run and seed to train, and where its results go: ``results_set`` is the folder of
-    its profile's results (``quick``, or ``quick@bees-1a2b3c`` on another dataset). ``after``: the
-    estimated seconds of the jobs after it in the command, where known (see ``make plan``),
-    for the progress lines."""
+    """One run and seed to train, and where its results go: ``rs`` is its profile's results
+    set (``quick``, or ``quick@bees-1a2b3c`` on another dataset). ``after``: the estimated
+    seconds of the jobs after it in the command, where known (see ``make plan``), for the
+    progress lines."""
 
     run: Run
     seed: int
-    results_dir: Path
-    results_set: str
+    rs: ResultsSet
     number: int = 1
     total: int = 1
     after: float | None = None
 
     @property
     def out(self) -> Path:
-        return results.run_dir(
-            self.results_dir, self.results_set, self.run.question, self.run.name, self.seed
-        )
+        return self.rs.run_dir(self.run.question, self.run.name, self.seed)
 
     @property
     def name(self) -> str:
@@ -158,14 +156,11 @@ def plan(
     """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
     seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
     pairs = spec.tasks(profile, only, seeds, on)
-    results_set = results.set_name(profile, on)
-    return [
-        Job(r, s, Path(results_dir), results_set, i, len(pairs))
-        for i, (r, s) in enumerate(pairs, 1)
-    ]
+    rs = ResultsSet(Path(results_dir), results.set_name(profile, on))
+    return [Job(r, s, rs, i, len(pairs)) for i, (r, s) in enumerate(pairs, 1)]
 
 
 def tuned(jobs: list[Job]) -> list[Job]:
     """The jobs with the parameters their runs' studies chose (see :mod:`.tune`); SpecError
     for a tuned run whose study has not finished."""
-    return [replace(j, run=specs.tuned(j.results_dir, j.results_set, j.run)) for j in jobs]
+    return [replace(j, run=specs.tuned(j.rs, j.run)) for j in jobs]

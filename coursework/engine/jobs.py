@@ -119,7 +119,7 @@ def _run_claimed(
     # a plan that missed learns from the run
     if rec["status"] in (Status.COMPLETE, Status.DIVERGED):
         calibrate.observe(
-            job.results_dir,
+            job.rs.root,
             job.run.config,
             dataset(job.run.config).info,
             target,
@@ -136,8 +136,8 @@ def _run_claimed(
             )
     _report(job, rec, label)
     if shared:
-        with results.locked(job.results_dir, job.results_set):
-            results.write_summary(job.results_dir, job.results_set)
+        with results.locked(job.rs):
+            results.write_summary(job.rs)
     return rec
 
 
@@ -157,7 +157,7 @@ def _train(job: Job, out: Path, head: str, label: str) -> dict:
         with events.scope(question=job.run.question, run=job.run.name, seed=job.seed):
             rec = train_one(job.run, job.seed, ds, out, label, job.after)
         if job.run.tune is not None:  # how its parameters were chosen
-            best = specs.chosen(job.results_dir, job.results_set, job.run) or {}
+            best = specs.chosen(job.rs, job.run) or {}
             rec["tuned"] = {
                 k: best.get(k)
                 for k in (
@@ -258,14 +258,12 @@ def run_question(
     statistics, manifest) to ``collect``."""
     if not jobs:
         return 0
-    results_dir, results_set = jobs[0].results_dir, jobs[0].results_set
-    results.ensure_writable(results.set_dir(results_dir, results_set))
-    results.write_bytes(
-        results.spec_copy(results_dir, results_set, spec.question), Path(spec.path).read_bytes()
-    )
+    rs = jobs[0].rs
+    results.ensure_writable(rs.dir())
+    results.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
     failed = run_jobs(jobs, force, parallel, shared, pool)
     if shared:
-        write_aggregates(results_dir, results_set)
+        write_aggregates(rs)
     return failed
 
 
@@ -314,7 +312,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
             _tune(request, specs_, pool)
         if request.tune:
             if request.task is None:  # the studies in the manifest (a task leaves it to collect)
-                write_aggregates(request.results, request.results_set)
+                write_aggregates(request.rs)
             return Outcome()
         plans = [(s, tuned(jobs)) for s, jobs in plans]
         _backend_note([job for _, jobs in plans for job in jobs], request.force)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from coursework.records import results
 from coursework.records import spec as specs
+from coursework.records.layout import ResultsSet
 from coursework.records.spec import Spec
 from coursework.runtime import backend
 
@@ -46,9 +47,9 @@ class TrainRequest:
     tune: bool = False
 
     @property
-    def results_set(self) -> str:
-        """The folder of its profile's results under ``results``."""
-        return results.set_name(self.profile, self.dataset)
+    def rs(self) -> ResultsSet:
+        """Its profile's results set under ``results`` (on ``dataset``: its own set)."""
+        return ResultsSet(self.results, results.set_name(self.profile, self.dataset))
 
     def load(self) -> list[Spec]:
         """The specs of its questions, every one checked, then the backend checked installed:

@@ -17,20 +17,21 @@ from optuna.trial import TrialState
 
 from coursework.records import layout, results
 from coursework.records.errors import ResultsError, SpecError
+from coursework.records.layout import ResultsSet
 from coursework.records.spec import Run, Tune, apply_params
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
-def study_dir(results_dir: Path, results_set: str, run: Run) -> Path:
-    return results.tune_dir(results_dir, results_set, run.question, run.name)
+def study_dir(rs: ResultsSet, run: Run) -> Path:
+    return rs.tune_dir(run.question, run.name)
 
 
-def open_study(results_dir: Path, results_set: str, run: Run, number: int = 0) -> optuna.Study:
+def open_study(rs: ResultsSet, run: Run, number: int = 0) -> optuna.Study:
     """The run's study, from its journal (created on first use), with the sampler for trial
     ``number`` and the pruner."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial is ours to print
-    folder = study_dir(results_dir, results_set, run)
+    folder = study_dir(rs, run)
     results.ensure_writable(folder)
     storage = JournalStorage(JournalFileBackend(str(folder / results.STUDY)))
     return optuna.create_study(

@@ -42,6 +42,7 @@ from coursework.engine.study import (  # the study's mechanics; the names stay i
 )
 from coursework.records import layout, results
 from coursework.records.errors import ResultsError, SpecError
+from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
 from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
@@ -52,17 +53,17 @@ if TYPE_CHECKING:
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
-def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str]:
+def study_state(run: Run, rs: ResultsSet) -> tuple[str, str]:
     """(``kind``, ``why``) of a tuned run's study: ``missing``, ``stale`` (made with other
     settings than the experiment file's now, ``why`` says which), ``tuning`` (trials to go)
     or ``complete`` (it has chosen)."""
     from coursework.engine.job import dataset, fingerprint
 
-    folder = study_dir(results_dir, results_set, run)
+    folder = study_dir(rs, run)
     if not (folder / results.STUDY).exists():
         return Status.MISSING, ""
     want = keys.study_key(run, fingerprint(dataset(run.config)))
-    path = results.study_key_file(results_dir, results_set, run.question, run.name)
+    path = rs.study_key_file(run.question, run.name)
     if path.exists():
         if path.read_text().strip() != want:
             return Status.STALE, "its [tune] table or the run's settings changed"
@@ -80,17 +81,17 @@ def study_state(run: Run, results_dir: Path, results_set: str) -> tuple[str, str
     return (Status.COMPLETE if (folder / results.BEST).exists() else "tuning"), ""
 
 
-def retire_if_stale(run: Run, results_dir: Path, results_set: str) -> None:
+def retire_if_stale(run: Run, rs: ResultsSet) -> None:
     """Before a study runs: a stale study is moved aside (kept, hidden, until the new one has
     chosen), and the study's key written, so that a new study starts with today's settings."""
     from coursework.engine.job import dataset, fingerprint
 
-    folder = study_dir(results_dir, results_set, run)
+    folder = study_dir(rs, run)
     results.ensure_writable(folder.parent)
     with results.file_lock(folder.parent / f".{results.TUNE}.lock"):
-        kind, why = study_state(run, results_dir, results_set)
+        kind, why = study_state(run, rs)
         if kind == Status.STALE:
-            old = results.retired_study_dir(results_dir, results_set, run.question, run.name)
+            old = rs.retired_study_dir(run.question, run.name)
             shutil.rmtree(old, ignore_errors=True)
             folder.rename(old)
             print(
@@ -100,31 +101,29 @@ def retire_if_stale(run: Run, results_dir: Path, results_set: str) -> None:
             )
         results.ensure_writable(folder)
         results.write_text(
-            results.study_key_file(results_dir, results_set, run.question, run.name),
+            rs.study_key_file(run.question, run.name),
             keys.study_key(run, fingerprint(dataset(run.config))) + "\n",
         )
 
 
-def run_study(
-    run: Run, results_dir: Path, results_set: str, most: int | None = None, label: str = ""
-) -> dict | None:
+def run_study(run: Run, rs: ResultsSet, most: int | None = None, label: str = "") -> dict | None:
     """Run trials of ``run``'s study until it has its trials (or this process has run
     ``most``); write and return ``best.json`` when the study is complete, else None."""
     from coursework.engine.job import dataset
 
     ds = dataset(run.config)
     tune = tuning(run)
-    folder = study_dir(results_dir, results_set, run)
+    folder = study_dir(rs, run)
     results.ensure_writable(folder)
     done_here = 0
     while most is None or done_here < most:
         with contextlib.ExitStack() as stack:
             with study_lock(folder):
-                study = open_study(results_dir, results_set, run)
+                study = open_study(rs, run)
                 fail_stale(study, folder)
                 if counted(study, folder) >= tune.size:
                     break
-                study = open_study(results_dir, results_set, run, len(study.trials))
+                study = open_study(rs, run, len(study.trials))
                 if tune.sampler == "grid":
                     study.enqueue_trial(next_point(study, folder, tune.params))
                 trial = study.ask()
@@ -133,7 +132,7 @@ def run_study(
                 stack.enter_context(results.run_claim(out))  # until the trial is told
             train_trial(study, trial, params, run, out, ds, label)
         done_here += 1
-    return finish(run, results_dir, results_set)
+    return finish(run, rs)
 
 
 def train_trial(
@@ -207,13 +206,13 @@ def tell(study: optuna.Study, trial: optuna.Trial, rec: dict, label: str = "") -
     )
 
 
-def finish(run: Run, results_dir: Path, results_set: str) -> dict | None:
+def finish(run: Run, rs: ResultsSet) -> dict | None:
     """``best.json`` once the study has all its trials and none is running: the completed
     trial with the best validation accuracy (the first, on ties). None before that."""
-    folder = study_dir(results_dir, results_set, run)
+    folder = study_dir(rs, run)
     if not (folder / results.STUDY).exists():
         return None
-    study = open_study(results_dir, results_set, run)
+    study = open_study(rs, run)
     trials = study.get_trials(deepcopy=False)
     if counted(study, folder) < tuning(run).size or any(
         t.state == TrialState.RUNNING for t in trials
@@ -247,7 +246,7 @@ def finish(run: Run, results_dir: Path, results_set: str) -> dict | None:
     path = folder / results.BEST
     old = results.read_json(path) if path.exists() else None
     shutil.rmtree(
-        results.retired_study_dir(results_dir, results_set, run.question, run.name),
+        rs.retired_study_dir(run.question, run.name),
         ignore_errors=True,
     )  # the stale study this one replaces
     if old is None or old.get("params") != out["params"] or old.get("trial") != out["trial"]:
@@ -283,17 +282,15 @@ def tune_question(
     runs = tuned_runs(spec, profile, only, on)
     if not runs:
         return []
-    results_set = results.set_name(profile, on)
-    results.ensure_writable(results.set_dir(results_dir, results_set))
-    results.write_bytes(
-        results.spec_copy(results_dir, results_set, spec.question), Path(spec.path).read_bytes()
-    )
+    rs = ResultsSet(Path(results_dir), results.set_name(profile, on))
+    results.ensure_writable(rs.dir())
+    results.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
     for run in runs:
-        retire_if_stale(run, results_dir, results_set)
+        retire_if_stale(run, rs)
     if task is not None:
         for run in runs:
             if task < tuning(run).size:
-                return [run_study(run, results_dir, results_set, most=1)]
+                return [run_study(run, rs, most=1)]
             task -= tuning(run).size
         raise SpecError(
             f"{spec.path}: --tune --task: the studies have "
@@ -306,10 +303,10 @@ def tune_question(
             f", {tuning(run).epochs or run.config.epochs} epochs each"
             f"{', pruning' if tuning(run).pruning else ''}), on the validation split"
         )
-    _run_studies(runs, results_dir, results_set, parallel, pool)
+    _run_studies(runs, rs, parallel, pool)
     out = []
     for run in runs:
-        best = finish(run, results_dir, results_set)
+        best = finish(run, rs)
         if best:
             events.say(
                 f"{run.question}/{run.name}: chose {best['params']} (trial "
@@ -322,8 +319,7 @@ def tune_question(
 
 def _run_studies(
     runs: list[Run],
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     parallel: int,
     pool: Executor | None,
 ) -> None:
@@ -333,7 +329,7 @@ def _run_studies(
 
     if parallel <= 1:
         for run in runs:
-            run_study(run, results_dir, results_set)
+            run_study(run, rs)
         return
     with (
         contextlib.nullcontext(pool)
@@ -341,31 +337,28 @@ def _run_studies(
         else workers.pool(parallel, settings=backend.settings())
     ) as pool:
         if len(runs) >= parallel:  # a study per process: each as if run alone
-            for f in [
-                pool.submit(run_study, run, results_dir, results_set, None, f"[{run.name}]")
-                for run in runs
-            ]:
+            for f in [pool.submit(run_study, run, rs, None, f"[{run.name}]") for run in runs]:
                 f.result()
             return
         for run in runs:  # fewer studies than processes: the processes share each study
             for f in [
-                pool.submit(run_study, run, results_dir, results_set, None, f"[{run.name} {i + 1}]")
+                pool.submit(run_study, run, rs, None, f"[{run.name} {i + 1}]")
                 for i in range(parallel)
             ]:
                 f.result()
 
 
-def finish_all(results_dir: Path, results_set: str) -> list[dict]:
+def finish_all(rs: ResultsSet) -> list[dict]:
     """``best.json`` of every finished study under the results set (after Slurm tasks)."""
     from coursework.records import spec as specs
 
     out = []
-    for q in results.tuned_questions(results_dir, results_set):
-        s = specs.trained_spec(results_dir, results_set, q)
-        if s is None or results.profile_of(results_set) not in s.profiles:
+    for q in rs.tuned_questions():
+        s = specs.trained_spec(rs, q)
+        if s is None or rs.profile not in s.profiles:
             continue
-        for run in s.resolve(results_set):
+        for run in s.resolve(rs.name):
             if run.tune is not None:
-                best = finish(run, results_dir, results_set)
+                best = finish(run, rs)
                 out += [best] if best else []
     return out

@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 RESULTS = ROOT / "results"  # the project's, wherever the notebook or script runs
 
 
-def _set(profile: str, dataset: str | None) -> str:
-    return layout.set_name(profile, dataset)
+def _rs(root: Path | str, profile: str, dataset: str | None) -> layout.ResultsSet:
+    """The results set the lab book's arguments name: made here, once per call."""
+    return layout.ResultsSet(Path(root), layout.set_name(profile, dataset))
 
 
 def environment() -> dict:
@@ -207,7 +208,7 @@ def summary(
     question: str, profile: str = "quick", root: Path | str = RESULTS, dataset: str | None = None
 ) -> pd.DataFrame:
     """The question's rows of ``summary.csv``."""
-    path = layout.aggregate(Path(root), _set(profile, dataset), layout.SUMMARY)
+    path = _rs(root, profile, dataset).aggregate(layout.SUMMARY)
     if not path.exists():
         raise CourseworkError(f"{path} does not exist: train first (lab.train)")
     df = pd.read_csv(path)
@@ -220,12 +221,11 @@ def results(
     """A question's results as DataFrames: ``summary`` (a row per run and seed), ``stats``
     (a row per run: mean, sd, 95% interval, difference from the baseline, p-value) and
     ``histories`` (a row per run, seed and epoch)."""
-    base = Path(root)
-    rs = _set(profile, dataset)
-    stats_path = layout.aggregate(base, rs, layout.STATS)
+    rs = _rs(root, profile, dataset)
+    stats_path = rs.aggregate(layout.STATS)
     stats = pd.read_csv(stats_path) if stats_path.exists() else pd.DataFrame()
     histories = []
-    for path in layout.record_paths(base, rs, question):
+    for path in rs.record_paths(question):
         rec = layout.read_json(path)
         hist = path.parent / layout.HISTORY
         if hist.exists():
@@ -254,12 +254,11 @@ def figures(
     from coursework.report import plots
 
     plots.style()
-    base, rs = Path(root), _set(profile, dataset)
-    runs = layout.load_question(base, rs, question, specs.run_order(base, rs, question))
+    rs = _rs(root, profile, dataset)
+    runs = layout.load_question(rs, question, specs.run_order(rs, question))
     if not runs:
         raise CourseworkError(
-            f"no complete runs of {question} under "
-            f"{layout.set_dir(base, rs)}: train first (lab.train)"
+            f"no complete runs of {question} under {rs.dir()}: train first (lab.train)"
         )
     best = plots.best_run(runs)
     top = max(runs[best], key=lambda s: s.metrics["test_accuracy"])
@@ -270,7 +269,7 @@ def figures(
         "comparison": lambda: plots.comparison(runs),
         "confusion": lambda: plots.confusion(pred, best) if pred else None,
         "errors": lambda: plots.errors(pred, best) if pred else None,
-        "tuning": lambda: plots.tuning(base, rs, question),
+        "tuning": lambda: plots.tuning(rs, question),
     }
     unknown = [k for k in kinds if k not in makers]
     if unknown:
@@ -286,8 +285,8 @@ def best_run(
     """The folder of the seed with the best test accuracy, in the run with the best mean."""
     from coursework.report import plots
 
-    base, rs = Path(root), _set(profile, dataset)
-    runs = layout.load_question(base, rs, question, specs.run_order(base, rs, question))
+    rs = _rs(root, profile, dataset)
+    runs = layout.load_question(rs, question, specs.run_order(rs, question))
     if not runs:
         raise CourseworkError(f"no complete runs of {question}: train first (lab.train)")
     return max(runs[plots.best_run(runs)], key=lambda s: s.metrics["test_accuracy"]).dir
@@ -311,4 +310,4 @@ def report(
     from coursework.commands.paper import paper
     from coursework.report.settings import read_settings
 
-    return paper(Path(root), _set(profile, dataset), read_settings(questions=questions), say=False)
+    return paper(_rs(root, profile, dataset), read_settings(questions=questions), say=False)

@@ -32,7 +32,7 @@ class Live:
         dataset: str | None,
     ):
         s = specs.load(question, builders=False)
-        self.root, self.set = root, layout.set_name(profile, dataset)
+        self.rs = layout.ResultsSet(root, layout.set_name(profile, dataset))
         self.runs = [
             (r.name, seed, r.config.epochs or 0)
             for r, seed in s.tasks(profile, only, seeds, dataset)
@@ -45,13 +45,12 @@ class Live:
         self.status = ""
 
     def _rows(self, name: str, seed: int) -> list[dict]:
-        path = layout.run_dir(self.root, self.set, self.question, name, seed) / layout.HISTORY
+        path = self.rs.run_dir(self.question, name, seed) / layout.HISTORY
         return layout.read_csv(path) if path.exists() else []
 
     def complete(self) -> bool:
         return all(
-            layout.is_complete(layout.run_dir(self.root, self.set, self.question, n, s))
-            for n, s, _ in self.runs
+            layout.is_complete(self.rs.run_dir(self.question, n, s)) for n, s, _ in self.runs
         )
 
     def follow(self, event: dict[str, Any]) -> None:

@@ -7,15 +7,16 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from coursework.records.layout import ResultsSet
 from coursework.records.storage import ensure_writable
 
 
 @contextlib.contextmanager
-def locked(results: Path, results_set: str) -> Iterator[None]:
+def locked(rs: ResultsSet) -> Iterator[None]:
     """Hold ``results/<profile>/.lock`` while rewriting the files shared by all questions
     (summary, stats, ensembles, manifest), so that two questions run at once
     (``make -j2 a b``) never write them from stale views."""
-    folder = Path(results) / results_set
+    folder = rs.dir()
     ensure_writable(folder)
     with file_lock(folder / ".lock"):
         yield

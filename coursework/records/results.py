@@ -4,7 +4,7 @@ columns), and the one name callers import for everything about results.
 Where things are is :mod:`coursework.records.layout` (the only module that knows the layout
 of a results folder), writing and reading :mod:`coursework.records.storage`, locks
 :mod:`coursework.records.locks`, a run folder's life :mod:`coursework.records.runs`; their
-names are importable from here too (``results.run_dir``, ``results.write_json``), as every
+names are importable from here too (``results.ResultsSet``, ``results.write_json``), as every
 caller reads them today.
 """
 
@@ -76,9 +76,6 @@ from coursework.records.layout import (
     ResultsSet as ResultsSet,
 )
 from coursework.records.layout import (
-    aggregate as aggregate,
-)
-from coursework.records.layout import (
     bench_file as bench_file,
 )
 from coursework.records.layout import (
@@ -91,34 +88,16 @@ from coursework.records.layout import (
     checkpoint_key_file as checkpoint_key_file,
 )
 from coursework.records.layout import (
-    figures_dir as figures_dir,
-)
-from coursework.records.layout import (
     profile_had as profile_had,
 )
 from coursework.records.layout import (
     profile_of as profile_of,
 )
 from coursework.records.layout import (
-    question_dir as question_dir,
-)
-from coursework.records.layout import (
-    record_paths as record_paths,
-)
-from coursework.records.layout import (
     retired_run_dir as retired_run_dir,
 )
 from coursework.records.layout import (
-    retired_study_dir as retired_study_dir,
-)
-from coursework.records.layout import (
-    run_dir as run_dir,
-)
-from coursework.records.layout import (
     run_of as run_of,
-)
-from coursework.records.layout import (
-    set_dir as set_dir,
 )
 from coursework.records.layout import (
     set_name as set_name,
@@ -127,25 +106,7 @@ from coursework.records.layout import (
     sets as sets,
 )
 from coursework.records.layout import (
-    slurm_logs as slurm_logs,
-)
-from coursework.records.layout import (
-    spec_copy as spec_copy,
-)
-from coursework.records.layout import (
     staging_dir as staging_dir,
-)
-from coursework.records.layout import (
-    study_key_file as study_key_file,
-)
-from coursework.records.layout import (
-    trial_paths as trial_paths,
-)
-from coursework.records.layout import (
-    tune_dir as tune_dir,
-)
-from coursework.records.layout import (
-    tuned_questions as tuned_questions,
 )
 from coursework.records.locks import (
     file_lock as file_lock,
@@ -237,11 +198,11 @@ class SeedResult:
 
 
 def load_question(
-    results: Path, results_set: str, question: str, order: list[str] | None = None
+    rs: ResultsSet, question: str, order: list[str] | None = None
 ) -> dict[str, list[SeedResult]]:
     """Run name -> its complete seeds (by seed), runs in ``order`` (the spec's) first."""
     runs: dict[str, list[SeedResult]] = {}
-    for path in ResultsSet(results, results_set).record_paths(question):
+    for path in rs.record_paths(question):
         rec = read_json(path)
         if rec["status"] == Status.COMPLETE:
             runs.setdefault(rec["run"], []).append(
@@ -269,11 +230,11 @@ def best_epoch(val_accuracy: list[float]) -> int | None:
     return int(np.nanargmax(val_accuracy))
 
 
-def summary_rows(results: Path, results_set: str) -> list[dict[str, Any]]:
+def summary_rows(rs: ResultsSet) -> list[dict[str, Any]]:
     """One row per run.json under ``results/<profile>/``, sorted by question, run, seed; none
     for a run in progress (:func:`in_progress`: its run.json, if any, is no result yet)."""
     rows = []
-    for path in ResultsSet(results, results_set).record_paths():
+    for path in rs.record_paths():
         if in_progress(path.parent):
             continue
         rec = read_json(path)
@@ -295,7 +256,7 @@ def summary_rows(results: Path, results_set: str) -> list[dict[str, Any]]:
     return rows
 
 
-def write_summary(results: Path, results_set: str) -> Path:
-    path = ResultsSet(results, results_set).aggregate(SUMMARY)
-    write_csv(path, SUMMARY_COLUMNS, summary_rows(results, results_set))
+def write_summary(rs: ResultsSet) -> Path:
+    path = rs.aggregate(SUMMARY)
+    write_csv(path, SUMMARY_COLUMNS, summary_rows(rs))
     return path

@@ -191,22 +191,22 @@ def spec_path(question_or_path: str) -> Path:
     return given if given.is_dir() and not known.exists() else known
 
 
-def trained_spec(results_dir: Path, results_set: str, question: str) -> Spec | None:
+def trained_spec(rs: results.ResultsSet, question: str) -> Spec | None:
     """The spec a question's runs were trained from (recorded beside them), None if absent.
     Read without importing the model builders: plots, report and verify need no Keras."""
-    path = results.ResultsSet(results_dir, results_set).spec_copy(question)
+    path = rs.spec_copy(question)
     try:
         return load(str(path), builders=False) if path.exists() else None
     except SpecError:
         return None
 
 
-def run_order(results_dir: Path, results_set: str, question: str) -> list[str]:
+def run_order(rs: results.ResultsSet, question: str) -> list[str]:
     """The run names of a question in spec order (the baseline first), from its recorded spec."""
-    s = trained_spec(results_dir, results_set, question)
-    if s is None or results.profile_of(results_set) not in s.profiles:
+    s = trained_spec(rs, question)
+    if s is None or rs.profile not in s.profiles:
         return []
-    return [r.name for r in s.resolve(results_set)]
+    return [r.name for r in s.resolve(rs.name)]
 
 
 def all_questions() -> list[str]:
@@ -275,19 +275,18 @@ def apply_params(cfg: TrainConfig, params: dict[str, Any]) -> TrainConfig:
     return TrainConfig.from_dict(out)
 
 
-def chosen(results_dir: Path, results_set: str, run: Run) -> dict[str, Any] | None:
+def chosen(rs: results.ResultsSet, run: Run) -> dict[str, Any] | None:
     """A tuned run's ``best.json`` (the parameters its study chose), None if not tuned yet."""
-    path = results.ResultsSet(results_dir, results_set).tune_dir(run.question, run.name)
-    path = path / results.BEST
+    path = rs.tune_dir(run.question, run.name) / results.BEST
     return results.read_json(path) if path.exists() else None
 
 
-def tuned(results_dir: Path, results_set: str, run: Run) -> Run:
+def tuned(rs: results.ResultsSet, run: Run) -> Run:
     """``run`` with the parameters its study chose (an untuned run as it is); SpecError if the
     run is tuned and its study has not finished."""
     if run.tune is None:
         return run
-    best = chosen(results_dir, results_set, run)
+    best = chosen(rs, run)
     if best is None:
         raise SpecError(
             f"{run.spec_file}: run {run.name!r} is tuned and its study has not "

@@ -306,15 +306,14 @@ def history_panel(ax: Axes, recs: list[dict[str, Any]], val: list[float]) -> Non
     cast(MaxNLocator, ax.xaxis.get_major_locator()).set_params(integer=True)  # an AutoLocator
 
 
-def tuning(results_dir: Path, results_set: str, question: str) -> Figure | None:
+def tuning(rs: ResultsSet, question: str) -> Figure | None:
     """Per tuned run (a row): validation accuracy of each trial against each searched
     parameter (:func:`trial_panel`), and the study's history with the best so far."""
-    rs = ResultsSet(results_dir, results_set)  # lab/ passes the pair until issue 31 step 3
     trials: dict[str, list[dict[str, Any]]] = {}
     for path in rs.trial_paths(question):
         rec = results.read_json(path)
         trials.setdefault(rec["run"], []).append(rec)
-    s = spec.trained_spec(rs.root, rs.name, question)
+    s = spec.trained_spec(rs, question)
     if not trials or s is None:
         return None
     spaces = {r.name: r.tune.params for r in s.resolve(rs.name) if r.tune is not None}

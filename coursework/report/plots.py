@@ -199,7 +199,7 @@ def tuning_figure(rs: ResultsSet, question: str) -> Figure | None:
     trials = rs.trial_paths(question)
     if not trials:
         return None
-    s = spec.trained_spec(rs.root, rs.name, question)
+    s = spec.trained_spec(rs, question)
     spaces = (
         {r.name: r.tune.params for r in s.resolve(rs.name) if r.tune is not None}
         if s is not None
@@ -209,16 +209,14 @@ def tuning_figure(rs: ResultsSet, question: str) -> Figure | None:
     return Figure(
         f"{question}-tuning",
         tuple(trials + [p for p in chosen if p.exists()]),
-        lambda: tuning(rs.root, rs.name, question),
+        lambda: tuning(rs, question),
         json.dumps(spaces, sort_keys=True),
     )
 
 
 def question_figures(rs: ResultsSet, question: str) -> list[Figure]:
     """The figures of one question, each with the files it is drawn from (nothing drawn)."""
-    runs = results.load_question(
-        rs.root, rs.name, question, spec.run_order(rs.root, rs.name, question)
-    )
+    runs = results.load_question(rs, question, spec.run_order(rs, question))
     if not runs:
         return []
     every = [s for seeds in runs.values() for s in seeds]
@@ -264,11 +262,10 @@ def up_to_date(fig: Figure, entry: dict | None, folder: Path, base: Path) -> boo
     )
 
 
-def all_figures(results_dir: Path, results_set: str, force: bool = False) -> FigureUpdate:
+def all_figures(rs: ResultsSet, force: bool = False) -> FigureUpdate:
     """Draw every figure that is out of date (its inputs changed, its files were edited or
     are missing; every one with ``force``) and nothing else, and record in
     ``figures/provenance.json`` what each was drawn from."""
-    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
     style()
     questions = rs.questions()
     if not questions:

@@ -348,13 +348,11 @@ def render(
 
 
 def build(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     prose_root: Path | None = None,
     settings: Settings | None = None,
 ) -> Path:
     """Render, compile; say whether the body fits the page limit, and what is unwritten."""
-    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
     settings = settings or read_settings()
     report_dir = render(rs, prose_root, settings)
     ids = [q["id"] for q in results.read_json(report_dir / NUMBERS)["questions"]]

@@ -112,8 +112,7 @@ def contents(
 
 
 def gather(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     folder: Path | None = None,
     root: Path = ROOT,
     notebook: bool = True,
@@ -133,7 +132,6 @@ def gather(
     only when complete: the folder renamed in, then the zip (``os.replace``), so a
     ``submission.zip`` is there only once the whole build is. A failed build removes what it
     made and says so, one error; what a killed one left (staging only) the next removes."""
-    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
     folder = Path(folder) if folder is not None else root / "submission"
     archive = folder.with_suffix(".zip")
     ready(rs)  # the report and its questions, before anything runs

@@ -114,7 +114,7 @@ def check_configs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
 def _spec_configs(rs: ResultsSet, question: str) -> dict[str, Any] | None:
     """Run name -> the config the question's trained spec gives it (tuned as it was
     trained); None where the spec is not there or has no such profile."""
-    s = spec.trained_spec(rs.root, rs.name, question)
+    s = spec.trained_spec(rs, question)
     if s is None or rs.profile not in s.profiles:
         return None
     return {r.name: _tuned(rs, r).config.to_dict() for r in s.resolve(rs.name)}
@@ -123,7 +123,7 @@ def _spec_configs(rs: ResultsSet, question: str) -> dict[str, Any] | None:
 def _tuned(rs: ResultsSet, run: spec.Run) -> spec.Run:
     """A tuned run with the parameters its study chose (as it was trained)."""
     try:
-        return spec.tuned(rs.root, rs.name, run)
+        return spec.tuned(rs, run)
     except SpecError:
         return run
 
@@ -134,9 +134,7 @@ def check_summary(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     if not path.exists():
         return [absent("summary", results.SUMMARY)]
     got = {(r["question"], r["run"], r["seed"]): r for r in results.read_csv(path)}
-    want = {
-        (r["question"], r["run"], str(r["seed"])): r for r in results.summary_rows(rs.root, rs.name)
-    }
+    want = {(r["question"], r["run"], str(r["seed"])): r for r in results.summary_rows(rs)}
     rows: list[Row] = []
     for key in sorted(set(got) | set(want)):
         q, run, seed = key

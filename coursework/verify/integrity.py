@@ -127,8 +127,7 @@ def check_lock(rs: ResultsSet) -> list[Row]:
 
 
 def verify(
-    results_dir: Path,
-    results_set: str,
+    rs: ResultsSet,
     question: str | None = None,
     sample: int | None = None,
     tolerance: float = 0.005,
@@ -136,7 +135,6 @@ def verify(
 ) -> list[Row]:
     """All checks of the student's own results (runs may be training now: see
     :func:`integrity`); writes ``verification.csv`` and returns its rows."""
-    rs = ResultsSet(results_dir, results_set)  # commands/ passes the pair until issue 31 step 3
     rows = integrity(rs, question, running=True) + check_lock(rs)
     if do_rerun:
         jobs = [

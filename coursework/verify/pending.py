@@ -21,7 +21,7 @@ def check_expected_runs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     :func:`coursework.verify.files.check_files`."""
     rows = []
     for q in rs.questions():
-        s = spec.trained_spec(rs.root, rs.name, q)
+        s = spec.trained_spec(rs, q)
         if not in_scope(f"{q}/") or s is None or rs.profile not in s.profiles:
             continue
         for run in s.resolve(rs.name):
@@ -75,7 +75,7 @@ def check_in_progress(rs: ResultsSet, in_scope: InScope) -> list[Row]:
 
 def _epochs(rs: ResultsSet, question: str) -> dict[str, object]:
     """Run name -> the epochs the question's trained spec gives it (none: no such spec)."""
-    s = spec.trained_spec(rs.root, rs.name, question)
+    s = spec.trained_spec(rs, question)
     if s is None or rs.profile not in s.profiles:
         return {}
     return {r.name: r.config.epochs for r in s.resolve(rs.name)}

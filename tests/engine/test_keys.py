@@ -7,6 +7,7 @@ from dataclasses import replace
 from coursework.engine import jobs, keys
 from coursework.records import results
 from coursework.records import spec as specs
+from coursework.records.layout import ResultsSet
 from tests.helpers import FC_AND_CONV, run_cli, toy_spec
 
 
@@ -84,7 +85,7 @@ def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(t
     path = toy_spec(tmp_path, "mnist-5k", FC_AND_CONV, epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", path) == 0
-    history = (results.run_dir(res, "quick", "toy", "conv", 0) / results.HISTORY).read_bytes()
+    history = (ResultsSet(res, "quick").run_dir("toy", "conv", 0) / results.HISTORY).read_bytes()
     text = path.read_text().replace(
         'name = "fc"\n', 'name = "fc"\nprofiles.quick = { learning_rate = 0.05 }\n'
     )
@@ -100,12 +101,14 @@ def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(t
     assert out.count(": stale (learning_rate 0.1 -> 0.05)") == 2
     assert out.count(": complete, skipped (FORCE=1") == 2
     for seed in (0, 1):
-        rec = results.read_json(results.run_dir(res, "quick", "toy", "fc", seed) / results.RECORD)
+        rec = results.read_json(
+            ResultsSet(res, "quick").run_dir("toy", "fc", seed) / results.RECORD
+        )
         assert rec["config"]["learning_rate"] == 0.05 and rec["key"]["digest"]
     assert (
-        results.run_dir(res, "quick", "toy", "conv", 0) / results.HISTORY
+        ResultsSet(res, "quick").run_dir("toy", "conv", 0) / results.HISTORY
     ).read_bytes() == history  # untouched
-    assert not results.staging_dir(results.run_dir(res, "quick", "toy", "fc", 0)).exists()
+    assert not results.staging_dir(ResultsSet(res, "quick").run_dir("toy", "fc", 0)).exists()
     job = jobs.plan(specs.load(str(path)), "quick", res)[0]
     assert jobs.state(job).kind == "complete"
 

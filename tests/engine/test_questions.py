@@ -10,7 +10,7 @@ from coursework.commands import cli
 from coursework.data import datasets as data
 from coursework.engine import network
 from coursework.engine.network import trainable_params
-from coursework.records import results
+from coursework.records.layout import ResultsSet
 from models import batchnorm, preprocessing, skip
 from tests.conftest import save_npz
 from tests.helpers import toy_spec
@@ -108,7 +108,7 @@ def test_preprocessing_is_fitted_on_the_training_split_only(tmp_path, shifted_np
     train = data.scale(arrays["x_train"])
     everything = data.scale(np.concatenate([arrays[f"x_{s}"] for s in ("train", "val", "test")]))
     for run, layer_name in (("standardise", "standardise"), ("zca", "zca")):
-        folder = results.run_dir(res, "quick", "pre", run, 0)
+        folder = ResultsSet(res, "quick").run_dir("pre", run, 0)
         model = keras.saving.load_model(folder / "model.keras", compile=False)
         layer = model.get_layer(layer_name)
         mean = keras.ops.convert_to_numpy(

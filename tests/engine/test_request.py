@@ -44,7 +44,7 @@ def test_a_request_round_trips_through_its_arguments(request_):
 def test_the_arguments_of_a_command_line_are_its_own():
     argv = ["--results", "res", "run", "conv", "--profile", "quick", "--seeds", "0,1", "--tune"]
     request_ = parsed(argv)
-    assert request_.seeds == (0, 1) and request_.tune and request_.results_set == "quick"
+    assert request_.seeds == (0, 1) and request_.tune and request_.rs.name == "quick"
     assert request_.to_argv() == argv
 
 

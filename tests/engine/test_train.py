@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 from tests.helpers import metric_columns, run_cli, toy_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,7 +207,7 @@ def test_a_run_another_process_is_training_is_left_alone(tmp_path, tiny_npz, cap
     run folder at once: the second skips the run the first holds."""
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"
-    held = results.run_dir(res, "quick", "toy", "fc", 0)
+    held = ResultsSet(res, "quick").run_dir("toy", "fc", 0)
     with results.run_claim(held) as mine:  # as another process would hold it
         assert mine
         assert run_cli("--results", res, "run", spec) == 0

@@ -12,6 +12,7 @@ import pytest
 from coursework.engine import tune
 from coursework.records import results, spec
 from coursework.records.errors import SpecError
+from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
 from tests.helpers import run_cli, toy_spec
 
@@ -41,14 +42,14 @@ TPE = """
 def study_of(res: Path, name: str = "tuned", q: str = "toy") -> optuna.Study:
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(
-            str(results.tune_dir(res, "quick", q, name) / results.STUDY)
+            str(ResultsSet(res, "quick").tune_dir(q, name) / results.STUDY)
         )
     )
     return optuna.load_study(study_name=f"{q}/{name}", storage=storage)
 
 
 def trials(res: Path, name: str = "tuned") -> list[dict]:
-    return [results.read_json(p) for p in results.trial_paths(res, "quick", "toy", name)]
+    return [results.read_json(p) for p in ResultsSet(res, "quick").trial_paths("toy", name)]
 
 
 def test_a_grid_over_three_rates_picks_the_best_on_validation_and_never_tests_a_trial(
@@ -61,13 +62,13 @@ def test_a_grid_over_three_rates_picks_the_best_on_validation_and_never_tests_a_
     assert len(recs) == 3 and {r["status"] for r in recs} == {"complete"}
     assert sorted(r["trial"]["params"]["learning_rate"] for r in recs) == [0.01, 0.3, 3.0]
     assert all("test_accuracy" not in r["metrics"] for r in recs)  # the test split untouched
-    assert not list(results.tune_dir(res, "quick", "toy", "tuned").rglob("predictions.npz"))
-    best = results.read_json(results.tune_dir(res, "quick", "toy", "tuned") / results.BEST)
+    assert not list(ResultsSet(res, "quick").tune_dir("toy", "tuned").rglob("predictions.npz"))
+    best = results.read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / results.BEST)
     top = max(recs, key=lambda r: r["metrics"]["best_val_accuracy"])
     assert best["params"] == top["trial"]["params"] and best["trials"] == 3
     seeds = [
         results.read_json(p)
-        for p in results.record_paths(res, "quick", "toy")
+        for p in ResultsSet(res, "quick").record_paths("toy")
         if "/tuned/" in p.as_posix()
     ]
     assert len(seeds) == 2 and all(r["metrics"]["test_accuracy"] > 0 for r in seeds)
@@ -76,7 +77,7 @@ def test_a_grid_over_three_rates_picks_the_best_on_validation_and_never_tests_a_
     # make verify: the tuned runs' configs match spec + chosen parameters; trials re-train
     from coursework.verify import integrity
 
-    rows = integrity.verify(res, "quick", sample=None, do_rerun=True)
+    rows = integrity.verify(ResultsSet(res, "quick"), sample=None, do_rerun=True)
     assert all(r.ok for r in rows), [r for r in rows if not r.ok]
     assert sum("trial" in r.seed and r.check.startswith("re-run history") for r in rows) == 3
 
@@ -86,7 +87,7 @@ def _work(args):
     backend.configure(deterministic=True)
     s = spec.load(str(spec_path))
     [run] = tune.tuned_runs(s, "quick")
-    tune.run_study(run, Path(res), "quick", most=most)
+    tune.run_study(run, ResultsSet(Path(res), "quick"), most=most)
 
 
 def test_a_killed_study_resumes_without_repeating_trials_and_two_processes_share_one(
@@ -95,16 +96,16 @@ def test_a_killed_study_resumes_without_repeating_trials_and_two_processes_share
     s = toy_spec(tmp_path, f"npz:{tiny_npz}", TPE, epochs=2)
     res = tmp_path / "r"
     [run] = tune.tuned_runs(spec.load(str(s)), "quick")
-    assert tune.run_study(run, res, "quick", most=2) is None  # two trials, then stopped
+    assert tune.run_study(run, ResultsSet(res, "quick"), most=2) is None  # two trials, then stopped
     # a process killed inside its third trial: asked, never told, its folder claimed by nobody
-    study = tune.open_study(res, "quick", run, 2)
+    study = tune.open_study(ResultsSet(res, "quick"), run, 2)
     killed = study.ask()
     tune.suggest(killed, run.tune.params)
     done = {
         p: p.stat().st_mtime_ns
-        for p in results.tune_dir(res, "quick", "toy", "tuned").glob("trial-00[01]/history.csv")
+        for p in ResultsSet(res, "quick").tune_dir("toy", "tuned").glob("trial-00[01]/history.csv")
     }
-    best = tune.run_study(run, res, "quick")
+    best = tune.run_study(run, ResultsSet(res, "quick"))
     assert best is not None
     states = [t.state for t in study_of(res).trials]
     assert states.count(optuna.trial.TrialState.FAIL) == 1  # the killed one
@@ -129,10 +130,10 @@ def test_slurm_tasks_one_by_one_then_collect_choose_what_make_tune_chooses(tmp_p
     assert run_cli("--results", one, "run", s, "--tune") == 0
     for k in range(4):
         assert run_cli("--results", tasks, "run", s, "--tune", "--task", k) == 0
-    best_path = results.tune_dir(tasks, "quick", "toy", "tuned") / results.BEST
+    best_path = ResultsSet(tasks, "quick").tune_dir("toy", "tuned") / results.BEST
     best_path.unlink(missing_ok=True)  # as if the last task had not written it
     assert run_cli("--results", tasks, "collect") == 0
-    a = results.read_json(results.tune_dir(one, "quick", "toy", "tuned") / results.BEST)
+    a = results.read_json(ResultsSet(one, "quick").tune_dir("toy", "tuned") / results.BEST)
     b = results.read_json(best_path)
     assert a["params"] == b["params"] and a["trial"] == b["trial"]
     assert [r["trial"]["params"] for r in trials(one)] == [
@@ -184,7 +185,7 @@ def test_a_changed_tune_table_makes_the_study_stale_and_a_new_one_chooses(
     s = toy_spec(tmp_path, f"npz:{tiny_npz}", GRID, epochs=1)
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", s, "--only", "tuned") == 0
-    first = results.read_json(results.tune_dir(res, "quick", "toy", "tuned") / results.BEST)
+    first = results.read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / results.BEST)
     s.write_text(s.read_text().replace("[0.01, 0.3, 3.0]", "[0.05, 0.5]"))
     capsys.readouterr()
     assert run_cli("--results", res, "status", s) == 0
@@ -194,9 +195,9 @@ def test_a_changed_tune_table_makes_the_study_stale_and_a_new_one_chooses(
     assert run_cli("--results", res, "run", s, "--only", "tuned") == 0
     out = capsys.readouterr().out
     assert "its study is stale" in out
-    best = results.read_json(results.tune_dir(res, "quick", "toy", "tuned") / results.BEST)
+    best = results.read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / results.BEST)
     assert best["params"]["learning_rate"] in (0.05, 0.5) and first["params"] != best["params"]
     assert sorted(r["trial"]["params"]["learning_rate"] for r in trials(res)) == [0.05, 0.5]
-    assert not results.retired_study_dir(res, "quick", "toy", "tuned").exists()
-    seed = results.read_json(results.run_dir(res, "quick", "toy", "tuned", 0) / results.RECORD)
+    assert not ResultsSet(res, "quick").retired_study_dir("toy", "tuned").exists()
+    seed = results.read_json(ResultsSet(res, "quick").run_dir("toy", "tuned", 0) / results.RECORD)
     assert seed["config"]["learning_rate"] == best["params"]["learning_rate"]

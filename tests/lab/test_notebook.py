@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from coursework.records.layout import ResultsSet
 from coursework.report import submission
 from coursework.runtime import backend
 from coursework.verify import integrity
@@ -66,13 +67,13 @@ def test_the_notebook_runs_top_to_bottom_and_writes_the_clis_bytes(tmp_path):
     rel = "quick/conv/fc100/seed-0/history.csv"
     assert metric_columns(res / rel) == metric_columns(cli / rel)
     # and make verify passes on what the notebook made, re-training a run
-    rows = integrity.verify(res, "quick", sample=1)
+    rows = integrity.verify(ResultsSet(res, "quick"), sample=1)
     assert all(r.ok for r in rows), [r for r in rows if not r.ok]
     # make submission hands the lab book in with its outputs, as saved
     root = tmp_path / "student"
     (root / "notebooks").mkdir(parents=True)
     nbformat.write(nb, root / "notebooks" / "coursework.ipynb")
-    archive = submission.gather(res, "quick", tmp_path / "submission", root=root)
+    archive = submission.gather(ResultsSet(res, "quick"), tmp_path / "submission", root=root)
     with zipfile.ZipFile(archive) as z:
         handed = json.loads(z.read("submission/notebook.ipynb"))
     assert sum(len(c.get("outputs", [])) for c in handed["cells"]) == len(outputs)

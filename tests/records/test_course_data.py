@@ -15,6 +15,7 @@ from coursework.data import datasets as data
 from coursework.data import formats, named
 from coursework.records import results
 from coursework.records.errors import DataError
+from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, run_cli, toy_spec
 
@@ -112,7 +113,7 @@ def test_quick_runs_named_data_on_its_subset_into_the_set_named_as_asked(tmp_pat
     for profile, want in (("quick", "fashion-mnist-5k"), ("full", "fashion-mnist")):
         jobs = plan(conv, profile, tmp_path, on="fashion-mnist")
         assert {j.run.config.dataset for j in jobs} == {want}
-        assert {j.results_set for j in jobs} == {results.set_name(profile, "fashion-mnist")}
+        assert {j.rs.name for j in jobs} == {results.set_name(profile, "fashion-mnist")}
     own = plan(conv, "quick", tmp_path, on="npz:own.npz")
     assert {j.run.config.dataset for j in own} == {"npz:own.npz"}  # own data: all of it
 
@@ -255,7 +256,7 @@ def test_conv_trains_on_debians_fashion_mnist_and_records_its_sha256(tmp_path):
     )
     [rec_path] = [
         p
-        for p in results.record_paths(res, results.set_name("quick", "fashion-mnist"))
+        for p in ResultsSet(res, results.set_name("quick", "fashion-mnist")).record_paths()
         if "/conv1/" in p.as_posix()
     ]
     rec = json.loads(rec_path.read_text())

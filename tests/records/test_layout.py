@@ -1,21 +1,21 @@
-"""The results layout: a ResultsSet's paths are the layout functions' paths."""
+"""The results layout: a ResultsSet's paths, where the module docstring says they are."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from coursework.records import layout, results
+from coursework.records import results
 from coursework.records.layout import ResultsSet
 
 
-def test_results_set_paths_are_the_layout_functions():
+def test_results_set_paths_are_the_layout():
     root = Path("res")
     s = ResultsSet(root, "quick@bees-1a2b3c")
     assert s.profile == "quick"
     assert s.dir() == root / "quick@bees-1a2b3c"
-    assert s.question_dir("q") == layout.question_dir(root, s.name, "q")
+    assert s.question_dir("q") == root / s.name / "q"
     assert s.run_dir("q", "r", 3) == root / s.name / "q" / "r" / "seed-3"
-    assert s.tune_dir("q", "r") == results.tune_dir(root, s.name, "q", "r")
+    assert s.tune_dir("q", "r") == root / s.name / "q" / "r" / results.TUNE
     assert s.trial_dir("q", "r", 7) == root / s.name / "q" / "r" / "tune" / "trial-007"
     assert s.spec_copy("q") == root / s.name / "q" / results.SPEC
     assert s.figures_dir() == root / s.name / "figures"

@@ -9,6 +9,7 @@ import pytest
 
 from coursework.records import results
 from coursework.records.errors import CourseworkError
+from coursework.records.layout import ResultsSet
 from coursework.records.record import SCHEMA_VERSION, RunRecord, Status, TrainConfig
 from tests.helpers import run_cli, toy_spec
 
@@ -45,7 +46,7 @@ def test_config_is_a_copy_and_with_appends_new_keys():
 def test_run_json_round_trips_byte_for_byte(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1)
     assert run_cli("--results", str(tmp_path / "results"), "run", str(spec)) == 0
-    (path,) = results.record_paths(tmp_path / "results", "quick")
+    (path,) = ResultsSet(tmp_path / "results", "quick").record_paths()
     text = path.read_text(encoding="utf-8")
     rec = RunRecord.from_json(json.loads(text), path)
     assert rec.status is Status.COMPLETE and isinstance(rec.config, TrainConfig)

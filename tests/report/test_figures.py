@@ -211,5 +211,5 @@ def test_figures_of_many_trained_runs_keep_the_rules(tmp_path, tiny_npz):
     figs = {f.name: f for f in plots.question_figures(ResultsSet(res, "quick"), "toy")}
     seen = check(figs["toy-val"].draw(), names, set(), COLUMN)
     assert check(figs["toy-curves"].draw(), names, set(), WIDE) == seen
-    paths = plots.all_figures(res, "quick").paths
+    paths = plots.all_figures(ResultsSet(res, "quick")).paths
     assert ResultsSet(res, "quick").figures_dir() / "toy-val.png" in paths

@@ -51,7 +51,7 @@ def toy(tmp_path_factory, tiny_npz):
             tmp, f"npz:{tiny_npz}", name=name, epochs=2, seeds="[0, 1, 2]", runs=FC_AND_CONV
         )
         assert cli.main(["--results", str(res), "run", str(spec)]) == 0
-    all_figures(res, "quick")
+    all_figures(ResultsSet(res, "quick"))
     return res, tmp
 
 
@@ -179,7 +179,7 @@ def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_
     (prose / "toya" / "research_question.tex").write_text("MY OWN QUESTION, in my words?\n")
     settings = tmp_path / "report.toml"
     settings.write_text(f'bibliography = "{ROOT / "report_templates/references.bib"}"\n')
-    pdf = report.build(res, "quick", prose_root=prose, settings=read_settings(settings))
+    pdf = report.build(ResultsSet(res, "quick"), prose_root=prose, settings=read_settings(settings))
     text = " ".join(
         subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split()
     )
@@ -211,7 +211,7 @@ def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_
     assert "Neural Networks and Deep Learning" in again and "MY OWN QUESTION" in again
     # nothing cited: no bibliography at all (an empty one prints a bare "References")
     (prose / "toya" / "motivation.tex").write_text("No citation here.\n")
-    pdf = report.build(res, "quick", prose_root=prose, settings=read_settings(settings))
+    pdf = report.build(ResultsSet(res, "quick"), prose_root=prose, settings=read_settings(settings))
     assert "\\bibliography{" not in (pdf.parent / "report.tex").read_text()
 
 
@@ -252,7 +252,7 @@ def test_over_the_page_limit_says_by_how_much_and_where(toy, tmp_path, capsys):
 def test_without_tex_the_tex_and_the_overleaf_zip_are_written(toy, monkeypatch, capsys):
     res, tmp = toy
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    out = report.build(res, "quick", prose_root=tmp / "prose")
+    out = report.build(ResultsSet(res, "quick"), prose_root=tmp / "prose")
     assert out.name == "report.tex" and out.exists()
     assert (res / "quick/report" / report.OVERLEAF).exists()
     printed = capsys.readouterr().out

@@ -66,7 +66,7 @@ def toy_results(tmp_path_factory, tiny_npz):
 @pytest.mark.slow
 def test_figures_are_written(toy_results):
     res, _ = toy_results
-    paths = all_figures(res, "quick").paths
+    paths = all_figures(ResultsSet(res, "quick")).paths
     names = {p.name for p in paths}
     for kind in ("curves", "comparison", "confusion", "errors", "filters"):
         assert f"toy-{kind}.pdf" in names and f"toy-{kind}.png" in names
@@ -98,9 +98,9 @@ def test_unicode_becomes_latex_any_style_compiles_or_one_error_names_field_and_c
 @needs_tex
 def test_pdf_has_questions_and_every_test_accuracy_escaped_safely(toy_results):
     res, tmp = toy_results
-    all_figures(res, "quick")
+    all_figures(ResultsSet(res, "quick"))
     prose = tmp / "prose"
-    pdf = report.build(res, "quick", prose)
+    pdf = report.build(ResultsSet(res, "quick"), prose)
     assert pdf.name == "report.pdf" and pdf.exists()
     text = pdf_text(pdf)
     assert "Does 50% of a $5 net_work?" in text
@@ -108,7 +108,7 @@ def test_pdf_has_questions_and_every_test_accuracy_escaped_safely(toy_results):
     assert "root:" not in text
     assert NASTY_RUN in text
     rows = results.read_csv(res / "quick" / "summary.csv")
-    digits = tables.run_decimals(results.load_question(res, "quick", "toy"))
+    digits = tables.run_decimals(results.load_question(ResultsSet(res, "quick"), "toy"))
     assert digits == 1  # 200 test images: one is 0.5 %, so one decimal
     for row in rows:
         assert f"{100 * float(row['test_accuracy']):.{digits}f}" in text, row
@@ -120,11 +120,11 @@ def test_pdf_has_questions_and_every_test_accuracy_escaped_safely(toy_results):
 def test_prose_edits_survive_and_show(toy_results):
     res, tmp = toy_results
     prose = tmp / "prose2"
-    report.build(res, "quick", prose)
+    report.build(ResultsSet(res, "quick"), prose)
     discussion = prose / "toy" / "discussion.tex"
     assert "never overwritten" in discussion.read_text()
     discussion.write_text("My own conclusion: the conv net wins by \\result{toy/fc}{test} points.")
-    pdf = report.build(res, "quick", prose)
+    pdf = report.build(ResultsSet(res, "quick"), prose)
     assert discussion.read_text().startswith("My own conclusion")
     text = pdf_text(pdf)
     assert "My own conclusion: the conv net wins by" in text
@@ -138,7 +138,7 @@ def test_latex_error_shows_the_offending_line(toy_results):
     report.render(ResultsSet(res, "quick"), prose)
     (prose / "toy" / "motivation.tex").write_text("Broken \\undefinedcommand here.\n")
     with pytest.raises(report.ReportError) as exc:
-        report.build(res, "quick", prose)
+        report.build(ResultsSet(res, "quick"), prose)
     msg = str(exc.value)
     assert "Undefined control sequence" in msg and len(msg.splitlines()) < 30
 
@@ -224,7 +224,7 @@ def test_unwritten_prose_and_a_placeholder_author_still_build_and_are_listed(
     (root / "toy" / "discussion.tex").write_text("% my notes\nWritten: fc wins.\n")
     settings = tmp_path / "report.toml"
     settings.write_text(f'author = "{PLACEHOLDER_AUTHOR}"\n')
-    pdf = report.build(res, "quick", root, read_settings(settings))
+    pdf = report.build(ResultsSet(res, "quick"), root, read_settings(settings))
     assert pdf.name == "report.pdf"
     out = capsys.readouterr().out
     lines = out[out.index("unwritten") :].splitlines()

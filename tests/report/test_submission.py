@@ -80,7 +80,7 @@ def project(tmp_path) -> tuple[Path, Path]:
 
 def build(project: tuple[Path, Path]) -> Path:
     root, res = project
-    return submission.gather(res, SET, root / "submission", root=root, notebook=False)
+    return submission.gather(ResultsSet(res, SET), root / "submission", root=root, notebook=False)
 
 
 def listing(folder: Path) -> dict[str, tuple[int, str]]:
@@ -191,11 +191,13 @@ def test_a_refused_build_leaves_the_old_one_and_a_foreign_folder_is_never_replac
     mine.mkdir()
     (mine / "notes.txt").write_text("my notes")
     with pytest.raises(ReportError, match="not a submission"):
-        submission.gather(res, SET, mine, root=root, notebook=False)
+        submission.gather(ResultsSet(res, SET), mine, root=root, notebook=False)
     assert (mine / "notes.txt").read_text() == "my notes"
     (mine / "notes.txt").unlink()  # an empty folder is replaced
     assert (
-        zipped(submission.gather(res, SET, mine, root=root, notebook=False))["mine/report.pdf"]
+        zipped(submission.gather(ResultsSet(res, SET), mine, root=root, notebook=False))[
+            "mine/report.pdf"
+        ]
         == b"%PDF-1.5 again\n"
     )
 
@@ -212,7 +214,7 @@ def test_only_the_papers_question_goes_in_with_its_rows_and_a_manifest_of_it(pro
     the results were made) and names the part; the student's results are left as they were;
     one line says what went in and what stayed out."""
     root, res = project
-    with results.locked(res, SET):
+    with results.locked(ResultsSet(res, SET)):
         manifest.write(ResultsSet(res, SET), ["coursework", "report"])
     before = {p: p.read_bytes() for p in res.rglob("*") if p.is_file()}
     got = handed_in(build(project))
@@ -255,7 +257,7 @@ def test_a_file_edited_after_its_manifest_is_never_blessed(project):
     file the manifest never listed is not listed, and one it listed that is gone stays
     listed (missing)."""
     root, res = project
-    with results.locked(res, SET):
+    with results.locked(ResultsSet(res, SET)):
         manifest.write(ResultsSet(res, SET))
     recorded = manifest.read(ResultsSet(res, SET))["files"]
     run = ResultsSet(res, SET).run_dir("q", "fc", 0)

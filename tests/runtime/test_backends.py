@@ -14,6 +14,7 @@ import pytest
 
 from coursework.commands import cli
 from coursework.records import results
+from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
 from coursework.verify import integrity as verify
 from tests.helpers import toy_spec
@@ -148,7 +149,7 @@ def test_verify_retrains_with_the_backend_the_runs_recorded(tmp_path, tiny_npz):
     env = {**os.environ, "KERAS_BACKEND": OTHER, "PYTHONPATH": str(ROOT)}
     proc = cli_in(env, "--results", tmp_path / "r", "run", spec)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = verify.verify(tmp_path / "r", "quick", sample=1)
+    rows = verify.verify(ResultsSet(tmp_path / "r", "quick"), sample=1)
     reruns = [r for r in rows if r.check.startswith("re-run")]
     assert reruns and all(r.ok for r in rows)
     assert reruns[0].check == (

@@ -337,7 +337,6 @@ def test_the_markers_sample_favours_the_runs_of_the_body(tmp_path):
 
 
 def test_the_runs_the_prose_quotes_weigh_most_in_the_markers_sample(handed_in, tmp_path):
-    from coursework.records import results
     from coursework.verify import archive
 
     archive.unpack(handed_in, tmp_path / "files")
@@ -351,7 +350,7 @@ def test_the_runs_the_prose_quotes_weigh_most_in_the_markers_sample(handed_in, t
     weigh = mark.weight(ResultsSet(root / "results", "quick"), sources)
     got = {
         (p.parent.parent.name, p.parent.name): weigh(p)
-        for p in results.record_paths(root / "results", "quick")
+        for p in ResultsSet(root / "results", "quick").record_paths()
     }
     assert got == {("conv", "seed-0"): 4.0, ("fc", "seed-0"): 2.0, ("fc", "seed-1"): 2.0}
 

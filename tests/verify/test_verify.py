@@ -33,7 +33,7 @@ def submitted(tmp_path_factory, tiny_npz) -> Path:
     res = tmp / "results"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
     report.render(ResultsSet(res, "quick"), prose_root=tmp / "prose")
-    with results.locked(res, "quick"):
+    with results.locked(ResultsSet(res, "quick")):
         manifest.write(ResultsSet(res, "quick"))
     return res
 
@@ -47,7 +47,7 @@ def copy(submitted, tmp_path) -> Path:
 
 
 def failures(res: Path, **kw) -> list[verify.Row]:
-    rows = verify.verify(res, "quick", do_rerun=kw.pop("rerun", False), **kw)
+    rows = verify.verify(ResultsSet(res, "quick"), do_rerun=kw.pop("rerun", False), **kw)
     return [r for r in rows if not r.ok]
 
 
@@ -106,7 +106,7 @@ def test_run_json_records_the_training_settings(submitted):
 
 
 def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
-    rows = verify.verify(copy, "quick", sample=2)
+    rows = verify.verify(ResultsSet(copy, "quick"), sample=2)
     assert all(r.ok for r in rows), [r for r in rows if not r.ok]
     reruns = [r for r in rows if r.check.startswith("re-run history")]
     assert len(reruns) == 2 and all("byte-identical" in r.check for r in reruns)
@@ -122,7 +122,7 @@ def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
 
 
 def test_report_gets_a_reproducibility_appendix(copy, tmp_path):
-    rows = verify.verify(copy, "quick", sample=1)
+    rows = verify.verify(ResultsSet(copy, "quick"), sample=1)
     report.render(ResultsSet(copy, "quick"), prose_root=tmp_path / "prose")
     tex = (copy / "quick/report/report.tex").read_text()
     files = sum(r.check == "file sha256" for r in rows)
@@ -143,7 +143,7 @@ def test_edited_history_digit_fails_naming_the_file(copy):
 def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(copy):
     path = copy / "quick/toy/conv/seed-0/history.csv"
     bump_digit(path, "\n1,")  # epoch 1's loss: no summary field depends on it
-    with results.locked(copy, "quick"):
+    with results.locked(ResultsSet(copy, "quick")):
         manifest.write(ResultsSet(copy, "quick"))
     assert failures(copy) == []  # the files agree with each other...
     bad = failures(copy, question="toy", rerun=True)
@@ -305,7 +305,7 @@ def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeyp
         "differences": {"keras": {"locked": "9.9", "installed": "3.0"}},
     }
     monkeypatch.setattr(env, "lock_state", lambda: other)
-    rows = verify.verify(copy, "quick", do_rerun=False)
+    rows = verify.verify(ResultsSet(copy, "quick"), do_rerun=False)
     notes = [r for r in rows if r.check == "lock: installed here"]
     assert [r.verdict for r in notes] == ["note"] and notes[0].ok
     assert "keras 3.0 (lock 9.9)" in notes[0].got
@@ -324,7 +324,7 @@ def test_runs_never_trained_are_a_note_not_a_failure(tmp_path, tiny_npz, capsys)
     out = capsys.readouterr().out
     assert "note: not trained: toy/conv: no run.json for seed 0, 1" in out
     shutil.rmtree(res / "quick/toy/fc/seed-1")
-    bad = [r for r in verify.verify(res, "quick", do_rerun=False) if not r.ok]
+    bad = [r for r in verify.verify(ResultsSet(res, "quick"), do_rerun=False) if not r.ok]
     assert {(r.check, r.run, r.seed) for r in bad} >= {("missing run", "toy/fc", "1")}
 
 
@@ -364,7 +364,7 @@ def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     base = copy / "quick" / "toy"
     # the manifest is rewritten (make report) while seed 3 trains: it lists its first epoch
     in_progress(base / "conv/seed-0", base / "conv/seed-3", record)
-    with results.locked(copy, "quick"):
+    with results.locked(ResultsSet(copy, "quick")):
         manifest.write(ResultsSet(copy, "quick"))
     lines = (base / "conv/seed-0" / results.HISTORY).read_text().splitlines()
     (base / "conv/seed-3" / results.HISTORY).write_text("\n".join(lines[:3]) + "\n")  # epoch 2
@@ -373,7 +373,7 @@ def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     bump_digit(base / "fc/seed-1/history.csv", "\n2,")
     picked: list[Path] = []
     monkeypatch.setattr(verify.rerun, "rerun", lambda rs, jobs, tol: picked.extend(jobs) or [])
-    rows = verify.verify(copy, "quick", do_rerun=True)
+    rows = verify.verify(ResultsSet(copy, "quick"), do_rerun=True)
     bad = [r for r in rows if not r.ok]
     assert bad and {(r.run, r.seed, r.file) for r in bad} == {
         ("toy/fc", "1", "toy/fc/seed-1/history.csv")
