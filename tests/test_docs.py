@@ -197,7 +197,7 @@ def test_report_toml_questions_choose_what_quick_and_plan_run(tmp_path):
 @pytest.mark.slow
 @needs_tex
 @pytest.mark.skipif(
-    backend.chosen() != "tensorflow", reason="runs make quick: once, in the TensorFlow pass"
+    backend.current() != "tensorflow", reason="runs make quick: once, in the TensorFlow pass"
 )
 def test_the_coursework_path_runs_as_written(tmp_path):
     """The README's commands, on one small question and a results folder of the test's own:
@@ -205,7 +205,7 @@ def test_the_coursework_path_runs_as_written(tmp_path):
     shown = make_commands(README)
     for cmd in ("make quick", "make plan", "make verify SAMPLE=3", "make data"):
         assert cmd in " | ".join(shown), cmd
-    here = [f"RESULTS={tmp_path / 'results'}", "QUESTIONS=skip", f"BACKEND={backend.chosen()}"]
+    here = [f"RESULTS={tmp_path / 'results'}", "QUESTIONS=skip", f"BACKEND={backend.current()}"]
     assert make("help").returncode == 0
     proc = make("quick", *here)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

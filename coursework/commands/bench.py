@@ -133,7 +133,7 @@ def measure(path: str, x: np.ndarray, y: np.ndarray, batch: int, epochs: int) ->
     ips = (project_ips if path == "project" else plain_ips)(x, y, batch, epochs)
     return {
         "ips": ips,
-        "backend": backend.chosen(),
+        "backend": backend.current(),
         "version": backend.version(),
         "device": device_name(),
     }

@@ -76,7 +76,7 @@ def script(spec: Spec, request: TrainRequest, res: Resources) -> tuple[str, int]
         "set -euo pipefail",
         f"cd {shlex.quote(str(Path.cwd()))}",
         f"mkdir -p {shlex.quote(str(logs))}",
-        f"export KERAS_BACKEND={backend.chosen()}",
+        f"export KERAS_BACKEND={backend.current()}",
         "export PYTHONUNBUFFERED=1",
         *res.setup.splitlines(),
         'task="${SLURM_ARRAY_TASK_ID:?submit with sbatch (or set SLURM_ARRAY_TASK_ID)}"',
@@ -91,7 +91,7 @@ def _tasks(spec: Spec, profile: str, dataset: str | None, tune: bool) -> list[tu
     if tune:
         tuned = [
             (r, r.tune)
-            for r, seed in spec.tasks(profile, on=dataset)
+            for r, seed in spec.tasks(profile, dataset=dataset)
             if r.tune is not None and seed == r.seeds[0]
         ]
         tasks = [(r, f"trial {i + 1} of {t.size}") for r, t in tuned for i in range(t.size)]
@@ -100,7 +100,7 @@ def _tasks(spec: Spec, profile: str, dataset: str | None, tune: bool) -> list[tu
                 f"{spec.path}: no tuned runs (a run's tune table) in profile {profile!r}"
             )
     else:
-        tasks = [(r, f"seed {s}") for r, s in spec.tasks(profile, on=dataset)]
+        tasks = [(r, f"seed {s}") for r, s in spec.tasks(profile, dataset=dataset)]
     if not tasks:
         raise SpecError(f"{spec.path}: no runs in profile {profile!r}")
     return tasks

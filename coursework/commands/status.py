@@ -49,7 +49,7 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
                 out.append((job, State(Status.STALE if has else Status.MISSING, (reason,))))
                 continue
             try:
-                job = replace(job, run=specs.tuned(job.rs, run))
+                job = replace(job, run=specs.with_best_params(job.rs, run))
             except SpecError:
                 out.append((job, State(Status.MISSING, ("its study has not chosen",))))
                 continue
@@ -58,13 +58,13 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
 
 
 def report(
-    specs_: list[Spec], profile: str, results_dir: Path, on: str | None, chosen_backend: str
+    specs_: list[Spec], profile: str, results_dir: Path, dataset: str | None, backend_name: str
 ) -> str:
     """The status table of the questions' runs and seeds, and what the next run does."""
     lines: list[str] = []
     total: Counter[str] = Counter()
     for s in specs_:
-        jobs = jobs_.plan(s, profile, results_dir, on=on)
+        jobs = jobs_.plan(s, profile, results_dir, dataset=dataset)
         states = job_states(jobs)
         counts = Counter(st.kind for _, st in states)
         total.update(counts)
@@ -76,13 +76,13 @@ def report(
         width = max(len(job.run.name) for job, _ in states)
         for job, st in states:
             text = st.kind + (f": {'; '.join(st.changes)}" if st.changes else "")
-            if st.kind == Status.COMPLETE and st.backend and st.backend != chosen_backend:
+            if st.kind == Status.COMPLETE and st.backend and st.backend != backend_name:
                 text += f" (trained with {st.backend})"
             lines.append(f"  {job.run.name:{width}s}  seed {job.seed:<3d} {text}")
         for run in {job.run.name: job.run for job in jobs if job.run.tune is not None}.values():
             kind, why = study_state(run, jobs[0].rs)
             lines.append(f"  {run.name:{width}s}  study    {kind}" + (f": {why}" if why else ""))
-        note = backend_note(states, chosen_backend)
+        note = backend_note(states, backend_name)
         if note:
             lines.append(f"  note: {note}")
         if any(st.code_changed for _, st in states if st.kind == Status.COMPLETE):

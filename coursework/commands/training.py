@@ -38,7 +38,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     specs = [spec.load(q, builders=False) for q in args.question or spec.all_questions()]
     users: dict[int, tuple] = {}  # one loaded dataset -> (it, the questions that use it)
     for s in specs:
-        for job in plan(s, args.profile, args.results, on=args.dataset):
+        for job in plan(s, args.profile, args.results, dataset=args.dataset):
             ds = dataset(job.run.config)  # loaded once per name, size and colour
             users.setdefault(id(ds), (ds, []))[1].append(s.question)
     for ds, questions in users.values():
@@ -72,7 +72,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     backend.check_installed()
     from coursework.commands import status
 
-    print(status.report(specs, args.profile, args.results, args.dataset, backend.chosen()))
+    print(status.report(specs, args.profile, args.results, args.dataset, backend.current()))
     return 0
 
 

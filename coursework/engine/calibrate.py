@@ -79,7 +79,7 @@ def machine() -> dict:
         "cpu": hw["cpu"],
         "cpu_count": hw["cpu_count"],
         "gpus": [g["name"] for g in hw["gpus"]],
-        "backend": backend.chosen(),
+        "backend": backend.current(),
         "backend_version": backend.version(),
         "keras": keras.__version__,
         "deterministic": bool(settings["deterministic"]),

@@ -57,10 +57,10 @@ def items(jobs: list[Job]) -> list[Item]:
 def _complete(job: Job) -> bool:
     """Complete with the settings of its experiment file now (a stale run is trained
     again); a tuned run's seeds whose study has not chosen are not."""
-    if job.run.tune is not None and specs.chosen(job.rs, job.run) is None:
+    if job.run.tune is not None and specs.best_params(job.rs, job.run) is None:
         return False
     if job.run.tune is not None:
-        job = replace(job, run=specs.tuned(job.rs, job.run))
+        job = replace(job, run=specs.with_best_params(job.rs, job.run))
     return state(job).kind == Status.COMPLETE
 
 
@@ -78,7 +78,7 @@ def studies(jobs: list[Job]) -> list[Item]:
         study = replace(
             job, run=replace(run, name=f"{run.name}:study", config=cfg, tune=None), seed=tune.seed
         )
-        done = specs.chosen(job.rs, run) is not None
+        done = specs.best_params(job.rs, run) is not None
         out.append(Item(study, epoch_images(cfg, info(job)), done, None))
     return out
 
@@ -143,7 +143,7 @@ def device_name() -> str:
 
 
 def machine_name() -> str:
-    return f"{backend.chosen()} {backend.version()} on {device_name()}"
+    return f"{backend.current()} {backend.version()} on {device_name()}"
 
 
 def millions(n: int) -> str:
@@ -181,22 +181,22 @@ def line(plan: list[Item], where: str, force: bool = False) -> str:
     )
 
 
-def backend_note(states: list[tuple[Job, State]], chosen: str, force: bool = False) -> str:
+def backend_note(states: list[tuple[Job, State]], backend_name: str, force: bool = False) -> str:
     """``12 runs trained with tensorflow, kept; FORCE=1 re-trains them with jax`` where
-    complete runs were trained with another backend than ``chosen`` ('' where none was)."""
+    complete runs were trained with another backend than ``backend_name`` ('' where none was)."""
     other = Counter(
         s.backend
         for _, s in states
-        if s.kind == Status.COMPLETE and s.backend and s.backend != chosen
+        if s.kind == Status.COMPLETE and s.backend and s.backend != backend_name
     )
     if not other:
         return ""
     made = ", ".join(f"{n} run{'s' * (n > 1)} trained with {b}" for b, n in other.items())
     if force:
-        return f"{made}: trained again with {chosen} (FORCE)"
+        return f"{made}: trained again with {backend_name} (FORCE)"
     return (
         f"{made}, kept (backends agree within verify's tolerance); FORCE=1 re-trains "
-        f"them with {chosen}"
+        f"them with {backend_name}"
     )
 
 

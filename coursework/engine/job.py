@@ -151,16 +151,16 @@ def plan(
     results_dir: Path,
     only: list[str] | None = None,
     seeds: list[int] | None = None,
-    on: str | None = None,
+    dataset: str | None = None,
 ) -> list[Job]:
     """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
-    seeds (or ``seeds``), on the spec's datasets or all on dataset ``on``."""
-    pairs = spec.tasks(profile, only, seeds, on)
-    rs = ResultsSet(Path(results_dir), results.set_name(profile, on))
+    seeds (or ``seeds``), on the spec's datasets or all on ``dataset``."""
+    pairs = spec.tasks(profile, only, seeds, dataset)
+    rs = ResultsSet(Path(results_dir), results.set_name(profile, dataset))
     return [Job(r, s, rs, i, len(pairs)) for i, (r, s) in enumerate(pairs, 1)]
 
 
-def tuned(jobs: list[Job]) -> list[Job]:
+def with_best_params(jobs: list[Job]) -> list[Job]:
     """The jobs with the parameters their runs' studies chose (see :mod:`.tune`); SpecError
     for a tuned run whose study has not finished."""
-    return [replace(j, run=specs.tuned(j.rs, j.run)) for j in jobs]
+    return [replace(j, run=specs.with_best_params(j.rs, j.run)) for j in jobs]

@@ -33,7 +33,7 @@ from coursework.engine.job import (
     job_key,
     plan,
     state,
-    tuned,
+    with_best_params,
 )
 from coursework.engine.request import TrainRequest
 from coursework.engine.run import record, train_one
@@ -59,7 +59,7 @@ __all__ = [
     "run_question",
     "state",
     "train",
-    "tuned",
+    "with_best_params",
 ]
 
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
@@ -147,7 +147,7 @@ def _train(job: Job, out: Path, head: str, label: str) -> dict:
     text = (
         f"{head}: profile {job.run.profile}, dataset {cfg.dataset}, {cfg.epochs} epochs, "
         f"batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.learning_rate}, "
-        f"backend {backend.chosen()}"
+        f"backend {backend.current()}"
     )
     print(text, flush=True)
     events.emit("run_started", text=text, number=job.number, total=job.total)
@@ -157,7 +157,7 @@ def _train(job: Job, out: Path, head: str, label: str) -> dict:
         with events.scope(question=job.run.question, run=job.run.name, seed=job.seed):
             rec = train_one(job.run, job.seed, ds, out, label, job.after)
         if job.run.tune is not None:  # how its parameters were chosen
-            best = specs.chosen(job.rs, job.run) or {}
+            best = specs.best_params(job.rs, job.run) or {}
             rec["tuned"] = {
                 k: best.get(k)
                 for k in (
@@ -314,7 +314,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
             if request.task is None:  # the studies in the manifest (a task leaves it to collect)
                 write_aggregates(request.rs)
             return Outcome()
-        plans = [(s, tuned(jobs)) for s, jobs in plans]
+        plans = [(s, with_best_params(jobs)) for s, jobs in plans]
         _backend_note([job for _, jobs in plans for job in jobs], request.force)
         plans = estimate.announce(plans, request)
         failed = sum(
@@ -333,7 +333,7 @@ def _announce_backend(request: TrainRequest) -> dict:
     settings = backend.configure(request.deterministic, request.mixed_precision)
     gpus = ", ".join(g["name"] for g in backend.accelerators()) or "no GPU: the CPU"
     events.say(
-        f"backend {backend.chosen()} {backend.version()} on {gpus}, determinism "
+        f"backend {backend.current()} {backend.version()} on {gpus}, determinism "
         f"{'on' if settings['deterministic'] else 'off'}, mixed precision "
         f"{'on (' + settings['policy'] + ')' if settings['mixed_precision'] else 'off'}"
         + (f", {request.jobs} jobs at once" if request.jobs > 1 else "")
@@ -381,6 +381,6 @@ def _tune(request: TrainRequest, specs_: list[Spec], pool: Executor | None) -> N
 
 def _backend_note(jobs: list[Job], force: bool) -> None:
     """Say so where complete runs were trained with another backend (they are kept)."""
-    note = estimate.backend_note([(job, state(job)) for job in jobs], backend.chosen(), force)
+    note = estimate.backend_note([(job, state(job)) for job in jobs], backend.current(), force)
     if note:
         events.say(f"note: {note}")

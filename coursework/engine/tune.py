@@ -240,7 +240,7 @@ def finish(run: Run, rs: ResultsSet) -> dict | None:
         "epochs": tuning(run).epochs or run.config.epochs,
         "seed": tuning(run).seed,
         "space": tuning(run).params,
-        "backend": backend.chosen(),
+        "backend": backend.current(),
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     path = folder / results.BEST
@@ -256,12 +256,12 @@ def finish(run: Run, rs: ResultsSet) -> dict | None:
 
 
 def tuned_runs(
-    spec: Spec, profile: str, only: list[str] | None = None, on: str | None = None
+    spec: Spec, profile: str, only: list[str] | None = None, dataset: str | None = None
 ) -> list[Run]:
-    """The tuned runs of ``spec`` under ``profile`` (the ``only`` ones), on dataset ``on``."""
+    """The tuned runs of ``spec`` under ``profile`` (the ``only`` ones), on ``dataset``."""
     return [
         r
-        for r, seed in spec.tasks(profile, only, None, on)
+        for r, seed in spec.tasks(profile, only, None, dataset)
         if r.tune is not None and seed == r.seeds[0]
     ]
 
@@ -271,7 +271,7 @@ def tune_question(
     profile: str,
     results_dir: Path,
     only: list[str] | None = None,
-    on: str | None = None,
+    dataset: str | None = None,
     parallel: int = 1,
     task: int | None = None,
     pool: Executor | None = None,
@@ -279,10 +279,10 @@ def tune_question(
     """Run the studies of the question's tuned runs: all their trials (``parallel`` processes
     share each study), or with ``task`` (a Slurm array task) the one trial numbered so, counted
     over the studies in spec order. Return each study's ``best.json`` (None: not finished)."""
-    runs = tuned_runs(spec, profile, only, on)
+    runs = tuned_runs(spec, profile, only, dataset)
     if not runs:
         return []
-    rs = ResultsSet(Path(results_dir), results.set_name(profile, on))
+    rs = ResultsSet(Path(results_dir), results.set_name(profile, dataset))
     results.ensure_writable(rs.dir())
     results.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
     for run in runs:

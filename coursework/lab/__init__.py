@@ -56,7 +56,7 @@ def environment() -> dict:
     backend.import_keras()
     gpus = backend.accelerators()
     return {
-        "backend": backend.chosen(),
+        "backend": backend.current(),
         "version": backend.version(),
         "devices": ", ".join(g["name"] for g in gpus) or "CPU only",
         "colab": "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ,

@@ -151,21 +151,21 @@ class Spec:
         profile: str,
         only: list[str] | None = None,
         seeds: list[int] | None = None,
-        on: str | None = None,
+        dataset: str | None = None,
     ) -> list[tuple[Run, int]]:
         """Every (run, seed) to train, in a fixed order (runs as in the spec, then seeds): the
-        ``only`` runs if given, the ``seeds`` if given, all on dataset ``on`` if given. A
+        ``only`` runs if given, the ``seeds`` if given, all on ``dataset`` if given. A
         Slurm array task's index is a position in this list.
 
-        The quick profile takes a named ``on`` in its quick form (``fashion-mnist`` ->
+        The quick profile takes a named ``dataset`` in its quick form (``fashion-mnist`` ->
         ``fashion-mnist-5k``, :func:`coursework.records.datanames.quick_form`): mnist-5k's budget,
         so that quick means minutes on any dataset; the results set is still named after
-        ``on`` as given (:func:`coursework.records.results.set_name`)."""
+        ``dataset`` as given (:func:`coursework.records.results.set_name`)."""
         runs = self.resolve(profile)
-        if on:
+        if dataset:
             if results.profile_of(profile) == "quick":
-                on = quick_form(on)
-            runs = [replace(r, config=r.config.with_(dataset=on)) for r in runs]
+                dataset = quick_form(dataset)
+            runs = [replace(r, config=r.config.with_(dataset=dataset)) for r in runs]
         if only:
             unknown = sorted(set(only) - {r.name for r in runs})
             if unknown:
@@ -275,18 +275,18 @@ def apply_params(cfg: TrainConfig, params: dict[str, Any]) -> TrainConfig:
     return TrainConfig.from_dict(out)
 
 
-def chosen(rs: results.ResultsSet, run: Run) -> dict[str, Any] | None:
+def best_params(rs: results.ResultsSet, run: Run) -> dict[str, Any] | None:
     """A tuned run's ``best.json`` (the parameters its study chose), None if not tuned yet."""
     path = rs.tune_dir(run.question, run.name) / results.BEST
     return results.read_json(path) if path.exists() else None
 
 
-def tuned(rs: results.ResultsSet, run: Run) -> Run:
+def with_best_params(rs: results.ResultsSet, run: Run) -> Run:
     """``run`` with the parameters its study chose (an untuned run as it is); SpecError if the
     run is tuned and its study has not finished."""
     if run.tune is None:
         return run
-    best = chosen(rs, run)
+    best = best_params(rs, run)
     if best is None:
         raise SpecError(
             f"{run.spec_file}: run {run.name!r} is tuned and its study has not "

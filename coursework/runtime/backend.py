@@ -30,7 +30,7 @@ IMPORT_NOISE = re.compile(
 )
 
 
-def chosen() -> str:
+def current() -> str:
     """The backend Keras will use, read without importing Keras."""
     name = os.environ.get("KERAS_BACKEND")
     if not name:
@@ -57,14 +57,14 @@ def installed() -> list[str]:
 def version(name: str | None = None) -> str | None:
     """The installed version of a backend's framework (None if missing)."""
     try:
-        return metadata.version(name or chosen())
+        return metadata.version(name or current())
     except metadata.PackageNotFoundError:
         return None
 
 
 def check_installed(name: str | None = None) -> str:
     """The chosen backend, or BackendError naming the install command if it is missing."""
-    name = name or chosen()
+    name = name or current()
     if name not in BACKENDS:
         raise BackendError(
             f"KERAS_BACKEND={name!r} is not supported here: use one of {', '.join(BACKENDS)}"
@@ -76,7 +76,7 @@ def check_installed(name: str | None = None) -> str:
             f"  Install it: make setup BACKEND={name}   (or: pip install -e '.[{EXTRAS[name]}]'),"
             f"\n  or choose another: KERAS_BACKEND=<{'|'.join(installed() or BACKENDS)}>"
         )
-    if name == chosen():
+    if name == current():
         import_keras()
     return name
 
@@ -86,7 +86,7 @@ def import_keras() -> None:
     with their load-time noise (IMPORT_NOISE) filtered out of standard error; whatever else they
     print is passed on."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ info and warnings after loading
-    if "keras" in sys.modules or not _found(chosen()):
+    if "keras" in sys.modules or not _found(current()):
         return  # a missing backend: check_installed says how to install it
     sys.stderr.flush()
     saved = os.dup(2)

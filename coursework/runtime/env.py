@@ -114,7 +114,7 @@ def lock_state() -> dict:
     """Whether the installed packages are the ones ``locks/`` pins for this backend (the
     Makefile installs from there): the lock file that fits best, ``matches``, and every
     package that differs. ``file`` is None where the project has no lock (an installed wheel)."""
-    name = backend.chosen()
+    name = backend.current()
     best: dict = {"file": None, "matches": None, "differences": {}}
     for stem in LOCK_FILES.get(name, []):
         path = LOCKS / f"{stem}.txt"
@@ -141,7 +141,7 @@ def lock_differences(state: dict) -> str:
 def environment() -> dict:
     """Versions and hardware, as recorded in every run.json: the Keras backend and its
     version, and the GPUs that backend trains on (with driver and CUDA from nvidia-smi)."""
-    name = backend.chosen()
+    name = backend.current()
     gpus = backend.accelerators()
     return {
         "python": platform.python_version(),

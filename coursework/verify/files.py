@@ -123,7 +123,7 @@ def _spec_configs(rs: ResultsSet, question: str) -> dict[str, Any] | None:
 def _tuned(rs: ResultsSet, run: spec.Run) -> spec.Run:
     """A tuned run with the parameters its study chose (as it was trained)."""
     try:
-        return spec.tuned(rs, run)
+        return spec.with_best_params(rs, run)
     except SpecError:
         return run
 

@@ -139,7 +139,7 @@ class Trainers:
         """:func:`retrain` with the backend ``rec`` recorded (its error as the record)."""
         name = recorded_backend(rec)
         try:
-            if name == backend.chosen():
+            if name == backend.current():
                 return retrain(rec, folder)
             if name not in self.pools:
                 backend.check_installed(name)

@@ -15,14 +15,14 @@ from coursework.runtime import backend
 def test_bench_writes_both_paths_per_batch_size(tmp_path, mnist5k):
     images = (mnist5k.x_train[:640], mnist5k.y_train[:640], "mnist-5k subset")
     out = bench.bench(
-        tmp_path, [64, 128], epochs=3, backends=[backend.chosen()], with_torch=False, images=images
+        tmp_path, [64, 128], epochs=3, backends=[backend.current()], with_torch=False, images=images
     )
     written = json.loads((tmp_path / "bench.json").read_text())
     assert written == out and written["schema_version"] == results.SCHEMA_VERSION
     assert written["images"] == 640
     assert [(r["backend"], r["batch_size"]) for r in written["results"]] == [
-        (backend.chosen(), 64),
-        (backend.chosen(), 128),
+        (backend.current(), 64),
+        (backend.current(), 128),
     ]
     for r in written["results"]:
         assert r["device"] and r["version"]

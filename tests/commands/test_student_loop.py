@@ -39,7 +39,7 @@ def fresh_tree(folder: Path) -> Path:
 
 
 def make(tree: Path, *args: str, ok: bool = True) -> str:
-    env = {**os.environ, "PYTHONPATH": str(tree), "KERAS_BACKEND": backend.chosen()}
+    env = {**os.environ, "PYTHONPATH": str(tree), "KERAS_BACKEND": backend.current()}
     proc = subprocess.run(
         ["make", "--no-print-directory", *args],
         cwd=tree,
@@ -75,7 +75,7 @@ def figure_numbers(pdf: Path, decimals: int) -> list[str]:
 @pytest.mark.slow
 @needs_tex
 @pytest.mark.skipif(
-    backend.chosen() != "tensorflow",
+    backend.current() != "tensorflow",
     reason="trains a question through make: once, in the TensorFlow pass",
 )
 def test_change_something_try_again_then_report_verify_hand_in_and_mark(tmp_path):

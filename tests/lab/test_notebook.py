@@ -31,7 +31,7 @@ def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
 @pytest.mark.slow
 @needs_tex
 @pytest.mark.skipif(
-    shutil.which("latexmk") is None or backend.chosen() != "tensorflow",
+    shutil.which("latexmk") is None or backend.current() != "tensorflow",
     reason="trains and builds a report: once, in the TensorFlow pass",
 )
 def test_the_notebook_runs_top_to_bottom_and_writes_the_clis_bytes(tmp_path):

@@ -111,10 +111,10 @@ def test_quick_runs_named_data_on_its_subset_into_the_set_named_as_asked(tmp_pat
 
     conv = spec.load("conv", builders=False)
     for profile, want in (("quick", "fashion-mnist-5k"), ("full", "fashion-mnist")):
-        jobs = plan(conv, profile, tmp_path, on="fashion-mnist")
+        jobs = plan(conv, profile, tmp_path, dataset="fashion-mnist")
         assert {j.run.config.dataset for j in jobs} == {want}
         assert {j.rs.name for j in jobs} == {results.set_name(profile, "fashion-mnist")}
-    own = plan(conv, "quick", tmp_path, on="npz:own.npz")
+    own = plan(conv, "quick", tmp_path, dataset="npz:own.npz")
     assert {j.run.config.dataset for j in own} == {"npz:own.npz"}  # own data: all of it
 
 
@@ -208,7 +208,7 @@ def test_a_named_dataset_offline_says_where_to_put_it(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    backend.chosen() != "tensorflow", reason="builds every network: once, in the TensorFlow pass"
+    backend.current() != "tensorflow", reason="builds every network: once, in the TensorFlow pass"
 )
 @pytest.mark.parametrize("profile", ["quick", "full"])
 def test_every_question_takes_cifar_images_and_describe_counts_their_parameters(
@@ -230,7 +230,7 @@ def test_every_question_takes_cifar_images_and_describe_counts_their_parameters(
 @pytest.mark.slow
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
 @pytest.mark.skipif(
-    backend.chosen() != "tensorflow", reason="trains on Fashion-MNIST: once, in the TensorFlow pass"
+    backend.current() != "tensorflow", reason="trains on Fashion-MNIST: once, on TensorFlow"
 )
 def test_conv_trains_on_debians_fashion_mnist_and_records_its_sha256(tmp_path):
     ds = data.load("fashion-mnist")

@@ -44,7 +44,7 @@ def test_a_run_that_starts_high_completes(tmp_path, rgb_npz):
     spec = toy_spec(
         tmp_path,
         f"npz:{rgb_npz}",
-        '[[runs]]\nname = "high"\nbatch_size = 16\n' + STARTS_HIGH[backend.chosen()],
+        '[[runs]]\nname = "high"\nbatch_size = 16\n' + STARTS_HIGH[backend.current()],
         epochs=3,
     )
     assert run(tmp_path, spec) == 0

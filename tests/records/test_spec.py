@@ -263,7 +263,7 @@ def test_quick_takes_a_named_dataset_at_mnist_5k_size_and_full_takes_all_of_it(t
     s = spec.load(str(toy_spec(tmp_path, "mnist-5k")))
 
     def datasets(profile: str, on: str | None) -> set[str]:
-        return {run.config.dataset for run, _ in s.tasks(profile, on=on)}
+        return {run.config.dataset for run, _ in s.tasks(profile, dataset=on)}
 
     assert datasets("quick", "fashion-mnist") == {"fashion-mnist-5k"}
     assert datasets("quick", "cifar100") == {"cifar100-5k"}

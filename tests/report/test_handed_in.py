@@ -23,7 +23,7 @@ pytestmark = [
     needs_tex,
     needs_bwrap,
     pytest.mark.skipif(
-        backend.chosen() != "tensorflow",
+        backend.current() != "tensorflow",
         reason="trains, builds and marks a submission: once, in the TensorFlow pass",
     ),
 ]

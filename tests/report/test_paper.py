@@ -57,7 +57,7 @@ def toy(tmp_path_factory, tiny_npz):
 
 @needs_tex
 @pytest.mark.skipif(
-    backend.chosen() != "tensorflow",
+    backend.current() != "tensorflow",
     reason="trains three real questions: run once, in the TensorFlow pass",
 )
 def test_three_questions_fit_six_pages_and_the_appendix_holds_the_rest(tmp_path):

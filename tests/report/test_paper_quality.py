@@ -25,7 +25,7 @@ pytestmark = [
     pytest.mark.slow,
     needs_tex,
     pytest.mark.skipif(
-        backend.chosen() != "tensorflow",
+        backend.current() != "tensorflow",
         reason="trains three questions: once, in the TensorFlow "
         "pass (the paper does not depend on the backend)",
     ),

@@ -59,7 +59,7 @@ def cli_in(env: dict, *args) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.skipif(backend.chosen() != "jax", reason="runs in the JAX pass (BACKEND=jax)")
+@pytest.mark.skipif(backend.current() != "jax", reason="runs in the JAX pass (BACKEND=jax)")
 def test_jax_backend_needs_no_tensorflow(tmp_path, tiny_npz):
     """Every command works on JAX where `import tensorflow` fails."""
     (tmp_path / "block").mkdir()
@@ -139,7 +139,7 @@ def test_jobs_give_the_same_results_as_one_at_a_time(tmp_path, tiny_npz):
     assert len(rows) == 4 and {r["status"] for r in rows} == {"complete"}
 
 
-OTHER = next((b for b in backend.installed() if b not in (backend.chosen(), "torch")), None)
+OTHER = next((b for b in backend.installed() if b not in (backend.current(), "torch")), None)
 
 
 @pytest.mark.slow

@@ -85,11 +85,11 @@ def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
     }
     assert "MANIFEST.json" not in files and not any(k.startswith(".") for k in files)
     assert set(man["git"]) == {"commit", "dirty"}
-    assert man["packages"][backend.chosen()] and man["hardware"]["cpu_count"] >= 1
+    assert man["packages"][backend.current()] and man["hardware"]["cpu_count"] >= 1
     assert "gpus" in man["hardware"]
     assert len(man["datasets"]) == 1
     assert next(iter(man["datasets"].values()))["fingerprint"]
-    assert [b["name"] for b in man["backends"]] == [backend.chosen()]
+    assert [b["name"] for b in man["backends"]] == [backend.current()]
     assert man["backends"][0]["version"] == backend.version()
     assert man["command"]
 
@@ -99,7 +99,7 @@ def test_run_json_records_the_training_settings(submitted):
     assert rec["determinism"]["op_determinism"] is True  # the default without a GPU
     assert rec["determinism"]["mixed_precision"] is False
     # XLA: always on JAX; on TensorFlow only on a GPU (it was slower on CPU)
-    assert rec["determinism"]["jit_compile"] is (backend.chosen() == "jax")
+    assert rec["determinism"]["jit_compile"] is (backend.current() == "jax")
 
 
 # --------------------------------------------------------------------------- verify
@@ -297,7 +297,7 @@ def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeyp
     from coursework.runtime import env
 
     made = manifest.read(ResultsSet(copy, "quick"))["lock"]
-    assert made["file"] in {f"locks/{s}.txt" for s in env.LOCK_FILES[backend.chosen()]}
+    assert made["file"] in {f"locks/{s}.txt" for s in env.LOCK_FILES[backend.current()]}
     assert isinstance(made["matches"], bool)
     other = {
         "file": "locks/x.txt",
