@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from coursework.commands.arguments import AUTO, DEFAULT_PROFILE, build
+from coursework.commands.arguments import AUTO, build
 from coursework.commands.table import COMMANDS, KERAS_COMMANDS
 from coursework.records.errors import CourseworkError
-
-__all__ = ["AUTO", "DEFAULT_PROFILE", "KERAS_COMMANDS", "main", "parser"]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -11,31 +11,11 @@ from __future__ import annotations
 
 from coursework.engine.estimate import (  # what `make plan` shares with `run`
     Item,
-    info,
-    items,
-    line,
     machine_name,
     millions,
-    studies,
-    timed,
     totals,
-    with_times_after,
 )
 from coursework.engine.run import duration
-
-__all__ = [
-    "Item",
-    "info",
-    "items",
-    "line",
-    "machine_name",
-    "millions",
-    "studies",
-    "table",
-    "timed",
-    "totals",
-    "with_times_after",
-]
 
 
 def table(plan: list[Item], profile: str, where: str, cache: str) -> str:

@@ -9,9 +9,8 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from coursework.engine import jobs as jobs_
 from coursework.engine.estimate import backend_note
-from coursework.engine.jobs import Job, State
+from coursework.engine.job import Job, State, plan, state
 from coursework.engine.tune import study_state
 from coursework.records import results
 from coursework.records import spec as specs
@@ -53,7 +52,7 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
             except SpecError:
                 out.append((job, State(Status.MISSING, ("its study has not chosen",))))
                 continue
-        out.append((job, jobs_.state(job)))
+        out.append((job, state(job)))
     return out
 
 
@@ -64,7 +63,7 @@ def report(
     lines: list[str] = []
     total: Counter[str] = Counter()
     for s in specs_:
-        jobs = jobs_.plan(s, profile, results_dir, dataset=dataset)
+        jobs = plan(s, profile, results_dir, dataset=dataset)
         states = job_states(jobs)
         counts = Counter(st.kind for _, st in states)
         total.update(counts)

@@ -32,7 +32,7 @@ def cmd_questions(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from coursework.engine.jobs import dataset, plan
+    from coursework.engine.job import dataset, plan
     from coursework.records import spec
 
     specs = [spec.load(q, builders=False) for q in args.question or spec.all_questions()]
@@ -83,8 +83,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     specs = [spec.load(q) for q in args.question or spec.all_questions()]
     backend.check_installed()
     from coursework.commands import planning
+    from coursework.engine import estimate
     from coursework.engine.calibrate import Calibrations
-    from coursework.engine.jobs import plan
+    from coursework.engine.job import plan
 
     backend.configure(args.deterministic, args.mixed_precision)
     jobs = [
@@ -93,7 +94,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for job in plan(s, args.profile, args.results, args.only, args.seeds, args.dataset)
     ]
     cache = Calibrations(args.results)
-    items = planning.timed(planning.items(jobs) + planning.studies(jobs), cache, calibrate=True)
+    items = estimate.timed(estimate.items(jobs) + estimate.studies(jobs), cache, calibrate=True)
     print(
         planning.table(
             items,

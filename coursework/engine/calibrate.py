@@ -51,7 +51,7 @@ from coursework import __version__
 from coursework.data import datasets as data
 from coursework.engine.network import epoch_images
 from coursework.engine.run import EVAL_BATCH, prepare
-from coursework.engine.speed import (  # importable from here, as before
+from coursework.engine.speed import (
     Observation,
     Speed,
     fast_epoch,

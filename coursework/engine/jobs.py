@@ -26,10 +26,8 @@ from coursework.engine import calibrate, estimate, events
 from coursework.engine.estimate import Plans
 from coursework.engine.job import (
     Job,
-    State,
     check_data,
     dataset,
-    fingerprint,
     job_key,
     plan,
     state,
@@ -43,24 +41,6 @@ from coursework.records.errors import ResultsError, SpecError
 from coursework.records.record import Status
 from coursework.records.spec import Spec
 from coursework.runtime import backend, workers
-
-# what callers imported from here before one job had its module (the names stay one way in)
-__all__ = [
-    "Job",
-    "Outcome",
-    "State",
-    "TrainRequest",
-    "check_data",
-    "dataset",
-    "fingerprint",
-    "job_key",
-    "plan",
-    "run_jobs",
-    "run_question",
-    "state",
-    "train",
-    "with_best_params",
-]
 
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 

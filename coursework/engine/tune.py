@@ -29,7 +29,7 @@ import optuna
 from optuna.trial import TrialState
 
 from coursework.engine import events, keys
-from coursework.engine.study import (  # the study's mechanics; the names stay importable here
+from coursework.engine.study import (  # the study's mechanics
     counted,
     fail_stale,
     next_point,

@@ -103,7 +103,7 @@ def secret_sample(
 def retrain(rec: dict, folder: Path) -> dict:
     """Re-train the run and seed of ``rec`` (a ``run.json``) into ``folder``; return the new
     record, or ``{"error": ...}`` if the dataset is not the one the run used."""
-    from coursework.engine.jobs import dataset
+    from coursework.engine.job import dataset
     from coursework.engine.run import train_one
 
     cfg = TrainConfig.from_dict(rec["config"])

@@ -7,9 +7,10 @@ import threading
 
 import pytest
 
-from coursework.commands import cli, planning
+from coursework.commands import cli
 from coursework.data import datasets as data
-from coursework.engine import augment, calibrate, estimate, jobs
+from coursework.engine import augment, calibrate, estimate, job, jobs
+from coursework.engine.speed import Observation, Speed, fast_epoch
 from coursework.records import results, spec
 from coursework.records.config import TrainConfig
 from coursework.records.results import HISTORY_COLUMNS
@@ -24,8 +25,8 @@ def configured():
     backend.configure()
 
 
-def jobs_of(question: str, profile: str, tmp_path) -> list[jobs.Job]:
-    return jobs.plan(spec.load(question), profile, tmp_path)
+def jobs_of(question: str, profile: str, tmp_path) -> list[job.Job]:
+    return job.plan(spec.load(question), profile, tmp_path)
 
 
 def test_full_profile_image_counts_match_the_specs(tmp_path):
@@ -35,7 +36,7 @@ def test_full_profile_image_counts_match_the_specs(tmp_path):
     tuned runs' studies: regularisation 3 x 20 trials x 10 epochs x 50,000 = 30 M, batchnorm
     2 x 16 x 8 x 50,000 = 12.8 M."""
     per_question = {
-        q: planning.totals(planning.items(jobs_of(q, "full", tmp_path)))
+        q: estimate.totals(estimate.items(jobs_of(q, "full", tmp_path)))
         for q in spec.all_questions()
     }
     assert per_question["nielsen"]["images"] == 156_000_000
@@ -43,7 +44,7 @@ def test_full_profile_image_counts_match_the_specs(tmp_path):
     assert per_question["ensemble"]["images"] == 50_000_000
     assert sum(t["images"] for t in per_question.values()) == 462_500_000
     assert all(t["seconds"] is None and t["complete"] == 0 for t in per_question.values())
-    studies = {q: planning.studies(jobs_of(q, "full", tmp_path)) for q in spec.all_questions()}
+    studies = {q: estimate.studies(jobs_of(q, "full", tmp_path)) for q in spec.all_questions()}
     assert sum(i.images for i in studies["regularisation"]) == 30_000_000
     assert sum(i.images for i in studies["batchnorm"]) == 12_800_000
     assert [i.job.run.name for i in studies["batchnorm"]] == [
@@ -58,7 +59,7 @@ def test_quick_image_counts_are_what_training_sees(question, tmp_path, mnist5k):
     """Per run and seed, epochs x the images the runner really trains on (mnist-5k's
     training split, expanded by augment.expand where the spec says so)."""
     expanded = len(augment.expand(mnist5k.x_train, mnist5k.y_train)[1])
-    for item in planning.items(jobs_of(question, "quick", tmp_path)):
+    for item in estimate.items(jobs_of(question, "quick", tmp_path)):
         cfg = item.job.run.config
         assert cfg.dataset == "mnist-5k"
         n = expanded if cfg.augment == "expand" else len(mnist5k.y_train)
@@ -105,9 +106,7 @@ def test_the_fastest_of_a_few_timed_passes_is_kept():
     assert len(calls) == 2
 
 
-REAL = calibrate.Speed(
-    train_ips=40_000.0, eval_ips=100_000.0, setup_seconds=0.5, eval_call_seconds=0.05
-)
+REAL = Speed(train_ips=40_000.0, eval_ips=100_000.0, setup_seconds=0.5, eval_call_seconds=0.05)
 
 
 def regularisation(name: str) -> tuple[TrainConfig, data.DatasetInfo]:
@@ -115,7 +114,7 @@ def regularisation(name: str) -> tuple[TrainConfig, data.DatasetInfo]:
     return run.config, data.info(run.config.dataset)
 
 
-def cached(tmp_path, monkeypatch, speeds: dict[str, calibrate.Speed]) -> None:
+def cached(tmp_path, monkeypatch, speeds: dict[str, Speed]) -> None:
     """Calibrate regularisation's quick runs as if ``measure`` had read ``speeds``."""
     by_key = {calibrate.key(*regularisation(name)): speed for name, speed in speeds.items()}
     monkeypatch.setattr(
@@ -126,7 +125,7 @@ def cached(tmp_path, monkeypatch, speeds: dict[str, calibrate.Speed]) -> None:
         cache.ensure(*regularisation(name))
 
 
-def history(speed: calibrate.Speed, cfg: TrainConfig, info: data.DatasetInfo) -> list[dict]:
+def history(speed: Speed, cfg: TrainConfig, info: data.DatasetInfo) -> list[dict]:
     """The rows of a run whose epochs took what ``speed`` predicts (the first also compiles:
     its setup)."""
     epoch = speed.epoch_seconds(4000, info.sizes)
@@ -159,7 +158,7 @@ def test_a_run_replaces_a_busy_calibration_and_keeps_a_close_one(tmp_path, monke
     entry = results.read_json(results.calibration_file(tmp_path))["entries"][
         calibrate.key(l1, info)
     ]
-    speed = calibrate.Speed(**entry["speed"])
+    speed = Speed(**entry["speed"])
     assert speed.epoch_seconds(4000, info.sizes) == pytest.approx(found.epoch, rel=1e-3)
     assert speed.seconds(8, 4000, info.sizes) == pytest.approx(
         REAL.seconds(8, 4000, info.sizes), rel=0.01
@@ -191,13 +190,13 @@ def test_a_run_shared_with_other_work_for_a_while_still_reads_the_machines_speed
     found = calibrate.observe(tmp_path, cfg, info, rows)
     assert found.replaced
     assert found.epoch == pytest.approx(REAL.epoch_seconds(4000, info.sizes))
-    assert calibrate.fast_epoch([4.0]) == 4.0
+    assert fast_epoch([4.0]) == 4.0
 
 
 def test_a_slow_setup_alone_is_corrected(tmp_path, monkeypatch):
     """Epochs right, but a setup (compiling) read 3 s on a busy machine against the run's
     0.5 s: a short run's estimate is mostly setup, so the speed is the run's."""
-    cached(tmp_path, monkeypatch, {"l1": calibrate.Speed(**{**vars(REAL), "setup_seconds": 3.0})})
+    cached(tmp_path, monkeypatch, {"l1": Speed(**{**vars(REAL), "setup_seconds": 3.0})})
     cfg, info = regularisation("l1")
     found = calibrate.observe(tmp_path, cfg, info, history(REAL, cfg, info))
     assert found.replaced
@@ -232,7 +231,7 @@ def test_observe_reads_a_run_folder_and_keeps_other_processes_entries(tmp_path, 
         folder = tmp_path / "runs" / name
         results.write_csv(folder / results.HISTORY, HISTORY_COLUMNS, history(REAL, cfg, info))
         folders.append(folder)
-    found: dict[str, calibrate.Observation] = {}
+    found: dict[str, Observation] = {}
 
     def observe(i: int, name: str) -> None:
         cfg, info = regularisation(name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from coursework.engine import jobs, keys
+from coursework.engine import keys
+from coursework.engine.job import plan, state
 from coursework.records import results
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
@@ -109,13 +110,13 @@ def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(t
         ResultsSet(res, "quick").run_dir("toy", "conv", 0) / results.HISTORY
     ).read_bytes() == history  # untouched
     assert not results.staging_dir(ResultsSet(res, "quick").run_dir("toy", "fc", 0)).exists()
-    job = jobs.plan(specs.load(str(path)), "quick", res)[0]
-    assert jobs.state(job).kind == "complete"
+    job = plan(specs.load(str(path)), "quick", res)[0]
+    assert state(job).kind == "complete"
 
 
 def test_runs_of_another_backend_are_kept_and_the_command_says_so():
     from coursework.commands.status import backend_note
-    from coursework.engine.jobs import State
+    from coursework.engine.job import State
 
     states = [(None, State("complete", backend="tensorflow")) for _ in range(12)]
     states.append((None, State("stale", backend="tensorflow")))

@@ -10,6 +10,7 @@ import optuna
 import pytest
 
 from coursework.engine import tune
+from coursework.engine.study import open_study, suggest
 from coursework.records import results, spec
 from coursework.records.errors import SpecError
 from coursework.records.layout import ResultsSet
@@ -98,9 +99,9 @@ def test_a_killed_study_resumes_without_repeating_trials_and_two_processes_share
     [run] = tune.tuned_runs(spec.load(str(s)), "quick")
     assert tune.run_study(run, ResultsSet(res, "quick"), most=2) is None  # two trials, then stopped
     # a process killed inside its third trial: asked, never told, its folder claimed by nobody
-    study = tune.open_study(ResultsSet(res, "quick"), run, 2)
+    study = open_study(ResultsSet(res, "quick"), run, 2)
     killed = study.ask()
-    tune.suggest(killed, run.tune.params)
+    suggest(killed, run.tune.params)
     done = {
         p: p.stat().st_mtime_ns
         for p in ResultsSet(res, "quick").tune_dir("toy", "tuned").glob("trial-00[01]/history.csv")

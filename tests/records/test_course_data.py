@@ -106,7 +106,7 @@ def test_a_named_datasets_quick_subset_is_mnist_5k_sized_stratified_and_fixed(
 
 
 def test_quick_runs_named_data_on_its_subset_into_the_set_named_as_asked(tmp_path):
-    from coursework.engine.jobs import plan
+    from coursework.engine.job import plan
     from coursework.records import spec
 
     conv = spec.load("conv", builders=False)
