@@ -10,82 +10,16 @@ is :class:`QuestionNumbers` (:mod:`~coursework.analysis.contract`): facts, table
 ``\\result`` macros, every value a string. The numbers' formats live in
 :mod:`~coursework.analysis.display`, the settings in words in :mod:`~coursework.analysis.words`,
 the statistics table in :mod:`~coursework.analysis.stats_table` and one question's numbers in
-:mod:`~coursework.analysis.question`; their names stay importable from here.
+:mod:`~coursework.analysis.question`.
 """
 
 from __future__ import annotations
 
-from coursework.analysis.contract import (
-    TABLES,
-    Facts,
-    Macro,
-    QuestionNumbers,
-    Table,
-    TableRow,
-    table,
-)
-from coursework.analysis.display import (
-    dataset_label,
-    decimals,
-    macro_key,
-    mean_sd,
-    p_text,
-    params_text,
-    pct,
-    plain,
-    run_decimals,
-)
+from coursework.analysis.contract import QuestionNumbers
 from coursework.analysis.question import question
-from coursework.analysis.stats_table import read_aggregate, stats_table, verdict
-from coursework.analysis.words import (
-    builder_defaults,
-    class_list,
-    common_settings,
-    deviations,
-    flat,
-    layers_text,
-    run_other,
-    setting,
-    tuning_text,
-    value_text,
-)
+from coursework.analysis.stats_table import read_aggregate
 from coursework.records import results, spec
 from coursework.records.layout import ResultsSet
-
-__all__ = [
-    "TABLES",
-    "Facts",
-    "Macro",
-    "QuestionNumbers",
-    "Table",
-    "TableRow",
-    "builder_defaults",
-    "class_list",
-    "common_settings",
-    "dataset_label",
-    "decimals",
-    "deviations",
-    "environment",
-    "flat",
-    "layers_text",
-    "macro_key",
-    "mean_sd",
-    "numbers",
-    "p_text",
-    "params_text",
-    "pct",
-    "plain",
-    "question",
-    "read_aggregate",
-    "run_decimals",
-    "run_other",
-    "setting",
-    "stats_table",
-    "table",
-    "tuning_text",
-    "value_text",
-    "verdict",
-]
 
 
 def numbers(rs: ResultsSet, order: list[str] | None = None) -> list[QuestionNumbers]:

@@ -28,7 +28,7 @@ from coursework.records import results
 from coursework.records.builders import resolve_builder
 from coursework.records.config import TrainConfig
 from coursework.records.errors import DataError, ResultsError
-from coursework.report import plots
+from coursework.report import drawings, figstyle
 
 BATCH = 1000
 
@@ -138,8 +138,8 @@ def evaluate(
         f"{ds.name} {split}: accuracy {accuracy:.4f} ({int((probs.argmax(-1) == y).sum())}/"
         f"{len(y)}), model {Path(folder)}"
     )
-    plots.style()
-    fig = plots.confusion(
+    figstyle.style()
+    fig = drawings.confusion(
         {"y_true": y, "probs": probs, "class_names": np.array(class_names(rec))},
         f"{rec['question']}/{rec['run']} on {split}",
     )
@@ -148,6 +148,6 @@ def evaluate(
         if out
         else Path(f"evaluate-{rec['question']}-{rec['run']}-seed-{rec['seed']}-{split}.pdf")
     )
-    written = plots.save(fig, target.resolve().parent, target.with_suffix("").name)
+    written = figstyle.save(fig, target.resolve().parent, target.with_suffix("").name)
     print(f"confusion matrix: {written[0]}")
     return accuracy

@@ -251,25 +251,25 @@ def figures(
 ) -> list:
     """The report's figures of a question (``kinds`` of: curves, val, comparison, confusion,
     errors, tuning), as matplotlib figures: a notebook shows them inline."""
-    from coursework.report import plots
+    from coursework.report import drawings, figstyle
 
-    plots.style()
+    figstyle.style()
     rs = _rs(root, profile, dataset)
     runs = layout.load_question(rs, question, specs.run_order(rs, question))
     if not runs:
         raise CourseworkError(
             f"no complete runs of {question} under {rs.dir()}: train first (lab.train)"
         )
-    best = plots.best_run(runs)
+    best = drawings.best_run(runs)
     top = max(runs[best], key=lambda s: s.metrics["test_accuracy"])
-    pred = plots.load_predictions(top.dir)
+    pred = drawings.load_predictions(top.dir)
     makers = {
-        "curves": lambda: plots.curves(runs),
-        "val": lambda: plots.validation(runs),
-        "comparison": lambda: plots.comparison(runs),
-        "confusion": lambda: plots.confusion(pred, best) if pred else None,
-        "errors": lambda: plots.errors(pred, best) if pred else None,
-        "tuning": lambda: plots.tuning(rs, question),
+        "curves": lambda: drawings.curves(runs),
+        "val": lambda: drawings.validation(runs),
+        "comparison": lambda: drawings.comparison(runs),
+        "confusion": lambda: drawings.confusion(pred, best) if pred else None,
+        "errors": lambda: drawings.errors(pred, best) if pred else None,
+        "tuning": lambda: drawings.tuning(rs, question),
     }
     unknown = [k for k in kinds if k not in makers]
     if unknown:
@@ -283,13 +283,13 @@ def best_run(
     question: str, profile: str = "quick", root: Path | str = RESULTS, dataset: str | None = None
 ) -> Path:
     """The folder of the seed with the best test accuracy, in the run with the best mean."""
-    from coursework.report import plots
+    from coursework.report import drawings
 
     rs = _rs(root, profile, dataset)
     runs = layout.load_question(rs, question, specs.run_order(rs, question))
     if not runs:
         raise CourseworkError(f"no complete runs of {question}: train first (lab.train)")
-    return max(runs[plots.best_run(runs)], key=lambda s: s.metrics["test_accuracy"]).dir
+    return max(runs[drawings.best_run(runs)], key=lambda s: s.metrics["test_accuracy"]).dir
 
 
 def predict(run_folder: Path | str, files: list[Path | str]) -> pd.DataFrame:

@@ -72,12 +72,12 @@ class Live:
         the report's figures (a line per seed), at most six runs a panel, as there."""
         import matplotlib.pyplot as plt
 
-        from coursework.report import plots
+        from coursework.report import figstyle
 
-        styles = plots.run_styles(self.names, self.tuned)
+        styles = figstyle.run_styles(self.names, self.tuned)
         trained = list(dict.fromkeys(name for name, _, _ in self.runs))
-        groups = plots.panels(trained, self.tuned)
-        ncol = plots.legend_columns(trained, 6.5)
+        groups = figstyle.panels(trained, self.tuned)
+        ncol = figstyle.legend_columns(trained, 6.5)
         below = 0.14 * -(-len(trained) // ncol)  # the legend's height
         fig, axes = plt.subplots(
             1,
@@ -120,7 +120,7 @@ class Live:
             fig.legend(
                 [labelled[n] for n in names],
                 names,
-                fontsize=plots.SMALLEST,
+                fontsize=figstyle.SMALLEST,
                 ncol=ncol,
                 loc="outside lower center",
             )

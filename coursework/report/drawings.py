@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from coursework.analysis.tables import pct, run_decimals
+from coursework.analysis.display import pct, run_decimals
 from coursework.records import results, spec
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet

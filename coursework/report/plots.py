@@ -42,8 +42,6 @@ from coursework.records.record import SCHEMA_VERSION
 from coursework.records.results import SeedResult
 from coursework.report.drawings import (
     best_run,
-    class_names,
-    column,
     comparison,
     confusion,
     curves,
@@ -55,61 +53,7 @@ from coursework.report.drawings import (
     tuning,
     validation,
 )
-from coursework.report.figstyle import (
-    COLOURS,
-    COLUMN,
-    MOST,
-    SMALLEST,
-    WIDE,
-    band,
-    legend_columns,
-    panels,
-    run_styles,
-    save,
-    siblings,
-    style,
-    tuned_runs,
-)
-
-# the drawings and their style live in drawings.py and figstyle.py; importable from here
-__all__ = [
-    "COLOURS",
-    "COLUMN",
-    "MOST",
-    "SMALLEST",
-    "WIDE",
-    "Figure",
-    "FigureUpdate",
-    "all_figures",
-    "band",
-    "best_run",
-    "class_names",
-    "code_digest",
-    "column",
-    "comparison",
-    "confusion",
-    "curves",
-    "errors",
-    "filters",
-    "legend_columns",
-    "load_predictions",
-    "predictions",
-    "panels",
-    "published",
-    "question_figures",
-    "read_provenance",
-    "run_styles",
-    "save",
-    "seed_files",
-    "sha256",
-    "siblings",
-    "stale_figures",
-    "style",
-    "tuned_runs",
-    "tuning",
-    "up_to_date",
-    "validation",
-]
+from coursework.report.figstyle import save, style
 
 
 @dataclass(frozen=True)

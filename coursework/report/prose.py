@@ -14,7 +14,7 @@ import difflib
 import re
 from pathlib import Path
 
-from coursework.analysis import tables
+from coursework.analysis import contract, display
 from coursework.records import spec
 from coursework.records.errors import ReportError
 from coursework.records.project import REPORT_TEMPLATES
@@ -87,7 +87,7 @@ def prose_dir(prose_root: Path | None, qid: str, report_dir: Path) -> Path:
     return folder if own or folder.exists() else report_dir / "prose" / qid
 
 
-def prose_folder(prose_root: Path | None, q: tables.QuestionNumbers, report_dir: Path) -> Path:
+def prose_folder(prose_root: Path | None, q: contract.QuestionNumbers, report_dir: Path) -> Path:
     """The folder of a question's prose files (:func:`prose_dir`), each created with a guide
     if missing."""
     folder = prose_dir(prose_root, q.id, report_dir)
@@ -97,8 +97,8 @@ def prose_folder(prose_root: Path | None, q: tables.QuestionNumbers, report_dir:
             folder / f"{part}.tex",
             guide.format(
                 title=q.title,
-                q=tables.macro_key(q.id),
-                run=tables.macro_key(first_run),
+                q=display.macro_key(q.id),
+                run=display.macro_key(first_run),
                 q_tex=tex(q.id),
             ),
         )
@@ -137,7 +137,7 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def check_results(paths: dict[str, Path], questions: list[tables.QuestionNumbers]) -> None:
+def check_results(paths: dict[str, Path], questions: list[contract.QuestionNumbers]) -> None:
     """One ReportError for every ``\\result`` of the prose files ``paths`` that
     ``numbers.tex`` does not define: the first in full (file:line, the nearest names), the
     others by place, so that no paper with a ``??`` is built."""
@@ -227,7 +227,7 @@ def cited(texts: dict[str, str]) -> set[str]:
 
 
 def unresolved(
-    texts: dict[str, str], questions: list[tables.QuestionNumbers]
+    texts: dict[str, str], questions: list[contract.QuestionNumbers]
 ) -> list[tuple[str, int, str]]:
     """Every ``\\result`` of ``texts`` (name -> LaTeX) that ``numbers.tex`` of ``questions``
     does not define, outside comments: (name, line, what is wrong, with the nearest names).

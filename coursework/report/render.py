@@ -24,20 +24,13 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from coursework.analysis import tables
-from coursework.analysis.tables import QuestionNumbers
+from coursework.analysis.contract import QuestionNumbers
 from coursework.records import results
 from coursework.records.errors import ReportError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.records.record import SCHEMA_VERSION
-from coursework.report.latex import (
-    check_budget,
-    compile_pdf,
-    layout,
-    page_budget,
-    tex,
-    tex_cited,
-)
+from coursework.report.latex import check_budget, compile_pdf, layout, page_budget, tex, tex_cited
 from coursework.report.prose import (
     ABSTRACT_GUIDE,
     PROSE,
@@ -56,14 +49,10 @@ from coursework.report.sources import (
     bib_keys,
     cites,
     document,
-    macro_line,
     numbers_tex,
     spec_citations,
     verification_context,
 )
-
-# numbers_tex, macro_line and the citations live in sources.py; importable from here
-__all__ = ["FIGURES", "NUMBERS", "OVERLEAF", "TEMPLATES", "build", "macro_line", "numbers_tex"]
 
 TEMPLATES = REPORT_TEMPLATES
 NUMBERS = "numbers.json"

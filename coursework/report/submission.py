@@ -47,11 +47,9 @@ from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT, code_digest, code_files
 from coursework.records.record import SCHEMA_VERSION
 from coursework.report import prose
-from coursework.report.handed_in import WEIGHTS, Part, part_manifest, ready, results_part
+from coursework.report.handed_in import Part, part_manifest, ready, results_part
 from coursework.report.render import NUMBERS, OVERLEAF, prose_paths
 from coursework.report.settings import SETTINGS_FILE
-
-__all__ = ["WEIGHTS", "Part", "contents", "gather", "ready", "read_listing", "results_part"]
 
 NEVER = (".h5", ".keras", ".npz", ".npy", ".pyc")  # in the code
 LISTING, DESCRIPTION = "LISTING.txt", "SUBMISSION.json"

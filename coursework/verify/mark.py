@@ -44,7 +44,8 @@ from coursework.analysis.checks import short
 from coursework.records import results
 from coursework.records.errors import SubmissionError
 from coursework.records.layout import ResultsSet
-from coursework.report.submission import LISTING, WEIGHTS
+from coursework.report.handed_in import WEIGHTS
+from coursework.report.submission import LISTING
 from coursework.verify import archive, sheets
 from coursework.verify.handed import (
     bad_results_set,

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from coursework.analysis import tables
 from coursework.analysis.checks import InScope, Row, short
-from coursework.analysis.tables import Facts, QuestionNumbers, TableRow
+from coursework.analysis.contract import Facts, QuestionNumbers, TableRow
 from coursework.records import results
 from coursework.records.layout import ResultsSet
 from coursework.report import render as report
+from coursework.report import sources
 from coursework.verify.verdicts import NONE, Verdict, absent, whole
 
 
@@ -166,7 +167,7 @@ def check_tex(
 
 def check_numbers_tex(path: Path, written: list[QuestionNumbers], in_scope: InScope) -> list[Row]:
     """``numbers.tex`` line by line against the macros of ``numbers.json``."""
-    want = report.numbers_tex(written).splitlines()
+    want = sources.numbers_tex(written).splitlines()
     have = path.read_text().splitlines() if path.exists() else []
     macros = [m for q in written for m in q.macros]
     head = len(want) - len(macros)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coursework.analysis.checks import Row, short
-from coursework.analysis.tables import QuestionNumbers
+from coursework.analysis.contract import QuestionNumbers
 from coursework.records import results
 from coursework.records.errors import CourseworkError, ReportError, SubmissionError
 from coursework.records.layout import ResultsSet

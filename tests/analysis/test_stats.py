@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from coursework.analysis import stats, tables
+from coursework.analysis import stats, stats_table
 from coursework.records import results
 
 
@@ -44,7 +44,9 @@ def test_report_sentence_for_a_difference_within_noise():
         "q",
         {"base": [0.90, 0.92, 0.91], "same": [0.905, 0.915, 0.92], "better": [0.97, 0.971, 0.972]},
     )
-    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()} for r in rows])
+    table, sentence = stats_table.stats_table(
+        [{k: results.fmt(v) for k, v in r.items()} for r in rows]
+    )
     assert [r["verdict"] for r in table] == ["baseline", "within noise", "beyond noise"]
     assert "Within noise" in sentence and "same" in sentence.split("Beyond")[0]
     assert "better" in sentence.split("Beyond")[1]

@@ -18,8 +18,8 @@ from coursework import lab
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
 from coursework.records.results import SeedResult
-from coursework.report import plots
-from coursework.report.plots import COLUMN, SMALLEST, WIDE
+from coursework.report import drawings, figstyle, plots
+from coursework.report.figstyle import COLUMN, SMALLEST, WIDE
 from tests.helpers import run_cli, toy_spec
 
 MOST = 6  # runs in one panel at most
@@ -29,7 +29,7 @@ KEYS = {"validation", "training"}  # the legend's entries that name no run
 @pytest.fixture(autouse=True)
 def paper_style():
     with matplotlib.rc_context():
-        plots.style()
+        figstyle.style()
         yield
     plt.close("all")
 
@@ -131,14 +131,14 @@ def check(fig, names: list[str], tuned: set[str], width: float) -> dict[str, tup
 def test_val_and_curves_hold_six_runs_a_panel_each_run_its_own_style(question):
     names, tuned = spec_runs(question)
     runs = fake_runs(names, tuned)
-    val = plots.validation(runs)
+    val = drawings.validation(runs)
     seen = check(val, names, tuned, COLUMN)
     ymin = [ax.get_ylim() for ax in val.axes if ax.has_data()]
     assert len(set(ymin)) == 1  # every panel on the same scale
     assert val.get_size_inches()[1] <= 4.6
     if len(names) <= MOST:
         assert len([ax for ax in val.axes if ax.has_data()]) == 1
-    curves = plots.curves(runs)
+    curves = drawings.curves(runs)
     assert check(curves, names, tuned, WIDE) == seen  # the same run, the same line
     if len(names) <= MOST:
         assert len([ax for ax in curves.axes if ax.has_data()]) == 2
@@ -150,7 +150,7 @@ def test_val_and_curves_hold_six_runs_a_panel_each_run_its_own_style(question):
         for lines in by_key.values():
             assert len({ln.get_linewidth() for ln in lines}) == len(lines) == 2
     # the comparison colours each run as the curves do
-    comp = plots.comparison(runs)
+    comp = drawings.comparison(runs)
     [ax] = comp.axes
     colours = {c.get_label(): to_hex(c.lines[0].get_color()) for c in ax.containers}
     assert colours == {n: seen[n][0] for n in names}
@@ -159,10 +159,10 @@ def test_val_and_curves_hold_six_runs_a_panel_each_run_its_own_style(question):
 def test_many_runs_stay_distinct_and_tuned_runs_stay_with_their_sibling():
     names = [f"r{i}" for i in range(20)] + ["r3-tuned", "r9-tuned", "r17-tuned"]
     tuned = {"r3-tuned", "r9-tuned", "r17-tuned", "r5"}  # r5: tuned, no sibling
-    styles = plots.run_styles(names, tuned)
+    styles = figstyle.run_styles(names, tuned)
     keys = [(s["color"], str(s["ls"])) for s in styles.values()]
     assert len(set(keys)) == len(names)
-    groups = plots.panels(names, tuned)
+    groups = figstyle.panels(names, tuned)
     assert sorted(n for g in groups for n in g) == sorted(names)
     assert max(map(len, groups)) <= MOST
     for t in ("r3-tuned", "r9-tuned", "r17-tuned"):
@@ -173,8 +173,8 @@ def test_many_runs_stay_distinct_and_tuned_runs_stay_with_their_sibling():
     assert flat.index("r3-tuned") == flat.index("r3") + 1
     assert [n for n in flat if "-" not in n] == names[:20]
     runs = fake_runs(names, tuned, seeds=1, epochs=4)
-    check(plots.validation(runs), names, tuned, COLUMN)
-    check(plots.curves(runs), names, tuned, WIDE)
+    check(drawings.validation(runs), names, tuned, COLUMN)
+    check(drawings.curves(runs), names, tuned, WIDE)
 
 
 def test_the_live_view_uses_the_reports_styles_and_panels(tmp_path, monkeypatch):
@@ -192,7 +192,7 @@ def test_the_live_view_uses_the_reports_styles_and_panels(tmp_path, monkeypatch)
     )
     fig = view.figure()
     check(fig, names, tuned, fig.get_size_inches()[0])
-    report = check(plots.validation(fake_runs(names, tuned)), names, tuned, COLUMN)
+    report = check(drawings.validation(fake_runs(names, tuned)), names, tuned, COLUMN)
     for ax in fig.axes:
         for name, ln in run_lines(ax).items():
             assert line_key(ln) == report[name]

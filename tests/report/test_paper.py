@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coursework.analysis import stats, tables
+from coursework.analysis import stats, stats_table
 from coursework.commands import cli
 from coursework.records import results
 from coursework.records.layout import ResultsSet
 from coursework.report import render as report
-from coursework.report.plots import COLUMN, SMALLEST, all_figures
+from coursework.report.figstyle import COLUMN, SMALLEST
+from coursework.report.plots import all_figures
 from coursework.report.settings import PLACEHOLDER_AUTHOR, read_settings
 from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, needs_tex, toy_spec
@@ -354,7 +355,9 @@ def test_intervals_stay_within_0_100_and_few_seeds_get_no_test():
     rows = stats.question_rows("q", {"base": [0.90, 0.91], "other": [0.95, 0.96]})
     assert all(r["ci95_low"] is None and r["p_value"] is None for r in rows)
     assert "need 3" in rows[1]["note"]
-    table, sentence = tables.stats_table([{k: results.fmt(v) for k, v in r.items()} for r in rows])
+    table, sentence = stats_table.stats_table(
+        [{k: results.fmt(v) for k, v in r.items()} for r in rows]
+    )
     assert table[1]["ci"] == "-" and table[1]["p"] == "-"
     assert sentence == ""  # no paragraph on what was not tested: the main table's caption says
 

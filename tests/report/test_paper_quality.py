@@ -14,7 +14,7 @@ import pytest
 
 from coursework.records import results
 from coursework.records.layout import ResultsSet
-from coursework.report import latex, plots
+from coursework.report import figstyle, latex, plots
 from coursework.report.latex import spec_cites
 from coursework.report.render import FIGURES, TEMPLATES
 from coursework.runtime import backend
@@ -92,7 +92,7 @@ def test_no_number_in_the_body_has_more_than_four_significant_digits(paper):
 def test_no_body_panel_shows_more_than_six_curves(paper):
     res, results_set, _ = paper
     body = {kind for kind, (_, _, where) in FIGURES.items() if where == "body"} | {"comparison"}
-    plots.style()
+    figstyle.style()
     for q in QUESTIONS:
         for fig in plots.question_figures(ResultsSet(res, results_set), q):
             if fig.name.removeprefix(f"{q}-") not in body:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from coursework.analysis import tables
+from coursework.analysis import display, tables
 from coursework.commands import cli
-from coursework.records import results
+from coursework.records import errors, results
 from coursework.records.errors import ReportError
 from coursework.records.layout import ResultsSet
-from coursework.report import latex, prose
+from coursework.report import latex, prose, sources
 from coursework.report import render as report
 from coursework.report.plots import all_figures
 from coursework.report.settings import PLACEHOLDER_AUTHOR, SETTINGS_FILE, read_settings
@@ -108,7 +108,7 @@ def test_pdf_has_questions_and_every_test_accuracy_escaped_safely(toy_results):
     assert "root:" not in text
     assert NASTY_RUN in text
     rows = results.read_csv(res / "quick" / "summary.csv")
-    digits = tables.run_decimals(results.load_question(ResultsSet(res, "quick"), "toy"))
+    digits = display.run_decimals(results.load_question(ResultsSet(res, "quick"), "toy"))
     assert digits == 1  # 200 test images: one is 0.5 %, so one decimal
     for row in rows:
         assert f"{100 * float(row['test_accuracy']):.{digits}f}" in text, row
@@ -137,7 +137,7 @@ def test_latex_error_shows_the_offending_line(toy_results):
     prose = tmp / "prose3"
     report.render(ResultsSet(res, "quick"), prose)
     (prose / "toy" / "motivation.tex").write_text("Broken \\undefinedcommand here.\n")
-    with pytest.raises(report.ReportError) as exc:
+    with pytest.raises(errors.ReportError) as exc:
         report.build(ResultsSet(res, "quick"), prose)
     msg = str(exc.value)
     assert "Undefined control sequence" in msg and len(msg.splitlines()) < 30
@@ -176,7 +176,7 @@ def test_result_names_are_exactly_the_macros_of_numbers_tex(toy_results):
     nearest valid name, several at once."""
     res, _ = toy_results
     questions = tables.numbers(ResultsSet(res, "quick"))
-    defined = re.findall(r"\\cwset\{([^}]*)\}\{([^}]*)\}", report.numbers_tex(questions))
+    defined = re.findall(r"\\cwset\{([^}]*)\}\{([^}]*)\}", sources.numbers_tex(questions))
     assert ("toy/ab", "test") in defined and len(defined) >= 16
     every = "\n".join(f"\\result{{{key}}}{{{field}}}" for key, field in defined)
     assert prose.unresolved({"a.tex": every}, questions) == []
