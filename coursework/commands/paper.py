@@ -140,10 +140,11 @@ def cmd_mark(args: argparse.Namespace) -> int:
     them); an error only when marking itself could not run."""
     from coursework.report.settings import read_settings
     from coursework.verify import mark, sheets
+    from coursework.verify.options import Options
 
     if args.sample < 0:
         raise CourseworkError("--sample wants 0 or more runs")
-    options = mark.Options(
+    options = Options(
         sample=args.sample,
         tolerance=args.tolerance,
         page_limit=args.page_limit or read_settings().page_limit,

@@ -36,27 +36,11 @@ from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.runtime import env
 from coursework.verify import rerun
-from coursework.verify.derived import check_aggregates, check_figures, compare_csv
+from coursework.verify.derived import check_aggregates, check_figures
 from coursework.verify.files import check_configs, check_files, check_histories, check_summary
 from coursework.verify.numbers import check_report
 from coursework.verify.pending import check_expected_runs, check_in_progress
 from coursework.verify.verdicts import Verdict, whole
-
-__all__ = [  # the checks, where callers have always found them
-    "Row",
-    "check_aggregates",
-    "check_configs",
-    "check_expected_runs",
-    "check_figures",
-    "check_files",
-    "check_histories",
-    "check_in_progress",
-    "check_lock",
-    "check_summary",
-    "compare_csv",
-    "integrity",
-    "verify",
-]
 
 # --------------------------------------------------------------------------- all checks
 

@@ -57,24 +57,12 @@ from coursework.verify.handed import (
     too_large,
 )
 from coursework.verify.integrity import check_lock, integrity
-from coursework.verify.options import MAX_CSV_BYTES, MAX_JSON_BYTES, RERUN_TIMEOUT, Options
-from coursework.verify.overleaf import check_report_sources, weight
+from coursework.verify.options import Options
+from coursework.verify.overleaf import check_report_sources
 from coursework.verify.retraining import rerun_rows
 from coursework.verify.sandbox import Sandbox, choose
 from coursework.verify.sheets import Sheet, describe
 from coursework.verify.verdicts import NONE, Verdict, absent, whole
-
-__all__ = [  # what the command and callers have always found here
-    "MAX_CSV_BYTES",
-    "MAX_JSON_BYTES",
-    "RERUN_TIMEOUT",
-    "Options",
-    "Sheet",
-    "describe",
-    "mark",
-    "submissions",
-    "weight",
-]
 
 
 def submissions(path: Path) -> list[Path]:

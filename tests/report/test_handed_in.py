@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from coursework.runtime import backend
-from coursework.verify import mark
+from coursework.verify import mark, options, sheets
 from tests.helpers import needs_bwrap, needs_tex, run_cli, toy_spec
 from tests.verify.test_mark import bump_val_accuracy, edited
 
@@ -109,12 +109,12 @@ def test_only_the_papers_question_is_handed_in(student):
 
 def test_the_handed_in_subset_passes_marking_and_an_edited_digit_fails(student, tmp_path):
     tmp, _, _ = student
-    [sheet] = mark.mark(tmp / "submission.zip", tmp_path / "marking", mark.Options(sample=0))
-    assert sheet.verdict == "pass", [mark.describe(r) for r in sheet.failures]
+    [sheet] = mark.mark(tmp / "submission.zip", tmp_path / "marking", options.Options(sample=0))
+    assert sheet.verdict == "pass", [sheets.describe(r) for r in sheet.failures]
     assert sheet.facts["questions"] == PAPER
     history = f"{TOP}{PAPER}/fc/seed-0/history.csv"
     bad = edited(tmp / "submission.zip", tmp_path / "digit.zip", {history: bump_val_accuracy})
-    [sheet] = mark.mark(bad, tmp_path / "marking", mark.Options(sample=0))
+    [sheet] = mark.mark(bad, tmp_path / "marking", options.Options(sample=0))
     assert sheet.verdict == "FAIL"
     first = sheet.mark_row()["first_failure"]
     assert f"{PAPER}/fc/seed-0/history.csv" in first and first.endswith("[EDITED]"), first

@@ -20,7 +20,7 @@ import pytest
 
 from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
-from coursework.verify import mark, rerun
+from coursework.verify import mark, options, overleaf, rerun
 from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
 
 pytestmark = [
@@ -288,7 +288,7 @@ def test_a_rerun_in_the_sandbox_reaches_no_network_writes_nothing_outside_and_re
     inbox.mkdir()
     rebuilt(handed_in, inbox / "hostile.zip", attack)
     try:
-        sheets = mark.mark(inbox, marking, mark.Options(sample=1))
+        sheets = mark.mark(inbox, marking, options.Options(sample=1))
     finally:
         stop.set()
         server.close()
@@ -312,7 +312,7 @@ def test_three_markings_of_one_zip_rerun_three_runs_and_verify_picks_the_same(
     marking = tmp_path / "marking"
     picked = []
     for _ in range(3):
-        sheet = mark.mark(handed_in, marking, mark.Options(sample=1), again=True)[0]
+        sheet = mark.mark(handed_in, marking, options.Options(sample=1), again=True)[0]
         assert sheet.facts["reruns_agreeing"] == "1/1", sheet.facts
         picked.append(sheet.facts["rerun_sample"])
         assert re.fullmatch(r"\d+", sheet.facts["rerun_seed"])
@@ -347,7 +347,7 @@ def test_the_runs_the_prose_quotes_weigh_most_in_the_markers_sample(handed_in, t
     (sources / "prose" / "toy" / "discussion.tex").write_text(
         "The conv net reaches \\result{toy/conv}{test}% % not \\result{toy/fc}{test}\n"
     )
-    weigh = mark.weight(ResultsSet(root / "results", "quick"), sources)
+    weigh = overleaf.weight(ResultsSet(root / "results", "quick"), sources)
     got = {
         (p.parent.parent.name, p.parent.name): weigh(p)
         for p in ResultsSet(root / "results", "quick").record_paths()
@@ -361,12 +361,12 @@ def test_without_bwrap_nothing_of_a_submission_runs_unless_unsafe_and_the_sheet_
     from coursework.verify import sandbox
 
     monkeypatch.setattr(sandbox, "bwrap_problem", lambda scratch: "bwrap is not installed")
-    [sheet] = mark.mark(handed_in, tmp_path / "marking", mark.Options(sample=1))
+    [sheet] = mark.mark(handed_in, tmp_path / "marking", options.Options(sample=1))
     assert sheet.verdict == "pass" and sheet.facts["sandbox"] == "none"
     assert sheet.facts["reruns_agreeing"] == "refused: no sandbox" and sheet.facts["pages"] == "?"
     notes = {r.check: r.got for r in sheet.rows if r.verdict == "note"}
     assert "UNSAFE=1" in notes["re-run: refused"] and "not compiled" in notes["report compiles"]
     assert len(sheet.rows) > 200  # the integrity pass ran whole
-    [sheet] = mark.mark(handed_in, tmp_path / "marking", mark.Options(sample=1, unsafe=True))
+    [sheet] = mark.mark(handed_in, tmp_path / "marking", options.Options(sample=1, unsafe=True))
     assert sheet.facts["sandbox"] == "none (UNSAFE=1)" and sheet.facts["reruns_agreeing"] == "1/1"
     assert sheet.facts["pages"] == "1"

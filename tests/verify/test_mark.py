@@ -16,7 +16,8 @@ import pytest
 from coursework.records import results
 from coursework.report.settings import PLACEHOLDER_AUTHOR
 from coursework.runtime import backend
-from coursework.verify import mark
+from coursework.verify import mark, options
+from coursework.verify.sheets import Sheet, describe
 from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
 from tests.verify.test_archive import bomb, make_zip
 
@@ -113,7 +114,7 @@ def change_learning_rate(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def marked(handed_in, tmp_path_factory) -> tuple[Path, dict[str, mark.Sheet]]:
+def marked(handed_in, tmp_path_factory) -> tuple[Path, dict[str, Sheet]]:
     """A folder of eight handed-in zips (one clean), marked without re-runs."""
     tmp = tmp_path_factory.mktemp("marker")
     inbox = tmp / "inbox"
@@ -133,11 +134,11 @@ def marked(handed_in, tmp_path_factory) -> tuple[Path, dict[str, mark.Sheet]]:
     )
     bomb(inbox / "bomb.zip", (1 << 30) + (1 << 24))
     (inbox / "notzip.zip").write_bytes(b"%PDF-1.5 a PDF renamed to .zip")
-    sheets = mark.mark(inbox, tmp / "marking", mark.Options(sample=0))
+    sheets = mark.mark(inbox, tmp / "marking", options.Options(sample=0))
     return tmp, {s.name.removesuffix(".zip"): s for s in sheets}
 
 
-def first_failure(sheet: mark.Sheet) -> str:
+def first_failure(sheet: Sheet) -> str:
     return sheet.mark_row()["first_failure"]
 
 
@@ -149,8 +150,8 @@ def test_a_clean_submission_passes_every_check_and_two_reruns_are_byte_identical
     shutil.copy(handed_in, inbox / "s0000001.zip")
     before = set(tmp_path.iterdir())
     monkeypatch.chdir(tmp_path)  # relative paths, as `make mark` gives them
-    [sheet] = mark.mark(Path("inbox/s0000001.zip"), Path("marking"), mark.Options(sample=2))
-    assert sheet.verdict == "pass", [mark.describe(r) for r in sheet.failures]
+    [sheet] = mark.mark(Path("inbox/s0000001.zip"), Path("marking"), options.Options(sample=2))
+    assert sheet.verdict == "pass", [describe(r) for r in sheet.failures]
     reruns = [r for r in sheet.rows if r.check.startswith("re-run history")]
     assert len(reruns) == 2 and all("byte-identical" in r.check and r.ok for r in reruns)
     kinds = {r.kind for r in sheet.rows}
@@ -176,7 +177,7 @@ def test_a_clean_submission_passes_every_check_and_two_reruns_are_byte_identical
     assert set(tmp_path.iterdir()) == before | {tmp_path / "marking"}  # nothing else written
     # a second mark skips what is already marked
     stamp = (folder / "sheet.json").stat().st_mtime_ns
-    [again] = mark.mark(inbox, tmp_path / "marking", mark.Options(sample=2))
+    [again] = mark.mark(inbox, tmp_path / "marking", options.Options(sample=2))
     assert again.verdict == "pass" and (folder / "sheet.json").stat().st_mtime_ns == stamp
 
 
@@ -197,7 +198,7 @@ def test_a_number_edited_in_the_reports_tex_is_named_even_with_the_hashes_redone
 def test_a_changed_learning_rate_disagrees_with_the_spec_and_with_its_rerun(marked, tmp_path):
     tmp, sheets = marked
     assert "run.json config: learning_rate" in first_failure(sheets["rate"])
-    [sheet] = mark.mark(tmp / "inbox" / "rate.zip", tmp_path / "marking", mark.Options(sample=1))
+    [sheet] = mark.mark(tmp / "inbox" / "rate.zip", tmp_path / "marking", options.Options(sample=1))
     checks = {r.check for r in sheet.failures}
     assert "run.json config: learning_rate" in checks
     assert any(c.startswith("re-run history") for c in checks), checks
@@ -225,7 +226,7 @@ def test_unsafe_archives_are_refused_with_one_error_and_nothing_written(marked, 
 
 def test_the_others_are_still_marked_and_the_table_has_a_row_each(marked):
     tmp, sheets = marked
-    assert sheets["clean"].verdict == "pass", [mark.describe(r) for r in sheets["clean"].failures]
+    assert sheets["clean"].verdict == "pass", [describe(r) for r in sheets["clean"].failures]
     rows = {r["submission"]: r for r in results.read_csv(tmp / "marking" / "marks.csv")}
     assert len(rows) == 8
     assert rows["clean.zip"]["verdict"] == "pass" and rows["clean.zip"]["failed"] == "0"
@@ -239,7 +240,7 @@ def test_three_submissions_give_three_rows_and_the_right_verdicts(marked, tmp_pa
     inbox.mkdir()
     for name in ("clean", "digit", "tex"):
         shutil.copy(tmp / "inbox" / f"{name}.zip", inbox / f"{name}.zip")
-    mark.mark(inbox, tmp_path / "marking", mark.Options(sample=0))
+    mark.mark(inbox, tmp_path / "marking", options.Options(sample=0))
     rows = results.read_csv(tmp_path / "marking" / "marks.csv")
     assert [(r["submission"], r["verdict"]) for r in rows] == [
         ("clean.zip", "pass"),
@@ -277,7 +278,7 @@ def test_an_unresolved_result_in_the_handed_in_prose_is_a_named_failure(handed_i
         },
         cover_tracks=True,
     )
-    [sheet] = mark.mark(bad, tmp_path / "marking", mark.Options(sample=0))
+    [sheet] = mark.mark(bad, tmp_path / "marking", options.Options(sample=0))
     assert sheet.verdict == "FAIL" and len(sheet.failures) == 1, sheet.failures
     first = first_failure(sheet)
     assert "report \\result" in first and "prose/toy/discussion.tex:2" in first, first
@@ -301,8 +302,10 @@ def test_a_placeholder_author_is_listed_by_submission_and_shown_by_the_sheet(
     )
     out = capsys.readouterr().out
     assert f'  author: report.toml (still "{PLACEHOLDER_AUTHOR}")' in out.splitlines(), out
-    [sheet] = mark.mark(tmp_path / "submission.zip", tmp_path / "marking", mark.Options(sample=0))
-    assert sheet.verdict == "pass", [mark.describe(r) for r in sheet.failures]
+    [sheet] = mark.mark(
+        tmp_path / "submission.zip", tmp_path / "marking", options.Options(sample=0)
+    )
+    assert sheet.verdict == "pass", [describe(r) for r in sheet.failures]
     unwritten = sheet.facts["unwritten"]
     assert unwritten.startswith("author, ") and unwritten.endswith("toy/motivation, toy/discussion")
     assert f"- unwritten: {unwritten}" in (tmp_path / "marking/submission/sheet.md").read_text()

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from coursework.analysis import manifest
+from coursework.analysis import checks, manifest
 from coursework.commands import cli
 from coursework.records import results
 from coursework.records.layout import ResultsSet
 from coursework.report import render as report
 from coursework.runtime import backend
 from coursework.verify import integrity as verify
+from coursework.verify import rerun
 from tests.helpers import FC_AND_CONV, toy_spec
 
 
@@ -46,7 +47,7 @@ def copy(submitted, tmp_path) -> Path:
     return dest
 
 
-def failures(res: Path, **kw) -> list[verify.Row]:
+def failures(res: Path, **kw) -> list[checks.Row]:
     rows = verify.verify(ResultsSet(res, "quick"), do_rerun=kw.pop("rerun", False), **kw)
     return [r for r in rows if not r.ok]
 
@@ -372,7 +373,7 @@ def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     in_progress(base / "fc/seed-1", base / "fc" / results.TUNE / "trial-002")
     bump_digit(base / "fc/seed-1/history.csv", "\n2,")
     picked: list[Path] = []
-    monkeypatch.setattr(verify.rerun, "rerun", lambda rs, jobs, tol: picked.extend(jobs) or [])
+    monkeypatch.setattr(rerun, "rerun", lambda rs, jobs, tol: picked.extend(jobs) or [])
     rows = verify.verify(ResultsSet(copy, "quick"), do_rerun=True)
     bad = [r for r in rows if not r.ok]
     assert bad and {(r.run, r.seed, r.file) for r in bad} == {
