@@ -1,13 +1,17 @@
-"""Helpers for tests: toy spec files, and the mark of tests that need TeX."""
+"""Helpers for tests: toy spec files, a run left part-way, and the mark of tests that need TeX."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from coursework.records import layout
 
 # a test that compiles the PDF (TeX Live) and reads it back (poppler's pdftotext)
 needs_bwrap = pytest.mark.skipif(
@@ -123,3 +127,25 @@ def handed_in_zip(folder: Path, spec: Path) -> Path:
         == 0
     )
     return folder / "submission.zip"
+
+
+def in_progress(src: Path, dest: Path, record: str = "absent", epochs: int = 1) -> Path:
+    """``dest``: the seed folder ``src`` as the engine leaves a run part-way through training
+    (``engine/run.py``): ``history.csv`` with its first ``epochs`` rows, the training state in
+    ``backup/``, no weights, predictions or ``run.json`` yet. ``record="running"``: a
+    ``run.json`` that says so (the engine writes none until the run ends)."""
+    dest.mkdir(parents=True)
+    lines = (src / layout.HISTORY).read_text().splitlines()
+    (dest / layout.HISTORY).write_text("\n".join(lines[: 1 + epochs]) + "\n")
+    layout.checkpoint_key_file(dest).parent.mkdir()
+    layout.checkpoint_key_file(dest).write_text("0" * 64 + "\n")
+    np.savez(layout.checkpoint_file(dest), epoch=np.int64(epochs))
+    if record == "running":
+        rec = json.loads((src / layout.RECORD).read_text())
+        rec.update(
+            status="running",
+            metrics={},
+            seed=int(dest.name.removeprefix(".").split("-")[1].split(".")[0]),
+        )
+        (dest / layout.RECORD).write_text(json.dumps(rec))
+    return dest

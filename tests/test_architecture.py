@@ -188,22 +188,22 @@ def test_only_the_results_module_globs_the_results_folder():
 
 def test_only_the_results_module_names_the_results_files():
     """The file names of a results folder are spelled in records/layout.py alone."""
-    from coursework.records import results
+    from coursework.records import layout
 
     names = [
-        results.RECORD,
-        results.HISTORY,
-        results.SPEC,
-        results.PREDICTIONS,
-        results.MODEL,
-        results.BEST_WEIGHTS,
-        results.SUMMARY,
-        results.STATS,
-        results.ENSEMBLES,
-        results.MANIFEST,
-        results.VERIFICATION,
-        results.BENCH,
-        results.CALIBRATION,
+        layout.RECORD,
+        layout.HISTORY,
+        layout.SPEC,
+        layout.PREDICTIONS,
+        layout.MODEL,
+        layout.BEST_WEIGHTS,
+        layout.SUMMARY,
+        layout.STATS,
+        layout.ENSEMBLES,
+        layout.MANIFEST,
+        layout.VERIFICATION,
+        layout.BENCH,
+        layout.CALIBRATION,
     ]
     assert len(set(names)) == len(names)
     for path in PACKAGE.rglob("*.py"):

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from coursework.analysis import ensemble, manifest, stats
-from coursework.records import results
+from coursework.records import locks, results
 from coursework.records.layout import ResultsSet
 
 
 def write_aggregates(rs: ResultsSet) -> None:
     """summary.csv, stats.csv, ensembles.csv and MANIFEST.json, from all runs on disk."""
-    with results.locked(rs):
+    with locks.locked(rs):
         results.write_summary(rs)
         stats.write_stats(rs)
         ensemble.write_ensembles(rs)

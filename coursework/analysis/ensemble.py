@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
@@ -73,8 +73,8 @@ def ensemble_rows(rs: ResultsSet) -> list[dict[str, Any]]:
     """One row per run with two or more complete seeds under ``results/<profile>``."""
     groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
     for rec_path in rs.record_paths():
-        rec = results.read_json(rec_path)
-        pred = rec_path.parent / results.PREDICTIONS
+        rec = storage.read_json(rec_path)
+        pred = rec_path.parent / layout.PREDICTIONS
         if rec["status"] == Status.COMPLETE and pred.exists():
             groups.setdefault((rec["question"], rec["run"]), []).append((rec["seed"], pred))
     return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items()) if len(m) >= 2]
@@ -82,6 +82,6 @@ def ensemble_rows(rs: ResultsSet) -> list[dict[str, Any]]:
 
 def write_ensembles(rs: ResultsSet) -> Path:
     """Rewrite ``ensembles.csv`` from the results set's predictions."""
-    path = rs.aggregate(results.ENSEMBLES)
-    results.write_csv(path, COLUMNS, ensemble_rows(rs))
+    path = rs.aggregate(layout.ENSEMBLES)
+    storage.write_csv(path, COLUMNS, ensemble_rows(rs))
     return path

@@ -27,15 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from coursework import __version__
-from coursework.records import results
+from coursework.records import layout, locks, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT, project_digest
 from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import env
 
-NAME = results.MANIFEST
-NOT_LISTED = {NAME, results.VERIFICATION}
+NAME = layout.MANIFEST
+NOT_LISTED = {NAME, layout.VERIFICATION}
 PACKAGES = [
     "keras",
     "tensorflow",
@@ -110,7 +110,7 @@ def run_provenance(rs: ResultsSet) -> tuple[dict[str, dict[str, Any]], list[dict
     sets: dict[str, dict[str, Any]] = {}
     backends: dict[tuple[Any, Any], int] = {}
     for path in rs.record_paths():
-        rec = results.read_json(path)
+        rec = storage.read_json(path)
         ds = rec.get("dataset") or {}
         if ds.get("fingerprint"):
             sets.setdefault(
@@ -152,13 +152,13 @@ def contents(rs: ResultsSet, command: list[str] | None = None) -> dict[str, Any]
 def write(rs: ResultsSet, command: list[str] | None = None) -> Path:
     """Rewrite the manifest; the caller holds ``results.locked``."""
     path = rs.aggregate(NAME)
-    results.write_json(path, contents(rs, command))
+    storage.write_json(path, contents(rs, command))
     return path
 
 
 def update(rs: ResultsSet) -> Path:
     """Rewrite the manifest under the results lock (after ``plots`` and ``report``)."""
-    with results.locked(rs):
+    with locks.locked(rs):
         return write(rs)
 
 
@@ -170,7 +170,7 @@ def read(rs: ResultsSet) -> dict[str, Any]:
             f"{path} does not exist: these results were not written by this project's "
             f"run/plots/report commands (or the file was deleted)"
         )
-    return results.read_json(path)
+    return storage.read_json(path)
 
 
 def of_part(

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as sps
 
-from coursework.records import results, spec
+from coursework.records import layout, results, spec, storage
 from coursework.records.layout import ResultsSet
 
 COLUMNS = [
@@ -150,6 +150,6 @@ def stats_rows(rs: ResultsSet) -> list[dict[str, Any]]:
 
 def write_stats(rs: ResultsSet) -> Path:
     """Rewrite ``stats.csv`` from the results set's runs."""
-    path = rs.aggregate(results.STATS)
-    results.write_csv(path, COLUMNS, stats_rows(rs))
+    path = rs.aggregate(layout.STATS)
+    storage.write_csv(path, COLUMNS, stats_rows(rs))
     return path

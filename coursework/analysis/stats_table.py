@@ -8,7 +8,7 @@ from typing import TypedDict
 from coursework.analysis import ensemble, stats
 from coursework.analysis.contract import Row
 from coursework.analysis.display import p_text, pct
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.layout import ResultsSet
 
 
@@ -93,6 +93,6 @@ def read_aggregate(rs: ResultsSet, name: str) -> list[Row]:
     """``stats.csv`` or ``ensembles.csv`` rows as text (recomputed if the file is missing)."""
     path = rs.dir() / name
     if path.exists():
-        return results.read_csv(path)
-    rows = stats.stats_rows(rs) if name == results.STATS else ensemble.ensemble_rows(rs)
-    return [{k: results.fmt(v) for k, v in r.items()} for r in rows]
+        return storage.read_csv(path)
+    rows = stats.stats_rows(rs) if name == layout.STATS else ensemble.ensemble_rows(rs)
+    return [{k: storage.fmt(v) for k, v in r.items()} for r in rows]

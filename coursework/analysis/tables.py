@@ -18,15 +18,15 @@ from __future__ import annotations
 from coursework.analysis.contract import QuestionNumbers
 from coursework.analysis.question import question
 from coursework.analysis.stats_table import read_aggregate
-from coursework.records import results, spec
+from coursework.records import layout, spec, storage
 from coursework.records.layout import ResultsSet
 
 
 def numbers(rs: ResultsSet, order: list[str] | None = None) -> list[QuestionNumbers]:
     """:func:`question` for every question with results, in ``order`` (default: the project's
     questions first, in file-name order)."""
-    stats_rows = read_aggregate(rs, results.STATS)
-    ensemble_rows = read_aggregate(rs, results.ENSEMBLES)
+    stats_rows = read_aggregate(rs, layout.STATS)
+    ensemble_rows = read_aggregate(rs, layout.ENSEMBLES)
     order = order if order is not None else spec.all_questions()
     present = sorted(
         rs.questions(),
@@ -41,7 +41,7 @@ def environment(rs: ResultsSet) -> list[list[str]]:
     paths = rs.record_paths()
     if not paths:
         return []
-    e = results.read_json(paths[0])["environment"]
+    e = storage.read_json(paths[0])["environment"]
     gpus = ", ".join(g.get("name") or g.get("device", "") for g in e.get("gpus", [])) or "none"
     return [
         ["Python", e["python"]],

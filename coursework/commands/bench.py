@@ -28,9 +28,9 @@ import numpy as np
 from coursework import __version__
 from coursework.data import datasets as data
 from coursework.engine.estimate import device_name
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.config import TrainConfig
-from coursework.records.results import SCHEMA_VERSION
+from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import backend, workers
 
 if TYPE_CHECKING:
@@ -268,7 +268,7 @@ def bench(
     if with_torch:
         with workers.pool(1, backend="torch") as pool:
             out["torch_eager"] = pool.submit(torch_eager, x, y, batch_sizes, epochs).result()
-    results.write_json(results.bench_file(results_dir), out)
+    storage.write_json(layout.bench_file(results_dir), out)
     return out
 
 

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
         backend.import_keras()  # first, without the framework's load-time noise
     if hasattr(args, "profile"):
-        from coursework.records.results import ResultsSet, profile_had, set_name
+        from coursework.records.layout import ResultsSet, profile_had, set_name
 
         auto = args.profile == AUTO
         if auto:

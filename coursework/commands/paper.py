@@ -79,7 +79,7 @@ def cmd_submission(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from coursework.analysis import checks
-    from coursework.records import results
+    from coursework.records import layout
     from coursework.runtime import backend
     from coursework.verify import integrity as verify
 
@@ -105,7 +105,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 )
             )
     bad = [r for r in rows if not r.ok]
-    where = args.rs.aggregate(results.VERIFICATION)
+    where = args.rs.aggregate(layout.VERIFICATION)
     if bad:
         files = sorted({r.file for r in bad})
         print(
@@ -120,17 +120,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
-    from coursework.records import results
+    from coursework.records import layout, storage
     from coursework.runtime import backend
     from coursework.verify.rerun import retrain
 
     backend.check_installed()
     backend.configure(deterministic=True)  # as make verify: byte identity needs it
-    rec = results.read_json(args.record)
+    rec = storage.read_json(args.record)
     new = retrain(rec, args.out)
     if "error" in new:
         raise CourseworkError(f"{args.record}: {new['error']}")
-    results.write_json(args.out / results.RECORD, new)
+    storage.write_json(args.out / layout.RECORD, new)
     print(f"re-trained {rec['question']}/{rec['run']} seed {rec['seed']} into {args.out}")
     return 0
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from coursework.data import datasets as data
 from coursework.data import images
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.builders import resolve_builder
 from coursework.records.config import TrainConfig
 from coursework.records.errors import DataError, ResultsError
@@ -36,13 +36,13 @@ BATCH = 1000
 def load_run(folder: Path) -> tuple[keras.Model, dict]:
     """The trained model of a run folder and its ``run.json`` record."""
     folder = Path(folder)
-    record_path, model_path = folder / results.RECORD, folder / results.MODEL
+    record_path, model_path = folder / layout.RECORD, folder / layout.MODEL
     if not record_path.exists() or not model_path.exists():
         raise ResultsError(
-            f"{folder}: not a finished run (it needs {results.RECORD} and "
+            f"{folder}: not a finished run (it needs {layout.RECORD} and "
             "model.keras; give a folder like results/quick/conv/conv2/seed-0)"
         )
-    rec = results.read_json(record_path)
+    rec = storage.read_json(record_path)
     resolve_builder(rec["config"]["builder"])  # registers the run's own layers for loading
     return keras.saving.load_model(model_path, compile=False), rec
 
@@ -113,7 +113,7 @@ def predict(folder: Path, files: list[Path], out: Path | None = None) -> dict:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        results.write_text(Path(out), buf.getvalue())
+        storage.write_text(Path(out), buf.getvalue())
         print(f"written: {out}")
     return {"rows": rows, "accuracy": accuracy}
 

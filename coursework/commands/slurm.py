@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coursework.engine.request import TrainRequest
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import SpecError
 from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
@@ -133,7 +133,7 @@ def write(
     suffix = "-tune" if request.tune else ""
     path = Path(out) if out else SCRIPTS / f"{spec.question}-{request.rs.name}{suffix}.sbatch"
     text, n = script(spec, request, res)
-    results.write_text(path, text)
+    storage.write_text(path, text)
     os.chmod(path, 0o755)
     # before sbatch
     request.rs.slurm_logs().mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from coursework.engine.estimate import backend_note
 from coursework.engine.job import Job, State, plan, state
 from coursework.engine.tune import study_state
-from coursework.records import results
+from coursework.records import layout
 from coursework.records import spec as specs
 from coursework.records.errors import SpecError
 from coursework.records.record import Status
@@ -44,7 +44,7 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
                     Status.MISSING: "its study has not started",
                     "tuning": "its study has trials to go",
                 }[kind]
-                has = (job.out / results.RECORD).exists()
+                has = (job.out / layout.RECORD).exists()
                 out.append((job, State(Status.STALE if has else Status.MISSING, (reason,))))
                 continue
             try:

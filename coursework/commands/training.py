@@ -169,7 +169,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from coursework.commands.bench import bench, table
-    from coursework.records import results
+    from coursework.records import layout
 
     if args.epochs < 2 or 0 in args.batch_sizes:
         raise CourseworkError(
@@ -185,7 +185,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.images,
     )
     print(table(out))
-    print(f"written: {results.bench_file(args.results)}")
+    print(f"written: {layout.bench_file(args.results)}")
     return 0
 
 

@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import DataError, ResultsError
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -203,7 +203,7 @@ def load_folder(
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     try:
-        results.write_bytes(cached, buf.getvalue())
+        storage.write_bytes(cached, buf.getvalue())
     except ResultsError:
         pass  # no cache: decode again next time
     return arrays, names

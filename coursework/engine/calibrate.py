@@ -57,10 +57,10 @@ from coursework.engine.speed import (
     fast_epoch,
     steady_epoch_seconds,
 )
-from coursework.records import results
+from coursework.records import layout, locks, storage
 from coursework.records.config import TrainConfig
 from coursework.records.errors import ResultsError
-from coursework.records.results import SCHEMA_VERSION
+from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import backend, env
 
 STEPS = 200  # mini-batches per timed pass ("a few hundred steps")
@@ -181,14 +181,14 @@ class Calibrations:
     """The cache in ``<results>/calibration.json``: speeds by :func:`key`."""
 
     def __init__(self, results_dir: Path):
-        self.path = results.calibration_file(results_dir)
+        self.path = layout.calibration_file(results_dir)
         self.entries: dict[str, dict] = self._read()
 
     def _read(self) -> dict[str, dict]:
         if not self.path.exists():
             return {}
         try:
-            return results.read_json(self.path).get("entries", {})
+            return storage.read_json(self.path).get("entries", {})
         except ResultsError as exc:  # a cache: measure again rather than stop
             print(f"note: {exc}; calibrating again", flush=True)
             return {}
@@ -198,12 +198,12 @@ class Calibrations:
         """The entries as on disk now, under the lock beside the file; written back
         (atomically) when the block ends, if changed, so no process drops another's entries."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with results.file_lock(self.path.parent / ".calibration.lock"):
+        with locks.file_lock(self.path.parent / ".calibration.lock"):
             entries = self._read()
             before = json.dumps(entries, sort_keys=True)
             yield entries
             if json.dumps(entries, sort_keys=True) != before:
-                results.write_json(
+                storage.write_json(
                     self.path,
                     {
                         "schema_version": SCHEMA_VERSION,
@@ -302,8 +302,8 @@ def observe(
     read from it). Never fails the run: a cache it cannot read or write is a note."""
     try:
         if isinstance(history, Path):
-            path = history / results.HISTORY if history.is_dir() else history
-            history = results.read_csv(path) if path.exists() else []
+            path = history / layout.HISTORY if history.is_dir() else history
+            history = storage.read_csv(path) if path.exists() else []
         return Calibrations(results_dir).observe(cfg, info, history, concurrent)
     except (OSError, ResultsError) as exc:
         print(f"note: speed cache not updated: {exc}", flush=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from coursework.records import results
+from coursework.records import results, storage
 from coursework.records.errors import ResultsError
 from coursework.records.results import HISTORY_COLUMNS
 
@@ -53,7 +53,7 @@ class Checkpoint:
         arrays.update({f"b{i}": a for i, a in enumerate(self.best or [])})
         buf = io.BytesIO()
         np.savez(buf, epoch=np.int64(epoch), **arrays)
-        results.write_bytes(self.path, buf.getvalue())
+        storage.write_bytes(self.path, buf.getvalue())
 
     def restore(self) -> int:
         """Load the saved state into the variables; return its epoch (0: nothing saved)."""
@@ -93,7 +93,7 @@ class History:
 
     def __init__(self, path: Path, keep: int):
         self.path = Path(path)
-        old = results.read_csv(self.path) if self.path.exists() and keep else []
+        old = storage.read_csv(self.path) if self.path.exists() and keep else []
         if len(old) < keep:
             raise ResultsError(
                 f"{self.path} has {len(old)} rows but the checkpoint is at epoch {keep}; "
@@ -104,7 +104,7 @@ class History:
 
     def append(self, row: dict) -> None:
         self.rows.append(row)
-        results.write_csv(self.path, HISTORY_COLUMNS, self.rows)
+        storage.write_csv(self.path, HISTORY_COLUMNS, self.rows)
 
     def val_accuracy(self) -> list[float]:
         return results.column(self.rows, "val_accuracy")

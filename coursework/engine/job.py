@@ -12,7 +12,7 @@ import keras
 from coursework.data import datasets as data
 from coursework.engine import keys
 from coursework.engine.network import build_model
-from coursework.records import results
+from coursework.records import layout, locks, storage
 from coursework.records import spec as specs
 from coursework.records.builders import models_module
 from coursework.records.config import TrainConfig
@@ -93,16 +93,16 @@ def state(job: Job, claimed: bool = False) -> State:
 
     out = job.out
     if not claimed:
-        with results.run_claim(out) as free:
+        with locks.run_claim(out) as free:
             if not free:
                 return State("training")
-    if not (out / results.RECORD).exists():
-        if (results.staging_dir(out) / results.RECORD).exists():
+    if not (out / layout.RECORD).exists():
+        if (layout.staging_dir(out) / layout.RECORD).exists():
             return State(Status.STOPPED)  # a replacement completed, not yet swapped in
-        stopped = results.checkpoint_file(out).exists()
+        stopped = layout.checkpoint_file(out).exists()
         return State(Status.STOPPED if stopped else Status.MISSING)
     try:
-        rec = results.read_json(out / results.RECORD)
+        rec = storage.read_json(out / layout.RECORD)
     except ResultsError:
         return State(Status.MISSING)
     if rec.get("status") != Status.COMPLETE:
@@ -156,7 +156,7 @@ def plan(
     """The jobs of ``spec``: its runs under ``profile`` (or the ``only`` ones) times their
     seeds (or ``seeds``), on the spec's datasets or all on ``dataset``."""
     pairs = spec.tasks(profile, only, seeds, dataset)
-    rs = ResultsSet(Path(results_dir), results.set_name(profile, dataset))
+    rs = ResultsSet(Path(results_dir), layout.set_name(profile, dataset))
     return [Job(r, s, rs, i, len(pairs)) for i, (r, s) in enumerate(pairs, 1)]
 
 

@@ -35,7 +35,7 @@ from coursework.engine.job import (
 )
 from coursework.engine.request import TrainRequest
 from coursework.engine.run import record, train_one
-from coursework.records import results
+from coursework.records import layout, locks, results, runs, storage
 from coursework.records import spec as specs
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.record import Status
@@ -52,7 +52,7 @@ def run_job(
     None); write its ``run.json`` and (if ``shared``) the summary. A failed run is recorded as
     ``failed``; storage errors stop everything."""
     head = f"[{job.number}/{job.total}] {job.name}"
-    with results.run_claim(job.out) as mine:
+    with locks.run_claim(job.out) as mine:
         if not mine:
             events.say(f"{head}: another process is training it now, skipped")
             return None
@@ -63,39 +63,39 @@ def _run_claimed(
     job: Job, head: str, force: bool, label: str, shared: bool, concurrent: int = 1
 ) -> dict | None:
     out = job.out
-    results.recover_run(out)
+    runs.recover_run(out)
     now = state(job, claimed=True)
     if now.kind == Status.COMPLETE and not force:
         events.say(f"{head}: complete, skipped (FORCE=1 / --force trains it again)")
         return None
     key = job_key(job)
     # a complete run trained again is trained beside it and replaces it when it completes
-    target = results.staging_dir(out) if now.kind in (Status.COMPLETE, Status.STALE) else out
+    target = layout.staging_dir(out) if now.kind in (Status.COMPLETE, Status.STALE) else out
     if now.kind == Status.STALE:
         events.say(
             f"{head}: stale ({'; '.join(now.changes)}): training it again; the old run "
             "stays until the new one completes"
         )
     try:
-        saved = results.checkpoint_key_file(target)
+        saved = layout.checkpoint_key_file(target)
         if target.exists() and (
-            (target / results.RECORD).exists()
+            (target / layout.RECORD).exists()
             or force
             or (saved.exists() and saved.read_text().strip() != key.digest)
         ):
-            if saved.exists() and not (target / results.RECORD).exists() and not force:
+            if saved.exists() and not (target / layout.RECORD).exists() and not force:
                 print(
                     f"{head}: its settings changed since it was stopped: starting it again",
                     flush=True,
                 )
             shutil.rmtree(target)  # start clean; else resume a killed run
         target.mkdir(parents=True, exist_ok=True)
-        results.write_text(saved, key.digest + "\n")
+        storage.write_text(saved, key.digest + "\n")
     except OSError as exc:
         raise ResultsError(f"cannot write {target}: {exc.strerror or exc}") from exc
     rec = _train(job, target, head, label)
     rec["key"] = key.to_json()
-    results.write_json(target / results.RECORD, rec)
+    storage.write_json(target / layout.RECORD, rec)
     # a plan that missed learns from the run
     if rec["status"] in (Status.COMPLETE, Status.DIVERGED):
         calibrate.observe(
@@ -107,7 +107,7 @@ def _run_claimed(
         )
     if target != out:
         if rec["status"] == Status.COMPLETE:
-            results.replace_run(out)
+            runs.replace_run(out)
         else:  # the old run stays: it is what there is
             print(
                 f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
@@ -116,7 +116,7 @@ def _run_claimed(
             )
     _report(job, rec, label)
     if shared:
-        with results.locked(job.rs):
+        with locks.locked(job.rs):
             results.write_summary(job.rs)
     return rec
 
@@ -239,8 +239,8 @@ def run_question(
     if not jobs:
         return 0
     rs = jobs[0].rs
-    results.ensure_writable(rs.dir())
-    results.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
+    storage.ensure_writable(rs.dir())
+    storage.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
     failed = run_jobs(jobs, force, parallel, shared, pool)
     if shared:
         write_aggregates(rs)

@@ -7,7 +7,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursework.records import results
+from coursework.records import layout
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
 from coursework.records.spec import Spec
@@ -49,7 +49,7 @@ class TrainRequest:
     @property
     def rs(self) -> ResultsSet:
         """Its profile's results set under ``results`` (on ``dataset``: its own set)."""
-        return ResultsSet(self.results, results.set_name(self.profile, self.dataset))
+        return ResultsSet(self.results, layout.set_name(self.profile, self.dataset))
 
     def load(self) -> list[Spec]:
         """The specs of its questions, every one checked, then the backend checked installed:

@@ -34,10 +34,9 @@ from coursework.engine.network import (
     trainable_params,
     with_augmentation,
 )
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.project import project_digest
-from coursework.records.record import Status, TrainConfig
-from coursework.records.results import SCHEMA_VERSION
+from coursework.records.record import SCHEMA_VERSION, Status, TrainConfig
 from coursework.records.spec import Run
 from coursework.runtime import backend
 from coursework.runtime.env import environment
@@ -127,9 +126,9 @@ def fit(
     progress line with the time left for this run and, if ``after`` (the estimated seconds of
     the runs after this one) is known, for the whole command. ``on_epoch(epoch, val_accuracy)``
     returning True stops the run there (a tuning trial that its study prunes)."""
-    checkpoint = Checkpoint(results.checkpoint_file(out), s.net)
+    checkpoint = Checkpoint(layout.checkpoint_file(out), s.net)
     start = checkpoint.restore()
-    history = History(out / results.HISTORY, keep=start)
+    history = History(out / layout.HISTORY, keep=start)
     chance = chance_loss(str(cfg.loss), num_classes)
     epochs = int(cfg.epochs or 0)
     if start:
@@ -204,7 +203,7 @@ def save_best(model: keras.Model, best: list[np.ndarray] | None, out: Path) -> N
         return
     current = model.get_weights()
     model.set_weights(best)
-    save_atomically(model.save_weights, out / results.BEST_WEIGHTS)
+    save_atomically(model.save_weights, out / layout.BEST_WEIGHTS)
     model.set_weights(current)
 
 
@@ -219,7 +218,7 @@ def test(
         "train_seconds": round(sum(float(r["epoch_seconds"]) for r in history.rows), 3),
     }
     best = history.best_epoch()
-    if best is None or not (out / results.BEST_WEIGHTS).exists():
+    if best is None or not (out / layout.BEST_WEIGHTS).exists():
         return metrics
     if not evaluate:
         return {
@@ -227,12 +226,12 @@ def test(
             "best_epoch": best + 1,
             "best_val_accuracy": history.val_accuracy()[best],
         }
-    s.model.load_weights(out / results.BEST_WEIGHTS)
+    s.model.load_weights(out / layout.BEST_WEIGHTS)
     x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
     scores = s.net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
     probs = s.model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
-    save_predictions(out / results.PREDICTIONS, s.model, ds.x_test, ds.y_test, probs, ds.names)
-    save_atomically(s.model.save, out / results.MODEL)
+    save_predictions(out / layout.PREDICTIONS, s.model, ds.x_test, ds.y_test, probs, ds.names)
+    save_atomically(s.model.save, out / layout.MODEL)
     return {
         **metrics,
         "best_epoch": best + 1,
@@ -260,7 +259,7 @@ def train_one(
     history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after, on_epoch)
     metrics = test(s, ds, history, out, one_hot=cfg.loss == "mse", evaluate=evaluate)
     # the run is over: nothing to resume
-    shutil.rmtree(results.checkpoint_file(out).parent, ignore_errors=True)
+    shutil.rmtree(layout.checkpoint_file(out).parent, ignore_errors=True)
     settings = backend.settings()
     determinism = {
         "op_determinism": settings["deterministic"] and s.program.deterministic,
@@ -289,7 +288,7 @@ def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
 def save_atomically(save: Callable[[Path], object], path: Path) -> None:
     """``save(tmp)`` (a Keras save method), then rename: see
     :func:`coursework.records.results.atomic`."""
-    with results.atomic(path) as tmp:
+    with storage.atomic(path) as tmp:
         save(tmp)
 
 
@@ -324,7 +323,7 @@ def save_predictions(
         arrays["filters"] = keras.ops.convert_to_numpy(convs[0].kernel).astype(np.float32)
     buf = io.BytesIO()
     np.savez_compressed(buf, allow_pickle=True, **arrays)  # (its default, named for mypy)
-    results.write_bytes(path, buf.getvalue())
+    storage.write_bytes(path, buf.getvalue())
 
 
 def record(

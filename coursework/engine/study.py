@@ -15,10 +15,11 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from coursework.records import layout, results
+from coursework.records import layout, locks
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.layout import ResultsSet
 from coursework.records.spec import Run, Tune, apply_params
+from coursework.records.storage import ensure_writable
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -32,8 +33,8 @@ def open_study(rs: ResultsSet, run: Run, number: int = 0) -> optuna.Study:
     ``number`` and the pruner."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial is ours to print
     folder = study_dir(rs, run)
-    results.ensure_writable(folder)
-    storage = JournalStorage(JournalFileBackend(str(folder / results.STUDY)))
+    ensure_writable(folder)
+    storage = JournalStorage(JournalFileBackend(str(folder / layout.STUDY)))
     return optuna.create_study(
         study_name=f"{run.question}/{run.name}",
         storage=storage,
@@ -67,7 +68,7 @@ def next_point(study: optuna.Study, folder: Path, params: dict) -> dict:
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
         or (
             t.state == TrialState.FAIL
-            and (layout.trial_dir_in(folder, t.number) / results.RECORD).exists()
+            and (layout.trial_dir_in(folder, t.number) / layout.RECORD).exists()
         )
     ]
     for values in itertools.product(*params.values()):
@@ -107,7 +108,7 @@ def counted(study: optuna.Study, folder: Path) -> int:
     recorded) or running now."""
     n = 0
     for t in study.get_trials(deepcopy=False):
-        recorded = (layout.trial_dir_in(folder, t.number) / results.RECORD).exists()
+        recorded = (layout.trial_dir_in(folder, t.number) / layout.RECORD).exists()
         n += t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) or (
             t.state == TrialState.FAIL and recorded
         )
@@ -117,7 +118,7 @@ def counted(study: optuna.Study, folder: Path) -> int:
 def study_lock(folder: Path) -> AbstractContextManager[None]:
     """Held while a process asks for a trial and claims its folder, or looks for trials whose
     process died, so that no two processes take the same trial."""
-    return results.file_lock(folder / ".study.lock")
+    return locks.file_lock(folder / ".study.lock")
 
 
 def fail_stale(study: optuna.Study, folder: Path) -> int:
@@ -125,7 +126,7 @@ def fail_stale(study: optuna.Study, folder: Path) -> int:
     failed, and their parameters asked again, so the study still gets its trials."""
     stale = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        with results.run_claim(layout.trial_dir_in(folder, t.number)) as free:
+        with locks.run_claim(layout.trial_dir_in(folder, t.number)) as free:
             if free:
                 study.tell(t.number, state=TrialState.FAIL)
                 if t.params:  # asked again (a grid's points are asked in turn anyway)

@@ -40,10 +40,10 @@ from coursework.engine.study import (  # the study's mechanics
     trial_run,
     tuning,
 )
-from coursework.records import layout, results
+from coursework.records import layout, locks, storage
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.layout import ResultsSet
-from coursework.records.record import Status
+from coursework.records.record import SCHEMA_VERSION, Status
 from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
 
@@ -60,7 +60,7 @@ def study_state(run: Run, rs: ResultsSet) -> tuple[str, str]:
     from coursework.engine.job import dataset, fingerprint
 
     folder = study_dir(rs, run)
-    if not (folder / results.STUDY).exists():
+    if not (folder / layout.STUDY).exists():
         return Status.MISSING, ""
     want = keys.study_key(run, fingerprint(dataset(run.config)))
     path = rs.study_key_file(run.question, run.name)
@@ -68,8 +68,8 @@ def study_state(run: Run, rs: ResultsSet) -> tuple[str, str]:
         if path.read_text().strip() != want:
             return Status.STALE, "its [tune] table or the run's settings changed"
     else:  # made before studies had keys: its recorded search is what can be compared
-        best = folder / results.BEST
-        old = results.read_json(best) if best.exists() else None
+        best = folder / layout.BEST
+        old = storage.read_json(best) if best.exists() else None
         now = {
             "space": tuning(run).params,
             "sampler": tuning(run).sampler,
@@ -78,7 +78,7 @@ def study_state(run: Run, rs: ResultsSet) -> tuple[str, str]:
         }
         if old is not None and any(old.get(k) != v for k, v in now.items()):
             return Status.STALE, "its [tune] table changed"
-    return (Status.COMPLETE if (folder / results.BEST).exists() else "tuning"), ""
+    return (Status.COMPLETE if (folder / layout.BEST).exists() else "tuning"), ""
 
 
 def retire_if_stale(run: Run, rs: ResultsSet) -> None:
@@ -87,8 +87,8 @@ def retire_if_stale(run: Run, rs: ResultsSet) -> None:
     from coursework.engine.job import dataset, fingerprint
 
     folder = study_dir(rs, run)
-    results.ensure_writable(folder.parent)
-    with results.file_lock(folder.parent / f".{results.TUNE}.lock"):
+    storage.ensure_writable(folder.parent)
+    with locks.file_lock(folder.parent / f".{layout.TUNE}.lock"):
         kind, why = study_state(run, rs)
         if kind == Status.STALE:
             old = rs.retired_study_dir(run.question, run.name)
@@ -99,8 +99,8 @@ def retire_if_stale(run: Run, rs: ResultsSet) -> None:
                 f"starts; the old one is kept in {old} until the new one has chosen",
                 flush=True,
             )
-        results.ensure_writable(folder)
-        results.write_text(
+        storage.ensure_writable(folder)
+        storage.write_text(
             rs.study_key_file(run.question, run.name),
             keys.study_key(run, fingerprint(dataset(run.config))) + "\n",
         )
@@ -114,7 +114,7 @@ def run_study(run: Run, rs: ResultsSet, most: int | None = None, label: str = ""
     ds = dataset(run.config)
     tune = tuning(run)
     folder = study_dir(rs, run)
-    results.ensure_writable(folder)
+    storage.ensure_writable(folder)
     done_here = 0
     while most is None or done_here < most:
         with contextlib.ExitStack() as stack:
@@ -129,7 +129,7 @@ def run_study(run: Run, rs: ResultsSet, most: int | None = None, label: str = ""
                 trial = study.ask()
                 params = suggest(trial, tune.params)
                 out = layout.trial_dir_in(folder, trial.number)
-                stack.enter_context(results.run_claim(out))  # until the trial is told
+                stack.enter_context(locks.run_claim(out))  # until the trial is told
             train_trial(study, trial, params, run, out, ds, label)
         done_here += 1
     return finish(run, rs)
@@ -181,10 +181,10 @@ def train_trial(
     rec["trial"] = {
         "number": trial.number,
         "params": params,
-        "study": results.STUDY,
+        "study": layout.STUDY,
         "sampler": tuning(run).sampler,
     }
-    results.write_json(out / results.RECORD, rec)
+    storage.write_json(out / layout.RECORD, rec)
     tell(study, trial, rec, label)
     return rec
 
@@ -210,7 +210,7 @@ def finish(run: Run, rs: ResultsSet) -> dict | None:
     """``best.json`` once the study has all its trials and none is running: the completed
     trial with the best validation accuracy (the first, on ties). None before that."""
     folder = study_dir(rs, run)
-    if not (folder / results.STUDY).exists():
+    if not (folder / layout.STUDY).exists():
         return None
     study = open_study(rs, run)
     trials = study.get_trials(deepcopy=False)
@@ -226,7 +226,7 @@ def finish(run: Run, rs: ResultsSet) -> dict | None:
         )
     best = max(complete, key=lambda t: (t.value, -t.number))
     out = {
-        "schema_version": results.SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION,
         "question": run.question,
         "run": run.name,
         "params": best.params,
@@ -243,14 +243,14 @@ def finish(run: Run, rs: ResultsSet) -> dict | None:
         "backend": backend.current(),
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    path = folder / results.BEST
-    old = results.read_json(path) if path.exists() else None
+    path = folder / layout.BEST
+    old = storage.read_json(path) if path.exists() else None
     shutil.rmtree(
         rs.retired_study_dir(run.question, run.name),
         ignore_errors=True,
     )  # the stale study this one replaces
     if old is None or old.get("params") != out["params"] or old.get("trial") != out["trial"]:
-        results.write_json(path, out)
+        storage.write_json(path, out)
         return out
     return old
 
@@ -282,9 +282,9 @@ def tune_question(
     runs = tuned_runs(spec, profile, only, dataset)
     if not runs:
         return []
-    rs = ResultsSet(Path(results_dir), results.set_name(profile, dataset))
-    results.ensure_writable(rs.dir())
-    results.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
+    rs = ResultsSet(Path(results_dir), layout.set_name(profile, dataset))
+    storage.ensure_writable(rs.dir())
+    storage.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
     for run in runs:
         retire_if_stale(run, rs)
     if task is not None:

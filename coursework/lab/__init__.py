@@ -32,7 +32,9 @@ import pandas as pd
 from coursework.lab.live import Live
 from coursework.records import results as layout
 from coursework.records import spec as specs
+from coursework.records import storage
 from coursework.records.errors import CourseworkError
+from coursework.records.layout import HISTORY, STATS, SUMMARY, ResultsSet, set_name
 from coursework.records.project import ROOT
 
 if TYPE_CHECKING:
@@ -41,9 +43,9 @@ if TYPE_CHECKING:
 RESULTS = ROOT / "results"  # the project's, wherever the notebook or script runs
 
 
-def _rs(root: Path | str, profile: str, dataset: str | None) -> layout.ResultsSet:
+def _rs(root: Path | str, profile: str, dataset: str | None) -> ResultsSet:
     """The results set the lab book's arguments name: made here, once per call."""
-    return layout.ResultsSet(Path(root), layout.set_name(profile, dataset))
+    return ResultsSet(Path(root), set_name(profile, dataset))
 
 
 def environment() -> dict:
@@ -208,7 +210,7 @@ def summary(
     question: str, profile: str = "quick", root: Path | str = RESULTS, dataset: str | None = None
 ) -> pd.DataFrame:
     """The question's rows of ``summary.csv``."""
-    path = _rs(root, profile, dataset).aggregate(layout.SUMMARY)
+    path = _rs(root, profile, dataset).aggregate(SUMMARY)
     if not path.exists():
         raise CourseworkError(f"{path} does not exist: train first (lab.train)")
     df = pd.read_csv(path)
@@ -222,12 +224,12 @@ def results(
     (a row per run: mean, sd, 95% interval, difference from the baseline, p-value) and
     ``histories`` (a row per run, seed and epoch)."""
     rs = _rs(root, profile, dataset)
-    stats_path = rs.aggregate(layout.STATS)
+    stats_path = rs.aggregate(STATS)
     stats = pd.read_csv(stats_path) if stats_path.exists() else pd.DataFrame()
     histories = []
     for path in rs.record_paths(question):
-        rec = layout.read_json(path)
-        hist = path.parent / layout.HISTORY
+        rec = storage.read_json(path)
+        hist = path.parent / HISTORY
         if hist.exists():
             h = pd.read_csv(hist)
             h.insert(0, "seed", rec["seed"])

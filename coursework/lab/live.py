@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coursework.records import results as layout
+from coursework.records import runs, storage
 from coursework.records import spec as specs
+from coursework.records.layout import HISTORY, ResultsSet, set_name
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -32,7 +33,7 @@ class Live:
         dataset: str | None,
     ):
         s = specs.load(question, builders=False)
-        self.rs = layout.ResultsSet(root, layout.set_name(profile, dataset))
+        self.rs = ResultsSet(root, set_name(profile, dataset))
         self.runs = [
             (r.name, seed, r.config.epochs or 0)
             for r, seed in s.tasks(profile, only, seeds, dataset)
@@ -45,13 +46,11 @@ class Live:
         self.status = ""
 
     def _rows(self, name: str, seed: int) -> list[dict]:
-        path = self.rs.run_dir(self.question, name, seed) / layout.HISTORY
-        return layout.read_csv(path) if path.exists() else []
+        path = self.rs.run_dir(self.question, name, seed) / HISTORY
+        return storage.read_csv(path) if path.exists() else []
 
     def complete(self) -> bool:
-        return all(
-            layout.is_complete(self.rs.run_dir(self.question, n, s)) for n, s, _ in self.runs
-        )
+        return all(runs.is_complete(self.rs.run_dir(self.question, n, s)) for n, s, _ in self.runs)
 
     def follow(self, event: dict[str, Any]) -> None:
         """Take in one event of the training process: a status line (the backend, the plan, a

@@ -1,11 +1,10 @@
 """The results of a set as tables (``summary.csv``, a question's finished seeds, a history's
-columns), and the one name callers import for everything about results.
+columns).
 
 Where things are is :mod:`coursework.records.layout` (the only module that knows the layout
 of a results folder), writing and reading :mod:`coursework.records.storage`, locks
-:mod:`coursework.records.locks`, a run folder's life :mod:`coursework.records.runs`; their
-names are importable from here too (``results.ResultsSet``, ``results.write_json``), as every
-caller reads them today.
+:mod:`coursework.records.locks`, a run folder's life :mod:`coursework.records.runs`: each
+name is imported from the module that defines it.
 """
 
 from __future__ import annotations
@@ -17,147 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from coursework.records.errors import ResultsError as ResultsError
-from coursework.records.layout import (
-    BACKUP as BACKUP,
-)
-from coursework.records.layout import (
-    BENCH as BENCH,
-)
-from coursework.records.layout import (
-    BEST as BEST,
-)
-from coursework.records.layout import (
-    BEST_WEIGHTS as BEST_WEIGHTS,
-)
-from coursework.records.layout import (
-    CALIBRATION as CALIBRATION,
-)
-from coursework.records.layout import (
-    ENSEMBLES as ENSEMBLES,
-)
-from coursework.records.layout import (
-    HISTORY as HISTORY,
-)
-from coursework.records.layout import (
-    MANIFEST as MANIFEST,
-)
-from coursework.records.layout import (
-    MODEL as MODEL,
-)
-from coursework.records.layout import (
-    PREDICTIONS as PREDICTIONS,
-)
-from coursework.records.layout import (
-    PROVENANCE as PROVENANCE,
-)
-from coursework.records.layout import (
-    RECORD as RECORD,
-)
-from coursework.records.layout import (
-    SPEC as SPEC,
-)
-from coursework.records.layout import (
-    STATS as STATS,
-)
-from coursework.records.layout import (
-    STUDY as STUDY,
-)
-from coursework.records.layout import (
-    SUMMARY as SUMMARY,
-)
-from coursework.records.layout import (
-    TUNE as TUNE,
-)
-from coursework.records.layout import (
-    VERIFICATION as VERIFICATION,
-)
-from coursework.records.layout import (
-    ResultsSet as ResultsSet,
-)
-from coursework.records.layout import (
-    bench_file as bench_file,
-)
-from coursework.records.layout import (
-    calibration_file as calibration_file,
-)
-from coursework.records.layout import (
-    checkpoint_file as checkpoint_file,
-)
-from coursework.records.layout import (
-    checkpoint_key_file as checkpoint_key_file,
-)
-from coursework.records.layout import (
-    profile_had as profile_had,
-)
-from coursework.records.layout import (
-    profile_of as profile_of,
-)
-from coursework.records.layout import (
-    retired_run_dir as retired_run_dir,
-)
-from coursework.records.layout import (
-    run_of as run_of,
-)
-from coursework.records.layout import (
-    set_name as set_name,
-)
-from coursework.records.layout import (
-    sets as sets,
-)
-from coursework.records.layout import (
-    staging_dir as staging_dir,
-)
-from coursework.records.locks import (
-    file_lock as file_lock,
-)
-from coursework.records.locks import (
-    locked as locked,
-)
-from coursework.records.locks import (
-    run_claim as run_claim,
-)
-from coursework.records.record import SCHEMA_VERSION as SCHEMA_VERSION
+from coursework.records.layout import HISTORY, SUMMARY, ResultsSet
 from coursework.records.record import Status
-from coursework.records.runs import (
-    in_progress as in_progress,
-)
-from coursework.records.runs import (
-    is_complete as is_complete,
-)
-from coursework.records.runs import (
-    recover_run as recover_run,
-)
-from coursework.records.runs import (
-    replace_run as replace_run,
-)
-from coursework.records.storage import (
-    atomic as atomic,
-)
-from coursework.records.storage import (
-    ensure_writable as ensure_writable,
-)
-from coursework.records.storage import (
-    fmt as fmt,
-)
-from coursework.records.storage import (
-    read_csv as read_csv,
-)
-from coursework.records.storage import (
-    read_json as read_json,
-)
-from coursework.records.storage import (
-    write_bytes as write_bytes,
-)
-from coursework.records.storage import (
-    write_csv as write_csv,
-)
-from coursework.records.storage import (
-    write_json as write_json,
-)
-from coursework.records.storage import (
-    write_text as write_text,
-)
+from coursework.records.runs import in_progress
+from coursework.records.storage import read_csv, read_json, write_csv
 
 SUMMARY_COLUMNS = [
     "question",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.config import TrainConfig
 from coursework.records.datanames import quick_form
 from coursework.records.errors import SpecError
@@ -97,7 +97,7 @@ class Spec:
     def resolve(self, profile: str) -> list[Run]:
         """The runs of this question under ``profile`` (or a results set such as
         ``quick@bees-1a2b3c``), with fully merged configs."""
-        profile = results.profile_of(profile)
+        profile = layout.profile_of(profile)
         if profile not in self.profiles:
             raise SpecError(
                 f"{self.path}: no profile {profile!r} (it has: {', '.join(self.profiles)})"
@@ -163,7 +163,7 @@ class Spec:
         ``dataset`` as given (:func:`coursework.records.results.set_name`)."""
         runs = self.resolve(profile)
         if dataset:
-            if results.profile_of(profile) == "quick":
+            if layout.profile_of(profile) == "quick":
                 dataset = quick_form(dataset)
             runs = [replace(r, config=r.config.with_(dataset=dataset)) for r in runs]
         if only:
@@ -191,7 +191,7 @@ def spec_path(question_or_path: str) -> Path:
     return given if given.is_dir() and not known.exists() else known
 
 
-def trained_spec(rs: results.ResultsSet, question: str) -> Spec | None:
+def trained_spec(rs: layout.ResultsSet, question: str) -> Spec | None:
     """The spec a question's runs were trained from (recorded beside them), None if absent.
     Read without importing the model builders: plots, report and verify need no Keras."""
     path = rs.spec_copy(question)
@@ -201,7 +201,7 @@ def trained_spec(rs: results.ResultsSet, question: str) -> Spec | None:
         return None
 
 
-def run_order(rs: results.ResultsSet, question: str) -> list[str]:
+def run_order(rs: layout.ResultsSet, question: str) -> list[str]:
     """The run names of a question in spec order (the baseline first), from its recorded spec."""
     s = trained_spec(rs, question)
     if s is None or rs.profile not in s.profiles:
@@ -275,13 +275,13 @@ def apply_params(cfg: TrainConfig, params: dict[str, Any]) -> TrainConfig:
     return TrainConfig.from_dict(out)
 
 
-def best_params(rs: results.ResultsSet, run: Run) -> dict[str, Any] | None:
+def best_params(rs: layout.ResultsSet, run: Run) -> dict[str, Any] | None:
     """A tuned run's ``best.json`` (the parameters its study chose), None if not tuned yet."""
-    path = rs.tune_dir(run.question, run.name) / results.BEST
-    return results.read_json(path) if path.exists() else None
+    path = rs.tune_dir(run.question, run.name) / layout.BEST
+    return storage.read_json(path) if path.exists() else None
 
 
-def with_best_params(rs: results.ResultsSet, run: Run) -> Run:
+def with_best_params(rs: layout.ResultsSet, run: Run) -> Run:
     """``run`` with the parameters its study chose (an untuned run as it is); SpecError if the
     run is tuned and its study has not finished."""
     if run.tune is None:

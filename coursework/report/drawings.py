@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from coursework.analysis.display import pct, run_decimals
-from coursework.records import results, spec
+from coursework.records import layout, results, spec, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
@@ -311,7 +311,7 @@ def tuning(rs: ResultsSet, question: str) -> Figure | None:
     parameter (:func:`trial_panel`), and the study's history with the best so far."""
     trials: dict[str, list[dict[str, Any]]] = {}
     for path in rs.trial_paths(question):
-        rec = results.read_json(path)
+        rec = storage.read_json(path)
         trials.setdefault(rec["run"], []).append(rec)
     s = spec.trained_spec(rs, question)
     if not trials or s is None:
@@ -324,8 +324,8 @@ def tuning(rs: ResultsSet, question: str) -> Figure | None:
     )
     for (name, recs, space), line in zip(rows, axes, strict=True):
         recs = sorted(recs, key=lambda r: r["trial"]["number"])
-        best = rs.tune_dir(question, name) / results.BEST
-        chosen = results.read_json(best).get("trial") if best.exists() else None
+        best = rs.tune_dir(question, name) / layout.BEST
+        chosen = storage.read_json(best).get("trial") if best.exists() else None
         val = [100 * (r["metrics"].get("best_val_accuracy") or np.nan) for r in recs]
         for ax, (param, how) in zip(line, space.items(), strict=False):
             trial_panel(ax, recs, val, param, how, chosen)
@@ -339,7 +339,7 @@ def tuning(rs: ResultsSet, question: str) -> Figure | None:
 
 def load_predictions(seed_dir: Path) -> dict[str, np.ndarray] | None:
     """A seed's test predictions (None where it has none)."""
-    path = seed_dir / results.PREDICTIONS
+    path = seed_dir / layout.PREDICTIONS
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as f:
@@ -350,5 +350,5 @@ def predictions(seed_dir: Path) -> dict[str, np.ndarray]:
     """A seed's predictions, where a figure was planned because the file is there."""
     pred = load_predictions(seed_dir)
     if pred is None:
-        raise ResultsError(f"no {results.PREDICTIONS} in {seed_dir}")
+        raise ResultsError(f"no {layout.PREDICTIONS} in {seed_dir}")
     return pred

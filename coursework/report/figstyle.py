@@ -18,7 +18,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.rcsetup import cycler  # noqa: E402
 
-from coursework.records import results  # noqa: E402
+from coursework.records import (
+    storage,
+)
 from coursework.records.errors import ResultsError  # noqa: E402
 from coursework.records.results import SeedResult  # noqa: E402
 
@@ -64,7 +66,7 @@ def save(fig: Figure, folder: Path, name: str) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         for ext in ("pdf", "png"):
             path = folder / f"{name}.{ext}"
-            with results.atomic(path) as tmp:
+            with storage.atomic(path) as tmp:
                 fig.savefig(
                     tmp, format=ext, metadata={"CreationDate": None} if ext == "pdf" else None
                 )

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursework.analysis import manifest
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.errors import ReportError, ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.report.render import NUMBERS
 
 WEIGHTS = (".h5", ".keras")  # in the results: never handed in (nor listed)
-ROWS = (results.SUMMARY, results.STATS, results.ENSEMBLES, results.VERIFICATION)  # by question
+ROWS = (layout.SUMMARY, layout.STATS, layout.ENSEMBLES, layout.VERIFICATION)  # by question
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def paper_questions(rs: ResultsSet) -> list[str]:
     if not path.exists():
         raise ReportError(f"{path} does not exist: {again}")
     try:
-        ids = [q["id"] for q in results.read_json(path)["questions"]]
+        ids = [q["id"] for q in storage.read_json(path)["questions"]]
     except (KeyError, TypeError) as exc:
         raise ReportError(f"{path}: no list of questions with ids: {again}") from exc
     except ResultsError as exc:
@@ -103,11 +103,11 @@ def results_part(rs: ResultsSet) -> Part:
     def in_part(rel: str) -> bool:
         """Whether a file of the set (its name under the set) is handed in."""
         parts = rel.split("/")
-        if rel.endswith(WEIGHTS) or parts[0] == results.MANIFEST:
+        if rel.endswith(WEIGHTS) or parts[0] == layout.MANIFEST:
             return False
         if parts[0] == figures:
             return len(parts) == 2 and (
-                parts[1] == results.PROVENANCE or figure_question(Path(parts[1]).stem) in ids
+                parts[1] == layout.PROVENANCE or figure_question(Path(parts[1]).stem) in ids
             )
         return len(parts) == 1 or parts[0] in ids or parts[0] == report_folder
 
@@ -123,7 +123,7 @@ def results_part(rs: ResultsSet) -> Part:
             continue
         files[rel] = path.read_bytes()
     out_of = (out_of | left) - set(ids)
-    for rel in [r for r in files if r in ROWS or r == f"{figures}/{results.PROVENANCE}"]:
+    for rel in [r for r in files if r in ROWS or r == f"{figures}/{layout.PROVENANCE}"]:
         data, path = files[rel], rs.dir() / rel
         try:
             files[rel] = (
@@ -132,7 +132,7 @@ def results_part(rs: ResultsSet) -> Part:
         except (UnicodeDecodeError, ValueError, csv.Error) as exc:
             raise ResultsError(f"cannot read {path}: {exc}") from exc
         origins[rel] = (rel, hashlib.sha256(data).hexdigest())
-    mpath = rs.aggregate(results.MANIFEST)
+    mpath = rs.aggregate(layout.MANIFEST)
     recorded = manifest.read(rs) if mpath.exists() else None
     return Part(ids, sorted(left), files, origins, recorded, in_part)
 
@@ -193,7 +193,7 @@ def part_manifest(part: Part, staged: ResultsSet) -> dict[str, bytes]:
         {"questions": part.questions, "left_out": part.left_out},
     )
     return {
-        f"results/{staged.name}/{results.MANIFEST}": (json.dumps(made, indent=2) + "\n").encode(
+        f"results/{staged.name}/{layout.MANIFEST}": (json.dumps(made, indent=2) + "\n").encode(
             "utf-8"
         )
     }

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import ReportError
 
 TEX_INSTALL = (
@@ -237,7 +237,7 @@ def compile_pdf(report_dir: Path, wrap: Wrap | None = None) -> Path | None:
             + latex_error(report_dir / "build" / "report.log", proc.stdout + proc.stderr)
         )
     pdf = report_dir / "report.pdf"  # copied whole: never a half-written PDF in its place
-    results.write_bytes(pdf, built.read_bytes())
+    storage.write_bytes(pdf, built.read_bytes())
     return pdf
 
 

@@ -35,7 +35,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from coursework.records import results, spec
+from coursework.records import layout, results, spec, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.record import SCHEMA_VERSION
@@ -95,7 +95,7 @@ def sha256(path: Path) -> str:
 
 def seed_files(seeds: list[SeedResult], *names: str) -> list[Path]:
     """The record of each seed and its files named ``names``."""
-    return [s.dir / n for s in seeds for n in (results.RECORD, *names)]
+    return [s.dir / n for s in seeds for n in (layout.RECORD, *names)]
 
 
 def prediction_figures(question: str, runs: dict[str, list[SeedResult]]) -> list[Figure]:
@@ -105,8 +105,8 @@ def prediction_figures(question: str, runs: dict[str, list[SeedResult]]) -> list
     out = []
     best = best_run(runs)
     top = max(runs[best], key=lambda s: s.metrics["test_accuracy"])
-    if (top.dir / results.PREDICTIONS).exists():
-        shown = tuple(seed_files([top], results.PREDICTIONS))
+    if (top.dir / layout.PREDICTIONS).exists():
+        shown = tuple(seed_files([top], layout.PREDICTIONS))
         choice = f"{best} seed {top.seed}"
         out.append(
             Figure(
@@ -129,7 +129,7 @@ def prediction_figures(question: str, runs: dict[str, list[SeedResult]]) -> list
         out.append(
             Figure(
                 f"{question}-filters",
-                tuple(seed_files([first], results.PREDICTIONS)),
+                tuple(seed_files([first], layout.PREDICTIONS)),
                 lambda: filters(predictions(first.dir)["filters"], conv[0]),
                 f"{conv[0]} seed {first.seed}",
             )
@@ -149,7 +149,7 @@ def tuning_figure(rs: ResultsSet, question: str) -> Figure | None:
         if s is not None
         else {}
     )
-    chosen = [rs.tune_dir(question, r) / results.BEST for r in spaces]
+    chosen = [rs.tune_dir(question, r) / layout.BEST for r in spaces]
     return Figure(
         f"{question}-tuning",
         tuple(trials + [p for p in chosen if p.exists()]),
@@ -165,7 +165,7 @@ def question_figures(rs: ResultsSet, question: str) -> list[Figure]:
         return []
     every = [s for seeds in runs.values() for s in seeds]
     order = "runs " + ", ".join(runs)  # the spec's order: a figure's order of runs
-    histories = tuple(seed_files(every, results.HISTORY))
+    histories = tuple(seed_files(every, layout.HISTORY))
     records = tuple(seed_files(every))
     out = [
         Figure(f"{question}-curves", histories, lambda: curves(runs), order),
@@ -191,7 +191,7 @@ def read_provenance(rs: ResultsSet) -> dict[str, dict]:
     sha256 of its files ({} where there is none)."""
     path = rs.provenance_file()
     try:
-        return results.read_json(path)["figures"] if path.exists() else {}
+        return storage.read_json(path)["figures"] if path.exists() else {}
     except (ResultsError, KeyError, TypeError):
         return {}
 
@@ -245,7 +245,7 @@ def all_figures(rs: ResultsSet, force: bool = False) -> FigureUpdate:
         if name not in new:
             for file in entry.get("files", {}):
                 (folder / file).unlink(missing_ok=True)
-    results.write_json(
+    storage.write_json(
         rs.provenance_file(),
         {"schema_version": SCHEMA_VERSION, "figures": new},
     )
@@ -272,7 +272,7 @@ def stale_figures(rs: ResultsSet) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if not recorded:
         return [
-            (f"figures/{p.name}", f"no figures/{results.PROVENANCE}: run make plots")
+            (f"figures/{p.name}", f"no figures/{layout.PROVENANCE}: run make plots")
             for p in present
         ][:1]
     planned = {fig.name: fig for q in rs.questions() for fig in question_figures(rs, q)}

@@ -25,9 +25,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from coursework.analysis import tables
 from coursework.analysis.contract import QuestionNumbers
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import ReportError
-from coursework.records.layout import ResultsSet
+from coursework.records.layout import SUMMARY, VERIFICATION, ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.records.record import SCHEMA_VERSION
 from coursework.report.latex import check_budget, compile_pdf, layout, page_budget, tex, tex_cited
@@ -276,7 +276,7 @@ def report_texts(
             bibliography_style=Path(settings.bibliography_style).stem,
             environment=tables.environment(rs),
             verification=verification_context(
-                rs.aggregate(results.VERIFICATION),
+                rs.aggregate(VERIFICATION),
                 [q.id for q in questions],
             ),
         )
@@ -301,9 +301,9 @@ def render(
     """Write the report's ``.tex`` files, ``numbers.json`` and ``report-overleaf.zip`` (the
     same report as one folder that compiles with plain pdflatex); return the report folder.
     A ``\\result`` in the prose that ``numbers.tex`` does not define stops it first."""
-    if not rs.aggregate(results.SUMMARY).exists():
+    if not rs.aggregate(SUMMARY).exists():
         raise ReportError(
-            f"{rs.aggregate(results.SUMMARY)} does "
+            f"{rs.aggregate(SUMMARY)} does "
             f"not exist: run experiments first (make quick, or make QUESTION "
             f"PROFILE={rs.profile})"
         )
@@ -313,10 +313,10 @@ def render(
     texts, files = report_texts(rs, questions, settings, prose_root)
     check_results(prose_paths(rs, [q.id for q in questions], prose_root), questions)
     for name, text in texts.items():
-        results.write_text(report_dir / name, text)
+        storage.write_text(report_dir / name, text)
     for name, source in files.items():
-        results.write_bytes(report_dir / name, source.read_bytes())
-    results.write_json(
+        storage.write_bytes(report_dir / name, source.read_bytes())
+    storage.write_json(
         report_dir / NUMBERS,
         {
             "schema_version": SCHEMA_VERSION,
@@ -332,7 +332,7 @@ def render(
             z.writestr(name, text)
         for name, source in files.items():
             z.write(source, name)
-    results.write_bytes(report_dir / OVERLEAF, buf.getvalue())
+    storage.write_bytes(report_dir / OVERLEAF, buf.getvalue())
     return report_dir
 
 
@@ -344,7 +344,7 @@ def build(
     """Render, compile; say whether the body fits the page limit, and what is unwritten."""
     settings = settings or read_settings()
     report_dir = render(rs, prose_root, settings)
-    ids = [q["id"] for q in results.read_json(report_dir / NUMBERS)["questions"]]
+    ids = [q["id"] for q in storage.read_json(report_dir / NUMBERS)["questions"]]
     pdf = compile_pdf(report_dir)
     if pdf is not None:
         print(

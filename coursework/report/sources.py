@@ -10,7 +10,7 @@ from pathlib import Path
 
 from coursework.analysis.checks import PASSING, Verdict
 from coursework.analysis.contract import QuestionNumbers
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import ReportError
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.report.latex import spec_cites, tex
@@ -83,7 +83,7 @@ def verification_context(path: Path, questions: list[str]) -> dict | None:
     and check with its seeds."""
     if not path.exists():
         return None
-    rows = results.read_csv(path)
+    rows = storage.read_csv(path)
     bad = [r for r in rows if r.get("verdict") not in PASSING]
     counts: dict[str, dict] = {}
     for r in rows:

@@ -41,11 +41,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coursework import __version__
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import ReportError, ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT, code_digest, code_files
 from coursework.records.record import SCHEMA_VERSION
+from coursework.records.storage import write_bytes
 from coursework.report import prose
 from coursework.report.handed_in import Part, part_manifest, ready, results_part
 from coursework.report.render import NUMBERS, OVERLEAF, prose_paths
@@ -244,17 +245,17 @@ def _write(
     listing = [f"{'size':>10}  sha256{' ' * 60}path"]
     folder.mkdir(parents=True)
     for entry, data in sorted(files.items()):
-        results.write_bytes(folder / entry, data)
+        write_bytes(folder / entry, data)
     extra = made(folder)
     for entry, data in sorted(extra.items()):
-        results.write_bytes(folder / entry, data)
+        write_bytes(folder / entry, data)
     with open(archive, "xb") as f:
         with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
             for entry, data in sorted({**files, **extra}.items()):
                 z.writestr(f"{name}/{entry}", data)
                 listing.append(f"{len(data):>10}  {hashlib.sha256(data).hexdigest()}  {entry}")
             text = "\n".join(listing) + "\n"
-            results.write_text(folder / LISTING, text)
+            storage.write_text(folder / LISTING, text)
             z.writestr(f"{name}/{LISTING}", text)
         f.flush()
         os.fsync(f.fileno())

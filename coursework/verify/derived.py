@@ -8,7 +8,7 @@ from typing import Any
 
 from coursework.analysis import ensemble, stats
 from coursework.analysis.checks import InScope, Row
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.layout import ResultsSet
 from coursework.verify.verdicts import ABSENT, NONE, Verdict, absent, whole
 
@@ -23,8 +23,8 @@ def compare_csv(
     """A ``question,run,...`` CSV against its recomputed rows, cell by cell."""
     if not path.exists():
         return [absent(name, path.name)]
-    got = {(r["question"], r["run"]): r for r in results.read_csv(path)}
-    expected = {(results.fmt(r["question"]), results.fmt(r["run"])): r for r in want}
+    got = {(r["question"], r["run"]): r for r in storage.read_csv(path)}
+    expected = {(storage.fmt(r["question"]), storage.fmt(r["run"])): r for r in want}
     rows: list[Row] = []
     for key in sorted(set(got) | set(expected)):
         if not in_scope(f"{key[0]}/"):
@@ -44,14 +44,14 @@ def compare_csv(
                 )
             )
             continue
-        bad = [c for c in columns if results.fmt(expected[key][c]) != got[key].get(c)]
+        bad = [c for c in columns if storage.fmt(expected[key][c]) != got[key].get(c)]
         rows += [
             Row(
                 label,
                 NONE,
                 f"{name} {col}",
                 path.name,
-                results.fmt(expected[key][col]),
+                storage.fmt(expected[key][col]),
                 got[key].get(col, ""),
                 Verdict.MISMATCH,
             )
@@ -63,14 +63,14 @@ def compare_csv(
 def check_aggregates(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     """``stats.csv`` and ``ensembles.csv`` against their recomputation from the runs."""
     return compare_csv(
-        results.STATS,
-        rs.aggregate(results.STATS),
+        layout.STATS,
+        rs.aggregate(layout.STATS),
         stats.COLUMNS,
         stats.stats_rows(rs),
         in_scope,
     ) + compare_csv(
-        results.ENSEMBLES,
-        rs.aggregate(results.ENSEMBLES),
+        layout.ENSEMBLES,
+        rs.aggregate(layout.ENSEMBLES),
         ensemble.COLUMNS,
         ensemble.ensemble_rows(rs),
         in_scope,

@@ -9,7 +9,7 @@ from typing import Any
 
 from coursework.analysis import manifest
 from coursework.analysis.checks import InScope, Row
-from coursework.records import results, spec
+from coursework.records import layout, results, spec, storage
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
@@ -42,7 +42,7 @@ def check_files(
             continue
         rows += _check_file(rs, rel, meta["sha256"], missing_runs)
     for rel in sorted(present - set(listed)):
-        run, seed = results.run_of(rel)
+        run, seed = layout.run_of(rel)
         rows.append(
             Row(run, seed, "file listed", rel, "in manifest", "not listed", Verdict.UNLISTED)
         )
@@ -66,7 +66,7 @@ def _check_file(
 ) -> list[Row]:
     """One listed file against its recorded ``sha256``; a run folder gone is one row, the
     first time (``missing_runs``: those already reported)."""
-    run, seed = results.run_of(rel)
+    run, seed = layout.run_of(rel)
     path = rs.dir() / rel
     if path.exists():
         got = manifest.sha256(path)
@@ -90,7 +90,7 @@ def check_configs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
         rel = rs.relative(path)
         if not in_scope(rel):
             continue
-        rec = results.read_json(path)
+        rec = storage.read_json(path)
         q, run, seed = rec["question"], f"{rec['question']}/{rec['run']}", str(rec["seed"])
         if q not in configs:
             configs[q] = _spec_configs(rs, q)
@@ -107,7 +107,7 @@ def check_configs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
         rows += [
             Row(run, seed, f"run.json config: {k}", rel, text[k][0], text[k][1], Verdict.MISMATCH)
             for k in bad
-        ] or [Row(run, seed, f"run.json config = {results.SPEC}", rel)]
+        ] or [Row(run, seed, f"run.json config = {layout.SPEC}", rel)]
     return rows
 
 
@@ -130,15 +130,15 @@ def _tuned(rs: ResultsSet, run: spec.Run) -> spec.Run:
 
 def check_summary(rs: ResultsSet, in_scope: InScope) -> list[Row]:
     """``summary.csv`` against the ``run.json`` files, row by row and field by field."""
-    path = rs.aggregate(results.SUMMARY)
+    path = rs.aggregate(layout.SUMMARY)
     if not path.exists():
-        return [absent("summary", results.SUMMARY)]
-    got = {(r["question"], r["run"], r["seed"]): r for r in results.read_csv(path)}
+        return [absent("summary", layout.SUMMARY)]
+    got = {(r["question"], r["run"], r["seed"]): r for r in storage.read_csv(path)}
     want = {(r["question"], r["run"], str(r["seed"])): r for r in results.summary_rows(rs)}
     rows: list[Row] = []
     for key in sorted(set(got) | set(want)):
         q, run, seed = key
-        if not in_scope(f"{q}/{run}/seed-{seed}/{results.RECORD}"):
+        if not in_scope(f"{q}/{run}/seed-{seed}/{layout.RECORD}"):
             continue
         label = f"{q}/{run}"
         if key not in want:
@@ -147,7 +147,7 @@ def check_summary(rs: ResultsSet, in_scope: InScope) -> list[Row]:
                 absent("missing run", record, "run.json (summary.csv has a row)", label, seed)
             )
         elif key not in got:
-            rows.append(absent("summary row", results.SUMMARY, "a row", label, seed))
+            rows.append(absent("summary row", layout.SUMMARY, "a row", label, seed))
         else:
             rows += _summary_row(label, seed, want[key], got[key])
     return rows
@@ -156,15 +156,15 @@ def check_summary(rs: ResultsSet, in_scope: InScope) -> list[Row]:
 def _summary_row(label: str, seed: str, want: dict[str, Any], got: dict[str, str]) -> list[Row]:
     """One row of ``summary.csv`` (``got``) against its ``run.json`` (``want``)."""
     bad = [
-        (c, results.fmt(want[c]), got.get(c))
+        (c, storage.fmt(want[c]), got.get(c))
         for c in SUMMARY_COLUMNS
-        if results.fmt(want[c]) != got.get(c)
+        if storage.fmt(want[c]) != got.get(c)
     ]
-    check = results.SUMMARY
+    check = layout.SUMMARY
     return [
         Row(label, seed, f"{check} {col}", check, expected, str(value), Verdict.MISMATCH)
         for col, expected, value in bad
-    ] or [Row(label, seed, f"{check} = {results.RECORD}", check)]
+    ] or [Row(label, seed, f"{check} = {layout.RECORD}", check)]
 
 
 def check_histories(rs: ResultsSet, in_scope: InScope) -> list[Row]:
@@ -175,13 +175,13 @@ def check_histories(rs: ResultsSet, in_scope: InScope) -> list[Row]:
         *rs.trial_paths(),
     ]:
         rel = rs.relative(path)
-        run, seed = results.run_of(rel)
+        run, seed = layout.run_of(rel)
         if not in_scope(rel):
             continue
-        rec = results.read_json(path)
+        rec = storage.read_json(path)
         if "trial" in rec:
             run, seed = f"{rec['question']}/{rec['run']}", f"trial {rec['trial']['number']}"
-        hist_path = path.parent / results.HISTORY
+        hist_path = path.parent / layout.HISTORY
         file = rs.relative(hist_path)
         if not hist_path.exists():
             rows.append(absent("history", file, "present", run, seed))
@@ -200,7 +200,7 @@ def _history_rows(
     hist_path: Path,
 ) -> list[Row]:
     """A record's ``metrics`` against the ``history.csv`` at ``hist_path``."""
-    val = results.column(results.read_csv(hist_path), "val_accuracy")
+    val = results.column(storage.read_csv(hist_path), "val_accuracy")
     best = results.best_epoch(val)  # as the runner picks it
     checks = [
         ("epochs_run", metrics.get("epochs_run"), len(val)),
@@ -217,10 +217,10 @@ def _history_rows(
             seed,
             f"run.json {key} vs history",
             file,
-            results.fmt(expected),
-            results.fmt(value),
+            storage.fmt(expected),
+            storage.fmt(value),
             Verdict.MISMATCH,
         )
         for key, expected, value in checks
-        if results.fmt(expected) != results.fmt(value)
+        if storage.fmt(expected) != storage.fmt(value)
     ] or [Row(run, seed, "run.json = history.csv", file)]

@@ -12,7 +12,7 @@ from typing import Any
 
 from coursework.analysis import manifest
 from coursework.analysis.checks import Row, short
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.layout import ResultsSet
 from coursework.records.project import code_digest
 from coursework.report import render as report
@@ -76,7 +76,7 @@ def read_description(root: Path) -> tuple[dict[str, Any], list[Row]]:
     try:
         return _described(path.read_text(encoding="utf-8")), []
     except (OSError, ValueError) as exc:
-        sets = [s for s in results.sets(root / "results") if s != "slurm-logs"]
+        sets = [s for s in layout.sets(root / "results") if s != "slurm-logs"]
         desc = {"results_set": sets[0]} if len(sets) == 1 else {}
         why = short(exc, 60)
         return desc, [
@@ -127,7 +127,7 @@ def check_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
         sheet.changed_files.append([name, plus, minus, how])
     digest = code_digest(code)
     handed = ResultsSet(root / "results", desc.get("results_set", ""))
-    recs = [results.read_json(p) for p in handed.record_paths()]
+    recs = [storage.read_json(p) for p in handed.record_paths()]
     same = sum(r.get("code_sha256") == digest for r in recs)
     unknown = sum(r.get("code_sha256") is None for r in recs)
     sheet.facts["runs_by_handed_in_code"] = f"{same}/{len(recs)}" + (

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from coursework.analysis import manifest
 from coursework.analysis.checks import COLUMNS, InScope, Row
-from coursework.records import results
+from coursework.records import layout, runs, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.runtime import env
@@ -122,11 +122,11 @@ def verify(
     rows = integrity(rs, question, running=True) + check_lock(rs)
     if do_rerun:
         jobs = [
-            p for p in rerun.rerun_jobs(rs, question, sample) if not results.in_progress(p.parent)
+            p for p in rerun.rerun_jobs(rs, question, sample) if not runs.in_progress(p.parent)
         ]  # never one in progress
         rows += rerun.rerun(rs, jobs, tolerance)
-    results.write_csv(
-        rs.aggregate(results.VERIFICATION),
+    storage.write_csv(
+        rs.aggregate(layout.VERIFICATION),
         COLUMNS,
         [r.csv() for r in rows],
     )

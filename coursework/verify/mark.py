@@ -41,7 +41,7 @@ from pathlib import Path
 
 from coursework.analysis import manifest
 from coursework.analysis.checks import short
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import SubmissionError
 from coursework.records.layout import ResultsSet
 from coursework.report.handed_in import WEIGHTS
@@ -207,7 +207,7 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
     ``marking``; return this batch's sheets."""
     zips = [z.resolve() for z in submissions(path)]
     marking = Path(marking).resolve()  # the re-runs work in the submission's code folder
-    results.ensure_writable(marking)
+    storage.ensure_writable(marking)
     folders = sheets.assign(marking, [z.name for z in zips])
     box = choose(options.unsafe, marking) if options.sample > 0 or shutil.which("latexmk") else "-"
     if isinstance(box, str) and box != "-":

@@ -12,7 +12,7 @@ from pathlib import Path
 from coursework.analysis import tables
 from coursework.analysis.checks import InScope, Row, short
 from coursework.analysis.contract import Facts, QuestionNumbers, TableRow
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.layout import ResultsSet
 from coursework.report import render as report
 from coursework.report import sources
@@ -213,7 +213,7 @@ def written_numbers(rs: ResultsSet) -> list[QuestionNumbers] | None:
     path = rs.report_dir() / report.NUMBERS
     if not path.exists():
         return None
-    return [QuestionNumbers.from_json(q) for q in results.read_json(path)["questions"]]
+    return [QuestionNumbers.from_json(q) for q in storage.read_json(path)["questions"]]
 
 
 def check_sources(

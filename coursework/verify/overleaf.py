@@ -11,7 +11,7 @@ from pathlib import Path
 
 from coursework.analysis.checks import Row, short
 from coursework.analysis.contract import QuestionNumbers
-from coursework.records import results
+from coursework.records import layout
 from coursework.records.errors import CourseworkError, ReportError, SubmissionError
 from coursework.records.layout import ResultsSet
 from coursework.report import latex, prose
@@ -147,7 +147,7 @@ def weight(rs: ResultsSet, sources: Path) -> Callable[[Path], float]:
 
     def of(path: Path) -> float:
         rel = rs.relative(path).split("/")
-        if len(rel) < 4 or rel[2] == results.TUNE:
+        if len(rel) < 4 or rel[2] == layout.TUNE:
             return 1.0
         return 4.0 if f"{rel[0]}/{rel[1]}" in quoted else 2.0 if rel[0] in ids else 1.0
 

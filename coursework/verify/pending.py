@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coursework.analysis.checks import InScope, Row
-from coursework.records import results, spec
+from coursework.records import layout, spec, storage
 from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
 from coursework.verify.verdicts import Verdict
@@ -25,7 +25,7 @@ def check_expected_runs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
         if not in_scope(f"{q}/") or s is None or rs.profile not in s.profiles:
             continue
         for run in s.resolve(rs.name):
-            records = [rs.run_dir(q, run.name, seed) / results.RECORD for seed in run.seeds]
+            records = [rs.run_dir(q, run.name, seed) / layout.RECORD for seed in run.seeds]
             seeds = [
                 str(seed)
                 for seed, path in zip(run.seeds, records, strict=True)
@@ -40,7 +40,7 @@ def check_expected_runs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
                         ", ".join(seeds),
                         "not trained",
                         rs.relative(folder),
-                        f"in {results.SPEC} of {q}",
+                        f"in {layout.SPEC} of {q}",
                         f"no run.json for seed {', '.join(seeds)}",
                         Verdict.NOTE,
                     )
@@ -63,7 +63,7 @@ def check_in_progress(rs: ResultsSet, in_scope: InScope) -> list[Row]:
         if q not in totals:
             totals[q] = _epochs(rs, q)
         try:
-            done = len(results.read_csv(folder / results.HISTORY))
+            done = len(storage.read_csv(folder / layout.HISTORY))
         except (OSError, ValueError):
             done = 0
         seed, got = _progress(folder, part, done, totals[q].get(name))
@@ -85,7 +85,7 @@ def _progress(folder: Path, part: str, done: int, total: object) -> tuple[str, s
     """The seed (or trial) of a run in progress, and what its note says of it; ``part``:
     the folder under the run (``seed-0``, ``tune``, or a staging ``.seed-0.next``)."""
     epochs = f"{done} of {total} epochs" if total else f"{done} epoch(s)"
-    if part == results.TUNE:
+    if part == layout.TUNE:
         seed = f"trial {folder.name.removeprefix('trial-').lstrip('0') or '0'}"
         return seed, f"tuning trial: {done} epoch(s) trained ({NOW}); checked once it completes"
     if part.startswith("."):  # staging_dir: the complete run stays in place

@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from coursework.analysis.checks import Row, short
-from coursework.records import results, spec
+from coursework.records import layout, results, runs, spec, storage
 from coursework.records.errors import BackendError
 from coursework.records.layout import ResultsSet
 from coursework.records.record import Status, TrainConfig
@@ -32,7 +32,7 @@ ENV_KEYS = ("python", "backend", "backend_version", "keras", "numpy", "cpu", "gp
 
 def metric_text(path: Path) -> str:
     """``history.csv`` without its wall-clock columns: what must repeat byte for byte."""
-    rows = results.read_csv(path)
+    rows = storage.read_csv(path)
     keep = [c for c in HISTORY_COLUMNS if c not in TIMING]
     return "\n".join(",".join(r.get(c, "") for c in keep) for r in rows)
 
@@ -49,7 +49,7 @@ def same_environment(rec: dict, new: dict) -> bool:
 
 def first_difference(a: Path, b: Path) -> str:
     """Where history ``b`` first differs from ``a`` (wall-clock columns aside)."""
-    ra, rb = results.read_csv(a), results.read_csv(b)
+    ra, rb = storage.read_csv(a), storage.read_csv(b)
     for i, (x, y) in enumerate(zip(ra, rb, strict=False)):
         for c in HISTORY_COLUMNS:
             if c not in TIMING and x.get(c) != y.get(c):
@@ -59,7 +59,7 @@ def first_difference(a: Path, b: Path) -> str:
 
 def final_and_best(path: Path) -> dict[str, float]:
     """A history's last and best validation accuracy."""
-    val = results.column(results.read_csv(path), "val_accuracy")
+    val = results.column(storage.read_csv(path), "val_accuracy")
     return {"final val_accuracy": val[-1], "best val_accuracy": max(val)}
 
 
@@ -76,8 +76,8 @@ def rerun_jobs(
             *rs.record_paths(question),
             *rs.trial_paths(question),
         ]
-        if not results.in_progress(p.parent)
-        and results.read_json(p)["status"] in (Status.COMPLETE, Status.PRUNED)
+        if not runs.in_progress(p.parent)
+        and storage.read_json(p)["status"] in (Status.COMPLETE, Status.PRUNED)
     ]
     if sample is not None and sample < len(paths):
         paths = sorted(random.Random(0).sample(paths, sample))
@@ -170,11 +170,11 @@ def rerun(rs: ResultsSet, jobs: list[Path], tolerance: float) -> list[Row]:
     with contextlib.ExitStack() as stack:
         trainers = Trainers(stack)
         for i, path in enumerate(jobs, start=1):
-            rec = results.read_json(path)
+            rec = storage.read_json(path)
             run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
             if "trial" in rec:
                 seed = f"trial {rec['trial']['number']}"
-            rel = rs.relative(path.parent / results.HISTORY)
+            rel = rs.relative(path.parent / layout.HISTORY)
             print(
                 f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
                 f" epochs, backend {recorded_backend(rec)})",
@@ -185,8 +185,8 @@ def rerun(rs: ResultsSet, jobs: list[Path], tolerance: float) -> list[Row]:
                 mine = compare(
                     rec,
                     new,
-                    path.parent / results.HISTORY,
-                    Path(tmp) / results.HISTORY,
+                    path.parent / layout.HISTORY,
+                    Path(tmp) / layout.HISTORY,
                     run_id,
                     seed,
                     rel,
@@ -277,8 +277,8 @@ def identical_rows(
             seed,
             f"re-run test_accuracy ({name})",
             f"{rel[:-11]}run.json",
-            results.fmt(a),
-            results.fmt(b),
+            storage.fmt(a),
+            storage.fmt(b),
             passed(a == b),
         ),
     ]

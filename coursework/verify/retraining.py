@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from coursework.analysis.checks import Row, short
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.errors import CourseworkError
 from coursework.records.layout import ResultsSet
 from coursework.verify import rerun
@@ -48,7 +48,7 @@ def rerun_rows(
     rows: list[Row] = []
     sampled = []
     for i, path in enumerate(jobs, start=1):
-        rec = results.read_json(path)
+        rec = storage.read_json(path)
         run_id, seed_label = label(rec)
         sampled.append(f"{run_id} seed {seed_label}")
         sheet.reran.append(path.relative_to(rs.root).as_posix())
@@ -109,7 +109,7 @@ def rerun_one(
     the marking's work folder the only one it writes in) and compare it; ``sandbox``: the
     box, the environment and what it may read (:func:`sandbox_env`)."""
     work = out.parent.parent
-    rec = results.read_json(path)
+    rec = storage.read_json(path)
     run_id, seed_label = label(rec)
     name = rerun.recorded_backend(rec)
     (work / "tmp" / "home").mkdir(parents=True, exist_ok=True)
@@ -124,8 +124,8 @@ def rerun_one(
     )
     seconds = float(rec.get("metrics", {}).get("train_seconds") or 0)
     code_rc = run_logged(cmd, root / "code", run_env, work / "rerun.log", name, seconds)
-    rel = rs.relative(path.parent / results.HISTORY)
-    new_rec, new_hist = out / results.RECORD, out / results.HISTORY
+    rel = rs.relative(path.parent / layout.HISTORY)
+    new_rec, new_hist = out / layout.RECORD, out / layout.HISTORY
     if code_rc != 0 or not new_rec.exists() or not new_hist.exists():
         tail = (work / "rerun.log").read_text(errors="replace").strip().splitlines()
         why = code_rc if isinstance(code_rc, str) else tail[-1] if tail else f"exit {code_rc}"
@@ -133,10 +133,10 @@ def rerun_one(
             why = "the handed-in code has no retrain command (an older template)"
         return [rerun.not_run(run_id, seed_label, name, rel, why, 70)]
     try:
-        new = results.read_json(new_rec)
+        new = storage.read_json(new_rec)
     except CourseworkError as exc:
         new = {"error": str(exc)}
-    hist = path.parent / results.HISTORY
+    hist = path.parent / layout.HISTORY
     mine = rerun.compare(rec, new, hist, new_hist, run_id, seed_label, rel, name, tolerance)
     print(f"        -> {rerun.outcome(mine)}", flush=True)
     return mine

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from coursework.analysis.checks import COLUMNS, Row
-from coursework.records import results
+from coursework.records import storage
 from coursework.verify.verdicts import COUNTS, NONE, STOPPED, SUBMISSION_VERDICTS, Verdict, whole
 
 SHEET, MARKS = "sheet", "marks"
@@ -205,13 +205,13 @@ def clear(marking: Path, path: Path) -> None:
 
 def write_sheet(sheet: Sheet, folder: Path) -> None:
     """``sheet.{csv,md,json}`` of ``sheet`` in its folder."""
-    results.write_csv(
+    storage.write_csv(
         folder / f"{SHEET}.csv",
         ["submission", *COLUMNS],
         [{"submission": sheet.name, **r.csv()} for r in sheet.rows],
     )
-    results.write_text(folder / f"{SHEET}.md", sheet_markdown(sheet))
-    results.write_text(folder / f"{SHEET}.json", json.dumps(sheet.to_json(), indent=1) + "\n")
+    storage.write_text(folder / f"{SHEET}.md", sheet_markdown(sheet))
+    storage.write_text(folder / f"{SHEET}.json", json.dumps(sheet.to_json(), indent=1) + "\n")
 
 
 def read_sheet(folder: Path) -> Sheet | None:
@@ -321,10 +321,10 @@ def write_marks(marking: Path) -> list[Sheet]:
     """``marks.md`` and ``marks.csv`` from every sheet in ``marking``; return those sheets."""
     sheets = all_sheets(marking)
     rows = [s.mark_row() for s in sheets]
-    results.write_csv(Path(marking) / f"{MARKS}.csv", MARK_COLUMNS, rows)
+    storage.write_csv(Path(marking) / f"{MARKS}.csv", MARK_COLUMNS, rows)
     lines = ["| " + " | ".join(MARK_COLUMNS) + " |", "|" + " --- |" * len(MARK_COLUMNS)]
     lines += ["| " + " | ".join(_md(r[c]) for c in MARK_COLUMNS) + " |" for r in rows]
-    results.write_text(table_path(marking), "\n".join(lines) + "\n")
+    storage.write_text(table_path(marking), "\n".join(lines) + "\n")
     return sheets
 
 

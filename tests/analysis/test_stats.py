@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as sps
 
 from coursework.analysis import stats, stats_table
-from coursework.records import results
+from coursework.records import storage
 
 
 def test_summarise_matches_hand_values_and_scipy():
@@ -45,7 +45,7 @@ def test_report_sentence_for_a_difference_within_noise():
         {"base": [0.90, 0.92, 0.91], "same": [0.905, 0.915, 0.92], "better": [0.97, 0.971, 0.972]},
     )
     table, sentence = stats_table.stats_table(
-        [{k: results.fmt(v) for k, v in r.items()} for r in rows]
+        [{k: storage.fmt(v) for k, v in r.items()} for r in rows]
     )
     assert [r["verdict"] for r in table] == ["baseline", "within noise", "beyond noise"]
     assert "Within noise" in sentence and "same" in sentence.split("Beyond")[0]

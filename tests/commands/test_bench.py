@@ -7,7 +7,7 @@ import json
 import pytest
 
 from coursework.commands import bench
-from coursework.records import results
+from coursework.records import record
 from coursework.runtime import backend
 
 
@@ -18,7 +18,7 @@ def test_bench_writes_both_paths_per_batch_size(tmp_path, mnist5k):
         tmp_path, [64, 128], epochs=3, backends=[backend.current()], with_torch=False, images=images
     )
     written = json.loads((tmp_path / "bench.json").read_text())
-    assert written == out and written["schema_version"] == results.SCHEMA_VERSION
+    assert written == out and written["schema_version"] == record.SCHEMA_VERSION
     assert written["images"] == 640
     assert [(r["backend"], r["batch_size"]) for r in written["results"]] == [
         (backend.current(), 64),

@@ -11,7 +11,7 @@ from coursework.commands import cli
 from coursework.data import datasets as data
 from coursework.engine import augment, calibrate, estimate, job, jobs
 from coursework.engine.speed import Observation, Speed, fast_epoch
-from coursework.records import results, spec
+from coursework.records import layout, spec, storage
 from coursework.records.config import TrainConfig
 from coursework.records.results import HISTORY_COLUMNS
 from coursework.runtime import backend
@@ -81,7 +81,7 @@ def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path,
         + 2 * (call + 500 / speed.eval_ips)
     )
     assert (
-        results.read_json(cache.path)["entries"][calibrate.key(run.config, info)]["load"]
+        storage.read_json(cache.path)["entries"][calibrate.key(run.config, info)]["load"]
         is not None
     )  # how busy the machine was, recorded
 
@@ -155,9 +155,7 @@ def test_a_run_replaces_a_busy_calibration_and_keeps_a_close_one(tmp_path, monke
     assert found.replaced and found.miss > 2  # (0.5 + 8 x 5 x epoch) / (0.5 + 8 x epoch) - 1
     assert found.epoch == pytest.approx(REAL.epoch_seconds(4000, info.sizes))
     assert found.setup == pytest.approx(REAL.setup_seconds)
-    entry = results.read_json(results.calibration_file(tmp_path))["entries"][
-        calibrate.key(l1, info)
-    ]
+    entry = storage.read_json(layout.calibration_file(tmp_path))["entries"][calibrate.key(l1, info)]
     speed = Speed(**entry["speed"])
     assert speed.epoch_seconds(4000, info.sizes) == pytest.approx(found.epoch, rel=1e-3)
     assert speed.seconds(8, 4000, info.sizes) == pytest.approx(
@@ -169,7 +167,7 @@ def test_a_run_replaces_a_busy_calibration_and_keeps_a_close_one(tmp_path, monke
     again = calibrate.observe(tmp_path, l1, info, rows)  # now right: nothing to change
     assert not again.replaced and again.miss < 1e-3
 
-    path = results.calibration_file(tmp_path)
+    path = layout.calibration_file(tmp_path)
     before = path.read_text()
     kept = calibrate.observe(tmp_path, none, info, history(REAL, none, info))
     assert not kept.replaced and 0.1 < kept.miss < calibrate.MISS
@@ -229,13 +227,13 @@ def test_observe_reads_a_run_folder_and_keeps_other_processes_entries(tmp_path, 
     for name in names:
         cfg, info = regularisation(name)
         folder = tmp_path / "runs" / name
-        results.write_csv(folder / results.HISTORY, HISTORY_COLUMNS, history(REAL, cfg, info))
+        storage.write_csv(folder / layout.HISTORY, HISTORY_COLUMNS, history(REAL, cfg, info))
         folders.append(folder)
     found: dict[str, Observation] = {}
 
     def observe(i: int, name: str) -> None:
         cfg, info = regularisation(name)
-        rows = results.read_csv(folders[i] / results.HISTORY)
+        rows = storage.read_csv(folders[i] / layout.HISTORY)
         found[name] = stale[i].observe(cfg, info, rows)
 
     threads = [threading.Thread(target=observe, args=(i, n)) for i, n in enumerate(names)]

@@ -8,13 +8,13 @@ import subprocess
 import pytest
 
 from coursework.commands import cli
-from coursework.records import results
+from coursework.records import storage
 from tests.helpers import FC_AND_CONV, toy_spec
 
 
 def summary_without_times(path) -> list[dict]:
     return [
-        {k: v for k, v in row.items() if k != "train_seconds"} for row in results.read_csv(path)
+        {k: v for k, v in row.items() if k != "train_seconds"} for row in storage.read_csv(path)
     ]
 
 

@@ -6,9 +6,10 @@ from dataclasses import replace
 
 from coursework.engine import keys
 from coursework.engine.job import plan, state
-from coursework.records import results
+from coursework.records import layout, runs, storage
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
+from coursework.records.record import SCHEMA_VERSION
 from tests.helpers import FC_AND_CONV, run_cli, toy_spec
 
 
@@ -48,15 +49,15 @@ def test_differences_say_what_changed_in_a_persons_words(tmp_path):
 
 def write(folder, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    results.write_json(
-        folder / results.RECORD,
-        {"schema_version": results.SCHEMA_VERSION, "status": "complete", "x": text},
+    storage.write_json(
+        folder / layout.RECORD,
+        {"schema_version": SCHEMA_VERSION, "status": "complete", "x": text},
     )
 
 
 def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
     out = tmp_path / "q" / "r" / "seed-0"
-    new = results.staging_dir(out)
+    new = layout.staging_dir(out)
     for stage in ("before", "old aside", "new in"):
         for d, text in ((out, "old"), (new, "new")):
             d.mkdir(parents=True, exist_ok=True)
@@ -66,8 +67,8 @@ def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
             out.rename(old)
         if stage == "new in":
             new.rename(out)
-        results.recover_run(out)  # what the next run command does first
-        assert results.read_json(out / results.RECORD)["x"] == "new"
+        runs.recover_run(out)  # what the next run command does first
+        assert storage.read_json(out / layout.RECORD)["x"] == "new"
         assert not new.exists() and not old.exists()
         for d in (out, new, old):
             if d.exists():
@@ -78,15 +79,15 @@ def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
     out.mkdir(parents=True)
     write(out, "old")
     new.mkdir()
-    results.recover_run(out)
-    assert results.read_json(out / results.RECORD)["x"] == "old" and new.exists()
+    runs.recover_run(out)
+    assert storage.read_json(out / layout.RECORD)["x"] == "old" and new.exists()
 
 
 def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(tmp_path, capsys):
     path = toy_spec(tmp_path, "mnist-5k", FC_AND_CONV, epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", path) == 0
-    history = (ResultsSet(res, "quick").run_dir("toy", "conv", 0) / results.HISTORY).read_bytes()
+    history = (ResultsSet(res, "quick").run_dir("toy", "conv", 0) / layout.HISTORY).read_bytes()
     text = path.read_text().replace(
         'name = "fc"\n', 'name = "fc"\nprofiles.quick = { learning_rate = 0.05 }\n'
     )
@@ -102,14 +103,12 @@ def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(t
     assert out.count(": stale (learning_rate 0.1 -> 0.05)") == 2
     assert out.count(": complete, skipped (FORCE=1") == 2
     for seed in (0, 1):
-        rec = results.read_json(
-            ResultsSet(res, "quick").run_dir("toy", "fc", seed) / results.RECORD
-        )
+        rec = storage.read_json(ResultsSet(res, "quick").run_dir("toy", "fc", seed) / layout.RECORD)
         assert rec["config"]["learning_rate"] == 0.05 and rec["key"]["digest"]
     assert (
-        ResultsSet(res, "quick").run_dir("toy", "conv", 0) / results.HISTORY
+        ResultsSet(res, "quick").run_dir("toy", "conv", 0) / layout.HISTORY
     ).read_bytes() == history  # untouched
-    assert not results.staging_dir(ResultsSet(res, "quick").run_dir("toy", "fc", 0)).exists()
+    assert not layout.staging_dir(ResultsSet(res, "quick").run_dir("toy", "fc", 0)).exists()
     job = plan(specs.load(str(path)), "quick", res)[0]
     assert state(job).kind == "complete"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coursework.records import results
+from coursework.records import locks, results, runs, storage
 from coursework.records.layout import ResultsSet
 from tests.helpers import metric_columns, run_cli, toy_spec
 
@@ -41,7 +41,7 @@ def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
         rec["environment"]
     )
     assert rec["config"]["epochs"] == 3
-    summary = results.read_csv(tmp_path / "r" / "quick" / "summary.csv")
+    summary = storage.read_csv(tmp_path / "r" / "quick" / "summary.csv")
     assert [(r["run"], r["seed"], r["status"]) for r in summary] == [
         ("fc", "0", "complete"),
         ("fc", "1", "complete"),
@@ -109,7 +109,7 @@ def test_diverging_run_is_recorded_and_the_next_completes(tmp_path, tiny_npz):
     """,
     )
     assert run_cli("--results", tmp_path / "r", "run", spec) == 0  # diverged is a result
-    summary = {r["run"]: r for r in results.read_csv(tmp_path / "r/quick/summary.csv")}
+    summary = {r["run"]: r for r in storage.read_csv(tmp_path / "r/quick/summary.csv")}
     assert summary["explodes"]["status"] == "diverged"
     assert summary["fine"]["status"] == "complete"
 
@@ -131,7 +131,7 @@ def test_failed_run_is_recorded_others_go_on_and_exit_is_nonzero(tmp_path, tiny_
     assert run_cli("--results", tmp_path / "r", "run", spec) == 1
     bad = json.loads((tmp_path / "r/quick/toy/bad/seed-0/run.json").read_text())
     assert bad["status"] == "failed" and "error" in bad
-    summary = {r["run"]: r["status"] for r in results.read_csv(tmp_path / "r/quick/summary.csv")}
+    summary = {r["run"]: r["status"] for r in storage.read_csv(tmp_path / "r/quick/summary.csv")}
     assert summary == {"bad": "failed", "good": "complete"}
 
 
@@ -208,11 +208,11 @@ def test_a_run_another_process_is_training_is_left_alone(tmp_path, tiny_npz, cap
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"
     held = ResultsSet(res, "quick").run_dir("toy", "fc", 0)
-    with results.run_claim(held) as mine:  # as another process would hold it
+    with locks.run_claim(held) as mine:  # as another process would hold it
         assert mine
         assert run_cli("--results", res, "run", spec) == 0
     out = capsys.readouterr().out
     assert "toy/fc seed 0: another process is training it now, skipped" in out
-    assert not (held / "run.json").exists() and results.is_complete(held.parent / "seed-1")
+    assert not (held / "run.json").exists() and runs.is_complete(held.parent / "seed-1")
     assert run_cli("--results", res, "run", spec) == 0  # released: now it trains
-    assert results.is_complete(held)
+    assert runs.is_complete(held)

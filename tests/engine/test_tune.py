@@ -11,9 +11,10 @@ import pytest
 
 from coursework.engine import tune
 from coursework.engine.study import open_study, suggest
-from coursework.records import results, spec
+from coursework.records import layout, spec
 from coursework.records.errors import SpecError
 from coursework.records.layout import ResultsSet
+from coursework.records.storage import read_json
 from coursework.runtime import backend
 from tests.helpers import run_cli, toy_spec
 
@@ -43,14 +44,14 @@ TPE = """
 def study_of(res: Path, name: str = "tuned", q: str = "toy") -> optuna.Study:
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(
-            str(ResultsSet(res, "quick").tune_dir(q, name) / results.STUDY)
+            str(ResultsSet(res, "quick").tune_dir(q, name) / layout.STUDY)
         )
     )
     return optuna.load_study(study_name=f"{q}/{name}", storage=storage)
 
 
 def trials(res: Path, name: str = "tuned") -> list[dict]:
-    return [results.read_json(p) for p in ResultsSet(res, "quick").trial_paths("toy", name)]
+    return [read_json(p) for p in ResultsSet(res, "quick").trial_paths("toy", name)]
 
 
 def test_a_grid_over_three_rates_picks_the_best_on_validation_and_never_tests_a_trial(
@@ -64,11 +65,11 @@ def test_a_grid_over_three_rates_picks_the_best_on_validation_and_never_tests_a_
     assert sorted(r["trial"]["params"]["learning_rate"] for r in recs) == [0.01, 0.3, 3.0]
     assert all("test_accuracy" not in r["metrics"] for r in recs)  # the test split untouched
     assert not list(ResultsSet(res, "quick").tune_dir("toy", "tuned").rglob("predictions.npz"))
-    best = results.read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / results.BEST)
+    best = read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / layout.BEST)
     top = max(recs, key=lambda r: r["metrics"]["best_val_accuracy"])
     assert best["params"] == top["trial"]["params"] and best["trials"] == 3
     seeds = [
-        results.read_json(p)
+        read_json(p)
         for p in ResultsSet(res, "quick").record_paths("toy")
         if "/tuned/" in p.as_posix()
     ]
@@ -131,11 +132,11 @@ def test_slurm_tasks_one_by_one_then_collect_choose_what_make_tune_chooses(tmp_p
     assert run_cli("--results", one, "run", s, "--tune") == 0
     for k in range(4):
         assert run_cli("--results", tasks, "run", s, "--tune", "--task", k) == 0
-    best_path = ResultsSet(tasks, "quick").tune_dir("toy", "tuned") / results.BEST
+    best_path = ResultsSet(tasks, "quick").tune_dir("toy", "tuned") / layout.BEST
     best_path.unlink(missing_ok=True)  # as if the last task had not written it
     assert run_cli("--results", tasks, "collect") == 0
-    a = results.read_json(ResultsSet(one, "quick").tune_dir("toy", "tuned") / results.BEST)
-    b = results.read_json(best_path)
+    a = read_json(ResultsSet(one, "quick").tune_dir("toy", "tuned") / layout.BEST)
+    b = read_json(best_path)
     assert a["params"] == b["params"] and a["trial"] == b["trial"]
     assert [r["trial"]["params"] for r in trials(one)] == [
         r["trial"]["params"] for r in trials(tasks)
@@ -186,7 +187,7 @@ def test_a_changed_tune_table_makes_the_study_stale_and_a_new_one_chooses(
     s = toy_spec(tmp_path, f"npz:{tiny_npz}", GRID, epochs=1)
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", s, "--only", "tuned") == 0
-    first = results.read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / results.BEST)
+    first = read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / layout.BEST)
     s.write_text(s.read_text().replace("[0.01, 0.3, 3.0]", "[0.05, 0.5]"))
     capsys.readouterr()
     assert run_cli("--results", res, "status", s) == 0
@@ -196,9 +197,9 @@ def test_a_changed_tune_table_makes_the_study_stale_and_a_new_one_chooses(
     assert run_cli("--results", res, "run", s, "--only", "tuned") == 0
     out = capsys.readouterr().out
     assert "its study is stale" in out
-    best = results.read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / results.BEST)
+    best = read_json(ResultsSet(res, "quick").tune_dir("toy", "tuned") / layout.BEST)
     assert best["params"]["learning_rate"] in (0.05, 0.5) and first["params"] != best["params"]
     assert sorted(r["trial"]["params"]["learning_rate"] for r in trials(res)) == [0.05, 0.5]
     assert not ResultsSet(res, "quick").retired_study_dir("toy", "tuned").exists()
-    seed = results.read_json(ResultsSet(res, "quick").run_dir("toy", "tuned", 0) / results.RECORD)
+    seed = read_json(ResultsSet(res, "quick").run_dir("toy", "tuned", 0) / layout.RECORD)
     assert seed["config"]["learning_rate"] == best["params"]["learning_rate"]

@@ -13,7 +13,7 @@ import pytest
 
 from coursework.data import datasets as data
 from coursework.data import formats, named
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.errors import DataError
 from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
@@ -113,7 +113,7 @@ def test_quick_runs_named_data_on_its_subset_into_the_set_named_as_asked(tmp_pat
     for profile, want in (("quick", "fashion-mnist-5k"), ("full", "fashion-mnist")):
         jobs = plan(conv, profile, tmp_path, dataset="fashion-mnist")
         assert {j.run.config.dataset for j in jobs} == {want}
-        assert {j.rs.name for j in jobs} == {results.set_name(profile, "fashion-mnist")}
+        assert {j.rs.name for j in jobs} == {layout.set_name(profile, "fashion-mnist")}
     own = plan(conv, "quick", tmp_path, dataset="npz:own.npz")
     assert {j.run.config.dataset for j in own} == {"npz:own.npz"}  # own data: all of it
 
@@ -150,7 +150,7 @@ def test_usu_pickles_with_one_hot_targets_train(tmp_path):
     assert ds.sizes == {"train": 80, "val": 20, "test": 20}
     spec = toy_spec(tmp_path, f"pickles:{folder}", FC_AND_CONV, epochs=1)
     assert run_cli("--results", tmp_path / "r", "run", spec) == 0
-    rec = results.read_json(tmp_path / "r/quick/toy/conv/seed-0/run.json")
+    rec = storage.read_json(tmp_path / "r/quick/toy/conv/seed-0/run.json")
     assert rec["status"] == "complete" and set(rec["dataset"]["files"]) == set(
         formats.USU_FILES.values()
     )
@@ -256,7 +256,7 @@ def test_conv_trains_on_debians_fashion_mnist_and_records_its_sha256(tmp_path):
     )
     [rec_path] = [
         p
-        for p in ResultsSet(res, results.set_name("quick", "fashion-mnist")).record_paths()
+        for p in ResultsSet(res, layout.set_name("quick", "fashion-mnist")).record_paths()
         if "/conv1/" in p.as_posix()
     ]
     rec = json.loads(rec_path.read_text())

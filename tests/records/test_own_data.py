@@ -12,7 +12,7 @@ import pytest
 from coursework.commands import cli
 from coursework.data import datasets as data
 from coursework.data import formats, images
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import DataError
 from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
@@ -49,7 +49,7 @@ def test_a_run_that_starts_high_completes(tmp_path, rgb_npz):
     )
     assert run(tmp_path, spec) == 0
     out = tmp_path / "r/quick/toy/high/seed-0"
-    history = results.read_csv(out / "history.csv")
+    history = storage.read_csv(out / "history.csv")
     assert float(history[0]["loss"]) > 3 * math.log(2)  # the old rule stopped the run here
     rec = json.loads((out / "run.json").read_text())
     assert rec["status"] == "complete" and rec["metrics"]["epochs_run"] == 3
@@ -182,7 +182,7 @@ def test_predict_reproduces_the_test_accuracy_of_the_run(trained, tmp_path, caps
     printed = capsys.readouterr().out
     acc = json.loads((folder / "run.json").read_text())["metrics"]["test_accuracy"]
     assert f"accuracy: {acc:.4f}" in printed
-    rows = results.read_csv(out)
+    rows = storage.read_csv(out)
     assert len(rows) == 4 and {r["predicted"] for r in rows} <= {"bee", "no-bee"}
     assert all(0.5 <= float(r["probability"]) <= 1 for r in rows)
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.errors import CourseworkError
 from coursework.records.layout import ResultsSet
 from coursework.records.record import SCHEMA_VERSION, RunRecord, Status, TrainConfig
@@ -17,7 +17,7 @@ from tests.helpers import run_cli, toy_spec
 def test_status_is_its_string_in_json_and_csv():
     assert Status.COMPLETE == "complete"
     assert json.dumps({"status": Status.PRUNED}) == '{"status": "pruned"}'
-    assert results.fmt(Status.FAILED) == "failed"
+    assert storage.fmt(Status.FAILED) == "failed"
 
 
 def test_config_to_dict_is_the_dict_it_was_made_from_in_order():

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from coursework.commands import cli
-from coursework.records import results
+from coursework.records import errors, storage
 from tests.helpers import toy_spec
 
 
@@ -23,13 +23,13 @@ def test_unwritable_results_folder_is_one_clear_error(tmp_path, tiny_npz, capsys
 
 def test_full_disk_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / "summary.csv"
-    results.write_text(path, "complete, old\n")
+    storage.write_text(path, "complete, old\n")
 
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full)
-    with pytest.raises(results.ResultsError, match=r"summary\.csv.*No space left"):
-        results.write_text(path, "new and half written")
+    with pytest.raises(errors.ResultsError, match=r"summary\.csv.*No space left"):
+        storage.write_text(path, "new and half written")
     assert path.read_text() == "complete, old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.csv"]

@@ -15,7 +15,7 @@ import pytest
 
 from coursework.analysis import stats, stats_table
 from coursework.commands import cli
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.layout import ResultsSet
 from coursework.report import render as report
 from coursework.report.figstyle import COLUMN, SMALLEST
@@ -356,7 +356,7 @@ def test_intervals_stay_within_0_100_and_few_seeds_get_no_test():
     assert all(r["ci95_low"] is None and r["p_value"] is None for r in rows)
     assert "need 3" in rows[1]["note"]
     table, sentence = stats_table.stats_table(
-        [{k: results.fmt(v) for k, v in r.items()} for r in rows]
+        [{k: storage.fmt(v) for k, v in r.items()} for r in rows]
     )
     assert table[1]["ci"] == "-" and table[1]["p"] == "-"
     assert sentence == ""  # no paragraph on what was not tested: the main table's caption says

@@ -12,7 +12,7 @@ import subprocess
 import matplotlib.pyplot as plt
 import pytest
 
-from coursework.records import results
+from coursework.records import layout, storage
 from coursework.records.layout import ResultsSet
 from coursework.report import figstyle, latex, plots
 from coursework.report.latex import spec_cites
@@ -49,7 +49,7 @@ def paper(tmp_path_factory, tiny_npz):
     for q, only in (("conv", "fc100,conv1"), ("batchnorm", "fc3,fc3-bn")):
         assert run_cli("--results", res, "run", q, "--only", only, "--dataset", data) == 0
     assert run_cli("--results", res, "report", "--dataset", data, "--settings", settings) == 0
-    [results_set] = [s for s in results.sets(res) if s.startswith("quick@")]
+    [results_set] = [s for s in layout.sets(res) if s.startswith("quick@")]
     return res, results_set, ResultsSet(res, results_set).report_dir()
 
 
@@ -128,7 +128,7 @@ def test_every_citation_of_the_spec_texts_is_in_the_bibliography(paper):
 
 def test_two_seeds_are_said_once_in_each_caption_and_the_profiles_changes_in_the_methods(paper):
     res, results_set, report_dir = paper
-    written = results.read_json(report_dir / "numbers.json")["questions"]
+    written = storage.read_json(report_dir / "numbers.json")["questions"]
     for q in written:
         main = q["tables"]["main"]
         assert main["columns"] == ["Run", "Test", "Δ"], q["id"]

@@ -11,7 +11,7 @@ import pytest
 
 from coursework.analysis import display, tables
 from coursework.commands import cli
-from coursework.records import errors, results
+from coursework.records import errors, results, storage
 from coursework.records.errors import ReportError
 from coursework.records.layout import ResultsSet
 from coursework.report import latex, prose, sources
@@ -107,7 +107,7 @@ def test_pdf_has_questions_and_every_test_accuracy_escaped_safely(toy_results):
     assert "\\input{/etc/passwd}" in text  # shown as text, never executed
     assert "root:" not in text
     assert NASTY_RUN in text
-    rows = results.read_csv(res / "quick" / "summary.csv")
+    rows = storage.read_csv(res / "quick" / "summary.csv")
     digits = display.run_decimals(results.load_question(ResultsSet(res, "quick"), "toy"))
     assert digits == 1  # 200 test images: one is 0.5 %, so one decimal
     for row in rows:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from coursework.analysis import manifest
-from coursework.records import results
+from coursework.records import layout, locks, record, storage
 from coursework.records.errors import ReportError, ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.report import submission
@@ -42,18 +42,18 @@ def project(tmp_path) -> tuple[Path, Path]:
     rdir = ResultsSet(res, SET).report_dir()
     rdir.mkdir(parents=True)
     (rdir / "report.pdf").write_bytes(b"%PDF-1.5 first\n")
-    results.write_json(
+    storage.write_json(
         rdir / "numbers.json",
-        {"schema_version": results.SCHEMA_VERSION, "author": "A", "questions": [{"id": "q"}]},
+        {"schema_version": record.SCHEMA_VERSION, "author": "A", "questions": [{"id": "q"}]},
     )
     for q, seed in (("q", 0), ("q", 1), ("other", 0)):
         run = ResultsSet(res, SET).run_dir(q, "fc", seed)
         run.mkdir(parents=True)
-        (run / results.HISTORY).write_text(f"epoch,loss\n1,2.{seed}\n")
-        results.write_json(run / results.RECORD, {"schema_version": results.SCHEMA_VERSION})
-        (run / results.BEST_WEIGHTS).write_bytes(b"weights: never handed in")
-    results.write_csv(
-        ResultsSet(res, SET).aggregate(results.SUMMARY),
+        (run / layout.HISTORY).write_text(f"epoch,loss\n1,2.{seed}\n")
+        storage.write_json(run / layout.RECORD, {"schema_version": record.SCHEMA_VERSION})
+        (run / layout.BEST_WEIGHTS).write_bytes(b"weights: never handed in")
+    storage.write_csv(
+        ResultsSet(res, SET).aggregate(layout.SUMMARY),
         ["question", "run", "seed"],
         [
             {"question": "q", "run": "fc", "seed": 0},
@@ -65,10 +65,10 @@ def project(tmp_path) -> tuple[Path, Path]:
     figures.mkdir()
     for name in ("q-curves", "other-curves"):
         (figures / f"{name}.pdf").write_bytes(f"%PDF {name}".encode())
-    results.write_json(
+    storage.write_json(
         ResultsSet(res, SET).provenance_file(),
         {
-            "schema_version": results.SCHEMA_VERSION,
+            "schema_version": record.SCHEMA_VERSION,
             "figures": {
                 "q-curves": {"files": {"q-curves.pdf": "x"}},
                 "other-curves": {"files": {"other-curves.pdf": "y"}},
@@ -143,7 +143,7 @@ def test_a_build_that_fails_part_way_leaves_no_submission(project, monkeypatch, 
 
         monkeypatch.setattr(os, "replace", full_replace)
     else:
-        write_bytes, written = results.write_bytes, []
+        write_bytes, written = storage.write_bytes, []
 
         def full_write(path: Path, data: bytes) -> None:
             if len(written) == {"first file": 0, "third file": 2}[where]:
@@ -151,7 +151,7 @@ def test_a_build_that_fails_part_way_leaves_no_submission(project, monkeypatch, 
             written.append(path)
             write_bytes(path, data)
 
-        monkeypatch.setattr(results, "write_bytes", full_write)
+        monkeypatch.setattr(submission, "write_bytes", full_write)
     with pytest.raises(ResultsError, match="No space left on device") as err:
         build(project)
     assert "make submission" in str(err.value)
@@ -214,7 +214,7 @@ def test_only_the_papers_question_goes_in_with_its_rows_and_a_manifest_of_it(pro
     the results were made) and names the part; the student's results are left as they were;
     one line says what went in and what stayed out."""
     root, res = project
-    with results.locked(ResultsSet(res, SET)):
+    with locks.locked(ResultsSet(res, SET)):
         manifest.write(ResultsSet(res, SET), ["coursework", "report"])
     before = {p: p.read_bytes() for p in res.rglob("*") if p.is_file()}
     got = handed_in(build(project))
@@ -257,15 +257,15 @@ def test_a_file_edited_after_its_manifest_is_never_blessed(project):
     file the manifest never listed is not listed, and one it listed that is gone stays
     listed (missing)."""
     root, res = project
-    with results.locked(ResultsSet(res, SET)):
+    with locks.locked(ResultsSet(res, SET)):
         manifest.write(ResultsSet(res, SET))
     recorded = manifest.read(ResultsSet(res, SET))["files"]
     run = ResultsSet(res, SET).run_dir("q", "fc", 0)
-    (run / results.HISTORY).write_text("epoch,loss\n1,1.0\n")
-    summary = ResultsSet(res, SET).aggregate(results.SUMMARY)
+    (run / layout.HISTORY).write_text("epoch,loss\n1,1.0\n")
+    summary = ResultsSet(res, SET).aggregate(layout.SUMMARY)
     summary.write_text(summary.read_text().replace("other,fc,0", "other,fc,7"))
     (run / "notes.txt").write_text("not made by the template")
-    (ResultsSet(res, SET).run_dir("q", "fc", 1) / results.HISTORY).unlink()
+    (ResultsSet(res, SET).run_dir("q", "fc", 1) / layout.HISTORY).unlink()
     got = handed_in(build(project))
     files = json.loads(got["MANIFEST.json"])["files"]
     for name in ("q/fc/seed-0/history.csv", "summary.csv"):
@@ -280,9 +280,9 @@ def test_a_paper_question_without_runs_is_one_error_and_nothing_is_changed(proje
     root, res = project
     archive = build(project)
     before = archive.read_bytes()
-    results.write_json(
+    storage.write_json(
         ResultsSet(res, SET).report_dir() / "numbers.json",
-        {"schema_version": results.SCHEMA_VERSION, "questions": [{"id": "q"}, {"id": "gone"}]},
+        {"schema_version": record.SCHEMA_VERSION, "questions": [{"id": "q"}, {"id": "gone"}]},
     )
     with pytest.raises(
         ResultsError,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from coursework.commands import cli
-from coursework.records import results
+from coursework.records import storage
 from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
 from coursework.verify import integrity as verify
@@ -135,7 +135,7 @@ def test_jobs_give_the_same_results_as_one_at_a_time(tmp_path, tiny_npz):
             ma = json.loads((a / "run.json").read_text())["metrics"]
             mb = json.loads((b / "run.json").read_text())["metrics"]
             assert ma["test_accuracy"] == mb["test_accuracy"]
-    rows = results.read_csv(tmp_path / "two/quick/summary.csv")
+    rows = storage.read_csv(tmp_path / "two/quick/summary.csv")
     assert len(rows) == 4 and {r["status"] for r in rows} == {"complete"}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from coursework.records import results
+from coursework.records import storage
 from coursework.report.settings import PLACEHOLDER_AUTHOR
 from coursework.runtime import backend
 from coursework.verify import mark, options
@@ -170,9 +170,9 @@ def test_a_clean_submission_passes_every_check_and_two_reruns_are_byte_identical
     folder = tmp_path / "marking" / "s0000001"
     text = (folder / "sheet.md").read_text()
     assert "verdict: **pass**" in text and "re-run history: byte-identical" in text
-    rows = results.read_csv(folder / "sheet.csv")
+    rows = storage.read_csv(folder / "sheet.csv")
     assert len(rows) == len(sheet.rows) and rows[0]["submission"] == "s0000001.zip"
-    [row] = results.read_csv(tmp_path / "marking" / "marks.csv")
+    [row] = storage.read_csv(tmp_path / "marking" / "marks.csv")
     assert row["verdict"] == "pass" and row["reruns_agreeing"] == "2/2"
     assert set(tmp_path.iterdir()) == before | {tmp_path / "marking"}  # nothing else written
     # a second mark skips what is already marked
@@ -227,7 +227,7 @@ def test_unsafe_archives_are_refused_with_one_error_and_nothing_written(marked, 
 def test_the_others_are_still_marked_and_the_table_has_a_row_each(marked):
     tmp, sheets = marked
     assert sheets["clean"].verdict == "pass", [describe(r) for r in sheets["clean"].failures]
-    rows = {r["submission"]: r for r in results.read_csv(tmp / "marking" / "marks.csv")}
+    rows = {r["submission"]: r for r in storage.read_csv(tmp / "marking" / "marks.csv")}
     assert len(rows) == 8
     assert rows["clean.zip"]["verdict"] == "pass" and rows["clean.zip"]["failed"] == "0"
     assert {rows[f"{n}.zip"]["verdict"] for n in ("digit", "tex", "rate")} == {"FAIL"}
@@ -241,7 +241,7 @@ def test_three_submissions_give_three_rows_and_the_right_verdicts(marked, tmp_pa
     for name in ("clean", "digit", "tex"):
         shutil.copy(tmp / "inbox" / f"{name}.zip", inbox / f"{name}.zip")
     mark.mark(inbox, tmp_path / "marking", options.Options(sample=0))
-    rows = results.read_csv(tmp_path / "marking" / "marks.csv")
+    rows = storage.read_csv(tmp_path / "marking" / "marks.csv")
     assert [(r["submission"], r["verdict"]) for r in rows] == [
         ("clean.zip", "pass"),
         ("digit.zip", "FAIL"),
@@ -309,5 +309,5 @@ def test_a_placeholder_author_is_listed_by_submission_and_shown_by_the_sheet(
     unwritten = sheet.facts["unwritten"]
     assert unwritten.startswith("author, ") and unwritten.endswith("toy/motivation, toy/discussion")
     assert f"- unwritten: {unwritten}" in (tmp_path / "marking/submission/sheet.md").read_text()
-    [row] = results.read_csv(tmp_path / "marking" / "marks.csv")
+    [row] = storage.read_csv(tmp_path / "marking" / "marks.csv")
     assert row["unwritten"] == unwritten and row["verdict"] == "pass"

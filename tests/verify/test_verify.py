@@ -16,13 +16,14 @@ from scipy import stats as sps
 
 from coursework.analysis import checks, manifest
 from coursework.commands import cli
-from coursework.records import results
+from coursework.records import layout, locks, results, storage
 from coursework.records.layout import ResultsSet
+from coursework.records.record import SCHEMA_VERSION
 from coursework.report import render as report
 from coursework.runtime import backend
 from coursework.verify import integrity as verify
 from coursework.verify import rerun
-from tests.helpers import FC_AND_CONV, toy_spec
+from tests.helpers import FC_AND_CONV, in_progress, toy_spec
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def submitted(tmp_path_factory, tiny_npz) -> Path:
     res = tmp / "results"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
     report.render(ResultsSet(res, "quick"), prose_root=tmp / "prose")
-    with results.locked(ResultsSet(res, "quick")):
+    with locks.locked(ResultsSet(res, "quick")):
         manifest.write(ResultsSet(res, "quick"))
     return res
 
@@ -68,7 +69,7 @@ def bump_digit(path: Path, after: str) -> None:
 @pytest.mark.slow
 def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
     man = json.loads((submitted / "quick" / "MANIFEST.json").read_text())
-    assert man["schema_version"] == results.SCHEMA_VERSION
+    assert man["schema_version"] == SCHEMA_VERSION
     files = man["files"]
     for rel in (
         "summary.csv",
@@ -96,7 +97,7 @@ def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
 
 
 def test_run_json_records_the_training_settings(submitted):
-    rec = results.read_json(submitted / "quick/toy/fc/seed-0/run.json")
+    rec = storage.read_json(submitted / "quick/toy/fc/seed-0/run.json")
     assert rec["determinism"]["op_determinism"] is True  # the default without a GPU
     assert rec["determinism"]["mixed_precision"] is False
     # XLA: always on JAX; on TensorFlow only on a GPU (it was slower on CPU)
@@ -111,7 +112,7 @@ def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
     assert all(r.ok for r in rows), [r for r in rows if not r.ok]
     reruns = [r for r in rows if r.check.startswith("re-run history")]
     assert len(reruns) == 2 and all("byte-identical" in r.check for r in reruns)
-    written = results.read_csv(copy / "quick" / "verification.csv")
+    written = storage.read_csv(copy / "quick" / "verification.csv")
     assert len(written) == len(rows) and written[0].keys() >= {
         "run",
         "seed",
@@ -144,7 +145,7 @@ def test_edited_history_digit_fails_naming_the_file(copy):
 def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(copy):
     path = copy / "quick/toy/conv/seed-0/history.csv"
     bump_digit(path, "\n1,")  # epoch 1's loss: no summary field depends on it
-    with results.locked(ResultsSet(copy, "quick")):
+    with locks.locked(ResultsSet(copy, "quick")):
         manifest.write(ResultsSet(copy, "quick"))
     assert failures(copy) == []  # the files agree with each other...
     bad = failures(copy, question="toy", rerun=True)
@@ -156,11 +157,11 @@ def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(copy):
 
 def test_edited_summary_cell_fails_naming_the_file(copy):
     path = copy / "quick/summary.csv"
-    rows = results.read_csv(path)
+    rows = storage.read_csv(path)
     cell = rows[3]["test_accuracy"]
     i = next(i for i in range(3, len(cell)) if cell[i].isdigit())
     rows[3]["test_accuracy"] = cell[:i] + str((int(cell[i]) + 1) % 10) + cell[i + 1 :]
-    results.write_csv(path, results.SUMMARY_COLUMNS, rows)
+    storage.write_csv(path, results.SUMMARY_COLUMNS, rows)
     bad = failures(copy)
     assert {r.file for r in bad} == {"summary.csv"}
     assert any(r.check == "summary.csv test_accuracy" for r in bad)
@@ -228,13 +229,13 @@ def test_run_json_from_another_version_is_refused_naming_file_and_version(copy, 
 
 
 def test_stats_csv_and_report_say_what_is_within_noise(submitted):
-    rows = results.read_csv(submitted / "quick/stats.csv")
+    rows = storage.read_csv(submitted / "quick/stats.csv")
     assert [(r["run"], r["baseline"]) for r in rows] == [("fc", "fc"), ("conv", "fc")]
-    summary = [r for r in results.read_csv(submitted / "quick/summary.csv") if r["run"] == "conv"]
+    summary = [r for r in storage.read_csv(submitted / "quick/summary.csv") if r["run"] == "conv"]
     acc = [float(r["test_accuracy"]) for r in summary]
     fc = [
         float(r["test_accuracy"])
-        for r in results.read_csv(submitted / "quick/summary.csv")
+        for r in storage.read_csv(submitted / "quick/summary.csv")
         if r["run"] == "fc"
     ]
     conv = rows[1]
@@ -284,7 +285,7 @@ def test_two_questions_at_once_do_not_corrupt_each_other(tmp_path, tiny_npz):
     ]
     for p in procs:
         assert p.wait(timeout=600) == 0, p.stderr.read()
-    summary = results.read_csv(res / "quick/summary.csv")
+    summary = storage.read_csv(res / "quick/summary.csv")
     assert sorted((r["question"], r["seed"]) for r in summary) == [
         ("qa", "0"),
         ("qa", "1"),
@@ -332,28 +333,6 @@ def test_runs_never_trained_are_a_note_not_a_failure(tmp_path, tiny_npz, capsys)
 # --------------------------------------------------------------------------- runs in progress
 
 
-def in_progress(src: Path, dest: Path, record: str = "absent", epochs: int = 1) -> Path:
-    """``dest``: the seed folder ``src`` as the engine leaves a run part-way through training
-    (``engine/run.py``): ``history.csv`` with its first ``epochs`` rows, the training state in
-    ``backup/``, no weights, predictions or ``run.json`` yet. ``record="running"``: a
-    ``run.json`` that says so (the engine writes none until the run ends)."""
-    dest.mkdir(parents=True)
-    lines = (src / results.HISTORY).read_text().splitlines()
-    (dest / results.HISTORY).write_text("\n".join(lines[: 1 + epochs]) + "\n")
-    results.checkpoint_key_file(dest).parent.mkdir()
-    results.checkpoint_key_file(dest).write_text("0" * 64 + "\n")
-    np.savez(results.checkpoint_file(dest), epoch=np.int64(epochs))
-    if record == "running":
-        rec = json.loads((src / results.RECORD).read_text())
-        rec.update(
-            status="running",
-            metrics={},
-            seed=int(dest.name.removeprefix(".").split("-")[1].split(".")[0]),
-        )
-        (dest / results.RECORD).write_text(json.dumps(rec))
-    return dest
-
-
 @pytest.mark.parametrize("record", ["absent", "running"])
 def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     copy, monkeypatch, capsys, record
@@ -365,12 +344,12 @@ def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     base = copy / "quick" / "toy"
     # the manifest is rewritten (make report) while seed 3 trains: it lists its first epoch
     in_progress(base / "conv/seed-0", base / "conv/seed-3", record)
-    with results.locked(ResultsSet(copy, "quick")):
+    with locks.locked(ResultsSet(copy, "quick")):
         manifest.write(ResultsSet(copy, "quick"))
-    lines = (base / "conv/seed-0" / results.HISTORY).read_text().splitlines()
-    (base / "conv/seed-3" / results.HISTORY).write_text("\n".join(lines[:3]) + "\n")  # epoch 2
-    in_progress(base / "fc/seed-0", results.staging_dir(base / "fc/seed-0"), record)
-    in_progress(base / "fc/seed-1", base / "fc" / results.TUNE / "trial-002")
+    lines = (base / "conv/seed-0" / layout.HISTORY).read_text().splitlines()
+    (base / "conv/seed-3" / layout.HISTORY).write_text("\n".join(lines[:3]) + "\n")  # epoch 2
+    in_progress(base / "fc/seed-0", layout.staging_dir(base / "fc/seed-0"), record)
+    in_progress(base / "fc/seed-1", base / "fc" / layout.TUNE / "trial-002")
     bump_digit(base / "fc/seed-1/history.csv", "\n2,")
     picked: list[Path] = []
     monkeypatch.setattr(rerun, "rerun", lambda rs, jobs, tol: picked.extend(jobs) or [])
