@@ -150,7 +150,7 @@ def contents(rs: ResultsSet, command: list[str] | None = None) -> dict[str, Any]
 
 
 def write(rs: ResultsSet, command: list[str] | None = None) -> Path:
-    """Rewrite the manifest; the caller holds ``results.locked``."""
+    """Rewrite the manifest; the caller holds ``locks.locked``."""
     path = rs.aggregate(NAME)
     storage.write_json(path, contents(rs, command))
     return path

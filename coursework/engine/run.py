@@ -287,7 +287,7 @@ def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
 
 def save_atomically(save: Callable[[Path], object], path: Path) -> None:
     """``save(tmp)`` (a Keras save method), then rename: see
-    :func:`coursework.records.results.atomic`."""
+    :func:`coursework.records.storage.atomic`."""
     with storage.atomic(path) as tmp:
         save(tmp)
 

@@ -160,7 +160,7 @@ class Spec:
         The quick profile takes a named ``dataset`` in its quick form (``fashion-mnist`` ->
         ``fashion-mnist-5k``, :func:`coursework.records.datanames.quick_form`): mnist-5k's budget,
         so that quick means minutes on any dataset; the results set is still named after
-        ``dataset`` as given (:func:`coursework.records.results.set_name`)."""
+        ``dataset`` as given (:func:`coursework.records.layout.set_name`)."""
         runs = self.resolve(profile)
         if dataset:
             if layout.profile_of(profile) == "quick":

@@ -232,7 +232,7 @@ def unresolved(
     """Every ``\\result`` of ``texts`` (name -> LaTeX) that ``numbers.tex`` of ``questions``
     does not define, outside comments: (name, line, what is wrong, with the nearest names).
 
-    The names are the macros' own (:func:`coursework.analysis.tables.macro_key`), matched
+    The names are the macros' own (:func:`coursework.analysis.display.macro_key`), matched
     exactly, as LaTeX matches them."""
     fields: dict[str, list[str]] = {}
     for q in questions:

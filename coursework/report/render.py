@@ -181,7 +181,7 @@ def render_part(
     template: str, q: QuestionNumbers, paths: dict, templates: Path | None = None
 ) -> str:
     """One of a question's files (:data:`PARTS`): ``q`` from
-    :func:`coursework.analysis.tables.question`, ``paths`` from :func:`question_paths`;
+    :func:`coursework.analysis.question.question`, ``paths`` from :func:`question_paths`;
     ``templates``: see :func:`environment_jinja`."""
     return environment_jinja(templates).get_template(template).render(q=q, paths=paths)
 

@@ -15,7 +15,7 @@ Integrity (seconds), from the results folder and its recorded specs alone (no Ke
   (:mod:`coursework.verify.numbers`).
 
 ``make verify`` may run while runs train: a run in progress (its ``backup/``, see
-:func:`coursework.records.results.in_progress`) is a note saying so, with the epochs it has
+:func:`coursework.records.runs.in_progress`) is a note saying so, with the epochs it has
 trained, instead of failures of its files, which are checked once it has completed; the complete
 runs are checked as ever, and a run in progress is never re-trained.
 
