@@ -89,10 +89,10 @@ help: ## list the targets and the variables
 	  "AGAIN=$(AGAIN)" "mark: 1 marks a marked zip again" \
 	  "UNSAFE=$(UNSAFE)" "mark: 1 runs a submission's code without bwrap" \
 	  "PARTITION=$(PARTITION)" "slurm: the partition (default: the cluster's)" \
-	  "GPUS=$(GPUS)" "slurm: GPUs per task (default 1; 0 for a CPU job)" \
+	  "GPUS=$(GPUS)" "slurm: GPUs per task (default 1 where the partition has GPUs, else 0)" \
 	  "TIME=$(TIME)" "slurm: time per task (default 04:00:00)" \
-	  "MEM=$(MEM)" "slurm: memory per task (default 16G)" \
-	  "CPUS=$(CPUS)" "slurm: cores per task (default 4)" \
+	  "MEM=$(MEM)" "slurm: memory per task (default 16G, at most a node's)" \
+	  "CPUS=$(CPUS)" "slurm: cores per task (default 4, at most a node's)" \
 	  "SETUP=$(SETUP)" "slurm: shell lines each task runs first (module load cuda)" \
 	  "TUNE=$(TUNE)" "slurm: 1 writes the tuning studies' script, a task per trial" \
 	  "BACKENDS=$(BACKENDS)" "bench: the backends to measure (default every installed one)" \

@@ -37,7 +37,7 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
         lines.append(
             f"{question:14s} {run:22s} {len(group):5d} {epochs:>6s} "
             f"{group[0].epoch_images:12,d} {millions(t['images']):>10s} "
-            f"{_time(t['seconds']):>9s}  {t['complete']}/{len(group)}"
+            f"{_time(t['seconds']):>9s}  {sum(i.complete for i in group)}/{len(group)}"
         )
         by_question.setdefault(question, []).extend(group)
     lines.append("")
@@ -46,13 +46,15 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
         lines.append(
             f"{question:14s} {'(question)':22s} {len(group):5d} {'':6s} {'':12s} "
             f"{millions(t['images']):>10s} {_time(t['seconds']):>9s}  "
-            f"{t['complete']}/{len(group)}"
+            f"{sum(i.complete for i in group)}/{len(group)}"
         )
     t = totals(plan)
-    left = t["jobs"] - t["complete"]
+    left = t["jobs"] - t["complete"] + t["studies"] - t["studies_done"]
     lines += [
         "",
-        f"all: {t['jobs']} runs and seeds, {millions(t['images'])} training images, "
+        f"all: {t['jobs']} runs and seeds"
+        + (f" and {t['studies']} stud{'y' if t['studies'] == 1 else 'ies'}" if t["studies"] else "")
+        + f", {millions(t['images'])} training images, "
         f"about {_time(t['seconds'])} one at a time; left to train: {left} "
         f"({millions(t['images_left'])} images, about {_time(t['seconds_left'])}).",
     ]

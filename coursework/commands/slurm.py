@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
+from coursework.commands.cluster import Resources
 from coursework.engine.request import TrainRequest
 from coursework.records import storage
 from coursework.records.errors import SpecError
@@ -27,18 +28,6 @@ from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
 
 SCRIPTS = Path("slurm")
-
-
-@dataclass
-class Resources:
-    """What each array task asks Slurm for; empty fields are left to the cluster's defaults."""
-
-    partition: str = ""
-    gpus: int = 1
-    time: str = "04:00:00"
-    mem: str = "16G"
-    cpus: int = 4
-    setup: str = ""  # shell lines before training, e.g. "module load cuda"
 
 
 def collect_command(profile: str, dataset: str | None) -> str:
@@ -86,6 +75,32 @@ def script(spec: Spec, request: TrainRequest, res: Resources) -> tuple[str, int]
     return "\n".join(line for line in lines if line) + "\n", len(tasks)
 
 
+def tuning_notes(spec: Spec, profile: str, dataset: str | None) -> list[str]:
+    """What parallel trial tasks choose: the same trials as ``make tune`` for a random or
+    grid study without pruning (each trial's values depend on its number alone); otherwise
+    which trials have finished when a task starts changes what it samples or prunes."""
+    notes = []
+    for r, seed in spec.tasks(profile, dataset=dataset):
+        t = r.tune
+        if t is None or seed != r.seeds[0]:
+            continue
+        why = []
+        if t.sampler == "tpe":
+            why.append(
+                f"TPE samples trials after the first {t.startup_trials} from those that "
+                "have finished when it starts"
+            )
+        if t.pruning:
+            why.append("pruning compares a trial with those that reported before it")
+        if why:
+            notes.append(
+                f"{r.name}: tasks running at once may try other values than one `make tune` "
+                f'would ({"; ".join(why)}); `sampler = "random"` or `"grid"` with '
+                "`prune = false` gives make tune's trials exactly"
+            )
+    return notes
+
+
 def _tasks(spec: Spec, profile: str, dataset: str | None, tune: bool) -> list[tuple[Run, str]]:
     """The array's tasks: a run and what of it each trains (a seed, or a study's trial)."""
     if tune:
@@ -116,7 +131,7 @@ def _directives(name: str, n: int, res: Resources, logs: Path) -> list[str]:
         f"#SBATCH --cpus-per-task={res.cpus}" if res.cpus else "",
         f"#SBATCH --gres=gpu:{res.gpus}" if res.gpus else "",
         f"#SBATCH --partition={res.partition}" if res.partition else "",
-        f"#SBATCH --output={logs}/%x-%a.out",
+        f"#SBATCH --output={logs}/%x-%A_%a.out",  # %A: the job, so two submissions never mix
         "#SBATCH --open-mode=append",
         "#SBATCH --requeue",
     ]

@@ -85,10 +85,15 @@ PLAN = (
 SLURM = (
     arg("question", help=QUESTION),
     arg("--partition", default="", help="Slurm partition (default: the cluster's)"),
-    arg("--gpus", type=int, default=1, help="GPUs per task (default: 1; 0: CPU)"),
+    arg(
+        "--gpus",
+        type=int,
+        default=None,
+        help="GPUs per task (default: 1 where the partition's nodes have GPUs, else 0: CPU)",
+    ),
     arg("--time", default="04:00:00", help="time limit per task (default: 04:00:00)"),
-    arg("--mem", default="16G", help="memory per task (default: 16G)"),
-    arg("--cpus", type=int, default=4, help="CPU cores per task (default: 4)"),
+    arg("--mem", default=None, help="memory per task (default: 16G, or what a node has)"),
+    arg("--cpus", type=int, default=None, help="CPU cores per task (default: 4, or a node's)"),
     arg(
         "--setup", default="", help="shell lines to run first in each task, e.g. 'module load cuda'"
     ),

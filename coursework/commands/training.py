@@ -107,7 +107,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_slurm(args: argparse.Namespace) -> int:
-    from coursework.commands import slurm
+    from coursework.commands import cluster, slurm
     from coursework.engine.request import TrainRequest
     from coursework.records import spec
 
@@ -121,10 +121,17 @@ def cmd_slurm(args: argparse.Namespace) -> int:
         mixed_precision=args.mixed_precision,
         tune=args.tune,
     )
-    res = slurm.Resources(args.partition, args.gpus, args.time, args.mem, args.cpus, args.setup)
+    asked = cluster.Resources(args.partition, args.gpus, args.time, args.mem, args.cpus, args.setup)
+    res, notes = cluster.fit(asked, cluster.partition(args.partition))
     path, n = slurm.write(s, request, res, args.out)
+    if args.tune:
+        notes += slurm.tuning_notes(s, args.profile, args.dataset)
+    for note in notes:
+        print(f"note: {note}")
     print(
-        f"wrote {path}: {n} array tasks ({s.question}, profile {args.profile})\n"
+        f"wrote {path}: {n} array tasks ({s.question}, profile {args.profile}), each with "
+        f"{res.gpus} GPUs, {res.cpus} CPUs, {res.mem} memory, time "
+        f"{res.time or 'as the cluster sets'}\n"
         f"submit:    sbatch {path}\n"
         f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.rs.name}/\n"
         f"afterwards: {slurm.collect_command(args.profile, args.dataset)}  (summary, "

@@ -17,7 +17,7 @@ from functools import cache
 from coursework.data import datasets as data
 from coursework.engine import events
 from coursework.engine.calibrate import Calibrations
-from coursework.engine.job import Job, State, state
+from coursework.engine.job import Job, State, finished_epochs, state
 from coursework.engine.network import epoch_images
 from coursework.engine.request import TrainRequest
 from coursework.engine.run import duration
@@ -39,19 +39,36 @@ class Item:
     epoch_images: int  # training images per epoch
     complete: bool
     seconds: float | None  # estimated, None where its network was not calibrated
+    epochs_done: int = 0  # a stopped run resumes after these
+    study: bool = False  # a tuned run's study (see studies), not a run and seed
 
     @property
     def images(self) -> int:
         """Training images over all its epochs (an upper bound with early stopping)."""
         return (self.job.run.config.epochs or 0) * self.epoch_images
 
+    @property
+    def images_left(self) -> int:
+        """Training images of the epochs it has not finished."""
+        return max(0, (self.job.run.config.epochs or 0) - self.epochs_done) * self.epoch_images
+
+    @property
+    def seconds_left(self) -> float | None:
+        epochs = self.job.run.config.epochs or 0
+        if self.seconds is None or not epochs:
+            return self.seconds
+        return self.seconds * max(0, epochs - self.epochs_done) / epochs
+
 
 def items(jobs: list[Job]) -> list[Item]:
-    """The plan of ``jobs``: images per epoch and whether each is complete (no times yet: see
-    :func:`timed`)."""
-    return [
-        Item(job, epoch_images(job.run.config, info(job)), _complete(job), None) for job in jobs
-    ]
+    """The plan of ``jobs``: images per epoch, whether each is complete and the epochs a
+    stopped one has finished (no times yet: see :func:`timed`)."""
+    out = []
+    for job in jobs:
+        complete = _complete(job)
+        done = 0 if complete else finished_epochs(job)
+        out.append(Item(job, epoch_images(job.run.config, info(job)), complete, None, done))
+    return out
 
 
 def _complete(job: Job) -> bool:
@@ -79,7 +96,7 @@ def studies(jobs: list[Job]) -> list[Item]:
             job, run=replace(run, name=f"{run.name}:study", config=cfg, tune=None), seed=tune.seed
         )
         done = specs.best_params(job.rs, run) is not None
-        out.append(Item(study, epoch_images(cfg, info(job)), done, None))
+        out.append(Item(study, epoch_images(cfg, info(job)), done, None, study=True))
     return out
 
 
@@ -122,7 +139,10 @@ def info(job: Job) -> data.DatasetInfo:
 def with_times_after(jobs: list[Job], plan: list[Item], force: bool = False) -> list[Job]:
     """``jobs`` with ``after`` set: the estimated seconds of the jobs that still train after
     each (complete ones are skipped unless ``force``), None where one is not known."""
-    left = [0.0 if item.complete and not force else item.seconds for item in plan]
+    left = [
+        0.0 if item.complete and not force else item.seconds if force else item.seconds_left
+        for item in plan
+    ]
     out = []
     for i, job in enumerate(jobs):
         later = left[i + 1 :]
@@ -155,30 +175,49 @@ def totals(plan: list[Item], force: bool = False) -> dict:
     left = [i for i in plan if force or not i.complete]
     known = all(i.seconds is not None for i in plan)
     known_left = all(i.seconds is not None for i in left)
+    runs = [i for i in plan if not i.study]
     return {
-        "jobs": len(plan),
-        "complete": sum(i.complete for i in plan),
+        "jobs": len(runs),
+        "complete": sum(i.complete for i in runs),
+        "resumed": sum(bool(i.epochs_done) for i in left),
+        "studies": len(plan) - len(runs),
+        "studies_done": sum(i.complete for i in plan if i.study),
         "images": sum(i.images for i in plan),
-        "images_left": sum(i.images for i in left),
+        "images_left": sum(i.images if force else i.images_left for i in left),
         "seconds": sum(i.seconds or 0 for i in plan) if known else None,
-        "seconds_left": sum(i.seconds or 0 for i in left) if known_left else None,
+        "seconds_left": sum((i.seconds if force else i.seconds_left) or 0 for i in left)
+        if known_left
+        else None,
     }
 
 
 def line(plan: list[Item], where: str, force: bool = False) -> str:
-    """The one-line plan ``run`` prints before it starts."""
+    """The one-line plan ``run`` prints before it starts: the runs and seeds (how many are
+    complete, how many resume), the studies, and the images and time still to go."""
     t = totals(plan, force)
-    done = f" ({t['complete']} complete, skipped)" if t["complete"] and not force else ""
+    runs = "1 run" if t["jobs"] == 1 else f"{t['jobs']} runs and seeds"
+    notes = [f"{t['complete']} complete, skipped"] * bool(t["complete"] and not force)
+    resumed = [i for i in plan if i.epochs_done and not i.study and not force]
+    if len(resumed) == 1:
+        cfg = resumed[0].job.run.config
+        notes.append(
+            f"{'it' if t['jobs'] == 1 else '1'} resumes after epoch "
+            f"{resumed[0].epochs_done} of {cfg.epochs}"
+        )
+    elif resumed:
+        notes.append(f"{len(resumed)} resume where they stopped")
+    runs += f" ({'; '.join(notes)})" if notes else ""
+    if t["studies"]:
+        done = t["studies_done"]
+        runs += f", {t['studies']} {'study' if t['studies'] == 1 else 'studies'}"
+        runs += f" ({done} chosen)" if done and done < t["studies"] else " (chosen)" * bool(done)
     time = (
         f", about {duration(t['seconds_left'])} here"
         if t["seconds_left"] is not None
         else "; `make plan` estimates the time"
     )
-    runs = "1 run" if t["jobs"] == 1 else f"{t['jobs']} runs and seeds"
-    return (
-        f"plan: {runs}{done}, {millions(t['images_left'])} training "
-        f"images to go{time}; results in {where}"
-    )
+    images = millions(t["images_left"])
+    return f"plan: {runs}, {images} training images to go{time}; results in {where}"
 
 
 def backend_note(states: list[tuple[Job, State]], backend_name: str, force: bool = False) -> str:

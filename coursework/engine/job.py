@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from coursework.data import datasets as data
 from coursework.engine import keys
@@ -111,6 +112,25 @@ def state(job: Job, claimed: bool = False) -> State:
     backend_name = rec.get("environment", {}).get("backend")
     code = rec.get("code_sha256") not in (None, project_digest())
     return State(Status.STALE if changes else Status.COMPLETE, tuple(changes), backend_name, code)
+
+
+def finished_epochs(job: Job) -> int:
+    """The epochs a stopped run has finished, after which it resumes (its checkpoint's, where
+    its settings are unchanged); 0 where it starts afresh. A complete run trained again
+    resumes beside itself (``layout.staging_dir``)."""
+    folder = job.out
+    if (folder / layout.RECORD).exists():
+        folder = layout.staging_dir(folder)
+    saved, checkpoint = layout.checkpoint_key_file(folder), layout.checkpoint_file(folder)
+    if (folder / layout.RECORD).exists() or not checkpoint.exists() or not saved.exists():
+        return 0
+    try:
+        if saved.read_text().strip() != job_key(job).digest:
+            return 0  # its settings changed: it starts again
+        with np.load(checkpoint, allow_pickle=False) as f:
+            return int(f["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 def check_data(jobs: list[Job]) -> None:

@@ -46,16 +46,27 @@ STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
 
 def run_job(
-    job: Job, force: bool = False, label: str = "", shared: bool = True, concurrent: int = 1
+    job: Job,
+    force: bool = False,
+    label: str = "",
+    shared: bool = True,
+    concurrent: int = 1,
+    wait_for_others: bool = False,
 ) -> dict | None:
     """Train one job unless it is complete, or another process is training it now (then
-    None); write its ``run.json`` and (if ``shared``) the summary. A failed run is recorded as
-    ``failed``; storage errors stop everything."""
+    None; with ``wait_for_others``, as a Slurm task does, wait for that process and then go on from
+    what it left: a task never reports success for work that nobody finished). Write its
+    ``run.json`` and (if ``shared``) the summary. A failed run is recorded as ``failed``;
+    storage errors stop everything."""
     head = f"[{job.number}/{job.total}] {job.name}"
     with locks.run_claim(job.out) as mine:
-        if not mine:
-            events.say(f"{head}: another process is training it now, skipped")
-            return None
+        if mine:
+            return _run_claimed(job, head, force, label, shared, concurrent)
+    if not wait_for_others:
+        events.say(f"{head}: another process is training it now, skipped")
+        return None
+    events.say(f"{head}: another process is training it now: waiting for it to end")
+    with locks.run_claim(job.out, wait=True):
         return _run_claimed(job, head, force, label, shared, concurrent)
 
 
@@ -193,14 +204,15 @@ def run_jobs(
     parallel: int = 1,
     shared: bool = True,
     pool: Executor | None = None,
+    wait_for_others: bool = False,
 ) -> int:
     """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one; a
     ``pool`` of them may be given, to share between questions); return the number that
-    failed. The results are the same either way."""
+    failed. The results are the same either way. ``wait_for_others``: see :func:`run_job`."""
     if not jobs:
         return 0
     if parallel <= 1:
-        recs = [run_job(job, force, shared=shared) for job in jobs]
+        recs = [run_job(job, force, shared=shared, wait_for_others=wait_for_others) for job in jobs]
         return sum(1 for r in recs if r and r["status"] == Status.FAILED)
     failed = 0
     with (
@@ -209,7 +221,8 @@ def run_jobs(
         else workers.pool(min(parallel, len(jobs)), settings=backend.settings())
     ) as pool:
         pending = {
-            pool.submit(run_job, job, force, f"[{job.name}]", shared, parallel) for job in jobs
+            pool.submit(run_job, job, force, f"[{job.name}]", shared, parallel, wait_for_others)
+            for job in jobs
         }
         try:
             while pending:
@@ -231,6 +244,7 @@ def run_question(
     parallel: int = 1,
     shared: bool = True,
     pool: Executor | None = None,
+    wait_for_others: bool = False,
 ) -> int:
     """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
     is recorded beside the runs, so that everything after training reads it from there.
@@ -241,7 +255,7 @@ def run_question(
     rs = jobs[0].rs
     storage.ensure_writable(rs.dir())
     storage.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
-    failed = run_jobs(jobs, force, parallel, shared, pool)
+    failed = run_jobs(jobs, force, parallel, shared, pool, wait_for_others)
     if shared:
         write_aggregates(rs)
     return failed
@@ -299,7 +313,13 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
         plans = estimate.announce(plans, request)
         failed = sum(
             run_question(
-                s, jobs, request.force, request.jobs, shared=request.task is None, pool=pool
+                s,
+                jobs,
+                request.force,
+                request.jobs,
+                shared=request.task is None,
+                pool=pool,
+                wait_for_others=request.task is not None,
             )
             for s, jobs in plans
         )

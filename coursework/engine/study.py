@@ -50,7 +50,11 @@ def sampler(tune: Tune, number: int) -> optuna.samplers.BaseSampler:
     seed = tune.seed * 100_003 + number
     if tune.sampler in ("random", "grid"):  # grid: each point is enqueued (see next_point)
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, tune.size // 3))
+    # constant liar: trials running now (parallel Slurm tasks) count as bad, so that tasks
+    # started together do not all sample the same point; one at a time it changes nothing
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=tune.startup_trials, constant_liar=True
+    )
 
 
 def pruner(tune: Tune) -> optuna.pruners.BasePruner:

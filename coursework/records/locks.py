@@ -41,11 +41,11 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def run_claim(run_folder: Path) -> Iterator[bool]:
+def run_claim(run_folder: Path, wait: bool = False) -> Iterator[bool]:
     """Claim a run folder for this process while it trains it: True if claimed, False if
-    another process (a second ``run`` of the same question, a Slurm task) is training it now.
-    An advisory lock on a hidden file beside the folder, released when the process ends, also
-    when it is killed."""
+    another process (a second ``run`` of the same question, a Slurm task) is training it now;
+    ``wait``: until that process ends, then True. An advisory lock on a hidden file beside
+    the folder, released when the process ends, also when it is killed."""
     run_folder = Path(run_folder)
     try:
         import fcntl
@@ -55,7 +55,7 @@ def run_claim(run_folder: Path) -> Iterator[bool]:
     ensure_writable(run_folder.parent)
     with open(run_folder.parent / f".{run_folder.name}.lock", "a") as f:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             yield False
             return

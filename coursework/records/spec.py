@@ -63,6 +63,11 @@ class Tune:
             points *= len(choices)
         return min(self.trials, points)
 
+    @property
+    def startup_trials(self) -> int:
+        """TPE's first trials, sampled at random (from the seed and the number alone)."""
+        return max(2, self.size // 3)
+
 
 @dataclass(frozen=True)
 class Run:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from coursework.commands import cli
@@ -313,3 +314,28 @@ def test_ctrl_c_says_how_to_resume(tmp_path, tiny_npz, monkeypatch, capsys):
     assert cli.main(["--results", str(tmp_path / "r"), "run", str(spec_file)]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "same command again to resume" in err
+
+
+def test_the_plan_line_counts_the_epochs_left_and_the_studies_apart(tmp_path, tiny_npz):
+    """A run stopped after 2 of 6 epochs has 4 epochs to go (its checkpoint says so, if its
+    key is today's); a tuned run's chosen study is a study, not a run that was skipped."""
+    spec_file = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=6)
+    (stopped,) = job.plan(spec.load(str(spec_file)), "quick", tmp_path / "r")
+    backup = layout.checkpoint_file(stopped.out)
+    backup.parent.mkdir(parents=True)
+    np.savez(backup, epoch=np.int64(2))
+    storage.write_text(layout.checkpoint_key_file(stopped.out), "another key\n")
+    plan = estimate.items([stopped])
+    assert plan[0].epochs_done == 0  # its settings changed since: it starts again
+    storage.write_text(layout.checkpoint_key_file(stopped.out), job.job_key(stopped).digest)
+    plan = estimate.items([stopped])
+    per_epoch = plan[0].epoch_images
+    assert estimate.line(plan, "r") == (
+        f"plan: 1 run (it resumes after epoch 2 of 6), {4 * per_epoch:,} training images to "
+        "go; `make plan` estimates the time; results in r"
+    )
+    study = estimate.Item(stopped, per_epoch, complete=True, seconds=None, study=True)
+    seeds = estimate.Item(stopped, per_epoch, complete=False, seconds=None)
+    assert estimate.line([seeds, study], "r").startswith(
+        f"plan: 1 run, 1 study (chosen), {6 * per_epoch:,} training images to go"
+    )
