@@ -198,13 +198,13 @@ bench: env ## training speed per installed backend vs plain fit -> results/bench
 $(ALL_QUESTIONS): env
 	$(CW) run $@ --profile $(PROFILE) $(DATA_FLAGS) $(RUN_FLAGS)
 
+SLURM_FLAGS = $(if $(PARTITION),--partition "$(PARTITION)") $(if $(GPUS),--gpus $(GPUS)) \
+  $(if $(TIME),--time $(TIME)) $(if $(MEM),--mem $(MEM)) $(if $(CPUS),--cpus $(CPUS)) \
+  $(if $(SETUP),--setup "$(SETUP)") $(if $(filter 1,$(TUNE)),--tune)
 slurm: env ## sbatch array script, a task per run and seed [QUESTION= PARTITION= GPUS= TIME= MEM= CPUS= SETUP= TUNE=1: per trial]
 	@test -n "$(QUESTION)" || { echo "usage: make slurm QUESTION=conv [PROFILE=full]" \
 	  "[PARTITION=gpu GPUS=1 TIME=04:00:00 MEM=16G CPUS=4 SETUP='module load cuda']"; exit 2; }
-	$(CW) slurm $(QUESTION) --profile $(PROFILE) $(DATA_FLAGS) \
-	  $(if $(PARTITION),--partition "$(PARTITION)") $(if $(GPUS),--gpus $(GPUS)) \
-	  $(if $(TIME),--time $(TIME)) $(if $(MEM),--mem $(MEM)) $(if $(CPUS),--cpus $(CPUS)) \
-	  $(if $(SETUP),--setup "$(SETUP)") $(if $(filter 1,$(TUNE)),--tune) $(TRAIN_FLAGS)
+	$(CW) slurm $(QUESTION) --profile $(PROFILE) $(strip $(DATA_FLAGS) $(SLURM_FLAGS) $(TRAIN_FLAGS))
 
 collect: env ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
 	$(CW) collect --profile $(PROFILE) $(DATA_FLAGS)

@@ -119,7 +119,7 @@ def fit(res: Resources, part: Partition | None) -> tuple[Resources, list[str]]:
     """``res`` with every unset resource chosen, and notes to print; ClusterError (every
     misfit, with what to set) where a set one exceeds what ``part``'s nodes have."""
     if part is None:
-        notes = ["sinfo not found: the resources are not checked against the cluster"]
+        notes = ["no answer from sinfo (not on a cluster?): the resources are not checked"]
         return _defaults(res, DEFAULT_CPUS, DEFAULT_MEM_MB, 1), notes
     fitted = _defaults(
         res, min(DEFAULT_CPUS, part.cpus), min(DEFAULT_MEM_MB, part.mem_mb), int(part.gpus > 0)

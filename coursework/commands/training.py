@@ -130,7 +130,8 @@ def cmd_slurm(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(
         f"wrote {path}: {n} array tasks ({s.question}, profile {args.profile}), each with "
-        f"{res.gpus} GPUs, {res.cpus} CPUs, {res.mem} memory, time "
+        f"{res.gpus} GPU{'s' * (res.gpus != 1)}, {res.cpus} CPU{'s' * (res.cpus != 1)}, "
+        f"{res.mem} memory, time "
         f"{res.time or 'as the cluster sets'}\n"
         f"submit:    sbatch {path}\n"
         f"watch:     squeue --me; output in {args.results}/slurm-logs/{args.rs.name}/\n"
