@@ -1,11 +1,12 @@
 """One run and seed, from start to test, and its records.
 
-Seed everything, build and compile the model, then epoch by epoch:
-train (one compiled program, see :mod:`coursework.engine.loop`), evaluate on validation, append the
-row to ``history.csv``, keep the best-validation weights and checkpoint the whole training
-state, so that a killed run resumes exactly where it stopped. Early stopping and divergence
-end a run early. Finally the best weights are restored and evaluated on test: Nielsen's
-protocol, test accuracy at the epoch of best validation accuracy.
+Seed everything, build and compile the model (:mod:`.session`), then epoch by epoch
+(:mod:`.epochs`): train (one compiled program, see :mod:`coursework.engine.loop`), evaluate on
+validation, append the row to ``history.csv``, keep the best-validation weights and
+checkpoint the whole training state, so that a killed run resumes exactly where it
+stopped. Early stopping and divergence end a run early. Finally the best weights are
+restored and evaluated on test: Nielsen's protocol, test accuracy at the epoch of best
+validation accuracy.
 """
 
 from __future__ import annotations
@@ -14,101 +15,23 @@ import io
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import keras
 import numpy as np
 
 from coursework import __version__
 from coursework.data import datasets as data
-from coursework.engine import augment, events, loop
-from coursework.engine.history import Checkpoint, History, OnEpoch, chance_loss
-from coursework.engine.network import (
-    adapt,
-    all_layers,
-    build_model,
-    compile_model,
-    layer_table,
-    trainable_params,
-    with_augmentation,
-)
+from coursework.engine.epochs import SeedEpochs
+from coursework.engine.history import History, OnEpoch
+from coursework.engine.network import all_layers, layer_table, trainable_params
+from coursework.engine.session import EVAL_BATCH, Session, labels, prepare
 from coursework.records import layout, storage
 from coursework.records.project import project_digest
 from coursework.records.record import SCHEMA_VERSION, Status, TrainConfig
 from coursework.records.spec import Run
 from coursework.runtime import backend
 from coursework.runtime.env import environment
-
-EVAL_BATCH = 1000
-# --------------------------------------------------------------------------- helpers
-
-
-def reseed(model: keras.Model, seed: int, epoch: int) -> None:
-    """Set every random-seed state in the model (dropout, augmentation) from (seed, epoch):
-    each epoch's random draws depend on nothing else, so a resumed run repeats them."""
-    states = [v for v in model.non_trainable_variables if v.name == "seed_generator_state"]
-    for i, v in enumerate(states):
-        v.assign(np.array([seed * 7919 + i, epoch], dtype=v.dtype))
-
-
-def duration(seconds: float) -> str:
-    """``4 s``, ``3m 05s``, ``2h 10m``: a time as a person reads it."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-
-
-# --------------------------------------------------------------------------- one run
-
-
-@dataclass
-class Session:
-    """What training one run needs: the model, the network it trains (the model behind its
-    augmentation layers), the compiled epoch program and the validation split."""
-
-    model: keras.Model
-    net: keras.Model
-    program: loop.EpochProgram
-    num_train: int
-    x_val: np.ndarray
-    y_val: np.ndarray
-
-
-def prepare(cfg: TrainConfig, seed: int, ds: data.Dataset) -> Session:
-    """Seed everything, build and compile the model and its epoch program."""
-    keras.utils.set_random_seed(seed)
-    x_train, y_train = ds.x_train, ds.y_train
-    if cfg.augment == "expand":
-        x_train, y_train = augment.expand(x_train, y_train)
-    model = build_model(cfg, ds.info)
-    adapt(model, ds.x_train)  # input preprocessing: fitted on the training split only
-    net = with_augmentation(model, cfg.augment, seed)
-    compile_model(net, cfg)
-    one_hot = cfg.loss == "mse"
-    assert cfg.batch_size is not None  # a spec's config always has one (validate.py)
-    program = loop.epoch_program(
-        net,
-        x_train,
-        y_train,
-        batch_size=cfg.batch_size,
-        num_classes=ds.num_classes,
-        one_hot=one_hot,
-        deterministic=backend.settings()["deterministic"],
-        on_gpu=bool(backend.accelerators()),
-    )
-    return Session(
-        model,
-        net,
-        program,
-        len(y_train),
-        data.scale(ds.x_val),
-        labels(ds.y_val, ds.num_classes, one_hot),
-    )
 
 
 def fit(
@@ -126,85 +49,12 @@ def fit(
     progress line with the time left for this run and, if ``after`` (the estimated seconds of
     the runs after this one) is known, for the whole command. ``on_epoch(epoch, val_accuracy)``
     returning True stops the run there (a tuning trial that its study prunes)."""
-    checkpoint = Checkpoint(layout.checkpoint_file(out), s.net)
-    start = checkpoint.restore()
-    history = History(out / layout.HISTORY, keep=start)
-    chance = chance_loss(str(cfg.loss), num_classes)
-    epochs = int(cfg.epochs or 0)
-    if start:
-        print(f"{label}    resuming after epoch {start}", flush=True)
-    times: list[float] = []  # seconds of the epochs trained by this process
-    for epoch in range(start, epochs):
+    seed_epochs = SeedEpochs(s, cfg, seed, num_classes, out, label, after, on_epoch)
+    while not seed_epochs.done:
+        order = seed_epochs.order()
         t0 = time.perf_counter()
-        row = _epoch(s, seed, epoch, history, checkpoint)
-        times.append(time.perf_counter() - t0)
-        steady = times[1:] or times  # the first epoch also compiles
-        left = sum(steady) / len(steady) * (epochs - epoch - 1)
-        eta = f"; left {duration(left)}" + (
-            f", all {duration(left + after)}" if after is not None else ""
-        )
-        seconds = row["epoch_seconds_exact"]
-        print(
-            f"{label}    epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f}, "
-            f"accuracy {100 * row['accuracy']:.2f}%, val_accuracy "
-            f"{100 * row['val_accuracy']:.2f}% ({seconds:.1f} s, "
-            f"{s.num_train / seconds:,.0f} img/s{eta})",
-            flush=True,
-        )
-        if history.diverged(chance):
-            save_best(s.model, checkpoint.best, out)
-            return history, True  # training blew up: no later epoch can mend it
-        if history.should_stop(int(cfg.early_stopping or 0)):
-            break
-        if on_epoch is not None and epoch + 1 < epochs and on_epoch(epoch, row["val_accuracy"]):
-            history.pruned = True
-            print(f"{label}    pruned after epoch {epoch + 1}", flush=True)
-            break
-    save_best(s.model, checkpoint.best, out)
-    return history, False
-
-
-def _epoch(
-    s: Session,
-    seed: int,
-    epoch: int,
-    history: History,
-    checkpoint: Checkpoint,
-) -> dict[str, Any]:
-    """Train and validate one epoch; append its row to the history (and emit it as an
-    ``epoch`` event), keep the best weights and save the checkpoint. Return the row, with
-    the epoch's unrounded seconds (``epoch_seconds_exact``) for the progress line."""
-    reseed(s.net, seed, epoch)
-    t0 = time.perf_counter()
-    logs = s.program(loop.epoch_order(seed, epoch, s.num_train))
-    val = s.net.evaluate(s.x_val, s.y_val, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
-    seconds = time.perf_counter() - t0
-    lr = float(keras.ops.convert_to_numpy(s.net.optimizer.learning_rate))
-    row = {
-        "epoch": epoch + 1,
-        "loss": logs["loss"],
-        "accuracy": logs["accuracy"],
-        "val_loss": float(val["loss"]),
-        "val_accuracy": float(val["accuracy"]),
-        "learning_rate": lr,
-        "epoch_seconds": round(seconds, 3),
-    }
-    history.append(row)
-    events.emit("epoch", epoch=epoch + 1, **{k: float(v) for k, v in row.items() if k != "epoch"})
-    if history.best_epoch() == epoch:
-        checkpoint.best = [np.array(w) for w in s.model.get_weights()]
-    checkpoint.save(epoch + 1)
-    return {**row, "epoch_seconds_exact": seconds}
-
-
-def save_best(model: keras.Model, best: list[np.ndarray] | None, out: Path) -> None:
-    """``best.weights.h5``: the model's weights of the best epoch (the model keeps its own)."""
-    if best is None:
-        return
-    current = model.get_weights()
-    model.set_weights(best)
-    save_atomically(model.save_weights, out / layout.BEST_WEIGHTS)
-    model.set_weights(current)
+        seed_epochs.finish(s.program(order), t0)
+    return seed_epochs.history, seed_epochs.diverged
 
 
 def test(
@@ -279,10 +129,6 @@ def train_one(
         else Status.COMPLETE
     )
     return record(run, seed, status, ds, metrics, determinism, model=s.model)
-
-
-def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
-    return np.eye(num_classes, dtype=np.float32)[y] if one_hot else y
 
 
 def save_atomically(save: Callable[[Path], object], path: Path) -> None:

@@ -1,0 +1,137 @@
+"""One seed's epochs, whoever trains them: everything around an epoch's training program.
+
+Before an epoch: seed its random draws (dropout, augmentation) from (seed, epoch) and give
+the order of its images. After it: validate, append the row to ``history.csv`` (and emit it),
+keep the best weights, save the checkpoint, print the progress line, and judge whether the
+run goes on (divergence, early stopping, a study's pruning). A seed trained alone
+(:func:`coursework.engine.run.fit`) and seeds trained together as one program
+(:mod:`coursework.engine.pack`) go through the same steps, so their records are the same.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from coursework.engine import events, loop
+from coursework.engine.history import Checkpoint, History, OnEpoch, chance_loss
+from coursework.engine.session import EVAL_BATCH, Session, duration, reseed
+from coursework.records import layout, storage
+from coursework.records.config import TrainConfig
+
+
+class SeedEpochs:
+    """One seed's training, epoch by epoch, from its last checkpoint on.
+
+    Args:
+        s: the seed's session (model, program, validation split).
+        cfg: the run's settings (epochs, early stopping, loss).
+        seed: the seed.
+        num_classes: classes of the dataset (the loss of guessing, for divergence).
+        out: the run folder (history, checkpoint, best weights).
+        label: prefixes the progress lines.
+        after: estimated seconds of the runs after this one, for the time left in all.
+        on_epoch: ``(epoch, val_accuracy) -> stop now?`` (a study pruning its trial).
+    """
+
+    def __init__(
+        self,
+        s: Session,
+        cfg: TrainConfig,
+        seed: int,
+        num_classes: int,
+        out: Path,
+        label: str = "",
+        after: float | None = None,
+        on_epoch: OnEpoch | None = None,
+    ) -> None:
+        self.s, self.seed, self.out, self.label = s, seed, out, label
+        self.after, self.on_epoch = after, on_epoch
+        self.epochs = int(cfg.epochs or 0)
+        self.patience = int(cfg.early_stopping or 0)
+        self.chance = chance_loss(str(cfg.loss), num_classes)
+        self.checkpoint = Checkpoint(layout.checkpoint_file(out), s.net)
+        self.epoch = self.checkpoint.restore()  # the next epoch to train (0-based)
+        self.history = History(out / layout.HISTORY, keep=self.epoch)
+        self.diverged = False
+        self.done = self.epoch >= self.epochs
+        self.times: list[float] = []  # seconds of the epochs trained by this process
+        if self.epoch:
+            print(f"{label}    resuming after epoch {self.epoch}", flush=True)
+        if self.done:  # killed after its last epoch, before its record
+            save_best(s.model, self.checkpoint.best, out)
+
+    def order(self) -> np.ndarray:
+        """Seed the epoch's random draws; the order of its training images."""
+        reseed(self.s.net, self.seed, self.epoch)
+        return loop.epoch_order(self.seed, self.epoch, self.s.num_train)
+
+    def finish(self, logs: dict[str, float], t0: float) -> None:
+        """After the epoch's training (``logs``: its loss and accuracy; ``t0``: when it
+        began): validate, record, checkpoint, say so, and judge whether to go on."""
+        row = self._record(logs, t0)
+        self.times.append(time.perf_counter() - t0)
+        self._progress(row)
+        self.epoch += 1
+        if self.history.diverged(self.chance):
+            self.diverged = self.done = True  # training blew up: no later epoch can mend it
+        elif self.history.should_stop(self.patience) or self.epoch >= self.epochs:
+            self.done = True
+        elif self.on_epoch is not None and self.on_epoch(self.epoch - 1, row["val_accuracy"]):
+            self.history.pruned = self.done = True
+            print(f"{self.label}    pruned after epoch {self.epoch}", flush=True)
+        if self.done:
+            save_best(self.s.model, self.checkpoint.best, self.out)
+
+    def _record(self, logs: dict[str, float], t0: float) -> dict[str, Any]:
+        s = self.s
+        val = s.net.evaluate(s.x_val, s.y_val, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+        seconds = time.perf_counter() - t0
+        lr = float(keras.ops.convert_to_numpy(s.net.optimizer.learning_rate))
+        row = {
+            "epoch": self.epoch + 1,
+            "loss": logs["loss"],
+            "accuracy": logs["accuracy"],
+            "val_loss": float(val["loss"]),
+            "val_accuracy": float(val["accuracy"]),
+            "learning_rate": lr,
+            "epoch_seconds": round(seconds, 3),
+        }
+        self.history.append(row)
+        events.emit(
+            "epoch", epoch=row["epoch"], **{k: float(v) for k, v in row.items() if k != "epoch"}
+        )
+        if self.history.best_epoch() == self.epoch:
+            self.checkpoint.best = [np.array(w) for w in s.model.get_weights()]
+        self.checkpoint.save(self.epoch + 1)
+        return {**row, "epoch_seconds_exact": seconds}
+
+    def _progress(self, row: dict[str, Any]) -> None:
+        steady = self.times[1:] or self.times  # the first epoch also compiles
+        left = sum(steady) / len(steady) * (self.epochs - self.epoch - 1)
+        eta = f"; left {duration(left)}" + (
+            f", all {duration(left + self.after)}" if self.after is not None else ""
+        )
+        seconds = row["epoch_seconds_exact"]
+        print(
+            f"{self.label}    epoch {self.epoch + 1}/{self.epochs}: loss {row['loss']:.4f}, "
+            f"accuracy {100 * row['accuracy']:.2f}%, val_accuracy "
+            f"{100 * row['val_accuracy']:.2f}% ({seconds:.1f} s, "
+            f"{self.s.num_train / seconds:,.0f} img/s{eta})",
+            flush=True,
+        )
+
+
+def save_best(model: keras.Model, best: list[np.ndarray] | None, out: Path) -> None:
+    """``best.weights.h5``: the model's weights of the best epoch (the model keeps its own)."""
+    if best is None:
+        return
+    current = model.get_weights()
+    model.set_weights(best)
+    with storage.atomic(out / layout.BEST_WEIGHTS) as tmp:
+        model.save_weights(tmp)
+    model.set_weights(current)
