@@ -57,7 +57,7 @@ DATA_FLAGS  := $(if $(DATASET),--dataset "$(DATASET)")
 REPORT_FLAGS := $(if $(QUESTIONS),--questions "$(QUESTIONS)")
 
 .DEFAULT_GOAL := help
-.PHONY: env help setup setup-tex tex lock slurm collect quick all data plan status tune notebook plots report submission verify mark bench test test-fast lint clean \
+.PHONY: env help setup setup-tex tex lock slurm collect quick all data plan status tune notebook plots page report submission verify mark bench test test-fast lint clean \
 	clean-results $(ALL_QUESTIONS)
 
 help: ## list the targets and the variables
@@ -172,6 +172,9 @@ notebook: env ## JupyterLab on notebooks/coursework.ipynb, the lab book (install
 
 plots: env ## figures out of date in results/$(PROFILE) (PDF and PNG; without PROFILE: the results you have)
 	$(CW) plots --profile $(READ_PROFILE) $(DATA_FLAGS)
+
+page: env ## every run on one page, results/$(PROFILE)/index.html: open it in a browser, offline (make report writes it too)
+	$(CW) page --profile $(READ_PROFILE) $(DATA_FLAGS)
 
 report: env tex ## the paper (report.toml; QUESTIONS="a b c") -> results/$(PROFILE)/report/ (without PROFILE: full if it has runs, else quick)
 	$(CW) report --profile $(READ_PROFILE) $(DATA_FLAGS) $(REPORT_FLAGS)

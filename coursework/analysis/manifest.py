@@ -8,7 +8,8 @@ dataset fingerprints, the command line and the digest of the training code
 ``make verify`` checks the files against it.
 
 Left out: the manifest itself, ``verification.csv`` (the output of ``verify``, rewritten by
-every marker's run), and what :meth:`coursework.records.layout.ResultsSet.files` leaves out
+every marker's run), ``index.html`` (the results page, drawn from the results and the
+manifest after it), and what :meth:`coursework.records.layout.ResultsSet.files` leaves out
 (hidden files, ``backup/`` folders of runs in progress, LaTeX's ``report/build/``).
 
 ``make submission`` hands in a part of the results (the paper's questions) with a manifest of
@@ -35,7 +36,7 @@ from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import env
 
 NAME = layout.MANIFEST
-NOT_LISTED = {NAME, layout.VERIFICATION}
+NOT_LISTED = {NAME, layout.VERIFICATION, layout.PAGE}  # the page is drawn after the manifest
 PACKAGES = [
     "keras",
     "tensorflow",

@@ -1,6 +1,6 @@
-"""The commands of the paper and of marking: ``plots``, ``report``, ``submission``,
-``verify``, ``retrain`` and ``mark``. Each takes the parsed command line and returns its exit
-status."""
+"""The commands of the paper and of marking: ``plots``, ``report``, ``page``,
+``submission``, ``verify``, ``retrain`` and ``mark``. Each takes the parsed command line and
+returns its exit status."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coursework.records.errors import CourseworkError
+from coursework.records.errors import CourseworkError, ResultsError
 
 if TYPE_CHECKING:
     from coursework.records.layout import ResultsSet
@@ -41,7 +41,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = read_settings(args.settings or SETTINGS_FILE, args.questions)
     out = paper(args.rs, settings)
     print(f"report: {out}")
+    _page(args.rs)
     return 0
+
+
+def cmd_page(args: argparse.Namespace) -> int:
+    _page(args.rs)
+    return 0
+
+
+def _page(rs: ResultsSet) -> None:
+    """Write the results page (every run on one page, from the results files) and say
+    where; after the manifest, whose digest it shows (it is in no manifest itself)."""
+    from coursework.report import page_html
+
+    if not rs.record_paths():
+        raise ResultsError(
+            f"no runs under {rs.dir()}: run experiments first (make quick, or make "
+            f"QUESTION PROFILE={rs.profile})"
+        )
+    path = page_html.write(rs)
+    print(f"page: {path} ({path.stat().st_size / 1e6:.1f} MB; open it in a browser)")
 
 
 def paper(
@@ -160,4 +180,5 @@ def cmd_mark(args: argparse.Namespace) -> int:
             f"{len(table) - len(marked)} marked before"
         )
     print(sheets.summary(marked, args.marking))
+    print(f"marking page: {args.marking / sheets.PAGE} (each submission's sheet and results page)")
     return 0

@@ -317,6 +317,11 @@ COMMANDS = (
         REPORT,
     ),
     Command(
+        "page",
+        "every run on one page, from the results files: results/<set>/index.html (offline)",
+        paper.cmd_page,
+    ),
+    Command(
         "submission",
         "gather what you hand in: the PDF, the code and the per-run "
         "CSVs (no weights) into submission/ and submission.zip",

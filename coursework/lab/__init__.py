@@ -7,6 +7,7 @@
     lab.figures("conv")                         # the report's figures, inline
     lab.predict(lab.best_run("conv"), files)    # a trained run on your own images
     lab.report(questions=["conv"])              # the PDF
+    lab.page()                                  # every run on one page, inline
 
 Training runs the same command as ``make`` (``python -m coursework run``) in a process of its
 own, so it writes the same files, byte for byte, and a cell interrupted mid-training leaves a
@@ -313,3 +314,37 @@ def report(
     from coursework.report.settings import read_settings
 
     return paper(_rs(root, profile, dataset), read_settings(questions=questions), say=False)
+
+
+class Page:
+    """The results page in a notebook: shown inline (an iframe of the whole page, its
+    scripts with it); ``path`` is its file, to open in a browser too."""
+
+    def __init__(self, path: Path, height: int) -> None:
+        self.path, self.height = path, height
+
+    def __repr__(self) -> str:
+        return f"Page({str(self.path)!r})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        doc = html.escape(self.path.read_text(encoding="utf-8"), quote=True)
+        style = f"width:100%;height:{int(self.height)}px;border:0"
+        return f'<iframe srcdoc="{doc}" style="{style}"></iframe>'
+
+
+def page(
+    profile: str = "quick",
+    root: Path | str = RESULTS,
+    dataset: str | None = None,
+    height: int = 900,
+) -> Page:
+    """Every run on one page (as ``make page``: written to ``results/<set>/index.html``),
+    shown inline: the runs table, curves, two runs compared, tuning, confusion matrix."""
+    from coursework.report import page_html
+
+    rs = _rs(root, profile, dataset)
+    if not rs.record_paths():
+        raise CourseworkError(f"no runs under {rs.dir()}: train first (lab.train)")
+    return Page(page_html.write(rs), height)

@@ -16,6 +16,7 @@ A *results set* is the folder of one spec profile's results: ``quick``, ``full``
     <results>/<set>/MANIFEST.json, verification.csv           provenance and checks
     <results>/<set>/figures/, report/                         plots and the LaTeX report
     <results>/<set>/figures/provenance.json                   what each figure was drawn from
+    <results>/<set>/index.html                                every run on one page (``make page``)
     <results>/bench.json                                      ``make bench``
     <results>/calibration.json                                ``make plan``: measured speeds
     <results>/slurm-logs/<set>/                               Slurm array tasks' output
@@ -44,6 +45,8 @@ BENCH, CALIBRATION = "bench.json", "calibration.json"
 TUNE, STUDY, BEST = "tune", "study.journal", "best.json"
 
 PROVENANCE = "provenance.json"  # in figures/: what each figure was drawn from
+
+PAGE = "index.html"  # the results page: drawn from the results, listed in no manifest
 
 
 def set_name(profile: str, dataset: str | None = None) -> str:
@@ -186,6 +189,10 @@ class ResultsSet:
 
     def report_dir(self) -> Path:
         return self.dir() / "report"
+
+    def page_file(self) -> Path:
+        """``index.html``: every run of the set on one page, drawn from its files."""
+        return self.dir() / PAGE
 
     def aggregate(self, name: str) -> Path:
         """A file of the whole set: SUMMARY, STATS, ENSEMBLES, MANIFEST, VERIFICATION."""

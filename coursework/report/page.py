@@ -1,0 +1,334 @@
+"""The data of the results page (``results/<set>/index.html``, :mod:`.page_html` writes it):
+every run and seed with its settings in the course's words, its numbers and curves, each
+question's confusion matrix, misclassified images and tuning trials, and where the results
+came from. Read from the results files alone, as the PDF is (no Keras), and from a
+submission's handed-in results as well: every string in it is untrusted text, cut to
+:data:`TEXT_LIMIT` characters (the page shows it as text, never as markup)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coursework.analysis import words
+from coursework.analysis.checks import PASSING, Verdict
+from coursework.records import layout, results, spec, storage
+from coursework.records.errors import ResultsError
+from coursework.records.layout import ResultsSet
+from coursework.records.record import TrainConfig
+from coursework.records.runs import in_progress
+
+TEXT_LIMIT = 300  # characters of any one string from the results
+MOST_IMAGES = 36  # misclassified images per question (what training keeps, engine/run.py)
+MOST_EPOCHS = 600  # points per curve; longer histories are thinned (every k-th epoch)
+CURVES = ("accuracy", "val_accuracy", "loss", "val_loss")
+PASS = {str(v) for v in PASSING}
+
+
+def text(value: object, limit: int = TEXT_LIMIT) -> str:
+    """A value from the results as the page's text: a string, cut to ``limit`` characters."""
+    s = "" if value is None else str(value)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def number(value: object, digits: int = 5) -> float | None:
+    """An integer as it is, a finite number rounded to ``digits`` significant digits (None:
+    no number): the curves of 100 runs of 60 epochs stay a few hundred kB."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return float(f"{v:.{digits}g}") if math.isfinite(v) else None
+
+
+def verdicts(rs: ResultsSet) -> dict[tuple[str, str], str]:
+    """``verification.csv`` per run and seed: its first failing verdict, else ``ok``; a row
+    of a whole run (seed ``-``) counts for each of its seeds ({} where verify never ran)."""
+    path = rs.aggregate(layout.VERIFICATION)
+    try:
+        rows = storage.read_csv(path) if path.exists() else []
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for r in rows:
+        key = (str(r.get("run", "")), str(r.get("seed", "")))
+        verdict = str(r.get("verdict", ""))
+        if out.get(key, Verdict.OK) in PASS:
+            out[key] = Verdict.OK if verdict in PASS else text(verdict, 20)
+    return out
+
+
+def _verdict(found: dict[tuple[str, str], str], run: str, seed: str) -> str:
+    """A seed's verdict: its own rows' and its run's (the failing one first)."""
+    mine = [found[k] for k in ((run, seed), (run, "-")) if k in found]
+    failing = [v for v in mine if v != Verdict.OK]
+    return failing[0] if failing else (Verdict.OK if mine else "")
+
+
+def curves(history: list[dict[str, str]]) -> dict[str, list[float | None]]:
+    """A seed's curves: epoch, training and validation accuracy and loss, at most
+    :data:`MOST_EPOCHS` points (the last epoch always among them)."""
+    n = len(history)
+    step = max(1, math.ceil(n / MOST_EPOCHS))
+    keep = sorted(set(range(0, n, step)) | ({n - 1} if n else set()))
+    rows = [history[i] for i in keep]
+    out: dict[str, list[float | None]] = {"epoch": [number(r.get("epoch")) for r in rows]}
+    for key in CURVES:
+        out[key] = [number(r.get(key)) for r in rows]  # an empty or malformed cell: a gap
+    return out
+
+
+def settings(cfg: TrainConfig, seed: object) -> dict[str, str]:
+    """Every setting of a run and seed in words (``η = 0.1``, ``relu units``), by key."""
+    out = {"seed": text(f"seed {seed}")}
+    for key, value in words.flat(cfg).items():
+        out[text(key, 60)] = text(words.setting(key, value))
+    return out
+
+
+def _records(rs: ResultsSet, question: str) -> list[tuple[Path, dict[str, Any]]]:
+    """The question's ended runs' records (none of a run in progress), in the spec's order
+    of runs, then by seed; a record that cannot be read is left out."""
+    order = spec.run_order(rs, question)
+    out = []
+    for path in rs.record_paths(question):
+        if in_progress(path.parent):
+            continue
+        try:
+            rec = storage.read_json(path)
+            TrainConfig.from_dict(rec["config"])
+        except (ResultsError, KeyError, TypeError):
+            continue
+        out.append((path, rec))
+
+    def place(item: tuple[Path, dict[str, Any]]) -> tuple[int, str, int]:
+        run, seed = str(item[1].get("run")), item[1].get("seed")
+        first = order.index(run) if run in order else len(order)
+        return first, run, seed if isinstance(seed, int) else 0
+
+    return sorted(out, key=place)
+
+
+def _own_words(rs: ResultsSet, question: str, recs: list[dict[str, Any]]) -> dict[str, str]:
+    """Run -> what sets it apart, as the paper's settings table says it: its description in
+    the spec (else activation, penalties, ...), with the common settings it does not share."""
+    s = spec.trained_spec(rs, question)
+    described = (
+        {r.name: r.description for r in s.resolve(rs.name)}
+        if s is not None and rs.profile in s.profiles
+        else {}
+    )
+    configs = {str(r["run"]): TrainConfig.from_dict(r["config"]) for r in recs}
+    if not configs:
+        return {}
+    _, own = words.common_settings(list(configs.values()))
+    out = {}
+    for (name, cfg), differs in zip(configs.items(), own, strict=True):
+        mine = described.get(name) or words.run_other(cfg)
+        out[name] = text("; ".join(x for x in [mine, *differs] if x and x != "-") or "-")
+    return out
+
+
+def runs_table(rs: ResultsSet) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One row per run and seed of the set (every status), and each row's curves."""
+    found = verdicts(rs)
+    rows: list[dict[str, Any]] = []
+    histories: list[dict[str, Any]] = []
+    for q in rs.questions():
+        records = _records(rs, q)
+        own = _own_words(rs, q, [rec for _, rec in records])
+        for path, rec in records:
+            m = rec.get("metrics") or {}
+            run, seed = str(rec.get("run")), rec.get("seed")
+            rows.append(
+                {
+                    "question": text(q),
+                    "run": text(run),
+                    "seed": seed if isinstance(seed, int) else text(seed),
+                    "what": own.get(run, "-"),
+                    "status": text(rec.get("status"), 20),
+                    "best_epoch": number(m.get("best_epoch")),
+                    "val": number(m.get("best_val_accuracy")),
+                    "test": number(m.get("test_accuracy")),
+                    "seconds": number(m.get("train_seconds"), 4),
+                    "params": number(rec.get("params"), 12),
+                    "verify": _verdict(found, f"{q}/{run}", str(seed)),
+                    "settings": settings(TrainConfig.from_dict(rec["config"]), seed),
+                }
+            )
+            hist = path.parent / layout.HISTORY
+            try:
+                histories.append(curves(storage.read_csv(hist) if hist.exists() else []))
+            except (OSError, UnicodeDecodeError, ValueError):
+                histories.append(curves([]))
+    return rows, histories
+
+
+def png(image: np.ndarray) -> str:
+    """An image in [0, 1] (H, W, 1 or 3) as a ``data:`` URI of a PNG (Pillow)."""
+    from PIL import Image
+
+    img = np.clip(np.nan_to_num(image.astype(np.float32)) * 255, 0, 255).astype(np.uint8)
+    img = 255 - img[..., 0] if img.shape[-1] == 1 else img  # dark on light, as the appendix
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def appendix(runs: dict[str, list[results.SeedResult]]) -> dict[str, Any]:
+    """The confusion matrix and misclassified test images of the question's best run's best
+    seed, the one the PDF's appendix shows (:func:`coursework.report.plots
+    .prediction_figures`); {} where it has no predictions."""
+    from coursework.report.drawings import best_run, class_names, load_predictions
+
+    best = best_run(runs)
+    top = max(runs[best], key=lambda s: s.metrics["test_accuracy"])
+    try:
+        pred = load_predictions(top.dir)
+        if pred is None:
+            return {}
+        y, p = pred["y_true"].astype(int), pred["probs"].argmax(-1)
+        k = pred["probs"].shape[1]
+        m = np.zeros((k, k), int)
+        np.add.at(m, (y, p), 1)
+        names = [text(n, 40) for n in class_names(pred, k)]
+        images = [
+            {"src": png(img), "true": names[y[i]], "predicted": names[p[i]]}
+            for i, img in zip(pred["mis_index"][:MOST_IMAGES], pred["mis_images"], strict=False)
+        ]
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        return {"unreadable": text(f"{top.dir.name}: {exc}")}
+    return {
+        "run": text(best),
+        "seed": top.seed,
+        "classes": names,
+        "confusion": m.tolist(),
+        "images": images,
+    }
+
+
+def _space(rs: ResultsSet, question: str, run: str, best: dict[str, Any]) -> dict[str, Any]:
+    """A study's searched space: as its ``best.json`` records it, else its recorded spec's."""
+    if isinstance(best.get("space"), dict):
+        return best["space"]
+    s = spec.trained_spec(rs, question)
+    found = [r.tune.params for r in s.resolve(rs.name) if r.name == run and r.tune] if s else []
+    return dict(found[0]) if found else {}
+
+
+def studies(rs: ResultsSet, question: str) -> list[dict[str, Any]]:
+    """The question's tuning studies: per tuned run, every trial (number, status,
+    validation accuracy, parameters), the chosen trial and the searched space."""
+    trials: dict[str, list[dict[str, Any]]] = {}  # by the run's folder
+    names: dict[str, str] = {}  # its name, as the trials' records say it
+    for path in rs.trial_paths(question):
+        try:
+            rec = storage.read_json(path)
+            t = rec["trial"]
+            trial = {
+                "number": int(t["number"]),
+                "status": text(rec.get("status"), 20),
+                "val": number((rec.get("metrics") or {}).get("best_val_accuracy")),
+                "params": {text(k, 60): _param(v) for k, v in dict(t.get("params") or {}).items()},
+            }
+        except (ResultsError, KeyError, TypeError, ValueError):
+            continue
+        run = path.parent.parent.parent.name
+        names.setdefault(run, text(rec.get("run")))
+        trials.setdefault(run, []).append(trial)
+    out = []
+    for run, found in sorted(trials.items()):
+        best_file = rs.tune_dir(question, run) / layout.BEST
+        try:
+            best = storage.read_json(best_file) if best_file.exists() else {}
+        except ResultsError:
+            best = {}
+        space = _space(rs, question, run, best)
+        out.append(
+            {
+                "run": names[run],
+                "chosen": best.get("trial") if isinstance(best.get("trial"), int) else None,
+                "log": sorted(
+                    text(k, 60) for k, v in space.items() if isinstance(v, dict) and v.get("log")
+                ),
+                "trials": sorted(found, key=lambda t: t["number"]),
+            }
+        )
+    return out
+
+
+def _param(value: object) -> float | str | None:
+    """A trial's parameter: a number, or (a choice) its text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return text(value, 60)
+    return number(value, 6)
+
+
+def question_panel(rs: ResultsSet, question: str) -> dict[str, Any]:
+    """What the page shows of one question beside its rows: its title, the appendix's
+    confusion matrix and errors, the tuning studies."""
+    s = spec.trained_spec(rs, question)
+    try:
+        runs = results.load_question(rs, question, spec.run_order(rs, question))
+        shown = appendix(runs) if runs else {}
+    except (ResultsError, KeyError, TypeError, ValueError) as exc:  # records not training's
+        shown = {"unreadable": text(exc)}
+    return {
+        "id": text(question),
+        "title": text(s.title if s is not None else question),
+        **({"appendix": shown} if shown else {}),
+        "studies": studies(rs, question),
+    }
+
+
+def provenance(rs: ResultsSet) -> dict[str, Any]:
+    """Where the results came from, as their ``MANIFEST.json`` says: the commit, the
+    machine, the backends, and the manifest's own sha256 (the page is drawn after it)."""
+    from coursework.analysis import manifest
+
+    path = rs.aggregate(layout.MANIFEST)
+    try:
+        man = manifest.read(rs)
+    except ResultsError as exc:
+        return {"manifest": text(f"none ({exc})")}
+    git = man.get("git") or {}
+    hw = man.get("hardware") or {}
+    gpus = hw.get("gpus") or []
+    backends = [
+        f"{b.get('name')} {b.get('version')} ({b.get('runs')} runs)"
+        for b in man.get("backends") or []
+        if isinstance(b, dict)
+    ]
+    return {
+        "commit": text(git.get("commit") or "unknown")
+        + (" (with changes not committed)" if git.get("dirty") else ""),
+        "machine": text(
+            f"{hw.get('cpu', '?')}, {hw.get('cpu_count', '?')} cores, "
+            f"{', '.join(map(str, gpus)) if gpus else 'no GPU'}; {hw.get('platform', '?')}"
+        ),
+        "backend": text("; ".join(backends) or "unknown"),
+        "python": text(man.get("python")),
+        "coursework": text(man.get("coursework_version")),
+        "written": text(man.get("written")),
+        "manifest": f"{layout.MANIFEST} sha256 {manifest.sha256(path)}",
+    }
+
+
+def page_data(rs: ResultsSet) -> dict[str, Any]:
+    """Everything the page shows, as one JSON-able dict."""
+    rows, histories = runs_table(rs)
+    return {
+        "set": text(rs.name),
+        "profile": text(rs.profile),
+        "rows": rows,
+        "curves": histories,
+        "questions": [question_panel(rs, q) for q in rs.questions()],
+        "provenance": provenance(rs),
+    }

@@ -1,0 +1,222 @@
+"""The results page from the files alone: one row per run and seed, settings in words, no
+request to anywhere, untrusted names shown as text (a ``</script>`` stays in its string),
+strings and curves cut to size, the page in no manifest, the marking table's links. The
+results here are written by hand (no training): the page reads only files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coursework.analysis import manifest
+from coursework.analysis.checks import COLUMNS, Row, Verdict
+from coursework.records import layout, storage
+from coursework.records.layout import ResultsSet
+from coursework.records.record import SCHEMA_VERSION
+from coursework.records.results import HISTORY_COLUMNS, summary_rows
+from coursework.report import page, page_html
+from coursework.verify import marks_page, sheets
+from coursework.verify.files import check_files
+from tests.helpers import run_cli
+
+NASTY = '</script><script>document.title="owned"</script><!--&amp;\u2028'
+BLOB = re.compile(r'<script type="application/json" id="data">(.*?)</script>', re.S)
+RUNS = (("fc", 2), ("conv", 2), (NASTY, 1))
+
+
+def config(run: str, i: int) -> dict:
+    """A run's config: the second run is convolutional, the third has another rate."""
+    return {
+        "dataset": "mnist-5k",
+        "builder": "conv:build",
+        "model": {"conv_maps": [4] if i == 1 else [], "hidden": [16]},
+        "optimizer": "sgd",
+        "learning_rate": 0.05 if i == 2 else 0.1,
+        "batch_size": 32,
+        "epochs": 5,
+        "seeds": [0, 1],
+    }
+
+
+def folder(run: str) -> str:
+    """A run's folder: its name where a folder can have it (``run.json`` has the name)."""
+    return re.sub(r"[^\w.-]", "_", run)[:60]
+
+
+def seed_files(rs: ResultsSet, q: str, run: str, seed: int, i: int, epochs: int) -> None:
+    """A seed's ``history.csv`` and ``run.json`` as training writes them (made-up numbers)."""
+    d = rs.run_dir(q, folder(run), seed)
+    d.mkdir(parents=True)
+    acc = 0.9 + 0.01 * i + 0.002 * seed - 0.5 * np.exp(-np.arange(1, epochs + 1) / 2)
+    rows = [
+        {"epoch": e + 1, "loss": 1 - a, "accuracy": a + 0.01, "val_loss": 1.1 - a}
+        | {"val_accuracy": a, "learning_rate": 0.1, "epoch_seconds": 0.5}
+        for e, a in enumerate(acc.tolist())
+    ]
+    storage.write_csv(d / layout.HISTORY, HISTORY_COLUMNS, rows)
+    metrics = {"best_epoch": epochs - 1, "best_val_accuracy": float(acc[-1])}
+    metrics |= {"test_accuracy": float(acc[-1]) - 0.003 * i, "train_seconds": 2.5}
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "question": q,
+        "run": run,
+        "seed": seed,
+        "profile": "quick",
+        "status": "complete",
+    }
+    record |= {"config": config(run, i), "metrics": metrics, "params": 1000 + i}
+    storage.write_json(d / layout.RECORD, record)
+
+
+def predictions(folder: Path, k: int = 10) -> None:
+    """A seed's test predictions: 40 images, a few misclassified."""
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % k
+    guess = np.where(np.arange(40) % 7 == 0, (y + 1) % k, y)
+    probs = np.eye(k)[guess].astype(np.float32)
+    wrong = np.flatnonzero(guess != y)
+    images = rng.random((len(wrong), 28, 28, 1)).astype(np.float16)
+    np.savez(folder / layout.PREDICTIONS, y_true=y, probs=probs, mis_index=wrong, mis_images=images)
+
+
+def study(rs: ResultsSet, q: str, run: str, trials: int = 5) -> None:
+    """A tuned run's trials (the third pruned) and the parameters chosen."""
+    for n in range(trials):
+        d = rs.trial_dir(q, folder(run), n)
+        d.mkdir(parents=True)
+        status = "pruned" if n == 2 else "complete"
+        trial = {"number": n, "params": {"learning_rate": 0.01 * 3**n}}
+        metrics = {"best_val_accuracy": 0.8 + 0.03 * n - 0.1 * (n == 2)}
+        rec = {
+            "schema_version": SCHEMA_VERSION,
+            "question": q,
+            "run": run,
+            "status": status,
+            "trial": trial,
+            "metrics": metrics,
+        }
+        storage.write_json(d / layout.RECORD, rec)
+    space = {"learning_rate": {"low": 0.01, "high": 1.0, "log": True}}
+    best = {
+        "schema_version": SCHEMA_VERSION,
+        "trial": trials - 1,
+        "params": {"learning_rate": 0.81},
+        "space": space,
+    }
+    storage.write_json(rs.tune_dir(q, folder(run)) / layout.BEST, best)
+
+
+def fake_set(root: Path, runs=RUNS, q: str = "toy", epochs: int = 5) -> ResultsSet:
+    """A results set as training, ``verify`` and the manifest leave it, written by hand: the
+    runs (name, seeds), predictions of the best run, a study, a failed verify check."""
+    rs = ResultsSet(root, "quick")
+    for i, (run, seeds) in enumerate(runs):
+        for seed in range(seeds):
+            seed_files(rs, q, run, seed, i, epochs)
+    best, seeds = runs[-1]  # the best mean test accuracy, its last seed the best
+    predictions(rs.run_dir(q, folder(best), seeds - 1))
+    study(rs, q, runs[0][0])
+    rows = [
+        Row(f"{q}/{runs[0][0]}", "0", "history", "h.csv").csv(),
+        Row(f"{q}/{runs[0][0]}", "1", "history", "h.csv", "1", "2", Verdict.MISMATCH).csv(),
+    ]
+    storage.write_csv(rs.aggregate(layout.VERIFICATION), COLUMNS, rows)
+    manifest.write(rs, ["test"])
+    return rs
+
+
+def blob(html: str) -> dict:
+    """The page's data, as the browser reads it."""
+    return json.loads(BLOB.search(html).group(1))
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> tuple[ResultsSet, str]:
+    rs = fake_set(tmp_path_factory.mktemp("page") / "results")
+    return rs, page_html.results_html(rs)
+
+
+def test_one_row_per_run_and_seed_with_its_settings_in_words_and_verdict(made):
+    rs, html = made
+    data = blob(html)
+    rows = {(r["run"], r["seed"]) for r in data["rows"]}
+    assert rows == {(r["run"], r["seed"]) for r in summary_rows(rs)}
+    assert len(data["rows"]) == len(data["curves"]) == sum(n for _, n in RUNS)
+    fc = [r for r in data["rows"] if r["run"] == "fc"]
+    assert [r["verify"] for r in fc] == ["ok", "MISMATCH"]
+    assert fc[0]["settings"]["learning_rate"] == "η = 0.1"
+    assert fc[0]["settings"]["model.hidden"] == "hidden [16]"
+    curve = data["curves"][data["rows"].index(fc[0])]
+    assert curve["val_accuracy"][-1] == pytest.approx(fc[0]["val"], abs=1e-4)
+    (toy,) = data["questions"]
+    assert sum(map(sum, toy["appendix"]["confusion"])) == 40
+    assert len(toy["appendix"]["images"]) == 6
+    assert toy["appendix"]["images"][0]["src"].startswith("data:image/png;base64,")
+    (tuned,) = toy["studies"]
+    assert [t["status"] for t in tuned["trials"]].count("pruned") == 1
+    assert tuned["chosen"] == 4 and tuned["log"] == ["learning_rate"]
+    assert data["provenance"]["manifest"].endswith(manifest.sha256(rs.aggregate("MANIFEST.json")))
+
+
+def test_nothing_is_fetched_a_policy_forbids_it_and_no_script_has_a_source(made):
+    _, html = made
+    assert "default-src 'none'" in html.split("</head>")[0]
+    outside = BLOB.sub("", html).split('id="plotly-gz">')[0]  # the page's own markup and code
+    assert not re.search(r"""(src|href|action)\s*=\s*["']?\s*(https?:)?//""", outside, re.I)
+    assert not re.search(r"<(link|iframe|object|embed)\b|@import|url\((?!data:)", outside, re.I)
+    assert re.findall(r"<script\b[^>]*\bsrc\b", html) == []
+
+
+def test_an_untrusted_run_name_stays_text_and_round_trips(made):
+    _, html = made
+    assert html.count("<script") == 4  # data, Plotly, table, page: none added by a name
+    assert "</script><script>document" not in html and "\u2028" not in html
+    assert NASTY in {r["run"] for r in blob(html)["rows"]}
+
+
+def test_long_names_and_long_histories_are_cut_to_size(tmp_path):
+    rs = fake_set(tmp_path / "r", runs=(("x" * 5000, 1), ("b", 1)), epochs=1500)
+    data = page.page_data(rs)
+    assert max(len(r["run"]) for r in data["rows"]) == page.TEXT_LIMIT
+    assert all(len(c["epoch"]) <= page.MOST_EPOCHS + 1 for c in data["curves"])
+    assert data["curves"][0]["epoch"][-1] == 1500  # the last epoch is always drawn
+    assert len(page_html.results_html(rs)) < 2.5e6  # Plotly (1.96 MB) and the rest
+
+
+def test_make_page_writes_the_page_outside_the_manifest_so_verify_still_passes(made, capsys):
+    rs, _ = made
+    assert run_cli("--results", rs.root, "page", "--profile", "quick") == 0
+    assert f"page: {rs.page_file()}" in capsys.readouterr().out
+    rows = check_files(rs, lambda run: True)
+    assert rows and all(r.ok for r in rows) and layout.PAGE not in {r.file for r in rows}
+
+
+def fake_sheet(marking: Path, name: str, failed: bool, page: bool) -> Path:
+    """A marked submission's folder: its sheet and (``page``) its results page."""
+    folder = marking / sheets.folder_name(name)
+    folder.mkdir(parents=True)
+    verdict = Verdict.MISMATCH if failed else Verdict.OK
+    rows = [Row("toy/fc", "0", "re-run", "history.csv", "1", "2" if failed else "1", verdict)]
+    facts = {"author": f"<b>{name}</b>", "pages": "5", "code_changed": "2 files"}
+    sheets.write_sheet(sheets.Sheet(name, "0" * 64, {"page_limit": 6}, rows, facts), folder)
+    if page:
+        (folder / sheets.RESULTS_PAGE).write_text("<!DOCTYPE html><title>results</title>")
+    return folder
+
+
+def test_the_marking_page_has_a_row_per_sheet_linking_its_sheet_and_results_page(tmp_path):
+    marking = tmp_path / "marking"
+    fake_sheet(marking, "ada.zip", failed=False, page=True)
+    fake_sheet(marking, "bob </script>.zip", failed=True, page=False)
+    html = (marks_page.write(marking)).read_text()
+    assert 'plotly-gz"></script>' in html  # no Plotly on this page
+    rows = {r["submission"]: r for r in blob(html)["rows"]}
+    assert rows["ada.zip"]["sheet"] == "ada/sheet.md"
+    assert rows["ada.zip"]["page"] == "ada/results.html"
+    assert rows["bob </script>.zip"]["page"] is None
+    assert rows["bob </script>.zip"]["verdict"] == "FAIL"
+    assert "bob </script>" not in html
