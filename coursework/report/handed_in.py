@@ -103,8 +103,8 @@ def results_part(rs: ResultsSet) -> Part:
     def in_part(rel: str) -> bool:
         """Whether a file of the set (its name under the set) is handed in."""
         parts = rel.split("/")
-        if rel.endswith(WEIGHTS) or parts[0] == layout.MANIFEST:
-            return False
+        if rel.endswith(WEIGHTS) or parts[0] in (layout.MANIFEST, layout.PAGE):
+            return False  # the part's own manifest and page are made from the part
         if parts[0] == figures:
             return len(parts) == 2 and (
                 parts[1] == layout.PROVENANCE or figure_question(Path(parts[1]).stem) in ids

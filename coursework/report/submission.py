@@ -9,9 +9,10 @@
   ``history.csv`` and test predictions (never weights), tuning trials and recorded spec; the
   CSVs (``summary.csv``, ``stats.csv``, ``ensembles.csv``, ``verification.csv``) with their
   rows only, their figures and ``figures/provenance.json`` with their entries only, the
-  report's folder, and a ``MANIFEST.json`` of exactly these files
-  (:func:`coursework.analysis.manifest.of_part`). The questions trained and not in the paper
-  stay out, and one line says which;
+  report's folder, a ``MANIFEST.json`` of exactly these files
+  (:func:`coursework.analysis.manifest.of_part`) and their results page, ``index.html``
+  (:mod:`.page_html`, drawn from the part: a marker opens it from the unpacked zip). The
+  questions trained and not in the paper stay out, and one line says which;
 - ``notebook.ipynb``: the lab book (``notebooks/coursework.ipynb``) with its outputs: as you
   saved it if it has them, else run top to bottom here (nbclient; complete runs are skipped);
 - ``SUBMISSION.json``: which results set, the git commit and its history (a marker finds the
@@ -144,15 +145,26 @@ def gather(
     code = {n[5:]: p for n, p in paths.items() if n.startswith("code/") and isinstance(p, Path)}
     files[DESCRIPTION] = (json.dumps(description(rs, code, root, part), indent=2) + "\n").encode()
     _build(
-        files,
-        folder,
-        archive,
-        lambda staged: part_manifest(part, ResultsSet(staged / "results", rs.name)),
+        files, folder, archive, lambda staged: made(part, ResultsSet(staged / "results", rs.name))
     )
     print(part.line())
     for line in _notes(part, rs):
         print(line)
     return archive
+
+
+def made(part: Part, staged: ResultsSet) -> dict[str, bytes]:
+    """What is made from the results handed in, once they are written (``staged``: the set
+    in the submission's ``results/``): their manifest, then their page (it shows the
+    manifest's digest), ``results/<set>/index.html``, of the part's questions only."""
+    from coursework.report import page_html
+
+    out = part_manifest(part, staged)
+    for name, data in out.items():
+        write_bytes(staged.root.parent / name, data)
+    page = staged.page_file().relative_to(staged.root.parent).as_posix()
+    out[page] = page_html.results_html(staged).encode("utf-8")
+    return out
 
 
 def _clear(folder: Path, archive: Path) -> None:

@@ -222,6 +222,7 @@ def test_only_the_papers_question_goes_in_with_its_rows_and_a_manifest_of_it(pro
         "MANIFEST.json",
         "figures/provenance.json",
         "figures/q-curves.pdf",
+        "index.html",
         "q/fc/seed-0/history.csv",
         "q/fc/seed-0/run.json",
         "q/fc/seed-1/history.csv",
@@ -236,8 +237,10 @@ def test_only_the_papers_question_goes_in_with_its_rows_and_a_manifest_of_it(pro
     assert man["files"] == {
         name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
         for name, data in got.items()
-        if name != "MANIFEST.json"
+        if name not in ("MANIFEST.json", "index.html")  # the page: in no manifest
     }
+    assert b'"id":"q"' in got["index.html"]  # the page is of the part, only
+    assert b'"id":"other"' not in got["index.html"]
     assert man["command"] == ["coursework", "report"]  # how the results were made
     assert man["handed_in"] == {"questions": ["q"], "left_out": ["other"]}
     desc = json.loads((root / "submission" / submission.DESCRIPTION).read_text())
