@@ -25,8 +25,9 @@ safely), and a submission already marked (same zip, same options) is skipped:
 
 Whatever goes wrong with one submission (an exception of any kind while unpacking, reading or
 checking it) is its verdict, ``BROKEN``, with the cause on its sheet; the batch goes on.
-Then ``sheet.{md,csv,json}`` per submission, and ``marks.md`` / ``marks.csv`` rebuilt from
-every sheet of the marking folder.
+Then ``sheet.{md,csv,json}`` and ``results.html`` (its results page, drawn by this checkout's
+code) per submission, and ``marks.md`` / ``marks.csv`` / ``index.html`` rebuilt from every
+sheet of the marking folder (:mod:`.marks_page`).
 
 The checks live in :mod:`.handed` (what the submission holds), :mod:`.overleaf` (the report's
 sources) and :mod:`.retraining` (the re-runs); this module finds, unpacks and marks.
@@ -46,7 +47,7 @@ from coursework.records.errors import SubmissionError
 from coursework.records.layout import ResultsSet
 from coursework.report.handed_in import WEIGHTS
 from coursework.report.submission import LISTING
-from coursework.verify import archive, sheets
+from coursework.verify import archive, marks_page, sheets
 from coursework.verify.handed import (
     bad_results_set,
     check_code,
@@ -112,12 +113,23 @@ def check_unpacked(
     templates = found if (found / "question.tex.j2").is_file() else None
     sheet.rows += integrity(rs, left_out=WEIGHTS, templates=templates)
     sheet.rows += check_lock(rs)
+    sheet.rows += results_page_rows(rs, files.parent)
     sheet.rows += check_report_sources(rs, work, sheet, templates, box)
     sheet.rows += check_code(root, desc, sheet)
     if options.sample > 0:
         sheet.rows += rerun_rows(root, rs, work, options, sheet, box)
     else:
         sheet.facts["reruns_agreeing"] = "not asked"
+
+
+def results_page_rows(rs: ResultsSet, folder: Path) -> list:
+    """The submission's results page drawn here (``results.html`` beside its sheet); where it
+    cannot be drawn, a note saying why (the checks say what is wrong with the results)."""
+    try:
+        marks_page.results_page(rs, folder)
+    except Exception as exc:  # noqa: BLE001 - the page is for reading, not a check
+        return [whole("results page", sheets.RESULTS_PAGE, "drawn", cause(exc), Verdict.NOTE)]
+    return []
 
 
 def cause(exc: BaseException) -> str:
@@ -242,4 +254,5 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
             flush=True,
         )
     sheets.write_marks(marking)
+    marks_page.write(marking)
     return [out[z] for z in zips]

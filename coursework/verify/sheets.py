@@ -1,10 +1,11 @@
 """The marking folder's records: one folder and sheet per submission, and the table of all.
 
-``<marking>/<folder>/sheet.{md,csv,json}`` per submission, the folder named from the zip's
-name by :func:`folder_name` (never ``.``, ``..``, empty or over :data:`NAME_LIMIT`
-characters; two zips never share one: :func:`assign`); ``<marking>/marks.{md,csv}`` rebuilt
-from every sheet in the marking folder (:func:`write_marks`), so that marking one zip again
-never loses the others' rows.
+``<marking>/<folder>/sheet.{md,csv,json}`` per submission (and ``results.html``, its results
+page), the folder named from the zip's name by :func:`folder_name` (never ``.``, ``..``,
+empty or over :data:`NAME_LIMIT` characters; two zips never share one: :func:`assign`);
+``<marking>/marks.{md,csv}`` rebuilt from every sheet in the marking folder
+(:func:`write_marks`), so that marking one zip again never loses the others' rows;
+``<marking>/index.html``, the same table as a page.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from coursework.analysis.checks import COLUMNS, Row
-from coursework.records import storage
+from coursework.records import layout, storage
 from coursework.verify.verdicts import COUNTS, NONE, STOPPED, SUBMISSION_VERDICTS, Verdict, whole
 
 SHEET, MARKS = "sheet", "marks"
+PAGE = layout.PAGE  # index.html: the marking table as a page (marks_page.py), as a set's page
+RESULTS_PAGE = "results.html"  # a submission's results drawn by this checkout's code
 NAME_LIMIT = 64  # characters of a submission's folder name (file systems allow 255 bytes)
 VERDICTS = SUBMISSION_VERDICTS
 BROKEN_ROWS = STOPPED  # a row that stopped the marking of its submission
@@ -293,6 +296,11 @@ def table_path(marking: Path) -> Path:
 def all_sheets(marking: Path) -> list[Sheet]:
     """Every sheet in the marking folder, by submission name; a folder whose sheet cannot be
     read (half-written by a killed marking) is a BROKEN row naming it."""
+    return [sheet for _, sheet in sheet_folders(marking)]
+
+
+def sheet_folders(marking: Path) -> list[tuple[Path, Sheet]]:
+    """Each submission's folder in ``marking`` with its sheet (:func:`all_sheets`)."""
     out = []
     for folder in sorted(p for p in Path(marking).iterdir() if p.is_dir()):
         if not (folder / f"{SHEET}.json").exists():
@@ -313,8 +321,8 @@ def all_sheets(marking: Path) -> list[Sheet]:
                     )
                 ],
             )
-        out.append(sheet)
-    return sorted(out, key=lambda s: s.name)
+        out.append((folder, sheet))
+    return sorted(out, key=lambda fs: fs[1].name)
 
 
 def write_marks(marking: Path) -> list[Sheet]:
