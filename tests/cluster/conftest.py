@@ -24,7 +24,7 @@ NEEDED = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinf
 def missing() -> str | None:
     """Why a cluster cannot start here, or None."""
     if os.geteuid() != 0:
-        return "the local Slurm cluster starts its daemons as root (CI runs as root)"
+        return "not root: scripts/slurm-local.sh starts the cluster's daemons as root (as CI runs)"
     absent = [b for b in NEEDED if shutil.which(b) is None]
     if absent:
         return f"no {', '.join(absent)}: apt-get install slurm-wlm munge (as .ci/run does)"
