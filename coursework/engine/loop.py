@@ -12,8 +12,10 @@ same batches.
   GPU the whole epoch is one jitted ``lax.scan`` over the batches (Keras' own ``fit`` loops
   over jitted steps in Python and copies every batch from the host). On a CPU it is a Python
   loop over one jitted step: XLA's CPU convolutions inside a loop ran 6x slower than alone
-  (Nielsen's conv net at batch 10: 465 against 3,018 images/s here).
-- TensorFlow: ``model.train_step`` in a ``tf.range`` loop inside one ``tf.function``.
+  (Nielsen's conv net at batch 10: 465 against 3,018 images/s here). ``scan=`` asks for
+  either program anywhere: the tests run the GPU's on a CPU against the other.
+- TensorFlow: ``model.train_step`` in a ``tf.range`` loop inside one ``tf.function``, compiled
+  by XLA on a GPU when the run need not be deterministic (``jit_compile=`` asks anywhere).
 - PyTorch: ``model.train_step`` batch by batch (PyTorch runs eagerly).
 
 A program reads the model's Keras variables when it starts and leaves its result in them, so
@@ -76,21 +78,28 @@ def epoch_program(
     one_hot: bool,
     deterministic: bool,
     on_gpu: bool,
+    scan: bool | None = None,
+    jit_compile: bool | None = None,
 ) -> EpochProgram:
-    """The fastest epoch program for the backend Keras runs on."""
+    """The fastest epoch program for the backend Keras runs on. ``scan`` (JAX: the epoch as
+    one ``lax.scan``) and ``jit_compile`` (TensorFlow: XLA) default to the choice for
+    ``on_gpu``; given, they pick that program on any device, so a CPU can test the GPU's."""
     name = keras.backend.backend()
     model.optimizer.build(model.trainable_variables)  # optimizer state exists before tracing
     args = (model, x, y, batch_size, num_classes, one_hot)
     if name == "jax":
-        return JaxEpoch(*args, deterministic=deterministic, on_gpu=on_gpu)
+        scan = on_gpu if scan is None else scan
+        return JaxEpoch(*args, deterministic=deterministic, on_gpu=on_gpu, scan=scan)
     if name == "tensorflow":
-        return TensorFlowEpoch(*args, jit_compile=on_gpu and not deterministic)
+        xla = on_gpu and not deterministic if jit_compile is None else jit_compile
+        return TensorFlowEpoch(*args, jit_compile=xla)
     return TorchEpoch(*args)
 
 
 class JaxEpoch(EpochProgram):
-    """Stateless training steps: the whole epoch as one jitted ``lax.scan`` on a GPU, one
-    jitted step at a time on a CPU."""
+    """Stateless training steps: the whole epoch as one jitted ``lax.scan`` (``scan``, as on
+    a GPU), or one jitted step at a time (as on a CPU). XLA's deterministic GPU kernels are
+    asked for on a GPU only (``on_gpu``)."""
 
     def __init__(
         self,
@@ -103,6 +112,7 @@ class JaxEpoch(EpochProgram):
         *,
         deterministic: bool,
         on_gpu: bool,
+        scan: bool,
     ) -> None:
         import jax
 
@@ -133,9 +143,9 @@ class JaxEpoch(EpochProgram):
         def one(state, batch):
             return step(state, batch)[0]
 
-        self.scan, self.jit_compile = on_gpu, True
+        self.scan, self.jit_compile = scan, True
         self._jit = lambda options: jax.jit(
-            run if on_gpu else one, donate_argnums=0, compiler_options=options
+            run if scan else one, donate_argnums=0, compiler_options=options
         )
         self.deterministic = deterministic
         self.fallback = ""
@@ -179,7 +189,10 @@ class JaxEpoch(EpochProgram):
 
 
 class TensorFlowEpoch(EpochProgram):
-    """``model.train_step`` for every batch inside one ``tf.function``."""
+    """``model.train_step`` for every batch inside one ``tf.function``: the full batches in one
+    call, a last, smaller batch in a second. Sliced out of the order inside one XLA program, a
+    short last batch reads as full size (``tf.shape`` of a 2-index slice, batch 4: 4), so the
+    mean loss was divided, and the metrics counted, by the full batch: a wrong last step."""
 
     def __init__(
         self,
@@ -195,14 +208,13 @@ class TensorFlowEpoch(EpochProgram):
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")  # each run traces its own program: no news
-        self.model, self.jit_compile = model, jit_compile
+        self.model, self.jit_compile, self.batch_size = model, jit_compile, batch_size
         xs, ys = tf.identity(x), tf.identity(y)  # placed on the default device (GPU if any)
 
         @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-        def run(order):
-            steps = (tf.shape(order)[0] + batch_size - 1) // batch_size
-            for i in tf.range(steps):
-                idx = order[i * batch_size : (i + 1) * batch_size]
+        def run(batches):  # (steps, batch) indices: every shape static to XLA
+            for i in tf.range(tf.shape(batches)[0]):
+                idx = batches[i]
                 model.train_step(
                     (pixels(tf.gather(xs, idx)), targets(tf.gather(ys, idx), num_classes, one_hot))
                 )
@@ -213,7 +225,11 @@ class TensorFlowEpoch(EpochProgram):
         import tensorflow as tf
 
         self.model.reset_metrics()
-        self.fn(tf.constant(order))
+        full = (len(order) // self.batch_size) * self.batch_size
+        if full:
+            self.fn(tf.constant(order[:full].reshape(-1, self.batch_size)))
+        if full < len(order):  # the last, smaller batch: a second specialisation
+            self.fn(tf.constant(order[full:].reshape(1, -1)))
         return _logs(self.model)
 
 
