@@ -70,9 +70,11 @@ class SeedEpochs:
         reseed(self.s.net, self.seed, self.epoch)
         return loop.epoch_order(self.seed, self.epoch, self.s.num_train)
 
-    def finish(self, logs: dict[str, float], t0: float) -> None:
-        """After the epoch's training (``logs``: its loss and accuracy; ``t0``: when it
-        began): validate, record, checkpoint, say so, and judge whether to go on."""
+    def finish(self, logs: dict[str, float], trained: float) -> None:
+        """After the epoch's training (``logs``: its loss and accuracy; ``trained``: its
+        seconds, this seed's share where seeds train together): validate, record,
+        checkpoint, say so, and judge whether to go on."""
+        t0 = time.perf_counter() - trained
         row = self._record(logs, t0)
         self.times.append(time.perf_counter() - t0)
         self._progress(row)
@@ -103,7 +105,10 @@ class SeedEpochs:
         }
         self.history.append(row)
         events.emit(
-            "epoch", epoch=row["epoch"], **{k: float(v) for k, v in row.items() if k != "epoch"}
+            "epoch",
+            seed=self.seed,
+            epoch=row["epoch"],
+            **{k: float(v) for k, v in row.items() if k != "epoch"},
         )
         if self.history.best_epoch() == self.epoch:
             self.checkpoint.best = [np.array(w) for w in s.model.get_weights()]

@@ -13,36 +13,27 @@ the jobs, the files shared by all runs are rewritten
 from __future__ import annotations
 
 import contextlib
-import errno
-import shutil
 import sys
-import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from coursework.analysis.aggregates import write_aggregates
-from coursework.engine import calibrate, estimate, events
+from coursework.engine import claimed, estimate, events
 from coursework.engine.estimate import Plans
 from coursework.engine.job import (
     Job,
     check_data,
-    dataset,
-    job_key,
     plan,
     state,
     with_best_params,
 )
 from coursework.engine.request import TrainRequest
-from coursework.engine.run import record, train_one
-from coursework.records import layout, locks, results, runs, storage
-from coursework.records import spec as specs
-from coursework.records.errors import ResultsError, SpecError
+from coursework.records import locks, storage
+from coursework.records.errors import SpecError
 from coursework.records.record import Status
 from coursework.records.spec import Spec
 from coursework.runtime import backend, workers
-
-STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
 
 def run_job(
@@ -73,129 +64,43 @@ def run_job(
 def _run_claimed(
     job: Job, head: str, force: bool, label: str, shared: bool, concurrent: int = 1
 ) -> dict | None:
-    out = job.out
-    runs.recover_run(out)
-    now = state(job, claimed=True)
-    if now.kind == Status.COMPLETE and not force:
-        events.say(f"{head}: complete, skipped (FORCE=1 / --force trains it again)")
+    started = claimed.start(job, head, force)
+    if started is None:
         return None
-    key = job_key(job)
-    # a complete run trained again is trained beside it and replaces it when it completes
-    target = layout.staging_dir(out) if now.kind in (Status.COMPLETE, Status.STALE) else out
-    if now.kind == Status.STALE:
-        events.say(
-            f"{head}: stale ({'; '.join(now.changes)}): training it again; the old run "
-            "stays until the new one completes"
-        )
-    try:
-        saved = layout.checkpoint_key_file(target)
-        if target.exists() and (
-            (target / layout.RECORD).exists()
-            or force
-            or (saved.exists() and saved.read_text().strip() != key.digest)
-        ):
-            if saved.exists() and not (target / layout.RECORD).exists() and not force:
-                print(
-                    f"{head}: its settings changed since it was stopped: starting it again",
-                    flush=True,
-                )
-            shutil.rmtree(target)  # start clean; else resume a killed run
-        target.mkdir(parents=True, exist_ok=True)
-        storage.write_text(saved, key.digest + "\n")
-    except OSError as exc:
-        raise ResultsError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    rec = _train(job, target, head, label)
-    rec["key"] = key.to_json()
-    storage.write_json(target / layout.RECORD, rec)
-    # a plan that missed learns from the run
-    if rec["status"] in (Status.COMPLETE, Status.DIVERGED):
-        calibrate.observe(
-            job.rs.root,
-            job.run.config,
-            dataset(job.run.config).info,
-            target,
-            concurrent=concurrent,
-        )
-    if target != out:
-        if rec["status"] == Status.COMPLETE:
-            runs.replace_run(out)
-        else:  # the old run stays: it is what there is
-            print(
-                f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
-                f"one stays (the new one is in {target})",
-                flush=True,
-            )
-    _report(job, rec, label)
-    if shared:
-        with locks.locked(job.rs):
-            results.write_summary(job.rs)
-    return rec
+    target, key = started
+    rec = claimed.train(job, target, head, label)
+    return claimed.finish(job, target, key, rec, label, shared, concurrent)
 
 
-def _train(job: Job, out: Path, head: str, label: str) -> dict:
-    """Train the job into ``out``; return its record (``failed`` on an error of the run)."""
-    cfg = job.run.config
-    text = (
-        f"{head}: profile {job.run.profile}, dataset {cfg.dataset}, {cfg.epochs} epochs, "
-        f"batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.learning_rate}, "
-        f"backend {backend.current()}"
-    )
-    print(text, flush=True)
-    events.emit("run_started", text=text, number=job.number, total=job.total)
-    ds = None
-    try:
-        ds = dataset(cfg)
-        with events.scope(question=job.run.question, run=job.run.name, seed=job.seed):
-            rec = train_one(job.run, job.seed, ds, out, label, job.after)
-        if job.run.tune is not None:  # how its parameters were chosen
-            best = specs.best_params(job.rs, job.run) or {}
-            rec["tuned"] = {
-                k: best.get(k)
-                for k in (
-                    "params",
-                    "trial",
-                    "trials",
-                    "pruned",
-                    "sampler",
-                    "epochs",
-                    "best_val_accuracy",
-                )
-            }
-    except (KeyboardInterrupt, ResultsError):
-        raise
-    except Exception as exc:
-        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
-            # a full disk or a read-only folder fails every run after it: stop now
-            raise ResultsError(f"cannot write {out}: {exc.strerror}") from exc
-        traceback.print_exc()
-        error = f"{type(exc).__name__}: {exc}"
-        rec = record(job.run, job.seed, Status.FAILED, ds, {}, error=error)
-    return rec
-
-
-def _report(job: Job, rec: dict, label: str) -> None:
-    """The run's last line (and its ``run_finished`` event)."""
-    m = rec["metrics"]
-    events.emit(
-        "run_finished",
-        question=job.run.question,
-        run=job.run.name,
-        seed=job.seed,
-        status=rec["status"],
-        metrics=m,
-    )
-    if rec["status"] == Status.COMPLETE:
-        print(
-            f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
-            f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
-            flush=True,
+def run_pack(
+    jobs: list[Job],
+    force: bool = False,
+    label: str = "",
+    shared: bool = True,
+    concurrent: int = 1,
+) -> list[dict]:
+    """Train seeds of one run together as one program (:mod:`.pack`): those that are not
+    complete and that no other process is training (those are skipped, as by
+    :func:`run_job`); return their records."""
+    with contextlib.ExitStack() as stack:
+        mine = []
+        for job in jobs:
+            head = f"[{job.number}/{job.total}] {job.name}"
+            if not stack.enter_context(locks.run_claim(job.out)):
+                events.say(f"{head}: another process is training it now, skipped")
+                continue
+            started = claimed.start(job, head, force)
+            if started is not None:
+                mine.append((job, head, *started))
+        if not mine:
+            return []
+        recs = claimed.train_packed(
+            [m[0] for m in mine], [m[2] for m in mine], [m[1] for m in mine], [label] * len(mine)
         )
-    else:
-        print(
-            f"{label}    -> {job.name}: {rec['status'].upper()}"
-            + (f": {rec['error']}" if "error" in rec else ""),
-            flush=True,
-        )
+        return [
+            claimed.finish(job, target, key, rec, label, shared, concurrent)
+            for (job, _, target, key), rec in zip(mine, recs, strict=True)
+        ]
 
 
 def run_jobs(

@@ -22,6 +22,7 @@ import numpy as np
 
 from coursework import __version__
 from coursework.data import datasets as data
+from coursework.engine import loop
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.history import History, OnEpoch
 from coursework.engine.network import all_layers, layer_table, trainable_params
@@ -53,7 +54,8 @@ def fit(
     while not seed_epochs.done:
         order = seed_epochs.order()
         t0 = time.perf_counter()
-        seed_epochs.finish(s.program(order), t0)
+        logs = s.program(order)
+        seed_epochs.finish(logs, time.perf_counter() - t0)
     return seed_epochs.history, seed_epochs.diverged
 
 
@@ -107,18 +109,34 @@ def train_one(
     cfg = run.config
     s = prepare(cfg, seed, ds)
     history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after, on_epoch)
-    metrics = test(s, ds, history, out, one_hot=cfg.loss == "mse", evaluate=evaluate)
-    # the run is over: nothing to resume
+    return conclude(run, seed, ds, s, s.program, history, diverged, out, evaluate)
+
+
+def conclude(
+    run: Run,
+    seed: int,
+    ds: data.Dataset,
+    s: Session,
+    program: loop.EpochProgram,
+    history: History,
+    diverged: bool,
+    out: Path,
+    evaluate: bool = True,
+) -> dict:
+    """After a seed's last epoch: test it (see :func:`test`), drop its checkpoint (nothing is
+    left to resume) and return its ``run.json`` record; ``program``: the one that trained it
+    (its own, or the pack's), whose determinism the record states."""
+    metrics = test(s, ds, history, out, one_hot=run.config.loss == "mse", evaluate=evaluate)
     shutil.rmtree(layout.checkpoint_file(out).parent, ignore_errors=True)
     settings = backend.settings()
     determinism = {
-        "op_determinism": settings["deterministic"] and s.program.deterministic,
+        "op_determinism": settings["deterministic"] and program.deterministic,
         "mixed_precision": settings["mixed_precision"],
         "policy": settings["policy"],
-        "jit_compile": s.program.jit_compile,
+        "jit_compile": program.jit_compile,
     }
-    if s.program.fallback:
-        determinism["fallback"] = s.program.fallback
+    if program.fallback:
+        determinism["fallback"] = program.fallback
     status = (
         Status.PRUNED
         if history.pruned

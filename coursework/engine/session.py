@@ -48,6 +48,8 @@ class Session:
     num_train: int
     x_val: np.ndarray
     y_val: np.ndarray
+    x_train: np.ndarray  # as the program trains on them (expanded where asked), stored form
+    y_train: np.ndarray
 
 
 def prepare(cfg: TrainConfig, seed: int, ds: data.Dataset) -> Session:
@@ -79,6 +81,8 @@ def prepare(cfg: TrainConfig, seed: int, ds: data.Dataset) -> Session:
         len(y_train),
         data.scale(ds.x_val),
         labels(ds.y_val, ds.num_classes, one_hot),
+        x_train,
+        y_train,
     )
 
 

@@ -250,12 +250,12 @@ def test_stats_csv_and_report_say_what_is_within_noise(submitted):
 
 
 def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monkeypatch, capsys):
-    from coursework.engine import jobs
+    from coursework.engine import claimed
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(jobs, "train_one", full)
+    monkeypatch.setattr(claimed, "train_one", full)
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
     assert cli.main(["--results", str(tmp_path / "results"), "run", str(spec)]) == 2
     captured = capsys.readouterr()

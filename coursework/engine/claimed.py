@@ -1,0 +1,183 @@
+"""One job under its claim: what comes before its training (where it trains, its key), the
+training itself (``failed`` on an error of the run), and what comes after (its record, the
+swap with the run it replaces, the summary). A seed trained alone (:mod:`.jobs`) and seeds
+trained together (:func:`train_packed`) go through the same steps."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import traceback
+from pathlib import Path
+
+from coursework.engine import calibrate, events
+from coursework.engine.job import Job, dataset, job_key, state
+from coursework.engine.run import record, train_one
+from coursework.records import layout, locks, results, runs, storage
+from coursework.records import spec as specs
+from coursework.records.errors import ResultsError
+from coursework.records.record import Status
+from coursework.runtime import backend
+
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
+
+
+def start(job: Job, head: str, force: bool) -> tuple[Path, dict] | None:
+    """Before training a claimed job: its folder recovered, and where it trains (its run
+    folder, or beside a complete or stale run, which it replaces when it completes) with its
+    key digest written there; None where it is complete (and not ``force``)."""
+    out = job.out
+    runs.recover_run(out)
+    now = state(job, claimed=True)
+    if now.kind == Status.COMPLETE and not force:
+        events.say(f"{head}: complete, skipped (FORCE=1 / --force trains it again)")
+        return None
+    key = job_key(job)
+    # a complete run trained again is trained beside it and replaces it when it completes
+    target = layout.staging_dir(out) if now.kind in (Status.COMPLETE, Status.STALE) else out
+    if now.kind == Status.STALE:
+        events.say(
+            f"{head}: stale ({'; '.join(now.changes)}): training it again; the old run "
+            "stays until the new one completes"
+        )
+    try:
+        saved = layout.checkpoint_key_file(target)
+        if target.exists() and (
+            (target / layout.RECORD).exists()
+            or force
+            or (saved.exists() and saved.read_text().strip() != key.digest)
+        ):
+            if saved.exists() and not (target / layout.RECORD).exists() and not force:
+                print(
+                    f"{head}: its settings changed since it was stopped: starting it again",
+                    flush=True,
+                )
+            shutil.rmtree(target)  # start clean; else resume a killed run
+        target.mkdir(parents=True, exist_ok=True)
+        storage.write_text(saved, key.digest + "\n")
+    except OSError as exc:
+        raise ResultsError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return target, key.to_json()
+
+
+def finish(
+    job: Job,
+    target: Path,
+    key: object,
+    rec: dict,
+    label: str,
+    shared: bool,
+    concurrent: int = 1,
+) -> dict:
+    """After training a job into ``target``: its ``run.json`` (with its ``key``), what the
+    run teaches the time estimates, the swap with the run it replaces, its last line and
+    (if ``shared``) the summary."""
+    out = job.out
+    rec["key"] = key
+    storage.write_json(target / layout.RECORD, rec)
+    # a plan that missed learns from the run
+    if rec["status"] in (Status.COMPLETE, Status.DIVERGED):
+        calibrate.observe(
+            job.rs.root,
+            job.run.config,
+            dataset(job.run.config).info,
+            target,
+            concurrent=concurrent,
+        )
+    if target != out:
+        if rec["status"] == Status.COMPLETE:
+            runs.replace_run(out)
+        else:  # the old run stays: it is what there is
+            print(
+                f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
+                f"one stays (the new one is in {target})",
+                flush=True,
+            )
+    report(job, rec, label)
+    if shared:
+        with locks.locked(job.rs):
+            results.write_summary(job.rs)
+    return rec
+
+
+def train(job: Job, out: Path, head: str, label: str) -> dict:
+    """Train the job into ``out``; return its record (``failed`` on an error of the run)."""
+    return train_packed([job], [out], [head], [label])[0]
+
+
+def train_packed(
+    jobs: list[Job], outs: list[Path], heads: list[str], labels: list[str]
+) -> list[dict]:
+    """Train the jobs (one job, or seeds of one run to train together as one program:
+    :mod:`.pack`) into ``outs``; return their records (``failed`` on an error of the run)."""
+    run = jobs[0].run
+    cfg = run.config
+    for job, head in zip(jobs, heads, strict=True):
+        text = (
+            f"{head}: profile {run.profile}, dataset {cfg.dataset}, {cfg.epochs} epochs, "
+            f"batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.learning_rate}, "
+            f"backend {backend.current()}"
+            + (
+                f", packed with seeds {', '.join(str(j.seed) for j in jobs)}"
+                if len(jobs) > 1
+                else ""
+            )
+        )
+        print(text, flush=True)
+        events.emit("run_started", text=text, number=job.number, total=job.total)
+    ds = None
+    try:
+        ds = dataset(cfg)
+        with events.scope(question=run.question, run=run.name, seed=jobs[0].seed):
+            if len(jobs) == 1:
+                recs = [train_one(run, jobs[0].seed, ds, outs[0], labels[0], jobs[0].after)]
+            else:
+                from coursework.engine.pack import train_pack  # JAX only
+
+                recs = train_pack(run, [j.seed for j in jobs], ds, outs, labels)
+        for rec in recs:
+            rec.update(tuned_info(jobs[0]))
+    except (KeyboardInterrupt, ResultsError):
+        raise
+    except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRORS:
+            # a full disk or a read-only folder fails every run after it: stop now
+            raise ResultsError(f"cannot write {outs[0]}: {exc.strerror}") from exc
+        traceback.print_exc()
+        error = f"{type(exc).__name__}: {exc}"
+        recs = [record(run, job.seed, Status.FAILED, ds, {}, error=error) for job in jobs]
+    return recs
+
+
+def tuned_info(job: Job) -> dict:
+    """``{"tuned": ...}``: how a tuned run's parameters were chosen (else nothing)."""
+    if job.run.tune is None:
+        return {}
+    best = specs.best_params(job.rs, job.run) or {}
+    keys = ("params", "trial", "trials", "pruned", "sampler", "epochs", "best_val_accuracy")
+    return {"tuned": {k: best.get(k) for k in keys}}
+
+
+def report(job: Job, rec: dict, label: str) -> None:
+    """The run's last line (and its ``run_finished`` event)."""
+    m = rec["metrics"]
+    events.emit(
+        "run_finished",
+        question=job.run.question,
+        run=job.run.name,
+        seed=job.seed,
+        status=rec["status"],
+        metrics=m,
+    )
+    if rec["status"] == Status.COMPLETE:
+        print(
+            f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
+            f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
+            flush=True,
+        )
+    else:
+        print(
+            f"{label}    -> {job.name}: {rec['status'].upper()}"
+            + (f": {rec['error']}" if "error" in rec else ""),
+            flush=True,
+        )
