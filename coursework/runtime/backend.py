@@ -28,6 +28,8 @@ IMPORT_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog|[IW]0000 "
     r"|E0000 .*(Unable to register|cuda|cuDNN|cuFFT|cuBLAS))"
 )
+# set once a broken TensorFlow has been noted (_import_frameworks), so workers say it no more
+TENSORFLOW_NOTED = "COURSEWORK_TENSORFLOW_NOTED"
 
 
 def current() -> str:
@@ -90,13 +92,11 @@ def import_keras() -> None:
         return  # a missing backend: check_installed says how to install it
     sys.stderr.flush()
     saved = os.dup(2)
+    note = None
     with tempfile.TemporaryFile() as caught:
         os.dup2(caught.fileno(), 2)
         try:
-            import keras  # noqa: F401
-
-            if _found("tensorflow"):  # keras.utils.set_random_seed imports it on any backend
-                import tensorflow  # noqa: F401
+            note = _import_frameworks()
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -104,6 +104,48 @@ def import_keras() -> None:
             for line in caught.read().decode(errors="replace").splitlines():
                 if not IMPORT_NOISE.match(line):
                     print(line, file=sys.stderr)
+    if note:
+        print(note, file=sys.stderr)
+
+
+def _import_frameworks() -> str | None:
+    """Keras, and TensorFlow where it is installed (keras.utils.set_random_seed seeds it on any
+    backend, for tf.data). A TensorFlow that is installed but does not import (a CUDA build
+    without its libraries, common where JAX trains) stops a TensorFlow run with BackendError;
+    on another backend it is blocked, so Keras (whose lazy import catches only ImportError) and
+    the engine go on as if it were not installed, and the note to print says so, once for the
+    process and the workers it starts."""
+    name = current()
+    if name == "tensorflow" and (problem := _import_tensorflow()):
+        raise BackendError(
+            f"TensorFlow, the Keras backend chosen, is installed but does not import "
+            f"({problem}).\n  CUDA libraries missing? module load cuda, or make setup "
+            f"EXTRA=gpu (they come with it); or choose another backend: "
+            f"KERAS_BACKEND=<{'|'.join(b for b in BACKENDS if b != name)}>"
+        )
+    import keras  # noqa: F401
+
+    if name == "tensorflow" or not _found("tensorflow") or not (problem := _import_tensorflow()):
+        return None
+    sys.modules["tensorflow"] = None  # type: ignore[assignment]  # import: as if missing
+    if os.environ.get(TENSORFLOW_NOTED):
+        return None
+    os.environ[TENSORFLOW_NOTED] = "1"  # spawned workers inherit it
+    return (
+        f"note: TensorFlow is installed but does not import ({problem}); going on with {name}, "
+        "without it"
+    )
+
+
+def _import_tensorflow() -> str | None:
+    """Import TensorFlow; None, or what went wrong in one line (any exception: a broken build
+    raises ImportError, OSError or others)."""
+    try:
+        import tensorflow  # noqa: F401
+    except Exception as exc:  # anything: the run goes on without it
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return None
 
 
 def accelerators() -> list[dict]:
