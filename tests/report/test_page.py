@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,10 @@ from coursework.verify import marks_page, sheets
 from coursework.verify.files import check_files
 from tests.helpers import run_cli
 
-NASTY = '</script><script>document.title="owned"</script><!--&amp;\u2028'
+NASTY = (
+    "<img src=x onerror=\"document.title='owned'\">"
+    '</script><script>document.title="owned"</script><!--&amp;\u2028'
+)
 BLOB = re.compile(r'<script type="application/json" id="data">(.*?)</script>', re.S)
 RUNS = (("fc", 2), ("conv", 2), (NASTY, 1))
 
@@ -220,3 +225,42 @@ def test_the_marking_page_has_a_row_per_sheet_linking_its_sheet_and_results_page
     assert rows["bob </script>.zip"]["page"] is None
     assert rows["bob </script>.zip"]["verdict"] == "FAIL"
     assert "bob </script>" not in html
+
+
+def test_the_lab_book_shows_the_page_inline_in_an_iframe_of_it(made):
+    from coursework import lab
+
+    rs, _ = made
+    shown = lab.page(root=rs.root)._repr_html_()
+    assert shown.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;')
+    inner = shown[len('<iframe srcdoc="') : shown.rindex('" style=')]
+    assert "<" not in inner and '"' not in inner  # all of the page in the attribute
+    assert rs.page_file().exists()
+
+
+def test_the_page_shows_the_seed_the_pdfs_appendix_shows(made):
+    """The confusion matrix is of the seed the appendix's figures are (drawings' choice)."""
+    from coursework.records import results, spec
+    from coursework.report import drawings
+
+    rs, html = made
+    runs = results.load_question(rs, "toy", spec.run_order(rs, "toy"))
+    best = drawings.best_run(runs)
+    top = max(runs[best], key=lambda s: s.metrics["test_accuracy"])
+    (toy,) = blob(html)["questions"]
+    assert (toy["appendix"]["run"], toy["appendix"]["seed"]) == (best, top.seed)
+
+
+@pytest.mark.slow
+def test_make_page_never_imports_matplotlib(made):
+    """Seconds on a busy laptop: ``make page`` is quick without it."""
+    rs, _ = made
+    code = (
+        "import sys; from coursework.commands import cli; "
+        "assert cli.main(['--results', sys.argv[1], 'page', '--profile', 'quick']) == 0; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(rs.root)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-500:]

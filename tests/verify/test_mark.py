@@ -232,6 +232,10 @@ def test_the_others_are_still_marked_and_the_table_has_a_row_each(marked):
     assert rows["clean.zip"]["verdict"] == "pass" and rows["clean.zip"]["failed"] == "0"
     assert {rows[f"{n}.zip"]["verdict"] for n in ("digit", "tex", "rate")} == {"FAIL"}
     assert "| bomb.zip |" in (tmp / "marking" / "marks.md").read_text()
+    page = (tmp / "marking" / "index.html").read_text()  # the table as a page, its links
+    assert '"sheet":"clean/sheet.md"' in page and '"page":"clean/results.html"' in page
+    assert (tmp / "marking" / "clean" / "results.html").stat().st_size > 1e6
+    assert [r for r in sheets["clean"].rows if r.check == "results page"] == []
 
 
 def test_three_submissions_give_three_rows_and_the_right_verdicts(marked, tmp_path):
