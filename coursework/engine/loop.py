@@ -25,6 +25,7 @@ checkpoints, evaluation and saving around it need not know the backend.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -96,64 +97,59 @@ def epoch_program(
     return TorchEpoch(*args)
 
 
-class JaxEpoch(EpochProgram):
-    """Stateless training steps: the whole epoch as one jitted ``lax.scan`` (``scan``, as on
-    a GPU), or one jitted step at a time (as on a CPU). XLA's deterministic GPU kernels are
-    asked for on a GPU only (``on_gpu``)."""
+def stateless_step(
+    model: keras.Model, x: Any, y: Any, num_classes: int, one_hot: bool
+) -> Callable[[Any, Any], Any]:
+    """``step(state, idx) -> state``: one optimizer step of ``model`` on the images ``x[idx]``,
+    with Keras' stateless API (JAX). ``state``: (trainable, non-trainable and optimizer
+    values, the loss summed over images, the images right); ``x``, ``y`` on the device."""
+    import jax
+
+    loss_fn, optimizer = model.loss, model.optimizer
+
+    def loss_and_updates(tv, ntv, xb, yb):
+        pred, ntv, losses = model.stateless_call(tv, ntv, xb, training=True, return_losses=True)
+        loss = loss_fn(targets(yb, num_classes, one_hot), pred)
+        for extra in losses:  # weight penalties (L1, L2)
+            loss = loss + extra
+        return loss, (pred, ntv)
+
+    grad_fn = jax.value_and_grad(loss_and_updates, has_aux=True)
+
+    def step(state, idx):
+        tv, ntv, ov, loss_sum, hits = state
+        xb, yb = pixels(ops.take(x, idx, axis=0)), ops.take(y, idx, axis=0)
+        (loss, (pred, ntv)), grads = grad_fn(tv, ntv, xb, yb)
+        tv, ov = optimizer.stateless_apply(ov, grads, tv)
+        hits = hits + ops.sum(ops.cast(ops.argmax(pred, -1) == yb, "int32"))
+        return tv, ntv, ov, loss_sum + loss * idx.shape[-1], hits
+
+    return step
+
+
+class JaxCompiled:
+    """``compiled(state, batches) -> state``: ``step`` over every batch of an epoch, jitted:
+    as one ``lax.scan`` (``scan``, as on a GPU) or one jitted step at a time (as on a CPU).
+    XLA's deterministic GPU kernels where asked on a GPU; where an op has none, it falls back
+    (``fallback`` says why) and is no longer ``deterministic``."""
 
     def __init__(
-        self,
-        model: keras.Model,
-        x: np.ndarray,
-        y: np.ndarray,
-        batch_size: int,
-        num_classes: int,
-        one_hot: bool,
-        *,
-        deterministic: bool,
-        on_gpu: bool,
-        scan: bool,
+        self, step: Callable[[Any, Any], Any], *, scan: bool, deterministic: bool, on_gpu: bool
     ) -> None:
         import jax
 
-        self.model, self.batch_size, self.n = model, batch_size, len(y)
-        self.x, self.y = jax.device_put(x), jax.device_put(y)
-        loss_fn, optimizer = model.loss, model.optimizer
-
-        def loss_and_updates(tv, ntv, xb, yb):
-            pred, ntv, losses = model.stateless_call(tv, ntv, xb, training=True, return_losses=True)
-            loss = loss_fn(targets(yb, num_classes, one_hot), pred)
-            for extra in losses:  # weight penalties (L1, L2)
-                loss = loss + extra
-            return loss, (pred, ntv)
-
-        grad_fn = jax.value_and_grad(loss_and_updates, has_aux=True)
-
-        def step(carry, idx):
-            tv, ntv, ov, loss_sum, hits = carry
-            xb, yb = pixels(ops.take(self.x, idx, axis=0)), ops.take(self.y, idx, axis=0)
-            (loss, (pred, ntv)), grads = grad_fn(tv, ntv, xb, yb)
-            tv, ov = optimizer.stateless_apply(ov, grads, tv)
-            hits = hits + ops.sum(ops.cast(ops.argmax(pred, -1) == yb, "int32"))
-            return (tv, ntv, ov, loss_sum + loss * idx.shape[0], hits), None
-
         def run(state, batches):
-            return jax.lax.scan(step, state, batches)[0]
+            return jax.lax.scan(lambda c, b: (step(c, b), None), state, batches)[0]
 
-        def one(state, batch):
-            return step(state, batch)[0]
-
-        self.scan, self.jit_compile = scan, True
+        self.scan, self.deterministic, self.fallback = scan, deterministic, ""
         self._jit = lambda options: jax.jit(
-            run if scan else one, donate_argnums=0, compiler_options=options
+            run if scan else step, donate_argnums=0, compiler_options=options
         )
-        self.deterministic = deterministic
-        self.fallback = ""
         self.fn = self._jit(
             {"xla_gpu_deterministic_ops": True} if deterministic and on_gpu else None
         )
 
-    def _call(self, state: Any, batches: np.ndarray) -> Any:
+    def __call__(self, state: Any, batches: np.ndarray) -> Any:
         try:
             if self.scan:
                 return self.fn(state, batches)
@@ -172,16 +168,45 @@ class JaxEpoch(EpochProgram):
             )
             self.deterministic = False
             self.fn = self._jit(None)
-            return self._call(state, batches)
+            return self(state, batches)
+
+
+class JaxEpoch(EpochProgram):
+    """Stateless training steps (:func:`stateless_step`), compiled (:class:`JaxCompiled`): the
+    whole epoch as one jitted ``lax.scan`` (``scan``, as on a GPU), or one jitted step at a
+    time (as on a CPU). XLA's deterministic GPU kernels are asked for on a GPU only."""
+
+    def __init__(
+        self,
+        model: keras.Model,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        num_classes: int,
+        one_hot: bool,
+        *,
+        deterministic: bool,
+        on_gpu: bool,
+        scan: bool,
+    ) -> None:
+        import jax
+
+        self.model, self.batch_size, self.n = model, batch_size, len(y)
+        self.x, self.y = jax.device_put(x), jax.device_put(y)
+        step = stateless_step(model, self.x, self.y, num_classes, one_hot)
+        self.compiled = JaxCompiled(step, scan=scan, deterministic=deterministic, on_gpu=on_gpu)
+        self.scan, self.jit_compile = scan, True
+        self.deterministic, self.fallback = deterministic, ""
 
     def __call__(self, order: np.ndarray) -> dict[str, float]:
         m = self.model
         variables = (m.trainable_variables, m.non_trainable_variables, m.optimizer.variables)
         state = (*([v.value for v in vs] for vs in variables), np.float32(0), np.int32(0))
         full = (self.n // self.batch_size) * self.batch_size
-        state = self._call(state, order[:full].reshape(-1, self.batch_size))
+        state = self.compiled(state, order[:full].reshape(-1, self.batch_size))
         if full < self.n:  # the last, smaller batch: a second (cached) specialisation
-            state = self._call(state, order[full:].reshape(1, -1))
+            state = self.compiled(state, order[full:].reshape(1, -1))
+        self.deterministic, self.fallback = self.compiled.deterministic, self.compiled.fallback
         for vs, values in zip(variables, state[:3], strict=True):
             for v, value in zip(vs, values, strict=True):
                 v.assign(value)

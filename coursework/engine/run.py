@@ -16,13 +16,13 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import keras
 import numpy as np
 
 from coursework import __version__
 from coursework.data import datasets as data
-from coursework.engine import loop
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.history import History, OnEpoch
 from coursework.engine.network import all_layers, layer_table, trainable_params
@@ -33,6 +33,19 @@ from coursework.records.record import SCHEMA_VERSION, Status, TrainConfig
 from coursework.records.spec import Run
 from coursework.runtime import backend
 from coursework.runtime.env import environment
+
+
+class Program(Protocol):
+    """What a record says of the program that trained a seed (its own, or a pack's)."""
+
+    @property
+    def deterministic(self) -> bool: ...
+
+    @property
+    def jit_compile(self) -> bool: ...
+
+    @property
+    def fallback(self) -> str: ...
 
 
 def fit(
@@ -117,7 +130,7 @@ def conclude(
     seed: int,
     ds: data.Dataset,
     s: Session,
-    program: loop.EpochProgram,
+    program: Program,
     history: History,
     diverged: bool,
     out: Path,
