@@ -39,8 +39,10 @@ TRAIN_FLAGS := $(if $(filter 1,$(DETERMINISTIC)),--deterministic) \
                $(if $(filter 1,$(MIXED_PRECISION)),--mixed-precision)
 # FORCE=1: train complete runs again (a stale run, whose settings changed, is trained anyway)
 FORCE_FLAG  := $(if $(filter 1,$(FORCE)),--force)
-RUN_FLAGS   := $(TRAIN_FLAGS) $(FORCE_FLAG) $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
-QUICK_FLAGS := $(TRAIN_FLAGS) $(FORCE_FLAG) $(if $(filter-out 1,$(QUICK_JOBS)),--jobs $(QUICK_JOBS))
+# PACK=1|0: the seeds of a run trained together as one program (JAX; default: on a GPU)
+PACK_FLAG   := $(if $(filter 1,$(PACK)),--pack-seeds) $(if $(filter 0,$(PACK)),--no-pack-seeds)
+RUN_FLAGS   := $(TRAIN_FLAGS) $(PACK_FLAG) $(FORCE_FLAG) $(if $(filter-out 1,$(JOBS)),--jobs $(JOBS))
+QUICK_FLAGS := $(TRAIN_FLAGS) $(PACK_FLAG) $(FORCE_FLAG) $(if $(filter-out 1,$(QUICK_JOBS)),--jobs $(QUICK_JOBS))
 LOCKED      := tensorflow jax torch gpu jax-cuda
 ALL_QUESTIONS := $(basename $(notdir $(wildcard experiments/*.toml)))
 # QUESTIONS="conv regularisation skip": the questions quick, all, plan and data run and the
@@ -80,6 +82,7 @@ help: ## list the targets and the variables
 	  "DATASET=$(DATASET)" "other data: fashion-mnist, cifar10, npz:PATH, folder:PATH, ..." \
 	  "DETERMINISTIC=$(DETERMINISTIC)" "1 or 0: byte-identical re-runs (default on without a GPU)" \
 	  "MIXED_PRECISION=$(MIXED_PRECISION)" "1: compute in 16 bits on a GPU" \
+	  "PACK=$(PACK)" "1 or 0: a run's seeds trained together as one program (JAX; default on a GPU)" \
 	  "RESULTS=$(RESULTS)" "the results folder" \
 	  "SAMPLE=$(SAMPLE)" "verify: runs to re-train (default all); mark: per submission (2)" \
 	  "RERUN=$(RERUN)" "verify: 0 checks integrity only" \
@@ -97,6 +100,7 @@ help: ## list the targets and the variables
 	  "TUNE=$(TUNE)" "slurm: 1 writes the tuning studies' script, a task per trial" \
 	  "BACKENDS=$(BACKENDS)" "bench: the backends to measure (default every installed one)" \
 	  "TESTS=$(TESTS)" "test: the test files or folders (default all)" \
+	  "TEST_JOBS=$(TEST_JOBS)" "test: pytest workers (default auto: one per core; 0: one process)" \
 	  "FORCE=$(FORCE)" "1: train complete runs again (make conv FORCE=1); clean-results: delete results/" \
 	  "PYTHON_BOOT=$(PYTHON_BOOT)" "the Python (3.11 or newer) that creates .venv"
 
@@ -157,7 +161,7 @@ data: env ## fetch and check the datasets of the chosen questions in PROFILE (wh
 	$(CW) data $(CHOSEN) --profile $(PROFILE) $(DATA_FLAGS)
 
 plan: env ## runs, images and estimated time of the chosen questions (or QUESTION=q); what is done
-	$(CW) plan $(or $(QUESTION),$(CHOSEN)) --profile $(PROFILE) $(DATA_FLAGS) $(TRAIN_FLAGS)
+	$(CW) plan $(or $(QUESTION),$(CHOSEN)) --profile $(PROFILE) $(DATA_FLAGS) $(TRAIN_FLAGS) $(PACK_FLAG)
 
 status: env ## per run and seed of the chosen questions (or QUESTION=q): complete, stale (what changed), missing, ...
 	$(CW) status $(or $(QUESTION),$(CHOSEN)) --profile $(PROFILE) $(DATA_FLAGS)
@@ -212,8 +216,11 @@ slurm: env ## sbatch array script, a task per run and seed [QUESTION= PARTITION=
 collect: env ## after Slurm array tasks: summary, statistics, ensembles, manifest of PROFILE
 	$(CW) collect --profile $(PROFILE) $(DATA_FLAGS)
 
-test: env ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for some]
-	$(PY) -m pytest -q $(TESTS)
+# TEST_JOBS: pytest workers (pytest-xdist), a test file each at a time; 0: in one process
+TEST_JOBS   ?= auto
+TEST_FLAGS  := $(if $(filter 0,$(TEST_JOBS)),-p no:xdist,-n $(TEST_JOBS) --dist loadfile)
+test: env ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for some, TEST_JOBS=0]
+	$(PY) -m pytest -q $(TEST_FLAGS) $(TESTS)
 
 test-fast: env ## the quick loop while you work: the tests not marked slow (about a minute)
 	$(PY) -m pytest -q -m "not slow"

@@ -81,6 +81,33 @@ PROFILE_ARGS = (
 )
 
 
+# ----------------------------------------------------------------- arguments several commands share
+
+ONLY = arg("--only", type=names, help="comma-separated run names")
+SEEDS = arg("--seeds", type=seeds, help="comma-separated seeds, e.g. 0,1")
+QUESTIONS = arg("question", nargs="*", help="question ids or .toml files (default: all)")
+QUESTION = "question id (experiments/<id>.toml) or a .toml"
+TOLERANCE = arg(
+    "--tolerance",
+    type=float,
+    default=0.005,
+    help="accuracy tolerance where byte identity cannot be expected (default: 0.005)",
+)
+RUN_FOLDER = arg("run_folder", type=Path, help="e.g. results/quick/conv/conv2/seed-0")
+
+
+def determinism(text: str) -> tuple:
+    return (arg("--deterministic", action=argparse.BooleanOptionalAction, default=None, help=text),)
+
+
+PACK = arg(
+    "--pack-seeds",
+    action=argparse.BooleanOptionalAction,
+    default=None,
+    help="train the seeds of a run together as one program (JAX; default: on a GPU)",
+)
+
+
 def build(commands: Sequence[Command], description: str | None) -> argparse.ArgumentParser:
     """The parser of ``python -m coursework``: ``--results``, then a sub-command each."""
     p = argparse.ArgumentParser(prog="python -m coursework", description=description)

@@ -15,7 +15,7 @@ from coursework.engine.estimate import (  # what `make plan` shares with `run`
     millions,
     totals,
 )
-from coursework.engine.session import duration
+from coursework.engine.seeded import duration
 
 
 def table(plan: list[Item], profile: str, where: str, cache: str) -> str:

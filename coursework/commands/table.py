@@ -4,35 +4,24 @@ makes the parser)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from coursework.commands import paper, training
-from coursework.commands.arguments import Command, arg, names, positive, seeds
-
-ONLY = arg("--only", type=names, help="comma-separated run names")
-SEEDS = arg("--seeds", type=seeds, help="comma-separated seeds, e.g. 0,1")
-QUESTIONS = arg("question", nargs="*", help="question ids or .toml files (default: all)")
-QUESTION = "question id (experiments/<id>.toml) or a .toml"
-TOLERANCE = arg(
-    "--tolerance",
-    type=float,
-    default=0.005,
-    help="accuracy tolerance where byte identity cannot be expected (default: 0.005)",
+from coursework.commands.arguments import (
+    ONLY,
+    PACK,
+    QUESTION,
+    QUESTIONS,
+    RUN_FOLDER,
+    SEEDS,
+    TOLERANCE,
+    Command,
+    arg,
+    determinism,
+    names,
+    positive,
+    seeds,
 )
-RUN_FOLDER = arg("run_folder", type=Path, help="e.g. results/quick/conv/conv2/seed-0")
-
-
-def _determinism(text: str) -> tuple:
-    return (
-        arg(
-            "--deterministic",
-            action=argparse.BooleanOptionalAction,
-            default=None,
-            help=text,
-        ),
-    )
-
 
 RUN = (
     arg("question", nargs="+", help=QUESTION),
@@ -44,11 +33,12 @@ RUN = (
         help="train complete runs again (make QUESTION FORCE=1); a stale run, one "
         "whose settings differ from its experiment file's, is trained again anyway",
     ),
-    *_determinism(
+    *determinism(
         "byte-identical re-runs (default: on without a GPU, off with one, "
         "where it can cost several times)"
     ),
     arg("--mixed-precision", action="store_true", help="16-bit compute, float32 weights (GPU)"),
+    PACK,
     arg(
         "--jobs",
         type=positive,
@@ -78,8 +68,9 @@ PLAN = (
     QUESTIONS,
     ONLY,
     SEEDS,
-    *_determinism("as for run (the speed depends on it)"),
+    *determinism("as for run (the speed depends on it)"),
     arg("--mixed-precision", action="store_true", help="as for run"),
+    PACK,
 )
 
 SLURM = (
@@ -97,7 +88,7 @@ SLURM = (
     arg(
         "--setup", default="", help="shell lines to run first in each task, e.g. 'module load cuda'"
     ),
-    *_determinism("passed on to run"),
+    *determinism("passed on to run"),
     arg("--mixed-precision", action="store_true", help="passed on to run"),
     arg(
         "--out",
@@ -234,7 +225,7 @@ BENCH = (
         help="comma-separated Keras backends (default: every one installed)",
     ),
     arg("--no-torch", action="store_true", help="leave out the plain PyTorch reference"),
-    *_determinism("determinism (default: as for run)"),
+    *determinism("determinism (default: as for run)"),
 )
 
 PREDICT = (

@@ -1,7 +1,7 @@
 """How fast each network trains here: a short measured calibration, cached per machine and
 backend, from which ``make plan`` and ``run`` estimate how long training will take.
 
-A network is calibrated by the training path itself (:func:`coursework.engine.session.prepare`, the
+A network is calibrated by the training path itself (:func:`coursework.engine.seeded.prepare`, the
 epoch program of :mod:`coursework.engine.loop`) on random images of the dataset's shape: one pass of
 ``STEPS`` mini-batches to compile, then the same pass again, timed, a few times (``REPEATS``,
 within ``BUDGET`` seconds), and the same for evaluation, on one batch and on ``EVAL_IMAGES``.
@@ -50,7 +50,7 @@ import numpy as np
 from coursework import __version__
 from coursework.data import datasets as data
 from coursework.engine.network import epoch_images
-from coursework.engine.session import EVAL_BATCH, prepare
+from coursework.engine.seeded import EVAL_BATCH, prepare
 from coursework.engine.speed import (
     Observation,
     Speed,

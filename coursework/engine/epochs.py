@@ -19,7 +19,7 @@ import numpy as np
 
 from coursework.engine import events, loop
 from coursework.engine.history import Checkpoint, History, OnEpoch, chance_loss
-from coursework.engine.session import EVAL_BATCH, Session, duration, reseed
+from coursework.engine.seeded import EVAL_BATCH, Session, duration, reseed
 from coursework.records import layout, storage
 from coursework.records.config import TrainConfig
 

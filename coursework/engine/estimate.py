@@ -20,7 +20,7 @@ from coursework.engine.calibrate import Calibrations
 from coursework.engine.job import Job, State, finished_epochs, state
 from coursework.engine.network import epoch_images
 from coursework.engine.request import TrainRequest
-from coursework.engine.session import duration
+from coursework.engine.seeded import duration
 from coursework.records import spec as specs
 from coursework.records.record import Status
 from coursework.records.spec import Spec

@@ -150,20 +150,46 @@ def run_question(
     shared: bool = True,
     pool: Executor | None = None,
     wait_for_others: bool = False,
+    pack: bool = False,
 ) -> int:
     """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
     is recorded beside the runs, so that everything after training reads it from there.
     ``shared=False`` (a Slurm array task) leaves the files shared by all runs (summary,
-    statistics, manifest) to ``collect``."""
+    statistics, manifest) to ``collect``. ``pack``: the seeds of each run train together,
+    here (:func:`run_pack`), before the runs of one seed."""
     if not jobs:
         return 0
     rs = jobs[0].rs
     storage.ensure_writable(rs.dir())
     storage.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
-    failed = run_jobs(jobs, force, parallel, shared, pool, wait_for_others)
+    packs = packs_of(jobs) if pack else []
+    failed = sum(
+        r["status"] == Status.FAILED for g in packs for r in run_pack(g, force, shared=shared)
+    )
+    alone = [j for j in jobs if not any(j in g for g in packs)]
+    failed += run_jobs(alone, force, parallel, shared, pool, wait_for_others)
     if shared:
         write_aggregates(rs)
     return failed
+
+
+def packs_of(jobs: list[Job]) -> list[list[Job]]:
+    """The jobs that train together: the seeds of each run that has more than one."""
+    by_run: dict[tuple[str, str], list[Job]] = {}
+    for job in jobs:
+        by_run.setdefault((job.run.question, job.run.name), []).append(job)
+    return [group for group in by_run.values() if len(group) > 1]
+
+
+def packing(request: TrainRequest) -> bool:
+    """Whether ``request``'s seeds train packed: as asked (``--pack-seeds``), else on a GPU;
+    on JAX only, and never for one Slurm task (one seed)."""
+    wanted = request.pack if request.pack is not None else bool(backend.accelerators())
+    if wanted and backend.current() != "jax":
+        if request.pack:
+            events.say(f"note: seeds pack on JAX only: {backend.current()} trains them one by one")
+        return False
+    return wanted and request.task is None
 
 
 # --------------------------------------------------------------------------- one way in
@@ -216,6 +242,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
         plans = [(s, with_best_params(jobs)) for s, jobs in plans]
         _backend_note([job for _, jobs in plans for job in jobs], request.force)
         plans = estimate.announce(plans, request)
+        pack = packing(request)
         failed = sum(
             run_question(
                 s,
@@ -225,6 +252,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
                 shared=request.task is None,
                 pool=pool,
                 wait_for_others=request.task is not None,
+                pack=pack,
             )
             for s, jobs in plans
         )

@@ -8,7 +8,7 @@ state and batch-norm statistics (the leading axis of every array), its data orde
 states, reseeded per epoch), and everything around the epoch is its own
 (:class:`coursework.engine.epochs.SeedEpochs`: validation, best epoch, checkpoint, early
 stopping, history). A seed that stops leaves the pack; the others go on without waiting.
-Each seed is built exactly as alone (:func:`coursework.engine.session.prepare`), so a packed
+Each seed is built exactly as alone (:func:`coursework.engine.seeded.prepare`), so a packed
 run agrees with the same seeds trained one by one to float tolerance.
 """
 
@@ -25,7 +25,7 @@ from coursework.data import datasets as data
 from coursework.engine import loop
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.run import conclude
-from coursework.engine.session import prepare
+from coursework.engine.seeded import prepare
 from coursework.records.spec import Run
 from coursework.runtime import backend
 

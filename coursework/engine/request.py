@@ -31,6 +31,7 @@ class TrainRequest:
         jobs: run/seed pairs trained at once in worker processes.
         task: only the K-th run and seed (a Slurm array task), or trial with ``tune``.
         tune: only run the studies of the tuned runs.
+        pack: train the seeds of a run together as one program (None: on a GPU; JAX).
     """
 
     questions: tuple[str, ...]
@@ -45,6 +46,7 @@ class TrainRequest:
     jobs: int = 1
     task: int | None = None
     tune: bool = False
+    pack: bool | None = None
 
     @property
     def rs(self) -> ResultsSet:
@@ -74,6 +76,7 @@ class TrainRequest:
             jobs=args.jobs,
             task=args.task,
             tune=args.tune,
+            pack=args.pack_seeds,
         )
 
     def to_argv(self) -> list[str]:
@@ -88,5 +91,7 @@ class TrainRequest:
         argv += ["--mixed-precision"] if self.mixed_precision else []
         argv += ["--jobs", str(self.jobs)] if self.jobs != 1 else []
         argv += ["--tune"] if self.tune else []
+        if self.pack is not None:
+            argv.append("--pack-seeds" if self.pack else "--no-pack-seeds")
         argv += ["--task", str(self.task)] if self.task is not None else []  # last: Slurm's
         return argv

@@ -1,6 +1,6 @@
 """One run and seed, from start to test, and its records.
 
-Seed everything, build and compile the model (:mod:`.session`), then epoch by epoch
+Seed everything, build and compile the model (:mod:`.seeded`), then epoch by epoch
 (:mod:`.epochs`): train (one compiled program, see :mod:`coursework.engine.loop`), evaluate on
 validation, append the row to ``history.csv``, keep the best-validation weights and
 checkpoint the whole training state, so that a killed run resumes exactly where it
@@ -26,7 +26,7 @@ from coursework.data import datasets as data
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.history import History, OnEpoch
 from coursework.engine.network import all_layers, layer_table, trainable_params
-from coursework.engine.session import EVAL_BATCH, Session, labels, prepare
+from coursework.engine.seeded import EVAL_BATCH, Session, labels, prepare
 from coursework.records import layout, storage
 from coursework.records.project import project_digest
 from coursework.records.record import SCHEMA_VERSION, Status, TrainConfig

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.ndimage import convolve1d
 
 from coursework.data import datasets as data
-from coursework.engine import augment, loop, network, session
+from coursework.engine import augment, loop, network, seeded
 
 
 def test_expansion_is_five_times_with_pixels_shifted_right():
@@ -47,7 +47,7 @@ def test_training_data_is_augmented_per_epoch_and_eval_data_never(mnist5k):
         net = network.with_augmentation(plain, name, seed=0)
 
         def batch(epoch, training=True, net=net):
-            session.reseed(net, 0, epoch)
+            seeded.reseed(net, 0, epoch)
             return keras.ops.convert_to_numpy(net(x, training=training))
 
         xa, xb, xa_again = batch(0), batch(1), batch(0)

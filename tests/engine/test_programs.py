@@ -14,7 +14,7 @@ import pytest
 from coursework.data.arrays import DatasetInfo
 from coursework.engine import loop
 from coursework.engine.network import build_model, compile_model
-from coursework.engine.session import reseed
+from coursework.engine.seeded import reseed
 from coursework.records.config import TrainConfig
 from coursework.runtime import backend
 from tests.helpers import run_cli, toy_spec

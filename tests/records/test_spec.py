@@ -155,7 +155,8 @@ def test_bad_profiles(tmp_path):
     assert "profile 'quick'" in msg and "'epochs'" in msg
     assert "run 'a'" in msg and "'medium'" in msg
     assert "full" not in msg  # one profile is enough (a quick try)
-    path.write_text(path.read_text().replace('"many"', "2").replace("profiles.medium", "profiles.quick"))
+    text = path.read_text().replace('"many"', "2")
+    path.write_text(text.replace("profiles.medium", "profiles.quick"))
     quick_only = spec.load(str(path))
     assert [r.config.epochs for r in quick_only.resolve("quick")] == [2]
     with pytest.raises(spec.SpecError, match=f"{path}: no profile 'full' \\(it has: quick\\)"):
