@@ -41,7 +41,7 @@ function dimension(name, values, log) {
 }
 function drawStudy(view, st, n) {
   const trials = st.trials.filter((t) => t.val !== null);
-  view.appendChild(el("h3", `Tuning study of ${st.run}: ${st.trials.length} trials` + (st.chosen === null ? "" : `, trial ${st.chosen} chosen`)));
+  view.appendChild(el("h3", `Tuning study of ${st.run}: ${st.trials.length} trials` + (st.chosen === null ? "" : `, trial ${st.chosen + 1} chosen (trials counted from 1)`)));
   const row = view.appendChild(el("div", null, "plots"));
   const par = row.appendChild(el("div", null, "plot")), hist = row.appendChild(el("div", null, "plot"));
   par.id = "parcoords-" + n;
@@ -62,7 +62,7 @@ function drawStudy(view, st, n) {
     marks((t) => t.status === "pruned", "x", "pruned", COLOURS[5]),
     marks((t) => t.number === st.chosen, "star", "chosen", COLOURS[2]),
     { x, y: best, mode: "lines", name: "best so far", line: { color: COLOURS[2] } },
-  ], { margin: { l: 50, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "trial" }, dtick: 1 }, yaxis: { title: { text: "val. acc. (%)" } } }, CONFIG);
+  ], { margin: { l: 50, r: 10, t: 10, b: 40 }, xaxis: { title: { text: "trial" }, dtick: 1 }, yaxis: { title: { text: "val. acc. (%)" } }, legend: { orientation: "h", y: -0.2, yanchor: "top" } }, CONFIG);
 }
 function provenance() {
   for (const [k, v] of Object.entries(D.provenance)) $("provenance").append(el("dt", k), el("dd", v));

@@ -79,7 +79,7 @@ function traces(g, metric, colour, scale) {
   return out;
 }
 function axes(title) {
-  return { title: { text: title }, margin: { l: 50, r: 10, t: 40, b: 10 }, xaxis: { title: { text: "epoch" }, automargin: true }, legend: { orientation: "h", y: -0.18, yanchor: "top" }, showlegend: true };
+  return { title: { text: title }, margin: { l: 50, r: 10, t: 40, b: 10 }, xaxis: { title: { text: "epoch" }, automargin: true }, legend: { orientation: "h", y: -0.22, yanchor: "top" }, showlegend: true };
 }
 function drawCurves() {
   $("curves-note").hidden = picked.size > 0;
