@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from coursework.records import storage
+from coursework.records.errors import ReportError
 from coursework.records.layout import ResultsSet
 
 ASSETS = Path(__file__).parent / "page_assets"
@@ -41,8 +42,13 @@ def embedded_json(data: Any) -> str:
 def plotly_gz() -> str:
     """Plotly's bundled ``plotly.min.js``, gzipped (no time stamp: the same bytes each
     time), in base64."""
-    from plotly.offline import get_plotlyjs
-
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError as exc:
+        raise ReportError(
+            "the results page needs plotly, which is not installed: make setup installs it "
+            f"(or pip install plotly) ({exc})"
+        ) from exc
     packed = gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)
     return base64.b64encode(packed).decode("ascii")
 

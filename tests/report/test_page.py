@@ -264,3 +264,29 @@ def test_make_page_never_imports_matplotlib(made):
         [sys.executable, "-c", code, str(rs.root)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-500:]
+
+
+def test_without_plotly_make_page_is_one_error_and_make_report_a_note(made, monkeypatch, capsys):
+    import builtins
+
+    from coursework.commands import paper
+
+    rs, _ = made
+    real = builtins.__import__
+
+    def no_plotly(name, *args, **kwargs):
+        if name.startswith("plotly"):
+            raise ImportError("No module named 'plotly'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_plotly)
+    page_html.plotly_gz.cache_clear()
+    try:
+        assert run_cli("--results", rs.root, "page", "--profile", "quick") == 2
+        assert "needs plotly" in capsys.readouterr().err
+        monkeypatch.setattr(paper, "paper", lambda rs, settings: rs.report_dir())
+        assert run_cli("--results", rs.root, "report", "--profile", "quick") == 0
+        assert "note: no results page: the results page needs plotly" in capsys.readouterr().out
+    finally:
+        monkeypatch.undo()
+        page_html.plotly_gz.cache_clear()
