@@ -18,8 +18,9 @@ from coursework.engine.estimate import (  # what `make plan` shares with `run`
 from coursework.engine.seeded import duration
 
 
-def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
-    """``make plan``: per question and run, then per question and for the whole command."""
+def table(plan: list[Item], profile: str, where: str, cache: str, packed: bool = False) -> str:
+    """``make plan``: per question and run, then per question and for the whole command;
+    ``packed``: the seeds of each run train together (marked ``p`` by their seed count)."""
     lines = [
         f"Plan of profile {profile} on {machine_name()}; results in {where}",
         "",
@@ -34,8 +35,9 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
         cfg = group[0].job.run.config
         t = totals(group)
         epochs = f"{'<=' if cfg.early_stopping else ''}{cfg.epochs}"
+        seeds = f"{len(group)}{'p' if packed and len(group) > 1 and ':' not in run else ''}"
         lines.append(
-            f"{question:14s} {run:22s} {len(group):5d} {epochs:>6s} "
+            f"{question:14s} {run:22s} {seeds:>5s} {epochs:>6s} "
             f"{group[0].epoch_images:12,d} {millions(t['images']):>10s} "
             f"{_time(t['seconds']):>9s}  {sum(i.complete for i in group)}/{len(group)}"
         )
@@ -62,6 +64,11 @@ def table(plan: list[Item], profile: str, where: str, cache: str) -> str:
         lines.append(
             "':study': a tuned run's Optuna study on the validation split, all its "
             "trials (pruning may end some sooner)."
+        )
+    if packed:
+        lines.append(
+            "'p': the run's seeds train together as one program (jax.vmap; PACK=0 trains "
+            "them one by one); the times are those of one by one."
         )
     if any(i.job.run.config.early_stopping for i in plan):
         lines.append(

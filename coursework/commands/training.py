@@ -84,6 +84,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     backend.check_installed()
     from coursework.commands import planning
     from coursework.engine import estimate
+    from coursework.engine import jobs as jobs_
     from coursework.engine.calibrate import Calibrations
     from coursework.engine.job import plan
 
@@ -101,6 +102,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             args.profile,
             str(args.rs.dir()),
             str(cache.path),
+            packed=jobs_.packing(args.pack_seeds),
         )
     )
     return 0

@@ -181,15 +181,15 @@ def packs_of(jobs: list[Job]) -> list[list[Job]]:
     return [group for group in by_run.values() if len(group) > 1]
 
 
-def packing(request: TrainRequest) -> bool:
-    """Whether ``request``'s seeds train packed: as asked (``--pack-seeds``), else on a GPU;
-    on JAX only, and never for one Slurm task (one seed)."""
-    wanted = request.pack if request.pack is not None else bool(backend.accelerators())
+def packing(asked: bool | None, task: int | None = None) -> bool:
+    """Whether the seeds of a run train packed: as ``asked`` (``--pack-seeds``), else on a
+    GPU; on JAX only, and never for one Slurm ``task`` (one seed)."""
+    wanted = asked if asked is not None else bool(backend.accelerators())
     if wanted and backend.current() != "jax":
-        if request.pack:
+        if asked:
             events.say(f"note: seeds pack on JAX only: {backend.current()} trains them one by one")
         return False
-    return wanted and request.task is None
+    return wanted and task is None
 
 
 # --------------------------------------------------------------------------- one way in
@@ -242,7 +242,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
         plans = [(s, with_best_params(jobs)) for s, jobs in plans]
         _backend_note([job for _, jobs in plans for job in jobs], request.force)
         plans = estimate.announce(plans, request)
-        pack = packing(request)
+        pack = packing(request.pack, request.task)
         failed = sum(
             run_question(
                 s,

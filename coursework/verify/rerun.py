@@ -125,7 +125,25 @@ def retrain(rec: dict, folder: Path) -> dict:
         spec_file=rec.get("spec_file", ""),
         published=rec.get("published_accuracy"),
     )
+    packed = rec.get("packed", {}).get("seeds") if not trial else None
+    if packed and backend.current() == "jax":  # packed, as it was: byte-identical here
+        from coursework.engine.pack import train_pack
+
+        outs = [
+            Path(folder) / f"pack-seed-{s}" if s != rec["seed"] else Path(folder) for s in packed
+        ]
+        recs = train_pack(run, list(packed), ds, outs, ["  "] * len(packed))
+        return recs[packed.index(rec["seed"])]
     return train_one(run, rec["seed"], ds, Path(folder), label="  ", evaluate=not trial)
+
+
+def how(rec: dict, new: dict) -> str:
+    """The backend a run was re-trained with, and whether packed with its seeds, or alone
+    where it was trained packed (then a byte-identical history cannot be asked)."""
+    name = recorded_backend(rec)
+    if new.get("packed"):
+        return f"{name}, packed with seeds {', '.join(map(str, new['packed']['seeds']))}"
+    return f"{name}, alone: it was trained packed" if rec.get("packed") else name
 
 
 class Trainers:
@@ -190,7 +208,7 @@ def rerun(rs: ResultsSet, jobs: list[Path], tolerance: float) -> list[Row]:
                     run_id,
                     seed,
                     rel,
-                    recorded_backend(rec),
+                    how(rec, new),
                     tolerance,
                 )
             rows += mine
@@ -214,7 +232,7 @@ def compare(
     within ``tolerance``."""
     if "error" in new:
         return [not_run(run_id, seed, name, rel, new["error"], 60)]
-    exact = same_environment(rec, new)
+    exact = same_environment(rec, new) and bool(rec.get("packed")) == bool(new.get("packed"))
     if exact or metric_text(hist) == metric_text(new_hist):
         return identical_rows(rec, new, hist, new_hist, (run_id, seed, rel, name), exact)
     check = f"re-run within {tolerance} ({name}, other hardware or versions)"
