@@ -61,3 +61,22 @@ def test_packed_seeds_agree_with_the_seeds_trained_one_by_one(tmp_path, tiny_npz
         for w, g in zip(model.get_weights(), other.get_weights(), strict=True):
             np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
     assert stopped_early, "no seed stopped early: the test does not see the pack shrink"
+
+
+@pytest.mark.slow
+def test_plan_marks_packed_runs_and_verify_retrains_a_packed_seed_packed(
+    tmp_path, tiny_npz, capsys
+):
+    from coursework.commands import cli
+
+    spec_file = toy_spec(tmp_path, f"npz:{tiny_npz}", RUNS, epochs=2, seeds="[0, 1]")
+    res = str(tmp_path / "r")
+    assert cli.main(["--results", res, "plan", str(spec_file), "--pack-seeds"]) == 0
+    out = capsys.readouterr().out
+    assert "  2p " in out and "'p': the run's seeds train together" in out
+    assert cli.main(["--results", res, "run", str(spec_file), "--pack-seeds"]) == 0
+    assert "packed with seeds 0, 1" in capsys.readouterr().out
+    args = ["--results", res, "verify", "--profile", "quick", "--sample", "1"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "re-run history: byte-identical (jax, packed with seeds 0, 1" in out
