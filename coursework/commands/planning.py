@@ -60,6 +60,13 @@ def table(plan: list[Item], profile: str, where: str, cache: str, packed: bool =
         f"about {_time(t['seconds'])} one at a time; left to train: {left} "
         f"({millions(t['images_left'])} images, about {_time(t['seconds_left'])}).",
     ]
+    lines += _notes(plan, cache, packed)
+    return "\n".join(lines)
+
+
+def _notes(plan: list[Item], cache: str, packed: bool) -> list[str]:
+    """What the table's marks mean, and where its times come from."""
+    lines = []
     if any(i.job.run.name.endswith(":study") for i in plan):
         lines.append(
             "':study': a tuned run's Optuna study on the validation split, all its "
@@ -81,7 +88,7 @@ def table(plan: list[Item], profile: str, where: str, cache: str, packed: bool =
         f"epochs took 30% more or less corrects its network's. Other work on the "
         f"machine slows training down."
     )
-    return "\n".join(lines)
+    return lines
 
 
 def _time(seconds: float | None) -> str:
