@@ -182,6 +182,6 @@ def cmd_mark(args: argparse.Namespace) -> int:
             f"\nthe table holds {len(table)} submissions: these {len(marked)} and "
             f"{len(table) - len(marked)} marked before"
         )
-    print(sheets.summary(marked, args.marking))
     print(f"marking page: {args.marking / sheets.PAGE} (each submission's sheet and results page)")
+    print(sheets.summary(marked, args.marking))  # the last line: what a script reads
     return 0

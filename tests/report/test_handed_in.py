@@ -93,9 +93,10 @@ def test_only_the_papers_question_is_handed_in(student):
     prov = json.loads(handed["figures/provenance.json"])["figures"]
     assert prov and all(name.startswith(f"{PAPER}-") for name in prov), prov
     assert not any(OTHER in n for n in got), [n for n in got if OTHER in n]
-    # the manifest lists exactly the results files handed in (never itself, nor verify's CSV)
+    # the manifest lists exactly the results files handed in (never itself, verify's CSV nor
+    # the results page, which is drawn from them)
     man = json.loads(handed["MANIFEST.json"])
-    assert set(man["files"]) == set(handed) - {"MANIFEST.json", "verification.csv"}
+    assert set(man["files"]) == set(handed) - {"MANIFEST.json", "verification.csv", "index.html"}
     # one line says what is handed in and what is left out
     assert (
         f"results handed in: the paper's question {PAPER}; left out (not in the paper): {OTHER}"
