@@ -10,7 +10,7 @@
 # (the files git tracks or would track) in a temporary folder, whose .venv is new; ../shared
 # is linked beside it. Variables: QUESTION (default depth: an MLP question, the cheapest on
 # JAX), SAMPLE (verify's re-runs, default 1), JOBS (runs at once), INSTALL=uv (default: uv,
-# about 2x faster than pip) or make (the Makefile's own install rule, pip), PYTHON_BOOT (the
+# 1.5-2x faster than pip) or make (the Makefile's own install rule, pip), PYTHON_BOOT (the
 # Python that makes the venv, default python3), KEEP=1 or 0 (keep the copy always or never;
 # by default where the script fails), JAX_TESTS (the tests of --with-jax-tests, default the
 # JAX pass of .ci/run).
@@ -80,17 +80,21 @@ if [ -d "$ROOT/../shared" ]; then ln -s "$(cd "$ROOT/../shared" && pwd)" "$WORK/
 cd "$COPY"
 rm -rf .venv results
 
-install_uv() {  # the Makefile's $(STAMP) rule, with uv in place of pip
-  "$PYTHON_BOOT" -m venv .venv
-  "$PYTHON_BOOT" -m venv "$WORK/.uv"
-  "$WORK/.uv/bin/python" -m pip install --quiet uv
-  "$WORK/.uv/bin/uv" pip install --quiet --compile-bytecode --python .venv/bin/python -r locks/jax.txt
-  "$WORK/.uv/bin/uv" pip install --quiet --no-deps --python .venv/bin/python -e .
-  touch .venv/.installed-jax  # what make checks: its install is up to date
+# the Makefile's $(STAMP) rule, with uv in place of pip (and bytecode compiled once, not by
+# every process where PYTHONDONTWRITEBYTECODE is set); && throughout: step runs it where
+# set -e does not apply
+install_uv() {
+  local uv="$WORK/.uv/bin/uv"
+  "$PYTHON_BOOT" -m venv .venv && "$PYTHON_BOOT" -m venv "$WORK/.uv" \
+    && "$WORK/.uv/bin/python" -m pip install --quiet uv \
+    && "$uv" pip install --quiet --compile-bytecode --python .venv/bin/python -r locks/jax.txt \
+    && "$uv" pip install --quiet --no-deps --python .venv/bin/python -e . \
+    && touch .venv/.installed-jax  # what make checks: its install is up to date
 }
 case "$INSTALL" in
   uv) step "install (uv)" install_uv ;;
-  make) step "install (make env)" make --no-print-directory env BACKEND=jax PYTHON_BOOT="$PYTHON_BOOT" ;;
+  make) step "install (make env)" make --no-print-directory env BACKEND=jax \
+    PYTHON_BOOT="$PYTHON_BOOT" ;;
   *) die "INSTALL is uv or make, not $INSTALL" ;;
 esac
 no_tensorflow "installed"
@@ -103,7 +107,8 @@ pdfs=(results/quick/report/*.pdf)
 echo "   the report: ${pdfs[*]}"
 step "make verify" "${M[@]}" verify SAMPLE="$SAMPLE"
 [ -s results/quick/verification.csv ] || die "make verify wrote no results/quick/verification.csv"
-echo "   the verdict: results/quick/verification.csv, $(($(wc -l <results/quick/verification.csv) - 1)) checks"
+checks=$(($(wc -l <results/quick/verification.csv) - 1))
+echo "   the verdict: results/quick/verification.csv, $checks checks"
 if [ "$WITH_TESTS" = 1 ]; then
   step "make test (JAX pass)" make --no-print-directory test BACKEND=jax TESTS="$JAX_TESTS"
 fi
