@@ -45,11 +45,15 @@ step() {
   "$@" || die "$name failed (exit $?)"
   TIMES+=("$(printf '%-26s %4d s' "$name" $((SECONDS - t0)))")
 }
+# the environment imports JAX and Keras, and has no TensorFlow to import (exit 3 if it has)
+NO_TF='import importlib.util, sys, jax, keras
+sys.exit(3 if importlib.util.find_spec("tensorflow") else 0)'
 no_tensorflow() {  # $1: when
-  if .venv/bin/python -c "import tensorflow" 2>/dev/null; then
-    die "TensorFlow imports in the environment ($1): it must not be there"
-  fi
-  echo "   import tensorflow fails here ($1), as it should"
+  local rc=0
+  KERAS_BACKEND=jax .venv/bin/python -c "$NO_TF" || rc=$?
+  [ "$rc" != 3 ] || die "TensorFlow is installed in the environment ($1): it must not be there"
+  [ "$rc" = 0 ] || die "the environment does not import JAX and Keras ($1)"
+  echo "   JAX and Keras import, TensorFlow is not installed ($1), as it should be"
 }
 
 LOCK="$ROOT/locks/jax.txt"
