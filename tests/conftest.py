@@ -22,19 +22,23 @@ def mnist5k() -> data.Dataset:
     return data.load("mnist-5k")
 
 
-@pytest.fixture(scope="session")
-def tiny_npz(tmp_path_factory, mnist5k) -> Path:
-    """600 / 200 / 200 real MNIST images (28x28x1, 10 classes) as an npz: dataset npz:PATH."""
-    d = mnist5k
+def subset_npz(folder: Path, d: data.Dataset, n_train: int, name: str) -> Path:
+    """The first ``n_train`` / 200 / 200 images of ``d`` as an npz (dataset npz:PATH)."""
     arrays = {
-        "x_train": d.x_train[:600],
-        "y_train": d.y_train[:600],
+        "x_train": d.x_train[:n_train],
+        "y_train": d.y_train[:n_train],
         "x_val": d.x_val[:200],
         "y_val": d.y_val[:200],
         "x_test": d.x_test[:200],
         "y_test": d.y_test[:200],
     }
-    return save_npz(tmp_path_factory.mktemp("data") / "tiny.npz", arrays)
+    return save_npz(folder / f"{name}.npz", arrays)
+
+
+@pytest.fixture(scope="session")
+def tiny_npz(tmp_path_factory, mnist5k) -> Path:
+    """600 / 200 / 200 real MNIST images (28x28x1, 10 classes) as an npz: dataset npz:PATH."""
+    return subset_npz(tmp_path_factory.mktemp("data"), mnist5k, 600, "tiny")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from coursework.records.project import ROOT
-from tests.conftest import save_npz
+from tests.conftest import subset_npz
 
 SCRIPT = ROOT / "scripts" / "slurm-local.sh"
 NEEDED = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "setpriv")
@@ -63,13 +63,4 @@ def slurm(tmp_path_factory) -> Iterator[dict[str, str]]:
 def slow_npz(tmp_path_factory, mnist5k) -> Path:
     """3,000 / 200 / 200 real MNIST images: epochs of half a second for a small CNN, long
     enough to requeue a task between two of them."""
-    d = mnist5k
-    arrays = {
-        "x_train": d.x_train[:3000],
-        "y_train": d.y_train[:3000],
-        "x_val": d.x_val[:200],
-        "y_val": d.y_val[:200],
-        "x_test": d.x_test[:200],
-        "y_test": d.y_test[:200],
-    }
-    return save_npz(tmp_path_factory.mktemp("data") / "slow.npz", arrays)
+    return subset_npz(tmp_path_factory.mktemp("data"), mnist5k, 3000, "slow")
