@@ -8,14 +8,27 @@ import csv
 import functools
 import io
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+import zipfile
+import zlib
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from coursework.records.errors import ResultsError
 from coursework.records.record import SCHEMA_VERSION
+
+# What one array of an .npz may hold to be read, and all of them together: the template's
+# predictions.npz holds the test split's probabilities (10,000 x classes float16: 2 MB for 100
+# classes) and 36 misclassified images (11 MB at 224 x 224 x 3 float16); a zip of a few MB can
+# hold an array of GBs (zeros compress ~1000x), which np.load would inflate.
+MAX_NPZ_ARRAY_BYTES = 32 << 20
+MAX_NPZ_BYTES = 64 << 20
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
 
 
 @functools.cache
@@ -116,6 +129,61 @@ def read_json(path: Path) -> dict[str, Any]:
 def read_csv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def read_npz(
+    path: Path,
+    keys: Collection[str] | None = None,
+    limit: int = MAX_NPZ_ARRAY_BYTES,
+    total: int = MAX_NPZ_BYTES,
+) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` (only those named ``keys``, where given), as ``np.load``
+    reads them, from a file that may be hostile: each member's ``.npy`` header is read first,
+    and an array of Python objects, of more than ``limit`` bytes (its shape times its item
+    size), or past ``total`` bytes with those read before it, is refused before anything of
+    it is inflated.
+
+    Raises:
+        ResultsError: naming the file and the member: refused, or not an ``.npz``.
+    """
+    path, member, held = Path(path), "-", 0
+    out: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                member, key = info.filename, info.filename.removesuffix(".npy")
+                if not member.endswith(".npy") or (keys is not None and key not in keys):
+                    continue
+                with z.open(info) as f:
+                    shape, dtype = _npy_header(f)
+                size = math.prod(shape) * dtype.itemsize
+                if dtype.hasobject:
+                    raise ResultsError(f"{path}: {member} holds Python objects (dtype object)")
+                if size > limit or held + size > total:
+                    raise ResultsError(
+                        f"{path}: {member} too large to read: {size:,} bytes ({dtype} "
+                        f"{shape}; at most {limit:,} an array, {total:,} in all)"
+                    )
+                held += size
+                with z.open(info) as f:
+                    out[key] = np.lib.format.read_array(f, allow_pickle=False)
+    except _UNREADABLE as exc:
+        raise ResultsError(f"cannot read {path}: {member}: {exc}") from exc
+    return out
+
+
+def _npy_header(f: Any) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype an ``.npy`` stream declares (its header alone is read)."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise ValueError(f".npy format version {version} is not read")
+    if any(d < 0 for d in shape):
+        raise ValueError(f"shape {shape}")
+    return tuple(shape), dtype
 
 
 def fmt(value: Any) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from coursework.records.runs import in_progress
 
 TEXT_LIMIT = 300  # characters of any one string from the results
 MOST_IMAGES = 36  # misclassified images per question (what training keeps, engine/run.py)
+MOST_CLASSES = 1000  # classes of a confusion matrix drawn (ImageNet's)
+PREDICTION_KEYS = ("y_true", "probs", "mis_index", "mis_images", "class_names")  # the page's
 MOST_EPOCHS = 600  # points per curve; longer histories are thinned (every k-th epoch)
 CURVES = ("accuracy", "val_accuracy", "loss", "val_loss")
 PASS = {str(v) for v in PASSING}
@@ -200,10 +201,11 @@ def appendix(runs: dict[str, list[results.SeedResult]]) -> dict[str, Any]:
     try:
         if not path.exists():
             return {}
-        with np.load(path, allow_pickle=False) as f:
-            pred = {k: f[k] for k in f.files}
+        pred = storage.read_npz(path, PREDICTION_KEYS)  # each array's size checked first
         y, p = pred["y_true"].astype(int), pred["probs"].argmax(-1)
         k = pred["probs"].shape[1]
+        if k > MOST_CLASSES:  # its confusion matrix would be k x k
+            raise ValueError(f"{layout.PREDICTIONS}: {k:,} classes (at most {MOST_CLASSES:,})")
         m = np.zeros((k, k), int)
         np.add.at(m, (y, p), 1)
         names = [text(n, 40) for n in pred.get("class_names", range(k))]
@@ -211,7 +213,7 @@ def appendix(runs: dict[str, list[results.SeedResult]]) -> dict[str, Any]:
             {"src": png(img), "true": names[y[i]], "predicted": names[p[i]]}
             for i, img in zip(pred["mis_index"][:MOST_IMAGES], pred["mis_images"], strict=False)
         ]
-    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+    except (ResultsError, OSError, ValueError, KeyError, IndexError, EOFError) as exc:
         return {"unreadable": text(f"{top.dir.name}: {exc}")}
     return {
         "run": text(best),

@@ -17,8 +17,9 @@ from coursework.records.layout import ResultsSet
 from coursework.records.project import code_digest
 from coursework.report import render as report
 from coursework.report.submission import DESCRIPTION, LISTING, read_listing
+from coursework.verify import archive
 from coursework.verify.changes import Changes, changes
-from coursework.verify.options import MAX_CSV_BYTES, MAX_JSON_BYTES
+from coursework.verify.options import MAX_JSON_BYTES
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import Verdict, absent, whole
 
@@ -26,6 +27,13 @@ from coursework.verify.verdicts import Verdict, absent, whole
 # they are used, and may be missing)
 DESCRIPTION_FIELDS: dict[str, type] = {"results_set": str}
 RESULTS_SET_NAME = r"[A-Za-z0-9_.@+-]+"  # a name, never a path out of the submission
+LISTING_LINE_BYTES = 1024  # a line of LISTING.txt: size, sha256 and a path (~100 bytes)
+# The most a .csv may hold to be read: the template's are a few kB (a history.csv is an epoch
+# a line) to ~2 MB (verification.csv, a row per check, at the archive's 20,000 files). Parsed
+# into dicts a CSV takes up to ~100 times its bytes (a row of one short cell: a dict each), so
+# this keeps one file under ~400 MB, where options.MAX_CSV_BYTES (64 MiB) allowed ~6 GB.
+MAX_CSV_READ = 4 << 20
+LINE_ENDS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines's
 
 
 def submission_root(files: Path) -> Path | None:
@@ -36,9 +44,30 @@ def submission_root(files: Path) -> Path | None:
     return tops[0] if len(tops) == 1 and (tops[0] / LISTING).is_file() else None
 
 
-def check_listing(root: Path) -> list[Row]:
-    """Every file against ``LISTING.txt``: same size and sha256, none missing, none unlisted."""
-    listed = read_listing((root / LISTING).read_text(errors="replace"))
+def listing_bound(max_files: int = archive.MAX_FILES) -> int:
+    """The most bytes ``LISTING.txt`` may hold: a header and a generous line for each file
+    the archive may hold."""
+    return (max_files + 1) * LISTING_LINE_BYTES
+
+
+def check_listing(root: Path, max_files: int = archive.MAX_FILES) -> list[Row]:
+    """Every file against ``LISTING.txt``: same size and sha256, none missing, none unlisted.
+
+    A listing of more bytes than :func:`listing_bound` (its size checked before it is read),
+    or more lines than the archive may hold files, is one BROKEN row: never read whole, nor
+    split into a million lines."""
+    path = root / LISTING
+    bound, nbytes = listing_bound(max_files), path.stat().st_size
+    if nbytes > bound:
+        expected, got = f"<= {bound:,} bytes", f"{nbytes:,} bytes"
+        return [whole("listing: size", LISTING, expected, got, Verdict.BROKEN)]
+    with open(path, "rb") as f:
+        text = f.read(bound).decode("utf-8", errors="replace")
+    lines = sum(1 for _ in LINE_ENDS.finditer(text))
+    if lines > max_files + 1:
+        expected, got = f"<= {max_files + 1:,} lines", f"{lines:,} lines"
+        return [whole("listing: size", LISTING, expected, got, Verdict.BROKEN)]
+    listed = read_listing(text)
     present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
     present.discard(LISTING)
     rows = []
@@ -122,9 +151,11 @@ def check_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
         return [absent("code", "code/", "handed in")]
     diff: Changes = changes(code, desc.get("git", {}).get("history", []))
     sheet.facts["code_changed"] = diff.summary()
-    for name, (plus, minus) in sorted(diff.changed.items()):
+    for name, c in sorted(diff.changed.items()):
         how = "added" if name in diff.added else "removed" if name in diff.removed else "changed"
-        sheet.changed_files.append([name, plus, minus, how])
+        how += f", {c.note}" if c.note else ""
+        row = [name, c.lines_added, c.lines_removed, how, c.bytes_added, c.bytes_removed]
+        sheet.changed_files.append(row)
     digest = code_digest(code)
     handed = ResultsSet(root / "results", desc.get("results_set", ""))
     recs = [storage.read_json(p) for p in handed.record_paths()]
@@ -163,10 +194,10 @@ def report_settings(root: Path, rs: ResultsSet) -> dict[str, str]:
 
 def too_large(root: Path) -> list[Row]:
     """Files too large to read: a ``.json`` over :data:`MAX_JSON_BYTES`, a ``.csv`` over
-    :data:`MAX_CSV_BYTES` (the template writes neither)."""
+    :data:`MAX_CSV_READ` (the template writes neither)."""
     rows = []
     for path in sorted(root.rglob("*")):
-        limit = {".json": MAX_JSON_BYTES, ".csv": MAX_CSV_BYTES}.get(path.suffix)
+        limit = {".json": MAX_JSON_BYTES, ".csv": MAX_CSV_READ}.get(path.suffix)
         if limit and path.is_file() and path.stat().st_size > limit:
             rows.append(
                 whole(

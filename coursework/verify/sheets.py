@@ -5,12 +5,15 @@ page), the folder named from the zip's name by :func:`folder_name` (never ``.``,
 empty or over :data:`NAME_LIMIT` characters; two zips never share one: :func:`assign`);
 ``<marking>/marks.{md,csv}`` rebuilt from every sheet in the marking folder
 (:func:`write_marks`), so that marking one zip again never loses the others' rows;
-``<marking>/index.html``, the same table as a page.
+``<marking>/index.html``, the same table as a page. Every string a submission wrote (its zip's
+name, author, file names, what a check got) is text in them: :func:`_md` escapes each cell and
+line of the Markdown, :mod:`.marks_page` the page's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -24,6 +27,8 @@ from coursework.verify.verdicts import COUNTS, NONE, STOPPED, SUBMISSION_VERDICT
 SHEET, MARKS = "sheet", "marks"
 PAGE = layout.PAGE  # index.html: the marking table as a page (marks_page.py), as a set's page
 RESULTS_PAGE = "results.html"  # a submission's results drawn by this checkout's code
+TOP_FILES = (f"{MARKS}.md", f"{MARKS}.csv", PAGE)  # what make mark writes in the marking folder
+RESERVED = frozenset(n.casefold() for n in TOP_FILES)  # never a submission's folder
 NAME_LIMIT = 64  # characters of a submission's folder name (file systems allow 255 bytes)
 VERDICTS = SUBMISSION_VERDICTS
 BROKEN_ROWS = STOPPED  # a row that stopped the marking of its submission
@@ -60,7 +65,8 @@ class Sheet:
     options: dict
     rows: list[Row] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
-    changed_files: list[list] = field(default_factory=list)  # [name, +lines, -lines, how]
+    # [name, +lines, -lines, how, +bytes, -bytes] (a sheet written before bytes: the first 4)
+    changed_files: list[list] = field(default_factory=list)
     reran: list[str] = field(default_factory=list)
 
     @property
@@ -151,13 +157,15 @@ def describe(row: Row) -> str:
 
 def folder_name(zip_name: str) -> str:
     """A safe folder name for the zip named ``zip_name``: its stem where that is made of
-    letters, digits and ``_ . @ + -`` (not first: ``.`` or ``-``) and is at most
-    :data:`NAME_LIMIT` characters; otherwise the stem made so, cut, and ``-`` plus 8 hex
-    digits of the name's sha256 (so that ``s 1.zip`` and ``s?1.zip`` differ)."""
+    letters, digits and ``_ . @ + -`` (not first: ``.`` or ``-``), is at most
+    :data:`NAME_LIMIT` characters and is not a file of the marking folder's own
+    (:data:`RESERVED`, letter case aside: ``marks.md.zip`` would stop the table being
+    written); otherwise the stem made so, cut, and ``-`` plus 8 hex digits of the name's
+    sha256 (so that ``s 1.zip`` and ``s?1.zip`` differ)."""
     stem = zip_name[:-4] if zip_name.lower().endswith(".zip") else zip_name
     safe = re.sub(r"[^A-Za-z0-9_.@+-]", "_", stem)
     safe = re.sub(r"^[.-]", "_", safe)
-    if safe == stem and 0 < len(safe) <= NAME_LIMIT:
+    if safe == stem and 0 < len(safe) <= NAME_LIMIT and safe.casefold() not in RESERVED:
         return safe
     digest = hashlib.sha256(zip_name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return f"{safe[: NAME_LIMIT - 9] or 'submission'}-{digest}"
@@ -225,34 +233,51 @@ def read_sheet(folder: Path) -> Sheet | None:
         return None
 
 
-def _md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+_FLAT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+
+
+def _md(value: object) -> str:
+    """``value`` as Markdown that renders as its text, for every cell and line of
+    ``sheet.md`` and ``marks.md`` (a submission's strings are untrusted): on one line (line
+    breaks, control and bidi characters a space: no row or table broken, no terminal escape),
+    HTML's specials as entities (no tag, no script), Markdown's inline ones backslashed (no
+    link, code, emphasis or cell boundary). Every value starts after fixed text on its line,
+    so no block (heading, list) can start."""
+    flat = _FLAT.sub(" ", str(value))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat))
 
 
 def sheet_markdown(sheet: Sheet) -> str:
-    """``sheet.md``: the summary, the failures, notes and re-runs, and the checks by kind."""
+    """``sheet.md``: the summary, the failures, notes and re-runs, and the checks by kind;
+    every value through :func:`_md`."""
     f, row = sheet.facts, sheet.mark_row()
+
+    def fact(key: str, default: str = "?") -> str:
+        return _md(f.get(key, default))
+
+    unwritten = f.get("unwritten", "?")
     lines = [
         f"# Marking sheet: {_md(sheet.name)}",
         "",
-        f"- verdict: **{sheet.verdict}**",
-        f"- author: {_md(f.get('author', '?'))}; title: {_md(f.get('title', '?'))}",
-        f"- unwritten: {f.get('unwritten', '?')}"
+        f"- verdict: **{_md(sheet.verdict)}**",
+        f"- author: {fact('author')}; title: {fact('title')}",
+        f"- unwritten: {_md(unwritten)}"
         + (
             " (a note, not a failure: the paper built without them)"
-            if f.get("unwritten", "none") not in ("none", "?")
+            if unwritten not in ("none", "?")
             else ""
         ),
-        f"- questions: {f.get('questions', '?')}",
-        f"- body pages: {f.get('pages', '?')} (limit {sheet.options['page_limit']})",
-        f"- checks: {row['passed']} of {row['checks']} passed"
+        f"- questions: {fact('questions')}",
+        f"- body pages: {fact('pages')} (limit {_md(sheet.options.get('page_limit', '?'))})",
+        f"- checks: {_md(row['passed'])} of {_md(row['checks'])} passed"
         + (f"; first failure: {_md(row['first_failure'])}" if sheet.failures else ""),
-        f"- re-runs agreeing: {f.get('reruns_agreeing', '-')}; sample: "
-        f"{f.get('rerun_sample', '-')} (secret seed {f.get('rerun_seed', '-')}); "
-        f"sandbox: {f.get('sandbox', '-')}",
-        f"- code changed against the template: {f.get('code_changed', '?')}",
-        f"- runs made by the handed-in code: {f.get('runs_by_handed_in_code', '?')}",
-        f"- zip sha256: `{sheet.sha256}`",
+        f"- re-runs agreeing: {fact('reruns_agreeing', '-')}; sample: "
+        f"{fact('rerun_sample', '-')} (secret seed {fact('rerun_seed', '-')}); "
+        f"sandbox: {fact('sandbox', '-')}",
+        f"- code changed against the template: {fact('code_changed')}",
+        f"- runs made by the handed-in code: {fact('runs_by_handed_in_code')}",
+        f"- zip sha256: {_md(sheet.sha256)}",
         "",
     ]
     shown = [r for r in sheet.rows if not r.ok or r.verdict == Verdict.NOTE or r.kind == "re-run"]
@@ -264,9 +289,7 @@ def sheet_markdown(sheet: Sheet) -> str:
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         lines += [
-            f"| {_md(r.run)} | {_md(r.seed)} | {_md(r.check)} | {_md(r.file)} | "
-            f"{_md(r.expected)} | {_md(r.got)} | {_md(r.verdict)} |"
-            for r in shown
+            _cells(r.run, r.seed, r.check, r.file, r.expected, r.got, r.verdict) for r in shown
         ]
         lines.append("")
     counts: dict[str, list[int]] = {}
@@ -275,17 +298,24 @@ def sheet_markdown(sheet: Sheet) -> str:
         c[0] += 1
         c[1] += r.ok
     lines += ["## Checks by kind", "", "| check | passed | of |", "| --- | ---: | ---: |"]
-    lines += [f"| {_md(k)} | {ok} | {n} |" for k, (n, ok) in counts.items()]
+    lines += [_cells(k, ok, n) for k, (n, ok) in counts.items()]
     if sheet.changed_files:
         lines += [
             "",
             "## Files changed against the template",
             "",
-            "| file | how | lines added | lines removed |",
-            "| --- | --- | ---: | ---: |",
+            "| file | how | lines added | lines removed | bytes added | bytes removed |",
+            "| --- | --- | ---: | ---: | ---: | ---: |",
         ]
-        lines += [f"| {_md(n)} | {how} | {p} | {m} |" for n, p, m, how in sheet.changed_files]
+        lines += [
+            _cells(n, how, p, m, *(b + ["?", "?"])[:2]) for n, p, m, how, *b in sheet.changed_files
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _cells(*values: object) -> str:
+    """A row of a Markdown table, each cell through :func:`_md`."""
+    return "| " + " | ".join(_md(v) for v in values) + " |"
 
 
 def table_path(marking: Path) -> Path:
@@ -331,7 +361,7 @@ def write_marks(marking: Path) -> list[Sheet]:
     rows = [s.mark_row() for s in sheets]
     storage.write_csv(Path(marking) / f"{MARKS}.csv", MARK_COLUMNS, rows)
     lines = ["| " + " | ".join(MARK_COLUMNS) + " |", "|" + " --- |" * len(MARK_COLUMNS)]
-    lines += ["| " + " | ".join(_md(r[c]) for c in MARK_COLUMNS) + " |" for r in rows]
+    lines += [_cells(*(r[c] for c in MARK_COLUMNS)) for r in rows]
     storage.write_text(table_path(marking), "\n".join(lines) + "\n")
     return sheets
 
