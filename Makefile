@@ -84,13 +84,15 @@ help: ## list the targets and the variables
 	  "MIXED_PRECISION=$(MIXED_PRECISION)" "1: compute in 16 bits on a GPU" \
 	  "PACK=$(PACK)" "1 or 0: a run's seeds trained together as one program (JAX; default on a GPU)" \
 	  "RESULTS=$(RESULTS)" "the results folder" \
-	  "SAMPLE=$(SAMPLE)" "verify: runs to re-train (default all); mark: per submission (2)" \
+	  "SAMPLE=$(SAMPLE)" "verify: runs to re-train (default all); mark: per zip (2), quoted or 90%" \
 	  "RERUN=$(RERUN)" "verify: 0 checks integrity only" \
 	  "SUBMISSION=$(SUBMISSION)" "mark: a zip or a folder of zips" \
 	  "MARKING=$(MARKING)" "mark: the folder for sheets and the table" \
 	  "PAGE_LIMIT=$(PAGE_LIMIT)" "mark: body pages allowed (default report.toml's)" \
 	  "AGAIN=$(AGAIN)" "mark: 1 marks a marked zip again" \
 	  "UNSAFE=$(UNSAFE)" "mark: 1 runs a submission's code without bwrap" \
+	  "HANDED_IN_ENGINE=$(HANDED_IN_ENGINE)" "mark: 1 re-trains with the zip's own coursework/" \
+	  "MARK_FLAGS=$(MARK_FLAGS)" "mark: limits, e.g. --memory-gb 8 --tasks 512 --disk-gb 2" \
 	  "PARTITION=$(PARTITION)" "slurm: the partition (default: the cluster's)" \
 	  "GPUS=$(GPUS)" "slurm: GPUs per task (default 1 where the partition has GPUs, else 0)" \
 	  "TIME=$(TIME)" "slurm: time per task (default 04:00:00)" \
@@ -192,12 +194,13 @@ verify: env ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPL
 
 # a marker's side: SUBMISSION=a zip or a folder of zips; MARKING=folder for sheets and table
 MARKING     ?= marking
-mark: env tex ## check handed-in zips in a bwrap sandbox: SUBMISSION=zip|folder [SAMPLE=2 (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1 UNSAFE=1]
+mark: env tex ## check handed-in zips in a bwrap sandbox: SUBMISSION=zip|folder [SAMPLE=2|quoted|90% (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1 UNSAFE=1]
 	@test -n "$(SUBMISSION)" || { echo "usage: make mark SUBMISSION=submission.zip (or a folder" \
 	  "of zips) [SAMPLE=2] [PAGE_LIMIT=6] [MARKING=marking] [AGAIN=1] [UNSAFE=1]"; exit 2; }
 	$(PY) -m coursework mark "$(SUBMISSION)" --marking "$(MARKING)" \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(PAGE_LIMIT),--page-limit $(PAGE_LIMIT)) \
-	  $(if $(filter 1,$(AGAIN)),--again) $(if $(filter 1,$(UNSAFE)),--unsafe)
+	  $(if $(filter 1,$(AGAIN)),--again) $(if $(filter 1,$(UNSAFE)),--unsafe) \
+	  $(if $(filter 1,$(HANDED_IN_ENGINE)),--handed-in-engine) $(MARK_FLAGS)
 
 bench: env ## training speed per installed backend vs plain fit -> results/bench.json
 	$(CW) bench $(if $(BACKENDS),--backends $(BACKENDS))

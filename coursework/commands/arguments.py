@@ -96,6 +96,48 @@ TOLERANCE = arg(
 RUN_FOLDER = arg("run_folder", type=Path, help="e.g. results/quick/conv/conv2/seed-0")
 
 
+# the marker's limits on each command of a submission (make mark; docs/marking.md)
+MARK_LIMITS = (
+    arg(
+        "--memory-gb",
+        type=float,
+        default=4.0,
+        help="memory one command of a submission may use, its processes together, GiB (default: 4)",
+    ),
+    arg(
+        "--tasks",
+        type=positive,
+        default=512,
+        help="processes and threads one command of a submission may have (default: 512)",
+    ),
+    arg(
+        "--disk-gb",
+        type=float,
+        default=2.0,
+        help="what one command of a submission may write, GiB (default: 2)",
+    ),
+    arg(
+        "--rerun-speed",
+        type=float,
+        default=200.0,
+        help="images/s this machine trains at least: a re-run's time limit is 3 times its "
+        "images at this speed, at least --min-rerun-seconds (default: 200, a slow CPU)",
+    ),
+    arg(
+        "--inspect-seconds",
+        type=float,
+        default=300.0,
+        help="time to read one submission's files, and to compile its report (default: 300)",
+    ),
+    arg(
+        "--min-rerun-seconds",
+        type=float,
+        default=600.0,
+        help="the shortest time limit of a re-run (default: 600)",
+    ),
+)
+
+
 def determinism(text: str) -> tuple:
     return (arg("--deterministic", action=argparse.BooleanOptionalAction, default=None, help=text),)
 

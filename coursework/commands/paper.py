@@ -163,17 +163,28 @@ def cmd_mark(args: argparse.Namespace) -> int:
     them); an error only when marking itself could not run."""
     from coursework.report.settings import read_settings
     from coursework.verify import mark, sheets
-    from coursework.verify.options import Options
+    from coursework.verify.bounded import GiB
+    from coursework.verify.options import Options, parse_sample
 
-    if args.sample < 0:
-        raise CourseworkError("--sample wants 0 or more runs")
+    try:
+        sample, target = parse_sample(str(args.sample))
+    except ValueError as exc:
+        raise CourseworkError(f"--sample: {exc}: a count, 'quoted' or a chance '90%'") from None
     options = Options(
-        sample=args.sample,
+        sample=sample,
         tolerance=args.tolerance,
         page_limit=args.page_limit or read_settings().page_limit,
         max_bytes=args.max_mb << 20,
         max_files=args.max_files,
         unsafe=args.unsafe,
+        target=target,
+        memory=int(args.memory_gb * GiB),
+        tasks=args.tasks,
+        disk=int(args.disk_gb * GiB),
+        rerun_speed=args.rerun_speed,
+        inspect_seconds=args.inspect_seconds,
+        rerun_min_seconds=args.min_rerun_seconds,
+        handed_in_engine=args.handed_in_engine,
     )
     marked = mark.mark(args.submission, args.marking, options, again=args.again)
     table = sheets.all_sheets(args.marking)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from coursework.commands import paper, training
 from coursework.commands.arguments import (
+    MARK_LIMITS,
     ONLY,
     PACK,
     QUESTION,
@@ -164,10 +165,11 @@ MARK = (
     ),
     arg(
         "--sample",
-        type=int,
-        default=2,
-        help="runs to re-train per submission, drawn from a secret seed (default: "
-        "2; 0: integrity only)",
+        default="2",
+        help="runs to re-train per submission, drawn from a secret seed, the runs the "
+        "prose quotes first: a count (default: 2; 0: integrity only), 'quoted' (every "
+        "quoted run and seed) or a chance such as '90%%' (that one faked quoted run is "
+        "re-trained)",
     ),
     TOLERANCE,
     arg(
@@ -196,6 +198,13 @@ MARK = (
         action="store_true",
         help="where bubblewrap cannot sandbox, run a submission's code (re-runs, "
         "LaTeX) without one (default: refuse; the sheet records which)",
+    ),
+    *MARK_LIMITS,
+    arg(
+        "--handed-in-engine",
+        action="store_true",
+        help="re-train with the submission's own coursework/ (default: this checkout's "
+        "engine, with the handed-in models/ and experiments/); the sheet says which",
     ),
 )
 

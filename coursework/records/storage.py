@@ -136,12 +136,13 @@ def read_npz(
     keys: Collection[str] | None = None,
     limit: int = MAX_NPZ_ARRAY_BYTES,
     total: int = MAX_NPZ_BYTES,
+    load: bool = True,
 ) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` (only those named ``keys``, where given), as ``np.load``
     reads them, from a file that may be hostile: each member's ``.npy`` header is read first,
     and an array of Python objects, of more than ``limit`` bytes (its shape times its item
     size), or past ``total`` bytes with those read before it, is refused before anything of
-    it is inflated.
+    it is inflated. ``load`` False: the headers checked, nothing loaded (returns {}).
 
     Raises:
         ResultsError: naming the file and the member: refused, or not an ``.npz``.
@@ -165,6 +166,8 @@ def read_npz(
                         f"{shape}; at most {limit:,} an array, {total:,} in all)"
                     )
                 held += size
+                if not load:
+                    continue
                 with z.open(info) as f:
                     out[key] = np.lib.format.read_array(f, allow_pickle=False)
     except _UNREADABLE as exc:

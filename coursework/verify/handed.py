@@ -13,6 +13,7 @@ from typing import Any
 from coursework.analysis import manifest
 from coursework.analysis.checks import Row, short
 from coursework.records import layout, storage
+from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import code_digest
 from coursework.report import render as report
@@ -194,9 +195,18 @@ def report_settings(root: Path, rs: ResultsSet) -> dict[str, str]:
 
 def too_large(root: Path) -> list[Row]:
     """Files too large to read: a ``.json`` over :data:`MAX_JSON_BYTES`, a ``.csv`` over
-    :data:`MAX_CSV_READ` (the template writes neither)."""
+    :data:`MAX_CSV_READ`, an ``.npz`` whose arrays' headers say more than
+    :func:`coursework.records.storage.read_npz` reads (the template writes none of them)."""
     rows = []
     for path in sorted(root.rglob("*")):
+        if path.suffix == ".npz" and path.is_file():
+            try:
+                storage.read_npz(path, load=False)
+            except ResultsError as exc:
+                rel = path.relative_to(root).as_posix()
+                why = short(str(exc).removeprefix(f"{path}: "), 100)
+                limit = f"<= {storage.MAX_NPZ_ARRAY_BYTES >> 20} MiB an array"
+                rows.append(whole("array size", rel, limit, why, Verdict.BROKEN))
         limit = {".json": MAX_JSON_BYTES, ".csv": MAX_CSV_READ}.get(path.suffix)
         if limit and path.is_file() and path.stat().st_size > limit:
             rows.append(

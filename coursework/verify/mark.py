@@ -5,23 +5,21 @@ is written under the marking folder, one folder per submission (:mod:`.sheets` n
 safely), and a submission already marked (same zip, same options) is skipped:
 
 1. every archive is unpacked safely (:mod:`.archive`) into ``files/`` before anything of any
-   submission runs;
-2. integrity, with this checkout's code and nothing of the submission's: every file against
-   ``LISTING.txt`` and ``MANIFEST.json``, the records, CSVs, configs, statistics and report
-   numbers as ``make verify`` checks them (:mod:`.integrity`; the weights are never handed
-   in), and the numbers of the report's sources (the Overleaf folder) against
-   ``numbers.json``; a ``.json`` over :data:`MAX_JSON_BYTES` is not read;
-3. what the student changed against the template's commit (:mod:`.changes`), and whether the
-   runs were made by the code handed in (the training code's digest in each ``run.json``);
-4. the report's sources compiled here in the :mod:`.sandbox` (no rc file, no shell escape,
-   TeX reading and writing only in their folder): the pages of the body against the course's
-   limit, and the questions chosen; in their prose, every ``\\result`` a macro of
-   ``numbers.tex`` (one that is not prints ``??``: a failure), and what is left unwritten;
-5. re-runs, in the sandbox: a sample of runs drawn from a secret seed (the OS's randomness,
-   kept on the sheet; the runs of the paper's body weigh more, and runs re-trained at an
-   earlier marking of the same zip come last), re-trained by the handed-in code from the
-   handed-in ``run.json`` (``python -m coursework retrain``) and compared with the handed-in
-   history as ``make verify`` compares.
+   submission runs; the marker's own code is staged in ``<marking>/.engine``;
+2. the submission's files are read inside the :mod:`.sandbox`, by the staged code, under the
+   marker's limits (:mod:`.bounded`; :func:`read_submission`, run by :mod:`.inside`):
+   every file against ``LISTING.txt`` and ``MANIFEST.json``, the records, CSVs, configs,
+   statistics and report numbers as ``make verify`` checks them (:mod:`.integrity`), the
+   report's sources against ``numbers.json`` and their prose, the results page; this process
+   reads back only their answer, through a pipe, capped;
+3. what the student changed against the template's commit (:mod:`.changes`), in bytes and
+   lines, and the handed-in files Python could load that no re-run runs;
+4. the report's sources compiled in the sandbox (no rc file, no shell escape, TeX reading and
+   writing only in their folder): the pages of the body against the course's limit;
+5. re-runs, in the sandbox: a sample drawn from a secret seed, the runs the prose quotes
+   first (:mod:`.retraining`), each re-trained by the marker's engine with the handed-in
+   ``models/`` and ``experiments/`` from the settings the marker hands it, with none of the
+   handed-in results in reach, and compared here, after it ended.
 
 Whatever goes wrong with one submission (an exception of any kind while unpacking, reading or
 checking it) is its verdict, ``BROKEN``, with the cause on its sheet; the batch goes on.
@@ -35,35 +33,37 @@ sources) and :mod:`.retraining` (the re-runs); this module finds, unpacks and ma
 
 from __future__ import annotations
 
-import shutil
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from coursework.analysis import manifest
-from coursework.analysis.checks import short
+from coursework.analysis.checks import Row, short
 from coursework.records import storage
 from coursework.records.errors import SubmissionError
 from coursework.records.layout import ResultsSet
-from coursework.report.handed_in import WEIGHTS
-from coursework.report.submission import LISTING
+from coursework.records.project import ROOT
 from coursework.verify import archive, marks_page, sheets
 from coursework.verify.handed import (
-    bad_results_set,
     check_code,
-    check_listing,
-    read_description,
-    report_settings,
-    submission_root,
-    too_large,
 )
-from coursework.verify.integrity import check_lock, integrity
-from coursework.verify.options import Options
-from coursework.verify.overleaf import check_report_sources
+from coursework.verify.inspection import cause
+from coursework.verify.options import INSPECT_OUTPUT, Options
+from coursework.verify.overleaf import compiled
 from coursework.verify.retraining import rerun_rows
-from coursework.verify.sandbox import Sandbox, choose
+from coursework.verify.sandbox import (
+    ENGINE,
+    NO_SANDBOX,
+    STAGED,
+    Sandbox,
+    call,
+    choose,
+    data_env,
+    data_folders,
+    stage,
+)
 from coursework.verify.sheets import Sheet, describe
-from coursework.verify.verdicts import NONE, Verdict, absent, whole
+from coursework.verify.verdicts import NONE, Verdict, whole
 
 
 def submissions(path: Path) -> list[Path]:
@@ -81,65 +81,103 @@ def submissions(path: Path) -> list[Path]:
 
 def check_unpacked(
     sheet: Sheet,
-    files: Path,
-    work: Path,
+    folder: Path,
     options: Options,
     box: Sandbox | str,
 ) -> None:
-    """Every check of an unpacked submission, into ``sheet``."""
-    root = submission_root(files)
-    if root is None:
-        expected = "a folder with LISTING.txt"
-        sheet.rows.append(whole("layout", LISTING, expected, "not found", Verdict.MISSING))
+    """Every check of the submission unpacked in ``folder/files``, into ``sheet``: its files
+    read in the sandbox under the marker's limits, its report compiled there, its code
+    against the template, and its re-runs."""
+    files, limits = folder / "files", options.limits()
+    inside_box = box if isinstance(box, Sandbox) else Sandbox(NO_SANDBOX)
+    request = {"sheet": sheet.to_json(), "files": str(files), "sandboxed": inside_box.safe}
+    answer, outcome = call(
+        inside_box,
+        "inspect",
+        request,
+        code=folder.parent / ENGINE,
+        work=folder / "work",
+        readable=[files, *data_folders()],
+        limits=replace(limits, output=INSPECT_OUTPUT),
+        env=data_env(),
+    )
+    if answer is None or "crashed" in answer or "sheet" not in answer:
+        why = outcome.stopped or (answer or {}).get("crashed") or "no answer"
+        if "crashed" in (answer or {}) or outcome.stopped:
+            write_log(folder / "marking-error.log", outcome.log)
+        sheet.rows.append(
+            whole(
+                "marking: reading it", NONE, "read within limits", short(why, 120), Verdict.BROKEN
+            )
+        )
         return
-    big = too_large(root)
-    if big:
-        sheet.rows += big
+    inspected = Sheet.from_json(answer["sheet"])
+    sheet.rows, sheet.facts = inspected.rows, inspected.facts
+    if answer.get("page"):
+        storage.write_text(folder / sheets.RESULTS_PAGE, str(answer["page"]))
+    if sheet.verdict == Verdict.BROKEN or "root" not in answer or "desc" not in answer:
         return
-    sheet.rows += check_listing(root)
-    desc, rows = read_description(root)
-    sheet.rows += rows
-    results_set = desc.get("results_set")
-    bad = bad_results_set(results_set)
-    if bad:
-        sheet.rows += bad
-        return
-    rs = ResultsSet(root / "results", results_set or "-")
-    sheet.facts.update(report_settings(root, rs))
-    if not results_set or not rs.dir().is_dir():
-        sheet.rows.append(absent("results", f"results/{results_set or '?'}"))
-        return
-    found = root / "code" / "report_templates"
-    templates = found if (found / "question.tex.j2").is_file() else None
-    sheet.rows += integrity(rs, left_out=WEIGHTS, templates=templates)
-    sheet.rows += check_lock(rs)
-    sheet.rows += results_page_rows(rs, files.parent)
-    sheet.rows += check_report_sources(rs, work, sheet, templates, box)
-    sheet.rows += check_code(root, desc, sheet)
-    if options.sample > 0:
-        sheet.rows += rerun_rows(root, rs, work, options, sheet, box)
+    root = files / answer["root"]
+    sources = folder / "sources"
+    if answer.get("overleaf"):
+        try:
+            archive.unpack(files / answer["overleaf"], sources)
+        except SubmissionError:
+            pass  # a row of the inspection says so
+        sheet.rows += compiled(sources, folder, answer.get("questions", []), sheet, box, limits)
+    sheet.rows += check_code(root, answer["desc"], sheet)
+    sheet.rows += unlisted_loadable(root, sheet, options.handed_in_engine)
+    if options.sample or options.target:
+        handed = ResultsSet(root / "results", answer["desc"]["results_set"])
+        sheet.rows += rerun_rows(root, handed, folder, options, sheet, box, answer["candidates"])
     else:
         sheet.facts["reruns_agreeing"] = "not asked"
 
 
-def results_page_rows(rs: ResultsSet, folder: Path) -> list:
-    """The submission's results page drawn here (``results.html`` beside its sheet); where it
-    cannot be drawn, a note saying why (the checks say what is wrong with the results)."""
+LOADABLE = (".py", ".pyc", ".pth", ".so", ".sh", ".pyx", ".pyd", ".egg", ".whl", ".zip")
+NOT_ON_PATH = ("models/", "experiments/")  # the handed-in code a re-run takes
+
+
+def unlisted_loadable(root: Path, sheet: Sheet, own_engine: bool) -> list[Row]:
+    """Handed-in files that Python or a shell could load, changed or added against the
+    template, outside ``models/`` and ``experiments/`` (and ``coursework/``, where the marker
+    re-trains with the submission's ``own_engine``): never on a re-run's path, each a note
+    with its size, for the marker to read."""
+    out = []
+    taken = (*NOT_ON_PATH, "coursework/") if own_engine else NOT_ON_PATH
+    for name, *_ in sheet.changed_files:
+        path = root / "code" / name
+        if name.startswith(taken) or not path.is_file() or path.is_symlink():
+            continue
+        with open(path, "rb") as f:
+            head = f.read(1 << 20)
+        text = b"\0" not in head
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = False
+        stem = Path(name).name.split(".")[0]
+        if Path(name).suffix in LOADABLE or stem in ("sitecustomize", "usercustomize") or not text:
+            size = path.stat().st_size
+            kind = "" if text else ", binary or not UTF-8"
+            out.append(
+                whole(
+                    "code: not run by a re-run",
+                    f"code/{name}",
+                    "the template's",
+                    f"{size:,} bytes{kind}",
+                    Verdict.NOTE,
+                )
+            )
+    return out
+
+
+def write_log(path: Path, text: str) -> None:
+    """A command's log (already capped) beside its sheet, in the marker's own folder."""
     try:
-        marks_page.results_page(rs, folder)
-    except Exception as exc:  # noqa: BLE001 - the page is for reading, not a check
-        return [whole("results page", sheets.RESULTS_PAGE, "drawn", cause(exc), Verdict.NOTE)]
-    return []
-
-
-def cause(exc: BaseException) -> str:
-    """An exception as the cause on a sheet: what, in a line."""
-    if isinstance(exc, RecursionError):
-        return "a file nested too deeply to read (RecursionError)"
-    if isinstance(exc, MemoryError):
-        return "a file too large to read (MemoryError)"
-    text = str(exc).strip().splitlines()
-    return short(f"{type(exc).__name__}: {text[0] if text else ''}", 160)
+        storage.write_text(path, text)
+    except OSError:
+        pass
 
 
 def broken(sheet: Sheet, folder: Path, stage: str, exc: BaseException) -> None:
@@ -206,7 +244,7 @@ def check_one(
             whole("zip: identical to another", sheet.name, "unique", same, Verdict.NOTE)
         )
     try:
-        check_unpacked(sheet, folder / "files", folder / "work", options, box)
+        check_unpacked(sheet, folder, options, box)
     except Exception as exc:  # noqa: BLE001 - any failure is this submission's verdict
         broken(sheet, folder, "checking", exc)
     if options.sample == 0:  # the last re-runs of this zip, kept
@@ -221,11 +259,12 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
     marking = Path(marking).resolve()  # the re-runs work in the submission's code folder
     storage.ensure_writable(marking)
     folders = sheets.assign(marking, [z.name for z in zips])
-    box = choose(options.unsafe, marking) if options.sample > 0 or shutil.which("latexmk") else "-"
-    if isinstance(box, str) and box != "-":
+    box = choose(options.unsafe, marking)
+    if isinstance(box, str):
         print(
             f"warning: nothing of a submission will run (no re-runs, no LaTeX): {box}", flush=True
         )
+    stage(marking / ENGINE, {name: ROOT / name for name in STAGED if (ROOT / name).exists()})
     out: dict[Path, Sheet] = {}
     todo: set[Path] = set()  # unpacked now, to check
     reused: set[Path] = set()  # marked before, with the same zip and options

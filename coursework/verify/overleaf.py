@@ -1,7 +1,7 @@
 """The report's sources handed in (the Overleaf folder): their numbers against
-``numbers.json``, their prose, and their compilation here in the sandbox (the body's pages
-against the course's limit). Also which runs the prose quotes, which weigh more in the
-marker's sample of re-runs."""
+``numbers.json`` and their prose (read in the sandbox, :mod:`.inside`), and their compilation
+in the sandbox (the body's pages against the course's limit). Also which runs the prose
+quotes, which weigh more in the marker's sample of re-runs."""
 
 from __future__ import annotations
 
@@ -12,33 +12,32 @@ from pathlib import Path
 from coursework.analysis.checks import Row, short
 from coursework.analysis.contract import QuestionNumbers
 from coursework.records import layout
-from coursework.records.errors import CourseworkError, ReportError, SubmissionError
+from coursework.records.errors import CourseworkError, SubmissionError
 from coursework.records.layout import ResultsSet
 from coursework.report import latex, prose
 from coursework.report import render as report
 from coursework.verify import archive
+from coursework.verify.bounded import Limits
 from coursework.verify.numbers import check_sources, written_numbers
-from coursework.verify.sandbox import Sandbox
+from coursework.verify.sandbox import ENGINE, Sandbox, call
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import Verdict, absent, whole
 
 
 def check_report_sources(
     rs: ResultsSet,
-    work: Path,
+    sources: Path,
     sheet: Sheet,
     templates: Path | None,
-    box: Sandbox | str,
 ) -> list[Row]:
-    """The Overleaf folder handed in: its numbers against ``numbers.json``, compiled here in
-    the sandbox ``box`` (a string: why nothing may run), the pages of its body against the
-    course's limit."""
+    """The Overleaf folder handed in, unpacked into ``sources``: its numbers against
+    ``numbers.json`` and its prose (in the sandbox: ``templates``, the handed-in report
+    templates, render here)."""
     written = written_numbers(rs)
     if written is None:
         return [absent("report", "report/numbers.json")]
     sheet.facts["questions"] = " ".join(q.id for q in written)
     zipped = rs.report_dir() / report.OVERLEAF
-    sources = work / "report-sources"
     label = f"report/{report.OVERLEAF}"
     try:
         archive.unpack(zipped, sources)
@@ -46,50 +45,52 @@ def check_report_sources(
         return [whole("report sources", label, "a safe zip", short(exc, 80), Verdict.MISSING)]
     paths = {q.id: report.question_paths(rs, q, None, write=False) for q in written}
     rows = check_sources(sources, label, written, paths, lambda rel: True, templates)
-    rows += check_prose(sources, label, written, sheet)
-    sheet.facts["pages"] = "?"
-    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        why = "LaTeX not installed here"
-        return rows + [whole("report compiles", label, "compiled here", why, Verdict.NOTE)]
-    if isinstance(box, str):
-        why = f"not compiled: {short(box, 100)}"
-        return rows + [whole("report compiles", label, "compiled in a sandbox", why, Verdict.NOTE)]
-    return rows + compiled(sources, work, label, [q.id for q in written], sheet, box)
+    return rows + check_prose(sources, label, written, sheet)
 
 
 def compiled(
     sources: Path,
-    work: Path,
-    label: str,
+    folder: Path,
     ids: list[str],
     sheet: Sheet,
-    box: Sandbox,
+    box: Sandbox | str,
+    limits: Limits,
 ) -> list[Row]:
-    """Compile the unpacked ``sources`` in ``box`` (writing only under ``work``): the layout's
-    problems, and the body's pages against the sheet's page limit."""
-    home = work / "tmp" / "home"
-    home.mkdir(parents=True, exist_ok=True)
+    """Compile the unpacked ``sources`` (a folder the marker unpacked) in ``box`` under
+    ``limits`` (a copy in its work folder, ``folder/work``): the layout's problems, and the
+    body's pages against the sheet's page limit. ``box`` a string: why nothing may run."""
+    label = f"report/{report.OVERLEAF}"
+    sheet.facts["pages"] = "?"
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        why = "LaTeX not installed here"
+        return [whole("report compiles", label, "compiled here", why, Verdict.NOTE)]
+    if isinstance(box, str):
+        why = f"not compiled: {short(box, 100)}"
+        return [whole("report compiles", label, "compiled in a sandbox", why, Verdict.NOTE)]
     sheet.facts.setdefault("sandbox", box.kind)
-
-    def wrap(cmd: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-        return box.command(
-            cmd,
-            cwd=sources,
-            writable=work,
-            readable=[],
-            env={**env, "HOME": str(home), "TMPDIR": str(home)},
+    answer, outcome = call(
+        box,
+        "latex",
+        {"sources": str(sources), "questions": ids},
+        code=folder.parent / ENGINE,
+        work=folder / "work",
+        readable=[sources],
+        limits=limits,
+        env=dict(latex.PARANOID),
+    )
+    if answer is None or "error" in answer or "crashed" in answer:
+        why = (
+            f"stopped: {outcome.stopped}"
+            if outcome.stopped
+            else (answer or {}).get("error") or (answer or {}).get("crashed") or "no answer"
         )
-
-    try:
-        latex.compile_pdf(sources, wrap)
-    except ReportError as exc:
-        why = short(str(exc).splitlines()[-1], 60)
-        return [whole("report compiles", label, "compiles", why, Verdict.FAILED)]
+        return [whole("report compiles", label, "compiles", short(why, 80), Verdict.FAILED)]
     rows = [
         whole("report layout", label, "none", short(problem, 160), Verdict.NOTE)
-        for problem in latex.layout(sources / "build")
+        for problem in answer.get("layout", [])[:20]
     ]
-    pages = latex.page_budget(sources / "build" / "report.aux", ids)["body_pages"]
+    pages = answer.get("pages")
+    pages = pages if isinstance(pages, int) else None
     limit = int(sheet.options["page_limit"])
     sheet.facts["pages"] = "?" if pages is None else str(pages)
     over = pages is None or pages > limit  # the student's problem, not a failed check

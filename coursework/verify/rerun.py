@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import TypeVar
 
 from coursework.analysis.checks import Row, short
 from coursework.records import layout, results, runs, spec, storage
@@ -27,6 +28,7 @@ from coursework.runtime import backend, workers
 from coursework.verify.verdicts import Verdict, passed
 
 TIMING = {"epoch_seconds"}  # wall-clock columns: never reproducible
+T = TypeVar("T", Path, str)
 ENV_KEYS = ("python", "backend", "backend_version", "keras", "numpy", "cpu", "gpus")
 
 
@@ -85,19 +87,21 @@ def rerun_jobs(
 
 
 def secret_sample(
-    paths: list[Path],
+    paths: list[T],
     sample: int,
     seed: int,
-    weight: Callable[[Path], float],
-    done: set[Path],
-) -> list[Path]:
+    weight: Callable[[T], float],
+    done: set[T],
+    first: frozenset[T] | set[T] = frozenset(),
+) -> list[T]:
     """A marker's sample: ``sample`` of ``paths`` drawn without replacement by
     ``random.Random(seed)`` (the seed from the OS's randomness, kept on the marker's sheet),
     each with probability growing with ``weight`` (the runs of the paper's body weigh
-    more); those not in ``done`` (re-run at an earlier marking of the same zip) first."""
+    more); those not in ``done`` (re-run at an earlier marking of the same zip) first, and
+    of them those in ``first`` (the runs the prose quotes) before the others."""
     rng = random.Random(seed)
-    keyed = [(p in done, -(rng.random() ** (1 / weight(p))), p) for p in paths]
-    return sorted(p for _, _, p in sorted(keyed)[:sample])
+    keyed = [(p in done, p not in first, -(rng.random() ** (1 / weight(p))), p) for p in paths]
+    return sorted(k[-1] for k in sorted(keyed, key=lambda k: k[:3])[:sample])
 
 
 def retrain(rec: dict, folder: Path) -> dict:

@@ -1,70 +1,121 @@
-"""A marker's re-runs: a secret sample of a submission's runs, each re-trained by the
-handed-in code (``python -m coursework retrain``) from its handed-in ``run.json``, with the
-backend it recorded, in the sandbox; compared here as ``make verify`` compares
-(:func:`coursework.verify.rerun.compare`)."""
+"""A marker's re-runs: a secret sample of a submission's runs, the runs its prose quotes
+first, each re-trained in the sandbox by the marker's engine with the handed-in ``models/``
+and ``experiments/`` (:mod:`.inside`'s ``retrain``), from the settings the marker hands it and
+under the marker's limits, with none of the handed-in results in its reach; compared here,
+after it ended, as ``make verify`` compares (:func:`coursework.verify.rerun.compare`)."""
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from coursework.analysis.checks import Row, short
 from coursework.records import layout, storage
-from coursework.records.errors import CourseworkError
 from coursework.records.layout import ResultsSet
 from coursework.verify import rerun
-from coursework.verify.options import RERUN_TIMEOUT, Options
-from coursework.verify.overleaf import weight
-from coursework.verify.sandbox import Sandbox
+from coursework.verify.inspection import for_retrain
+from coursework.verify.options import MAX_CSV_BYTES, MAX_JSON_BYTES, Options
+from coursework.verify.sandbox import ENGINE, STAGED, Sandbox, call, data_env, data_folders, stage
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import NONE, Verdict, whole
+
+QUOTED = 4.0  # a candidate's weight where the prose quotes its run (overleaf.weight)
+RERUNS = "reruns"  # <folder>/reruns/NNN/: what a re-run gave back, written by the marker
 
 
 def rerun_rows(
     root: Path,
     rs: ResultsSet,
-    work: Path,
+    folder: Path,
     options: Options,
     sheet: Sheet,
     box: Sandbox | str,
+    candidates: list[dict[str, Any]],
 ) -> list[Row]:
-    """Re-train a secret sample of runs with the handed-in code, each from its handed-in
-    ``run.json`` and with the backend it recorded, in the sandbox ``box``; compare here."""
+    """Re-train a secret sample of ``candidates`` (the inspection's, :func:`.mark.candidates`)
+    in the sandbox ``box``, each with the backend it recorded; compare here."""
     if isinstance(box, str):
         sheet.facts.update(reruns_agreeing="refused: no sandbox", sandbox="none", rerun_sample=NONE)
         return [whole("re-run: refused", NONE, "a sandbox", short(box, 120), Verdict.NOTE)]
-    candidates = rerun.rerun_jobs(rs, None, None)
+    by_path = {c["record"]: c for c in candidates}
+    quoted = [c["record"] for c in candidates if c["weight"] >= QUOTED]
+    count = options.reruns(len(quoted))
     seed = secrets.randbits(64)
-    done = {rs.root / rel for rel in sheet.reran}
-    jobs = rerun.secret_sample(
-        candidates, options.sample, seed, weight(rs, work / "report-sources"), done
+    done = set(sheet.reran)
+    picked = rerun.secret_sample(
+        list(by_path), count, seed, lambda p: by_path[p]["weight"], done, first=set(quoted)
     )
-    sheet.facts.update(sandbox=box.kind, rerun_seed=str(seed))
-    env, readable = sandbox_env(root, work / "tmp")
+    engine = (
+        "the submission's own (HANDED_IN_ENGINE=1)"
+        if options.handed_in_engine
+        else ("the marker's, with the handed-in models/ and experiments/")
+    )
+    sheet.facts.update(
+        sandbox=box.kind,
+        rerun_seed=str(seed),
+        catch_chance=chance(picked, quoted, count),
+        rerun_engine=engine,
+        limits=f"{options.limits().words()} (a re-run: its own time limit)",
+    )
+    code = rerun_code(root, folder, options)
     rows: list[Row] = []
     sampled = []
-    for i, path in enumerate(jobs, start=1):
-        rec = storage.read_json(path)
-        run_id, seed_label = label(rec)
+    for i, rel in enumerate(picked, start=1):
+        settings = by_path[rel]["settings"]
+        run_id, seed_label = label(settings)
         sampled.append(f"{run_id} seed {seed_label}")
-        sheet.reran.append(path.relative_to(rs.root).as_posix())
+        sheet.reran.append(rel)
+        limits = replace(
+            options.limits(), seconds=options.rerun_seconds(int(by_path[rel]["images"]))
+        )
         print(
-            f"    [{i}/{len(jobs)}] re-training {run_id} seed {seed_label} "
-            f"({rec['config']['epochs']} epochs, backend {rerun.recorded_backend(rec)}) with "
-            f"the handed-in code, sandbox: {box.kind}",
+            f"    [{i}/{len(picked)}] re-training {run_id} seed {seed_label} "
+            f"({settings['config'].get('epochs')} epochs, backend "
+            f"{rerun.recorded_backend(settings)}) with the marker's engine and the handed-in "
+            f"models, sandbox: {box.kind}; limits {limits.words()}",
             flush=True,
         )
-        out = work / "rerun" / f"{i:03d}"  # work/ is made anew for each marking
-        rows += rerun_one(root, rs, path, out, (box, env, readable), options.tolerance)
+        out = folder / RERUNS / f"{i:03d}"
+        path = inside_files(folder / "files", rel)
+        rows += rerun_one(rs, path, settings, out, (box, code, limits), options.tolerance)
     sheet.facts["rerun_sample"] = "; ".join(sampled) or "none"
     runs = {(r.run, r.seed) for r in rows}
     agree = len(runs) - len({(r.run, r.seed) for r in rows if not r.ok})
     sheet.facts["reruns_agreeing"] = f"{agree}/{len(runs)}"
     return rows
+
+
+def chance(picked: list[str], quoted: list[str], count: int) -> str:
+    """The chance that one faked run and seed of those the prose quotes is re-trained, as
+    the sample was drawn (the quoted first), in words for the sheet."""
+    if not quoted:
+        return "no run quoted in the prose"
+    hit = len(set(picked) & set(quoted))
+    return f"{hit / len(quoted):.0%} ({hit} of the {len(quoted)} quoted runs and seeds re-trained)"
+
+
+def rerun_code(root: Path, folder: Path, options: Options) -> Path:
+    """The code a re-run runs, staged in ``folder/rerun-code``: the marker's engine
+    (``coursework/``, or the handed-in one where the marker asks) with the handed-in
+    ``models/`` and ``experiments/``; nothing else of the submission."""
+    engine, code = folder.parent / ENGINE, root / "code"
+    parts = {name: engine / name for name in STAGED if (engine / name).exists()}
+    for name in ("models", "experiments"):
+        if (code / name).is_dir():
+            parts[name] = code / name
+    if options.handed_in_engine and (code / "coursework").is_dir():
+        parts["coursework"] = code / "coursework"
+    return stage(folder / "rerun-code", parts)
+
+
+def inside_files(files: Path, rel: str) -> Path:
+    """``files/rel``, a regular file the marker unpacked, never a path out of ``files``."""
+    path = (files / rel).resolve()
+    if not path.is_relative_to(files.resolve()) or path.is_symlink() or not path.is_file():
+        raise ValueError(f"{rel}: not a file of the submission")
+    return path
 
 
 def label(rec: dict[str, Any]) -> tuple[str, str]:
@@ -75,90 +126,57 @@ def label(rec: dict[str, Any]) -> tuple[str, str]:
     return run_id, seed_label
 
 
-def sandbox_env(root: Path, tmp: Path) -> tuple[dict[str, str], list[Path]]:
-    """The environment of a re-run (nothing of the marker's but the data folder) and what it
-    may read: the submission, and the data folder where one is set."""
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "HOME": str(tmp / "home"),
-        "PYTHONPATH": str(root / "code"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "TMPDIR": str(tmp),
-        "KERAS_HOME": str(tmp / "keras"),
-        "MPLCONFIGDIR": str(tmp / "matplotlib"),
-        "XDG_CACHE_HOME": str(tmp / "cache"),
-        "COURSEWORK_CACHE": str(tmp / "coursework"),
-    }
-    readable = [root]
-    if os.environ.get("COURSEWORK_DATA_DIR"):
-        env["COURSEWORK_DATA_DIR"] = os.environ["COURSEWORK_DATA_DIR"]
-        readable.append(Path(os.environ["COURSEWORK_DATA_DIR"]).expanduser().resolve())
-    return env, readable
-
-
 def rerun_one(
-    root: Path,
     rs: ResultsSet,
     path: Path,
+    settings: dict[str, Any],
     out: Path,
-    sandbox: tuple[Sandbox, dict[str, str], list[Path]],
+    sandbox: tuple[Sandbox, Path, Any],
     tolerance: float,
 ) -> list[Row]:
-    """Re-train the run of ``path`` (its ``run.json``) into ``out`` (``<work>/rerun/NNN``,
-    the marking's work folder the only one it writes in) and compare it; ``sandbox``: the
-    box, the environment and what it may read (:func:`sandbox_env`)."""
-    work = out.parent.parent
-    rec = storage.read_json(path)
-    run_id, seed_label = label(rec)
-    name = rerun.recorded_backend(rec)
-    (work / "tmp" / "home").mkdir(parents=True, exist_ok=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    box, env, readable = sandbox
-    cmd, run_env = box.command(
-        [sys.executable, "-m", "coursework", "retrain", str(path), "--out", str(out)],
-        cwd=root / "code",
-        writable=work,
-        readable=readable,
-        env={**env, "KERAS_BACKEND": name},
-    )
-    seconds = float(rec.get("metrics", {}).get("train_seconds") or 0)
-    code_rc = run_logged(cmd, root / "code", run_env, work / "rerun.log", name, seconds)
+    """Re-train the run of ``settings`` (read from its handed-in ``run.json``, ``path``) and
+    compare it with that run's history; what it gives back is written to ``out`` (the
+    marker's folder, never the sandbox's), its log beside."""
+    box, code, limits = sandbox
+    run_id, seed_label = label(settings)
+    name = rerun.recorded_backend(settings)
     rel = rs.relative(path.parent / layout.HISTORY)
-    new_rec, new_hist = out / layout.RECORD, out / layout.HISTORY
-    if code_rc != 0 or not new_rec.exists() or not new_hist.exists():
-        tail = (work / "rerun.log").read_text(errors="replace").strip().splitlines()
-        why = code_rc if isinstance(code_rc, str) else tail[-1] if tail else f"exit {code_rc}"
-        if "invalid choice: 'retrain'" in why:
-            why = "the handed-in code has no retrain command (an older template)"
+    answer, outcome = call(
+        box,
+        "retrain",
+        {"settings": for_retrain(settings)},
+        code=code,
+        work=out.parent.parent / "work",
+        readable=data_folders(),
+        limits=limits,
+        env={"KERAS_BACKEND": name, **data_env()},
+    )
+    storage.write_text(out.with_suffix(".log"), outcome.log)
+    if answer is None or "crashed" in answer:
+        why = (
+            f"stopped: {outcome.stopped}"
+            if outcome.stopped
+            else (answer or {}).get("crashed") or last_line(outcome.log)
+        )
+        return [rerun.not_run(run_id, seed_label, name, rel, why, 90)]
+    new = answer.get("record") if isinstance(answer.get("record"), dict) else answer
+    history = answer.get("history")
+    if "error" in answer or not isinstance(history, str):
+        why = answer.get("error", "no history")
         return [rerun.not_run(run_id, seed_label, name, rel, why, 70)]
-    try:
-        new = storage.read_json(new_rec)
-    except CourseworkError as exc:
-        new = {"error": str(exc)}
+    storage.write_text(out / layout.HISTORY, history)
+    storage.write_json(out / layout.RECORD, new)
     hist = path.parent / layout.HISTORY
-    mine = rerun.compare(rec, new, hist, new_hist, run_id, seed_label, rel, name, tolerance)
+    if hist.stat().st_size > MAX_CSV_BYTES or path.stat().st_size > MAX_JSON_BYTES:
+        return [rerun.not_run(run_id, seed_label, name, rel, "its files are too large", 60)]
+    mine = rerun.compare(
+        settings, new, hist, out / layout.HISTORY, run_id, seed_label, rel, name, tolerance
+    )
     print(f"        -> {rerun.outcome(mine)}", flush=True)
     return mine
 
 
-def run_logged(
-    cmd: list[str],
-    cwd: Path,
-    env: dict[str, str],
-    log_path: Path,
-    name: str,
-    seconds: float,
-) -> int | str:
-    """Run ``cmd``, its output appended to ``log_path``: its exit status, or why it was
-    stopped (the time limit: :data:`RERUN_TIMEOUT`, from the recorded ``seconds``)."""
-    limit = max(RERUN_TIMEOUT[0], RERUN_TIMEOUT[1] * seconds)
-    with open(log_path, "a") as log:
-        log.write(f"$ KERAS_BACKEND={name} {' '.join(cmd)}\n")
-        log.flush()
-        try:
-            return subprocess.run(
-                cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=limit
-            ).returncode
-        except subprocess.TimeoutExpired:
-            return f"timed out after {limit:.0f} s"
+def last_line(log: str) -> str:
+    """The last line of a log (why a command failed, mostly)."""
+    lines = log.strip().splitlines()
+    return lines[-1] if lines else "no output"

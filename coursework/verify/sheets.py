@@ -49,7 +49,15 @@ MARK_COLUMNS = [
     "runs_by_handed_in_code",
     "verdict",
 ]
-RERUN_FACTS = ("reruns_agreeing", "rerun_sample", "rerun_seed", "sandbox")
+RERUN_FACTS = (
+    "reruns_agreeing",
+    "rerun_sample",
+    "rerun_seed",
+    "sandbox",
+    "catch_chance",
+    "rerun_engine",
+    "limits",
+)
 
 
 @dataclass
@@ -275,6 +283,8 @@ def sheet_markdown(sheet: Sheet) -> str:
         f"- re-runs agreeing: {fact('reruns_agreeing', '-')}; sample: "
         f"{fact('rerun_sample', '-')} (secret seed {fact('rerun_seed', '-')}); "
         f"sandbox: {fact('sandbox', '-')}",
+        f"- chance that one faked quoted run was re-trained: {fact('catch_chance', '-')}; "
+        f"engine: {fact('rerun_engine', '-')}; limits: {fact('limits', '-')}",
         f"- code changed against the template: {fact('code_changed')}",
         f"- runs made by the handed-in code: {fact('runs_by_handed_in_code')}",
         f"- zip sha256: {_md(sheet.sha256)}",
@@ -292,13 +302,7 @@ def sheet_markdown(sheet: Sheet) -> str:
             _cells(r.run, r.seed, r.check, r.file, r.expected, r.got, r.verdict) for r in shown
         ]
         lines.append("")
-    counts: dict[str, list[int]] = {}
-    for r in sheet.rows:
-        c = counts.setdefault(r.kind, [0, 0])
-        c[0] += 1
-        c[1] += r.ok
-    lines += ["## Checks by kind", "", "| check | passed | of |", "| --- | ---: | ---: |"]
-    lines += [_cells(k, ok, n) for k, (n, ok) in counts.items()]
+    lines += _by_kind(sheet)
     if sheet.changed_files:
         lines += [
             "",
@@ -311,6 +315,17 @@ def sheet_markdown(sheet: Sheet) -> str:
             _cells(n, how, p, m, *(b + ["?", "?"])[:2]) for n, p, m, how, *b in sheet.changed_files
         ]
     return "\n".join(lines) + "\n"
+
+
+def _by_kind(sheet: Sheet) -> list[str]:
+    """The sheet's "Checks by kind" table: per kind of check, passed and all."""
+    counts: dict[str, list[int]] = {}
+    for r in sheet.rows:
+        c = counts.setdefault(r.kind, [0, 0])
+        c[0] += 1
+        c[1] += r.ok
+    lines = ["## Checks by kind", "", "| check | passed | of |", "| --- | ---: | ---: |"]
+    return lines + [_cells(k, ok, n) for k, (n, ok) in counts.items()]
 
 
 def _cells(*values: object) -> str:

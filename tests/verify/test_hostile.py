@@ -21,6 +21,7 @@ import pytest
 from coursework.records.layout import ResultsSet
 from coursework.runtime import backend
 from coursework.verify import mark, options, overleaf, rerun
+from coursework.verify.sandbox import ENGINE
 from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
 
 pytestmark = [
@@ -38,7 +39,7 @@ SET = "submission/results/quick/"
 OVERLEAF = SET + "report/report-overleaf.zip"
 HISTORY = SET + "toy/fc/seed-0/history.csv"
 RECORD = SET + "toy/fc/seed-0/run.json"
-MAIN = "submission/code/coursework/__main__.py"
+MODELS = "submission/code/models/__init__.py"
 SECRET = "Xyzzy-the-markers-secret"
 
 
@@ -197,7 +198,7 @@ def test_a_batch_of_hostile_zips_runs_nothing_touches_nothing_outside_and_gets_a
     assert "nested too deeply" in rows["deep.zip"]["first_failure"]
     assert "a results set's name" in rows["escape.zip"]["first_failure"]
     assert "the same bytes as ...zip, s?1.zip" in (marking / "s_1" / "sheet.md").read_text()
-    folders = sorted(p.name for p in marking.iterdir() if p.is_dir())
+    folders = sorted(p.name for p in marking.iterdir() if p.is_dir() and p.name != ENGINE)
     assert len(folders) == 9 and all(not n.startswith(".") for n in folders), folders
     for path in marking.rglob("*"):  # the marker's file is in no output
         if path.is_file() and path.suffix in (".pdf", ".log", ".md", ".csv", ".json"):
@@ -280,9 +281,9 @@ def test_a_rerun_in_the_sandbox_reaches_no_network_writes_nothing_outside_and_re
     (marking / "other").mkdir(parents=True)
     (marking / "other" / "sheet.md").write_text("another student's sheet")
 
-    def attack(entries):
-        main = entries[MAIN].decode()
-        entries[MAIN] = (HOSTILE_MAIN.format(port=port, targets=targets) + main).encode()
+    def attack(entries):  # the handed-in models run in every re-run
+        models = entries[MODELS].decode()
+        entries[MODELS] = (HOSTILE_MAIN.format(port=port, targets=targets) + models).encode()
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -293,7 +294,7 @@ def test_a_rerun_in_the_sandbox_reaches_no_network_writes_nothing_outside_and_re
         stop.set()
         server.close()
     sheet = sheets[0]
-    log = (marking / "hostile" / "work" / "rerun.log").read_text()
+    log = (marking / "hostile" / "reruns" / "001.log").read_text()
     assert log.count("ATTACK connect") == 2 and "reached" not in log, log[-2000:]
     assert log.count("ATTACK write") == len(targets) and " written" not in log, log[-2000:]
     assert not reached
