@@ -93,6 +93,7 @@ help: ## list the targets and the variables
 	  "UNSAFE=$(UNSAFE)" "mark: 1 runs a submission's code without bwrap" \
 	  "HANDED_IN_ENGINE=$(HANDED_IN_ENGINE)" "mark: 1 re-trains with the zip's own coursework/" \
 	  "MARK_FLAGS=$(MARK_FLAGS)" "mark: limits, e.g. --memory-gb 8 --tasks 512 --disk-gb 2" \
+	  "SLURM=$(SLURM)" "mark: 1 sends the re-runs to Slurm (PARTITION= TIME= ...); again: gathers" \
 	  "PARTITION=$(PARTITION)" "slurm: the partition (default: the cluster's)" \
 	  "GPUS=$(GPUS)" "slurm: GPUs per task (default 1 where the partition has GPUs, else 0)" \
 	  "TIME=$(TIME)" "slurm: time per task (default 04:00:00)" \
@@ -194,13 +195,14 @@ verify: env ## check results/$(PROFILE) and re-train to compare [QUESTION= SAMPL
 
 # a marker's side: SUBMISSION=a zip or a folder of zips; MARKING=folder for sheets and table
 MARKING     ?= marking
-mark: env tex ## check handed-in zips in a bwrap sandbox: SUBMISSION=zip|folder [SAMPLE=2|quoted|90% (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1 UNSAFE=1]
+mark: env tex ## check handed-in zips in a bwrap sandbox: SUBMISSION=zip|folder [SAMPLE=2|quoted|90% (0: no re-runs) PAGE_LIMIT= MARKING=marking AGAIN=1 UNSAFE=1 SLURM=1]
 	@test -n "$(SUBMISSION)" || { echo "usage: make mark SUBMISSION=submission.zip (or a folder" \
 	  "of zips) [SAMPLE=2] [PAGE_LIMIT=6] [MARKING=marking] [AGAIN=1] [UNSAFE=1]"; exit 2; }
 	$(PY) -m coursework mark "$(SUBMISSION)" --marking "$(MARKING)" \
 	  $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(PAGE_LIMIT),--page-limit $(PAGE_LIMIT)) \
 	  $(if $(filter 1,$(AGAIN)),--again) $(if $(filter 1,$(UNSAFE)),--unsafe) \
-	  $(if $(filter 1,$(HANDED_IN_ENGINE)),--handed-in-engine) $(MARK_FLAGS)
+	  $(if $(filter 1,$(HANDED_IN_ENGINE)),--handed-in-engine) $(MARK_FLAGS) \
+	  $(if $(filter 1,$(SLURM)),--slurm $(filter-out --tune,$(SLURM_FLAGS)))
 
 bench: env ## training speed per installed backend vs plain fit -> results/bench.json
 	$(CW) bench $(if $(BACKENDS),--backends $(BACKENDS))

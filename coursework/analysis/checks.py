@@ -13,8 +13,8 @@ InScope = Callable[[str], bool]
 
 
 class Verdict(enum.StrEnum):
-    """A row's verdict (``OK`` and ``NOTE`` pass) or a submission's (``PASS``, ``FAIL``,
-    ``BROKEN``)."""
+    """A row's verdict (``OK`` and ``NOTE`` pass; ``PENDING`` neither passes nor fails) or a
+    submission's (``PASS``, ``FAIL``, ``BROKEN``, ``PENDING``)."""
 
     OK = "ok"
     NOTE = "note"  # worth reading, not a failure (other package versions, runs not trained)
@@ -28,6 +28,7 @@ class Verdict(enum.StrEnum):
     NOT_RUN = "NOT RUN"  # a re-run that could not train
     BROKEN = "BROKEN"  # the marking of a submission stopped: the cause is on its sheet
     BAD_ARCHIVE = "BAD ARCHIVE"  # a zip refused before unpacking
+    PENDING = "pending"  # a re-run sent to a cluster, not back yet; a submission awaiting one
     PASS = "pass"  # a submission with no failure
     FAIL = "FAIL"  # a submission with a failure
 

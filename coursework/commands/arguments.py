@@ -96,6 +96,28 @@ TOLERANCE = arg(
 RUN_FOLDER = arg("run_folder", type=Path, help="e.g. results/quick/conv/conv2/seed-0")
 
 
+def cluster(time: str | None, default: str) -> tuple[Arg, ...]:
+    """What each task of a Slurm array asks for (make slurm; make mark SLURM=1); ``time``:
+    the default time per task (``default``: it in words)."""
+    return (
+        arg("--partition", default="", help="Slurm partition (default: the cluster's)"),
+        arg(
+            "--gpus",
+            type=int,
+            default=None,
+            help="GPUs per task (default: 1 where the partition's nodes have GPUs, else 0: CPU)",
+        ),
+        arg("--time", default=time, help=f"time limit per task (default: {default})"),
+        arg("--mem", default=None, help="memory per task (default: 16G, or what a node has)"),
+        arg("--cpus", type=int, default=None, help="CPU cores per task (default: 4, or a node's)"),
+        arg(
+            "--setup",
+            default="",
+            help="shell lines to run first in each task, e.g. 'module load cuda'",
+        ),
+    )
+
+
 # the marker's limits on each command of a submission (make mark; docs/marking.md)
 MARK_LIMITS = (
     arg(
@@ -135,6 +157,19 @@ MARK_LIMITS = (
         default=600.0,
         help="the shortest time limit of a re-run (default: 600)",
     ),
+    arg(
+        "--handed-in-engine",
+        action="store_true",
+        help="re-train with the submission's own coursework/ (default: this checkout's "
+        "engine, with the handed-in models/ and experiments/); the sheet says which",
+    ),
+    arg(
+        "--slurm",
+        action="store_true",
+        help="send the re-runs to Slurm as one array job (make mark again gathers them); "
+        "the integrity checks stay here",
+    ),
+    *cluster(None, "the longest re-run's time limit, plus 10 minutes"),
 )
 
 

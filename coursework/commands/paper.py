@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -158,6 +160,28 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cluster_sender(args: argparse.Namespace) -> Callable | None:
+    """With ``--slurm``: what sends a batch's pending re-runs, each task asking for the
+    resources given, fitted to the partition (as ``make slurm`` fits them)."""
+    if not args.slurm:
+        return None
+    from coursework.commands import cluster, cohort
+
+    asked = cluster.Resources(
+        args.partition, args.gpus, args.time or "", args.mem, args.cpus, args.setup
+    )
+    res, notes = cluster.fit(asked, cluster.partition(args.partition))
+    if args.mem is None:  # the sandbox's memory and some: cohort.send sets it
+        res = replace(res, mem="")
+    for note in notes:
+        print(f"note: {note}")
+
+    def send(waiting: list, marking: Path) -> list:
+        return cohort.send(waiting, marking, res, args.rerun_speed)
+
+    return send
+
+
 def cmd_mark(args: argparse.Namespace) -> int:
     """0 when every submission was marked, whatever the verdicts (the last line counts
     them); an error only when marking itself could not run."""
@@ -185,8 +209,11 @@ def cmd_mark(args: argparse.Namespace) -> int:
         inspect_seconds=args.inspect_seconds,
         rerun_min_seconds=args.min_rerun_seconds,
         handed_in_engine=args.handed_in_engine,
+        slurm=args.slurm,
     )
-    marked = mark.mark(args.submission, args.marking, options, again=args.again)
+    marked = mark.mark(
+        args.submission, args.marking, options, again=args.again, send=cluster_sender(args)
+    )
     table = sheets.all_sheets(args.marking)
     if len(table) > len(marked):
         print(

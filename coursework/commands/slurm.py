@@ -61,7 +61,7 @@ def script(spec: Spec, request: TrainRequest, res: Resources) -> tuple[str, int]
         ),
         *(f"#   task {k}: {r.name} {what}" for k, (r, what) in enumerate(tasks)),
         f"# Submit with sbatch; when every task has ended: {collect_command(profile, dataset)}",
-        *_directives(name, len(tasks), res, logs),
+        *directives(name, len(tasks), res, logs),
         "set -euo pipefail",
         f"cd {shlex.quote(str(Path.cwd()))}",
         f"mkdir -p {shlex.quote(str(logs))}",
@@ -121,7 +121,7 @@ def _tasks(spec: Spec, profile: str, dataset: str | None, tune: bool) -> list[tu
     return tasks
 
 
-def _directives(name: str, n: int, res: Resources, logs: Path) -> list[str]:
+def directives(name: str, n: int, res: Resources, logs: Path) -> list[str]:
     """The ``#SBATCH`` lines (empty where a resource is left to the cluster)."""
     return [
         f"#SBATCH --job-name={name}",

@@ -18,6 +18,7 @@ from coursework.commands.arguments import (
     TOLERANCE,
     Command,
     arg,
+    cluster,
     determinism,
     names,
     positive,
@@ -76,19 +77,7 @@ PLAN = (
 
 SLURM = (
     arg("question", help=QUESTION),
-    arg("--partition", default="", help="Slurm partition (default: the cluster's)"),
-    arg(
-        "--gpus",
-        type=int,
-        default=None,
-        help="GPUs per task (default: 1 where the partition's nodes have GPUs, else 0: CPU)",
-    ),
-    arg("--time", default="04:00:00", help="time limit per task (default: 04:00:00)"),
-    arg("--mem", default=None, help="memory per task (default: 16G, or what a node has)"),
-    arg("--cpus", type=int, default=None, help="CPU cores per task (default: 4, or a node's)"),
-    arg(
-        "--setup", default="", help="shell lines to run first in each task, e.g. 'module load cuda'"
-    ),
+    *cluster("04:00:00", "04:00:00"),
     *determinism("passed on to run"),
     arg("--mixed-precision", action="store_true", help="passed on to run"),
     arg(
@@ -200,12 +189,6 @@ MARK = (
         "LaTeX) without one (default: refuse; the sheet records which)",
     ),
     *MARK_LIMITS,
-    arg(
-        "--handed-in-engine",
-        action="store_true",
-        help="re-train with the submission's own coursework/ (default: this checkout's "
-        "engine, with the handed-in models/ and experiments/); the sheet says which",
-    ),
 )
 
 BENCH = (

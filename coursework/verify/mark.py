@@ -34,6 +34,7 @@ sources) and :mod:`.retraining` (the re-runs); this module finds, unpacks and ma
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -43,7 +44,7 @@ from coursework.records import storage
 from coursework.records.errors import SubmissionError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT
-from coursework.verify import archive, marks_page, sheets
+from coursework.verify import archive, cohort, marks_page, sheets
 from coursework.verify.handed import (
     check_code,
 )
@@ -195,8 +196,17 @@ def broken(sheet: Sheet, folder: Path, stage: str, exc: BaseException) -> None:
 
 
 def already_marked(before: Sheet | None, sha: str, options: Options) -> bool:
-    """Whether ``before`` marked the same zip (``sha``) with the same options."""
-    return before is not None and before.sha256 == sha and before.options == asdict(options)
+    """Whether ``before`` marked the same zip (``sha``) with the same options (where its
+    re-runs train, here or on a cluster, aside)."""
+
+    def same(opts: dict) -> dict:
+        return {k: v for k, v in opts.items() if k != "slurm"}
+
+    return (
+        before is not None
+        and before.sha256 == sha
+        and same(before.options) == same(asdict(options))
+    )
 
 
 def unpack_one(
@@ -252,9 +262,17 @@ def check_one(
     sheets.write_sheet(sheet, folder)
 
 
-def mark(path: Path, marking: Path, options: Options, again: bool = False) -> list[Sheet]:
+def mark(
+    path: Path,
+    marking: Path,
+    options: Options,
+    again: bool = False,
+    send: Callable[[list[tuple[Sheet, Path]], Path], list[Sheet]] | None = None,
+) -> list[Sheet]:
     """Mark every submission of ``path``; write their sheets and the table of every sheet of
-    ``marking``; return this batch's sheets."""
+    ``marking``; return this batch's sheets. Re-runs that came back from a cluster are
+    gathered; with ``options.slurm``, ``send`` sends the sheets' pending re-runs
+    (:func:`coursework.commands.cohort.send`) and returns the sheets it changed."""
     zips = [z.resolve() for z in submissions(path)]
     marking = Path(marking).resolve()  # the re-runs work in the submission's code folder
     storage.ensure_writable(marking)
@@ -285,13 +303,20 @@ def mark(path: Path, marking: Path, options: Options, again: bool = False) -> li
             print(f"[{i}/{len(zips)}] {z.name}: checking ...", flush=True)
             check_one(sheet, folders[z.name], twins, options, box)
         skipped = "already marked (AGAIN=1 / --again to redo): " if z in reused else ""
+        if z in reused and sheet.pending and cohort.gather(sheet, folders[z.name]):
+            sheets.write_sheet(sheet, folders[z.name])
+            skipped = "re-runs gathered from the cluster: "
         first = f"; first failure: {describe(sheet.failures[0])}" if sheet.failures else ""
         print(
             f"[{i}/{len(zips)}] {z.name}: {skipped}{sheet.verdict}, "
-            f"{len(sheet.rows) - len(sheet.failures)}/{len(sheet.rows)} checks passed"
-            f"{first}",
+            f"{sheet.counts[1]}/{len(sheet.rows)} checks passed{first}"
+            + (f", {len(sheet.pending)} re-run(s) pending" if sheet.pending else ""),
             flush=True,
         )
+    if options.slurm and send is not None:
+        waiting = [(out[z], folders[z.name]) for z in zips if out[z].pending]
+        for sheet in send(waiting, marking):
+            sheets.write_sheet(sheet, folders[next(z for z in zips if out[z] is sheet).name])
     sheets.write_marks(marking)
     marks_page.write(marking)
     return [out[z] for z in zips]

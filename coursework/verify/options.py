@@ -39,6 +39,8 @@ class Options:
         rerun_min_seconds: the shortest time limit of a re-run.
         handed_in_engine: re-train with the submission's own ``coursework/`` (never by
             default: the marker's engine trains, with the handed-in models and experiments).
+        slurm: send the re-runs as tasks of a Slurm array job (:mod:`.cohort`) instead of
+            training them here; not part of what makes two markings the same.
     """
 
     sample: int = 2
@@ -55,6 +57,7 @@ class Options:
     rerun_speed: float = RERUN_SPEED
     rerun_min_seconds: float = RERUN_MIN_SECONDS
     handed_in_engine: bool = False
+    slurm: bool = False
 
     def limits(self) -> Limits:
         """The limits of one command of a submission (its time: the inspection's)."""

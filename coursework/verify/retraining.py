@@ -7,7 +7,7 @@ after it ended, as ``make verify`` compares (:func:`coursework.verify.rerun.comp
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,9 @@ from coursework.analysis.checks import Row, short
 from coursework.records import layout, storage
 from coursework.records.layout import ResultsSet
 from coursework.verify import rerun
+from coursework.verify.bounded import Limits
 from coursework.verify.inspection import for_retrain
-from coursework.verify.options import MAX_CSV_BYTES, MAX_JSON_BYTES, Options
+from coursework.verify.options import MAX_CSV_BYTES, Options
 from coursework.verify.sandbox import ENGINE, STAGED, Sandbox, call, data_env, data_folders, stage
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import NONE, Verdict, whole
@@ -34,9 +35,11 @@ def rerun_rows(
     box: Sandbox | str,
     candidates: list[dict[str, Any]],
 ) -> list[Row]:
-    """Re-train a secret sample of ``candidates`` (the inspection's, :func:`.mark.candidates`)
-    in the sandbox ``box``, each with the backend it recorded; compare here."""
-    if isinstance(box, str):
+    """Re-train a secret sample of ``candidates`` (the inspection's,
+    :func:`.inspection.candidates`) in the sandbox ``box``, each with the backend it
+    recorded, and compare here; with ``options.slurm``, write each as a task for a cluster
+    (:mod:`.cohort`) and give it a pending row instead."""
+    if isinstance(box, str) and not options.slurm:
         sheet.facts.update(reruns_agreeing="refused: no sandbox", sandbox="none", rerun_sample=NONE)
         return [whole("re-run: refused", NONE, "a sandbox", short(box, 120), Verdict.NOTE)]
     by_path = {c["record"]: c for c in candidates}
@@ -53,38 +56,110 @@ def rerun_rows(
         else ("the marker's, with the handed-in models/ and experiments/")
     )
     sheet.facts.update(
-        sandbox=box.kind,
+        sandbox="bwrap, on the cluster's nodes" if options.slurm else str(box.kind),
         rerun_seed=str(seed),
         catch_chance=chance(picked, quoted, count),
         rerun_engine=engine,
         limits=f"{options.limits().words()} (a re-run: its own time limit)",
+        rerun_sample="; ".join(" seed ".join(label(by_path[r]["settings"])) for r in picked)
+        or "none",
     )
     code = rerun_code(root, folder, options)
     rows: list[Row] = []
-    sampled = []
     for i, rel in enumerate(picked, start=1):
-        settings = by_path[rel]["settings"]
-        run_id, seed_label = label(settings)
-        sampled.append(f"{run_id} seed {seed_label}")
         sheet.reran.append(rel)
-        limits = replace(
-            options.limits(), seconds=options.rerun_seconds(int(by_path[rel]["images"]))
-        )
+        task = task_of(folder, rs, rel, by_path[rel], i, code, options)
+        if options.slurm:
+            storage.write_json(task_file(folder, i), task)
+            rows.append(pending_row(task, "not sent yet"))
+            continue
+        run_id, seed_label = label(task["settings"])
         print(
             f"    [{i}/{len(picked)}] re-training {run_id} seed {seed_label} "
-            f"({settings['config'].get('epochs')} epochs, backend "
-            f"{rerun.recorded_backend(settings)}) with the marker's engine and the handed-in "
-            f"models, sandbox: {box.kind}; limits {limits.words()}",
+            f"({task['settings']['config'].get('epochs')} epochs, backend "
+            f"{task['env']['KERAS_BACKEND']}) with the marker's engine and the handed-in "
+            f"models, sandbox: {box.kind}; limits {Limits(**task['limits']).words()}",  # type: ignore[union-attr]
             flush=True,
         )
-        out = folder / RERUNS / f"{i:03d}"
-        path = inside_files(folder / "files", rel)
-        rows += rerun_one(rs, path, settings, out, (box, code, limits), options.tolerance)
-    sheet.facts["rerun_sample"] = "; ".join(sampled) or "none"
-    runs = {(r.run, r.seed) for r in rows}
-    agree = len(runs) - len({(r.run, r.seed) for r in rows if not r.ok})
-    sheet.facts["reruns_agreeing"] = f"{agree}/{len(runs)}"
+        mine = task_rows(task, run_task(task, box))  # type: ignore[arg-type]
+        print(f"        -> {rerun.outcome(mine)}", flush=True)
+        rows += mine
+    agreeing(sheet, rows)
     return rows
+
+
+def agreeing(sheet: Sheet, rows: list[Row]) -> None:
+    """The sheet's ``reruns_agreeing``: runs whose re-run agreed, of those back (and how many
+    are pending on a cluster)."""
+    reruns = [r for r in rows if r.kind == "re-run"]
+    back = {(r.run, r.seed) for r in reruns if r.verdict != Verdict.PENDING}
+    bad = {(r.run, r.seed) for r in reruns if not r.ok and r.verdict != Verdict.PENDING}
+    waiting = len({(r.run, r.seed) for r in reruns} - back)
+    sheet.facts["reruns_agreeing"] = f"{len(back - bad)}/{len(back)}" + (
+        f" ({waiting} pending)" if waiting else ""
+    )
+
+
+def task_of(
+    folder: Path,
+    rs: ResultsSet,
+    rel: str,
+    candidate: dict[str, Any],
+    i: int,
+    code: Path,
+    options: Options,
+) -> dict[str, Any]:
+    """Everything one re-run needs, here or on a cluster's node: the settings it is handed,
+    the staged code, the marker's limits (its time from the marker's estimate), where its
+    answer goes (``<folder>/reruns/NNN``) and the handed-in history it is compared with."""
+    settings = candidate["settings"]
+    history = inside_files(folder / "files", rel).parent / layout.HISTORY
+    limits = replace(options.limits(), seconds=options.rerun_seconds(int(candidate["images"])))
+    out = folder / RERUNS / f"{i:03d}"
+    return {
+        "record": rel,
+        "settings": settings,
+        "images": int(candidate["images"]),
+        "history": str(history),
+        "rel": rs.relative(history),
+        "code": str(code),
+        "work": str(out.with_suffix(".work")),
+        "out": str(out),
+        "readable": [str(p) for p in data_folders()],
+        "env": {"KERAS_BACKEND": rerun.recorded_backend(settings), **data_env()},
+        "limits": asdict(limits),
+        "tolerance": options.tolerance,
+        "unsafe": options.unsafe,
+    }
+
+
+def task_file(folder: Path, i: int) -> Path:
+    """Where the ``i``-th re-run's task is written for a cluster."""
+    return folder / RERUNS / f"{i:03d}.task.json"
+
+
+def run_task(task: dict[str, Any], box: Sandbox) -> dict[str, Any]:
+    """Run a re-run's task in ``box``: its answer, why it was stopped, and its log."""
+    answer, outcome = call(
+        box,
+        "retrain",
+        {"settings": for_retrain(task["settings"])},
+        code=Path(task["code"]),
+        work=Path(task["work"]),
+        readable=[Path(p) for p in task["readable"]],
+        limits=Limits(**task["limits"]),
+        env=task["env"],
+    )
+    return {"answer": answer, "stopped": outcome.stopped, "log": outcome.log}
+
+
+def pending_row(task: dict[str, Any], job: str) -> Row:
+    """The row of a re-run sent to a cluster (``job``: its Slurm job, or not sent yet)."""
+    run_id, seed_label = label(task["settings"])
+    name = Path(task["out"]).name
+    return Row(
+        run_id, seed_label, "re-run: pending", task["rel"], f"task {name}", job, Verdict.PENDING
+    )
 
 
 def chance(picked: list[str], quoted: list[str], count: int) -> str:
@@ -126,54 +201,34 @@ def label(rec: dict[str, Any]) -> tuple[str, str]:
     return run_id, seed_label
 
 
-def rerun_one(
-    rs: ResultsSet,
-    path: Path,
-    settings: dict[str, Any],
-    out: Path,
-    sandbox: tuple[Sandbox, Path, Any],
-    tolerance: float,
-) -> list[Row]:
-    """Re-train the run of ``settings`` (read from its handed-in ``run.json``, ``path``) and
-    compare it with that run's history; what it gives back is written to ``out`` (the
-    marker's folder, never the sandbox's), its log beside."""
-    box, code, limits = sandbox
+def task_rows(task: dict[str, Any], result: dict[str, Any]) -> list[Row]:
+    """A re-run's result (:func:`run_task`'s, here or on a node) compared with the handed-in
+    history; what it gave back written to its ``out`` (the marker's folder, never a
+    sandbox's), its log beside."""
+    settings, out = task["settings"], Path(task["out"])
     run_id, seed_label = label(settings)
-    name = rerun.recorded_backend(settings)
-    rel = rs.relative(path.parent / layout.HISTORY)
-    answer, outcome = call(
-        box,
-        "retrain",
-        {"settings": for_retrain(settings)},
-        code=code,
-        work=out.parent.parent / "work",
-        readable=data_folders(),
-        limits=limits,
-        env={"KERAS_BACKEND": name, **data_env()},
-    )
-    storage.write_text(out.with_suffix(".log"), outcome.log)
-    if answer is None or "crashed" in answer:
+    name, rel = task["env"]["KERAS_BACKEND"], task["rel"]
+    storage.write_text(out.with_suffix(".log"), str(result.get("log", "")))
+    answer = result.get("answer")
+    if not isinstance(answer, dict) or "crashed" in answer:
         why = (
-            f"stopped: {outcome.stopped}"
-            if outcome.stopped
-            else (answer or {}).get("crashed") or last_line(outcome.log)
+            f"stopped: {result['stopped']}"
+            if result.get("stopped")
+            else (answer or {}).get("crashed") or last_line(str(result.get("log", "")))
         )
         return [rerun.not_run(run_id, seed_label, name, rel, why, 90)]
-    new = answer.get("record") if isinstance(answer.get("record"), dict) else answer
-    history = answer.get("history")
-    if "error" in answer or not isinstance(history, str):
+    new, history = answer.get("record"), answer.get("history")
+    if "error" in answer or not isinstance(history, str) or not isinstance(new, dict):
         why = answer.get("error", "no history")
         return [rerun.not_run(run_id, seed_label, name, rel, why, 70)]
     storage.write_text(out / layout.HISTORY, history)
     storage.write_json(out / layout.RECORD, new)
-    hist = path.parent / layout.HISTORY
-    if hist.stat().st_size > MAX_CSV_BYTES or path.stat().st_size > MAX_JSON_BYTES:
+    hist = Path(task["history"])
+    if hist.stat().st_size > MAX_CSV_BYTES:
         return [rerun.not_run(run_id, seed_label, name, rel, "its files are too large", 60)]
-    mine = rerun.compare(
-        settings, new, hist, out / layout.HISTORY, run_id, seed_label, rel, name, tolerance
+    return rerun.compare(
+        settings, new, hist, out / layout.HISTORY, run_id, seed_label, rel, name, task["tolerance"]
     )
-    print(f"        -> {rerun.outcome(mine)}", flush=True)
-    return mine
 
 
 def last_line(log: str) -> str:

@@ -79,8 +79,13 @@ class Sheet:
 
     @property
     def failures(self) -> list[Row]:
-        """The rows that did not pass."""
-        return [r for r in self.rows if not r.ok]
+        """The rows that did not pass (a re-run still pending is none)."""
+        return [r for r in self.rows if not r.ok and r.verdict != Verdict.PENDING]
+
+    @property
+    def pending(self) -> list[Row]:
+        """The re-runs sent to a cluster and not back yet."""
+        return [r for r in self.rows if r.verdict == Verdict.PENDING]
 
     @property
     def verdict(self) -> Verdict:
@@ -88,7 +93,9 @@ class Sheet:
         ``pass``."""
         if any(r.verdict in BROKEN_ROWS for r in self.rows):
             return Verdict.BROKEN
-        return Verdict.FAIL if self.failures else Verdict.PASS
+        if self.failures:
+            return Verdict.FAIL
+        return Verdict.PENDING if self.pending else Verdict.PASS
 
     @property
     def rerun_rows(self) -> list[Row]:
@@ -98,7 +105,8 @@ class Sheet:
     @property
     def counts(self) -> tuple[int, int, int]:
         """Its checks: all, passed and failed (:data:`COUNTS`)."""
-        return len(self.rows), len(self.rows) - len(self.failures), len(self.failures)
+        passed = len(self.rows) - len(self.failures) - len(self.pending)
+        return len(self.rows), passed, len(self.failures)
 
     def mark_row(self) -> dict:
         """The submission's row of ``marks.csv``."""
@@ -253,7 +261,7 @@ def _md(value: object) -> str:
     link, code, emphasis or cell boundary). Every value starts after fixed text on its line,
     so no block (heading, list) can start."""
     flat = _FLAT.sub(" ", str(value))
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
 
 
 def sheet_markdown(sheet: Sheet) -> str:
@@ -384,9 +392,11 @@ def write_marks(marking: Path) -> list[Sheet]:
 def summary(sheets: list[Sheet], marking: Path) -> str:
     """``marked 14: 11 pass, 2 FAIL, 1 BROKEN (marking/marks.md)``."""
     counts = {v: sum(s.verdict == v for s in sheets) for v in VERDICTS}
+    waiting = sum(s.verdict == Verdict.PENDING for s in sheets)
     return (
         f"marked {len(sheets)}: "
         + ", ".join(f"{n} {v}" for v, n in counts.items())
+        + (f", {waiting} pending" if waiting else "")
         + f" ({table_path(marking)})"
     )
 
