@@ -1,7 +1,7 @@
 """``make mark SLURM=1``: the pending re-runs of a batch sent to Slurm as one array job.
 
 :mod:`coursework.verify.cohort` keeps the tasks and gathers their results; this module
-writes the array job (``<marking>/slurm/mark-N.sbatch``: task ``k`` runs
+writes the array job (``<marking>/slurm/mark-DATE-TIME-N.sbatch``: task ``k`` runs
 ``python -m coursework.verify.cohort`` on the ``k``-th task file), says what it costs before
 anything is sent, and sends what is neither back nor in the queue: never a task twice.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -103,8 +104,7 @@ def submit(marking: Path, tasks: list[Path], res: Resources) -> str:
     """Write the array job of ``tasks`` and send it with sbatch; its job id."""
     folder = marking / "slurm"
     folder.mkdir(parents=True, exist_ok=True)
-    n = len(list(folder.glob("mark-*.sbatch"))) + 1
-    path = folder / f"mark-{n}.sbatch"
+    path = folder / f"mark-{time.strftime('%Y%m%d-%H%M%S')}-{len(tasks)}.sbatch"
     storage.write_text(path, script(marking, tasks, res, f"mark-{marking.name}"))
     try:
         out = subprocess.run(

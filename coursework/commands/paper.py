@@ -186,7 +186,7 @@ def cmd_mark(args: argparse.Namespace) -> int:
     """0 when every submission was marked, whatever the verdicts (the last line counts
     them); an error only when marking itself could not run."""
     from coursework.report.settings import read_settings
-    from coursework.verify import mark, sheets
+    from coursework.verify import folders, mark, sheets
     from coursework.verify.bounded import GiB
     from coursework.verify.options import Options, parse_sample
 
@@ -220,6 +220,6 @@ def cmd_mark(args: argparse.Namespace) -> int:
             f"\nthe table holds {len(table)} submissions: these {len(marked)} and "
             f"{len(table) - len(marked)} marked before"
         )
-    print(f"marking page: {args.marking / sheets.PAGE} (each submission's sheet and results page)")
+    print(f"marking page: {args.marking / folders.PAGE} (each submission's sheet and results page)")
     print(sheets.summary(marked, args.marking))  # the last line: what a script reads
     return 0

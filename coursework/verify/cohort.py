@@ -6,8 +6,8 @@ The marking of each zip (unpacking, reading its files, its LaTeX, its code) stay
 marker's machine; each sampled re-run becomes a task file, ``<name>/reruns/NNN.task.json``
 (:func:`coursework.verify.retraining.task_of`: the settings it is handed, the staged code, the
 marker's limits), and every task not yet sent goes out as one array job
-(``<marking>/slurm/mark-N.sbatch``). A task runs on a node in the same sandbox and under the
-same limits as a local re-run (:func:`main`), and writes its result as one file,
+(``<marking>/slurm/mark-DATE-TIME-N.sbatch``). A task runs on a node in the same sandbox and
+under the same limits as a local re-run (:func:`main`), and writes its result as one file,
 ``NNN.result.json``, whole or not at all: a task killed or requeued starts again from nothing
 and never leaves half a result. The marker's machine holds no claim on a task once it is sent.
 

@@ -205,8 +205,8 @@ def too_large(root: Path) -> list[Row]:
             except ResultsError as exc:
                 rel = path.relative_to(root).as_posix()
                 why = short(str(exc).removeprefix(f"{path}: "), 100)
-                limit = f"<= {storage.MAX_NPZ_ARRAY_BYTES >> 20} MiB an array"
-                rows.append(whole("array size", rel, limit, why, Verdict.BROKEN))
+                most = f"<= {storage.MAX_NPZ_ARRAY_BYTES >> 20} MiB an array"
+                rows.append(whole("array size", rel, most, why, Verdict.BROKEN))
         limit = {".json": MAX_JSON_BYTES, ".csv": MAX_CSV_READ}.get(path.suffix)
         if limit and path.is_file() and path.stat().st_size > limit:
             rows.append(

@@ -96,7 +96,7 @@ def read_submission(sheet: Sheet, files: Path, work: Path, sandboxed: bool) -> d
     if bad:
         sheet.rows += bad
         return {}
-    git = desc.get("git") if isinstance(desc.get("git"), dict) else {}
+    git = desc["git"] if isinstance(desc.get("git"), dict) else {}
     history = [c for c in git.get("history", []) if isinstance(c, str)][:10_000]
     code_sha = desc.get("code_sha256")
     found["desc"] = {

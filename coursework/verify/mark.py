@@ -44,7 +44,7 @@ from coursework.records import storage
 from coursework.records.errors import SubmissionError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT
-from coursework.verify import archive, cohort, marks_page, sheets
+from coursework.verify import archive, cohort, folders, marks_page, sheets
 from coursework.verify.handed import (
     check_code,
 )
@@ -228,7 +228,7 @@ def unpack_one(
         if before is not None and before.sha256 == sheet.sha256:
             sheet.reran = list(before.reran)
         for old in (folder / "work", folder / "files"):
-            sheets.clear(marking, old)
+            folders.clear(marking, old)
         archive.unpack(z, folder / "files", options.max_bytes, options.max_files)
         return sheet, True, False
     except SubmissionError as exc:
@@ -276,7 +276,7 @@ def mark(
     zips = [z.resolve() for z in submissions(path)]
     marking = Path(marking).resolve()  # the re-runs work in the submission's code folder
     storage.ensure_writable(marking)
-    folders = sheets.assign(marking, [z.name for z in zips])
+    places = folders.assign(marking, [z.name for z in zips])
     box = choose(options.unsafe, marking)
     if isinstance(box, str):
         print(
@@ -288,7 +288,7 @@ def mark(
     reused: set[Path] = set()  # marked before, with the same zip and options
     print(f"checking {len(zips)} archive(s) before anything runs ...", flush=True)
     for z in zips:  # every archive is checked and unpacked before anything runs
-        out[z], check, before = unpack_one(z, folders[z.name], marking, options, again)
+        out[z], check, before = unpack_one(z, places[z.name], marking, options, again)
         if check:
             todo.add(z)
         if before:
@@ -301,10 +301,10 @@ def mark(
         if z in todo:
             twins = [n for n in same.get(sheet.sha256, []) if n != z.name and sheet.sha256 != "?"]
             print(f"[{i}/{len(zips)}] {z.name}: checking ...", flush=True)
-            check_one(sheet, folders[z.name], twins, options, box)
+            check_one(sheet, places[z.name], twins, options, box)
         skipped = "already marked (AGAIN=1 / --again to redo): " if z in reused else ""
-        if z in reused and sheet.pending and cohort.gather(sheet, folders[z.name]):
-            sheets.write_sheet(sheet, folders[z.name])
+        if z in reused and sheet.pending and cohort.gather(sheet, places[z.name]):
+            sheets.write_sheet(sheet, places[z.name])
             skipped = "re-runs gathered from the cluster: "
         first = f"; first failure: {describe(sheet.failures[0])}" if sheet.failures else ""
         print(
@@ -314,9 +314,9 @@ def mark(
             flush=True,
         )
     if options.slurm and send is not None:
-        waiting = [(out[z], folders[z.name]) for z in zips if out[z].pending]
+        waiting = [(out[z], places[z.name]) for z in zips if out[z].pending]
         for sheet in send(waiting, marking):
-            sheets.write_sheet(sheet, folders[next(z for z in zips if out[z] is sheet).name])
+            sheets.write_sheet(sheet, places[next(z for z in zips if out[z] is sheet).name])
     sheets.write_marks(marking)
     marks_page.write(marking)
     return [out[z] for z in zips]

@@ -14,7 +14,7 @@ from coursework.records import storage
 from coursework.records.layout import ResultsSet
 from coursework.report import page_html
 from coursework.report.page import text
-from coursework.verify import sheets
+from coursework.verify import folders, sheets
 
 
 def link(marking: Path, path: Path) -> str | None:
@@ -31,7 +31,7 @@ def rows(marking: Path) -> list[dict]:
         out.append(
             {
                 **{k: text(v) for k, v in sheet.mark_row().items()},
-                "sheet": link(marking, folder / f"{sheets.SHEET}.md"),
+                "sheet": link(marking, folder / f"{folders.SHEET}.md"),
                 "page": link(marking, folder / sheets.RESULTS_PAGE),
             }
         )
@@ -41,7 +41,7 @@ def rows(marking: Path) -> list[dict]:
 def write(marking: Path) -> Path:
     """Write ``<marking>/index.html`` from every sheet there; return its path."""
     marking = Path(marking)
-    path = marking / sheets.PAGE
+    path = marking / folders.PAGE
     data = {"marking": marking.resolve().name, "rows": rows(marking)}
     storage.write_text(path, page_html.document("marking", "Marking", data))
     return path

@@ -61,7 +61,7 @@ class Group:
         roots = {c: Path("/sys/fs/cgroup") / c for c in ("memory", "pids")}
         if not all((r / "cgroup.procs").is_file() for r in roots.values()):
             return None
-        dirs = {}
+        dirs: dict[str, Path] = {}
         group = cls("cgroup v1", dirs)
         try:
             for controller, root in roots.items():

@@ -42,6 +42,7 @@ def rerun_rows(
     if isinstance(box, str) and not options.slurm:
         sheet.facts.update(reruns_agreeing="refused: no sandbox", sandbox="none", rerun_sample=NONE)
         return [whole("re-run: refused", NONE, "a sandbox", short(box, 120), Verdict.NOTE)]
+    kind = box.kind if isinstance(box, Sandbox) else "none"
     by_path = {c["record"]: c for c in candidates}
     quoted = [c["record"] for c in candidates if c["weight"] >= QUOTED]
     count = options.reruns(len(quoted))
@@ -56,7 +57,7 @@ def rerun_rows(
         else ("the marker's, with the handed-in models/ and experiments/")
     )
     sheet.facts.update(
-        sandbox="bwrap, on the cluster's nodes" if options.slurm else str(box.kind),
+        sandbox="bwrap, on the cluster's nodes" if options.slurm else kind,
         rerun_seed=str(seed),
         catch_chance=chance(picked, quoted, count),
         rerun_engine=engine,
@@ -69,22 +70,27 @@ def rerun_rows(
     for i, rel in enumerate(picked, start=1):
         sheet.reran.append(rel)
         task = task_of(folder, rs, rel, by_path[rel], i, code, options)
-        if options.slurm:
+        if options.slurm or not isinstance(box, Sandbox):
             storage.write_json(task_file(folder, i), task)
             rows.append(pending_row(task, "not sent yet"))
             continue
-        run_id, seed_label = label(task["settings"])
-        print(
-            f"    [{i}/{len(picked)}] re-training {run_id} seed {seed_label} "
-            f"({task['settings']['config'].get('epochs')} epochs, backend "
-            f"{task['env']['KERAS_BACKEND']}) with the marker's engine and the handed-in "
-            f"models, sandbox: {box.kind}; limits {Limits(**task['limits']).words()}",  # type: ignore[union-attr]
-            flush=True,
-        )
-        mine = task_rows(task, run_task(task, box))  # type: ignore[arg-type]
-        print(f"        -> {rerun.outcome(mine)}", flush=True)
-        rows += mine
+        rows += retrain_here(task, f"[{i}/{len(picked)}]", box)
     agreeing(sheet, rows)
+    return rows
+
+
+def retrain_here(task: dict[str, Any], count: str, box: Sandbox) -> list[Row]:
+    """Run a re-run's task on this machine, saying so, and compare it."""
+    run_id, seed_label = label(task["settings"])
+    print(
+        f"    {count} re-training {run_id} seed {seed_label} "
+        f"({task['settings']['config'].get('epochs')} epochs, backend "
+        f"{task['env']['KERAS_BACKEND']}) with the marker's engine and the handed-in "
+        f"models, sandbox: {box.kind}; limits {Limits(**task['limits']).words()}",
+        flush=True,
+    )
+    rows = task_rows(task, run_task(task, box))
+    print(f"        -> {rerun.outcome(rows)}", flush=True)
     return rows
 
 

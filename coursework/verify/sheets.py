@@ -1,8 +1,7 @@
 """The marking folder's records: one folder and sheet per submission, and the table of all.
 
 ``<marking>/<folder>/sheet.{md,csv,json}`` per submission (and ``results.html``, its results
-page), the folder named from the zip's name by :func:`folder_name` (never ``.``, ``..``,
-empty or over :data:`NAME_LIMIT` characters; two zips never share one: :func:`assign`);
+page), the folder named from the zip's name (:mod:`.folders`);
 ``<marking>/marks.{md,csv}`` rebuilt from every sheet in the marking folder
 (:func:`write_marks`), so that marking one zip again never loses the others' rows;
 ``<marking>/index.html``, the same table as a page. Every string a submission wrote (its zip's
@@ -12,24 +11,18 @@ line of the Markdown, :mod:`.marks_page` the page's.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from coursework.analysis.checks import COLUMNS, Row
-from coursework.records import layout, storage
+from coursework.records import storage
+from coursework.verify.folders import MARKS, SHEET
 from coursework.verify.verdicts import COUNTS, NONE, STOPPED, SUBMISSION_VERDICTS, Verdict, whole
 
-SHEET, MARKS = "sheet", "marks"
-PAGE = layout.PAGE  # index.html: the marking table as a page (marks_page.py), as a set's page
 RESULTS_PAGE = "results.html"  # a submission's results drawn by this checkout's code
-TOP_FILES = (f"{MARKS}.md", f"{MARKS}.csv", PAGE)  # what make mark writes in the marking folder
-RESERVED = frozenset(n.casefold() for n in TOP_FILES)  # never a submission's folder
-NAME_LIMIT = 64  # characters of a submission's folder name (file systems allow 255 bytes)
 VERDICTS = SUBMISSION_VERDICTS
 BROKEN_ROWS = STOPPED  # a row that stopped the marking of its submission
 MARK_COLUMNS = [
@@ -166,65 +159,6 @@ def describe(row: Row) -> str:
         else f"{row.run} seed {row.seed}: {row.file}"
     )
     return f"{row.check} ({where}): expected {row.expected}, got {row.got} [{row.verdict}]"
-
-
-# --------------------------------------------------------------------------- folder names
-
-
-def folder_name(zip_name: str) -> str:
-    """A safe folder name for the zip named ``zip_name``: its stem where that is made of
-    letters, digits and ``_ . @ + -`` (not first: ``.`` or ``-``), is at most
-    :data:`NAME_LIMIT` characters and is not a file of the marking folder's own
-    (:data:`RESERVED`, letter case aside: ``marks.md.zip`` would stop the table being
-    written); otherwise the stem made so, cut, and ``-`` plus 8 hex digits of the name's
-    sha256 (so that ``s 1.zip`` and ``s?1.zip`` differ)."""
-    stem = zip_name[:-4] if zip_name.lower().endswith(".zip") else zip_name
-    safe = re.sub(r"[^A-Za-z0-9_.@+-]", "_", stem)
-    safe = re.sub(r"^[.-]", "_", safe)
-    if safe == stem and 0 < len(safe) <= NAME_LIMIT and safe.casefold() not in RESERVED:
-        return safe
-    digest = hashlib.sha256(zip_name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return f"{safe[: NAME_LIMIT - 9] or 'submission'}-{digest}"
-
-
-def owner(folder: Path) -> str | None:
-    """The zip name a marked folder belongs to (its sheet's), or None."""
-    try:
-        return json.loads((folder / f"{SHEET}.json").read_text())["name"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
-
-
-def assign(marking: Path, zip_names: list[str]) -> dict[str, Path]:
-    """Zip name -> its folder in ``marking``: :func:`folder_name`, with ``-2``, ``-3``, ...
-    where another zip of this batch (letter case aside) or of an earlier marking has it."""
-    out: dict[str, Path] = {}
-    taken: set[str] = set()
-    for name in zip_names:
-        base = candidate = folder_name(name)
-        n = 1
-        while candidate.casefold() in taken or owner(marking / candidate) not in (None, name):
-            n += 1
-            candidate = f"{base}-{n}"
-        taken.add(candidate.casefold())
-        out[name] = inside(marking, marking / candidate)
-    return out
-
-
-def inside(marking: Path, path: Path) -> Path:
-    """``path``, after checking that it is a folder directly in ``marking`` (nothing outside
-    the marking folder is ever created or deleted)."""
-    path = Path(path)
-    if path.parent.resolve() != Path(marking).resolve() or path.name in ("", ".", ".."):
-        raise ValueError(f"{path}: not a folder of the marking folder {marking}")
-    return path
-
-
-def clear(marking: Path, path: Path) -> None:
-    """Remove ``path`` (a folder in a submission's folder of ``marking``) if it is there."""
-    if Path(path).parent.parent.resolve() != Path(marking).resolve():
-        raise ValueError(f"{path}: not inside a submission's folder of {marking}")
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- writing them

@@ -21,7 +21,7 @@ from coursework.records.layout import ResultsSet
 from coursework.records.record import SCHEMA_VERSION
 from coursework.records.results import HISTORY_COLUMNS, summary_rows
 from coursework.report import page, page_html
-from coursework.verify import marks_page, sheets
+from coursework.verify import folders, marks_page, sheets
 from coursework.verify.files import check_files
 from tests.helpers import run_cli
 
@@ -202,7 +202,7 @@ def test_make_page_writes_the_page_outside_the_manifest_so_verify_still_passes(m
 
 def fake_sheet(marking: Path, name: str, failed: bool, page: bool) -> Path:
     """A marked submission's folder: its sheet and (``page``) its results page."""
-    folder = marking / sheets.folder_name(name)
+    folder = marking / folders.folder_name(name)
     folder.mkdir(parents=True)
     verdict = Verdict.MISMATCH if failed else Verdict.OK
     rows = [Row("toy/fc", "0", "re-run", "history.csv", "1", "2" if failed else "1", verdict)]

@@ -24,7 +24,7 @@ from coursework.records.results import SeedResult
 from coursework.report import page
 from coursework.report.submission import LISTING
 from coursework.verify import changes as changes_mod
-from coursework.verify import handed, marks_page, sheets
+from coursework.verify import folders, handed, marks_page, sheets
 from coursework.verify.changes import changes
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import Verdict, whole
@@ -147,16 +147,16 @@ def test_check_code_puts_bytes_on_the_sheet_and_old_sheets_still_read(tmp_path, 
 
 @pytest.mark.parametrize("zip_name", ["marks.md.zip", "MARKS.CSV.zip", "index.html.zip"])
 def test_no_zip_gets_a_folder_named_as_a_file_of_the_marking_folder(zip_name):
-    name = sheets.folder_name(zip_name)
-    assert name.casefold() not in sheets.RESERVED
+    name = folders.folder_name(zip_name)
+    assert name.casefold() not in folders.RESERVED
     assert name.startswith(zip_name[:-4] + "-") and len(name) == len(zip_name) - 4 + 9
 
 
 def test_marks_are_written_beside_a_submission_of_a_colliding_name(tmp_path):
     names = ["marks.md.zip", "marks.csv.zip", "index.html.zip", "Index.HTML.zip"]
-    folders = sheets.assign(tmp_path, names)
-    assert len({f.name.casefold() for f in folders.values()}) == len(names)
-    for name, folder in folders.items():
+    made = folders.assign(tmp_path, names)
+    assert len({f.name.casefold() for f in made.values()}) == len(names)
+    for name, folder in made.items():
         sheets.write_sheet(Sheet(name, "0" * 64, {"page_limit": 6}), folder)
     sheets.write_marks(tmp_path)
     marks_page.write(tmp_path)
@@ -198,7 +198,7 @@ def rendered(md: str) -> str:
 
 def test_a_submissions_strings_are_text_in_sheet_md_and_marks_md(tmp_path):
     sheet = evil_sheet()
-    folder = sheets.assign(tmp_path, [sheet.name])[sheet.name]
+    folder = folders.assign(tmp_path, [sheet.name])[sheet.name]
     sheets.write_sheet(sheet, folder)
     sheets.write_marks(tmp_path)
     for md in (sheets.sheet_markdown(sheet), (tmp_path / "marks.md").read_text()):
@@ -215,7 +215,7 @@ def test_a_submissions_strings_are_text_in_sheet_md_and_marks_md(tmp_path):
 
 def test_the_marking_page_shows_a_script_named_submission_as_text(tmp_path):
     sheet = evil_sheet()
-    sheets.write_sheet(sheet, sheets.assign(tmp_path, [sheet.name])[sheet.name])
+    sheets.write_sheet(sheet, folders.assign(tmp_path, [sheet.name])[sheet.name])
     out = marks_page.write(tmp_path).read_text()
     assert "alert(1)" in out  # it is there, escaped
     for bad in ("<script>alert", "</script><", "<img src=x"):
