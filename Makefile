@@ -116,11 +116,12 @@ $(STAMP): pyproject.toml $(wildcard $(LOCK))
 	@touch $@
 
 # every target that trains, plots or reports depends on this: the environment, then remember
-# the backend and its install for the next command
+# the backend and its install for the next command (each make its own temporary file, renamed
+# over the last: two commands started at once both go on)
 env: $(STAMP)
 	@{ echo "SAVED_BACKEND := $(BACKEND)"; grep -v -e '^SAVED_BACKEND ' -e '^SAVED_EXTRA_$(BACKEND) ' \
 	  $(VENV)/coursework.mk 2>/dev/null; echo "SAVED_EXTRA_$(BACKEND) := $(EXTRA)"; } \
-	  > $(VENV)/coursework.mk.tmp && mv $(VENV)/coursework.mk.tmp $(VENV)/coursework.mk
+	  > $(VENV)/coursework.mk.$$$$ && mv -f $(VENV)/coursework.mk.$$$$ $(VENV)/coursework.mk
 
 lock: ## refresh locks/*.txt: the newest versions pyproject.toml allows, for Python 3.11+
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -175,7 +176,7 @@ tune: env ## only the Optuna studies of QUESTION's tuned runs, on the validation
 
 notebook: env ## JupyterLab on notebooks/coursework.ipynb, the lab book (installs JupyterLab once)
 	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet "jupyterlab>=4" "ipywidgets>=8" -c $(LOCK)
-	$(PY) -m jupyter lab notebooks/coursework.ipynb
+	$(PY) -m jupyter lab notebooks/coursework.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 plots: env ## figures out of date in results/$(PROFILE) (PDF and PNG; without PROFILE: the results you have)
 	$(CW) plots --profile $(READ_PROFILE) $(DATA_FLAGS)

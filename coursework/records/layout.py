@@ -181,11 +181,17 @@ class ResultsSet:
         return self.figures_dir() / PROVENANCE
 
     def figure_files(self) -> list[Path]:
-        """The figure files (``.pdf``, ``.png``) in ``figures/``, sorted."""
+        """The figure files (``.pdf``, ``.png``) in ``figures/``, sorted; hidden files (a
+        temporary one a killed ``make plots`` left among them) are none, as in every other
+        listing of the results."""
         folder = self.figures_dir()
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir() if p.suffix in (".pdf", ".png"))
+        return sorted(
+            p
+            for p in folder.iterdir()
+            if p.suffix in (".pdf", ".png") and not p.name.startswith(".")
+        )
 
     def report_dir(self) -> Path:
         return self.dir() / "report"
