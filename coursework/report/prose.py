@@ -267,6 +267,19 @@ def unresolved(
     return problems
 
 
+# a field as a student may write it, and the field of numbers.tex that holds it
+FIELD_WORDS = {
+    "mean": "test",
+    "accuracy": "test",
+    "acc": "test",
+    "test_accuracy": "test",
+    "sd": "testsd",
+    "std": "testsd",
+    "val_accuracy": "val",
+    "best_epoch": "epoch",
+}
+
+
 def _unknown(
     key: str, field: str, fields: dict[str, list[str]], runs: dict[str, list[str]]
 ) -> str | None:
@@ -294,8 +307,9 @@ def _unknown(
             f"runs: {_listed([f'{question}/{r}' for r in runs[question]])}{per_run}",
         )
     others = [k for k, fs in fields.items() if field in fs]
+    word = FIELD_WORDS.get(field.lower())
     return f"no field {field!r} for {key}" + _hint(
-        _nearest(field, fields[key]),
+        word if word in fields[key] else _nearest(field, fields[key]),
         f"fields: {', '.join(fields[key])}"
         + (f"; {field} is there for {_listed(others, 4)}" if others else ""),
     )

@@ -185,9 +185,10 @@ def test_result_names_are_exactly_the_macros_of_numbers_tex(toy_results):
     bad = (
         "\\result{toy/fc}{tset}\n\\result{tyo/fc}{test}\n\\result{fc}{test}\n"
         "\\result{toy/fc}\n\\result{toy/fc}{Test}\n\\result{toy/fc/seed-0}{test}\n"
+        "\\result{toy/fc}{mean}\n"
     )
     problems = prose.unresolved({"a.tex": bad}, questions)
-    assert [line for _, line, _ in problems] == [1, 2, 3, 4, 5, 6]
+    assert [line for _, line, _ in problems] == [1, 2, 3, 4, 5, 6, 7]
     said = [msg for _, _, msg in problems]
     assert "no field 'tset' for toy/fc (did you mean test? fields: test, testsd" in said[0]
     assert "no question 'tyo' in this report (did you mean toy/fc? questions: toy;" in said[1]
@@ -195,6 +196,7 @@ def test_result_names_are_exactly_the_macros_of_numbers_tex(toy_results):
     assert "\\result wants two arguments" in said[3]
     assert "no field 'Test' for toy/fc (did you mean test?" in said[4]  # exactly, as LaTeX
     assert "no run 'fc/seed-0' in toy (did you mean toy/fc?" in said[5]
+    assert "no field 'mean' for toy/fc (did you mean test?" in said[6]  # its mean over seeds
 
 
 def test_a_misspelled_report_toml_key_gets_the_nearest_known_one(tmp_path):
