@@ -93,10 +93,8 @@ def state(job: Job, claimed: bool = False) -> State:
     from coursework.records.project import project_digest
 
     out = job.out
-    if not claimed:
-        with locks.run_claim(out) as free:
-            if not free:
-                return State("training")
+    if not claimed and locks.claimed_elsewhere(out):  # looks: creates no file, no folder
+        return State("training")
     if not (out / layout.RECORD).exists():
         if (layout.staging_dir(out) / layout.RECORD).exists():
             return State(Status.STOPPED)  # a replacement completed, not yet swapped in

@@ -40,6 +40,27 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def claimed_elsewhere(run_folder: Path) -> bool:
+    """Whether another process holds :func:`run_claim` on ``run_folder`` now. Only looks: a
+    claim's file is made by the process that claims, so where there is none nobody does, and
+    ``make plan`` or ``make status`` leave nothing behind."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks
+        return False
+    try:
+        f = open(Path(run_folder).parent / f".{Path(run_folder).name}.lock")  # noqa: SIM115
+    except OSError:
+        return False
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
 @contextlib.contextmanager
 def run_claim(run_folder: Path, wait: bool = False) -> Iterator[bool]:
     """Claim a run folder for this process while it trains it: True if claimed, False if

@@ -99,3 +99,21 @@ def test_make_notebook_as_root_allows_root(fake_project):
         timeout=60,
     ).stdout
     assert "jupyter lab notebooks/coursework.ipynb --allow-root" in out, out
+
+
+def test_status_and_plan_leave_no_file_in_the_results(tmp_path, tiny_npz, capsys):
+    """They look at the runs (and at whether another process trains one) without claiming
+    any: a quick-only student's `make plan` makes no results/full of lock files."""
+    from coursework.records import locks
+    from tests.helpers import run_cli, toy_spec
+
+    spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1, seeds="[0, 1]")
+    res = tmp_path / "results"
+    assert run_cli("--results", res, "status", spec, "--profile", "quick") == 0
+    assert run_cli("--results", res, "plan", spec, "--profile", "quick") == 0
+    made = [p for p in res.rglob("*") if p.parent != res]  # the calibration cache aside
+    assert made == [], made
+    held = ResultsSet(res, "quick").run_dir("toy", "fc", 0)
+    with locks.run_claim(held):  # another process training it is still seen
+        assert run_cli("--results", res, "status", spec, "--profile", "quick") == 0
+    assert "training" in capsys.readouterr().out
