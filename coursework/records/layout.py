@@ -129,6 +129,14 @@ def sets(results: Path) -> list[str]:
     return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
 
+TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp(\.[^.]+)*$")  # storage.atomic()'s
+
+
+def is_temporary(path: Path) -> bool:
+    """Whether ``path`` is a temporary file of :func:`coursework.records.storage.atomic`."""
+    return bool(TEMPORARY.match(Path(path).name))
+
+
 @dataclass(frozen=True)
 class ResultsSet:
     """One results set: ``root`` (the results folder) and ``name`` (``quick``, ``full``,
@@ -192,6 +200,14 @@ class ResultsSet:
             for p in folder.iterdir()
             if p.suffix in (".pdf", ".png") and not p.name.startswith(".")
         )
+
+    def leftovers(self) -> list[Path]:
+        """Temporary files of :func:`coursework.records.storage.atomic` among the figures
+        (``.NAME.XXXX.tmp.EXT``): what a drawing killed while it saved left."""
+        folder = self.figures_dir()
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if is_temporary(p))
 
     def report_dir(self) -> Path:
         return self.dir() / "report"

@@ -10,7 +10,6 @@ import io
 import json
 import math
 import os
-import re
 import tempfile
 import time
 import zipfile
@@ -42,26 +41,18 @@ def _umask() -> int:
     return mask
 
 
-TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp(\.[^.]+)*$")  # atomic()'s, a kill left
 STALE_TEMPORARY = 120.0  # seconds: older than any write of atomic(), its writer is gone
 
 
-def is_temporary(path: Path) -> bool:
-    """Whether ``path`` is a temporary file of :func:`atomic` (``.NAME.XXXX.tmp.EXT``)."""
-    return bool(TEMPORARY.match(Path(path).name))
-
-
-def clear_temporaries(folder: Path, older_than: float = STALE_TEMPORARY) -> list[Path]:
-    """Remove the temporary files of :func:`atomic` in ``folder`` that a killed writer left
-    (older than ``older_than`` seconds: a write in progress keeps its own); the removed."""
-    folder = Path(folder)
+def clear_temporaries(paths: list[Path], older_than: float = STALE_TEMPORARY) -> list[Path]:
+    """Remove those of ``paths`` (temporary files of :func:`atomic` that a killed writer
+    left: :meth:`coursework.records.layout.ResultsSet.leftovers`) older than ``older_than``
+    seconds (a write in progress keeps its own); the removed."""
     gone = []
-    if not folder.is_dir():
-        return gone
     now = time.time()
-    for path in folder.iterdir():
+    for path in paths:
         try:
-            if is_temporary(path) and path.is_file() and now - path.stat().st_mtime > older_than:
+            if path.is_file() and not path.is_symlink() and now - path.stat().st_mtime > older_than:
                 path.unlink()
                 gone.append(path)
         except OSError:

@@ -219,7 +219,7 @@ def all_figures(rs: ResultsSet, force: bool = False) -> FigureUpdate:
             f"PROFILE={rs.profile})"
         )
     folder = rs.figures_dir()
-    storage.clear_temporaries(folder)  # what a killed drawing left
+    storage.clear_temporaries(rs.leftovers())  # what a killed drawing left
     base = rs.dir()
     old = read_provenance(rs)
     new: dict[str, dict] = {}

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from coursework.records import storage
+from coursework.records import layout, storage
 from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT
 
 KILLED_WRITER = """
 import sys, time
-from coursework.records import storage
+from coursework.records import layout, storage
 with storage.atomic(sys.argv[1]) as tmp:
     tmp.write_bytes(b"%PDF-1.4 half a figure")
     print("writing", flush=True)
@@ -43,13 +43,14 @@ def test_a_figure_killed_while_saved_leaves_a_file_the_next_drawing_clears(tmp_p
     os.kill(writer.pid, signal.SIGKILL)
     writer.wait()
     left = [p for p in folder.iterdir() if p.name != "toy-curves.pdf"]
-    assert len(left) == 1 and storage.is_temporary(left[0]), left
+    assert len(left) == 1 and layout.is_temporary(left[0]), left
     assert rs.figure_files() == [folder / "toy-curves.pdf"]  # verify's list never sees it
-    assert storage.clear_temporaries(folder) == []  # young: perhaps a write in progress
+    assert storage.clear_temporaries(rs.leftovers()) == []  # young: perhaps a write in progress
     old = time.time() - 2 * storage.STALE_TEMPORARY
     os.utime(left[0], (old, old))
     (folder / ".keep").write_text("not ours")
-    assert storage.clear_temporaries(folder) == left
+    assert rs.leftovers() == left
+    assert storage.clear_temporaries(rs.leftovers()) == left
     assert sorted(p.name for p in folder.iterdir()) == [".keep", "toy-curves.pdf"]
 
 
