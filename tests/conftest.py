@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,19 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 def save_npz(path: Path, arrays: dict) -> Path:
     np.savez(path, **arrays)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def template_settings(tmp_path_factory) -> Iterator[Path]:
+    """Every test reads the template's report.toml, never the one a student edited (their
+    questions, their name): `make test-fast` passes in a student's clone."""
+    from coursework.report import settings
+    from tests.helpers import template_report_toml
+
+    path = template_report_toml(tmp_path_factory.mktemp("settings") / "report.toml")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "SETTINGS_FILE", path)
+        yield path
 
 
 @pytest.fixture(scope="session")

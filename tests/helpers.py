@@ -149,3 +149,22 @@ def in_progress(src: Path, dest: Path, record: str = "absent", epochs: int = 1) 
         )
         (dest / layout.RECORD).write_text(json.dumps(rec))
     return dest
+
+
+def template_report_toml(path: Path, in_project: bool = False) -> Path:
+    """The template's report.toml as shipped (its defaults, the placeholder author, every
+    question), written to ``path`` (``in_project``: a project's root, the bibliography
+    relative to it): what the tests read instead of a student's own."""
+    from coursework.records.project import REPORT_TEMPLATES
+    from coursework.report.settings import PLACEHOLDER_AUTHOR
+
+    bib = "report_templates/references.bib" if in_project else REPORT_TEMPLATES / "references.bib"
+    path.write_text(
+        'title = "Deep learning coursework"\n'
+        f'author = "{PLACEHOLDER_AUTHOR}"\n'
+        "questions = []\n"
+        "page_limit = 6\n"
+        'style = "paper"\n'
+        f'bibliography = "{bib}"\n'
+    )
+    return path

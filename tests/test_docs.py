@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from coursework.runtime import backend
-from tests.helpers import installed_venv, needs_tex
+from tests.helpers import installed_venv, needs_tex, template_report_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -145,8 +145,9 @@ def test_make_help_shows_every_variable_the_makefile_reads():
 def fake_checkout(tmp_path: Path) -> Path:
     """The Makefile with an environment whose installs are all up to date, so that make
     only decides, and installs nothing; its Python is this one."""
-    for name in ("Makefile", "report.toml", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
+    template_report_toml(tmp_path / "report.toml", in_project=True)  # never a student's
     shutil.copytree(ROOT / "locks", tmp_path / "locks")
     (tmp_path / "report_templates").mkdir()
     shutil.copy(ROOT / "report_templates/references.bib", tmp_path / "report_templates")

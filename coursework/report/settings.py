@@ -152,10 +152,11 @@ def check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Path], list[str]]:
     return files, errors
 
 
-def read_settings(path: Path = SETTINGS_FILE, questions: list[str] | None = None) -> Settings:
-    """Read and check ``report.toml`` (defaults where it is absent); ``questions`` overrides
-    its list. Every bad field is named, with the file, in one ReportError."""
-    path = Path(path)
+def read_settings(path: Path | None = None, questions: list[str] | None = None) -> Settings:
+    """Read and check ``report.toml`` (default :data:`SETTINGS_FILE`, looked up when called:
+    the tests point it at the template's defaults, never a student's file); ``questions``
+    overrides its list. Every bad field is named, with the file, in one ReportError."""
+    path = Path(path) if path is not None else SETTINGS_FILE
     raw = read_toml(path)
     files, errors = check(raw, path.parent)
     if errors:

@@ -16,7 +16,7 @@ import pytest
 
 from coursework.records.project import ROOT, code_files
 from coursework.runtime import backend
-from tests.helpers import installed_venv, needs_tex
+from tests.helpers import installed_venv, needs_tex, template_report_toml
 
 
 def fresh_tree(folder: Path) -> Path:
@@ -28,6 +28,9 @@ def fresh_tree(folder: Path) -> Path:
             continue
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, folder / rel)
+    template_report_toml(
+        folder / "report.toml", in_project=True
+    )  # the template's, not a student's edits
     installed_venv(folder, code=folder)
     for args in (
         ["init", "-q"],
