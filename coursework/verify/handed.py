@@ -145,8 +145,7 @@ def code_of(root: Path) -> dict[str, Path]:
 
 
 def check_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
-    """What the student changed against the template, and which runs the handed-in code
-    made (by the digest of the training code)."""
+    """What the student changed against the template (its git history is the marker's)."""
     code = code_of(root)
     if not code:
         return [absent("code", "code/", "handed in")]
@@ -157,6 +156,18 @@ def check_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
         how += f", {c.note}" if c.note else ""
         row = [name, c.lines_added, c.lines_removed, how, c.bytes_added, c.bytes_removed]
         sheet.changed_files.append(row)
+    base = diff.base[:10] if diff.base else diff.note
+    verdict = Verdict.OK if diff.base else Verdict.NOTE
+    return [whole("code: template commit", "code/", "a template commit", base, verdict)]
+
+
+def check_runs_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
+    """Which runs the handed-in code made (the digest of the training code each ``run.json``
+    records), and whether ``SUBMISSION.json`` names that code; it reads every record, so it
+    runs in the sandbox with the other reads (:mod:`.inspection`)."""
+    code = code_of(root)
+    if not code:
+        return []
     digest = code_digest(code)
     handed = ResultsSet(root / "results", desc.get("results_set", ""))
     recs = [storage.read_json(p) for p in handed.record_paths()]
@@ -165,9 +176,7 @@ def check_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]:
     sheet.facts["runs_by_handed_in_code"] = f"{same}/{len(recs)}" + (
         f" ({unknown} made before runs recorded their code)" if unknown else ""
     )
-    base = diff.base[:10] if diff.base else diff.note
-    verdict = Verdict.OK if diff.base else Verdict.NOTE
-    rows = [whole("code: template commit", "code/", "a template commit", base, verdict)]
+    rows = []
     if desc.get("code_sha256") not in (None, digest):
         expected = short(desc["code_sha256"], 12)
         rows.append(whole("code digest", DESCRIPTION, expected, digest[:12], Verdict.EDITED))

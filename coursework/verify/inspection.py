@@ -20,6 +20,7 @@ from coursework.verify.archive import MAX_FILES
 from coursework.verify.handed import (
     bad_results_set,
     check_listing,
+    check_runs_code,
     read_description,
     report_settings,
     submission_root,
@@ -125,6 +126,7 @@ def read_submission(sheet: Sheet, files: Path, work: Path, sandboxed: bool) -> d
         found["overleaf"] = overleaf_zip.relative_to(files).as_posix()
     found["questions"] = sheet.facts.get("questions", "").split()
     found["candidates"] = candidates(rs, sources, files)
+    sheet.rows += check_runs_code(root, desc, sheet)
     return found
 
 
