@@ -61,10 +61,9 @@ def plan_line(tasks: list[Path], res: Resources, speed: float) -> str:
     return (
         f"mark on Slurm: {len(tasks)} re-run(s) of {zips} submission(s), "
         f"{images:,} training images: about {duration(images / speed)} of tasks at "
-        f"{speed:,.0f} images/s "
-        f"(--rerun-speed: what one task trains at on partition "
-        f"{res.partition or 'the default'}), each with {res.gpus} GPU(s), {res.cpus} CPU(s), "
-        f"{res.mem} memory"
+        f"{speed:,.0f} images/s (--rerun-speed: one task's speed there); each task: "
+        f"{res.gpus} GPU(s), {res.cpus} CPU(s), {res.mem} memory, time {res.time}, partition "
+        f"{res.partition or 'the cluster default'}"
     )
 
 
