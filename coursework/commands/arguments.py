@@ -96,9 +96,14 @@ TOLERANCE = arg(
 RUN_FOLDER = arg("run_folder", type=Path, help="e.g. results/quick/conv/conv2/seed-0")
 
 
-def cluster(time: str | None, default: str) -> tuple[Arg, ...]:
+def cluster(
+    time: str | None,
+    default: str,
+    memory: str = "16G, or what a node has",
+) -> tuple[Arg, ...]:
     """What each task of a Slurm array asks for (make slurm; make mark SLURM=1); ``time``:
-    the default time per task (``default``: it in words)."""
+    the default time per task (``default``: it in words), ``memory``: the default memory in
+    words."""
     return (
         arg("--partition", default="", help="Slurm partition (default: the cluster's)"),
         arg(
@@ -108,7 +113,7 @@ def cluster(time: str | None, default: str) -> tuple[Arg, ...]:
             help="GPUs per task (default: 1 where the partition's nodes have GPUs, else 0: CPU)",
         ),
         arg("--time", default=time, help=f"time limit per task (default: {default})"),
-        arg("--mem", default=None, help="memory per task (default: 16G, or what a node has)"),
+        arg("--mem", default=None, help=f"memory per task (default: {memory})"),
         arg("--cpus", type=int, default=None, help="CPU cores per task (default: 4, or a node's)"),
         arg(
             "--setup",
@@ -169,7 +174,11 @@ MARK_LIMITS = (
         help="send the re-runs to Slurm as one array job (make mark again gathers them); "
         "the integrity checks stay here",
     ),
-    *cluster(None, "the longest re-run's time limit, plus 10 minutes"),
+    *cluster(
+        None,
+        "the longest re-run's time limit, plus 10 minutes",
+        "the sandbox's memory plus 2 GB",
+    ),
 )
 
 
