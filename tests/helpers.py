@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from coursework.records import layout
+from coursework.runtime import backend
 
 # a test that compiles the PDF (TeX Live) and reads it back (poppler's pdftotext)
 needs_bwrap = pytest.mark.skipif(
@@ -22,6 +23,17 @@ needs_tex = pytest.mark.skipif(
     shutil.which("latexmk") is None or shutil.which("pdftotext") is None,
     reason="TeX Live / poppler not installed",
 )
+# a test that trains, builds and marks a submission: once, in the TensorFlow pass (a re-run
+# uses the backend the run recorded), with TeX and bubblewrap
+MARKING_TESTS = [
+    pytest.mark.slow,
+    needs_tex,
+    needs_bwrap,
+    pytest.mark.skipif(
+        backend.current() != "tensorflow",
+        reason="trains, builds and marks a submission: once, in the TensorFlow pass",
+    ),
+]
 
 
 def installed_venv(folder: Path, code: Path | None = None) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from coursework.analysis.checks import Row
 from coursework.records import storage
+from coursework.verify.retraining import RERUNS, agreeing, run_task, task_rows
 from coursework.verify.sandbox import choose
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import Verdict
@@ -37,7 +38,7 @@ MAX_RESULT = 96 << 20  # bytes: a re-run's answer (64 MiB at most) and its cappe
 
 def task_path(folder: Path, row: Row) -> Path:
     """The task file of a pending row (``task NNN`` in its expected column)."""
-    return folder / "reruns" / f"{row.expected.removeprefix('task ')}.task.json"
+    return folder / RERUNS / f"{row.expected.removeprefix('task ')}.task.json"
 
 
 def read_task(path: Path) -> dict[str, Any]:
@@ -53,8 +54,6 @@ def result_path(task: Path) -> Path:
 def gather(sheet: Sheet, folder: Path) -> int:
     """Replace each pending row of ``sheet`` whose result came back by its comparison rows;
     the number gathered."""
-    from coursework.verify.retraining import agreeing, task_rows
-
     rows, got = [], 0
     for row in sheet.rows:
         if row.verdict != Verdict.PENDING:
@@ -86,8 +85,6 @@ def read_result(path: Path) -> dict[str, Any] | None:
 def main(argv: list[str] | None = None) -> int:
     """On a node: run one task (a re-run) in the sandbox under its limits, and write its
     result whole beside it."""
-    from coursework.verify.retraining import run_task
-
     task = Path((argv if argv is not None else sys.argv[1:])[0])
     spec = read_task(task)
     box = choose(bool(spec.get("unsafe")), task.parent)

@@ -46,7 +46,7 @@ RECORD_KEYS = (  # a handed-in run.json's keys that a re-run and its comparison 
 NESTED_KEYS = {
     "metrics": ("test_accuracy", "epochs_run"),
     "dataset": ("fingerprint",),
-    "environment": ("python", "backend", "backend_version", "keras", "numpy", "cpu", "gpus"),
+    "environment": rerun.ENV_KEYS,  # what tells whether a re-run must repeat byte for byte
     "determinism": ("op_determinism",),
 }
 

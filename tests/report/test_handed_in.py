@@ -13,20 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from coursework.runtime import backend
 from coursework.verify import mark, options, sheets
-from tests.helpers import needs_bwrap, needs_tex, run_cli, toy_spec
+from tests.helpers import MARKING_TESTS, run_cli, toy_spec
 from tests.verify.test_mark import bump_val_accuracy, edited
 
-pytestmark = [
-    pytest.mark.slow,
-    needs_tex,
-    needs_bwrap,
-    pytest.mark.skipif(
-        backend.current() != "tensorflow",
-        reason="trains, builds and marks a submission: once, in the TensorFlow pass",
-    ),
-]
+pytestmark = MARKING_TESTS
 
 SET = "quick"
 TOP = f"submission/results/{SET}/"

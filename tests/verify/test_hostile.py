@@ -19,21 +19,17 @@ from pathlib import Path
 import pytest
 
 from coursework.records.layout import ResultsSet
-from coursework.runtime import backend
 from coursework.verify import mark, options, overleaf, rerun
 from coursework.verify.sandbox import ENGINE
-from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
+from tests.helpers import (
+    FC_AND_CONV,
+    MARKING_TESTS,
+    handed_in_zip,
+    run_cli,
+    toy_spec,
+)
 
-pytestmark = [
-    pytest.mark.slow,
-    needs_tex,
-    needs_bwrap,
-    pytest.mark.skipif(
-        backend.current() != "tensorflow",
-        reason="trains, builds and marks a submission: once, in "
-        "the TensorFlow pass (a re-run uses the backend the run recorded)",
-    ),
-]
+pytestmark = MARKING_TESTS
 
 SET = "submission/results/quick/"
 OVERLEAF = SET + "report/report-overleaf.zip"

@@ -24,8 +24,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coursework.runtime import backend
-from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, toy_spec
+from tests.helpers import (
+    FC_AND_CONV,
+    MARKING_TESTS,
+    handed_in_zip,
+    toy_spec,
+)
 from tests.verify.test_hostile import (
     HISTORY,
     MODELS,
@@ -37,15 +41,7 @@ from tests.verify.test_hostile import (
     snapshot,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    needs_tex,
-    needs_bwrap,
-    pytest.mark.skipif(
-        backend.current() != "tensorflow",
-        reason="trains, builds and marks submissions: once, in the TensorFlow pass",
-    ),
-]
+pytestmark = MARKING_TESTS
 
 LIMITS = [
     "--memory-gb",

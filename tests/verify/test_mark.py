@@ -15,22 +15,18 @@ import pytest
 
 from coursework.records import storage
 from coursework.report.settings import PLACEHOLDER_AUTHOR
-from coursework.runtime import backend
 from coursework.verify import mark, options
 from coursework.verify.sheets import Sheet, describe
-from tests.helpers import FC_AND_CONV, handed_in_zip, needs_bwrap, needs_tex, run_cli, toy_spec
+from tests.helpers import (
+    FC_AND_CONV,
+    MARKING_TESTS,
+    handed_in_zip,
+    run_cli,
+    toy_spec,
+)
 from tests.verify.test_archive import bomb, make_zip
 
-pytestmark = [
-    pytest.mark.slow,
-    needs_tex,
-    needs_bwrap,
-    pytest.mark.skipif(
-        backend.current() != "tensorflow",
-        reason="trains, builds and marks a submission: once, in "
-        "the TensorFlow pass (a re-run uses the backend the run recorded)",
-    ),
-]
+pytestmark = MARKING_TESTS
 
 HISTORY = "submission/results/quick/toy/fc/seed-0/history.csv"
 TEX = "submission/results/quick/report/toy.tex"
