@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursework.analysis import manifest
-from coursework.records import layout, storage
+from coursework.records import layout
 from coursework.records.errors import ReportError, ResultsError
 from coursework.records.layout import ResultsSet
-from coursework.report.render import NUMBERS
+from coursework.report.questions import NUMBERS, built
 
 WEIGHTS = (".h5", ".keras")  # in the results: never handed in (nor listed)
 ROWS = (layout.SUMMARY, layout.STATS, layout.ENSEMBLES, layout.VERIFICATION)  # by question
@@ -47,23 +47,6 @@ class Part:
         )
 
 
-def paper_questions(rs: ResultsSet) -> list[str]:
-    """The questions of the paper built, as its ``report/numbers.json`` records them."""
-    path = rs.report_dir() / NUMBERS
-    again = f"build the report again (make report PROFILE={rs.profile})"
-    if not path.exists():
-        raise ReportError(f"{path} does not exist: {again}")
-    try:
-        ids = [q["id"] for q in storage.read_json(path)["questions"]]
-    except (KeyError, TypeError) as exc:
-        raise ReportError(f"{path}: no list of questions with ids: {again}") from exc
-    except ResultsError as exc:
-        raise ReportError(f"{exc}: {again}") from exc
-    if not ids or not all(isinstance(q, str) and q and "/" not in q for q in ids):
-        raise ReportError(f"{path}: no list of questions with ids: {again}")
-    return ids
-
-
 def figure_question(stem: str) -> str:
     """The question of a figure, by its name (``conv-curves`` -> ``conv``)."""
     return stem.rsplit("-", 1)[0]
@@ -80,7 +63,7 @@ def ready(rs: ResultsSet) -> list[str]:
             f"{rdir / 'report.pdf'} does not exist: build the report first (make "
             f"report PROFILE={profile})"
         )
-    ids = paper_questions(rs)
+    ids = built(rs)
     for q in ids:
         if not rs.record_paths(q):
             folder = rs.question_dir(q)

@@ -44,6 +44,7 @@ from coursework.report.prose import (
     unwritten_lines,
     write_once,
 )
+from coursework.report.questions import NUMBERS, built, choose
 from coursework.report.settings import Settings, read_settings
 from coursework.report.sources import (
     bib_keys,
@@ -55,7 +56,6 @@ from coursework.report.sources import (
 )
 
 TEMPLATES = REPORT_TEMPLATES
-NUMBERS = "numbers.json"
 OVERLEAF = "report-overleaf.zip"
 
 # kind -> (caption, wide, where): "body" figures carry the comparison, the rest go to the
@@ -187,21 +187,17 @@ def render_part(
 
 
 def chosen_questions(rs: ResultsSet, settings: Settings) -> list[QuestionNumbers]:
-    """The questions of the report, in the order ``report.toml`` (or ``QUESTIONS``) gives."""
+    """The questions of the report, in the order ``report.toml`` (or ``QUESTIONS``) gives
+    (:func:`.questions.choose`)."""
     available = tables.numbers(rs)
     if not available:
         raise ReportError(f"no complete runs under {rs.dir()}: nothing to report")
-    if not settings.questions:
-        return available
     by_id = {q.id: q for q in available}
-    missing = [q for q in settings.questions if q not in by_id]
-    if missing:
-        raise ReportError(
-            f"{settings.source}: questions: no complete runs of "
-            f"{', '.join(missing)} under {rs.dir()}"
-            f" (questions with results: {', '.join(by_id)})"
-        )
-    return [by_id[q] for q in settings.questions]
+    try:
+        ids = choose(settings, list(by_id))
+    except ReportError as exc:
+        raise ReportError(f"{exc}, under {rs.dir()}") from None
+    return [by_id[q] for q in ids]
 
 
 def question_texts(
@@ -344,7 +340,7 @@ def build(
     """Render, compile; say whether the body fits the page limit, and what is unwritten."""
     settings = settings or read_settings()
     report_dir = render(rs, prose_root, settings)
-    ids = [q["id"] for q in storage.read_json(report_dir / NUMBERS)["questions"]]
+    ids = built(rs)
     pdf = compile_pdf(report_dir)
     if pdf is not None:
         print(

@@ -50,7 +50,8 @@ from coursework.records.record import SCHEMA_VERSION
 from coursework.records.storage import write_bytes
 from coursework.report import prose
 from coursework.report.handed_in import Part, part_manifest, ready, results_part
-from coursework.report.render import NUMBERS, OVERLEAF, prose_paths
+from coursework.report.questions import NUMBERS
+from coursework.report.render import OVERLEAF, prose_paths
 from coursework.report.settings import SETTINGS_FILE
 
 NEVER = (".h5", ".keras", ".npz", ".npy", ".pyc")  # in the code
