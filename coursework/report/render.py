@@ -27,7 +27,7 @@ from coursework.analysis import tables
 from coursework.analysis.contract import QuestionNumbers
 from coursework.records import storage
 from coursework.records.errors import ReportError
-from coursework.records.layout import SUMMARY, VERIFICATION, ResultsSet
+from coursework.records.layout import SUMMARY, ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.records.record import SCHEMA_VERSION
 from coursework.report.latex import check_budget, compile_pdf, layout, page_budget, tex, tex_cited
@@ -271,10 +271,7 @@ def report_texts(
             cited=cited,
             bibliography_style=Path(settings.bibliography_style).stem,
             environment=tables.environment(rs),
-            verification=verification_context(
-                rs.aggregate(VERIFICATION),
-                [q.id for q in questions],
-            ),
+            verification=verification_context(rs, [q.id for q in questions]),
         )
     )
     return texts, files

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from coursework.analysis import manifest
 from coursework.analysis.checks import PASSING, Verdict
 from coursework.analysis.contract import QuestionNumbers
 from coursework.records import storage
-from coursework.records.errors import ReportError
+from coursework.records.errors import ReportError, ResultsError
+from coursework.records.layout import VERIFICATION, ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.report.latex import spec_cites, tex
 from coursework.report.settings import Settings
@@ -77,13 +79,22 @@ def spec_citations(questions: list[QuestionNumbers], known: set[str] | None) -> 
     return keys
 
 
-def verification_context(path: Path, questions: list[str]) -> dict | None:
+def verification_context(rs: ResultsSet, questions: list[str]) -> dict | None:
     """The reproducibility appendix, from ``verification.csv`` when ``make verify`` ran: the
-    counts of every kind of check, and the re-runs of the report's questions, one row per run
-    and check with its seeds."""
+    counts of every kind of check of the paper's questions (and of the set as a whole), and
+    their re-runs, one row per run and check with its seeds. None (no appendix) where verify
+    has not run, or did not check the paper's results as they are now (:func:`unverified`):
+    an appendix may only say what was checked."""
+    path = rs.aggregate(VERIFICATION)
     if not path.exists():
         return None
-    rows = storage.read_csv(path)
+    rows = [r for r in storage.read_csv(path) if r["run"].split("/")[0] in ("-", *questions)]
+    if why := unverified(rs, rows, questions):
+        print(
+            f"note: the report has no verification appendix: {why} "
+            f"(make verify PROFILE={rs.profile}, then make report)"
+        )
+        return None
     bad = [r for r in rows if r.get("verdict") not in PASSING]
     counts: dict[str, dict] = {}
     for r in rows:
@@ -91,13 +102,17 @@ def verification_context(path: Path, questions: list[str]) -> dict | None:
         c["count"] += 1
         c["ok"] += r.get("verdict") in PASSING
     reruns = [r for r in rows if r["kind"] == "re-run"]
+    grouped: dict[tuple, list[str]] = {}
+    for r in reruns:
+        grouped.setdefault((r["run"], r["check"], r["verdict"]), []).append(r["seed"])
+    table = [
+        {"run": run, "check": check, "verdict": verdict, "seeds": ", ".join(seeds)}
+        for (run, check, verdict), seeds in grouped.items()
+    ]
+    retrained = len({(r["run"], r["seed"]) for r in reruns})
     sentence = (
         f"make verify checked {len(rows)} item(s) of these results"
-        + (
-            f" and re-trained {len({(r['run'], r['seed']) for r in reruns})} run(s)"
-            if reruns
-            else ""
-        )
+        + (f" and re-trained {retrained} run(s) and seed(s)" if reruns else "")
         + (": all matched." if not bad else f": {len(bad)} did not match.")
         + "".join(
             f" Note, {r['check']}: {r['file']}, {r['got']}."
@@ -105,15 +120,28 @@ def verification_context(path: Path, questions: list[str]) -> dict | None:
             if r.get("verdict") == Verdict.NOTE
         )
     )
-    grouped: dict[tuple, list[str]] = {}
-    for r in reruns:
-        if r["run"].split("/")[0] in questions:
-            grouped.setdefault((r["run"], r["check"], r["verdict"]), []).append(r["seed"])
-    table = [
-        {"run": run, "check": check, "verdict": verdict, "seeds": ", ".join(seeds)}
-        for (run, check, verdict), seeds in grouped.items()
-    ]
     return {"sentence": sentence, "counts": list(counts.values()), "reruns": table}
+
+
+def unverified(rs: ResultsSet, rows: list[dict], questions: list[str]) -> str | None:
+    """Why ``verification.csv``'s ``rows`` are not of the paper's results as they are now
+    (None: they are): a file of the paper's questions that the manifest lists now and verify
+    did not check with these bytes (added, or changed since, e.g. a run trained again)."""
+    checked = {r["file"]: r["got"] for r in rows if r["check"] == "file sha256"}
+    try:
+        files = manifest.read(rs).get("files", {})
+    except ResultsError as exc:
+        return str(exc)
+    now = {
+        rel: meta["sha256"][:12]
+        for rel, meta in files.items()
+        if rel.split("/")[0] in questions and "/" in rel
+    }
+    changed = sorted(rel for rel, sha in now.items() if checked.get(rel) != sha)
+    if not changed:
+        return None
+    more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+    return f"{changed[0]}{more} changed since make verify checked them"
 
 
 def numbers_tex(questions: list[QuestionNumbers]) -> str:

@@ -31,9 +31,10 @@ from pathlib import Path
 
 from coursework.analysis import manifest
 from coursework.analysis.checks import COLUMNS, InScope, Row
-from coursework.records import layout, runs, storage
+from coursework.records import layout, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
+from coursework.report import questions
 from coursework.runtime import env
 from coursework.verify import rerun
 from coursework.verify.derived import check_aggregates, check_figures
@@ -121,9 +122,14 @@ def verify(
     :func:`integrity`); writes ``verification.csv`` and returns its rows."""
     rows = integrity(rs, question, running=True) + check_lock(rs)
     if do_rerun:
-        jobs = [
-            p for p in rerun.rerun_jobs(rs, question, sample) if not runs.in_progress(p.parent)
-        ]  # never one in progress
+        among = None if question else questions.paper(rs).ids
+        jobs = rerun.rerun_jobs(rs, question, sample, among)  # never one in progress
+        print(
+            f"verify: re-training {len(jobs)} run(s) and seed(s) of "
+            + (f"{question}" if question else f"the paper's questions, {', '.join(among or ())}")
+            + (" (QUESTION=... for another)" if among else ""),
+            flush=True,
+        )
         rows += rerun.rerun(rs, jobs, tolerance)
     storage.write_csv(
         rs.aggregate(layout.VERIFICATION),

@@ -69,16 +69,19 @@ def rerun_jobs(
     rs: ResultsSet,
     question: str | None,
     sample: int | None,
+    among: tuple[str, ...] | None = None,
 ) -> list[Path]:
-    """``run.json`` paths of the complete runs to re-train: all, or a sample seeded with 0
-    (``make verify``'s, the same every time; a marker's is :func:`secret_sample`)."""
+    """``run.json`` paths of the complete runs to re-train, of ``question`` (None: of the
+    questions ``among``, or all): all, or a sample seeded with 0 (``make verify``'s, the same
+    every time; a marker's is :func:`secret_sample`)."""
     paths = [
         p
         for p in [
             *rs.record_paths(question),
             *rs.trial_paths(question),
         ]
-        if not runs.in_progress(p.parent)
+        if (among is None or question is not None or rs.relative(p).split("/")[0] in among)
+        and not runs.in_progress(p.parent)
         and storage.read_json(p)["status"] in (Status.COMPLETE, Status.PRUNED)
     ]
     if sample is not None and sample < len(paths):

@@ -130,9 +130,43 @@ def test_report_gets_a_reproducibility_appendix(copy, tmp_path):
     files = sum(r.check == "file sha256" for r in rows)
     assert f"file sha256 & {files} & {files} \\\\" in tex
     assert (
-        f"checked {len(rows)} item(s) of these results and re-trained 1 run(s): all matched"
+        f"checked {len(rows)} item(s) of these results and re-trained 1 run(s) and seed(s): "
+        "all matched"
     ) in tex
     assert "re-run history: byte-identical" in tex
+
+
+def test_the_appendix_leaves_out_a_verification_older_than_the_results(copy, tmp_path, capsys):
+    """A run trained again after `make verify` (its files, and the manifest, rewritten): the
+    paper no longer says "all matched" of results verify never saw, and says why."""
+    rs = ResultsSet(copy, "quick")
+    verify.verify(rs, do_rerun=False)
+    history = copy / "quick/toy/fc/seed-1/history.csv"
+    history.write_text(history.read_text() + "\n")
+    with locks.locked(rs):
+        manifest.write(rs)
+    report.render(rs, prose_root=tmp_path / "prose")
+    tex = (copy / "quick/report/report.tex").read_text()
+    assert "of these results" not in tex
+    assert "toy/fc/seed-1/history.csv changed since make verify checked them" in (
+        capsys.readouterr().out
+    )
+
+
+def test_verify_re_trains_the_papers_questions_and_says_which(copy, capsys):
+    """Runs of a question outside the paper (report/numbers.json: toy) are checked, not
+    re-trained; the appendix's count is of the paper's runs."""
+    shutil.copytree(copy / "quick/toy", copy / "quick/other")
+    for path in (copy / "quick/other").glob("*/seed-*/run.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "question": "other"}))
+    rs = ResultsSet(copy, "quick")
+    assert {p.parts[-4] for p in rerun.rerun_jobs(rs, None, None)} == {"toy", "other"}
+    rows = verify.verify(rs, sample=3)
+    retrained = {r.run.split("/")[0] for r in rows if r.check.startswith("re-run")}
+    assert retrained == {"toy"}
+    assert "re-training 3 run(s) and seed(s) of the paper's questions, toy" in (
+        capsys.readouterr().out
+    )
 
 
 def test_edited_history_digit_fails_naming_the_file(copy):
