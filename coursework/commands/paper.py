@@ -38,11 +38,12 @@ def _figures(rs: ResultsSet) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from coursework.report import questions
     from coursework.report.settings import SETTINGS_FILE, read_settings
 
     settings = read_settings(args.settings or SETTINGS_FILE, args.questions)
     out = paper(args.rs, settings)
-    print(f"report: {out}")
+    print(f"report: {out} (the questions {', '.join(questions.built(args.rs))})")
     try:
         _page(args.rs)
     except ReportError as exc:  # the paper is built: the page is the lesser thing
@@ -95,16 +96,19 @@ def paper(
 
 
 def cmd_submission(args: argparse.Namespace) -> int:
-    from coursework.report import submission
+    from coursework.report import questions, submission
 
     archive = submission.gather(args.rs, args.out, notebook=not args.no_notebook)
     print(f"submission: {archive.with_suffix('')}/ and {archive} (see LISTING.txt inside)")
+    if note := questions.mismatch(args.rs):
+        print(note)
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from coursework.analysis import checks
     from coursework.records import layout
+    from coursework.report import questions
     from coursework.runtime import backend
     from coursework.verify import integrity as verify
 
@@ -118,6 +122,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         not args.no_rerun,
     )
     print(checks.table(rows))
+    if note := questions.mismatch(args.rs):
+        print(note)
     for r in rows:
         if r.verdict == checks.Verdict.NOTE:
             print(

@@ -307,13 +307,23 @@ def report(
     questions: list[str] | None = None,
     root: Path | str = RESULTS,
     dataset: str | None = None,
+    build: bool = True,
 ) -> Path:
     """Figures, then the paper (``report.toml``; ``questions`` overrides its list): the PDF's
-    path (the ``.tex`` file's where TeX is not installed)."""
+    path (the ``.tex`` file's where TeX is not installed). ``build=False``: the paper as it
+    was built, not built again (``make submission`` runs the lab book so: what it hands in
+    is the paper ``make report`` made)."""
     from coursework.commands.paper import paper
+    from coursework.report import questions as paper_questions
     from coursework.report.settings import read_settings
 
-    return paper(_rs(root, profile, dataset), read_settings(questions=questions), say=False)
+    rs = _rs(root, profile, dataset)
+    if build:
+        return paper(rs, read_settings(questions=questions), say=False)
+    ids = paper_questions.built(rs)
+    print(f"the report as built ({', '.join(ids)}), not built again: {rs.report_dir()}")
+    pdf = rs.report_dir() / "report.pdf"
+    return pdf if pdf.exists() else rs.report_dir() / "report.tex"
 
 
 class Page:

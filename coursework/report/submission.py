@@ -135,9 +135,9 @@ def gather(
     made and says so, one error; what a killed one left (staging only) the next removes."""
     folder = Path(folder) if folder is not None else root / "submission"
     archive = folder.with_suffix(".zip")
-    ready(rs)  # the report and its questions, before anything runs
+    ids = ready(rs)  # the report and its questions, before anything runs
     _clear(folder, archive)
-    book = executed_notebook(root / NOTEBOOK, rs) if notebook else None
+    book = executed_notebook(root / NOTEBOOK, rs, ids) if notebook else None
     part = results_part(rs)  # after the notebook: what it changed
     paths = contents(rs, root, part)
     files = {name: p if isinstance(p, bytes) else p.read_bytes() for name, p in paths.items()}
@@ -337,9 +337,11 @@ def unwritten_lines(rs: ResultsSet) -> list[str]:
     )
 
 
-def executed_notebook(path: Path, rs: ResultsSet) -> bytes | None:
+def executed_notebook(path: Path, rs: ResultsSet, paper: list[str]) -> bytes | None:
     """The lab book with its outputs: as saved if it has any, else executed now on these
-    results (its parameters' question, complete runs skipped); None without a notebook. Where
+    results; None without a notebook. Run so that it changes nothing handed in: its question
+    one of the ``paper``'s (its parameters' where it is, else the paper's first; complete runs
+    are skipped), and the report shown as built, not built again (``BUILD_REPORT``). Where
     it cannot be run (no nbclient, or a cell fails), the saved one, with a note."""
     if not path.exists():
         return None
@@ -356,8 +358,17 @@ def executed_notebook(path: Path, rs: ResultsSet) -> bytes | None:
     book = nbformat.reads(data.decode(), as_version=4)
     for cell in book.cells:
         if "parameters" in cell.metadata.get("tags", []):
-            cell.source += f"\nPROFILE = {rs.profile!r}\nRESULTS = {str(Path(rs.root).resolve())!r}"
-    print(f"running {path} to hand it in with its outputs ...", flush=True)
+            cell.source += (
+                f"\n# make submission: these results, a question of the paper, the paper as built"
+                f"\nPROFILE = {rs.profile!r}\nRESULTS = {str(Path(rs.root).resolve())!r}"
+                f"\nQUESTION = QUESTION if QUESTION in {paper!r} else {paper[0]!r}"
+                "\nBUILD_REPORT = False"
+            )
+    print(
+        f"running {path} to hand it in with its outputs (a question of the paper; the report "
+        "as built, not built again) ...",
+        flush=True,
+    )
     try:
         nbclient.NotebookClient(
             book,

@@ -28,6 +28,24 @@ def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
     assert [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
 
 
+def test_make_submission_runs_the_lab_book_on_a_question_of_the_paper_built_as_it_is(tmp_path):
+    """The lab book run to be handed in: its question one of the paper's (the paper's first
+    where the book's is not), and its report cell told not to build the paper again (a
+    rebuilt paper of other questions than `make report` built was handed in unnoticed)."""
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('QUESTION = "conv"\nBUILD_REPORT = True')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("print(QUESTION, BUILD_REPORT, PROFILE)")]
+    path = tmp_path / "book.ipynb"
+    nbformat.write(nb, path)
+    rs = ResultsSet(tmp_path / "results", "quick")
+    for paper, shown in ((["skip", "conv"], "conv False quick"), (["skip"], "skip False quick")):
+        ran = json.loads(submission.executed_notebook(path, rs, paper))
+        assert "".join(ran["cells"][-1]["outputs"][0]["text"]).strip() == shown
+
+
 @pytest.mark.slow
 @needs_tex
 @pytest.mark.skipif(
@@ -42,7 +60,7 @@ def test_the_notebook_runs_top_to_bottom_and_writes_the_clis_bytes(tmp_path):
     res = tmp_path / "nb-results"
     params.source = (
         f'QUESTION = "conv"\nPROFILE = "quick"\nONLY = ["fc100", "conv1"]\n'
-        f"SEEDS = [0]\nRESULTS = {str(res)!r}\nOWN_IMAGES = []\n"
+        f"SEEDS = [0]\nRESULTS = {str(res)!r}\nOWN_IMAGES = []\nBUILD_REPORT = True\n"
     )
     nbclient.NotebookClient(
         nb,
