@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.queues
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 from coursework.runtime import env
@@ -49,9 +50,22 @@ def _start(
     backend: str | None,
     settings: dict | None,
 ) -> None:
-    """A worker's first step: its slot's environment, then the parent's training settings."""
+    """A worker's first step: whole lines, its slot's environment, then the parent's
+    training settings."""
+    whole_lines()
     os.environ.update(worker_env(slots.get(), workers, backend, len(env.nvidia_smi_gpus())))
     if settings is not None:
         from coursework.runtime import backend as keras_backend
 
         keras_backend.configure(settings["deterministic"], settings["mixed_precision"])
+
+
+def whole_lines() -> None:
+    """Write each line of this process's output in one piece, flushed at its end: runs
+    trained at once share the terminal, and where ``PYTHONUNBUFFERED`` is set (Docker images,
+    the lab book, Slurm scripts) a ``print`` is otherwise two writes, its text and its newline,
+    between which another process's line lands."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # a notebook's is not a file's
+        if reconfigure is not None:
+            reconfigure(line_buffering=True, write_through=False)
