@@ -1,27 +1,28 @@
 """The data of the results page (``results/<set>/index.html``, :mod:`.page_html` writes it):
 every run and seed with its settings in the course's words, its numbers and curves, each
-question's confusion matrix, misclassified images and tuning trials, and where the results
-came from. Read from the results files alone, as the PDF is (no Keras), and from a
-submission's handed-in results as well: every string in it is untrusted text, cut to
-:data:`TEXT_LIMIT` characters (the page shows it as text, never as markup)."""
+question's summary (a row per run: ``stats.csv``'s mean ± sd and difference from the
+baseline, at the paper's decimals), confusion matrix, misclassified images and tuning trials,
+and where the results came from; the paper's questions (:func:`questions.paper`) first, with
+the figures the paper shows of them. Read from the results files alone, as the PDF is (no
+Keras), and from a submission's handed-in results as well: every string in it is untrusted
+text, cut to :data:`TEXT_LIMIT` characters (the page shows it as text, never as markup)."""
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from coursework.analysis import words
+from coursework.analysis import display, stats_table, words
 from coursework.analysis.checks import PASSING, Verdict
 from coursework.records import layout, results, spec, storage
-from coursework.records.errors import ResultsError
+from coursework.records.errors import CourseworkError, ResultsError
 from coursework.records.layout import ResultsSet
-from coursework.records.record import TrainConfig
+from coursework.records.record import Status, TrainConfig
 from coursework.records.runs import in_progress
+from coursework.report import page_html, questions
 
 TEXT_LIMIT = 300  # characters of any one string from the results
 MOST_IMAGES = 36  # misclassified images per question (what training keeps, engine/run.py)
@@ -87,10 +88,15 @@ def curves(history: list[dict[str, str]]) -> dict[str, list[float | None]]:
     return out
 
 
-def settings(cfg: TrainConfig, seed: object) -> dict[str, str]:
-    """Every setting of a run and seed in words (``η = 0.1``, ``relu units``), by key."""
+def settings(cfg: TrainConfig, seed: object, defaults: dict[str, object]) -> dict[str, str]:
+    """Every setting of a run and seed in words (``η = 0.1``, ``relu units``), by key; a model
+    key the run leaves out at its builder's ``defaults`` (:func:`words.builder_defaults`), as
+    :func:`words.run_changes` counts it: saying a default differs in nothing from leaving it."""
     out = {"seed": text(f"seed {seed}")}
-    for key, value in words.flat(cfg).items():
+    given = words.flat(cfg)
+    for key, value in defaults.items():
+        given.setdefault(f"model.{key}", list(value) if isinstance(value, tuple) else value)
+    for key, value in given.items():
         out[text(key, 60)] = text(words.setting(key, value))
     return out
 
@@ -118,9 +124,12 @@ def _records(rs: ResultsSet, question: str) -> list[tuple[Path, dict[str, Any]]]
     return sorted(out, key=place)
 
 
-def _own_words(rs: ResultsSet, question: str, recs: list[dict[str, Any]]) -> dict[str, str]:
+def _own_words(
+    rs: ResultsSet, question: str, recs: list[dict[str, Any]], bib: dict[str, str]
+) -> dict[str, str]:
     """Run -> what sets it apart, as the paper's settings table says it: its description in
-    the spec (else activation, penalties, ...), with the common settings it does not share."""
+    the spec (its citations readable, else activation, penalties, ...), with the common
+    settings it does not share."""
     s = spec.trained_spec(rs, question)
     described = (
         {r.name: r.description for r in s.resolve(rs.name)}
@@ -133,22 +142,29 @@ def _own_words(rs: ResultsSet, question: str, recs: list[dict[str, Any]]) -> dic
     _, own = words.common_settings(list(configs.values()))
     out = {}
     for (name, cfg), differs in zip(configs.items(), own, strict=True):
-        mine = described.get(name) or words.run_other(cfg)
+        mine = page_html.cited(described.get(name) or "", bib) or words.run_other(cfg)
         out[name] = text("; ".join(x for x in [mine, *differs] if x and x != "-") or "-")
     return out
 
 
-def runs_table(rs: ResultsSet) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One row per run and seed of the set (every status), and each row's curves."""
+def runs_table(
+    rs: ResultsSet, order: list[str], paper: questions.Paper, bib: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One row per run and seed of the set (every status), questions in ``order``, and each
+    row's curves; ``paper``: whether its numbers are in the paper (complete, of its question)."""
     found = verdicts(rs)
     rows: list[dict[str, Any]] = []
     histories: list[dict[str, Any]] = []
-    for q in rs.questions():
+    defaults: dict[str | None, dict[str, object]] = {}
+    for q in order:
         records = _records(rs, q)
-        own = _own_words(rs, q, [rec for _, rec in records])
+        own = _own_words(rs, q, [rec for _, rec in records], bib)
         for path, rec in records:
             m = rec.get("metrics") or {}
             run, seed = str(rec.get("run")), rec.get("seed")
+            cfg = TrainConfig.from_dict(rec["config"])
+            if cfg.builder not in defaults:  # read once: a file parsed
+                defaults[cfg.builder] = words.builder_defaults(cfg.builder or "")
             rows.append(
                 {
                     "question": text(q),
@@ -162,7 +178,9 @@ def runs_table(rs: ResultsSet) -> tuple[list[dict[str, Any]], list[dict[str, Any
                     "seconds": number(m.get("train_seconds"), 4),
                     "params": number(rec.get("params"), 12),
                     "verify": _verdict(found, f"{q}/{run}", str(seed)),
-                    "settings": settings(TrainConfig.from_dict(rec["config"]), seed),
+                    "complete": (done := rec.get("status") == Status.COMPLETE),
+                    "paper": done and q in paper,
+                    "settings": settings(cfg, seed, defaults[cfg.builder]),
                 }
             )
             hist = path.parent / layout.HISTORY
@@ -171,17 +189,6 @@ def runs_table(rs: ResultsSet) -> tuple[list[dict[str, Any]], list[dict[str, Any
             except (OSError, UnicodeDecodeError, ValueError):
                 histories.append(curves([]))
     return rows, histories
-
-
-def png(image: np.ndarray) -> str:
-    """An image in [0, 1] (H, W, 1 or 3) as a ``data:`` URI of a PNG (Pillow)."""
-    from PIL import Image
-
-    img = np.clip(np.nan_to_num(image.astype(np.float32)) * 255, 0, 255).astype(np.uint8)
-    img = 255 - img[..., 0] if img.shape[-1] == 1 else img  # dark on light, as the appendix
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def best_seed(runs: dict[str, list[results.SeedResult]]) -> tuple[str, results.SeedResult]:
@@ -210,7 +217,7 @@ def appendix(runs: dict[str, list[results.SeedResult]]) -> dict[str, Any]:
         np.add.at(m, (y, p), 1)
         names = [text(n, 40) for n in pred.get("class_names", range(k))]
         images = [
-            {"src": png(img), "true": names[y[i]], "predicted": names[p[i]]}
+            {"src": page_html.png(img), "true": names[y[i]], "predicted": names[p[i]]}
             for i, img in zip(pred["mis_index"][:MOST_IMAGES], pred["mis_images"], strict=False)
         ]
     except (ResultsError, OSError, ValueError, KeyError, IndexError, EOFError) as exc:
@@ -281,18 +288,57 @@ def _param(value: object) -> float | str | None:
     return number(value, 6)
 
 
-def question_panel(rs: ResultsSet, question: str) -> dict[str, Any]:
-    """What the page shows of one question beside its rows: its title, the appendix's
-    confusion matrix and errors, the tuning studies."""
+def summary(rows: list[dict[str, str]], digits: int) -> list[dict[str, Any]]:
+    """A row per run of the question's ``stats.csv`` ``rows``: its seeds, the mean and sd of
+    their test accuracy and its difference from the baseline, as numbers and as the paper's
+    statistics table prints them (:func:`stats_table.stats_table`, ``digits`` decimals)."""
+    try:
+        lines, _ = stats_table.stats_table(rows, digits)
+    except (KeyError, TypeError, ValueError):  # a stats.csv not training's
+        return []
+    return [
+        {"run": text(r.get("run")), "n": number(r.get("n"))}
+        | {k: number(r.get(k), 17) for k in ("mean", "sd", "diff")}
+        | {"test": text(f"{x['mean']} ± {x['sd']}" if x["sd"] != "-" else x["mean"])}
+        | {"delta": text(x["diff"]), **{k: text(x[k]) for k in ("ci", "p", "verdict", "note")}}
+        for r, x in zip(rows, lines, strict=True)
+    ]
+
+
+def question_panel(
+    rs: ResultsSet, question: str, paper: questions.Paper, bib: dict[str, str], stats: list
+) -> dict[str, Any]:
+    """What the page shows of one question beside its rows: its title, question and hypothesis,
+    whether the paper has it and the figures it shows (:func:`render.figures`), its decimals
+    (:func:`display.run_decimals`), its runs' colours and lines (their figures'), its summary,
+    the appendix's confusion matrix and errors, the tuning studies."""
+    from coursework.report import render
+
     s = spec.trained_spec(rs, question)
+    runs: dict[str, list[results.SeedResult]] = {}
+    digits = 2
     try:
         runs = results.load_question(rs, question, spec.run_order(rs, question))
         shown = appendix(runs) if runs else {}
-    except (ResultsError, KeyError, TypeError, ValueError) as exc:  # records not training's
+        digits = display.run_decimals(runs) if runs else 2
+    except (ResultsError, AttributeError, KeyError, TypeError, ValueError) as exc:  # not training's
         shown = {"unreadable": text(exc)}
+    said = {
+        k: text(page_html.cited(getattr(s, k), bib) if s is not None else "")
+        for k in ("title", "research_question", "hypothesis")
+    }
+    figures = render.figures(rs, question, rs.report_dir()) if question in paper else {}
     return {
         "id": text(question),
-        "title": text(s.title if s is not None else question),
+        **said,
+        "title": said["title"] or text(question),
+        "paper": question in paper,
+        "figures": [
+            {"name": Path(f["path"]).stem, "where": w} for w, fs in figures.items() for f in fs
+        ],
+        "digits": digits,
+        "styles": {text(r): st for r, st in page_html.run_looks(runs).items()},
+        "summary": summary([r for r in stats if r.get("question") == question], digits),
         **({"appendix": shown} if shown else {}),
         "studies": studies(rs, question),
     }
@@ -332,13 +378,23 @@ def provenance(rs: ResultsSet) -> dict[str, Any]:
 
 
 def page_data(rs: ResultsSet) -> dict[str, Any]:
-    """Everything the page shows, as one JSON-able dict."""
-    rows, histories = runs_table(rs)
+    """Everything the page shows, as one JSON-able dict: the paper's questions first, in its
+    order, then the others (the link to its PDF is the page's: :func:`page_html.pdf_link`)."""
+    paper = questions.paper(rs)
+    order = paper.first(*rs.questions())
+    bib = page_html.bibliography()
+    try:
+        stats = stats_table.read_aggregate(rs, layout.STATS)
+    except (CourseworkError, OSError, UnicodeDecodeError, ValueError, KeyError):
+        stats = []
+    rows, histories = runs_table(rs, order, paper, bib)
     return {
         "set": text(rs.name),
         "profile": text(rs.profile),
+        "paper": {"questions": [text(q) for q in paper.ids], "built": paper.built},
+        "colours": page_html.figstyle()["COLOURS"],
         "rows": rows,
         "curves": histories,
-        "questions": [question_panel(rs, q) for q in rs.questions()],
+        "questions": [question_panel(rs, q, paper, bib, stats) for q in order],
         "provenance": provenance(rs),
     }

@@ -1,5 +1,6 @@
-"""``<marking>/index.html``: the marking table as one page, a row per submission (verdict,
-pages, checks, re-runs, code changed), each linking to its sheet and to its results page,
+"""``<marking>/index.html``: the marking table as one page, a row per submission with every
+column ``marks.md`` has (questions, unwritten, pages, checks, re-runs, code changed, runs made
+by the handed-in code, verdict), each linking to its sheet and to its results page,
 ``<folder>/results.html``, which :func:`results_page` draws with this checkout's code from
 the results the submission hands in (the student's own ``index.html`` is code nobody
 checked: it is never what the marker opens). Sortable and filterable, as the results page's
@@ -15,6 +16,15 @@ from coursework.records.layout import ResultsSet
 from coursework.report import page_html
 from coursework.report.page import text
 from coursework.verify import folders, sheets
+from coursework.verify.verdicts import COUNTS
+
+NUMBERS = {"pages", "page_limit", *COUNTS}  # columns that sort as numbers
+LABELS = {
+    "page_limit": "limit",
+    "reruns_agreeing": "re-runs agreeing",
+    "rerun_sample": "re-run sample",
+}
+LABELS |= {"rerun_seed": "re-run seed", "runs_by_handed_in_code": "runs by the handed-in code"}
 
 
 def link(marking: Path, path: Path) -> str | None:
@@ -38,11 +48,21 @@ def rows(marking: Path) -> list[dict]:
     return out
 
 
+def columns() -> list[dict[str, object]]:
+    """The table's columns: ``marks.md``'s (:data:`sheets.MARK_COLUMNS`, in its order), then
+    the link to the results page; each with its label and whether it sorts as a number."""
+    out: list[dict[str, object]] = [
+        {"key": k, "label": LABELS.get(k, k.replace("_", " ")), "num": k in NUMBERS}
+        for k in sheets.MARK_COLUMNS
+    ]
+    return out + [{"key": "page", "label": "results", "num": False}]
+
+
 def write(marking: Path) -> Path:
     """Write ``<marking>/index.html`` from every sheet there; return its path."""
     marking = Path(marking)
     path = marking / folders.PAGE
-    data = {"marking": marking.resolve().name, "rows": rows(marking)}
+    data = {"marking": marking.resolve().name, "columns": columns(), "rows": rows(marking)}
     storage.write_text(path, page_html.document("marking", "Marking", data))
     return path
 

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from coursework.records import layout, storage
 from coursework.records.layout import ResultsSet
 from coursework.records.record import SCHEMA_VERSION
 from coursework.records.results import HISTORY_COLUMNS, summary_rows
-from coursework.report import page, page_html
+from coursework.report import page, page_html, questions
 from coursework.verify import folders, marks_page, sheets
 from coursework.verify.files import check_files
 from tests.helpers import run_cli
@@ -52,8 +53,11 @@ def folder(run: str) -> str:
     return re.sub(r"[^\w.-]", "_", run)[:60]
 
 
-def seed_files(rs: ResultsSet, q: str, run: str, seed: int, i: int, epochs: int) -> None:
-    """A seed's ``history.csv`` and ``run.json`` as training writes them (made-up numbers)."""
+def seed_files(
+    rs: ResultsSet, q: str, run: str, seed: int, i: int, epochs: int, **extra: object
+) -> None:
+    """A seed's ``history.csv`` and ``run.json`` as training writes them (made-up numbers);
+    ``extra``: what else its record holds (another ``config``, ``tuned``)."""
     d = rs.run_dir(q, folder(run), seed)
     d.mkdir(parents=True)
     acc = 0.9 + 0.01 * i + 0.002 * seed - 0.5 * np.exp(-np.arange(1, epochs + 1) / 2)
@@ -73,7 +77,7 @@ def seed_files(rs: ResultsSet, q: str, run: str, seed: int, i: int, epochs: int)
         "profile": "quick",
         "status": "complete",
     }
-    record |= {"config": config(run, i), "metrics": metrics, "params": 1000 + i}
+    record |= {"config": config(run, i), "metrics": metrics, "params": 1000 + i} | extra
     storage.write_json(d / layout.RECORD, record)
 
 
@@ -130,6 +134,84 @@ def fake_set(root: Path, runs=RUNS, q: str = "toy", epochs: int = 5) -> ResultsS
         Row(f"{q}/{runs[0][0]}", "1", "history", "h.csv", "1", "2", Verdict.MISMATCH).csv(),
     ]
     storage.write_csv(rs.aggregate(layout.VERIFICATION), COLUMNS, rows)
+    manifest.write(rs, ["test"])
+    return rs
+
+
+# A paper's results set: its questions zeta, then mid (the built paper's numbers.json says
+# so), and alpha, outside it (sorted, alpha would come first); texts that cite the bibliography
+PAPER = ("zeta", "mid")
+PAPER_SPECS = {
+    "zeta": (
+        3,
+        """
+        [[runs]]
+        name = "base"
+        model = { conv_maps = [], hidden = [16] }
+        [[runs]]
+        name = "wide"
+        model = { conv_maps = [], hidden = [64], activation = "sigmoid" }
+        [[runs]]
+        name = "base-tuned"
+        learning_rate = 0.3
+        model = { conv_maps = [], hidden = [16] }
+        [[runs]]
+        name = "deep"
+        description = "two hidden layers, as [@simard2003] has them"
+        model = { conv_maps = [], hidden = [16, 16] }
+        """,
+    ),
+    "mid": (3, '[[runs]]\nname = "a"\n[[runs]]\nname = "b"\nmodel = { hidden = [8] }\n'),
+    "alpha": (2, '[[runs]]\nname = "x"\n[[runs]]\nname = "y"\nmodel = { hidden = [8] }\n'),
+}
+PAPER_SPEC = """
+question = "{q}"
+title = "Question {q}"
+research_question = "Does {q} help [@nielsen2015, chapter 3]?"
+hypothesis = "It does [@simard2003]."
+builder = "conv:build"
+
+[defaults]
+dataset = "mnist-5k"
+optimizer = "sgd"
+learning_rate = 0.1
+batch_size = 32
+epochs = 5
+seeds = {seeds}
+
+[profiles.quick]
+[profiles.full]
+"""
+
+
+def paper_set(root: Path) -> ResultsSet:
+    """Three questions trained as their recorded specs say (made-up numbers, 1,000 test
+    images but in alpha), the paper built of zeta and mid (its numbers.json and PDF), the
+    statistics, figures and manifest written as training and ``make report`` leave them."""
+    from coursework.analysis import stats
+    from coursework.records import spec
+    from coursework.report.plots import all_figures
+
+    rs = ResultsSet(root, "quick")
+    for q, (n, runs) in PAPER_SPECS.items():
+        rs.question_dir(q).mkdir(parents=True)
+        body = PAPER_SPEC.format(q=q, seeds=list(range(n))) + textwrap.dedent(runs)
+        rs.spec_copy(q).write_text(body)
+        s = spec.trained_spec(rs, q)
+        assert s is not None, q
+        sizes = {} if q == "alpha" else {"dataset": {"sizes": {"test": 1000}}}
+        for i, run in enumerate(s.resolve(rs.name)):
+            tuned = (
+                {"tuned": {"params": {"learning_rate": 0.3}}} if run.name.endswith("-tuned") else {}
+            )
+            for seed in run.seeds:
+                seed_files(
+                    rs, q, run.name, seed, i, 5, config=run.config.to_dict(), **sizes, **tuned
+                )
+    built(rs, ids=PAPER)
+    (rs.report_dir() / "report.pdf").write_bytes(b"%PDF-1.4 the paper\n")
+    stats.write_stats(rs)
+    all_figures(rs)
     manifest.write(rs, ["test"])
     return rs
 
@@ -207,6 +289,7 @@ def fake_sheet(marking: Path, name: str, failed: bool, page: bool) -> Path:
     verdict = Verdict.MISMATCH if failed else Verdict.OK
     rows = [Row("toy/fc", "0", "re-run", "history.csv", "1", "2" if failed else "1", verdict)]
     facts = {"author": f"<b>{name}</b>", "pages": "5", "code_changed": "2 files"}
+    facts |= {"questions": "conv skip", "unwritten": "skip", "runs_by_handed_in_code": "4/4"}
     sheets.write_sheet(sheets.Sheet(name, "0" * 64, {"page_limit": 6}, rows, facts), folder)
     if page:
         (folder / sheets.RESULTS_PAGE).write_text("<!DOCTYPE html><title>results</title>")
@@ -284,9 +367,129 @@ def test_without_plotly_make_page_is_one_error_and_make_report_a_note(made, monk
     try:
         assert run_cli("--results", rs.root, "page", "--profile", "quick") == 2
         assert "needs plotly" in capsys.readouterr().err
-        monkeypatch.setattr(paper, "paper", lambda rs, settings: rs.report_dir())
+        monkeypatch.setattr(paper, "paper", built)  # the paper's record, no LaTeX
         assert run_cli("--results", rs.root, "report", "--profile", "quick") == 0
         assert "note: no results page: the results page needs plotly" in capsys.readouterr().out
     finally:
         monkeypatch.undo()
         page_html.plotly_gz.cache_clear()
+        (rs.report_dir() / questions.NUMBERS).unlink(missing_ok=True)
+
+
+def built(rs: ResultsSet, settings=None, ids: tuple[str, ...] | None = None) -> Path:
+    """What building the paper leaves for the commands after it: its ``numbers.json``,
+    recording its questions (``ids``, default: every question of ``rs``)."""
+    numbers = {
+        "schema_version": SCHEMA_VERSION,
+        "questions": [{"id": q} for q in ids or rs.questions()],
+    }
+    storage.write_json(rs.report_dir() / questions.NUMBERS, numbers)
+    return rs.report_dir()
+
+
+@pytest.fixture(scope="module")
+def paper_page(tmp_path_factory) -> tuple[ResultsSet, dict]:
+    rs = paper_set(tmp_path_factory.mktemp("paper") / "results")
+    return rs, blob(page_html.results_html(rs))
+
+
+def shown_question(data: dict, qid: str) -> dict:
+    """One question of the page's data."""
+    return next(q for q in data["questions"] if q["id"] == qid)
+
+
+def test_the_papers_questions_come_first_in_the_papers_order(paper_page):
+
+    rs, data = paper_page
+    assert questions.paper(rs).first(*rs.questions()) == ["zeta", "mid", "alpha"]
+    assert [q["id"] for q in data["questions"]] == ["zeta", "mid", "alpha"]
+    assert [q.get("paper") for q in data["questions"]] == [True, True, False]
+    assert list(dict.fromkeys(r["question"] for r in data["rows"])) == ["zeta", "mid", "alpha"]
+    assert data.get("paper", {}).get("questions") == list(PAPER)
+
+
+def test_a_setting_at_the_builders_default_is_no_difference(paper_page):
+    """wide sets activation = "sigmoid", conv:build's default, which base leaves out: the
+    two differ in their hidden layers alone (as ``words.run_changes`` counts it)."""
+    _, data = paper_page
+    rows = {(r["question"], r["run"], r["seed"]): r["settings"] for r in data["rows"]}
+    base, wide = rows["zeta", "base", 0], rows["zeta", "wide", 0]
+    differ = {k for k in base.keys() | wide.keys() if base.get(k) != wide.get(k)}
+    assert differ == {"model.hidden"}, {k: (base.get(k), wide.get(k)) for k in differ}
+
+
+def test_accuracies_have_the_decimals_the_paper_prints(paper_page):
+    from coursework.analysis import display
+    from coursework.records import results, spec
+
+    rs, data = paper_page
+    for q, decimals in (("zeta", 1), ("alpha", 2)):  # 1,000 test images; 10,000
+        runs = results.load_question(rs, q, spec.run_order(rs, q))
+        assert display.run_decimals(runs) == decimals
+        shown = shown_question(data, q)
+        assert shown.get("digits") == decimals
+        tests = [s["test"] for s in shown.get("summary", [])]
+        assert tests and all(
+            re.fullmatch(rf"\d+\.\d{{{decimals}}} ± \d+\.\d{{{decimals}}}", t) for t in tests
+        ), tests
+
+
+def test_citations_read_as_authors_and_year_never_as_keys(paper_page):
+    _, data = paper_page
+    text = json.dumps(data, ensure_ascii=False)
+    assert re.findall(r".{30}\[@.{20}", text) == []
+    deep = next(r for r in data["rows"] if r["run"] == "deep")
+    assert deep["what"].startswith("two hidden layers, as (Simard et al. 2003) has them")
+    zeta = shown_question(data, "zeta")
+    assert zeta["research_question"] == "Does zeta help (Nielsen 2015, chapter 3)?"
+    assert zeta["hypothesis"] == "It does (Simard et al. 2003)."
+
+
+def test_a_summary_row_per_run_holds_the_numbers_of_stats_csv(paper_page):
+    from coursework.analysis.display import pct
+
+    rs, data = paper_page
+    written = storage.read_csv(rs.aggregate(layout.STATS))
+    for q in data["questions"]:
+        mine = [r for r in written if r["question"] == q["id"]]
+        summary = q.get("summary", [])
+        assert [s["run"] for s in summary] == [r["run"] for r in mine]
+        d = q["digits"]
+        for s, r in zip(summary, mine, strict=True):
+            assert s["n"] == int(r["n"])
+            assert s["mean"] == pytest.approx(float(r["mean"]), abs=1e-12)
+            assert s["sd"] == pytest.approx(float(r["sd"]), abs=1e-12)
+            assert s["test"] == f"{pct(float(r['mean']), d)} ± {pct(float(r['sd']), d)}"
+            diff = None if r["diff"] == "" else float(r["diff"])
+            assert s["diff"] == (None if diff is None else pytest.approx(diff, abs=1e-12))
+            assert s["delta"] == ("-" if diff is None else f"{100 * diff:+.{d}f}")
+
+
+def test_each_run_has_the_colour_and_line_of_the_papers_figures(paper_page):
+    """The page's run styles are figstyle's (:func:`run_styles`, as the figures draw them):
+    a tuned run in its sibling's colour, dashed."""
+    from coursework.records import results, spec
+    from coursework.report import figstyle
+
+    rs, data = paper_page
+    for q in data["questions"]:
+        runs = results.load_question(rs, q["id"], spec.run_order(rs, q["id"]))
+        want = figstyle.run_styles(list(runs), figstyle.tuned_runs(runs))
+        assert {r: s["color"] for r, s in q.get("styles", {}).items()} == {
+            r: s["color"] for r, s in want.items()
+        }
+    zeta = shown_question(data, "zeta")["styles"]
+    assert zeta["base-tuned"] == {"color": zeta["base"]["color"], "dash": "dash"}
+    for names in (["a"], [f"r{i}" for i in range(19)], ["b", "b-tuned", "c", "c-tuned", "d"]):
+        tuned = {n for n in names if n.endswith("-tuned")}
+        assert page_html.run_styles(names, tuned) == figstyle.run_styles(names, tuned)
+
+
+def test_the_page_links_the_paper_and_marks_what_it_uses(paper_page, tmp_path):
+    rs, data = paper_page
+    assert data["paper"]["pdf"] == "report/report.pdf"
+    zeta = shown_question(data, "zeta")
+    assert {f["name"] for f in zeta["figures"]} >= {"zeta-val", "zeta-comparison"}
+    assert shown_question(data, "alpha")["figures"] == []
+    elsewhere = blob(page_html.results_html(rs, tmp_path / "elsewhere" / "page.html"))
+    assert elsewhere["paper"]["pdf"] is None  # no link that leads nowhere

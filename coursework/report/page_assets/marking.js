@@ -1,5 +1,6 @@
 "use strict";
-// The marking table: a row per submission, linking to its sheet and its results page.
+// The marking table: a row per submission, the columns marks.md has (D.columns, from
+// sheets.MARK_COLUMNS), linking to each submission's sheet and its results page.
 const D = JSON.parse(document.getElementById("data").textContent);
 const SAFE = /^[A-Za-z0-9_.@+%-]+(\/[A-Za-z0-9_.@+%-]+)*$/; // a relative link, quoted
 function linkTo(text, href) {
@@ -8,21 +9,13 @@ function linkTo(text, href) {
   a.href = href;
   return a;
 }
-const COLUMNS = [
-  { key: "submission", label: "submission", cell: (td, r) => td.appendChild(linkTo(r.submission, r.sheet)) },
-  { key: "author", label: "author" },
-  { key: "verdict", label: "verdict" },
-  { key: "pages", label: "pages", num: true },
-  { key: "page_limit", label: "limit", num: true },
-  { key: "checks", label: "checks", num: true },
-  { key: "passed", label: "passed", num: true },
-  { key: "failed", label: "failed", num: true },
-  { key: "reruns_agreeing", label: "re-runs agreeing" },
-  { key: "code_changed", label: "code changed" },
-  { key: "first_failure", label: "first failure" },
-  { key: "page", label: "results", cell: (td, r) => td.appendChild(r.page ? linkTo("results page", r.page) : el("span", "-")) },
-];
-for (const r of D.rows) for (const k of ["pages", "page_limit", "checks", "passed", "failed"]) {
+const CELLS = {
+  submission: (td, r) => td.appendChild(linkTo(r.submission, r.sheet)),
+  page: (td, r) => td.appendChild(r.page ? linkTo("results page", r.page) : el("span", "-")),
+};
+const COLUMNS = D.columns.map((c) => ({ key: c.key, label: c.label, num: c.num, cell: CELLS[c.key] }));
+const NUMBERS = D.columns.filter((c) => c.num).map((c) => c.key);
+for (const r of D.rows) for (const k of NUMBERS) {
   const n = Number(r[k]);
   r[k] = r[k] === "" || Number.isNaN(n) ? r[k] : n; // numbers sort as numbers
 }
