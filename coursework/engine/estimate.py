@@ -239,9 +239,9 @@ def backend_note(states: list[tuple[Job, State]], backend_name: str, force: bool
     )
 
 
-def announce(plans: Plans, request: TrainRequest) -> Plans:
+def announce(plans: Plans, request: TrainRequest) -> tuple[Plans, list[Item]]:
     """Print the one-line plan; return the jobs with the estimated time after each (for the
-    progress lines; not with ``jobs`` > 1, where runs overlap)."""
+    progress lines; not with ``jobs`` > 1, where runs overlap), and the plan's runs."""
     jobs = [job for _, js in plans for job in js]
     cache = Calibrations(request.results)
     plan = items(jobs)
@@ -251,6 +251,6 @@ def announce(plans: Plans, request: TrainRequest) -> Plans:
     where = str(request.rs.dir())
     events.say(line(plan + tuning, where, request.force))
     if request.jobs > 1:
-        return plans
+        return plans, plan
     after = iter(with_times_after(jobs, plan, request.force))
-    return [(s, [next(after) for _ in js]) for s, js in plans]
+    return [(s, [next(after) for _ in js]) for s, js in plans], plan

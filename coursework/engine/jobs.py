@@ -28,6 +28,7 @@ from coursework.engine.job import (
     state,
     with_best_params,
 )
+from coursework.engine.progress import Progress
 from coursework.engine.request import TrainRequest
 from coursework.records import locks, storage
 from coursework.records.errors import SpecError
@@ -49,7 +50,7 @@ def run_job(
     what it left: a task never reports success for work that nobody finished). Write its
     ``run.json`` and (if ``shared``) the summary. A failed run is recorded as ``failed``;
     storage errors stop everything."""
-    head = f"[{job.number}/{job.total}] {job.name}"
+    head = heading(job)
     with locks.run_claim(job.out) as mine:
         if mine:
             return _run_claimed(job, head, force, label, shared, concurrent)
@@ -59,6 +60,12 @@ def run_job(
     events.say(f"{head}: another process is training it now: waiting for it to end")
     with locks.run_claim(job.out, wait=True):
         return _run_claimed(job, head, force, label, shared, concurrent)
+
+
+def heading(job: Job) -> str:
+    """``[3/16] conv/conv1 seed 0``: the job, numbered among the command's runs to do
+    (:mod:`.progress`; a complete one has no number)."""
+    return f"[{job.number}/{job.total}] {job.name}" if job.number else job.name
 
 
 def _run_claimed(
@@ -78,14 +85,25 @@ def run_pack(
     label: str = "",
     shared: bool = True,
     concurrent: int = 1,
+    progress: Progress | None = None,
 ) -> list[dict]:
     """Train seeds of one run together as one program (:mod:`.pack`): those that are not
     complete and that no other process is training (those are skipped, as by
-    :func:`run_job`); return their records."""
+    :func:`run_job`); return their records. ``progress``: told of each seed once all end."""
+    recs = _run_pack(jobs, force, label, shared, concurrent)
+    for job in jobs:
+        if progress is not None:
+            progress.finished(job)
+    return recs
+
+
+def _run_pack(
+    jobs: list[Job], force: bool, label: str, shared: bool, concurrent: int
+) -> list[dict]:
     with contextlib.ExitStack() as stack:
         mine = []
         for job in jobs:
-            head = f"[{job.number}/{job.total}] {job.name}"
+            head = heading(job)
             if not stack.enter_context(locks.run_claim(job.out)):
                 events.say(f"{head}: another process is training it now, skipped")
                 continue
@@ -110,15 +128,22 @@ def run_jobs(
     shared: bool = True,
     pool: Executor | None = None,
     wait_for_others: bool = False,
+    progress: Progress | None = None,
 ) -> int:
     """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one; a
     ``pool`` of them may be given, to share between questions); return the number that
-    failed. The results are the same either way. ``wait_for_others``: see :func:`run_job`."""
+    failed. The results are the same either way. ``wait_for_others``: see :func:`run_job`;
+    ``progress``: the command's, told of each job that ends."""
     if not jobs:
         return 0
+    tell = progress.finished if progress is not None else lambda job: None
     if parallel <= 1:
-        recs = [run_job(job, force, shared=shared, wait_for_others=wait_for_others) for job in jobs]
-        return sum(1 for r in recs if r and r["status"] == Status.FAILED)
+        failed = 0
+        for job in jobs:
+            rec = run_job(job, force, shared=shared, wait_for_others=wait_for_others)
+            failed += bool(rec and rec["status"] == Status.FAILED)
+            tell(job)
+        return failed
     failed = 0
     with (
         contextlib.nullcontext(pool)
@@ -126,15 +151,18 @@ def run_jobs(
         else workers.pool(min(parallel, len(jobs)), settings=backend.settings())
     ) as pool:
         pending = {
-            pool.submit(run_job, job, force, f"[{job.name}]", shared, parallel, wait_for_others)
+            pool.submit(
+                run_job, job, force, f"[{job.name}]", shared, parallel, wait_for_others
+            ): job
             for job in jobs
         }
         try:
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     rec = future.result()
                     failed += bool(rec and rec["status"] == Status.FAILED)
+                    tell(pending.pop(future))
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -151,23 +179,29 @@ def run_question(
     pool: Executor | None = None,
     wait_for_others: bool = False,
     pack: bool = False,
+    progress: Progress | None = None,
 ) -> int:
     """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
     is recorded beside the runs, so that everything after training reads it from there.
     ``shared=False`` (a Slurm array task) leaves the files shared by all runs (summary,
     statistics, manifest) to ``collect``. ``pack``: the seeds of each run train together,
-    here (:func:`run_pack`), before the runs of one seed."""
+    here (:func:`run_pack`), before the runs of one seed. ``progress``: the command's, told
+    of each run that ends."""
     if not jobs:
         return 0
     rs = jobs[0].rs
     storage.ensure_writable(rs.dir())
     storage.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
+    if progress is not None:  # the plan's complete runs: counted in its line, not one each
+        jobs = [job for job in jobs if job.out in progress.todo]
     packs = packs_of(jobs) if pack else []
     failed = sum(
-        r["status"] == Status.FAILED for g in packs for r in run_pack(g, force, shared=shared)
+        r["status"] == Status.FAILED
+        for g in packs
+        for r in run_pack(g, force, shared=shared, progress=progress)
     )
     alone = [j for j in jobs if not any(j in g for g in packs)]
-    failed += run_jobs(alone, force, parallel, shared, pool, wait_for_others)
+    failed += run_jobs(alone, force, parallel, shared, pool, wait_for_others, progress)
     if shared:
         write_aggregates(rs)
     return failed
@@ -241,7 +275,9 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
             return Outcome()
         plans = [(s, with_best_params(jobs)) for s, jobs in plans]
         _backend_note([job for _, jobs in plans for job in jobs], request.force)
-        plans = estimate.announce(plans, request)
+        plans, items = estimate.announce(plans, request)
+        progress = Progress.of(items, request.force)
+        plans = progress.numbered(plans)
         pack = packing(request.pack, request.task)
         failed = sum(
             run_question(
@@ -253,6 +289,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
                 pool=pool,
                 wait_for_others=request.task is not None,
                 pack=pack,
+                progress=progress,
             )
             for s, jobs in plans
         )

@@ -101,7 +101,12 @@ def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(t
     assert run_cli("--results", res, "run", path) == 0
     out = capsys.readouterr().out
     assert out.count(": stale (learning_rate 0.1 -> 0.05)") == 2
-    assert out.count(": complete, skipped (FORCE=1") == 2
+    # the plan's line counts the complete runs; the runs to do are numbered for the command
+    assert (
+        "plan: 4 runs and seeds (2 complete, skipped)" in out and "complete, skipped (" not in out
+    )
+    assert "[1/2] toy/fc seed 0: stale" in out and "[2/2] toy/fc seed 1: stale" in out
+    assert "== 1/2 runs done, " in out and " left\n" in out and "== 2/2 runs done, " in out
     for seed in (0, 1):
         rec = storage.read_json(ResultsSet(res, "quick").run_dir("toy", "fc", seed) / layout.RECORD)
         assert rec["config"]["learning_rate"] == 0.05 and rec["key"]["digest"]
