@@ -110,8 +110,10 @@ help: ## list the targets and the variables
 $(STAMP): pyproject.toml $(wildcard $(LOCK))
 	@test -f $(LOCK) || { echo "error: no lock file $(LOCK): EXTRA is one of $(LOCKED)"; exit 2; }
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r $(LOCK)
+	@# uv installs the lock in seconds where pip takes a minute or more; pip where there is no uv
+	@$(PY) -m pip install --quiet uv >/dev/null 2>&1 || true
+	$(PY) -m uv pip install --quiet --python $(PY) -r $(LOCK) 2>/dev/null \
+	  || { $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -r $(LOCK); }
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
