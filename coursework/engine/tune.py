@@ -297,15 +297,20 @@ def tune_question(
             f"{sum(tuning(r).size for r in runs)} trials (tasks 0 to "
             f"{sum(tuning(r).size for r in runs) - 1})"
         )
-    for run in runs:
+    chosen = {run.name for run in runs if study_state(run, rs)[0] == Status.COMPLETE}
+    todo = [run for run in runs if run.name not in chosen]  # a chosen study: nothing to do
+    for run in todo:
         events.say(
             f"tuning {run.question}/{run.name}: {tuning(run).size} trials ({tuning(run).sampler}"
             f", {tuning(run).epochs or run.config.epochs} epochs each"
             f"{', pruning' if tuning(run).pruning else ''}), on the validation split"
         )
-    _run_studies(runs, rs, parallel, pool)
-    out = []
+    _run_studies(todo, rs, parallel, pool)
+    out: list[dict | None] = []
     for run in runs:
+        if run.name in chosen:
+            out.append(storage.read_json(study_dir(rs, run) / layout.BEST))
+            continue
         best = finish(run, rs)
         if best:
             events.say(

@@ -55,11 +55,16 @@ def trials(res: Path, name: str = "tuned") -> list[dict]:
 
 
 def test_a_grid_over_three_rates_picks_the_best_on_validation_and_never_tests_a_trial(
-    tmp_path, tiny_npz
+    tmp_path, tiny_npz, capsys
 ):
     s = toy_spec(tmp_path, f"npz:{tiny_npz}", GRID, epochs=2, seeds="[0, 1]")
     res = tmp_path / "r"
     assert run_cli("--results", res, "run", s) == 0
+    # run again: the chosen study is not opened, nor said to be tuning (a no-op in seconds)
+    capsys.readouterr()
+    assert run_cli("--results", res, "run", s) == 0
+    again = capsys.readouterr().out
+    assert "1 study (chosen)" in again and "tuning toy" not in again and ": chose " not in again
     recs = trials(res)
     assert len(recs) == 3 and {r["status"] for r in recs} == {"complete"}
     assert sorted(r["trial"]["params"]["learning_rate"] for r in recs) == [0.01, 0.3, 3.0]
