@@ -52,6 +52,7 @@ class Facts:
     cite: str = ""  # its BibTeX key: "lecun1998"
     deviations: str = ""  # what this profile changes against the question's full setting
     stats_note: str = ""  # why the main table has no interval or test (too few seeds)
+    findings: str = ""  # the best run against the baseline, and what the seeds allow one to say
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """Numbers as the paper prints them: accuracies in % at the decimals a question supports,
-settings in plain notation, parameter counts, p-values and the keys of ``\\result`` macros."""
+settings in plain notation (one notation per quantity), parameter counts, p-values and the
+keys of ``\\result`` macros."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -54,15 +56,35 @@ def run_decimals(runs: dict[str, list[results.SeedResult]]) -> int:
     )
 
 
-def plain(x: object, digits: int = 2) -> str:
-    """A setting as a paper writes it: ``0.09111`` -> ``0.091``, ``0.00221`` -> ``2.2e-3``,
-    ``60`` -> ``60``; text as it is."""
+FIXED_DOWN_TO = 1e-4  # a setting this small still reads in fixed notation: 0.00022
+
+
+def scientific(values: Iterable[object]) -> bool:
+    """Whether a quantity's values are written in scientific notation: all of them when one
+    is below :data:`FIXED_DOWN_TO` (or 10,000 and more, not a whole number), so that one
+    quantity never shows in two notations (``λ = 0.017`` beside ``λ = 1.7e-3``)."""
+    return any(
+        isinstance(x, int | float)
+        and not isinstance(x, bool)
+        and x != 0
+        and not float(x).is_integer()
+        and not FIXED_DOWN_TO <= abs(x) < 1e4
+        for x in values
+    )
+
+
+def plain(x: object, digits: int = 2, sci: bool | None = None) -> str:
+    """A setting as a paper writes it, to ``digits`` significant digits: ``0.09111`` ->
+    ``0.091``, ``0.00221`` -> ``0.0022``, ``60`` -> ``60``; in scientific notation
+    (``2.2e-3``) where ``sci`` says so (default: :func:`scientific` of this value alone); a
+    whole number and text as they are."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         return str(x)
     if float(x).is_integer():
         return f"{int(x):,}" if abs(x) >= 10_000 else str(int(x))
-    if 1e-2 <= abs(x) < 1e4:
-        return f"{x:.{digits}g}"
+    if not (scientific([x]) if sci is None else sci):
+        places = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+        return f"{x:.{places}f}".rstrip("0").rstrip(".")
     mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 

@@ -15,16 +15,21 @@ from coursework.analysis.display import (
     mean_sd,
     params_text,
     pct,
-    plain,
     run_decimals,
 )
-from coursework.analysis.stats_table import StatsLine, stats_table
+from coursework.analysis.stats_table import StatsLine, findings, statistics, stats_table
 from coursework.analysis.words import (
+    Notation,
     class_list,
     common_settings,
     deviations,
+    flat,
     layers_text,
+    notation,
+    number,
+    run_bits,
     run_other,
+    setup,
     tuning_text,
 )
 from coursework.data import datasets as data
@@ -48,6 +53,7 @@ class Runs:
     n_seeds: int  # the fewest seeds of a run
     has_published: bool  # whether a run records a published accuracy
     by_run: dict[str, StatsLine]  # run -> its line of the statistics table
+    notes: Notation  # quantity -> whether it is written in scientific notation
     rows: dict[str, Cells] = field(default_factory=dict)
     macros: list[Macro] = field(default_factory=list)
 
@@ -57,18 +63,16 @@ def seed_metric(seeds: list[results.SeedResult], key: str) -> np.ndarray:
     return np.array([x.metrics[key] for x in seeds])
 
 
-def run_rows(q: Runs, name: str, differs: list[str]) -> None:
-    """One run's rows of the settings, main, config, results and architecture tables."""
+def run_rows(q: Runs, name: str, differs: dict[str, str]) -> None:
+    """One run's rows of the settings, main, config, results and architecture tables
+    (``differs``: the shared settings it has its own value of, key -> phrase)."""
     seeds, rec, d = q.seeds[name], q.recs[name], q.digits
     cfg = q.configs[name]
     test = results.test_accuracies(seeds)
     val, ep = seed_metric(seeds, "best_val_accuracy"), seed_metric(seeds, "best_epoch")
     secs = seed_metric(seeds, "train_seconds")
     pub = rec.get("published_accuracy")
-    own_words = q.described.get(name) or run_other(cfg)
-    what = "; ".join(
-        x for x in [own_words, *(x for x in differs if x.split()[-1] not in own_words)] if x
-    )
+    what = setup(q.described.get(name) or "", cfg, differs, q.notes)
     st = q.by_run.get(name)
     q.rows["settings"].append((name, [what, params_text(rec["params"])]))
     tested = [st["ci"], st["diff"], st["verdict"]] if st else ["-", "-", "-"]
@@ -80,11 +84,11 @@ def run_rows(q: Runs, name: str, differs: list[str]) -> None:
             name,
             [
                 cfg.optimizer,
-                plain(cfg.learning_rate),
+                number("learning_rate", cfg.learning_rate, q.notes),
                 cfg.batch_size,
                 cfg.epochs,
                 f"{rec['params']:,}",
-                run_other(cfg),
+                run_other(cfg, q.notes),
                 ", ".join(str(x.seed) for x in seeds),
             ],
         )
@@ -189,11 +193,6 @@ def results_table(q: Runs, title: str) -> Table:
     )
 
 
-def stats_cells(r: StatsLine) -> list[object]:
-    """A line of the statistics table after its run's name."""
-    return [r["n"], r["mean"], r["sd"], r["ci"], r["diff"], r["p"], r["verdict"], r["note"]]
-
-
 def all_tables(
     q: Runs, title: str, q_stats: list[StatsLine], ens: list[Row], note: str
 ) -> dict[str, Table]:
@@ -214,13 +213,7 @@ def all_tables(
             q.rows["config"],
         ),
         "results": results_table(q, title),
-        "stats": table(
-            f"{title}: test accuracy in % over seeds, its 95% confidence interval (Student t), "
-            f"and the difference from the baseline {base} with the p-value of Welch's t-test.",
-            ["Run", "Seeds", "Mean", "SD", "95% CI", "Δ (pp)", "p", "Verdict", "Note"],
-            "lrrrlrrlp{0.22\\linewidth}",
-            [(r["name"], stats_cells(r)) for r in q_stats],
-        ),
+        "stats": statistics(title, q_stats, note),
         "architectures": table(
             f"{title}: architectures (trainable parameters).",
             ["Run", "Layers"],
@@ -263,6 +256,27 @@ def dataset_facts(ds: Record) -> dict[str, str]:
     }
 
 
+def question_notation(s: spec.Spec, recs: dict[str, Record]) -> Notation:
+    """The notation of each quantity over every value the question prints: its runs'
+    settings, the values their tuning chose and the full profile's settings."""
+    settings = [flat(TrainConfig.from_dict(rec["config"])) for rec in recs.values()]
+    settings += [(rec.get("tuned") or {}).get("params") or {} for rec in recs.values()]
+    if "full" in s.profiles:
+        settings += [flat(r.config) for r in s.resolve("full")]
+    return notation(settings)
+
+
+def settings_phrases(q: Runs, own: list[dict[str, str]]) -> dict[str, str]:
+    """Run -> what sets it apart in the settings' notation (what every run shares left out):
+    how the results paragraph names a run."""
+    bits = {
+        name: [*run_bits(cfg, q.notes), *differs.values()]
+        for (name, cfg), differs in zip(q.configs.items(), own, strict=True)
+    }
+    everyone = set.intersection(*(set(b) for b in bits.values()))
+    return {name: ", ".join(b for b in bs if b not in everyone) for name, bs in bits.items()}
+
+
 def not_complete(rs: ResultsSet, qid: str) -> str:
     """The seeds of the question that did not complete, with their status."""
     return ", ".join(
@@ -291,7 +305,8 @@ def question(
     profile = rs.profile
     recs = {name: seeds[0].record for name, seeds in runs.items()}
     configs = {name: TrainConfig.from_dict(rec["config"]) for name, rec in recs.items()}
-    phrase, own = common_settings(list(configs.values()))
+    notes = question_notation(s, recs)
+    phrase, own = common_settings(list(configs.values()), notes)
     d = run_decimals(runs)
     q_stats, noise = stats_table([r for r in stats_rows if r["question"] == qid], d)
     q = Runs(
@@ -306,6 +321,7 @@ def question(
         n_seeds=min(len(x) for x in runs.values()),
         has_published=any(rec.get("published_accuracy") is not None for rec in recs.values()),
         by_run={r["name"]: r for r in q_stats},
+        notes=notes,
         rows={k: [] for k in ("settings", "main", "config", "results", "architectures")},
     )
     for name, differs in zip(runs, own, strict=True):
@@ -320,9 +336,12 @@ def question(
         baseline=q_stats[0]["name"] if q_stats else "",
         noise=noise,
         not_complete=not_complete(rs, qid),
-        tuning=tuning_text(recs),
-        deviations=deviations(s, profile, recs),
+        tuning=tuning_text(recs, notes),
+        deviations=deviations(s, profile, recs, notes),
         stats_note=note,
+        findings=findings(
+            q_stats, {n: str(cells[0]) for n, cells in q.rows["main"]}, settings_phrases(q, own)
+        ),
     )
     tables = all_tables(q, s.title, q_stats, ens, note)
     return QuestionNumbers(

@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from coursework.analysis.display import pct, run_decimals
+from coursework.analysis.words import SETTING_WORDS
 from coursework.records import layout, results, spec, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
@@ -27,8 +28,11 @@ from coursework.report.figstyle import (
     SMALLEST,
     TALLEST,
     WIDE,
+    at_edge,
     band,
     blank,
+    column,
+    fitted,
     legend_columns,
     panels,
     run_legend,
@@ -36,16 +40,6 @@ from coursework.report.figstyle import (
     siblings,
     tuned_runs,
 )
-
-
-def column(seeds: list[SeedResult], key: str) -> np.ndarray:
-    """(seeds, epochs) array of one history column; shorter runs are padded with NaN."""
-    n = max(len(s.history) for s in seeds)
-    out = np.full((len(seeds), n), np.nan)
-    for i, s in enumerate(seeds):
-        vals = results.column(s.history, key)
-        out[i, : len(vals)] = vals
-    return out
 
 
 def best_run(runs: dict[str, list[SeedResult]]) -> str:
@@ -228,19 +222,24 @@ def errors(pred: dict[str, np.ndarray], name: str) -> Figure | None:
 
 
 def filters(kernels: np.ndarray, name: str) -> Figure:
-    """The first-layer convolution filters (first input channel), one panel each."""
+    """The first-layer convolution filters (first input channel), one panel each, on one
+    colour scale symmetric about zero, with its colour bar below (the weights' values)."""
     k = kernels[:, :, 0, :]  # first input channel: (k, k, maps)
     maps = k.shape[-1]
     cols = min(10, maps)
     rows = int(np.ceil(maps / cols))
     fig, axes = plt.subplots(
-        rows, cols, figsize=(COLUMN, rows * COLUMN / cols + 0.15), squeeze=False
+        rows, cols, figsize=(COLUMN, rows * COLUMN / cols + 0.7), squeeze=False
     )
     lim = np.abs(k).max()
     for ax in axes.ravel():
         ax.axis("off")
-    for i in range(maps):
-        axes.ravel()[i].imshow(k[..., i], cmap="RdBu_r", vmin=-lim, vmax=lim)
+    images = [
+        axes.ravel()[i].imshow(k[..., i], cmap="RdBu_r", vmin=-lim, vmax=lim) for i in range(maps)
+    ]
+    fig.colorbar(
+        images[0], ax=list(axes.ravel()), location="bottom", shrink=0.7, aspect=30, label="weight"
+    )
     return fig
 
 
@@ -262,6 +261,43 @@ def published(runs: dict[str, list[SeedResult]]) -> Figure | None:
     return fig
 
 
+Study = tuple[str, list[dict[str, Any]], dict[str, Any], list[float]]  # run, trials, space, val
+
+
+def studies(rs: ResultsSet, question: str) -> list[Study]:
+    """Per tuned run: its trials in order, its searched space and each trial's best
+    validation accuracy in % (NaN: none)."""
+    trials: dict[str, list[dict[str, Any]]] = {}
+    for path in rs.trial_paths(question):
+        rec = storage.read_json(path)
+        trials.setdefault(rec["run"], []).append(rec)
+    s = spec.trained_spec(rs, question)
+    if s is None:
+        return []
+    spaces = {r.name: r.tune.params for r in s.resolve(rs.name) if r.tune is not None}
+    out = []
+    for name, recs in trials.items():
+        recs = sorted(recs, key=lambda r: r["trial"]["number"])
+        val = [100 * (r["metrics"].get("best_val_accuracy") or np.nan) for r in recs]
+        out.append((name, recs, spaces.get(name, {}), val))
+    return out
+
+
+def trial_limits(recs: list[dict[str, Any]], val: list[float]) -> tuple[float, float]:
+    """A study's accuracy axis: :func:`.figstyle.fitted` to its completed trials."""
+    return fitted([v for r, v in zip(recs, val, strict=True) if r["status"] != Status.PRUNED], val)
+
+
+def beyond(rs: ResultsSet, question: str) -> int:
+    """How many trials of the question's tuning figure are drawn at an edge."""
+    return sum(
+        at_edge(v, trial_limits(recs, val))[1] is not None
+        for _, recs, _, val in studies(rs, question)
+        for v in val
+        if not np.isnan(v)
+    )
+
+
 def trial_panel(
     ax: Axes,
     recs: list[dict[str, Any]],
@@ -271,65 +307,71 @@ def trial_panel(
     chosen: int | None,
 ) -> None:
     """Validation accuracy of each trial against one searched parameter: pruned trials as
-    crosses, the chosen one as a star (log axes where the search was on a log scale)."""
+    crosses (a triangle at the edge beyond the axis), the chosen one as a star (log axes
+    where the search was on a log scale)."""
+    limits = trial_limits(recs, val)
     for rec, v in zip(recs, val, strict=True):
         x = rec["trial"]["params"].get(param)
-        mark = (
-            "*"
-            if rec["trial"]["number"] == chosen
-            else "x"
-            if rec["status"] == Status.PRUNED
-            else "o"
+        pruned = rec["status"] == Status.PRUNED
+        mark = "*" if rec["trial"]["number"] == chosen else "x" if pruned else "o"
+        y, edge = at_edge(v, limits)
+        ax.plot(
+            [x],
+            [y],
+            edge or mark,
+            color=COLOURS[1 if pruned else 0],
+            ms=9 if mark == "*" else 4,
+            clip_on=edge is None,
         )
-        ax.plot([x], [v], mark, color=COLOURS[1 if mark == "x" else 0], ms=9 if mark == "*" else 4)
     if isinstance(how, dict) and how.get("log"):
         ax.set_xscale("log")
+    ax.set_ylim(limits)
 
 
 def history_panel(ax: Axes, recs: list[dict[str, Any]], val: list[float]) -> None:
-    """A study's trials in order (pruned as crosses) and the best validation so far."""
+    """A study's trials in order (pruned as crosses, a triangle at the edge beyond the axis)
+    and the best validation of the completed trials so far."""
+    limits = trial_limits(recs, val)
     numbers = [r["trial"]["number"] + 1 for r in recs]
     pruned = [r["status"] == Status.PRUNED for r in recs]
     for flag, mark, colour, what in ((False, "o", 0, "trial"), (True, "x", 1, Status.PRUNED)):
         xs = [n for n, p in zip(numbers, pruned, strict=True) if p == flag]
-        ys = [v for v, p in zip(val, pruned, strict=True) if p == flag]
-        if xs:
-            ax.plot(xs, ys, mark, color=COLOURS[colour], ms=4, label=what)
-    ax.plot(
-        numbers,
-        np.fmax.accumulate(np.nan_to_num(val, nan=0.0)),
-        "-",
-        color=COLOURS[2],
-        label="best so far",
-    )
-    ax.set(xlabel="trial", ylabel="")
+        ys = [at_edge(v, limits) for v, p in zip(val, pruned, strict=True) if p == flag]
+        inside = [(x, y) for x, (y, edge) in zip(xs, ys, strict=True) if edge is None]
+        if inside:
+            ax.plot(*zip(*inside, strict=True), mark, color=COLOURS[colour], ms=4, label=what)
+        for x, (y, edge) in zip(xs, ys, strict=True):
+            if edge is not None:
+                ax.plot([x], [y], edge, color=COLOURS[colour], ms=4, clip_on=False)
+    done = [np.nan if p else v for v, p in zip(val, pruned, strict=True)]
+    best = np.fmax.accumulate(np.array(done, dtype=float))
+    ax.plot(numbers, best, "-", color=COLOURS[2], label="best so far")
+    ax.set(xlabel="trial", ylabel="", ylim=limits)
     cast(MaxNLocator, ax.xaxis.get_major_locator()).set_params(integer=True)  # an AutoLocator
+
+
+def axis_label(param: str) -> str:
+    """A searched parameter as the paper writes it (``l2_lambda`` -> ``L2 λ``)."""
+    return SETTING_WORDS.get(param, param).replace("{}", "").removesuffix(" = ").strip()
 
 
 def tuning(rs: ResultsSet, question: str) -> Figure | None:
     """Per tuned run (a row): validation accuracy of each trial against each searched
     parameter (:func:`trial_panel`), and the study's history with the best so far."""
-    trials: dict[str, list[dict[str, Any]]] = {}
-    for path in rs.trial_paths(question):
-        rec = storage.read_json(path)
-        trials.setdefault(rec["run"], []).append(rec)
-    s = spec.trained_spec(rs, question)
-    if not trials or s is None:
+    rows = studies(rs, question)
+    if not rows:
         return None
-    spaces = {r.name: r.tune.params for r in s.resolve(rs.name) if r.tune is not None}
-    rows = [(name, recs, spaces.get(name, {})) for name, recs in trials.items()]
-    cols = max(len(space) for _, _, space in rows) + 1
+    cols = max(len(space) for _, _, space, _ in rows) + 1
     fig, axes = plt.subplots(
         len(rows), cols, figsize=(WIDE, 1.9 * len(rows)), squeeze=False, layout="constrained"
     )
-    for (name, recs, space), line in zip(rows, axes, strict=True):
-        recs = sorted(recs, key=lambda r: r["trial"]["number"])
+    for (name, recs, space, val), line in zip(rows, axes, strict=True):
         best = rs.tune_dir(question, name) / layout.BEST
         chosen = storage.read_json(best).get("trial") if best.exists() else None
-        val = [100 * (r["metrics"].get("best_val_accuracy") or np.nan) for r in recs]
         for ax, (param, how) in zip(line, space.items(), strict=False):
             trial_panel(ax, recs, val, param, how, chosen)
-            ax.set(xlabel=param, ylabel=f"{name}\nval. acc. (%)" if ax is line[0] else "")
+            label = f"{name}\nval. acc. (%)" if ax is line[0] else ""
+            ax.set(xlabel=axis_label(param), ylabel=label)
         history_panel(line[-1], recs, val)
         for extra in line[len(space) : -1]:
             extra.axis("off")

@@ -1,6 +1,7 @@
 """The figures' one style: sizes as printed, Okabe & Ito's colours, each run's colour and
 line in every figure of its question (:func:`run_styles`), panels of at most ``MOST`` runs,
-one legend, and saving atomically. See :mod:`coursework.report.plots`."""
+one legend, axes fitted to the values that matter (an outlier at the edge), and saving
+atomically. See :mod:`coursework.report.plots`."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from coursework.records import (
 )
 from coursework.records.errors import ResultsError  # noqa: E402
 from coursework.records.results import SeedResult  # noqa: E402
+from coursework.records.results import column as column_of  # noqa: E402
 
 COLUMN, WIDE = 3.25, 6.75  # inches: one column and the text width of the paper style
 SMALLEST = 8  # points: the paper's captions (footnotesize), and no text smaller
@@ -165,6 +167,37 @@ def legend_columns(names: list[str], width: float) -> int:
 
 
 # --------------------------------------------------------------------------- figures
+
+
+def column(seeds: list[SeedResult], key: str) -> np.ndarray:
+    """(seeds, epochs) array of one history column; shorter runs are padded with NaN."""
+    n = max(len(s.history) for s in seeds)
+    out = np.full((len(seeds), n), np.nan)
+    for i, s in enumerate(seeds):
+        vals = column_of(s.history, key)
+        out[i, : len(vals)] = vals
+    return out
+
+
+def fitted(core: list[float], every: list[float]) -> tuple[float, float]:
+    """An axis's limits: the range of ``core`` (the values that matter, such as a study's
+    completed trials; all of ``every`` without them) with the values near it (within half
+    that range, at least 2 units) and a margin; a value beyond is drawn at the edge
+    (:func:`at_edge`), so that one outlier does not squash the rest."""
+    seen = [v for v in core or every if not np.isnan(v)] or [0.0, 100.0]
+    lo, hi = min(seen), max(seen)
+    reach = max(2.0, (hi - lo) / 2)
+    near = [v for v in every if lo - reach <= v <= hi + reach] + seen
+    pad = max(0.5, 0.08 * (max(near) - min(near)))
+    return max(min(near) - pad, lo - reach), min(max(near) + pad, hi + reach)
+
+
+def at_edge(v: float, limits: tuple[float, float]) -> tuple[float, str | None]:
+    """A value within the limits as it is; beyond them, at the nearer edge, with the marker
+    of a triangle that points the way it lies."""
+    if v < limits[0]:
+        return limits[0], "v"
+    return (limits[1], "^") if v > limits[1] else (v, None)
 
 
 def band(

@@ -42,6 +42,7 @@ from coursework.records.record import SCHEMA_VERSION
 from coursework.records.results import SeedResult
 from coursework.report.drawings import (
     best_run,
+    beyond,
     comparison,
     confusion,
     curves,
@@ -53,7 +54,7 @@ from coursework.report.drawings import (
     tuning,
     validation,
 )
-from coursework.report.figstyle import save, style
+from coursework.report.figstyle import panels, save, style, tuned_runs
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,35 @@ def question_figures(rs: ResultsSet, question: str) -> list[Figure]:
     )
     tuned = tuning_figure(rs, question)
     return out + ([tuned] if tuned is not None else [])
+
+
+COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def caption_notes(rs: ResultsSet, question: str) -> dict[str, str]:
+    """Figure kind -> what its caption says of this drawing (the report's captions): the runs
+    of each panel where there are several (as :func:`.figstyle.panels` puts them), the run and
+    seed a figure shows, the trials drawn at the edge of the tuning figure's axes."""
+    runs = results.load_question(rs, question, spec.run_order(rs, question))
+    if not runs:
+        return {}
+    groups = panels(list(runs), tuned_runs(runs))
+    out = {}
+    if len(groups) > 1:
+        many = f"; {len(runs)} runs in {COUNTS.get(len(groups), len(groups))}"
+        listed = "from the top: " + "; ".join(", ".join(g) for g in groups)
+        out["val"] = f"{many} panels that share their axes, {listed}"
+        out["curves"] = f"{many} rows of panels, {listed}"
+    for fig in prediction_figures(question, runs):
+        run, _, seed = fig.choice.rpartition(" seed ")
+        out[fig.name.removeprefix(f"{question}-")] = f" ({run}, seed {seed})"
+    if clipped := beyond(rs, question):
+        out["tuning"] = (
+            f"; the accuracy axes span the completed trials: {clipped} "
+            + ("trials beyond them are" if clipped > 1 else "trial beyond them is")
+            + " drawn at their edge (triangle)"
+        )
+    return out
 
 
 def read_provenance(rs: ResultsSet) -> dict[str, dict]:

@@ -31,6 +31,7 @@ from coursework.records.layout import SUMMARY, ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.records.record import SCHEMA_VERSION
 from coursework.report.latex import check_budget, compile_pdf, layout, page_budget, tex, tex_cited
+from coursework.report.plots import caption_notes
 from coursework.report.prose import (
     ABSTRACT_GUIDE,
     PROSE,
@@ -59,7 +60,8 @@ TEMPLATES = REPORT_TEMPLATES
 OVERLEAF = "report-overleaf.zip"
 
 # kind -> (caption, wide, where): "body" figures carry the comparison, the rest go to the
-# appendix; "published" replaces "comparison" in the body where a question has one
+# appendix; "published" replaces "comparison" in the body where a question has one. "{}" in a
+# caption: what it says of the drawing (:func:`coursework.report.plots.caption_notes`)
 FIGURES = {
     "published": (
         "Our test accuracy (mean over seeds) beside the published figure.",
@@ -73,24 +75,32 @@ FIGURES = {
         "body",
     ),
     "val": (
-        "Validation accuracy per epoch, mean over seeds (band: min-max); more than six "
-        "runs in panels that share their axes.",
+        "Validation accuracy per epoch, mean over seeds (band: min-max){}.",
         False,
         "body",
     ),
     "curves": (
         "Learning curves: validation (each run's line, band: min-max over seeds) and "
         "training (the same line, thinner and lighter) loss and accuracy per epoch, "
-        "mean over seeds; more than six runs in rows of panels.",
+        "mean over seeds{}.",
         True,
         "appendix",
     ),
-    "confusion": ("Confusion matrix of the best run on the test set.", False, "appendix"),
-    "errors": ("Misclassified test images of the best run (true→predicted).", True, "appendix"),
-    "filters": ("Learned first-layer filters of the best convolutional run.", False, "appendix"),
+    "confusion": ("Confusion matrix of the best run{} on the test set.", False, "appendix"),
+    "errors": (
+        "Misclassified test images of the best run{}, each with its true→predicted class.",
+        True,
+        "appendix",
+    ),
+    "filters": (
+        "Learned first-layer filters of the best convolutional run{} on one colour scale: "
+        "the weight, negative blue, positive red (the bar below).",
+        False,
+        "appendix",
+    ),
     "tuning": (
         "Tuning on the validation split: each trial's best validation accuracy against "
-        "the searched values (crosses: pruned; star: chosen) and over the trials.",
+        "the searched values (crosses: pruned; star: chosen) and over the trials{}.",
         True,
         "appendix",
     ),
@@ -133,9 +143,11 @@ def relative(path: Path, report_dir: Path) -> str:
 
 
 def figures(rs: ResultsSet, qid: str, report_dir: Path) -> dict[str, list]:
-    """The question's figures that exist, for the body and for the appendix."""
+    """The question's figures that exist, for the body and for the appendix, each caption
+    saying what its drawing shows (its panels' runs, the run it shows)."""
     folder = rs.figures_dir()
     have = {k for k in FIGURES if (folder / f"{qid}-{k}.pdf").exists()}
+    notes = caption_notes(rs, qid) if have else {}
     out: dict[str, list] = {"body": [], "appendix": []}
     for kind, (caption, wide, where) in FIGURES.items():
         if kind not in have:
@@ -145,7 +157,7 @@ def figures(rs: ResultsSet, qid: str, report_dir: Path) -> dict[str, list]:
         out[where].append(
             {
                 "path": relative(folder / f"{qid}-{kind}.pdf", report_dir),
-                "caption": caption,
+                "caption": caption.format(notes.get(kind, "")),
                 "wide": wide,
                 "label": f"fig:{qid}-{kind}",
             }
