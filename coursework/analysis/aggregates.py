@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 from coursework.analysis import ensemble, manifest, stats
-from coursework.records import locks, results
+from coursework.records import layout, locks, results
 from coursework.records.layout import ResultsSet
+
+FILES = (layout.SUMMARY, layout.STATS, layout.ENSEMBLES, layout.MANIFEST)
 
 
 def write_aggregates(rs: ResultsSet) -> None:
@@ -16,3 +18,22 @@ def write_aggregates(rs: ResultsSet) -> None:
         stats.write_stats(rs)
         ensemble.write_ensembles(rs)
         manifest.write(rs)
+
+
+def current(rs: ResultsSet) -> bool:
+    """Whether the shared files are there and newer than every record they are made from
+    (each run's and trial's ``run.json``, each study's choice, each question's recorded
+    spec): a command that trained nothing leaves them alone (rewriting them, the manifest's
+    hashes of every file, took seconds), unless an earlier one was stopped before it wrote
+    them."""
+    made = [rs.aggregate(name) for name in FILES]
+    if not all(p.exists() for p in made):
+        return False
+    oldest = min(p.stat().st_mtime_ns for p in made)
+    sources = [
+        *rs.record_paths(),
+        *rs.trial_paths(),
+        *rs.dir().glob(f"*/*/{layout.TUNE}/{layout.BEST}"),
+        *(rs.spec_copy(q) for q in rs.questions()),
+    ]
+    return all(p.stat().st_mtime_ns <= oldest for p in sources if p.exists())

