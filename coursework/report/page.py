@@ -1,28 +1,34 @@
-"""The data of the results page (``results/<set>/index.html``, :mod:`.page_html` writes it):
-every run and seed with its settings in the course's words, its numbers and curves, each
-question's summary (a row per run: ``stats.csv``'s mean ± sd and difference from the
-baseline, at the paper's decimals), confusion matrix, misclassified images and tuning trials,
-and where the results came from; the paper's questions (:func:`questions.paper`) first, with
-the figures the paper shows of them. Read from the results files alone, as the PDF is (no
-Keras), and from a submission's handed-in results as well: every string in it is untrusted
-text, cut to :data:`TEXT_LIMIT` characters (the page shows it as text, never as markup)."""
+"""The data of the results page's runs (``results/<set>/index.html``; :mod:`.page_html`
+puts it together and writes it): every run and seed with its settings in the course's words (a
+builder's defaults filled in), its numbers and curves, each question's confusion matrix,
+misclassified images and tuning trials, a spec's citations as authors and year
+(:func:`cited`), and where the results came from. Read from the results files alone, as the
+PDF is (no Keras, no matplotlib), and from a submission's handed-in results as well: every
+string in it is untrusted text, cut to :data:`TEXT_LIMIT` characters (the page shows it as
+text, never as markup)."""
 
 from __future__ import annotations
 
+import base64
+import io
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from coursework.analysis import display, stats_table, words
+from coursework.analysis import words
 from coursework.analysis.checks import PASSING, Verdict
+from coursework.analysis.question import question_notation
 from coursework.records import layout, results, spec, storage
 from coursework.records.errors import CourseworkError, ResultsError
 from coursework.records.layout import ResultsSet
+from coursework.records.project import REPORT_TEMPLATES
 from coursework.records.record import Status, TrainConfig
 from coursework.records.runs import in_progress
-from coursework.report import page_html, questions
+from coursework.report import questions
+from coursework.report.latex import SPEC_CITE
 
 TEXT_LIMIT = 300  # characters of any one string from the results
 MOST_IMAGES = 36  # misclassified images per question (what training keeps, engine/run.py)
@@ -31,6 +37,7 @@ PREDICTION_KEYS = ("y_true", "probs", "mis_index", "mis_images", "class_names") 
 MOST_EPOCHS = 600  # points per curve; longer histories are thinned (every k-th epoch)
 CURVES = ("accuracy", "val_accuracy", "loss", "val_loss")
 PASS = {str(v) for v in PASSING}
+BIB_ENTRY = re.compile(r"^\s*@(?!comment|preamble|string)\w+\s*[{(]\s*([^,\s]+)\s*,", re.I | re.M)
 
 
 def text(value: object, limit: int = TEXT_LIMIT) -> str:
@@ -101,6 +108,68 @@ def settings(cfg: TrainConfig, seed: object, defaults: dict[str, object]) -> dic
     return out
 
 
+def bib_field(entry: str, name: str) -> str:
+    """A field of a BibTeX entry as plain text: its braces balanced, LaTeX's accents and
+    braces dropped (``Cire{\\c{s}}an`` -> ``Ciresan``); '' where it has none."""
+    m = re.search(rf"\b{name}\s*=\s*", entry, re.I)
+    if m is None:
+        return ""
+    value, depth = entry[m.end() :], 0
+    if value.startswith("{"):
+        for i, c in enumerate(value):
+            depth += (c == "{") - (c == "}")
+            if depth == 0:
+                value = value[1:i]
+                break
+    else:
+        value = re.split(r'[",}\n]', value.lstrip('"'), maxsplit=1)[0]
+    return " ".join(re.sub(r"\\[A-Za-z]+\s*|\\.|[{}]", "", value).split())
+
+
+def author_year(entry: str) -> str:
+    """``Nielsen 2015``, ``Glorot and Bengio 2010``, ``Simard et al. 2003`` of an entry."""
+    names = [a for a in re.split(r"\s+and\s+", bib_field(entry, "author")) if a.strip()]
+    last = [n.split(",")[0].strip() if "," in n else n.split()[-1] for n in names]
+    who = last[0] if len(last) == 1 else " and ".join(last) if len(last) == 2 else ""
+    if len(last) > 2 or "others" in last:
+        who = f"{last[0]} et al."
+    return f"{who} {bib_field(entry, 'year')}".strip()
+
+
+def bibliography() -> dict[str, str]:
+    """Key -> authors and year, of the template's ``references.bib`` and of ``report.toml``'s
+    bibliography (its entries win); a file that cannot be read adds nothing."""
+    from coursework.report.settings import read_settings
+
+    files = [REPORT_TEMPLATES / "references.bib"]
+    try:
+        own = read_settings().bibliography
+    except CourseworkError:
+        own = None
+    out: dict[str, str] = {}
+    for path in files + ([Path(own)] if own else []):
+        try:
+            bib = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        starts = [(m.start(), m.group(1)) for m in BIB_ENTRY.finditer(bib)] + [(len(bib), "")]
+        for (start, key), (end, _) in zip(starts, starts[1:], strict=False):
+            out[key] = author_year(bib[start:end]) or key
+    return out
+
+
+def cited(value: object, bib: dict[str, str]) -> str:
+    """A spec's text with each ``[@key]`` or ``[@key, note]`` as ``(Authors Year, note)``,
+    the key itself where ``bib`` lacks it: what the paper prints where the bibliography has no
+    entry for it (``\\cwcite``), so that no raw key reaches the page."""
+
+    def one(m: re.Match[str]) -> str:
+        note = f", {m.group(2).strip()}" if m.group(2) else ""
+        return f" ({bib.get(m.group(1), m.group(1))}{note})"
+
+    return SPEC_CITE.sub(one, str(value)).strip()
+
+
 def _records(rs: ResultsSet, question: str) -> list[tuple[Path, dict[str, Any]]]:
     """The question's ended runs' records (none of a run in progress), in the spec's order
     of runs, then by seed; a record that cannot be read is left out."""
@@ -127,8 +196,8 @@ def _records(rs: ResultsSet, question: str) -> list[tuple[Path, dict[str, Any]]]
 def _own_words(
     rs: ResultsSet, question: str, recs: list[dict[str, Any]], bib: dict[str, str]
 ) -> dict[str, str]:
-    """Run -> what sets it apart, as the paper's settings table says it: its description in
-    the spec (its citations readable, else activation, penalties, ...), with the common
+    """Run -> what sets it apart, as the paper's settings table says it (:func:`words.setup`):
+    its description (citations readable), else activation, penalties, ..., and the common
     settings it does not share."""
     s = spec.trained_spec(rs, question)
     described = (
@@ -139,11 +208,15 @@ def _own_words(
     configs = {str(r["run"]): TrainConfig.from_dict(r["config"]) for r in recs}
     if not configs:
         return {}
-    _, own = words.common_settings(list(configs.values()))
+    try:  # the paper's notation of each quantity (η = 0.01 beside η = 0.1, not 1e-2)
+        notes = question_notation(s, {str(r["run"]): r for r in recs}) if s else None
+    except (KeyError, TypeError, ValueError):  # records not training's
+        notes = None
+    _, own = words.common_settings(list(configs.values()), notes)
     out = {}
     for (name, cfg), differs in zip(configs.items(), own, strict=True):
-        mine = page_html.cited(described.get(name) or "", bib) or words.run_other(cfg)
-        out[name] = text("; ".join(x for x in [mine, *differs] if x and x != "-") or "-")
+        mine = cited(described.get(name) or "", bib)
+        out[name] = text(words.setup(mine, cfg, differs, notes) or "-")
     return out
 
 
@@ -191,6 +264,17 @@ def runs_table(
     return rows, histories
 
 
+def png(image: np.ndarray) -> str:
+    """An image in [0, 1] (H, W, 1 or 3) as a ``data:`` URI of a PNG (Pillow)."""
+    from PIL import Image
+
+    img = np.clip(np.nan_to_num(image.astype(np.float32)) * 255, 0, 255).astype(np.uint8)
+    img = 255 - img[..., 0] if img.shape[-1] == 1 else img  # dark on light, as the appendix
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def best_seed(runs: dict[str, list[results.SeedResult]]) -> tuple[str, results.SeedResult]:
     """The run of the best mean test accuracy and its best seed: the choice of the PDF's
     appendix (:func:`coursework.report.drawings.best_run`, a test keeps them the same; not
@@ -217,18 +301,13 @@ def appendix(runs: dict[str, list[results.SeedResult]]) -> dict[str, Any]:
         np.add.at(m, (y, p), 1)
         names = [text(n, 40) for n in pred.get("class_names", range(k))]
         images = [
-            {"src": page_html.png(img), "true": names[y[i]], "predicted": names[p[i]]}
+            {"src": png(img), "true": names[y[i]], "predicted": names[p[i]]}
             for i, img in zip(pred["mis_index"][:MOST_IMAGES], pred["mis_images"], strict=False)
         ]
     except (ResultsError, OSError, ValueError, KeyError, IndexError, EOFError) as exc:
         return {"unreadable": text(f"{top.dir.name}: {exc}")}
-    return {
-        "run": text(best),
-        "seed": top.seed,
-        "classes": names,
-        "confusion": m.tolist(),
-        "images": images,
-    }
+    shown = {"run": text(best), "seed": top.seed, "classes": names, "confusion": m.tolist()}
+    return shown | {"images": images}
 
 
 def _space(rs: ResultsSet, question: str, run: str, best: dict[str, Any]) -> dict[str, Any]:
@@ -288,62 +367,6 @@ def _param(value: object) -> float | str | None:
     return number(value, 6)
 
 
-def summary(rows: list[dict[str, str]], digits: int) -> list[dict[str, Any]]:
-    """A row per run of the question's ``stats.csv`` ``rows``: its seeds, the mean and sd of
-    their test accuracy and its difference from the baseline, as numbers and as the paper's
-    statistics table prints them (:func:`stats_table.stats_table`, ``digits`` decimals)."""
-    try:
-        lines, _ = stats_table.stats_table(rows, digits)
-    except (KeyError, TypeError, ValueError):  # a stats.csv not training's
-        return []
-    return [
-        {"run": text(r.get("run")), "n": number(r.get("n"))}
-        | {k: number(r.get(k), 17) for k in ("mean", "sd", "diff")}
-        | {"test": text(f"{x['mean']} ± {x['sd']}" if x["sd"] != "-" else x["mean"])}
-        | {"delta": text(x["diff"]), **{k: text(x[k]) for k in ("ci", "p", "verdict", "note")}}
-        for r, x in zip(rows, lines, strict=True)
-    ]
-
-
-def question_panel(
-    rs: ResultsSet, question: str, paper: questions.Paper, bib: dict[str, str], stats: list
-) -> dict[str, Any]:
-    """What the page shows of one question beside its rows: its title, question and hypothesis,
-    whether the paper has it and the figures it shows (:func:`render.figures`), its decimals
-    (:func:`display.run_decimals`), its runs' colours and lines (their figures'), its summary,
-    the appendix's confusion matrix and errors, the tuning studies."""
-    from coursework.report import render
-
-    s = spec.trained_spec(rs, question)
-    runs: dict[str, list[results.SeedResult]] = {}
-    digits = 2
-    try:
-        runs = results.load_question(rs, question, spec.run_order(rs, question))
-        shown = appendix(runs) if runs else {}
-        digits = display.run_decimals(runs) if runs else 2
-    except (ResultsError, AttributeError, KeyError, TypeError, ValueError) as exc:  # not training's
-        shown = {"unreadable": text(exc)}
-    said = {
-        k: text(page_html.cited(getattr(s, k), bib) if s is not None else "")
-        for k in ("title", "research_question", "hypothesis")
-    }
-    figures = render.figures(rs, question, rs.report_dir()) if question in paper else {}
-    return {
-        "id": text(question),
-        **said,
-        "title": said["title"] or text(question),
-        "paper": question in paper,
-        "figures": [
-            {"name": Path(f["path"]).stem, "where": w} for w, fs in figures.items() for f in fs
-        ],
-        "digits": digits,
-        "styles": {text(r): st for r, st in page_html.run_looks(runs).items()},
-        "summary": summary([r for r in stats if r.get("question") == question], digits),
-        **({"appendix": shown} if shown else {}),
-        "studies": studies(rs, question),
-    }
-
-
 def provenance(rs: ResultsSet) -> dict[str, Any]:
     """Where the results came from, as their ``MANIFEST.json`` says: the commit, the
     machine, the backends, and the manifest's own sha256 (the page is drawn after it)."""
@@ -374,27 +397,4 @@ def provenance(rs: ResultsSet) -> dict[str, Any]:
         "coursework": text(man.get("coursework_version")),
         "written": text(man.get("written")),
         "manifest": f"{layout.MANIFEST} sha256 {manifest.sha256(path)}",
-    }
-
-
-def page_data(rs: ResultsSet) -> dict[str, Any]:
-    """Everything the page shows, as one JSON-able dict: the paper's questions first, in its
-    order, then the others (the link to its PDF is the page's: :func:`page_html.pdf_link`)."""
-    paper = questions.paper(rs)
-    order = paper.first(*rs.questions())
-    bib = page_html.bibliography()
-    try:
-        stats = stats_table.read_aggregate(rs, layout.STATS)
-    except (CourseworkError, OSError, UnicodeDecodeError, ValueError, KeyError):
-        stats = []
-    rows, histories = runs_table(rs, order, paper, bib)
-    return {
-        "set": text(rs.name),
-        "profile": text(rs.profile),
-        "paper": {"questions": [text(q) for q in paper.ids], "built": paper.built},
-        "colours": page_html.figstyle()["COLOURS"],
-        "rows": rows,
-        "curves": histories,
-        "questions": [question_panel(rs, q, paper, bib, stats) for q in order],
-        "provenance": provenance(rs),
     }

@@ -1,14 +1,15 @@
-"""The results page as one self-contained HTML file: the page's data (:mod:`.page`) as one
-JSON blob, Plotly's bundled script (the ``plotly`` package's, gzipped: 1.5 MB instead of
-4.8 MB, unpacked by the browser's ``DecompressionStream``) and the page's own small script
-and style (``page_assets/``). Nothing is fetched: a Content-Security-Policy forbids every
-request, so the page opens offline from an unpacked zip. The marking table
-(:mod:`coursework.verify.marks_page`) is drawn the same way, without Plotly.
+"""The results page as one self-contained HTML file: the page's data (:func:`page_data`,
+from :mod:`.page`) as one JSON blob, Plotly's bundled script (the ``plotly`` package's,
+gzipped: 1.5 MB instead of 4.8 MB, unpacked by the browser's ``DecompressionStream``) and the
+page's own small script and style (``page_assets/``). Nothing is fetched: a
+Content-Security-Policy forbids every request, so the page opens offline from an unpacked zip.
+The marking table (:mod:`coursework.verify.marks_page`) is drawn the same way, without Plotly.
 
-What the page shares with the paper's look is taken from the paper's code, never copied: each
-run's colour and line (:func:`run_styles`, figstyle's own, compiled from its source so that
-the page needs no matplotlib) and a spec's citations (:func:`cited`, ``[@key]`` as the
-paper's fallback writes it, authors and year from the bibliography)."""
+Each question as the paper has it: the paper's questions first (:func:`questions.paper`),
+each with the figures the built paper shows of it and a link to its PDF, a summary row per run
+(``stats.csv``, at the paper's decimals), and each run in the colour and line of its figures
+(:func:`run_styles`: figstyle's own, compiled from its source, never copied, so that the page
+needs no matplotlib)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import ast
 import base64
 import gzip
 import html
-import io
 import json
 import os
 import re
@@ -24,24 +24,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from coursework.records import storage
-from coursework.records.errors import CourseworkError, ReportError
+from coursework.analysis import display, stats_table
+from coursework.records import layout, results, spec, storage
+from coursework.records.errors import CourseworkError, ReportError, ResultsError
 from coursework.records.layout import ResultsSet
-from coursework.records.project import REPORT_TEMPLATES
-from coursework.report.latex import SPEC_CITE
+from coursework.report import page, questions
+from coursework.report.page import text
 
 ASSETS = Path(__file__).parent / "page_assets"
 SCRIPTS = {"results": ("results.js", "question.js"), "marking": ("marking.js",)}
 # what JSON may hold that would end the <script> it sits in, or HTML could misread
 UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 FIGSTYLE = Path(__file__).with_name("figstyle.py")
+MOST_FIGURES = 50  # of a question's part of the paper, shown
 STYLE_NAMES = ("run_styles", "tuned_runs", "COLOURS")  # figstyle's, and what they use
 # a matplotlib line style as Plotly's dash; a marker as Plotly's symbol
 DASHES = {"-": "solid", "--": "dash", ":": "dot", "-.": "dashdot"}
 SYMBOLS = {"o": "circle", "s": "square", "^": "triangle-up", "D": "diamond", "v": "triangle-down"}
-BIB_ENTRY = re.compile(r"^\s*@(?!comment|preamble|string)\w+\s*[{(]\s*([^,\s]+)\s*,", re.I | re.M)
 
 
 def asset(name: str) -> str:
@@ -89,8 +88,6 @@ def document(kind: str, title: str, data: Any) -> str:
 def results_html(rs: ResultsSet, out: Path | None = None) -> str:
     """The results page of a set, from its files, to be written to ``out`` (default:
     ``results/<set>/index.html``; its link to the paper's PDF is relative to it)."""
-    from coursework.report.page import page_data
-
     data = page_data(rs)
     data["paper"]["pdf"] = pdf_link(rs, out)
     return document("results", f"Results: {rs.name}", data)
@@ -104,17 +101,6 @@ def pdf_link(rs: ResultsSet, out: Path | None) -> str | None:
         return None
     rel = Path(os.path.relpath(pdf, (out or rs.page_file()).parent))
     return None if ".." in rel.parts else rel.as_posix()
-
-
-def png(image: np.ndarray) -> str:
-    """An image in [0, 1] (H, W, 1 or 3) as a ``data:`` URI of a PNG (Pillow)."""
-    from PIL import Image
-
-    img = np.clip(np.nan_to_num(image.astype(np.float32)) * 255, 0, 255).astype(np.uint8)
-    img = 255 - img[..., 0] if img.shape[-1] == 1 else img  # dark on light, as the appendix
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def write(rs: ResultsSet, out: Path | None = None) -> Path:
@@ -175,63 +161,90 @@ def plotly_style(style: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def bib_field(entry: str, name: str) -> str:
-    """A field of a BibTeX entry as plain text: its braces balanced, LaTeX's accents and
-    braces dropped (``Cire{\\c{s}}an`` -> ``Ciresan``); '' where it has none."""
-    m = re.search(rf"\b{name}\s*=\s*", entry, re.I)
-    if m is None:
-        return ""
-    value, depth = entry[m.end() :], 0
-    if value.startswith("{"):
-        for i, c in enumerate(value):
-            depth += (c == "{") - (c == "}")
-            if depth == 0:
-                value = value[1:i]
-                break
-    else:
-        value = re.split(r'[",}\n]', value.lstrip('"'), maxsplit=1)[0]
-    return " ".join(re.sub(r"\\[A-Za-z]+\s*|\\.|[{}]", "", value).split())
-
-
-def author_year(entry: str) -> str:
-    """``Nielsen 2015``, ``Glorot and Bengio 2010``, ``Simard et al. 2003`` of an entry."""
-    names = [a for a in re.split(r"\s+and\s+", bib_field(entry, "author")) if a.strip()]
-    last = [n.split(",")[0].strip() if "," in n else n.split()[-1] for n in names]
-    who = last[0] if len(last) == 1 else " and ".join(last) if len(last) == 2 else ""
-    if len(last) > 2 or "others" in last:
-        who = f"{last[0]} et al."
-    return f"{who} {bib_field(entry, 'year')}".strip()
-
-
-def bibliography() -> dict[str, str]:
-    """Key -> authors and year, of the template's ``references.bib`` and of ``report.toml``'s
-    bibliography (its entries win); a file that cannot be read adds nothing."""
-    from coursework.report.settings import read_settings
-
-    files = [REPORT_TEMPLATES / "references.bib"]
-    try:
-        own = read_settings().bibliography
-    except CourseworkError:
-        own = None
-    out: dict[str, str] = {}
-    for path in files + ([Path(own)] if own else []):
+def paper_figures(rs: ResultsSet, question: str) -> list[dict[str, str]]:
+    """The figures the built paper shows of a question, as its LaTeX has them (each figure's
+    ``\\label{fig:<name>}``): name (``conv-val``) and where (``body``: ``<q>.tex``, or
+    ``appendix``); none where no paper is built."""
+    out = []
+    for where, part in (("body", f"{question}.tex"), ("appendix", f"{question}-appendix.tex")):
         try:
-            bib = Path(path).read_text(encoding="utf-8", errors="replace")
+            tex = (rs.report_dir() / part).read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        starts = [(m.start(), m.group(1)) for m in BIB_ENTRY.finditer(bib)] + [(len(bib), "")]
-        for (start, key), (end, _) in zip(starts, starts[1:], strict=False):
-            out[key] = author_year(bib[start:end]) or key
+        found = re.findall(r"\\label\{fig:([^}]{1,100})\}", tex)[:MOST_FIGURES]
+        out += [{"name": name, "where": where} for name in dict.fromkeys(found)]
     return out
 
 
-def cited(value: object, bib: dict[str, str]) -> str:
-    """A spec's text with each ``[@key]`` or ``[@key, note]`` as ``(Authors Year, note)``,
-    the key itself where ``bib`` lacks it: what the paper prints where the bibliography has no
-    entry for it (``\\cwcite``), so that no raw key reaches the page."""
+def summary(rows: list[dict[str, str]], digits: int) -> list[dict[str, Any]]:
+    """A row per run of the question's ``stats.csv`` ``rows``: its seeds, the mean and sd of
+    their test accuracy and its difference from the baseline, as numbers and as the paper's
+    statistics table prints them (:func:`stats_table.stats_table`, ``digits`` decimals)."""
+    try:
+        lines, _ = stats_table.stats_table(rows, digits)
+    except (KeyError, TypeError, ValueError):  # a stats.csv not training's
+        return []
+    return [
+        {"run": text(r.get("run")), "n": page.number(r.get("n"))}
+        | {k: page.number(r.get(k), 17) for k in ("mean", "sd", "diff")}
+        | {"test": text(f"{x['mean']} ± {x['sd']}" if x["sd"] != "-" else x["mean"])}
+        | {"delta": text(x["diff"]), **{k: text(x[k]) for k in ("ci", "p", "verdict", "note")}}
+        for r, x in zip(rows, lines, strict=True)
+    ]
 
-    def one(m: re.Match[str]) -> str:
-        note = f", {m.group(2).strip()}" if m.group(2) else ""
-        return f" ({bib.get(m.group(1), m.group(1))}{note})"
 
-    return SPEC_CITE.sub(one, str(value)).strip()
+def question_panel(
+    rs: ResultsSet, question: str, paper: questions.Paper, bib: dict[str, str], stats: list
+) -> dict[str, Any]:
+    """What the page shows of one question beside its rows: its title, question and hypothesis,
+    whether the paper has it and the figures it shows there (:func:`paper_figures`),
+    its decimals (:func:`display.run_decimals`), its runs' colours and lines (their figures'),
+    its summary, the appendix's confusion matrix and errors, the tuning studies."""
+    s = spec.trained_spec(rs, question)
+    runs: dict[str, list[results.SeedResult]] = {}
+    digits = 2
+    try:
+        runs = results.load_question(rs, question, spec.run_order(rs, question))
+        shown = page.appendix(runs) if runs else {}
+        digits = display.run_decimals(runs) if runs else 2
+    except (ResultsError, AttributeError, KeyError, TypeError, ValueError) as exc:  # not training's
+        shown = {"unreadable": text(exc)}
+    said = {
+        k: text(page.cited(getattr(s, k), bib) if s is not None else "")
+        for k in ("title", "research_question", "hypothesis")
+    }
+    return {
+        "id": text(question),
+        **said,
+        "title": said["title"] or text(question),
+        "paper": question in paper,
+        "figures": paper_figures(rs, question) if question in paper else [],
+        "digits": digits,
+        "styles": {text(r): st for r, st in run_looks(runs).items()},
+        "summary": summary([r for r in stats if r.get("question") == question], digits),
+        **({"appendix": shown} if shown else {}),
+        "studies": page.studies(rs, question),
+    }
+
+
+def page_data(rs: ResultsSet) -> dict[str, Any]:
+    """Everything the page shows, as one JSON-able dict: the paper's questions first, in its
+    order, then the others (the link to its PDF is the page's: :func:`pdf_link`)."""
+    paper = questions.paper(rs)
+    order = paper.first(*rs.questions())
+    bib = page.bibliography()
+    try:
+        stats = stats_table.read_aggregate(rs, layout.STATS)
+    except (CourseworkError, OSError, UnicodeDecodeError, ValueError, KeyError):
+        stats = []
+    rows, histories = page.runs_table(rs, order, paper, bib)
+    return {
+        "set": text(rs.name),
+        "profile": text(rs.profile),
+        "paper": {"questions": [text(q) for q in paper.ids], "built": paper.built},
+        "colours": figstyle()["COLOURS"],
+        "rows": rows,
+        "curves": histories,
+        "questions": [question_panel(rs, q, paper, bib, stats) for q in order],
+        "provenance": page.provenance(rs),
+    }

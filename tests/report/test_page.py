@@ -267,7 +267,7 @@ def test_an_untrusted_run_name_stays_text_and_round_trips(made):
 
 def test_long_names_and_long_histories_are_cut_to_size(tmp_path):
     rs = fake_set(tmp_path / "r", runs=(("x" * 5000, 1), ("b", 1)), epochs=1500)
-    data = page.page_data(rs)
+    data = page_html.page_data(rs)
     assert max(len(r["run"]) for r in data["rows"]) == page.TEXT_LIMIT
     assert all(len(c["epoch"]) <= page.MOST_EPOCHS + 1 for c in data["curves"])
     assert data["curves"][0]["epoch"][-1] == 1500  # the last epoch is always drawn
@@ -373,17 +373,23 @@ def test_without_plotly_make_page_is_one_error_and_make_report_a_note(made, monk
     finally:
         monkeypatch.undo()
         page_html.plotly_gz.cache_clear()
-        (rs.report_dir() / questions.NUMBERS).unlink(missing_ok=True)
+        for name in (questions.NUMBERS, "toy.tex", "toy-appendix.tex"):
+            (rs.report_dir() / name).unlink(missing_ok=True)
 
 
 def built(rs: ResultsSet, settings=None, ids: tuple[str, ...] | None = None) -> Path:
     """What building the paper leaves for the commands after it: its ``numbers.json``,
-    recording its questions (``ids``, default: every question of ``rs``)."""
-    numbers = {
-        "schema_version": SCHEMA_VERSION,
-        "questions": [{"id": q} for q in ids or rs.questions()],
-    }
+    recording its questions (``ids``, default: every question of ``rs``), and each question's
+    LaTeX, its figures labelled as ``report_templates/macros.tex.j2`` labels them."""
+    ids = ids or tuple(rs.questions())
+    numbers = {"schema_version": SCHEMA_VERSION, "questions": [{"id": q} for q in ids]}
     storage.write_json(rs.report_dir() / questions.NUMBERS, numbers)
+    for q in ids:
+        for part, kinds in (("", ("val", "comparison")), ("-appendix", ("curves",))):
+            figures = [
+                f"\\includegraphics{{../figures/{q}-{k}.pdf}}\\label{{fig:{q}-{k}}}" for k in kinds
+            ]
+            (rs.report_dir() / f"{q}{part}.tex").write_text("\n".join(figures) + "\n")
     return rs.report_dir()
 
 

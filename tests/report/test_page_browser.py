@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -15,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from coursework.report import page_html
-from coursework.verify import marks_page
-from tests.report.test_page import RUNS, fake_set, fake_sheet
+from coursework.verify import marks_page, sheets
+from tests.report.test_page import RUNS, fake_set, fake_sheet, paper_set
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [
@@ -95,14 +96,14 @@ def shot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
-def column(driver, key: str) -> list[str]:
-    """The cells of one column of the runs table, top to bottom."""
+def column(driver, key: str, table: str = "runs") -> list[str]:
+    """The cells of one column of a table (the runs table's), top to bottom."""
     index = driver.execute_script(
-        "return [...document.querySelectorAll('#runs th')]"
+        f"return [...document.querySelectorAll('#{table} th')]"
         f".findIndex(h => h.dataset.key === '{key}')"
     )
     return driver.execute_script(
-        "return [...document.querySelectorAll('#runs tbody tr')]"
+        f"return [...document.querySelectorAll('#{table} tbody tr')]"
         f".map(r => r.cells[{index}].textContent)"
     )
 
@@ -147,11 +148,151 @@ def test_the_marking_page_lists_every_submission_offline(browser, tmp_path):
     no_errors_and_nothing_fetched(browser)
     rows = browser.find_elements(By.CSS_SELECTOR, "#marks tbody tr")
     assert len(rows) == 3
+    heads = browser.execute_script(
+        "return [...document.querySelectorAll('#marks th')].map(h => h.dataset.key)"
+    )
+    print(f"marking columns: {heads}")
+    assert heads == [*sheets.MARK_COLUMNS, "page"]  # marks.md's, then the results page
+    assert column(browser, "questions", "marks") == ["conv skip"] * 3
     links = [(a.text, a.get_attribute("href")) for a in browser.find_elements(By.TAG_NAME, "a")]
     assert ("ada.zip", (marking / "ada" / "sheet.md").as_uri()) in links
     assert ("results page", (marking / "ada" / "results.html").as_uri()) in links
     assert [text for text, _ in links].count("results page") == 2  # cy.zip has none
-    browser.find_element(By.CSS_SELECTOR, "#marks th:nth-child(8)").click()  # failed
+    browser.find_element(By.CSS_SELECTOR, "#marks th[data-key=failed]").click()
     first = browser.find_element(By.CSS_SELECTOR, "#marks tbody tr td").text
     assert first in ("ada.zip", "cy.zip")
     shot(browser, tmp_path, "marking-page.png")
+
+
+# --------------------------------------------------------------------------- the paper's page
+
+
+@pytest.fixture(scope="module")
+def paper_page(tmp_path_factory):
+    """The page of a paper's results set (tests.report.test_page.paper_set): its questions
+    zeta and mid, and alpha outside it."""
+    rs = paper_set(tmp_path_factory.mktemp("paper") / "results")
+    return rs, page_html.write(rs)
+
+
+def figure_colours(rs, question: str) -> dict[str, str]:
+    """Run -> its colour in the paper's validation figure, as matplotlib draws it."""
+    from matplotlib.colors import to_hex
+
+    from coursework.records import results, spec
+    from coursework.report import drawings
+
+    fig = drawings.validation(results.load_question(rs, question, spec.run_order(rs, question)))
+    lines = [ln for ax in fig.axes for ln in ax.get_lines()]
+    return {
+        ln.get_label(): to_hex(ln.get_color()).upper() for ln in lines if ln.get_label()[0] != "_"
+    }
+
+
+def drawn_colours(driver, question: str) -> dict[str, set[str]]:
+    """Run -> the colours of its lines in the legend of the accuracy plot, as drawn (the
+    stroke of each legend entry's line, read from the DOM)."""
+    entries = driver.execute_script(
+        "return [...document.querySelectorAll('#acc .legend .traces')].map(t => "
+        "[t.textContent, getComputedStyle(t.querySelector('.js-line')).stroke])"
+    )
+    out: dict[str, set[str]] = {}
+    for name, stroke in entries:
+        m = re.match(rf"{question}/(\S+)", name)
+        rgb = "".join(f"{int(x):02X}" for x in re.findall(r"\d+", stroke)[:3])
+        out.setdefault(m.group(1) if m else name, set()).add(f"#{rgb}")
+    return out
+
+
+def test_the_page_opens_on_the_papers_first_question(browser, paper_page):
+    rs, path = paper_page
+    opened(browser, path, "plots")
+    no_errors_and_nothing_fetched(browser)
+    chosen = browser.execute_script("return document.getElementById('question').value")
+    options = browser.execute_script(
+        "return [...document.getElementById('question').options].map(o => o.value)"
+    )
+    print(f"opens on {chosen!r}; questions {options}")
+    assert (chosen, options) == ("zeta", ["zeta", "mid", "alpha"])
+    assert set(column(browser, "run")) == {"base", "wide", "base-tuned", "deep"}
+
+
+def test_a_summary_row_per_run_comes_before_its_seeds(browser, paper_page):
+    from selenium.webdriver.common.by import By
+
+    rs, path = paper_page
+    opened(browser, path, "plots")
+    rows = [
+        r for r in browser.find_elements(By.CSS_SELECTOR, "#summary tbody tr") if r.is_displayed()
+    ]
+    texts = [r.text for r in rows]
+    print(f"summary rows: {texts}")
+    assert [t.split()[0] for t in texts] == ["base", "wide", "base-tuned", "deep"]
+    assert all(re.search(r"\b3\b.*\d+\.\d ± \d+\.\d", t) for t in texts), texts
+    before = browser.execute_script(
+        "return !!(document.getElementById('summary').compareDocumentPosition("
+        "document.getElementById('runs')) & Node.DOCUMENT_POSITION_FOLLOWING)"
+    )
+    assert before
+
+
+def test_accuracies_show_the_papers_decimals(browser, paper_page):
+    _, path = paper_page
+    opened(browser, path, "plots")
+    shown = column(browser, "test") + column(browser, "val")
+    print(f"test and val. accuracies: {shown}")
+    assert shown and all(re.fullmatch(r"\d+\.\d", x) for x in shown), shown
+
+
+def test_before_a_pick_the_questions_runs_are_drawn_in_the_papers_colours(browser, paper_page):
+    rs, path = paper_page
+    opened(browser, path, "plots")
+    want = figure_colours(rs, "zeta")
+    drawn = drawn_colours(browser, "zeta")
+    print(f"figure colours {want}; drawn before a pick {drawn}")
+    assert drawn == {run: {c} for run, c in want.items()}
+
+
+def test_picked_runs_keep_the_papers_colours_in_any_order(browser, paper_page):
+    from selenium.webdriver.common.by import By
+
+    rs, path = paper_page
+    opened(browser, path, "plots")
+    browser.find_element(By.ID, "mean").click()
+    for run in ("deep", "base-tuned", "wide"):  # the paper's order backwards, base left out
+        browser.find_element(By.CSS_SELECTOR, f"input[aria-label='pick zeta/{run} seed 0']").click()
+    want = figure_colours(rs, "zeta")
+    drawn = drawn_colours(browser, "zeta")
+    print(f"figure colours {want}; drawn when picked {drawn}")
+    assert drawn == {run: {want[run]} for run in ("deep", "base-tuned", "wide")}
+    no_errors_and_nothing_fetched(browser, opening=False)
+
+
+def test_two_runs_differ_by_no_builder_default(browser, paper_page):
+    from selenium.webdriver.common.by import By
+
+    _, path = paper_page
+    opened(browser, path, "plots")
+    for run in ("base", "wide"):  # wide says activation = "sigmoid", conv:build's default
+        browser.find_element(By.CSS_SELECTOR, f"input[aria-label='pick zeta/{run} seed 0']").click()
+    keys = browser.execute_script(
+        "return [...document.querySelectorAll('#compare-settings tr')].map(r => r.dataset.key)"
+    )
+    print(f"settings that differ: {keys}")
+    assert keys == ["model.hidden"]
+
+
+def test_the_page_marks_the_paper_and_links_its_pdf(browser, paper_page, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    rs, path = paper_page
+    opened(browser, path, "plots")
+    links = [(a.text, a.get_attribute("href")) for a in browser.find_elements(By.TAG_NAME, "a")]
+    print(f"links: {links}")
+    assert (rs.report_dir() / "report.pdf").as_uri() in [href for _, href in links]
+    options = browser.execute_script(
+        "return [...document.getElementById('question').options].map(o => o.textContent)"
+    )
+    assert [o.endswith("(in the paper)") for o in options] == [True, True, False], options
+    assert "zeta-val" in browser.find_element(By.ID, "question-head").text
+    shot(browser, tmp_path, "paper-page.png")

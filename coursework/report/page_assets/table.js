@@ -1,7 +1,8 @@
 "use strict";
 // A plain HTML table of rows (objects): a header click sorts by its column (again: the
-// other way), the filter box keeps the rows with its words in any cell. Cells are text
-// (textContent), never markup: the rows come from files a student or a submission wrote.
+// other way), the filter box keeps the rows with its words in any cell; a column's
+// fmt(value, row) writes its cells. Cells are text (textContent), never markup: the rows
+// come from files a student or a submission wrote.
 function el(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined && text !== null) e.textContent = String(text);
@@ -25,7 +26,7 @@ function makeTable(host, columns, rows, opts) {
     });
     head.appendChild(th);
   }
-  const shown = (v, c) => (v === null || v === undefined ? "" : c.fmt ? c.fmt(v) : String(v));
+  const shown = (v, c, r) => (v === null || v === undefined ? "" : c.fmt ? c.fmt(v, r) : String(v));
   function order(a, b) {
     const c = columns.find((x) => x.key === state.key);
     const x = rows[a][c.key], y = rows[b][c.key];
@@ -44,7 +45,7 @@ function makeTable(host, columns, rows, opts) {
       for (const c of columns) {
         const td = el("td", null, c.num ? "num" : "");
         if (c.cell) c.cell(td, rows[i], i);
-        else td.textContent = shown(rows[i][c.key], c);
+        else td.textContent = shown(rows[i][c.key], c, rows[i]);
         tr.appendChild(td);
       }
       if (opts.decorate) opts.decorate(tr, i);
@@ -54,7 +55,7 @@ function makeTable(host, columns, rows, opts) {
   }
   function matches(i) {
     if (!state.words.length) return true;
-    const all = columns.map((c) => shown(rows[i][c.key], c)).join(" ").toLowerCase();
+    const all = columns.map((c) => shown(rows[i][c.key], c, rows[i])).join(" ").toLowerCase();
     return state.words.every((w) => all.includes(w));
   }
   if (opts.filter) {
