@@ -62,6 +62,7 @@ def report(
     """The status table of the questions' runs and seeds, and what the next run does."""
     lines: list[str] = []
     total: Counter[str] = Counter()
+    other_code = 0
     for s in specs_:
         jobs = plan(s, profile, results_dir, dataset=dataset)
         states = job_states(jobs)
@@ -84,14 +85,15 @@ def report(
         note = backend_note(states, backend_name)
         if note:
             lines.append(f"  note: {note}")
-        if any(st.code_changed for _, st in states if st.kind == Status.COMPLETE):
-            lines.append(
-                "  note: some complete runs were trained by other engine code "
-                "(coursework/); they are kept: make verify re-trains a sample to "
-                "compare"
-            )
+        other_code += sum(st.code_changed for _, st in states if st.kind == Status.COMPLETE)
     todo = {k: n for k, n in total.items() if k != Status.COMPLETE}
     lines.append("")
+    if other_code:  # once, for all questions
+        lines.append(
+            f"note: {other_code} complete run(s) were trained by other code than today's "
+            "(coursework/, or the models/ files their builder imports); they are kept: "
+            "make verify re-trains a sample to compare"
+        )
     lines.append(
         "next run: "
         + (

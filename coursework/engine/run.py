@@ -231,7 +231,8 @@ def record(
         "dataset": ds.describe() if ds is not None else {"name": run.config.dataset},
         "determinism": determinism or {"op_determinism": backend.settings()["deterministic"]},
         "environment": environment(),
-        "code_sha256": project_digest(),  # the training code that made it (a marker compares)
+        # the training code that made it: the engine and its builder's models (a marker compares)
+        "code_sha256": project_digest(run.config.builder),
     }
     if run.published is not None:
         rec["published_accuracy"] = run.published

@@ -5,6 +5,7 @@ a marker can tell whether the runs were made by the code handed in)."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import subprocess
 from functools import cache
@@ -56,17 +57,56 @@ def code_files(root: Path = ROOT) -> list[Path]:
     return sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts)
 
 
-def code_digest(files: dict[str, Path]) -> str:
+def code_digest(files: dict[str, Path], builder: str | None = None) -> str:
     """sha256 over the training code among ``files`` (name relative to the project root, with
-    '/' -> path): every ``.py`` file under ``coursework/`` and ``models/``, name and content."""
+    '/' -> path), name and content: every ``.py`` file under ``coursework/``, and of
+    ``models/`` those a run of ``builder`` (``"conv:build"``) imports (:func:`models_used`;
+    all of them where None). A question added in ``models/`` is no change to the code of the
+    runs of the others."""
+    used = models_used(files, builder) if builder is not None else None
     h = hashlib.sha256()
     for name in sorted(files):
-        if name.startswith(TRAINING_CODE) and name.endswith(".py"):
-            h.update(f"{name}\0{hashlib.sha256(files[name].read_bytes()).hexdigest()}\n".encode())
+        if not (name.startswith(TRAINING_CODE) and name.endswith(".py")):
+            continue
+        if used is not None and name.startswith("models/") and name not in used:
+            continue
+        h.update(f"{name}\0{hashlib.sha256(files[name].read_bytes()).hexdigest()}\n".encode())
     return h.hexdigest()
 
 
+def models_used(files: dict[str, Path], builder: str) -> set[str]:
+    """The files of ``models/`` a run of ``builder`` (``"conv:build"``) loads: its module,
+    ``models/__init__.py``, and what they import from ``models``, in turn (read with
+    :mod:`ast`, never run)."""
+    todo = ["models/__init__.py", f"models/{builder.partition(':')[0]}.py"]
+    used: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in used or name not in files:
+            continue
+        used.add(name)
+        try:
+            tree = ast.parse(files[name].read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                parts = node.module.split(".")
+                if parts[0] == "models":
+                    todo.append("/".join(parts) + ".py")
+                    todo += [f"{'/'.join(parts)}/{a.name}.py" for a in node.names]
+            elif isinstance(node, ast.Import):
+                todo += [f"{a.name.replace('.', '/')}.py" for a in node.names]
+    return used
+
+
 @cache
-def project_digest() -> str:
-    """:func:`code_digest` of this project's code, as it is now (once per process)."""
-    return code_digest({p.relative_to(ROOT).as_posix(): p for p in code_files()})
+def project_digest(builder: str | None = None) -> str:
+    """:func:`code_digest` of this project's code, as it is now (once per process and
+    ``builder``)."""
+    return code_digest({p.relative_to(ROOT).as_posix(): p for p in _files()}, builder)
+
+
+@cache
+def _files() -> tuple[Path, ...]:
+    return tuple(code_files())

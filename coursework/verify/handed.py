@@ -171,7 +171,15 @@ def check_runs_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]
     digest = code_digest(code)
     handed = ResultsSet(root / "results", desc.get("results_set", ""))
     recs = [storage.read_json(p) for p in handed.record_paths()]
-    same = sum(r.get("code_sha256") == digest for r in recs)
+    by_builder: dict[str, str] = {}  # a run's code: the engine and its builder's models
+
+    def made_here(rec: dict[str, Any]) -> bool:
+        builder = str((rec.get("config") or {}).get("builder") or "")
+        if builder not in by_builder:
+            by_builder[builder] = code_digest(code, builder or None)
+        return rec.get("code_sha256") in (by_builder[builder], digest)
+
+    same = sum(made_here(r) for r in recs)
     unknown = sum(r.get("code_sha256") is None for r in recs)
     sheet.facts["runs_by_handed_in_code"] = f"{same}/{len(recs)}" + (
         f" ({unknown} made before runs recorded their code)" if unknown else ""
