@@ -43,7 +43,7 @@ class Facts:
     sizes: str  # "50,000 / 10,000 / 10,000": training / validation / test
     common: str  # the settings every run shares
     class_names: str
-    seeds: str
+    seeds: str  # the runs' seeds in words: "2 seeds", "up to 3 seeds"
     baseline: str
     noise: str  # the sentence on which differences are within the noise
     not_complete: str

@@ -277,6 +277,12 @@ def settings_phrases(q: Runs, own: list[dict[str, str]]) -> dict[str, str]:
     return {name: ", ".join(b for b in bs if b not in everyone) for name, bs in bits.items()}
 
 
+def seeds_text(counts: list[int]) -> str:
+    """How many seeds the runs have, in words: ``one seed``, ``3 seeds``, ``up to 3 seeds``."""
+    most = max(counts)
+    return ("up to " if min(counts) < most else "") + ("one seed" if most == 1 else f"{most} seeds")
+
+
 def not_complete(rs: ResultsSet, qid: str) -> str:
     """The seeds of the question that did not complete, with their status."""
     return ", ".join(
@@ -332,7 +338,7 @@ def question(
     facts = dataset_facts(next(iter(recs.values()))["dataset"])
     facts.update(
         common=phrase,
-        seeds=str(max(len(x) for x in runs.values())),
+        seeds=seeds_text([len(x) for x in runs.values()]),
         baseline=q_stats[0]["name"] if q_stats else "",
         noise=noise,
         not_complete=not_complete(rs, qid),
