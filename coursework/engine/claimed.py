@@ -75,6 +75,7 @@ def finish(
     out = job.out
     rec["key"] = key
     storage.write_json(target / layout.RECORD, rec)
+    runs.clear_leftovers(target)  # a killed earlier try's temporaries: never kept with the run
     # a plan that missed learns from the run
     if rec["status"] in (Status.COMPLETE, Status.DIVERGED):
         calibrate.observe(

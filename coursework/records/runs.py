@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 from coursework.records.errors import ResultsError
-from coursework.records.layout import BACKUP, RECORD, retired_run_dir, staging_dir
+from coursework.records.layout import BACKUP, RECORD, is_temporary, retired_run_dir, staging_dir
 from coursework.records.record import ENDED, Status
-from coursework.records.storage import read_json
+from coursework.records.storage import clear_temporaries, read_json
 
 
 def replace_run(run_folder: Path) -> None:
@@ -20,6 +20,7 @@ def replace_run(run_folder: Path) -> None:
     mended by :func:`recover_run`."""
     run_folder = Path(run_folder)
     staged, old = staging_dir(run_folder), retired_run_dir(run_folder)
+    clear_leftovers(staged)
     try:
         if old.exists():
             shutil.rmtree(old)
@@ -29,6 +30,15 @@ def replace_run(run_folder: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         raise ResultsError(f"cannot replace {run_folder}: {exc.strerror or exc}") from exc
+
+
+def clear_leftovers(run_folder: Path) -> None:
+    """Remove the temporary files (:func:`coursework.records.storage.atomic`'s) that a kill
+    left in a run folder that has ended: no write is under way in it (its claim is held, or
+    it is complete), so each is a dead writer's, and would be carried into the run's place."""
+    folder = Path(run_folder)
+    if folder.is_dir():
+        clear_temporaries([p for p in folder.rglob(".*") if is_temporary(p)], older_than=-1)
 
 
 def recover_run(run_folder: Path) -> None:

@@ -83,6 +83,21 @@ def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
     assert storage.read_json(out / layout.RECORD)["x"] == "old" and new.exists()
 
 
+def test_a_replacement_killed_at_its_records_rename_leaves_no_temporary_in_the_run(tmp_path):
+    """Killed while the new run's run.json was renamed into place (its temporary file left
+    beside it): the run swapped in carried that file into the final run folder."""
+    out = tmp_path / "q" / "r" / "seed-0"
+    new = layout.staging_dir(out)
+    for d, text in ((out, "old"), (new, "new")):
+        write(d, text)
+    (new / ".run.json.k1ll3d.tmp.json").write_text('{"status": "comp')
+    (new / "backup").mkdir()
+    (new / "backup" / ".state.npz.x7.tmp.npz").write_bytes(b"half")
+    runs.recover_run(out)
+    assert storage.read_json(out / layout.RECORD)["x"] == "new"
+    assert [p.name for p in out.rglob("*") if p.is_file()] == [layout.RECORD]
+
+
 def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(tmp_path, capsys):
     path = toy_spec(tmp_path, "mnist-5k", FC_AND_CONV, epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"
