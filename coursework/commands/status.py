@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from coursework.engine.estimate import backend_note
-from coursework.engine.job import Job, State, plan, state
+from coursework.engine.job import Job, State, finished_epochs, plan, state
 from coursework.engine.tune import study_state
 from coursework.records import layout
 from coursework.records import spec as specs
@@ -76,6 +76,11 @@ def report(
         width = max(len(job.run.name) for job, _ in states)
         for job, st in states:
             text = st.kind + (f": {'; '.join(st.changes)}" if st.changes else "")
+            if st.kind == Status.STALE and (done := finished_epochs(job)):  # as `plan` says
+                text += (
+                    f"; its re-training stopped after epoch {done} of "
+                    f"{job.run.config.epochs}: it resumes"
+                )
             if st.kind == Status.COMPLETE and st.backend and st.backend != backend_name:
                 text += f" (trained with {st.backend})"
             lines.append(f"  {job.run.name:{width}s}  seed {job.seed:<3d} {text}")

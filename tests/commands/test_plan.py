@@ -353,3 +353,23 @@ def test_the_plan_line_counts_the_epochs_left_and_the_studies_apart(tmp_path, ti
     assert estimate.line([seeds, study], "r").startswith(
         f"plan: 1 run, 1 study (chosen), {6 * per_epoch:,} training images to go"
     )
+
+
+def test_a_stale_run_whose_re_training_stopped_says_it_resumes_as_the_plan_does(
+    tmp_path, tiny_npz, capsys
+):
+    spec_file = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=3)
+    res = tmp_path / "r"
+    assert run_cli("--results", res, "run", spec_file) == 0
+    spec_file.write_text(spec_file.read_text().replace("epochs = 3", "epochs = 4"))
+    (stale,) = job.plan(spec.load(str(spec_file)), "quick", res)
+    staged = layout.staging_dir(stale.out)  # the re-training, stopped after epoch 2
+    layout.checkpoint_file(staged).parent.mkdir(parents=True)
+    np.savez(layout.checkpoint_file(staged), epoch=np.int64(2))
+    storage.write_text(layout.checkpoint_key_file(staged), job.job_key(stale).digest)
+    capsys.readouterr()
+    assert run_cli("--results", res, "status", spec_file) == 0
+    out = capsys.readouterr().out
+    assert "its re-training stopped after epoch 2 of 4: it resumes" in out, out
+    assert run_cli("--results", res, "plan", spec_file) == 0
+    assert "left to train: 1 (1,200 images" in capsys.readouterr().out  # 2 epochs of 4
