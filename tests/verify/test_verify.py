@@ -412,3 +412,14 @@ def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     assert cli.main(["--results", str(copy), "verify", "--profile", "quick", "--no-rerun"]) == 1
     out = capsys.readouterr().out
     assert "note: run in progress: toy/conv/seed-3: 2 of 2 epochs" in out, out
+
+
+def test_the_report_folder_holds_only_the_sources_of_the_paper_built(copy, tmp_path):
+    """A paper of other questions before (skip.tex, a course class since dropped): its
+    sources stayed in report/ and were handed in beside the paper that replaced it."""
+    rs = ResultsSet(copy, "quick")
+    for name in ("skip.tex", "skip-appendix.tex", "course.cls"):
+        (rs.report_dir() / name).write_text("% an earlier paper's\n")
+    report.render(rs, prose_root=tmp_path / "prose")
+    left = sorted(p.name for p in rs.report_dir().iterdir() if p.suffix in (".tex", ".cls"))
+    assert left == ["numbers.tex", "report.tex", "toy-appendix.tex", "toy.tex"]
