@@ -33,7 +33,7 @@ def current(rs: ResultsSet) -> bool:
     sources = [
         *rs.record_paths(),
         *rs.trial_paths(),
-        *rs.dir().glob(f"*/*/{layout.TUNE}/{layout.BEST}"),
+        *rs.study_choices(),
         *(rs.spec_copy(q) for q in rs.questions()),
     ]
     return all(p.stat().st_mtime_ns <= oldest for p in sources if p.exists())

@@ -137,6 +137,11 @@ def is_temporary(path: Path) -> bool:
     return bool(TEMPORARY.match(Path(path).name))
 
 
+def temporaries(folder: Path) -> list[Path]:
+    """The temporary files (:func:`is_temporary`) anywhere under ``folder``."""
+    return [p for p in Path(folder).rglob(".*") if is_temporary(p)] if folder.is_dir() else []
+
+
 @dataclass(frozen=True)
 class ResultsSet:
     """One results set: ``root`` (the results folder) and ``name`` (``quick``, ``full``,
@@ -241,6 +246,11 @@ class ResultsSet:
         base = self.dir()
         pattern = f"{question or '*'}/{run or '*'}/{TUNE}/trial-*/{RECORD}"
         return sorted(base.glob(pattern)) if base.is_dir() else []
+
+    def study_choices(self) -> list[Path]:
+        """Every study's ``best.json`` (the parameters it chose), sorted."""
+        base = self.dir()
+        return sorted(base.glob(f"*/*/{TUNE}/{BEST}")) if base.is_dir() else []
 
     def tuned_questions(self) -> list[str]:
         """The questions with a tuning study under ``<results>/<set>``, sorted."""

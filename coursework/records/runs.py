@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from coursework.records.errors import ResultsError
-from coursework.records.layout import BACKUP, RECORD, is_temporary, retired_run_dir, staging_dir
+from coursework.records.layout import BACKUP, RECORD, retired_run_dir, staging_dir, temporaries
 from coursework.records.record import ENDED, Status
 from coursework.records.storage import clear_temporaries, read_json
 
@@ -36,9 +36,7 @@ def clear_leftovers(run_folder: Path) -> None:
     """Remove the temporary files (:func:`coursework.records.storage.atomic`'s) that a kill
     left in a run folder that has ended: no write is under way in it (its claim is held, or
     it is complete), so each is a dead writer's, and would be carried into the run's place."""
-    folder = Path(run_folder)
-    if folder.is_dir():
-        clear_temporaries([p for p in folder.rglob(".*") if is_temporary(p)], older_than=-1)
+    clear_temporaries(temporaries(Path(run_folder)), older_than=-1)
 
 
 def recover_run(run_folder: Path) -> None:
