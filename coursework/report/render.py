@@ -321,7 +321,7 @@ def render(
         storage.write_text(report_dir / name, text)
     for name, source in files.items():
         storage.write_bytes(report_dir / name, source.read_bytes())
-    clear_sources(report_dir, {*texts, *files})
+    clear_sources(rs, {*texts, *files})
     storage.write_json(
         report_dir / NUMBERS,
         {
@@ -345,12 +345,12 @@ def render(
 SOURCES = (".tex", ".sty", ".cls", ".clo", ".cfg", ".def", ".bib", ".bst")  # what render writes
 
 
-def clear_sources(report_dir: Path, written: set[str]) -> None:
+def clear_sources(rs: ResultsSet, written: set[str]) -> None:
     """Remove the report's sources that this render did not write: those of questions an
     earlier paper had (``skip.tex`` after ``QUESTIONS="conv"``), a class no longer used. Left,
     they were handed in beside the paper, as if part of it."""
-    for path in report_dir.iterdir():
-        if path.suffix in SOURCES and path.name not in written and path.is_file():
+    for path in rs.report_files():
+        if path.suffix in SOURCES and path.name not in written:
             path.unlink()
 
 
