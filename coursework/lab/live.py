@@ -72,8 +72,9 @@ class Live:
         import matplotlib.pyplot as plt
 
         from coursework.report import figstyle
+        from coursework.report import styles as looks
 
-        styles = figstyle.run_styles(self.names, self.tuned)
+        styles = looks.run_styles(self.names, self.tuned)
         trained = list(dict.fromkeys(name for name, _, _ in self.runs))
         groups = figstyle.panels(trained, self.tuned)
         ncol = figstyle.legend_columns(trained, 6.5)

@@ -217,11 +217,11 @@ class ResultsSet:
     def report_dir(self) -> Path:
         return self.dir() / "report"
 
-
     def report_files(self) -> list[Path]:
         """The files at the top of the report's folder (its sources, PDF, numbers), sorted."""
         folder = self.report_dir()
         return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
     def page_file(self) -> Path:
         """``index.html``: every run of the set on one page, drawn from its files."""
         return self.dir() / PAGE

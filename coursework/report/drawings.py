@@ -23,7 +23,6 @@ from coursework.records.layout import ResultsSet
 from coursework.records.record import Status
 from coursework.records.results import SeedResult
 from coursework.report.figstyle import (
-    COLOURS,
     COLUMN,
     SMALLEST,
     TALLEST,
@@ -36,10 +35,8 @@ from coursework.report.figstyle import (
     legend_columns,
     panels,
     run_legend,
-    run_styles,
-    siblings,
-    tuned_runs,
 )
+from coursework.report.styles import COLOURS, run_styles, siblings, tuned_runs
 
 
 def best_run(runs: dict[str, list[SeedResult]]) -> str:

@@ -8,12 +8,10 @@ The marking table (:mod:`coursework.verify.marks_page`) is drawn the same way, w
 Each question as the paper has it: the paper's questions first (:func:`questions.paper`),
 each with the figures the built paper shows of it and a link to its PDF, a summary row per run
 (``stats.csv``, at the paper's decimals), and each run in the colour and line of its figures
-(:func:`run_styles`: figstyle's own, compiled from its source, never copied, so that the page
-needs no matplotlib)."""
+(:mod:`.styles`, the figures' own, which needs no matplotlib)."""
 
 from __future__ import annotations
 
-import ast
 import base64
 import gzip
 import html
@@ -28,16 +26,14 @@ from coursework.analysis import display, stats_table
 from coursework.records import layout, results, spec, storage
 from coursework.records.errors import CourseworkError, ReportError, ResultsError
 from coursework.records.layout import ResultsSet
-from coursework.report import page, questions
+from coursework.report import page, questions, styles
 from coursework.report.page import text
 
 ASSETS = Path(__file__).parent / "page_assets"
 SCRIPTS = {"results": ("results.js", "question.js"), "marking": ("marking.js",)}
 # what JSON may hold that would end the <script> it sits in, or HTML could misread
 UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-FIGSTYLE = Path(__file__).with_name("figstyle.py")
 MOST_FIGURES = 50  # of a question's part of the paper, shown
-STYLE_NAMES = ("run_styles", "tuned_runs", "COLOURS")  # figstyle's, and what they use
 # a matplotlib line style as Plotly's dash; a marker as Plotly's symbol
 DASHES = {"-": "solid", "--": "dash", ":": "dot", "-.": "dashdot"}
 SYMBOLS = {"o": "circle", "s": "square", "^": "triangle-up", "D": "diamond", "v": "triangle-down"}
@@ -110,43 +106,15 @@ def write(rs: ResultsSet, out: Path | None = None) -> Path:
     return path
 
 
-@cache
-def figstyle() -> dict[str, Any]:
-    """figstyle's :func:`run_styles`, :func:`tuned_runs` and ``COLOURS``, with the names they
-    use, compiled from its source: the page draws each run as the figures do, without figstyle's
-    import of matplotlib (``make page`` stays quick) and without a second copy of its palette."""
-    tree = ast.parse(FIGSTYLE.read_text(encoding="utf-8"))
-    top: dict[str, ast.stmt] = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            top[node.name] = node
-        elif isinstance(node, ast.Assign):
-            top.update((t.id, node) for t in node.targets if isinstance(t, ast.Name))
-    wanted: set[str] = set()
-    todo = list(STYLE_NAMES)
-    while todo:
-        name = todo.pop()
-        if name in top and name not in wanted:
-            wanted.add(name)
-            todo += [n.id for n in ast.walk(top[name]) if isinstance(n, ast.Name)]
-    lazy = ast.parse("from __future__ import annotations").body  # they name matplotlib's types
-    body = lazy + [n for n in tree.body if any(top.get(name) is n for name in wanted)]
-    code = compile(ast.Module(body, []), str(FIGSTYLE), "exec", dont_inherit=True)
-    space: dict[str, Any] = {}
-    exec(code, space)  # the project's own module, a part of it: no import, no matplotlib
-    return space
-
-
 def run_styles(names: list[str], tuned: set[str]) -> dict[str, dict[str, Any]]:
-    """figstyle's :func:`run_styles`: run -> ``color``, ``ls`` and ``marker``."""
-    styles: dict[str, dict[str, Any]] = figstyle()["run_styles"](names, tuned)
-    return styles
+    """The figures' :func:`.styles.run_styles`: run -> ``color``, ``ls`` and ``marker``."""
+    return styles.run_styles(names, tuned)
 
 
 def run_looks(runs: dict[str, list[Any]]) -> dict[str, dict[str, str]]:
     """Each run of a question (run -> its complete seeds, in the spec's order, as the
     figures have them) as its figures draw it, in Plotly's words (:func:`plotly_style`)."""
-    tuned = figstyle()["tuned_runs"](runs)
+    tuned = styles.tuned_runs(runs)
     return {name: plotly_style(st) for name, st in run_styles(list(runs), tuned).items()}
 
 
@@ -242,7 +210,7 @@ def page_data(rs: ResultsSet) -> dict[str, Any]:
         "set": text(rs.name),
         "profile": text(rs.profile),
         "paper": {"questions": [text(q) for q in paper.ids], "built": paper.built},
-        "colours": figstyle()["COLOURS"],
+        "colours": styles.COLOURS,
         "rows": rows,
         "curves": histories,
         "questions": [question_panel(rs, q, paper, bib, stats) for q in order],

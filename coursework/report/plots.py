@@ -54,7 +54,8 @@ from coursework.report.drawings import (
     tuning,
     validation,
 )
-from coursework.report.figstyle import panels, save, style, tuned_runs
+from coursework.report.figstyle import panels, save, style
+from coursework.report.styles import tuned_runs
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from coursework import lab
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
 from coursework.records.results import SeedResult
-from coursework.report import drawings, figstyle, plots
+from coursework.report import drawings, figstyle, plots, styles
 from coursework.report.figstyle import COLUMN, SMALLEST, WIDE
 from tests.helpers import run_cli, toy_spec
 
@@ -159,8 +159,8 @@ def test_val_and_curves_hold_six_runs_a_panel_each_run_its_own_style(question):
 def test_many_runs_stay_distinct_and_tuned_runs_stay_with_their_sibling():
     names = [f"r{i}" for i in range(20)] + ["r3-tuned", "r9-tuned", "r17-tuned"]
     tuned = {"r3-tuned", "r9-tuned", "r17-tuned", "r5"}  # r5: tuned, no sibling
-    styles = figstyle.run_styles(names, tuned)
-    keys = [(s["color"], str(s["ls"])) for s in styles.values()]
+    looks = styles.run_styles(names, tuned)
+    keys = [(s["color"], str(s["ls"])) for s in looks.values()]
     assert len(set(keys)) == len(names)
     groups = figstyle.panels(names, tuned)
     assert sorted(n for g in groups for n in g) == sorted(names)

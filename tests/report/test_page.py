@@ -475,12 +475,12 @@ def test_each_run_has_the_colour_and_line_of_the_papers_figures(paper_page):
     """The page's run styles are figstyle's (:func:`run_styles`, as the figures draw them):
     a tuned run in its sibling's colour, dashed."""
     from coursework.records import results, spec
-    from coursework.report import figstyle
+    from coursework.report import styles
 
     rs, data = paper_page
     for q in data["questions"]:
         runs = results.load_question(rs, q["id"], spec.run_order(rs, q["id"]))
-        want = figstyle.run_styles(list(runs), figstyle.tuned_runs(runs))
+        want = styles.run_styles(list(runs), styles.tuned_runs(runs))
         assert {r: s["color"] for r, s in q.get("styles", {}).items()} == {
             r: s["color"] for r, s in want.items()
         }
@@ -488,7 +488,7 @@ def test_each_run_has_the_colour_and_line_of_the_papers_figures(paper_page):
     assert zeta["base-tuned"] == {"color": zeta["base"]["color"], "dash": "dash"}
     for names in (["a"], [f"r{i}" for i in range(19)], ["b", "b-tuned", "c", "c-tuned", "d"]):
         tuned = {n for n in names if n.endswith("-tuned")}
-        assert page_html.run_styles(names, tuned) == figstyle.run_styles(names, tuned)
+        assert page_html.run_styles(names, tuned) == styles.run_styles(names, tuned)
 
 
 def test_the_page_links_the_paper_and_marks_what_it_uses(paper_page, tmp_path):
