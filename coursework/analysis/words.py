@@ -132,9 +132,9 @@ def setup(
 ) -> str:
     """What sets a run apart, each thing once: its description (else :func:`run_other`) and
     the shared settings it has its own value of that the description does not say."""
-    words = in_notation(description, notes) if description else run_other(cfg, notes)
+    words = in_notation(description, notes) if description else ", ".join(run_bits(cfg, notes))
     rest = [t for key, t in own.items() if not said(description, key, getattr(cfg, key))]
-    return "; ".join(x for x in [words, *rest] if x)
+    return "; ".join(x for x in [words, *rest] if x) or "-"  # "-": nothing sets it apart
 
 
 def layers_text(architecture: list[Record]) -> str:

@@ -33,7 +33,7 @@ def test_what_sets_a_run_apart_says_each_setting_once():
     cfg = TrainConfig.from_dict({"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32})
     own = {"optimizer": "adam", "learning_rate": "η = 0.001", "batch_size": "mini-batch 32"}
     assert words.setup("Adam, eta 0.001", cfg, own) == "Adam, η = 0.001; mini-batch 32"
-    assert words.setup("", cfg, own) == "-; adam; η = 0.001; mini-batch 32"
+    assert words.setup("", cfg, own) == "adam; η = 0.001; mini-batch 32"
     assert not words.said("20 maps of 5x5", "epochs", 20)
     assert words.said("a learning rate of 1e-3", "learning_rate", 0.001)
 
