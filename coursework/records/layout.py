@@ -156,6 +156,11 @@ class ResultsSet:
         """The spec profile of the set (``quick@bees-1a2b3c`` -> ``quick``)."""
         return profile_of(self.name)
 
+    @property
+    def on_other_data(self) -> bool:
+        """Whether the set is a profile run on other data (``quick@bees-1a2b3c``)."""
+        return "@" in self.name
+
     def dir(self) -> Path:
         return Path(self.root) / self.name
 

@@ -36,13 +36,22 @@ class Paper:
         return [q for q in self.ids if q in others] + sorted(set(others) - set(self.ids))
 
 
-def choose(settings: Settings, available: list[str]) -> list[str]:
+def choose(settings: Settings, available: list[str], other_data: bool = False) -> list[str]:
     """The questions a report of ``settings`` holds, of those with complete runs
     (``available``): ``settings.questions`` in its order, else all; a chosen question without
-    complete runs is one ReportError naming ``report.toml``'s field."""
+    complete runs is one ReportError naming ``report.toml``'s field. ``other_data``: the
+    results of a question or two on other data (``DATASET=``, a set of its own): the chosen
+    ones it has, else all it has, and a note says so."""
     if not settings.questions:
         return list(available)
     missing = [q for q in settings.questions if q not in available]
+    if missing and other_data:
+        mine = [q for q in settings.questions if q in available] or list(available)
+        print(
+            f"note: {settings.source.name} chooses {', '.join(settings.questions)}; these "
+            f"results on other data have {', '.join(available)}: the report holds {', '.join(mine)}"
+        )
+        return mine
     if missing:
         raise ReportError(
             f"{settings.source}: questions: no complete runs of {', '.join(missing)}"

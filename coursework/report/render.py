@@ -206,7 +206,7 @@ def chosen_questions(rs: ResultsSet, settings: Settings) -> list[QuestionNumbers
         raise ReportError(f"no complete runs under {rs.dir()}: nothing to report")
     by_id = {q.id: q for q in available}
     try:
-        ids = choose(settings, list(by_id))
+        ids = choose(settings, list(by_id), other_data=rs.on_other_data)
     except ReportError as exc:
         raise ReportError(f"{exc}, under {rs.dir()}") from None
     return [by_id[q] for q in ids]
