@@ -153,13 +153,11 @@ tex: # TeX Live for the PDF: installed if missing where we can (root with apt), 
 
 quick: env ## the chosen questions (QUESTIONS, else report.toml's, else all), quick profile, plots, PDF
 	$(CW) run $(CHOSEN) --profile quick $(DATA_FLAGS) $(QUICK_FLAGS)
-	$(CW) plots --profile quick $(DATA_FLAGS)
 	@$(MAKE) --no-print-directory tex
 	$(CW) report --profile quick $(DATA_FLAGS) $(REPORT_FLAGS)
 
 all: env ## the chosen questions, full profile (full MNIST; hours on a CPU), plots and PDF
 	$(CW) run $(CHOSEN) --profile full $(DATA_FLAGS) $(RUN_FLAGS)
-	$(CW) plots --profile full $(DATA_FLAGS)
 	@$(MAKE) --no-print-directory tex
 	$(CW) report --profile full $(DATA_FLAGS) $(REPORT_FLAGS)
 

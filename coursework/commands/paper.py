@@ -76,8 +76,9 @@ def paper(
     say: bool = True,
 ) -> Path:
     """Figures (the out-of-date ones redrawn: the paper never shows a figure drawn from other
-    results), the paper, then the manifest: what ``report`` and ``lab.report`` do. Return the
-    PDF's path (the ``.tex`` file's where TeX is not installed).
+    results), the paper, then the manifest (also where the paper stops on a mistake: the
+    figures drawn are listed): what ``report``, ``make quick`` and ``lab.report`` do. Return
+    the PDF's path (the ``.tex`` file's where TeX is not installed).
 
     Args:
         say: print the line of figures drawn (the command does; the lab book does not).
@@ -90,9 +91,10 @@ def paper(
         _figures(rs)
     else:
         all_figures(rs)
-    out = build(rs, settings=settings)
-    manifest.update(rs)
-    return out
+    try:
+        return build(rs, settings=settings)
+    finally:
+        manifest.update(rs)
 
 
 def cmd_submission(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import os
 import zipfile
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -107,9 +108,12 @@ FIGURES = {
 }
 
 
+@cache
 def environment_jinja(templates: Path | None = None) -> jinja2.Environment:
     """The report's templates (``templates``: another folder of them, such as a handed-in
-    one: rendered in Jinja's sandbox, as untrusted input)."""
+    one: rendered in Jinja's sandbox, as untrusted input). One per process and folder: it
+    keeps each template compiled (compiling them took a second of every report; an edited
+    template is compiled again, Jinja checks)."""
     kind = jinja2.Environment if templates is None else SandboxedEnvironment
     env = kind(
         loader=jinja2.FileSystemLoader(str(templates or TEMPLATES)),
