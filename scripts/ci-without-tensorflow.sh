@@ -21,7 +21,7 @@ QUESTION="${QUESTION:-depth}"
 SAMPLE="${SAMPLE:-1}"
 INSTALL="${INSTALL:-uv}"
 PYTHON_BOOT="${PYTHON_BOOT:-python3}"
-JAX_TESTS="${JAX_TESTS:-tests/engine tests/runtime tests/verify/test_verify.py}"
+JAX_TESTS="${JAX_TESTS:-tests/engine tests/runtime}"  # verify on JAX: the make verify above
 WITH_TESTS=0
 case "${1:-}" in
   --with-jax-tests) WITH_TESTS=1 ;;

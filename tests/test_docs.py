@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coursework.runtime import backend
-from tests.helpers import installed_venv, needs_tex, template_report_toml
+from tests.helpers import installed_venv, template_report_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -193,30 +192,6 @@ def test_report_toml_questions_choose_what_quick_and_plan_run(tmp_path):
     assert "run skip conv --profile quick" in out and "plan skip conv --profile full" in out
     out = make("-n", "all", "QUESTIONS=depth", cwd=repo, env={"KERAS_BACKEND": ""}).stdout
     assert "run depth --profile full" in out and '--questions "depth"' in out
-
-
-@pytest.mark.slow
-@needs_tex
-@pytest.mark.skipif(
-    backend.current() != "tensorflow", reason="runs make quick: once, in the TensorFlow pass"
-)
-def test_the_coursework_path_runs_as_written(tmp_path):
-    """The README's commands, on one small question and a results folder of the test's own:
-    help, quick, plan and verify, as a student types them."""
-    shown = make_commands(README)
-    for cmd in ("make quick", "make plan", "make verify SAMPLE=3", "make data"):
-        assert cmd in " | ".join(shown), cmd
-    here = [f"RESULTS={tmp_path / 'results'}", "QUESTIONS=skip", f"BACKEND={backend.current()}"]
-    assert make("help").returncode == 0
-    proc = make("quick", *here)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert (tmp_path / "results/quick/report/report.pdf").exists()
-    proc = make("plan", "PROFILE=quick", *here)
-    assert proc.returncode == 0 and "complete" in proc.stdout, proc.stdout[-2000:]
-    proc = make("data", "PROFILE=quick", *here)
-    assert proc.returncode == 0 and "mnist-5k" in proc.stdout, proc.stderr[-2000:]
-    proc = make("verify", "SAMPLE=1", "PROFILE=quick", *here)
-    assert proc.returncode == 0, proc.stdout[-3000:]
 
 
 @pytest.mark.slow
