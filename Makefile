@@ -113,7 +113,8 @@ $(STAMP): pyproject.toml $(wildcard $(LOCK))
 	@# uv installs the lock in seconds where pip takes a minute or more; pip where there is no uv
 	@$(PY) -m pip install --quiet uv >/dev/null 2>&1 || true
 	$(PY) -m uv pip install --quiet --python $(PY) -r $(LOCK) 2>/dev/null \
-	  || { $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -r $(LOCK); }
+	  || { echo "(uv could not install $(LOCK): pip does, in a minute or more)"; \
+	       $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -r $(LOCK); }
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 

@@ -108,7 +108,8 @@ def state(job: Job, claimed: bool = False) -> State:
         return State(rec.get("status", Status.FAILED))
     changes = keys.differences(rec, job_key(job), job.run, job.seed)
     backend_name = rec.get("environment", {}).get("backend")
-    code = rec.get("code_sha256") not in (None, project_digest(job.run.config.builder))
+    made = rec.get("code_sha256")  # the whole project's digest: a run recorded before runs
+    code = made not in (None, project_digest(job.run.config.builder), project_digest())
     return State(Status.STALE if changes else Status.COMPLETE, tuple(changes), backend_name, code)
 
 

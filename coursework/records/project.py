@@ -90,9 +90,11 @@ def models_used(files: dict[str, Path], builder: str) -> set[str]:
         except (OSError, SyntaxError, ValueError):
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                parts = node.module.split(".")
-                if parts[0] == "models":
+            if isinstance(node, ast.ImportFrom):
+                # from models.x import ..., from .x import ..., from . import x
+                parts = ["models"] * (node.level > 0) + (node.module or "").split(".")
+                parts = [p for p in parts if p]
+                if parts and parts[0] == "models":
                     todo.append("/".join(parts) + ".py")
                     todo += [f"{'/'.join(parts)}/{a.name}.py" for a in node.names]
             elif isinstance(node, ast.Import):

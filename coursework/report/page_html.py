@@ -106,16 +106,11 @@ def write(rs: ResultsSet, out: Path | None = None) -> Path:
     return path
 
 
-def run_styles(names: list[str], tuned: set[str]) -> dict[str, dict[str, Any]]:
-    """The figures' :func:`.styles.run_styles`: run -> ``color``, ``ls`` and ``marker``."""
-    return styles.run_styles(names, tuned)
-
-
 def run_looks(runs: dict[str, list[Any]]) -> dict[str, dict[str, str]]:
     """Each run of a question (run -> its complete seeds, in the spec's order, as the
     figures have them) as its figures draw it, in Plotly's words (:func:`plotly_style`)."""
     tuned = styles.tuned_runs(runs)
-    return {name: plotly_style(st) for name, st in run_styles(list(runs), tuned).items()}
+    return {name: plotly_style(st) for name, st in styles.run_styles(list(runs), tuned).items()}
 
 
 def plotly_style(style: dict[str, Any]) -> dict[str, str]:

@@ -141,7 +141,12 @@ def unverified(rs: ResultsSet, rows: list[dict], questions: list[str]) -> str | 
     if not changed:
         return None
     more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
-    return f"{changed[0]}{more} changed since make verify checked them"
+    how = (
+        "changed since make verify checked"
+        if changed[0] in checked
+        else "not checked by make verify"
+    )
+    return f"{changed[0]}{more}: {how}"
 
 
 def numbers_tex(questions: list[QuestionNumbers]) -> str:

@@ -361,7 +361,8 @@ def executed_notebook(path: Path, rs: ResultsSet, paper: list[str]) -> bytes | N
             cell.source += (
                 f"\n# make submission: these results, a question of the paper, the paper as built"
                 f"\nPROFILE = {rs.profile!r}\nRESULTS = {str(Path(rs.root).resolve())!r}"
-                f"\nQUESTION = QUESTION if QUESTION in {paper!r} else {paper[0]!r}"
+                f"\nif QUESTION not in {paper!r}:  # the paper's first, all its runs"
+                f"\n    QUESTION, ONLY, SEEDS = {paper[0]!r}, None, None"
                 "\nBUILD_REPORT = False"
             )
     print(

@@ -74,14 +74,12 @@ def rerun_jobs(
     """``run.json`` paths of the complete runs to re-train, of ``question`` (None: of the
     questions ``among``, or all): all, or a sample seeded with 0 (``make verify``'s, the same
     every time; a marker's is :func:`secret_sample`)."""
+    scope = [question] if question is not None or among is None else list(among)
     paths = [
         p
-        for p in [
-            *rs.record_paths(question),
-            *rs.trial_paths(question),
-        ]
-        if (among is None or question is not None or rs.relative(p).split("/")[0] in among)
-        and not runs.in_progress(p.parent)
+        for q in scope
+        for p in [*rs.record_paths(q), *rs.trial_paths(q)]
+        if not runs.in_progress(p.parent)
         and storage.read_json(p)["status"] in (Status.COMPLETE, Status.PRUNED)
     ]
     if sample is not None and sample < len(paths):

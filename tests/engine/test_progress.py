@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,6 +53,11 @@ def test_a_command_with_nothing_to_train_leaves_the_shared_files_alone(tmp_path)
     shared[0].unlink()  # as if the last command was killed before it wrote them
     assert run_cli("--results", res, "run", spec) == 0
     assert shared[0].exists()
+    before = shared[1].read_text()
+    shutil.rmtree(res / "quick/toy/conv")  # a run deleted: the manifest no longer lists it
+    assert run_cli("--results", res, "run", spec, "--only", "fc") == 0
+    assert "toy/conv/seed-0/run.json" in before
+    assert "toy/conv/seed-0/run.json" not in shared[1].read_text()
 
 
 def test_mnist_5k_is_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):

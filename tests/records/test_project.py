@@ -23,6 +23,8 @@ BASE = {
     "models/common.py": "def mlp(): ...\n",
     "models/conv.py": "import keras\nfrom models.common import mlp\n",
     "models/skip.py": "from models import common\n",
+    "models/depth.py": "from .common import mlp\n",
+    "models/wide.py": "from . import common\n",
     "README.md": "not code\n",
 }
 
@@ -48,3 +50,5 @@ def test_the_models_a_builder_loads_are_read_from_its_imports(tmp_path):
         "models/common.py",
     }
     assert models_used(files, "broken:build") == {"models/__init__.py", "models/broken.py"}
+    for relative in ("depth", "wide"):  # relative imports too
+        assert "models/common.py" in models_used(files, f"{relative}:build"), relative

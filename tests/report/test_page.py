@@ -486,9 +486,6 @@ def test_each_run_has_the_colour_and_line_of_the_papers_figures(paper_page):
         }
     zeta = shown_question(data, "zeta")["styles"]
     assert zeta["base-tuned"] == {"color": zeta["base"]["color"], "dash": "dash"}
-    for names in (["a"], [f"r{i}" for i in range(19)], ["b", "b-tuned", "c", "c-tuned", "d"]):
-        tuned = {n for n in names if n.endswith("-tuned")}
-        assert page_html.run_styles(names, tuned) == styles.run_styles(names, tuned)
 
 
 def test_the_page_links_the_paper_and_marks_what_it_uses(paper_page, tmp_path):

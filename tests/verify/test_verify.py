@@ -148,7 +148,7 @@ def test_the_appendix_leaves_out_a_verification_older_than_the_results(copy, tmp
     report.render(rs, prose_root=tmp_path / "prose")
     tex = (copy / "quick/report/report.tex").read_text()
     assert "of these results" not in tex
-    assert "toy/fc/seed-1/history.csv changed since make verify checked them" in (
+    assert "toy/fc/seed-1/history.csv: changed since make verify checked" in (
         capsys.readouterr().out
     )
 
