@@ -22,9 +22,9 @@ from coursework.records.project import ROOT
 from tests.commands.test_student_loop import fresh_tree
 from tests.helpers import MARKING_TESTS
 
-# every command of the pages, minutes of them: `make test TESTS="-m journey"` (CI leaves it to
+# every command of the pages, minutes of them: `make test TESTS="-m long"` (CI leaves it to
 # that, until the suite's re-tiering makes room for it in its 30 minutes)
-pytestmark = [*MARKING_TESTS, pytest.mark.journey]
+pytestmark = [*MARKING_TESTS, pytest.mark.long]
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # commands of the pages that need what a test machine has not: the reason, by a part of them

@@ -57,6 +57,7 @@ def toy(tmp_path_factory, tiny_npz):
 
 
 @needs_tex
+@pytest.mark.long  # two minutes: make test TESTS="-m long" (CI leaves it out)
 @pytest.mark.skipif(
     backend.current() != "tensorflow",
     reason="trains three real questions: run once, in the TensorFlow pass",
