@@ -21,7 +21,9 @@ QUESTION="${QUESTION:-depth}"
 SAMPLE="${SAMPLE:-1}"
 INSTALL="${INSTALL:-uv}"
 PYTHON_BOOT="${PYTHON_BOOT:-python3}"
-JAX_TESTS="${JAX_TESTS:-tests/engine tests/runtime}"  # verify on JAX: the make verify above
+# on JAX: the epoch programs, packed seeds, a run's files and the backends (the rest of the
+# engine's tests check what no backend changes; verify: the make verify above)
+JAX_TESTS="${JAX_TESTS:-tests/engine/test_programs.py tests/engine/test_pack.py tests/engine/test_train.py tests/runtime}"
 WITH_TESTS=0
 case "${1:-}" in
   --with-jax-tests) WITH_TESTS=1 ;;

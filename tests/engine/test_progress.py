@@ -6,10 +6,20 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from coursework.engine.progress import Progress
+from coursework.runtime import backend
 from tests.helpers import FC_AND_CONV, run_cli, toy_spec
 
+# what these check does not depend on the backend: once, in the TensorFlow pass (JAX trains
+# these small networks several times slower on a CPU)
+tensorflow_pass = pytest.mark.skipif(
+    backend.current() != "tensorflow", reason="backend-independent: in the TensorFlow pass"
+)
 
+
+@tensorflow_pass
 def test_runs_are_numbered_across_the_questions_of_one_command(tmp_path, capsys):
     """Each question used to restart its own [i/N]: the command's N is every run it trains."""
     first = toy_spec(tmp_path, "mnist-5k", FC_AND_CONV, epochs=1, seeds="[0]")
@@ -40,6 +50,7 @@ def test_the_time_left_scales_the_plans_estimates_by_the_time_the_runs_took(monk
     ]
 
 
+@tensorflow_pass
 def test_a_command_with_nothing_to_train_leaves_the_shared_files_alone(tmp_path):
     """A no-op `make quick` rewrote summary, statistics and the manifest (every file hashed)
     once per question; it leaves them, unless an earlier command stopped before writing them."""

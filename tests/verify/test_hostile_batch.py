@@ -41,7 +41,8 @@ from tests.verify.test_hostile import (
     snapshot,
 )
 
-pytestmark = MARKING_TESTS
+# five minutes: make test TESTS="-m long" (CI leaves it out; test_hostile.py's batch runs there)
+pytestmark = [*MARKING_TESTS, pytest.mark.long]
 
 LIMITS = [
     "--memory-gb",
