@@ -95,6 +95,7 @@ def rows_of(marking: Path) -> dict[str, tuple[str, list[tuple]]]:
     return out
 
 
+@pytest.mark.long  # marks a cohort twice, with re-runs: CI leaves it to make test -m long
 def test_a_cohort_marked_on_slurm_equals_a_local_marking(inbox, tmp_path, slurm, tiny_npz):
     local, remote = tmp_path / "local", tmp_path / "remote"
     os.environ["COURSEWORK_DATA_DIR"] = str(tiny_npz.parent)
