@@ -180,3 +180,18 @@ def template_report_toml(path: Path, in_project: bool = False) -> Path:
         f'bibliography = "{bib}"\n'
     )
     return path
+
+
+def write_files(folder: Path, files: dict[str, str | bytes]) -> dict[str, Path]:
+    """``files`` (name relative to ``folder`` -> text or bytes) written under ``folder``:
+    name -> path, as the code digest and the code diff take a project's files."""
+    out = {}
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data)
+        out[name] = path
+    return out

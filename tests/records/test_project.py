@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from coursework.records.project import code_digest, models_used
-
-
-def tree(folder: Path, files: dict[str, str]) -> dict[str, Path]:
-    out = {}
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        out[name] = path
-    return out
-
+from tests.helpers import write_files as tree
 
 BASE = {
     "coursework/engine.py": "ENGINE = 1\n",

@@ -28,6 +28,7 @@ from coursework.verify import folders, handed, marks_page, sheets
 from coursework.verify.changes import changes
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import Verdict, whole
+from tests.helpers import write_files
 
 # ----------------------------------------------------------------------------- code changed
 
@@ -46,24 +47,13 @@ def template_repo(root: Path, files: dict[str, bytes]) -> str:
     ).stdout.strip()
 
 
-def handed_code(folder: Path, files: dict[str, bytes]) -> dict[str, Path]:
-    """The handed-in code as :func:`changes` takes it: name -> file."""
-    out = {}
-    for name, data in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        out[name] = path
-    return out
-
-
 BINARY = bytes(range(256)) + b"\xff\xfe\x00" * 18 + b"\x80\x81"  # 312 bytes, not UTF-8
 
 
 def test_a_binary_file_handed_in_counts_its_bytes(tmp_path):
     assert len(BINARY) == 312
     base = template_repo(tmp_path / "t", {"keep.py": b"x = 1\n"})
-    code = handed_code(tmp_path / "c", {"keep.py": b"x = 1\n", "sitecustomize.py": BINARY})
+    code = write_files(tmp_path / "c", {"keep.py": b"x = 1\n", "sitecustomize.py": BINARY})
     diff = changes(code, [base], root=tmp_path / "t")
     assert diff.changed["sitecustomize.py"].bytes_added == 312
     assert diff.summary() == f"1 files, +0 -0 lines, +312 -0 bytes (template {base[:10]})"
@@ -80,7 +70,7 @@ def test_every_changed_file_counts_bytes_added_and_removed(tmp_path):
             "latin.txt": b"caf\xe9\n",  # not UTF-8
         },
     )
-    code = handed_code(
+    code = write_files(
         tmp_path / "c",
         {
             "text.py": b"a = 1\nb = 22\nc = 3\n",  # one line of 6 bytes for one of 7
@@ -110,7 +100,7 @@ def test_a_file_too_large_is_counted_by_bytes_never_diffed_nor_read_whole(tmp_pa
     base = template_repo(tmp_path / "t", {"big.py": b"x = 1\n", "many.py": b"y = 2\n"})
     big = b"z = 0\n" * (3 * changes_mod.MAX_DIFF_BYTES // 6)  # 3 MiB of lines
     many = b"\n" * 100_000  # small, but many lines
-    code = handed_code(tmp_path / "c", {"big.py": big, "many.py": many})
+    code = write_files(tmp_path / "c", {"big.py": big, "many.py": many})
     tracemalloc.start()
     try:
         diff = changes(code, [base], root=tmp_path / "t")
@@ -128,7 +118,7 @@ def test_check_code_puts_bytes_on_the_sheet_and_old_sheets_still_read(tmp_path, 
         handed, "changes", lambda code, history: changes(code, history, root=tmp_path / "t")
     )
     root = tmp_path / "sub"
-    handed_code(root / "code", {"keep.py": b"x = 1\n", "sitecustomize.py": BINARY})
+    write_files(root / "code", {"keep.py": b"x = 1\n", "sitecustomize.py": BINARY})
     (root / "results").mkdir()
     sheet = Sheet("s.zip", "0" * 64, {"page_limit": 6})
     handed.check_code(root, {"git": {"history": [base]}, "results_set": "x"}, sheet)
