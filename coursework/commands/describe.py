@@ -16,7 +16,6 @@ def architectures(spec: Spec, profile: str, dataset: str | None = None) -> list[
     for run in spec.resolve(profile):
         cfg = run.config
         name = dataset or cfg.dataset
-        assert name is not None  # a spec's config always has one (validate.py)
         info = data.info(name, cfg.image_size, cfg.color)
         model = build_model(run.config, info)
         out.append(

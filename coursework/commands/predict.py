@@ -127,7 +127,6 @@ def evaluate(
     model, rec = load_run(folder)
     cfg = TrainConfig.from_dict(rec["config"])
     name = dataset or cfg.dataset
-    assert name is not None  # a run's config always has one
     ds = data.load(name, cfg.image_size, cfg.color)
     x, y = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
     probs = model.predict(data.scale(x), batch_size=BATCH, verbose=0)

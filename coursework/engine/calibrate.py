@@ -124,7 +124,6 @@ def fastest(timed: Callable[[], object], repeats: int = REPEATS, budget: float =
 def measure(cfg: TrainConfig, info: data.DatasetInfo) -> Speed:
     """Calibrate one network (a few seconds): see the module docstring."""
     batch = cfg.batch_size
-    assert batch is not None  # a spec's config always has one (validate.py)
     n = max(batch, min(STEPS * batch, MAX_IMAGES) // batch * batch)
     rng = np.random.default_rng(0)
     shape = tuple(info.input_shape)

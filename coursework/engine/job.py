@@ -52,7 +52,6 @@ _DATASETS: dict[tuple, data.Dataset] = {}
 def dataset(cfg: TrainConfig) -> data.Dataset:
     """The dataset of a run's config, loaded once per process (a ``run.json``'s config is
     read with :meth:`TrainConfig.from_dict` first)."""
-    assert cfg.dataset is not None  # a spec's config always has one (validate.py)
     key = (cfg.dataset, tuple(cfg.image_size or ()), cfg.color)
     if key not in _DATASETS:
         _DATASETS[key] = data.load(cfg.dataset, cfg.image_size, cfg.color)

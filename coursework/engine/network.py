@@ -21,13 +21,11 @@ from coursework.records.config import TrainConfig
 def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     """The run's optimizer (``sgd``, ``momentum``, ``adam``, else RMSprop) at its learning
     rate."""
-    assert cfg.learning_rate is not None  # a spec's config always has one (validate.py)
     lr = float(cfg.learning_rate)
     name = cfg.optimizer
     if name == "sgd":
         return keras.optimizers.SGD(lr)
     if name == "momentum":
-        assert cfg.momentum is not None  # a spec's config always has one (its default: 0.0)
         return keras.optimizers.SGD(lr, momentum=float(cfg.momentum))
     if name == "adam":
         return keras.optimizers.Adam(lr)
@@ -36,7 +34,6 @@ def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
 
 def builder_kwargs(cfg: TrainConfig, num_train: int) -> dict[str, Any]:
     """The builder's keyword arguments: the spec's ``model`` table plus Keras penalties."""
-    assert cfg.batch_size is not None  # a spec's config always has one (validate.py)
     batches = max(1, num_train // cfg.batch_size)  # network3's num_training_batches
     keras_penalty = models_module("common").keras_penalty
     return {
@@ -53,7 +50,6 @@ def epoch_images(cfg: TrainConfig, info: data.DatasetInfo) -> int:
 
 def build_model(cfg: TrainConfig, info: data.DatasetInfo) -> keras.Model:
     """The run's network for the dataset's image shape and classes, not yet compiled."""
-    assert cfg.builder is not None  # a spec's config always has one (validate.py)
     return resolve_builder(cfg.builder)(
         info.input_shape, info.num_classes, **builder_kwargs(cfg, epoch_images(cfg, info))
     )

@@ -123,7 +123,6 @@ def train_pack(
     """Train ``run``'s ``seeds`` together into their folders ``outs`` (each resuming from its
     own checkpoint); return each seed's ``run.json`` record, which says it was packed."""
     cfg = run.config
-    assert cfg.batch_size is not None  # a spec's config always has one (validate.py)
     sessions = [prepare(cfg, seed, ds) for seed in seeds]
     on_gpu = bool(backend.accelerators())
     program = PackedEpoch(

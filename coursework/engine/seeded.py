@@ -63,7 +63,6 @@ def prepare(cfg: TrainConfig, seed: int, ds: data.Dataset) -> Session:
     net = with_augmentation(model, cfg.augment, seed)
     compile_model(net, cfg)
     one_hot = cfg.loss == "mse"
-    assert cfg.batch_size is not None  # a spec's config always has one (validate.py)
     program = loop.epoch_program(
         net,
         x_train,

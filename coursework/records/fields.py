@@ -1,195 +1,29 @@
-"""The keys of an experiment file, declared once: name, type(s), range, choices and meaning.
+"""The keys of an experiment file, declared once, as pydantic models: the config keys are
+:class:`coursework.records.config.TrainConfig`'s fields, a run's own keys :class:`RunMeta`'s
+and a [tune] table's :class:`TuneTable`'s (type, choices, range, default and meaning each).
 
-Validation (:mod:`coursework.records.validate`) is driven by these tables, and the key table
-of ``docs/experiments.md`` is generated from them (:func:`config_table`), so that what is
-checked and what is documented are one list.
+Validation (:mod:`coursework.records.validate`, and ``report.toml``'s in
+:mod:`coursework.report.settings`) checks a table against such a model and words each error
+from it (:func:`schema_errors`, :func:`problem`); the key table of ``docs/experiments.md`` is
+generated from the same fields (:func:`config_table`), so that what is checked and what is
+documented are one list.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import types
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Union, get_args, get_origin
 
-TypeSpec = type | tuple[type, ...]
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
+from coursework.records.config import Number, TrainConfig, setting
 
-@dataclass(frozen=True)
-class Rule:
-    """A range a value must be in: ``ok(value)``, else the ``message`` (a format string of
-    ``key`` and ``value``); ``doc`` says it in the docs."""
-
-    doc: str
-    ok: Callable[[Any], bool]
-    message: str
-
-    def check(self, key: str, value: Any) -> str | None:
-        """The error of ``value`` for ``key``, None if it is in range."""
-        return None if self.ok(value) else self.message.format(key=key, value=value)
-
-
-def is_a(value: Any, t: TypeSpec) -> bool:
-    """``isinstance``, but TOML's ``true`` is no int (nor float)."""
-    types = t if isinstance(t, tuple) else (t,)
-    if isinstance(value, bool) and bool not in types:
-        return False
-    return isinstance(value, t)
-
-
-def type_name(t: TypeSpec) -> str:
-    """``int or float``: a type as the messages name it."""
-    return " or ".join(x.__name__ for x in t) if isinstance(t, tuple) else t.__name__
-
-
-AT_LEAST_1 = Rule("at least 1", lambda v: v >= 1, "key {key!r} must be at least 1, got {value}")
-POSITIVE = Rule("above 0", lambda v: v > 0, "key {key!r} must be positive, got {value}")
-NOT_NEGATIVE = Rule("at least 0", lambda v: v >= 0, "key {key!r} must be >= 0, got {value}")
-SEEDS = Rule(
-    "non-empty, integers >= 0",
-    lambda v: bool(v) and all(is_a(s, int) and s >= 0 for s in v),
-    "key 'seeds' must be a non-empty list of integers >= 0",
-)
-PIXELS = Rule(
-    "[height, width], positive integers",
-    lambda v: len(v) == 2 and all(is_a(x, int) and x > 0 for x in v),
-    "key 'image_size' must be [height, width] in pixels, got {value!r}",
-)
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key of a table of an experiment file.
-
-    Args:
-        name: the key.
-        types: the type(s) its value may have.
-        meaning: what it does, in the docs' words (Markdown).
-        choices: the values it may take, if only some.
-        rule: the range it must be in, if any.
-        required: whether every run must have it (after merging).
-        default: the value a run has where no table sets it (``None``: none).
-    """
-
-    name: str
-    types: TypeSpec
-    meaning: str
-    choices: tuple[str, ...] = ()
-    rule: Rule | None = None
-    required: bool = False
-    default: Any = None
-
-    def kind(self) -> str:
-        """The type, choices and range, as the docs say them."""
-        words = [type_name(self.types)]
-        if self.choices:
-            words.append(f"one of {', '.join(self.choices)}")
-        if self.rule is not None:
-            words.append(self.rule.doc)
-        if self.required:
-            words.append("required")
-        elif self.default is not None:
-            words.append(f"default {self.default!r}")
-        return "; ".join(words)
-
-
-CONFIG_FIELDS: tuple[Field, ...] = (
-    Field(
-        "dataset",
-        str,
-        "`mnist`, `mnist-5k`, `fashion-mnist`, `cifar10`, `cifar100` (or `fashion-mnist-5k`, "
-        "`cifar10-5k`, `cifar100-5k`: their quick subsets of 4,000 / 500 / 500), "
-        "`pickles:PATH`, `npz:PATH` or `folder:PATH` ([data.md](data.md))",
-        required=True,
-    ),
-    Field(
-        "image_size",
-        list,
-        "for `folder:` images: resized to `[height, width]`",
-        rule=PIXELS,
-    ),
-    Field(
-        "color",
-        str,
-        'for `folder:` images: read as `"grayscale"` or `"rgb"`',
-        choices=("grayscale", "rgb"),
-    ),
-    Field(
-        "builder",
-        str,
-        "`module:function` in `models/` (at the top of the file, or per run)",
-        required=True,
-    ),
-    Field("model", dict, "the builder's keyword arguments", default={}),
-    Field(
-        "optimizer",
-        str,
-        "`sgd`, `momentum`, `adam` or `rmsprop`",
-        choices=("sgd", "momentum", "adam", "rmsprop"),
-        required=True,
-    ),
-    Field(
-        "learning_rate",
-        (int, float),
-        "the step size (Nielsen's eta)",
-        rule=POSITIVE,
-        required=True,
-    ),
-    Field(
-        "momentum",
-        (int, float),
-        "the momentum of `momentum`",
-        rule=NOT_NEGATIVE,
-        default=0.0,
-    ),
-    Field("batch_size", int, "mini-batch size", rule=AT_LEAST_1, required=True),
-    Field("epochs", int, "the most epochs", rule=AT_LEAST_1, required=True),
-    Field(
-        "loss",
-        str,
-        "`crossentropy` (softmax with the log-likelihood cost) or `mse`",
-        choices=("crossentropy", "mse"),
-        default="crossentropy",
-    ),
-    Field("seeds", list, "the seeds, one run each", rule=SEEDS, required=True),
-    Field(
-        "early_stopping",
-        int,
-        "stop after this many epochs without a better validation accuracy (0: never)",
-        rule=NOT_NEGATIVE,
-        default=0,
-    ),
-    Field(
-        "l2_lambda",
-        (int, float),
-        "Nielsen's lambda: the penalty `0.5 * lambda * sum(w^2) / batches per epoch`, handed "
-        "to the builder as the Keras penalty `l2=`",
-        rule=NOT_NEGATIVE,
-        default=0.0,
-    ),
-    Field(
-        "l1_lambda",
-        (int, float),
-        "the same for L1: `lambda * sum(abs(w)) / batches`, handed to the builder as `l1=`",
-        rule=NOT_NEGATIVE,
-        default=0.0,
-    ),
-    Field(
-        "augment",
-        str,
-        "`none`, `expand` (Nielsen's: the training set five times, shifted by one pixel), "
-        "`affine` or `elastic` (random distortions of the training images only)",
-        choices=("none", "expand", "affine", "elastic"),
-        default="none",
-    ),
-)
-CONFIG = {f.name: f for f in CONFIG_FIELDS}
-
-# Training config: key -> (type(s), meaning). Every key may appear in defaults, a profile, a run
-# or a run's profile table.
-CONFIG_KEYS: dict[str, tuple[TypeSpec, str]] = {f.name: (f.types, f.meaning) for f in CONFIG_FIELDS}
-CHOICES = {f.name: f.choices for f in CONFIG_FIELDS if f.choices}
-REQUIRED_CONFIG = tuple(f.name for f in CONFIG_FIELDS if f.required)
+CONFIG = TrainConfig.model_fields
 # The values a run has where no table sets them (the first table of every merge), in this order.
 BASE_CONFIG: dict[str, Any] = {
     name: CONFIG[name].default
@@ -207,45 +41,58 @@ TOP_KEYS = {
     "runs",
     "tune",
 }
-# Run-only keys: name, description, published (accuracy in %, e.g. Nielsen's), profiles
-# (per-profile overrides), only_in (list of profiles the run belongs to; default: all), tune.
-RUN_META: dict[str, TypeSpec] = {
-    "name": str,
-    "description": str,
-    "published": (int, float),
-    "profiles": dict,
-    "only_in": list,
-    "tune": dict,
-}
+
+
+class RunMeta(BaseModel):
+    """A [[runs]] table's own keys, beside its config keys."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    name: str = setting("the run's name: its folder, in the report's tables and figures")
+    description: str = setting("the report's table of runs says it", "")
+    published: Number | None = setting("a figure to compare with, in %, e.g. Nielsen's", None)
+    profiles: dict[str, Any] = setting("per-profile overrides of its config", {})
+    only_in: list[Any] | None = setting("the profiles it belongs to (default: all)", None)
+    tune: dict[str, Any] = setting("its own [tune] settings and what it searches", {})
+
+
+RUN_META = tuple(RunMeta.model_fields)
+
 
 # Tuning (Optuna): a question's [tune] table holds the settings of all its tuned runs, a run's
 # own `tune` table may change them and names what it searches, in `params`:
 #   learning_rate = { low = 0.01, high = 1.0, log = true }   a range (log: a log scale)
 #   "model.units" = { low = 16, high = 128, int = true }     a builder argument, integers
 #   l2_lambda = [0.01, 0.1, 1.0]                             choices (what `grid` needs)
-TUNE_FIELDS: tuple[Field, ...] = (
-    Field("sampler", str, "grid, random or tpe (default: tpe)", choices=("grid", "random", "tpe")),
-    Field(
-        "trials",
-        (int, dict),
-        "trials per study: a number, or one per profile {quick = 6, full = 20}",
-    ),
-    Field("epochs", (int, dict), "epochs per trial (default: the run's), or one per profile"),
-    Field(
-        "prune",
-        bool,
+class TuneTable(BaseModel):
+    """A [tune] table: how a question's (or a run's) studies search."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    sampler: Literal["grid", "random", "tpe"] = setting("grid, random or tpe", "tpe")
+    trials: int | dict[str, Any] = setting(
+        "trials per study: a number, or one per profile {quick = 6, full = 20}", 10
+    )
+    epochs: int | dict[str, Any] | None = setting(
+        "epochs per trial (default: the run's), or one per profile", None
+    )
+    prune: bool = setting(
         "stop unpromising trials early: Optuna's median pruner on validation "
-        "accuracy after each epoch (default: true; never with grid)",
-    ),
-    Field("seed", int, "the seed of the sampler and of every trial's training (default: 0)"),
-    Field(
-        "params",
-        dict,
-        "what to search: config key or model.<builder argument> -> range or list",
-    ),
-)
-TUNE_KEYS: dict[str, tuple[TypeSpec, str]] = {f.name: (f.types, f.meaning) for f in TUNE_FIELDS}
-SAMPLERS = TUNE_FIELDS[0].choices
+        "accuracy after each epoch (never with grid)",
+        True,
+    )
+    seed: int = setting(
+        "the seed of the sampler and of every trial's training",
+        0,
+        rule=("at least 0", "key 'seed' must be >= 0"),
+        ge=0,
+    )
+    params: dict[str, Any] = setting(
+        "what to search: config key or model.<builder argument> -> range or list", {}
+    )
+
+
+TUNE_KEYS = tuple(TuneTable.model_fields)
 TUNABLE = ("learning_rate", "momentum", "l2_lambda", "l1_lambda", "batch_size", "early_stopping")
 PARAM_KEYS = {"low", "high", "log", "int"}
 
@@ -253,8 +100,86 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # question and profile n
 RUN_NAME_RE = re.compile(r"^[^/\x00-\x1f\s.][^/\x00-\x1f]*(?<=\S)$")  # a folder name: no '/'
 
 
+def nearest(word: object, options: Iterable[object]) -> str | None:
+    """The option closest to a misspelled ``word``, None where none is near."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    return close[0] if close else None
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types a field's value may have (a union's members, ``None`` left out)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [a for a in get_args(annotation) if a is not type(None)]
+    return [annotation]
+
+
+def choices_of(annotation: Any) -> tuple[Any, ...]:
+    """The values a ``Literal`` field may take, () for any other."""
+    return tuple(c for a in _members(annotation) if get_origin(a) is Literal for c in get_args(a))
+
+
+def type_name(annotation: Any) -> str:
+    """``int or float``: a field's type as the messages and the docs name it, in TOML's words
+    (a choice of strings is a ``str``, a list of ints a ``list``)."""
+    names = []
+    for a in _members(annotation):
+        if get_origin(a) is Literal:
+            names.append(type(get_args(a)[0]).__name__)
+        else:
+            names.append((get_origin(a) or a).__name__)
+    return " or ".join(names)
+
+
+def rule_of(f: FieldInfo) -> dict[str, str]:
+    """A field's range in words: ``rule`` (the docs') and ``error`` (a format string of ``key``
+    and ``value``); {} where it has none."""
+    extra = f.json_schema_extra
+    return {str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else {}
+
+
+def schema_errors(model: type[BaseModel], table: Mapping[str, Any]) -> dict[str, ErrorDetails]:
+    """The first error of each key of ``table`` checked against ``model``, in the table's order
+    (by the name the file uses: a field's alias). A key the model requires and the table lacks
+    is none: a table may set only some keys."""
+    try:
+        model.model_validate(table)
+    except ValidationError as exc:
+        found: dict[str, ErrorDetails] = {}
+        for e in exc.errors():
+            found.setdefault(str(e["loc"][0]), e)
+        return {k: found[k] for k in table if k in found}  # a key it lacks is not in it
+    return {}
+
+
+def problem(e: ErrorDetails, f: FieldInfo | None) -> str:
+    """What an error of :func:`schema_errors` is: ``unknown`` (no such key), ``type`` (a value of
+    the wrong type), ``choice`` (a value of the right type that is not a choice) or ``range``
+    (the rest: out of range, or a list's item that is wrong)."""
+    if e["type"] == "extra_forbidden" or f is None:
+        return "unknown"
+    if e["type"].endswith("_type") and all(isinstance(p, str) for p in e["loc"][1:]):
+        return "type"
+    if e["type"] == "literal_error":
+        return "choice" if type(e["input"]) in map(type, choices_of(f.annotation)) else "type"
+    return "range"
+
+
+def kind(f: FieldInfo) -> str:
+    """A field's type, choices, range and default, as the docs say them."""
+    words = [type_name(f.annotation)]
+    if choices := choices_of(f.annotation):
+        words.append(f"one of {', '.join(choices)}")
+    if rule := rule_of(f).get("rule"):
+        words.append(rule)
+    if f.is_required():
+        words.append("required")
+    elif f.default is not None:
+        words.append(f"default {f.default!r}")
+    return "; ".join(words)
+
+
 def config_table() -> str:
     """The Markdown table of every config key, for ``docs/experiments.md``."""
     rows = ["| key | type | meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{f.name}` | {f.kind()} | {f.meaning} |" for f in CONFIG_FIELDS]
+    rows += [f"| `{name}` | {kind(CONFIG[name])} | {CONFIG[name].description} |" for name in CONFIG]
     return "\n".join(rows) + "\n"

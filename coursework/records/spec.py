@@ -8,11 +8,11 @@ A spec (``experiments/<question>.toml``) holds::
     hypothesis = "..."
     builder = "conv:build"                 # function build(input_shape, num_classes, **model)
                                            # in models/conv.py
-    [defaults]                             # training config, see CONFIG_KEYS
+    [defaults]                             # training config, see TrainConfig
     [profiles.quick] / [profiles.full]     # override defaults
     [[runs]]                               # name = "...", then any config key, plus
                                            # description, published, and [runs.profiles.<p>]
-    [tune]                                 # optional: how tuned runs search (see TUNE_KEYS);
+    [tune]                                 # optional: how tuned runs search (TuneTable);
                                            # a run is tuned by its own tune.params table
 
 A run's config is resolved as defaults < profile < run < the run's own profile table; the
@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from coursework.records import layout, storage
-from coursework.records.config import TrainConfig
+from coursework.records.config import CONFIG_FIELDS, TrainConfig
 from coursework.records.datanames import quick_form
 from coursework.records.errors import SpecError
-from coursework.records.fields import BASE_CONFIG, CONFIG_KEYS
+from coursework.records.fields import BASE_CONFIG
 from coursework.records.project import EXPERIMENTS
 from coursework.records.validate import check_run, places, validate
 
@@ -84,7 +84,7 @@ class Run:
 
     @property
     def seeds(self) -> list[int]:
-        return list(self.config.seeds or [])
+        return list(self.config.seeds)
 
 
 @dataclass
@@ -103,34 +103,38 @@ class Spec:
         """The runs of this question under ``profile`` (or a results set such as
         ``quick@bees-1a2b3c``), with fully merged configs."""
         profile = layout.profile_of(profile)
+        return [
+            Run(
+                self.question,
+                raw["name"],
+                profile,
+                TrainConfig.from_dict(self.merged(raw, profile)),
+                raw.get("description", ""),
+                raw.get("published"),
+                str(self.path),
+                self._tune(raw, profile),
+            )
+            for raw in self.runs_in(profile)
+        ]
+
+    def runs_in(self, profile: str) -> list[dict[str, Any]]:
+        """The [[runs]] tables of ``profile`` (a profile's name), as the file holds them."""
         if profile not in self.profiles:
             raise SpecError(
                 f"{self.path}: no profile {profile!r} (it has: {', '.join(self.profiles)})"
             )
-        out = []
-        for raw in self.runs:
-            if "only_in" in raw and profile not in raw["only_in"]:
-                continue
-            cfg = _merge(
-                BASE_CONFIG,
-                self.defaults,
-                self.profiles[profile],
-                {k: v for k, v in raw.items() if k in CONFIG_KEYS},
-                raw.get("profiles", {}).get(profile, {}),
-            )
-            out.append(
-                Run(
-                    self.question,
-                    raw["name"],
-                    profile,
-                    TrainConfig.from_dict(cfg),
-                    raw.get("description", ""),
-                    raw.get("published"),
-                    str(self.path),
-                    self._tune(raw, profile),
-                )
-            )
-        return out
+        return [r for r in self.runs if "only_in" not in r or profile in r["only_in"]]
+
+    def merged(self, raw: dict[str, Any], profile: str) -> dict[str, Any]:
+        """A run's config keys under ``profile``: defaults < profile < run < the run's own
+        profile table, the ``model`` tables merged key by key."""
+        return _merge(
+            BASE_CONFIG,
+            self.defaults,
+            self.profiles[profile],
+            {k: v for k, v in raw.items() if k in CONFIG_FIELDS},
+            raw.get("profiles", {}).get(profile, {}),
+        )
 
     def _tune(self, raw: dict[str, Any], profile: str) -> Tune | None:
         """The run's tuning under ``profile``: the question's [tune] table, then its own."""
@@ -252,10 +256,11 @@ def load(question_or_path: str, builders: bool = True) -> Spec:
     )
     found: dict[str, dict[str, list[str]]] = {}  # error -> run -> the profiles it is in
     for profile in spec.profiles:
-        for run in spec.resolve(profile):
-            tuned = run.tune.params if run.tune is not None else {}
-            for e in check_run(run.config, tuned, builders):
-                found.setdefault(e, {}).setdefault(run.name, []).append(profile)
+        for raw in spec.runs_in(profile):
+            tune = spec._tune(raw, profile)
+            tuned = tune.params if tune is not None else {}
+            for e in check_run(spec.merged(raw, profile), tuned, builders):
+                found.setdefault(e, {}).setdefault(raw["name"], []).append(profile)
     if found:
         runs = {r["name"] for r in spec.runs}
         raise SpecError(

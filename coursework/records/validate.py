@@ -1,5 +1,5 @@
-"""Checking an experiment file, every mistake at once, from the field tables of
-:mod:`coursework.records.fields`.
+"""Checking an experiment file, every mistake at once, against the schema of
+:mod:`coursework.records.fields` (pydantic models: the config keys are ``TrainConfig``'s).
 
 Each check returns the list of its errors (never raises), so that :func:`coursework.records.
 spec.load` reports them all, each naming the table and the key, before anything trains.
@@ -7,27 +7,30 @@ spec.load` reports them all, each naming the table and the key, before anything 
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from coursework.records.builders import penalties, resolve_builder
-from coursework.records.config import TrainConfig
+from pydantic_core import ErrorDetails
+
+from coursework.records.builders import resolve_builder
+from coursework.records.config import CONFIG_FIELDS, REQUIRED_CONFIG, TrainConfig
 from coursework.records.errors import SpecError
 from coursework.records.fields import (
-    CONFIG,
-    CONFIG_KEYS,
     NAME_RE,
     PARAM_KEYS,
-    REQUIRED_CONFIG,
     RUN_META,
     RUN_NAME_RE,
-    SAMPLERS,
     TOP_KEYS,
     TUNABLE,
     TUNE_KEYS,
-    is_a,
+    RunMeta,
+    TuneTable,
+    choices_of,
+    nearest,
+    problem,
+    rule_of,
+    schema_errors,
     type_name,
 )
 
@@ -36,8 +39,8 @@ TEXT_KEYS = ("question", "title", "research_question", "hypothesis")
 
 def hint(word: object, options: Iterable[object]) -> str:
     """`` (did you mean 'x'?)`` for the option closest to a misspelled ``word``, else ``""``."""
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = nearest(word, options)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def unknown(what: str, key: str, known: Iterable[str]) -> str:
@@ -52,25 +55,28 @@ def check_config(table: Any, where: str, extra: tuple[str, ...] = ()) -> list[st
     key's type, then its choices, then its range, one error a key."""
     if not isinstance(table, dict):
         return [f"{where}: must be a table, got {type(table).__name__}"]
-    errors = []
-    for key, value in table.items():
-        if key not in CONFIG:
-            errors.append(f"{where}: {unknown('key', key, [*CONFIG_KEYS, *extra])}")
-            continue
-        f = CONFIG[key]
-        if not is_a(value, f.types):
-            errors.append(
-                f"{where}: key {key!r} must be {type_name(f.types)}, got "
-                f"{type(value).__name__} {value!r}"
-            )
-        elif f.choices and value not in f.choices:
-            errors.append(
-                f"{where}: key {key!r} must be one of {', '.join(f.choices)}, "
-                f"got {value!r}{hint(value, f.choices)}"
-            )
-        elif f.rule is not None and (error := f.rule.check(key, value)):
-            errors.append(f"{where}: {error}")
-    return errors
+    return [
+        f"{where}: {_config_error(key, table[key], e, extra)}"
+        for key, e in schema_errors(TrainConfig, table).items()
+    ]
+
+
+def _config_error(key: str, value: Any, e: ErrorDetails, extra: tuple[str, ...]) -> str:
+    """The words of one key's error (:func:`coursework.records.fields.schema_errors`)."""
+    f = TrainConfig.model_fields.get(key)
+    what = problem(e, f)
+    if f is None or what == "unknown":
+        return unknown("key", key, [*CONFIG_FIELDS, *extra])
+    if what == "type":
+        return (
+            f"key {key!r} must be {type_name(f.annotation)}, got {type(value).__name__} {value!r}"
+        )
+    if what == "choice":
+        choices = choices_of(f.annotation)
+        return (
+            f"key {key!r} must be one of {', '.join(choices)}, got {value!r}{hint(value, choices)}"
+        )
+    return rule_of(f).get("error", f"key {{key!r}}: {e['msg']}").format(key=key, value=value)
 
 
 def validate(data: dict[str, Any]) -> list[str]:
@@ -96,7 +102,7 @@ def _check_top(data: dict[str, Any]) -> list[str]:
     """The top-level keys and the question's texts."""
     errors = []
     for key in data:
-        if key in CONFIG_KEYS and key != "builder":
+        if key in CONFIG_FIELDS and key != "builder":
             errors.append(f"top-level key {key!r} is a training setting: put it in [defaults]")
         elif key not in TOP_KEYS:
             errors.append(unknown("top-level key", key, sorted(TOP_KEYS)))
@@ -144,12 +150,15 @@ def _check_run_table(
         )
     elif name in seen:
         errors.append(f"{label}: duplicate run name")
-    seen.add(name)  # any value: a second one alike is the duplicate
+    if isinstance(name, str):  # a list is no name (and no set holds one)
+        seen.add(name)
     cfg = {k: v for k, v in run.items() if k not in RUN_META}
     errors += check_config(cfg, label, tuple(RUN_META))
-    for key, t in RUN_META.items():
-        if key in run and not is_a(run[key], t):
-            errors.append(f"{label}: key {key!r} must be {type_name(t)}")
+    meta = {k: run[k] for k in RUN_META if k in run}
+    for key in schema_errors(RunMeta, meta):
+        errors.append(
+            f"{label}: key {key!r} must be {type_name(RunMeta.model_fields[key].annotation)}"
+        )
     if isinstance(run.get("tune"), dict):
         merged = {**question_tune, **run["tune"]}
         errors += check_tune(run["tune"], f"{label}, tune", profiles, merged)
@@ -175,23 +184,28 @@ def check_tune(
     """A [tune] table (``merged``: with the question's, as the run will use it)."""
     if not isinstance(table, dict):
         return [f"{where}: must be a table"]
+    found = schema_errors(TuneTable, table)
     errors = []
-    for key, value in table.items():
-        if key not in TUNE_KEYS:
+    for key, e in found.items():
+        what = problem(e, TuneTable.model_fields.get(key))
+        if what == "unknown":
             errors.append(f"{where}: {unknown('key', key, TUNE_KEYS)}")
-        elif not is_a(value, TUNE_KEYS[key][0]):
-            errors.append(
-                f"{where}: key {key!r} must be {type_name(TUNE_KEYS[key][0])}, got {value!r}"
-            )
-    if table.get("sampler", "tpe") not in SAMPLERS:
+        elif what == "type":
+            name = type_name(TuneTable.model_fields[key].annotation)
+            errors.append(f"{where}: key {key!r} must be {name}, got {table[key]!r}")
+    if (
+        "sampler" in found
+        and problem(found["sampler"], TuneTable.model_fields["sampler"]) != "type"
+    ):
+        samplers = choices_of(TuneTable.model_fields["sampler"].annotation)
         errors.append(
-            f"{where}: key 'sampler' must be one of {', '.join(SAMPLERS)}, got "
-            f"{table['sampler']!r}{hint(table['sampler'], SAMPLERS)}"
+            f"{where}: key 'sampler' must be one of {', '.join(samplers)}, got "
+            f"{table['sampler']!r}{hint(table['sampler'], samplers)}"
         )
     for key in ("trials", "epochs"):
         errors += _check_per_profile(table, key, where, profiles)
-    if "seed" in table and is_a(table["seed"], int) and table["seed"] < 0:
-        errors.append(f"{where}: key 'seed' must be >= 0")
+    if "seed" in found and problem(found["seed"], TuneTable.model_fields["seed"]) == "range":
+        errors.append(f"{where}: {rule_of(TuneTable.model_fields['seed'])['error']}")
     params = table.get("params", {})
     if not isinstance(params, dict):
         return errors
@@ -216,7 +230,7 @@ def _check_per_profile(
             errors.append(
                 f"{where}: key {key!r} names profile {p!r}, not in [profiles]{hint(p, profiles)}"
             )
-        if not is_a(v, int) or v < 1:
+        if type(v) is not int or v < 1:  # an int, not a bool
             errors.append(f"{where}: key {key!r} must be a positive integer, got {v!r}")
     return errors
 
@@ -231,7 +245,7 @@ def _check_param(at: str, name: str, space: Any, grid: bool) -> list[str]:
             f"{', '.join(TUNABLE)}, or model.<builder argument>)"
         )
     if isinstance(space, list):
-        if not space or not all(is_a(v, (int, float, str, bool)) for v in space):
+        if not space or not all(isinstance(v, (int, float, str)) for v in space):
             errors.append(f"{at}: a list of choices must hold numbers or strings, and at least one")
         return errors
     if grid:
@@ -252,19 +266,19 @@ def _check_param(at: str, name: str, space: Any, grid: bool) -> list[str]:
 def _check_range(at: str, space: dict[str, Any]) -> list[str]:
     """A range ``{ low, high, log, int }``: numbers, not empty, above zero on a log scale."""
     low, high = space["low"], space["high"]
-    if not (is_a(low, (int, float)) and is_a(high, (int, float))):
+    if not (type(low) in (int, float) and type(high) in (int, float)):  # bools are not
         return [f"{at}: low and high must be numbers"]
     if low >= high:
         return [f"{at}: the range [{low}, {high}] is empty (low must be below high)"]
     if space.get("log") and low <= 0:
         return [f"{at}: a log range must be above zero, got [{low}, {high}]"]
-    if space.get("int") and not (is_a(low, int) and is_a(high, int)):
+    if space.get("int") and not (type(low) is int and type(high) is int):
         return [f"{at}: an int range needs integer low and high"]
     return []
 
 
 def check_run(
-    cfg: TrainConfig,
+    merged: Mapping[str, Any],
     tuned: Mapping[str, Any],
     builders: bool = True,
 ) -> list[str]:
@@ -272,19 +286,22 @@ def check_run(
     every argument the run gives it.
 
     Args:
-        cfg: the run's merged config.
+        merged: the run's merged table of config keys (each table of it already checked).
         tuned: the parameters its study searches (``model.<argument>`` among them).
         builders: whether to import the builder (``models/``) and check its arguments.
     """
-    missing = [k for k in REQUIRED_CONFIG if k not in cfg.order]
+    missing = [k for k in REQUIRED_CONFIG if k not in merged]
     errors = [f"key {k!r} is not set (put it in [defaults])" for k in missing]
-    if cfg.builder is None or not builders:
+    builder = merged.get("builder")
+    if builder is None or not builders:
         return errors
     try:
-        fn = resolve_builder(cfg.builder)
+        fn = resolve_builder(builder)
     except SpecError as exc:
         return errors + [f"key 'builder': {exc}"]
-    kwargs = {**cfg.model, **penalties(cfg)}
+    model = merged.get("model", {})
+    # the penalties a run hands its builder (builders.penalties): l1=, l2= where not 0
+    kwargs = {**model, **{k: 0 for k in ("l1", "l2") if merged.get(f"{k}_lambda")}}
     kwargs.update({k[6:]: None for k in tuned if k.startswith("model.")})
     params = inspect.signature(fn).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
@@ -292,9 +309,9 @@ def check_run(
     takes = list(params)[2:]
     for k in kwargs:
         if k not in params or k in ("input_shape", "num_classes"):
-            where = f"model.{k}" if k in cfg.model or f"model.{k}" in tuned else f"{k}_lambda"
+            where = f"model.{k}" if k in model or f"model.{k}" in tuned else f"{k}_lambda"
             errors.append(
-                f"key {where!r}: builder {cfg.builder} takes no argument "
+                f"key {where!r}: builder {builder} takes no argument "
                 f"{k!r}" + (hint(k, takes) or f" (it takes: {', '.join(takes)})")
             )
     return errors

@@ -4,16 +4,23 @@ file and the field."""
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from coursework.records.errors import ReportError
+from coursework.records.fields import choices_of, nearest, problem, schema_errors, type_name
 from coursework.records.project import ROOT
 from coursework.report.latex import tex
+
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonDict
 
 SETTINGS_FILE = ROOT / "report.toml"
 PLACEHOLDER_AUTHOR = "Your name (your student number)"  # report.toml as shipped
@@ -28,7 +35,7 @@ def author_unwritten(author: str) -> bool:
 
 @dataclass
 class Settings:
-    """``report.toml``: see the file for what each setting does."""
+    """``report.toml`` read: its files found (:class:`ReportToml` is the file as written)."""
 
     title: str = "Deep learning coursework"
     author: str = ""
@@ -44,42 +51,49 @@ class Settings:
     companions: dict[str, Path] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Field:
-    """One field of ``report.toml``: its TOML type and what else its value must be."""
+def option(
+    meaning: str,
+    default: Any,
+    *,
+    latex: bool = False,
+    suffixes: tuple[str, ...] = (),
+    file_if_suffix: bool = False,
+    **constraints: Any,
+) -> Any:
+    """A field of ``report.toml``: its meaning, its default and what else its value must be:
+    ``latex``, text the paper prints (that LaTeX cannot misread); ``suffixes``, a file,
+    relative to ``report.toml``, of one of these kinds (``file_if_suffix``: only where the
+    value ends in one of them); ``constraints``, pydantic's."""
+    extra: JsonDict = {"latex": latex, "suffixes": list(suffixes), "file_if_suffix": file_if_suffix}
+    return Field(default, description=meaning, json_schema_extra=extra, **constraints)
 
-    name: str  # as written in report.toml
-    kind: type
-    meaning: str
-    choices: tuple[str, ...] = ()  # the values it may take, where they are few
-    minimum: int | None = None  # the least a number may be
-    items: type | None = None  # the type of a list's items
-    latex: bool = False  # printed in the paper: text LaTeX cannot misread
-    suffixes: tuple[str, ...] = ()  # a file, relative to report.toml, of one of these kinds
-    file_if_suffix: bool = False  # a file only where the value ends in one of ``suffixes``
+
+class ReportToml(BaseModel):
+    """``report.toml`` as written: each field's TOML type, default and what else it must be."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    title: str = option("the paper's title", "Deep learning coursework", latex=True)
+    author: str = option("your name (and student number), as the paper prints it", "", latex=True)
+    questions: list[str] = option("the questions the paper reports, in order", [])
+    page_limit: int = option("the most pages of the body", 6, ge=1)
+    style: Literal["paper", "article"] = option("the built-in look: two columns or one", "paper")
+    document_class: str | None = option(
+        "a course's own LaTeX class file", None, suffixes=(".cls",), alias="class"
+    )
+    style_file: str | None = option("a course's own LaTeX style file", None, suffixes=(".sty",))
+    bibliography: str | None = option(
+        "a BibTeX file of your own references", None, suffixes=(".bib",)
+    )
+    bibliography_style: str = option(
+        "a BibTeX style by name, or a .bst file", "plain", suffixes=(".bst",), file_if_suffix=True
+    )
 
 
 # one message for both: the file's comment says them together
 RANGE = "field 'page_limit' must be at least 1 and 'questions' a list of question ids"
-
-FIELDS = (
-    Field("title", str, "the paper's title", latex=True),
-    Field("author", str, "your name (and student number), as the paper prints it", latex=True),
-    Field("questions", list, "the questions the paper reports, in order", items=str),
-    Field("page_limit", int, "the most pages of the body", minimum=1),
-    Field("style", str, "the built-in look: two columns or one", choices=("paper", "article")),
-    Field("class", str, "a course's own LaTeX class file", suffixes=(".cls",)),
-    Field("style_file", str, "a course's own LaTeX style file", suffixes=(".sty",)),
-    Field("bibliography", str, "a BibTeX file of your own references", suffixes=(".bib",)),
-    Field(
-        "bibliography_style",
-        str,
-        "a BibTeX style by name, or a .bst file",
-        suffixes=(".bst",),
-        file_if_suffix=True,
-    ),
-)
-BY_NAME = {f.name: f for f in FIELDS}
+# each field by the name report.toml gives it
+FIELDS = {f.alias or name: f for name, f in ReportToml.model_fields.items()}
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -92,63 +106,69 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ReportError(f"{path}: not valid TOML: {exc}") from exc
 
 
-def type_error(key: str, value: object) -> str | None:
+def type_error(key: str, value: object, e: ErrorDetails) -> str | None:
     """What is wrong with a field's name or TOML type (None where nothing is)."""
-    f = BY_NAME.get(key)
-    if f is None:
-        near = difflib.get_close_matches(key, list(BY_NAME), n=1, cutoff=0.6)
+    f = FIELDS.get(key)
+    what = problem(e, f)
+    if f is None or what == "unknown":
+        near = nearest(key, FIELDS)
         return (
             f"unknown field {key!r} ("
-            + (f"did you mean `{near[0]}`? " if near else "")
-            + f"known: {', '.join(BY_NAME)})"
+            + (f"did you mean `{near}`? " if near else "")
+            + f"known: {', '.join(FIELDS)})"
         )
-    if not isinstance(value, f.kind) or isinstance(value, bool):
-        return f"field {key!r} must be a {f.kind.__name__}, got {value!r}"
+    if what == "type":
+        return f"field {key!r} must be a {type_name(f.annotation)}, got {value!r}"
     return None
 
 
-def value_error(f: Field, value: Any) -> str | None:
+def value_error(name: str, value: Any, e: ErrorDetails | None) -> str | None:
     """What is wrong with a field's value, its type right (None where nothing is)."""
-    if f.latex:
+    f = FIELDS[name]
+    if extra_of(f)["latex"]:
         try:
             tex(value)
         except ReportError as exc:
-            return f"field {f.name!r}: {str(exc).split(', in ')[0]}"
-    if f.choices and value not in f.choices:
-        allowed = " or ".join(f'"{c}"' for c in f.choices)
-        return f"field {f.name!r} must be {allowed}, got {value!r}"
-    if f.minimum is not None and value < f.minimum:
-        return RANGE
-    if f.items is not None and not all(isinstance(x, f.items) for x in value):
-        return RANGE
-    return None
+            return f"field {name!r}: {str(exc).split(', in ')[0]}"
+    if e is not None and problem(e, f) == "choice":
+        allowed = " or ".join(f'"{c}"' for c in choices_of(f.annotation))
+        return f"field {name!r} must be {allowed}, got {value!r}"
+    return RANGE if e is not None else None
 
 
-def file_of(f: Field, value: str, base: Path) -> tuple[Path | None, str | None]:
+def extra_of(f: FieldInfo) -> dict[str, Any]:
+    """What :func:`option` says of a field beside its type."""
+    return dict(f.json_schema_extra) if isinstance(f.json_schema_extra, dict) else {}
+
+
+def file_of(name: str, value: str, base: Path) -> tuple[Path | None, str | None]:
     """The file a field names, resolved against ``base``, and what is wrong with it."""
-    if not f.suffixes or (f.file_if_suffix and not value.endswith(f.suffixes)):
+    extra = extra_of(FIELDS[name])
+    suffixes = tuple(extra["suffixes"])
+    if not suffixes or (extra["file_if_suffix"] and not value.endswith(suffixes)):
         return None, None
     file = (base / value).resolve()
-    if file.suffix not in f.suffixes or not file.is_file():
-        return None, f"field {f.name!r}: {file} is not a {' or '.join(f.suffixes)} file"
+    if file.suffix not in suffixes or not file.is_file():
+        return None, f"field {name!r}: {file} is not a {' or '.join(suffixes)} file"
     return file, None
 
 
 def check(raw: dict[str, Any], base: Path) -> tuple[dict[str, Path], list[str]]:
-    """Every field of ``raw`` checked against :data:`FIELDS`: the files they name, by field,
-    and every error (names and types first, then values, then files)."""
-    errors = [e for k, v in raw.items() if (e := type_error(k, v))]
-    typed = {k: v for k, v in raw.items() if type_error(k, v) is None}
-    for f in FIELDS:
-        if f.name in typed and (e := value_error(f, typed[f.name])) and e not in errors:
+    """Every field of ``raw`` checked against :class:`ReportToml`: the files they name, by
+    field, and every error (names and types first, then values, then files)."""
+    found = schema_errors(ReportToml, raw)
+    wrong = {k: e for k, e in found.items() if type_error(k, raw[k], e)}
+    errors = [str(type_error(k, raw[k], e)) for k, e in wrong.items()]
+    typed = [name for name in FIELDS if name in raw and name not in wrong]
+    for name in typed:
+        if (e := value_error(name, raw[name], found.get(name))) and e not in errors:
             errors.append(e)
     files = {}
-    for f in FIELDS:
-        if f.name in typed:
-            file, e = file_of(f, typed[f.name], base)
-            errors += [e] if e else []
-            if file is not None:
-                files[f.name] = file
+    for name in typed:
+        file, e = file_of(name, raw[name], base)
+        errors += [e] if e else []
+        if file is not None:
+            files[name] = file
     return files, errors
 
 
@@ -161,9 +181,9 @@ def read_settings(path: Path | None = None, questions: list[str] | None = None) 
     files, errors = check(raw, path.parent)
     if errors:
         raise ReportError("\n".join(f"{path}: {e}" for e in errors))
+    given = ReportToml.model_validate(raw)
     s = Settings(
-        source=path,
-        **{k: raw[k] for k in ("title", "author", "questions", "page_limit", "style") if k in raw},
+        given.title, given.author, given.questions, given.page_limit, given.style, source=path
     )
     s.document_class = files.get("class")
     s.style_file = files.get("style_file")
@@ -173,8 +193,8 @@ def read_settings(path: Path | None = None, questions: list[str] | None = None) 
             s.companions.update(companions(main))
     if "bibliography_style" in files:
         s.bibliography_style = str(files["bibliography_style"])
-    elif "bibliography_style" in raw:
-        s.bibliography_style = raw["bibliography_style"]
+    else:
+        s.bibliography_style = given.bibliography_style
     if questions:
         s.questions = questions
     return s

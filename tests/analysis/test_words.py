@@ -30,7 +30,10 @@ def test_a_quantity_keeps_one_notation_over_its_values():
 
 
 def test_what_sets_a_run_apart_says_each_setting_once():
-    cfg = TrainConfig.from_dict({"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32})
+    cfg = TrainConfig.from_dict(
+        {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32}
+        | {"dataset": "mnist", "builder": "mlp:build", "epochs": 1, "seeds": [0]}
+    )
     own = {"optimizer": "adam", "learning_rate": "η = 0.001", "batch_size": "mini-batch 32"}
     assert words.setup("Adam, eta 0.001", cfg, own) == "Adam, η = 0.001; mini-batch 32"
     assert words.setup("", cfg, own) == "adam; η = 0.001; mini-batch 32"

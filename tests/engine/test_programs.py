@@ -37,6 +37,7 @@ def train(mnist5k, net: str, **program: bool) -> tuple[list[np.ndarray], list[di
     cfg = TrainConfig.from_dict(
         {"builder": "conv:build", "model": NETS[net], "optimizer": "momentum", "momentum": 0.5}
         | {"learning_rate": 0.1, "batch_size": BATCH}
+        | {"dataset": "mnist-5k", "epochs": 2, "seeds": [SEED]}
     )
     info = DatasetInfo("tiny", (28, 28, 1), 10, {"train": N, "val": 0, "test": 0})
     keras.utils.set_random_seed(SEED)

@@ -20,28 +20,6 @@ def test_status_is_its_string_in_json_and_csv():
     assert storage.fmt(Status.FAILED) == "failed"
 
 
-def test_config_to_dict_is_the_dict_it_was_made_from_in_order():
-    given = {"loss": "mse", "model": {"hidden": [8]}, "seeds": [0, 1], "dataset": "mnist-5k"}
-    cfg = TrainConfig.from_dict(given)
-    assert list(cfg.to_dict()) == list(given) and cfg.to_dict() == given
-    assert cfg.dataset == "mnist-5k" and cfg.image_size is None
-    assert cfg.loss == "mse" and "color" not in cfg.order and "loss" in cfg.order
-    with pytest.raises(TypeError):  # read by attribute, never by key
-        cfg["loss"]  # type: ignore[index]
-    with pytest.raises(KeyError, match="not a config key"):
-        TrainConfig.from_dict({"colour": "rgb"})
-
-
-def test_config_is_a_copy_and_with_appends_new_keys():
-    given = {"model": {"hidden": [8]}, "epochs": 2}
-    cfg = TrainConfig.from_dict(given)
-    given["model"]["hidden"].append(9)
-    assert cfg.model == {"hidden": [8]}
-    changed = cfg.with_(epochs=3, dataset="x")
-    assert list(changed.order) == ["model", "epochs", "dataset"] and changed.epochs == 3
-    assert cfg.epochs == 2
-
-
 @pytest.mark.slow
 def test_run_json_round_trips_byte_for_byte(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=1)
