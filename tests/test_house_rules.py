@@ -178,3 +178,60 @@ def test_each_rule_finds_a_planted_breach(tmp_path, rule):
     }[rule](tmp_path)
     expected = {"module": 1, "function": 1, "literal": 1, "config": 2}[rule]
     assert len(found) == expected, found
+
+
+# --------------------------------------------------------------------------- no assert on a config
+def config_asserts(root: Path = ROOT) -> list[str]:
+    """``path:line`` of each ``assert <x> is not None`` on a training setting: a config's
+    attribute (``cfg.batch_size``, ``run.config.dataset``), or any ``x`` whose line says a
+    config always has it. A setting every resolved run has is typed so (``TrainConfig``: never
+    None), and one a run may lack is handled where it is read, never asserted."""
+    from coursework.records.config import CONFIG_FIELDS
+
+    def a_config(node: ast.expr) -> bool:
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+        return "cfg" in name or "config" in name
+
+    found = []
+    for path in sources(root):
+        text = path.read_text()
+        lines = text.splitlines()
+        for node in ast.walk(ast.parse(text)):
+            test = node.test if isinstance(node, ast.Assert) else None
+            if not (
+                isinstance(test, ast.Compare)
+                and isinstance(test.ops[0], ast.IsNot)
+                and isinstance(test.comparators[0], ast.Constant)
+                and test.comparators[0].value is None
+            ):
+                continue
+            x = test.left
+            on_config = (
+                isinstance(x, ast.Attribute) and x.attr in CONFIG_FIELDS and a_config(x.value)
+            )
+            if on_config or "config always has" in lines[node.lineno - 1]:
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {lines[node.lineno - 1]}")
+    return found
+
+
+def test_no_assert_that_a_config_has_a_setting():
+    assert config_asserts() == []
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "    assert cfg.batch_size is not None\n",
+        "    assert run.config.dataset is not None\n",
+        "    assert name is not None  # a spec's config always has one\n",
+    ],
+)
+def test_the_config_assert_rule_finds_a_planted_one(tmp_path, planted):
+    """Fails on the fault it guards against, planted in a copy; an assert on something else
+    (a run's tuning, a model) is no breach."""
+    (tmp_path / "coursework").mkdir()
+    (tmp_path / "models").mkdir()
+    allowed = "    assert run.tune is not None\n    assert self.model is not None\n"
+    body = f"def f(cfg, run, name):\n{allowed}{planted}    return cfg\n"
+    (tmp_path / "coursework" / "planted.py").write_text(body)
+    assert len(config_asserts(tmp_path)) == 1
