@@ -61,7 +61,7 @@ class TrainConfig(BaseModel):
     checker's error, not a wrong number in the report.
     """
 
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", defer_build=True)
 
     dataset: str = setting(
         "`mnist`, `mnist-5k`, `fashion-mnist`, `cifar10`, `cifar100` (or `fashion-mnist-5k`, "

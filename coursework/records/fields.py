@@ -46,7 +46,7 @@ TOP_KEYS = {
 class RunMeta(BaseModel):
     """A [[runs]] table's own keys, beside its config keys."""
 
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", defer_build=True)
 
     name: str = setting("the run's name: its folder, in the report's tables and figures")
     description: str = setting("the report's table of runs says it", "")
@@ -67,7 +67,7 @@ RUN_META = tuple(RunMeta.model_fields)
 class TuneTable(BaseModel):
     """A [tune] table: how a question's (or a run's) studies search."""
 
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", defer_build=True)
 
     sampler: Literal["grid", "random", "tpe"] = setting("grid, random or tpe", "tpe")
     trials: int | dict[str, Any] = setting(

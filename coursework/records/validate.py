@@ -247,7 +247,7 @@ def _check_param(at: str, name: str, space: Any, grid: bool) -> list[str]:
     if isinstance(space, list):
         if not space or not all(isinstance(v, (int, float, str)) for v in space):
             errors.append(f"{at}: a list of choices must hold numbers or strings, and at least one")
-        return errors
+        return errors or _check_tuned(at, name, space)
     if grid:
         return [*errors, f"{at}: the grid sampler needs a list of values, got a range"]
     if isinstance(space, dict) and set(space) - PARAM_KEYS:
@@ -260,7 +260,21 @@ def _check_param(at: str, name: str, space: Any, grid: bool) -> list[str]:
             f"{at}: must be a list of choices or a range {{ low = ..., high = ..."
             ", log = true|false, int = true|false }}",
         ]
-    return errors + _check_range(at, space)
+    errors += _check_range(at, space)
+    if errors or name not in TrainConfig.model_fields:
+        return errors
+    if type_name(TrainConfig.model_fields[name].annotation) == "int" and not space.get("int"):
+        return [f"{at}: {name} is an integer: its range needs int = true"]
+    return _check_tuned(at, name, [space["low"], space["high"]])
+
+
+def _check_tuned(at: str, name: str, values: list[Any]) -> list[str]:
+    """The values a config key is tuned over (its choices, or a range's ends) are values it
+    may take, so that every trial's config is one (``model.<argument>``: the builder's)."""
+    if name not in TrainConfig.model_fields:
+        return []
+    found = [check_config({name: v}, at) for v in values]
+    return [e for errors in found for e in errors][:1]
 
 
 def _check_range(at: str, space: dict[str, Any]) -> list[str]:

@@ -71,7 +71,7 @@ def option(
 class ReportToml(BaseModel):
     """``report.toml`` as written: each field's TOML type, default and what else it must be."""
 
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", defer_build=True)
 
     title: str = option("the paper's title", "Deep learning coursework", latex=True)
     author: str = option("your name (and student number), as the paper prints it", "", latex=True)

@@ -279,3 +279,28 @@ def test_quick_takes_a_named_dataset_at_mnist_5k_size_and_full_takes_all_of_it(t
     for own in ("npz:/data/emnist.npz", "folder:bees", "pickles:usu", "cifar10-5k"):
         assert datasets("quick", own) == {own}  # own data, or a subset asked for, as given
     assert datasets("quick", None) == {"mnist-5k"}  # the spec's own
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        ("{ batch_size = [16.0, 32] }", "key 'batch_size' must be int, got float 16.0"),
+        ("{ batch_size = { low = 16, high = 64 } }", "its range needs int = true"),
+        ("{ early_stopping = [-1, 2] }", "key 'early_stopping' must be >= 0, got -1"),
+        ("{ learning_rate = { low = 0.0, high = 1.0 } }", "must be positive, got 0.0"),
+    ],
+)
+def test_a_tuned_setting_is_searched_over_values_it_may_take(tmp_path, params, said):
+    """Every trial's config is one a run may have: no study stops part-way on a value its
+    setting cannot take."""
+    msg = error_for(tmp_path, f'[[runs]]\nname = "a"\ntune.params = {params}\n')
+    assert f"run 'a', tune: params.{params.split()[1]}: " in msg and said in msg, msg
+
+
+def test_a_tuned_setting_over_values_it_may_take_loads(tmp_path):
+    runs = """
+        [[runs]]
+        name = "a"
+        tune.params = { batch_size = { low = 16, high = 64, int = true }, momentum = [0, 0.9] }
+    """
+    assert spec.load(str(toy_spec(tmp_path, "mnist-5k", runs))).resolve("quick")[0].tune
