@@ -31,7 +31,7 @@ from coursework.records import layout, storage
 from coursework.records.config import CONFIG_FIELDS, TrainConfig
 from coursework.records.datanames import quick_form
 from coursework.records.errors import SpecError
-from coursework.records.fields import BASE_CONFIG
+from coursework.records.fields import BASE_CONFIG, TuneTable
 from coursework.records.project import EXPERIMENTS
 from coursework.records.validate import check_run, places, validate
 
@@ -142,17 +142,18 @@ class Spec:
         if not table.get("params"):
             return None
 
-        def per_profile(key: str, default: Any) -> Any:
+        def given(key: str) -> Any:  # as set, else the schema's default (TuneTable)
+            default = TuneTable.model_fields[key].default
             value = table.get(key, default)
             return value.get(profile, default) if isinstance(value, dict) else value
 
         return Tune(
             dict(table["params"]),
-            table.get("sampler", "tpe"),
-            per_profile("trials", 10),
-            per_profile("epochs", None),
-            table.get("prune", True),
-            table.get("seed", 0),
+            given("sampler"),
+            given("trials"),
+            given("epochs"),
+            given("prune"),
+            given("seed"),
         )
 
     def tasks(
