@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 
 from coursework.engine import calibrate, events
+from coursework.engine.context import RunContext
 from coursework.engine.job import Job, dataset, job_key, state
 from coursework.engine.run import record, train_one
 from coursework.records import layout, locks, results, runs, storage
@@ -129,13 +130,17 @@ def train_packed(
     ds = None
     try:
         ds = dataset(cfg)
-        with events.scope(question=run.question, run=run.name, seed=jobs[0].seed):
+        ctxs = [
+            RunContext(run, j.seed, ds, out, label, j.after if len(jobs) == 1 else None)
+            for j, out, label in zip(jobs, outs, labels, strict=True)
+        ]
+        with events.scope(**ctxs[0].fields):
             if len(jobs) == 1:
-                recs = [train_one(run, jobs[0].seed, ds, outs[0], labels[0], jobs[0].after)]
+                recs = [train_one(ctxs[0])]
             else:
                 from coursework.engine.pack import train_pack  # JAX only
 
-                recs = train_pack(run, [j.seed for j in jobs], ds, outs, labels)
+                recs = train_pack(ctxs)
         for rec in recs:
             rec.update(tuned_info(jobs[0]))
     except (KeyboardInterrupt, ResultsError):

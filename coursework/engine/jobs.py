@@ -20,16 +20,11 @@ from pathlib import Path
 
 from coursework.analysis import aggregates
 from coursework.engine import claimed, estimate, events
+from coursework.engine.context import RunContext
 from coursework.engine.estimate import Plans
-from coursework.engine.job import (
-    Job,
-    check_data,
-    plan,
-    state,
-    with_best_params,
-)
+from coursework.engine.job import Job, check_data, dataset, plan, state, with_best_params
 from coursework.engine.progress import Progress
-from coursework.engine.request import TrainRequest
+from coursework.engine.request import Retrain, TrainRequest
 from coursework.records import locks, storage
 from coursework.records.errors import SpecError
 from coursework.records.record import Status
@@ -231,9 +226,11 @@ def packing(asked: bool | None, task: int | None = None) -> bool:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a :func:`train` did: ``failed`` runs (their ``run.json`` says why)."""
+    """What a :func:`train` did: ``failed`` runs (their ``run.json`` says why); ``records``: a
+    ``retrain``'s record."""
 
     failed: int = 0
+    records: tuple[dict, ...] = ()
 
     @property
     def code(self) -> int:
@@ -255,6 +252,8 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
         CourseworkError: a bad spec, dataset, backend or results folder, before anything
             trains.
     """
+    if request.retrain is not None:
+        return Outcome(records=(_retrain(request.retrain),))
     specs_ = loaded if loaded is not None else request.load()
     settings = _announce_backend(request)
     plans = _task_plans(request, specs_)
@@ -297,6 +296,26 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
     if failed:
         print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
     return Outcome(failed)
+
+
+def _retrain(again: Retrain) -> dict:
+    """Train a recorded run again into its folder (packed with its seeds, as it was, on JAX:
+    byte-identical there); return its new record. An error of the run is raised."""
+    from coursework.engine.run import train_one
+
+    ds, label = dataset(again.run.config), "  "
+    if again.packed and backend.current() == "jax":
+        from coursework.engine.pack import train_pack
+
+        ctxs = [
+            RunContext(again.run, s, ds, again.folder / f"pack-seed-{s}", label)
+            if s != again.seed
+            else RunContext(again.run, s, ds, again.folder, label)
+            for s in again.packed
+        ]
+        return train_pack(ctxs)[again.packed.index(again.seed)]
+    ctx = RunContext(again.run, again.seed, ds, again.folder, label, evaluate=again.evaluate)
+    return train_one(ctx)
 
 
 def _announce_backend(request: TrainRequest) -> dict:

@@ -148,6 +148,7 @@ def train_trial(
     record it and tell the study."""
     import keras
 
+    from coursework.engine.context import RunContext
     from coursework.engine.run import record, train_one
 
     shown = ", ".join(
@@ -166,9 +167,8 @@ def train_trial(
         return tuning(run).pruning and trial.should_prune()
 
     try:
-        rec = train_one(
-            this, tuning(run).seed, ds, out, label + "  ", on_epoch=on_epoch, evaluate=False
-        )
+        ctx = RunContext(this, tuning(run).seed, ds, out, label + "  ", None, on_epoch, False)
+        rec = train_one(ctx)
     except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
