@@ -15,9 +15,24 @@ import keras
 from keras import layers, ops
 from keras.regularizers import Regularizer
 
-# the engine's (training reads them; a builder raises ImageSizeError), re-exported for builders
-from coursework.engine.network import ImageSizeError as ImageSizeError
-from coursework.engine.network import keras_penalty as keras_penalty
+
+class ImageSizeError(ValueError):
+    """The images are of a size this network cannot take; the message says what to set
+    (``image_size``). Training reports it as a data error before any run starts."""
+
+
+def keras_penalty(lam: float, num_training_batches: int, kind: str = "l2") -> float:
+    """Convert Nielsen's regularisation lambda into Keras' per-batch penalty coefficient.
+
+    network3 adds ``0.5 * lambda * sum(w**2) / num_training_batches`` to the mean mini-batch
+    cost; Keras adds ``coef * sum(w**2)`` to it, so ``coef = 0.5 * lambda / num_batches``.
+    For L1 (Nielsen ch. 3, ``lambda / n * sum|w|`` over the whole set) the same reasoning gives
+    ``coef = lambda / num_batches``.
+    """
+    if num_training_batches < 1:
+        raise ValueError("num_training_batches must be at least 1")
+    factor = 0.5 if kind == "l2" else 1.0
+    return factor * lam / num_training_batches
 
 
 def regularizer(l1: float = 0.0, l2: float = 0.0) -> keras.regularizers.Regularizer | None:

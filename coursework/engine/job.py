@@ -12,7 +12,7 @@ import numpy as np
 
 from coursework.data import datasets as data
 from coursework.engine import keys
-from coursework.engine.network import ImageSizeError, build_model
+from coursework.engine.network import build_model, size_error
 from coursework.records import layout, locks, storage
 from coursework.records import spec as specs
 from coursework.records.config import TrainConfig
@@ -151,7 +151,7 @@ def check_data(jobs: list[Job]) -> None:
                     "; use larger images (image_size) or a network with fewer or "
                     "smaller convolutions"
                 )
-            elif not isinstance(exc, ImageSizeError):
+            elif not size_error(exc):
                 continue  # not a builder's word on the size: the run fails, recorded, when run
             shape = "x".join(map(str, ds.input_shape))
             raise DataError(

@@ -22,9 +22,16 @@ class ImageSizeError(ValueError):
     """The images are of a size this network cannot take; the message says what to set
     (``image_size``). Training reports it as a data error before any run starts.
 
-    The engine's own (a builder raises it as ``models.common.ImageSizeError``, the same class),
-    so that no edit of ``models/`` can change how training reads it.
+    The engine's own, so that no edit of ``models/`` changes how training reads it; a builder
+    raises ``models.common.ImageSizeError``, read as this one (:func:`size_error`).
     """
+
+
+def size_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a builder's word that the images do not fit its network: an
+    :class:`ImageSizeError`, the engine's or one of that name (``models/common.py``'s, as
+    the template and every clone of it define it)."""
+    return isinstance(exc, ImageSizeError) or type(exc).__name__ == ImageSizeError.__name__
 
 
 def keras_penalty(lam: float, num_training_batches: int, kind: str = "l2") -> float:

@@ -88,8 +88,11 @@ def test_training_needs_nothing_of_the_students_common_module(monkeypatch):
     from coursework.engine import network
 
     cfg = spec.load("nielsen").resolve("quick")[0].config.with_(l2_lambda=0.1, batch_size=10)
+    builders_error = models.common.ImageSizeError("too large: set image_size")
     monkeypatch.delattr(models.common, "keras_penalty")
     monkeypatch.delattr(models.common, "ImageSizeError")
     kwargs = network.builder_kwargs(cfg, 50_000)
     assert kwargs["l2"] == pytest.approx(1e-5)
-    assert issubclass(network.ImageSizeError, ValueError)
+    assert network.size_error(builders_error)
+    assert network.size_error(network.ImageSizeError("too large"))
+    assert not network.size_error(ValueError("another builder error"))
