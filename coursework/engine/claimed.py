@@ -6,6 +6,7 @@ trained together (:func:`train_packed`) go through the same steps."""
 from __future__ import annotations
 
 import errno
+import logging
 import shutil
 import traceback
 from pathlib import Path
@@ -19,6 +20,8 @@ from coursework.records import spec as specs
 from coursework.records.errors import ResultsError
 from coursework.records.record import Status
 from coursework.runtime import backend
+
+log = logging.getLogger(__name__)
 
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
@@ -49,10 +52,7 @@ def start(job: Job, head: str, force: bool) -> tuple[Path, dict] | None:
             or (saved.exists() and saved.read_text().strip() != key.digest)
         ):
             if saved.exists() and not (target / layout.RECORD).exists() and not force:
-                print(
-                    f"{head}: its settings changed since it was stopped: starting it again",
-                    flush=True,
-                )
+                log.info(f"{head}: its settings changed since it was stopped: starting it again")
             shutil.rmtree(target)  # start clean; else resume a killed run
         target.mkdir(parents=True, exist_ok=True)
         storage.write_text(saved, key.digest + "\n")
@@ -90,10 +90,9 @@ def finish(
         if rec["status"] == Status.COMPLETE:
             runs.replace_run(out)
         else:  # the old run stays: it is what there is
-            print(
+            log.info(
                 f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
-                f"one stays (the new one is in {target})",
-                flush=True,
+                f"one stays (the new one is in {target})"
             )
     report(job, rec, label)
     if shared:
@@ -125,7 +124,7 @@ def train_packed(
                 else ""
             )
         )
-        print(text, flush=True)
+        log.info(text)
         events.emit("run_started", text=text, number=job.number, total=job.total)
     ds = None
     try:
@@ -176,14 +175,12 @@ def report(job: Job, rec: dict, label: str) -> None:
         metrics=m,
     )
     if rec["status"] == Status.COMPLETE:
-        print(
+        log.info(
             f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
-            f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
-            flush=True,
+            f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s"
         )
     else:
-        print(
+        log.info(
             f"{label}    -> {job.name}: {rec['status'].upper()}"
-            + (f": {rec['error']}" if "error" in rec else ""),
-            flush=True,
+            + (f": {rec['error']}" if "error" in rec else "")
         )

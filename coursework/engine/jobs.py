@@ -13,7 +13,7 @@ the jobs, the files shared by all runs are rewritten
 from __future__ import annotations
 
 import contextlib
-import sys
+import logging
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,8 @@ from coursework.records.errors import SpecError
 from coursework.records.record import Status
 from coursework.records.spec import Spec
 from coursework.runtime import backend, workers
+
+log = logging.getLogger(__name__)
 
 
 def run_job(
@@ -294,7 +296,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
             for s, jobs in plans
         )
     if failed:
-        print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
+        log.warning(f"{failed} run(s) failed; see 'error' in their run.json")
     return Outcome(failed)
 
 
