@@ -247,7 +247,8 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
     (not for a Slurm array task: ``collect`` does that).
 
     Args:
-        request: what to train.
+        request: what to train; with ``retrain``, one recorded run trained again into its
+            own folder, nothing else (its record in the outcome's ``records``).
         loaded: the request's specs where :meth:`TrainRequest.load` has already read them.
 
     Raises:
