@@ -9,6 +9,7 @@ import errno
 import logging
 import shutil
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursework.engine import calibrate, events
@@ -61,19 +62,32 @@ def start(job: Job, head: str, force: bool) -> tuple[Path, dict] | None:
     return target, key.to_json()
 
 
-def finish(
-    job: Job,
-    target: Path,
-    key: object,
-    rec: dict,
-    label: str,
-    shared: bool,
-    concurrent: int = 1,
-) -> dict:
+@dataclass(frozen=True)
+class How:
+    """How a command trains its jobs, the same for each.
+
+    Args:
+        force: train complete runs again.
+        shared: rewrite the summary after each run (a Slurm array task leaves it to
+            ``collect``).
+        parallel: jobs trained at once (worker processes; the time estimates learn per job).
+        wait_for_others: wait for a job another process trains now, then go on from what it
+            left (a Slurm task), rather than skip it.
+        label: prefixes a job's progress lines (its name, beside other jobs).
+    """
+
+    force: bool = False
+    shared: bool = True
+    parallel: int = 1
+    wait_for_others: bool = False
+    label: str = ""
+
+
+def finish(job: Job, target: Path, key: object, rec: dict, how: How) -> dict:
     """After training a job into ``target``: its ``run.json`` (with its ``key``), what the
     run teaches the time estimates, the swap with the run it replaces, its last line and
-    (if ``shared``) the summary."""
-    out = job.out
+    (if ``how.shared``) the summary."""
+    out, label = job.out, how.label
     rec["key"] = key
     storage.write_json(target / layout.RECORD, rec)
     runs.clear_leftovers(target)  # a killed earlier try's temporaries: never kept with the run
@@ -84,7 +98,7 @@ def finish(
             job.run.config,
             dataset(job.run.config).info,
             target,
-            concurrent=concurrent,
+            concurrent=how.parallel,
         )
     if target != out:
         if rec["status"] == Status.COMPLETE:
@@ -95,7 +109,7 @@ def finish(
                 f"one stays (the new one is in {target})"
             )
     report(job, rec, label)
-    if shared:
+    if how.shared:
         with locks.locked(job.rs):
             results.write_summary(job.rs)
     return rec
