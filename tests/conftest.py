@@ -31,6 +31,15 @@ def template_settings(tmp_path_factory) -> Iterator[Path]:
         yield path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def console_output() -> None:
+    """What the package says (its loggers) reaches stdout and stderr as a command shows it:
+    a command configures that when it starts (runtime/logs.py); tests also call below it."""
+    from coursework.runtime import logs
+
+    logs.configure()
+
+
 @pytest.fixture(scope="session")
 def mnist5k() -> data.Dataset:
     return data.load("mnist-5k")

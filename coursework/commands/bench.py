@@ -90,16 +90,7 @@ def project_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[f
     from coursework.engine import loop
 
     model = nielsen_net(0)
-    program = loop.epoch_program(
-        model,
-        x,
-        y,
-        batch_size=batch,
-        num_classes=10,
-        one_hot=False,
-        deterministic=backend.settings()["deterministic"],
-        on_gpu=bool(backend.accelerators()),
-    )
+    program = loop.epoch_program(model, loop.Split(x, y, batch, 10), loop.Placement.here())
     out = []
     for epoch in range(epochs):
         t0 = time.perf_counter()

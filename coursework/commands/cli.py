@@ -22,9 +22,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command of ``argv`` (default: ``sys.argv``); return its exit status."""
-    from coursework.runtime import workers
+    from coursework.runtime import logs, workers
 
     workers.whole_lines()  # a line is one write, with the workers' lines beside it
+    logs.configure()  # what the engine says: one line each, as printed (runtime/logs.py)
     args = parser().parse_args(argv)
     commands = {c.name: c.run for c in COMMANDS}
     if args.command in KERAS_COMMANDS or (args.command == "verify" and not args.no_rerun):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ def load_npz(path: Path, name: str) -> Dataset:
     with np.load(path, allow_pickle=False) as f:
         if "class_names" in f.files:
             names = [str(n) for n in f["class_names"]]
-    return checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path), class_names=names)
+    return checked(name, arrays, Origin(str(path), class_names=names))
 
 
 def read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -194,26 +195,36 @@ def _labels(y: np.ndarray, field: str, source: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def checked(
-    name: str,
-    x_tr: Any,
-    y_tr: Any,
-    x_va: Any,
-    y_va: Any,
-    x_te: Any,
-    y_te: Any,
-    *,
-    source: str,
-    class_names: list[str] | None = None,
-    files: tuple[tuple[str, str], ...] = (),
-    fields: dict[str, str] | None = None,
-) -> Dataset:
-    """Validate shapes, dtypes and labels; images become (N, H, W, C). ``fields`` names an
-    array in the messages where its key is not enough (``y_train (train_Y.pck)``)."""
-    fields = fields or {}
+@dataclass(frozen=True)
+class Origin:
+    """Where a dataset's arrays came from, for its messages and its record.
+
+    Args:
+        source: names the data in every message (a file, a folder, a module).
+        class_names: the names of the classes, where the data has them.
+        files: (file, sha256) of what was read, where known.
+        fields: names an array in the messages where its key is not enough
+            (``y_train (train_Y.pck)``).
+    """
+
+    source: str
+    class_names: list[str] | None = None
+    files: tuple[tuple[str, str], ...] = ()
+    fields: dict[str, str] | None = None
+
+
+def checked(name: str, arrays: Mapping[str, Any], origin: Origin) -> Dataset:
+    """Validate shapes, dtypes and labels; images become (N, H, W, C).
+
+    Args:
+        name: the dataset's name.
+        arrays: the six arrays (:data:`ARRAY_KEYS`: ``x_train``, ``y_train``, ...).
+        origin: where they came from.
+    """
+    source, fields, class_names = origin.source, origin.fields or {}, origin.class_names
     xs, ys = [], []
-    for split, x, y in (("train", x_tr, y_tr), ("val", x_va, y_va), ("test", x_te, y_te)):
-        x, y = _checked_split(split, x, y, source, fields)
+    for split in SPLITS:
+        x, y = _checked_split(split, arrays[f"x_{split}"], arrays[f"y_{split}"], source, fields)
         xs.append(x)
         ys.append(y)
     shapes = {x.shape[1:] for x in xs}
@@ -236,7 +247,7 @@ def checked(
         ys[2],
         num_classes,
         tuple(class_names[:num_classes]) if class_names is not None else None,
-        files,
+        origin.files,
     )
 
 

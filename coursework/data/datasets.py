@@ -52,7 +52,7 @@ from coursework.data.arrays import PIXEL_SCALE as PIXEL_SCALE
 from coursework.data.arrays import SPLITS as SPLITS
 from coursework.data.arrays import Dataset as Dataset
 from coursework.data.arrays import DatasetInfo as DatasetInfo
-from coursework.data.arrays import checked, load_npz
+from coursework.data.arrays import Origin, checked, load_npz
 from coursework.data.arrays import scale as scale
 from coursework.data.named import CITATIONS as CITATIONS
 from coursework.data.named import NAMED, load_mnist, load_mnist_5k, load_named
@@ -80,19 +80,14 @@ def load(name: str, image_size: list[int] | None = None, color: str | None = Non
         return _load_subset(name, parent)
     if name.startswith("pickles:"):
         arrays, hashes = formats.read_pickles(Path(name[8:]).expanduser())
-        return checked(
-            name,
-            *(arrays[k] for k in ARRAY_KEYS),
-            source=name[8:],
-            files=tuple(hashes.items()),
-            fields={k: f"{k} ({f})" for k, f in formats.USU_FILES.items()},
-        )
+        fields = {k: f"{k} ({f})" for k, f in formats.USU_FILES.items()}
+        return checked(name, arrays, Origin(name[8:], files=tuple(hashes.items()), fields=fields))
     if name.startswith("npz:"):
         return load_npz(Path(name[4:]).expanduser(), name)
     if name.startswith("folder:"):
         path = Path(name[7:]).expanduser()
         arrays, names = images.load_folder(path, image_size, color)
-        return checked(name, *(arrays[k] for k in ARRAY_KEYS), source=str(path), class_names=names)
+        return checked(name, arrays, Origin(str(path), class_names=names))
     raise DataError(
         f"unknown dataset {name!r}: use mnist, mnist-5k, "
         f"{', '.join(NAMED)} (or their quick subsets "
@@ -144,10 +139,9 @@ def _load_subset(name: str, parent: str) -> Dataset:
         )
         idx = rng.permutation(idx)
         arrays += [x[idx], y[idx]]
+    names = list(full.class_names) if full.class_names else None
     return checked(
         name,
-        *arrays,
-        source=f"{name} (of {parent})",
-        class_names=list(full.class_names) if full.class_names else None,
-        files=full.files,
+        dict(zip(ARRAY_KEYS, arrays, strict=True)),
+        Origin(f"{name} (of {parent})", names, full.files),
     )

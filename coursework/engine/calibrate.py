@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import time
@@ -62,6 +63,8 @@ from coursework.records.config import TrainConfig
 from coursework.records.errors import ResultsError
 from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import backend, env
+
+log = logging.getLogger(__name__)
 
 STEPS = 200  # mini-batches per timed pass ("a few hundred steps")
 MAX_IMAGES = 20_000  # per timed pass, for large batches
@@ -189,7 +192,7 @@ class Calibrations:
         try:
             return storage.read_json(self.path).get("entries", {})
         except ResultsError as exc:  # a cache: measure again rather than stop
-            print(f"note: {exc}; calibrating again", flush=True)
+            log.info(f"note: {exc}; calibrating again")
             return {}
 
     @contextmanager
@@ -305,7 +308,7 @@ def observe(
             history = storage.read_csv(path) if path.exists() else []
         return Calibrations(results_dir).observe(cfg, info, history, concurrent)
     except (OSError, ResultsError) as exc:
-        print(f"note: speed cache not updated: {exc}", flush=True)
+        log.info(f"note: speed cache not updated: {exc}")
         return None
 
 

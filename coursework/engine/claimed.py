@@ -6,11 +6,14 @@ trained together (:func:`train_packed`) go through the same steps."""
 from __future__ import annotations
 
 import errno
+import logging
 import shutil
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursework.engine import calibrate, events
+from coursework.engine.context import RunContext
 from coursework.engine.job import Job, dataset, job_key, state
 from coursework.engine.run import record, train_one
 from coursework.records import layout, locks, results, runs, storage
@@ -18,6 +21,8 @@ from coursework.records import spec as specs
 from coursework.records.errors import ResultsError
 from coursework.records.record import Status
 from coursework.runtime import backend
+
+log = logging.getLogger(__name__)
 
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
@@ -48,10 +53,7 @@ def start(job: Job, head: str, force: bool) -> tuple[Path, dict] | None:
             or (saved.exists() and saved.read_text().strip() != key.digest)
         ):
             if saved.exists() and not (target / layout.RECORD).exists() and not force:
-                print(
-                    f"{head}: its settings changed since it was stopped: starting it again",
-                    flush=True,
-                )
+                log.info(f"{head}: its settings changed since it was stopped: starting it again")
             shutil.rmtree(target)  # start clean; else resume a killed run
         target.mkdir(parents=True, exist_ok=True)
         storage.write_text(saved, key.digest + "\n")
@@ -60,19 +62,32 @@ def start(job: Job, head: str, force: bool) -> tuple[Path, dict] | None:
     return target, key.to_json()
 
 
-def finish(
-    job: Job,
-    target: Path,
-    key: object,
-    rec: dict,
-    label: str,
-    shared: bool,
-    concurrent: int = 1,
-) -> dict:
+@dataclass(frozen=True)
+class How:
+    """How a command trains its jobs, the same for each.
+
+    Args:
+        force: train complete runs again.
+        shared: rewrite the summary after each run (a Slurm array task leaves it to
+            ``collect``).
+        parallel: jobs trained at once (worker processes; the time estimates learn per job).
+        wait_for_others: wait for a job another process trains now, then go on from what it
+            left (a Slurm task), rather than skip it.
+        label: prefixes a job's progress lines (its name, beside other jobs).
+    """
+
+    force: bool = False
+    shared: bool = True
+    parallel: int = 1
+    wait_for_others: bool = False
+    label: str = ""
+
+
+def finish(job: Job, target: Path, key: object, rec: dict, how: How) -> dict:
     """After training a job into ``target``: its ``run.json`` (with its ``key``), what the
     run teaches the time estimates, the swap with the run it replaces, its last line and
-    (if ``shared``) the summary."""
-    out = job.out
+    (if ``how.shared``) the summary."""
+    out, label = job.out, how.label
     rec["key"] = key
     storage.write_json(target / layout.RECORD, rec)
     runs.clear_leftovers(target)  # a killed earlier try's temporaries: never kept with the run
@@ -83,19 +98,18 @@ def finish(
             job.run.config,
             dataset(job.run.config).info,
             target,
-            concurrent=concurrent,
+            concurrent=how.parallel,
         )
     if target != out:
         if rec["status"] == Status.COMPLETE:
             runs.replace_run(out)
         else:  # the old run stays: it is what there is
-            print(
+            log.info(
                 f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
-                f"one stays (the new one is in {target})",
-                flush=True,
+                f"one stays (the new one is in {target})"
             )
     report(job, rec, label)
-    if shared:
+    if how.shared:
         with locks.locked(job.rs):
             results.write_summary(job.rs)
     return rec
@@ -124,18 +138,22 @@ def train_packed(
                 else ""
             )
         )
-        print(text, flush=True)
+        log.info(text)
         events.emit("run_started", text=text, number=job.number, total=job.total)
     ds = None
     try:
         ds = dataset(cfg)
-        with events.scope(question=run.question, run=run.name, seed=jobs[0].seed):
+        ctxs = [
+            RunContext(run, j.seed, ds, out, label, j.after if len(jobs) == 1 else None)
+            for j, out, label in zip(jobs, outs, labels, strict=True)
+        ]
+        with events.scope(**ctxs[0].fields):
             if len(jobs) == 1:
-                recs = [train_one(run, jobs[0].seed, ds, outs[0], labels[0], jobs[0].after)]
+                recs = [train_one(ctxs[0])]
             else:
                 from coursework.engine.pack import train_pack  # JAX only
 
-                recs = train_pack(run, [j.seed for j in jobs], ds, outs, labels)
+                recs = train_pack(ctxs)
         for rec in recs:
             rec.update(tuned_info(jobs[0]))
     except (KeyboardInterrupt, ResultsError):
@@ -171,14 +189,12 @@ def report(job: Job, rec: dict, label: str) -> None:
         metrics=m,
     )
     if rec["status"] == Status.COMPLETE:
-        print(
+        log.info(
             f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
-            f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s",
-            flush=True,
+            f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s"
         )
     else:
-        print(
+        log.info(
             f"{label}    -> {job.name}: {rec['status'].upper()}"
-            + (f": {rec['error']}" if "error" in rec else ""),
-            flush=True,
+            + (f": {rec['error']}" if "error" in rec else "")
         )

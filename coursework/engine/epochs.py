@@ -10,6 +10,7 @@ run goes on (divergence, early stopping, a study's pruning). A seed trained alon
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ import keras
 import numpy as np
 
 from coursework.engine import events, loop
-from coursework.engine.history import Checkpoint, History, OnEpoch, chance_loss
+from coursework.engine.context import RunContext
+from coursework.engine.history import Checkpoint, History, chance_loss
 from coursework.engine.seeded import EVAL_BATCH, Session, duration, reseed
 from coursework.records import layout, storage
-from coursework.records.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 class SeedEpochs:
@@ -29,41 +32,26 @@ class SeedEpochs:
 
     Args:
         s: the seed's session (model, program, validation split).
-        cfg: the run's settings (epochs, early stopping, loss).
-        seed: the seed.
-        num_classes: classes of the dataset (the loss of guessing, for divergence).
-        out: the run folder (history, checkpoint, best weights).
-        label: prefixes the progress lines.
-        after: estimated seconds of the runs after this one, for the time left in all.
-        on_epoch: ``(epoch, val_accuracy) -> stop now?`` (a study pruning its trial).
+        ctx: the run and seed (its settings, folder, label, time after it, study callback).
     """
 
-    def __init__(
-        self,
-        s: Session,
-        cfg: TrainConfig,
-        seed: int,
-        num_classes: int,
-        out: Path,
-        label: str = "",
-        after: float | None = None,
-        on_epoch: OnEpoch | None = None,
-    ) -> None:
-        self.s, self.seed, self.out, self.label = s, seed, out, label
-        self.after, self.on_epoch = after, on_epoch
+    def __init__(self, s: Session, ctx: RunContext) -> None:
+        cfg = ctx.cfg
+        self.s, self.ctx, self.seed, self.out = s, ctx, ctx.seed, ctx.out
+        self.log = ctx.log(log)
         self.epochs = int(cfg.epochs or 0)
         self.patience = int(cfg.early_stopping or 0)
-        self.chance = chance_loss(str(cfg.loss), num_classes)
-        self.checkpoint = Checkpoint(layout.checkpoint_file(out), s.net)
+        self.chance = chance_loss(str(cfg.loss), ctx.ds.num_classes)
+        self.checkpoint = Checkpoint(layout.checkpoint_file(ctx.out), s.net)
         self.epoch = self.checkpoint.restore()  # the next epoch to train (0-based)
-        self.history = History(out / layout.HISTORY, keep=self.epoch)
+        self.history = History(ctx.out / layout.HISTORY, keep=self.epoch)
         self.diverged = False
         self.done = self.epoch >= self.epochs
         self.times: list[float] = []  # seconds of the epochs trained by this process
         if self.epoch:
-            print(f"{label}    resuming after epoch {self.epoch}", flush=True)
+            self.log.info("    resuming after epoch %d", self.epoch)
         if self.done:  # killed after its last epoch, before its record
-            save_best(s.model, self.checkpoint.best, out)
+            save_best(s.model, self.checkpoint.best, ctx.out)
 
     def order(self) -> np.ndarray:
         """Seed the epoch's random draws; the order of its training images."""
@@ -83,9 +71,11 @@ class SeedEpochs:
             self.diverged = self.done = True  # training blew up: no later epoch can mend it
         elif self.history.should_stop(self.patience) or self.epoch >= self.epochs:
             self.done = True
-        elif self.on_epoch is not None and self.on_epoch(self.epoch - 1, row["val_accuracy"]):
+        elif self.ctx.on_epoch is not None and self.ctx.on_epoch(
+            self.epoch - 1, row["val_accuracy"]
+        ):
             self.history.pruned = self.done = True
-            print(f"{self.label}    pruned after epoch {self.epoch}", flush=True)
+            self.log.info("    pruned after epoch %d", self.epoch)
         if self.done:
             save_best(self.s.model, self.checkpoint.best, self.out)
 
@@ -118,16 +108,16 @@ class SeedEpochs:
     def _progress(self, row: dict[str, Any]) -> None:
         steady = self.times[1:] or self.times  # the first epoch also compiles
         left = sum(steady) / len(steady) * (self.epochs - self.epoch - 1)
+        after = self.ctx.after
         eta = f"; left {duration(left)}" + (
-            f", all {duration(left + self.after)}" if self.after is not None else ""
+            f", all {duration(left + after)}" if after is not None else ""
         )
         seconds = row["epoch_seconds_exact"]
-        print(
-            f"{self.label}    epoch {self.epoch + 1}/{self.epochs}: loss {row['loss']:.4f}, "
+        self.log.info(
+            f"    epoch {self.epoch + 1}/{self.epochs}: loss {row['loss']:.4f}, "
             f"accuracy {100 * row['accuracy']:.2f}%, val_accuracy "
             f"{100 * row['val_accuracy']:.2f}% ({seconds:.1f} s, "
-            f"{self.s.num_train / seconds:,.0f} img/s{eta})",
-            flush=True,
+            f"{self.s.num_train / seconds:,.0f} img/s{eta})"
         )
 
 

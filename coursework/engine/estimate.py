@@ -10,6 +10,7 @@ the estimates on for the time left in its progress lines; ``make plan`` prints i
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cache
@@ -25,6 +26,8 @@ from coursework.records import spec as specs
 from coursework.records.record import Status
 from coursework.records.spec import Spec
 from coursework.runtime import backend, env
+
+log = logging.getLogger(__name__)
 
 # `run` calibrates networks it has no speed for only when it trains this many images or
 # more (a few seconds each, against at least minutes of training); below, it uses the cache
@@ -113,10 +116,9 @@ def timed(plan: list[Item], calibrations: Calibrations, calibrate: bool = False)
         cfg, ds = item.job.run.config, info(item.job)
         speed = calibrations.get(cfg, ds)
         if speed is None and calibrate:
-            print(
+            log.info(
                 f"calibrating {item.job.run.question}/{item.job.run.name} (batch "
-                f"{cfg.batch_size}) on {machine_name()} ...",
-                flush=True,
+                f"{cfg.batch_size}) on {machine_name()} ..."
             )
             speed = calibrations.ensure(cfg, ds)
         out.append(

@@ -5,6 +5,7 @@ judgements early stopping and divergence need) and the whole training state to r
 from __future__ import annotations
 
 import io
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,8 @@ import numpy as np
 from coursework.records import results, storage
 from coursework.records.errors import ResultsError
 from coursework.records.results import HISTORY_COLUMNS
+
+log = logging.getLogger(__name__)
 
 # When a run has diverged (History.diverged), in multiples of the loss of guessing (ln C for C
 # classes): its training loss is not finite or above EXPLODED (weights that blow up take their
@@ -72,10 +75,9 @@ class Checkpoint:
                     a.shape != tuple(v.shape) for a, v in zip(arrays, self.variables, strict=True)
                 )
             ):
-                print(
+                log.info(
                     f"    note: {self.path} does not fit this model (was the spec or code "
-                    "changed?); starting the run again",
-                    flush=True,
+                    "changed?); starting the run again"
                 )
                 return 0
             epoch = int(f["epoch"])

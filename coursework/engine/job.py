@@ -12,10 +12,9 @@ import numpy as np
 
 from coursework.data import datasets as data
 from coursework.engine import keys
-from coursework.engine.network import build_model
+from coursework.engine.network import build_model, size_error
 from coursework.records import layout, locks, storage
 from coursework.records import spec as specs
-from coursework.records.builders import models_module
 from coursework.records.config import TrainConfig
 from coursework.records.errors import DataError, ResultsError
 from coursework.records.layout import ResultsSet
@@ -151,7 +150,7 @@ def check_data(jobs: list[Job]) -> None:
                     "; use larger images (image_size) or a network with fewer or "
                     "smaller convolutions"
                 )
-            elif not isinstance(exc, models_module("common").ImageSizeError):
+            elif not size_error(exc):
                 continue  # not a builder's word on the size: the run fails, recorded, when run
             shape = "x".join(map(str, ds.input_shape))
             raise DataError(

@@ -13,53 +13,49 @@ the jobs, the files shared by all runs are rewritten
 from __future__ import annotations
 
 import contextlib
-import sys
+import logging
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coursework.analysis import aggregates
 from coursework.engine import claimed, estimate, events
+from coursework.engine.claimed import How
+from coursework.engine.context import RunContext
 from coursework.engine.estimate import Plans
-from coursework.engine.job import (
-    Job,
-    check_data,
-    plan,
-    state,
-    with_best_params,
-)
+from coursework.engine.job import Job, check_data, dataset, plan, state, with_best_params
 from coursework.engine.progress import Progress
-from coursework.engine.request import TrainRequest
+from coursework.engine.request import Retrain, TrainRequest
 from coursework.records import locks, storage
 from coursework.records.errors import SpecError
 from coursework.records.record import Status
 from coursework.records.spec import Spec
 from coursework.runtime import backend, workers
 
+log = logging.getLogger(__name__)
 
-def run_job(
-    job: Job,
-    force: bool = False,
-    label: str = "",
-    shared: bool = True,
-    concurrent: int = 1,
-    wait_for_others: bool = False,
-) -> dict | None:
+
+def run_job(job: Job, how: How) -> dict | None:
     """Train one job unless it is complete, or another process is training it now (then
-    None; with ``wait_for_others``, as a Slurm task does, wait for that process and then go on from
-    what it left: a task never reports success for work that nobody finished). Write its
-    ``run.json`` and (if ``shared``) the summary. A failed run is recorded as ``failed``;
-    storage errors stop everything."""
+    None; with ``how.wait_for_others``, as a Slurm task does, wait for that process and then go
+    on from what it left: a task never reports success for work that nobody finished). Write
+    its ``run.json`` and (if ``how.shared``) the summary. A failed run is recorded as
+    ``failed``; storage errors stop everything.
+
+    Args:
+        job: the run and seed.
+        how: how the command trains its jobs.
+    """
     head = heading(job)
     with locks.run_claim(job.out) as mine:
         if mine:
-            return _run_claimed(job, head, force, label, shared, concurrent)
-    if not wait_for_others:
+            return _run_claimed(job, head, how)
+    if not how.wait_for_others:
         events.say(f"{head}: another process is training it now, skipped")
         return None
     events.say(f"{head}: another process is training it now: waiting for it to end")
     with locks.run_claim(job.out, wait=True):
-        return _run_claimed(job, head, force, label, shared, concurrent)
+        return _run_claimed(job, head, how)
 
 
 def heading(job: Job) -> str:
@@ -68,38 +64,33 @@ def heading(job: Job) -> str:
     return f"[{job.number}/{job.total}] {job.name}" if job.number else job.name
 
 
-def _run_claimed(
-    job: Job, head: str, force: bool, label: str, shared: bool, concurrent: int = 1
-) -> dict | None:
-    started = claimed.start(job, head, force)
+def _run_claimed(job: Job, head: str, how: How) -> dict | None:
+    started = claimed.start(job, head, how.force)
     if started is None:
         return None
     target, key = started
-    rec = claimed.train(job, target, head, label)
-    return claimed.finish(job, target, key, rec, label, shared, concurrent)
+    rec = claimed.train(job, target, head, how.label)
+    return claimed.finish(job, target, key, rec, how)
 
 
-def run_pack(
-    jobs: list[Job],
-    force: bool = False,
-    label: str = "",
-    shared: bool = True,
-    concurrent: int = 1,
-    progress: Progress | None = None,
-) -> list[dict]:
+def run_pack(jobs: list[Job], how: How, progress: Progress | None = None) -> list[dict]:
     """Train seeds of one run together as one program (:mod:`.pack`): those that are not
     complete and that no other process is training (those are skipped, as by
-    :func:`run_job`); return their records. ``progress``: told of each seed once all end."""
-    recs = _run_pack(jobs, force, label, shared, concurrent)
+    :func:`run_job`); return their records.
+
+    Args:
+        jobs: the seeds of one run.
+        how: how the command trains its jobs.
+        progress: the command's, told of each seed once all end.
+    """
+    recs = _run_pack(jobs, how)
     for job in jobs:
         if progress is not None:
             progress.finished(job)
     return recs
 
 
-def _run_pack(
-    jobs: list[Job], force: bool, label: str, shared: bool, concurrent: int
-) -> list[dict]:
+def _run_pack(jobs: list[Job], how: How) -> list[dict]:
     with contextlib.ExitStack() as stack:
         mine = []
         for job in jobs:
@@ -107,40 +98,39 @@ def _run_pack(
             if not stack.enter_context(locks.run_claim(job.out)):
                 events.say(f"{head}: another process is training it now, skipped")
                 continue
-            started = claimed.start(job, head, force)
+            started = claimed.start(job, head, how.force)
             if started is not None:
                 mine.append((job, head, *started))
         if not mine:
             return []
-        recs = claimed.train_packed(
-            [m[0] for m in mine], [m[2] for m in mine], [m[1] for m in mine], [label] * len(mine)
-        )
+        ours, heads, targets = [m[0] for m in mine], [m[1] for m in mine], [m[2] for m in mine]
+        recs = claimed.train_packed(ours, targets, heads, [how.label] * len(mine))
         return [
-            claimed.finish(job, target, key, rec, label, shared, concurrent)
+            claimed.finish(job, target, key, rec, how)
             for (job, _, target, key), rec in zip(mine, recs, strict=True)
         ]
 
 
 def run_jobs(
-    jobs: list[Job],
-    force: bool = False,
-    parallel: int = 1,
-    shared: bool = True,
-    pool: Executor | None = None,
-    wait_for_others: bool = False,
-    progress: Progress | None = None,
+    jobs: list[Job], how: How, pool: Executor | None = None, progress: Progress | None = None
 ) -> int:
-    """Train ``jobs``, ``parallel`` at a time in worker processes (1: here, one by one; a
-    ``pool`` of them may be given, to share between questions); return the number that
-    failed. The results are the same either way. ``wait_for_others``: see :func:`run_job`;
-    ``progress``: the command's, told of each job that ends."""
+    """Train ``jobs``, ``how.parallel`` at a time in worker processes (1: here, one by one);
+    return the number that failed. The results are the same either way.
+
+    Args:
+        jobs: the runs and seeds.
+        how: how the command trains its jobs.
+        pool: worker processes to share between questions (else a pool of its own).
+        progress: the command's, told of each job that ends.
+    """
     if not jobs:
         return 0
     tell = progress.finished if progress is not None else lambda job: None
+    parallel = how.parallel
     if parallel <= 1:
         failed = 0
         for job in jobs:
-            rec = run_job(job, force, shared=shared, wait_for_others=wait_for_others)
+            rec = run_job(job, replace(how, parallel=1, label=""))
             failed += bool(rec and rec["status"] == Status.FAILED)
             tell(job)
         return failed
@@ -151,10 +141,7 @@ def run_jobs(
         else workers.pool(min(parallel, len(jobs)), settings=backend.settings())
     ) as pool:
         pending = {
-            pool.submit(
-                run_job, job, force, f"[{job.name}]", shared, parallel, wait_for_others
-            ): job
-            for job in jobs
+            pool.submit(run_job, job, replace(how, label=f"[{job.name}]")): job for job in jobs
         }
         try:
             while pending:
@@ -173,20 +160,24 @@ def run_jobs(
 def run_question(
     spec: Spec,
     jobs: list[Job],
-    force: bool = False,
-    parallel: int = 1,
-    shared: bool = True,
+    how: How,
     pool: Executor | None = None,
-    wait_for_others: bool = False,
     pack: bool = False,
     progress: Progress | None = None,
 ) -> int:
     """Train the jobs of ``spec`` (see :func:`plan`); return the number that failed. The spec
     is recorded beside the runs, so that everything after training reads it from there.
-    ``shared=False`` (a Slurm array task) leaves the files shared by all runs (summary,
-    statistics, manifest) to ``collect``. ``pack``: the seeds of each run train together,
-    here (:func:`run_pack`), before the runs of one seed. ``progress``: the command's, told
-    of each run that ends."""
+
+    Args:
+        spec: the question.
+        jobs: its runs and seeds to train.
+        how: how the command trains its jobs; ``shared=False`` (a Slurm array task) leaves
+            the files shared by all runs (summary, statistics, manifest) to ``collect``.
+        pool: worker processes shared between questions.
+        pack: the seeds of each run train together, here (:func:`run_pack`), before the runs
+            of one seed.
+        progress: the command's, told of each run that ends.
+    """
     if not jobs:
         return 0
     rs = jobs[0].rs
@@ -198,11 +189,11 @@ def run_question(
     failed = sum(
         r["status"] == Status.FAILED
         for g in packs
-        for r in run_pack(g, force, shared=shared, progress=progress)
+        for r in run_pack(g, replace(how, parallel=1, label=""), progress)
     )
     alone = [j for j in jobs if not any(j in g for g in packs)]
-    failed += run_jobs(alone, force, parallel, shared, pool, wait_for_others, progress)
-    if shared and (jobs or not aggregates.current(rs)):  # nothing trained: they stand
+    failed += run_jobs(alone, how, pool, progress)
+    if how.shared and (jobs or not aggregates.current(rs)):  # nothing trained: they stand
         aggregates.write_aggregates(rs)
     return failed
 
@@ -231,9 +222,11 @@ def packing(asked: bool | None, task: int | None = None) -> bool:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a :func:`train` did: ``failed`` runs (their ``run.json`` says why)."""
+    """What a :func:`train` did: ``failed`` runs (their ``run.json`` says why); ``records``: a
+    ``retrain``'s record."""
 
     failed: int = 0
+    records: tuple[dict, ...] = ()
 
     @property
     def code(self) -> int:
@@ -248,13 +241,16 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
     (not for a Slurm array task: ``collect`` does that).
 
     Args:
-        request: what to train.
+        request: what to train; with ``retrain``, one recorded run trained again into its
+            own folder, nothing else (its record in the outcome's ``records``).
         loaded: the request's specs where :meth:`TrainRequest.load` has already read them.
 
     Raises:
         CourseworkError: a bad spec, dataset, backend or results folder, before anything
             trains.
     """
+    if request.retrain is not None:
+        return Outcome(records=(_retrain(request.retrain),))
     specs_ = loaded if loaded is not None else request.load()
     settings = _announce_backend(request)
     plans = _task_plans(request, specs_)
@@ -280,23 +276,31 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
         progress = Progress.of(items, request.force)
         plans = progress.numbered(plans)
         pack = packing(request.pack, request.task)
-        failed = sum(
-            run_question(
-                s,
-                jobs,
-                request.force,
-                request.jobs,
-                shared=request.task is None,
-                pool=pool,
-                wait_for_others=request.task is not None,
-                pack=pack,
-                progress=progress,
-            )
-            for s, jobs in plans
-        )
+        how = How(request.force, request.task is None, request.jobs, request.task is not None)
+        failed = sum(run_question(s, jobs, how, pool, pack, progress) for s, jobs in plans)
     if failed:
-        print(f"{failed} run(s) failed; see 'error' in their run.json", file=sys.stderr)
+        log.warning(f"{failed} run(s) failed; see 'error' in their run.json")
     return Outcome(failed)
+
+
+def _retrain(again: Retrain) -> dict:
+    """Train a recorded run again into its folder (packed with its seeds, as it was, on JAX:
+    byte-identical there); return its new record. An error of the run is raised."""
+    from coursework.engine.run import train_one
+
+    ds, label = dataset(again.run.config), "  "
+    if again.packed and backend.current() == "jax":
+        from coursework.engine.pack import train_pack
+
+        ctxs = [
+            RunContext(again.run, s, ds, again.folder / f"pack-seed-{s}", label)
+            if s != again.seed
+            else RunContext(again.run, s, ds, again.folder, label)
+            for s in again.packed
+        ]
+        return train_pack(ctxs)[again.packed.index(again.seed)]
+    ctx = RunContext(again.run, again.seed, ds, again.folder, label, evaluate=again.evaluate)
+    return train_one(ctx)
 
 
 def _announce_backend(request: TrainRequest) -> dict:

@@ -24,8 +24,10 @@ checkpoints, evaluation and saving around it need not know the backend.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
@@ -33,6 +35,8 @@ import numpy as np
 from keras import ops
 
 from coursework.data import datasets as data
+
+log = logging.getLogger(__name__)
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -69,32 +73,71 @@ class EpochProgram:
         raise NotImplementedError
 
 
-def epoch_program(
-    model: keras.Model,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    batch_size: int,
-    num_classes: int,
-    one_hot: bool,
-    deterministic: bool,
-    on_gpu: bool,
-    scan: bool | None = None,
-    jit_compile: bool | None = None,
-) -> EpochProgram:
-    """The fastest epoch program for the backend Keras runs on. ``scan`` (JAX: the epoch as
-    one ``lax.scan``) and ``jit_compile`` (TensorFlow: XLA) default to the choice for
-    ``on_gpu``; given, they pick that program on any device, so a CPU can test the GPU's."""
+@dataclass(frozen=True)
+class Split:
+    """The training split as an epoch program takes it.
+
+    Args:
+        x: (N, H, W, C) images, ``uint8`` or float32 in [0, 1], as stored.
+        y: (N,) int labels.
+        batch_size: images per step.
+        num_classes: classes of the dataset (for one-hot targets).
+        one_hot: one-hot targets (the ``mse`` loss) instead of integer labels.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    batch_size: int
+    num_classes: int
+    one_hot: bool = False
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a program runs and how it is compiled.
+
+    Args:
+        deterministic: byte-identical re-runs asked (XLA's deterministic GPU kernels, JAX).
+        on_gpu: it runs on a GPU.
+        scan: JAX: the epoch as one ``lax.scan`` (None: on a GPU).
+        jit_compile: TensorFlow: XLA compiles it (None: on a GPU, where not deterministic).
+    """
+
+    deterministic: bool
+    on_gpu: bool
+    scan: bool | None = None
+    jit_compile: bool | None = None
+
+    @classmethod
+    def here(cls) -> Placement:
+        """This process's: its backend's determinism, and whether it has a GPU."""
+        from coursework.runtime import backend
+
+        return cls(backend.settings()["deterministic"], bool(backend.accelerators()))
+
+
+def epoch_program(model: keras.Model, split: Split, where: Placement) -> EpochProgram:
+    """The fastest epoch program for the backend Keras runs on. ``where.scan`` (JAX: the epoch
+    as one ``lax.scan``) and ``where.jit_compile`` (TensorFlow: XLA) default to the choice
+    for ``where.on_gpu``; given, they pick that program on any device, so a CPU can test the
+    GPU's.
+
+    Args:
+        model: compiled (optimizer, loss, an ``accuracy`` metric).
+        split: the training split.
+        where: the device and the compilation (:meth:`Placement.here`: this process's).
+    """
     name = keras.backend.backend()
     model.optimizer.build(model.trainable_variables)  # optimizer state exists before tracing
-    args = (model, x, y, batch_size, num_classes, one_hot)
     if name == "jax":
-        scan = on_gpu if scan is None else scan
-        return JaxEpoch(*args, deterministic=deterministic, on_gpu=on_gpu, scan=scan)
+        scan = where.on_gpu if where.scan is None else where.scan
+        return JaxEpoch(model, split, replace(where, scan=scan))
     if name == "tensorflow":
-        xla = on_gpu and not deterministic if jit_compile is None else jit_compile
-        return TensorFlowEpoch(*args, jit_compile=xla)
-    return TorchEpoch(*args)
+        xla = where.on_gpu and not where.deterministic
+        return TensorFlowEpoch(
+            model, split, xla if where.jit_compile is None else where.jit_compile
+        )
+    return TorchEpoch(model, split)
 
 
 def stateless_step(
@@ -161,10 +204,9 @@ class JaxCompiled:
                 raise
             # max-pooling's gradient (select-and-scatter) has no deterministic GPU kernel
             self.fallback = str(exc).splitlines()[0][:300]
-            print(
-                f"    note: no deterministic GPU program ({self.fallback}); this run is "
-                "not deterministic",
-                flush=True,
+            log.info(
+                "    note: no deterministic GPU program (%s); this run is not deterministic",
+                self.fallback,
             )
             self.deterministic = False
             self.fn = self._jit(None)
@@ -176,27 +218,18 @@ class JaxEpoch(EpochProgram):
     whole epoch as one jitted ``lax.scan`` (``scan``, as on a GPU), or one jitted step at a
     time (as on a CPU). XLA's deterministic GPU kernels are asked for on a GPU only."""
 
-    def __init__(
-        self,
-        model: keras.Model,
-        x: np.ndarray,
-        y: np.ndarray,
-        batch_size: int,
-        num_classes: int,
-        one_hot: bool,
-        *,
-        deterministic: bool,
-        on_gpu: bool,
-        scan: bool,
-    ) -> None:
+    def __init__(self, model: keras.Model, split: Split, where: Placement) -> None:
         import jax
 
-        self.model, self.batch_size, self.n = model, batch_size, len(y)
-        self.x, self.y = jax.device_put(x), jax.device_put(y)
-        step = stateless_step(model, self.x, self.y, num_classes, one_hot)
-        self.compiled = JaxCompiled(step, scan=scan, deterministic=deterministic, on_gpu=on_gpu)
+        self.model, self.batch_size, self.n = model, split.batch_size, len(split.y)
+        self.x, self.y = jax.device_put(split.x), jax.device_put(split.y)
+        step = stateless_step(model, self.x, self.y, split.num_classes, split.one_hot)
+        scan = bool(where.scan)
+        self.compiled = JaxCompiled(
+            step, scan=scan, deterministic=where.deterministic, on_gpu=where.on_gpu
+        )
         self.scan, self.jit_compile = scan, True
-        self.deterministic, self.fallback = deterministic, ""
+        self.deterministic, self.fallback = where.deterministic, ""
 
     def __call__(self, order: np.ndarray) -> dict[str, float]:
         m = self.model
@@ -219,22 +252,13 @@ class TensorFlowEpoch(EpochProgram):
     short last batch reads as full size (``tf.shape`` of a 2-index slice, batch 4: 4), so the
     mean loss was divided, and the metrics counted, by the full batch: a wrong last step."""
 
-    def __init__(
-        self,
-        model: keras.Model,
-        x: np.ndarray,
-        y: np.ndarray,
-        batch_size: int,
-        num_classes: int,
-        one_hot: bool,
-        *,
-        jit_compile: bool,
-    ) -> None:
+    def __init__(self, model: keras.Model, split: Split, jit_compile: bool) -> None:
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")  # each run traces its own program: no news
-        self.model, self.jit_compile, self.batch_size = model, jit_compile, batch_size
-        xs, ys = tf.identity(x), tf.identity(y)  # placed on the default device (GPU if any)
+        self.model, self.jit_compile, self.batch_size = model, jit_compile, split.batch_size
+        xs, ys = tf.identity(split.x), tf.identity(split.y)  # on the default device (GPU if any)
+        num_classes, one_hot = split.num_classes, split.one_hot
 
         @tf.function(jit_compile=jit_compile, reduce_retracing=True)
         def run(batches):  # (steps, batch) indices: every shape static to XLA
@@ -261,18 +285,10 @@ class TensorFlowEpoch(EpochProgram):
 class TorchEpoch(EpochProgram):
     """``model.train_step`` batch by batch, the data on the device."""
 
-    def __init__(
-        self,
-        model: keras.Model,
-        x: np.ndarray,
-        y: np.ndarray,
-        batch_size: int,
-        num_classes: int,
-        one_hot: bool,
-    ) -> None:
-        self.model, self.batch_size = model, batch_size
-        self.x, self.y = ops.convert_to_tensor(x), ops.convert_to_tensor(y)
-        self.num_classes, self.one_hot = num_classes, one_hot
+    def __init__(self, model: keras.Model, split: Split) -> None:
+        self.model, self.batch_size = model, split.batch_size
+        self.x, self.y = ops.convert_to_tensor(split.x), ops.convert_to_tensor(split.y)
+        self.num_classes, self.one_hot = split.num_classes, split.one_hot
 
     def __call__(self, order: np.ndarray) -> dict[str, float]:
         self.model.reset_metrics()

@@ -14,8 +14,43 @@ import numpy as np
 
 from coursework.data import datasets as data
 from coursework.engine import augment
-from coursework.records.builders import models_module, penalties, resolve_builder
+from coursework.records.builders import penalties, resolve_builder
 from coursework.records.config import TrainConfig
+
+
+class ImageSizeError(ValueError):
+    """The images are of a size this network cannot take; the message says what to set
+    (``image_size``). Training reports it as a data error before any run starts.
+
+    The engine's own, so that no edit of ``models/`` changes how training reads it; a builder
+    raises ``models.common.ImageSizeError``, read as this one (:func:`size_error`).
+    """
+
+
+def size_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a builder's word that the images do not fit its network: an
+    :class:`ImageSizeError`, the engine's or one of that name (``models/common.py``'s, as
+    the template and every clone of it define it)."""
+    return isinstance(exc, ImageSizeError) or type(exc).__name__ == ImageSizeError.__name__
+
+
+def keras_penalty(lam: float, num_training_batches: int, kind: str = "l2") -> float:
+    """Convert Nielsen's regularisation lambda into Keras' per-batch penalty coefficient.
+
+    network3 adds ``0.5 * lambda * sum(w**2) / num_training_batches`` to the mean mini-batch
+    cost; Keras adds ``coef * sum(w**2)`` to it, so ``coef = 0.5 * lambda / num_batches``.
+    For L1 (Nielsen ch. 3, ``lambda / n * sum|w|`` over the whole set) the same reasoning gives
+    ``coef = lambda / num_batches``.
+
+    Args:
+        lam: Nielsen's lambda.
+        num_training_batches: mini-batches in one epoch.
+        kind: ``l2`` or ``l1``.
+    """
+    if num_training_batches < 1:
+        raise ValueError("num_training_batches must be at least 1")
+    factor = 0.5 if kind == "l2" else 1.0
+    return factor * lam / num_training_batches
 
 
 def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
@@ -35,7 +70,6 @@ def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
 def builder_kwargs(cfg: TrainConfig, num_train: int) -> dict[str, Any]:
     """The builder's keyword arguments: the spec's ``model`` table plus Keras penalties."""
     batches = max(1, num_train // cfg.batch_size)  # network3's num_training_batches
-    keras_penalty = models_module("common").keras_penalty
     return {
         **cfg.model,
         **{kind: keras_penalty(lam, batches, kind) for kind, lam in penalties(cfg).items()},

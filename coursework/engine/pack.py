@@ -15,19 +15,17 @@ run agrees with the same seeds trained one by one to float tolerance.
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import keras
 import numpy as np
 
-from coursework.data import datasets as data
 from coursework.engine import loop
+from coursework.engine.context import RunContext
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.run import conclude
 from coursework.engine.seeded import prepare
-from coursework.records.spec import Run
-from coursework.runtime import backend
 
 
 class PackedEpoch:
@@ -38,38 +36,20 @@ class PackedEpoch:
 
     Args:
         net: one of the networks (they share its stateless functions).
-        x: (N, H, W, C) training images, uint8 or float32, shared by every seed.
-        y: (N,) int labels.
-        batch_size: images per step.
-        num_classes: classes (for one-hot targets).
-        one_hot: one-hot targets (the ``mse`` loss).
-        scan: the epoch as one ``lax.scan``.
-        deterministic: XLA's deterministic GPU kernels (with ``on_gpu``).
-        on_gpu: it runs on a GPU.
+        split: the training split, shared by every seed.
+        where: the device and the compilation; ``where.scan``: the epoch as one ``lax.scan``.
     """
 
     jit_compile = True
 
-    def __init__(
-        self,
-        net: keras.Model,
-        x: np.ndarray,
-        y: np.ndarray,
-        *,
-        batch_size: int,
-        num_classes: int,
-        one_hot: bool,
-        scan: bool,
-        deterministic: bool,
-        on_gpu: bool,
-    ) -> None:
+    def __init__(self, net: keras.Model, split: loop.Split, where: loop.Placement) -> None:
         import jax
 
-        self.batch_size, self.n, self.scan = batch_size, len(y), scan
-        xs, ys = jax.device_put(x), jax.device_put(y)
-        step = jax.vmap(loop.stateless_step(net, xs, ys, num_classes, one_hot))
+        self.batch_size, self.n, self.scan = split.batch_size, len(split.y), bool(where.scan)
+        xs, ys = jax.device_put(split.x), jax.device_put(split.y)
+        step = jax.vmap(loop.stateless_step(net, xs, ys, split.num_classes, split.one_hot))
         self.compiled = loop.JaxCompiled(
-            step, scan=scan, deterministic=deterministic, on_gpu=on_gpu
+            step, scan=self.scan, deterministic=where.deterministic, on_gpu=where.on_gpu
         )
 
     @property
@@ -113,33 +93,17 @@ def _variables(net: keras.Model) -> tuple[list, list, list]:
     return net.trainable_variables, net.non_trainable_variables, net.optimizer.variables
 
 
-def train_pack(
-    run: Run,
-    seeds: list[int],
-    ds: data.Dataset,
-    outs: list[Path],
-    labels: list[str],
-) -> list[dict]:
-    """Train ``run``'s ``seeds`` together into their folders ``outs`` (each resuming from its
-    own checkpoint); return each seed's ``run.json`` record, which says it was packed."""
-    cfg = run.config
-    sessions = [prepare(cfg, seed, ds) for seed in seeds]
-    on_gpu = bool(backend.accelerators())
-    program = PackedEpoch(
-        sessions[0].net,
-        sessions[0].x_train,
-        sessions[0].y_train,
-        batch_size=cfg.batch_size,
-        num_classes=ds.num_classes,
-        one_hot=cfg.loss == "mse",
-        scan=on_gpu,
-        deterministic=backend.settings()["deterministic"],
-        on_gpu=on_gpu,
-    )
-    epochs = [
-        SeedEpochs(s, cfg, seed, ds.num_classes, out, label)
-        for s, seed, out, label in zip(sessions, seeds, outs, labels, strict=True)
-    ]
+def train_pack(ctxs: list[RunContext]) -> list[dict]:
+    """Train seeds of one run together, each into its own folder (each resuming from its own
+    checkpoint); return each seed's ``run.json`` record, which says it was packed.
+
+    Args:
+        ctxs: one per seed, of the same run and dataset.
+    """
+    sessions = [prepare(ctx.cfg, ctx.seed, ctx.ds) for ctx in ctxs]
+    here = loop.Placement.here()
+    program = PackedEpoch(sessions[0].net, sessions[0].split, replace(here, scan=here.on_gpu))
+    epochs = [SeedEpochs(s, ctx) for s, ctx in zip(sessions, ctxs, strict=True)]
     while active := [e for e in epochs if not e.done]:
         orders = [e.order() for e in active]
         t0 = time.perf_counter()
@@ -148,8 +112,9 @@ def train_pack(
         for e, seed_logs in zip(active, logs, strict=True):
             e.finish(seed_logs, share)
     recs = []
-    for e, s, seed, out in zip(epochs, sessions, seeds, outs, strict=True):
-        rec = conclude(run, seed, ds, s, program, e.history, e.diverged, out)
-        rec["packed"] = {"seeds": list(seeds), "epoch_seconds": "its share of the pack's"}
+    seeds = [ctx.seed for ctx in ctxs]
+    for e, ctx in zip(epochs, ctxs, strict=True):
+        rec = conclude(ctx, e, program)
+        rec["packed"] = {"seeds": seeds, "epoch_seconds": "its share of the pack's"}
         recs.append(rec)
     return recs

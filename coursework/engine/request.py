@@ -10,8 +10,29 @@ from pathlib import Path
 from coursework.records import layout
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
-from coursework.records.spec import Spec
+from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
+
+
+@dataclass(frozen=True)
+class Retrain:
+    """A recorded run and seed trained again into a folder of its own (``verify``'s re-runs):
+    no results set, no plan, no claim, nothing said but its epochs.
+
+    Args:
+        run: the run as its ``run.json`` recorded it.
+        seed: the seed.
+        folder: where it trains.
+        evaluate: test it at the end (a tuning trial: validation only).
+        packed: the seeds it was trained with as one program (JAX trains them so again; the
+            others go to ``pack-seed-<seed>`` folders inside ``folder``), else empty.
+    """
+
+    run: Run
+    seed: int
+    folder: Path
+    evaluate: bool = True
+    packed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,6 +53,7 @@ class TrainRequest:
         task: only the K-th run and seed (a Slurm array task), or trial with ``tune``.
         tune: only run the studies of the tuned runs.
         pack: train the seeds of a run together as one program (None: on a GPU; JAX).
+        retrain: one recorded run to train again instead (the options above unused).
     """
 
     questions: tuple[str, ...]
@@ -47,6 +69,7 @@ class TrainRequest:
     task: int | None = None
     tune: bool = False
     pack: bool | None = None
+    retrain: Retrain | None = None
 
     @property
     def rs(self) -> ResultsSet:
@@ -80,7 +103,10 @@ class TrainRequest:
         )
 
     def to_argv(self) -> list[str]:
-        """The arguments of ``python -m coursework`` that parse back to this request."""
+        """The arguments of ``python -m coursework`` that parse back to this request (not a
+        ``retrain``: it has none)."""
+        if self.retrain is not None:
+            raise ValueError("a re-run of a recorded run has no command line")
         argv = ["--results", str(self.results), "run", *self.questions, "--profile", self.profile]
         argv += ["--dataset", self.dataset] if self.dataset else []
         argv += ["--only", ",".join(self.only)] if self.only is not None else []

@@ -23,13 +23,14 @@ import numpy as np
 
 from coursework import __version__
 from coursework.data import datasets as data
+from coursework.engine.context import RunContext
 from coursework.engine.epochs import SeedEpochs
-from coursework.engine.history import History, OnEpoch
+from coursework.engine.history import History
 from coursework.engine.network import all_layers, layer_table, trainable_params
 from coursework.engine.seeded import EVAL_BATCH, Session, labels, prepare
 from coursework.records import layout, storage
 from coursework.records.project import project_digest
-from coursework.records.record import SCHEMA_VERSION, Status, TrainConfig
+from coursework.records.record import SCHEMA_VERSION, Status
 from coursework.records.spec import Run
 from coursework.runtime import backend
 from coursework.runtime.env import environment
@@ -48,36 +49,37 @@ class Program(Protocol):
     def fallback(self) -> str: ...
 
 
-def fit(
-    s: Session,
-    cfg: TrainConfig,
-    seed: int,
-    num_classes: int,
-    out: Path,
-    label: str = "",
-    after: float | None = None,
-    on_epoch: OnEpoch | None = None,
-) -> tuple[History, bool]:
-    """The epochs, from the last checkpoint on; return the history and whether the run
-    diverged. After every epoch: a history row, the best weights, the checkpoint, and a
-    progress line with the time left for this run and, if ``after`` (the estimated seconds of
-    the runs after this one) is known, for the whole command. ``on_epoch(epoch, val_accuracy)``
-    returning True stops the run there (a tuning trial that its study prunes)."""
-    seed_epochs = SeedEpochs(s, cfg, seed, num_classes, out, label, after, on_epoch)
+def fit(s: Session, ctx: RunContext) -> SeedEpochs:
+    """The epochs, from the last checkpoint on; return them (their history, and whether the
+    run diverged). After every epoch: a history row, the best weights, the checkpoint, and a
+    progress line with the time left for this run and, if ``ctx.after`` (the estimated seconds
+    of the runs after this one) is known, for the whole command. ``ctx.on_epoch(epoch,
+    val_accuracy)`` returning True stops the run there (a tuning trial that its study prunes).
+
+    Args:
+        s: the seed's session (:func:`coursework.engine.seeded.prepare`).
+        ctx: the run and seed.
+    """
+    seed_epochs = SeedEpochs(s, ctx)
     while not seed_epochs.done:
         order = seed_epochs.order()
         t0 = time.perf_counter()
         logs = s.program(order)
         seed_epochs.finish(logs, time.perf_counter() - t0)
-    return seed_epochs.history, seed_epochs.diverged
+    return seed_epochs
 
 
-def test(
-    s: Session, ds: data.Dataset, history: History, out: Path, one_hot: bool, evaluate: bool = True
-) -> dict:
+def test(s: Session, ctx: RunContext, history: History) -> dict:
     """Restore the best-validation weights, evaluate on test, save the predictions and the
-    model; return the metrics of ``run.json``. ``evaluate=False`` (a tuning trial): the
-    validation metrics only, the test split untouched."""
+    model; return the metrics of ``run.json``. Without ``ctx.evaluate`` (a tuning trial): the
+    validation metrics only, the test split untouched.
+
+    Args:
+        s: the seed's session.
+        ctx: the run and seed (its dataset and folder).
+        history: its epochs.
+    """
+    ds, out = ctx.ds, ctx.out
     metrics: dict = {
         "epochs_run": len(history.rows),
         "train_seconds": round(sum(float(r["epoch_seconds"]) for r in history.rows), 3),
@@ -85,14 +87,14 @@ def test(
     best = history.best_epoch()
     if best is None or not (out / layout.BEST_WEIGHTS).exists():
         return metrics
-    if not evaluate:
+    if not ctx.evaluate:
         return {
             **metrics,
             "best_epoch": best + 1,
             "best_val_accuracy": history.val_accuracy()[best],
         }
     s.model.load_weights(out / layout.BEST_WEIGHTS)
-    x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, one_hot)
+    x_test, y_test = data.scale(ds.x_test), labels(ds.y_test, ds.num_classes, ctx.one_hot)
     scores = s.net.evaluate(x_test, y_test, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
     probs = s.model.predict(x_test, batch_size=EVAL_BATCH, verbose=0)
     save_predictions(out / layout.PREDICTIONS, s.model, ds.x_test, ds.y_test, probs, ds.names)
@@ -106,41 +108,30 @@ def test(
     }
 
 
-def train_one(
-    run: Run,
-    seed: int,
-    ds: data.Dataset,
-    out: Path,
-    label: str = "",
-    after: float | None = None,
-    on_epoch: OnEpoch | None = None,
-    evaluate: bool = True,
-) -> dict:
-    """Train one run with one seed into ``out`` (resuming from its checkpoint if there is
-    one); return the ``run.json`` record. ``label`` prefixes the progress lines; ``after``,
-    ``on_epoch``: see :func:`fit`; ``evaluate``: see :func:`test`."""
-    cfg = run.config
-    s = prepare(cfg, seed, ds)
-    history, diverged = fit(s, cfg, seed, ds.num_classes, out, label, after, on_epoch)
-    return conclude(run, seed, ds, s, s.program, history, diverged, out, evaluate)
+def train_one(ctx: RunContext) -> dict:
+    """Train one run with one seed into ``ctx.out`` (resuming from its checkpoint if there is
+    one); return the ``run.json`` record.
+
+    Args:
+        ctx: the run and seed, and how (its label, time after it, study callback, test).
+    """
+    s = prepare(ctx.cfg, ctx.seed, ctx.ds)
+    return conclude(ctx, fit(s, ctx), s.program)
 
 
-def conclude(
-    run: Run,
-    seed: int,
-    ds: data.Dataset,
-    s: Session,
-    program: Program,
-    history: History,
-    diverged: bool,
-    out: Path,
-    evaluate: bool = True,
-) -> dict:
+def conclude(ctx: RunContext, trained: SeedEpochs, program: Program) -> dict:
     """After a seed's last epoch: test it (see :func:`test`), drop its checkpoint (nothing is
-    left to resume) and return its ``run.json`` record; ``program``: the one that trained it
-    (its own, or the pack's), whose determinism the record states."""
-    metrics = test(s, ds, history, out, one_hot=run.config.loss == "mse", evaluate=evaluate)
-    shutil.rmtree(layout.checkpoint_file(out).parent, ignore_errors=True)
+    left to resume) and return its ``run.json`` record.
+
+    Args:
+        ctx: the run and seed.
+        trained: its epochs (its session, history, and whether it diverged).
+        program: the one that trained it (its own, or the pack's), whose determinism the
+            record states.
+    """
+    s, history, evaluate = trained.s, trained.history, ctx.evaluate
+    metrics = test(s, ctx, history)
+    shutil.rmtree(layout.checkpoint_file(ctx.out).parent, ignore_errors=True)
     settings = backend.settings()
     determinism = {
         "op_determinism": settings["deterministic"] and program.deterministic,
@@ -154,12 +145,12 @@ def conclude(
         Status.PRUNED
         if history.pruned
         else Status.DIVERGED
-        if diverged
+        if trained.diverged
         or "best_val_accuracy" not in metrics
         or (evaluate and "test_accuracy" not in metrics)
         else Status.COMPLETE
     )
-    return record(run, seed, status, ds, metrics, determinism, model=s.model)
+    return record(ctx.run, ctx.seed, status, ctx.ds, metrics, determinism, model=s.model)
 
 
 def save_atomically(save: Callable[[Path], object], path: Path) -> None:

@@ -14,7 +14,6 @@ from coursework.data import datasets as data
 from coursework.engine import augment, loop
 from coursework.engine.network import adapt, build_model, compile_model, with_augmentation
 from coursework.records.config import TrainConfig
-from coursework.runtime import backend
 
 EVAL_BATCH = 1000
 
@@ -39,21 +38,38 @@ def duration(seconds: float) -> str:
 
 @dataclass
 class Session:
-    """What training one run needs: the model, the network it trains (the model behind its
-    augmentation layers), the compiled epoch program and the validation split."""
+    """What training one seed needs, built by :func:`prepare`.
+
+    Args:
+        model: the run's model.
+        net: the network it trains (the model behind its augmentation layers).
+        program: the compiled epoch program.
+        split: the training split as the program trains on it (expanded where asked).
+        x_val: validation images, scaled.
+        y_val: validation labels (one-hot rows for ``mse``).
+    """
 
     model: keras.Model
     net: keras.Model
     program: loop.EpochProgram
-    num_train: int
+    split: loop.Split
     x_val: np.ndarray
     y_val: np.ndarray
-    x_train: np.ndarray  # as the program trains on them (expanded where asked), stored form
-    y_train: np.ndarray
+
+    @property
+    def num_train(self) -> int:
+        """Training images in one epoch."""
+        return len(self.split.y)
 
 
 def prepare(cfg: TrainConfig, seed: int, ds: data.Dataset) -> Session:
-    """Seed everything, build and compile the model and its epoch program."""
+    """Seed everything, build and compile the model and its epoch program.
+
+    Args:
+        cfg: the run's config.
+        seed: the seed.
+        ds: the dataset.
+    """
     keras.utils.set_random_seed(seed)
     x_train, y_train = ds.x_train, ds.y_train
     if cfg.augment == "expand":
@@ -63,26 +79,10 @@ def prepare(cfg: TrainConfig, seed: int, ds: data.Dataset) -> Session:
     net = with_augmentation(model, cfg.augment, seed)
     compile_model(net, cfg)
     one_hot = cfg.loss == "mse"
-    program = loop.epoch_program(
-        net,
-        x_train,
-        y_train,
-        batch_size=cfg.batch_size,
-        num_classes=ds.num_classes,
-        one_hot=one_hot,
-        deterministic=backend.settings()["deterministic"],
-        on_gpu=bool(backend.accelerators()),
-    )
-    return Session(
-        model,
-        net,
-        program,
-        len(y_train),
-        data.scale(ds.x_val),
-        labels(ds.y_val, ds.num_classes, one_hot),
-        x_train,
-        y_train,
-    )
+    split = loop.Split(x_train, y_train, cfg.batch_size, ds.num_classes, one_hot)
+    program = loop.epoch_program(net, split, loop.Placement.here())
+    x_val, y_val = data.scale(ds.x_val), labels(ds.y_val, ds.num_classes, one_hot)
+    return Session(model, net, program, split, x_val, y_val)
 
 
 def labels(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:

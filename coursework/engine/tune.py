@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import shutil
 import traceback
 from concurrent.futures import Executor
@@ -46,6 +47,8 @@ from coursework.records.layout import ResultsSet
 from coursework.records.record import SCHEMA_VERSION, Status
 from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from coursework.data.datasets import Dataset
@@ -94,10 +97,9 @@ def retire_if_stale(run: Run, rs: ResultsSet) -> None:
             old = rs.retired_study_dir(run.question, run.name)
             shutil.rmtree(old, ignore_errors=True)
             folder.rename(old)
-            print(
+            log.info(
                 f"{run.question}/{run.name}: its study is stale ({why}): a new study "
-                f"starts; the old one is kept in {old} until the new one has chosen",
-                flush=True,
+                f"starts; the old one is kept in {old} until the new one has chosen"
             )
         storage.ensure_writable(folder)
         storage.write_text(
@@ -148,14 +150,14 @@ def train_trial(
     record it and tell the study."""
     import keras
 
+    from coursework.engine.context import RunContext
     from coursework.engine.run import record, train_one
 
     shown = ", ".join(
         f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in params.items()
     )
-    print(
-        f"{label}  {run.question}/{run.name} trial {trial.number + 1}/{tuning(run).size}: {shown}",
-        flush=True,
+    log.info(
+        f"{label}  {run.question}/{run.name} trial {trial.number + 1}/{tuning(run).size}: {shown}"
     )
     this = trial_run(run, params)
     shutil.rmtree(out, ignore_errors=True)
@@ -166,9 +168,8 @@ def train_trial(
         return tuning(run).pruning and trial.should_prune()
 
     try:
-        rec = train_one(
-            this, tuning(run).seed, ds, out, label + "  ", on_epoch=on_epoch, evaluate=False
-        )
+        ctx = RunContext(this, tuning(run).seed, ds, out, label + "  ", None, on_epoch, False)
+        rec = train_one(ctx)
     except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
@@ -199,10 +200,9 @@ def tell(study: optuna.Study, trial: optuna.Trial, rec: dict, label: str = "") -
         study.tell(trial, value)
     else:
         study.tell(trial, state=TrialState.FAIL)
-    print(
+    log.info(
         f"{label}    -> trial {trial.number + 1}: {rec['status']}"
-        + (f", best val {value:.4f}" if value is not None else ""),
-        flush=True,
+        + (f", best val {value:.4f}" if value is not None else "")
     )
 
 

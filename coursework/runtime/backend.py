@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import re
 import sys
@@ -17,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 
 from coursework.records.errors import BackendError
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("tensorflow", "jax", "torch")
 EXTRAS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # pip install -e '.[X]'
@@ -103,9 +106,9 @@ def import_keras() -> None:
             caught.seek(0)
             for line in caught.read().decode(errors="replace").splitlines():
                 if not IMPORT_NOISE.match(line):
-                    print(line, file=sys.stderr)
+                    log.warning(line)
     if note:
-        print(note, file=sys.stderr)
+        log.warning(note)
 
 
 def _import_frameworks() -> str | None:

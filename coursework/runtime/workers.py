@@ -18,7 +18,7 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
-from coursework.runtime import env
+from coursework.runtime import env, logs
 
 
 def pool(
@@ -50,9 +50,10 @@ def _start(
     backend: str | None,
     settings: dict | None,
 ) -> None:
-    """A worker's first step: whole lines, its slot's environment, then the parent's
-    training settings."""
+    """A worker's first step: whole lines, its output configured as the parent's, its slot's
+    environment, then the parent's training settings."""
     whole_lines()
+    logs.configure()  # what the engine says in the worker: as in the parent
     os.environ.update(worker_env(slots.get(), workers, backend, len(env.nvidia_smi_gpus())))
     if settings is not None:
         from coursework.runtime import backend as keras_backend

@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     result = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # what the code prints is the log; the result alone goes to the output
     sys.stdout = sys.stderr
+    from coursework.runtime import logs
+
+    logs.configure()  # what training says goes there too
     try:
         answer = KINDS[kind](request)
     except Exception as exc:  # noqa: BLE001 - the outcome, for the sheet

@@ -108,8 +108,9 @@ def secret_sample(
 def retrain(rec: dict, folder: Path) -> dict:
     """Re-train the run and seed of ``rec`` (a ``run.json``) into ``folder``; return the new
     record, or ``{"error": ...}`` if the dataset is not the one the run used."""
+    from coursework.engine import jobs
     from coursework.engine.job import dataset
-    from coursework.engine.run import train_one
+    from coursework.engine.request import Retrain, TrainRequest
 
     cfg = TrainConfig.from_dict(rec["config"])
     trial = "trial" in rec  # a tuning trial: its epochs (a pruned one stopped early), no test
@@ -131,15 +132,8 @@ def retrain(rec: dict, folder: Path) -> dict:
         published=rec.get("published_accuracy"),
     )
     packed = rec.get("packed", {}).get("seeds") if not trial else None
-    if packed and backend.current() == "jax":  # packed, as it was: byte-identical here
-        from coursework.engine.pack import train_pack
-
-        outs = [
-            Path(folder) / f"pack-seed-{s}" if s != rec["seed"] else Path(folder) for s in packed
-        ]
-        recs = train_pack(run, list(packed), ds, outs, ["  "] * len(packed))
-        return recs[packed.index(rec["seed"])]
-    return train_one(run, rec["seed"], ds, Path(folder), label="  ", evaluate=not trial)
+    again = Retrain(run, rec["seed"], Path(folder), not trial, tuple(packed or ()))
+    return jobs.train(TrainRequest(questions=(), retrain=again)).records[0]
 
 
 def how(rec: dict, new: dict) -> str:

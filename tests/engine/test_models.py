@@ -80,3 +80,19 @@ def test_conv_pool_applies_activation_after_pooling():
     kinds = [type(layer).__name__ for layer in model.layers[1:4]]
     assert kinds == ["Conv2D", "MaxPooling2D", "Activation"]
     assert model.layers[1].padding == "valid"
+
+
+def test_training_needs_nothing_of_the_students_common_module(monkeypatch):
+    # a student who edits models/common.py cannot break the penalties nor the size check
+    import models.common
+    from coursework.engine import network
+
+    cfg = spec.load("nielsen").resolve("quick")[0].config.with_(l2_lambda=0.1, batch_size=10)
+    builders_error = models.common.ImageSizeError("too large: set image_size")
+    monkeypatch.delattr(models.common, "keras_penalty")
+    monkeypatch.delattr(models.common, "ImageSizeError")
+    kwargs = network.builder_kwargs(cfg, 50_000)
+    assert kwargs["l2"] == pytest.approx(1e-5)
+    assert network.size_error(builders_error)
+    assert network.size_error(network.ImageSizeError("too large"))
+    assert not network.size_error(ValueError("another builder error"))

@@ -43,17 +43,8 @@ def train(mnist5k, net: str, **program: bool) -> tuple[list[np.ndarray], list[di
     keras.utils.set_random_seed(SEED)
     model = build_model(cfg, info)
     compile_model(model, cfg)
-    fn = loop.epoch_program(
-        model,
-        mnist5k.x_train[:N],
-        mnist5k.y_train[:N],
-        batch_size=BATCH,
-        num_classes=10,
-        one_hot=False,
-        deterministic=True,
-        on_gpu=False,
-        **program,
-    )
+    split = loop.Split(mnist5k.x_train[:N], mnist5k.y_train[:N], BATCH, 10)
+    fn = loop.epoch_program(model, split, loop.Placement(True, False, **program))
     assert all(getattr(fn, key) == value for key, value in program.items())  # as asked
     logs = []
     for epoch in range(2):

@@ -65,3 +65,35 @@ def test_events_are_json_lines_read_as_they_are_appended(tmp_path, monkeypatch):
     with open(path, "a") as f:
         f.write(json.dumps({"event": "status"})[:5])  # a line still being written
     assert reader.read() == []
+
+
+def test_training_has_one_way_in_outside_the_engine():
+    """Outside ``engine/``, nothing trains a seed but through ``jobs.train(request)``: verify's
+    re-runs build a request too (a ``Retrain``), so they train as a ``run`` does."""
+    import ast
+
+    from coursework.records.project import ROOT
+
+    inner = {"train_one", "train_pack", "fit", "conclude", "train_packed", "run_job", "run_jobs"}
+    found = []
+    for path in sorted((ROOT / "coursework").rglob("*.py")):
+        if path.parent.name == "engine":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "coursework.engine"
+            ):
+                found += [
+                    f"{path.relative_to(ROOT)}: {a.name}" for a in node.names if a.name in inner
+                ]
+    assert found == []
+
+
+def test_a_retrain_request_has_no_command_line(tmp_path):
+    from coursework.engine.request import Retrain
+    from coursework.records import spec
+
+    run = spec.load("depth").resolve("quick")[0]
+    request = TrainRequest(questions=(), retrain=Retrain(run, 0, tmp_path))
+    with pytest.raises(ValueError, match="no command line"):
+        request.to_argv()
