@@ -31,6 +31,8 @@ import numpy as np
 from coursework import __version__
 from coursework.commands.bench_paths import LEARNING_RATE, epoch_steps, measure
 from coursework.data import datasets as data
+from coursework.data.arrays import scale
+from coursework.data.named import mnist_candidates
 from coursework.records import layout, storage
 from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import backend, workers
@@ -42,9 +44,9 @@ FIT_STEPS = 64
 
 def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
     """uint8 images (N, 28, 28, 1) and int64 labels: full MNIST's 10,000 validation images
-    where ``mnist.npz`` is on this machine (see :func:`coursework.data.datasets.mnist_candidates`;
+    where ``mnist.npz`` is on this machine (see :func:`coursework.data.named.mnist_candidates`;
     nothing is downloaded), else the 4,000 training images of ``mnist-5k``."""
-    found = next((p for p in data.mnist_candidates() if p.exists()), None)
+    found = next((p for p in mnist_candidates() if p.exists()), None)
     if found is not None:
         ds = data.load("mnist")
         return ds.x_val, ds.y_val, f"mnist (validation split, from {found})"
@@ -119,7 +121,7 @@ def torch_eager(x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: in
     from torch import nn
 
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    xs = torch.as_tensor(data.scale(x)).permute(0, 3, 1, 2).contiguous().to(dev)
+    xs = torch.as_tensor(scale(x)).permute(0, 3, 1, 2).contiguous().to(dev)
     ys = torch.as_tensor(y).to(dev)
     rows = []
     for batch in batch_sizes:

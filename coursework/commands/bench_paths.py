@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from coursework.data import datasets as data
+from coursework.data.arrays import scale
 from coursework.records import layout
 from coursework.records.config import TrainConfig
 from coursework.runtime import backend
@@ -137,7 +137,7 @@ def fit_ips(
             seconds.append(time.perf_counter() - self.start)
 
     model.fit(
-        data.scale(x),
+        scale(x),
         y,
         batch_size=batch,
         epochs=epochs,

@@ -21,7 +21,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from coursework.data import datasets as data
+from coursework.data import arrays as data
 from coursework.engine import loop
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.run import conclude

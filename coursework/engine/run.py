@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from coursework import __version__
-from coursework.data import datasets as data
+from coursework.data import arrays as data
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.history import History, OnEpoch
 from coursework.engine.network import all_layers, layer_table, trainable_params

@@ -48,7 +48,7 @@ from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
 
 if TYPE_CHECKING:
-    from coursework.data.datasets import Dataset
+    from coursework.data.arrays import Dataset
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
