@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from coursework.data import datasets as data
+from coursework.data.arrays import Dataset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -41,11 +42,11 @@ def console_output() -> None:
 
 
 @pytest.fixture(scope="session")
-def mnist5k() -> data.Dataset:
+def mnist5k() -> Dataset:
     return data.load("mnist-5k")
 
 
-def subset_npz(folder: Path, d: data.Dataset, n_train: int, name: str) -> Path:
+def subset_npz(folder: Path, d: Dataset, n_train: int, name: str) -> Path:
     """The first ``n_train`` / 200 / 200 images of ``d`` as an npz (dataset npz:PATH)."""
     arrays = {
         "x_train": d.x_train[:n_train],

@@ -32,7 +32,7 @@ from coursework.analysis.words import (
     setup,
     tuning_text,
 )
-from coursework.data import datasets as data
+from coursework.data.named import CITATIONS
 from coursework.records import results, spec
 from coursework.records.layout import ResultsSet
 from coursework.records.record import Status, TrainConfig
@@ -244,7 +244,7 @@ ENSEMBLE_ACCURACIES = ("vote_accuracy", "mean_prob_accuracy", "mean_member_accur
 def dataset_facts(ds: Record) -> dict[str, str]:
     """The facts of a question's dataset, from a run's record: its name as the paper gives
     it, shape, classes, split sizes, class names and the work to cite for it."""
-    cite, citation = data.CITATIONS.get(ds["name"], ("", ""))
+    cite, citation = CITATIONS.get(ds["name"], ("", ""))
     return {
         "dataset": dataset_label(ds["name"]),
         "shape": "×".join(map(str, ds["input_shape"])),

@@ -1,12 +1,15 @@
-"""``make bench``: the project's training path against a plain ``model.fit``, per backend.
+"""``make bench``: the project's training path against ``model.fit``, per backend.
 
 Every path trains Nielsen's two-conv-pool ReLU network (20 and 40 maps of 5x5, 2x2 max-pool,
-FC-100, softmax; plain SGD, eta 0.03) on the same images, at each batch size:
+FC-100, softmax; plain SGD, eta 0.03) on the same images, at each batch size, and writes a
+run's files after every epoch (:mod:`coursework.commands.bench_paths`):
 
 - *project*: the engine's own epoch program (:mod:`coursework.engine.loop`): the images on the
   device, a whole epoch as one compiled program;
 - *plain*: ``model.fit(x, y, batch_size=B, shuffle=True)`` on float32 arrays, what a student
-  would write first;
+  would write first (one step per execution);
+- *fit spe=N*: the same ``fit`` compiled with ``steps_per_execution=N`` (:data:`FIT_STEPS`),
+  Keras' own remedy for small batches; not on PyTorch, where Keras refuses more than 1;
 - *PyTorch eager* (when PyTorch is installed): the same network in plain PyTorch, the data on
   the device, one Python step per batch.
 
@@ -21,29 +24,29 @@ import importlib.util
 import statistics
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from coursework import __version__
+from coursework.commands.bench_paths import LEARNING_RATE, epoch_steps, measure
 from coursework.data import datasets as data
-from coursework.engine.estimate import device_name
+from coursework.data.arrays import scale
+from coursework.data.named import mnist_candidates
 from coursework.records import layout, storage
-from coursework.records.config import TrainConfig
 from coursework.records.record import SCHEMA_VERSION
 from coursework.runtime import backend, workers
 
-if TYPE_CHECKING:
-    import keras
-
-LEARNING_RATE = 0.03
+# ``fit``'s steps per execution for the third path (0: a whole epoch per call): the fastest of
+# 32, 64 and a whole epoch on the 2-core CPU at batches 10, 64 and 256 (docs/performance.md).
+FIT_STEPS = 64
 
 
 def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
     """uint8 images (N, 28, 28, 1) and int64 labels: full MNIST's 10,000 validation images
-    where ``mnist.npz`` is on this machine (see :func:`coursework.data.datasets.mnist_candidates`;
+    where ``mnist.npz`` is on this machine (see :func:`coursework.data.named.mnist_candidates`;
     nothing is downloaded), else the 4,000 training images of ``mnist-5k``."""
-    found = next((p for p in data.mnist_candidates() if p.exists()), None)
+    found = next((p for p in mnist_candidates() if p.exists()), None)
     if found is not None:
         ds = data.load("mnist")
         return ds.x_val, ds.y_val, f"mnist (validation split, from {found})"
@@ -51,126 +54,62 @@ def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
     return ds.x_train, ds.y_train, "mnist-5k (training split)"
 
 
-# --------------------------------------------------------------------------- Keras paths
-
-
-def nielsen_net(seed: int) -> keras.Model:
-    import keras
-
-    from coursework.engine.network import compile_model
-    from coursework.records.builders import resolve_builder
-
-    build = resolve_builder("conv:build")
-
-    keras.utils.set_random_seed(seed)
-    model = build(
-        (28, 28, 1),
-        10,
-        conv_maps=[20, 40],
-        kernel_size=5,
-        pool="max",
-        hidden=[100],
-        activation="relu",
-    )
-    config = {"loss": "crossentropy", "optimizer": "sgd", "learning_rate": LEARNING_RATE}
-    # a config has every setting a run has; compiling reads only the optimizer and the loss
-    run = {
-        "dataset": "mnist",
-        "builder": "conv:build",
-        "batch_size": 1,
-        "epochs": 1,
-        "seeds": [seed],
-    }
-    compile_model(model, TrainConfig.from_dict(run | config))
-    return model
-
-
-def project_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[float]:
-    """Images per second per epoch through the project's own training path."""
-    from coursework.engine import loop
-
-    model = nielsen_net(0)
-    program = loop.epoch_program(model, loop.Split(x, y, batch, 10), loop.Placement.here())
-    out = []
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        program(loop.epoch_order(0, epoch, len(y)))  # returns host floats: the work is done
-        out.append(len(y) / (time.perf_counter() - t0))
-    return out
-
-
-def plain_ips(x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> list[float]:
-    """Images per second per epoch through ``model.fit`` on numpy arrays."""
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.start)
-
-    timer = EpochTimer()
-    nielsen_net(0).fit(
-        data.scale(x),
-        y,
-        batch_size=batch,
-        epochs=epochs,
-        shuffle=True,
-        callbacks=[timer],
-        verbose=0,
-    )
-    return [len(y) / s for s in timer.seconds]
-
-
-def measure(path: str, x: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> dict:
-    """Images/s per epoch of ``path`` (``project`` or ``plain``) on this process's backend."""
-    ips = (project_ips if path == "project" else plain_ips)(x, y, batch, epochs)
-    return {
-        "ips": ips,
-        "backend": backend.current(),
-        "version": backend.version(),
-        "device": device_name(),
-    }
-
-
 def measure_backend(
-    name: str, x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: int, settings: dict
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_sizes: list[int],
+    epochs: int,
+    settings: dict,
+    steps_per_execution: int = FIT_STEPS,
 ) -> list[dict]:
-    """Project and plain paths at every batch size on backend ``name``, each measurement in
-    a fresh worker process (a path's leftover threads never slow the next one)."""
+    """Project, plain and ``fit`` at ``steps_per_execution`` (0: a whole epoch per call;
+    PyTorch: not measured, Keras refuses more than 1) at every batch size on backend
+    ``name``, each measurement in a fresh worker process (a path's leftover threads never
+    slow the next one)."""
     rows = []
     for batch in batch_sizes:
+        spe = epoch_steps(len(y), batch, steps_per_execution)
+        paths = {"project": ("project", 1), "plain": ("fit", 1), "fit": ("fit", spe)}
+        if name == "torch":
+            del paths["fit"]
         got = {}
-        for path in ("project", "plain"):
-            print(f"{name}, batch {batch}: {path} ...", flush=True)
+        for key, (path, steps) in paths.items():
+            print(f"{name}, batch {batch}: {key} ...", flush=True)
             with workers.pool(1, backend=name, settings=settings) as pool:
-                got[path] = pool.submit(measure, path, x, y, batch, epochs).result()
-        proj, plain = got["project"]["ips"][1:], got["plain"]["ips"][1:]
-        p, q = statistics.median(proj), statistics.median(plain)
-        rows.append(
-            {
-                "backend": name,
-                "version": got["project"]["version"],
-                "device": got["project"]["device"],
-                "batch_size": batch,
-                "project_ips": round(p, 1),
-                "plain_ips": round(q, 1),
-                "ratio": round(p / q, 3),
-                "project_epochs_ips": [round(v, 1) for v in proj],
-                "plain_epochs_ips": [round(v, 1) for v in plain],
-            }
-        )
+                got[key] = pool.submit(measure, path, x, y, batch, epochs, steps).result()
+        rows.append(row(name, batch, spe, got))
+        r = rows[-1]
+        fit = f"fit spe={spe} {r['fit_ips']:,.0f} img/s" if r["fit_ips"] else "fit spe>1 refused"
         print(
-            f"{name}, batch {batch}: project {p:,.0f} img/s, plain {q:,.0f} img/s, "
-            f"ratio {p / q:.2f}",
+            f"{name}, batch {batch}: project {r['project_ips']:,.0f} img/s, plain "
+            f"{r['plain_ips']:,.0f} img/s, {fit}",
             flush=True,
         )
     return rows
+
+
+def row(name: str, batch: int, spe: int, got: dict[str, dict]) -> dict[str, Any]:
+    """One batch size's row of ``bench.json``: each path's median after the warm-up epoch,
+    its epochs, and the project's ratio to each ``fit`` (None where not measured)."""
+    ips = {k: v["ips"][1:] for k, v in got.items()}
+    med = {k: statistics.median(v) for k, v in ips.items()}
+    fit = med.get("fit")
+    return {
+        "backend": name,
+        "version": got["project"]["version"],
+        "device": got["project"]["device"],
+        "batch_size": batch,
+        "project_ips": round(med["project"], 1),
+        "plain_ips": round(med["plain"], 1),
+        "ratio": round(med["project"] / med["plain"], 3),
+        "steps_per_execution": spe,
+        "fit_ips": None if fit is None else round(fit, 1),
+        "fit_ratio": None if fit is None else round(med["project"] / fit, 3),
+        "project_epochs_ips": [round(v, 1) for v in ips["project"]],
+        "plain_epochs_ips": [round(v, 1) for v in ips["plain"]],
+        "fit_epochs_ips": [round(v, 1) for v in ips.get("fit", [])],
+    }
 
 
 # --------------------------------------------------------------------------- PyTorch eager
@@ -182,7 +121,7 @@ def torch_eager(x: np.ndarray, y: np.ndarray, batch_sizes: list[int], epochs: in
     from torch import nn
 
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    xs = torch.as_tensor(data.scale(x)).permute(0, 3, 1, 2).contiguous().to(dev)
+    xs = torch.as_tensor(scale(x)).permute(0, 3, 1, 2).contiguous().to(dev)
     ys = torch.as_tensor(y).to(dev)
     rows = []
     for batch in batch_sizes:
@@ -239,11 +178,13 @@ def bench(
     deterministic: bool | None = None,
     limit: int | None = None,
     images: tuple[np.ndarray, np.ndarray, str] | None = None,
+    steps_per_execution: int = FIT_STEPS,
 ) -> dict:
     """Measure every backend in ``backends`` (default: every installed one), and PyTorch
     eager when ``with_torch`` (default: when PyTorch is installed); write and return
     ``results/bench.json``. ``limit``: the first N images only. ``images``: (uint8 images,
-    labels, description) instead of :func:`bench_images`."""
+    labels, description) instead of :func:`bench_images`. ``steps_per_execution``: the
+    third path's, ``fit``'s remedy for small batches (0: a whole epoch per call)."""
     x, y, source = images or bench_images()
     x, y = x[:limit], y[:limit]
     backends = backends or backend.installed()
@@ -259,11 +200,14 @@ def bench(
         "data": source,
         "epochs": epochs,
         "statistic": "median images/s over epochs 2..N",
+        "files": "history.csv row and checkpoint after every epoch, validation left out",
         "results": [],
         "torch_eager": [],
     }
     for name in backends:
-        out["results"] += measure_backend(name, x, y, batch_sizes, epochs, settings)
+        out["results"] += measure_backend(
+            name, x, y, batch_sizes, epochs, settings, steps_per_execution
+        )
     if with_torch:
         with workers.pool(1, backend="torch") as pool:
             out["torch_eager"] = pool.submit(torch_eager, x, y, batch_sizes, epochs).result()
@@ -272,15 +216,23 @@ def bench(
 
 
 def table(out: dict) -> str:
+    """``bench.json`` as the terminal shows it: a row per backend and batch size; ``fit
+    spe=N``: ``fit`` at ``N`` steps per execution, with the project's ratio to it."""
     lines = [
         f"data: {out['data']}, {out['images']:,} images; {out['statistic']}",
         f"{'backend':11} {'device':28} {'batch':>5} {'project img/s':>14} "
-        f"{'plain img/s':>12} {'ratio':>6}",
+        f"{'plain img/s':>12} {'ratio':>6} {'fit spe=N':>10} {'img/s':>8} {'ratio':>6}",
     ]
     for r in out["results"]:
+        fit = (
+            f"{'spe=' + str(r['steps_per_execution']):>10} {r['fit_ips']:>8,.0f} "
+            f"{r['fit_ratio']:>6.2f}"
+            if r["fit_ips"] is not None
+            else f"{'refused':>10}"
+        )
         lines.append(
             f"{r['backend']:11} {r['device'][:28]:28} {r['batch_size']:>5} "
-            f"{r['project_ips']:>14,.0f} {r['plain_ips']:>12,.0f} {r['ratio']:>6.2f}"
+            f"{r['project_ips']:>14,.0f} {r['plain_ips']:>12,.0f} {r['ratio']:>6.2f} {fit}"
         )
     for t in out["torch_eager"]:
         ours = [r for r in out["results"] if r["batch_size"] == t["batch_size"]]

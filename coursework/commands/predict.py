@@ -3,7 +3,7 @@
 A run folder (``results/<profile>/<question>/<run>/seed-<k>/``) holds ``model.keras``, the
 network at its best-validation epoch, and ``run.json``, which says how its images were read
 (size, channels) and what the classes are called. Both commands load the model and scale the
-pixels exactly as training did (:func:`coursework.data.datasets.scale`).
+pixels exactly as training did (:func:`coursework.data.arrays.scale`).
 
 - ``predict RUN FILES...``: image files (resized to the model's input, in its color mode) or an
   ``.npz`` (arrays ``x`` or ``x_test``, labels ``y`` or ``y_test`` if any): per input the
@@ -24,6 +24,7 @@ import numpy as np
 
 from coursework.data import datasets as data
 from coursework.data import images
+from coursework.data.arrays import scale
 from coursework.records import layout, storage
 from coursework.records.builders import resolve_builder
 from coursework.records.config import TrainConfig
@@ -90,7 +91,7 @@ def predict(folder: Path, files: list[Path], out: Path | None = None) -> dict:
             f"{files[0]}: images are {'x'.join(map(str, x.shape[1:]))}, the model "
             f"takes {'x'.join(map(str, model.input_shape[1:]))}"
         )
-    probs = model.predict(data.scale(x), batch_size=BATCH, verbose=0)
+    probs = model.predict(scale(x), batch_size=BATCH, verbose=0)
     classes = class_names(rec)
     rows: list[dict[str, Any]] = [
         {"input": n, "predicted": classes[int(p.argmax())], "probability": float(p.max())}
@@ -129,7 +130,7 @@ def evaluate(
     name = dataset or cfg.dataset
     ds = data.load(name, cfg.image_size, cfg.color)
     x, y = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
-    probs = model.predict(data.scale(x), batch_size=BATCH, verbose=0)
+    probs = model.predict(scale(x), batch_size=BATCH, verbose=0)
     if probs.shape[1] != ds.num_classes and ds.num_classes > probs.shape[1]:
         raise DataError(f"{ds.name}: {ds.num_classes} classes, the model knows {probs.shape[1]}")
     accuracy = float((probs.argmax(-1) == y).mean())

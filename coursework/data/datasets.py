@@ -3,7 +3,8 @@
 Every dataset is a :class:`Dataset` holding six numpy arrays:
 
 - ``x_*``: images, shape ``(N, height, width, channels)``; ``uint8`` pixel values 0..255, or
-  ``float32`` already scaled to [0, 1] (see :func:`scale`, the one place pixels are scaled);
+  ``float32`` already scaled to [0, 1] (see :func:`coursework.data.arrays.scale`, the one place
+  pixels are scaled);
 - ``y_*``: integer class labels, shape ``(N,)``, ``int64`` in ``0 .. num_classes - 1``.
 
 Names understood by :func:`load` (and by specs and the CLI):
@@ -20,11 +21,11 @@ Names understood by :func:`load` (and by specs and the CLI):
   then (Fashion-MNIST) Debian's ``dataset-fashion-mnist``, then downloaded by Keras; the
   content of every file is checked against its known sha256 where it is known (the IDX files).
 - ``fashion-mnist-5k``, ``cifar10-5k``, ``cifar100-5k``: the quick profile's budget of a named
-  dataset (the quick profile runs ``--dataset NAME`` on this form, see :func:`quick_form`): the
-  size of ``mnist-5k``, 4,000 / 500 / 500, taken stratified by a fixed seed from the named
-  dataset's own training, validation and test splits (10 classes: 400 / 50 / 50 of each; 100
-  classes: 40 / 5 / 5 of each, so every class is in every split). ``mnist``'s form is
-  ``mnist-5k`` itself.
+  dataset (the quick profile runs ``--dataset NAME`` on this form, see
+  :func:`coursework.records.datanames.quick_form`): the size of ``mnist-5k``, 4,000 / 500 /
+  500, taken stratified by a fixed seed from the named dataset's own training, validation and
+  test splits (10 classes: 400 / 50 / 50 of each; 100 classes: 40 / 5 / 5 of each, so every
+  class is in every split). ``mnist``'s form is ``mnist-5k`` itself.
 - ``pickles:PATH``: USU CS5600's six pickle files in a folder (see
   :mod:`coursework.data.formats`, which reads them without running anything they hold).
 - ``npz:PATH``: your own arrays ``x_train, y_train, x_val, y_val, x_test, y_test`` in one
@@ -35,8 +36,9 @@ Names understood by :func:`load` (and by specs and the CLI):
 
 Every dataset is checked as it loads: shapes, dtypes, labels (integers, whole floats or
 one-hot rows, exactly one 1 each; ``0 .. C - 1`` with every class in training and ``C`` at most
-:data:`MAX_CLASSES`; every label of validation and test must occur in training), pixel ranges
-(floats must be in [0, 1]); a problem is one :class:`DataError` naming the file and the array.
+:data:`coursework.data.arrays.MAX_CLASSES`; every label of validation and test must occur in
+training), pixel ranges (floats must be in [0, 1]); a problem is one :class:`DataError` naming
+the file and the array.
 """
 
 from __future__ import annotations
@@ -46,20 +48,18 @@ from pathlib import Path
 import numpy as np
 
 from coursework.data import formats, images
-from coursework.data.arrays import ARRAY_KEYS as ARRAY_KEYS
-from coursework.data.arrays import MAX_CLASSES as MAX_CLASSES
-from coursework.data.arrays import PIXEL_SCALE as PIXEL_SCALE
-from coursework.data.arrays import SPLITS as SPLITS
-from coursework.data.arrays import Dataset as Dataset
-from coursework.data.arrays import DatasetInfo as DatasetInfo
-from coursework.data.arrays import Origin, checked, load_npz
-from coursework.data.arrays import scale as scale
-from coursework.data.named import CITATIONS as CITATIONS
+from coursework.data.arrays import (
+    ARRAY_KEYS,
+    SPLITS,
+    Dataset,
+    DatasetInfo,
+    Origin,
+    checked,
+    load_npz,
+)
 from coursework.data.named import NAMED, load_mnist, load_mnist_5k, load_named
-from coursework.data.named import mnist_candidates as mnist_candidates
 from coursework.records.datanames import SUBSET_SUFFIX
-from coursework.records.datanames import quick_form as quick_form
-from coursework.records.errors import DataError as DataError
+from coursework.records.errors import DataError
 
 SUBSET_SIZES = {"train": 4000, "val": 500, "test": 500}  # mnist-5k's: what quick means
 

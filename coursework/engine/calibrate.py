@@ -49,7 +49,7 @@ import keras
 import numpy as np
 
 from coursework import __version__
-from coursework.data import datasets as data
+from coursework.data import arrays as data
 from coursework.engine.network import epoch_images
 from coursework.engine.seeded import EVAL_BATCH, prepare
 from coursework.engine.speed import (

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coursework.data import datasets as data
+from coursework.data import arrays as data
 from coursework.engine.history import OnEpoch
 from coursework.records.config import TrainConfig
 from coursework.records.spec import Run

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from coursework.data import datasets as data
+from coursework.data.arrays import DatasetInfo
 from coursework.engine import events
 from coursework.engine.calibrate import Calibrations
 from coursework.engine.job import Job, State, finished_epochs, state
@@ -133,11 +134,11 @@ def timed(plan: list[Item], calibrations: Calibrations, calibrate: bool = False)
 
 
 @cache
-def _info(dataset: str, image_size: tuple, color: str | None) -> data.DatasetInfo:
+def _info(dataset: str, image_size: tuple, color: str | None) -> DatasetInfo:
     return data.info(dataset, list(image_size) or None, color)
 
 
-def info(job: Job) -> data.DatasetInfo:
+def info(job: Job) -> DatasetInfo:
     """Shape, classes and split sizes of a job's dataset (read once per dataset)."""
     cfg = job.run.config
     return _info(cfg.dataset, tuple(cfg.image_size or ()), cfg.color)

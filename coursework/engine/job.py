@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from coursework.data import datasets as data
+from coursework.data.arrays import Dataset
 from coursework.engine import keys
 from coursework.engine.network import build_model, size_error
 from coursework.records import layout, locks, storage
@@ -45,10 +46,10 @@ class Job:
         return f"{self.run.question}/{self.run.name} seed {self.seed}"
 
 
-_DATASETS: dict[tuple, data.Dataset] = {}
+_DATASETS: dict[tuple, Dataset] = {}
 
 
-def dataset(cfg: TrainConfig) -> data.Dataset:
+def dataset(cfg: TrainConfig) -> Dataset:
     """The dataset of a run's config, loaded once per process (a ``run.json``'s config is
     read with :meth:`TrainConfig.from_dict` first)."""
     key = (cfg.dataset, tuple(cfg.image_size or ()), cfg.color)
@@ -60,7 +61,7 @@ def dataset(cfg: TrainConfig) -> data.Dataset:
 _FINGERPRINTS: dict[int, str] = {}
 
 
-def fingerprint(ds: data.Dataset) -> str:
+def fingerprint(ds: Dataset) -> str:
     """The content digest of a loaded dataset, computed once per process."""
     if id(ds) not in _FINGERPRINTS:
         _FINGERPRINTS[id(ds)] = ds.fingerprint()

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from coursework.data import datasets as data
+from coursework.data import arrays as data
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 
 def pixels(x):
     """A batch of stored images as float32 in [0, 1], in the compiled program (see
-    :func:`coursework.data.datasets.scale`, the same rule on the host)."""
+    :func:`coursework.data.arrays.scale`, the same rule on the host)."""
     if keras.backend.standardize_dtype(x.dtype) == "uint8":
         return ops.cast(x, "float32") * data.PIXEL_SCALE
     return ops.cast(x, "float32")

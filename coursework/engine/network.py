@@ -12,7 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from coursework.data import datasets as data
+from coursework.data import arrays as data
 from coursework.engine import augment
 from coursework.records.builders import penalties, resolve_builder
 from coursework.records.config import TrainConfig

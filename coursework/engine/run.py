@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from coursework import __version__
-from coursework.data import datasets as data
+from coursework.data import arrays as data
 from coursework.engine.context import RunContext
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.history import History

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from coursework.data import datasets as data
+from coursework.data import arrays as data
 from coursework.engine import augment, loop
 from coursework.engine.network import adapt, build_model, compile_model, with_augmentation
 from coursework.records.config import TrainConfig

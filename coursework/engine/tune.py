@@ -1,14 +1,14 @@
 """Tuning a run on the validation split: one Optuna study per tuned run, every trial an
 ordinary run of this engine.
 
-A study lives in ``<question>/<run>/tune/`` (:mod:`coursework.records.results`): Optuna's
+A study lives in ``<question>/<run>/tune/`` (:mod:`coursework.records.layout`): Optuna's
 journal (``study.journal``: a killed study resumes from it, several processes or Slurm array
 tasks share it, ``optuna-dashboard`` reads it), a folder per trial with its ``history.csv``
 and ``run.json`` (status ``complete``, ``pruned`` or ``failed``, the trial's number and
 parameters, and never a test accuracy: a trial does not touch the test split), and, when the
 study has its trials, ``best.json``: the parameters with the best validation accuracy. The
-run is then trained with them on the question's seeds, as any run (:func:`coursework.records
-.spec.tuned`).
+run is then trained with them on the question's seeds, as any run
+(:func:`coursework.records.spec.with_best_params`).
 
 Every trial is trained with the study's seed, and the sampler is seeded with the study's seed
 and the trial's number, so a study gives the same trials whether one process runs them or
@@ -51,7 +51,7 @@ from coursework.runtime import backend
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from coursework.data.datasets import Dataset
+    from coursework.data.arrays import Dataset
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 

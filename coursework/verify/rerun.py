@@ -176,8 +176,8 @@ def outcome(rows: list[Row]) -> str:
 
 
 def recorded_backend(rec: dict) -> str:
-    """The Keras backend a ``run.json`` was trained with (older records: TensorFlow)."""
-    return rec.get("environment", {}).get("backend", "tensorflow")
+    """The Keras backend a ``run.json`` was trained with (schema 2 records it)."""
+    return rec["environment"]["backend"]
 
 
 def rerun(rs: ResultsSet, jobs: list[Path], tolerance: float) -> list[Row]:

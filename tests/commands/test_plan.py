@@ -10,6 +10,7 @@ import pytest
 
 from coursework.commands import cli
 from coursework.data import datasets as data
+from coursework.data.arrays import DatasetInfo
 from coursework.engine import augment, calibrate, estimate, job, jobs
 from coursework.engine.speed import Observation, Speed, fast_epoch
 from coursework.records import layout, spec, storage
@@ -124,7 +125,7 @@ def test_the_fastest_of_a_few_timed_passes_is_kept():
 REAL = Speed(train_ips=40_000.0, eval_ips=100_000.0, setup_seconds=0.5, eval_call_seconds=0.05)
 
 
-def regularisation(name: str) -> tuple[TrainConfig, data.DatasetInfo]:
+def regularisation(name: str) -> tuple[TrainConfig, DatasetInfo]:
     run = {r.name: r for r in spec.load("regularisation").resolve("quick")}[name]
     return run.config, data.info(run.config.dataset)
 
@@ -140,7 +141,7 @@ def cached(tmp_path, monkeypatch, speeds: dict[str, Speed]) -> None:
         cache.ensure(*regularisation(name))
 
 
-def history(speed: Speed, cfg: TrainConfig, info: data.DatasetInfo) -> list[dict]:
+def history(speed: Speed, cfg: TrainConfig, info: DatasetInfo) -> list[dict]:
     """The rows of a run whose epochs took what ``speed`` predicts (the first also compiles:
     its setup)."""
     epoch = speed.epoch_seconds(4000, info.sizes)

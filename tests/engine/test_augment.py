@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from scipy.ndimage import convolve1d
 
-from coursework.data import datasets as data
+from coursework.data.arrays import scale
 from coursework.engine import augment, loop, network, seeded
 
 
@@ -25,7 +25,7 @@ def test_expansion_is_five_times_with_pixels_shifted_right():
 
 
 def test_elastic_keeps_shape_and_range_and_differs_per_seed(mnist5k):
-    images = data.scale(mnist5k.x_train[:8])
+    images = scale(mnist5k.x_train[:8])
 
     def distort(seed):
         out = augment.ElasticDistortion(seed=seed)(images, training=True)
@@ -41,7 +41,7 @@ def test_elastic_keeps_shape_and_range_and_differs_per_seed(mnist5k):
 
 
 def test_training_data_is_augmented_per_epoch_and_eval_data_never(mnist5k):
-    x = data.scale(mnist5k.x_train[:64])
+    x = scale(mnist5k.x_train[:64])
     plain = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.Identity()])
     for name in ("elastic", "affine"):
         net = network.with_augmentation(plain, name, seed=0)

@@ -10,7 +10,7 @@ import pytest
 
 from coursework.commands import cli
 from coursework.commands.describe import architectures
-from coursework.data import datasets as data
+from coursework.data.arrays import DatasetInfo
 from coursework.engine.network import build_model
 from coursework.records import spec
 from models.common import L2Pooling2D, keras_penalty
@@ -38,7 +38,7 @@ def all_runs():
 @pytest.mark.slow
 @pytest.mark.parametrize("run", list(all_runs()))
 def test_every_builder_trains_a_step_on_64x64x3_two_classes(run):
-    info = data.DatasetInfo("rgb", (64, 64, 3), 2, {"train": 100, "val": 10, "test": 10})
+    info = DatasetInfo("rgb", (64, 64, 3), 2, {"train": 100, "val": 10, "test": 10})
     keras.utils.set_random_seed(0)
     if run.config.model.get("preprocessing") in ("pca", "zca"):  # 12,288 values an image
         with pytest.raises(ValueError, match="image_size"):

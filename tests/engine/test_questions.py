@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from coursework.commands import cli
-from coursework.data import datasets as data
+from coursework.data.arrays import scale
 from coursework.engine import network
 from coursework.engine.network import trainable_params
 from coursework.records.layout import ResultsSet
@@ -105,8 +105,8 @@ def test_preprocessing_is_fitted_on_the_training_split_only(tmp_path, shifted_np
     )
     res = tmp_path / "r"
     assert cli.main(["--results", str(res), "run", str(spec)]) == 0
-    train = data.scale(arrays["x_train"])
-    everything = data.scale(np.concatenate([arrays[f"x_{s}"] for s in ("train", "val", "test")]))
+    train = scale(arrays["x_train"])
+    everything = scale(np.concatenate([arrays[f"x_{s}"] for s in ("train", "val", "test")]))
     for run, layer_name in (("standardise", "standardise"), ("zca", "zca")):
         folder = ResultsSet(res, "quick").run_dir("pre", run, 0)
         model = keras.saving.load_model(folder / "model.keras", compile=False)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from coursework.data import arrays, formats, named
 from coursework.data import datasets as data
-from coursework.data import formats, named
 from coursework.records import layout, storage
 from coursework.records.errors import DataError
 from coursework.records.layout import ResultsSet
@@ -74,14 +74,14 @@ def test_cifar_in_keras_layout_loads_with_a_fixed_stratified_validation_split(
         assert ds.names[:2] == ["class0", "class1"]
 
 
-def assert_quick_subset(sub: data.Dataset, full: data.Dataset) -> None:
+def assert_quick_subset(sub: arrays.Dataset, full: arrays.Dataset) -> None:
     """``sub`` is mnist-5k's budget of ``full``: 4,000 / 500 / 500, the same number of each
     class in each split, every image from the same split of ``full``."""
     classes = full.num_classes
     assert sub.sizes == {"train": 4000, "val": 500, "test": 500}
     assert sub.num_classes == classes and sub.names == full.names
     assert sub.info == data.info(sub.name)  # info knows it without loading
-    for split in data.SPLITS:
+    for split in arrays.SPLITS:
         y = getattr(sub, f"y_{split}")
         assert np.bincount(y, minlength=classes).tolist() == [len(y) // classes] * classes
         rows = {r.tobytes() for r in getattr(full, f"x_{split}")}
@@ -89,7 +89,7 @@ def assert_quick_subset(sub: data.Dataset, full: data.Dataset) -> None:
     again = data.load(sub.name)
     assert again.fingerprint() == sub.fingerprint()  # fixed: the same subset on every load
     assert sub.describe()["files"] == full.describe()["files"]
-    assert data.CITATIONS[sub.name] == data.CITATIONS[full.name]
+    assert named.CITATIONS[sub.name] == named.CITATIONS[full.name]
 
 
 @pytest.mark.parametrize("hundred", [False, True])

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from coursework.data import datasets as data
+from coursework.data.arrays import ARRAY_KEYS, scale
+from coursework.records.errors import DataError
 from tests.conftest import SHARED, save_npz
 
 
@@ -25,12 +27,12 @@ def test_scale_is_the_same_on_the_host_and_in_the_compiled_step(mnist5k):
     from coursework.engine import loop
 
     x = mnist5k.x_train[:5]
-    a = data.scale(x)
+    a = scale(x)
     b = keras.ops.convert_to_numpy(loop.pixels(keras.ops.convert_to_tensor(x)))
     assert a.dtype == np.float32 and a.max() == 1.0
     np.testing.assert_array_equal(a, b)
     f = np.full((2, 2, 2, 1), 0.5, np.float32)
-    np.testing.assert_array_equal(data.scale(f), f)  # floats are taken as already scaled
+    np.testing.assert_array_equal(scale(f), f)  # floats are taken as already scaled
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loop.pixels(f)), f)
 
 
@@ -43,14 +45,14 @@ def test_custom_npz_any_shape_and_classes(rgb_npz):
 
 
 def test_missing_npz_names_the_file(tmp_path):
-    with pytest.raises(data.DataError, match="nothere.npz: no such dataset file"):
+    with pytest.raises(DataError, match="nothere.npz: no such dataset file"):
         data.load(f"npz:{tmp_path / 'nothere.npz'}")
 
 
 def test_corrupt_npz_names_the_file(tmp_path):
     bad = tmp_path / "corrupt.npz"
     bad.write_bytes(b"PK\x03\x04 this is not really a zip file")
-    with pytest.raises(data.DataError, match="corrupt.npz: not a readable .npz"):
+    with pytest.raises(DataError, match="corrupt.npz: not a readable .npz"):
         data.load(f"npz:{bad}")
 
 
@@ -58,24 +60,24 @@ def test_npz_with_missing_array_names_the_field(tmp_path):
     path = save_npz(
         tmp_path / "partial.npz", {"x_train": np.zeros((4, 8, 8)), "y_train": np.zeros(4)}
     )
-    with pytest.raises(data.DataError, match="partial.npz: missing array.*x_val"):
+    with pytest.raises(DataError, match="partial.npz: missing array.*x_val"):
         data.load(f"npz:{path}")
 
 
 def test_npz_with_mismatched_labels(tmp_path, mnist5k):
-    arrays = {k: getattr(mnist5k, k)[:10] for k in data.ARRAY_KEYS}
+    arrays = {k: getattr(mnist5k, k)[:10] for k in ARRAY_KEYS}
     arrays["y_val"] = arrays["y_val"][:3]
     path = save_npz(tmp_path / "mismatch.npz", arrays)
-    with pytest.raises(data.DataError, match="x_val has 10 images but y_val 3 labels"):
+    with pytest.raises(DataError, match="x_val has 10 images but y_val 3 labels"):
         data.load(f"npz:{path}")
 
 
 def test_pickled_object_arrays_are_refused(tmp_path, mnist5k):
-    arrays = {k: getattr(mnist5k, k)[:10] for k in data.ARRAY_KEYS}
+    arrays = {k: getattr(mnist5k, k)[:10] for k in ARRAY_KEYS}
     arrays["y_test"] = np.array([object()] * 10, dtype=object)
     path = tmp_path / "pickled.npz"
     np.savez(path, **arrays)
-    with pytest.raises(data.DataError, match="pickled.npz"):
+    with pytest.raises(DataError, match="pickled.npz"):
         data.load(f"npz:{path}")
 
 
@@ -89,7 +91,7 @@ def test_full_mnist_offline_gives_one_clear_error(tmp_path, monkeypatch):
         raise OSError("network unreachable")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    with pytest.raises(data.DataError) as exc:
+    with pytest.raises(DataError) as exc:
         data.load("mnist")
     msg = str(exc.value)
     assert str(tmp_path / "data" / "mnist.npz") in msg and "make quick" in msg
