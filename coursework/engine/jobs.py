@@ -32,7 +32,7 @@ from coursework.engine.progress import Progress
 from coursework.engine.request import TrainRequest
 from coursework.records import locks, storage
 from coursework.records.errors import SpecError
-from coursework.records.record import Status
+from coursework.records.record import RunRecord, Status
 from coursework.records.spec import Spec
 from coursework.runtime import backend, workers
 
@@ -44,7 +44,7 @@ def run_job(
     shared: bool = True,
     concurrent: int = 1,
     wait_for_others: bool = False,
-) -> dict | None:
+) -> RunRecord | None:
     """Train one job unless it is complete, or another process is training it now (then
     None; with ``wait_for_others``, as a Slurm task does, wait for that process and then go on from
     what it left: a task never reports success for work that nobody finished). Write its
@@ -70,7 +70,7 @@ def heading(job: Job) -> str:
 
 def _run_claimed(
     job: Job, head: str, force: bool, label: str, shared: bool, concurrent: int = 1
-) -> dict | None:
+) -> RunRecord | None:
     started = claimed.start(job, head, force)
     if started is None:
         return None
@@ -86,7 +86,7 @@ def run_pack(
     shared: bool = True,
     concurrent: int = 1,
     progress: Progress | None = None,
-) -> list[dict]:
+) -> list[RunRecord]:
     """Train seeds of one run together as one program (:mod:`.pack`): those that are not
     complete and that no other process is training (those are skipped, as by
     :func:`run_job`); return their records. ``progress``: told of each seed once all end."""
@@ -99,7 +99,7 @@ def run_pack(
 
 def _run_pack(
     jobs: list[Job], force: bool, label: str, shared: bool, concurrent: int
-) -> list[dict]:
+) -> list[RunRecord]:
     with contextlib.ExitStack() as stack:
         mine = []
         for job in jobs:
@@ -141,7 +141,7 @@ def run_jobs(
         failed = 0
         for job in jobs:
             rec = run_job(job, force, shared=shared, wait_for_others=wait_for_others)
-            failed += bool(rec and rec["status"] == Status.FAILED)
+            failed += bool(rec and rec.status == Status.FAILED)
             tell(job)
         return failed
     failed = 0
@@ -161,7 +161,7 @@ def run_jobs(
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     rec = future.result()
-                    failed += bool(rec and rec["status"] == Status.FAILED)
+                    failed += bool(rec and rec.status == Status.FAILED)
                     tell(pending.pop(future))
         except BaseException:
             for future in pending:
@@ -196,7 +196,7 @@ def run_question(
         jobs = [job for job in jobs if job.out in progress.todo]
     packs = packs_of(jobs) if pack else []
     failed = sum(
-        r["status"] == Status.FAILED
+        r.status == Status.FAILED
         for g in packs
         for r in run_pack(g, force, shared=shared, progress=progress)
     )

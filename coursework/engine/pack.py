@@ -26,6 +26,7 @@ from coursework.engine import loop
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.run import conclude
 from coursework.engine.seeded import prepare
+from coursework.records.record import RunRecord
 from coursework.records.spec import Run
 from coursework.runtime import backend
 
@@ -119,7 +120,7 @@ def train_pack(
     ds: data.Dataset,
     outs: list[Path],
     labels: list[str],
-) -> list[dict]:
+) -> list[RunRecord]:
     """Train ``run``'s ``seeds`` together into their folders ``outs`` (each resuming from its
     own checkpoint); return each seed's ``run.json`` record, which says it was packed."""
     cfg = run.config
@@ -151,6 +152,6 @@ def train_pack(
     recs = []
     for e, s, seed, out in zip(epochs, sessions, seeds, outs, strict=True):
         rec = conclude(run, seed, ds, s, program, e.history, e.diverged, out)
-        rec["packed"] = {"seeds": list(seeds), "epoch_seconds": "its share of the pack's"}
-        recs.append(rec)
+        packed = {"seeds": list(seeds), "epoch_seconds": "its share of the pack's"}
+        recs.append(rec.with_(packed=packed))
     return recs
