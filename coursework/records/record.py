@@ -37,6 +37,7 @@ class Status(enum.StrEnum):
     STALE = "stale"  # trained, but its spec, data or code changed since
     TRAINING = "training"  # claimed by another process, training now
     TUNING = "tuning"  # a tuned run's study, with trials to go
+    RUNNING = "running"  # a record of no end: no engine of today writes one (in_progress())
 
 
 # The ends of a run: a record with one of these is over (in_progress() reads them).

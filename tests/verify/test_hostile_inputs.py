@@ -318,9 +318,12 @@ def test_a_predictions_zip_bomb_does_not_inflate_in_the_marker(tmp_path):
     probe = f"""
 import resource
 from pathlib import Path
+from coursework.records.record import RunRecord
 from coursework.records.results import SeedResult
 from coursework.report import page
-seed = SeedResult(0, {{"metrics": {{"test_accuracy": 0.5}}}}, [], Path({str(tmp_path)!r}))
+parts = {{"question": "q", "run": "run", "profile": "quick", "seed": 0, "spec_file": ""}}
+parts |= {{"status": "complete", "config": {{}}, "metrics": {{"test_accuracy": 0.5}}}}
+seed = SeedResult(0, RunRecord.from_parts(parts, "a record"), [], Path({str(tmp_path)!r}))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 got = page.appendix({{"q/run": [seed]}})
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024, got)
