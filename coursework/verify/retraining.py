@@ -64,7 +64,9 @@ def rerun_rows(
         catch_chance=chance(picked, quoted, count),
         rerun_engine=engine,
         limits=f"{options.limits().words()} (a re-run: its own time limit)",
-        rerun_sample="; ".join(" seed ".join(label(by_path[r]["settings"])) for r in picked)
+        rerun_sample="; ".join(
+            " seed ".join(label(settings_record(by_path[r]["settings"], r))) for r in picked
+        )
         or "none",
     )
     code = rerun_code(root, folder, options)
@@ -83,7 +85,7 @@ def rerun_rows(
 
 def retrain_here(task: dict[str, Any], count: str, box: Sandbox) -> list[Row]:
     """Run a re-run's task on this machine, saying so, and compare it."""
-    settings = settings_record(task)
+    settings = settings_record(task["settings"], task["rel"])
     run_id, seed_label = label(settings)
     print(
         f"    {count} re-training {run_id} seed {seed_label} "
@@ -135,7 +137,10 @@ def task_of(
         "work": str(out.with_suffix(".work")),
         "out": str(out),
         "readable": [str(p) for p in data_folders()],
-        "env": {"KERAS_BACKEND": rerun.recorded_backend(settings), **data_env()},
+        "env": {
+            "KERAS_BACKEND": rerun.recorded_backend(settings_record(settings, rel)),
+            **data_env(),
+        },
         "limits": asdict(limits),
         "tolerance": options.tolerance,
         "unsafe": options.unsafe,
@@ -164,7 +169,7 @@ def run_task(task: dict[str, Any], box: Sandbox) -> dict[str, Any]:
 
 def pending_row(task: dict[str, Any], job: str) -> Row:
     """The row of a re-run sent to a cluster (``job``: its Slurm job, or not sent yet)."""
-    run_id, seed_label = label(settings_record(task))
+    run_id, seed_label = label(settings_record(task["settings"], task["rel"]))
     name = Path(task["out"]).name
     return Row(
         run_id, seed_label, "re-run: pending", task["rel"], f"task {name}", job, Verdict.PENDING
@@ -202,9 +207,10 @@ def inside_files(files: Path, rel: str) -> Path:
     return path
 
 
-def settings_record(task: dict[str, Any]) -> RunRecord:
-    """The record of a task's settings (the handed-in record's parts its re-run is given)."""
-    return RunRecord.from_parts(task["settings"], task["rel"])
+def settings_record(settings: dict[str, Any], source: str) -> RunRecord:
+    """The record of a re-run's settings (the parts of the handed-in record ``source`` that
+    its re-run is given: :func:`.inspection.settings_of`)."""
+    return RunRecord.from_parts(settings, source)
 
 
 def label(rec: RunRecord) -> tuple[str, str]:
@@ -219,7 +225,7 @@ def task_rows(task: dict[str, Any], result: dict[str, Any]) -> list[Row]:
     """A re-run's result (:func:`run_task`'s, here or on a node) compared with the handed-in
     history; what it gave back written to its ``out`` (the marker's folder, never a
     sandbox's), its log beside."""
-    settings, out = settings_record(task), Path(task["out"])
+    settings, out = settings_record(task["settings"], task["rel"]), Path(task["out"])
     run_id, seed_label = label(settings)
     name, rel = task["env"]["KERAS_BACKEND"], task["rel"]
     storage.write_text(out.with_suffix(".log"), str(result.get("log", "")))
