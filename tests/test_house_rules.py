@@ -131,6 +131,84 @@ def config_reads(allowed: set[str], root: Path = ROOT) -> list[str]:
     return found
 
 
+CSV = "a CSV row (summary.csv, stats.csv, ensembles.csv, verification.csv)"
+BEST = "a study's best.json (its choice: params, trial), not a run's record"
+SPEC = "an experiment file's TOML table, before it is a spec"
+LAYER = "a row of a network's layer table (its trainable params)"
+# (module, the expression read by a record field's name): why it is no run record
+NOT_RECORDS = {
+    ("coursework/analysis/contract.py", "r"): "a table row of numbers.json",
+    ("coursework/analysis/question.py", "e"): CSV,
+    ("coursework/analysis/question.py", "q.rows"): "the question's tables, by name",
+    ("coursework/analysis/question.py", "r"): CSV,
+    ("coursework/analysis/stats_table.py", "r"): CSV,
+    ("coursework/analysis/words.py", "la"): LAYER,
+    ("coursework/commands/describe.py", "arch"): "a run's described architecture",
+    ("coursework/commands/describe.py", "row"): LAYER,
+    ("coursework/commands/training.py", "best"): BEST,
+    ("coursework/commands/training.py", "row"): CSV,
+    ("coursework/engine/tune.py", "best"): BEST,
+    ("coursework/engine/tune.py", "old"): BEST,
+    ("coursework/engine/tune.py", "out"): BEST,
+    ("coursework/lab/__init__.py", "a"): "a run's described architecture",
+    ("coursework/lab/__init__.py", "df"): "a pandas data frame of summary.csv",
+    ("coursework/lab/__init__.py", "stats"): "a pandas data frame of stats.csv",
+    ("coursework/records/results.py", "r"): "a summary.csv row, before it is written",
+    ("coursework/records/spec.py", "best"): BEST,
+    ("coursework/records/spec.py", "data"): SPEC,
+    ("coursework/records/spec.py", "table"): SPEC,
+    ("coursework/records/validate.py", "data"): SPEC,
+    ("coursework/records/validate.py", "table"): SPEC,
+    ("coursework/report/drawings.py", "storage.read_json(best)"): BEST,
+    ("coursework/report/handed_in.py", "row"): CSV,
+    ("coursework/report/page.py", "best"): BEST,
+    ("coursework/report/page.py", "man"): "MANIFEST.json",
+    ("coursework/report/page.py", "r"): CSV,
+    ("coursework/report/page_html.py", "r"): CSV,
+    ("coursework/report/sources.py", "r"): CSV,
+    ("coursework/verify/derived.py", "r"): CSV,
+    ("coursework/verify/files.py", "r"): CSV,
+    ("coursework/verify/handed.py", "desc"): "SUBMISSION.json",
+    ("coursework/verify/inspection.py", "desc"): "SUBMISSION.json",
+    ("coursework/verify/inspection.py", "out"): "the JSON a re-run is handed, being cut down",
+    ("coursework/verify/overleaf.py", "answer or {}"): "a sandboxed check's answer",
+    ("coursework/verify/retraining.py", "answer"): "a sandboxed re-run's answer",
+}
+
+
+def record_reads(
+    fields: tuple[str, ...], allowed: dict[tuple[str, str], str], root: Path = ROOT
+) -> list[str]:
+    """``path:line: expr['field']`` for each read of a run's record by string key, on any
+    name (``rec["config"]``, ``x.get("status")``, ``r.pop("seed")``: a key that is a field
+    of ``RunRecord``) outside records/record.py, unless ``(path, expr)`` is ``allowed`` (a
+    dict that is no record: a CSV row, best.json): a record is a ``RunRecord``, read by
+    attribute (``rec.config.epochs``), so that a misspelt field fails when the code is
+    checked. A field's own dict (``rec.metrics["test_accuracy"]``) is data, not a field."""
+    found = []
+    for path in sources(root):
+        rel = str(path.relative_to(root))
+        if rel == "coursework/records/record.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            key, target = None, None
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                key, target = node.slice.value, node.value
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("get", "pop", "setdefault")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                key, target = node.args[0].value, node.func.value
+            if key in fields and target is not None:
+                expr = ast.unparse(target)
+                if (rel, expr) not in allowed:
+                    found.append(f"{rel}:{node.lineno}: {expr}[{key!r}]")
+    return found
+
+
 def test_no_module_over_400_lines():
     assert long_modules() == []
 
@@ -155,7 +233,22 @@ def test_statuses_and_verdicts_are_spelled_only_by_their_enums():
     assert spelled(words, allowed) == []
 
 
-@pytest.mark.parametrize("rule", ["module", "function", "literal", "config"])
+def test_run_records_are_read_by_attribute():
+    from coursework.records.record import FIELDS
+
+    assert record_reads(FIELDS, NOT_RECORDS) == []
+
+
+def test_each_record_exception_is_still_needed():
+    """A stale exception of :data:`NOT_RECORDS` would hide a record's read named alike."""
+    from coursework.records.record import FIELDS
+
+    reads = [r.split(": ", 1) for r in record_reads(FIELDS, {})]
+    found = {(where.split(":")[0], expr.rsplit("[", 1)[0]) for where, expr in reads}
+    assert set(NOT_RECORDS) - found == set()
+
+
+@pytest.mark.parametrize("rule", ["module", "function", "literal", "config", "record"])
 def test_each_rule_finds_a_planted_breach(tmp_path, rule):
     """Each check above fails on the fault it guards against, planted in a copy."""
     package = tmp_path / "coursework"
@@ -168,6 +261,8 @@ def test_each_rule_finds_a_planted_breach(tmp_path, rule):
         '    row["complete"] = 1  # a column named like it: allowed\n'
         '    return row.status == "complete"\n',
         "config": 'def f(cfg, run):\n    return cfg["epochs"], run.config.get("seeds")\n',
+        "record": 'def f(anything, row):\n    return anything["config"], row.get("status"), '
+        'row["note"]\n',
     }[rule]
     (package / "planted.py").write_text(body)
     found = {
@@ -175,8 +270,9 @@ def test_each_rule_finds_a_planted_breach(tmp_path, rule):
         "function": long_functions,
         "literal": lambda root: spelled({"complete"}, set(), root),
         "config": lambda root: config_reads(set(), root),
+        "record": lambda root: record_reads(("config", "status"), {}, root),
     }[rule](tmp_path)
-    expected = {"module": 1, "function": 1, "literal": 1, "config": 2}[rule]
+    expected = {"module": 1, "function": 1, "literal": 1, "config": 2, "record": 2}[rule]
     assert len(found) == expected, found
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-Record = dict[str, Any]  # a run's ``run.json``, as read
+Record = dict[str, Any]  # a part of a run's record (its dataset, a layer), as the file holds it
 Row = dict[str, str]  # a CSV row (``stats.csv``, ``ensembles.csv``, ``summary.csv``) as text
 
 

@@ -49,7 +49,7 @@ def run_decimals(runs: dict[str, list[results.SeedResult]]) -> int:
     """:func:`decimals` for a question's runs (run -> its seeds): what its tables, macros and
     the comparison figure print."""
     first = next(iter(runs.values()))[0].record
-    n_test: int = first.get("dataset", {}).get("sizes", {}).get("test", 10_000)  # a record's
+    n_test: int = first.dataset.get("sizes", {}).get("test", 10_000)  # a record's
     return decimals(
         n_test,
         [float(100 * results.test_accuracies(x).std(ddof=1)) for x in runs.values() if len(x) > 1],

@@ -73,10 +73,10 @@ def ensemble_rows(rs: ResultsSet) -> list[dict[str, Any]]:
     """One row per run with two or more complete seeds under ``results/<profile>``."""
     groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
     for rec_path in rs.record_paths():
-        rec = storage.read_json(rec_path)
+        rec = storage.read_record(rec_path)
         pred = rec_path.parent / layout.PREDICTIONS
-        if rec["status"] == Status.COMPLETE and pred.exists():
-            groups.setdefault((rec["question"], rec["run"]), []).append((rec["seed"], pred))
+        if rec.status == Status.COMPLETE and pred.exists():
+            groups.setdefault((rec.question, rec.run), []).append((rec.seed, pred))
     return [ensemble_row(q, r, sorted(m)) for (q, r), m in sorted(groups.items()) if len(m) >= 2]
 
 

@@ -111,14 +111,14 @@ def run_provenance(rs: ResultsSet) -> tuple[dict[str, dict[str, Any]], list[dict
     sets: dict[str, dict[str, Any]] = {}
     backends: dict[tuple[Any, Any], int] = {}
     for path in rs.record_paths():
-        rec = storage.read_json(path)
-        ds = rec.get("dataset") or {}
+        rec = storage.read_record(path)
+        ds = rec.dataset
         if ds.get("fingerprint"):
             sets.setdefault(
                 ds["name"],
                 {k: ds.get(k) for k in ("fingerprint", "input_shape", "num_classes", "sizes")},
             )
-        e = rec.get("environment", {})
+        e = rec.environment
         key = (e.get("backend"), e.get("backend_version"))
         backends[key] = backends.get(key, 0) + 1
     return sets, [

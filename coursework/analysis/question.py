@@ -35,7 +35,7 @@ from coursework.analysis.words import (
 from coursework.data.named import CITATIONS
 from coursework.records import results, spec
 from coursework.records.layout import ResultsSet
-from coursework.records.record import Status, TrainConfig
+from coursework.records.record import RunRecord, Status, TrainConfig
 
 Cells = list[tuple[str, list[object]]]  # a table's rows before they become text
 
@@ -46,7 +46,7 @@ class Runs:
 
     qid: str
     seeds: dict[str, list[results.SeedResult]]  # run -> its complete seeds
-    recs: dict[str, Record]  # run -> the record of its first seed
+    recs: dict[str, RunRecord]  # run -> the record of its first seed
     configs: dict[str, TrainConfig]  # run -> its training config (its first seed's)
     described: dict[str, str]  # run -> its description in the spec (this profile's)
     digits: int  # the decimals of every accuracy (:func:`run_decimals`)
@@ -71,10 +71,10 @@ def run_rows(q: Runs, name: str, differs: dict[str, str]) -> None:
     test = results.test_accuracies(seeds)
     val, ep = seed_metric(seeds, "best_val_accuracy"), seed_metric(seeds, "best_epoch")
     secs = seed_metric(seeds, "train_seconds")
-    pub = rec.get("published_accuracy")
+    pub = rec.published_accuracy
     what = setup(q.described.get(name) or "", cfg, differs, q.notes)
     st = q.by_run.get(name)
-    q.rows["settings"].append((name, [what, params_text(rec["params"])]))
+    q.rows["settings"].append((name, [what, params_text(rec.params or 0)]))
     tested = [st["ci"], st["diff"], st["verdict"]] if st else ["-", "-", "-"]
     q.rows["main"].append(
         (name, [mean_sd(test, d), *(tested if q.n_seeds >= stats.MIN_SEEDS else tested[1:2])])
@@ -87,7 +87,7 @@ def run_rows(q: Runs, name: str, differs: dict[str, str]) -> None:
                 number("learning_rate", cfg.learning_rate, q.notes),
                 cfg.batch_size,
                 cfg.epochs,
-                f"{rec['params']:,}",
+                f"{rec.params:,}",
                 run_other(cfg, q.notes),
                 ", ".join(str(x.seed) for x in seeds),
             ],
@@ -106,7 +106,7 @@ def run_rows(q: Runs, name: str, differs: dict[str, str]) -> None:
             ],
         )
     )
-    q.rows["architectures"].append((name, [layers_text(rec["architecture"])]))
+    q.rows["architectures"].append((name, [layers_text(rec.architecture or [])]))
 
 
 def run_macros(q: Runs, name: str) -> None:
@@ -121,7 +121,7 @@ def run_macros(q: Runs, name: str) -> None:
         Macro(key, "testsd", pct(test.std(ddof=1), d) if len(test) > 1 else f"{0:.{d}f}"),
         Macro(key, "val", pct(val.mean(), d)),
         Macro(key, "epoch", f"{ep.mean():.1f}"),
-        Macro(key, "params", f"{rec['params']:,}"),
+        Macro(key, "params", f"{rec.params:,}"),
         Macro(key, "seeds", str(len(seeds))),
         Macro(key, "ci", st["ci"] if st else "-"),
         Macro(key, "p", st["p"] if st else "-"),
@@ -256,11 +256,11 @@ def dataset_facts(ds: Record) -> dict[str, str]:
     }
 
 
-def question_notation(s: spec.Spec, recs: dict[str, Record]) -> Notation:
+def question_notation(s: spec.Spec, recs: dict[str, RunRecord]) -> Notation:
     """The notation of each quantity over every value the question prints: its runs'
     settings, the values their tuning chose and the full profile's settings."""
-    settings = [flat(TrainConfig.from_dict(rec["config"])) for rec in recs.values()]
-    settings += [(rec.get("tuned") or {}).get("params") or {} for rec in recs.values()]
+    settings = [flat(rec.config) for rec in recs.values()]
+    settings += [(rec.tuned.params if rec.tuned else None) or {} for rec in recs.values()]
     if "full" in s.profiles:
         settings += [flat(r.config) for r in s.resolve("full")]
     return notation(settings)
@@ -310,7 +310,7 @@ def question(
         return None
     profile = rs.profile
     recs = {name: seeds[0].record for name, seeds in runs.items()}
-    configs = {name: TrainConfig.from_dict(rec["config"]) for name, rec in recs.items()}
+    configs = {name: rec.config for name, rec in recs.items()}
     notes = question_notation(s, recs)
     phrase, own = common_settings(list(configs.values()), notes)
     d = run_decimals(runs)
@@ -325,7 +325,7 @@ def question(
         else {},
         digits=d,
         n_seeds=min(len(x) for x in runs.values()),
-        has_published=any(rec.get("published_accuracy") is not None for rec in recs.values()),
+        has_published=any(rec.published_accuracy is not None for rec in recs.values()),
         by_run={r["name"]: r for r in q_stats},
         notes=notes,
         rows={k: [] for k in ("settings", "main", "config", "results", "architectures")},
@@ -335,7 +335,7 @@ def question(
         run_macros(q, name)
     ens = ensembles(q, ensemble_rows)
     note = stats_note(q.n_seeds)
-    facts = dataset_facts(next(iter(recs.values()))["dataset"])
+    facts = dataset_facts(next(iter(recs.values())).dataset)
     facts.update(
         common=phrase,
         seeds=seeds_text([len(x) for x in runs.values()]),

@@ -41,7 +41,7 @@ def environment(rs: ResultsSet) -> list[list[str]]:
     paths = rs.record_paths()
     if not paths:
         return []
-    e = storage.read_json(paths[0])["environment"]
+    e = storage.read_record(paths[0]).environment
     gpus = ", ".join(g.get("name") or g.get("device", "") for g in e.get("gpus", [])) or "none"
     return [
         ["Python", e["python"]],

@@ -14,7 +14,7 @@ from coursework.analysis.contract import Record
 from coursework.analysis.display import dataset_label, plain, scientific
 from coursework.records import spec
 from coursework.records.project import ROOT
-from coursework.records.record import TrainConfig
+from coursework.records.record import RunRecord, TrainConfig
 
 POOLS_AND_DROPOUT = ("MaxPooling2D", "AveragePooling2D", "L2Pooling2D", "Dropout")
 
@@ -213,13 +213,15 @@ def setting(key: str, value: object, notes: Notation | None = None) -> str:
     return words.format(value_text(key, value, notes))
 
 
-def run_changes(rec: Record, full: dict[str, object], notes: Notation | None = None) -> list[str]:
+def run_changes(
+    rec: RunRecord, full: dict[str, object], notes: Notation | None = None
+) -> list[str]:
     """What a run's record sets differently from its full-profile config, in words (the
     parameters its tuning chose left out: the tuning sentence says them)."""
-    cfg = TrainConfig.from_dict(rec["config"])
+    cfg = rec.config
     mine = flat(cfg)
     defaults = {f"model.{k}": v for k, v in builder_defaults(cfg.builder or "").items()}
-    chosen = set((rec.get("tuned") or {}).get("params") or {})
+    chosen = set((rec.tuned.params if rec.tuned else None) or {})
     out = []
     for key in sorted((set(mine) | set(full)) - chosen):
         a = mine.get(key, defaults.get(key))
@@ -230,7 +232,7 @@ def run_changes(rec: Record, full: dict[str, object], notes: Notation | None = N
 
 
 def deviations(
-    s: spec.Spec, profile: str, recs: dict[str, Record], notes: Notation | None = None
+    s: spec.Spec, profile: str, recs: dict[str, RunRecord], notes: Notation | None = None
 ) -> str:
     """One sentence on what ``profile`` changes against the question's full setting (the
     one its research question and hypothesis speak of); '' for the full profile."""
@@ -253,18 +255,18 @@ def deviations(
     )
 
 
-def tuning_text(recs: dict[str, Record], notes: Notation | None = None) -> str:
+def tuning_text(recs: dict[str, RunRecord], notes: Notation | None = None) -> str:
     """The sentence on the tuned runs: how many trials, what was chosen, and that the choice
     used the validation split only ('' without tuned runs)."""
     parts = []
     for name, rec in recs.items():
-        t = rec.get("tuned") or {}
-        if not t.get("params"):
+        t = rec.tuned
+        if t is None or not t.params:
             continue
-        chosen = ", ".join(setting(k, v, notes) for k, v in t["params"].items())
+        chosen = ", ".join(setting(k, v, notes) for k, v in t.params.items())
         parts.append(
-            f"{name} ({chosen}: the best of {t['trials']} {t['sampler']} trials of "
-            f"{t['epochs']} epochs" + (f", {t['pruned']} pruned" if t.get("pruned") else "") + ")"
+            f"{name} ({chosen}: the best of {t.trials} {t.sampler} trials of "
+            f"{t.epochs} epochs" + (f", {t.pruned} pruned" if t.pruned else "") + ")"
         )
     if not parts:
         return ""

@@ -159,12 +159,12 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
     backend.check_installed()
     backend.configure(deterministic=True)  # as make verify: byte identity needs it
-    rec = storage.read_json(args.record)
+    rec = storage.read_record(args.record)
     new = retrain(rec, args.out)
-    if "error" in new:
-        raise CourseworkError(f"{args.record}: {new['error']}")
-    storage.write_json(args.out / layout.RECORD, new)
-    print(f"re-trained {rec['question']}/{rec['run']} seed {rec['seed']} into {args.out}")
+    if isinstance(new, str):
+        raise CourseworkError(f"{args.record}: {new}")
+    storage.write_record(args.out / layout.RECORD, new)
+    print(f"re-trained {rec.question}/{rec.run} seed {rec.seed} into {args.out}")
     return 0
 
 

@@ -27,14 +27,14 @@ from coursework.data import images
 from coursework.data.arrays import scale
 from coursework.records import layout, storage
 from coursework.records.builders import resolve_builder
-from coursework.records.config import TrainConfig
 from coursework.records.errors import DataError, ResultsError
+from coursework.records.record import RunRecord
 from coursework.report import drawings, figstyle
 
 BATCH = 1000
 
 
-def load_run(folder: Path) -> tuple[keras.Model, dict]:
+def load_run(folder: Path) -> tuple[keras.Model, RunRecord]:
     """The trained model of a run folder and its ``run.json`` record."""
     folder = Path(folder)
     record_path, model_path = folder / layout.RECORD, folder / layout.MODEL
@@ -43,13 +43,13 @@ def load_run(folder: Path) -> tuple[keras.Model, dict]:
             f"{folder}: not a finished run (it needs {layout.RECORD} and "
             "model.keras; give a folder like results/quick/conv/conv2/seed-0)"
         )
-    rec = storage.read_json(record_path)
-    resolve_builder(rec["config"]["builder"])  # registers the run's own layers for loading
+    rec = storage.read_record(record_path)
+    resolve_builder(str(rec.config.builder))  # registers the run's own layers for loading
     return keras.saving.load_model(model_path, compile=False), rec
 
 
-def class_names(rec: dict) -> list[str]:
-    ds = rec["dataset"]
+def class_names(rec: RunRecord) -> list[str]:
+    ds = rec.dataset
     return ds.get("class_names") or [str(i) for i in range(ds["num_classes"])]
 
 
@@ -126,7 +126,7 @@ def evaluate(
     matrix written to ``out`` (default: ``evaluate-<question>-<run>-seed-<k>-<split>.pdf`` in
     the current folder: the results folder stays as the runs left it)."""
     model, rec = load_run(folder)
-    cfg = TrainConfig.from_dict(rec["config"])
+    cfg = rec.config
     name = dataset or cfg.dataset
     ds = data.load(name, cfg.image_size, cfg.color)
     x, y = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
@@ -141,12 +141,10 @@ def evaluate(
     figstyle.style()
     fig = drawings.confusion(
         {"y_true": y, "probs": probs, "class_names": np.array(class_names(rec))},
-        f"{rec['question']}/{rec['run']} on {split}",
+        f"{rec.question}/{rec.run} on {split}",
     )
     target = (
-        Path(out)
-        if out
-        else Path(f"evaluate-{rec['question']}-{rec['run']}-seed-{rec['seed']}-{split}.pdf")
+        Path(out) if out else Path(f"evaluate-{rec.question}-{rec.run}-seed-{rec.seed}-{split}.pdf")
     )
     written = figstyle.save(fig, target.resolve().parent, target.with_suffix("").name)
     print(f"confusion matrix: {written[0]}")

@@ -24,7 +24,7 @@ NEXT = {
     Status.STALE: "trained again",
     Status.MISSING: "trained",
     Status.STOPPED: "resumes",
-    "training": "left to the process training it",
+    Status.TRAINING: "left to the process training it",
     Status.FAILED: "trained again",
     Status.DIVERGED: "trained again",
 }
@@ -42,8 +42,8 @@ def job_states(jobs: list[Job]) -> list[tuple[Job, State]]:
                 reason = {
                     Status.STALE: f"its study is stale ({why})",
                     Status.MISSING: "its study has not started",
-                    "tuning": "its study has trials to go",
-                }[kind]
+                    Status.TUNING: "its study has trials to go",
+                }[Status(kind)]
                 has = (job.out / layout.RECORD).exists()
                 out.append((job, State(Status.STALE if has else Status.MISSING, (reason,))))
                 continue
@@ -61,7 +61,7 @@ def report(
 ) -> str:
     """The status table of the questions' runs and seeds, and what the next run does."""
     lines: list[str] = []
-    total: Counter[str] = Counter()
+    total: Counter[Status] = Counter()
     other_code = 0
     for s in specs_:
         jobs = plan(s, profile, results_dir, dataset=dataset)

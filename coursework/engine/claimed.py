@@ -11,6 +11,7 @@ import shutil
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coursework.engine import calibrate, events
 from coursework.engine.context import RunContext
@@ -19,7 +20,7 @@ from coursework.engine.run import record, train_one
 from coursework.records import layout, locks, results, runs, storage
 from coursework.records import spec as specs
 from coursework.records.errors import ResultsError
-from coursework.records.record import Status
+from coursework.records.record import RunRecord, Status, Tuned
 from coursework.runtime import backend
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS}
 
 
-def start(job: Job, head: str, force: bool) -> tuple[Path, dict] | None:
+def start(job: Job, head: str, force: bool) -> tuple[Path, dict[str, Any]] | None:
     """Before training a claimed job: its folder recovered, and where it trains (its run
     folder, or beside a complete or stale run, which it replaces when it completes) with its
     key digest written there; None where it is complete (and not ``force``)."""
@@ -83,16 +84,16 @@ class How:
     label: str = ""
 
 
-def finish(job: Job, target: Path, key: object, rec: dict, how: How) -> dict:
+def finish(job: Job, target: Path, key: dict[str, Any], rec: RunRecord, how: How) -> RunRecord:
     """After training a job into ``target``: its ``run.json`` (with its ``key``), what the
     run teaches the time estimates, the swap with the run it replaces, its last line and
     (if ``how.shared``) the summary."""
     out, label = job.out, how.label
-    rec["key"] = key
-    storage.write_json(target / layout.RECORD, rec)
+    rec = rec.with_(key=key)
+    storage.write_record(target / layout.RECORD, rec)
     runs.clear_leftovers(target)  # a killed earlier try's temporaries: never kept with the run
     # a plan that missed learns from the run
-    if rec["status"] in (Status.COMPLETE, Status.DIVERGED):
+    if rec.status in (Status.COMPLETE, Status.DIVERGED):
         calibrate.observe(
             job.rs.root,
             job.run.config,
@@ -101,11 +102,11 @@ def finish(job: Job, target: Path, key: object, rec: dict, how: How) -> dict:
             concurrent=how.parallel,
         )
     if target != out:
-        if rec["status"] == Status.COMPLETE:
+        if rec.status == Status.COMPLETE:
             runs.replace_run(out)
         else:  # the old run stays: it is what there is
             log.info(
-                f"{label}    note: the new run of {job.name} is {rec['status']}; the old "
+                f"{label}    note: the new run of {job.name} is {rec.status}; the old "
                 f"one stays (the new one is in {target})"
             )
     report(job, rec, label)
@@ -115,14 +116,14 @@ def finish(job: Job, target: Path, key: object, rec: dict, how: How) -> dict:
     return rec
 
 
-def train(job: Job, out: Path, head: str, label: str) -> dict:
+def train(job: Job, out: Path, head: str, label: str) -> RunRecord:
     """Train the job into ``out``; return its record (``failed`` on an error of the run)."""
     return train_packed([job], [out], [head], [label])[0]
 
 
 def train_packed(
     jobs: list[Job], outs: list[Path], heads: list[str], labels: list[str]
-) -> list[dict]:
+) -> list[RunRecord]:
     """Train the jobs (one job, or seeds of one run to train together as one program:
     :mod:`.pack`) into ``outs``; return their records (``failed`` on an error of the run)."""
     run = jobs[0].run
@@ -154,8 +155,7 @@ def train_packed(
                 from coursework.engine.pack import train_pack  # JAX only
 
                 recs = train_pack(ctxs)
-        for rec in recs:
-            rec.update(tuned_info(jobs[0]))
+        recs = [rec.with_(tuned=tuned_info(jobs[0])) for rec in recs]
     except (KeyboardInterrupt, ResultsError):
         raise
     except Exception as exc:
@@ -168,33 +168,32 @@ def train_packed(
     return recs
 
 
-def tuned_info(job: Job) -> dict:
-    """``{"tuned": ...}``: how a tuned run's parameters were chosen (else nothing)."""
+def tuned_info(job: Job) -> Tuned | None:
+    """How a tuned run's parameters were chosen (its record's ``tuned``); None for a run not
+    tuned."""
     if job.run.tune is None:
-        return {}
-    best = specs.best_params(job.rs, job.run) or {}
-    keys = ("params", "trial", "trials", "pruned", "sampler", "epochs", "best_val_accuracy")
-    return {"tuned": {k: best.get(k) for k in keys}}
+        return None
+    return Tuned.of_best(specs.best_params(job.rs, job.run) or {})
 
 
-def report(job: Job, rec: dict, label: str) -> None:
+def report(job: Job, rec: RunRecord, label: str) -> None:
     """The run's last line (and its ``run_finished`` event)."""
-    m = rec["metrics"]
+    m = rec.metrics
     events.emit(
         "run_finished",
         question=job.run.question,
         run=job.run.name,
         seed=job.seed,
-        status=rec["status"],
+        status=rec.status,
         metrics=m,
     )
-    if rec["status"] == Status.COMPLETE:
+    if rec.status == Status.COMPLETE:
         log.info(
             f"{label}    -> {job.name}: best val {m['best_val_accuracy']:.4f} at epoch "
             f"{m['best_epoch']}, test {m['test_accuracy']:.4f}, {m['train_seconds']:.1f}s"
         )
     else:
         log.info(
-            f"{label}    -> {job.name}: {rec['status'].upper()}"
-            + (f": {rec['error']}" if "error" in rec else "")
+            f"{label}    -> {job.name}: {rec.status.upper()}"
+            + (f": {rec.error}" if rec.error is not None else "")
         )

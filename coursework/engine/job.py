@@ -80,7 +80,7 @@ class State:
     resumes), ``training`` (by another process now), ``failed`` or ``diverged``.
     ``backend``: the Keras backend a complete run was trained with."""
 
-    kind: str
+    kind: Status
     changes: tuple[str, ...] = ()
     backend: str | None = None
     code_changed: bool = False
@@ -93,21 +93,21 @@ def state(job: Job, claimed: bool = False) -> State:
 
     out = job.out
     if not claimed and locks.claimed_elsewhere(out):  # looks: creates no file, no folder
-        return State("training")
+        return State(Status.TRAINING)
     if not (out / layout.RECORD).exists():
         if (layout.staging_dir(out) / layout.RECORD).exists():
             return State(Status.STOPPED)  # a replacement completed, not yet swapped in
         stopped = layout.checkpoint_file(out).exists()
         return State(Status.STOPPED if stopped else Status.MISSING)
     try:
-        rec = storage.read_json(out / layout.RECORD)
+        rec = storage.read_record(out / layout.RECORD)
     except ResultsError:
         return State(Status.MISSING)
-    if rec.get("status") != Status.COMPLETE:
-        return State(rec.get("status", Status.FAILED))
+    if rec.status != Status.COMPLETE:
+        return State(rec.status)
     changes = keys.differences(rec, job_key(job), job.run, job.seed)
-    backend_name = rec.get("environment", {}).get("backend")
-    made = rec.get("code_sha256")  # the whole project's digest: a run recorded before runs
+    backend_name = rec.backend
+    made = rec.code_sha256  # the whole project's digest: a run recorded before runs
     code = made not in (None, project_digest(job.run.config.builder), project_digest())
     return State(Status.STALE if changes else Status.COMPLETE, tuple(changes), backend_name, code)
 

@@ -28,14 +28,14 @@ from coursework.engine.progress import Progress
 from coursework.engine.request import Retrain, TrainRequest
 from coursework.records import locks, storage
 from coursework.records.errors import SpecError
-from coursework.records.record import Status
+from coursework.records.record import RunRecord, Status
 from coursework.records.spec import Spec
 from coursework.runtime import backend, workers
 
 log = logging.getLogger(__name__)
 
 
-def run_job(job: Job, how: How) -> dict | None:
+def run_job(job: Job, how: How) -> RunRecord | None:
     """Train one job unless it is complete, or another process is training it now (then
     None; with ``how.wait_for_others``, as a Slurm task does, wait for that process and then go
     on from what it left: a task never reports success for work that nobody finished). Write
@@ -64,7 +64,7 @@ def heading(job: Job) -> str:
     return f"[{job.number}/{job.total}] {job.name}" if job.number else job.name
 
 
-def _run_claimed(job: Job, head: str, how: How) -> dict | None:
+def _run_claimed(job: Job, head: str, how: How) -> RunRecord | None:
     started = claimed.start(job, head, how.force)
     if started is None:
         return None
@@ -73,7 +73,7 @@ def _run_claimed(job: Job, head: str, how: How) -> dict | None:
     return claimed.finish(job, target, key, rec, how)
 
 
-def run_pack(jobs: list[Job], how: How, progress: Progress | None = None) -> list[dict]:
+def run_pack(jobs: list[Job], how: How, progress: Progress | None = None) -> list[RunRecord]:
     """Train seeds of one run together as one program (:mod:`.pack`): those that are not
     complete and that no other process is training (those are skipped, as by
     :func:`run_job`); return their records.
@@ -90,7 +90,7 @@ def run_pack(jobs: list[Job], how: How, progress: Progress | None = None) -> lis
     return recs
 
 
-def _run_pack(jobs: list[Job], how: How) -> list[dict]:
+def _run_pack(jobs: list[Job], how: How) -> list[RunRecord]:
     with contextlib.ExitStack() as stack:
         mine = []
         for job in jobs:
@@ -131,7 +131,7 @@ def run_jobs(
         failed = 0
         for job in jobs:
             rec = run_job(job, replace(how, parallel=1, label=""))
-            failed += bool(rec and rec["status"] == Status.FAILED)
+            failed += bool(rec and rec.status == Status.FAILED)
             tell(job)
         return failed
     failed = 0
@@ -148,7 +148,7 @@ def run_jobs(
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     rec = future.result()
-                    failed += bool(rec and rec["status"] == Status.FAILED)
+                    failed += bool(rec and rec.status == Status.FAILED)
                     tell(pending.pop(future))
         except BaseException:
             for future in pending:
@@ -187,7 +187,7 @@ def run_question(
         jobs = [job for job in jobs if job.out in progress.todo]
     packs = packs_of(jobs) if pack else []
     failed = sum(
-        r["status"] == Status.FAILED
+        r.status == Status.FAILED
         for g in packs
         for r in run_pack(g, replace(how, parallel=1, label=""), progress)
     )
@@ -226,7 +226,7 @@ class Outcome:
     ``retrain``'s record."""
 
     failed: int = 0
-    records: tuple[dict, ...] = ()
+    records: tuple[RunRecord, ...] = ()
 
     @property
     def code(self) -> int:
@@ -283,7 +283,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
     return Outcome(failed)
 
 
-def _retrain(again: Retrain) -> dict:
+def _retrain(again: Retrain) -> RunRecord:
     """Train a recorded run again into its folder (packed with its seeds, as it was, on JAX:
     byte-identical there); return its new record. An error of the run is raised."""
     from coursework.engine.run import train_one

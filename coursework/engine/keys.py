@@ -29,6 +29,7 @@ from typing import Any
 from coursework.records.builders import models_module
 from coursework.records.config import TrainConfig
 from coursework.records.project import ROOT
+from coursework.records.record import RunRecord
 from coursework.records.spec import Run
 
 # config keys that do not change what one seed learns: the list of seeds (adding a seed
@@ -138,21 +139,21 @@ def _shown(value: Any) -> str:
     )
 
 
-def differences(record: dict[str, Any], key: RunKey, run: Run, seed: int) -> list[str]:
+def differences(record: RunRecord, key: RunKey, run: Run, seed: int) -> list[str]:
     """What differs between a recorded run (its ``run.json``) and the run the experiment file
     gives now, in a person's words: ``learning_rate 0.02 -> 0.05``, ``models/conv.py
     changed``. Empty where the recorded key is the current one."""
-    recorded = record.get("key") or {}
+    recorded = record.key or {}
     if recorded.get("digest") == key.digest:
         return []
     out = []
-    old, new = _flat(record.get("config", {})), _flat(run.config.to_dict())
+    old, new = _flat(record.config.to_dict()), _flat(run.config.to_dict())
     for k in sorted(set(old) | set(new)):
         if json.dumps(old.get(k), sort_keys=True) != json.dumps(new.get(k), sort_keys=True):
             out.append(f"{k} {_shown(old.get(k))} -> {_shown(new.get(k))}")
-    if record.get("seed") != seed:
-        out.append(f"seed {record.get('seed')} -> {seed}")
-    data = recorded.get("data_sha256") or record.get("dataset", {}).get("fingerprint")
+    if record.seed != seed:
+        out.append(f"seed {record.seed} -> {seed}")
+    data = recorded.get("data_sha256") or record.dataset.get("fingerprint")
     if data != key.data_sha256:
         out.append("the dataset's content changed")
     if not recorded:

@@ -26,6 +26,7 @@ from coursework.engine.context import RunContext
 from coursework.engine.epochs import SeedEpochs
 from coursework.engine.run import conclude
 from coursework.engine.seeded import prepare
+from coursework.records.record import RunRecord
 
 
 class PackedEpoch:
@@ -93,7 +94,7 @@ def _variables(net: keras.Model) -> tuple[list, list, list]:
     return net.trainable_variables, net.non_trainable_variables, net.optimizer.variables
 
 
-def train_pack(ctxs: list[RunContext]) -> list[dict]:
+def train_pack(ctxs: list[RunContext]) -> list[RunRecord]:
     """Train seeds of one run together, each into its own folder (each resuming from its own
     checkpoint); return each seed's ``run.json`` record, which says it was packed.
 
@@ -115,6 +116,6 @@ def train_pack(ctxs: list[RunContext]) -> list[dict]:
     seeds = [ctx.seed for ctx in ctxs]
     for e, ctx in zip(epochs, ctxs, strict=True):
         rec = conclude(ctx, e, program)
-        rec["packed"] = {"seeds": seeds, "epoch_seconds": "its share of the pack's"}
-        recs.append(rec)
+        packed = {"seeds": list(seeds), "epoch_seconds": "its share of the pack's"}
+        recs.append(rec.with_(packed=packed))
     return recs

@@ -30,7 +30,7 @@ from coursework.engine.network import all_layers, layer_table, trainable_params
 from coursework.engine.seeded import EVAL_BATCH, Session, labels, prepare
 from coursework.records import layout, storage
 from coursework.records.project import project_digest
-from coursework.records.record import SCHEMA_VERSION, Status
+from coursework.records.record import SCHEMA_VERSION, RunRecord, Status
 from coursework.records.spec import Run
 from coursework.runtime import backend
 from coursework.runtime.env import environment
@@ -108,7 +108,7 @@ def test(s: Session, ctx: RunContext, history: History) -> dict:
     }
 
 
-def train_one(ctx: RunContext) -> dict:
+def train_one(ctx: RunContext) -> RunRecord:
     """Train one run with one seed into ``ctx.out`` (resuming from its checkpoint if there is
     one); return the ``run.json`` record.
 
@@ -119,7 +119,7 @@ def train_one(ctx: RunContext) -> dict:
     return conclude(ctx, fit(s, ctx), s.program)
 
 
-def conclude(ctx: RunContext, trained: SeedEpochs, program: Program) -> dict:
+def conclude(ctx: RunContext, trained: SeedEpochs, program: Program) -> RunRecord:
     """After a seed's last epoch: test it (see :func:`test`), drop its checkpoint (nothing is
     left to resume) and return its ``run.json`` record.
 
@@ -203,30 +203,27 @@ def record(
     determinism: dict | None = None,
     error: str | None = None,
     model: keras.Model | None = None,
-) -> dict:
+) -> RunRecord:
     """The ``run.json`` record: everything plots, report and verify need, so that they never
     build a model or read the spec again."""
-    rec = {
-        "schema_version": SCHEMA_VERSION,
-        "coursework_version": __version__,
-        "question": run.question,
-        "run": run.name,
-        "seed": seed,
-        "profile": run.profile,
-        "status": status,
-        "spec_file": run.spec_file,
-        "config": run.config.to_dict(),
-        "metrics": metrics,
-        "params": trainable_params(model) if model is not None else None,
-        "architecture": layer_table(model) if model is not None else [],
-        "dataset": ds.describe() if ds is not None else {"name": run.config.dataset},
-        "determinism": determinism or {"op_determinism": backend.settings()["deterministic"]},
-        "environment": environment(),
+    return RunRecord(
+        schema_version=SCHEMA_VERSION,
+        coursework_version=__version__,
+        question=run.question,
+        run=run.name,
+        seed=seed,
+        profile=run.profile,
+        status=Status(status),
+        spec_file=run.spec_file,
+        config=run.config,
+        metrics=metrics,
+        params=trainable_params(model) if model is not None else None,
+        architecture=layer_table(model) if model is not None else [],
+        dataset=ds.describe() if ds is not None else {"name": run.config.dataset},
+        determinism=determinism or {"op_determinism": backend.settings()["deterministic"]},
+        environment=environment(),
         # the training code that made it: the engine and its builder's models (a marker compares)
-        "code_sha256": project_digest(run.config.builder),
-    }
-    if run.published is not None:
-        rec["published_accuracy"] = run.published
-    if error:
-        rec["error"] = error
-    return rec
+        code_sha256=project_digest(run.config.builder),
+        published_accuracy=run.published,
+        error=error or None,
+    )

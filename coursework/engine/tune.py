@@ -44,7 +44,7 @@ from coursework.engine.study import (  # the study's mechanics
 from coursework.records import layout, locks, storage
 from coursework.records.errors import ResultsError, SpecError
 from coursework.records.layout import ResultsSet
-from coursework.records.record import SCHEMA_VERSION, Status
+from coursework.records.record import SCHEMA_VERSION, RunRecord, Status, Trial
 from coursework.records.spec import Run, Spec
 from coursework.runtime import backend
 
@@ -81,7 +81,7 @@ def study_state(run: Run, rs: ResultsSet) -> tuple[str, str]:
         }
         if old is not None and any(old.get(k) != v for k, v in now.items()):
             return Status.STALE, "its [tune] table changed"
-    return (Status.COMPLETE if (folder / layout.BEST).exists() else "tuning"), ""
+    return (Status.COMPLETE if (folder / layout.BEST).exists() else Status.TUNING), ""
 
 
 def retire_if_stale(run: Run, rs: ResultsSet) -> None:
@@ -145,7 +145,7 @@ def train_trial(
     out: Path,
     ds: Dataset,
     label: str = "",
-) -> dict:
+) -> RunRecord:
     """Train one trial into ``out``, report each epoch's validation accuracy to the pruner,
     record it and tell the study."""
     import keras
@@ -179,29 +179,24 @@ def train_trial(
         )
     finally:
         keras.backend.clear_session()
-    rec["trial"] = {
-        "number": trial.number,
-        "params": params,
-        "study": layout.STUDY,
-        "sampler": tuning(run).sampler,
-    }
-    storage.write_json(out / layout.RECORD, rec)
+    rec = rec.with_(trial=Trial(trial.number, params, layout.STUDY, tuning(run).sampler))
+    storage.write_record(out / layout.RECORD, rec)
     tell(study, trial, rec, label)
     return rec
 
 
-def tell(study: optuna.Study, trial: optuna.Trial, rec: dict, label: str = "") -> None:
+def tell(study: optuna.Study, trial: optuna.Trial, rec: RunRecord, label: str = "") -> None:
     """Tell the study how a trial ended (pruned, its best validation accuracy, or failed), and
     say so."""
-    value = rec["metrics"].get("best_val_accuracy")
-    if rec["status"] == Status.PRUNED:
+    value = rec.metrics.get("best_val_accuracy")
+    if rec.status == Status.PRUNED:
         study.tell(trial, state=TrialState.PRUNED)
-    elif rec["status"] == Status.COMPLETE and value is not None:
+    elif rec.status == Status.COMPLETE and value is not None:
         study.tell(trial, value)
     else:
         study.tell(trial, state=TrialState.FAIL)
     log.info(
-        f"{label}    -> trial {trial.number + 1}: {rec['status']}"
+        f"{label}    -> trial {trial.number + 1}: {rec.status}"
         + (f", best val {value:.4f}" if value is not None else "")
     )
 

@@ -229,12 +229,12 @@ def results(
     stats = pd.read_csv(stats_path) if stats_path.exists() else pd.DataFrame()
     histories = []
     for path in rs.record_paths(question):
-        rec = storage.read_json(path)
+        rec = storage.read_record(path)
         hist = path.parent / HISTORY
         if hist.exists():
             h = pd.read_csv(hist)
-            h.insert(0, "seed", rec["seed"])
-            h.insert(0, "run", rec["run"])
+            h.insert(0, "seed", rec.seed)
+            h.insert(0, "run", rec.run)
             histories.append(h)
     return {
         "summary": summary(question, profile, root, dataset),

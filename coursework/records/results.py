@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from coursework.records.layout import HISTORY, SUMMARY, ResultsSet
-from coursework.records.record import Status
+from coursework.records.record import RunRecord, Status
 from coursework.records.runs import in_progress
-from coursework.records.storage import read_csv, read_json, write_csv
+from coursework.records.storage import read_csv, read_record, write_csv
 
 SUMMARY_COLUMNS = [
     "question",
@@ -49,14 +49,13 @@ class SeedResult:
     """One finished seed of a run: its ``run.json`` record, ``history.csv`` rows, folder."""
 
     seed: int
-    record: dict[str, Any]
+    record: RunRecord
     history: list[dict[str, str]]
     dir: Path
 
     @property
     def metrics(self) -> dict[str, Any]:
-        found: dict[str, Any] = self.record["metrics"]
-        return found
+        return self.record.metrics
 
 
 def load_question(
@@ -65,10 +64,10 @@ def load_question(
     """Run name -> its complete seeds (by seed), runs in ``order`` (the spec's) first."""
     runs: dict[str, list[SeedResult]] = {}
     for path in rs.record_paths(question):
-        rec = read_json(path)
-        if rec["status"] == Status.COMPLETE:
-            runs.setdefault(rec["run"], []).append(
-                SeedResult(rec["seed"], rec, read_csv(path.parent / HISTORY), path.parent)
+        rec = read_record(path)
+        if rec.status == Status.COMPLETE:
+            runs.setdefault(rec.run, []).append(
+                SeedResult(rec.seed, rec, read_csv(path.parent / HISTORY), path.parent)
             )
     order = [r for r in (order or []) if r in runs]
     ranked = order + sorted(r for r in runs if r not in order)
@@ -95,22 +94,22 @@ def best_epoch(val_accuracy: list[float]) -> int | None:
 def summary_rows(rs: ResultsSet) -> list[dict[str, Any]]:
     """One row per run.json under ``results/<profile>/``, sorted by question, run, seed; none
     for a run in progress (:func:`in_progress`: its run.json, if any, is no result yet)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in rs.record_paths():
         if in_progress(path.parent):
             continue
-        rec = read_json(path)
-        m = rec.get("metrics", {})
+        rec = read_record(path)
+        m = rec.metrics
         rows.append(
             {
-                "question": rec["question"],
-                "run": rec["run"],
-                "seed": rec["seed"],
-                "status": rec["status"],
+                "question": rec.question,
+                "run": rec.run,
+                "seed": rec.seed,
+                "status": rec.status,
                 "best_epoch": m.get("best_epoch"),
                 "best_val_accuracy": m.get("best_val_accuracy"),
                 "test_accuracy": m.get("test_accuracy"),
-                "params": rec.get("params"),
+                "params": rec.params,
                 "train_seconds": m.get("train_seconds"),
             }
         )

@@ -3,7 +3,6 @@ in which neither is there."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 from coursework.records.errors import ResultsError
 from coursework.records.layout import BACKUP, RECORD, retired_run_dir, staging_dir, temporaries
 from coursework.records.record import ENDED, Status
-from coursework.records.storage import clear_temporaries, read_json
+from coursework.records.storage import clear_temporaries, read_record
 
 
 def replace_run(run_folder: Path) -> None:
@@ -58,7 +57,7 @@ def is_complete(run_folder: Path) -> bool:
     unreadable record is not one."""
     path = Path(run_folder) / RECORD
     try:
-        return path.exists() and read_json(path).get("status") == Status.COMPLETE
+        return path.exists() and read_record(path).status == Status.COMPLETE
     except ResultsError:
         return False
 
@@ -75,10 +74,10 @@ def in_progress(run_folder: Path) -> bool:
     record = Path(run_folder) / RECORD
     if not record.exists():
         return True
-    try:  # a record of no end ("running"), or one half-written, is no end either
-        if json.loads(record.read_text(encoding="utf-8")).get("status") not in ENDED:
+    try:  # a record of no end, or one half-written, is no end either
+        if read_record(record).status not in ENDED:
             return True
-    except (OSError, ValueError, AttributeError):
+    except ResultsError:
         return True
     newest = max((p.stat().st_mtime_ns for p in backup.iterdir()), default=0)
     return newest > record.stat().st_mtime_ns

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from coursework.records.errors import ResultsError
-from coursework.records.record import SCHEMA_VERSION
+from coursework.records.record import RunRecord, check_version
 
 # What one array of an .npz may hold to be read, and all of them together: the template's
 # predictions.npz holds the test split's probabilities (10,000 x classes float16: 2 MB for 100
@@ -147,15 +147,25 @@ def read_json(path: Path) -> dict[str, Any]:
         data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ResultsError(f"cannot read {path}: {exc}") from exc
-    version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
-        raise ResultsError(
-            f"{path} was written with results schema version {version}, this project reads "
-            f"version {SCHEMA_VERSION} (written by coursework {data.get('coursework_version', '?')}"
-            "); re-run with --force or use the matching version of the project"
-        )
+    check_version(data if isinstance(data, dict) else {}, path)
     found: dict[str, Any] = data  # a dict: it has a schema version
     return found
+
+
+def read_record(path: Path) -> RunRecord:
+    """The record of the ``run.json`` at ``path``: the one way a run's record is read.
+
+    Raises:
+        ResultsError: naming the file: unreadable, of another schema version, or not a run's
+            record.
+    """
+    return RunRecord.from_json(read_json(path), path)
+
+
+def write_record(path: Path, rec: RunRecord) -> None:
+    """Write a run's ``run.json`` (atomically, see :func:`atomic`): the one way it is
+    written."""
+    write_json(path, rec.to_json())
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

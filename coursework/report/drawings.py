@@ -20,7 +20,7 @@ from coursework.analysis.words import SETTING_WORDS
 from coursework.records import layout, results, spec, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
-from coursework.records.record import Status
+from coursework.records.record import RunRecord, Status
 from coursework.records.results import SeedResult
 from coursework.report.figstyle import (
     COLUMN,
@@ -242,11 +242,11 @@ def filters(kernels: np.ndarray, name: str) -> Figure:
 
 def published(runs: dict[str, list[SeedResult]]) -> Figure | None:
     """Our test accuracy beside the published one, per run that has one (None: none)."""
-    names = [r for r in runs if runs[r][0].record.get("published_accuracy") is not None]
+    names = [r for r in runs if runs[r][0].record.published_accuracy is not None]
     if not names:
         return None
     ours = [results.test_accuracies(runs[r]).mean() * 100 for r in names]
-    pub = [runs[r][0].record["published_accuracy"] for r in names]
+    pub = [float(runs[r][0].record.published_accuracy or 0) for r in names]
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(COLUMN, 2.5))
     ax.bar(x - 0.2, pub, 0.4, label="published", color=COLOURS[1])
@@ -258,31 +258,36 @@ def published(runs: dict[str, list[SeedResult]]) -> Figure | None:
     return fig
 
 
-Study = tuple[str, list[dict[str, Any]], dict[str, Any], list[float]]  # run, trials, space, val
+Study = tuple[str, list[RunRecord], dict[str, Any], list[float]]  # run, trials, space, val
 
 
 def studies(rs: ResultsSet, question: str) -> list[Study]:
     """Per tuned run: its trials in order, its searched space and each trial's best
     validation accuracy in % (NaN: none)."""
-    trials: dict[str, list[dict[str, Any]]] = {}
+    trials: dict[str, list[RunRecord]] = {}
     for path in rs.trial_paths(question):
-        rec = storage.read_json(path)
-        trials.setdefault(rec["run"], []).append(rec)
+        rec = storage.read_record(path)
+        trials.setdefault(rec.run, []).append(rec)
     s = spec.trained_spec(rs, question)
     if s is None:
         return []
     spaces = {r.name: r.tune.params for r in s.resolve(rs.name) if r.tune is not None}
     out = []
     for name, recs in trials.items():
-        recs = sorted(recs, key=lambda r: r["trial"]["number"])
-        val = [100 * (r["metrics"].get("best_val_accuracy") or np.nan) for r in recs]
+        recs = sorted(recs, key=number)
+        val = [100 * (r.metrics.get("best_val_accuracy") or np.nan) for r in recs]
         out.append((name, recs, spaces.get(name, {}), val))
     return out
 
 
-def trial_limits(recs: list[dict[str, Any]], val: list[float]) -> tuple[float, float]:
+def number(rec: RunRecord) -> int:
+    """A trial's number (its record's ``trial``; -1 for a record of none)."""
+    return rec.trial.number if rec.trial is not None else -1
+
+
+def trial_limits(recs: list[RunRecord], val: list[float]) -> tuple[float, float]:
     """A study's accuracy axis: :func:`.figstyle.fitted` to its completed trials."""
-    return fitted([v for r, v in zip(recs, val, strict=True) if r["status"] != Status.PRUNED], val)
+    return fitted([v for r, v in zip(recs, val, strict=True) if r.status != Status.PRUNED], val)
 
 
 def beyond(rs: ResultsSet, question: str) -> int:
@@ -297,7 +302,7 @@ def beyond(rs: ResultsSet, question: str) -> int:
 
 def trial_panel(
     ax: Axes,
-    recs: list[dict[str, Any]],
+    recs: list[RunRecord],
     val: list[float],
     param: str,
     how: object,
@@ -308,9 +313,9 @@ def trial_panel(
     where the search was on a log scale)."""
     limits = trial_limits(recs, val)
     for rec, v in zip(recs, val, strict=True):
-        x = rec["trial"]["params"].get(param)
-        pruned = rec["status"] == Status.PRUNED
-        mark = "*" if rec["trial"]["number"] == chosen else "x" if pruned else "o"
+        x: Any = rec.trial.params.get(param) if rec.trial is not None else None
+        pruned = rec.status == Status.PRUNED
+        mark = "*" if number(rec) == chosen else "x" if pruned else "o"
         y, edge = at_edge(v, limits)
         ax.plot(
             [x],
@@ -325,12 +330,12 @@ def trial_panel(
     ax.set_ylim(limits)
 
 
-def history_panel(ax: Axes, recs: list[dict[str, Any]], val: list[float]) -> None:
+def history_panel(ax: Axes, recs: list[RunRecord], val: list[float]) -> None:
     """A study's trials in order (pruned as crosses, a triangle at the edge beyond the axis)
     and the best validation of the completed trials so far."""
     limits = trial_limits(recs, val)
-    numbers = [r["trial"]["number"] + 1 for r in recs]
-    pruned = [r["status"] == Status.PRUNED for r in recs]
+    numbers = [number(r) + 1 for r in recs]
+    pruned = [r.status == Status.PRUNED for r in recs]
     for flag, mark, colour, what in ((False, "o", 0, "trial"), (True, "x", 1, Status.PRUNED)):
         xs = [n for n, p in zip(numbers, pruned, strict=True) if p == flag]
         ys = [at_edge(v, limits) for v, p in zip(val, pruned, strict=True) if p == flag]

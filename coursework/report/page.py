@@ -25,7 +25,7 @@ from coursework.records import layout, results, spec, storage
 from coursework.records.errors import CourseworkError, ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
-from coursework.records.record import Status, TrainConfig
+from coursework.records.record import RunRecord, Status, TrainConfig
 from coursework.records.runs import in_progress
 from coursework.report import questions
 from coursework.report.latex import SPEC_CITE
@@ -170,7 +170,7 @@ def cited(value: object, bib: dict[str, str]) -> str:
     return SPEC_CITE.sub(one, str(value)).strip()
 
 
-def _records(rs: ResultsSet, question: str) -> list[tuple[Path, dict[str, Any]]]:
+def _records(rs: ResultsSet, question: str) -> list[tuple[Path, RunRecord]]:
     """The question's ended runs' records (none of a run in progress), in the spec's order
     of runs, then by seed; a record that cannot be read is left out."""
     order = spec.run_order(rs, question)
@@ -179,14 +179,13 @@ def _records(rs: ResultsSet, question: str) -> list[tuple[Path, dict[str, Any]]]
         if in_progress(path.parent):
             continue
         try:
-            rec = storage.read_json(path)
-            TrainConfig.from_dict(rec["config"])
-        except (ResultsError, KeyError, TypeError):
+            rec = storage.read_record(path)
+        except ResultsError:
             continue
         out.append((path, rec))
 
-    def place(item: tuple[Path, dict[str, Any]]) -> tuple[int, str, int]:
-        run, seed = str(item[1].get("run")), item[1].get("seed")
+    def place(item: tuple[Path, RunRecord]) -> tuple[int, str, int]:
+        run, seed = str(item[1].run), item[1].seed
         first = order.index(run) if run in order else len(order)
         return first, run, seed if isinstance(seed, int) else 0
 
@@ -194,7 +193,7 @@ def _records(rs: ResultsSet, question: str) -> list[tuple[Path, dict[str, Any]]]
 
 
 def _own_words(
-    rs: ResultsSet, question: str, recs: list[dict[str, Any]], bib: dict[str, str]
+    rs: ResultsSet, question: str, recs: list[RunRecord], bib: dict[str, str]
 ) -> dict[str, str]:
     """Run -> what sets it apart, as the paper's settings table says it (:func:`words.setup`):
     its description (citations readable), else activation, penalties, ..., and the common
@@ -205,11 +204,11 @@ def _own_words(
         if s is not None and rs.profile in s.profiles
         else {}
     )
-    configs = {str(r["run"]): TrainConfig.from_dict(r["config"]) for r in recs}
+    configs = {str(r.run): r.config for r in recs}
     if not configs:
         return {}
     try:  # the paper's notation of each quantity (η = 0.01 beside η = 0.1, not 1e-2)
-        notes = question_notation(s, {str(r["run"]): r for r in recs}) if s else None
+        notes = question_notation(s, {str(r.run): r for r in recs}) if s else None
     except (KeyError, TypeError, ValueError):  # records not training's
         notes = None
     _, own = words.common_settings(list(configs.values()), notes)
@@ -233,9 +232,9 @@ def runs_table(
         records = _records(rs, q)
         own = _own_words(rs, q, [rec for _, rec in records], bib)
         for path, rec in records:
-            m = rec.get("metrics") or {}
-            run, seed = str(rec.get("run")), rec.get("seed")
-            cfg = TrainConfig.from_dict(rec["config"])
+            m = rec.metrics or {}
+            run, seed = str(rec.run), rec.seed
+            cfg = rec.config
             if cfg.builder not in defaults:  # read once: a file parsed
                 defaults[cfg.builder] = words.builder_defaults(cfg.builder or "")
             rows.append(
@@ -244,14 +243,14 @@ def runs_table(
                     "run": text(run),
                     "seed": seed if isinstance(seed, int) else text(seed),
                     "what": own.get(run, "-"),
-                    "status": text(rec.get("status"), 20),
+                    "status": text(rec.status, 20),
                     "best_epoch": number(m.get("best_epoch")),
                     "val": number(m.get("best_val_accuracy")),
                     "test": number(m.get("test_accuracy")),
                     "seconds": number(m.get("train_seconds"), 4),
-                    "params": number(rec.get("params"), 12),
+                    "params": number(rec.params, 12),
                     "verify": _verdict(found, f"{q}/{run}", str(seed)),
-                    "complete": (done := rec.get("status") == Status.COMPLETE),
+                    "complete": (done := rec.status == Status.COMPLETE),
                     "paper": done and q in paper,
                     "settings": settings(cfg, seed, defaults[cfg.builder]),
                 }
@@ -326,18 +325,19 @@ def studies(rs: ResultsSet, question: str) -> list[dict[str, Any]]:
     names: dict[str, str] = {}  # its name, as the trials' records say it
     for path in rs.trial_paths(question):
         try:
-            rec = storage.read_json(path)
-            t = rec["trial"]
+            rec = storage.read_record(path)
+            if (t := rec.trial) is None:
+                continue
             trial = {
-                "number": int(t["number"]),
-                "status": text(rec.get("status"), 20),
-                "val": number((rec.get("metrics") or {}).get("best_val_accuracy")),
-                "params": {text(k, 60): _param(v) for k, v in dict(t.get("params") or {}).items()},
+                "number": int(t.number),
+                "status": text(rec.status, 20),
+                "val": number((rec.metrics or {}).get("best_val_accuracy")),
+                "params": {text(k, 60): _param(v) for k, v in dict(t.params or {}).items()},
             }
-        except (ResultsError, KeyError, TypeError, ValueError):
+        except (ResultsError, TypeError, ValueError):
             continue
         run = path.parent.parent.parent.name
-        names.setdefault(run, text(rec.get("run")))
+        names.setdefault(run, text(rec.run))
         trials.setdefault(run, []).append(trial)
     out = []
     for run, found in sorted(trials.items()):

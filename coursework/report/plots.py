@@ -175,7 +175,7 @@ def question_figures(rs: ResultsSet, question: str) -> list[Figure]:
         Figure(f"{question}-comparison", records, lambda: comparison(runs), order),
         *prediction_figures(question, runs),
     ]
-    published_runs = [r for r in runs if runs[r][0].record.get("published_accuracy") is not None]
+    published_runs = [r for r in runs if runs[r][0].record.published_accuracy is not None]
     out.append(
         Figure(
             f"{question}-published",

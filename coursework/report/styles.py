@@ -21,7 +21,7 @@ MARKERS = [None, "o", "s", "^", "D", "v"]
 
 def tuned_runs(runs: dict[str, list[SeedResult]]) -> set[str]:
     """The runs whose records hold the parameters a study chose for them."""
-    return {name for name, seeds in runs.items() if any(s.record.get("tuned") for s in seeds)}
+    return {name for name, seeds in runs.items() if any(s.record.tuned for s in seeds)}
 
 
 def siblings(names: list[str], tuned: set[str]) -> dict[str, str]:

@@ -90,14 +90,14 @@ def check_configs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
         rel = rs.relative(path)
         if not in_scope(rel):
             continue
-        rec = storage.read_json(path)
-        q, run, seed = rec["question"], f"{rec['question']}/{rec['run']}", str(rec["seed"])
+        rec = storage.read_record(path)
+        q, run, seed = rec.question, f"{rec.question}/{rec.run}", str(rec.seed)
         if q not in configs:
             configs[q] = _spec_configs(rs, q)
-        want = (configs[q] or {}).get(rec["run"])
+        want = (configs[q] or {}).get(rec.run)
         if want is None:
             continue
-        got = rec.get("config", {})
+        got = rec.config.to_dict()
         keys = sorted((set(want) | set(got)) - ({"dataset"} if "@" in rs.name else set()))
         text = {
             k: (json.dumps(want.get(k), sort_keys=True), json.dumps(got.get(k), sort_keys=True))
@@ -178,17 +178,17 @@ def check_histories(rs: ResultsSet, in_scope: InScope) -> list[Row]:
         run, seed = layout.run_of(rel)
         if not in_scope(rel):
             continue
-        rec = storage.read_json(path)
-        if "trial" in rec:
-            run, seed = f"{rec['question']}/{rec['run']}", f"trial {rec['trial']['number']}"
+        rec = storage.read_record(path)
+        if rec.trial is not None:
+            run, seed = f"{rec.question}/{rec.run}", f"trial {rec.trial.number}"
         hist_path = path.parent / layout.HISTORY
         file = rs.relative(hist_path)
         if not hist_path.exists():
             rows.append(absent("history", file, "present", run, seed))
             continue
-        if rec["status"] not in (Status.COMPLETE, Status.PRUNED):
+        if rec.status not in (Status.COMPLETE, Status.PRUNED):
             continue
-        rows += _history_rows(run, seed, file, rec["metrics"], hist_path)
+        rows += _history_rows(run, seed, file, rec.metrics, hist_path)
     return rows
 
 

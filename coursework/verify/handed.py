@@ -16,6 +16,7 @@ from coursework.records import layout, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import code_digest
+from coursework.records.record import RunRecord
 from coursework.report import render as report
 from coursework.report.submission import DESCRIPTION, LISTING, read_listing
 from coursework.verify import archive
@@ -170,17 +171,17 @@ def check_runs_code(root: Path, desc: dict[str, Any], sheet: Sheet) -> list[Row]
         return []
     digest = code_digest(code)
     handed = ResultsSet(root / "results", desc.get("results_set", ""))
-    recs = [storage.read_json(p) for p in handed.record_paths()]
+    recs = [storage.read_record(p) for p in handed.record_paths()]
     by_builder: dict[str, str] = {}  # a run's code: the engine and its builder's models
 
-    def made_here(rec: dict[str, Any]) -> bool:
-        builder = str((rec.get("config") or {}).get("builder") or "")
+    def made_here(rec: RunRecord) -> bool:
+        builder = str(rec.config.builder or "")
         if builder not in by_builder:
             by_builder[builder] = code_digest(code, builder or None)
-        return rec.get("code_sha256") in (by_builder[builder], digest)
+        return rec.code_sha256 in (by_builder[builder], digest)
 
     same = sum(made_here(r) for r in recs)
-    unknown = sum(r.get("code_sha256") is None for r in recs)
+    unknown = sum(r.code_sha256 is None for r in recs)
     sheet.facts["runs_by_handed_in_code"] = f"{same}/{len(recs)}" + (
         f" ({unknown} made before runs recorded their code)" if unknown else ""
     )

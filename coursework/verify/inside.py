@@ -64,6 +64,7 @@ def latex(request: dict[str, Any]) -> dict[str, Any]:
 def retrain(request: dict[str, Any]) -> dict[str, Any]:
     """Re-train the run of ``request`` (:func:`for_retrain`'s settings) in the work folder."""
     from coursework.records import layout
+    from coursework.records.record import RunRecord
     from coursework.runtime import backend
     from coursework.verify import rerun
 
@@ -71,10 +72,10 @@ def retrain(request: dict[str, Any]) -> dict[str, Any]:
     backend.check_installed()
     backend.configure(deterministic=True)  # as make verify: byte identity needs it
     out = Path(request["work"]) / "out"
-    new = rerun.retrain(request["settings"], out)
-    if "error" in new:
-        return {"error": new["error"]}
-    return {"record": new, "history": (out / layout.HISTORY).read_text()}
+    new = rerun.retrain(RunRecord.from_parts(request["settings"], "the settings"), out)
+    if isinstance(new, str):
+        return {"error": new}
+    return {"record": new.to_json(), "history": (out / layout.HISTORY).read_text()}
 
 
 KINDS = {"inspect": inspect, "latex": latex, "retrain": retrain}

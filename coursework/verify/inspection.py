@@ -12,6 +12,7 @@ from typing import Any
 from coursework.analysis.checks import short
 from coursework.records import storage
 from coursework.records.layout import ResultsSet
+from coursework.records.record import RunRecord
 from coursework.report.handed_in import WEIGHTS
 from coursework.report.render import OVERLEAF
 from coursework.report.submission import LISTING
@@ -51,11 +52,12 @@ NESTED_KEYS = {
 }
 
 
-def settings_of(rec: dict[str, Any]) -> dict[str, Any]:
+def settings_of(record: RunRecord) -> dict[str, Any]:
     """What a re-run of ``rec`` (a handed-in ``run.json``) is handed, and its comparison
     reads: the settings, seed and environment; of its results only the test accuracy and
     epochs run (compared outside, never shown to the re-run: :func:`for_retrain`); the rest
     of the record is not read."""
+    rec = record.to_json()
     out = {k: rec[k] for k in RECORD_KEYS if k in rec}
     for key, names in NESTED_KEYS.items():
         part = rec.get(key)
@@ -67,9 +69,10 @@ def settings_of(rec: dict[str, Any]) -> dict[str, Any]:
 def for_retrain(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings as the sandboxed re-run gets them: no result of the run but, for a
     tuning trial, the epochs it ran (a pruned trial stopped early)."""
+    rec = RunRecord.from_parts(settings, "the re-run's settings")
     out = {k: v for k, v in settings.items() if k != "metrics"}
-    epochs = settings.get("metrics", {}).get("epochs_run")
-    out["metrics"] = {"epochs_run": epochs} if "trial" in settings and epochs else {}
+    epochs = rec.metrics.get("epochs_run")
+    out["metrics"] = {"epochs_run": epochs} if rec.trial is not None and epochs else {}
     return out
 
 
@@ -137,7 +140,7 @@ def candidates(rs: ResultsSet, sources: Path, files: Path) -> list[dict[str, Any
     weigh = weight(rs, sources)
     out = []
     for path in rerun.rerun_jobs(rs, None, None):
-        settings = settings_of(storage.read_json(path))
+        settings = settings_of(storage.read_record(path))
         out.append(
             {
                 "record": path.relative_to(files).as_posix(),
@@ -154,11 +157,11 @@ def training_images(settings: dict[str, Any]) -> int:
     them (:func:`coursework.engine.network.epoch_images`); 60,000 an epoch where the dataset
     or the config cannot be read here."""
     from coursework.data import datasets as data
-    from coursework.records.config import TrainConfig
 
     try:
-        cfg = TrainConfig.from_dict(settings["config"])
-        epochs = settings.get("metrics", {}).get("epochs_run") or cfg.epochs or 1
+        rec = RunRecord.from_parts(settings, "the re-run's settings")
+        cfg = rec.config
+        epochs = rec.metrics.get("epochs_run") or cfg.epochs or 1
         info = data.info(str(cfg.dataset), cfg.image_size, cfg.color)
         per_epoch = info.sizes["train"] * (5 if cfg.augment == "expand" else 1)
         return int(epochs) * per_epoch

@@ -20,9 +20,9 @@ from typing import TypeVar
 
 from coursework.analysis.checks import Row, short
 from coursework.records import layout, results, runs, spec, storage
-from coursework.records.errors import BackendError
+from coursework.records.errors import BackendError, ResultsError
 from coursework.records.layout import ResultsSet
-from coursework.records.record import Status, TrainConfig
+from coursework.records.record import RunRecord, Status
 from coursework.records.results import HISTORY_COLUMNS
 from coursework.runtime import backend, workers
 from coursework.verify.verdicts import Verdict, passed
@@ -39,13 +39,13 @@ def metric_text(path: Path) -> str:
     return "\n".join(",".join(r.get(c, "") for c in keep) for r in rows)
 
 
-def same_environment(rec: dict, new: dict) -> bool:
+def same_environment(rec: RunRecord, new: RunRecord) -> bool:
     """Whether the re-run ``new`` happened where ``rec`` did (versions, backend, hardware),
     with determinism on both times: then its history must repeat byte for byte."""
     return (
-        all(rec.get("environment", {}).get(k) == new["environment"].get(k) for k in ENV_KEYS)
-        and bool(rec.get("determinism", {}).get("op_determinism"))
-        and bool(new["determinism"].get("op_determinism"))
+        all(rec.environment.get(k) == new.environment.get(k) for k in ENV_KEYS)
+        and bool(rec.determinism.get("op_determinism"))
+        and bool(new.determinism.get("op_determinism"))
     )
 
 
@@ -80,7 +80,7 @@ def rerun_jobs(
         for q in scope
         for p in [*rs.record_paths(q), *rs.trial_paths(q)]
         if not runs.in_progress(p.parent)
-        and storage.read_json(p)["status"] in (Status.COMPLETE, Status.PRUNED)
+        and storage.read_record(p).status in (Status.COMPLETE, Status.PRUNED)
     ]
     if sample is not None and sample < len(paths):
         paths = sorted(random.Random(0).sample(paths, sample))
@@ -105,44 +105,44 @@ def secret_sample(
     return sorted(k[-1] for k in sorted(keyed, key=lambda k: k[:3])[:sample])
 
 
-def retrain(rec: dict, folder: Path) -> dict:
+def retrain(rec: RunRecord, folder: Path) -> RunRecord | str:
     """Re-train the run and seed of ``rec`` (a ``run.json``) into ``folder``; return the new
-    record, or ``{"error": ...}`` if the dataset is not the one the run used."""
+    record, or why not (the dataset is not the one the run used)."""
     from coursework.engine import jobs
     from coursework.engine.job import dataset
     from coursework.engine.request import Retrain, TrainRequest
 
-    cfg = TrainConfig.from_dict(rec["config"])
-    trial = "trial" in rec  # a tuning trial: its epochs (a pruned one stopped early), no test
+    cfg = rec.config
+    trial = rec.trial is not None  # a tuning trial: its epochs (a pruned one stopped early)
     if trial:
-        cfg = cfg.with_(epochs=rec["metrics"].get("epochs_run", cfg.epochs))
+        cfg = cfg.with_(epochs=rec.metrics.get("epochs_run", cfg.epochs))
     ds = dataset(cfg)
-    want = rec.get("dataset", {}).get("fingerprint")
+    want = rec.dataset.get("fingerprint")
     if want != ds.fingerprint():
-        return {
-            "error": f"dataset {cfg.dataset}: fingerprint {short(want, 16)} "
+        return (
+            f"dataset {cfg.dataset}: fingerprint {short(want, 16)} "
             f"recorded, {short(ds.fingerprint(), 16)} here"
-        }
+        )
     run = spec.Run(
-        rec["question"],
-        rec["run"],
-        rec["profile"],
+        rec.question,
+        rec.run,
+        rec.profile,
         cfg,
-        spec_file=rec.get("spec_file", ""),
-        published=rec.get("published_accuracy"),
+        spec_file=rec.spec_file,
+        published=rec.published_accuracy,
     )
-    packed = rec.get("packed", {}).get("seeds") if not trial else None
-    again = Retrain(run, rec["seed"], Path(folder), not trial, tuple(packed or ()))
+    packed = (rec.packed or {}).get("seeds") if not trial else None
+    again = Retrain(run, rec.seed, Path(folder), not trial, tuple(packed or ()))
     return jobs.train(TrainRequest(questions=(), retrain=again)).records[0]
 
 
-def how(rec: dict, new: dict) -> str:
+def how(rec: RunRecord, new: RunRecord | str) -> str:
     """The backend a run was re-trained with, and whether packed with its seeds, or alone
     where it was trained packed (then a byte-identical history cannot be asked)."""
     name = recorded_backend(rec)
-    if new.get("packed"):
-        return f"{name}, packed with seeds {', '.join(map(str, new['packed']['seeds']))}"
-    return f"{name}, alone: it was trained packed" if rec.get("packed") else name
+    if isinstance(new, RunRecord) and new.packed:
+        return f"{name}, packed with seeds {', '.join(map(str, new.packed['seeds']))}"
+    return f"{name}, alone: it was trained packed" if rec.packed else name
 
 
 class Trainers:
@@ -152,8 +152,8 @@ class Trainers:
         self.stack = stack
         self.pools: dict[str, Executor] = {}  # backend -> its worker process
 
-    def retrain(self, rec: dict, folder: Path) -> dict:
-        """:func:`retrain` with the backend ``rec`` recorded (its error as the record)."""
+    def retrain(self, rec: RunRecord, folder: Path) -> RunRecord | str:
+        """:func:`retrain` with the backend ``rec`` recorded (or why it could not)."""
         name = recorded_backend(rec)
         try:
             if name == backend.current():
@@ -165,9 +165,10 @@ class Trainers:
                         1, backend=name, settings={"deterministic": True, "mixed_precision": False}
                     )
                 )
-            return self.pools[name].submit(retrain, rec, folder).result()
+            found: RunRecord | str = self.pools[name].submit(retrain, rec, folder).result()
+            return found
         except BackendError as exc:
-            return {"error": str(exc).splitlines()[0] + f" (make setup BACKEND={name})"}
+            return str(exc).splitlines()[0] + f" (make setup BACKEND={name})"
 
 
 def outcome(rows: list[Row]) -> str:
@@ -175,9 +176,11 @@ def outcome(rows: list[Row]) -> str:
     return Verdict.OK if all(r.ok for r in rows) else Verdict.MISMATCH
 
 
-def recorded_backend(rec: dict) -> str:
+def recorded_backend(rec: RunRecord) -> str:
     """The Keras backend a ``run.json`` was trained with (schema 2 records it)."""
-    return rec["environment"]["backend"]
+    if rec.backend is None:
+        raise ResultsError(f"{rec.question}/{rec.run} seed {rec.seed}: run.json has no backend")
+    return rec.backend
 
 
 def rerun(rs: ResultsSet, jobs: list[Path], tolerance: float) -> list[Row]:
@@ -187,13 +190,13 @@ def rerun(rs: ResultsSet, jobs: list[Path], tolerance: float) -> list[Row]:
     with contextlib.ExitStack() as stack:
         trainers = Trainers(stack)
         for i, path in enumerate(jobs, start=1):
-            rec = storage.read_json(path)
-            run_id, seed = f"{rec['question']}/{rec['run']}", str(rec["seed"])
-            if "trial" in rec:
-                seed = f"trial {rec['trial']['number']}"
+            rec = storage.read_record(path)
+            run_id, seed = f"{rec.question}/{rec.run}", str(rec.seed)
+            if rec.trial is not None:
+                seed = f"trial {rec.trial.number}"
             rel = rs.relative(path.parent / layout.HISTORY)
             print(
-                f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec['config']['epochs']}"
+                f"[{i}/{len(jobs)}] re-training {run_id} seed {seed} ({rec.config.epochs}"
                 f" epochs, backend {recorded_backend(rec)})",
                 flush=True,
             )
@@ -216,8 +219,8 @@ def rerun(rs: ResultsSet, jobs: list[Path], tolerance: float) -> list[Row]:
 
 
 def compare(
-    rec: dict,
-    new: dict,
+    rec: RunRecord,
+    new: RunRecord | str,
     hist: Path,
     new_hist: Path,
     run_id: str,
@@ -228,16 +231,17 @@ def compare(
 ) -> list[Row]:
     """Rows comparing a re-run (record ``new``, history ``new_hist``) with the submitted one:
     byte for byte where it ran where the submitted one did (or repeated it anyway), else
-    within ``tolerance``."""
-    if "error" in new:
-        return [not_run(run_id, seed, name, rel, new["error"], 60)]
-    exact = same_environment(rec, new) and bool(rec.get("packed")) == bool(new.get("packed"))
+    within ``tolerance`` (``new`` a string: why it could not re-train)."""
+    if isinstance(new, str):
+        return [not_run(run_id, seed, name, rel, new, 60)]
+    exact = same_environment(rec, new) and bool(rec.packed) == bool(new.packed)
     if exact or metric_text(hist) == metric_text(new_hist):
         return identical_rows(rec, new, hist, new_hist, (run_id, seed, rel, name), exact)
     check = f"re-run within {tolerance} ({name}, other hardware or versions)"
-    want, got = final_and_best(hist), final_and_best(new_hist)
-    want["test_accuracy"] = rec["metrics"].get("test_accuracy")
-    got["test_accuracy"] = new["metrics"].get("test_accuracy")
+    want: dict[str, float | None] = {**final_and_best(hist)}
+    got: dict[str, float | None] = {**final_and_best(new_hist)}
+    want["test_accuracy"] = rec.metrics.get("test_accuracy")
+    got["test_accuracy"] = new.metrics.get("test_accuracy")
     rows = []
     for key in want:
         a, b = want[key], got[key]
@@ -264,8 +268,8 @@ def not_run(run_id: str, seed: str, name: str, rel: str, why: object, width: int
 
 
 def identical_rows(
-    rec: dict,
-    new: dict,
+    rec: RunRecord,
+    new: RunRecord,
     hist: Path,
     new_hist: Path,
     where: tuple[str, str, str, str],
@@ -278,7 +282,7 @@ def identical_rows(
     check = f"re-run history: byte-identical ({name}" + (
         ", same hardware and versions)" if exact else ")"
     )
-    a, b = rec["metrics"].get("test_accuracy"), new["metrics"].get("test_accuracy")
+    a, b = rec.metrics.get("test_accuracy"), new.metrics.get("test_accuracy")
     return [
         Row(
             run_id,

@@ -13,7 +13,9 @@ from typing import Any
 
 from coursework.analysis.checks import Row, short
 from coursework.records import layout, storage
+from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
+from coursework.records.record import RunRecord
 from coursework.verify import rerun
 from coursework.verify.bounded import Limits
 from coursework.verify.inspection import for_retrain
@@ -62,7 +64,9 @@ def rerun_rows(
         catch_chance=chance(picked, quoted, count),
         rerun_engine=engine,
         limits=f"{options.limits().words()} (a re-run: its own time limit)",
-        rerun_sample="; ".join(" seed ".join(label(by_path[r]["settings"])) for r in picked)
+        rerun_sample="; ".join(
+            " seed ".join(label(settings_record(by_path[r]["settings"], r))) for r in picked
+        )
         or "none",
     )
     code = rerun_code(root, folder, options)
@@ -81,10 +85,11 @@ def rerun_rows(
 
 def retrain_here(task: dict[str, Any], count: str, box: Sandbox) -> list[Row]:
     """Run a re-run's task on this machine, saying so, and compare it."""
-    run_id, seed_label = label(task["settings"])
+    settings = settings_record(task["settings"], task["rel"])
+    run_id, seed_label = label(settings)
     print(
         f"    {count} re-training {run_id} seed {seed_label} "
-        f"({task['settings']['config'].get('epochs')} epochs, backend "
+        f"({settings.config.epochs} epochs, backend "
         f"{task['env']['KERAS_BACKEND']}) with the marker's engine and the handed-in "
         f"models, sandbox: {box.kind}; limits {Limits(**task['limits']).words()}",
         flush=True,
@@ -132,7 +137,10 @@ def task_of(
         "work": str(out.with_suffix(".work")),
         "out": str(out),
         "readable": [str(p) for p in data_folders()],
-        "env": {"KERAS_BACKEND": rerun.recorded_backend(settings), **data_env()},
+        "env": {
+            "KERAS_BACKEND": rerun.recorded_backend(settings_record(settings, rel)),
+            **data_env(),
+        },
         "limits": asdict(limits),
         "tolerance": options.tolerance,
         "unsafe": options.unsafe,
@@ -161,7 +169,7 @@ def run_task(task: dict[str, Any], box: Sandbox) -> dict[str, Any]:
 
 def pending_row(task: dict[str, Any], job: str) -> Row:
     """The row of a re-run sent to a cluster (``job``: its Slurm job, or not sent yet)."""
-    run_id, seed_label = label(task["settings"])
+    run_id, seed_label = label(settings_record(task["settings"], task["rel"]))
     name = Path(task["out"]).name
     return Row(
         run_id, seed_label, "re-run: pending", task["rel"], f"task {name}", job, Verdict.PENDING
@@ -199,11 +207,17 @@ def inside_files(files: Path, rel: str) -> Path:
     return path
 
 
-def label(rec: dict[str, Any]) -> tuple[str, str]:
+def settings_record(settings: dict[str, Any], source: str) -> RunRecord:
+    """The record of a re-run's settings (the parts of the handed-in record ``source`` that
+    its re-run is given: :func:`.inspection.settings_of`)."""
+    return RunRecord.from_parts(settings, source)
+
+
+def label(rec: RunRecord) -> tuple[str, str]:
     """A record's run (``question/run``) and seed, as rows name them (a trial by number)."""
-    run_id, seed_label = f"{rec['question']}/{rec['run']}", str(rec["seed"])
-    if "trial" in rec:
-        seed_label = f"trial {rec['trial']['number']}"
+    run_id, seed_label = f"{rec.question}/{rec.run}", str(rec.seed)
+    if rec.trial is not None:
+        seed_label = f"trial {rec.trial.number}"
     return run_id, seed_label
 
 
@@ -211,7 +225,7 @@ def task_rows(task: dict[str, Any], result: dict[str, Any]) -> list[Row]:
     """A re-run's result (:func:`run_task`'s, here or on a node) compared with the handed-in
     history; what it gave back written to its ``out`` (the marker's folder, never a
     sandbox's), its log beside."""
-    settings, out = task["settings"], Path(task["out"])
+    settings, out = settings_record(task["settings"], task["rel"]), Path(task["out"])
     run_id, seed_label = label(settings)
     name, rel = task["env"]["KERAS_BACKEND"], task["rel"]
     storage.write_text(out.with_suffix(".log"), str(result.get("log", "")))
@@ -227,13 +241,25 @@ def task_rows(task: dict[str, Any], result: dict[str, Any]) -> list[Row]:
     if "error" in answer or not isinstance(history, str) or not isinstance(new, dict):
         why = answer.get("error", "no history")
         return [rerun.not_run(run_id, seed_label, name, rel, why, 70)]
+    try:
+        record = RunRecord.from_json(new, out / layout.RECORD)
+    except ResultsError as exc:
+        return [rerun.not_run(run_id, seed_label, name, rel, exc, 70)]
     storage.write_text(out / layout.HISTORY, history)
-    storage.write_json(out / layout.RECORD, new)
+    storage.write_record(out / layout.RECORD, record)
     hist = Path(task["history"])
     if hist.stat().st_size > MAX_CSV_BYTES:
         return [rerun.not_run(run_id, seed_label, name, rel, "its files are too large", 60)]
     return rerun.compare(
-        settings, new, hist, out / layout.HISTORY, run_id, seed_label, rel, name, task["tolerance"]
+        settings,
+        record,
+        hist,
+        out / layout.HISTORY,
+        run_id,
+        seed_label,
+        rel,
+        name,
+        task["tolerance"],
     )
 
 

@@ -9,7 +9,7 @@ from coursework.engine.job import plan, state
 from coursework.records import layout, runs, storage
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
-from coursework.records.record import SCHEMA_VERSION
+from coursework.records.record import RunRecord
 from tests.helpers import FC_AND_CONV, run_cli, toy_spec
 
 
@@ -33,7 +33,7 @@ def test_the_key_follows_settings_seed_and_data_but_not_the_list_of_seeds(tmp_pa
 def test_differences_say_what_changed_in_a_persons_words(tmp_path):
     run = toy_run(tmp_path)
     key = keys.run_key(run, 0, "data-a")
-    record = {"config": run.config.to_dict(), "seed": 0, "key": key.to_json()}
+    record = a_record(config=run.config.to_dict(), seed=0, key=key.to_json())
     assert keys.differences(record, key, run, 0) == []
     new = toy_run(tmp_path, learning_rate=0.05, model={**run.config.model, "hidden": [30]})
     changes = keys.differences(record, keys.run_key(new, 0, "data-a"), new, 0)
@@ -47,12 +47,17 @@ def test_differences_say_what_changed_in_a_persons_words(tmp_path):
     ]
 
 
+def a_record(**fields) -> RunRecord:
+    """A complete run's record of ``fields`` (the others blank)."""
+    given = {"question": "q", "run": "r", "profile": "quick", "seed": 0, "spec_file": ""}
+    parts = {**given, "status": "complete", "config": {}, **fields}
+    return RunRecord.from_parts(parts, "a record")
+
+
 def write(folder, text: str) -> None:
+    """A complete run's record whose ``error`` is ``text`` (to tell the runs apart)."""
     folder.mkdir(parents=True, exist_ok=True)
-    storage.write_json(
-        folder / layout.RECORD,
-        {"schema_version": SCHEMA_VERSION, "status": "complete", "x": text},
-    )
+    storage.write_record(folder / layout.RECORD, a_record(error=text))
 
 
 def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
@@ -68,7 +73,7 @@ def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
         if stage == "new in":
             new.rename(out)
         runs.recover_run(out)  # what the next run command does first
-        assert storage.read_json(out / layout.RECORD)["x"] == "new"
+        assert storage.read_record(out / layout.RECORD).error == "new"
         assert not new.exists() and not old.exists()
         for d in (out, new, old):
             if d.exists():
@@ -80,7 +85,7 @@ def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
     write(out, "old")
     new.mkdir()
     runs.recover_run(out)
-    assert storage.read_json(out / layout.RECORD)["x"] == "old" and new.exists()
+    assert storage.read_record(out / layout.RECORD).error == "old" and new.exists()
 
 
 def test_a_replacement_killed_at_its_records_rename_leaves_no_temporary_in_the_run(tmp_path):
@@ -94,7 +99,7 @@ def test_a_replacement_killed_at_its_records_rename_leaves_no_temporary_in_the_r
     (new / "backup").mkdir()
     (new / "backup" / ".state.npz.x7.tmp.npz").write_bytes(b"half")
     runs.recover_run(out)
-    assert storage.read_json(out / layout.RECORD)["x"] == "new"
+    assert storage.read_record(out / layout.RECORD).error == "new"
     assert [p.name for p in out.rglob("*") if p.is_file()] == [layout.RECORD]
 
 

@@ -17,6 +17,7 @@ from matplotlib.text import Text
 from coursework import lab
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
+from coursework.records.record import RunRecord, Tuned
 from coursework.records.results import SeedResult
 from coursework.report import drawings, figstyle, plots, styles
 from coursework.report.figstyle import COLUMN, SMALLEST, WIDE
@@ -62,14 +63,12 @@ def fake_runs(
                 }
                 for e, a in enumerate(acc)
             ]
-            rec = {
-                "run": name,
-                "seed": seed,
-                "status": "complete",
-                "metrics": {"test_accuracy": float(acc[-1] - 0.01)},
-            }
+            parts = {"question": "q", "run": name, "profile": "quick", "seed": seed}
+            metrics = {"test_accuracy": float(acc[-1] - 0.01)}
+            parts |= {"status": "complete", "spec_file": "", "config": {}, "metrics": metrics}
+            rec = RunRecord.from_parts(parts, name)
             if name in tuned:
-                rec["tuned"] = {"params": {"learning_rate": 0.1}, "trial": 3}
+                rec = rec.with_(tuned=Tuned.of_best({"params": {"learning_rate": 0.1}, "trial": 3}))
             seeds_.append(SeedResult(seed, rec, hist, Path("/nonexistent") / name))
         out[name] = seeds_
     return out

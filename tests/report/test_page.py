@@ -19,7 +19,7 @@ from coursework.analysis import manifest
 from coursework.analysis.checks import COLUMNS, Row, Verdict
 from coursework.records import layout, storage
 from coursework.records.layout import ResultsSet
-from coursework.records.record import SCHEMA_VERSION
+from coursework.records.record import SCHEMA_VERSION, RunRecord, Tuned
 from coursework.records.results import HISTORY_COLUMNS, summary_rows
 from coursework.report import page, page_html, questions
 from coursework.verify import folders, marks_page, sheets
@@ -69,16 +69,10 @@ def seed_files(
     storage.write_csv(d / layout.HISTORY, HISTORY_COLUMNS, rows)
     metrics = {"best_epoch": epochs - 1, "best_val_accuracy": float(acc[-1])}
     metrics |= {"test_accuracy": float(acc[-1]) - 0.003 * i, "train_seconds": 2.5}
-    record = {
-        "schema_version": SCHEMA_VERSION,
-        "question": q,
-        "run": run,
-        "seed": seed,
-        "profile": "quick",
-        "status": "complete",
-    }
-    record |= {"config": config(run, i), "metrics": metrics, "params": 1000 + i} | extra
-    storage.write_json(d / layout.RECORD, record)
+    record = {"question": q, "run": run, "seed": seed, "profile": "quick", "spec_file": ""}
+    record |= {"status": "complete", "config": config(run, i), "metrics": metrics}
+    record |= {"params": 1000 + i} | extra
+    storage.write_record(d / layout.RECORD, RunRecord.from_parts(record, d))
 
 
 def predictions(folder: Path, k: int = 10) -> None:
@@ -99,16 +93,11 @@ def study(rs: ResultsSet, q: str, run: str, trials: int = 5) -> None:
         d.mkdir(parents=True)
         status = "pruned" if n == 2 else "complete"
         trial = {"number": n, "params": {"learning_rate": 0.01 * 3**n}}
+        trial |= {"study": layout.STUDY, "sampler": "tpe"}
         metrics = {"best_val_accuracy": 0.8 + 0.03 * n - 0.1 * (n == 2)}
-        rec = {
-            "schema_version": SCHEMA_VERSION,
-            "question": q,
-            "run": run,
-            "status": status,
-            "trial": trial,
-            "metrics": metrics,
-        }
-        storage.write_json(d / layout.RECORD, rec)
+        rec = {"question": q, "run": run, "seed": 0, "profile": "quick", "spec_file": ""}
+        rec |= {"status": status, "config": {}, "trial": trial, "metrics": metrics}
+        storage.write_record(d / layout.RECORD, RunRecord.from_parts(rec, d))
     space = {"learning_rate": {"low": 0.01, "high": 1.0, "log": True}}
     best = {
         "schema_version": SCHEMA_VERSION,
@@ -201,9 +190,8 @@ def paper_set(root: Path) -> ResultsSet:
         assert s is not None, q
         sizes = {} if q == "alpha" else {"dataset": {"sizes": {"test": 1000}}}
         for i, run in enumerate(s.resolve(rs.name)):
-            tuned = (
-                {"tuned": {"params": {"learning_rate": 0.3}}} if run.name.endswith("-tuned") else {}
-            )
+            chosen = vars(Tuned.of_best({"params": {"learning_rate": 0.3}}))
+            tuned = {"tuned": chosen} if run.name.endswith("-tuned") else {}
             for seed in run.seeds:
                 seed_files(
                     rs, q, run.name, seed, i, 5, config=run.config.to_dict(), **sizes, **tuned

@@ -50,7 +50,9 @@ def project(tmp_path) -> tuple[Path, Path]:
         run = ResultsSet(res, SET).run_dir(q, "fc", seed)
         run.mkdir(parents=True)
         (run / layout.HISTORY).write_text(f"epoch,loss\n1,2.{seed}\n")
-        storage.write_json(run / layout.RECORD, {"schema_version": record.SCHEMA_VERSION})
+        parts = {"question": q, "run": "fc", "seed": seed, "profile": "quick", "spec_file": ""}
+        parts |= {"status": "failed", "config": {}}  # no result: none of the page's numbers
+        storage.write_record(run / layout.RECORD, record.RunRecord.from_parts(parts, run))
         (run / layout.BEST_WEIGHTS).write_bytes(b"weights: never handed in")
     storage.write_csv(
         ResultsSet(res, SET).aggregate(layout.SUMMARY),

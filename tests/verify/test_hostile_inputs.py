@@ -20,6 +20,7 @@ import pytest
 
 from coursework.records import storage
 from coursework.records.errors import ResultsError
+from coursework.records.record import RunRecord
 from coursework.records.results import SeedResult
 from coursework.report import page
 from coursework.report.submission import LISTING
@@ -31,6 +32,12 @@ from coursework.verify.verdicts import Verdict, whole
 from tests.helpers import write_files
 
 # ----------------------------------------------------------------------------- code changed
+
+
+def a_record(**fields) -> RunRecord:
+    """A complete run's record of ``fields`` (the others blank)."""
+    given = {"question": "q", "run": "run", "profile": "quick", "seed": 0, "spec_file": ""}
+    return RunRecord.from_parts({**given, "status": "complete", "config": {}, **fields}, "a record")
 
 
 def template_repo(root: Path, files: dict[str, bytes]) -> str:
@@ -273,7 +280,7 @@ def test_a_predictions_member_too_large_is_refused_before_it_is_read(tmp_path, m
     monkeypatch.setattr(np.lib.format, "read_array", unread)
     with pytest.raises(ResultsError, match=r"predictions\.npz.*probs.*3,200,000,000 bytes"):
         storage.read_npz(path)
-    seed = SeedResult(0, {"metrics": {"test_accuracy": 0.5}}, [], tmp_path)
+    seed = SeedResult(0, a_record(metrics={"test_accuracy": 0.5}), [], tmp_path)
     got = page.appendix({"q/run": [seed]})
     assert "probs" in got["unreadable"] and "3,200,000,000 bytes" in got["unreadable"]
 
@@ -299,7 +306,7 @@ def test_predictions_as_the_template_writes_them_read_as_numpy_reads_them(tmp_pa
     for key, arr in arrays.items():
         np.testing.assert_array_equal(got[key], arr)
         assert got[key].dtype == arr.dtype
-    seed = SeedResult(0, {"metrics": {"test_accuracy": 0.5}}, [], tmp_path)
+    seed = SeedResult(0, a_record(metrics={"test_accuracy": 0.5}), [], tmp_path)
     shown = page.appendix({"q/run": [seed]})
     assert shown["classes"] == [f"c{i}" for i in range(10)] and len(shown["images"]) == 3
 
@@ -311,9 +318,12 @@ def test_a_predictions_zip_bomb_does_not_inflate_in_the_marker(tmp_path):
     probe = f"""
 import resource
 from pathlib import Path
+from coursework.records.record import RunRecord
 from coursework.records.results import SeedResult
 from coursework.report import page
-seed = SeedResult(0, {{"metrics": {{"test_accuracy": 0.5}}}}, [], Path({str(tmp_path)!r}))
+parts = {{"question": "q", "run": "run", "profile": "quick", "seed": 0, "spec_file": ""}}
+parts |= {{"status": "complete", "config": {{}}, "metrics": {{"test_accuracy": 0.5}}}}
+seed = SeedResult(0, RunRecord.from_parts(parts, "a record"), [], Path({str(tmp_path)!r}))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 got = page.appendix({{"q/run": [seed]}})
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024, got)
