@@ -70,3 +70,32 @@ def rgb_npz(tmp_path_factory) -> Path:
     for name, n in (("train", 160), ("val", 40), ("test", 40)):
         arrays[f"x_{name}"], arrays[f"y_{name}"] = split(n)
     return save_npz(tmp_path_factory.mktemp("data") / "rgb.npz", arrays)
+
+
+@pytest.fixture(scope="session")
+def trained_results(tmp_path_factory, tiny_npz) -> Path:
+    """THE results set trained in a session (each xdist worker that asks for it trains it
+    once), shared by the end-to-end tests instead of each training its own: questions ``toy``
+    and ``toyb``, each the runs fc and conv (tests.helpers.FC_AND_CONV) with seeds 0, 1 and 2,
+    two epochs on :func:`tiny_npz`. Read it; a test that changes results copies it first
+    (:func:`copied`)."""
+    from tests.helpers import FC_AND_CONV, run_cli, toy_spec
+
+    tmp = tmp_path_factory.mktemp("trained")
+    res = tmp / "results"
+    specs = [
+        toy_spec(tmp, f"npz:{tiny_npz}", FC_AND_CONV, name=name, seeds="[0, 1, 2]")
+        for name in ("toy", "toyb")
+    ]
+    assert run_cli("--results", res, "run", *specs) == 0
+    return res
+
+
+@pytest.fixture
+def recorded(tmp_path) -> Path:
+    """A copy of the checked-in results set (tests.recorded.RECORDED: questions toy and
+    pair, as the engine trained them), to read or change: no training."""
+    from tests.helpers import copied
+    from tests.recorded import RECORDED
+
+    return copied(RECORDED, tmp_path / "recorded")
