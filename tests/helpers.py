@@ -23,6 +23,9 @@ needs_tex = pytest.mark.skipif(
     shutil.which("latexmk") is None or shutil.which("pdftotext") is None,
     reason="TeX Live / poppler not installed",
 )
+# slow on JAX alone: Keras's ops run eagerly there, each compiled on its first call (seconds
+# where TensorFlow takes a fraction of one); `make test-fast BACKEND=jax` leaves it out
+slow_on_jax = pytest.mark.slow if backend.current() == "jax" else pytest.mark.usefixtures()
 # a test that trains, builds and marks a submission: once, in the TensorFlow pass (a re-run
 # uses the backend the run recorded), with TeX and bubblewrap
 MARKING_TESTS = [
