@@ -229,7 +229,7 @@ TEST_FLAGS  := $(if $(filter 0,$(TEST_JOBS)),-p no:xdist,-n $(TEST_JOBS) --dist 
 test: env ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for some, TEST_JOBS=0]
 	$(PY) -m pytest -q $(TEST_FLAGS) $(TESTS)
 
-test-fast: env ## the quick loop while you work: the tests not marked slow (about a minute)
+test-fast: env ## the quick loop while you work: the tests not marked slow, on recorded results (under a minute)
 	$(PY) -m pytest -q -m "not slow"
 
 lint: env ## ruff (lint and format), mypy (types; strict on records/ and analysis/)
