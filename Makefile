@@ -103,7 +103,7 @@ help: ## list the targets and the variables
 	  "TUNE=$(TUNE)" "slurm: 1 writes the tuning studies' script, a task per trial" \
 	  "BACKENDS=$(BACKENDS)" "bench: the backends to measure (default every installed one)" \
 	  "TESTS=$(TESTS)" "test: the test files or folders (default all)" \
-	  "TEST_JOBS=$(TEST_JOBS)" "test: pytest workers (default auto: one per core; 0: one process)" \
+	  "TEST_JOBS=$(TEST_JOBS)" "test, test-fast: pytest workers (default auto: one per core; 0: one process)" \
 	  "FORCE=$(FORCE)" "1: train complete runs again (make conv FORCE=1); clean-results: delete results/" \
 	  "PYTHON_BOOT=$(PYTHON_BOOT)" "the Python (3.11 or newer) that creates .venv"
 
@@ -229,8 +229,8 @@ TEST_FLAGS  := $(if $(filter 0,$(TEST_JOBS)),-p no:xdist,-n $(TEST_JOBS) --dist 
 test: env ## run the whole test suite (as CI does) [TESTS="tests/engine ..." for some, TEST_JOBS=0]
 	$(PY) -m pytest -q $(TEST_FLAGS) $(TESTS)
 
-test-fast: env ## the quick loop while you work: the tests not marked slow (about a minute)
-	$(PY) -m pytest -q -m "not slow"
+test-fast: env ## the quick loop while you work: the tests not marked slow, on recorded results (under a minute) [TEST_JOBS=0]
+	$(PY) -m pytest -q $(TEST_FLAGS) -m "not slow"
 
 lint: env ## ruff (lint and format), mypy (types; strict on records/ and analysis/)
 	$(PY) -m ruff check .

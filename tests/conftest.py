@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +82,45 @@ def rgb_npz(tmp_path_factory) -> Path:
     for name, n in (("train", 160), ("val", 40), ("test", 40)):
         arrays[f"x_{name}"], arrays[f"y_{name}"] = split(n)
     return save_npz(tmp_path_factory.mktemp("data") / "rgb.npz", arrays)
+
+
+def train_results(folder: Path, npz: Path) -> Path:
+    """Train :func:`trained_results`'s set into ``folder/results`` (the specs beside it)."""
+    from tests.helpers import FC_AND_CONV, run_cli, toy_spec
+
+    specs = [
+        toy_spec(folder, f"npz:{npz}", FC_AND_CONV, name=name, seeds="[0, 1, 2]")
+        for name in ("toy", "toyb")
+    ]
+    assert run_cli("--results", folder / "results", "run", *specs) == 0
+    return folder / "results"
+
+
+@pytest.fixture(scope="session")
+def trained_results(tmp_path_factory, tiny_npz) -> Path:
+    """THE results set trained in a session, shared by the end-to-end tests instead of each
+    training its own: questions ``toy`` and ``toyb``, each the runs fc and conv
+    (tests.helpers.FC_AND_CONV) with seeds 0, 1 and 2, two epochs on :func:`tiny_npz`. Under
+    pytest-xdist the first worker to ask trains it, in the folder the workers share, and the
+    others wait for it (a lock). Read it; a test that changes results copies it first
+    (tests.helpers.copied)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return train_results(tmp_path_factory.mktemp("trained"), tiny_npz)
+    shared = tmp_path_factory.getbasetemp().parent / "trained"  # this session's, every worker's
+    shared.mkdir(exist_ok=True)
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (shared / "done").exists():
+            train_results(shared, tiny_npz)
+            (shared / "done").touch()
+    return shared / "results"
+
+
+@pytest.fixture
+def recorded(tmp_path) -> Path:
+    """A copy of the checked-in results set (tests.recorded.RECORDED: questions toy and
+    pair, as the engine trained them), to read or change: no training."""
+    from tests.helpers import copied
+    from tests.recorded import RECORDED
+
+    return copied(RECORDED, tmp_path / "recorded")

@@ -23,6 +23,9 @@ needs_tex = pytest.mark.skipif(
     shutil.which("latexmk") is None or shutil.which("pdftotext") is None,
     reason="TeX Live / poppler not installed",
 )
+# slow on JAX alone: Keras's ops run eagerly there, each compiled on its first call (seconds
+# where TensorFlow takes a fraction of one); `make test-fast BACKEND=jax` leaves it out
+slow_on_jax = pytest.mark.slow if backend.current() == "jax" else pytest.mark.usefixtures()
 # a test that trains, builds and marks a submission: once, in the TensorFlow pass (a re-run
 # uses the backend the run recorded), with TeX and bubblewrap
 MARKING_TESTS = [
@@ -195,3 +198,21 @@ def write_files(folder: Path, files: dict[str, str | bytes]) -> dict[str, Path]:
             path.write_text(data)
         out[name] = path
     return out
+
+
+def copied(src: Path, dest: Path, questions: tuple[str, ...] | None = None) -> Path:
+    """A copy of the results folder ``src`` at ``dest`` to change; with ``questions``, of those
+    questions alone, its shared files (summary, stats, ensembles, manifest) rewritten as if
+    only they had been trained."""
+    shutil.copytree(src, dest)
+    if questions is not None:
+        from coursework.analysis import aggregates
+        from coursework.records import layout
+        from coursework.records.layout import ResultsSet
+
+        for name in layout.sets(dest):
+            rs = ResultsSet(dest, name)
+            for q in set(rs.questions()) - set(questions):
+                shutil.rmtree(rs.question_dir(q))
+            aggregates.write_aggregates(rs)
+    return dest

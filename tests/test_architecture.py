@@ -295,6 +295,7 @@ def test_commands_print_no_framework_noise(tmp_path, tiny_npz):
         assert noise not in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # imports Keras in a new process
 def test_models_is_the_projects_folder_not_an_installed_package(tmp_path):
     """``models/`` is not installed (a package named ``models`` is common): from another folder
     it is not importable, the builders still resolve, and another ``models`` is named."""

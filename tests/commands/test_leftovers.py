@@ -102,6 +102,7 @@ def test_make_notebook_as_root_allows_root(fake_project):
     assert "jupyter lab notebooks/coursework.ipynb --allow-root" in out, out
 
 
+@pytest.mark.slow  # plan calibrates
 def test_status_and_plan_leave_no_file_in_the_results(tmp_path, tiny_npz, capsys):
     """They look at the runs (and at whether another process trains one) without claiming
     any: a quick-only student's `make plan` makes no results/full of lock files."""

@@ -82,6 +82,7 @@ def test_quick_image_counts_are_what_training_sees(question, tmp_path, mnist5k):
         assert item.images == cfg.epochs * n, item.job.name
 
 
+@pytest.mark.slow  # calibrates: trains
 def test_calibration_is_measured_once_and_keyed_by_what_sets_the_speed(tmp_path, monkeypatch):
     info = data.info("mnist-5k")
     run = spec.load("nielsen").resolve("quick")[1]  # conv1
@@ -356,6 +357,7 @@ def test_the_plan_line_counts_the_epochs_left_and_the_studies_apart(tmp_path, ti
     )
 
 
+@pytest.mark.slow  # trains
 def test_a_stale_run_whose_re_training_stopped_says_it_resumes_as_the_plan_does(
     tmp_path, tiny_npz, capsys
 ):

@@ -8,6 +8,7 @@ from scipy.ndimage import convolve1d
 
 from coursework.data.arrays import scale
 from coursework.engine import augment, loop, network, seeded
+from tests.helpers import slow_on_jax
 
 
 def test_expansion_is_five_times_with_pixels_shifted_right():
@@ -24,6 +25,7 @@ def test_expansion_is_five_times_with_pixels_shifted_right():
     assert ex[7, 1, 4, 0] == 100 and ex[8, 0, 3, 0] == 100
 
 
+@slow_on_jax
 def test_elastic_keeps_shape_and_range_and_differs_per_seed(mnist5k):
     images = scale(mnist5k.x_train[:8])
 
@@ -40,6 +42,7 @@ def test_elastic_keeps_shape_and_range_and_differs_per_seed(mnist5k):
     assert np.abs(a - images).mean() < 0.2  # distorted, still a digit
 
 
+@slow_on_jax
 def test_training_data_is_augmented_per_epoch_and_eval_data_never(mnist5k):
     x = scale(mnist5k.x_train[:64])
     plain = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.Identity()])

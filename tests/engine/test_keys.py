@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from coursework.engine import keys
 from coursework.engine.job import plan, state
 from coursework.records import layout, runs, storage
@@ -103,6 +105,7 @@ def test_a_replacement_killed_at_its_records_rename_leaves_no_temporary_in_the_r
     assert [p.name for p in out.rglob("*") if p.is_file()] == [layout.RECORD]
 
 
+@pytest.mark.slow  # trains
 def test_a_changed_setting_makes_exactly_its_run_stale_and_run_trains_it_again(tmp_path, capsys):
     path = toy_spec(tmp_path, "mnist-5k", FC_AND_CONV, epochs=1, seeds="[0, 1]")
     res = tmp_path / "r"

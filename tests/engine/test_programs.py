@@ -86,6 +86,7 @@ def no_op_determinism():
         config.enable_op_determinism()
 
 
+@pytest.mark.slow  # trains twice
 @on_tensorflow
 @pytest.mark.parametrize("net", ["mlp", "conv"])
 def test_tensorflow_xla_program_trains_as_the_plain_program(mnist5k, net, no_op_determinism):

@@ -19,6 +19,7 @@ tensorflow_pass = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow  # trains
 @tensorflow_pass
 def test_runs_are_numbered_across_the_questions_of_one_command(tmp_path, capsys):
     """Each question used to restart its own [i/N]: the command's N is every run it trains."""
@@ -50,6 +51,7 @@ def test_the_time_left_scales_the_plans_estimates_by_the_time_the_runs_took(monk
     ]
 
 
+@pytest.mark.slow  # trains
 @tensorflow_pass
 def test_a_command_with_nothing_to_train_leaves_the_shared_files_alone(tmp_path):
     """A no-op `make quick` rewrote summary, statistics and the manifest (every file hashed)
@@ -71,6 +73,7 @@ def test_a_command_with_nothing_to_train_leaves_the_shared_files_alone(tmp_path)
     assert "toy/conv/seed-0/run.json" not in shared[1].read_text()
 
 
+@pytest.mark.slow  # parses MNIST
 def test_mnist_5k_is_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
     from coursework.data import named
 

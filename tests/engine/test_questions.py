@@ -86,6 +86,7 @@ def shifted_npz(tmp_path_factory) -> tuple:
     return path, arrays
 
 
+@pytest.mark.slow  # trains
 def test_preprocessing_is_fitted_on_the_training_split_only(tmp_path, shifted_npz):
     path, arrays = shifted_npz
     spec = toy_spec(

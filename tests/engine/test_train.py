@@ -19,6 +19,7 @@ from tests.helpers import metric_columns, run_cli, toy_spec
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # trains
 def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
     spec = toy_spec(tmp_path, f"npz:{tiny_npz}", epochs=3)
     assert run_cli("--results", tmp_path / "r", "run", spec, "--seeds", "0,1") == 0
@@ -58,6 +59,7 @@ def test_run_writes_history_run_json_and_summary(tmp_path, tiny_npz):
     assert (out / "run.json").stat().st_mtime_ns != before
 
 
+@pytest.mark.slow  # trains twice
 def test_same_seed_gives_identical_history(tmp_path, tiny_npz):
     spec = toy_spec(
         tmp_path,
@@ -76,6 +78,7 @@ def test_same_seed_gives_identical_history(tmp_path, tiny_npz):
     assert len(metric_columns(ha)) == 3
 
 
+@pytest.mark.slow  # trains
 def test_builder_trains_on_64x64x3_two_classes(tmp_path, rgb_npz):
     spec = toy_spec(
         tmp_path,
@@ -93,6 +96,7 @@ def test_builder_trains_on_64x64x3_two_classes(tmp_path, rgb_npz):
     assert rec["dataset"]["input_shape"] == [64, 64, 3] and rec["dataset"]["num_classes"] == 2
 
 
+@pytest.mark.slow  # trains
 def test_diverging_run_is_recorded_and_the_next_completes(tmp_path, tiny_npz):
     spec = toy_spec(
         tmp_path,
@@ -114,6 +118,7 @@ def test_diverging_run_is_recorded_and_the_next_completes(tmp_path, tiny_npz):
     assert summary["fine"]["status"] == "complete"
 
 
+@pytest.mark.slow  # trains
 def test_failed_run_is_recorded_others_go_on_and_exit_is_nonzero(tmp_path, tiny_npz):
     spec = toy_spec(
         tmp_path,
@@ -202,6 +207,7 @@ def test_describe_conv(profile, capsys):
         assert params in out
 
 
+@pytest.mark.slow  # trains
 def test_a_run_another_process_is_training_is_left_alone(tmp_path, tiny_npz, capsys):
     """Two `run` commands over the same runs (or a Slurm task beside one) never train the same
     run folder at once: the second skips the run the first holds."""

@@ -28,6 +28,7 @@ def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
     assert [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
 
 
+@pytest.mark.slow  # runs the lab book
 def test_make_submission_runs_the_lab_book_on_a_question_of_the_paper_built_as_it_is(tmp_path):
     """The lab book run to be handed in: its question one of the paper's (the paper's first
     where the book's is not), and its report cell told not to build the paper again (a

@@ -143,6 +143,7 @@ def usu_folder(base: Path, shape=(64, 64, 3)) -> Path:
     return folder
 
 
+@pytest.mark.slow  # trains
 def test_usu_pickles_with_one_hot_targets_train(tmp_path):
     folder = usu_folder(tmp_path)
     ds = data.load(f"pickles:{folder}")

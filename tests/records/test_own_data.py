@@ -40,6 +40,7 @@ STARTS_HIGH = {
 }
 
 
+@pytest.mark.slow  # trains
 def test_a_run_that_starts_high_completes(tmp_path, rgb_npz):
     spec = toy_spec(
         tmp_path,
@@ -107,6 +108,7 @@ def test_each_data_check_is_one_error_before_any_run(tmp_path, rgb_npz, case, wo
     assert not list((tmp_path / "r").rglob("run.json"))  # nothing trained, nothing recorded
 
 
+@pytest.mark.slow  # trains
 def test_spec_path_that_is_a_folder_and_a_byte_order_mark(tmp_path, tiny_npz, capsys):
     assert cli.main(["--results", str(tmp_path / "r"), "run", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
@@ -154,6 +156,7 @@ def monkeypatch_module():
     mp.undo()
 
 
+@pytest.mark.slow  # trains (trained)
 def test_a_folder_of_pngs_trains_and_its_class_names_go_everywhere(trained, tmp_path):
     res, folder = trained
     rec = json.loads((folder / "run.json").read_text())
@@ -171,6 +174,7 @@ def test_a_folder_of_pngs_trains_and_its_class_names_go_everywhere(trained, tmp_
     assert cached == []  # the cache is not written into the images' folder
 
 
+@pytest.mark.slow  # trains (trained)
 def test_predict_reproduces_the_test_accuracy_of_the_run(trained, tmp_path, capsys):
     res, folder = trained
     from coursework.data import datasets as data
@@ -187,6 +191,7 @@ def test_predict_reproduces_the_test_accuracy_of_the_run(trained, tmp_path, caps
     assert all(0.5 <= float(r["probability"]) <= 1 for r in rows)
 
 
+@pytest.mark.slow  # trains (trained)
 def test_predict_image_files_and_evaluate(trained, photos, tmp_path, capsys):
     _, folder = trained
     files = sorted((photos / "bee").glob("*.png"))[:2]

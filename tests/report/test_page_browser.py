@@ -17,7 +17,8 @@ import pytest
 
 from coursework.report import page_html
 from coursework.verify import marks_page, sheets
-from tests.report.test_page import RUNS, fake_set, fake_sheet, paper_set
+from tests.recorded import RUNS, fake_set, paper_set
+from tests.report.test_page import fake_sheet
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [

@@ -22,7 +22,7 @@ from coursework.report.figstyle import COLUMN, SMALLEST
 from coursework.report.plots import all_figures
 from coursework.report.settings import PLACEHOLDER_AUTHOR, read_settings
 from coursework.runtime import backend
-from tests.helpers import FC_AND_CONV, needs_tex, toy_spec
+from tests.helpers import copied, needs_tex
 
 pytestmark = pytest.mark.slow  # builds LaTeX papers from trained results
 
@@ -43,15 +43,10 @@ def pdf_pages(pdf: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def toy(tmp_path_factory, tiny_npz):
-    """Two toy questions with three seeds, figures drawn."""
+def toy(tmp_path_factory, trained_results):
+    """Two toy questions with three seeds (the session's trained set), figures drawn."""
     tmp = tmp_path_factory.mktemp("paper")
-    res = tmp / "results"
-    for name in ("toya", "toyb"):
-        spec = toy_spec(
-            tmp, f"npz:{tiny_npz}", name=name, epochs=2, seeds="[0, 1, 2]", runs=FC_AND_CONV
-        )
-        assert cli.main(["--results", str(res), "run", str(spec)]) == 0
+    res = copied(trained_results, tmp / "results")
     all_figures(ResultsSet(res, "quick"))
     return res, tmp
 
@@ -104,7 +99,7 @@ def test_a_course_class_given_by_path_is_used(toy, tmp_path):
     assert "MYCOURSE CLASS IN USE" in text and "With a course class" in text
     assert "mycourse.cls" in zipfile.ZipFile(rdir / report.OVERLEAF).namelist()
     # one column here: the figures are drawn for a column and printed at 0.6 of the text
-    assert "\\cwfigwidth" in (rdir / "toya.tex").read_text()
+    assert "\\cwfigwidth" in (rdir / "toy.tex").read_text()
 
 
 @needs_tex
@@ -174,11 +169,11 @@ def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_
     nothing cited there is no empty reference list."""
     res, _ = toy
     prose = tmp_path / "prose"
-    (prose / "toya").mkdir(parents=True)
-    (prose / "toya" / "motivation.tex").write_text(
+    (prose / "toy").mkdir(parents=True)
+    (prose / "toy" / "motivation.tex").write_text(
         "% \\cite{in-a-comment} is no citation\nAs in \\cite{nielsen2015}, conv nets win.\n"
     )
-    (prose / "toya" / "research_question.tex").write_text("MY OWN QUESTION, in my words?\n")
+    (prose / "toy" / "research_question.tex").write_text("MY OWN QUESTION, in my words?\n")
     settings = tmp_path / "report.toml"
     settings.write_text(f'bibliography = "{ROOT / "report_templates/references.bib"}"\n')
     pdf = report.build(ResultsSet(res, "quick"), prose_root=prose, settings=read_settings(settings))
@@ -188,7 +183,7 @@ def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_
     assert "Neural Networks and Deep Learning" in text and "References" in text
     assert "[1]" in text and "[?]" not in text
     assert "MY OWN QUESTION, in my words?" in text
-    assert text.count("Does the pipeline work?") == 1  # toyb's, from its spec; not toya's
+    assert text.count("Does the pipeline work?") == 1  # toyb's, from its spec; not toy's
     folder = tmp_path / "overleaf"
     zipfile.ZipFile(pdf.parent / report.OVERLEAF).extractall(folder)
     proc = subprocess.run(
@@ -212,7 +207,7 @@ def test_the_shipped_bibliography_cites_and_your_own_research_question_replaces_
     )
     assert "Neural Networks and Deep Learning" in again and "MY OWN QUESTION" in again
     # nothing cited: no bibliography at all (an empty one prints a bare "References")
-    (prose / "toya" / "motivation.tex").write_text("No citation here.\n")
+    (prose / "toy" / "motivation.tex").write_text("No citation here.\n")
     pdf = report.build(ResultsSet(res, "quick"), prose_root=prose, settings=read_settings(settings))
     assert "\\bibliography{" not in (pdf.parent / "report.tex").read_text()
 
@@ -282,20 +277,20 @@ def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
     rdir = res / "quick/report"
     rdir.mkdir(parents=True, exist_ok=True)
     (rdir / "report.pdf").write_bytes(b"%PDF-1.5 stand-in")
-    assert list((res / "quick/toya/fc/seed-0").glob("*.keras"))  # there are weights to leave
+    assert list((res / "quick/toy/fc/seed-0").glob("*.keras"))  # there are weights to leave
     out = tmp_path / "submission"
     assert cli.main(["--results", str(res), "submission", "--out", str(out), "--no-notebook"]) == 0
     names = zipfile.ZipFile(tmp_path / "submission.zip").namelist()
     assert "submission/report.pdf" in names and "submission/LISTING.txt" in names
     assert "submission/code/coursework/engine/run.py" in names
-    assert "submission/results/quick/toya/fc/seed-2/history.csv" in names
+    assert "submission/results/quick/toy/fc/seed-2/history.csv" in names
     assert "submission/results/quick/stats.csv" in names
     assert not [n for n in names if n.endswith((".h5", ".keras"))]
     # a results folder without weights: the records, predictions, specs, manifest, report
     for name in (
-        "toya/fc/seed-0/run.json",
-        "toya/fc/seed-0/predictions.npz",
-        "toya/spec.toml",
+        "toy/fc/seed-0/run.json",
+        "toy/fc/seed-0/predictions.npz",
+        "toy/spec.toml",
         "MANIFEST.json",
         "report/report.pdf",
     ):
@@ -313,12 +308,12 @@ def test_submission_lists_what_is_unwritten_in_the_report_it_hands_in(toy, tmp_p
     report has them (its Overleaf sources), not as the files are now."""
     res, _ = toy
     root = tmp_path / "prose"
-    (root / "toya").mkdir(parents=True)
-    (root / "toya" / "motivation.tex").write_text("Written before the report was built.\n")
+    (root / "toy").mkdir(parents=True)
+    (root / "toy" / "motivation.tex").write_text("Written before the report was built.\n")
     settings = tmp_path / "report.toml"
     settings.write_text(f'author = "{PLACEHOLDER_AUTHOR}"\n')
     report.render(ResultsSet(res, "quick"), root, read_settings(settings))
-    (root / "toya" / "discussion.tex").write_text("Written after it: not handed in.\n")
+    (root / "toy" / "discussion.tex").write_text("Written after it: not handed in.\n")
     (res / "quick/report/report.pdf").write_bytes(b"%PDF-1.5 stand-in")
     capsys.readouterr()
     assert (
@@ -341,7 +336,7 @@ def test_submission_lists_what_is_unwritten_in_the_report_it_hands_in(toy, tmp_p
     assert set(listed) == {
         "author",
         "abstract",
-        "toya/discussion",
+        "toy/discussion",
         "toyb/motivation",
         "toyb/discussion",
     }, out
@@ -375,7 +370,7 @@ def test_body_figures_are_drawn_at_column_width_with_legible_text(toy):
     import matplotlib.pyplot as plt
 
     for kind in ("comparison", "val", "published"):
-        path = res / "quick/figures" / f"toya-{kind}.pdf"
+        path = res / "quick/figures" / f"toy-{kind}.pdf"
         if not path.exists():
             continue
         box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", path.read_bytes())

@@ -116,6 +116,7 @@ def test_pdf_has_questions_and_every_test_accuracy_escaped_safely(toy_results):
     assert "\\cwset{toy/fc}{test}" in numbers
 
 
+@pytest.mark.slow  # trains (toy_results)
 @needs_tex
 def test_prose_edits_survive_and_show(toy_results):
     res, tmp = toy_results
@@ -131,6 +132,7 @@ def test_prose_edits_survive_and_show(toy_results):
     assert "??" not in text
 
 
+@pytest.mark.slow  # trains (toy_results)
 @needs_tex
 def test_latex_error_shows_the_offending_line(toy_results):
     res, tmp = toy_results
@@ -143,6 +145,7 @@ def test_latex_error_shows_the_offending_line(toy_results):
     assert "Undefined control sequence" in msg and len(msg.splitlines()) < 30
 
 
+@pytest.mark.slow  # trains (toy_results)
 def test_a_result_of_no_run_stops_the_report_with_file_line_and_nearest_name(
     toy_results, tmp_path, capsys
 ):
@@ -170,6 +173,7 @@ def test_a_result_of_no_run_stops_the_report_with_file_line_and_nearest_name(
     assert not (res / "quick" / "report" / "report.tex").exists()  # stopped before writing
 
 
+@pytest.mark.slow  # trains (toy_results)
 def test_result_names_are_exactly_the_macros_of_numbers_tex(toy_results):
     """What \\result accepts is what numbers.tex defines (keys made by macro_key: the run
     'a&b_%$#{}~^\\\\' is toy/ab); each wrong question, run, field or shape is named with the
@@ -230,6 +234,7 @@ def as_shipped(path: Path) -> bool:
     return git("log", "-1", "--format=%ae", "--", path.name).stdout.strip() == first
 
 
+@pytest.mark.slow  # trains (toy_results)
 @needs_tex
 def test_unwritten_prose_and_a_placeholder_author_still_build_and_are_listed(
     toy_results, tmp_path, capsys

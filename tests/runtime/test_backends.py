@@ -59,6 +59,7 @@ def cli_in(env: dict, *args) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # every command in a new process, verify's re-run included
 @pytest.mark.skipif(backend.current() != "jax", reason="runs in the JAX pass (BACKEND=jax)")
 def test_jax_backend_needs_no_tensorflow(tmp_path, tiny_npz):
     """Every command works on JAX where `import tensorflow` fails."""
@@ -101,6 +102,7 @@ def test_jax_backend_needs_no_tensorflow(tmp_path, tiny_npz):
     assert json.loads((r / "bench.json").read_text())["results"][0]["backend"] == "jax"
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
 def test_torch_backend_trains_a_conv_question_run(tmp_path):
     env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(ROOT)}

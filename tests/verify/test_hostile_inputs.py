@@ -311,6 +311,7 @@ def test_predictions_as_the_template_writes_them_read_as_numpy_reads_them(tmp_pa
     assert shown["classes"] == [f"c{i}" for i in range(10)] and len(shown["images"]) == 3
 
 
+@pytest.mark.slow  # writes 256 MiB
 def test_a_predictions_zip_bomb_does_not_inflate_in_the_marker(tmp_path):
     size = 256 << 20  # 256 MiB of zeros, a few hundred kB compressed
     npz_declaring(tmp_path / "predictions.npz", (size // 4,), data=size)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from coursework.analysis import checks, manifest
+from coursework.analysis import aggregates, checks, manifest
 from coursework.commands import cli
 from coursework.records import layout, locks, results, storage
 from coursework.records.layout import ResultsSet
@@ -23,17 +23,30 @@ from coursework.report import render as report
 from coursework.runtime import backend
 from coursework.verify import integrity as verify
 from coursework.verify import rerun
-from tests.helpers import FC_AND_CONV, in_progress, toy_spec
+from tests.helpers import FC_AND_CONV, copied, in_progress, toy_spec
 
 
 @pytest.fixture(scope="module")
-def submitted(tmp_path_factory, tiny_npz) -> Path:
-    """A results folder as a student submits it: 2 runs x 3 seeds, summary, stats,
-    ensembles, report .tex files and the manifest."""
+def submitted(tmp_path_factory, trained_results) -> Path:
+    """A results folder as a student submits it: 2 runs x 3 seeds (question toy of the
+    session's trained set), summary, stats, ensembles, report .tex files and the manifest."""
     tmp = tmp_path_factory.mktemp("verify")
-    spec = toy_spec(tmp, f"npz:{tiny_npz}", FC_AND_CONV, seeds="[0, 1, 2]")
-    res = tmp / "results"
-    assert cli.main(["--results", str(res), "run", str(spec)]) == 0
+    res = copied(trained_results, tmp / "results", questions=("toy",))
+    report.render(ResultsSet(res, "quick"), prose_root=tmp / "prose")
+    with locks.locked(ResultsSet(res, "quick")):
+        manifest.write(ResultsSet(res, "quick"))
+    return res
+
+
+@pytest.fixture(scope="module")
+def handed(tmp_path_factory) -> Path:
+    """The same, of the checked-in results set (tests.recorded: trained by the engine, no
+    weights), its report and manifest written here: what the checks that re-train nothing
+    read, with no training."""
+    from tests.recorded import RECORDED
+
+    tmp = tmp_path_factory.mktemp("handed")
+    res = copied(RECORDED, tmp / "results", questions=("toy",))
     report.render(ResultsSet(res, "quick"), prose_root=tmp / "prose")
     with locks.locked(ResultsSet(res, "quick")):
         manifest.write(ResultsSet(res, "quick"))
@@ -41,11 +54,15 @@ def submitted(tmp_path_factory, tiny_npz) -> Path:
 
 
 @pytest.fixture
-def copy(submitted, tmp_path) -> Path:
-    """A fresh copy of the submitted results to tamper with."""
-    dest = tmp_path / "results"
-    shutil.copytree(submitted, dest)
-    return dest
+def copy(handed, tmp_path) -> Path:
+    """A fresh copy of the handed-in results to tamper with."""
+    return copied(handed, tmp_path / "results")
+
+
+@pytest.fixture
+def trained_copy(submitted, tmp_path) -> Path:
+    """A fresh copy of the results trained in this session: for the checks that re-train."""
+    return copied(submitted, tmp_path / "results")
 
 
 def failures(res: Path, **kw) -> list[checks.Row]:
@@ -96,6 +113,7 @@ def test_manifest_lists_every_file_with_hash_and_provenance(submitted):
     assert man["command"]
 
 
+@pytest.mark.slow
 def test_run_json_records_the_training_settings(submitted):
     rec = storage.read_json(submitted / "quick/toy/fc/seed-0/run.json")
     assert rec["determinism"]["op_determinism"] is True  # the default without a GPU
@@ -107,12 +125,13 @@ def test_run_json_records_the_training_settings(submitted):
 # --------------------------------------------------------------------------- verify
 
 
-def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
-    rows = verify.verify(ResultsSet(copy, "quick"), sample=2)
+@pytest.mark.slow
+def test_untouched_results_pass_and_rerun_is_byte_identical(trained_copy):
+    rows = verify.verify(ResultsSet(trained_copy, "quick"), sample=2)
     assert all(r.ok for r in rows), [r for r in rows if not r.ok]
     reruns = [r for r in rows if r.check.startswith("re-run history")]
     assert len(reruns) == 2 and all("byte-identical" in r.check for r in reruns)
-    written = storage.read_csv(copy / "quick" / "verification.csv")
+    written = storage.read_csv(trained_copy / "quick" / "verification.csv")
     assert len(written) == len(rows) and written[0].keys() >= {
         "run",
         "seed",
@@ -123,10 +142,11 @@ def test_untouched_results_pass_and_rerun_is_byte_identical(copy):
     }
 
 
-def test_report_gets_a_reproducibility_appendix(copy, tmp_path):
-    rows = verify.verify(ResultsSet(copy, "quick"), sample=1)
-    report.render(ResultsSet(copy, "quick"), prose_root=tmp_path / "prose")
-    tex = (copy / "quick/report/report.tex").read_text()
+@pytest.mark.slow
+def test_report_gets_a_reproducibility_appendix(trained_copy, tmp_path):
+    rows = verify.verify(ResultsSet(trained_copy, "quick"), sample=1)
+    report.render(ResultsSet(trained_copy, "quick"), prose_root=tmp_path / "prose")
+    tex = (trained_copy / "quick/report/report.tex").read_text()
     files = sum(r.check == "file sha256" for r in rows)
     assert f"file sha256 & {files} & {files} \\\\" in tex
     assert (
@@ -153,13 +173,14 @@ def test_the_appendix_leaves_out_a_verification_older_than_the_results(copy, tmp
     )
 
 
-def test_verify_re_trains_the_papers_questions_and_says_which(copy, capsys):
+@pytest.mark.slow
+def test_verify_re_trains_the_papers_questions_and_says_which(trained_copy, capsys):
     """Runs of a question outside the paper (report/numbers.json: toy) are checked, not
     re-trained; the appendix's count is of the paper's runs."""
-    shutil.copytree(copy / "quick/toy", copy / "quick/other")
-    for path in (copy / "quick/other").glob("*/seed-*/run.json"):
+    shutil.copytree(trained_copy / "quick/toy", trained_copy / "quick/other")
+    for path in (trained_copy / "quick/other").glob("*/seed-*/run.json"):
         path.write_text(json.dumps({**json.loads(path.read_text()), "question": "other"}))
-    rs = ResultsSet(copy, "quick")
+    rs = ResultsSet(trained_copy, "quick")
     assert {p.parts[-4] for p in rerun.rerun_jobs(rs, None, None)} == {"toy", "other"}
     rows = verify.verify(rs, sample=3)
     retrained = {r.run.split("/")[0] for r in rows if r.check.startswith("re-run")}
@@ -176,13 +197,13 @@ def test_edited_history_digit_fails_naming_the_file(copy):
 
 
 @pytest.mark.slow
-def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(copy):
-    path = copy / "quick/toy/conv/seed-0/history.csv"
+def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(trained_copy):
+    path = trained_copy / "quick/toy/conv/seed-0/history.csv"
     bump_digit(path, "\n1,")  # epoch 1's loss: no summary field depends on it
-    with locks.locked(ResultsSet(copy, "quick")):
-        manifest.write(ResultsSet(copy, "quick"))
-    assert failures(copy) == []  # the files agree with each other...
-    bad = failures(copy, question="toy", rerun=True)
+    with locks.locked(ResultsSet(trained_copy, "quick")):
+        manifest.write(ResultsSet(trained_copy, "quick"))
+    assert failures(trained_copy) == []  # the files agree with each other...
+    bad = failures(trained_copy, question="toy", rerun=True)
     assert [(r.run, r.seed, r.file) for r in bad] == [
         ("toy/conv", "0", "toy/conv/seed-0/history.csv")
     ]
@@ -193,7 +214,7 @@ def test_edited_summary_cell_fails_naming_the_file(copy):
     path = copy / "quick/summary.csv"
     rows = storage.read_csv(path)
     cell = rows[3]["test_accuracy"]
-    i = next(i for i in range(3, len(cell)) if cell[i].isdigit())
+    i = next(i for i in range(2, len(cell)) if cell[i].isdigit())  # after "0."
     rows[3]["test_accuracy"] = cell[:i] + str((int(cell[i]) + 1) % 10) + cell[i + 1 :]
     storage.write_csv(path, results.SUMMARY_COLUMNS, rows)
     bad = failures(copy)
@@ -262,27 +283,28 @@ def test_run_json_from_another_version_is_refused_naming_file_and_version(copy, 
 # --------------------------------------------------------------------------- statistics
 
 
-def test_stats_csv_and_report_say_what_is_within_noise(submitted):
-    rows = storage.read_csv(submitted / "quick/stats.csv")
+def test_stats_csv_and_report_say_what_is_within_noise(handed):
+    rows = storage.read_csv(handed / "quick/stats.csv")
     assert [(r["run"], r["baseline"]) for r in rows] == [("fc", "fc"), ("conv", "fc")]
-    summary = [r for r in storage.read_csv(submitted / "quick/summary.csv") if r["run"] == "conv"]
+    summary = [r for r in storage.read_csv(handed / "quick/summary.csv") if r["run"] == "conv"]
     acc = [float(r["test_accuracy"]) for r in summary]
     fc = [
         float(r["test_accuracy"])
-        for r in storage.read_csv(submitted / "quick/summary.csv")
+        for r in storage.read_csv(handed / "quick/summary.csv")
         if r["run"] == "fc"
     ]
     conv = rows[1]
     assert float(conv["mean"]) == pytest.approx(np.mean(acc))
     assert float(conv["p_value"]) == pytest.approx(sps.ttest_ind(acc, fc, equal_var=False).pvalue)
     assert conv["within_noise"] == ("yes" if float(conv["p_value"]) >= 0.05 else "no")
-    tex = (submitted / "quick/report/toy.tex").read_text()
+    tex = (handed / "quick/report/toy.tex").read_text()
     assert "95\\% CI" in tex and ("Within noise" in tex or "Beyond noise" in tex)
 
 
 # --------------------------------------------------------------------------- robustness
 
 
+@pytest.mark.slow  # builds the network
 def test_disk_full_during_training_stops_with_one_error(tmp_path, tiny_npz, monkeypatch, capsys):
     from coursework.engine import claimed
 
@@ -349,6 +371,7 @@ def test_manifest_records_the_lock_and_verify_notes_other_versions(copy, monkeyp
     assert "keras 3.0 (lock 9.9)" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_runs_never_trained_are_a_note_not_a_failure(tmp_path, tiny_npz, capsys):
     """Results may hold some of a question's runs (`run --only`): verify passes and says which
     runs of the spec are not there; a run deleted after the manifest listed it still fails."""
@@ -361,6 +384,22 @@ def test_runs_never_trained_are_a_note_not_a_failure(tmp_path, tiny_npz, capsys)
     assert "note: not trained: toy/conv: no run.json for seed 0, 1" in out
     shutil.rmtree(res / "quick/toy/fc/seed-1")
     bad = [r for r in verify.verify(ResultsSet(res, "quick"), do_rerun=False) if not r.ok]
+    assert {(r.check, r.run, r.seed) for r in bad} >= {("missing run", "toy/fc", "1")}
+
+
+def test_a_run_missing_from_the_results_is_a_note_and_a_deleted_listed_run_fails(recorded, capsys):
+    """The same on the recorded set, no training: its conv never trained (the shared files
+    written without it, as `run --only fc` leaves them) is a note; a listed seed deleted
+    fails."""
+    rs = ResultsSet(recorded, "quick")
+    shutil.rmtree(recorded / "quick/toy/conv")
+    shutil.rmtree(rs.report_dir())  # no paper built
+    aggregates.write_aggregates(rs)
+    assert cli.main(["--results", str(recorded), "verify", "--no-rerun"]) == 0
+    out = capsys.readouterr().out
+    assert "note: not trained: toy/conv: no run.json for seed 0, 1, 2" in out
+    shutil.rmtree(recorded / "quick/toy/fc/seed-1")
+    bad = [r for r in verify.verify(rs, do_rerun=False) if not r.ok]
     assert {(r.check, r.run, r.seed) for r in bad} >= {("missing run", "toy/fc", "1")}
 
 
