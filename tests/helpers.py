@@ -216,3 +216,15 @@ def copied(src: Path, dest: Path, questions: tuple[str, ...] | None = None) -> P
                 shutil.rmtree(rs.question_dir(q))
             aggregates.write_aggregates(rs)
     return dest
+
+
+# the settings every run.json's config has (a spec always resolves them): for records by hand
+CONFIG = {
+    "dataset": "mnist-5k",
+    "builder": "conv:build",
+    "optimizer": "sgd",
+    "learning_rate": 0.1,
+    "batch_size": 32,
+    "epochs": 5,
+    "seeds": [0],
+}

@@ -173,6 +173,12 @@ NOT_RECORDS = {
     ("coursework/verify/inspection.py", "out"): "the JSON a re-run is handed, being cut down",
     ("coursework/verify/overleaf.py", "answer or {}"): "a sandboxed check's answer",
     ("coursework/verify/retraining.py", "answer"): "a sandboxed re-run's answer",
+    ("coursework/records/validate.py", "rule_of(f)"): "a schema field's rule: its message",
+    ("coursework/records/validate.py", "found"): "a [tune] table's keys",
+    ("coursework/records/validate.py", "TuneTable.model_fields"): "pydantic's fields, by name",
+    ("coursework/records/validate.py", "rule_of(TuneTable.model_fields['seed'])"): (
+        "a schema field's rule: its message"
+    ),
 }
 
 

@@ -12,7 +12,7 @@ from coursework.records import layout, runs, storage
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
 from coursework.records.record import RunRecord
-from tests.helpers import FC_AND_CONV, run_cli, toy_spec
+from tests.helpers import CONFIG, FC_AND_CONV, run_cli, toy_spec
 
 
 def toy_run(tmp_path, **config):
@@ -52,7 +52,7 @@ def test_differences_say_what_changed_in_a_persons_words(tmp_path):
 def a_record(**fields) -> RunRecord:
     """A complete run's record of ``fields`` (the others blank)."""
     given = {"question": "q", "run": "r", "profile": "quick", "seed": 0, "spec_file": ""}
-    parts = {**given, "status": "complete", "config": {}, **fields}
+    parts = {**given, "status": "complete", "config": CONFIG, **fields}
     return RunRecord.from_parts(parts, "a record")
 
 

@@ -21,7 +21,7 @@ from coursework.records.record import RunRecord, Tuned
 from coursework.records.results import SeedResult
 from coursework.report import drawings, figstyle, plots, styles
 from coursework.report.figstyle import COLUMN, SMALLEST, WIDE
-from tests.helpers import run_cli, toy_spec
+from tests.helpers import CONFIG, run_cli, toy_spec
 
 MOST = 6  # runs in one panel at most
 KEYS = {"validation", "training"}  # the legend's entries that name no run
@@ -65,7 +65,7 @@ def fake_runs(
             ]
             parts = {"question": "q", "run": name, "profile": "quick", "seed": seed}
             metrics = {"test_accuracy": float(acc[-1] - 0.01)}
-            parts |= {"status": "complete", "spec_file": "", "config": {}, "metrics": metrics}
+            parts |= {"status": "complete", "spec_file": "", "config": CONFIG, "metrics": metrics}
             rec = RunRecord.from_parts(parts, name)
             if name in tuned:
                 rec = rec.with_(tuned=Tuned.of_best({"params": {"learning_rate": 0.1}, "trial": 3}))

@@ -21,6 +21,7 @@ from coursework.records.errors import ReportError, ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.report import submission
 from coursework.report.submission import LISTING, read_listing
+from tests.helpers import CONFIG
 
 SET = "quick"
 
@@ -51,7 +52,7 @@ def project(tmp_path) -> tuple[Path, Path]:
         run.mkdir(parents=True)
         (run / layout.HISTORY).write_text(f"epoch,loss\n1,2.{seed}\n")
         parts = {"question": q, "run": "fc", "seed": seed, "profile": "quick", "spec_file": ""}
-        parts |= {"status": "failed", "config": {}}  # no result: none of the page's numbers
+        parts |= {"status": "failed", "config": CONFIG}  # no result: none of the page's numbers
         storage.write_record(run / layout.RECORD, record.RunRecord.from_parts(parts, run))
         (run / layout.BEST_WEIGHTS).write_bytes(b"weights: never handed in")
     storage.write_csv(

@@ -29,7 +29,7 @@ from coursework.verify import folders, handed, marks_page, sheets
 from coursework.verify.changes import changes
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import Verdict, whole
-from tests.helpers import write_files
+from tests.helpers import CONFIG, write_files
 
 # ----------------------------------------------------------------------------- code changed
 
@@ -37,7 +37,9 @@ from tests.helpers import write_files
 def a_record(**fields) -> RunRecord:
     """A complete run's record of ``fields`` (the others blank)."""
     given = {"question": "q", "run": "run", "profile": "quick", "seed": 0, "spec_file": ""}
-    return RunRecord.from_parts({**given, "status": "complete", "config": {}, **fields}, "a record")
+    return RunRecord.from_parts(
+        {**given, "status": "complete", "config": CONFIG, **fields}, "a record"
+    )
 
 
 def template_repo(root: Path, files: dict[str, bytes]) -> str:
@@ -323,7 +325,7 @@ from coursework.records.record import RunRecord
 from coursework.records.results import SeedResult
 from coursework.report import page
 parts = {{"question": "q", "run": "run", "profile": "quick", "seed": 0, "spec_file": ""}}
-parts |= {{"status": "complete", "config": {{}}, "metrics": {{"test_accuracy": 0.5}}}}
+parts |= {{"status": "complete", "config": {CONFIG!r}, "metrics": {{"test_accuracy": 0.5}}}}
 seed = SeedResult(0, RunRecord.from_parts(parts, "a record"), [], Path({str(tmp_path)!r}))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 got = page.appendix({{"q/run": [seed]}})
