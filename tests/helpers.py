@@ -25,7 +25,7 @@ needs_tex = pytest.mark.skipif(
 )
 # slow on JAX alone: Keras's ops run eagerly there, each compiled on its first call (seconds
 # where TensorFlow takes a fraction of one); `make test-fast BACKEND=jax` leaves it out
-slow_on_jax = pytest.mark.slow if backend.current() == "jax" else pytest.mark.usefixtures()
+slow_on_jax = pytest.mark.slow if backend.current() == "jax" else (lambda test: test)
 # a test that trains, builds and marks a submission: once, in the TensorFlow pass (a re-run
 # uses the backend the run recorded), with TeX and bubblewrap
 MARKING_TESTS = [
