@@ -146,7 +146,7 @@ def handed_in_zip(folder: Path, spec: Path) -> Path:
 
 def in_progress(src: Path, dest: Path, record: str = "absent", epochs: int = 1) -> Path:
     """``dest``: the seed folder ``src`` as the engine leaves a run part-way through training
-    (``engine/run.py``): ``history.csv`` with its first ``epochs`` rows, the training state in
+    (``engine/seed_run.py``): ``history.csv`` with its first ``epochs`` rows, the training state in
     ``backup/``, no weights, predictions or ``run.json`` yet. ``record="running"``: a
     ``run.json`` that says so (the engine writes none until the run ends)."""
     dest.mkdir(parents=True)

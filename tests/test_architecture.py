@@ -174,10 +174,10 @@ def test_only_the_results_module_globs_the_results_folder():
         "project.py": ["(root / name).rglob"],
         "images.py": ["folder.iterdir", "c.rglob"],
         "formats.py": ["path.iterdir"],
-        "runs.py": ["backup.iterdir"],  # a run folder's own backup, named by layout.py
+        "run_folders.py": ["backup.iterdir"],  # a run folder's own backup, named by layout.py
         # a marker's folder of zips, and an unpacked submission (not a results folder)
         "mark.py": ["path.glob"],
-        "handed.py": ["files.iterdir", "root.rglob", "code.rglob", "root.rglob"],
+        "contents.py": ["files.iterdir", "root.rglob", "code.rglob", "root.rglob"],
         "sheets.py": ["(marking).iterdir"],
     }  # the marking folder's sheets
     for path in PACKAGE.rglob("*.py"):

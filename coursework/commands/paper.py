@@ -155,7 +155,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_retrain(args: argparse.Namespace) -> int:
     from coursework.records import layout, storage
     from coursework.runtime import backend
-    from coursework.verify.rerun import retrain
+    from coursework.verify.reproduce import retrain
 
     backend.check_installed()
     backend.configure(deterministic=True)  # as make verify: byte identity needs it

@@ -53,13 +53,13 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Train: a :class:`~coursework.engine.request.TrainRequest` of the command line, carried
-    out by :func:`coursework.engine.jobs.train` (the specs and the backend checked before
+    out by :func:`coursework.engine.trainer.train` (the specs and the backend checked before
     Keras is imported)."""
     from coursework.engine.request import TrainRequest
 
     request = TrainRequest.from_args(args)
     loaded = request.load()
-    from coursework.engine.jobs import train
+    from coursework.engine.trainer import train
 
     return train(request, loaded).code
 
@@ -84,7 +84,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     backend.check_installed()
     from coursework.commands import planning
     from coursework.engine import estimate
-    from coursework.engine import jobs as jobs_
+    from coursework.engine import trainer as jobs_
     from coursework.engine.calibrate import Calibrations
     from coursework.engine.job import plan
 

@@ -1,6 +1,6 @@
 """One job under its claim: what comes before its training (where it trains, its key), the
 training itself (``failed`` on an error of the run), and what comes after (its record, the
-swap with the run it replaces, the summary). A seed trained alone (:mod:`.jobs`) and seeds
+swap with the run it replaces, the summary). A seed trained alone (:mod:`.trainer`) and seeds
 trained together (:func:`train_packed`) go through the same steps."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 from coursework.engine import calibrate, events
 from coursework.engine.context import RunContext
 from coursework.engine.job import Job, dataset, job_key, state
-from coursework.engine.run import record, train_one
-from coursework.records import layout, locks, results, runs, storage
+from coursework.engine.seed_run import record, train_one
+from coursework.records import layout, locks, results, run_folders, storage
 from coursework.records import spec as specs
 from coursework.records.errors import ResultsError
 from coursework.records.record import RunRecord, Status, Tuned
@@ -33,7 +33,7 @@ def start(job: Job, head: str, force: bool) -> tuple[Path, dict[str, Any]] | Non
     folder, or beside a complete or stale run, which it replaces when it completes) with its
     key digest written there; None where it is complete (and not ``force``)."""
     out = job.out
-    runs.recover_run(out)
+    run_folders.recover_run(out)
     now = state(job, claimed=True)
     if now.kind == Status.COMPLETE and not force:
         events.say(f"{head}: complete, skipped (FORCE=1 / --force trains it again)")
@@ -91,7 +91,9 @@ def finish(job: Job, target: Path, key: dict[str, Any], rec: RunRecord, how: How
     out, label = job.out, how.label
     rec = rec.with_(key=key)
     storage.write_record(target / layout.RECORD, rec)
-    runs.clear_leftovers(target)  # a killed earlier try's temporaries: never kept with the run
+    run_folders.clear_leftovers(
+        target
+    )  # a killed earlier try's temporaries: never kept with the run
     # a plan that missed learns from the run
     if rec.status in (Status.COMPLETE, Status.DIVERGED):
         calibrate.observe(
@@ -103,7 +105,7 @@ def finish(job: Job, target: Path, key: dict[str, Any], rec: RunRecord, how: How
         )
     if target != out:
         if rec.status == Status.COMPLETE:
-            runs.replace_run(out)
+            run_folders.replace_run(out)
         else:  # the old run stays: it is what there is
             log.info(
                 f"{label}    note: the new run of {job.name} is {rec.status}; the old "

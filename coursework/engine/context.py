@@ -1,7 +1,7 @@
 """One seed of a run being trained, as one value: what every step of its training reads.
 
 A :class:`RunContext` is made where a seed starts training (:mod:`.claimed`, a tuning trial,
-a re-run through :func:`coursework.engine.jobs.train`) and handed down, instead of the run,
+a re-run through :func:`coursework.engine.trainer.train`) and handed down, instead of the run,
 seed, dataset, folder and label that each function took one by one. :meth:`RunContext.log` is
 how its training speaks: a module's logger whose records carry the run's label (the prefix of
 its progress lines, as printed before) and its question, run and seed.

@@ -4,7 +4,7 @@ Before an epoch: seed its random draws (dropout, augmentation) from (seed, epoch
 the order of its images. After it: validate, append the row to ``history.csv`` (and emit it),
 keep the best weights, save the checkpoint, print the progress line, and judge whether the
 run goes on (divergence, early stopping, a study's pruning). A seed trained alone
-(:func:`coursework.engine.run.fit`) and seeds trained together as one program
+(:func:`coursework.engine.seed_run.fit`) and seeds trained together as one program
 (:mod:`coursework.engine.pack`) go through the same steps, so their records are the same.
 """
 

@@ -1,5 +1,5 @@
 """One job: a run and seed to train, where its results go, its dataset (loaded once per
-process) and where it stands (:class:`State`); what :mod:`.jobs` and the commands that
+process) and where it stands (:class:`State`); what :mod:`.trainer` and the commands that
 plan read before anything trains."""
 
 from __future__ import annotations

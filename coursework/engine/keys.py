@@ -6,7 +6,7 @@ config key but the list of seeds), its seed, its dataset and the content digest 
 data, and the source of its model builder (the builder's module in ``models/`` and every
 ``models/`` module it takes names from). ``run.json`` records it (``key``). A complete run
 whose recorded key equals the one its experiment file gives now is *complete*; one whose key
-differs is *stale*, and ``run`` trains it again (:mod:`coursework.engine.jobs`). The shared
+differs is *stale*, and ``run`` trains it again (:mod:`coursework.engine.trainer`). The shared
 engine (``coursework/``) and the Keras backend are not in the key: a change there is a note
 (``make verify`` re-trains and compares), not a re-train.
 

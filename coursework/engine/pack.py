@@ -24,7 +24,7 @@ import numpy as np
 from coursework.engine import loop
 from coursework.engine.context import RunContext
 from coursework.engine.epochs import SeedEpochs
-from coursework.engine.run import conclude
+from coursework.engine.seed_run import conclude
 from coursework.engine.seeded import prepare
 from coursework.records.record import RunRecord
 

@@ -1,5 +1,5 @@
 """What one ``run`` command asks for, as a value: the CLI, the Slurm tasks and the lab book
-build a :class:`TrainRequest`, and :func:`coursework.engine.jobs.train` carries it out."""
+build a :class:`TrainRequest`, and :func:`coursework.engine.trainer.train` carries it out."""
 
 from __future__ import annotations
 

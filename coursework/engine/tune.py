@@ -151,7 +151,7 @@ def train_trial(
     import keras
 
     from coursework.engine.context import RunContext
-    from coursework.engine.run import record, train_one
+    from coursework.engine.seed_run import record, train_one
 
     shown = ", ".join(
         f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in params.items()

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coursework.records import runs, storage
+from coursework.records import run_folders, storage
 from coursework.records import spec as specs
 from coursework.records.layout import HISTORY, ResultsSet, set_name
 
@@ -50,7 +50,9 @@ class Live:
         return storage.read_csv(path) if path.exists() else []
 
     def complete(self) -> bool:
-        return all(runs.is_complete(self.rs.run_dir(self.question, n, s)) for n, s, _ in self.runs)
+        return all(
+            run_folders.is_complete(self.rs.run_dir(self.question, n, s)) for n, s, _ in self.runs
+        )
 
     def follow(self, event: dict[str, Any]) -> None:
         """Take in one event of the training process: a status line (the backend, the plan, a

@@ -117,7 +117,7 @@ def staging_dir(run_folder: Path) -> Path:
 
 
 def retired_run_dir(run_folder: Path) -> Path:
-    """Where the old run is put aside while :func:`coursework.records.runs.replace_run` puts
+    """Where the old run is put aside while :func:`coursework.records.run_folders.replace_run` puts
     the new one in its place (``.seed-0.old``)."""
     run_folder = Path(run_folder)
     return run_folder.parent / f".{run_folder.name}.old"
@@ -274,7 +274,7 @@ class ResultsSet:
 
     def in_progress_dirs(self) -> list[Path]:
         """The folders of the runs in progress under ``<results>/<set>``
-        (:func:`coursework.records.runs.in_progress`): seeds', seeds' trained again beside
+        (:func:`coursework.records.run_folders.in_progress`): seeds', seeds' trained again beside
         them (``.seed-0.next``), tuning trials'; sorted."""
         base = self.dir()
         if not base.is_dir():

@@ -3,7 +3,7 @@ columns).
 
 Where things are is :mod:`coursework.records.layout` (the only module that knows the layout
 of a results folder), writing and reading :mod:`coursework.records.storage`, locks
-:mod:`coursework.records.locks`, a run folder's life :mod:`coursework.records.runs`: each
+:mod:`coursework.records.locks`, a run folder's life :mod:`coursework.records.run_folders`: each
 name is imported from the module that defines it.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from coursework.records.layout import HISTORY, SUMMARY, ResultsSet
 from coursework.records.record import RunRecord, Status
-from coursework.records.runs import in_progress
+from coursework.records.run_folders import in_progress
 from coursework.records.storage import read_csv, read_record, write_csv
 
 SUMMARY_COLUMNS = [

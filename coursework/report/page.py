@@ -26,12 +26,12 @@ from coursework.records.errors import CourseworkError, ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.records.record import RunRecord, Status, TrainConfig
-from coursework.records.runs import in_progress
+from coursework.records.run_folders import in_progress
 from coursework.report import questions
 from coursework.report.latex import SPEC_CITE
 
 TEXT_LIMIT = 300  # characters of any one string from the results
-MOST_IMAGES = 36  # misclassified images per question (what training keeps, engine/run.py)
+MOST_IMAGES = 36  # misclassified images per question (what training keeps, engine/seed_run.py)
 MOST_CLASSES = 1000  # classes of a confusion matrix drawn (ImageNet's)
 PREDICTION_KEYS = ("y_true", "probs", "mis_index", "mis_images", "class_names")  # the page's
 MOST_EPOCHS = 600  # points per curve; longer histories are thinned (every k-th epoch)

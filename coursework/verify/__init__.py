@@ -1,2 +1,2 @@
 """Verify: ``make verify``. The integrity checks of a results folder (:mod:`.integrity`) and
-the re-training of runs to compare (:mod:`.rerun`)."""
+the re-training of runs to compare (:mod:`.reproduce`)."""

@@ -4,7 +4,7 @@ and what runs on a node (the array job is written and sent by
 
 The marking of each zip (unpacking, reading its files, its LaTeX, its code) stays on the
 marker's machine; each sampled re-run becomes a task file, ``<name>/reruns/NNN.task.json``
-(:func:`coursework.verify.retraining.task_of`: the settings it is handed, the staged code, the
+(:func:`coursework.verify.marker_reruns.task_of`: the settings it is handed, the staged code, the
 marker's limits), and every task not yet sent goes out as one array job
 (``<marking>/slurm/mark-DATE-TIME-N.sbatch``). A task runs on a node in the same sandbox and
 under the same limits as a local re-run (:func:`main`), and writes its result as one file,
@@ -27,7 +27,7 @@ from typing import Any
 
 from coursework.analysis.checks import Row
 from coursework.records import storage
-from coursework.verify.retraining import RERUNS, agreeing, run_task, task_rows
+from coursework.verify.marker_reruns import RERUNS, agreeing, run_task, task_rows
 from coursework.verify.sandbox import choose
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import Verdict

@@ -66,13 +66,13 @@ def retrain(request: dict[str, Any]) -> dict[str, Any]:
     from coursework.records import layout
     from coursework.records.record import RunRecord
     from coursework.runtime import backend
-    from coursework.verify import rerun
+    from coursework.verify import reproduce
 
     backend.import_keras()
     backend.check_installed()
     backend.configure(deterministic=True)  # as make verify: byte identity needs it
     out = Path(request["work"]) / "out"
-    new = rerun.retrain(RunRecord.from_parts(request["settings"], "the settings"), out)
+    new = reproduce.retrain(RunRecord.from_parts(request["settings"], "the settings"), out)
     if isinstance(new, str):
         return {"error": new}
     return {"record": new.to_json(), "history": (out / layout.HISTORY).read_text()}

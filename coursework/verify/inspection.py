@@ -16,9 +16,9 @@ from coursework.records.record import RunRecord
 from coursework.report.handed_in import WEIGHTS
 from coursework.report.render import OVERLEAF
 from coursework.report.submission import LISTING
-from coursework.verify import marks_page, rerun, sheets
+from coursework.verify import marks_page, reproduce, sheets
 from coursework.verify.archive import MAX_FILES
-from coursework.verify.handed import (
+from coursework.verify.contents import (
     bad_results_set,
     check_listing,
     check_runs_code,
@@ -47,7 +47,7 @@ RECORD_KEYS = (  # a handed-in run.json's keys that a re-run and its comparison 
 NESTED_KEYS = {
     "metrics": ("test_accuracy", "epochs_run"),
     "dataset": ("fingerprint",),
-    "environment": rerun.ENV_KEYS,  # what tells whether a re-run must repeat byte for byte
+    "environment": reproduce.ENV_KEYS,  # what tells whether a re-run must repeat byte for byte
     "determinism": ("op_determinism",),
 }
 
@@ -139,7 +139,7 @@ def candidates(rs: ResultsSet, sources: Path, files: Path) -> list[dict[str, Any
     sample (quoted in the prose: 4), and its training images (for the time limit)."""
     weigh = weight(rs, sources)
     out = []
-    for path in rerun.rerun_jobs(rs, None, None):
+    for path in reproduce.rerun_jobs(rs, None, None):
         settings = settings_of(storage.read_record(path))
         out.append(
             {

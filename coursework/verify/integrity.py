@@ -15,13 +15,13 @@ Integrity (seconds), from the results folder and its recorded specs alone (no Ke
   (:mod:`coursework.verify.numbers`).
 
 ``make verify`` may run while runs train: a run in progress (its ``backup/``, see
-:func:`coursework.records.runs.in_progress`) is a note saying so, with the epochs it has
+:func:`coursework.records.run_folders.in_progress`) is a note saying so, with the epochs it has
 trained, instead of failures of its files, which are checked once it has completed; the complete
 runs are checked as ever, and a run in progress is never re-trained.
 
 The checks live in :mod:`.files` (files and records), :mod:`.pending` (runs missing or in
 progress), :mod:`.derived` (statistics and figures) and :mod:`.numbers` (the report); this
-module runs them all. Re-run (minutes): :mod:`coursework.verify.rerun`. Every check is a row of
+module runs them all. Re-run (minutes): :mod:`coursework.verify.reproduce`. Every check is a row of
 ``results/<set>/verification.csv`` (:mod:`coursework.analysis.checks`).
 """
 
@@ -36,7 +36,7 @@ from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.report import questions
 from coursework.runtime import env
-from coursework.verify import rerun
+from coursework.verify import reproduce
 from coursework.verify.derived import check_aggregates, check_figures
 from coursework.verify.files import check_configs, check_files, check_histories, check_summary
 from coursework.verify.numbers import check_report
@@ -123,14 +123,14 @@ def verify(
     rows = integrity(rs, question, running=True) + check_lock(rs)
     if do_rerun:
         among = None if question else questions.paper(rs).ids
-        jobs = rerun.rerun_jobs(rs, question, sample, among)  # never one in progress
+        jobs = reproduce.rerun_jobs(rs, question, sample, among)  # never one in progress
         print(
             f"verify: re-training {len(jobs)} run(s) and seed(s) of "
             + (f"{question}" if question else f"the paper's questions, {', '.join(among or ())}")
             + (" (QUESTION=... for another)" if among else ""),
             flush=True,
         )
-        rows += rerun.rerun(rs, jobs, tolerance)
+        rows += reproduce.rerun(rs, jobs, tolerance)
     storage.write_csv(
         rs.aggregate(layout.VERIFICATION),
         COLUMNS,

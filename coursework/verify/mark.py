@@ -17,7 +17,7 @@ safely), and a submission already marked (same zip, same options) is skipped:
 4. the report's sources compiled in the sandbox (no rc file, no shell escape, TeX reading and
    writing only in their folder): the pages of the body against the course's limit;
 5. re-runs, in the sandbox: a sample drawn from a secret seed, the runs the prose quotes
-   first (:mod:`.retraining`), each re-trained by the marker's engine with the handed-in
+   first (:mod:`.marker_reruns`), each re-trained by the marker's engine with the handed-in
    ``models/`` and ``experiments/`` from the settings the marker hands it, with none of the
    handed-in results in reach, and compared here, after it ended.
 
@@ -27,8 +27,8 @@ Then ``sheet.{md,csv,json}`` and ``results.html`` (its results page, drawn by th
 code) per submission, and ``marks.md`` / ``marks.csv`` / ``index.html`` rebuilt from every
 sheet of the marking folder (:mod:`.marks_page`).
 
-The checks live in :mod:`.handed` (what the submission holds), :mod:`.overleaf` (the report's
-sources) and :mod:`.retraining` (the re-runs); this module finds, unpacks and marks.
+The checks live in :mod:`.contents` (what the submission holds), :mod:`.overleaf` (the report's
+sources) and :mod:`.marker_reruns` (the re-runs); this module finds, unpacks and marks.
 """
 
 from __future__ import annotations
@@ -45,13 +45,13 @@ from coursework.records.errors import SubmissionError
 from coursework.records.layout import ResultsSet
 from coursework.records.project import ROOT
 from coursework.verify import archive, cohort, folders, marks_page, sheets
-from coursework.verify.handed import (
+from coursework.verify.contents import (
     check_code,
 )
 from coursework.verify.inspection import cause
+from coursework.verify.marker_reruns import rerun_rows
 from coursework.verify.options import INSPECT_OUTPUT, Options
 from coursework.verify.overleaf import compiled
-from coursework.verify.retraining import rerun_rows
 from coursework.verify.sandbox import (
     ENGINE,
     NO_SANDBOX,

@@ -49,7 +49,7 @@ def check_expected_runs(rs: ResultsSet, in_scope: InScope) -> list[Row]:
 
 
 def check_in_progress(rs: ResultsSet, in_scope: InScope) -> list[Row]:
-    """A note per run in progress (:func:`coursework.records.runs.in_progress`: training
+    """A note per run in progress (:func:`coursework.records.run_folders.in_progress`: training
     now, or stopped part-way for ``make`` to resume) with the epochs it has trained: its files
     are checked once it completes. A complete run trained again beside itself
     (``.seed-0.next``) stays, and is checked, until the new one has completed."""

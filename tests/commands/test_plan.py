@@ -11,7 +11,7 @@ import pytest
 from coursework.commands import cli
 from coursework.data import datasets as data
 from coursework.data.arrays import DatasetInfo
-from coursework.engine import augment, calibrate, estimate, job, jobs
+from coursework.engine import augment, calibrate, estimate, job, trainer
 from coursework.engine.speed import Observation, Speed, fast_epoch
 from coursework.records import layout, spec, storage
 from coursework.records.config import TrainConfig
@@ -326,7 +326,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path, tiny_npz, monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(jobs, "run_question", interrupted)
+    monkeypatch.setattr(trainer, "run_question", interrupted)
     assert cli.main(["--results", str(tmp_path / "r"), "run", str(spec_file)]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "same command again to resume" in err

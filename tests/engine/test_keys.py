@@ -8,7 +8,7 @@ import pytest
 
 from coursework.engine import keys
 from coursework.engine.job import plan, state
-from coursework.records import layout, runs, storage
+from coursework.records import layout, run_folders, storage
 from coursework.records import spec as specs
 from coursework.records.layout import ResultsSet
 from coursework.records.record import RunRecord
@@ -74,7 +74,7 @@ def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
             out.rename(old)
         if stage == "new in":
             new.rename(out)
-        runs.recover_run(out)  # what the next run command does first
+        run_folders.recover_run(out)  # what the next run command does first
         assert storage.read_record(out / layout.RECORD).error == "new"
         assert not new.exists() and not old.exists()
         for d in (out, new, old):
@@ -86,7 +86,7 @@ def test_a_replacement_killed_at_any_step_loses_neither_run(tmp_path):
     out.mkdir(parents=True)
     write(out, "old")
     new.mkdir()
-    runs.recover_run(out)
+    run_folders.recover_run(out)
     assert storage.read_record(out / layout.RECORD).error == "old" and new.exists()
 
 
@@ -100,7 +100,7 @@ def test_a_replacement_killed_at_its_records_rename_leaves_no_temporary_in_the_r
     (new / ".run.json.k1ll3d.tmp.json").write_text('{"status": "comp')
     (new / "backup").mkdir()
     (new / "backup" / ".state.npz.x7.tmp.npz").write_bytes(b"half")
-    runs.recover_run(out)
+    run_folders.recover_run(out)
     assert storage.read_record(out / layout.RECORD).error == "new"
     assert [p.name for p in out.rglob("*") if p.is_file()] == [layout.RECORD]
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from coursework.engine import job, jobs
+from coursework.engine import job, trainer
 from coursework.engine.claimed import How
 from coursework.records import layout, spec, storage
 from coursework.runtime import backend
@@ -42,9 +42,9 @@ def test_packed_seeds_agree_with_the_seeds_trained_one_by_one(tmp_path, tiny_npz
     backend.configure()
     alone = _jobs(tmp_path, tiny_npz, "alone")
     for j in alone:
-        jobs.run_job(j, How(shared=False))
+        trainer.run_job(j, How(shared=False))
     packed = _jobs(tmp_path, tiny_npz, "packed")
-    recs = jobs.run_pack(packed, How(shared=False))
+    recs = trainer.run_pack(packed, How(shared=False))
     assert [r["packed"]["seeds"] for r in recs] == [[0, 1]] * 2
     stopped_early = 0
     for a, p, rec in zip(alone, packed, recs, strict=True):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coursework.records import locks, results, runs, storage
+from coursework.records import locks, results, run_folders, storage
 from coursework.records.layout import ResultsSet
 from tests.helpers import metric_columns, run_cli, toy_spec
 
@@ -219,6 +219,6 @@ def test_a_run_another_process_is_training_is_left_alone(tmp_path, tiny_npz, cap
         assert run_cli("--results", res, "run", spec) == 0
     out = capsys.readouterr().out
     assert "toy/fc seed 0: another process is training it now, skipped" in out
-    assert not (held / "run.json").exists() and runs.is_complete(held.parent / "seed-1")
+    assert not (held / "run.json").exists() and run_folders.is_complete(held.parent / "seed-1")
     assert run_cli("--results", res, "run", spec) == 0  # released: now it trains
-    assert runs.is_complete(held)
+    assert run_folders.is_complete(held)

@@ -282,7 +282,7 @@ def test_submission_has_pdf_code_and_csvs_but_no_weights(toy, tmp_path):
     assert cli.main(["--results", str(res), "submission", "--out", str(out), "--no-notebook"]) == 0
     names = zipfile.ZipFile(tmp_path / "submission.zip").namelist()
     assert "submission/report.pdf" in names and "submission/LISTING.txt" in names
-    assert "submission/code/coursework/engine/run.py" in names
+    assert "submission/code/coursework/engine/seed_run.py" in names
     assert "submission/results/quick/toy/fc/seed-2/history.csv" in names
     assert "submission/results/quick/stats.csv" in names
     assert not [n for n in names if n.endswith((".h5", ".keras"))]

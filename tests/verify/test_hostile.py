@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from coursework.records.layout import ResultsSet
-from coursework.verify import mark, options, overleaf, rerun
+from coursework.verify import mark, options, overleaf, reproduce
 from coursework.verify.sandbox import ENGINE
 from tests.helpers import (
     FC_AND_CONV,
@@ -317,7 +317,7 @@ def test_three_markings_of_one_zip_rerun_three_runs_and_verify_picks_the_same(
         assert f"secret seed {sheet.facts['rerun_seed']}" in sheet_md
     assert len(set(picked)) == 3, picked
     root = marking / "submission" / "files" / "submission" / "results"
-    verify_picks = [rerun.rerun_jobs(ResultsSet(root, "quick"), None, 1) for _ in range(3)]
+    verify_picks = [reproduce.rerun_jobs(ResultsSet(root, "quick"), None, 1) for _ in range(3)]
     assert verify_picks[0] == verify_picks[1] == verify_picks[2]
 
 
@@ -325,7 +325,7 @@ def test_the_markers_sample_favours_the_runs_of_the_body(tmp_path):
     paths = [tmp_path / f"{i}" for i in range(10)]
     heavy = paths[0]
     drawn = [
-        rerun.secret_sample(paths, 1, seed, lambda p: 9.0 if p == heavy else 1.0, set())
+        reproduce.secret_sample(paths, 1, seed, lambda p: 9.0 if p == heavy else 1.0, set())
         for seed in range(2000)
     ]
     share = sum(d == [heavy] for d in drawn) / len(drawn)

@@ -25,7 +25,7 @@ from coursework.records.results import SeedResult
 from coursework.report import page
 from coursework.report.submission import LISTING
 from coursework.verify import changes as changes_mod
-from coursework.verify import folders, handed, marks_page, sheets
+from coursework.verify import contents, folders, marks_page, sheets
 from coursework.verify.changes import changes
 from coursework.verify.sheets import Sheet
 from coursework.verify.verdicts import Verdict, whole
@@ -124,13 +124,13 @@ def test_a_file_too_large_is_counted_by_bytes_never_diffed_nor_read_whole(tmp_pa
 def test_check_code_puts_bytes_on_the_sheet_and_old_sheets_still_read(tmp_path, monkeypatch):
     base = template_repo(tmp_path / "t", {"keep.py": b"x = 1\n"})
     monkeypatch.setattr(
-        handed, "changes", lambda code, history: changes(code, history, root=tmp_path / "t")
+        contents, "changes", lambda code, history: changes(code, history, root=tmp_path / "t")
     )
     root = tmp_path / "sub"
     write_files(root / "code", {"keep.py": b"x = 1\n", "sitecustomize.py": BINARY})
     (root / "results").mkdir()
     sheet = Sheet("s.zip", "0" * 64, {"page_limit": 6})
-    handed.check_code(root, {"git": {"history": [base]}, "results_set": "x"}, sheet)
+    contents.check_code(root, {"git": {"history": [base]}, "results_set": "x"}, sheet)
     assert "+312 -0 bytes" in sheet.facts["code_changed"]
     assert sheet.changed_files == [["sitecustomize.py", 0, 0, "added, binary", 312, 0]]
     md = sheets.sheet_markdown(sheet)
@@ -227,32 +227,32 @@ def test_the_marking_page_shows_a_script_named_submission_as_text(tmp_path):
 def test_a_listing_past_its_bound_is_one_broken_row_and_never_read(tmp_path, monkeypatch):
     listing = tmp_path / LISTING
     with open(listing, "wb") as f:
-        f.truncate(handed.listing_bound() + 1)  # sparse: no disk, no time
+        f.truncate(contents.listing_bound() + 1)  # sparse: no disk, no time
 
     def unread(*args, **kwargs):
         raise AssertionError("an oversized LISTING.txt was read")
 
     monkeypatch.setattr(Path, "read_text", unread)
     monkeypatch.setattr(Path, "read_bytes", unread)
-    rows = handed.check_listing(tmp_path)
+    rows = contents.check_listing(tmp_path)
     assert len(rows) == 1 and rows[0].verdict == Verdict.BROKEN
-    assert rows[0].file == LISTING and f"{handed.listing_bound() + 1:,} bytes" in rows[0].got
+    assert rows[0].file == LISTING and f"{contents.listing_bound() + 1:,} bytes" in rows[0].got
 
 
 def test_a_listing_of_more_lines_than_files_allowed_is_broken(tmp_path):
     line = f"1 {'0' * 64} a.txt\n"
     (tmp_path / LISTING).write_text("header\n" + line * 10)
-    rows = handed.check_listing(tmp_path, max_files=5)
+    rows = contents.check_listing(tmp_path, max_files=5)
     assert [(r.file, r.verdict) for r in rows] == [(LISTING, Verdict.BROKEN)]
     assert "lines" in rows[0].got
 
 
 def test_a_csv_past_a_few_mb_is_too_large_to_read(tmp_path):
-    assert handed.MAX_CSV_READ <= 8 << 20
+    assert contents.MAX_CSV_READ <= 8 << 20
     with open(tmp_path / "history.csv", "wb") as f:
-        f.truncate(handed.MAX_CSV_READ + 1)
+        f.truncate(contents.MAX_CSV_READ + 1)
     (tmp_path / "summary.csv").write_text("a,b\n1,2\n")
-    rows = handed.too_large(tmp_path)
+    rows = contents.too_large(tmp_path)
     assert [(r.file, r.verdict) for r in rows] == [("history.csv", Verdict.BROKEN)]
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from coursework.verify.handed import read_description
+from coursework.verify.contents import read_description
 from coursework.verify.verdicts import Verdict, absent, whole
 
 

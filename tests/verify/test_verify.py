@@ -22,7 +22,7 @@ from coursework.records.record import SCHEMA_VERSION
 from coursework.report import render as report
 from coursework.runtime import backend
 from coursework.verify import integrity as verify
-from coursework.verify import rerun
+from coursework.verify import reproduce
 from tests.helpers import FC_AND_CONV, copied, in_progress, toy_spec
 
 
@@ -181,7 +181,7 @@ def test_verify_re_trains_the_papers_questions_and_says_which(trained_copy, caps
     for path in (trained_copy / "quick/other").glob("*/seed-*/run.json"):
         path.write_text(json.dumps({**json.loads(path.read_text()), "question": "other"}))
     rs = ResultsSet(trained_copy, "quick")
-    assert {p.parts[-4] for p in rerun.rerun_jobs(rs, None, None)} == {"toy", "other"}
+    assert {p.parts[-4] for p in reproduce.rerun_jobs(rs, None, None)} == {"toy", "other"}
     rows = verify.verify(rs, sample=3)
     retrained = {r.run.split("/")[0] for r in rows if r.check.startswith("re-run")}
     assert retrained == {"toy"}
@@ -425,7 +425,7 @@ def test_a_run_in_progress_is_a_note_and_the_complete_runs_are_still_checked(
     in_progress(base / "fc/seed-1", base / "fc" / layout.TUNE / "trial-002")
     bump_digit(base / "fc/seed-1/history.csv", "\n2,")
     picked: list[Path] = []
-    monkeypatch.setattr(rerun, "rerun", lambda rs, jobs, tol: picked.extend(jobs) or [])
+    monkeypatch.setattr(reproduce, "rerun", lambda rs, jobs, tol: picked.extend(jobs) or [])
     rows = verify.verify(ResultsSet(copy, "quick"), do_rerun=True)
     bad = [r for r in rows if not r.ok]
     assert bad and {(r.run, r.seed, r.file) for r in bad} == {

@@ -2,7 +2,7 @@
 first, each re-trained in the sandbox by the marker's engine with the handed-in ``models/``
 and ``experiments/`` (:mod:`.inside`'s ``retrain``), from the settings the marker hands it and
 under the marker's limits, with none of the handed-in results in its reach; compared here,
-after it ended, as ``make verify`` compares (:func:`coursework.verify.rerun.compare`)."""
+after it ended, as ``make verify`` compares (:func:`coursework.verify.reproduce.compare`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from coursework.records import layout, storage
 from coursework.records.errors import ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.record import RunRecord
-from coursework.verify import rerun
+from coursework.verify import reproduce
 from coursework.verify.bounded import Limits
 from coursework.verify.inspection import for_retrain
 from coursework.verify.options import MAX_CSV_BYTES, Options
@@ -50,7 +50,7 @@ def rerun_rows(
     count = options.reruns(len(quoted))
     seed = secrets.randbits(64)
     done = set(sheet.reran)
-    picked = rerun.secret_sample(
+    picked = reproduce.secret_sample(
         list(by_path), count, seed, lambda p: by_path[p]["weight"], done, first=set(quoted)
     )
     engine = (
@@ -95,7 +95,7 @@ def retrain_here(task: dict[str, Any], count: str, box: Sandbox) -> list[Row]:
         flush=True,
     )
     rows = task_rows(task, run_task(task, box))
-    print(f"        -> {rerun.outcome(rows)}", flush=True)
+    print(f"        -> {reproduce.outcome(rows)}", flush=True)
     return rows
 
 
@@ -138,7 +138,7 @@ def task_of(
         "out": str(out),
         "readable": [str(p) for p in data_folders()],
         "env": {
-            "KERAS_BACKEND": rerun.recorded_backend(settings_record(settings, rel)),
+            "KERAS_BACKEND": reproduce.recorded_backend(settings_record(settings, rel)),
             **data_env(),
         },
         "limits": asdict(limits),
@@ -236,21 +236,21 @@ def task_rows(task: dict[str, Any], result: dict[str, Any]) -> list[Row]:
             if result.get("stopped")
             else (answer or {}).get("crashed") or last_line(str(result.get("log", "")))
         )
-        return [rerun.not_run(run_id, seed_label, name, rel, why, 90)]
+        return [reproduce.not_run(run_id, seed_label, name, rel, why, 90)]
     new, history = answer.get("record"), answer.get("history")
     if "error" in answer or not isinstance(history, str) or not isinstance(new, dict):
         why = answer.get("error", "no history")
-        return [rerun.not_run(run_id, seed_label, name, rel, why, 70)]
+        return [reproduce.not_run(run_id, seed_label, name, rel, why, 70)]
     try:
         record = RunRecord.from_json(new, out / layout.RECORD)
     except ResultsError as exc:
-        return [rerun.not_run(run_id, seed_label, name, rel, exc, 70)]
+        return [reproduce.not_run(run_id, seed_label, name, rel, exc, 70)]
     storage.write_text(out / layout.HISTORY, history)
     storage.write_record(out / layout.RECORD, record)
     hist = Path(task["history"])
     if hist.stat().st_size > MAX_CSV_BYTES:
-        return [rerun.not_run(run_id, seed_label, name, rel, "its files are too large", 60)]
-    return rerun.compare(
+        return [reproduce.not_run(run_id, seed_label, name, rel, "its files are too large", 60)]
+    return reproduce.compare(
         settings,
         record,
         hist,

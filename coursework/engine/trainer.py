@@ -4,7 +4,7 @@ processes, and recorded.
 A complete run is skipped; a *stale* one (complete, but its key is not the one its
 experiment file gives now: :mod:`.keys`) is trained again beside it, and replaces it only
 when it completes, so a kill loses nothing; a killed one resumes from its checkpoint
-(:mod:`.run`) if its settings are unchanged; a failed one is recorded as ``failed`` and the
+(:mod:`.seed_run`) if its settings are unchanged; a failed one is recorded as ``failed`` and the
 others go on; a full disk or a read-only folder stops everything with one message. After
 the jobs, the files shared by all runs are rewritten
 (:func:`coursework.analysis.aggregates.write_aggregates`).
@@ -286,7 +286,7 @@ def train(request: TrainRequest, loaded: list[Spec] | None = None) -> Outcome:
 def _retrain(again: Retrain) -> RunRecord:
     """Train a recorded run again into its folder (packed with its seeds, as it was, on JAX:
     byte-identical there); return its new record. An error of the run is raised."""
-    from coursework.engine.run import train_one
+    from coursework.engine.seed_run import train_one
 
     ds, label = dataset(again.run.config), "  "
     if again.packed and backend.current() == "jax":

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from coursework.analysis.checks import Row, short
-from coursework.records import layout, results, runs, spec, storage
+from coursework.records import layout, results, run_folders, spec, storage
 from coursework.records.errors import BackendError, ResultsError
 from coursework.records.layout import ResultsSet
 from coursework.records.record import RunRecord, Status
@@ -79,7 +79,7 @@ def rerun_jobs(
         p
         for q in scope
         for p in [*rs.record_paths(q), *rs.trial_paths(q)]
-        if not runs.in_progress(p.parent)
+        if not run_folders.in_progress(p.parent)
         and storage.read_record(p).status in (Status.COMPLETE, Status.PRUNED)
     ]
     if sample is not None and sample < len(paths):
@@ -108,7 +108,7 @@ def secret_sample(
 def retrain(rec: RunRecord, folder: Path) -> RunRecord | str:
     """Re-train the run and seed of ``rec`` (a ``run.json``) into ``folder``; return the new
     record, or why not (the dataset is not the one the run used)."""
-    from coursework.engine import jobs
+    from coursework.engine import trainer
     from coursework.engine.job import dataset
     from coursework.engine.request import Retrain, TrainRequest
 
@@ -133,7 +133,7 @@ def retrain(rec: RunRecord, folder: Path) -> RunRecord | str:
     )
     packed = (rec.packed or {}).get("seeds") if not trial else None
     again = Retrain(run, rec.seed, Path(folder), not trial, tuple(packed or ()))
-    return jobs.train(TrainRequest(questions=(), retrain=again)).records[0]
+    return trainer.train(TrainRequest(questions=(), retrain=again)).records[0]
 
 
 def how(rec: RunRecord, new: RunRecord | str) -> str:
