@@ -39,8 +39,8 @@ class SeedEpochs:
         cfg = ctx.cfg
         self.s, self.ctx, self.seed, self.out = s, ctx, ctx.seed, ctx.out
         self.log = ctx.log(log)
-        self.epochs = int(cfg.epochs or 0)
-        self.patience = int(cfg.early_stopping or 0)
+        self.epochs = cfg.epochs
+        self.patience = cfg.early_stopping
         self.chance = chance_loss(str(cfg.loss), ctx.ds.num_classes)
         self.checkpoint = Checkpoint(layout.checkpoint_file(ctx.out), s.net)
         self.epoch = self.checkpoint.restore()  # the next epoch to train (0-based)

@@ -49,16 +49,16 @@ class Item:
     @property
     def images(self) -> int:
         """Training images over all its epochs (an upper bound with early stopping)."""
-        return (self.job.run.config.epochs or 0) * self.epoch_images
+        return self.job.run.config.epochs * self.epoch_images
 
     @property
     def images_left(self) -> int:
         """Training images of the epochs it has not finished."""
-        return max(0, (self.job.run.config.epochs or 0) - self.epochs_done) * self.epoch_images
+        return max(0, self.job.run.config.epochs - self.epochs_done) * self.epoch_images
 
     @property
     def seconds_left(self) -> float | None:
-        epochs = self.job.run.config.epochs or 0
+        epochs = self.job.run.config.epochs
         if self.seconds is None or not epochs:
             return self.seconds
         return self.seconds * max(0, epochs - self.epochs_done) / epochs
@@ -99,7 +99,7 @@ def studies(jobs: list[Job]) -> list[Item]:
         if tune is None or job.seed != run.seeds[0]:
             continue
         cfg = run.config.with_(
-            epochs=tune.size * (tune.epochs or run.config.epochs or 0), early_stopping=0
+            epochs=tune.size * (tune.epochs or run.config.epochs), early_stopping=0
         )
         study = replace(
             job, run=replace(run, name=f"{run.name}:study", config=cfg, tune=None), seed=tune.seed
@@ -125,7 +125,7 @@ def timed(plan: list[Item], calibrations: Calibrations, calibrate: bool = False)
         out.append(
             replace(
                 item,
-                seconds=speed.seconds(cfg.epochs or 0, item.epoch_images, ds.sizes)
+                seconds=speed.seconds(cfg.epochs, item.epoch_images, ds.sizes)
                 if speed
                 else None,
             )

@@ -100,7 +100,7 @@ def spec_table(question: str, profile: str = "quick", dataset: str | None = None
                 "learning rate": cfg.learning_rate,
                 "batch": cfg.batch_size,
                 "epochs": cfg.epochs,
-                "seeds": " ".join(map(str, cfg.seeds or [])),
+                "seeds": " ".join(map(str, cfg.seeds)),
                 "parameters": params[run.name],
                 "tuned": ", ".join(run.tune.params) if run.tune else "",
             }
