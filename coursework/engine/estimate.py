@@ -125,9 +125,7 @@ def timed(plan: list[Item], calibrations: Calibrations, calibrate: bool = False)
         out.append(
             replace(
                 item,
-                seconds=speed.seconds(cfg.epochs, item.epoch_images, ds.sizes)
-                if speed
-                else None,
+                seconds=speed.seconds(cfg.epochs, item.epoch_images, ds.sizes) if speed else None,
             )
         )
     return out

@@ -35,8 +35,7 @@ class Live:
         s = specs.load(question, builders=False)
         self.rs = ResultsSet(root, set_name(profile, dataset))
         self.runs = [
-            (r.name, seed, r.config.epochs)
-            for r, seed in s.tasks(profile, only, seeds, dataset)
+            (r.name, seed, r.config.epochs) for r, seed in s.tasks(profile, only, seeds, dataset)
         ]
         # the question's runs and its tuned ones: each run's colour and line as in the report
         self.names = [r.name for r in s.resolve(profile)]
