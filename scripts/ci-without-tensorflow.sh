@@ -23,7 +23,9 @@ INSTALL="${INSTALL:-uv}"
 PYTHON_BOOT="${PYTHON_BOOT:-python3}"
 # on JAX: the epoch programs, packed seeds, a run's files and the backends (the rest of the
 # engine's tests check what no backend changes; verify: the make verify above)
-JAX_TESTS="${JAX_TESTS:-tests/engine/test_programs.py tests/engine/test_pack.py tests/engine/test_train.py tests/runtime}"
+# (not long: every command without TensorFlow, ~2-6 minutes, repeats what this script runs
+# through the Makefile above, and runs with make test TESTS="-m long" BACKEND=jax)
+JAX_TESTS="${JAX_TESTS:--m 'not long' tests/engine/test_programs.py tests/engine/test_pack.py tests/engine/test_train.py tests/runtime}"
 WITH_TESTS=0
 case "${1:-}" in
   --with-jax-tests) WITH_TESTS=1 ;;

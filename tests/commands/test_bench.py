@@ -15,6 +15,7 @@ from coursework.runtime import backend
 
 
 @pytest.mark.slow
+@pytest.mark.long  # a minute: each path's files are checked above without timing
 def test_bench_writes_both_paths_per_batch_size(tmp_path, mnist5k):
     images = (mnist5k.x_train[:640], mnist5k.y_train[:640], "mnist-5k subset")
     out = bench.bench(

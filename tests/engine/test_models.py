@@ -11,7 +11,7 @@ import pytest
 from coursework.commands import cli
 from coursework.commands.describe import architectures
 from coursework.data.arrays import DatasetInfo
-from coursework.engine.network import build_model
+from coursework.engine.network import build_model, builder_kwargs
 from coursework.records import spec
 from models.common import L2Pooling2D, keras_penalty
 
@@ -30,9 +30,17 @@ def test_nielsen_parameter_counts(capsys):
 
 
 def all_runs():
+    """Every run of every question, once per network: runs that differ only in training
+    settings (rate, epochs, seeds) build the same layers from the same builder arguments."""
+    seen = set()
     for q in spec.all_questions():
         for run in spec.load(q).resolve("full"):
-            yield pytest.param(run, id=f"{q}/{run.name}")
+            cfg = run.config
+            kwargs = builder_kwargs(cfg, 100 * (5 if cfg.augment == "expand" else 1))
+            network = repr((cfg.builder, sorted(kwargs.items()), cfg.image_size, cfg.color))
+            if network not in seen:
+                seen.add(network)
+                yield pytest.param(run, id=f"{q}/{run.name}")
 
 
 @pytest.mark.slow

@@ -60,6 +60,7 @@ def cli_in(env: dict, *args) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow  # every command in a new process, verify's re-run included
+@pytest.mark.long  # CI: scripts/ci-without-tensorflow.sh runs quick, report, verify without it
 @pytest.mark.skipif(backend.current() != "jax", reason="runs in the JAX pass (BACKEND=jax)")
 def test_jax_backend_needs_no_tensorflow(tmp_path, tiny_npz):
     """Every command works on JAX where `import tensorflow` fails."""
