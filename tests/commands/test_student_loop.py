@@ -76,6 +76,7 @@ def figure_numbers(pdf: Path, decimals: int) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.long  # minutes, alone at the end of CI's TensorFlow pass: make test TESTS="-m long"
 @needs_tex
 @pytest.mark.skipif(
     backend.current() != "tensorflow",
