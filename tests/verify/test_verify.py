@@ -26,16 +26,21 @@ from coursework.verify import reproduce
 from tests.helpers import FC_AND_CONV, copied, in_progress, toy_spec
 
 
-@pytest.fixture(scope="module")
-def submitted(tmp_path_factory, trained_results) -> Path:
-    """A results folder as a student submits it: 2 runs x 3 seeds (question toy of the
-    session's trained set), summary, stats, ensembles, report .tex files and the manifest."""
-    tmp = tmp_path_factory.mktemp("verify")
-    res = copied(trained_results, tmp / "results", questions=("toy",))
+def as_handed_in(src: Path, tmp: Path) -> Path:
+    """Question toy of the results folder ``src``, copied into ``tmp``, with its report's
+    sources and the manifest written: a results folder as a student submits it."""
+    res = copied(src, tmp / "results", questions=("toy",))
     report.render(ResultsSet(res, "quick"), prose_root=tmp / "prose")
     with locks.locked(ResultsSet(res, "quick")):
         manifest.write(ResultsSet(res, "quick"))
     return res
+
+
+@pytest.fixture(scope="module")
+def submitted(tmp_path_factory, trained_results) -> Path:
+    """A results folder as a student submits it: 2 runs x 3 seeds (question toy of the
+    session's trained set), summary, stats, ensembles, report .tex files and the manifest."""
+    return as_handed_in(trained_results, tmp_path_factory.mktemp("verify"))
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +50,7 @@ def handed(tmp_path_factory) -> Path:
     read, with no training."""
     from tests.recorded import RECORDED
 
-    tmp = tmp_path_factory.mktemp("handed")
-    res = copied(RECORDED, tmp / "results", questions=("toy",))
-    report.render(ResultsSet(res, "quick"), prose_root=tmp / "prose")
-    with locks.locked(ResultsSet(res, "quick")):
-        manifest.write(ResultsSet(res, "quick"))
-    return res
+    return as_handed_in(RECORDED, tmp_path_factory.mktemp("handed"))
 
 
 @pytest.fixture
