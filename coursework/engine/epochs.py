@@ -1,8 +1,9 @@
 """One seed's epochs, whoever trains them: everything around an epoch's training program.
 
 Before an epoch: seed its random draws (dropout, augmentation) from (seed, epoch) and give
-the order of its images. After it: validate, append the row to ``history.csv`` (and emit it),
-keep the best weights, save the checkpoint, print the progress line, and judge whether the
+the order of its images. After it: validate, append the row to ``history.csv`` (and emit it)
+and the gradient flow's rows to ``gradients.csv`` (:mod:`.gradients`; at the start too: epoch
+0), keep the best weights, save the checkpoint, print the progress line, and judge whether the
 run goes on (divergence, early stopping, a study's pruning). A seed trained alone
 (:func:`coursework.engine.seed_run.fit`) and seeds trained together as one program
 (:mod:`coursework.engine.pack`) go through the same steps, so their records are the same.
@@ -20,6 +21,7 @@ import numpy as np
 
 from coursework.engine import events, loop
 from coursework.engine.context import RunContext
+from coursework.engine.gradients import GradientLog, Probe
 from coursework.engine.history import Checkpoint, History, chance_loss
 from coursework.engine.seeded import EVAL_BATCH, Session, duration, reseed
 from coursework.records import layout, storage
@@ -45,6 +47,8 @@ class SeedEpochs:
         self.checkpoint = Checkpoint(layout.checkpoint_file(ctx.out), s.net)
         self.epoch = self.checkpoint.restore()  # the next epoch to train (0-based)
         self.history = History(ctx.out / layout.HISTORY, keep=self.epoch)
+        self.probe = Probe(s, ctx.seed)
+        self.gradients = GradientLog(ctx.out / layout.GRADIENTS, keep=self.epoch)
         self.diverged = False
         self.done = self.epoch >= self.epochs
         self.times: list[float] = []  # seconds of the epochs trained by this process
@@ -52,6 +56,8 @@ class SeedEpochs:
             self.log.info("    resuming after epoch %d", self.epoch)
         if self.done:  # killed after its last epoch, before its record
             save_best(s.model, self.checkpoint.best, ctx.out)
+        elif not self.epoch:  # the gradient flow at initialisation: epoch 0
+            self.gradients.append(self.probe.rows(0))
 
     def order(self) -> np.ndarray:
         """Seed the epoch's random draws; the order of its training images."""
@@ -94,6 +100,7 @@ class SeedEpochs:
             "epoch_seconds": round(seconds, 3),
         }
         self.history.append(row)
+        self.gradients.append(self.probe.rows(self.epoch + 1))
         events.emit(
             "epoch",
             seed=self.seed,

@@ -6,6 +6,7 @@ A *results set* is the folder of one spec profile's results: ``quick``, ``full``
 
     <results>/<set>/<question>/spec.toml                      the spec the runs were trained from
     <results>/<set>/<question>/<run>/seed-<k>/history.csv     per-epoch metrics
+    <results>/<set>/<question>/<run>/seed-<k>/gradients.csv   gradient flow per epoch and layer
     <results>/<set>/<question>/<run>/seed-<k>/run.json        config, status, metrics, data,
                                                               architecture, environment
     <results>/<set>/<question>/<run>/seed-<k>/best.weights.h5, model.keras, predictions.npz
@@ -31,6 +32,8 @@ from pathlib import Path
 
 # The file names of a results folder (see the module docstring); no other module spells them
 RECORD, HISTORY, SPEC = "run.json", "history.csv", "spec.toml"
+
+GRADIENTS = "gradients.csv"  # the gradient flow per epoch and weight tensor
 
 PREDICTIONS, MODEL, BEST_WEIGHTS = "predictions.npz", "model.keras", "best.weights.h5"
 

@@ -43,6 +43,21 @@ HISTORY_COLUMNS = [
     "epoch_seconds",
 ]
 
+# gradients.csv (coursework.engine.gradients): per epoch (0: at initialisation) and weight
+# tensor, in the network's order, the probe's gradient and the weights: mean |x|, RMS, max |x|
+GRADIENT_COLUMNS = [
+    "epoch",
+    "layer",
+    "weight",
+    "size",
+    "grad_mean_abs",
+    "grad_rms",
+    "grad_max_abs",
+    "weight_mean_abs",
+    "weight_rms",
+    "weight_max_abs",
+]
+
 
 @dataclass(frozen=True)
 class SeedResult:
