@@ -217,7 +217,7 @@ def built(rs: ResultsSet, settings=None, ids: tuple[str, ...] | None = None) -> 
 # analysis's and the report's tests read as training leaves it, with none of the training.
 RECORDED = Path(__file__).parent / "recorded_results"
 RECORDED_DATA = Path("/tmp/coursework-recorded/toy.npz")  # the path its records name
-KEPT = {layout.RECORD, layout.HISTORY, layout.PREDICTIONS}  # per seed: no weights
+KEPT = {layout.RECORD, layout.HISTORY, layout.GRADIENTS, layout.PREDICTIONS}  # per seed: no weights
 REPORT_KEPT = {"numbers.json", "numbers.tex", "toy.tex", "toy-appendix.tex", "pair.tex"}
 
 
