@@ -22,7 +22,10 @@ Per question, under ``results/<profile>/figures/``:
 - ``<q>-confusion`` and ``<q>-errors``: confusion matrix and misclassified test images of the
   question's best run (its best seed);
 - ``<q>-filters``: first-layer convolution filters of the best convolutional run;
-- ``<q>-published``: our accuracy beside the published one (Nielsen's ladder).
+- ``<q>-published``: our accuracy beside the published one (Nielsen's ladder);
+- ``<q>-gradients``: the gradient flow (:mod:`.gradflow`), each run's mean |gradient| per
+  layer on the probe batch after the first and the last epoch, where its runs have a
+  ``gradients.csv`` (none where none has: runs of an older template).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ from coursework.report.drawings import (
     validation,
 )
 from coursework.report.figstyle import panels, save, style
+from coursework.report.gradflow import drawn_seeds, flow_note
+from coursework.report.gradflow_drawings import flow_comparison
 from coursework.report.styles import tuned_runs
 
 
@@ -79,7 +84,7 @@ class Figure:
         return h.hexdigest()
 
 
-FIGURE_CODE = ("figstyle.py", "drawings.py", "plots.py")  # the modules that draw
+FIGURE_CODE = ("figstyle.py", "drawings.py", "plots.py", "gradflow.py", "gradflow_drawings.py")
 
 
 @cache
@@ -184,6 +189,10 @@ def question_figures(rs: ResultsSet, question: str) -> list[Figure]:
             "runs " + ", ".join(published_runs),
         )
     )
+    if drawn := drawn_seeds(runs):  # the runs' gradient flow, where they recorded it
+        flows = tuple(seed_files(list(drawn.values()), layout.GRADIENTS))
+        choice = order + "; seeds " + ", ".join(f"{r} {s.seed}" for r, s in drawn.items())
+        out.append(Figure(f"{question}-gradients", flows, lambda: flow_comparison(runs), choice))
     tuned = tuning_figure(rs, question)
     return out + ([tuned] if tuned is not None else [])
 
@@ -208,6 +217,8 @@ def caption_notes(rs: ResultsSet, question: str) -> dict[str, str]:
     for fig in prediction_figures(question, runs):
         run, _, seed = fig.choice.rpartition(" seed ")
         out[fig.name.removeprefix(f"{question}-")] = f" ({run}, seed {seed})"
+    if drawn_seeds(runs):
+        out["gradients"] = flow_note(runs)
     if clipped := beyond(rs, question):
         out["tuning"] = (
             f"; the accuracy axes span the completed trials: {clipped} "

@@ -99,6 +99,13 @@ FIGURES = {
         False,
         "appendix",
     ),
+    "gradients": (
+        "Gradient flow: the mean absolute gradient of each layer's kernel on the probe batch "
+        "(the same training images for every run and epoch), from the input (left) to the "
+        "output, on a log scale{}.",
+        True,
+        "appendix",
+    ),
     "tuning": (
         "Tuning on the validation split: each trial's best validation accuracy against "
         "the searched values (crosses: pruned; star: chosen) and over the trials{}.",
