@@ -5,6 +5,7 @@
     lab.train("conv", only=["conv1"])           # train, with a live view; the summary rows
     tables = lab.results("conv")                # summary, stats and histories as DataFrames
     lab.figures("conv")                         # the report's figures, inline
+    lab.gradient_flow("skip", "plain20")        # a run's gradient flow, per layer and epoch
     lab.predict(lab.best_run("conv"), files)    # a trained run on your own images
     lab.report(questions=["conv"])              # the PDF
     lab.page()                                  # every run on one page, inline
@@ -35,10 +36,12 @@ from coursework.records import results as layout
 from coursework.records import spec as specs
 from coursework.records import storage
 from coursework.records.errors import CourseworkError
-from coursework.records.layout import HISTORY, STATS, SUMMARY, ResultsSet, set_name
+from coursework.records.layout import GRADIENTS, HISTORY, STATS, SUMMARY, ResultsSet, set_name
 from coursework.records.project import ROOT
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from coursework.engine.request import TrainRequest
 
 RESULTS = ROOT / "results"  # the project's, wherever the notebook or script runs
@@ -222,26 +225,29 @@ def results(
     question: str, profile: str = "quick", root: Path | str = RESULTS, dataset: str | None = None
 ) -> dict[str, pd.DataFrame]:
     """A question's results as DataFrames: ``summary`` (a row per run and seed), ``stats``
-    (a row per run: mean, sd, 95% interval, difference from the baseline, p-value) and
-    ``histories`` (a row per run, seed and epoch)."""
+    (a row per run: mean, sd, 95% interval, difference from the baseline, p-value),
+    ``histories`` (a row per run, seed and epoch) and ``gradients`` (a row per run, seed,
+    epoch and weight tensor: its ``gradients.csv``, where it has one)."""
     rs = _rs(root, profile, dataset)
     stats_path = rs.aggregate(STATS)
     stats = pd.read_csv(stats_path) if stats_path.exists() else pd.DataFrame()
-    histories = []
+    found: dict[str, list[pd.DataFrame]] = {HISTORY: [], GRADIENTS: []}
     for path in rs.record_paths(question):
         rec = storage.read_record(path)
-        hist = path.parent / HISTORY
-        if hist.exists():
-            h = pd.read_csv(hist)
-            h.insert(0, "seed", rec.seed)
-            h.insert(0, "run", rec.run)
-            histories.append(h)
+        for name, frames in found.items():
+            if (path.parent / name).exists():
+                h = pd.read_csv(path.parent / name)
+                h.insert(0, "seed", rec.seed)
+                h.insert(0, "run", rec.run)
+                frames.append(h)
+    histories, gradients = found[HISTORY], found[GRADIENTS]
     return {
         "summary": summary(question, profile, root, dataset),
         "stats": stats[stats["question"] == question].reset_index(drop=True)
         if len(stats)
         else stats,
         "histories": pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(),
+        "gradients": pd.concat(gradients, ignore_index=True) if gradients else pd.DataFrame(),
     }
 
 
@@ -253,8 +259,9 @@ def figures(
     kinds: tuple[str, ...] = ("curves", "val", "comparison"),
 ) -> list:
     """The report's figures of a question (``kinds`` of: curves, val, comparison, confusion,
-    errors, tuning), as matplotlib figures: a notebook shows them inline."""
+    errors, tuning, gradients), as matplotlib figures: a notebook shows them inline."""
     from coursework.report import drawings, figstyle
+    from coursework.report.gradflow_drawings import flow_comparison
 
     figstyle.style()
     rs = _rs(root, profile, dataset)
@@ -273,6 +280,7 @@ def figures(
         "confusion": lambda: drawings.confusion(pred, best) if pred else None,
         "errors": lambda: drawings.errors(pred, best) if pred else None,
         "tuning": lambda: drawings.tuning(rs, question),
+        "gradients": lambda: flow_comparison(runs),
     }
     unknown = [k for k in kinds if k not in makers]
     if unknown:
@@ -280,6 +288,38 @@ def figures(
             f"unknown figure kind {', '.join(unknown)} (kinds: {', '.join(makers)})"
         )
     return [fig for k in kinds if (fig := makers[k]()) is not None]
+
+
+def gradient_flow(
+    question: str,
+    run: str,
+    seed: int = 0,
+    profile: str = "quick",
+    root: Path | str = RESULTS,
+    dataset: str | None = None,
+) -> Figure:
+    """One run and seed's gradient flow (its ``gradients.csv``): each layer's mean |gradient|
+    of the kernel on the probe batch, input to output, log scale, a curve per epoch (at
+    initialisation, first, middle, last). Every number: ``results(question)["gradients"]``."""
+    from coursework.report import figstyle
+    from coursework.report.gradflow import read_flow
+    from coursework.report.gradflow_drawings import seed_flow
+
+    rs = _rs(root, profile, dataset)
+    paths = rs.record_paths(question)
+    folders = [
+        p.parent for p in paths if (r := storage.read_record(p)).run == run and r.seed == seed
+    ]
+    if not folders:
+        raise CourseworkError(f"no run {run} seed {seed} of {question} under {rs.dir()}")
+    flow = read_flow(folders[0])
+    if flow is None:
+        raise CourseworkError(
+            f"{folders[0] / GRADIENTS} does not exist (a run trained before the template "
+            f"recorded its gradient flow): train it again (lab.train(..., force=True))"
+        )
+    figstyle.style()
+    return seed_flow(flow, run, seed)
 
 
 def best_run(

@@ -120,26 +120,27 @@ def compared_epochs(flows: list[Flow]) -> list[int | None]:
     return [1, None] if any(f.last > 1 for f in flows) else [1]
 
 
-def page_flow(seed_dir: Path) -> dict[str, Any] | None:
-    """A seed's gradient flow as the results page draws it: its layers (names cut to
-    :data:`NAME_LIMIT`), about :data:`MOST_PAGE_EPOCHS` epochs (every k-th, and at
-    initialisation, the first and the last) and each epoch's mean |gradient| per layer
-    (None where there is none); None where the seed has no flow, ``unreadable`` where its file
-    is not the engine's."""
+def page_flow(seed_dir: Path) -> dict[str, Any]:
+    """A seed's gradient flow as the results page draws it, ``{"gradients": ...}`` ({} where
+    it has none): its layers (names cut to :data:`NAME_LIMIT`), about
+    :data:`MOST_PAGE_EPOCHS` epochs (every k-th, and at initialisation, the first and the
+    last) and each one's mean |gradient| per layer (None: none); ``unreadable`` where its
+    file is not the engine's."""
     try:
         flow = read_flow(seed_dir)
     except ResultsError as exc:
-        return {"unreadable": str(exc)[-300:]}
+        return {"gradients": {"unreadable": str(exc)[-300:]}}
     if flow is None:
-        return None
+        return {}
     n = len(flow.epochs)
     step = max(1, math.ceil(n / MOST_PAGE_EPOCHS))
     keep = sorted({*range(0, n, step), *(i for i, e in enumerate(flow.epochs) if e <= 1), n - 1})
-    return {
+    shown = {
         "layers": [s if len(s) <= NAME_LIMIT else s[: NAME_LIMIT - 1] + "…" for s in flow.layers],
         "epochs": [flow.epochs[i] for i in keep],
         "grad": [[_number(v) for v in flow.grads[i]] for i in keep],
     }
+    return {"gradients": shown}
 
 
 def _number(v: float) -> float | None:

@@ -1,11 +1,11 @@
 """The data of the results page's runs (``results/<set>/index.html``; :mod:`.page_html`
 puts it together and writes it): every run and seed with its settings in the course's words (a
-builder's defaults filled in), its numbers and curves, each question's confusion matrix,
-misclassified images and tuning trials, a spec's citations as authors and year
-(:func:`cited`), and where the results came from. Read from the results files alone, as the
-PDF is (no Keras, no matplotlib), and from a submission's handed-in results as well: every
-string in it is untrusted text, cut to :data:`TEXT_LIMIT` characters (the page shows it as
-text, never as markup)."""
+builder's defaults filled in), its numbers, curves and gradient flow (:mod:`.gradflow`), each
+question's confusion matrix, misclassified images and tuning trials, a spec's citations as
+authors and year (:func:`cited`), and where the results came from. Read from the results files
+alone, as the PDF is (no Keras, no matplotlib), and from a submission's handed-in results as
+well: every string in it is untrusted text, cut to :data:`TEXT_LIMIT` characters (the page
+shows it as text, never as markup)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from coursework.records.layout import ResultsSet
 from coursework.records.project import REPORT_TEMPLATES
 from coursework.records.record import RunRecord, Status, TrainConfig
 from coursework.records.run_folders import in_progress
-from coursework.report import questions
+from coursework.report import gradflow, questions
 from coursework.report.latex import SPEC_CITE
 
 TEXT_LIMIT = 300  # characters of any one string from the results
@@ -260,6 +260,7 @@ def runs_table(
                 histories.append(curves(storage.read_csv(hist) if hist.exists() else []))
             except (OSError, UnicodeDecodeError, ValueError):
                 histories.append(curves([]))
+            histories[-1].update(gradflow.page_flow(path.parent))  # {} without gradients.csv
     return rows, histories
 
 
@@ -284,8 +285,7 @@ def best_seed(runs: dict[str, list[results.SeedResult]]) -> tuple[str, results.S
 
 def appendix(runs: dict[str, list[results.SeedResult]]) -> dict[str, Any]:
     """The confusion matrix and misclassified test images of the question's best run's best
-    seed, the one the PDF's appendix shows (:func:`coursework.report.plots
-    .prediction_figures`); {} where it has no predictions."""
+    seed, as the PDF's appendix (:func:`.plots.prediction_figures`); {} without predictions."""
     best, top = best_seed(runs)
     path = top.dir / layout.PREDICTIONS
     try:

@@ -30,7 +30,7 @@ from coursework.report import page, questions, styles
 from coursework.report.page import text
 
 ASSETS = Path(__file__).parent / "page_assets"
-SCRIPTS = {"results": ("results.js", "question.js"), "marking": ("marking.js",)}
+SCRIPTS = {"results": ("results.js", "gradients.js", "question.js"), "marking": ("marking.js",)}
 # what JSON may hold that would end the <script> it sits in, or HTML could misread
 UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 MOST_FIGURES = 50  # of a question's part of the paper, shown

@@ -1,8 +1,8 @@
 "use strict";
 // The results page, one question at a time (the paper's questions first; it opens on the
 // paper's first): the question and whether the paper has it, a summary row per run, the
-// table of its seeds, curves (every run of the question until seeds are picked), two seeds
-// compared, the confusion matrix, misclassified images and tuning studies, the provenance.
+// table of its seeds, curves (every run of the question until seeds are picked) and the
+// picked seeds' gradient flow (gradients.js), two seeds compared, the confusion matrix, misclassified images and tuning studies, the provenance.
 // Everything is drawn from the JSON blob #data, each run in the colour and line of the
 // paper's figures (D.questions[].styles: figstyle's); Plotly is drawn on demand.
 const D = JSON.parse(document.getElementById("data").textContent);
@@ -117,6 +117,7 @@ function axes(title) {
   return { title: { text: title }, margin: { l: 50, r: 10, t: 40, b: 10 }, xaxis: { title: { text: "epoch" }, automargin: true }, legend: { orientation: "h", y: -0.22, yanchor: "top" }, showlegend: true };
 }
 function drawCurves() {
+  drawGradients(); // the same picked seeds' gradient flow (gradients.js)
   const q = current(), figs = q ? q.figures.filter((f) => /-(val|curves)$/.test(f.name)).map((f) => f.name) : [];
   $("curves-note").textContent = picked.size
     ? "The picked seeds, each run in the colour and line of the paper's figures (training: thinner and lighter)."
