@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -46,10 +47,9 @@ def short(name: str) -> str:
 
 def layer_axis(ax: Axes, names: tuple[str, ...], width: float) -> None:
     """The layers' names under the axis, rotated, as many as fit across ``width`` inches
-    (every k-th past that, the first and the last always among them)."""
-    fit = max(2, int(width * 72 / LABEL_ROOM))
-    step = math.ceil(len(names) / fit)
-    ticks = sorted({*range(0, len(names), step), len(names) - 1})
+    (past that, evenly spread, the first and the last always among them)."""
+    fit = min(len(names), max(2, int(width * 72 / LABEL_ROOM)))
+    ticks = [int(i) for i in np.unique(np.round(np.linspace(0, len(names) - 1, fit)))]
     ax.set_xticks(ticks, [short(names[i]) for i in ticks], rotation=90)
     ax.set_xticks(range(len(names)), minor=True)
     ax.set_xlim(-0.5, len(names) - 0.5)
