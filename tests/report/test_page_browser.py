@@ -297,3 +297,38 @@ def test_the_page_marks_the_paper_and_links_its_pdf(browser, paper_page, tmp_pat
     assert [o.endswith("(in the paper)") for o in options] == [True, True, False], options
     assert "zeta-val" in browser.find_element(By.ID, "question-head").text
     shot(browser, tmp_path, "paper-page.png")
+
+
+def test_the_page_draws_the_picked_seeds_gradient_flow_on_a_log_scale(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from tests.report.test_gradflow import KERNELS, flowing_set
+
+    rs = flowing_set(tmp_path / "results")
+    opened(browser, page_html.write(rs), "plots")
+    grads = browser.find_element(By.ID, "grads")
+    assert (
+        not grads.is_displayed() and "Pick seeds" in browser.find_element(By.ID, "grads-note").text
+    )
+    shown = list(zip(column(browser, "run"), column(browser, "seed"), strict=True))
+    boxes = browser.find_elements(By.CSS_SELECTOR, "#runs tbody input[type=checkbox]")
+    boxes[shown.index(("conv", "0"))].click()
+    drawn = (
+        "const g = document.getElementById('grads');"
+        "return [g.layout.yaxis.type, g.data.map(t => [t.name, t.x])]"
+    )
+    scale, traces = browser.execute_script(drawn)
+    assert scale == "log" and grads.is_displayed()
+    assert [name for name, _ in traces] == ["at initialisation"] + [
+        f"after epoch {e}" for e in range(1, 6)
+    ]
+    assert all(x == KERNELS for _, x in traces)  # the layers, input to output
+    boxes[shown.index(("fc", "1"))].click()  # another run, fewer layers: relative depth
+    scale, traces = browser.execute_script(drawn)
+    assert [name for name, _ in traces] == [
+        "toy/conv seed 0, after epoch 5",
+        "toy/fc seed 1, after epoch 5",
+    ]
+    assert traces[1][1] == [0, 0.5, 1]
+    no_errors_and_nothing_fetched(browser, opening=False)
+    shot(browser, tmp_path, "results-page-gradients.png")

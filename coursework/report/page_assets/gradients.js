@@ -32,6 +32,7 @@ function drawGradients() {
     : good.length === 1 ? `${label(D.rows[good[0]])}: a curve per epoch recorded (later epochs darker), log scale.`
     : "Each picked seed after its last epoch, in its run's colour and line, log scale.") + paper;
   $("grads-bad").textContent = bad.map((i) => `${label(D.rows[i])}: ${D.curves[i].gradients.unreadable}`).join("; ");
+  $("grads-bad").hidden = !bad.length;
   $("grads").hidden = !good.length;
   if (!window.Plotly || !good.length) return;
   const [same, traces] = flowTraces(good);
