@@ -58,7 +58,7 @@ from coursework.report.drawings import (
     validation,
 )
 from coursework.report.figstyle import panels, save, style
-from coursework.report.gradflow import drawn_seeds, flow_note
+from coursework.report.gradflow import drawn_seeds, flow_note, run_flows
 from coursework.report.gradflow_drawings import flow_comparison
 from coursework.report.styles import tuned_runs
 
@@ -200,6 +200,16 @@ def question_figures(rs: ResultsSet, question: str) -> list[Figure]:
 COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
 
+def panel_note(names: list[str], tuned: set[str], kind: str) -> str:
+    """What a caption says of the runs' panels (``kind``: rows of panels...) where there are
+    several (as :func:`.figstyle.panels` puts them), else ''."""
+    groups = panels(names, tuned)
+    if len(groups) == 1:
+        return ""
+    listed = "from the top: " + "; ".join(", ".join(g) for g in groups)
+    return f"; {len(names)} runs in {COUNTS.get(len(groups), len(groups))} {kind}, {listed}"
+
+
 def caption_notes(rs: ResultsSet, question: str) -> dict[str, str]:
     """Figure kind -> what its caption says of this drawing (the report's captions): the runs
     of each panel where there are several (as :func:`.figstyle.panels` puts them), the run and
@@ -207,18 +217,18 @@ def caption_notes(rs: ResultsSet, question: str) -> dict[str, str]:
     runs = results.load_question(rs, question, spec.run_order(rs, question))
     if not runs:
         return {}
-    groups = panels(list(runs), tuned_runs(runs))
     out = {}
-    if len(groups) > 1:
-        many = f"; {len(runs)} runs in {COUNTS.get(len(groups), len(groups))}"
-        listed = "from the top: " + "; ".join(", ".join(g) for g in groups)
-        out["val"] = f"{many} panels that share their axes, {listed}"
-        out["curves"] = f"{many} rows of panels, {listed}"
+    for kind, panelled in (("val", "panels that share their axes"), ("curves", "rows of panels")):
+        if many := panel_note(list(runs), tuned_runs(runs), panelled):
+            out[kind] = many
     for fig in prediction_figures(question, runs):
         run, _, seed = fig.choice.rpartition(" seed ")
         out[fig.name.removeprefix(f"{question}-")] = f" ({run}, seed {seed})"
     if drawn_seeds(runs):
-        out["gradients"] = flow_note(runs)
+        shown = list(run_flows(runs))
+        tuned = tuned_runs({r: runs[r] for r in shown})
+        rows = panel_note(shown, tuned, "rows of panels that share their axes")
+        out["gradients"] = flow_note(runs) + rows
     if clipped := beyond(rs, question):
         out["tuning"] = (
             f"; the accuracy axes span the completed trials: {clipped} "

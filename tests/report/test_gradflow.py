@@ -123,6 +123,20 @@ def test_runs_of_the_same_layers_are_drawn_over_the_layers_names(tmp_path):
     assert "layers with a kernel" in plots.caption_notes(rs, "toy")["gradients"]
 
 
+def test_more_than_six_runs_go_in_rows_of_panels_that_the_caption_lists(tmp_path):
+    names = [f"r{i}" for i in range(8)]
+    rs = fake_set(tmp_path / "results", runs=tuple((n, 1) for n in names))
+    for n in names:
+        write_flow(rs.run_dir("toy", n, 0), DEEP, 3)
+    fig = flow_comparison(question_runs(rs))
+    assert fig is not None and len(fig.axes) == 4  # two rows, after epoch 1 and after the last
+    rows = [[ln.get_label() for ln in ax.get_lines()] for ax in fig.axes[::2]]
+    assert rows == [names[:4], names[4:]] and all(len(r) <= 6 for r in rows)
+    note = plots.caption_notes(rs, "toy")["gradients"]
+    assert "8 runs in two rows of panels that share their axes, from the top: " in note
+    assert "r0, r1, r2, r3; r4, r5, r6, r7" in note
+
+
 def test_the_figure_is_drawn_from_gradients_csv_and_stale_once_it_is_edited(tmp_path):
     rs = flowing_set(tmp_path / "results")
     [fig] = [f for f in plots.question_figures(rs, "toy") if f.name == "toy-gradients"]
