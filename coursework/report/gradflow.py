@@ -167,12 +167,12 @@ def flow_note(runs: dict[str, list[SeedResult]]) -> str:
     when = "after epoch 1"
     if compared_epochs(every) != [1]:
         last = f"epoch {lasts[0]}" if len(set(lasts)) == 1 else f"epochs {span(lasts)}"
-        when = f"after epoch 1 (left) and after each run's last ({last}; right)"
+        when = f"after epoch 1 (left panel) and after each run's last ({last}; right panel)"
     seed = f"seed {seeds[0]} of each run"
     if len(seeds) > 1:
         seed = f"each run's first seed with a record of it (seeds {span(seeds)})"
     counts = [len(f.layers) for f in every]
-    x = f"x: the {counts[0]} layers with a kernel"
+    x = f"x: the {counts[0]} layers with a kernel, by name"
     if not same_layers(every):
         x = f"x: each layer's relative depth (first 0, last 1; {span(counts)} layers with a kernel)"
     return f", {when}, {seed}; {x}"

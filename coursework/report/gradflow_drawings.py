@@ -45,12 +45,26 @@ def short(name: str) -> str:
     return name if len(name) <= NAME else name[: NAME - 1] + "…"
 
 
-def layer_axis(ax: Axes, names: tuple[str, ...], width: float) -> None:
-    """The layers' names under the axis, rotated, as many as fit across ``width`` inches
-    (past that, evenly spread, the first and the last always among them)."""
+def layer_ticks(names: tuple[str, ...], width: float) -> tuple[list[int], list[str], bool]:
+    """The layers named under an axis ``width`` inches wide: as many as fit (past that, evenly
+    spread, the first and the last always among them), their names, and whether they fit
+    upright (else rotated)."""
     fit = min(len(names), max(2, int(width * 72 / LABEL_ROOM)))
     ticks = [int(i) for i in np.unique(np.round(np.linspace(0, len(names) - 1, fit)))]
-    ax.set_xticks(ticks, [short(names[i]) for i in ticks], rotation=90)
+    labels = [short(names[i]) for i in ticks]
+    return ticks, labels, sum(map(len, labels)) * SMALLEST * 0.6 < width * 72 * 0.8
+
+
+def below(names: tuple[str, ...], width: float) -> float:
+    """Inches under the axes for the layers' names (:func:`layer_ticks`) and the margin."""
+    _, labels, upright = layer_ticks(names, width)
+    return 0.35 if upright else 0.08 * max(map(len, labels)) + 0.35
+
+
+def layer_axis(ax: Axes, names: tuple[str, ...], width: float) -> None:
+    """The layers' names under the axis (:func:`layer_ticks`), each layer a minor tick."""
+    ticks, labels, upright = layer_ticks(names, width)
+    ax.set_xticks(ticks, labels, rotation=0 if upright else 90)
     ax.set_xticks(range(len(names)), minor=True)
     ax.set_xlim(-0.5, len(names) - 0.5)
 
@@ -68,8 +82,7 @@ def seed_flow(flow: Flow, run: str, seed: int) -> Figure:
     past 20 layers."""
     n = len(flow.layers)
     width = COLUMN if n <= 20 else WIDE
-    below = 0.08 * min(NAME, max(map(len, flow.layers))) + 0.35
-    fig, ax = plt.subplots(figsize=(width, 2.1 + below))
+    fig, ax = plt.subplots(figsize=(width, 2.1 + below(flow.layers, width - 0.6)))
     for colour, epoch in zip(COLOURS, chosen_epochs(flow.epochs), strict=False):
         ax.plot(range(n), flow.at(epoch), "o-", ms=3, color=colour, label=epoch_name(epoch))
     log_axis(ax)
@@ -94,10 +107,10 @@ def flow_comparison(runs: dict[str, list[SeedResult]]) -> Figure | None:
     epochs = compared_epochs([f for _, f in flows.values()])
     shared = same_layers([f for _, f in flows.values()])
     layers = next(iter(flows.values()))[1].layers
-    below = 0.08 * min(NAME, max(map(len, layers))) + 0.35 if shared else 0.4
+    room = below(layers, WIDE / len(epochs) - 0.6) if shared else 0.4
     ncol = legend_columns(names, WIDE)
     legend = 0.15 * math.ceil(len(names) / ncol) + 0.1
-    tall = min(1.9, (TALLEST - below) / len(groups)) * len(groups) + below + legend + 0.3
+    tall = min(1.9, (TALLEST - room) / len(groups)) * len(groups) + room + legend + 0.3
     fig, axes = plt.subplots(
         len(groups), len(epochs), figsize=(WIDE, tall), sharex=True, sharey=True, squeeze=False
     )

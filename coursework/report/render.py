@@ -101,8 +101,8 @@ FIGURES = {
     ),
     "gradients": (
         "Gradient flow: the mean absolute gradient of each layer's kernel on the probe batch "
-        "(the same training images for every run and epoch), from the input (left) to the "
-        "output, on a log scale{}.",
+        "(the same training images for every run and epoch), from the input to the output "
+        "(left to right), on a log scale{}.",
         True,
         "appendix",
     ),

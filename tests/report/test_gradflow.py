@@ -169,7 +169,8 @@ def test_the_gradients_question_has_the_figure_in_its_appendix_captioned_from_fi
     for said in (
         "mean absolute gradient of each layer's kernel on the probe batch",
         "on a log scale",
-        "after epoch 1 (left) and after each run's last (epoch 5; right)",
+        "from the input to the output (left to right)",
+        "after epoch 1 (left panel) and after each run's last (epoch 5; right panel)",
         "seed 0 of each run",
         "relative depth (first 0, last 1; 3 to 5 layers with a kernel)",
     ):
