@@ -136,5 +136,5 @@ def flow_comparison(runs: dict[str, list[SeedResult]]) -> Figure | None:
             ax.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", "0.25", "0.5", "0.75", "1"])
             ax.set(xlabel="relative depth (first layer 0, last 1)")
     fig.supylabel(GRADIENT, fontsize=SMALLEST)
-    fig.legend(*run_legend(axes[:, 0], groups, ncol), loc="outside lower center", ncol=ncol)
+    fig.legend(*run_legend(axes.ravel(), groups, ncol), loc="outside lower center", ncol=ncol)
     return fig
