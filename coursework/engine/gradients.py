@@ -93,24 +93,29 @@ def _short(x: float) -> float:
 
 
 class Probe:
-    """The gradient flow of one seed's network on its probe batch.
+    """The gradient flow of one network on its probe batch.
 
     Args:
-        s: the seed's session: its model (probed without the augmentation layers in front),
-            its compiled network (whose loss is the loss), its training split.
+        model: the network (a run's model, without the augmentation layers in front).
+        loss: the loss it is compiled with (a Keras loss: ``net.loss``).
+        split: its training split (the probe batch is drawn from it).
         seed: the seed (the probe's own random draws come from it).
     """
 
-    def __init__(self, s: Session, seed: int) -> None:
-        self.model, self.loss, self.seed = s.model, s.net.loss, seed
-        idx = probe_indices(len(s.split.y))
+    def __init__(self, model: keras.Model, loss: Any, split: loop.Split, seed: int) -> None:
+        self.model, self.loss, self.seed = model, loss, seed
+        idx = probe_indices(len(split.y))
         ops = keras.ops
-        self.x = ops.convert_to_numpy(loop.pixels(ops.convert_to_tensor(s.split.x[idx])))
-        split = s.split
+        self.x = ops.convert_to_numpy(loop.pixels(ops.convert_to_tensor(split.x[idx])))
         y = loop.targets(ops.convert_to_tensor(split.y[idx]), split.num_classes, split.one_hot)
         self.y = ops.convert_to_numpy(y)
         self.names = layer_names(self.model)
         self._jax: Any = None
+
+    @classmethod
+    def of(cls, s: Session, seed: int) -> Probe:
+        """The probe of a seed's session: its model, its compiled network's loss, its split."""
+        return cls(s.model, s.net.loss, s.split, seed)
 
     def rows(self, epoch: int) -> list[dict[str, Any]]:
         """``gradients.csv``'s rows of ``epoch`` (0: at initialisation), from the model's

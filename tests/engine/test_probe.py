@@ -46,7 +46,7 @@ def numbers(rows: list[dict]) -> np.ndarray:
 
 def test_the_same_weights_give_the_recorded_numbers_on_this_backend():
     s = session()
-    got = gradients.Probe(s, 0).rows(3)
+    got = gradients.Probe.of(s, 0).rows(3)
     want = storage.read_csv(RECORDED / "gradients.csv")
     assert [(r["layer"], r["weight"], int(r["size"])) for r in want] == [
         (r["layer"], r["weight"], r["size"]) for r in got
@@ -61,7 +61,7 @@ def test_the_probe_moves_nothing_training_reads():
     """Batch-norm statistics and seed states as they were; the weights untouched."""
     s = session()
     before = [np.array(v.value) for v in s.net.variables]
-    gradients.Probe(s, 0).rows(1)
+    gradients.Probe.of(s, 0).rows(1)
     for a, v in zip(before, s.net.variables, strict=True):
         np.testing.assert_array_equal(a, np.array(v.value), err_msg=v.path)
 
@@ -106,7 +106,7 @@ def record() -> None:
     ]
     RECORDED.mkdir(exist_ok=True)
     np.savez(RECORDED / "weights.npz", **{f"w{i}": w for i, w in enumerate(weights)})
-    rows = gradients.Probe(session(), 0).rows(3)
+    rows = gradients.Probe.of(session(), 0).rows(3)
     storage.write_csv(RECORDED / "gradients.csv", GRADIENT_COLUMNS, rows)
     print(f"wrote {RECORDED}: {len(weights)} weight arrays, {len(rows)} rows")
 
