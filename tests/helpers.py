@@ -228,3 +228,18 @@ CONFIG = {
     "epochs": 5,
     "seeds": [0],
 }
+
+
+def assert_same_flow(a: Path, b: Path, rtol: float) -> None:
+    """Two runs' ``gradients.csv`` (their folders ``a`` and ``b``): the same epochs, layers
+    and weights, every statistic within ``rtol``."""
+    from coursework.records import layout, storage
+    from coursework.records.results import GRADIENT_COLUMNS
+
+    want, got = (storage.read_csv(p / layout.GRADIENTS) for p in (a, b))
+    keys = GRADIENT_COLUMNS[:4]
+    assert [[r[k] for k in keys] for r in got] == [[r[k] for k in keys] for r in want]
+    assert want, "no gradient flow recorded"
+    for w, g in zip(want, got, strict=True):
+        for c in GRADIENT_COLUMNS[4:]:
+            assert float(g[c]) == pytest.approx(float(w[c]), rel=rtol, abs=1e-8), (w, c)

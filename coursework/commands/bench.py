@@ -15,7 +15,10 @@ run's files after every epoch (:mod:`coursework.commands.bench_paths`):
 
 Each path, backend and batch size is measured in a fresh worker process, on the GPU when there
 is one. The first epoch (compilation, warm-up) is left out; the figure is the median over the
-remaining epochs of images per second. Writes ``results/bench.json``.
+remaining epochs of images per second. The project's path also times its gradient probe
+(``gradients.csv``, after every epoch as in a run): its share of an epoch here, and of an epoch
+of the full profile's 50,000 training images (the probe's cost does not grow with the epoch).
+Writes ``results/bench.json``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from coursework.runtime import backend, workers
 # ``fit``'s steps per execution for the third path (0: a whole epoch per call): the fastest of
 # 32, 64 and a whole epoch on the 2-core CPU at batches 10, 64 and 256 (docs/performance.md).
 FIT_STEPS = 64
+FULL_IMAGES = 50_000  # the full profile's training split (MNIST): the probe's share there
 
 
 def bench_images() -> tuple[np.ndarray, np.ndarray, str]:
@@ -78,23 +82,34 @@ def measure_backend(
             print(f"{name}, batch {batch}: {key} ...", flush=True)
             with workers.pool(1, backend=name, settings=settings) as pool:
                 got[key] = pool.submit(measure, path, x, y, batch, epochs, steps).result()
-        rows.append(row(name, batch, spe, got))
+        rows.append(row(name, batch, spe, got, len(y)))
         r = rows[-1]
         fit = f"fit spe={spe} {r['fit_ips']:,.0f} img/s" if r["fit_ips"] else "fit spe>1 refused"
         print(
             f"{name}, batch {batch}: project {r['project_ips']:,.0f} img/s, plain "
-            f"{r['plain_ips']:,.0f} img/s, {fit}",
+            f"{r['plain_ips']:,.0f} img/s, {fit}; gradient probe {probe_words(r)}",
             flush=True,
         )
     return rows
 
 
-def row(name: str, batch: int, spe: int, got: dict[str, dict]) -> dict[str, Any]:
+def probe_share(shares: list[float], n: int, images: int = FULL_IMAGES) -> float:
+    """The gradient probe's share of an epoch of ``images`` training images, from its shares
+    ``shares`` of the measured epochs of ``n`` (the probe costs the same at any epoch's size:
+    256 images)."""
+    share = statistics.median(shares)
+    return share / (share + (1 - share) * images / n)
+
+
+def row(name: str, batch: int, spe: int, got: dict[str, dict], n: int) -> dict[str, Any]:
     """One batch size's row of ``bench.json``: each path's median after the warm-up epoch,
-    its epochs, and the project's ratio to each ``fit`` (None where not measured)."""
+    its epochs, and the project's ratio to each ``fit`` (None where not measured); the
+    gradient probe's share of the project's epoch, here (``n`` images) and at the full
+    profile's size."""
     ips = {k: v["ips"][1:] for k, v in got.items()}
     med = {k: statistics.median(v) for k, v in ips.items()}
     fit = med.get("fit")
+    shares = got["project"]["probe"][1:]
     return {
         "backend": name,
         "version": got["project"]["version"],
@@ -109,6 +124,8 @@ def row(name: str, batch: int, spe: int, got: dict[str, dict]) -> dict[str, Any]
         "project_epochs_ips": [round(v, 1) for v in ips["project"]],
         "plain_epochs_ips": [round(v, 1) for v in ips["plain"]],
         "fit_epochs_ips": [round(v, 1) for v in ips.get("fit", [])],
+        "probe_share": round(probe_share(shares, n, n), 5),
+        "probe_share_full": round(probe_share(shares, n), 5),
     }
 
 
@@ -215,6 +232,14 @@ def bench(
     return out
 
 
+def probe_words(r: dict[str, Any]) -> str:
+    """The gradient probe's share of an epoch, in words: here and at the full profile's size."""
+    return (
+        f"{r['probe_share']:.2%} of an epoch here, {r['probe_share_full']:.2%} of one of "
+        f"{FULL_IMAGES:,} images"
+    )
+
+
 def table(out: dict) -> str:
     """``bench.json`` as the terminal shows it: a row per backend and batch size; ``fit
     spe=N``: ``fit`` at ``N`` steps per execution, with the project's ratio to it."""
@@ -234,6 +259,11 @@ def table(out: dict) -> str:
             f"{r['backend']:11} {r['device'][:28]:28} {r['batch_size']:>5} "
             f"{r['project_ips']:>14,.0f} {r['plain_ips']:>12,.0f} {r['ratio']:>6.2f} {fit}"
         )
+    for r in out["results"]:
+        if "probe_share" in r:  # bench.json written before the probe had no share
+            lines.append(
+                f"gradient probe, {r['backend']} batch {r['batch_size']}: {probe_words(r)}"
+            )
     for t in out["torch_eager"]:
         ours = [r for r in out["results"] if r["batch_size"] == t["batch_size"]]
         vs = ", ".join(f"{r['backend']} project {r['project_ips'] / t['ips']:.2f}x" for r in ours)

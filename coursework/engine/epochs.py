@@ -47,7 +47,7 @@ class SeedEpochs:
         self.checkpoint = Checkpoint(layout.checkpoint_file(ctx.out), s.net)
         self.epoch = self.checkpoint.restore()  # the next epoch to train (0-based)
         self.history = History(ctx.out / layout.HISTORY, keep=self.epoch)
-        self.probe = Probe(s, ctx.seed)
+        self.probe = Probe.of(s, ctx.seed)
         self.gradients = GradientLog(ctx.out / layout.GRADIENTS, keep=self.epoch)
         self.diverged = False
         self.done = self.epoch >= self.epochs

@@ -75,7 +75,12 @@ def retrain(request: dict[str, Any]) -> dict[str, Any]:
     new = reproduce.retrain(RunRecord.from_parts(request["settings"], "the settings"), out)
     if isinstance(new, str):
         return {"error": new}
-    return {"record": new.to_json(), "history": (out / layout.HISTORY).read_text()}
+    flow = out / layout.GRADIENTS
+    return {
+        "record": new.to_json(),
+        "history": (out / layout.HISTORY).read_text(),
+        "gradients": flow.read_text() if flow.exists() else None,
+    }
 
 
 KINDS = {"inspect": inspect, "latex": latex, "retrain": retrain}

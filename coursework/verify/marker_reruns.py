@@ -246,6 +246,8 @@ def task_rows(task: dict[str, Any], result: dict[str, Any]) -> list[Row]:
     except ResultsError as exc:
         return [reproduce.not_run(run_id, seed_label, name, rel, exc, 70)]
     storage.write_text(out / layout.HISTORY, history)
+    if isinstance(flow := answer.get("gradients"), str):
+        storage.write_text(out / layout.GRADIENTS, flow)
     storage.write_record(out / layout.RECORD, record)
     hist = Path(task["history"])
     if hist.stat().st_size > MAX_CSV_BYTES:

@@ -2,7 +2,8 @@
 
 Each chosen run is re-trained from its recorded config and seed into a temporary folder, with
 the Keras backend it recorded (in a worker process when that is not this process's), and its
-``history.csv`` is compared with the submitted one. On the same hardware and package versions,
+``history.csv`` (and its ``gradients.csv``, :mod:`.gradient_flow`) is compared with the
+submitted one. On the same hardware and package versions,
 with determinism on both times, it must be byte-identical (the ``epoch_seconds`` column,
 wall-clock time, aside); elsewhere the final and best validation accuracy and the test accuracy
 must agree within the tolerance.
@@ -25,6 +26,7 @@ from coursework.records.layout import ResultsSet
 from coursework.records.record import RunRecord, Status
 from coursework.records.results import HISTORY_COLUMNS
 from coursework.runtime import backend, workers
+from coursework.verify import gradient_flow
 from coursework.verify.verdicts import Verdict, passed
 
 TIMING = {"epoch_seconds"}  # wall-clock columns: never reproducible
@@ -229,14 +231,17 @@ def compare(
     name: str,
     tolerance: float,
 ) -> list[Row]:
-    """Rows comparing a re-run (record ``new``, history ``new_hist``) with the submitted one:
-    byte for byte where it ran where the submitted one did (or repeated it anyway), else
-    within ``tolerance`` (``new`` a string: why it could not re-train)."""
+    """Rows comparing a re-run (record ``new``, history ``new_hist``, the gradient flow
+    beside it) with the submitted one: byte for byte where it ran where the submitted one did
+    (or repeated it anyway), else within ``tolerance`` (``new`` a string: why it could not
+    re-train)."""
     if isinstance(new, str):
         return [not_run(run_id, seed, name, rel, new, 60)]
     exact = same_environment(rec, new) and bool(rec.packed) == bool(new.packed)
+    where = (run_id, seed, rel, name)
+    flow = gradient_flow.rows(hist, new_hist, where, exact)
     if exact or metric_text(hist) == metric_text(new_hist):
-        return identical_rows(rec, new, hist, new_hist, (run_id, seed, rel, name), exact)
+        return identical_rows(rec, new, hist, new_hist, where, exact) + flow
     check = f"re-run within {tolerance} ({name}, other hardware or versions)"
     want: dict[str, float | None] = {**final_and_best(hist)}
     got: dict[str, float | None] = {**final_and_best(new_hist)}
@@ -257,7 +262,7 @@ def compare(
                 passed(good),
             )
         )
-    return rows
+    return rows + flow
 
 
 def not_run(run_id: str, seed: str, name: str, rel: str, why: object, width: int) -> Row:

@@ -1,6 +1,7 @@
 """Seeds trained together as one program (JAX, engine/pack.py) agree with the same seeds
-trained one by one: every history row, the best epoch, the weights and the test accuracy,
-with dropout, augmentation and early stopping (a seed that stops leaves the pack)."""
+trained one by one: every history row, the best epoch, the weights, the gradient flow and the
+test accuracy, with dropout, augmentation and early stopping (a seed that stops leaves the
+pack)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from coursework.engine import job, trainer
 from coursework.engine.claimed import How
 from coursework.records import layout, spec, storage
 from coursework.runtime import backend
-from tests.helpers import toy_spec
+from tests.helpers import assert_same_flow, toy_spec
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "jax", reason="runs in the JAX pass (BACKEND=jax)"
@@ -54,6 +55,7 @@ def test_packed_seeds_agree_with_the_seeds_trained_one_by_one(tmp_path, tiny_npz
         for w, g in zip(want, got, strict=True):
             for k in ROWS:
                 assert float(g[k]) == pytest.approx(float(w[k]), rel=1e-4, abs=1e-5), (a.seed, k)
+        assert_same_flow(a.out, p.out, rtol=1e-3)  # the probe as the weights: to tolerance
         mine = storage.read_record(a.out / layout.RECORD).metrics
         assert rec.metrics["best_epoch"] == mine["best_epoch"]
         assert rec.metrics["test_accuracy"] == pytest.approx(mine["test_accuracy"], abs=0.006)

@@ -19,7 +19,7 @@ from coursework.engine.network import build_model, compile_model
 from coursework.engine.seeded import reseed
 from coursework.records.config import TrainConfig
 from coursework.runtime import backend
-from tests.helpers import run_cli, toy_spec
+from tests.helpers import assert_same_flow, run_cli, toy_spec
 
 on_jax = pytest.mark.skipif(backend.current() != "jax", reason="runs in the JAX pass")
 on_tensorflow = pytest.mark.skipif(
@@ -125,6 +125,8 @@ def test_a_whole_run_through_the_scan_program_matches_the_per_step_one(
         assert run_cli("--results", tmp_path / str(scan), "run", spec) == 0
         path = tmp_path / str(scan) / "quick/toy/net/seed-0/history.csv"
         histories[scan] = np.genfromtxt(path, delimiter=",", names=True)
+    seeds = [tmp_path / str(scan) / "quick/toy/net/seed-0" for scan in (True, False)]
+    assert_same_flow(*seeds, rtol=1e-4)
     assert [p.scan for p in used] == [True, False]
     a, b = histories[True], histories[False]
     for column in ("epoch", "accuracy", "val_accuracy"):

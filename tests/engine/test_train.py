@@ -192,6 +192,8 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, mnist5k):
     clean = metric_columns(tmp_path / "clean/quick/toy/net/seed-0/history.csv")
     assert [r.split(",")[0] for r in resumed[1:]] == ["1", "2", "3", "4"]
     assert resumed == clean
+    flow = (p / "gradients.csv" for p in (history.parent, tmp_path / "clean/quick/toy/net/seed-0"))
+    assert next(flow).read_text() == next(flow).read_text()  # the gradient flow resumes too
     a = json.loads((history.parent / "run.json").read_text())["metrics"]
     b = json.loads((tmp_path / "clean/quick/toy/net/seed-0/run.json").read_text())["metrics"]
     assert a["test_accuracy"] == b["test_accuracy"] and a["best_epoch"] == b["best_epoch"]

@@ -96,6 +96,17 @@ def bump_val_accuracy(text: str) -> str:
     return "\n".join(lines)
 
 
+def bump_gradient(text: str) -> str:
+    """Change the last digit of epoch 2's RMS gradient of the first kernel in a gradients.csv."""
+    lines = text.split("\n")
+    column = lines[0].split(",").index("grad_rms")
+    i = next(i for i, line in enumerate(lines) if line.startswith("2,"))
+    cells = lines[i].split(",")
+    cells[column] = cells[column][:-1] + str((int(cells[column][-1]) + 1) % 10)
+    lines[i] = ",".join(cells)
+    return "\n".join(lines)
+
+
 def edit_test_accuracy(tex: str) -> str:
     """Change the first test accuracy of the report's main table (``98.50`` -> ``99.50``)."""
     m = re.search(r"^\\texttt\{fc\} & (\d)", tex, flags=re.M)
@@ -150,6 +161,8 @@ def test_a_clean_submission_passes_every_check_and_two_reruns_are_byte_identical
     assert sheet.verdict == "pass", [describe(r) for r in sheet.failures]
     reruns = [r for r in sheet.rows if r.check.startswith("re-run history")]
     assert len(reruns) == 2 and all("byte-identical" in r.check and r.ok for r in reruns)
+    flows = [r for r in sheet.rows if r.check.startswith("re-run gradients.csv")]
+    assert len(flows) == 2 and all("byte-identical" in r.check and r.ok for r in flows)
     kinds = {r.kind for r in sheet.rows}
     assert {
         "listing sha256",
@@ -262,6 +275,18 @@ def prose_edited(entry: str, text: str):
         return out.getvalue()
 
     return edit
+
+
+def test_an_edited_gradient_with_every_hash_redone_is_named_by_the_rerun(handed_in, tmp_path):
+    """gradients.csv is checked as the history is: a re-run on the marker's machine repeats
+    it byte for byte, and the first value that differs is named."""
+    flow = HISTORY.replace("history.csv", "gradients.csv")
+    bad = edited(handed_in, tmp_path / "flow.zip", {flow: bump_gradient}, cover_tracks=True)
+    [sheet] = mark.mark(bad, tmp_path / "marking", options.Options(sample=2))
+    assert sheet.verdict == "FAIL" and len(sheet.failures) == 1, sheet.failures
+    [row] = sheet.failures
+    assert (row.run, row.seed, row.file) == ("toy/fc", "0", "toy/fc/seed-0/gradients.csv")
+    assert row.got.startswith("epoch 2 fc1/kernel grad_rms: "), row
 
 
 def test_an_unresolved_result_in_the_handed_in_prose_is_a_named_failure(handed_in, tmp_path):

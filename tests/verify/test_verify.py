@@ -131,6 +131,8 @@ def test_untouched_results_pass_and_rerun_is_byte_identical(trained_copy):
     assert all(r.ok for r in rows), [r for r in rows if not r.ok]
     reruns = [r for r in rows if r.check.startswith("re-run history")]
     assert len(reruns) == 2 and all("byte-identical" in r.check for r in reruns)
+    flows = [r for r in rows if r.check.startswith("re-run gradients.csv: byte-identical")]
+    assert [r.file.rsplit("/", 1)[-1] for r in flows] == ["gradients.csv"] * 2
     written = storage.read_csv(trained_copy / "quick" / "verification.csv")
     assert len(written) == len(rows) and written[0].keys() >= {
         "run",
@@ -208,6 +210,20 @@ def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(trained_co
         ("toy/conv", "0", "toy/conv/seed-0/history.csv")
     ]
     assert "byte-identical" in bad[0].check and "epoch 1 loss" in bad[0].got
+
+
+@pytest.mark.slow
+def test_an_edited_gradient_with_a_forged_manifest_is_named_by_the_rerun(trained_copy):
+    path = trained_copy / "quick/toy/conv/seed-0/gradients.csv"
+    bump_digit(path, "\n1,convpool1_conv,kernel,100,")  # epoch 1: its mean |gradient|
+    with locks.locked(ResultsSet(trained_copy, "quick")):
+        manifest.write(ResultsSet(trained_copy, "quick"))
+    assert failures(trained_copy) == []  # nothing else holds it to account...
+    bad = failures(trained_copy, question="toy", rerun=True)
+    assert [(r.run, r.seed, r.file) for r in bad] == [
+        ("toy/conv", "0", "toy/conv/seed-0/gradients.csv")
+    ]
+    assert bad[0].got.startswith("epoch 1 convpool1_conv/kernel grad_mean_abs: "), bad[0]
 
 
 def test_edited_summary_cell_fails_naming_the_file(copy):
