@@ -10,11 +10,13 @@ stages 8 layers are no processing blocks and 38 layers five per stage.
 
 With Keras' default initialisation (Glorot and Bengio 2010: the weights' variance is
 ``1 / fan_in`` for a square layer) each ReLU halves the variance of the signal, forward and
-backward, so through 36 convolutions the first layers receive almost no gradient: the network
-does not train. ``batchnorm`` puts BatchNormalization between every convolution and its
-activation (Ioffe and Szegedy 2015), which restores the scale at each layer; ``residual`` makes
-each processing block ``h -> act(h + F(h))`` (He et al. 2016), an identity path for the
-gradient. The reduction blocks stay plain, as their shapes change.
+backward: through 36 convolutions the output hardly depends on the input, every gradient is
+tiny (about 1e-10 at initialisation, quick profile), and once the last layers start to learn
+the first layers' gradients fall orders of magnitude below theirs. The network does not train.
+``batchnorm`` puts BatchNormalization between every convolution and its activation (Ioffe
+and Szegedy 2015), which restores the scale at each layer; ``residual`` makes each processing
+block ``h -> act(h + F(h))`` (He et al. 2016), an identity path for the gradient. The
+reduction blocks stay plain, as their shapes change.
 
 Deviations from the course's PyTorch code: its entry convolution has batch normalisation even
 in the plain network, its activation is the leaky ReLU, its initialisation PyTorch's default;
