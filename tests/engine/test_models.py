@@ -104,3 +104,24 @@ def test_training_needs_nothing_of_the_students_common_module(monkeypatch):
     assert network.size_error(builders_error)
     assert network.size_error(network.ImageSizeError("too large"))
     assert not network.size_error(ValueError("another builder error"))
+
+
+@pytest.mark.parametrize(("shape", "classes"), [((28, 28, 1), 10), ((64, 64, 3), 2)])
+def test_vgg_counts_layers_as_the_course(shape, classes):
+    # the course's count: every convolution and the softmax layer (8 = no processing blocks,
+    # 38 = five per stage); batch normalisation and residual connections add no convolution
+    from models.vgg import build
+
+    def weighted(model: keras.Model) -> list[tuple[str, tuple]]:
+        kinds = (keras.layers.Conv2D, keras.layers.Dense)
+        return [(la.name, la.kernel.shape) for la in model.layers if isinstance(la, kinds)]
+
+    for depth in (8, 38):
+        plain = weighted(build(shape, classes, depth=depth, filters=4))
+        assert len(plain) == depth
+        assert plain[0][0] == "entry_conv" and plain[-1] == ("softmax", (4, classes))
+        for variant in ({"batchnorm": True}, {"batchnorm": True, "residual": True}):
+            assert weighted(build(shape, classes, depth=depth, filters=4, **variant)) == plain
+    assert "s3_b5_conv2" in dict(plain)
+    with pytest.raises(ValueError, match="depth"):
+        build(shape, classes, depth=10)
