@@ -25,7 +25,7 @@ PYTHON_BOOT="${PYTHON_BOOT:-python3}"
 # engine's tests check what no backend changes; verify: the make verify above)
 # (not long: every command without TensorFlow, ~2-6 minutes, repeats what this script runs
 # through the Makefile above, and runs with make test TESTS="-m long" BACKEND=jax)
-JAX_TESTS="${JAX_TESTS:--m 'not long' tests/engine/test_programs.py tests/engine/test_pack.py tests/engine/test_train.py tests/runtime}"
+JAX_TESTS="${JAX_TESTS:--m 'not long' tests/engine/test_programs.py tests/engine/test_pack.py tests/engine/test_probe.py tests/engine/test_train.py tests/runtime}"
 WITH_TESTS=0
 case "${1:-}" in
   --with-jax-tests) WITH_TESTS=1 ;;
