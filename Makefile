@@ -110,9 +110,11 @@ help: ## list the targets and the variables
 $(STAMP): pyproject.toml $(wildcard $(LOCK))
 	@test -f $(LOCK) || { echo "error: no lock file $(LOCK): EXTRA is one of $(LOCKED)"; exit 2; }
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	@# uv installs the lock in seconds where pip takes a minute or more; pip where there is no uv
+	@# uv installs the lock in seconds where pip takes a minute or more; pip where there is no uv.
+	@# --compile-bytecode, as pip does: else where Python may not write it (PYTHONDONTWRITEBYTECODE,
+	@# the marker's read-only sandbox) every process compiles TensorFlow's and Keras' code again
 	@$(PY) -m pip install --quiet uv >/dev/null 2>&1 || true
-	$(PY) -m uv pip install --quiet --python $(PY) -r $(LOCK) 2>/dev/null \
+	$(PY) -m uv pip install --quiet --compile-bytecode --python $(PY) -r $(LOCK) 2>/dev/null \
 	  || { echo "(uv could not install $(LOCK): pip does, in a minute or more)"; \
 	       $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -r $(LOCK); }
 	$(PY) -m pip install --quiet --no-deps -e .
