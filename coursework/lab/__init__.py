@@ -305,17 +305,13 @@ def gradient_flow(
     from coursework.report.gradflow import read_flow
     from coursework.report.gradflow_drawings import seed_flow
 
-    rs = _rs(root, profile, dataset)
-    paths = rs.record_paths(question)
-    folders = [
-        p.parent for p in paths if (r := storage.read_record(p)).run == run and r.seed == seed
-    ]
-    if not folders:
-        raise CourseworkError(f"no run {run} seed {seed} of {question} under {rs.dir()}")
-    flow = read_flow(folders[0])
+    folder = _rs(root, profile, dataset).run_dir(question, run, seed)
+    if not folder.is_dir():
+        raise CourseworkError(f"no run {run} seed {seed} of {question}: {folder} does not exist")
+    flow = read_flow(folder)
     if flow is None:
         raise CourseworkError(
-            f"{folders[0] / GRADIENTS} does not exist (a run trained before the template "
+            f"{folder / GRADIENTS} does not exist (a run trained before the template "
             f"recorded its gradient flow): train it again (lab.train(..., force=True))"
         )
     figstyle.style()

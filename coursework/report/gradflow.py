@@ -46,7 +46,7 @@ class Flow:
 def parse(rows: list[dict[str, str]]) -> Flow | None:
     """``gradients.csv``'s rows as a :class:`Flow` (None: no kernel in them); a ValueError
     or KeyError where a row is not the engine's."""
-    kernels = [r for r in rows if r["weight"].rsplit("/", 1)[-1] == KERNEL]
+    kernels = [r for r in rows if r["weight"] == KERNEL]
     layers = tuple(dict.fromkeys(r["layer"] for r in kernels))
     epochs = tuple(sorted({int(r["epoch"]) for r in kernels}))
     if not layers:
@@ -55,9 +55,7 @@ def parse(rows: list[dict[str, str]]) -> Flow | None:
     where = {e: i for i, e in enumerate(epochs)}
     column = {name: j for j, name in enumerate(layers)}
     for r in kernels:
-        i, j = where[int(r["epoch"])], column[r["layer"]]
-        if np.isnan(grads[i, j]):  # a layer's first kernel (a separable one has two)
-            grads[i, j] = float(r["grad_mean_abs"])
+        grads[where[int(r["epoch"])], column[r["layer"]]] = float(r["grad_mean_abs"])
     return Flow(layers, epochs, grads)
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -25,14 +23,6 @@ from tests.helpers import CONFIG, run_cli, toy_spec
 
 MOST = 6  # runs in one panel at most
 KEYS = {"validation", "training"}  # the legend's entries that name no run
-
-
-@pytest.fixture(autouse=True)
-def paper_style():
-    with matplotlib.rc_context():
-        figstyle.style()
-        yield
-    plt.close("all")
 
 
 def spec_runs(question: str) -> tuple[list[str], set[str]]:

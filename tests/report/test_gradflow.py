@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -23,14 +21,6 @@ from tests.recorded import fake_set, folder
 
 DEEP = ["conv2d_1", "batch_normalization_1", "conv2d_2", "conv2d_3", "dense_1", "softmax"]
 KERNELS = [n for n in DEEP if not n.startswith("batch")]
-
-
-@pytest.fixture(autouse=True)
-def paper_style():
-    with matplotlib.rc_context():
-        figstyle.style()
-        yield
-    plt.close("all")
 
 
 def size(layer: str, epoch: int, j: int, n: int) -> float:

@@ -199,31 +199,26 @@ def test_edited_history_digit_fails_naming_the_file(copy):
 
 
 @pytest.mark.slow
-def test_edited_history_with_a_forged_manifest_is_caught_by_the_rerun(trained_copy):
-    path = trained_copy / "quick/toy/conv/seed-0/history.csv"
-    bump_digit(path, "\n1,")  # epoch 1's loss: no summary field depends on it
+@pytest.mark.parametrize(
+    "name, after, named",
+    [
+        # epoch 1's loss: no summary field depends on it
+        ("history.csv", "\n1,", "epoch 1 loss"),
+        # epoch 1's mean |gradient| of the first kernel
+        ("gradients.csv", "\n1,convpool1_conv,kernel,100,", "epoch 1 convpool1_conv/kernel"),
+    ],
+)
+def test_an_edited_value_with_a_forged_manifest_is_named_by_the_rerun(
+    trained_copy, name, after, named
+):
+    path = trained_copy / "quick/toy/conv/seed-0" / name
+    bump_digit(path, after)
     with locks.locked(ResultsSet(trained_copy, "quick")):
         manifest.write(ResultsSet(trained_copy, "quick"))
     assert failures(trained_copy) == []  # the files agree with each other...
     bad = failures(trained_copy, question="toy", rerun=True)
-    assert [(r.run, r.seed, r.file) for r in bad] == [
-        ("toy/conv", "0", "toy/conv/seed-0/history.csv")
-    ]
-    assert "byte-identical" in bad[0].check and "epoch 1 loss" in bad[0].got
-
-
-@pytest.mark.slow
-def test_an_edited_gradient_with_a_forged_manifest_is_named_by_the_rerun(trained_copy):
-    path = trained_copy / "quick/toy/conv/seed-0/gradients.csv"
-    bump_digit(path, "\n1,convpool1_conv,kernel,100,")  # epoch 1: its mean |gradient|
-    with locks.locked(ResultsSet(trained_copy, "quick")):
-        manifest.write(ResultsSet(trained_copy, "quick"))
-    assert failures(trained_copy) == []  # nothing else holds it to account...
-    bad = failures(trained_copy, question="toy", rerun=True)
-    assert [(r.run, r.seed, r.file) for r in bad] == [
-        ("toy/conv", "0", "toy/conv/seed-0/gradients.csv")
-    ]
-    assert bad[0].got.startswith("epoch 1 convpool1_conv/kernel grad_mean_abs: "), bad[0]
+    assert [(r.run, r.seed, r.file) for r in bad] == [("toy/conv", "0", f"toy/conv/seed-0/{name}")]
+    assert "byte-identical" in bad[0].check and bad[0].got.startswith(named), bad[0]
 
 
 def test_edited_summary_cell_fails_naming_the_file(copy):
